@@ -1,0 +1,340 @@
+"""Settings and the marker, each parsed once into frozen values.
+
+Settings resolve command line > ini/pyproject > default. Each has one help text shared
+by its ``--sla-...`` option and its ``sla_...`` ini key, and a bad value names where it
+came from. The marker becomes a :class:`~pytest_latency_sla.result.Budget`; a bad marker
+raises :class:`MarkerError` with a message naming the argument and a correct example.
+No pytest import here: the glue in ``plugin.py`` hands in plain values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .result import Budget
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+__all__ = [
+    "INCONCLUSIVE_POLICIES",
+    "MARKER_HELP",
+    "OPTIONS",
+    "MarkerError",
+    "Option",
+    "SettingError",
+    "Settings",
+    "parse_marker",
+    "resolve_settings",
+]
+
+MARKER_HELP = (
+    "sla(*, ms=None, us=None, percentile=None): latency budget for the `sla` fixture's "
+    "measurements: exactly one of ms= or us= (a positive number), on the given percentile "
+    "(default: the sla_percentile setting, 99). E.g. @pytest.mark.sla(ms=50, percentile=95)"
+)
+_MARKER_EXAMPLE = "@pytest.mark.sla(ms=50) or @pytest.mark.sla(us=200, percentile=95)"
+_MARKER_ARGS = ("ms", "us", "percentile")
+
+INCONCLUSIVE_POLICIES = ("fail", "pass", "warn")
+
+
+class MarkerError(ValueError):
+    """A ``@pytest.mark.sla(...)`` that cannot be used."""
+
+
+class SettingError(ValueError):
+    """A setting with a value that cannot be used."""
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_marker(
+    args: Sequence[object], kwargs: Mapping[str, object], default_percentile: float
+) -> Budget:
+    """Turn the closest ``sla`` marker's arguments into a :class:`Budget`."""
+    if args:
+        raise MarkerError(
+            f"@pytest.mark.sla takes keyword arguments only, got positional "
+            f"{', '.join(repr(a) for a in args)}; write {_MARKER_EXAMPLE}"
+        )
+    unknown = sorted(set(kwargs) - set(_MARKER_ARGS))
+    if unknown:
+        raise MarkerError(
+            f"@pytest.mark.sla got unknown argument {', '.join(repr(u) for u in unknown)} "
+            f"(it takes ms=, us= and percentile=); write {_MARKER_EXAMPLE}"
+        )
+    given = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
+    if not given:
+        raise MarkerError(
+            f"@pytest.mark.sla needs a budget: give ms= or us=; write {_MARKER_EXAMPLE}"
+        )
+    if len(given) == 2:
+        raise MarkerError(
+            f"@pytest.mark.sla got both ms={kwargs['ms']!r} and us={kwargs['us']!r}; give "
+            f"exactly one, e.g. @pytest.mark.sla(ms=50)"
+        )
+    unit = given[0]
+    raw = kwargs[unit]
+    value = float(raw) if _is_number(raw) else math.nan  # type: ignore[arg-type]
+    if not math.isfinite(value) or value <= 0:
+        value_text = f"{type(raw).__name__} {raw!r}"
+        raise MarkerError(
+            f"@pytest.mark.sla({unit}={raw!r}): {unit}= must be a positive, finite number "
+            f"({'milliseconds' if unit == 'ms' else 'microseconds'}), got {value_text}; "
+            f"write e.g. @pytest.mark.sla({unit}=50)"
+        )
+    raw_pct = kwargs.get("percentile")
+    percentile = default_percentile
+    if raw_pct is not None:
+        percentile = float(raw_pct) if _is_number(raw_pct) else math.nan  # type: ignore[arg-type]
+        if not 0 < percentile <= 100:
+            raise MarkerError(
+                f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number in "
+                f"(0, 100], in percent (99 for p99, 99.9 for p99.9); write e.g. "
+                f"@pytest.mark.sla({unit}={raw!r}, percentile=95)"
+            )
+    return Budget(value=value, unit=unit, percentile=percentile)
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def _number(low: float, high: float, low_open: bool, high_open: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise SettingError(f"expected a number, got {text!r}") from None
+        ok_low = value > low if low_open else value >= low
+        ok_high = value < high if high_open else value <= high
+        if not (math.isfinite(value) and ok_low and ok_high):
+            lo = "(" if low_open else "["
+            hi = ")" if high_open else "]"
+            raise SettingError(f"expected a number in {lo}{low:g}, {high:g}{hi}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _count(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise SettingError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise SettingError(f"expected a whole number >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _choice(choices: Sequence[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise SettingError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingError(f"expected true or false, got {text!r}")
+
+
+_REPORT_TYPES = ("term",)
+
+
+def _report(text: str) -> str:
+    value = text.strip()
+    kind = value.split(":", 1)[0]
+    if kind not in _REPORT_TYPES:
+        raise SettingError(
+            f"unknown report type {value!r} (known: {', '.join(_REPORT_TYPES)}); if that was "
+            "a test path, put it before --sla-report or write --sla-report=term"
+        )
+    return kind
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its ``--sla-<name>`` option, ``sla_<name>`` ini key and parser."""
+
+    name: str
+    help: str
+    default: str
+    parse: Callable[[str], Any]
+    metavar: str | None = None
+    #: A flag takes no value on the command line.
+    flag: bool = False
+    #: Repeatable on the command line (values accumulate); ini takes a list.
+    many: bool = False
+    #: For --sla-report: the value when the option is given without one.
+    const: str | None = None
+
+    @property
+    def cli(self) -> str:
+        return "--sla-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "sla_" + self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "percentile",
+        "percentile that a budget applies to when the marker gives none, in percent (default: 99)",
+        "99",
+        _number(0, 100, True, False),
+        "PCT",
+    ),
+    Option(
+        "confidence",
+        "confidence a pass or fail verdict must reach, in (0.5, 1) (default: 0.99)",
+        "0.99",
+        _number(0.5, 1, True, True),
+        "C",
+    ),
+    Option(
+        "max_time",
+        "seconds of sampling after which an undecided verdict is inconclusive (default: 3)",
+        "3",
+        _number(0, 3600, True, False),
+        "SECONDS",
+    ),
+    Option(
+        "max_samples",
+        "timed calls after which an undecided verdict is inconclusive (default: 1000000)",
+        "1000000",
+        _count(10),
+        "N",
+    ),
+    Option(
+        "min_time",
+        "seconds that samples must span before any verdict, so they spread over time "
+        "(default: 0.03)",
+        "0.03",
+        _number(0, 3600, False, False),
+        "SECONDS",
+    ),
+    Option(
+        "warmup_calls",
+        "calls after the cold first call before timing starts (default: 100)",
+        "100",
+        _count(0),
+        "N",
+    ),
+    Option(
+        "warmup_time",
+        "seconds of warmup at least, besides warmup_calls (default: 0.05)",
+        "0.05",
+        _number(0, 3600, False, False),
+        "SECONDS",
+    ),
+    Option(
+        "inconclusive",
+        "what a measurement too close to its budget to call does to the test: "
+        "fail, pass or warn (default: fail)",
+        "fail",
+        _choice(INCONCLUSIVE_POLICIES),
+        "{fail,pass,warn}",
+    ),
+    Option(
+        "tight_margin",
+        "margins (budget / measured) below this are reported as tight (default: 1.5)",
+        "1.5",
+        _number(1, math.inf, False, True),
+        "X",
+    ),
+    Option(
+        "headroom",
+        "margins at or above this are reported as headroom: stop optimizing (default: 10)",
+        "10",
+        _number(1, math.inf, False, True),
+        "X",
+    ),
+    Option(
+        "report",
+        "print the SLA table in the terminal summary (TYPE: term); may be repeated",
+        "",
+        _report,
+        "TYPE",
+        many=True,
+        const="term",
+    ),
+    Option(
+        "disable",
+        "run each measured callable once, without warmup or verdict (for debugging)",
+        "false",
+        _flag,
+        flag=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, resolved once per session."""
+
+    percentile: float = 99.0
+    confidence: float = 0.99
+    max_time: float = 3.0
+    max_samples: int = 1_000_000
+    min_time: float = 0.03
+    warmup_calls: int = 100
+    warmup_time: float = 0.05
+    inconclusive: str = "fail"
+    tight_margin: float = 1.5
+    headroom: float = 10.0
+    report: tuple[str, ...] = ()
+    disable: bool = False
+
+
+def resolve_settings(
+    cli: Mapping[str, object], ini: Mapping[str, object], ini_source: str
+) -> Settings:
+    """Command line beats ini beats default. ``cli`` and ``ini`` map option names to
+    what pytest parsed (None or "" when not given); ``ini_source`` names the config file.
+    """
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw_cli = cli.get(option.name)
+        raw_ini = ini.get(option.name)
+        if raw_cli not in (None, [], False):
+            source = f"from the command line, {option.cli}"
+            raw = raw_cli
+        elif raw_ini not in (None, "", []):
+            source = f"from {option.ini} in {ini_source}"
+            raw = raw_ini
+        else:
+            source = "default"
+            raw = option.default
+        try:
+            if option.many:
+                items = raw if isinstance(raw, list) else str(raw).split()
+                values[option.name] = tuple(dict.fromkeys(option.parse(str(i)) for i in items))
+            elif option.flag and isinstance(raw, bool):
+                values[option.name] = raw
+            else:
+                values[option.name] = option.parse(str(raw))
+        except SettingError as exc:
+            raise SettingError(f"{option.cli} / {option.ini}: {exc} ({source})") from None
+    settings = Settings(**values)
+    if settings.headroom < settings.tight_margin:
+        raise SettingError(
+            f"sla_headroom ({settings.headroom:g}) must not be below sla_tight_margin "
+            f"({settings.tight_margin:g})"
+        )
+    return settings

@@ -1,0 +1,183 @@
+"""The ``sla`` fixture's object: time a model or callable, judge it, record the result.
+
+Thin glue between pytest (failing a test) and the pure parts (sampling, statistics, the
+ONNX adapter, the result model).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .messages import verdict_message
+from .result import SlaResult, Subject, Verdict
+from .sampling import SamplingPlan, run_once, sample
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from .config import Settings
+    from .result import Budget
+    from .sampling import Sampling
+
+__all__ = ["SlaFixture", "SlaInconclusiveWarning"]
+
+
+class SlaInconclusiveWarning(pytest.PytestWarning):
+    """A measurement too close to its budget to call, under ``sla_inconclusive = warn``."""
+
+
+def _plan(settings: Settings) -> SamplingPlan:
+    return SamplingPlan(
+        warmup_calls=settings.warmup_calls,
+        warmup_time_ns=round(settings.warmup_time * 1e9),
+        min_time_ns=round(settings.min_time * 1e9),
+        max_time_ns=round(settings.max_time * 1e9),
+        max_samples=settings.max_samples,
+        confidence=settings.confidence,
+    )
+
+
+def _callable_name(fn: object) -> str:
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if name is None:
+        return type(fn).__qualname__ + " instance"
+    return f"{module}.{name}" if module and module != "builtins" else str(name)
+
+
+class SlaFixture:
+    """Time an ONNX model or any callable and judge it against the test's SLA marker.
+
+    ``sla.onnx(model)`` times ``session.run(None, feeds)``; ``sla.measure(fn, *args)``
+    times ``fn(*args)``. Both warm up, sample in chunks until the verdict is decided
+    (or a cap is hit), fail the test when the budget of ``@pytest.mark.sla`` is missed,
+    and return a :class:`~pytest_latency_sla.SlaResult` for further checks. Without a
+    marker they measure and report, without a verdict.
+    """
+
+    def __init__(
+        self,
+        nodeid: str,
+        budget: Budget | None,
+        settings: Settings,
+        record: Callable[[SlaResult], None],
+    ) -> None:
+        self._nodeid = nodeid
+        self._budget = budget
+        self._settings = settings
+        self._record = record
+        self._results: list[SlaResult] = []
+
+    def __repr__(self) -> str:
+        return f"<SlaFixture {self._nodeid} budget={self._budget}>"
+
+    @property
+    def budget(self) -> Budget | None:
+        """The budget from the closest ``@pytest.mark.sla``, or None."""
+        return self._budget
+
+    @property
+    def results(self) -> tuple[SlaResult, ...]:
+        """Every result this test measured so far, in order."""
+        return tuple(self._results)
+
+    def onnx(
+        self,
+        model: object,
+        *,
+        feeds: Mapping[str, Any] | None = None,
+        dims: Mapping[str, int] | None = None,
+        providers: Sequence[Any] | None = None,
+        session_options: Any = None,
+    ) -> SlaResult:
+        """Time ``session.run(None, feeds)`` on an ONNX model and judge it.
+
+        ``model``: a path, bytes, an ``onnx.ModelProto`` or an ``InferenceSession``.
+        ``feeds``: input name -> array; inputs not given are generated from the model's
+        signature (seeded, so deterministic). ``dims``: sizes for symbolic dimensions
+        by name (default 1). ``providers``: execution providers, names or
+        ``(name, options)`` tuples (default CPU). ``session_options``: an
+        ``onnxruntime.SessionOptions``, e.g. to set thread counts.
+        """
+        from . import ort
+
+        try:
+            prepared = ort.prepare(
+                model,
+                feeds=feeds,
+                dims=dims,
+                providers=providers,
+                session_options=session_options,
+            )
+        except ort.OnnxInputError as exc:
+            problem = str(exc)
+        else:
+            try:
+                sampling = self._sample(prepared.call)
+            except ort.RUN_ERRORS as exc:
+                problem = ort.explain_run_error(exc, prepared)
+            else:
+                return self._judge(prepared.subject, sampling)
+        # Outside the except blocks, so the failure is one sentence, not a chained traceback.
+        pytest.fail(f"{self._nodeid}: sla.onnx(): {problem}", pytrace=False)
+
+    def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
+        """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate."""
+        if not callable(fn):
+            pytest.fail(
+                f"{self._nodeid}: sla.measure() takes a callable first, got "
+                f"{type(fn).__name__} {fn!r}; e.g. sla.measure(preprocess, record)",
+                pytrace=False,
+            )
+        # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
+        call: Callable[[], object] = (
+            functools.partial(fn, *args, **kwargs) if args or kwargs else fn
+        )
+        subject = Subject(kind="callable", name=_callable_name(fn), api="fn(*args, **kwargs)")
+        return self._judge(subject, self._sample(call))
+
+    def _sample(self, call: Callable[[], object]) -> Sampling:
+        settings = self._settings
+        if settings.disable:
+            return run_once(call)
+        budget = self._budget
+        quantile = (budget.percentile if budget else settings.percentile) / 100.0
+        return sample(
+            call,
+            _plan(settings),
+            budget_ns=budget.ns if budget else None,
+            quantile=quantile,
+        )
+
+    def _judge(self, subject: Subject, sampling: Sampling) -> SlaResult:
+        settings = self._settings
+        budget = None if settings.disable else self._budget
+        verdict = None
+        if budget is not None:
+            decision = sampling.decision
+            outcome = decision.outcome if decision else None
+            verdict = Verdict(outcome) if outcome else Verdict.INCONCLUSIVE
+        result = SlaResult(
+            subject=subject,
+            budget=budget,
+            verdict=verdict,
+            sampling=sampling,
+            default_percentile=settings.percentile,
+            confidence=settings.confidence,
+            tight_margin=settings.tight_margin,
+            headroom=settings.headroom,
+        )
+        self._results.append(result)
+        self._record(result)
+        if verdict is Verdict.FAIL:
+            pytest.fail(verdict_message(result), pytrace=False)
+        if verdict is Verdict.INCONCLUSIVE:
+            if settings.inconclusive == "fail":
+                pytest.fail(verdict_message(result), pytrace=False)
+            if settings.inconclusive == "warn":
+                warnings.warn(SlaInconclusiveWarning(verdict_message(result)), stacklevel=3)
+        return result

@@ -1,0 +1,141 @@
+"""The pytest entry point (``pytest11``): options, the marker, the fixture and hooks.
+
+Thin on purpose: parsing lives in ``config``, timing in ``sampling``, judging in
+``fixture`` and ``stats``, collecting and printing in ``session``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .config import (
+    MARKER_HELP,
+    OPTIONS,
+    MarkerError,
+    SettingError,
+    Settings,
+    parse_marker,
+    resolve_settings,
+)
+from .fixture import SlaFixture
+from .result import Budget, SlaRecord
+from .session import RECORDS_ATTR, SlaCollector
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from .result import SlaResult
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
+BUDGET_KEY = pytest.StashKey[Budget | None]()
+RECORDS_KEY = pytest.StashKey[list[SlaRecord]]()
+_COLLECTOR_NAME = "pytest_latency_sla.collector"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("latency-sla", "latency SLAs (pytest-latency-sla)")
+    for option in OPTIONS:
+        if option.flag:
+            group.addoption(option.cli, action="store_true", default=None, help=option.help)
+        elif option.many:
+            group.addoption(
+                option.cli,
+                action="append",
+                nargs="?",
+                const=option.const,
+                default=None,
+                metavar=option.metavar,
+                help=option.help,
+            )
+        else:
+            group.addoption(option.cli, default=None, metavar=option.metavar, help=option.help)
+        if option.many:
+            parser.addini(option.ini, option.help, type="args", default=[])
+        else:
+            parser.addini(option.ini, option.help, type="string", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    cli = {o.name: config.getoption(o.cli) for o in OPTIONS}
+    ini = {o.name: config.getini(o.ini) for o in OPTIONS}
+    source = str(config.inipath) if config.inipath else "the pytest configuration"
+    try:
+        settings = resolve_settings(cli, ini, source)
+    except SettingError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+    collector = SlaCollector(settings)
+    config.stash[COLLECTOR_KEY] = collector
+    config.pluginmanager.register(collector, _COLLECTOR_NAME)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    collector = config.stash.get(COLLECTOR_KEY, None)
+    if collector is not None and config.pluginmanager.is_registered(collector):
+        config.pluginmanager.unregister(collector)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("sla")
+    if marker is None:
+        item.stash[BUDGET_KEY] = None
+        return
+    settings = item.config.stash[SETTINGS_KEY]
+    try:
+        item.stash[BUDGET_KEY] = parse_marker(marker.args, marker.kwargs, settings.percentile)
+        return
+    except MarkerError as exc:
+        problem = str(exc)
+    # Outside the except block, so the error is one sentence, not a chained traceback.
+    pytest.fail(f"{item.nodeid}: {problem}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    yield
+    # Reached only when the test body passed.
+    if item.stash.get(BUDGET_KEY, None) is not None and not item.stash.get(RECORDS_KEY, []):
+        pytest.fail(
+            f"{item.nodeid} is marked @pytest.mark.sla but measured nothing: request the "
+            "`sla` fixture and call sla.onnx(model) or sla.measure(fn), or remove the marker",
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when == "call":
+        records = item.stash.get(RECORDS_KEY, [])
+        if records:
+            setattr(report, RECORDS_ATTR, list(records))
+    return report
+
+
+@pytest.fixture
+def sla(request: pytest.FixtureRequest) -> SlaFixture:
+    """Time an ONNX model (``sla.onnx(path)``) or any callable (``sla.measure(fn, *args)``)
+    and judge it against the test's ``@pytest.mark.sla(ms=... | us=..., percentile=...)``.
+
+    Fails the test when the budget is missed (or the verdict is too close to call, see
+    ``sla_inconclusive``); returns an ``SlaResult`` with percentiles, margin and verdict.
+    """
+    item = request.node
+    records = item.stash.setdefault(RECORDS_KEY, [])
+
+    def record(result: SlaResult) -> None:
+        records.append(result.to_record(item.nodeid))
+
+    return SlaFixture(
+        nodeid=item.nodeid,
+        budget=item.stash.get(BUDGET_KEY, None),
+        settings=request.config.stash[SETTINGS_KEY],
+        record=record,
+    )

@@ -1,0 +1,1 @@
+"""Reports: each a pure function of :class:`~pytest_latency_sla.result.SlaRecord` values."""

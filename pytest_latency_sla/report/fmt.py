@@ -1,0 +1,68 @@
+"""Number formatting shared by every human-readable report and message."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["budget", "count", "duration", "margin", "percent", "rate"]
+
+
+def duration(seconds: float) -> str:
+    """3 significant figures in the unit that fits: ``27.0 µs``, ``1.55 ms``, ``2.10 s``."""
+    if not math.isfinite(seconds):
+        return str(seconds)
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(seconds) >= scale:
+            return f"{_sig3(seconds / scale)} {unit}"
+    return f"{_sig3(seconds / 1e-9)} ns"
+
+
+def _sig3(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def margin(value: float | None) -> str:
+    """Budget / measured with thousands separators: ``1,850x``, ``12.4x``, ``0.82x``."""
+    if value is None:
+        return "-"
+    if not math.isfinite(value):
+        return "inf"
+    if value >= 100:
+        return f"{value:,.0f}x"
+    if value >= 10:
+        return f"{value:.1f}x"
+    if value >= 0.01:
+        return f"{value:.2f}x"
+    return f"{value:.2g}x"
+
+
+def count(value: int) -> str:
+    """``1240`` -> ``1,240``."""
+    return f"{value:,}"
+
+
+def rate(per_second: float) -> str:
+    """Calls per second: ``10.9M/s``, ``163k/s``, ``3,658/s``, ``2.5/s``."""
+    if not math.isfinite(per_second):
+        return "inf"
+    if per_second >= 1e6:
+        return f"{_sig3(per_second / 1e6)}M/s"
+    if per_second >= 1e5:
+        return f"{_sig3(per_second / 1e3)}k/s"
+    if per_second >= 100:
+        return f"{per_second:,.0f}/s"
+    return f"{per_second:.1f}/s"
+
+
+def budget(value: float, unit: str) -> str:
+    """A budget as declared: ``50 ms``, ``200 µs``, ``0.5 ms``."""
+    return f"{value:g} {'µs' if unit == 'us' else unit}"
+
+
+def percent(fraction: float) -> str:
+    """``0.99`` -> ``99%``, ``0.995`` -> ``99.5%``."""
+    return f"{fraction * 100:g}%"

@@ -1,0 +1,117 @@
+"""The terminal report: a one-line summary and the ``--sla-report`` table.
+
+Pure functions from records to lines of text; printing is the caller's business.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import fmt
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..result import SlaRecord
+
+__all__ = ["budget_label", "sort_by_margin", "summary_line", "table"]
+
+
+def budget_label(record: SlaRecord) -> str:
+    """``p99 <= 50 ms``, or ``p99 (no budget)``."""
+    pct = f"p{record['percentile']:g}"
+    if record["budget_value"] is None or record["budget_unit"] is None:
+        return f"{pct} (no budget)"
+    return f"{pct} <= {fmt.budget(record['budget_value'], record['budget_unit'])}"
+
+
+def sort_by_margin(records: Sequence[SlaRecord]) -> list[SlaRecord]:
+    """Tightest margin first; measurements without a budget last, in run order."""
+
+    def key(pair: tuple[int, SlaRecord]) -> tuple[int, float, int]:
+        index, record = pair
+        margin = record["margin"]
+        if margin is None:
+            return (1, 0.0, index)
+        return (0, margin, index)
+
+    return [record for _, record in sorted(enumerate(records), key=key)]
+
+
+def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
+    """E.g. ``2 SLA measurements: 2 pass; tightest margin 1,850x (test_a): stop optimizing``."""
+    counts: dict[str, int] = {}
+    for record in records:
+        verdict = record["verdict"] or "no budget"
+        counts[verdict] = counts.get(verdict, 0) + 1
+    order = ("fail", "inconclusive", "pass", "no budget")
+    parts = ", ".join(f"{counts[v]} {v}" for v in order if v in counts)
+    noun = "measurement" if len(records) == 1 else "measurements"
+    line = f"{len(records)} SLA {noun}: {parts}"
+    judged = [r for r in records if r["margin"] is not None]
+    if judged:
+        tightest = sort_by_margin(judged)[0]
+        margin = tightest["margin"]
+        assert margin is not None
+        line += f"; tightest margin {fmt.margin(margin)} ({tightest['nodeid']})"
+        if margin >= headroom:
+            line += (
+                f": every budget is met {fmt.margin(headroom)} over, "
+                "further optimization buys nothing for these SLAs"
+            )
+    return line
+
+
+_BAND_TEXT = {
+    "miss": "MISS",
+    "tight": "tight",
+    "ok": "ok",
+    "headroom": "stop optimizing",
+}
+
+
+def _row(record: SlaRecord, verbose: bool) -> list[str]:
+    row = [
+        record["nodeid"],
+        budget_label(record),
+        fmt.duration(record["measured_s"]),
+        fmt.duration(record["p50_s"]),
+        fmt.margin(record["margin"]),
+        _BAND_TEXT.get(record["band"] or "", "-"),
+        record["verdict"] or "-",
+        fmt.count(record["samples"]),
+        fmt.rate(record["throughput"]),
+    ]
+    if verbose:
+        providers = ",".join(p.replace("ExecutionProvider", "") for p in record["providers"])
+        threads = record["intra_op_threads"]
+        row += [
+            fmt.duration(record["cold_start_s"]),
+            record["subject"] + (f" [{providers}]" if providers else ""),
+            "-" if threads is None else ("default" if threads == 0 else str(threads)),
+        ]
+    return row
+
+
+_HEADER = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls", "rate"]
+_HEADER_VERBOSE = ["cold start", "measured what", "threads"]
+_RIGHT = {2, 3, 4, 7, 8, 9}
+
+
+def table(records: Sequence[SlaRecord], verbosity: int = 0) -> list[str]:
+    """The SLA table, tightest margin first. ``verbosity > 0`` adds cold start,
+    the model or callable with its providers, and the session's thread setting."""
+    verbose = verbosity > 0
+    header = _HEADER + (_HEADER_VERBOSE if verbose else [])
+    rows = [header] + [_row(r, verbose) for r in sort_by_margin(records)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [
+            cell.rjust(widths[i]) if i in _RIGHT else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines

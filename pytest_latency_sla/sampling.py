@@ -1,0 +1,263 @@
+"""Warmup and chunked timing of a callable, with looks at the verdict between chunks.
+
+No pytest and no onnxruntime here: the sampler takes any zero-argument callable and an
+injectable clock (``time.perf_counter_ns`` by default), so the whole procedure can be
+driven deterministically by a synthetic latency source in tests.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .stats import Decision, LookSchedule, decide, design_effect
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy.typing as npt
+
+__all__ = ["Sampling", "SamplingPlan", "run_once", "sample"]
+
+#: How many contiguous groups the design effect is estimated over.
+_DISPERSION_GROUPS = 10
+#: Upper bound on the calls in one chunk, so the caps are checked often enough.
+_MAX_CHUNK_CALLS = 10_000
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """How long to warm up and sample, and how sure a verdict must be."""
+
+    #: Warm up for at least this many calls after the cold first call ...
+    warmup_calls: int = 100
+    #: ... and for at least this long (nanoseconds).
+    warmup_time_ns: int = 50_000_000
+    #: Never decide on samples spanning less than this (spreads samples over time).
+    min_time_ns: int = 30_000_000
+    #: Stop sampling after this long; an undecided verdict is then inconclusive.
+    max_time_ns: int = 3_000_000_000
+    #: Stop sampling after this many samples.
+    max_samples: int = 1_000_000
+    #: Aim for chunks of about this long between looks at the clock and the caps.
+    chunk_time_ns: int = 2_000_000
+    #: Confidence of a verdict (the binomial rule's 1 - alpha over all looks).
+    confidence: float = 0.99
+
+    def __post_init__(self) -> None:
+        if self.warmup_calls < 0 or self.warmup_time_ns < 0 or self.min_time_ns < 0:
+            raise ValueError("warmup and minimum times must not be negative")
+        if self.max_time_ns <= 0 or self.max_samples < 1:
+            raise ValueError("max_time_ns and max_samples must be positive")
+        if not 0.0 < self.confidence < 1.0:
+            raise ValueError("confidence must be in (0, 1)")
+
+    @property
+    def warmup_cap_ns(self) -> int:
+        """Warmup never takes more than a quarter of the time cap (slow models)."""
+        return max(self.warmup_time_ns, self.max_time_ns // 4)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """What the sampler observed: raw timings and how it stopped."""
+
+    #: Steady-state timings of each call, in nanoseconds, in call order (read-only).
+    samples_ns: npt.NDArray[np.int64]
+    #: The first call, timed apart: a cold-start figure, never a sample.
+    cold_start_ns: int
+    #: Calls made to warm up (after the cold call), and how long they took.
+    warmup_calls: int
+    warmup_ns: int
+    #: Wall time of the sampling phase (warmup excluded).
+    duration_ns: int
+    #: How many chunks the samples were taken in, and how many verdict looks were made.
+    chunks: int
+    looks: int
+    #: Why sampling stopped: decided, max_time, max_samples or measured (no budget).
+    stop_reason: str
+    #: Cost of one back-to-back clock read, included in every sample (not subtracted).
+    timer_overhead_ns: int
+    #: The last look (None without a budget).
+    decision: Decision | None = field(default=None)
+
+
+def _timer_overhead(clock: Callable[[], int]) -> int:
+    best = None
+    for _ in range(200):
+        t0 = clock()
+        t1 = clock()
+        if best is None or t1 - t0 < best:
+            best = t1 - t0
+    return max(0, best or 0)
+
+
+def _warm_up(
+    call: Callable[[], object], plan: SamplingPlan, clock: Callable[[], int]
+) -> tuple[int, int, float]:
+    """Warm up in doubling blocks; return (calls, elapsed ns, ns per call of last block)."""
+    start = clock()
+    calls, block, per_call = 0, 1, 0.0
+    cap = plan.warmup_cap_ns
+    while True:
+        elapsed = clock() - start
+        enough = calls >= plan.warmup_calls and elapsed >= plan.warmup_time_ns
+        if enough or (calls >= 1 and elapsed >= cap):
+            return calls, elapsed, per_call
+        b0 = clock()
+        for _ in range(block):
+            call()
+        b1 = clock()
+        calls += block
+        per_call = (b1 - b0) / block
+        if b1 - b0 < 1_000_000:
+            block *= 2
+
+
+def sample(
+    call: Callable[[], object],
+    plan: SamplingPlan,
+    *,
+    budget_ns: float | None = None,
+    quantile: float | None = None,
+    clock: Callable[[], int] = time.perf_counter_ns,
+    manage_gc: bool = True,
+) -> Sampling:
+    """Time ``call`` until the verdict on ``budget_ns`` at ``quantile`` is decided.
+
+    ``quantile`` is a fraction (0.99 for p99). Without a budget the sampler collects the
+    samples a verdict at ``quantile`` would need at its first look (and ``min_time``),
+    then stops.
+    Garbage is collected before timing and the collector stays disabled while timing;
+    its state is restored afterwards, also when ``call`` raises.
+    """
+    if budget_ns is not None and quantile is None:
+        raise ValueError("a budget needs a quantile")
+    schedule = LookSchedule.plan(quantile or 0.99, plan.confidence, plan.max_samples)
+    gc_was_enabled = gc.isenabled()
+    if manage_gc:
+        gc.collect()
+        gc.disable()
+    try:
+        overhead = _timer_overhead(clock)
+        t0 = clock()
+        call()
+        cold = clock() - t0
+        warm_calls, warm_ns, per_call = _warm_up(call, plan, clock)
+        return _sample_chunks(
+            call,
+            plan,
+            schedule,
+            budget_ns,
+            quantile,
+            clock,
+            cold,
+            warm_calls,
+            warm_ns,
+            per_call,
+            overhead,
+        )
+    finally:
+        if manage_gc and gc_was_enabled:
+            gc.enable()
+
+
+def _sample_chunks(
+    call: Callable[[], object],
+    plan: SamplingPlan,
+    schedule: LookSchedule,
+    budget_ns: float | None,
+    quantile: float | None,
+    clock: Callable[[], int],
+    cold: int,
+    warm_calls: int,
+    warm_ns: int,
+    per_call: float,
+    overhead: int,
+) -> Sampling:
+    chunk_calls = int(plan.chunk_time_ns / per_call) if per_call > 0 else _MAX_CHUNK_CALLS
+    chunk_calls = max(1, min(_MAX_CHUNK_CALLS, chunk_calls))
+    chunks: list[npt.NDArray[np.int64]] = []
+    n = 0
+    exceeded = 0
+    looks = 0
+    last_look_n = 0
+    next_look = schedule.points[0]
+    decision: Decision | None = None
+    start = clock()
+    while True:
+        size = min(chunk_calls, plan.max_samples - n)
+        buf: list[int] = []
+        append = buf.append
+        for _ in range(size):
+            t0 = clock()
+            call()
+            t1 = clock()
+            append(t1 - t0)
+        chunk = np.array(buf, dtype=np.int64)
+        chunks.append(chunk)
+        n += size
+        if budget_ns is not None:
+            exceeded += int(np.count_nonzero(chunk > budget_ns))
+        elapsed = clock() - start
+        capped = n >= plan.max_samples or elapsed >= plan.max_time_ns
+        ready = elapsed >= plan.min_time_ns
+        if budget_ns is None or quantile is None:
+            if capped or (ready and n >= next_look):
+                stop = "measured"
+                break
+            continue
+        if (ready and n >= next_look) or (capped and n > last_look_n):
+            all_samples = np.concatenate(chunks)
+            deff = design_effect(all_samples > budget_ns, _DISPERSION_GROUPS)
+            decision = decide(n, exceeded, quantile, schedule.alpha_per_look, deff)
+            looks += 1
+            last_look_n = n
+            following = schedule.next_after(n)
+            next_look = following if following is not None else plan.max_samples
+            if decision.outcome is not None:
+                stop = "decided"
+                break
+        if capped:
+            stop = "max_samples" if n >= plan.max_samples else "max_time"
+            break
+    samples = np.concatenate(chunks)
+    samples.setflags(write=False)
+    return Sampling(
+        samples_ns=samples,
+        cold_start_ns=cold,
+        warmup_calls=warm_calls,
+        warmup_ns=warm_ns,
+        duration_ns=clock() - start,
+        chunks=len(chunks),
+        looks=looks,
+        stop_reason=stop,
+        timer_overhead_ns=overhead,
+        decision=decision,
+    )
+
+
+def run_once(
+    call: Callable[[], object], clock: Callable[[], int] = time.perf_counter_ns
+) -> Sampling:
+    """Call once, timed, with no warmup and no verdict (``--sla-disable``)."""
+    t0 = clock()
+    call()
+    took = clock() - t0
+    samples = np.array([took], dtype=np.int64)
+    samples.setflags(write=False)
+    return Sampling(
+        samples_ns=samples,
+        cold_start_ns=took,
+        warmup_calls=0,
+        warmup_ns=0,
+        duration_ns=took,
+        chunks=1,
+        looks=0,
+        stop_reason="disabled",
+        timer_overhead_ns=0,
+    )
