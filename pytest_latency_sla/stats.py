@@ -135,6 +135,9 @@ class Decision:
     t_eff: float
     #: The design effect used (1.0 for independent samples).
     design_effect: float
+    #: The latency (ns) the calls were counted against: the budget, or for a quick
+    #: verdict on a clear margin the budget divided (pass) or multiplied (fail) by it.
+    threshold_ns: float | None = None
 
 
 def decide(n: int, t: int, quantile: float, alpha: float, deff: float = 1.0) -> Decision:
