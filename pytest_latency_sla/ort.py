@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,24 @@ class OnnxInputError(ValueError):
     """The model, feeds, dims or providers given to ``sla.onnx()`` cannot be used."""
 
 
+#: The C++ source location and function signature onnxruntime puts inside its messages
+#: ("/onnxruntime_src/.../reshape_helper.h:91 onnxruntime::ReshapeHelper::ReshapeHelper(
+#: const TensorShape&, ...) "): noise to a user, so it is cut from the sentences we write.
+_CPP_LOCATION = re.compile(
+    r"(?:(?<![A-Za-z])[A-Za-z]:)?[/\\][^\s:]*\.(?:h|hpp|cc|cpp|cu):\d+ [^()]*\([^()]*\)"
+    r"(?: const)?\s"
+)
+
+
+def _error_detail(exc: BaseException) -> str:
+    """The first line of an exception's message, without C++ locations or a final period."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    line = _CPP_LOCATION.sub(" ", text.splitlines()[0])
+    return re.sub(r"\s{2,}", " ", line).strip().rstrip(".")
+
+
 @dataclass(frozen=True)
 class PreparedModel:
     """A session ready to time: the zero-argument call, its feeds and what it is."""
@@ -78,6 +97,15 @@ def _import_ort() -> Any:
     return onnxruntime
 
 
+def _display_path(path: str) -> str:
+    """The path relative to the current directory when it is below it, else as given."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith(os.pardir) else relative
+
+
 def _describe_model(model: object) -> tuple[str, bytes | str | None]:
     """A display name and what to hand to InferenceSession (None: it is a session)."""
     if isinstance(model, (str, os.PathLike)):
@@ -93,7 +121,7 @@ def _describe_model(model: object) -> tuple[str, bytes | str | None]:
             )
         if os.path.getsize(path) == 0:
             raise OnnxInputError(f"model file {path!r} is empty; re-export or re-download it")
-        return path, path
+        return _display_path(path), path
     if isinstance(model, (bytes, bytearray, memoryview)):
         data = bytes(model)
         if not data:
@@ -125,10 +153,12 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
         raise OnnxInputError('providers is empty; e.g. providers=["CPUExecutionProvider"]')
     available = set(ort.get_available_providers())
     for entry in chosen:
-        name = entry[0] if isinstance(entry, tuple) else entry
-        if not isinstance(name, str):
+        name = entry[0] if isinstance(entry, tuple) and len(entry) == 2 else entry
+        options = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else {}
+        if not isinstance(name, str) or not hasattr(options, "items"):
             raise OnnxInputError(
-                f"providers entries are names or (name, options) tuples, got {entry!r}"
+                "providers entries are names or (name, options dict) tuples, e.g. "
+                f'[("CPUExecutionProvider", {{}})], got {entry!r}'
             )
         if name not in available:
             raise OnnxInputError(
@@ -150,7 +180,7 @@ def _create_session(
             source, sess_options=session_options, providers=names, provider_options=options
         )
     except Exception as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = _error_detail(exc)
         raise OnnxInputError(
             f"onnxruntime {ort.__version__} could not load model {name}: {detail}. Check that "
             "the file is a complete ONNX model (not truncated, external data files beside it) "
@@ -183,9 +213,11 @@ def random_feeds(
     Floats are uniform in [0, 1), integers 0 or 1 (safe as indices), booleans random.
     """
     rng = np.random.default_rng(seed)
-    out: dict[str, Any] = dict(feeds)
+    # In the model's input order, so reports list inputs the way the model declares them.
+    out: dict[str, Any] = {}
     for node in inputs:
         if node.name in feeds:
+            out[node.name] = feeds[node.name]
             continue
         type_name = str(node.type)
         dtype = _DTYPES.get(type_name)
@@ -203,6 +235,7 @@ def random_feeds(
         else:
             value = rng.integers(0, 2, size=shape).astype(dtype)
         out[node.name] = value
+    out.update((k, v) for k, v in feeds.items() if k not in out)
     return out
 
 
@@ -278,6 +311,12 @@ def prepare(
         requested: list[Any] = list(session.get_providers())
     else:
         requested = _check_providers(ort, providers)
+        if session_options is not None and not isinstance(session_options, ort.SessionOptions):
+            raise OnnxInputError(
+                "session_options must be an onnxruntime.SessionOptions, got "
+                f"{type(session_options).__name__}; e.g. options = onnxruntime.SessionOptions(); "
+                "options.intra_op_num_threads = 1"
+            )
         session = _create_session(ort, name, source, requested, session_options)
     inputs = session.get_inputs()
     given = _check_feeds(inputs, feeds)
@@ -300,7 +339,7 @@ def prepare(
 
 def explain_run_error(exc: BaseException, prepared: PreparedModel) -> str:
     """A sentence for a model that raised while being run with the given feeds."""
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = _error_detail(exc)
     inputs = ", ".join(f"{n}: {sig}" for n, sig in prepared.subject.inputs)
     return (
         f"model {prepared.subject.name} raised when run with inputs ({inputs}): "

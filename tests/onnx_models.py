@@ -1,0 +1,171 @@
+"""Tiny, deterministic ONNX models built in code for the adapter's tests.
+
+Nothing is downloaded: every model is a handful of ``onnx.helper`` calls. Opset 17 and
+IR version 8 (what onnxruntime >= 1.17 loads) unless a helper says otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeAlias
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+__all__ = [
+    "IR_VERSION",
+    "OPSET",
+    "Dim",
+    "add_model",
+    "custom_domain_model",
+    "identity_model",
+    "model_bytes",
+    "multi_input_model",
+    "new_opset_model",
+    "save",
+    "scalar_gate_model",
+    "string_input_model",
+    "unknown_op_model",
+]
+
+OPSET = 17
+IR_VERSION = 8
+
+#: A dimension: a fixed size, a symbolic name, or None for unknown (neither).
+Dim: TypeAlias = int | str | None
+
+
+def _value_info(name: str, elem_type: int, shape: Sequence[Dim]) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, elem_type, list(shape))
+
+
+def _model(
+    nodes: Sequence[onnx.NodeProto],
+    inputs: Sequence[onnx.ValueInfoProto],
+    outputs: Sequence[onnx.ValueInfoProto],
+    *,
+    name: str,
+    initializers: Sequence[onnx.TensorProto] = (),
+    opset: int = OPSET,
+    extra_opsets: Sequence[tuple[str, int]] = (),
+) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        list(nodes), name, list(inputs), list(outputs), initializer=list(initializers)
+    )
+    opsets = [helper.make_opsetid("", opset)]
+    opsets += [helper.make_opsetid(domain, version) for domain, version in extra_opsets]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="pytest-latency-sla tests")
+    model.ir_version = IR_VERSION
+    return model
+
+
+def identity_model(
+    elem_type: int = TensorProto.FLOAT, shape: Sequence[Dim] = (1, 6), name: str = "identity"
+) -> onnx.ModelProto:
+    """``y = x``, one input ``x`` of ``elem_type`` (a ``TensorProto`` constant) and ``shape``."""
+    return _model(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        [_value_info("x", elem_type, shape)],
+        [_value_info("y", elem_type, shape)],
+        name=name,
+    )
+
+
+def add_model(
+    shape: Sequence[Dim] = ("batch", 6), elem_type: int = TensorProto.FLOAT
+) -> onnx.ModelProto:
+    """``z = a + b``, two inputs ``a`` and ``b`` of the same type and shape."""
+    return _model(
+        [helper.make_node("Add", ["a", "b"], ["z"])],
+        [_value_info("a", elem_type, shape), _value_info("b", elem_type, shape)],
+        [_value_info("z", elem_type, shape)],
+        name="add",
+    )
+
+
+def multi_input_model() -> onnx.ModelProto:
+    """Three independent inputs of different types, each passed through to an output.
+
+    ``image``: float[batch, 3, height, width]; ``ids``: int64[batch, seq];
+    ``mask``: bool[batch, ?] (second dimension unknown).
+    """
+    specs: list[tuple[str, int, list[Dim]]] = [
+        ("image", TensorProto.FLOAT, ["batch", 3, "height", "width"]),
+        ("ids", TensorProto.INT64, ["batch", "seq"]),
+        ("mask", TensorProto.BOOL, ["batch", None]),
+    ]
+    return _model(
+        [helper.make_node("Identity", [name], [f"{name}_out"]) for name, _, _ in specs],
+        [_value_info(name, et, shape) for name, et, shape in specs],
+        [_value_info(f"{name}_out", et, shape) for name, et, shape in specs],
+        name="multi_input",
+    )
+
+
+def string_input_model() -> onnx.ModelProto:
+    """``y = x`` on a string tensor ``x`` of shape [1]: no value can be generated for it."""
+    return identity_model(TensorProto.STRING, [1], name="strings")
+
+
+def scalar_gate_model(size: int = 6) -> onnx.ModelProto:
+    """Reshapes a constant of ``size`` floats to the shape in int64 input ``shape`` ([1]).
+
+    Only ``shape=[size]`` runs; ``allowzero=1`` makes 0 mean 0, so generated values
+    (0 or 1) fail at run time, not at load time.
+    """
+    data = numpy_helper.from_array(np.arange(size, dtype=np.float32), "data")
+    return _model(
+        [helper.make_node("Reshape", ["data", "shape"], ["y"], allowzero=1)],
+        [_value_info("shape", TensorProto.INT64, [1])],
+        [_value_info("y", TensorProto.FLOAT, [None])],
+        name="scalar_gate",
+        initializers=[data],
+    )
+
+
+def unknown_op_model() -> onnx.ModelProto:
+    """A node whose operator exists in no opset: onnxruntime refuses to load it."""
+    return _model(
+        [helper.make_node("NoSuchOperator", ["x"], ["y"])],
+        [_value_info("x", TensorProto.FLOAT, [1])],
+        [_value_info("y", TensorProto.FLOAT, [1])],
+        name="unknown_op",
+    )
+
+
+def custom_domain_model() -> onnx.ModelProto:
+    """A node from a custom domain no library registers."""
+    return _model(
+        [helper.make_node("Frobnicate", ["x"], ["y"], domain="com.example")],
+        [_value_info("x", TensorProto.FLOAT, [1])],
+        [_value_info("y", TensorProto.FLOAT, [1])],
+        name="custom_domain",
+        extra_opsets=[("com.example", 1)],
+    )
+
+
+def new_opset_model(opset: int = 99) -> onnx.ModelProto:
+    """An identity model stamped with an opset no onnxruntime release supports."""
+    return _model(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        [_value_info("x", TensorProto.FLOAT, [1])],
+        [_value_info("y", TensorProto.FLOAT, [1])],
+        name="new_opset",
+        opset=opset,
+    )
+
+
+def model_bytes(model: onnx.ModelProto) -> bytes:
+    """The serialized model, as a file on disk would hold it."""
+    data: bytes = model.SerializeToString()
+    return data
+
+
+def save(model: onnx.ModelProto, path: Path) -> Path:
+    """Write ``model`` to ``path`` and return the path."""
+    onnx.save(model, str(path))
+    return path
