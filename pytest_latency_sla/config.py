@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .result import Budget
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
 __all__ = [
     "INCONCLUSIVE_POLICIES",
@@ -184,6 +184,11 @@ class Option:
     const: str | None = None
 
     @property
+    def value_type(self) -> type:
+        """The Python type of the value (float, int, bool or str), from the default."""
+        return type(self.parse(self.default)) if not self.many else list
+
+    @property
     def cli(self) -> str:
         return "--sla-" + self.name.replace("_", "-")
 
@@ -226,6 +231,14 @@ OPTIONS: tuple[Option, ...] = (
         "seconds that samples must span before any verdict, so they spread over time "
         "(default: 0.03)",
         "0.03",
+        _number(0, 3600, False, False),
+        "SECONDS",
+    ),
+    Option(
+        "settle_time",
+        "seconds that samples must span before a verdict within 2x of the budget "
+        "(either way); clearer margins are called after sla_min_time (default: 1)",
+        "1",
         _number(0, 3600, False, False),
         "SECONDS",
     ),
@@ -293,6 +306,7 @@ class Settings:
     max_time: float = 3.0
     max_samples: int = 1_000_000
     min_time: float = 0.03
+    settle_time: float = 1.0
     warmup_calls: int = 100
     warmup_time: float = 0.05
     inconclusive: str = "fail"
@@ -302,13 +316,25 @@ class Settings:
     disable: bool = False
 
 
+def _as_text(raw: object) -> str:
+    """A value as the user wrote it: pytest may hand ini numbers over as floats."""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw)
+
+
 def resolve_settings(
-    cli: Mapping[str, object], ini: Mapping[str, object], ini_source: str
+    cli: Mapping[str, object],
+    ini: Mapping[str, object],
+    ini_source: str,
+    overridden: Collection[str] = (),
 ) -> Settings:
     """Command line beats ini beats default. ``cli`` and ``ini`` map option names to
-    what pytest parsed (None or "" when not given); ``ini_source`` names the config file.
+    what pytest parsed (None or "" when not given); ``ini_source`` names the config file;
+    ``overridden`` names the ini keys set on the command line with ``-o``.
     """
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for option in OPTIONS:
         raw_cli = cli.get(option.name)
         raw_ini = ini.get(option.name)
@@ -316,7 +342,10 @@ def resolve_settings(
             source = f"from the command line, {option.cli}"
             raw = raw_cli
         elif raw_ini not in (None, "", []):
-            source = f"from {option.ini} in {ini_source}"
+            if option.ini in overridden:
+                source = f"from the command line, -o {option.ini}"
+            else:
+                source = f"from {option.ini} in {ini_source}"
             raw = raw_ini
         else:
             source = "default"
@@ -328,13 +357,15 @@ def resolve_settings(
             elif option.flag and isinstance(raw, bool):
                 values[option.name] = raw
             else:
-                values[option.name] = option.parse(str(raw))
+                values[option.name] = option.parse(_as_text(raw))
         except SettingError as exc:
             raise SettingError(f"{option.cli} / {option.ini}: {exc} ({source})") from None
+        sources[option.name] = source
     settings = Settings(**values)
     if settings.headroom < settings.tight_margin:
         raise SettingError(
-            f"sla_headroom ({settings.headroom:g}) must not be below sla_tight_margin "
-            f"({settings.tight_margin:g})"
+            f"--sla-headroom / sla_headroom ({settings.headroom:g}, {sources['headroom']}) "
+            f"must not be below --sla-tight-margin / sla_tight_margin "
+            f"({settings.tight_margin:g}, {sources['tight_margin']})"
         )
     return settings

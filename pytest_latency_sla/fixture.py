@@ -35,6 +35,7 @@ def _plan(settings: Settings) -> SamplingPlan:
         warmup_calls=settings.warmup_calls,
         warmup_time_ns=round(settings.warmup_time * 1e9),
         min_time_ns=round(settings.min_time * 1e9),
+        settle_time_ns=round(settings.settle_time * 1e9),
         max_time_ns=round(settings.max_time * 1e9),
         max_samples=settings.max_samples,
         confidence=settings.confidence,
@@ -176,8 +177,9 @@ class SlaFixture:
         if verdict is Verdict.FAIL:
             pytest.fail(verdict_message(result), pytrace=False)
         if verdict is Verdict.INCONCLUSIVE:
+            message = verdict_message(result, settings.inconclusive)
             if settings.inconclusive == "fail":
-                pytest.fail(verdict_message(result), pytrace=False)
+                pytest.fail(message, pytrace=False)
             if settings.inconclusive == "warn":
-                warnings.warn(SlaInconclusiveWarning(verdict_message(result)), stacklevel=3)
+                warnings.warn(SlaInconclusiveWarning(message), stacklevel=3)
         return result

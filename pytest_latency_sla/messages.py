@@ -13,8 +13,12 @@ if TYPE_CHECKING:
 __all__ = ["verdict_message"]
 
 
-def verdict_message(result: SlaResult) -> str:
-    """One sentence on a result with a budget: why it failed, or was too close to call."""
+def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str:
+    """One sentence on a result with a budget: why it failed, or was too close to call.
+
+    ``inconclusive_policy`` (the ``sla_inconclusive`` setting) decides which way out of
+    an inconclusive result is suggested.
+    """
     budget = result.budget
     if budget is None or result.verdict is None:
         raise ValueError("no verdict to explain")
@@ -34,10 +38,15 @@ def verdict_message(result: SlaResult) -> str:
         if result.sampling.stop_reason == "max_time"
         else "at the sample cap"
     )
+    accept = (
+        "; or set sla_inconclusive = warn (or pass) to accept such results"
+        if inconclusive_policy == "fail"
+        else ""
+    )
     return (
         f"SLA too close to call: {label} {measured} against a {limit} budget ({stats}); "
         f"{stopped} the samples cannot tell at {fmt.percent(result.confidence)} confidence "
         f"whether the budget is met. Measurements within about 1.5x of a budget flip on noisy "
-        f"machines: give the budget room, make the model faster, raise sla_max_time to sample "
-        f"longer, or set sla_inconclusive = warn (or pass) to accept such results"
+        f"machines: give the budget room, make the model faster, or raise sla_max_time to "
+        f"sample longer{accept}"
     )

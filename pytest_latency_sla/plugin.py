@@ -14,6 +14,7 @@ from .config import (
     MARKER_HELP,
     OPTIONS,
     MarkerError,
+    Option,
     SettingError,
     Settings,
     parse_marker,
@@ -52,10 +53,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             )
         else:
             group.addoption(option.cli, default=None, metavar=option.metavar, help=option.help)
-        if option.many:
-            parser.addini(option.ini, option.help, type="args", default=[])
-        else:
-            parser.addini(option.ini, option.help, type="string", default="")
+        _addini(parser, option)
+
+
+def _addini(parser: pytest.Parser, option: Option) -> None:
+    if option.many:
+        parser.addini(option.ini, option.help, type="args", default=[])
+        return
+    native = option.value_type
+    if native is not str:
+        # pytest >= 9.1 takes a union, so TOML's native `sla_max_time = 2` works as well as
+        # the string "2"; older pytest takes only a tag and we parse strings ourselves.
+        try:
+            parser.addini(option.ini, option.help, type=native | str, default="")  # type: ignore[arg-type]
+            return
+        except (ValueError, TypeError, AssertionError):
+            pass
+    parser.addini(option.ini, option.help, type="string", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,8 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
     cli = {o.name: config.getoption(o.cli) for o in OPTIONS}
     ini = {o.name: config.getini(o.ini) for o in OPTIONS}
     source = str(config.inipath) if config.inipath else "the pytest configuration"
+    overridden = {
+        entry.split("=", 1)[0].strip() for entry in config.getoption("override_ini") or ()
+    }
     try:
-        settings = resolve_settings(cli, ini, source)
+        settings = resolve_settings(cli, ini, source, overridden)
     except SettingError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings

@@ -7,11 +7,15 @@ under budget the model is: at thousands of x, further optimization buys nothing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from pytest_latency_sla import SlaFixture
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from pytest_latency_sla import SlaFixture
 
 MODEL = Path(__file__).with_name("funnel.onnx")
 
@@ -35,7 +39,8 @@ def test_preprocessing(sla: SlaFixture) -> None:
     """Any callable, with its arguments: here the feature scaling before the model."""
     raw = np.arange(6, dtype=np.float32)
 
-    def scale(values: np.ndarray) -> np.ndarray:
-        return (values - values.mean()) / (values.std() + 1e-6)
+    def scale(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        scaled: npt.NDArray[np.float32] = (values - values.mean()) / (values.std() + 1e-6)
+        return scaled
 
     sla.measure(scale, raw)

@@ -11,16 +11,24 @@ def duration(seconds: float) -> str:
     """3 significant figures in the unit that fits: ``27.0 µs``, ``1.55 ms``, ``2.10 s``."""
     if not math.isfinite(seconds):
         return str(seconds)
+    shown = abs(_round3(seconds))
     for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if abs(seconds) >= scale:
+        if shown >= scale:
             return f"{_sig3(seconds / scale)} {unit}"
     return f"{_sig3(seconds / 1e-9)} ns"
 
 
+def _round3(value: float) -> float:
+    """``value`` rounded to 3 significant figures: choose units and decimals on what
+    prints, so 0.9997 ms is ``1.00 ms`` rather than ``1,000 µs``, 9.996 ``10.0``."""
+    return float(f"{value:.3g}")
+
+
 def _sig3(value: float) -> str:
-    if abs(value) >= 100:
+    shown = abs(_round3(value))
+    if shown >= 100:
         return f"{value:,.0f}"
-    if abs(value) >= 10:
+    if shown >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"
 
@@ -31,9 +39,10 @@ def margin(value: float | None) -> str:
         return "-"
     if not math.isfinite(value):
         return "inf"
-    if value >= 100:
+    shown = _round3(value)
+    if shown >= 100:
         return f"{value:,.0f}x"
-    if value >= 10:
+    if shown >= 10:
         return f"{value:.1f}x"
     if value >= 0.01:
         return f"{value:.2f}x"
@@ -49,11 +58,12 @@ def rate(per_second: float) -> str:
     """Calls per second: ``10.9M/s``, ``163k/s``, ``3,658/s``, ``2.5/s``."""
     if not math.isfinite(per_second):
         return "inf"
-    if per_second >= 1e6:
+    shown = _round3(per_second)
+    if shown >= 1e6:
         return f"{_sig3(per_second / 1e6)}M/s"
-    if per_second >= 1e5:
+    if shown >= 1e5:
         return f"{_sig3(per_second / 1e3)}k/s"
-    if per_second >= 100:
+    if round(per_second, 1) >= 100:
         return f"{per_second:,.0f}/s"
     return f"{per_second:.1f}/s"
 

@@ -56,7 +56,7 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
         line += f"; tightest margin {fmt.margin(margin)} ({tightest['nodeid']})"
         if margin >= headroom:
             line += (
-                f": every budget is met {fmt.margin(headroom)} over, "
+                f": every margin is {headroom:g}x or more, "
                 "further optimization buys nothing for these SLAs"
             )
     return line

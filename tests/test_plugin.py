@@ -1,0 +1,971 @@
+"""End-to-end tests of the plugin's pytest behaviour, run through ``pytester``.
+
+Real timing is asserted only where the margin is at least 100x (a 2 ms sleep against a
+1 µs budget, a no-op against 50 ms). Runs where timing is not the subject use the
+short sampling times in ``FAST``. Everything runs in-process except pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_latency_sla.config import OPTIONS
+
+#: Short warmup and sampling, for runs where the timing itself is not the subject.
+FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
+FAST_INI = "sla_warmup_time = 0.005\nsla_min_time = 0.005\nsla_max_time = 0.5\n"
+#: A p99 verdict needs hundreds of samples, so ten can never decide one.
+UNDECIDABLE = "--sla-max-samples=10"
+
+FUNNEL = Path(__file__).resolve().parents[1] / "examples" / "funnel" / "funnel.onnx"
+
+#: The warning ``sla_inconclusive = warn`` emits. The outer suite runs with
+#: ``filterwarnings = error`` and in-process runs inherit the active filters, so tests
+#: that expect the warning let it through.
+SHOW_INCONCLUSIVE = pytest.mark.filterwarnings("always::pytest_latency_sla.SlaInconclusiveWarning")
+
+ONE_FAST_SLA_TEST = """
+    import pytest
+
+    @pytest.mark.sla(ms=50)
+    def test_fast(sla):
+        sla.measure(lambda: None)
+    """
+
+
+def output(result: pytest.RunResult) -> str:
+    """Everything the run printed, stdout and stderr."""
+    return result.stdout.str() + "\n" + result.stderr.str()
+
+
+def assert_no_internal_error(result: pytest.RunResult) -> None:
+    text = output(result)
+    assert "INTERNALERROR" not in text, text
+    assert result.ret != pytest.ExitCode.INTERNAL_ERROR
+
+
+def table_rows(result: pytest.RunResult, prefix: str) -> list[str]:
+    """Rows of the ``--sla-report`` table whose test id starts with ``prefix``."""
+    lines = result.outlines
+    starts = [i for i, line in enumerate(lines) if "- SLA report -" in line]
+    assert len(starts) == 1, result.stdout.str()
+    return [line for line in lines[starts[0] + 1 :] if line.startswith(prefix)]
+
+
+def error_line(result: pytest.RunResult) -> str:
+    """The one ``ERROR: ...`` line of a usage error."""
+    (line,) = [line for line in result.errlines if line.startswith("ERROR: ")]
+    return line
+
+
+# --- the marker -------------------------------------------------------------------------
+
+
+def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.sla(*, ms=None, us=None, percentile=None): latency budget*"]
+    )
+    assert "@pytest.mark.sla(*, ms=None, us=None, percentile=None):" in result.stdout.str()
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_marker_works_under_strict_markers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest("--strict-markers", *FAST)
+    result.assert_outcomes(passed=1)
+
+
+def test_marker_on_function_class_and_module_closest_wins(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_levels="""
+        import pytest
+
+        pytestmark = pytest.mark.sla(us=40000)
+
+        def test_module_level(sla):
+            assert sla.budget.value == 40000 and sla.budget.unit == "us"
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=7)
+        def test_function_beats_module(sla):
+            assert sla.budget.value == 7 and sla.budget.unit == "ms"
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=30, percentile=95)
+        class TestClass:
+            def test_class_beats_module(self, sla):
+                assert sla.budget.percentile == 95
+                sla.measure(lambda: None)
+
+            @pytest.mark.sla(ms=9, percentile=90)
+            def test_method_beats_class(self, sla):
+                assert sla.budget.percentile == 90
+                sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest("--sla-report", *FAST)
+    result.assert_outcomes(passed=4)
+    rows = {row.split()[0]: row for row in table_rows(result, "test_levels.py::")}
+    assert "p99 <= 40000 µs" in rows["test_levels.py::test_module_level"]
+    assert "p99 <= 7 ms" in rows["test_levels.py::test_function_beats_module"]
+    assert "p95 <= 30 ms" in rows["test_levels.py::TestClass::test_class_beats_module"]
+    assert "p90 <= 9 ms" in rows["test_levels.py::TestClass::test_method_beats_class"]
+    assert len(rows) == 4
+
+
+BAD_MARKERS = [
+    pytest.param(
+        "@pytest.mark.sla",
+        ["needs a budget: give ms= or us=", "write @pytest.mark.sla(ms=50)"],
+        id="bare",
+    ),
+    pytest.param(
+        "@pytest.mark.sla()",
+        ["needs a budget: give ms= or us=", "write @pytest.mark.sla(ms=50)"],
+        id="no-budget",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(percentile=95)",
+        ["needs a budget: give ms= or us=", "write @pytest.mark.sla(ms=50)"],
+        id="percentile-only",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms=1, us=1)",
+        ["got both ms=1 and us=1", "e.g. @pytest.mark.sla(ms=50)"],
+        id="both-units",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms=0)",
+        ["sla(ms=0): ms= must be a positive, finite number", "got int 0", "sla(ms=50)"],
+        id="zero",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(us=-5)",
+        ["sla(us=-5): us= must be a positive, finite number", "(microseconds)", "sla(us=50)"],
+        id="negative",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms=float('nan'))",
+        ["sla(ms=nan): ms= must be a positive, finite number", "got float nan", "sla(ms=50)"],
+        id="nan",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms=float('inf'))",
+        ["sla(ms=inf): ms= must be a positive, finite number", "sla(ms=50)"],
+        id="inf",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms='50')",
+        ["sla(ms='50'): ms= must be a positive, finite number", "got str '50'", "sla(ms=50)"],
+        id="string",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms=True)",
+        ["sla(ms=True): ms= must be a positive, finite number", "got bool True"],
+        id="bool",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms=50, budget=1)",
+        ["unknown argument 'budget'", "ms=, us= and percentile=", "@pytest.mark.sla(ms=50)"],
+        id="unknown-keyword",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(50)",
+        ["keyword arguments only, got positional 50", "@pytest.mark.sla(ms=50)"],
+        id="positional",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms=50, percentile=0)",
+        ["sla(percentile=0): percentile= must be a number in (0, 100]", "percentile=95)"],
+        id="percentile-0",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(us=50, percentile=101)",
+        ["sla(percentile=101): percentile= must be", "@pytest.mark.sla(us=50, percentile=95)"],
+        id="percentile-101",
+    ),
+    pytest.param(
+        "@pytest.mark.sla(ms=50, percentile='99')",
+        ["sla(percentile='99'): percentile= must be", "@pytest.mark.sla(ms=50, percentile=95)"],
+        id="percentile-string",
+    ),
+]
+
+
+@pytest.mark.parametrize(("marker", "fragments"), BAD_MARKERS)
+def test_bad_marker_errors_at_setup_and_others_still_run(
+    pytester: pytest.Pytester, marker: str, fragments: list[str]
+) -> None:
+    source = "\n".join(
+        [
+            "import pytest",
+            "",
+            marker,
+            "def test_bad(sla):",
+            "    sla.measure(lambda: None)",
+            "",
+            "@pytest.mark.sla(ms=50)",
+            "def test_good(sla):",
+            "    sla.measure(lambda: None)",
+            "",
+            "def test_plain():",
+            "    pass",
+        ]
+    )
+    pytester.makepyfile(test_bad_marker=source)
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(errors=1, passed=2)
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_bad*"])
+    problem = [
+        line for line in result.outlines if line.startswith("test_bad_marker.py::test_bad: ")
+    ]
+    assert len(problem) == 1, result.stdout.str()
+    for fragment in fragments:
+        assert fragment in problem[0]
+    # One sentence, not a traceback through the plugin.
+    assert "Traceback" not in result.stdout.str()
+    assert "MarkerError" not in result.stdout.str()
+    assert_no_internal_error(result)
+
+
+def test_bad_marker_on_a_class_or_module_errors_each_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_bad_module="""
+        import pytest
+
+        pytestmark = pytest.mark.sla(ms=-1)
+
+        def test_one(sla):
+            sla.measure(lambda: None)
+
+        def test_two():
+            pass
+        """,
+        test_bad_class="""
+        import pytest
+
+        @pytest.mark.sla(us=0)
+        class TestBad:
+            def test_method(self, sla):
+                sla.measure(lambda: None)
+
+        def test_outside(sla):
+            sla.measure(lambda: None)
+        """,
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(errors=3, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_bad_class.py::TestBad::test_method: @pytest.mark.sla(us=0): *",
+            "test_bad_module.py::test_one: @pytest.mark.sla(ms=-1): *",
+            "test_bad_module.py::test_two: @pytest.mark.sla(ms=-1): *",
+        ]
+    )
+    assert_no_internal_error(result)
+
+
+# --- verdicts ---------------------------------------------------------------------------
+
+
+def test_trivial_callable_meets_a_50_ms_budget(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=1)
+
+
+def test_sleeping_callable_misses_a_1_us_budget(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_slow="""
+        import time
+        import pytest
+
+        @pytest.mark.sla(us=1)
+        def test_slow(sla):
+            sla.measure(time.sleep, 0.002)
+
+        def test_other():
+            pass
+        """
+    )
+    result = pytester.runpytest("--sla-warmup-calls=0", *FAST)
+    result.assert_outcomes(failed=1, passed=1)
+    # A failed verdict is still recorded and summarized.
+    result.stdout.fnmatch_lines(
+        ["sla: 1 SLA measurement: 1 fail; tightest margin *x (test_slow.py::test_slow)"]
+    )
+    result.stdout.fnmatch_lines(
+        ["SLA missed: p99 * > 1 µs budget (margin *x, * calls, 99% confidence)"]
+    )
+    # The failure is one sentence, not a traceback into the plugin.
+    assert "fixture.py" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["FAILED test_slow.py::test_slow - Failed: SLA missed: p99 *"])
+
+
+def test_undecidable_measurement_fails_by_default(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(UNDECIDABLE, *FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SLA too close to call: p99 * against a 50 ms budget (margin *x, 10 calls, "
+            "99% confidence); at the sample cap *sla_inconclusive = warn (or pass)*"
+        ]
+    )
+
+
+def test_inconclusive_pass_passes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(UNDECIDABLE, "--sla-inconclusive=pass", "--sla-report", *FAST)
+    result.assert_outcomes(passed=1, warnings=0)
+    assert "SlaInconclusiveWarning" not in result.stdout.str()
+    (row,) = table_rows(result, "test_inconclusive_pass_passes.py::test_fast ")
+    assert " inconclusive " in row
+
+
+@SHOW_INCONCLUSIVE
+def test_inconclusive_warn_passes_with_a_warning(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(UNDECIDABLE, "--sla-inconclusive=warn", *FAST)
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*warnings summary*",
+            # Attributed to the line of the test that measured, not to the plugin.
+            "*test_inconclusive_warn_passes_with_a_warning.py:*: SlaInconclusiveWarning: "
+            "SLA too close to call: p99 * against a 50 ms budget*",
+        ]
+    )
+
+
+@SHOW_INCONCLUSIVE
+@pytest.mark.parametrize("config_file", ["pytest.ini", "pyproject.toml"])
+def test_inconclusive_policy_from_ini(pytester: pytest.Pytester, config_file: str) -> None:
+    if config_file == "pytest.ini":
+        pytester.makeini("[pytest]\nsla_inconclusive = warn\n")
+    else:
+        pytester.makepyprojecttoml('[tool.pytest.ini_options]\nsla_inconclusive = "warn"\n')
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(UNDECIDABLE, *FAST)
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*SlaInconclusiveWarning: SLA too close to call*"])
+
+
+def test_inconclusive_warn_becomes_an_error_under_filterwarnings_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\nsla_inconclusive = warn\nfilterwarnings = error\n")
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(UNDECIDABLE, *FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*SlaInconclusiveWarning: SLA too close to call*"])
+
+
+# --- tests that measure nothing, or have no budget ---------------------------------------
+
+
+def test_marked_test_that_measures_nothing_fails(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_nothing="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_with_fixture(sla):
+            pass
+
+        @pytest.mark.sla(ms=50)
+        def test_without_fixture():
+            pass
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "test_nothing.py::test_with_fixture is marked @pytest.mark.sla but measured nothing: *",
+            "test_nothing.py::test_without_fixture is marked @pytest.mark.sla but measured "
+            "nothing: *",
+        ]
+    )
+
+
+def test_fixture_without_marker_measures_without_verdict(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_unmarked="""
+        def test_unmarked(sla):
+            assert sla.budget is None
+            result = sla.measure(lambda: None)
+            assert result.verdict is None
+            assert result.margin is None
+            assert result.band is None
+            assert result.samples > 0
+        """
+    )
+    result = pytester.runpytest("--sla-report", *FAST)
+    result.assert_outcomes(passed=1)
+    (row,) = table_rows(result, "test_unmarked.py::test_unmarked ")
+    assert "p99 (no budget)" in row
+    result.stdout.fnmatch_lines(["sla: 1 SLA measurement: 1 no budget"])
+
+
+# --- the result object ------------------------------------------------------------------
+
+
+def test_result_object(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_result="""
+        import pytest
+        from pytest_latency_sla import SlaResult, Verdict
+
+        @pytest.mark.sla(ms=50)
+        def test_result(sla):
+            result = sla.measure(lambda: None)
+            assert isinstance(result, SlaResult)
+            assert result.samples > 0
+            assert result.verdict == "pass"
+            assert result.verdict is Verdict.PASS
+            assert result.margin > 1
+            assert result.band == "headroom"
+            p99 = result.percentile(99)
+            assert 0 < p99 < 0.05  # seconds
+            assert p99 == result.measured_percentile
+            assert result.p50 <= p99
+            assert result.throughput > 0
+            assert result.cold_start > 0
+            assert sla.results == (result,)
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=1)
+
+
+def test_measure_passes_args_and_kwargs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_args="""
+        import pytest
+
+        CALLS = []
+
+        def target(a, b, *, c):
+            CALLS.append((a, b, c))
+            return a + b + c
+
+        @pytest.mark.sla(ms=50)
+        def test_args(sla):
+            result = sla.measure(target, 1, 2, c=3)
+            assert result.subject.name == "test_args.target"
+            assert len(CALLS) > result.samples
+            assert set(CALLS) == {(1, 2, 3)}
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=1)
+
+
+def test_exception_from_the_callable_fails_the_test_with_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_raises="""
+        import gc
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_raises(sla):
+            sla.measure(lambda: 1 / 0)
+
+        def test_gc_still_enabled():
+            assert gc.isenabled()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", *FAST)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["FAILED test_raises.py::test_raises - ZeroDivisionError*"])
+    assert "measured nothing" not in result.stdout.str()
+
+
+def test_records_travel_on_call_reports_only(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_records="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_two_measurements(sla):
+            sla.measure(lambda: None)
+            sla.measure(abs, -1)
+
+        def test_plain():
+            pass
+        """
+    )
+    reprec = pytester.inline_run(*FAST)
+    reprec.assertoutcome(passed=2)
+    carrying = {
+        (report.nodeid, report.when): getattr(report, "sla_records", None)
+        for report in reprec.getreports("pytest_runtest_logreport")
+        if getattr(report, "sla_records", None)
+    }
+    assert list(carrying) == [("test_records.py::test_two_measurements", "call")]
+    records = carrying["test_records.py::test_two_measurements", "call"]
+    assert isinstance(records, list)
+    assert [r["subject"] for r in records] == [
+        "test_records.test_two_measurements.<locals>.<lambda>",
+        "abs",
+    ]
+    for record in records:
+        assert record["nodeid"] == "test_records.py::test_two_measurements"
+        assert record["verdict"] == "pass"
+        assert record["samples"] > 0
+        # Plain values only: what pytest-xdist can send from a worker.
+        json.dumps(record)
+
+
+# --- reporting --------------------------------------------------------------------------
+
+TWO_SLA_TESTS = """
+    import pytest
+
+    @pytest.mark.sla(ms=50000)
+    def test_loose(sla):
+        sla.measure(lambda: None)
+
+    @pytest.mark.sla(ms=5)
+    def test_tight(sla):
+        sla.measure(lambda: None)
+    """
+
+
+def test_summary_line_by_default(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_two=TWO_SLA_TESTS)
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=2)
+    lines = [line for line in result.outlines if line.startswith("sla: ")]
+    assert len(lines) == 1, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["sla: 2 SLA measurements: 2 pass; tightest margin *x (test_two.py::test_tight)*"]
+    )
+    assert "SLA report" not in result.stdout.str()
+
+
+def test_quiet_suppresses_the_summary_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_two=TWO_SLA_TESTS)
+    result = pytester.runpytest("-q", *FAST)
+    result.assert_outcomes(passed=2)
+    assert "sla: " not in result.stdout.str()
+    assert "SLA report" not in result.stdout.str()
+    # Asking for the table explicitly wins over -q.
+    result = pytester.runpytest("-q", "--sla-report", *FAST)
+    result.assert_outcomes(passed=2)
+    assert len(table_rows(result, "test_two.py::")) == 2
+
+
+def test_summary_line_absent_without_measurements(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain(): pass")
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=1)
+    assert "sla: " not in result.stdout.str()
+
+
+@pytest.mark.parametrize("flag", [["--sla-report"], ["--sla-report=term"]])
+def test_report_table(pytester: pytest.Pytester, flag: list[str]) -> None:
+    pytester.makepyfile(test_two=TWO_SLA_TESTS)
+    result = pytester.runpytest(*flag, *FAST)
+    result.assert_outcomes(passed=2)
+    # Tightest margin first, whatever the run order.
+    result.stdout.fnmatch_lines(
+        [
+            "*- SLA report -*",
+            "test * budget * measured * p50 * margin * band * verdict * calls * rate",
+            "---*",
+            "test_two.py::test_tight * p99 <= 5 ms * pass *",
+            "test_two.py::test_loose * p99 <= 50000 ms * pass *",
+            "sla: 2 SLA measurements: 2 pass*",
+        ]
+    )
+    assert "cold start" not in result.stdout.str()
+
+
+def test_verbose_report_adds_columns(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_two=TWO_SLA_TESTS)
+    result = pytester.runpytest("-v", "--sla-report", *FAST)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["test * budget * rate * cold start * measured what * threads"])
+
+
+def test_report_without_measurements(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain(): pass")
+    result = pytester.runpytest("--sla-report", *FAST)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*- SLA report -*", "no SLA measurements in this run"])
+
+
+def test_report_option_swallowing_a_test_path_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    path = pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest("--sla-report", path.name, *FAST)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --sla-report / sla_report: unknown report type '{path.name}' *"
+            "put it before --sla-report or write --sla-report=term*"
+        ]
+    )
+    assert_no_internal_error(result)
+
+
+@pytest.mark.parametrize("where", ["command line", "ini"])
+def test_disable_runs_the_callable_once_without_verdict(
+    pytester: pytest.Pytester, where: str
+) -> None:
+    args = ["--sla-report", "-p", "no:randomly"]
+    if where == "ini":
+        pytester.makeini("[pytest]\nsla_disable = true\n")
+    else:
+        args.append("--sla-disable")
+    pytester.makepyfile(
+        test_disabled="""
+        import time
+        import pytest
+
+        CALLS = []
+
+        @pytest.mark.sla(ms=50)
+        def test_once(sla):
+            result = sla.measure(CALLS.append, 1)
+            assert CALLS == [1]
+            assert result.samples == 1
+            assert result.verdict is None
+            assert result.margin is None
+
+        @pytest.mark.sla(us=1)
+        def test_would_miss(sla):
+            result = sla.measure(time.sleep, 0.002)
+            assert result.verdict is None
+
+        def test_called_once_in_all():
+            assert CALLS == [1]
+        """
+    )
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=3)
+    assert "SLA missed" not in result.stdout.str()
+    for row in table_rows(result, "test_disabled.py::"):
+        assert "(no budget)" in row
+    result.stdout.fnmatch_lines(["sla: 2 SLA measurements: 2 no budget"])
+
+
+# --- settings ---------------------------------------------------------------------------
+
+#: A valid, non-default value for every setting, as the command line and an ini take it.
+VALID_SETTINGS = {
+    "percentile": "95",
+    "confidence": "0.95",
+    "max_time": "0.5",
+    "max_samples": "200000",
+    "min_time": "0.005",
+    "settle_time": "0.01",
+    "warmup_calls": "5",
+    "warmup_time": "0.005",
+    "inconclusive": "warn",
+    "tight_margin": "2",
+    "headroom": "20",
+    "report": "term",
+    "disable": "true",
+}
+
+
+def test_every_setting_is_covered_here() -> None:
+    assert {option.name for option in OPTIONS} == set(VALID_SETTINGS)
+
+
+def test_every_option_is_accepted_on_the_command_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_all="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_fast(sla):
+            sla.measure(lambda: None)
+        """
+    )
+    args = [
+        option.cli if option.flag else f"{option.cli}={VALID_SETTINGS[option.name]}"
+        for option in OPTIONS
+        if option.name != "disable"
+    ]
+    result = pytester.runpytest("--strict-config", *args)
+    result.assert_outcomes(passed=1)
+    # sla_percentile applies to the marker without a percentile.
+    result.stdout.fnmatch_lines(["*- SLA report -*", "test_all.py::test_fast * p95 <= 50 ms *"])
+    result = pytester.runpytest("--strict-config", "--sla-disable", *args)
+    result.assert_outcomes(passed=1)
+    assert_no_internal_error(result)
+
+
+@pytest.mark.parametrize("config_file", ["pytest.ini", "pyproject.toml"])
+def test_every_ini_key_is_accepted(pytester: pytest.Pytester, config_file: str) -> None:
+    settings = {k: v for k, v in VALID_SETTINGS.items() if k != "disable"}
+    if config_file == "pytest.ini":
+        body = "".join(f"sla_{k} = {v}\n" for k, v in settings.items())
+        pytester.makeini(f"[pytest]\n{body}sla_disable = false\n")
+    else:
+        body = "".join(f'sla_{k} = "{v}"\n' for k, v in settings.items())
+        pytester.makepyprojecttoml(f'[tool.pytest.ini_options]\n{body}sla_disable = "false"\n')
+    pytester.makepyfile(test_all=ONE_FAST_SLA_TEST)
+    result = pytester.runpytest("--strict-config")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*- SLA report -*", "test_all.py::test_fast * p95 <= 50 ms *"])
+    assert_no_internal_error(result)
+
+
+def test_ini_percentile_applies_when_the_marker_gives_none(pytester: pytest.Pytester) -> None:
+    pytester.makeini(f"[pytest]\nsla_percentile = 95\n{FAST_INI}")
+    pytester.makepyfile(
+        test_pct="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_default(sla):
+            assert sla.budget.percentile == 95
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=50, percentile=90)
+        def test_explicit(sla):
+            sla.measure(lambda: None)
+
+        def test_no_budget(sla):
+            sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest("--sla-report")
+    result.assert_outcomes(passed=3)
+    rows = {row.split()[0]: row for row in table_rows(result, "test_pct.py::")}
+    assert "p95 <= 50 ms" in rows["test_pct.py::test_default"]
+    assert "p90 <= 50 ms" in rows["test_pct.py::test_explicit"]
+    assert "p95 (no budget)" in rows["test_pct.py::test_no_budget"]
+
+
+def test_command_line_beats_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini(f"[pytest]\nsla_inconclusive = pass\n{FAST_INI}")
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(UNDECIDABLE)
+    result.assert_outcomes(passed=1)
+    result = pytester.runpytest(UNDECIDABLE, "--sla-inconclusive=fail")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*SLA too close to call*"])
+
+
+BAD_SETTINGS = [
+    pytest.param("percentile", "0", "expected a number in (0, 100], got '0'", id="percentile"),
+    pytest.param("percentile", "p99", "expected a number, got 'p99'", id="percentile-text"),
+    pytest.param("confidence", "1", "expected a number in (0.5, 1), got '1'", id="confidence"),
+    pytest.param("max_time", "0", "expected a number in (0, 3600], got '0'", id="max-time"),
+    pytest.param("max_samples", "9", "expected a whole number >= 10, got '9'", id="max-samples"),
+    pytest.param("min_time", "-1", "expected a number in [0, 3600], got '-1'", id="min-time"),
+    pytest.param("settle_time", "x", "expected a number, got 'x'", id="settle-time"),
+    pytest.param("warmup_calls", "1.5", "expected a whole number, got '1.5'", id="warmup-calls"),
+    pytest.param("warmup_time", "nan", "expected a number in [0, 3600], got 'nan'", id="warmup"),
+    pytest.param(
+        "inconclusive", "maybe", "expected one of fail, pass, warn, got 'maybe'", id="policy"
+    ),
+    pytest.param("tight_margin", "0.5", "got '0.5'", id="tight-margin"),
+    pytest.param("headroom", "inf", "got 'inf'", id="headroom"),
+    pytest.param("report", "html", "unknown report type 'html' (known: term)", id="report"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), BAD_SETTINGS)
+def test_bad_value_on_the_command_line_is_a_usage_error(
+    pytester: pytest.Pytester, name: str, value: str, problem: str
+) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    cli = "--sla-" + name.replace("_", "-")
+    result = pytester.runpytest(f"{cli}={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    line = error_line(result)
+    assert line.startswith(f"ERROR: {cli} / sla_{name}: "), line
+    assert problem in line
+    assert line.endswith(f" (from the command line, {cli})"), line
+    assert_no_internal_error(result)
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), [*BAD_SETTINGS[::3], BAD_SETTINGS[-1]])
+@pytest.mark.parametrize("config_file", ["pytest.ini", "pyproject.toml"])
+def test_bad_value_in_the_ini_is_a_usage_error(
+    pytester: pytest.Pytester, config_file: str, name: str, value: str, problem: str
+) -> None:
+    if config_file == "pytest.ini":
+        path = pytester.makeini(f"[pytest]\nsla_{name} = {value}\n")
+    else:
+        path = pytester.makepyprojecttoml(f'[tool.pytest.ini_options]\nsla_{name} = "{value}"\n')
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    cli = "--sla-" + name.replace("_", "-")
+    line = error_line(result)
+    assert line.startswith(f"ERROR: {cli} / sla_{name}: "), line
+    assert problem in line
+    assert line.endswith(f" (from sla_{name} in {path})"), line
+    assert_no_internal_error(result)
+
+
+def test_bad_flag_in_the_ini_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    path = pytester.makeini("[pytest]\nsla_disable = maybe\n")
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        f"--sla-disable / sla_disable: expected true or false, got 'maybe' "
+        f"(from sla_disable in {path})"
+    ) in result.stderr.str()
+    assert_no_internal_error(result)
+
+
+def test_headroom_below_tight_margin_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest("--sla-tight-margin=5", "--sla-headroom=2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --sla-headroom / sla_headroom (2, from the command line, --sla-headroom) "
+            "must not be below --sla-tight-margin / sla_tight_margin "
+            "(5, from the command line, --sla-tight-margin)"
+        ]
+    )
+    assert_no_internal_error(result)
+
+
+# --- ONNX end to end --------------------------------------------------------------------
+
+
+def test_onnx_model_meets_its_budget(pytester: pytest.Pytester) -> None:
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_model="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_model(sla):
+            result = sla.onnx("funnel.onnx")
+            assert result.verdict == "pass"
+            assert result.subject.kind == "onnx"
+        """
+    )
+    result = pytester.runpytest("-v", "--sla-report", *FAST)
+    result.assert_outcomes(passed=1)
+    (row,) = table_rows(result, "test_model.py::test_model ")
+    assert "p99 <= 50 ms" in row
+    assert "funnel.onnx [CPU]" in row
+
+
+def test_onnx_missing_model_fails_naming_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_missing="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_missing(sla):
+            sla.onnx("missing.onnx")
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["test_missing.py::test_missing: sla.onnx(): model file 'missing.onnx' does not exist*"]
+    )
+    assert "measured nothing" not in result.stdout.str()
+    assert_no_internal_error(result)
+
+
+# --- pytest-xdist -----------------------------------------------------------------------
+
+XDIST_CONFTEST = """
+    import json
+
+    SEEN = []
+
+    def pytest_runtest_logreport(report):
+        records = getattr(report, "sla_records", None)
+        if records:
+            SEEN.extend([report.when, r["nodeid"], r["verdict"]] for r in records)
+
+    def pytest_terminal_summary(terminalreporter, config):
+        if not hasattr(config, "workerinput"):
+            terminalreporter.write_line("records seen: " + json.dumps(sorted(SEEN)))
+    """
+
+
+def test_xdist_controller_reports_each_test_once(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(XDIST_CONFTEST)
+    pytester.makepyfile(
+        test_spread="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_a(sla):
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=60)
+        def test_b(sla):
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=70)
+        def test_c(sla):
+            sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist", "--sla-report", *FAST)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*2 workers*", "*- SLA report -*"])
+    for name in ("test_a", "test_b", "test_c"):
+        rows = table_rows(result, f"test_spread.py::{name} ")
+        assert len(rows) == 1, result.stdout.str()
+    lines = [line for line in result.outlines if line.startswith("sla: ")]
+    assert len(lines) == 1
+    assert lines[0].startswith("sla: 3 SLA measurements: 3 pass;")
+    (seen,) = [line for line in result.outlines if line.startswith("records seen: ")]
+    assert json.loads(seen.removeprefix("records seen: ")) == [
+        ["call", f"test_spread.py::{name}", "pass"] for name in ("test_a", "test_b", "test_c")
+    ]
+    assert_no_internal_error(result)
+
+
+# --- where a setting came from ----------------------------------------------------------
+
+
+def test_ini_override_on_the_command_line_is_named_as_such(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    pytester.makeini("[pytest]\n")
+    result = pytester.runpytest("-o", "sla_max_time=abc")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --sla-max-time / sla_max_time: *got 'abc' "
+            "(from the command line, -o sla_max_time)"
+        ]
+    )
+
+
+@pytest.mark.skipif(
+    tuple(int(p) for p in pytest.__version__.split(".")[:2]) < (9, 1),
+    reason="typed ini values in [tool.pytest] need pytest >= 9.1",
+)
+def test_native_toml_values_keep_their_types(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest]
+        sla_max_samples = 10
+        sla_max_time = 0.5
+        sla_warmup_time = 0
+        sla_disable = false
+        sla_inconclusive = "pass"
+        """
+    )
+    result = pytester.runpytest("--sla-report")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_fast*inconclusive*10*"])
