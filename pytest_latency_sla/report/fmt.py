@@ -61,7 +61,7 @@ def rate(per_second: float) -> str:
     shown = _round3(per_second)
     if shown >= 1e6:
         return f"{_sig3(per_second / 1e6)}M/s"
-    if shown >= 1e5:
+    if round(per_second) >= 1e5:
         return f"{_sig3(per_second / 1e3)}k/s"
     if round(per_second, 1) >= 100:
         return f"{per_second:,.0f}/s"

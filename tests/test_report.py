@@ -1,0 +1,584 @@
+"""Unit tests for formatting, the terminal report, the result model and verdict messages."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from pytest_latency_sla.messages import verdict_message
+from pytest_latency_sla.report import fmt, terminal
+from pytest_latency_sla.result import (
+    Band,
+    Budget,
+    SlaRecord,
+    SlaResult,
+    Subject,
+    Verdict,
+    classify,
+    pct_label,
+)
+from pytest_latency_sla.sampling import Sampling
+from pytest_latency_sla.stats import Decision
+
+# --- fmt ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0, "0.00 ns"),
+        (5e-9, "5.00 ns"),
+        (0.5e-9, "0.50 ns"),
+        (42e-9, "42.0 ns"),
+        (420e-9, "420 ns"),
+        (1e-6, "1.00 µs"),
+        (6.1e-6, "6.10 µs"),
+        (27e-6, "27.0 µs"),
+        (123.4e-6, "123 µs"),
+        (1.55e-3, "1.55 ms"),
+        (12.34e-3, "12.3 ms"),
+        (999e-3, "999 ms"),
+        (2.1, "2.10 s"),
+        (65.0, "65.0 s"),
+        (1234.5, "1,234 s"),
+        # Rounding to 3 figures may carry into the next unit or decimal place.
+        (999.7e-6, "1.00 ms"),
+        (999.4e-6, "999 µs"),
+        (0.9996, "1.00 s"),
+        (9.996e-6, "10.0 µs"),
+        (99.96e-3, "100 ms"),
+        (math.inf, "inf"),
+        (math.nan, "nan"),
+    ],
+)
+def test_duration(seconds: float, text: str) -> None:
+    assert fmt.duration(seconds) == text
+
+
+@pytest.mark.parametrize("seconds", [1e-9 * 1.234**k for k in range(0, 140, 3)])
+def test_duration_has_three_significant_figures(seconds: float) -> None:
+    text = fmt.duration(seconds)
+    number, unit = text.split(" ")
+    assert unit in ("ns", "µs", "ms", "s")
+    digits = number.replace(",", "").replace(".", "").lstrip("0")
+    assert len(digits) == 3 or (unit == "s" and len(digits) > 3), text
+    value = float(number.replace(",", "")) * {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+    assert value == pytest.approx(seconds, rel=5e-3)
+    assert 1 <= float(number.replace(",", "")) < 1000 or unit in ("s", "ns")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "-"),
+        (1850.0, "1,850x"),
+        (1234.5, "1,234x"),
+        (100.0, "100x"),
+        (12.4, "12.4x"),
+        (10.0, "10.0x"),
+        (1.0, "1.00x"),
+        (0.82, "0.82x"),
+        (0.01, "0.01x"),
+        (0.0042, "0.0042x"),
+        (0.000123, "0.00012x"),
+        (0.0, "0x"),
+        (9.996, "10.0x"),
+        (99.96, "100x"),
+        (math.inf, "inf"),
+    ],
+)
+def test_margin(value: float | None, text: str) -> None:
+    assert fmt.margin(value) == text
+
+
+@pytest.mark.parametrize(("value", "text"), [(0, "0"), (999, "999"), (1240, "1,240")])
+def test_count(value: int, text: str) -> None:
+    assert fmt.count(value) == text
+    assert fmt.count(1_000_000) == "1,000,000"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (10.9e6, "10.9M/s"),
+        (1e6, "1.00M/s"),
+        (999_999.0, "1.00M/s"),
+        (163_000.0, "163k/s"),
+        (100_000.0, "100k/s"),
+        (99_999.0, "99,999/s"),
+        (99_999.6, "100k/s"),
+        (3658.0, "3,658/s"),
+        (100.0, "100/s"),
+        (99.96, "100/s"),
+        (99.94, "99.9/s"),
+        (2.5, "2.5/s"),
+        (0.25, "0.2/s"),
+        (math.inf, "inf"),
+    ],
+)
+def test_rate(value: float, text: str) -> None:
+    assert fmt.rate(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [(50, "ms", "50 ms"), (200, "us", "200 µs"), (0.5, "ms", "0.5 ms"), (50.0, "ms", "50 ms")],
+)
+def test_budget(value: float, unit: str, text: str) -> None:
+    assert fmt.budget(value, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("fraction", "text"),
+    [(0.99, "99%"), (0.995, "99.5%"), (0.999, "99.9%"), (0.95, "95%"), (0.5, "50%")],
+)
+def test_percent(fraction: float, text: str) -> None:
+    assert fmt.percent(fraction) == text
+
+
+# --- records and the terminal report --------------------------------------------------
+
+
+def record(
+    nodeid: str,
+    margin: float | None,
+    verdict: str | None = None,
+    *,
+    percentile: float = 99.0,
+    budget_value: float = 50.0,
+    budget_unit: str = "ms",
+    providers: tuple[str, ...] = (),
+    intra_op_threads: int | None = None,
+    samples: int = 1_240,
+) -> SlaRecord:
+    """A record as workers send it; ``margin=None`` means no budget."""
+    has_budget = margin is not None
+    budget_s = budget_value * (1e-3 if budget_unit == "ms" else 1e-6)
+    measured_s = budget_s / margin if margin else 27e-6
+    band = classify(margin, 1.5, 10.0).value if margin is not None else None
+    if verdict is None and has_budget:
+        verdict = "pass" if margin is not None and margin >= 1 else "fail"
+    return SlaRecord(
+        nodeid=nodeid,
+        subject="model.onnx",
+        kind="onnx",
+        api="session.run(None, feeds)",
+        providers=list(providers),
+        intra_op_threads=intra_op_threads,
+        inter_op_threads=None,
+        budget_value=budget_value if has_budget else None,
+        budget_unit=budget_unit if has_budget else None,
+        budget_s=budget_s if has_budget else None,
+        percentile=percentile,
+        measured_s=measured_s,
+        p50_s=measured_s / 2,
+        p90_s=measured_s * 0.8,
+        p99_s=measured_s,
+        mean_s=measured_s / 2,
+        min_s=measured_s / 3,
+        max_s=measured_s * 3,
+        throughput=2 / measured_s,
+        samples=samples,
+        cold_start_s=0.004,
+        warmup_calls=100,
+        duration_s=0.05,
+        stop_reason="decided" if has_budget else "measured",
+        confidence=0.99,
+        design_effect=1.0 if has_budget else None,
+        verdict=verdict,
+        margin=margin,
+        band=band,
+    )
+
+
+def test_budget_label() -> None:
+    assert terminal.budget_label(record("a", 2.0)) == "p99 <= 50 ms"
+    assert terminal.budget_label(record("a", 2.0, budget_value=200, budget_unit="us")) == (
+        "p99 <= 200 µs"
+    )
+    assert terminal.budget_label(record("a", 2.0, percentile=99.9)) == "p99.9 <= 50 ms"
+    assert terminal.budget_label(record("a", None, percentile=95)) == "p95 (no budget)"
+
+
+def test_sort_by_margin_tightest_first_no_budget_last_in_run_order() -> None:
+    records = [
+        record("five", 5.0),
+        record("nobudget1", None),
+        record("miss", 0.8),
+        record("huge", 1850.0),
+        record("nobudget2", None),
+        record("tight", 1.2),
+        record("tight_again", 1.2),
+    ]
+    ordered = [r["nodeid"] for r in terminal.sort_by_margin(records)]
+    assert ordered == [
+        "miss",
+        "tight",
+        "tight_again",
+        "five",
+        "huge",
+        "nobudget1",
+        "nobudget2",
+    ]
+    assert next(r["nodeid"] for r in records) == "five"  # the input is not reordered
+
+
+def _columns(lines: list[str]) -> list[tuple[int, int]]:
+    """Column spans from the dashed separator under the header."""
+    spans, pos = [], 0
+    for dashes in lines[1].split("  "):
+        spans.append((pos, pos + len(dashes)))
+        pos += len(dashes) + 2
+    return spans
+
+
+def _cells(line: str, spans: list[tuple[int, int]]) -> list[str]:
+    return [line.ljust(spans[-1][1])[a:b].strip() for a, b in spans]
+
+
+def test_table_header_order_and_alignment() -> None:
+    records = [
+        record("test_fast", 1850.0, samples=123_456),
+        record("test_none", None),
+        record("test_slow", 0.82, "fail"),
+        record("test_close", 1.2, "inconclusive"),
+    ]
+    lines = terminal.table(records)
+    assert len(lines) == 2 + len(records)
+    spans = _columns(lines)
+    header = _cells(lines[0], spans)
+    assert header == [
+        "test",
+        "budget",
+        "measured",
+        "p50",
+        "margin",
+        "band",
+        "verdict",
+        "calls",
+        "rate",
+    ]
+    assert set(lines[1]) == {"-", " "}
+    rows = [_cells(line, spans) for line in lines[2:]]
+    assert [row[0] for row in rows] == ["test_slow", "test_close", "test_fast", "test_none"]
+    slow, close, fast, none = rows
+    assert slow[1:] == [
+        "p99 <= 50 ms",
+        "61.0 ms",
+        "30.5 ms",
+        "0.82x",
+        "MISS",
+        "fail",
+        "1,240",
+        "32.8/s",
+    ]
+    assert close[4:7] == ["1.20x", "tight", "inconclusive"]
+    assert fast[4:8] == ["1,850x", "stop optimizing", "pass", "123,456"]
+    assert none[1] == "p99 (no budget)"
+    assert none[4:7] == ["-", "-", "-"]
+    # Numbers are right-aligned: each ends at its column's right edge.
+    for line in lines[2:]:
+        for index in (2, 3, 4, 7, 8):
+            assert line[spans[index][1] - 1] != " ", (line, index)
+    # No trailing blanks.
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_table_verbose_adds_cold_start_subject_and_threads() -> None:
+    records = [
+        record(
+            "test_a",
+            3.0,
+            providers=("CPUExecutionProvider",),
+            intra_op_threads=0,
+        ),
+        record("test_b", 2.0, intra_op_threads=2),
+        record("test_c", None),
+    ]
+    quiet = terminal.table(records, verbosity=0)
+    assert "cold start" not in quiet[0]
+    assert "threads" not in quiet[0]
+    lines = terminal.table(records, verbosity=1)
+    spans = _columns(lines)
+    header = _cells(lines[0], spans)
+    assert header[-3:] == ["cold start", "measured what", "threads"]
+    rows = {cells[0]: cells for cells in (_cells(line, spans) for line in lines[2:])}
+    assert rows["test_a"][-3:] == ["4.00 ms", "model.onnx [CPU]", "default"]
+    assert rows["test_b"][-3:] == ["4.00 ms", "model.onnx", "2"]
+    assert rows["test_c"][-3:] == ["4.00 ms", "model.onnx", "-"]
+    assert [cells[0] for cells in (_cells(line, spans) for line in lines[2:])] == [
+        "test_b",
+        "test_a",
+        "test_c",
+    ]
+
+
+def test_summary_line_single_measurement() -> None:
+    line = terminal.summary_line([record("test_a", 3.0)], headroom=10.0)
+    assert line == "1 SLA measurement: 1 pass; tightest margin 3.00x (test_a)"
+
+
+def test_summary_line_counts_in_severity_order_and_tightest_margin() -> None:
+    records = [
+        record("test_p1", 20.0),
+        record("test_nb", None),
+        record("test_f", 0.82, "fail"),
+        record("test_i", 1.1, "inconclusive"),
+        record("test_p2", 4.0),
+    ]
+    line = terminal.summary_line(records, headroom=10.0)
+    assert line.startswith(
+        "5 SLA measurements: 1 fail, 1 inconclusive, 2 pass, 1 no budget; "
+        "tightest margin 0.82x (test_f)"
+    )
+    assert "further optimization buys nothing" not in line
+
+
+def test_summary_line_without_budgets() -> None:
+    line = terminal.summary_line([record("a", None), record("b", None)], headroom=10.0)
+    assert line == "2 SLA measurements: 2 no budget"
+
+
+@pytest.mark.parametrize(
+    ("margins", "headroom", "stop"),
+    [
+        ([1850.0, 12.4], 10.0, True),
+        ([10.0, 400.0], 10.0, True),  # exactly at headroom counts
+        ([9.99, 400.0], 10.0, False),
+        ([1850.0, 12.4], 20.0, False),
+        ([1850.0], 100.0, True),
+    ],
+)
+def test_summary_line_says_when_optimizing_buys_nothing(
+    margins: list[float], headroom: float, stop: bool
+) -> None:
+    records = [record(f"test_{i}", m) for i, m in enumerate(margins)]
+    records.append(record("test_nb", None))  # a measurement without budget does not count
+    line = terminal.summary_line(records, headroom=headroom)
+    assert ("further optimization buys nothing" in line) is stop
+    tightest = min(margins)
+    assert f"tightest margin {fmt.margin(tightest)} (test_{margins.index(tightest)})" in line
+
+
+# --- the result model ---------------------------------------------------------------------
+
+
+def sampling(
+    samples_ns: list[int],
+    *,
+    stop_reason: str = "decided",
+    decision: Decision | None = None,
+    duration_ns: int = 3_000_000_000,
+) -> Sampling:
+    array = np.array(samples_ns, dtype=np.int64)
+    array.setflags(write=False)
+    return Sampling(
+        samples_ns=array,
+        cold_start_ns=4_500_000,
+        warmup_calls=128,
+        warmup_ns=60_000_000,
+        duration_ns=duration_ns,
+        chunks=3,
+        looks=2,
+        stop_reason=stop_reason,
+        timer_overhead_ns=45,
+        decision=decision,
+    )
+
+
+_ONE_TO_HUNDRED_US = [i * 1_000 for i in range(100, 0, -1)]  # 100 µs .. 1 µs, reversed
+_SUBJECT = Subject(
+    kind="onnx",
+    name="model.onnx",
+    api="session.run(None, feeds)",
+    providers_requested=("CPUExecutionProvider",),
+    providers=("CPUExecutionProvider",),
+    intra_op_threads=1,
+    inter_op_threads=1,
+    inputs=(("x", "float32[1, 6]"),),
+)
+_DECISION = Decision("pass", 1e-5, 1.0, 0.0005, 100.0, 0.0, 1.25)
+
+
+def result(
+    budget: Budget | None,
+    verdict: Verdict | None,
+    samples_ns: list[int] | None = None,
+    **kwargs: object,
+) -> SlaResult:
+    return SlaResult(
+        subject=_SUBJECT,
+        budget=budget,
+        verdict=verdict,
+        sampling=sampling(samples_ns or _ONE_TO_HUNDRED_US, **kwargs),  # type: ignore[arg-type]
+    )
+
+
+def test_result_percentiles_and_summary_statistics() -> None:
+    res = result(None, None)
+    assert res.samples == 100
+    assert res.percentile(99) == pytest.approx(99e-6)
+    assert res.percentile(100) == pytest.approx(100e-6)
+    assert res.percentile(50) == pytest.approx(50e-6)
+    assert res.percentile(0.5) == pytest.approx(1e-6)
+    assert res.p50 == pytest.approx(50e-6)
+    assert res.min == pytest.approx(1e-6)
+    assert res.max == pytest.approx(100e-6)
+    assert res.mean == pytest.approx(50.5e-6)
+    assert res.throughput == pytest.approx(1 / 50.5e-6)
+    assert res.cold_start == pytest.approx(4.5e-3)
+    # Timings keep call order; percentiles use a sorted copy.
+    assert res.timings_ns.tolist() == _ONE_TO_HUNDRED_US
+    assert not res.timings_ns.flags.writeable
+    assert res.measured_percentile == pytest.approx(99e-6)  # default_percentile
+    assert res.margin is None
+    assert res.band is None
+
+
+@pytest.mark.parametrize(
+    "q",
+    [0, -1, 100.01, 101, math.nan, math.inf, True, "99", None],
+)
+def test_result_percentile_rejects_bad_q(q: object) -> None:
+    res = result(None, None)
+    with pytest.raises(ValueError, match="in percent"):
+        res.percentile(q)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("budget", "margin", "band"),
+    [
+        (Budget(50, "us", 99), 50 / 99, Band.MISS),
+        (Budget(120, "us", 99), 120 / 99, Band.TIGHT),
+        (Budget(148.5, "us", 99), 1.5, Band.OK),  # tight_margin itself is ok
+        (Budget(198, "us", 99), 2.0, Band.OK),
+        (Budget(0.99, "ms", 99), 10.0, Band.HEADROOM),  # headroom itself is headroom
+        (Budget(1, "ms", 50), 20.0, Band.HEADROOM),
+        (Budget(100, "us", 100), 1.0, Band.TIGHT),
+    ],
+)
+def test_result_margin_and_band(budget: Budget, margin: float, band: Band) -> None:
+    res = result(budget, Verdict.PASS)
+    assert res.margin == pytest.approx(margin)
+    assert res.band is band
+    assert res.band == band.value  # a str enum compares equal to its value
+
+
+def test_result_margin_infinite_when_measured_zero() -> None:
+    res = result(Budget(1, "ms", 99), Verdict.PASS, [0] * 10)
+    assert res.margin == math.inf
+    assert res.throughput == math.inf
+    assert res.band is Band.HEADROOM
+
+
+@pytest.mark.parametrize(
+    ("margin", "band"),
+    [(0.99, "miss"), (1.0, "tight"), (1.49, "tight"), (1.5, "ok"), (9.99, "ok"), (10, "headroom")],
+)
+def test_classify(margin: float, band: str) -> None:
+    assert classify(margin, 1.5, 10.0) == band
+
+
+def test_enums_and_labels() -> None:
+    assert str(Verdict.INCONCLUSIVE) == "inconclusive"
+    assert Verdict("fail") is Verdict.FAIL
+    assert str(Band.HEADROOM) == "headroom"
+    assert pct_label(99.0) == "p99"
+    assert pct_label(99.9) == "p99.9"
+
+
+def test_to_record_round_trips_through_json() -> None:
+    res = result(Budget(198, "us", 99), Verdict.PASS, decision=_DECISION)
+    rec = res.to_record("tests/test_m.py::test_fast")
+    assert set(rec) == set(SlaRecord.__annotations__)
+    assert json.loads(json.dumps(rec, allow_nan=False)) == rec
+    # Plain Python values only: no numpy scalars, enums or tuples.
+    for key, value in rec.items():
+        assert type(value) in (str, int, float, list, type(None)), key
+    assert rec["nodeid"] == "tests/test_m.py::test_fast"
+    assert rec["subject"] == "model.onnx"
+    assert rec["providers"] == ["CPUExecutionProvider"]
+    assert rec["budget_value"] == 198
+    assert rec["budget_unit"] == "us"
+    assert rec["budget_s"] == pytest.approx(198e-6)
+    assert rec["percentile"] == 99
+    assert rec["measured_s"] == pytest.approx(99e-6)
+    assert rec["p50_s"] == pytest.approx(50e-6)
+    assert rec["p90_s"] == pytest.approx(90e-6)
+    assert rec["samples"] == 100
+    assert rec["warmup_calls"] == 128
+    assert rec["duration_s"] == pytest.approx(3.0)
+    assert rec["design_effect"] == 1.25
+    assert rec["verdict"] == "pass"
+    assert rec["margin"] == pytest.approx(2.0)
+    assert rec["band"] == "ok"
+    assert type(rec["verdict"]) is str
+    assert type(rec["band"]) is str
+
+
+def test_to_record_without_budget() -> None:
+    res = SlaResult(
+        subject=Subject(kind="callable", name="tests.test_m.predict", api="predict()"),
+        budget=None,
+        verdict=None,
+        sampling=sampling(_ONE_TO_HUNDRED_US, stop_reason="measured"),
+        default_percentile=90.0,
+    )
+    rec = res.to_record("t::x")
+    assert json.loads(json.dumps(rec, allow_nan=False)) == rec
+    assert rec["percentile"] == 90.0
+    assert rec["measured_s"] == pytest.approx(90e-6)
+    for key in ("budget_value", "budget_unit", "budget_s", "verdict", "margin", "band"):
+        assert rec[key] is None, key
+    assert rec["design_effect"] is None
+    assert rec["providers"] == []
+    assert rec["kind"] == "callable"
+    assert terminal.budget_label(rec) == "p90 (no budget)"
+
+
+# --- verdict messages ---------------------------------------------------------------------
+
+
+def test_verdict_message_fail() -> None:
+    res = result(Budget(50, "us", 99), Verdict.FAIL)
+    assert verdict_message(res) == (
+        "SLA missed: p99 99.0 µs > 50 µs budget (margin 0.51x, 100 calls, 99% confidence)"
+    )
+
+
+def test_verdict_message_pass() -> None:
+    res = result(Budget(1, "ms", 99.9), Verdict.PASS)
+    assert verdict_message(res) == (
+        "SLA met: p99.9 100 µs <= 1 ms budget (margin 10.0x, 100 calls, 99% confidence)"
+    )
+
+
+def test_verdict_message_inconclusive_at_time_cap() -> None:
+    res = result(Budget(100, "us", 99), Verdict.INCONCLUSIVE, stop_reason="max_time")
+    message = verdict_message(res)
+    assert message.startswith(
+        "SLA too close to call: p99 99.0 µs against a 100 µs budget "
+        "(margin 1.01x, 100 calls, 99% confidence); after 3.00 s the samples cannot tell"
+    )
+    assert "sla_max_time" in message
+    assert "sla_inconclusive" in message
+    assert "sample cap" not in message
+
+
+def test_verdict_message_inconclusive_at_sample_cap() -> None:
+    res = result(Budget(100, "us", 99), Verdict.INCONCLUSIVE, stop_reason="max_samples")
+    message = verdict_message(res)
+    assert "at the sample cap the samples cannot tell" in message
+    assert "after 3.00 s" not in message
+
+
+@pytest.mark.parametrize(
+    ("budget", "verdict"),
+    [(None, None), (Budget(1, "ms", 99), None), (None, Verdict.PASS)],
+)
+def test_verdict_message_needs_a_verdict(budget: Budget | None, verdict: Verdict | None) -> None:
+    with pytest.raises(ValueError, match="no verdict"):
+        verdict_message(result(budget, verdict))

@@ -1,0 +1,472 @@
+"""Unit tests for the sampler (``pytest_latency_sla.sampling``), driven by a synthetic clock.
+
+The clock only moves when the measured callable runs: each call adds the next latency
+from a deterministic source to ``now``. Nothing sleeps and nothing reads real time, so
+every count and duration below is exact.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+
+from pytest_latency_sla.sampling import Sampling, SamplingPlan, run_once, sample
+from pytest_latency_sla.stats import LookSchedule, min_samples_to_pass
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+US = 1_000
+MS = 1_000_000
+S = 1_000_000_000
+
+
+class FakeClock:
+    """A nanosecond clock that moves only when the measured callable advances it."""
+
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class Workload:
+    """The measured callable: call ``i`` (0 is the cold call) takes ``latency(i)`` ns."""
+
+    def __init__(self, clock: FakeClock, latency: Callable[[int], int]) -> None:
+        self.clock = clock
+        self.latency = latency
+        self.calls = 0
+
+    def __call__(self) -> None:
+        self.clock.now += self.latency(self.calls)
+        self.calls += 1
+
+
+def constant(ns: int, cold: int | None = None) -> Callable[[int], int]:
+    """Every call takes ``ns``; the cold call ``cold`` if given."""
+    return lambda i: cold if cold is not None and i == 0 else ns
+
+
+def every_nth_slow(n: int, fast: int, slow: int) -> Callable[[int], int]:
+    """Exactly one call in ``n`` is slow, evenly spread (no bursts)."""
+    return lambda i: slow if i % n == n - 1 else fast
+
+
+def plan(**overrides: int | float) -> SamplingPlan:
+    """A short plan for tests: little warmup, no minimum time, generous caps."""
+    values: dict[str, int | float] = {
+        "warmup_calls": 10,
+        "warmup_time_ns": 0,
+        "min_time_ns": 0,
+        "max_time_ns": 1_000 * S,
+        "max_samples": 1_000_000,
+    }
+    values.update(overrides)
+    return SamplingPlan(**values)  # type: ignore[arg-type]
+
+
+def run(
+    latency: Callable[[int], int],
+    the_plan: SamplingPlan,
+    *,
+    budget_ns: float | None = None,
+    quantile: float | None = None,
+    manage_gc: bool = False,
+) -> tuple[Sampling, Workload]:
+    clock = FakeClock()
+    work = Workload(clock, latency)
+    result = sample(
+        work, the_plan, budget_ns=budget_ns, quantile=quantile, clock=clock, manage_gc=manage_gc
+    )
+    return result, work
+
+
+def check_accounting(result: Sampling, work: Workload) -> None:
+    """Every call is the cold call, a warmup call or a sample; nothing else."""
+    assert work.calls == 1 + result.warmup_calls + result.samples_ns.size
+    assert result.samples_ns.dtype == np.int64
+    assert result.chunks >= 1
+
+
+# --- cold call and warmup -----------------------------------------------------------------
+
+
+def test_cold_call_is_reported_apart_and_never_sampled() -> None:
+    result, work = run(constant(10 * US, cold=7 * MS), plan(warmup_calls=0))
+    assert result.cold_start_ns == 7 * MS
+    assert int(result.samples_ns.max()) == 10 * US
+    assert np.all(result.samples_ns == 10 * US)
+    check_accounting(result, work)
+
+
+def test_cold_call_is_not_counted_against_the_budget() -> None:
+    # A 1 s cold call against a 1 ms budget must not fail a 10 µs model.
+    result, _ = run(constant(10 * US, cold=S), plan(), budget_ns=1 * MS, quantile=0.99)
+    assert result.decision is not None
+    assert result.decision.outcome == "pass"
+    assert result.cold_start_ns == S
+
+
+def test_warmup_runs_at_least_warmup_calls() -> None:
+    the_plan = plan(warmup_calls=500, warmup_time_ns=1 * MS)
+    result, work = run(constant(10 * US), the_plan)
+    assert result.warmup_calls >= 500
+    assert result.warmup_ns == result.warmup_calls * 10 * US
+    check_accounting(result, work)
+
+
+def test_warmup_runs_at_least_warmup_time() -> None:
+    the_plan = plan(warmup_calls=10, warmup_time_ns=50 * MS)
+    result, work = run(constant(10 * US), the_plan)
+    assert result.warmup_ns >= 50 * MS
+    assert result.warmup_calls >= 5_000
+    # Blocks double only while they take under 1 ms, so the overshoot is small.
+    assert result.warmup_ns < 53 * MS
+    check_accounting(result, work)
+
+
+def test_warmup_time_alone_bounds_warmup_of_slow_calls() -> None:
+    # 5 ms calls with warmup_calls=0: warmup stops once 20 ms have passed.
+    result, _ = run(constant(5 * MS), plan(warmup_calls=0, warmup_time_ns=20 * MS))
+    assert result.warmup_calls == 4
+    assert result.warmup_ns == 20 * MS
+
+
+def test_warmup_is_capped_at_a_quarter_of_max_time() -> None:
+    the_plan = plan(warmup_calls=100, warmup_time_ns=50 * MS, max_time_ns=1 * S)
+    assert the_plan.warmup_cap_ns == 250 * MS
+    result, work = run(constant(100 * MS), the_plan)
+    # 100 warmup calls would take 10 s; the cap stops after the first call past 250 ms.
+    assert result.warmup_calls == 3
+    assert result.warmup_ns == 300 * MS
+    check_accounting(result, work)
+
+
+def test_warmup_cap_is_never_below_warmup_time() -> None:
+    assert plan(warmup_time_ns=2 * S, max_time_ns=1 * S).warmup_cap_ns == 2 * S
+    assert plan(warmup_time_ns=0, max_time_ns=3 * S).warmup_cap_ns == 750 * MS
+
+
+def test_no_warmup_when_asked_for_none() -> None:
+    result, work = run(constant(10 * US), plan(warmup_calls=0, warmup_time_ns=0))
+    assert (result.warmup_calls, result.warmup_ns) == (0, 0)
+    check_accounting(result, work)
+
+
+# --- verdicts -----------------------------------------------------------------------------
+
+
+def test_clearly_fast_passes_no_earlier_than_the_pass_point() -> None:
+    the_plan = plan(min_time_ns=0)
+    result, work = run(constant(10 * US), the_plan, budget_ns=50 * MS, quantile=0.99)
+    assert result.stop_reason == "decided"
+    assert result.decision is not None
+    assert result.decision.outcome == "pass"
+    schedule = LookSchedule.plan(0.99, the_plan.confidence, the_plan.max_samples)
+    assert result.samples_ns.size >= min_samples_to_pass(0.99, schedule.alpha_per_look)
+    # ... and not much later: within one doubling of the schedule plus a chunk.
+    assert result.samples_ns.size <= 2 * min_samples_to_pass(0.99, schedule.alpha_per_look) + 200
+    assert 1 <= result.looks <= len(schedule.points) + 1
+    check_accounting(result, work)
+
+
+def test_clearly_slow_fails_at_the_first_look() -> None:
+    # 1 ms calls against a 0.4 ms budget: every call is a miss, called at 16 samples.
+    result, work = run(constant(1 * MS), plan(warmup_calls=0), budget_ns=400 * US, quantile=0.99)
+    assert result.stop_reason == "decided"
+    assert result.decision is not None
+    assert result.decision.outcome == "fail"
+    assert result.samples_ns.size == 16
+    assert result.looks == 1
+    check_accounting(result, work)
+
+
+def test_min_time_holds_back_a_clear_fail() -> None:
+    the_plan = plan(warmup_calls=0, min_time_ns=30 * MS)
+    result, _ = run(constant(1 * MS), the_plan, budget_ns=400 * US, quantile=0.99)
+    assert result.decision is not None
+    assert result.decision.outcome == "fail"
+    assert result.duration_ns >= 30 * MS
+    assert result.samples_ns.size >= 30
+    assert result.looks == 1  # no look before min_time
+
+
+def test_min_time_holds_back_a_clear_pass() -> None:
+    the_plan = plan(min_time_ns=100 * MS)
+    result, _ = run(constant(10 * US), the_plan, budget_ns=50 * MS, quantile=0.99)
+    assert result.decision is not None
+    assert result.decision.outcome == "pass"
+    assert result.duration_ns >= 100 * MS
+    assert result.samples_ns.size >= 10_000
+
+
+@pytest.mark.parametrize("quantile", [0.5, 0.9, 0.99, 0.999])
+def test_pass_and_fail_at_other_percentiles(quantile: float) -> None:
+    passed, _ = run(constant(10 * US), plan(), budget_ns=1 * MS, quantile=quantile)
+    failed, _ = run(constant(10 * MS), plan(), budget_ns=1 * MS, quantile=quantile)
+    assert passed.decision is not None
+    assert failed.decision is not None
+    assert (passed.decision.outcome, failed.decision.outcome) == ("pass", "fail")
+
+
+def test_p100_is_judged_on_the_observed_maximum() -> None:
+    # p100 cannot be proven by sampling: one slow call among the samples fails it ...
+    failed, _ = run(every_nth_slow(10, 10 * US, 5 * MS), plan(), budget_ns=1 * MS, quantile=1.0)
+    assert failed.decision is not None
+    assert failed.decision.outcome == "fail"
+    # ... and none passes it, at the first look after min_time.
+    passed, _ = run(constant(10 * US), plan(min_time_ns=30 * MS), budget_ns=1 * MS, quantile=1.0)
+    assert passed.decision is not None
+    assert passed.decision.outcome == "pass"
+    assert passed.duration_ns >= 30 * MS
+
+
+def test_exactly_at_the_percentile_is_inconclusive_at_the_sample_cap() -> None:
+    # One call in 100 takes 2 ms, the rest 10 µs: exactly 1% exceed a 1 ms p99 budget.
+    the_plan = plan(max_samples=20_000)
+    result, work = run(
+        every_nth_slow(100, 10 * US, 2 * MS), the_plan, budget_ns=1 * MS, quantile=0.99
+    )
+    assert result.stop_reason == "max_samples"
+    assert result.samples_ns.size == 20_000
+    assert result.decision is not None
+    assert result.decision.outcome is None
+    assert abs(int(np.count_nonzero(result.samples_ns > MS)) - 200) <= 1
+    schedule = LookSchedule.plan(0.99, the_plan.confidence, the_plan.max_samples)
+    assert result.looks <= len(schedule.points) + 1  # alpha is not overspent
+    check_accounting(result, work)
+
+
+def test_exactly_at_the_percentile_is_inconclusive_at_the_time_cap() -> None:
+    the_plan = plan(max_time_ns=100 * MS)
+    result, _ = run(every_nth_slow(100, 10 * US, 2 * MS), the_plan, budget_ns=1 * MS, quantile=0.99)
+    assert result.stop_reason == "max_time"
+    assert result.decision is not None
+    assert result.decision.outcome is None
+    assert result.duration_ns >= 100 * MS
+    # Caps are checked between chunks of about chunk_time_ns (2 ms).
+    assert result.duration_ns < 100 * MS + 10 * MS
+
+
+def test_max_samples_caps_a_verdict_that_needs_more() -> None:
+    # 100 clean calls cannot prove a p99 at 99% confidence.
+    result, _ = run(constant(10 * US), plan(max_samples=100), budget_ns=1 * MS, quantile=0.99)
+    assert result.stop_reason == "max_samples"
+    assert result.samples_ns.size == 100
+    assert result.decision is not None
+    assert result.decision.outcome is None
+
+
+def test_slow_calls_cannot_overrun_the_time_cap_without_warmup() -> None:
+    # Without warmup there is no per-call estimate; chunks must still stay short.
+    the_plan = plan(warmup_calls=0, max_time_ns=3 * S)
+    result, _ = run(every_nth_slow(100, 100 * MS, 200 * MS), the_plan)
+    assert result.duration_ns < 3 * S + 300 * MS
+    result, _ = run(
+        every_nth_slow(100, 100 * MS, 300 * MS), the_plan, budget_ns=150 * MS, quantile=0.99
+    )
+    assert result.duration_ns < 3 * S + 300 * MS
+
+
+def test_close_calls_wait_for_settle_time() -> None:
+    # 0.5% of calls exceed the 1 ms budget (p99 is met), but 3% exceed half of it, so
+    # the margin is not clear: no verdict before the samples span settle_time.
+    def latency(i: int) -> int:
+        if i % 200 == 199:
+            return 2 * MS
+        if i % 100 in (10, 40, 70):
+            return 700 * US
+        return 10 * US
+
+    settled, _ = run(latency, plan(settle_time_ns=2 * S), budget_ns=1 * MS, quantile=0.99)
+    assert settled.decision is not None
+    assert settled.decision.outcome == "pass"
+    assert settled.duration_ns >= 2 * S
+    quick, _ = run(latency, plan(settle_time_ns=0), budget_ns=1 * MS, quantile=0.99)
+    assert quick.decision is not None
+    assert quick.decision.outcome == "pass"
+    assert quick.duration_ns < 1 * S
+
+
+def test_budget_needs_a_quantile() -> None:
+    with pytest.raises(ValueError, match="quantile"):
+        sample(lambda: None, plan(), budget_ns=1e6, clock=FakeClock())
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"warmup_calls": -1},
+        {"warmup_time_ns": -1},
+        {"min_time_ns": -1},
+        {"max_time_ns": 0},
+        {"max_samples": 0},
+        {"confidence": 1.0},
+        {"confidence": 0.0},
+    ],
+)
+def test_sampling_plan_rejects_bad_values(overrides: dict[str, int | float]) -> None:
+    with pytest.raises(ValueError):
+        plan(**overrides)
+
+
+# --- without a budget ---------------------------------------------------------------------
+
+
+def test_no_budget_measures_then_stops() -> None:
+    the_plan = plan(min_time_ns=30 * MS)
+    result, work = run(constant(10 * US), the_plan)
+    assert result.stop_reason == "measured"
+    assert result.decision is None
+    assert result.looks == 0
+    assert result.duration_ns >= 30 * MS
+    first = LookSchedule.plan(0.99, the_plan.confidence, the_plan.max_samples).points[0]
+    assert result.samples_ns.size >= max(first, 3_000)
+    check_accounting(result, work)
+
+
+def test_no_budget_respects_max_samples() -> None:
+    result, _ = run(constant(10 * US), plan(max_samples=50, min_time_ns=1 * S))
+    assert result.stop_reason == "measured"
+    assert result.samples_ns.size == 50
+
+
+# --- garbage collection -------------------------------------------------------------------
+
+
+@pytest.fixture
+def gc_enabled() -> Iterator[None]:
+    """Run with the collector enabled, and leave it as it was found."""
+    was_enabled = gc.isenabled()
+    gc.enable()
+    yield
+    if was_enabled:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+@pytest.mark.usefixtures("gc_enabled")
+def test_gc_disabled_while_timing_and_enabled_after() -> None:
+    seen: list[bool] = []
+
+    def latency(i: int) -> int:
+        seen.append(gc.isenabled())
+        return 10 * US
+
+    result, _ = run(latency, plan(min_time_ns=10 * MS), manage_gc=True)
+    assert result.samples_ns.size >= 1_000
+    assert len(seen) > result.samples_ns.size
+    assert not any(seen)
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("gc_enabled")
+def test_gc_re_enabled_when_the_callable_raises() -> None:
+    def latency(i: int) -> int:
+        if i == 50:
+            raise RuntimeError("model exploded")
+        return 10 * US
+
+    with pytest.raises(RuntimeError, match="model exploded"):
+        run(latency, plan(), manage_gc=True)
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("gc_enabled")
+def test_gc_left_disabled_when_it_was_disabled() -> None:
+    gc.disable()
+    run(constant(10 * US), plan(max_samples=100), manage_gc=True)
+    assert not gc.isenabled()
+
+
+@pytest.mark.usefixtures("gc_enabled")
+def test_gc_untouched_without_manage_gc() -> None:
+    seen: list[bool] = []
+
+    def latency(i: int) -> int:
+        seen.append(gc.isenabled())
+        return 10 * US
+
+    run(latency, plan(max_samples=100), manage_gc=False)
+    assert seen
+    assert all(seen)
+
+
+# --- the result ---------------------------------------------------------------------------
+
+
+def test_samples_are_read_only_and_in_call_order() -> None:
+    result, _ = run(lambda i: 10 * US + i, plan(warmup_calls=0, max_samples=300))
+    samples = result.samples_ns
+    assert not samples.flags.writeable
+    with pytest.raises(ValueError):
+        samples[0] = 1
+    assert np.all(np.diff(samples) == 1)  # call order, one chunk after another
+
+
+def test_timer_overhead_is_measured_on_the_clock() -> None:
+    class TickingClock(FakeClock):
+        def __call__(self) -> int:
+            self.now += 40  # every read costs 40 ns
+            return self.now
+
+    clock = TickingClock()
+    work = Workload(clock, constant(10 * US))
+    result = sample(work, plan(max_samples=100), clock=clock, manage_gc=False)
+    assert result.timer_overhead_ns == 40
+    # A sample includes one clock read besides the call itself.
+    assert np.all(result.samples_ns == 10 * US + 40)
+
+
+def test_run_once_calls_once_without_verdict() -> None:
+    clock = FakeClock()
+    work = Workload(clock, constant(5 * MS))
+    result = run_once(work, clock)
+    assert work.calls == 1
+    assert result.samples_ns.tolist() == [5 * MS]
+    assert not result.samples_ns.flags.writeable
+    assert result.cold_start_ns == 5 * MS
+    assert result.duration_ns == 5 * MS
+    assert (result.warmup_calls, result.warmup_ns, result.looks) == (0, 0, 0)
+    assert result.stop_reason == "disabled"
+    assert result.decision is None
+
+
+# --- calibration --------------------------------------------------------------------------
+
+_Z99 = 2.3263478740408408  # standard normal 99th percentile
+_SIGMA = 0.5
+
+
+def _lognormal_calls(rng: np.random.Generator, p99_ns: float, size: int) -> Callable[[int], int]:
+    mu = math.log(p99_ns) - _SIGMA * _Z99
+    draws: list[int] = np.rint(rng.lognormal(mu, _SIGMA, size)).astype(np.int64).tolist()
+    return draws.__getitem__
+
+
+@pytest.mark.parametrize(("ratio", "right"), [(0.8, "pass"), (1.25, "fail")])
+def test_calibration_no_wrong_direction_verdicts(ratio: float, right: str) -> None:
+    """True p99 at 0.8x (or 1.25x) the budget: never a fail (or a pass), 100 trials."""
+    rng = np.random.default_rng(1234 if ratio < 1 else 5678)
+    budget = 100 * US
+    the_plan = plan(
+        warmup_calls=0, warmup_time_ns=0, min_time_ns=0, settle_time_ns=0, max_samples=20_000
+    )
+    outcomes: dict[str | None, int] = {}
+    for _ in range(100):
+        calls = _lognormal_calls(rng, ratio * budget, the_plan.max_samples + 1)
+        result, _ = run(calls, the_plan, budget_ns=budget, quantile=0.99)
+        assert result.decision is not None
+        outcome = result.decision.outcome
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    wrong = "fail" if right == "pass" else "pass"
+    assert outcomes.get(wrong, 0) == 0, outcomes
+    # And the sampler does reach verdicts at this distance from the budget.
+    assert outcomes.get(right, 0) >= 95, outcomes
