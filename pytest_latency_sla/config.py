@@ -53,6 +53,10 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _example(value: float) -> str:
+    return f"{value:g}"
+
+
 def parse_marker(
     args: Sequence[object], kwargs: Mapping[str, object], default_percentile: float
 ) -> Budget:
@@ -92,11 +96,17 @@ def parse_marker(
     percentile = default_percentile
     if raw_pct is not None:
         percentile = float(raw_pct) if _is_number(raw_pct) else math.nan  # type: ignore[arg-type]
+        if 0 < percentile < 1:
+            raise MarkerError(
+                f"@pytest.mark.sla(percentile={raw_pct!r}) looks like a fraction: percentile= "
+                f"is in percent (99 for p99, 99.9 for p99.9); write e.g. "
+                f"@pytest.mark.sla({unit}={_example(value)}, percentile={percentile * 100:g})"
+            )
         if not 0 < percentile <= 100:
             raise MarkerError(
                 f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number in "
                 f"(0, 100], in percent (99 for p99, 99.9 for p99.9); write e.g. "
-                f"@pytest.mark.sla({unit}={raw!r}, percentile=95)"
+                f"@pytest.mark.sla({unit}={_example(value)}, percentile=95)"
             )
     return Budget(value=value, unit=unit, percentile=percentile)
 
@@ -124,9 +134,12 @@ def _number(low: float, high: float, low_open: bool, high_open: bool) -> Callabl
 def _count(low: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
-            value = int(text.replace("_", ""))
+            number = float(text.replace("_", ""))
         except ValueError:
             raise SettingError(f"expected a whole number, got {text!r}") from None
+        if not number.is_integer():
+            raise SettingError(f"expected a whole number, got {text!r}")
+        value = int(number)
         if value < low:
             raise SettingError(f"expected a whole number >= {low}, got {text!r}")
         return value

@@ -67,13 +67,24 @@ _CPP_LOCATION = re.compile(
 )
 
 
+#: Longest error detail quoted from onnxruntime.
+_MAX_DETAIL = 400
+
+
 def _error_detail(exc: BaseException) -> str:
-    """The first line of an exception's message, without C++ locations or a final period."""
+    """An exception's message on one line, without C++ locations or a final period.
+
+    onnxruntime puts the useful part (expected vs actual shapes) on later lines, so all
+    lines are kept, joined, up to a readable length.
+    """
     text = str(exc).strip()
     if not text:
         return type(exc).__name__
-    line = _CPP_LOCATION.sub(" ", text.splitlines()[0])
-    return re.sub(r"\s{2,}", " ", line).strip().rstrip(".")
+    lines = [_CPP_LOCATION.sub(" ", line).strip() for line in text.splitlines()]
+    joined = re.sub(r"\s{2,}", " ", " ".join(line for line in lines if line)).strip()
+    if len(joined) > _MAX_DETAIL:
+        joined = joined[: _MAX_DETAIL - 3].rstrip() + "..."
+    return joined.rstrip(".")
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ class Band(str, enum.Enum):
     TIGHT = "tight"
     #: Comfortably met.
     OK = "ok"
-    #: At least ``sla_headroom``: further optimization buys nothing for this SLA.
+    #: At least ``sla_headroom`` and a pass: further optimization buys nothing for this SLA.
     HEADROOM = "headroom"
 
     def __str__(self) -> str:
@@ -188,7 +188,13 @@ class SlaResult:
     def band(self) -> Band | None:
         """Where the margin falls: miss, tight, ok or headroom; None without a budget."""
         margin = self.margin
-        return None if margin is None else classify(margin, self.tight_margin, self.headroom)
+        if margin is None:
+            return None
+        band = classify(margin, self.tight_margin, self.headroom)
+        # "Stop optimizing" is advice: it needs a verdict that the budget is met.
+        if band is Band.HEADROOM and self.verdict is not Verdict.PASS:
+            return Band.OK
+        return band
 
     @property
     def p50(self) -> float:

@@ -217,7 +217,7 @@ def _sample_chunks(
         capped = n >= plan.max_samples or elapsed >= plan.max_time_ns
         ready = elapsed >= plan.min_time_ns
         if budget_ns is None or quantile is None:
-            if capped or (ready and n >= next_look):
+            if capped or (ready and n >= schedule.pass_point):
                 stop = "measured"
                 break
             continue
@@ -283,20 +283,24 @@ def _look(
     Before ``settle_time`` only clear cases are called: a pass must hold against the
     budget divided by ``quick_factor``, a fail against the budget multiplied by it. A
     short window can sit inside one burst of a slow (or fast) machine state; a clear
-    margin is what makes a verdict from it safe. Each quick rule implies the plain rule
-    on the real budget, so this adds no error, only caution.
+    margin is what makes a verdict from it safe. A quick rule counts at least as many
+    exceedances for a pass (and at most as many for a fail) as the plain rule, so it is
+    the more cautious of the two. A p100 budget (judged on what was observed) fails on
+    the first exceedance but passes only once samples have settled.
     """
-    if quantile < 1.0:
-        quick_pass = _judge_at(samples, budget_ns / plan.quick_factor, quantile, alpha)
-        if quick_pass.outcome == "pass":
-            return quick_pass
-        quick_fail = _judge_at(samples, budget_ns * plan.quick_factor, quantile, alpha)
-        if quick_fail.outcome == "fail":
-            return quick_fail
-    decision = _judge_at(samples, budget_ns, quantile, alpha)
-    if settled or quantile >= 1.0:
+    if quantile >= 1.0:
+        decision = _judge_at(samples, budget_ns, quantile, alpha)
+        if decision.outcome == "pass" and not settled:
+            return dataclasses.replace(decision, outcome=None)
         return decision
-    return dataclasses.replace(decision, outcome=None)
+    quick_pass = _judge_at(samples, budget_ns / plan.quick_factor, quantile, alpha)
+    if quick_pass.outcome == "pass":
+        return quick_pass
+    quick_fail = _judge_at(samples, budget_ns * plan.quick_factor, quantile, alpha)
+    if quick_fail.outcome == "fail":
+        return quick_fail
+    decision = _judge_at(samples, budget_ns, quantile, alpha)
+    return decision if settled else dataclasses.replace(decision, outcome=None)
 
 
 def run_once(

@@ -227,6 +227,9 @@ class LookSchedule:
 
     points: tuple[int, ...]
     alpha_per_look: float
+    #: The fewest samples that could pass with no exceedance at ``alpha_per_look``: what
+    #: a measurement without a budget collects, so its percentile rests on enough calls.
+    pass_point: int
 
     @classmethod
     def plan(
@@ -239,12 +242,12 @@ class LookSchedule:
             per_look = alpha / looks
             # A clear miss can be called on a handful of samples (slow models reach the
             # pass point late), so looks start early even when a pass needs more.
-            first = min(_EARLY_LOOK, _first_look(quantile, per_look))
-            points = _geometric(first, max_samples, growth)
+            pass_point = _first_look(quantile, per_look)
+            points = _geometric(min(_EARLY_LOOK, pass_point), max_samples, growth)
             if len(points) + 1 <= looks:
                 break
             looks = len(points) + 1
-        return cls(points, alpha / looks)
+        return cls(points, alpha / looks, min(pass_point, max_samples))
 
     def next_after(self, n: int) -> int | None:
         """The first planned look strictly after ``n`` samples, or None past the last."""

@@ -32,7 +32,7 @@ from pytest_latency_sla.result import Budget
         ({"ms": 0.5, "percentile": 95}, 99.0, Budget(0.5, "ms", 95.0)),
         ({"us": 200, "percentile": 99.9}, 99.0, Budget(200.0, "us", 99.9)),
         ({"ms": 1, "percentile": 100}, 99.0, Budget(1.0, "ms", 100.0)),
-        ({"ms": 1, "percentile": 0.1}, 99.0, Budget(1.0, "ms", 0.1)),
+        ({"ms": 1, "percentile": 1}, 99.0, Budget(1.0, "ms", 1.0)),
         ({"ms": 3, "us": None}, 99.0, Budget(3.0, "ms", 99.0)),  # explicit None ignored
         ({"ms": None, "us": 7, "percentile": None}, 90.0, Budget(7.0, "us", 90.0)),
     ],
@@ -99,6 +99,8 @@ _INF = math.inf
         ((), {"ms": 50, "percentile": -1}, ["percentile=-1"]),
         ((), {"ms": 50, "percentile": 101}, ["percentile=101"]),
         ((), {"ms": 50, "percentile": 100.5}, ["percentile=100.5"]),
+        # A fraction where percent was meant: the example converts it.
+        ((), {"ms": 50, "percentile": 0.99}, ["percentile=0.99", "fraction", "percentile=99"]),
         ((), {"ms": 50, "percentile": "99"}, ["percentile='99'"]),
         ((), {"ms": 50, "percentile": True}, ["percentile=True"]),
         ((), {"ms": 50, "percentile": _NAN}, ["percentile=nan"]),
@@ -253,7 +255,7 @@ _BAD = [
     ("max_time", "inf"),
     ("max_time", "3s"),
     ("max_samples", "9"),
-    ("max_samples", "1e6"),
+    ("max_samples", "2.5"),
     ("max_samples", "many"),
     ("max_samples", "-10"),
     ("min_time", "-0.1"),

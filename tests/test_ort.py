@@ -471,7 +471,7 @@ def test_given_feed_of_the_wrong_dtype_fails_at_run_time() -> None:
             "ValidateOpsetForDomain(const std::unordered_map<std::string, int>&, bool, int) "
             "Opset 99 is under development.\nsecond line",
             "[ONNXRuntimeError] : 1 : FAIL : Load model from m.onnx failed: Opset 99 is under "
-            "development",
+            "development. second line",
         ),
         (
             r"Status Message: D:\a\_work\1\s\onnxruntime\core\providers\cpu\tensor"

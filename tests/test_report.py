@@ -153,12 +153,14 @@ def record(
     providers: tuple[str, ...] = (),
     intra_op_threads: int | None = None,
     samples: int = 1_240,
+    band: str | None = None,
 ) -> SlaRecord:
     """A record as workers send it; ``margin=None`` means no budget."""
     has_budget = margin is not None
     budget_s = budget_value * (1e-3 if budget_unit == "ms" else 1e-6)
     measured_s = budget_s / margin if margin else 27e-6
-    band = classify(margin, 1.5, 10.0).value if margin is not None else None
+    if band is None and margin is not None:
+        band = classify(margin, 1.5, 10.0).value
     if verdict is None and has_budget:
         verdict = "pass" if margin is not None and margin >= 1 else "fail"
     return SlaRecord(
@@ -307,7 +309,7 @@ def test_table_verbose_adds_cold_start_subject_and_threads() -> None:
     assert header[-3:] == ["cold start", "measured what", "threads"]
     rows = {cells[0]: cells for cells in (_cells(line, spans) for line in lines[2:])}
     assert rows["test_a"][-3:] == ["4.00 ms", "model.onnx [CPU]", "default"]
-    assert rows["test_b"][-3:] == ["4.00 ms", "model.onnx", "2"]
+    assert rows["test_b"][-3:] == ["4.00 ms", "model.onnx", "2/default"]
     assert rows["test_c"][-3:] == ["4.00 ms", "model.onnx", "-"]
     assert [cells[0] for cells in (_cells(line, spans) for line in lines[2:])] == [
         "test_b",
@@ -348,14 +350,16 @@ def test_summary_line_without_budgets() -> None:
         ([1850.0, 12.4], 10.0, True),
         ([10.0, 400.0], 10.0, True),  # exactly at headroom counts
         ([9.99, 400.0], 10.0, False),
-        ([1850.0, 12.4], 20.0, False),
+        ([1850.0, 12.4], 20.0, False),  # 12.4x is "ok", not "headroom", at 20x
         ([1850.0], 100.0, True),
     ],
 )
 def test_summary_line_says_when_optimizing_buys_nothing(
     margins: list[float], headroom: float, stop: bool
 ) -> None:
-    records = [record(f"test_{i}", m) for i, m in enumerate(margins)]
+    records = [
+        record(f"test_{i}", m, band=classify(m, 1.5, headroom).value) for i, m in enumerate(margins)
+    ]
     records.append(record("test_nb", None))  # a measurement without budget does not count
     line = terminal.summary_line(records, headroom=headroom)
     assert ("further optimization buys nothing" in line) is stop
@@ -465,6 +469,14 @@ def test_result_margin_and_band(budget: Budget, margin: float, band: Band) -> No
     assert res.margin == pytest.approx(margin)
     assert res.band is band
     assert res.band == band.value  # a str enum compares equal to its value
+
+
+@pytest.mark.parametrize("verdict", [Verdict.INCONCLUSIVE, Verdict.FAIL])
+def test_stop_optimizing_needs_a_pass(verdict: Verdict) -> None:
+    # A wide margin on a verdict that is not a pass is no reason to stop optimizing.
+    res = result(Budget(1, "ms", 50), verdict)
+    assert res.margin == pytest.approx(20.0)
+    assert res.band is Band.OK
 
 
 def test_result_margin_infinite_when_measured_zero() -> None:
@@ -582,3 +594,12 @@ def test_verdict_message_inconclusive_at_sample_cap() -> None:
 def test_verdict_message_needs_a_verdict(budget: Budget | None, verdict: Verdict | None) -> None:
     with pytest.raises(ValueError, match="no verdict"):
         verdict_message(result(budget, verdict))
+
+
+def test_table_marks_disabled_measurements() -> None:
+    disabled = record("test_d", None)
+    disabled["stop_reason"] = "disabled"
+    lines = terminal.table([disabled, record("test_nb", None)])
+    rows = {line.split()[0]: line for line in lines[2:]}
+    assert "disabled" in rows["test_d"]
+    assert "disabled" not in rows["test_nb"]

@@ -220,11 +220,13 @@ def test_p100_is_judged_on_the_observed_maximum() -> None:
     failed, _ = run(every_nth_slow(10, 10 * US, 5 * MS), plan(), budget_ns=1 * MS, quantile=1.0)
     assert failed.decision is not None
     assert failed.decision.outcome == "fail"
-    # ... and none passes it, at the first look after min_time.
-    passed, _ = run(constant(10 * US), plan(min_time_ns=30 * MS), budget_ns=1 * MS, quantile=1.0)
+    # ... and none passes it, but only once the samples span settle_time: a maximum
+    # from a short window says little.
+    the_plan = plan(min_time_ns=30 * MS, settle_time_ns=500 * MS)
+    passed, _ = run(constant(10 * US), the_plan, budget_ns=1 * MS, quantile=1.0)
     assert passed.decision is not None
     assert passed.decision.outcome == "pass"
-    assert passed.duration_ns >= 30 * MS
+    assert passed.duration_ns >= 500 * MS
 
 
 def test_exactly_at_the_percentile_is_inconclusive_at_the_sample_cap() -> None:
@@ -329,6 +331,17 @@ def test_no_budget_measures_then_stops() -> None:
     first = LookSchedule.plan(0.99, the_plan.confidence, the_plan.max_samples).points[0]
     assert result.samples_ns.size >= max(first, 3_000)
     check_accounting(result, work)
+
+
+def test_no_budget_collects_enough_samples_for_the_percentile() -> None:
+    # Slow calls reach min_time after a handful of samples; the percentile still rests on
+    # as many calls as a pass at that percentile would need.
+    the_plan = plan(min_time_ns=30 * MS)
+    result, _ = run(constant(5 * MS), the_plan, quantile=0.99)
+    schedule = LookSchedule.plan(0.99, the_plan.confidence, the_plan.max_samples)
+    assert schedule.pass_point > 500
+    assert result.samples_ns.size >= schedule.pass_point
+    assert result.stop_reason == "measured"
 
 
 def test_no_budget_respects_max_samples() -> None:

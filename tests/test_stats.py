@@ -403,7 +403,7 @@ def test_look_schedule_growth_below_two_still_strictly_increases() -> None:
 
 
 def test_look_schedule_next_after() -> None:
-    schedule = LookSchedule((16, 32, 64), 0.001)
+    schedule = LookSchedule((16, 32, 64), 0.001, 746)
     assert schedule.next_after(0) == 16
     assert schedule.next_after(15) == 16
     assert schedule.next_after(16) == 32

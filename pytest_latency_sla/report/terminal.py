@@ -54,7 +54,7 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
         margin = tightest["margin"]
         assert margin is not None
         line += f"; tightest margin {fmt.margin(margin)} ({tightest['nodeid']})"
-        if margin >= headroom:
+        if all(r["band"] == "headroom" for r in judged):
             line += (
                 f": every margin is {headroom:g}x or more, "
                 "further optimization buys nothing for these SLAs"
@@ -78,19 +78,29 @@ def _row(record: SlaRecord, verbose: bool) -> list[str]:
         fmt.duration(record["p50_s"]),
         fmt.margin(record["margin"]),
         _BAND_TEXT.get(record["band"] or "", "-"),
-        record["verdict"] or "-",
+        record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-"),
         fmt.count(record["samples"]),
         fmt.rate(record["throughput"]),
     ]
     if verbose:
         providers = ",".join(p.replace("ExecutionProvider", "") for p in record["providers"])
-        threads = record["intra_op_threads"]
+        threads = _threads(record)
         row += [
             fmt.duration(record["cold_start_s"]),
             record["subject"] + (f" [{providers}]" if providers else ""),
-            "-" if threads is None else ("default" if threads == 0 else str(threads)),
+            threads,
         ]
     return row
+
+
+def _threads(record: SlaRecord) -> str:
+    """``intra/inter`` op threads of an ONNX session; 0 is onnxruntime's default."""
+    intra, inter = record["intra_op_threads"], record["inter_op_threads"]
+    if intra is None and inter is None:
+        return "-"
+    if not intra and not inter:
+        return "default"
+    return f"{intra or 'default'}/{inter or 'default'}"
 
 
 _HEADER = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls", "rate"]
