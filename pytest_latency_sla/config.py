@@ -166,18 +166,41 @@ def _flag(text: str) -> bool:
     raise SettingError(f"expected true or false, got {text!r}")
 
 
-_REPORT_TYPES = ("term",)
+#: Report types for --sla-report; a path after a colon is optional where one is implied.
+REPORT_TYPES = ("term", "json", "md", "html")
 
 
 def _report(text: str) -> str:
     value = text.strip()
-    kind = value.split(":", 1)[0]
-    if kind not in _REPORT_TYPES:
+    kind, colon, path = value.partition(":")
+    if kind not in REPORT_TYPES:
         raise SettingError(
-            f"unknown report type {value!r} (known: {', '.join(_REPORT_TYPES)}); if that was "
-            "a test path, put it before --sla-report or write --sla-report=term"
+            f"unknown report type {value!r} (known: {', '.join(REPORT_TYPES)}, as TYPE or "
+            "TYPE:PATH); if that was a test path, put it before --sla-report or write "
+            "--sla-report=term"
         )
-    return kind
+    if kind == "term" and path:
+        raise SettingError(f"the term report prints to the terminal and takes no path: {value!r}")
+    if colon and not path.strip():
+        raise SettingError(f"empty path in {value!r}; write {kind}:PATH or just {kind}")
+    return f"{kind}:{path.strip()}" if path.strip() else kind
+
+
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A parser that reads "" (not given) as None."""
+
+    def parse_optional(text: str) -> Any:
+        return None if not text.strip() else parse(text)
+
+    return parse_optional
+
+
+def _path(text: str) -> str:
+    return text.strip()
+
+
+def _percent_as_fraction(text: str) -> float:
+    return _number(0, math.inf, False, True)(text.strip().rstrip("%")) / 100.0
 
 
 @dataclass(frozen=True)
@@ -195,10 +218,14 @@ class Option:
     many: bool = False
     #: For --sla-report: the value when the option is given without one.
     const: str | None = None
+    #: The type a TOML config may give; inferred from the default when None.
+    toml_type: type | None = None
 
     @property
     def value_type(self) -> type:
-        """The Python type of the value (float, int, bool or str), from the default."""
+        """The Python type of the value (float, int, bool or str)."""
+        if self.toml_type is not None:
+            return self.toml_type
         return type(self.parse(self.default)) if not self.many else list
 
     @property
@@ -293,12 +320,63 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "report",
-        "print the SLA table in the terminal summary (TYPE: term); may be repeated",
+        "SLA report to produce, TYPE[:PATH]: term (the table in the terminal summary; the "
+        "default when no TYPE is given), json, md or html (to PATH, default sla-report.EXT; "
+        "md without PATH appends to $GITHUB_STEP_SUMMARY when set); may be repeated",
         "",
         _report,
-        "TYPE",
+        "TYPE[:PATH]",
         many=True,
         const="term",
+    ),
+    Option(
+        "raw",
+        "include every raw sample in JSON reports and baselines (default: a histogram)",
+        "false",
+        _flag,
+        flag=True,
+    ),
+    Option(
+        "save",
+        "write the JSON report to PATH as a baseline for --sla-compare",
+        "",
+        _optional(_path),
+        "PATH",
+        toml_type=str,
+    ),
+    Option(
+        "compare",
+        "compare each measurement with its entry in the baseline at PATH (a JSON report); "
+        "adds a change column to every report",
+        "",
+        _optional(_path),
+        "PATH",
+        toml_type=str,
+    ),
+    Option(
+        "max_regression",
+        "fail a test whose measured percentile is more than PCT percent slower than its "
+        "baseline, when the change is beyond the noise of both runs (default: off)",
+        "",
+        _optional(_percent_as_fraction),
+        "PCT",
+        toml_type=float,
+    ),
+    Option(
+        "strict_baseline",
+        "fail a test whose baseline entry was recorded under another configuration (model, "
+        "onnxruntime version, providers, threads, CPU) instead of marking it",
+        "false",
+        _flag,
+        flag=True,
+    ),
+    Option(
+        "require_providers",
+        "fail (instead of skip) a test that asks for an execution provider this "
+        "onnxruntime does not have",
+        "false",
+        _flag,
+        flag=True,
     ),
     Option(
         "disable",
@@ -326,7 +404,21 @@ class Settings:
     tight_margin: float = 1.5
     headroom: float = 10.0
     report: tuple[str, ...] = ()
+    raw: bool = False
+    save: str | None = None
+    compare: str | None = None
+    max_regression: float | None = None
+    strict_baseline: bool = False
+    require_providers: bool = False
     disable: bool = False
+
+    def report_targets(self) -> list[tuple[str, str | None]]:
+        """(type, path or None) for each requested report, in order."""
+        targets = []
+        for spec in self.report:
+            kind, _, path = spec.partition(":")
+            targets.append((kind, path or None))
+        return targets
 
 
 def _as_text(raw: object) -> str:

@@ -6,21 +6,25 @@ ONNX adapter, the result model).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .baseline import compare
 from .messages import verdict_message
+from .report import fmt
 from .result import SlaResult, Subject, Verdict
 from .sampling import SamplingPlan, run_once, sample
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from .baseline import Baseline
     from .config import Settings
-    from .result import Budget
+    from .result import Budget, SlaRecord
     from .sampling import Sampling
 
 __all__ = ["SlaFixture", "SlaInconclusiveWarning"]
@@ -65,12 +69,16 @@ class SlaFixture:
         nodeid: str,
         budget: Budget | None,
         settings: Settings,
-        record: Callable[[SlaResult], None],
+        record: Callable[[SlaRecord], None],
+        baseline: Baseline | None = None,
+        environment: Mapping[str, Any] | None = None,
     ) -> None:
         self._nodeid = nodeid
         self._budget = budget
         self._settings = settings
         self._record = record
+        self._baseline = baseline
+        self._environment = environment or {}
         self._results: list[SlaResult] = []
 
     def __repr__(self) -> str:
@@ -116,6 +124,10 @@ class SlaFixture:
             )
         except ort.OnnxInputError as exc:
             problem = str(exc)
+            skip = isinstance(exc, ort.ProviderUnavailableError)
+            if skip and not self._settings.require_providers:
+                problem += " (skipped; --sla-require-providers makes this a failure)"
+                pytest.skip(f"{self._nodeid}: sla.onnx(): {problem}")
         else:
             try:
                 sampling = self._sample(prepared.call)
@@ -141,15 +153,54 @@ class SlaFixture:
         subject = Subject(kind="callable", name=_callable_name(fn), api="fn(*args, **kwargs)")
         return self._judge(subject, self._sample(call))
 
+    def _compare(self, record: SlaRecord) -> str | None:
+        """Compare with the baseline (filling ``record["comparison"]``); a failure or None."""
+        baseline = self._baseline
+        if baseline is None or record["stop_reason"] == "disabled":
+            return None
+        settings = self._settings
+        comparison, regressed = compare(
+            record,
+            baseline.entry(record["nodeid"], record["index"]),
+            self._environment,
+            baseline.environment,
+            settings.max_regression,
+        )
+        record["comparison"] = comparison
+        label = f"p{record['percentile']:g}"
+        if regressed and comparison["baseline_measured_s"] and comparison["change"] is not None:
+            allowed = (settings.max_regression or 0.0) * 100
+            return (
+                f"SLA regression: {label} {fmt.duration(record['measured_s'])} is "
+                f"{comparison['change'] * 100:+.0f}% against the baseline's "
+                f"{fmt.duration(comparison['baseline_measured_s'])} ({baseline.path}), beyond "
+                f"the {allowed:g}% allowed by sla_max_regression and the noise of both runs. "
+                "Find what slowed it down, or re-record the baseline with --sla-save if the "
+                "change is intended"
+            )
+        if comparison["status"] == "mismatch" and settings.strict_baseline:
+            return (
+                f"the baseline entry in {baseline.path} was recorded under another "
+                f"configuration ({'; '.join(comparison['mismatch'])}), so it cannot be "
+                "compared; re-record the baseline with --sla-save on this configuration, or "
+                "drop --sla-strict-baseline to only mark such tests"
+            )
+        return None
+
     def _sample(self, call: Callable[[], object]) -> Sampling:
         settings = self._settings
         if settings.disable:
             return run_once(call)
         budget = self._budget
         quantile = (budget.percentile if budget else settings.percentile) / 100.0
+        plan = _plan(settings)
+        if self._baseline is not None:
+            # Against a baseline, samples must cover the bursts of a shared machine in
+            # both runs, or a burst would read as a regression.
+            plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.settle_time_ns))
         return sample(
             call,
-            _plan(settings),
+            plan,
             budget_ns=budget.ns if budget else None,
             quantile=quantile,
         )
@@ -172,10 +223,15 @@ class SlaFixture:
             tight_margin=settings.tight_margin,
             headroom=settings.headroom,
         )
+        record = result.to_record(self._nodeid, len(self._results), raw=settings.raw)
         self._results.append(result)
-        self._record(result)
+        problem = self._compare(record)
+        # Recorded before any failure: nothing measured is lost.
+        self._record(record)
         if verdict is Verdict.FAIL:
             pytest.fail(verdict_message(result), pytrace=False)
+        if problem:
+            pytest.fail(problem, pytrace=False)
         if verdict is Verdict.INCONCLUSIVE:
             message = verdict_message(result, settings.inconclusive)
             if settings.inconclusive == "fail":

@@ -24,7 +24,14 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-__all__ = ["OnnxInputError", "PreparedModel", "prepare", "random_feeds"]
+__all__ = [
+    "OnnxInputError",
+    "PreparedModel",
+    "ProviderDroppedError",
+    "ProviderUnavailableError",
+    "prepare",
+    "random_feeds",
+]
 
 #: The call that is timed. Users calling another API should time it with sla.measure().
 TIMED_API = "session.run(None, feeds)"
@@ -56,6 +63,14 @@ FEED_SEED = 20_260_101
 
 class OnnxInputError(ValueError):
     """The model, feeds, dims or providers given to ``sla.onnx()`` cannot be used."""
+
+
+class ProviderUnavailableError(OnnxInputError):
+    """A requested execution provider is not in this onnxruntime build (skip, or fail)."""
+
+
+class ProviderDroppedError(OnnxInputError):
+    """onnxruntime created the session without a provider that was asked for."""
 
 
 #: The C++ source location and function signature onnxruntime puts inside its messages
@@ -172,7 +187,7 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
                 f'[("CPUExecutionProvider", {{}})], got {entry!r}'
             )
         if name not in available:
-            raise OnnxInputError(
+            raise ProviderUnavailableError(
                 f"execution provider {name!r} is not available in this onnxruntime "
                 f"{ort.__version__} (available: {', '.join(sorted(available))}); install a "
                 "build that has it (e.g. onnxruntime-gpu for CUDAExecutionProvider) or "
@@ -333,19 +348,52 @@ def prepare(
     given = _check_feeds(inputs, feeds)
     sizes = _check_dims(inputs, dims)
     all_feeds = random_feeds(inputs, given, sizes)
+    actual = tuple(session.get_providers())
+    names = tuple(p[0] if isinstance(p, tuple) else p for p in requested)
+    dropped = [p for p in names if p not in actual]
+    if dropped:
+        raise ProviderDroppedError(
+            f"asked for {', '.join(dropped)}, but onnxruntime created the session with "
+            f"{', '.join(actual)} only: it dropped {', '.join(dropped)} when the session was "
+            "created (see onnxruntime's warnings above; for CUDA, check that the CUDA and "
+            "cuDNN versions match this onnxruntime-gpu build). Measuring on another provider "
+            "would judge the wrong thing"
+        )
     options = session.get_session_options()
     subject = Subject(
         kind="onnx",
         name=name,
         api=TIMED_API,
-        providers_requested=tuple(p[0] if isinstance(p, tuple) else p for p in requested),
-        providers=tuple(session.get_providers()),
+        providers_requested=names,
+        providers=actual,
         intra_op_threads=int(options.intra_op_num_threads),
         inter_op_threads=int(options.inter_op_num_threads),
         inputs=_input_signature(all_feeds),
+        model_sha256=_sha256(source),
+        session_options=(
+            ("execution_mode", str(options.execution_mode).rsplit(".", 1)[-1]),
+            (
+                "graph_optimization_level",
+                str(options.graph_optimization_level).rsplit(".", 1)[-1],
+            ),
+        ),
     )
     call = functools.partial(session.run, None, all_feeds)
     return PreparedModel(call=call, feeds=all_feeds, subject=subject, session=session)
+
+
+def _sha256(source: bytes | str | None) -> str | None:
+    """SHA-256 of the model's bytes; None for a session made elsewhere."""
+    if source is None:
+        return None
+    digest = hashlib.sha256()
+    if isinstance(source, bytes):
+        digest.update(source)
+    else:
+        with open(source, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def explain_run_error(exc: BaseException, prepared: PreparedModel) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .baseline import Baseline, BaselineError, load_baseline
 from .config import (
     MARKER_HELP,
     OPTIONS,
@@ -27,12 +28,12 @@ from .session import RECORDS_ATTR, SlaCollector
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    from .result import SlaResult
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
 BUDGET_KEY = pytest.StashKey[Budget | None]()
 RECORDS_KEY = pytest.StashKey[list[SlaRecord]]()
+BASELINE_KEY = pytest.StashKey[Baseline]()
 _COLLECTOR_NAME = "pytest_latency_sla.collector"
 
 
@@ -85,7 +86,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except SettingError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
-    collector = SlaCollector(settings)
+    if settings.compare:
+        try:
+            config.stash[BASELINE_KEY] = load_baseline(settings.compare)
+        except BaselineError as exc:
+            raise pytest.UsageError(f"--sla-compare / sla_compare: {exc}") from None
+    collector = SlaCollector(settings, config)
     config.stash[COLLECTOR_KEY] = collector
     config.pluginmanager.register(collector, _COLLECTOR_NAME)
 
@@ -147,12 +153,21 @@ def sla(request: pytest.FixtureRequest) -> SlaFixture:
     item = request.node
     records = item.stash.setdefault(RECORDS_KEY, [])
 
-    def record(result: SlaResult) -> None:
-        records.append(result.to_record(item.nodeid))
+    def record(entry: SlaRecord) -> None:
+        records.append(entry)
+        # JUnit XML carries these as <properties> of the test case.
+        suffix = "" if entry["index"] == 0 else f"_{entry['index'] + 1}"
+        for key in ("verdict", "margin", "measured_s", "budget_s", "percentile", "band"):
+            if entry[key] is not None:
+                item.user_properties.append((f"sla_{key}{suffix}", entry[key]))
 
+    config = request.config
+    collector = config.stash[COLLECTOR_KEY]
     return SlaFixture(
         nodeid=item.nodeid,
         budget=item.stash.get(BUDGET_KEY, None),
-        settings=request.config.stash[SETTINGS_KEY],
+        settings=config.stash[SETTINGS_KEY],
         record=record,
+        baseline=config.stash.get(BASELINE_KEY, None),
+        environment=collector.environment,
     )

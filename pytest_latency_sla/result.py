@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
-from .stats import percentile_ns
+from .stats import percentile_ns, quantile_interval
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .sampling import Sampling
+    from .stats import Decision
 
 __all__ = [
     "Band",
@@ -30,6 +31,12 @@ __all__ = [
     "Verdict",
     "classify",
 ]
+
+
+#: Percentiles every record reports, besides the judged one.
+REPORTED_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+#: Bins of the histogram that summarizes the samples.
+HISTOGRAM_BINS = 40
 
 
 class Verdict(str, enum.Enum):
@@ -121,6 +128,10 @@ class Subject:
     inter_op_threads: int | None = None
     #: Input name -> "dtype[shape]" of the feeds used (ONNX only).
     inputs: tuple[tuple[str, str], ...] = ()
+    #: SHA-256 of the model's bytes (ONNX, when the model came as a path, bytes or proto).
+    model_sha256: str | None = None
+    #: Other session settings that change latency (execution mode, optimization level).
+    session_options: tuple[tuple[str, str | int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,63 +238,173 @@ class SlaResult:
         """The first call, in seconds (reported apart; never a sample)."""
         return self.sampling.cold_start_ns / 1e9
 
-    def to_record(self, nodeid: str) -> SlaRecord:
-        """Plain values for transport (pytest-xdist) and reports."""
-        budget = self.budget
-        pct = budget.percentile if budget else self.default_percentile
+    def interval(self) -> tuple[float, float]:
+        """Confidence bounds (seconds) on the measured percentile, at ``confidence``.
+
+        Distribution-free (order statistics), widened by the last look's design effect
+        when samples came in bursts. Baseline comparisons rest on these.
+        """
+        pct = self.budget.percentile if self.budget else self.default_percentile
         decision = self.sampling.decision
+        deff = decision.design_effect if decision else 1.0
+        low, high = quantile_interval(self.samples, pct / 100.0, self.confidence, deff)
+        return (
+            percentile_ns(self._sorted_ns, max(low * 100.0, 1e-9)) / 1e9,
+            percentile_ns(self._sorted_ns, max(high * 100.0, 1e-9)) / 1e9,
+        )
+
+    def histogram(self, bins: int = HISTOGRAM_BINS) -> Histogram:
+        """Counts of samples in log-spaced bins from the fastest to the slowest call."""
+        lo = max(float(self._sorted_ns[0]), 1.0)
+        hi = max(float(self._sorted_ns[-1]), lo * 1.0001)
+        edges = np.geomspace(lo, hi, bins + 1)
+        counts, _ = np.histogram(np.clip(self._sorted_ns, lo, hi), bins=edges)
+        return Histogram(edges_s=[float(e) / 1e9 for e in edges], counts=counts.tolist())
+
+    def to_record(self, nodeid: str, index: int = 0, raw: bool = False) -> SlaRecord:
+        """Plain values for transport (pytest-xdist) and reports.
+
+        ``index`` numbers the measurements of one test from 0; ``raw`` adds every sample
+        (otherwise a log-spaced histogram summarizes them).
+        """
+        budget = self.budget
+        subject = self.subject
+        sampling = self.sampling
+        pct = budget.percentile if budget else self.default_percentile
         band = self.band
+        low, high = self.interval()
         return SlaRecord(
             nodeid=nodeid,
-            subject=self.subject.name,
-            kind=self.subject.kind,
-            api=self.subject.api,
-            providers=list(self.subject.providers),
-            intra_op_threads=self.subject.intra_op_threads,
-            inter_op_threads=self.subject.inter_op_threads,
+            index=index,
+            label=nodeid if index == 0 else f"{nodeid} #{index + 1}",
+            subject=subject.name,
+            kind=subject.kind,
+            api=subject.api,
+            model_sha256=subject.model_sha256,
+            inputs=[_input_entry(name, text) for name, text in subject.inputs],
+            providers_requested=list(subject.providers_requested),
+            providers=list(subject.providers),
+            intra_op_threads=subject.intra_op_threads,
+            inter_op_threads=subject.inter_op_threads,
+            session_options=dict(subject.session_options),
             budget_value=budget.value if budget else None,
             budget_unit=budget.unit if budget else None,
             budget_s=budget.seconds if budget else None,
             percentile=pct,
             measured_s=self.percentile(pct),
+            interval_s=[low, high],
             p50_s=self.p50,
-            p90_s=self.percentile(90),
-            p99_s=self.percentile(99),
+            percentiles_s={pct_label(q): self.percentile(q) for q in REPORTED_PERCENTILES},
             mean_s=self.mean,
             min_s=self.min,
             max_s=self.max,
             throughput=self.throughput,
             samples=self.samples,
             cold_start_s=self.cold_start,
-            warmup_calls=self.sampling.warmup_calls,
-            duration_s=self.sampling.duration_ns / 1e9,
-            stop_reason=self.sampling.stop_reason,
+            warmup_calls=sampling.warmup_calls,
+            warmup_s=sampling.warmup_ns / 1e9,
+            duration_s=sampling.duration_ns / 1e9,
+            chunks=sampling.chunks,
+            looks=sampling.looks,
+            timer_overhead_ns=sampling.timer_overhead_ns,
+            stop_reason=sampling.stop_reason,
             confidence=self.confidence,
-            design_effect=decision.design_effect if decision else None,
+            decision=_decision_entry(sampling.decision),
             verdict=self.verdict.value if self.verdict else None,
             margin=self.margin,
             band=band.value if band else None,
+            histogram=self.histogram(),
+            raw_ns=sampling.samples_ns.tolist() if raw else None,
+            comparison=None,
+            outcome=None,
         )
 
 
+def _input_entry(name: str, text: str) -> InputEntry:
+    """``("x", "float32[1,6]")`` -> ``{"name": "x", "dtype": "float32", "shape": [1, 6]}``."""
+    dtype, _, dims = text.partition("[")
+    shape = [int(d) for d in dims.rstrip("]").split(",") if d.strip().lstrip("-").isdigit()]
+    return InputEntry(name=name, dtype=dtype, shape=shape)
+
+
+def _decision_entry(decision: Decision | None) -> DecisionEntry | None:
+    if decision is None:
+        return None
+    return DecisionEntry(
+        outcome=decision.outcome,
+        alpha=decision.alpha,
+        p_pass=decision.p_pass,
+        p_fail=decision.p_fail,
+        n_eff=decision.n_eff,
+        t_eff=decision.t_eff,
+        design_effect=decision.design_effect,
+        threshold_s=decision.threshold_ns / 1e9 if decision.threshold_ns is not None else None,
+    )
+
+
+class InputEntry(TypedDict):
+    """One model input as fed: name, numpy dtype name and shape."""
+
+    name: str
+    dtype: str
+    shape: list[int]
+
+
+class Histogram(TypedDict):
+    """Sample counts in log-spaced bins; ``len(edges_s) == len(counts) + 1``."""
+
+    edges_s: list[float]
+    counts: list[int]
+
+
+class DecisionEntry(TypedDict):
+    """The last look of the verdict rule: what the verdict rests on."""
+
+    outcome: str | None  # "pass", "fail" or None (undecided at that look)
+    alpha: float  # significance level of that look (alpha split across looks)
+    p_pass: float  # P[Binomial(n_eff, 1-q) <= t_eff]: small means clearly within budget
+    p_fail: float  # P[Binomial(n_eff, 1-q) >= t_eff]: small means clearly over budget
+    n_eff: float  # samples after the design effect
+    t_eff: float  # exceedances after the design effect
+    design_effect: float  # burstiness correction (1 = independent samples)
+    threshold_s: float | None  # latency counted against (budget, or budget / 2 for a quick pass)
+
+
+class Comparison(TypedDict):
+    """How a measurement compares with its baseline entry."""
+
+    status: str  # regression, improvement, unchanged, mismatch, new
+    baseline_measured_s: float | None  # the baseline's measured percentile
+    baseline_interval_s: list[float] | None  # its confidence bounds
+    change: float | None  # measured / baseline - 1 (0.23 = 23% slower)
+    significant: bool  # the change is beyond the noise of both runs
+    mismatch: list[str]  # configuration that differs from the baseline's
+
+
 class SlaRecord(TypedDict):
-    """One measurement as plain values: what workers send and reports read."""
+    """One measurement as plain values: what workers send, reports read, JSON holds."""
 
     nodeid: str  # the pytest node id of the test
+    index: int  # which measurement of the test, from 0
+    label: str  # the node id, with " #2", " #3" for later measurements of one test
     subject: str  # model path or callable name
     kind: str  # "onnx" or "callable"
     api: str  # the call that was timed
+    model_sha256: str | None  # of the model's bytes (ONNX, when known)
+    inputs: list[InputEntry]  # inputs as fed (ONNX)
+    providers_requested: list[str]  # execution providers asked for (ONNX)
     providers: list[str]  # execution providers in use (ONNX)
     intra_op_threads: int | None  # session setting; 0 = onnxruntime default
     inter_op_threads: int | None  # session setting; 0 = onnxruntime default
+    session_options: dict[str, str | int]  # other session settings (ONNX)
     budget_value: float | None  # as written in the marker
     budget_unit: str | None  # "ms" or "us"
     budget_s: float | None  # the budget in seconds
     percentile: float  # the judged (or reported) percentile, in percent
     measured_s: float  # that percentile, measured, in seconds
+    interval_s: list[float]  # [low, high] confidence bounds on measured_s
     p50_s: float  # median, seconds
-    p90_s: float  # seconds
-    p99_s: float  # seconds
+    percentiles_s: dict[str, float]  # "p50", "p90", "p95", "p99", "p99.9" -> seconds
     mean_s: float  # seconds
     min_s: float  # seconds
     max_s: float  # seconds
@@ -291,10 +412,18 @@ class SlaRecord(TypedDict):
     samples: int  # timed calls behind the statistics
     cold_start_s: float  # the first call, seconds
     warmup_calls: int  # calls made to warm up
+    warmup_s: float  # warmup wall time, seconds
     duration_s: float  # sampling wall time, seconds
+    chunks: int  # chunks the samples were taken in
+    looks: int  # looks at the verdict rule
+    timer_overhead_ns: int  # one back-to-back clock read, included in each sample
     stop_reason: str  # decided, max_time, max_samples, measured, disabled
     confidence: float  # confidence of the verdict
-    design_effect: float | None  # burstiness correction used by the last look
+    decision: DecisionEntry | None  # the last look, or None without a budget
     verdict: str | None  # "pass", "fail", "inconclusive" or None
     margin: float | None  # budget / measured
     band: str | None  # "miss", "tight", "ok", "headroom" or None
+    histogram: Histogram  # summary of every sample
+    raw_ns: list[int] | None  # every sample in call order, with --sla-raw
+    comparison: Comparison | None  # against --sla-compare's baseline
+    outcome: str | None  # the test's outcome (passed, failed, skipped), set by the controller

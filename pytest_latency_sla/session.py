@@ -1,19 +1,32 @@
-"""Collects every test's SLA records on the controller and prints the reports.
+"""Collects every test's SLA records on the controller, writes and prints the reports.
 
 Records arrive as plain values on call-phase reports (``report.sla_records``), so the
 same code serves a plain run and a pytest-xdist controller receiving workers' reports.
+Files are written in ``pytest_sessionfinish`` (also after Ctrl-C, marked interrupted)
+and announced in the terminal summary, as ``--junitxml`` does.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+import datetime
+import os
+import time
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import __version__
+from .environment import capture
 from .report import terminal
+from .report.document import build_document
+from .report.files import render_json, write_atomic
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .config import Settings
+    from .report.document import Document, Run
     from .result import SlaRecord
 
 __all__ = ["RECORDS_ATTR", "SlaCollector"]
@@ -21,13 +34,29 @@ __all__ = ["RECORDS_ATTR", "SlaCollector"]
 #: The attribute of a call-phase ``pytest.TestReport`` that carries a test's records.
 RECORDS_ATTR = "sla_records"
 
+#: Default file names when --sla-report names a type without a path.
+DEFAULT_PATHS = {"json": "sla-report.json", "md": "sla-report.md", "html": "sla-report.html"}
+
+
+def _renderers() -> dict[str, Callable[[Document], str]]:
+    # Imported when a file report is asked for, not at start-up.
+    from .report import html, markdown
+
+    return {"json": render_json, "md": markdown.render, "html": html.render}
+
 
 class SlaCollector:
     """Controller-side store of results; a pytest plugin object registered per session."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, config: pytest.Config) -> None:
         self.settings = settings
+        self.config = config
         self.records: list[SlaRecord] = []
+        self.written: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self._started = time.time()
+        self._started_at = datetime.datetime.now(datetime.timezone.utc)
+        self.environment = capture()
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -36,7 +65,57 @@ class SlaCollector:
             return
         records = getattr(report, RECORDS_ATTR, None)
         if records:
-            self.records.extend(records)
+            for record in records:
+                received: SlaRecord = record
+                self.records.append({**received, "outcome": report.outcome})
+
+    def _run(self, exitstatus: int) -> Run:
+        from .report.document import Run
+
+        workers = self.config.getoption("numprocesses", default=None)
+        return Run(
+            started_at=self._started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            duration_s=time.time() - self._started,
+            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+            exit_status=int(exitstatus),
+            environment=self.environment,
+            settings=dataclasses.asdict(self.settings),
+            baseline=self.settings.compare,
+            xdist_workers=workers if isinstance(workers, int) else None,
+        )
+
+    def _targets(self) -> list[tuple[str, str, bool]]:
+        """(type, path, append) of every file to write."""
+        targets = []
+        for kind, path in self.settings.report_targets():
+            if kind == "term":
+                continue
+            append = False
+            if path is None and kind == "md" and os.environ.get("GITHUB_STEP_SUMMARY"):
+                path, append = os.environ["GITHUB_STEP_SUMMARY"], True
+            targets.append((kind, path or DEFAULT_PATHS[kind], append))
+        if self.settings.save:
+            targets.append(("baseline", self.settings.save, False))
+        return targets
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        targets = self._targets()
+        if not targets:
+            return
+        document = build_document(self.records, self._run(exitstatus), __version__)
+        renderers = _renderers()
+        for kind, path, append in targets:
+            render = renderers["json" if kind == "baseline" else kind]
+            try:
+                written = write_atomic(path, render(document), append=append)
+            except OSError as exc:
+                # A report that cannot be written must not lose the run's other reports.
+                self.errors.append(f"could not write the SLA {kind} report to {path}: {exc}")
+                continue
+            self.written.append((kind, written))
 
     @pytest.hookimpl
     def pytest_terminal_summary(
@@ -45,22 +124,26 @@ class SlaCollector:
         if hasattr(config, "workerinput"):
             return
         verbosity = config.get_verbosity()
-        if "term" in self.settings.report:
+        wants_table = any(kind == "term" for kind, _ in self.settings.report_targets())
+        if wants_table:
             terminalreporter.write_sep("-", "SLA report")
             if self.records:
                 for line in terminal.table(self.records, verbosity):
                     terminalreporter.write_line(line)
             else:
                 terminalreporter.write_line("no SLA measurements in this run")
-        elif verbosity < 0 or not self.records:
-            return
-        if self.records:
+        if self.records and (wants_table or verbosity >= 0):
             self._summary(terminalreporter)
+        for kind, path in self.written:
+            label = "baseline" if kind == "baseline" else f"{kind} report"
+            terminalreporter.write_sep("-", f"SLA {label} written to {path}")
+        for error in self.errors:
+            terminalreporter.write_line(f"sla: {error}", red=True)
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         line = terminal.summary_line(self.records, self.settings.headroom)
         verdicts = {r["verdict"] for r in self.records}
-        color = (
+        color: dict[str, Any] = (
             {"red": True}
             if "fail" in verdicts
             else {"yellow": True}

@@ -283,3 +283,38 @@ def percentile_ns(sorted_ns: Sequence[int] | npt.NDArray[np.int64], q: float) ->
     rank = math.ceil(q / 100.0 * n - 1e-9)
     index = min(n - 1, max(0, rank - 1))
     return float(sorted_ns[index])
+
+
+def quantile_interval(
+    n: int, quantile: float, confidence: float, deff: float = 1.0
+) -> tuple[float, float]:
+    """Distribution-free confidence bounds for a quantile, as quantile levels.
+
+    With ``n`` samples, the true ``quantile`` lies between the empirical quantiles at the
+    returned levels with probability at least ``confidence`` (order statistics: the
+    number of samples below the true quantile is Binomial(n, quantile)). Bursty samples
+    count for less: ``n`` is divided by the design effect ``deff``, which widens the
+    bounds. Levels are fractions in [0, 1]; read the samples at them with
+    :func:`percentile_ns` (times 100).
+    """
+    if n <= 0:
+        raise ValueError("no samples")
+    n_eff = max(1.0, n / max(1.0, deff))
+    tail = (1.0 - confidence) / 2.0
+    # Largest k with P[B < k] <= tail (lower bound) and smallest k with P[B < k] >= 1 - tail
+    # (upper bound), B ~ Binomial(n_eff, quantile); found by bisection on the smooth tail.
+    lower = _bisect_rank(n_eff, quantile, tail, lower=True)
+    upper = _bisect_rank(n_eff, quantile, 1.0 - tail, lower=False)
+    return (max(0.0, lower / n_eff), min(1.0, upper / n_eff))
+
+
+def _bisect_rank(n: float, quantile: float, target: float, *, lower: bool) -> float:
+    lo, hi = 0.0, n
+    for _ in range(60):
+        mid = (lo + hi) / 2.0
+        below = binom_cdf(mid - 1.0, n, quantile)  # P[B < mid] for integral mid
+        if (below <= target) if lower else (below < target):
+            lo = mid
+        else:
+            hi = mid
+    return lo if lower else hi

@@ -273,14 +273,24 @@ _BAD = [
     ("tight_margin", "x"),
     ("headroom", "0.5"),
     ("headroom", "inf"),
-    ("report", "html"),
+    ("report", "pdf"),
+    ("report", "term:out.txt"),
+    ("report", "json:"),
     ("disable", "maybe"),
     ("disable", "2"),
+    ("raw", "maybe"),
+    ("strict_baseline", "sometimes"),
+    ("require_providers", "2"),
+    ("max_regression", "-5"),
+    ("max_regression", "ten"),
 ]
+
+#: Paths: any text is a valid path here; a missing baseline is a usage error at start-up.
+_NO_BAD_VALUES = {"save", "compare"}
 
 
 def test_bad_values_cover_every_option() -> None:
-    assert {name for name, _ in _BAD} == set(_NAMES)
+    assert {name for name, _ in _BAD} | _NO_BAD_VALUES == set(_NAMES)
 
 
 @pytest.mark.parametrize(("name", "text"), _BAD)
@@ -353,8 +363,9 @@ def test_flag_on_the_command_line_beats_ini() -> None:
         (None, ["term"], ("term",)),
         (None, "term", ("term",)),  # a plain string from an ini file
         (None, "term term", ("term",)),
-        (["term:verbose"], [], ("term",)),
-        (["term"], ["html"], ("term",)),  # command line wins; ini is not parsed
+        (["json:out/r.json", "md", "html:r.html"], [], ("json:out/r.json", "md", "html:r.html")),
+        (["term"], ["html"], ("term",)),  # command line wins over ini
+        (None, ["json:a.json", "term"], ("json:a.json", "term")),
     ],
 )
 def test_report_lists(cli: list[str] | None, ini: object, expected: tuple[str, ...]) -> None:

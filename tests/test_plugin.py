@@ -674,8 +674,17 @@ VALID_SETTINGS = {
     "tight_margin": "2",
     "headroom": "20",
     "report": "term",
+    "raw": "true",
+    "save": "saved.json",
+    "compare": "baseline.json",
+    "max_regression": "50",
+    "strict_baseline": "true",
+    "require_providers": "true",
     "disable": "true",
 }
+
+#: The smallest baseline the compare setting accepts.
+EMPTY_BASELINE = '{"schema_version": 1, "run": {}, "results": []}'
 
 
 def test_every_setting_is_covered_here() -> None:
@@ -683,6 +692,7 @@ def test_every_setting_is_covered_here() -> None:
 
 
 def test_every_option_is_accepted_on_the_command_line(pytester: pytest.Pytester) -> None:
+    (pytester.path / "baseline.json").write_text(EMPTY_BASELINE)
     pytester.makepyfile(
         test_all="""
         import pytest
@@ -709,6 +719,7 @@ def test_every_option_is_accepted_on_the_command_line(pytester: pytest.Pytester)
 @pytest.mark.parametrize("config_file", ["pytest.ini", "pyproject.toml"])
 def test_every_ini_key_is_accepted(pytester: pytest.Pytester, config_file: str) -> None:
     settings = {k: v for k, v in VALID_SETTINGS.items() if k != "disable"}
+    (pytester.path / "baseline.json").write_text(EMPTY_BASELINE)
     if config_file == "pytest.ini":
         body = "".join(f"sla_{k} = {v}\n" for k, v in settings.items())
         pytester.makeini(f"[pytest]\n{body}sla_disable = false\n")
@@ -774,7 +785,10 @@ BAD_SETTINGS = [
     ),
     pytest.param("tight_margin", "0.5", "got '0.5'", id="tight-margin"),
     pytest.param("headroom", "inf", "got 'inf'", id="headroom"),
-    pytest.param("report", "html", "unknown report type 'html' (known: term)", id="report"),
+    pytest.param("max_regression", "x", "expected a number, got 'x'", id="max-regression"),
+    pytest.param(
+        "report", "pdf", "unknown report type 'pdf' (known: term, json, md, html", id="report"
+    ),
 ]
 
 

@@ -165,20 +165,26 @@ def record(
         verdict = "pass" if margin is not None and margin >= 1 else "fail"
     return SlaRecord(
         nodeid=nodeid,
+        index=0,
+        label=nodeid,
         subject="model.onnx",
         kind="onnx",
         api="session.run(None, feeds)",
+        model_sha256="ab" * 32,
+        inputs=[{"name": "x", "dtype": "float32", "shape": [1, 6]}],
+        providers_requested=list(providers),
         providers=list(providers),
         intra_op_threads=intra_op_threads,
         inter_op_threads=None,
+        session_options={},
         budget_value=budget_value if has_budget else None,
         budget_unit=budget_unit if has_budget else None,
         budget_s=budget_s if has_budget else None,
         percentile=percentile,
         measured_s=measured_s,
+        interval_s=[measured_s * 0.9, measured_s * 1.1],
         p50_s=measured_s / 2,
-        p90_s=measured_s * 0.8,
-        p99_s=measured_s,
+        percentiles_s={"p50": measured_s / 2, "p90": measured_s * 0.8, "p99": measured_s},
         mean_s=measured_s / 2,
         min_s=measured_s / 3,
         max_s=measured_s * 3,
@@ -186,13 +192,21 @@ def record(
         samples=samples,
         cold_start_s=0.004,
         warmup_calls=100,
+        warmup_s=0.05,
         duration_s=0.05,
+        chunks=10,
+        looks=1,
+        timer_overhead_ns=40,
         stop_reason="decided" if has_budget else "measured",
         confidence=0.99,
-        design_effect=1.0 if has_budget else None,
+        decision=None,
         verdict=verdict,
         margin=margin,
         band=band,
+        histogram={"edges_s": [measured_s / 3, measured_s * 3], "counts": [samples]},
+        raw_ns=None,
+        comparison=None,
+        outcome="passed",
     )
 
 
@@ -509,7 +523,7 @@ def test_to_record_round_trips_through_json() -> None:
     assert json.loads(json.dumps(rec, allow_nan=False)) == rec
     # Plain Python values only: no numpy scalars, enums or tuples.
     for key, value in rec.items():
-        assert type(value) in (str, int, float, list, type(None)), key
+        assert type(value) in (str, int, float, list, dict, type(None)), key
     assert rec["nodeid"] == "tests/test_m.py::test_fast"
     assert rec["subject"] == "model.onnx"
     assert rec["providers"] == ["CPUExecutionProvider"]
@@ -519,11 +533,19 @@ def test_to_record_round_trips_through_json() -> None:
     assert rec["percentile"] == 99
     assert rec["measured_s"] == pytest.approx(99e-6)
     assert rec["p50_s"] == pytest.approx(50e-6)
-    assert rec["p90_s"] == pytest.approx(90e-6)
+    assert rec["percentiles_s"]["p90"] == pytest.approx(90e-6)
+    assert rec["percentiles_s"]["p99.9"] == pytest.approx(100e-6)
+    low, high = rec["interval_s"]
+    assert low <= rec["measured_s"] <= high
+    assert sum(rec["histogram"]["counts"]) == 100
+    assert rec["raw_ns"] is None
+    assert res.to_record("t::x", raw=True)["raw_ns"] == res.timings_ns.tolist()
+    assert res.to_record("t::x", index=1)["label"] == "t::x #2"
     assert rec["samples"] == 100
     assert rec["warmup_calls"] == 128
     assert rec["duration_s"] == pytest.approx(3.0)
-    assert rec["design_effect"] == 1.25
+    assert rec["decision"] is not None
+    assert rec["decision"]["design_effect"] == 1.25
     assert rec["verdict"] == "pass"
     assert rec["margin"] == pytest.approx(2.0)
     assert rec["band"] == "ok"
@@ -545,7 +567,7 @@ def test_to_record_without_budget() -> None:
     assert rec["measured_s"] == pytest.approx(90e-6)
     for key in ("budget_value", "budget_unit", "budget_s", "verdict", "margin", "band"):
         assert rec[key] is None, key
-    assert rec["design_effect"] is None
+    assert rec["decision"] is None
     assert rec["providers"] == []
     assert rec["kind"] == "callable"
     assert terminal.budget_label(rec) == "p90 (no budget)"

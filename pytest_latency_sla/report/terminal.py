@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from ..result import SlaRecord
 
-__all__ = ["budget_label", "sort_by_margin", "summary_line", "table"]
+__all__ = ["BAND_TEXT", "budget_label", "change_label", "sort_by_margin", "summary_line", "table"]
 
 
 def budget_label(record: SlaRecord) -> str:
@@ -23,6 +23,18 @@ def budget_label(record: SlaRecord) -> str:
     if record["budget_value"] is None or record["budget_unit"] is None:
         return f"{pct} (no budget)"
     return f"{pct} <= {fmt.budget(record['budget_value'], record['budget_unit'])}"
+
+
+def change_label(record: SlaRecord) -> str:
+    """Against the baseline: ``p99 +23% regression``, ``p99 -3%``, ``new``, ``mismatch``."""
+    comparison = record["comparison"]
+    if comparison is None:
+        return "-"
+    status, change = comparison["status"], comparison["change"]
+    if status in ("new", "mismatch") or change is None:
+        return status
+    text = f"p{record['percentile']:g} {change * 100:+.0f}%"
+    return f"{text} {status}" if status in ("regression", "improvement") else text
 
 
 def sort_by_margin(records: Sequence[SlaRecord]) -> list[SlaRecord]:
@@ -53,16 +65,24 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
         tightest = sort_by_margin(judged)[0]
         margin = tightest["margin"]
         assert margin is not None
-        line += f"; tightest margin {fmt.margin(margin)} ({tightest['nodeid']})"
+        line += f"; tightest margin {fmt.margin(margin)} ({tightest['label']})"
         if all(r["band"] == "headroom" for r in judged):
             line += (
                 f": every margin is {headroom:g}x or more, "
                 "further optimization buys nothing for these SLAs"
             )
+    statuses = [r["comparison"]["status"] for r in records if r["comparison"]]
+    if statuses:
+        changes = [
+            f"{statuses.count(s)} {s}{'s' if statuses.count(s) > 1 else ''}"
+            for s in ("regression", "improvement", "mismatch")
+            if s in statuses
+        ]
+        line += "; against the baseline: " + (", ".join(changes) if changes else "no change")
     return line
 
 
-_BAND_TEXT = {
+BAND_TEXT = {
     "miss": "MISS",
     "tight": "tight",
     "ok": "ok",
@@ -70,18 +90,20 @@ _BAND_TEXT = {
 }
 
 
-def _row(record: SlaRecord, verbose: bool) -> list[str]:
+def _row(record: SlaRecord, verbose: bool, compared: bool) -> list[str]:
     row = [
-        record["nodeid"],
+        record["label"],
         budget_label(record),
         fmt.duration(record["measured_s"]),
         fmt.duration(record["p50_s"]),
         fmt.margin(record["margin"]),
-        _BAND_TEXT.get(record["band"] or "", "-"),
+        BAND_TEXT.get(record["band"] or "", "-"),
         record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-"),
         fmt.count(record["samples"]),
         fmt.rate(record["throughput"]),
     ]
+    if compared:
+        row.append(change_label(record))
     if verbose:
         providers = ",".join(p.replace("ExecutionProvider", "") for p in record["providers"])
         threads = _threads(record)
@@ -109,11 +131,13 @@ _RIGHT = {2, 3, 4, 7, 8, 9}
 
 
 def table(records: Sequence[SlaRecord], verbosity: int = 0) -> list[str]:
-    """The SLA table, tightest margin first. ``verbosity > 0`` adds cold start,
-    the model or callable with its providers, and the session's thread setting."""
+    """The SLA table, tightest margin first. A change column appears against a
+    baseline; ``verbosity > 0`` adds cold start, the model or callable with its
+    providers, and the session's thread setting."""
     verbose = verbosity > 0
-    header = _HEADER + (_HEADER_VERBOSE if verbose else [])
-    rows = [header] + [_row(r, verbose) for r in sort_by_margin(records)]
+    compared = any(r["comparison"] is not None for r in records)
+    header = _HEADER + (["change"] if compared else []) + (_HEADER_VERBOSE if verbose else [])
+    rows = [header] + [_row(r, verbose, compared) for r in sort_by_margin(records)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for number, row in enumerate(rows):

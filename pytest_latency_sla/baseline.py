@@ -1,0 +1,232 @@
+"""Baselines: load a saved JSON report safely, and compare a measurement with it.
+
+Loading never executes anything (plain ``json``), refuses files that are too large or
+too deeply nested, and checks the schema version and the fields the comparison reads.
+The comparison is a pure function of two records and two environments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .report.document import SCHEMA_VERSION
+from .result import Comparison
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .environment import Environment
+    from .result import SlaRecord
+
+__all__ = [
+    "MAX_BASELINE_BYTES",
+    "NOISE_FLOOR",
+    "Baseline",
+    "BaselineError",
+    "compare",
+    "load_baseline",
+]
+
+#: A baseline larger than this is refused (raw samples of thousands of tests fit).
+MAX_BASELINE_BYTES = 256 * 1024 * 1024
+#: Nesting deeper than this is refused before parsing (reports nest 5 levels).
+MAX_DEPTH = 32
+#: Changes smaller than this are never called a regression or improvement: p99 moves
+#: 10-15% from run to run on an idle shared machine (../shared/MEASUREMENTS.md).
+NOISE_FLOOR = 0.15
+
+#: Fields of a baseline entry the comparison reads, with their JSON types.
+_ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
+    "nodeid": (str,),
+    "index": (int,),
+    "percentile": (int, float),
+    "measured_s": (int, float),
+    "interval_s": (list,),
+}
+
+
+class BaselineError(ValueError):
+    """A baseline file that cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A loaded baseline: its entries by (node id, index) and its run environment."""
+
+    path: str
+    entries: Mapping[tuple[str, int], Mapping[str, Any]]
+    environment: Mapping[str, Any]
+
+    def entry(self, nodeid: str, index: int) -> Mapping[str, Any] | None:
+        """The baseline's record for this measurement, or None (a new test)."""
+        return self.entries.get((nodeid, index))
+
+
+def _depth_ok(text: str, limit: int) -> bool:
+    """True when brackets nest no deeper than ``limit`` (strings are skipped)."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def load_baseline(path: str) -> Baseline:
+    """Read and check a baseline written by ``--sla-save`` (or ``--sla-report=json:``)."""
+    fix = "record one with `pytest --sla-save=PATH` on the base branch"
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise BaselineError(f"baseline {path!r} cannot be read ({exc.strerror}); {fix}") from None
+    if os.path.isdir(path):
+        raise BaselineError(f"baseline {path!r} is a directory; pass the JSON file; {fix}")
+    if size > MAX_BASELINE_BYTES:
+        raise BaselineError(
+            f"baseline {path!r} is {size:,} bytes, over the {MAX_BASELINE_BYTES:,} byte limit; "
+            "it is not a report of this plugin (or save it without --sla-raw)"
+        )
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"baseline {path!r} cannot be read as UTF-8 text ({exc})") from None
+    if not _depth_ok(text, MAX_DEPTH):
+        raise BaselineError(
+            f"baseline {path!r} nests deeper than {MAX_DEPTH} levels; it is not a report of "
+            f"this plugin; {fix}"
+        )
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise BaselineError(f"baseline {path!r} is not valid JSON ({exc}); {fix}") from None
+    return _check(path, document, fix)
+
+
+def _check(path: str, document: object, fix: str) -> Baseline:
+    if not isinstance(document, dict):
+        raise BaselineError(f"baseline {path!r} is not a JSON object; {fix}")
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BaselineError(
+            f"baseline {path!r} has schema_version {version!r}, this plugin reads "
+            f"{SCHEMA_VERSION}; re-record it with this version ({fix})"
+        )
+    results = document.get("results")
+    run = document.get("run")
+    if not isinstance(results, list) or not isinstance(run, dict):
+        raise BaselineError(f"baseline {path!r} has no 'results' list or 'run' object; {fix}")
+    entries: dict[tuple[str, int], Mapping[str, Any]] = {}
+    for position, entry in enumerate(results):
+        if not isinstance(entry, dict):
+            raise BaselineError(f"baseline {path!r}: results[{position}] is not an object")
+        for field, types in _ENTRY_FIELDS.items():
+            value = entry.get(field)
+            if not isinstance(value, types) or isinstance(value, bool):
+                raise BaselineError(
+                    f"baseline {path!r}: results[{position}].{field} is missing or not "
+                    f"{' or '.join(t.__name__ for t in types)}; {fix}"
+                )
+        entries[(entry["nodeid"], entry["index"])] = entry
+    environment = run.get("environment")
+    return Baseline(path, entries, environment if isinstance(environment, dict) else {})
+
+
+def _interval(entry: Mapping[str, Any]) -> tuple[float, float] | None:
+    bounds = entry.get("interval_s")
+    if (
+        isinstance(bounds, list)
+        and len(bounds) == 2
+        and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
+    ):
+        return float(bounds[0]), float(bounds[1])
+    return None
+
+
+def mismatches(
+    record: SlaRecord,
+    entry: Mapping[str, Any],
+    environment: Mapping[str, Any],
+    baseline_environment: Mapping[str, Any],
+) -> list[str]:
+    """Configuration that differs between a measurement and its baseline entry."""
+    found = []
+    for field in ("percentile", "model_sha256", "providers", "intra_op_threads",
+                  "inter_op_threads"):  # fmt: skip
+        ours: object = record[field]
+        theirs = entry.get(field)
+        if ours is not None and theirs is not None and ours != theirs:
+            found.append(f"{field} {theirs!r} -> {ours!r}")
+    ours_ort = environment.get("packages", {}).get("onnxruntime")
+    theirs_ort = baseline_environment.get("packages", {}).get("onnxruntime")
+    if record["kind"] == "onnx" and ours_ort and theirs_ort and ours_ort != theirs_ort:
+        found.append(f"onnxruntime {theirs_ort} -> {ours_ort}")
+    ours_cpu, theirs_cpu = environment.get("cpu_model"), baseline_environment.get("cpu_model")
+    if ours_cpu and theirs_cpu and ours_cpu != theirs_cpu:
+        found.append(f"cpu_model {theirs_cpu!r} -> {ours_cpu!r}")
+    return found
+
+
+def compare(
+    record: SlaRecord,
+    entry: Mapping[str, Any] | None,
+    environment: Environment | Mapping[str, Any],
+    baseline_environment: Mapping[str, Any],
+    max_regression: float | None = None,
+) -> tuple[Comparison, bool]:
+    """Compare a measurement with its baseline entry.
+
+    Returns the comparison and whether it must fail the test (a significant slowdown of
+    more than ``max_regression``, a fraction). A change is *significant* only when the
+    two runs' confidence intervals do not overlap and it exceeds :data:`NOISE_FLOOR`.
+    """
+    if entry is None:
+        return _comparison("new", None, None, None, False, []), False
+    base = float(entry["measured_s"])
+    base_interval = _interval(entry)
+    change = record["measured_s"] / base - 1.0 if base > 0 else None
+    mismatch = mismatches(record, entry, environment, baseline_environment)
+    if mismatch or change is None or base_interval is None or not math.isfinite(change):
+        status = "mismatch" if mismatch else "unchanged"
+        return _comparison(status, base, base_interval, change, False, mismatch), False
+    low, high = record["interval_s"]
+    slower = low > base_interval[1] and change > NOISE_FLOOR
+    faster = high < base_interval[0] and change < -NOISE_FLOOR / (1 + NOISE_FLOOR)
+    status = "regression" if slower else "improvement" if faster else "unchanged"
+    fails = slower and max_regression is not None and change > max_regression
+    return _comparison(status, base, base_interval, change, slower or faster, []), fails
+
+
+def _comparison(
+    status: str,
+    base: float | None,
+    interval: tuple[float, float] | None,
+    change: float | None,
+    significant: bool,
+    mismatch: list[str],
+) -> Comparison:
+    return Comparison(
+        status=status,
+        baseline_measured_s=base,
+        baseline_interval_s=list(interval) if interval else None,
+        change=change,
+        significant=significant,
+        mismatch=mismatch,
+    )

@@ -1,0 +1,73 @@
+"""What machine and software a run measured on: recorded in reports and baselines.
+
+Reads only cheap facts: package versions come from installed metadata, so recording
+onnxruntime's version never imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from typing import TypedDict
+
+__all__ = ["Environment", "capture", "cpu_model"]
+
+#: Packages whose versions change latency or the plugin's behaviour.
+PACKAGES = ("pytest-latency-sla", "pytest", "numpy", "onnxruntime", "onnxruntime-gpu", "onnx")
+
+
+class Environment(TypedDict):
+    """The machine and software of a run."""
+
+    python: str  # e.g. "3.11.7"
+    implementation: str  # e.g. "CPython"
+    os: str  # e.g. "Linux"
+    platform: str  # platform.platform()
+    machine: str  # e.g. "x86_64"
+    cpu_model: str  # from /proc/cpuinfo or platform.processor(); "" when unknown
+    cpu_count: int | None  # logical CPUs
+    load_avg_1m: float | None  # one-minute load average at the start (None on Windows)
+    packages: dict[str, str]  # installed versions of PACKAGES (absent when not installed)
+
+
+def cpu_model() -> str:
+    """The CPU's model name, or "" when it cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or ""
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def capture() -> Environment:
+    """The environment now."""
+    try:
+        load: float | None = os.getloadavg()[0]
+    except (OSError, AttributeError):
+        load = None
+    return Environment(
+        python=platform.python_version(),
+        implementation=sys.implementation.name.replace("cpython", "CPython"),
+        os=platform.system(),
+        platform=platform.platform(),
+        machine=platform.machine(),
+        cpu_model=cpu_model(),
+        cpu_count=os.cpu_count(),
+        load_avg_1m=load,
+        packages=_versions(),
+    )

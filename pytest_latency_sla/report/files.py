@@ -1,0 +1,44 @@
+"""Writing report files: atomically, so a reader never sees half a report."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import TYPE_CHECKING
+
+from .document import json_ready
+
+if TYPE_CHECKING:
+    from .document import Document
+
+__all__ = ["render_json", "write_atomic"]
+
+
+def render_json(document: Document) -> str:
+    """The JSON report: the document itself, strict JSON (no NaN or Infinity)."""
+    return json.dumps(json_ready(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_atomic(path: str, text: str, *, append: bool = False) -> str:
+    """Write ``text`` to ``path`` through a temporary file and a rename; return the path.
+
+    ``append`` adds to an existing file instead (for ``$GITHUB_STEP_SUMMARY``, which
+    other steps write too); the combined text is still renamed into place at once.
+    """
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    if append and os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read() + text
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".sla-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path

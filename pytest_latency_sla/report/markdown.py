@@ -1,0 +1,91 @@
+"""The Markdown report: for a pull-request comment or a CI job summary.
+
+A pure function of the report document: a status line, then the table, tightest margin
+first, with regressions against the baseline in bold.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import fmt
+from .terminal import BAND_TEXT, budget_label, change_label, summary_line
+
+if TYPE_CHECKING:
+    from ..result import SlaRecord
+    from .document import Document
+
+__all__ = ["render"]
+
+
+def _cell(text: str) -> str:
+    """Escape what would break a table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _status(document: Document) -> str:
+    totals = document["totals"]
+    if totals["fail"]:
+        icon, word = "❌", "SLA missed"
+    elif totals["inconclusive"]:
+        icon, word = "⚠️", "SLA too close to call"
+    elif totals["regressions"]:
+        icon, word = "🔺", "SLA met, with regressions"
+    elif totals["measurements"]:
+        icon, word = "✅", "SLA met"
+    else:
+        icon, word = "-", "no SLA measurements"
+    return f"{icon} **{word}**"
+
+
+def _row(record: SlaRecord, compared: bool) -> str:
+    verdict = record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
+    cells = [
+        f"`{_cell(record['label'])}`",
+        _cell(budget_label(record).replace("<=", "≤")),
+        fmt.duration(record["measured_s"]),
+        fmt.duration(record["p50_s"]),
+        fmt.margin(record["margin"]),
+        BAND_TEXT.get(record["band"] or "", "-"),
+        f"**{verdict}**" if verdict in ("fail", "inconclusive") else verdict,
+        fmt.count(record["samples"]),
+    ]
+    if compared:
+        change = _cell(change_label(record))
+        comparison = record["comparison"]
+        cells.append(f"**🔺 {change}**" if comparison and comparison["status"] == "regression"
+                     else change)  # fmt: skip
+    return "| " + " | ".join(cells) + " |"
+
+
+def render(document: Document, headroom: float | None = None) -> str:
+    """The Markdown report of a run."""
+    records = document["results"]
+    run = document["run"]
+    compared = any(r["comparison"] is not None for r in records)
+    headroom = headroom if headroom is not None else float(run["settings"].get("headroom", 10))
+    lines = [f"## pytest-latency-sla: {_status(document)}", ""]
+    if run["interrupted"]:
+        lines += ["> **Interrupted**: the run was stopped; these results are partial.", ""]
+    if records:
+        lines += [_cell(summary_line(records, headroom)), ""]
+        header = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls"]
+        align = ["---", "---", "---:", "---:", "---:", "---", "---", "---:"]
+        if compared:
+            header.append("change")
+            align.append("---")
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("| " + " | ".join(align) + " |")
+        lines += [_row(record, compared) for record in records]
+        lines.append("")
+    env = run["environment"]
+    packages = env["packages"]
+    software = ", ".join(f"{name} {packages[name]}" for name in sorted(packages))
+    lines.append(
+        f"<sub>{env['cpu_model'] or env['machine']}, {env['cpu_count']} CPUs, "
+        f"{env['implementation']} {env['python']}, {software}; "
+        f"started {run['started_at']}, {run['duration_s']:.1f} s"
+        + (f"; baseline `{_cell(run['baseline'])}`" if run["baseline"] else "")
+        + "</sub>"
+    )
+    return "\n".join(lines) + "\n"
