@@ -234,3 +234,26 @@ def test_model_proto_and_session_in_a_test(pytester: pytest.Pytester) -> None:
         "providers and session_options cannot change an existing InferenceSession",
     )
     _check_clean(result)
+
+
+def test_unavailable_provider_skips_or_fails(pytester: pytest.Pytester, models: Path) -> None:
+    pytester.makepyfile(
+        test_gpu="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_on_a_gpu(sla):
+            sla.onnx("add.onnx", providers=["NoSuchExecutionProvider", "CPUExecutionProvider"])
+        """
+    )
+    result = pytester.runpytest(*FAST, "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["SKIPPED*test_on_a_gpu*'NoSuchExecutionProvider' is not available*--sla-require-*"]
+    )
+    result = pytester.runpytest(*FAST, "--sla-require-providers")
+    result.assert_outcomes(failed=1)
+    _check_message(
+        result, "test_gpu.py::test_on_a_gpu", "'NoSuchExecutionProvider' is not available"
+    )
+    _check_clean(result)

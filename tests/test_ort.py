@@ -485,3 +485,39 @@ def test_given_feed_of_the_wrong_dtype_fails_at_run_time() -> None:
 )
 def test_error_detail_cuts_cpp_locations(message: str, expected: str) -> None:
     assert ort._error_detail(RuntimeError(message)) == expected
+
+
+# --- providers asked for but not in use ---------------------------------------------------
+
+
+def test_a_provider_dropped_by_onnxruntime_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # onnxruntime falls back to CPU with only a warning when, say, CUDA fails to start; the
+    # adapter must not then time the wrong provider. Simulate the fallback.
+    real = onnxruntime.InferenceSession
+
+    class FallingBack(real):  # type: ignore[misc,valid-type]
+        def get_providers(self) -> list[str]:
+            return ["CPUExecutionProvider"]
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", FallingBack)
+    model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
+    with pytest.raises(ort.ProviderDroppedError) as info:
+        prepare(model, providers=["AzureExecutionProvider", "CPUExecutionProvider"])
+    message = str(info.value)
+    assert "asked for AzureExecutionProvider" in message
+    assert "with CPUExecutionProvider only" in message
+
+
+def test_an_unavailable_provider_is_its_own_error_type() -> None:
+    model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
+    with pytest.raises(ort.ProviderUnavailableError, match="NoSuchExecutionProvider"):
+        prepare(model, providers=["NoSuchExecutionProvider"])
+
+
+def test_model_sha256_and_session_options_are_recorded() -> None:
+    import hashlib
+
+    model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
+    subject = prepare(model).subject
+    assert subject.model_sha256 == hashlib.sha256(model).hexdigest()
+    assert dict(subject.session_options)["execution_mode"] == "ORT_SEQUENTIAL"

@@ -1,0 +1,342 @@
+"""End-to-end tests of the file reports, JUnit properties, interrupted runs and baselines."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
+
+TWO_TESTS = """
+    import pytest
+
+    @pytest.mark.sla(ms=50)
+    def test_fast(sla):
+        sla.measure(lambda: None)
+
+    def test_no_budget(sla):
+        sla.measure(sum, [1, 2, 3])
+"""
+
+
+def schema() -> dict[str, Any]:
+    text = resources.files("pytest_latency_sla.report").joinpath("schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema())
+    return document
+
+
+def assert_clean(result: pytest.RunResult) -> None:
+    text = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in text, text
+    assert "Traceback" not in text, text
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+
+def test_json_report_is_schema_valid_and_announced(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest(*FAST, "--sla-report=json:out/sla.json")
+    result.assert_outcomes(passed=2)
+    path = pytester.path / "out" / "sla.json"
+    result.stdout.fnmatch_lines([f"*SLA json report written to {path}*"])
+    document = load(path)
+    assert document["schema_version"] == 1
+    assert document["run"]["interrupted"] is False
+    assert document["run"]["exit_status"] == 0
+    assert document["run"]["environment"]["packages"]["pytest"] == pytest.__version__
+    totals = document["totals"]
+    assert (totals["measurements"], totals["pass"], totals["no_budget"]) == (2, 1, 1)
+    first, second = document["results"]
+    assert first["nodeid"].endswith("::test_fast")  # budgets first, tightest first
+    assert first["verdict"] == "pass"
+    assert first["outcome"] == "passed"
+    assert first["budget_s"] == pytest.approx(0.05)
+    assert set(first["percentiles_s"]) == {"p50", "p90", "p95", "p99", "p99.9"}
+    low, high = first["interval_s"]
+    assert low <= first["measured_s"] <= high
+    assert sum(first["histogram"]["counts"]) == first["samples"]
+    assert first["raw_ns"] is None
+    assert second["verdict"] is None
+    assert second["margin"] is None
+    assert not [p for p in (pytester.path / "out").iterdir() if p.suffix == ".tmp"]
+    assert_clean(result)
+
+
+def test_raw_samples_on_request(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest(*FAST, "--sla-report=json", "--sla-raw")
+    result.assert_outcomes(passed=2)
+    document = load(pytester.path / "sla-report.json")  # the default path
+    for entry in document["results"]:
+        assert len(entry["raw_ns"]) == entry["samples"]
+
+
+def test_onnx_measurement_records_the_model(pytester: pytest.Pytester) -> None:
+    import shutil
+    from pathlib import Path
+
+    funnel = Path(__file__).parents[1] / "examples" / "funnel" / "funnel.onnx"
+    shutil.copy(funnel, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_model(sla):
+            sla.onnx("funnel.onnx", dims={"batch": 2})
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1)
+    (entry,) = load(pytester.path / "r.json")["results"]
+    import hashlib
+
+    assert entry["model_sha256"] == hashlib.sha256(funnel.read_bytes()).hexdigest()
+    assert entry["inputs"] == [{"name": "features", "dtype": "float32", "shape": [2, 6]}]
+    assert entry["providers"] == entry["providers_requested"] == ["CPUExecutionProvider"]
+    assert entry["session_options"]["graph_optimization_level"] == "ORT_ENABLE_ALL"
+
+
+def test_unwritable_report_path_is_reported_not_crashed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(TWO_TESTS)
+    (pytester.path / "blocked").write_text("a file, not a folder")
+    result = pytester.runpytest(*FAST, "--sla-report=json:blocked/r.json", "--sla-report=md:ok.md")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["sla: could not write the SLA json report to blocked/r.json*"])
+    assert (pytester.path / "ok.md").exists()  # the other report is still written
+    assert result.ret == 0
+
+
+# --- Markdown ---------------------------------------------------------------------------
+
+
+def test_markdown_report_table(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest(*FAST, "--sla-report=md:summary.md")
+    result.assert_outcomes(passed=2)
+    text = (pytester.path / "summary.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0] == "## pytest-latency-sla: ✅ **SLA met**"
+    assert "| test | budget | measured | p50 | margin | band | verdict | calls |" in lines
+    rows = [line for line in lines if line.startswith("| `")]
+    assert rows[0].startswith("| `test_markdown_report_table.py::test_fast` | p99 ≤ 50 ms |")
+    assert rows[1].startswith("| `test_markdown_report_table.py::test_no_budget` | p99 (no")
+
+
+def test_markdown_appends_to_the_github_step_summary(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = pytester.path / "step_summary.md"
+    summary.write_text("# earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest(*FAST, "--sla-report=md")
+    result.assert_outcomes(passed=2)
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("# earlier step\n## pytest-latency-sla")
+    assert not (pytester.path / "sla-report.md").exists()
+
+
+def test_markdown_without_the_github_variable_goes_to_a_file(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    pytester.makepyfile(TWO_TESTS)
+    pytester.runpytest(*FAST, "--sla-report=md").assert_outcomes(passed=2)
+    assert (pytester.path / "sla-report.md").read_text(encoding="utf-8").startswith("## ")
+
+
+# --- JUnit ------------------------------------------------------------------------------
+
+
+def test_junit_xml_carries_sla_properties(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50, percentile=95)
+        def test_twice(sla):
+            sla.measure(lambda: None)
+            sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest(*FAST, "--junitxml=junit.xml")
+    result.assert_outcomes(passed=1)
+    case = ET.parse(pytester.path / "junit.xml").getroot().find(".//testcase")
+    assert case is not None
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["sla_verdict"] == "pass"
+    assert props["sla_verdict_2"] == "pass"
+    assert props["sla_percentile"] == "95.0"
+    assert float(props["sla_margin"] or 0) > 1
+    assert float(props["sla_budget_s"] or 0) == pytest.approx(0.05)
+    assert float(props["sla_measured_s"] or 0) > 0
+
+
+# --- interrupted runs -------------------------------------------------------------------
+
+
+def test_interrupted_run_still_writes_what_it_measured(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_a_measured_first(sla):
+            sla.measure(lambda: None)
+
+        def test_b_interrupts():
+            raise KeyboardInterrupt
+
+        @pytest.mark.sla(ms=50)
+        def test_c_never_runs(sla):
+            sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        *FAST, "--sla-report=json:r.json", "--sla-report=md:r.md"
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    document = load(pytester.path / "r.json")
+    assert document["run"]["interrupted"] is True
+    assert [r["nodeid"].split("::")[1] for r in document["results"]] == ["test_a_measured_first"]
+    assert "**Interrupted**" in (pytester.path / "r.md").read_text(encoding="utf-8")
+    result.stdout.fnmatch_lines(["*SLA json report written to*"])
+
+
+# --- baselines --------------------------------------------------------------------------
+
+#: A callable with a stable median (a sleep): baselines compare the judged percentile, and
+#: p50 moves about 1% between runs, so these end-to-end checks cannot flake.
+SLEEPER = """
+    import time
+    import pytest
+
+    DELAY = {delay}
+
+    @pytest.mark.sla(ms=50, percentile=50)
+    def test_sleepy(sla):
+        sla.measure(time.sleep, DELAY)
+"""
+BASELINE_RUN = (
+    "--sla-warmup-time=0.01",
+    "--sla-warmup-calls=5",
+    "--sla-min-time=0.05",
+    "--sla-settle-time=0.3",
+    "--sla-max-time=1",
+)
+
+
+def test_same_code_twice_reports_no_regression(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SLEEPER.format(delay=0.002))
+    first = pytester.runpytest(*BASELINE_RUN, "--sla-save=base.json")
+    first.assert_outcomes(passed=1)
+    first.stdout.fnmatch_lines([f"*SLA baseline written to {pytester.path / 'base.json'}*"])
+    second = pytester.runpytest(
+        *BASELINE_RUN, "--sla-compare=base.json", "--sla-max-regression=10",
+        "--sla-report", "--sla-report=json:new.json",
+    )  # fmt: skip
+    second.assert_outcomes(passed=1)
+    (entry,) = load(pytester.path / "new.json")["results"]
+    assert entry["comparison"]["status"] == "unchanged", entry["comparison"]
+    assert abs(entry["comparison"]["change"]) < 0.15
+    second.stdout.fnmatch_lines(
+        ["*change*", "*test_sleepy*p50 *%*", "*against the baseline: no change*"]
+    )
+
+
+def test_three_times_slower_is_a_regression(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SLEEPER.format(delay=0.002))
+    pytester.runpytest(*BASELINE_RUN, "--sla-save=base.json").assert_outcomes(passed=1)
+    pytester.makepyfile(SLEEPER.format(delay=0.006))
+    # Reported without a gate ...
+    result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json", "--sla-report=md:r.md")
+    result.assert_outcomes(passed=1)
+    assert "🔺" in (pytester.path / "r.md").read_text(encoding="utf-8")
+    result.stdout.fnmatch_lines(["*against the baseline: 1 regression*"])
+    # ... and failing with one.
+    result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json", "--sla-max-regression=20")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*SLA regression: p50 * is +*% against the baseline's * (base.json), beyond the 20%*"]
+    )
+    assert_clean(result)
+
+
+def test_baseline_of_another_configuration_is_marked_or_failed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SLEEPER.format(delay=0.001))
+    pytester.runpytest(*BASELINE_RUN, "--sla-save=base.json").assert_outcomes(passed=1)
+    document = json.loads((pytester.path / "base.json").read_text())
+    document["results"][0]["percentile"] = 99.0
+    document["run"]["environment"]["cpu_model"] = "Some Other CPU"
+    (pytester.path / "base.json").write_text(json.dumps(document))
+    result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json", "--sla-report")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_sleepy*mismatch*", "*against the baseline: 1 mismatch*"])
+    result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json", "--sla-strict-baseline")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*recorded under another configuration (percentile 99.0 -> 50.0; cpu_model*"]
+    )
+
+
+def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> None:
+    (pytester.path / "base.json").write_text('{"schema_version": 1, "run": {}, "results": []}')
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest(*FAST, "--sla-compare=base.json", "--sla-settle-time=0.01",
+                                "--sla-strict-baseline", "--sla-report")  # fmt: skip
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_fast*new*"])
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "cannot be read"),
+        ("not json at all", "is not valid JSON"),
+        ('{"schema_version": 99, "run": {}, "results": []}', "has schema_version 99"),
+        ("[" * 100_000 + "]" * 100_000, "nests deeper than 32 levels"),
+        ('{"schema_version": 1, "run": {}, "results": [{"nodeid": 1}]}', "results?0?.nodeid"),
+        ('["a", "list"]', "is not a JSON object"),
+    ],
+    ids=["missing", "not-json", "schema-version", "deep", "bad-entry", "not-object"],
+)
+def test_bad_baseline_files_are_usage_errors(
+    pytester: pytest.Pytester, content: str | None, problem: str
+) -> None:
+    if content is not None:
+        (pytester.path / "base.json").write_text(content)
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest("--sla-compare=base.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --sla-compare / sla_compare: baseline 'base.json'*{problem}*"]
+    )
+    assert_clean(result)
+
+
+def test_huge_baseline_is_refused_unread(pytester: pytest.Pytester) -> None:
+    path = pytester.path / "base.json"
+    with open(path, "wb") as handle:
+        handle.truncate(300 * 1024 * 1024)  # sparse: no disk used, nothing read
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest("--sla-compare=base.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*is 314,572,800 bytes, over the *"])
+    os.unlink(path)
