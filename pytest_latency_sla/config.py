@@ -379,6 +379,15 @@ OPTIONS: tuple[Option, ...] = (
         flag=True,
     ),
     Option(
+        "xdist",
+        "under pytest-xdist: serial runs each SLA test alone (no other test runs on any "
+        "worker meanwhile); parallel measures beside other tests, with a warning in the "
+        "report (default: serial)",
+        "serial",
+        _choice(("serial", "parallel")),
+        "{serial,parallel}",
+    ),
+    Option(
         "disable",
         "run each measured callable once, without warmup or verdict (for debugging)",
         "false",
@@ -410,6 +419,7 @@ class Settings:
     max_regression: float | None = None
     strict_baseline: bool = False
     require_providers: bool = False
+    xdist: str = "serial"
     disable: bool = False
 
     def report_targets(self) -> list[tuple[str, str | None]]:

@@ -6,10 +6,13 @@ Thin on purpose: parsing lives in ``config``, timing in ``sampling``, judging in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import exclusive
 from .baseline import Baseline, BaselineError, load_baseline
 from .config import (
     MARKER_HELP,
@@ -21,6 +24,7 @@ from .config import (
     parse_marker,
     resolve_settings,
 )
+from .exclusive import MeasurementLock
 from .fixture import SlaFixture
 from .result import Budget, SlaRecord
 from .session import RECORDS_ATTR, SlaCollector
@@ -34,6 +38,7 @@ COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
 BUDGET_KEY = pytest.StashKey[Budget | None]()
 RECORDS_KEY = pytest.StashKey[list[SlaRecord]]()
 BASELINE_KEY = pytest.StashKey[Baseline]()
+XDIST_KEY = pytest.StashKey["_XdistController"]()
 _COLLECTOR_NAME = "pytest_latency_sla.collector"
 
 
@@ -94,9 +99,59 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = SlaCollector(settings, config)
     config.stash[COLLECTOR_KEY] = collector
     config.pluginmanager.register(collector, _COLLECTOR_NAME)
+    if config.pluginmanager.hasplugin("xdist") and settings.xdist == "serial":
+        _register_xdist(config)
+
+
+class _XdistController:
+    """Hands every worker the folder of the run-wide measurement lock."""
+
+    def __init__(self) -> None:
+        self.folder: str | None = None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.folder is None:
+            self.folder = tempfile.mkdtemp(prefix="pytest-latency-sla-lock-")
+        node.workerinput["sla_lock_dir"] = self.folder
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _XdistWorker:
+    """Runs SLA tests alone: exclusive lock for them, shared for every other test."""
+
+    def __init__(self, lock: MeasurementLock) -> None:
+        self.lock = lock
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        is_sla = item.get_closest_marker("sla") is not None or "sla" in getattr(
+            item, "fixturenames", ()
+        )
+        with self.lock.exclusive() if is_sla else self.lock.shared():
+            return (yield)
+
+
+def _register_xdist(config: pytest.Config) -> None:
+    if not exclusive.SUPPORTED:
+        return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        controller = _XdistController()
+        config.stash[XDIST_KEY] = controller
+        config.pluginmanager.register(controller, "pytest_latency_sla.xdist_controller")
+    elif "sla_lock_dir" in workerinput:
+        lock = MeasurementLock(workerinput["sla_lock_dir"])
+        config.pluginmanager.register(_XdistWorker(lock), "pytest_latency_sla.xdist_worker")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    controller = config.stash.get(XDIST_KEY, None)
+    if controller is not None:
+        controller.close()
     collector = config.stash.get(COLLECTOR_KEY, None)
     if collector is not None and config.pluginmanager.is_registered(collector):
         config.pluginmanager.unregister(collector)

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import __version__
+from . import __version__, exclusive
 from .environment import capture
 from .report import terminal
-from .report.document import build_document
+from .report.document import build_document, xdist_note
 from .report.files import render_json, write_atomic
 
 if TYPE_CHECKING:
@@ -81,8 +81,16 @@ class SlaCollector:
             environment=self.environment,
             settings=dataclasses.asdict(self.settings),
             baseline=self.settings.compare,
-            xdist_workers=workers if isinstance(workers, int) else None,
+            xdist_workers=workers if isinstance(workers, int) and workers > 0 else None,
+            xdist_mode=self._xdist_mode(workers),
         )
+
+    def _xdist_mode(self, workers: object) -> str | None:
+        if not isinstance(workers, int) or workers <= 0:
+            return None
+        if self.settings.xdist == "serial" and exclusive.SUPPORTED:
+            return "serial"
+        return "parallel"
 
     def _targets(self) -> list[tuple[str, str, bool]]:
         """(type, path, append) of every file to write."""
@@ -134,6 +142,10 @@ class SlaCollector:
                 terminalreporter.write_line("no SLA measurements in this run")
         if self.records and (wants_table or verbosity >= 0):
             self._summary(terminalreporter)
+            note = xdist_note(self._run(pytest.ExitCode.OK))
+            if note:
+                parallel = self.settings.xdist == "parallel"
+                terminalreporter.write_line(f"sla: {note}", yellow=parallel)
         for kind, path in self.written:
             label = "baseline" if kind == "baseline" else f"{kind} report"
             terminalreporter.write_sep("-", f"SLA {label} written to {path}")

@@ -283,6 +283,7 @@ _BAD = [
     ("require_providers", "2"),
     ("max_regression", "-5"),
     ("max_regression", "ten"),
+    ("xdist", "sometimes"),
 ]
 
 #: Paths: any text is a valid path here; a missing baseline is a usage error at start-up.

@@ -680,6 +680,7 @@ VALID_SETTINGS = {
     "max_regression": "50",
     "strict_baseline": "true",
     "require_providers": "true",
+    "xdist": "parallel",
     "disable": "true",
 }
 
@@ -939,8 +940,9 @@ def test_xdist_controller_reports_each_test_once(pytester: pytest.Pytester) -> N
         rows = table_rows(result, f"test_spread.py::{name} ")
         assert len(rows) == 1, result.stdout.str()
     lines = [line for line in result.outlines if line.startswith("sla: ")]
-    assert len(lines) == 1
+    assert len(lines) == 2
     assert lines[0].startswith("sla: 3 SLA measurements: 3 pass;")
+    assert lines[1] == "sla: SLA tests ran one at a time, alone, across 2 xdist workers"
     (seen,) = [line for line in result.outlines if line.startswith("records seen: ")]
     assert json.loads(seen.removeprefix("records seen: ")) == [
         ["call", f"test_spread.py::{name}", "pass"] for name in ("test_a", "test_b", "test_c")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..environment import Environment
     from ..result import SlaRecord
 
-__all__ = ["SCHEMA_VERSION", "Document", "Run", "build_document", "json_ready"]
+__all__ = ["SCHEMA_VERSION", "Document", "Run", "build_document", "json_ready", "xdist_note"]
 
 #: Version of the document's layout. Bump it on any incompatible change.
 SCHEMA_VERSION = 1
@@ -33,6 +33,7 @@ class Run(TypedDict):
     settings: dict[str, Any]  # the sla_* settings in force
     baseline: str | None  # path of --sla-compare's baseline, if any
     xdist_workers: int | None  # pytest-xdist workers, or None without xdist
+    xdist_mode: str | None  # "serial" (SLA tests ran alone) or "parallel"; None without xdist
 
 
 class Document(TypedDict):
@@ -97,3 +98,16 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_ready(item) for item in value]
     return value
+
+
+def xdist_note(run: Run) -> str | None:
+    """How pytest-xdist workers shared the machine, for every human-readable report."""
+    workers, mode = run["xdist_workers"], run["xdist_mode"]
+    if not workers or mode is None:
+        return None
+    if mode == "serial":
+        return f"SLA tests ran one at a time, alone, across {workers} xdist workers"
+    return (
+        f"measured in parallel on {workers} xdist workers: latencies include contention "
+        "between workers (--sla-xdist=parallel)"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import fmt
+from .document import xdist_note
 from .terminal import BAND_TEXT, budget_label, change_label, summary_line
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ def render(document: Document, headroom: float | None = None) -> str:
     lines = [f"## pytest-latency-sla: {_status(document)}", ""]
     if run["interrupted"]:
         lines += ["> **Interrupted**: the run was stopped; these results are partial.", ""]
+    note = xdist_note(run)
+    if note:
+        lines += [f"> {'⚠️ ' if run['xdist_mode'] == 'parallel' else ''}{_cell(note)}.", ""]
     if records:
         lines += [_cell(summary_line(records, headroom)), ""]
         header = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls"]

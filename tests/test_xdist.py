@@ -1,0 +1,91 @@
+"""pytest-xdist: SLA tests run alone across workers; results reach the controller once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("xdist")
+
+FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.02", "--sla-max-time=0.5")
+
+#: Every test logs when it ran; SLA tests measure, the others keep a CPU busy.
+SUITE = """
+    import json, os, time
+    import pytest
+
+    LOG = os.path.join(os.path.dirname(__file__), "intervals.jsonl")
+
+    @pytest.fixture(autouse=True)
+    def log_interval(request):
+        start = time.monotonic()
+        yield
+        with open(LOG, "a") as handle:
+            sla = request.node.get_closest_marker("sla") is not None
+            handle.write(json.dumps([request.node.name, sla, start, time.monotonic()]) + "\\n")
+
+    def busy(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+
+    @pytest.mark.parametrize("i", range(6))
+    def test_busy(i):
+        busy(0.05)
+
+    @pytest.mark.parametrize("i", range(3))
+    @pytest.mark.sla(ms=50)
+    def test_sla(sla, i):
+        sla.measure(lambda: None)
+"""
+
+
+def intervals(pytester: pytest.Pytester) -> list[tuple[str, bool, float, float]]:
+    lines = (pytester.path / "intervals.jsonl").read_text().splitlines()
+    return [tuple(json.loads(line)) for line in lines]
+
+
+def overlaps(a: tuple[str, bool, float, float], b: tuple[str, bool, float, float]) -> bool:
+    return a[2] < b[3] and b[2] < a[3]
+
+
+def test_sla_tests_run_alone_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "xdist", *FAST, "--sla-report=json:r.json"
+    )
+    result.assert_outcomes(passed=9)
+    runs = intervals(pytester)
+    sla_runs = [r for r in runs if r[1]]
+    assert len(sla_runs) == 3
+    for sla_run in sla_runs:
+        others = [r for r in runs if r is not sla_run and overlaps(r, sla_run)]
+        assert others == [], (sla_run, others)
+    # Ordinary tests still ran in parallel with each other.
+    busy = [r for r in runs if not r[1]]
+    assert any(overlaps(a, b) for a in busy for b in busy if a is not b)
+    document = json.loads((pytester.path / "r.json").read_text())
+    assert document["run"]["xdist_workers"] == 2
+    assert document["run"]["xdist_mode"] == "serial"
+    assert len(document["results"]) == 3
+    result.stdout.fnmatch_lines(
+        ["sla: *SLA tests ran one at a time, alone, across 2 xdist workers*"]
+    )
+
+
+def test_parallel_mode_warns_in_the_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "xdist", *FAST, "--sla-xdist=parallel", "--sla-report=md:r.md"
+    )
+    result.assert_outcomes(passed=9)
+    result.stdout.fnmatch_lines(["sla: *measured in parallel on 2 xdist workers*contention*"])
+    assert "in parallel on 2 xdist workers" in (pytester.path / "r.md").read_text()
+
+
+def test_without_xdist_installed_nothing_breaks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:xdist", *FAST)
+    result.assert_outcomes(passed=9)
+    assert "xdist workers" not in result.stdout.str()
