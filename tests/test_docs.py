@@ -1,0 +1,75 @@
+"""The documentation site (``docs/``) names everything a user can set or import.
+
+Cheap guards against docs falling behind the code: every setting appears in
+``docs/settings.md`` as its command-line option and its ini key, every public name of the
+package is mentioned somewhere in ``docs/``, and every marker argument is described in
+``docs/marker.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+import pytest_latency_sla
+from pytest_latency_sla.config import MARKER_HELP, OPTIONS
+
+if TYPE_CHECKING:
+    from pytest_latency_sla.config import Option
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@functools.cache
+def _page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _all_pages() -> str:
+    pages = sorted(DOCS.glob("*.md"))
+    assert pages, f"no Markdown pages in {DOCS}"
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages)
+
+
+def _mentions(text: str, word: str) -> bool:
+    """``word`` as a whole token: ``--sla-max-time`` is not found in ``--sla-max-times``."""
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+
+
+def _marker_args() -> list[str]:
+    """The marker's keyword arguments, from its registered help text."""
+    signature = re.match(r"sla\(\*, ([^)]*)\)", MARKER_HELP)
+    assert signature is not None, MARKER_HELP
+    return [part.split("=")[0].strip() for part in signature.group(1).split(",")]
+
+
+PUBLIC_NAMES = [name for name in pytest_latency_sla.__all__ if name != "__version__"]
+
+
+def test_marker_args_are_read_from_the_help_text() -> None:
+    assert _marker_args() == ["ms", "us", "percentile"]
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=[option.name for option in OPTIONS])
+def test_settings_page_names_every_option(option: Option) -> None:
+    settings = _page("settings.md")
+    missing = [name for name in (option.cli, option.ini) if not _mentions(settings, name)]
+    assert not missing, f"{' and '.join(missing)} missing from docs/settings.md"
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_docs_mention_every_public_name(name: str) -> None:
+    found = _mentions(_all_pages(), name)
+    assert found, f"pytest_latency_sla.{name} is not mentioned in docs/"
+
+
+@pytest.mark.parametrize("arg", _marker_args())
+def test_marker_page_describes_every_argument(arg: str) -> None:
+    # As written in a marker: ms=50, percentile=95.
+    found = re.search(rf"(?<!\w){arg}=", _page("marker.md")) is not None
+    assert found, f"@pytest.mark.sla({arg}=...) is missing from docs/marker.md"
