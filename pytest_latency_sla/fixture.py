@@ -90,6 +90,11 @@ class SlaFixture:
         return self._budget
 
     @property
+    def settings(self) -> Settings:
+        """The session's resolved ``sla_*`` settings."""
+        return self._settings
+
+    @property
     def results(self) -> tuple[SlaResult, ...]:
         """Every result this test measured so far, in order."""
         return tuple(self._results)

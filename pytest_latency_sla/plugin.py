@@ -14,6 +14,7 @@ import pytest
 
 from . import exclusive
 from .baseline import Baseline, BaselineError, load_baseline
+from .bench import judge_benchmark
 from .config import (
     MARKER_HELP,
     OPTIONS,
@@ -177,12 +178,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     yield
     # Reached only when the test body passed.
-    if item.stash.get(BUDGET_KEY, None) is not None and not item.stash.get(RECORDS_KEY, []):
-        pytest.fail(
-            f"{item.nodeid} is marked @pytest.mark.sla but measured nothing: request the "
-            "`sla` fixture and call sla.onnx(model) or sla.measure(fn), or remove the marker",
-            pytrace=False,
-        )
+    budget = item.stash.get(BUDGET_KEY, None)
+    if budget is None or item.stash.get(RECORDS_KEY, []):
+        return
+    benchmark = getattr(item, "funcargs", {}).get("benchmark")
+    if benchmark is not None:
+        # A pytest-benchmark test: judge its own rounds (if it ran at all).
+        judge_benchmark(_make_fixture(item), benchmark, item.name)
+        return
+    pytest.fail(
+        f"{item.nodeid} is marked @pytest.mark.sla but measured nothing: request the "
+        "`sla` fixture and call sla.onnx(model) or sla.measure(fn) (or use pytest-benchmark's "
+        "`benchmark` fixture), or remove the marker",
+        pytrace=False,
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -205,7 +214,11 @@ def sla(request: pytest.FixtureRequest) -> SlaFixture:
     Fails the test when the budget is missed (or the verdict is too close to call, see
     ``sla_inconclusive``); returns an ``SlaResult`` with percentiles, margin and verdict.
     """
-    item = request.node
+    return _make_fixture(request.node)
+
+
+def _make_fixture(item: pytest.Item) -> SlaFixture:
+    """The object behind the ``sla`` fixture (also used for pytest-benchmark tests)."""
     records = item.stash.setdefault(RECORDS_KEY, [])
 
     def record(entry: SlaRecord) -> None:
@@ -216,13 +229,12 @@ def sla(request: pytest.FixtureRequest) -> SlaFixture:
             if entry[key] is not None:
                 item.user_properties.append((f"sla_{key}{suffix}", entry[key]))
 
-    config = request.config
-    collector = config.stash[COLLECTOR_KEY]
+    config = item.config
     return SlaFixture(
         nodeid=item.nodeid,
         budget=item.stash.get(BUDGET_KEY, None),
         settings=config.stash[SETTINGS_KEY],
         record=record,
         baseline=config.stash.get(BASELINE_KEY, None),
-        environment=collector.environment,
+        environment=config.stash[COLLECTOR_KEY].environment,
     )

@@ -1,0 +1,103 @@
+"""pytest-benchmark: a verdict and margin from a ``benchmark`` fixture's own rounds.
+
+A test already written for pytest-benchmark gets an SLA by adding the marker::
+
+    @pytest.mark.sla(ms=50)
+    def test_model(benchmark):
+        benchmark(session.run, None, feeds)
+
+After the test body, its rounds (pytest-benchmark's raw timings: each round's time per
+iteration) are judged by the same rule as the ``sla`` fixture's samples, in one look.
+pytest-benchmark's own table, JSON and comparisons are untouched. Duck-typed: nothing
+here imports pytest-benchmark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .result import Subject
+from .sampling import Sampling
+from .stats import decide, design_effect
+
+if TYPE_CHECKING:
+    from .fixture import SlaFixture
+    from .result import SlaResult
+
+__all__ = ["benchmark_rounds", "judge_benchmark", "sampling_from_rounds"]
+
+
+def benchmark_rounds(benchmark: object) -> tuple[list[float], int] | None:
+    """(seconds per iteration of each round, iterations per round), or None if it did not
+    run (``--benchmark-disable``, or the fixture was requested but never called)."""
+    metadata = getattr(benchmark, "stats", None)
+    data = getattr(getattr(metadata, "stats", None), "data", None)
+    if not data:
+        return None
+    return [float(value) for value in data], int(getattr(metadata, "iterations", 1) or 1)
+
+
+def sampling_from_rounds(
+    rounds_s: list[float],
+    budget_ns: float | None,
+    quantile: float,
+    confidence: float,
+) -> Sampling:
+    """The rounds as samples, judged in a single look at ``confidence``.
+
+    The first round is reported as the cold start and not judged (pytest-benchmark runs
+    no warmup by default, so it is a cold call), unless it is the only round.
+    """
+    all_ns = np.rint(np.asarray(rounds_s, dtype=np.float64) * 1e9).astype(np.int64)
+    cold = int(all_ns[0])
+    samples = all_ns[1:] if all_ns.size > 1 else all_ns
+    samples.setflags(write=False)
+    decision = None
+    if budget_ns is not None:
+        exceeded = samples > budget_ns
+        decision = decide(
+            int(samples.size),
+            int(np.count_nonzero(exceeded)),
+            quantile,
+            1.0 - confidence,
+            design_effect(exceeded),
+        )
+        decision = dataclasses.replace(decision, threshold_ns=budget_ns)
+    return Sampling(
+        samples_ns=samples,
+        cold_start_ns=cold,
+        warmup_calls=0,
+        warmup_ns=0,
+        duration_ns=int(all_ns.sum()),
+        chunks=1,
+        looks=1 if decision else 0,
+        stop_reason="benchmark",
+        timer_overhead_ns=0,
+        decision=decision,
+    )
+
+
+def judge_benchmark(fixture: SlaFixture, benchmark: object, name: str) -> SlaResult | None:
+    """Judge a finished benchmark against the fixture's budget; None if it did not run."""
+    found = benchmark_rounds(benchmark)
+    if found is None:
+        return None
+    rounds, iterations = found
+    budget = fixture.budget
+    settings = fixture.settings
+    if settings.disable:
+        return None
+    quantile = (budget.percentile if budget else settings.percentile) / 100.0
+    sampling = sampling_from_rounds(
+        rounds, budget.ns if budget else None, quantile, settings.confidence
+    )
+    subject = Subject(
+        kind="benchmark",
+        name=name,
+        api=f"pytest-benchmark rounds ({iterations} iteration{'s' if iterations > 1 else ''} "
+        "per round)",
+    )
+    return fixture._judge(subject, sampling)

@@ -1,0 +1,100 @@
+"""pytest-benchmark: a marked test gets a verdict from the benchmark's own rounds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_latency_sla.bench import sampling_from_rounds
+
+pytest.importorskip("pytest_benchmark")
+
+@pytest.fixture(autouse=True)
+def not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-benchmark turns itself off in xdist workers; these runs are not one."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+
+
+#: Enough rounds for a p99 verdict (the pass point is about 459-750 rounds).
+ROUNDS = ("-p", "pytest_benchmark", "--benchmark-min-rounds=1500", "--benchmark-max-time=0.5")
+
+
+def test_rounds_are_judged_like_samples() -> None:
+    fast = sampling_from_rounds([0.004] + [1e-5] * 2_000, 50e-3 * 1e9, 0.99, 0.99)
+    assert fast.cold_start_ns == 4_000_000  # the first round, reported apart
+    assert fast.samples_ns.size == 2_000
+    assert fast.decision is not None
+    assert fast.decision.outcome == "pass"
+    slow = sampling_from_rounds([0.004] * 30, 1e-3 * 1e9, 0.99, 0.99)
+    assert slow.decision is not None
+    assert slow.decision.outcome == "fail"
+    few = sampling_from_rounds([1e-5] * 20, 50e-3 * 1e9, 0.99, 0.99)
+    assert few.decision is not None
+    assert few.decision.outcome is None  # 20 rounds cannot prove a p99: inconclusive
+    unbudgeted = sampling_from_rounds([1e-5] * 20, None, 0.99, 0.99)
+    assert unbudgeted.decision is None
+
+
+def test_benchmark_test_gets_a_verdict_and_both_reports_work(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_fast(benchmark):
+            benchmark(sum, range(10))
+
+        @pytest.mark.sla(us=1)
+        def test_slow(benchmark):
+            import time
+            benchmark.pedantic(time.sleep, args=(0.002,), rounds=20)
+        """
+    )
+    result = pytester.runpytest(
+        *ROUNDS, "--sla-report", "--sla-report=json:r.json", "--benchmark-json=bench.json"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*SLA missed: p99 * > 1 µs budget*", "*- SLA report -*"])
+    result.stdout.fnmatch_lines(["*benchmark: 2 tests*"])  # pytest-benchmark's own table
+    document = json.loads((pytester.path / "r.json").read_text())
+    by_test = {r["nodeid"].split("::")[1]: r for r in document["results"]}
+    assert by_test["test_fast"]["verdict"] == "pass"
+    assert by_test["test_fast"]["kind"] == "benchmark"
+    assert by_test["test_fast"]["stop_reason"] == "benchmark"
+    assert by_test["test_fast"]["samples"] >= 1_000
+    assert by_test["test_slow"]["verdict"] == "fail"
+    assert by_test["test_slow"]["samples"] == 19
+    bench = json.loads((pytester.path / "bench.json").read_text())
+    assert len(bench["benchmarks"]) == 2
+
+
+def test_few_rounds_are_inconclusive(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_few(benchmark):
+            benchmark.pedantic(sum, args=(range(10),), rounds=10)
+        """
+    )
+    result = pytester.runpytest("-p", "pytest_benchmark")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*SLA too close to call*9 calls*"])
+
+
+def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_fast(benchmark):
+            benchmark(sum, range(10))
+        """
+    )
+    result = pytester.runpytest("-p", "pytest_benchmark", "--benchmark-disable")
+    result.assert_outcomes(passed=1)
+    assert "sla:" not in result.stdout.str()
