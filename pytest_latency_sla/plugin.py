@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import exclusive
-from .baseline import Baseline, BaselineError, load_baseline
-from .bench import judge_benchmark
 from .config import (
     MARKER_HELP,
     OPTIONS,
@@ -26,20 +24,24 @@ from .config import (
     resolve_settings,
 )
 from .exclusive import MeasurementLock
-from .fixture import SlaFixture
-from .result import Budget, SlaRecord
 from .session import RECORDS_ATTR, SlaCollector
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    from .baseline import Baseline
+    from .fixture import SlaFixture
+    from .result import Budget, SlaRecord
+
+# Heavy modules (numpy behind them) are imported where first needed, so a suite without
+# SLA tests does not pay for them: see benchmarks/plugin_tax.py.
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
-BUDGET_KEY = pytest.StashKey[Budget | None]()
-RECORDS_KEY = pytest.StashKey[list[SlaRecord]]()
-BASELINE_KEY = pytest.StashKey[Baseline]()
-XDIST_KEY = pytest.StashKey["_XdistController"]()
+BUDGET_KEY: pytest.StashKey[Budget | None] = pytest.StashKey()
+RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
+BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
+XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
 _COLLECTOR_NAME = "pytest_latency_sla.collector"
 
 
@@ -93,6 +95,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
     if settings.compare:
+        from .baseline import BaselineError, load_baseline
+
         try:
             config.stash[BASELINE_KEY] = load_baseline(settings.compare)
         except BaselineError as exc:
@@ -184,6 +188,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     benchmark = getattr(item, "funcargs", {}).get("benchmark")
     if benchmark is not None:
         # A pytest-benchmark test: judge its own rounds (if it ran at all).
+        from .bench import judge_benchmark
+
         judge_benchmark(_make_fixture(item), benchmark, item.name)
         return
     pytest.fail(
@@ -228,6 +234,8 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
         for key in ("verdict", "margin", "measured_s", "budget_s", "percentile", "band"):
             if entry[key] is not None:
                 item.user_properties.append((f"sla_{key}{suffix}", entry[key]))
+
+    from .fixture import SlaFixture
 
     config = item.config
     return SlaFixture(

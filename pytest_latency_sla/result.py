@@ -12,11 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
-import numpy as np
-
 from .stats import percentile_ns, quantile_interval
 
 if TYPE_CHECKING:
+    import numpy as np
     import numpy.typing as npt
 
     from .sampling import Sampling
@@ -160,6 +159,8 @@ class SlaResult:
     _sorted_ns: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         ordered = np.sort(self.sampling.samples_ns)
         ordered.setflags(write=False)
         object.__setattr__(self, "_sorted_ns", ordered)
@@ -257,6 +258,8 @@ class SlaResult:
         """Counts of samples in log-spaced bins from the fastest to the slowest call."""
         lo = max(float(self._sorted_ns[0]), 1.0)
         hi = max(float(self._sorted_ns[-1]), lo * 1.0001)
+        import numpy as np
+
         edges = np.geomspace(lo, hi, bins + 1)
         counts, _ = np.histogram(np.clip(self._sorted_ns, lo, hi), bins=edges)
         return Histogram(edges_s=[float(e) / 1e9 for e in edges], counts=counts.tolist())
