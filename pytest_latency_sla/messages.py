@@ -33,20 +33,30 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str
         return f"SLA missed: {label} {measured} > {limit} budget ({stats})"
     if result.verdict is Verdict.PASS:
         return f"SLA met: {label} {measured} <= {limit} budget ({stats})"
+    at_time_cap = result.sampling.stop_reason == "max_time"
     stopped = (
-        f"after {fmt.duration(result.sampling.duration_ns / 1e9)}"
-        if result.sampling.stop_reason == "max_time"
-        else "at the sample cap"
+        f"after {fmt.duration(result.sampling.duration_ns / 1e9)} (sla_max_time)"
+        if at_time_cap
+        else "at the sample cap (sla_max_samples)"
     )
+    longer = "raise sla_max_time" if at_time_cap else "raise sla_max_samples"
     accept = (
         "; or set sla_inconclusive = warn (or pass) to accept such results"
         if inconclusive_policy == "fail"
         else ""
     )
+    head = f"SLA too close to call: {label} {measured} against a {limit} budget ({stats}); "
+    margin = result.margin or 1.0
+    if 0.5 < margin < 2.0:
+        return (
+            f"{head}{stopped} the samples cannot tell at {fmt.percent(result.confidence)} "
+            "confidence whether the budget is met. Measurements within about 2x of a budget "
+            "need many samples and flip on noisy machines: give the budget room, make the "
+            f"model faster, or {longer} to sample longer{accept}"
+        )
+    # Far from the budget yet undecided: too few samples were allowed, not too close.
     return (
-        f"SLA too close to call: {label} {measured} against a {limit} budget ({stats}); "
-        f"{stopped} the samples cannot tell at {fmt.percent(result.confidence)} confidence "
-        f"whether the budget is met. Measurements within about 1.5x of a budget flip on noisy "
-        f"machines: give the budget room, make the model faster, or raise sla_max_time to "
-        f"sample longer{accept}"
+        f"{head}{stopped} there were too few samples to call even this clear a margin at "
+        f"{fmt.percent(result.confidence)} confidence ({label} needs hundreds of calls: "
+        f"see the table in docs/verdicts.md); {longer}, or lower the percentile{accept}"
     )

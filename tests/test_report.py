@@ -595,7 +595,8 @@ def test_verdict_message_inconclusive_at_time_cap() -> None:
     message = verdict_message(res)
     assert message.startswith(
         "SLA too close to call: p99 99.0 µs against a 100 µs budget "
-        "(margin 1.01x, 100 calls, 99% confidence); after 3.00 s the samples cannot tell"
+        "(margin 1.01x, 100 calls, 99% confidence); after 3.00 s (sla_max_time) the samples "
+        "cannot tell"
     )
     assert "sla_max_time" in message
     assert "sla_inconclusive" in message
@@ -605,8 +606,19 @@ def test_verdict_message_inconclusive_at_time_cap() -> None:
 def test_verdict_message_inconclusive_at_sample_cap() -> None:
     res = result(Budget(100, "us", 99), Verdict.INCONCLUSIVE, stop_reason="max_samples")
     message = verdict_message(res)
-    assert "at the sample cap the samples cannot tell" in message
+    assert "at the sample cap (sla_max_samples) the samples cannot tell" in message
+    assert "raise sla_max_samples" in message
     assert "after 3.00 s" not in message
+
+
+def test_verdict_message_inconclusive_far_from_the_budget_blames_too_few_samples() -> None:
+    res = result(Budget(10, "ms", 99), Verdict.INCONCLUSIVE, stop_reason="max_samples")
+    message = verdict_message(res, "warn")
+    assert "margin 101x" in message
+    assert "too few samples to call even this clear a margin" in message
+    assert "raise sla_max_samples" in message
+    assert "within about 2x" not in message
+    assert "sla_inconclusive" not in message  # already warn: no advice to set it
 
 
 @pytest.mark.parametrize(
