@@ -2,7 +2,8 @@
 
 Settings resolve command line > ini/pyproject > default. Each has one help text shared
 by its ``--sla-...`` option and its ``sla_...`` ini key, and a bad value names where it
-came from. The marker becomes a :class:`~pytest_latency_sla.result.Budget`; a bad marker
+came from. The marker becomes a :class:`MarkerSpec` (a
+:class:`~pytest_latency_sla.result.Budget` and how to run the measurement); a bad marker
 raises :class:`MarkerError` with a message naming the argument and a correct example.
 No pytest import here: the glue in ``plugin.py`` hands in plain values.
 """
@@ -23,20 +24,24 @@ __all__ = [
     "MARKER_HELP",
     "OPTIONS",
     "MarkerError",
+    "MarkerSpec",
     "Option",
     "SettingError",
     "Settings",
     "parse_marker",
+    "parse_marker_spec",
     "resolve_settings",
 ]
 
 MARKER_HELP = (
-    "sla(*, ms=None, us=None, percentile=None): latency budget for the `sla` fixture's "
-    "measurements: exactly one of ms= or us= (a positive number), on the given percentile "
-    "(default: the sla_percentile setting, 99). E.g. @pytest.mark.sla(ms=50, percentile=95)"
+    "sla(*, ms=None, us=None, percentile=None, isolate=None): latency budget for the `sla` "
+    "fixture's measurements: exactly one of ms= or us= (a positive number), on the given "
+    "percentile (default: the sla_percentile setting, 99); isolate=True measures in a "
+    "separate process, so a crash or hang fails only this test (default: the sla_isolate "
+    "setting). E.g. @pytest.mark.sla(ms=50, percentile=95)"
 )
 _MARKER_EXAMPLE = "@pytest.mark.sla(ms=50) or @pytest.mark.sla(us=200, percentile=95)"
-_MARKER_ARGS = ("ms", "us", "percentile")
+_MARKER_ARGS = ("ms", "us", "percentile", "isolate")
 
 INCONCLUSIVE_POLICIES = ("fail", "pass", "warn")
 
@@ -57,10 +62,26 @@ def _example(value: float) -> str:
     return f"{value:g}"
 
 
+@dataclass(frozen=True)
+class MarkerSpec:
+    """The closest ``sla`` marker, parsed: the budget and how to measure against it."""
+
+    budget: Budget
+    #: ``isolate=`` as written: True or False, or None to follow the ``sla_isolate`` setting.
+    isolate: bool | None = None
+
+
 def parse_marker(
     args: Sequence[object], kwargs: Mapping[str, object], default_percentile: float
 ) -> Budget:
     """Turn the closest ``sla`` marker's arguments into a :class:`Budget`."""
+    return parse_marker_spec(args, kwargs, default_percentile).budget
+
+
+def parse_marker_spec(
+    args: Sequence[object], kwargs: Mapping[str, object], default_percentile: float
+) -> MarkerSpec:
+    """Turn the closest ``sla`` marker's arguments into a :class:`MarkerSpec`."""
     if args:
         raise MarkerError(
             f"@pytest.mark.sla takes keyword arguments only, got positional "
@@ -70,7 +91,7 @@ def parse_marker(
     if unknown:
         raise MarkerError(
             f"@pytest.mark.sla got unknown argument {', '.join(repr(u) for u in unknown)} "
-            f"(it takes ms=, us= and percentile=); write {_MARKER_EXAMPLE}"
+            f"(it takes ms=, us=, percentile= and isolate=); write {_MARKER_EXAMPLE}"
         )
     given = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
     if not given:
@@ -108,7 +129,14 @@ def parse_marker(
                 f"(0, 100], in percent (99 for p99, 99.9 for p99.9); write e.g. "
                 f"@pytest.mark.sla({unit}={_example(value)}, percentile=95)"
             )
-    return Budget(value=value, unit=unit, percentile=percentile)
+    isolate = kwargs.get("isolate")
+    if isolate is not None and not isinstance(isolate, bool):
+        raise MarkerError(
+            f"@pytest.mark.sla(isolate={isolate!r}): isolate= must be True or False, got "
+            f"{type(isolate).__name__} {isolate!r}; write e.g. "
+            f"@pytest.mark.sla({unit}={_example(value)}, isolate=True)"
+        )
+    return MarkerSpec(Budget(value=value, unit=unit, percentile=percentile), isolate)
 
 
 # --- settings ---------------------------------------------------------------------------
@@ -388,6 +416,22 @@ OPTIONS: tuple[Option, ...] = (
         "{serial,parallel}",
     ),
     Option(
+        "isolate",
+        "run each measurement in a separate process, so a native crash or a hang fails "
+        "only its test (a marker's isolate= overrides this)",
+        "false",
+        _flag,
+        flag=True,
+    ),
+    Option(
+        "timeout",
+        "seconds an isolated measurement may take, worker start included, before its "
+        "process is killed and the test fails (default: 60)",
+        "60",
+        _number(0, 86400, True, False),
+        "SECONDS",
+    ),
+    Option(
         "disable",
         "run each measured callable once, without warmup or verdict (for debugging)",
         "false",
@@ -420,6 +464,8 @@ class Settings:
     strict_baseline: bool = False
     require_providers: bool = False
     xdist: str = "serial"
+    isolate: bool = False
+    timeout: float = 60.0
     disable: bool = False
 
     def report_targets(self) -> list[tuple[str, str | None]]:

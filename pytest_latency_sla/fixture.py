@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .baseline import compare
+from .isolate import ISOLATED, Timing
 from .messages import verdict_message
 from .report import fmt
 from .result import SlaResult, Subject, Verdict
-from .sampling import SamplingPlan, run_once, sample
+from .sampling import SamplingPlan
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -61,7 +62,9 @@ class SlaFixture:
     times ``fn(*args)``. Both warm up, sample in chunks until the verdict is decided
     (or a cap is hit), fail the test when the budget of ``@pytest.mark.sla`` is missed,
     and return a :class:`~pytest_latency_sla.SlaResult` for further checks. Without a
-    marker they measure and report, without a verdict.
+    marker they measure and report, without a verdict. With ``isolate=True`` on the marker
+    (or ``--sla-isolate``) each measurement runs in a separate process, so a native crash
+    or a hang fails only this test.
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class SlaFixture:
         record: Callable[[SlaRecord], None],
         baseline: Baseline | None = None,
         environment: Mapping[str, Any] | None = None,
+        isolate: bool | None = None,
     ) -> None:
         self._nodeid = nodeid
         self._budget = budget
@@ -79,6 +83,7 @@ class SlaFixture:
         self._record = record
         self._baseline = baseline
         self._environment = environment or {}
+        self._isolate = settings.isolate if isolate is None else isolate
         self._results: list[SlaResult] = []
 
     def __repr__(self) -> str:
@@ -88,6 +93,12 @@ class SlaFixture:
     def budget(self) -> Budget | None:
         """The budget from the closest ``@pytest.mark.sla``, or None."""
         return self._budget
+
+    @property
+    def isolated(self) -> bool:
+        """Whether measurements run in a separate process (marker ``isolate=`` or
+        ``sla_isolate``)."""
+        return self._isolate
 
     @property
     def settings(self) -> Settings:
@@ -116,46 +127,94 @@ class SlaFixture:
         by name (default 1). ``providers``: execution providers, names or
         ``(name, options)`` tuples (default CPU). ``session_options``: an
         ``onnxruntime.SessionOptions``, e.g. to set thread counts.
+        Isolated, an ``InferenceSession`` cannot be used (it cannot be sent to another
+        process): pass the path, bytes or ``ModelProto``.
         """
         from . import ort
 
-        try:
-            prepared = ort.prepare(
-                model,
-                feeds=feeds,
-                dims=dims,
-                providers=providers,
-                session_options=session_options,
-            )
-        except ort.OnnxInputError as exc:
-            problem = str(exc)
-            skip = isinstance(exc, ort.ProviderUnavailableError)
-            if skip and not self._settings.require_providers:
-                problem += " (skipped; --sla-require-providers makes this a failure)"
-                pytest.skip(f"{self._nodeid}: sla.onnx(): {problem}")
+        if self._isolate:
+            from . import isolate
+
+            try:
+                subject, sampling = isolate.run_onnx(
+                    model,
+                    feeds=feeds,
+                    dims=dims,
+                    providers=providers,
+                    session_options=session_options,
+                    timing=self._timing(),
+                    timeout=self._settings.timeout,
+                )
+            except ort.OnnxInputError as exc:
+                problem = self._input_problem(exc)
+            except isolate.IsolationError as exc:
+                problem = str(exc)
+            else:
+                return self._judge(subject, sampling)
         else:
             try:
-                sampling = self._sample(prepared.call)
-            except ort.RUN_ERRORS as exc:
-                problem = ort.explain_run_error(exc, prepared)
+                prepared = ort.prepare(
+                    model,
+                    feeds=feeds,
+                    dims=dims,
+                    providers=providers,
+                    session_options=session_options,
+                )
+            except ort.OnnxInputError as exc:
+                problem = self._input_problem(exc)
             else:
-                return self._judge(prepared.subject, sampling)
+                try:
+                    sampling = self._sample(prepared.call)
+                except ort.RUN_ERRORS as exc:
+                    problem = ort.explain_run_error(exc, prepared)
+                else:
+                    return self._judge(prepared.subject, sampling)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"{self._nodeid}: sla.onnx(): {problem}", pytrace=False)
 
+    def _input_problem(self, exc: Exception) -> str:
+        """The sentence for bad input to sla.onnx(); skips for an unavailable provider."""
+        from . import ort
+
+        problem = str(exc)
+        skip = isinstance(exc, ort.ProviderUnavailableError)
+        if skip and not self._settings.require_providers:
+            problem += " (skipped; --sla-require-providers makes this a failure)"
+            pytest.skip(f"{self._nodeid}: sla.onnx(): {problem}")
+        return problem
+
     def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
-        """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate."""
+        """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate.
+
+        Isolated, ``fn`` and its arguments are pickled to the worker process: ``fn`` must
+        be a module-level function (or a ``functools.partial`` of one), not a lambda.
+        """
         if not callable(fn):
             pytest.fail(
                 f"{self._nodeid}: sla.measure() takes a callable first, got "
                 f"{type(fn).__name__} {fn!r}; e.g. sla.measure(preprocess, record)",
                 pytrace=False,
             )
+        name = _callable_name(fn)
+        subject = Subject(kind="callable", name=name, api="fn(*args, **kwargs)")
+        if self._isolate:
+            from . import isolate
+
+            try:
+                sampling = isolate.run_callable(
+                    fn, args, kwargs, self._timing(), self._settings.timeout, name
+                )
+            except isolate.IsolationError as exc:
+                problem = str(exc)
+            else:
+                return self._judge(
+                    dataclasses.replace(subject, api=subject.api + ISOLATED), sampling
+                )
+            pytest.fail(f"{self._nodeid}: sla.measure(): {problem}", pytrace=False)
         # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
         call: Callable[[], object] = (
             functools.partial(fn, *args, **kwargs) if args or kwargs else fn
         )
-        subject = Subject(kind="callable", name=_callable_name(fn), api="fn(*args, **kwargs)")
         return self._judge(subject, self._sample(call))
 
     def _compare(self, record: SlaRecord) -> str | None:
@@ -192,10 +251,9 @@ class SlaFixture:
             )
         return None
 
-    def _sample(self, call: Callable[[], object]) -> Sampling:
+    def _timing(self) -> Timing:
+        """How to sample, the same in this process and in an isolated worker."""
         settings = self._settings
-        if settings.disable:
-            return run_once(call)
         budget = self._budget
         quantile = (budget.percentile if budget else settings.percentile) / 100.0
         plan = _plan(settings)
@@ -203,12 +261,15 @@ class SlaFixture:
             # Against a baseline, samples must cover the bursts of a shared machine in
             # both runs, or a burst would read as a regression.
             plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.settle_time_ns))
-        return sample(
-            call,
+        return Timing(
             plan,
             budget_ns=budget.ns if budget else None,
             quantile=quantile,
+            once=settings.disable,
         )
+
+    def _sample(self, call: Callable[[], object]) -> Sampling:
+        return self._timing().run(call)
 
     def _judge(self, subject: Subject, sampling: Sampling) -> SlaResult:
         settings = self._settings

@@ -20,7 +20,7 @@ from .config import (
     Option,
     SettingError,
     Settings,
-    parse_marker,
+    parse_marker_spec,
     resolve_settings,
 )
 from .exclusive import MeasurementLock
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey[Settings]()
 COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
 BUDGET_KEY: pytest.StashKey[Budget | None] = pytest.StashKey()
+#: The marker's isolate=: True, False, or None to follow sla_isolate.
+ISOLATE_KEY: pytest.StashKey[bool | None] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
 XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
@@ -170,7 +172,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     settings = item.config.stash[SETTINGS_KEY]
     try:
-        item.stash[BUDGET_KEY] = parse_marker(marker.args, marker.kwargs, settings.percentile)
+        spec = parse_marker_spec(marker.args, marker.kwargs, settings.percentile)
+        item.stash[BUDGET_KEY] = spec.budget
+        item.stash[ISOLATE_KEY] = spec.isolate
         return
     except MarkerError as exc:
         problem = str(exc)
@@ -245,4 +249,5 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
         record=record,
         baseline=config.stash.get(BASELINE_KEY, None),
         environment=config.stash[COLLECTOR_KEY].environment,
+        isolate=item.stash.get(ISOLATE_KEY, None),
     )

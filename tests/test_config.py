@@ -16,6 +16,7 @@ from pytest_latency_sla.config import (
     SettingError,
     Settings,
     parse_marker,
+    parse_marker_spec,
     resolve_settings,
 )
 from pytest_latency_sla.result import Budget
@@ -42,6 +43,18 @@ def test_parse_marker_valid(kwargs: dict[str, object], default: float, expected:
     assert budget == expected
     assert type(budget.value) is float
     assert type(budget.percentile) is float
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "isolate"),
+    [({"ms": 50}, None), ({"ms": 50, "isolate": True}, True), ({"us": 9, "isolate": False}, False)],
+)
+def test_parse_marker_spec_carries_isolate(kwargs: dict[str, object], isolate: bool | None) -> None:
+    spec = parse_marker_spec((), kwargs, 99.0)
+    assert spec.isolate is isolate
+    # The budget is the same with or without isolate=.
+    assert spec.budget == parse_marker((), kwargs, 99.0)
+    assert spec.budget.value == kwargs.get("ms", kwargs.get("us"))
 
 
 def test_budget_units() -> None:
@@ -105,6 +118,9 @@ _INF = math.inf
         ((), {"ms": 50, "percentile": True}, ["percentile=True"]),
         ((), {"ms": 50, "percentile": _NAN}, ["percentile=nan"]),
         ((), {"us": 200, "percentile": _INF}, ["percentile=inf"]),
+        ((), {"ms": 50, "isolate": "yes"}, ["isolate='yes'", "str", "True or False"]),
+        ((), {"ms": 50, "isolate": 1}, ["isolate=1", "int", "isolate=True"]),
+        ((), {"ms": 50, "isolated": True}, ["'isolated'", "isolate="]),
     ],
 )
 def test_parse_marker_rejects_bad_forms(
@@ -129,7 +145,7 @@ def test_marker_error_is_a_value_error() -> None:
 
 
 def test_marker_help_example_is_valid() -> None:
-    assert MARKER_HELP.startswith("sla(*, ms=None, us=None, percentile=None)")
+    assert MARKER_HELP.startswith("sla(*, ms=None, us=None, percentile=None, isolate=None)")
     (example,) = re.findall(r"@pytest\.mark\.sla\([^)]*\)", MARKER_HELP)
     assert _parse_example(example) == Budget(50.0, "ms", 95.0)
 
@@ -229,6 +245,9 @@ def test_command_line_beats_ini_beats_default(
         ("disable", "1", True),
         ("disable", "off", False),
         ("disable", "false", False),
+        ("isolate", "true", True),
+        ("timeout", "2.5", 2.5),
+        ("timeout", "86400", 86400.0),
     ],
 )
 def test_good_values(name: str, text: str, expected: object) -> None:
@@ -284,6 +303,11 @@ _BAD = [
     ("max_regression", "-5"),
     ("max_regression", "ten"),
     ("xdist", "sometimes"),
+    ("isolate", "maybe"),
+    ("timeout", "0"),
+    ("timeout", "-1"),
+    ("timeout", "soon"),
+    ("timeout", "86401"),
 ]
 
 #: Paths: any text is a valid path here; a missing baseline is a usage error at start-up.

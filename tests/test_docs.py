@@ -52,7 +52,7 @@ PUBLIC_NAMES = [name for name in pytest_latency_sla.__all__ if name != "__versio
 
 
 def test_marker_args_are_read_from_the_help_text() -> None:
-    assert _marker_args() == ["ms", "us", "percentile"]
+    assert _marker_args() == ["ms", "us", "percentile", "isolate"]
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=[option.name for option in OPTIONS])

@@ -37,6 +37,19 @@ ONE_FAST_SLA_TEST = """
     """
 
 
+#: As ONE_FAST_SLA_TEST, with a callable that can be sent to an isolated worker process.
+ONE_ISOLATABLE_SLA_TEST = """
+    import pytest
+
+    def noop():
+        pass
+
+    @pytest.mark.sla(ms=50)
+    def test_fast(sla):
+        sla.measure(noop)
+    """
+
+
 def output(result: pytest.RunResult) -> str:
     """Everything the run printed, stdout and stderr."""
     return result.stdout.str() + "\n" + result.stderr.str()
@@ -67,10 +80,9 @@ def error_line(result: pytest.RunResult) -> str:
 
 def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(
-        ["@pytest.mark.sla(*, ms=None, us=None, percentile=None): latency budget*"]
-    )
-    assert "@pytest.mark.sla(*, ms=None, us=None, percentile=None):" in result.stdout.str()
+    signature = "@pytest.mark.sla(*, ms=None, us=None, percentile=None, isolate=None):"
+    result.stdout.fnmatch_lines([f"{signature} latency budget*"])
+    assert signature in result.stdout.str()
     assert result.ret == pytest.ExitCode.OK
 
 
@@ -171,7 +183,11 @@ BAD_MARKERS = [
     ),
     pytest.param(
         "@pytest.mark.sla(ms=50, budget=1)",
-        ["unknown argument 'budget'", "ms=, us= and percentile=", "@pytest.mark.sla(ms=50)"],
+        [
+            "unknown argument 'budget'",
+            "ms=, us=, percentile= and isolate=",
+            "@pytest.mark.sla(ms=50)",
+        ],
         id="unknown-keyword",
     ),
     pytest.param(
@@ -681,6 +697,8 @@ VALID_SETTINGS = {
     "strict_baseline": "true",
     "require_providers": "true",
     "xdist": "parallel",
+    "isolate": "true",
+    "timeout": "30",
     "disable": "true",
 }
 
@@ -694,15 +712,7 @@ def test_every_setting_is_covered_here() -> None:
 
 def test_every_option_is_accepted_on_the_command_line(pytester: pytest.Pytester) -> None:
     (pytester.path / "baseline.json").write_text(EMPTY_BASELINE)
-    pytester.makepyfile(
-        test_all="""
-        import pytest
-
-        @pytest.mark.sla(ms=50)
-        def test_fast(sla):
-            sla.measure(lambda: None)
-        """
-    )
+    pytester.makepyfile(test_all=ONE_ISOLATABLE_SLA_TEST)
     args = [
         option.cli if option.flag else f"{option.cli}={VALID_SETTINGS[option.name]}"
         for option in OPTIONS
@@ -727,7 +737,7 @@ def test_every_ini_key_is_accepted(pytester: pytest.Pytester, config_file: str) 
     else:
         body = "".join(f'sla_{k} = "{v}"\n' for k, v in settings.items())
         pytester.makepyprojecttoml(f'[tool.pytest.ini_options]\n{body}sla_disable = "false"\n')
-    pytester.makepyfile(test_all=ONE_FAST_SLA_TEST)
+    pytester.makepyfile(test_all=ONE_ISOLATABLE_SLA_TEST)
     result = pytester.runpytest("--strict-config")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*- SLA report -*", "test_all.py::test_fast * p95 <= 50 ms *"])
@@ -787,6 +797,7 @@ BAD_SETTINGS = [
     pytest.param("tight_margin", "0.5", "got '0.5'", id="tight-margin"),
     pytest.param("headroom", "inf", "got 'inf'", id="headroom"),
     pytest.param("max_regression", "x", "expected a number, got 'x'", id="max-regression"),
+    pytest.param("timeout", "0", "expected a number in (0, 86400], got '0'", id="timeout"),
     pytest.param(
         "report", "pdf", "unknown report type 'pdf' (known: term, json, md, html", id="report"
     ),

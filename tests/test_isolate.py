@@ -1,0 +1,468 @@
+"""Isolation: measurements in a worker process, so crashes and hangs fail one test.
+
+Unit tests drive ``pytest_latency_sla.isolate`` with standard-library callables (they
+pickle by reference, so no test module has to be importable in the worker). End-to-end
+tests run real crashes (a SIGSEGV sent to itself, a null read through ``ctypes``),
+``os._exit`` and a hang under ``isolate=True`` through ``pytester``. Each isolated
+measurement starts a fresh interpreter (a few hundred milliseconds), so these tests use
+the short sampling times in ``FAST``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import onnxruntime
+import pytest
+from onnx_models import add_model, model_bytes, save
+
+from pytest_latency_sla import isolate
+from pytest_latency_sla.ort import OnnxInputError
+from pytest_latency_sla.sampling import Sampling, SamplingPlan
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
+
+#: Sampling for unit tests: no verdict, a few milliseconds.
+TIMING = isolate.Timing(
+    SamplingPlan(warmup_calls=5, warmup_time_ns=0, min_time_ns=1_000_000, max_time_ns=50_000_000),
+    budget_ns=None,
+    quantile=0.99,
+)
+
+
+def run(fn: Callable[..., object], *args: object, timeout: float = 30.0) -> Sampling:
+    return isolate.run_callable(fn, args, {}, TIMING, timeout, getattr(fn, "__name__", "fn"))
+
+
+def output(result: pytest.RunResult) -> str:
+    return result.stdout.str() + "\n" + result.stderr.str()
+
+
+def failure_line(result: pytest.RunResult, test: str) -> str:
+    """The one-sentence failure a test's section of the report starts with."""
+    lines = [line for line in result.outlines if line.startswith(f"{test}: ")]
+    assert len(lines) == 1, result.stdout.str()
+    return lines[0]
+
+
+def spawned_children() -> list[int]:
+    """Worker processes (multiprocessing spawn children) of this process, from /proc."""
+    found: list[int] = []
+    if not Path("/proc/self").is_dir():  # not Linux: nothing to scan
+        return found
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+# --- unit: messages ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exitcode", "onnx", "expected"),
+    [
+        (-11, True, "the model crashed the runtime: SIGSEGV (exit code -11)"),
+        (-6, False, "the measured code crashed the process: SIGABRT (exit code -6)"),
+        (3, False, "the measured code ended the process: exit code 3,"),
+        (1, True, "the runtime ended the process: exit code 1,"),
+        (-9, False, "SIGKILL (exit code -9); SIGKILL from outside often means the machine ran"),
+        (-200, False, "signal 200 (exit code -200)"),
+    ],
+)
+def test_crash_messages(exitcode: int, onnx: bool, expected: str) -> None:
+    assert expected in isolate._crash_message(exitcode, onnx)
+
+
+def test_timeout_message_says_how_to_raise_the_limit() -> None:
+    message = isolate._timeout_message(2)
+    assert "killed after 2 s (sla_timeout)" in message
+    assert "--sla-timeout=4" in message
+    assert "sla_timeout = 4" in message
+
+
+# --- unit: the worker --------------------------------------------------------------------
+
+
+def test_a_callable_is_timed_in_the_worker() -> None:
+    sampling = run(abs, -3)
+    assert isinstance(sampling, Sampling)
+    assert sampling.samples_ns.size > 0
+    assert not sampling.samples_ns.flags.writeable
+    assert sampling.warmup_calls >= 5
+    assert spawned_children() == []
+
+
+def test_exit_and_abort_are_reported_with_their_code() -> None:
+    with pytest.raises(isolate.WorkerCrashedError, match="ended the process: exit code 3,"):
+        run(os._exit, 3)
+    with pytest.raises(isolate.WorkerCrashedError, match=r"SIGABRT \(exit code -6\)"):
+        run(os.abort)
+    assert spawned_children() == []
+
+
+def test_a_hang_is_killed_at_the_timeout_and_reaped() -> None:
+    start = time.monotonic()
+    with pytest.raises(isolate.WorkerTimeoutError, match=r"killed after 1 s \(sla_timeout\)"):
+        run(time.sleep, 60, timeout=1)
+    assert time.monotonic() - start < 10
+    assert spawned_children() == []
+
+
+def test_what_the_callable_raises_comes_back_with_its_traceback() -> None:
+    with pytest.raises(json.JSONDecodeError, match="Expecting") as info:
+        run(json.loads, "{x")
+    cause = info.value.__cause__
+    assert isinstance(cause, isolate.RemoteTraceback)
+    assert "json.decoder.JSONDecodeError: Expecting" in str(cause)
+    assert "decoder.py" in str(cause)
+    # The worker's own frames are left out.
+    assert "isolate.py" not in str(cause)
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("no")
+
+
+def test_an_unpicklable_exception_comes_back_as_its_type_and_message() -> None:
+    exc = isolate._raised(_Unpicklable("deep trouble"))
+    with pytest.raises(isolate.IsolatedCallError, match="_Unpicklable: deep trouble"):
+        isolate._reraise(exc)
+
+
+def test_a_lambda_cannot_be_sent() -> None:
+    with pytest.raises(isolate.NotSendableError) as info:
+        run(lambda: None)
+    message = str(info.value)
+    assert "the callable <lambda> cannot be sent to another process" in message
+    assert "define it at module level" in message
+    assert "functools.partial" in message
+    assert "drop isolate=True" in message
+
+
+def test_an_unpicklable_argument_cannot_be_sent() -> None:
+    with pytest.raises(isolate.NotSendableError, match="an argument to isinstance cannot be sent"):
+        run(isinstance, threading.Lock(), int)
+
+
+def test_an_inference_session_cannot_be_sent(tmp_path: Path) -> None:
+    path = save(add_model(), tmp_path / "add.onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with pytest.raises(isolate.NotSendableError) as info:
+        isolate.run_onnx(
+            session,
+            feeds=None,
+            dims=None,
+            providers=None,
+            session_options=None,
+            timing=TIMING,
+            timeout=30,
+        )
+    message = str(info.value)
+    assert "InferenceSession cannot be sent to another process" in message
+    assert "pass the model's path" in message
+
+
+def test_bad_input_comes_back_as_the_same_error(tmp_path: Path) -> None:
+    with pytest.raises(OnnxInputError, match=r"model file 'missing\.onnx' does not exist"):
+        isolate.run_onnx(
+            "missing.onnx",
+            feeds=None,
+            dims=None,
+            providers=None,
+            session_options=None,
+            timing=TIMING,
+            timeout=30,
+        )
+
+
+def test_session_options_are_rebuilt_in_the_worker() -> None:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 2
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_PARALLEL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.enable_mem_pattern = False
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    fields = isolate._session_fields(options)
+    job = isolate._OnnxJob("bytes", b"", None, None, None, fields, TIMING)
+    # Through pickle, as the worker gets it.
+    import pickle
+
+    rebuilt = pickle.loads(pickle.dumps(job))._session_options()
+    assert rebuilt.intra_op_num_threads == 1
+    assert rebuilt.inter_op_num_threads == 2
+    assert rebuilt.execution_mode == onnxruntime.ExecutionMode.ORT_PARALLEL
+    assert rebuilt.graph_optimization_level == onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    assert rebuilt.enable_mem_pattern is False
+    assert rebuilt.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+# --- end to end --------------------------------------------------------------------------
+
+CRASHES = """
+    import ctypes
+    import os
+    import signal
+
+    import pytest
+
+    def noop():
+        pass
+
+    def segfault():
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    def null_read():
+        ctypes.string_at(0)
+
+    def exit_3():
+        os._exit(3)
+
+    @pytest.mark.sla(ms=50, isolate=True)
+    def test_segfault(sla):
+        sla.measure(segfault)
+
+    @pytest.mark.sla(ms=50, isolate=True)
+    def test_null_read(sla):
+        sla.measure(null_read)
+
+    @pytest.mark.sla(ms=50, isolate=True)
+    def test_exit(sla):
+        sla.measure(exit_3)
+
+    @pytest.mark.sla(ms=50, isolate=True)
+    def test_passes(sla):
+        sla.measure(noop)
+    """
+
+
+def test_crashes_fail_only_their_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_crashes=CRASHES)
+    result = pytester.runpytest(*FAST, "--sla-report", "--sla-report=json:r.json")
+    result.assert_outcomes(failed=3, passed=1)
+    segv = "sla.measure(): the measured code crashed the process: SIGSEGV (exit code -11)"
+    assert failure_line(result, "test_crashes.py::test_segfault").endswith(segv)
+    assert failure_line(result, "test_crashes.py::test_null_read").endswith(segv)
+    exit_line = failure_line(result, "test_crashes.py::test_exit")
+    assert "sla.measure(): the measured code ended the process: exit code 3," in exit_line
+    # faulthandler in the worker shows where it crashed, in the test's captured stderr.
+    result.stdout.fnmatch_lines(["*Fatal Python error: Segmentation fault*"])
+    result.stdout.fnmatch_lines(["*- SLA report -*", "test_crashes.py::test_passes *p99 <= 50 ms*"])
+    results = json.loads((pytester.path / "r.json").read_text())["results"]
+    assert [entry["nodeid"] for entry in results] == ["test_crashes.py::test_passes"]
+    assert results[0]["api"] == "fn(*args, **kwargs) [isolated]"
+    assert results[0]["verdict"] == "pass"
+    assert "INTERNALERROR" not in output(result)
+    assert spawned_children() == []
+
+
+def test_a_hang_times_out_and_leaves_no_process(pytester: pytest.Pytester) -> None:
+    pid_file = pytester.path / "worker.pid"
+    pytester.makepyfile(
+        test_hang=f"""
+        import os
+        import time
+
+        import pytest
+
+        def hang():
+            with open({str(pid_file)!r}, "w") as handle:
+                handle.write(str(os.getpid()))
+            time.sleep(60)
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_hangs(sla):
+            sla.measure(hang)
+
+        def test_after():
+            pass
+        """
+    )
+    start = time.monotonic()
+    result = pytester.runpytest(*FAST, "--sla-timeout=2")
+    assert time.monotonic() - start < 15
+    result.assert_outcomes(failed=1, passed=1)
+    line = failure_line(result, "test_hang.py::test_hangs")
+    assert "sla.measure(): timed out:" in line
+    assert "killed after 2 s (sla_timeout)" in line
+    assert "--sla-timeout=4" in line
+    worker = int(pid_file.read_text())
+    assert worker != os.getpid()
+    # Killed and reaped: not even a zombie is left.
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
+    assert spawned_children() == []
+
+
+def test_what_cannot_be_sent_fails_with_the_fix(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_send="""
+        import threading
+
+        import pytest
+
+        def takes(lock):
+            pass
+
+        def fails(n):
+            raise ValueError(f"cannot handle {n}")
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_lambda(sla):
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_nested(sla):
+            def inner():
+                pass
+            sla.measure(inner)
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_argument(sla):
+            sla.measure(takes, threading.Lock())
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_raises(sla):
+            sla.measure(fails, 7)
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=4)
+    lambda_line = failure_line(result, "test_send.py::test_lambda")
+    lambda_name = "test_send.test_lambda.<locals>.<lambda>"
+    assert f"sla.measure(): the callable {lambda_name} cannot be sent to another process" in (
+        lambda_line
+    )
+    assert "define it at module level of the test file" in lambda_line
+    assert "functools.partial(module_level_function, ...)" in lambda_line
+    assert "drop isolate=True / --sla-isolate" in lambda_line
+    nested = failure_line(result, "test_send.py::test_nested")
+    assert "the callable test_send.test_nested.<locals>.inner cannot be sent" in nested
+    argument = failure_line(result, "test_send.py::test_argument")
+    assert "an argument to test_send.takes cannot be sent" in argument
+    # An exception raised in the worker fails the test as itself, with its traceback.
+    result.stdout.fnmatch_lines(
+        ['*raise ValueError(f"cannot handle {n}")*', "E*ValueError: cannot handle 7"]
+    )
+
+
+def test_onnx_models_as_path_bytes_and_proto(pytester: pytest.Pytester) -> None:
+    path = save(add_model(), pytester.path / "add.onnx")
+    (pytester.path / "add.bin").write_bytes(model_bytes(add_model()))
+    pytester.makepyfile(
+        test_models=f"""
+        import onnx
+        import onnxruntime
+        import pytest
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_path(sla):
+            sla.onnx("add.onnx", dims={{"batch": 2}})
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_bytes(sla):
+            with open("add.bin", "rb") as handle:
+                sla.onnx(handle.read())
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_proto(sla):
+            sla.onnx(onnx.load("add.onnx"))
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_session(sla):
+            sla.onnx(onnxruntime.InferenceSession({str(path)!r}))
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=3, failed=1)
+    session = failure_line(result, "test_models.py::test_session")
+    assert (
+        "sla.onnx(): an onnxruntime.InferenceSession cannot be sent to another process" in session
+    )
+    assert "pass the model's path" in session
+    results = {
+        e["nodeid"]: e for e in json.loads((pytester.path / "r.json").read_text())["results"]
+    }
+    assert set(results) == {f"test_models.py::test_{kind}" for kind in ("path", "bytes", "proto")}
+    for entry in results.values():
+        assert entry["api"] == "session.run(None, feeds) [isolated]"
+        assert entry["providers"] == ["CPUExecutionProvider"]
+        assert entry["verdict"] == "pass"
+    # The same names and hashes as an in-process measurement would record.
+    assert results["test_models.py::test_path"]["subject"] == "add.onnx"
+    assert results["test_models.py::test_path"]["inputs"][0]["shape"] == [2, 6]
+    assert results["test_models.py::test_proto"]["subject"] == "<ModelProto add>"
+    assert results["test_models.py::test_bytes"]["subject"].startswith("<bytes sha256:")
+    assert len({e["model_sha256"] for e in results.values()}) == 1
+
+
+PID_CHECK = """
+    import os
+
+    import pytest
+
+    def write_pid(path):
+        if not os.path.exists(path):
+            with open(path, "w") as handle:
+                handle.write(str(os.getpid()))
+
+    @pytest.mark.sla(ms=50)
+    def test_follows_the_setting(sla, tmp_path):
+        sla.measure(write_pid, tmp_path / "pid")
+        assert sla.isolated
+        assert int((tmp_path / "pid").read_text()) != os.getpid()
+        assert sla.results[0].subject.api.endswith("[isolated]")
+
+    @pytest.mark.sla(ms=50, isolate=False)
+    def test_marker_opts_out(sla):
+        assert not sla.isolated
+        sla.measure(lambda: None)
+    """
+
+
+def test_isolate_from_the_command_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_setting=PID_CHECK)
+    result = pytester.runpytest(*FAST, "--sla-isolate")
+    result.assert_outcomes(passed=2)
+
+
+def test_isolate_from_the_ini_file(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nsla_isolate = true\nsla_timeout = 30\n")
+    pytester.makepyfile(test_setting=PID_CHECK)
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=2)
+
+
+def test_a_bad_isolate_argument_is_a_setup_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+
+        @pytest.mark.sla(ms=50, isolate="yes")
+        def test_bad(sla):
+            pass
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*test_bad.py::test_bad: @pytest.mark.sla(isolate='yes'): isolate= must be True or False*"]
+    )
