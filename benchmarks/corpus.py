@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,10 +132,7 @@ def main() -> int:
     if args.keep:
         print(f"work folder: {work}")
     else:
-        for path in work.iterdir():
-            if path.is_file():
-                path.unlink()
-        os.rmdir(work)
+        shutil.rmtree(work, ignore_errors=True)
     return 1 if problems else 0
 
 

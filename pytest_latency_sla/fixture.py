@@ -21,6 +21,7 @@ from .result import SlaResult, Subject, Verdict
 from .sampling import SamplingPlan
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
@@ -114,7 +115,7 @@ class SlaFixture:
         self,
         model: object,
         *,
-        feeds: Mapping[str, Any] | None = None,
+        feeds: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         dims: Mapping[str, int] | None = None,
         providers: Sequence[Any] | None = None,
         session_options: Any = None,
@@ -122,9 +123,10 @@ class SlaFixture:
         """Time ``session.run(None, feeds)`` on an ONNX model and judge it.
 
         ``model``: a path, bytes, an ``onnx.ModelProto`` or an ``InferenceSession``.
-        ``feeds``: input name -> array; inputs not given are generated from the model's
-        signature (seeded, so deterministic). ``dims``: sizes for symbolic dimensions
-        by name (default 1). ``providers``: execution providers, names or
+        ``feeds``: input name -> array, or the path of a folder of ``input_<n>.pb``
+        tensors (the ONNX test-data layout) or of an ``.npz`` file; inputs not given are
+        generated from the model's signature (seeded, so deterministic). ``dims``: sizes
+        for symbolic dimensions by name (default: a given feed's size, else 1). ``providers``: execution providers, names or
         ``(name, options)`` tuples (default CPU). ``session_options``: an
         ``onnxruntime.SessionOptions``, e.g. to set thread counts.
         Isolated, an ``InferenceSession`` cannot be used (it cannot be sent to another

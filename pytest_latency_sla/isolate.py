@@ -514,7 +514,7 @@ def run_callable(
 def run_onnx(
     model: object,
     *,
-    feeds: Mapping[str, Any] | None,
+    feeds: Mapping[str, Any] | str | os.PathLike[str] | None,
     dims: Mapping[str, int] | None,
     providers: Sequence[Any] | None,
     session_options: Any,

@@ -25,8 +25,13 @@ __all__ = [
     "identity_model",
     "model_bytes",
     "multi_input_model",
+    "new_ir_model",
     "new_opset_model",
+    "no_kernel_model",
+    "sample_rate_model",
     "save",
+    "save_test_data",
+    "save_with_external_data",
     "scalar_gate_model",
     "string_input_model",
     "unknown_op_model",
@@ -157,6 +162,83 @@ def new_opset_model(opset: int = 99) -> onnx.ModelProto:
         name="new_opset",
         opset=opset,
     )
+
+
+def sample_rate_model() -> onnx.ModelProto:
+    """``y = audio + checks``: int64 scalar ``sample_rate`` must be 8000 or 16000.
+
+    ``audio`` is float[1, samples]. Two Gathers check the rate when the model runs:
+    ``sample_rate - 12000`` must index a table of 4001 entries (so 8000 to 16000) and
+    ``sample_rate % 8000`` one of 1 entry (so a multiple of 8000). Generated values (0 or 1)
+    fail, with an error that names the Gather, not the input.
+    """
+    initializers = [
+        numpy_helper.from_array(np.zeros(4001, dtype=np.float32), "range_table"),
+        numpy_helper.from_array(np.zeros(1, dtype=np.float32), "step_table"),
+        numpy_helper.from_array(np.array(12000, dtype=np.int64), "middle"),
+        numpy_helper.from_array(np.array(8000, dtype=np.int64), "step"),
+    ]
+    nodes = [
+        helper.make_node("Sub", ["sample_rate", "middle"], ["offset"]),
+        helper.make_node("Gather", ["range_table", "offset"], ["in_range"]),
+        helper.make_node("Mod", ["sample_rate", "step"], ["remainder"]),
+        helper.make_node("Gather", ["step_table", "remainder"], ["on_step"]),
+        helper.make_node("Add", ["audio", "in_range"], ["partial"]),
+        helper.make_node("Add", ["partial", "on_step"], ["y"]),
+    ]
+    return _model(
+        nodes,
+        [
+            _value_info("audio", TensorProto.FLOAT, [1, "samples"]),
+            _value_info("sample_rate", TensorProto.INT64, []),
+        ],
+        [_value_info("y", TensorProto.FLOAT, [1, "samples"])],
+        name="sample_rate",
+        initializers=initializers,
+    )
+
+
+def no_kernel_model() -> onnx.ModelProto:
+    """A valid model whose operator has no CPU kernel for its type (Relu on int64)."""
+    return _model(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        [_value_info("x", TensorProto.INT64, [2])],
+        [_value_info("y", TensorProto.INT64, [2])],
+        name="no_kernel",
+    )
+
+
+def new_ir_model(ir_version: int = 99) -> onnx.ModelProto:
+    """An identity model stamped with an IR version no onnxruntime release reads."""
+    model = identity_model(name="new_ir")
+    model.ir_version = ir_version
+    return model
+
+
+def save_with_external_data(
+    model: onnx.ModelProto, path: Path, location: str = "weights.bin"
+) -> Path:
+    """Write ``model`` to ``path`` with every tensor in the external file ``location``."""
+    onnx.save_model(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=location,
+        size_threshold=0,
+    )
+    return path
+
+
+def save_test_data(
+    folder: Path, arrays: Sequence[tuple[str | None, np.ndarray]], *, start: int = 0
+) -> Path:
+    """Write ``input_<n>.pb`` TensorProto files, as in onnx's test data; ``None``: no name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, (name, array) in enumerate(arrays, start):
+        tensor = numpy_helper.from_array(array, name or "")
+        onnx.save_tensor(tensor, str(folder / f"input_{index}.pb"))
+    return folder
 
 
 def model_bytes(model: onnx.ModelProto) -> bytes:

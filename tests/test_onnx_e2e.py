@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
 from onnx import TensorProto
-from onnx_models import add_model, new_opset_model, save, scalar_gate_model, string_input_model
+from onnx_models import (
+    add_model,
+    identity_model,
+    model_bytes,
+    new_opset_model,
+    sample_rate_model,
+    save,
+    save_test_data,
+    save_with_external_data,
+    scalar_gate_model,
+    string_input_model,
+    unknown_op_model,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -129,8 +142,9 @@ def test_bad_inputs_fail_only_their_test(pytester: pytest.Pytester, models: Path
         "model gate.onnx raised when run with inputs (shape: int64[1]): ",
         "Reshape",
         "Input shape:{6}, requested shape:{",
-        "Pass real values for the inputs it rejects in feeds={name: array}, or sizes for "
-        "symbolic dimensions in dims={name: size}",
+        "The generated values for input 'shape' (int64[1] = [0]) are the likely cause",
+        "pass real values for it in feeds=, e.g. "
+        "feeds={'shape': np.array([<value>], dtype=np.int64)}",
     )
     # Without onnxruntime's C++ source locations and signatures.
     assert "onnxruntime::" not in runtime
@@ -139,8 +153,9 @@ def test_bad_inputs_fail_only_their_test(pytester: pytest.Pytester, models: Path
         result,
         "test_bad.py::test_new_opset",
         "could not load model new_opset.onnx: ",
-        "Opset 99",
-        "Check that the file is a complete ONNX model",
+        "it uses opset 99 of ai.onnx, and this onnxruntime supports ai.onnx up to opset ",
+        "export the model with opset ",
+        "or upgrade onnxruntime",
     )
     # Failures are one-line messages: no Python frames of the plugin or of onnxruntime.
     assert "Traceback" not in result.stdout.str()
@@ -255,5 +270,275 @@ def test_unavailable_provider_skips_or_fails(pytester: pytest.Pytester, models: 
     result.assert_outcomes(failed=1)
     _check_message(
         result, "test_gpu.py::test_on_a_gpu", "'NoSuchExecutionProvider' is not available"
+    )
+    _check_clean(result)
+
+
+@pytest.fixture
+def broken_models(pytester: pytest.Pytester) -> Path:
+    """Model files that cannot be loaded, each broken in its own way, and one that can."""
+    path = pytester.path
+    save(identity_model(), path / "good.onnx")
+    data = model_bytes(scalar_gate_model(64))
+    (path / "truncated.onnx").write_bytes(data[: len(data) // 2])
+    (path / "readme.onnx").write_text("this is not a model\n")
+    (path / "empty.onnx").write_bytes(b"")
+    (path / "folder").mkdir()
+    save(unknown_op_model(), path / "unknown_op.onnx")
+    save(new_opset_model(99), path / "new_opset.onnx")
+    save_with_external_data(scalar_gate_model(64), path / "external.onnx")
+    (path / "weights.bin").unlink()
+    return path
+
+
+def test_models_that_cannot_be_loaded(pytester: pytest.Pytester, broken_models: Path) -> None:
+    pytester.makepyfile(
+        test_models="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        @pytest.mark.parametrize(
+            "model",
+            ["missing.onnx", "folder", "empty.onnx", "truncated.onnx", "readme.onnx",
+             "unknown_op.onnx", "new_opset.onnx", "external.onnx", "good.onnx"],
+        )
+        def test_load(sla, model):
+            sla.onnx(model)
+        """
+    )
+    result = pytester.runpytest(*FAST, "--junitxml=junit.xml")
+    result.assert_outcomes(passed=1, failed=8)
+    _check_message(
+        result, "test_models.py::test_load[missing.onnx]", "model file 'missing.onnx' does not"
+    )
+    _check_message(
+        result,
+        "test_models.py::test_load[folder]",
+        "model path 'folder' is a directory (it holds no .onnx file); pass the path to the .onnx",
+    )
+    _check_message(
+        result,
+        "test_models.py::test_load[empty.onnx]",
+        "model file 'empty.onnx' is empty; re-export or re-download it",
+    )
+    _check_message(
+        result,
+        "test_models.py::test_load[truncated.onnx]",
+        "could not load model truncated.onnx: it starts like an ONNX model (IR version 8) but ",
+        "it is probably truncated or corrupted",
+        "re-export or re-download it",
+    )
+    _check_message(
+        result,
+        "test_models.py::test_load[readme.onnx]",
+        "could not load model readme.onnx: it is text, not an ONNX model (it starts with ",
+        "pass an .onnx file",
+    )
+    _check_message(
+        result,
+        "test_models.py::test_load[unknown_op.onnx]",
+        "could not load model unknown_op.onnx: operator NoSuchOperator (opset 17) is not known ",
+        "upgrade onnxruntime",
+    )
+    _check_message(
+        result,
+        "test_models.py::test_load[new_opset.onnx]",
+        "it uses opset 99 of ai.onnx",
+    )
+    _check_message(
+        result,
+        "test_models.py::test_load[external.onnx]",
+        "could not load model external.onnx: its external data file 'weights.bin' (it holds "
+        "tensor 'data') is missing: it was expected at ",
+        f"{broken_models / 'weights.bin'} ",
+        "Put the file that came with the model there",
+    )
+    assert "Traceback" not in result.stdout.str()
+    _check_clean(result)
+    assert (pytester.path / "junit.xml").read_text().count("<failure") == 8
+
+
+def test_feeds_that_do_not_fit(pytester: pytest.Pytester, models: Path) -> None:
+    save(identity_model(TensorProto.FLOAT, [1, 6]), models / "fixed.onnx")
+    pytester.makepyfile(
+        test_feeds="""
+        import numpy as np
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_dtype(sla):
+            sla.onnx("fixed.onnx", feeds={"x": np.zeros((1, 6))})
+
+        @pytest.mark.sla(ms=50)
+        def test_shape(sla):
+            sla.onnx("fixed.onnx", feeds={"x": np.zeros((1, 5), dtype=np.float32)})
+
+        @pytest.mark.sla(ms=50)
+        def test_rank(sla):
+            sla.onnx("add.onnx", feeds={"a": np.zeros(6, dtype=np.float32)})
+
+        @pytest.mark.sla(ms=50)
+        def test_lossy_list(sla):
+            sla.onnx("gate.onnx", feeds={"shape": [6.5]})
+
+        @pytest.mark.sla(ms=50)
+        def test_bytes_for_strings(sla):
+            sla.onnx("strings.onnx", feeds={"x": np.array([b"hi"])})
+
+        @pytest.mark.sla(ms=50)
+        def test_lists_are_converted(sla):
+            result = sla.onnx("fixed.onnx", feeds={"x": [[0.5] * 6]})
+            assert result.subject.inputs == (("x", "float32[1,6]"),)
+
+        @pytest.mark.sla(ms=50)
+        def test_strings(sla):
+            sla.onnx("strings.onnx", feeds={"x": ["hello"]})
+
+        @pytest.mark.sla(ms=50)
+        def test_generated_follow_given(sla):
+            result = sla.onnx("add.onnx", feeds={"a": np.zeros((3, 6), dtype=np.float32)})
+            assert result.subject.inputs == (("a", "float32[3,6]"), ("b", "float32[3,6]"))
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=3, failed=5)
+    _check_message(
+        result,
+        "test_feeds.py::test_dtype",
+        "feeds['x'] is float64, but the model's input 'x' takes float32[1,6] (tensor(float)); "
+        "convert it with .astype(np.float32)",
+    )
+    _check_message(
+        result,
+        "test_feeds.py::test_shape",
+        "feeds['x'] has shape (1, 5), but the model's input 'x' takes float32[1,6]: dimension 1 "
+        "is fixed at 6, not 5; pass an array of shape (1, 6)",
+    )
+    _check_message(
+        result,
+        "test_feeds.py::test_rank",
+        "feeds['a'] has shape (6,) (1 dimension), but the model's input 'a' takes "
+        "float32[batch,6] (2 dimensions); pass an array of that rank, e.g. value[np.newaxis]",
+    )
+    _check_message(
+        result,
+        "test_feeds.py::test_lossy_list",
+        "feeds['shape'] is a list of float64 values, which do not convert to int64 without loss",
+        "np.asarray(value, dtype=np.int64)",
+    )
+    _check_message(result, "test_feeds.py::test_bytes_for_strings", "feeds['x'] holds bytes")
+    # Checked before the first run: onnxruntime never saw these feeds.
+    assert "ONNXRuntimeError" not in result.stdout.str()
+    _check_clean(result)
+
+
+def test_a_model_that_rejects_generated_values(pytester: pytest.Pytester) -> None:
+    save(sample_rate_model(), pytester.path / "vad.onnx")
+    pytester.makepyfile(
+        test_vad="""
+        import numpy as np
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_generated(sla):
+            sla.onnx("vad.onnx", dims={"samples": 160})
+
+        @pytest.mark.sla(ms=50)
+        def test_given(sla):
+            sla.onnx("vad.onnx", feeds={"sample_rate": 16000}, dims={"samples": 160})
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=1, failed=1)
+    line = _check_message(
+        result,
+        "test_vad.py::test_generated",
+        "model vad.onnx raised when run with inputs (audio: float32[1,160], sample_rate: "
+        "int64[]): ",
+        "Gather",
+        "The generated values for input 'sample_rate' (int64[] = ",
+        ") are the likely cause",
+        "pass real values for it in feeds=, e.g. feeds={'sample_rate': np.array(<value>, "
+        "dtype=np.int64)} (also generated: 'audio')",
+    )
+    # samples was given in dims: no hint about sizes.
+    assert "dims=" not in line.split("likely cause", 1)[1]
+    _check_clean(result)
+
+
+def test_feeds_from_files(pytester: pytest.Pytester, models: Path) -> None:
+    a = np.full((2, 6), 1.0, dtype=np.float32)
+    save_test_data(models / "test_data_set_0", [("a", a), ("b", a)])
+    np.savez(models / "inputs.npz", b=a)
+    (models / "empty").mkdir()
+    pytester.makepyfile(
+        test_files="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_folder(sla):
+            result = sla.onnx("add.onnx", feeds="test_data_set_0")
+            assert result.subject.inputs == (("a", "float32[2,6]"), ("b", "float32[2,6]"))
+
+        @pytest.mark.sla(ms=50)
+        def test_npz(sla):
+            result = sla.onnx("add.onnx", feeds="inputs.npz")
+            assert result.subject.inputs == (("a", "float32[2,6]"), ("b", "float32[2,6]"))
+
+        @pytest.mark.sla(ms=50)
+        def test_missing(sla):
+            sla.onnx("add.onnx", feeds="test_data_set_1")
+
+        @pytest.mark.sla(ms=50)
+        def test_empty_folder(sla):
+            sla.onnx("add.onnx", feeds="empty")
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=2, failed=2)
+    _check_message(
+        result,
+        "test_files.py::test_missing",
+        "feeds path 'test_data_set_1' does not exist (relative paths are taken from the current "
+        "directory, ",
+        "pass a folder of input_0.pb, input_1.pb, ... TensorProto files",
+    )
+    _check_message(
+        result,
+        "test_files.py::test_empty_folder",
+        "feeds folder 'empty' holds no input_0.pb file",
+    )
+    _check_clean(result)
+
+
+def test_a_callable_that_raises_fails_with_its_exception(pytester: pytest.Pytester) -> None:
+    """Raised on a later call, during sampling: the test fails with it, others are kept."""
+    pytester.makepyfile(
+        test_raises="""
+        import itertools
+        import pytest
+
+        class ModelError(Exception):
+            pass
+
+        COUNTER = itertools.count()
+
+        def flaky():
+            if next(COUNTER) == 50:
+                raise ModelError("call 50 failed")
+
+        @pytest.mark.sla(ms=50)
+        def test_flaky(sla):
+            sla.measure(flaky)
+
+        @pytest.mark.sla(ms=50)
+        def test_fine(sla):
+            sla.measure(abs, -1)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*raise ModelError*", "E   *ModelError: call 50 failed", "*1 SLA measurement*"]
     )
     _check_clean(result)
