@@ -126,9 +126,10 @@ class SlaFixture:
         ``feeds``: input name -> array, or the path of a folder of ``input_<n>.pb``
         tensors (the ONNX test-data layout) or of an ``.npz`` file; inputs not given are
         generated from the model's signature (seeded, so deterministic). ``dims``: sizes
-        for symbolic dimensions by name (default: a given feed's size, else 1). ``providers``: execution providers, names or
-        ``(name, options)`` tuples (default CPU). ``session_options``: an
-        ``onnxruntime.SessionOptions``, e.g. to set thread counts.
+        for symbolic dimensions by name (default: a given feed's size, else 1).
+        ``providers``: execution providers, names or ``(name, options)`` tuples (default
+        CPU). ``session_options``: an ``onnxruntime.SessionOptions``, e.g. to set thread
+        counts.
         Isolated, an ``InferenceSession`` cannot be used (it cannot be sent to another
         process): pass the path, bytes or ``ModelProto``.
         """
@@ -259,9 +260,9 @@ class SlaFixture:
         budget = self._budget
         quantile = (budget.percentile if budget else settings.percentile) / 100.0
         plan = _plan(settings)
-        if self._baseline is not None:
-            # Against a baseline, samples must cover the bursts of a shared machine in
-            # both runs, or a burst would read as a regression.
+        if self._baseline is not None or settings.save:
+            # Recording or comparing with a baseline, samples must cover the bursts of a
+            # shared machine in both runs, or a burst would read as a regression.
             plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.settle_time_ns))
         return Timing(
             plan,

@@ -112,7 +112,7 @@ def pct_label(percentile: float) -> str:
 class Subject:
     """What was measured."""
 
-    #: "onnx" or "callable".
+    #: "onnx", "callable" or "benchmark".
     kind: str
     #: The model path (or "<bytes>", "<ModelProto>", "<InferenceSession>") or the
     #: callable's qualified name.
@@ -391,7 +391,7 @@ class SlaRecord(TypedDict):
     index: int  # which measurement of the test, from 0
     label: str  # the node id, with " #2", " #3" for later measurements of one test
     subject: str  # model path or callable name
-    kind: str  # "onnx" or "callable"
+    kind: str  # "onnx", "callable" or "benchmark"
     api: str  # the call that was timed
     model_sha256: str | None  # of the model's bytes (ONNX, when known)
     inputs: list[InputEntry]  # inputs as fed (ONNX)
@@ -420,7 +420,7 @@ class SlaRecord(TypedDict):
     chunks: int  # chunks the samples were taken in
     looks: int  # looks at the verdict rule
     timer_overhead_ns: int  # one back-to-back clock read, included in each sample
-    stop_reason: str  # decided, max_time, max_samples, measured, disabled
+    stop_reason: str  # decided, max_time, max_samples, measured, disabled, benchmark
     confidence: float  # confidence of the verdict
     decision: DecisionEntry | None  # the last look, or None without a budget
     verdict: str | None  # "pass", "fail", "inconclusive" or None

@@ -120,8 +120,12 @@ class SlaCollector:
             try:
                 written = write_atomic(path, render(document), append=append)
             except OSError as exc:
-                # A report that cannot be written must not lose the run's other reports.
-                self.errors.append(f"could not write the SLA {kind} report to {path}: {exc}")
+                # A report that cannot be written must not lose the run's other reports,
+                # but it must not pass unnoticed either: the run fails.
+                label = "baseline" if kind == "baseline" else f"{kind} report"
+                self.errors.append(f"could not write the SLA {label} to {path}: {exc}")
+                if session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
                 continue
             self.written.append((kind, written))
 

@@ -68,6 +68,15 @@ def test_disjoint_intervals_under_the_noise_floor_are_not_called() -> None:
     assert fails is False
 
 
+def test_the_closest_interval_ends_must_clear_the_floor() -> None:
+    # +40% on the point estimates and disjoint intervals, but the closest ends are only
+    # 18% apart: within what load changes between runs can do.
+    comparison, fails = compare(record(1.4, 1.2, 1.6), entry(1.0, 0.98, 1.02), ENV, ENV, 0.1)
+    assert comparison["status"] == "unchanged"
+    assert comparison["change"] == pytest.approx(0.4)
+    assert fails is False
+
+
 def test_significant_slowdown_is_a_regression_and_gates_only_beyond_the_threshold() -> None:
     slower, base = record(3.0, 2.9, 3.1), entry(1.0, 0.95, 1.05)
     comparison, fails = compare(slower, base, ENV, ENV, None)

@@ -10,6 +10,7 @@ from pytest_latency_sla.bench import sampling_from_rounds
 
 pytest.importorskip("pytest_benchmark")
 
+
 @pytest.fixture(autouse=True)
 def not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """pytest-benchmark turns itself off in xdist workers; these runs are not one."""

@@ -9,9 +9,11 @@ package is mentioned somewhere in ``docs/``, and every marker argument is descri
 from __future__ import annotations
 
 import functools
+import json
 import re
+from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -73,3 +75,49 @@ def test_marker_page_describes_every_argument(arg: str) -> None:
     # As written in a marker: ms=50, percentile=95.
     found = re.search(rf"(?<!\w){arg}=", _page("marker.md")) is not None
     assert found, f"@pytest.mark.sla({arg}=...) is missing from docs/marker.md"
+
+
+# --- the JSON report reference ------------------------------------------------------------
+
+
+def _schema() -> dict[str, Any]:
+    text = (resources.files("pytest_latency_sla.report") / "schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _schema_fields() -> list[tuple[str, str]]:
+    """(where, field) for every property of the document, ``run``, ``totals``, a result,
+    and the objects nested in them."""
+    schema = _schema()
+    run = schema["properties"]["run"]
+    result = schema["$defs"]["result"]
+    objects = {
+        "document": schema,
+        "run": run,
+        "run.environment": run["properties"]["environment"],
+        "totals": schema["properties"]["totals"],
+        "result": result,
+        "result.decision": result["properties"]["decision"],
+        "result.comparison": result["properties"]["comparison"],
+        "result.histogram": result["properties"]["histogram"],
+        "result.inputs[]": result["properties"]["inputs"]["items"],
+    }
+    return [(where, name) for where, node in objects.items() for name in node["properties"]]
+
+
+def test_schema_fields_are_read_from_the_schema() -> None:
+    fields = _schema_fields()
+    assert ("result", "margin") in fields
+    assert ("run", "interrupted") in fields
+    assert ("totals", "tightest_margin") in fields
+    assert len(fields) > 60, fields
+
+
+@pytest.mark.parametrize(
+    ("where", "field"), _schema_fields(), ids=[f"{w}.{f}" for w, f in _schema_fields()]
+)
+def test_json_reference_names_every_schema_field(where: str, field: str) -> None:
+    # Written as code in the reference: `margin`, not merely the word "margin".
+    found = f"`{field}`" in _page("json-schema.md")
+    assert found, f"the JSON report's {where} field {field!r} is missing from docs/json-schema.md"

@@ -120,7 +120,17 @@ def test_unwritable_report_path_is_reported_not_crashed(pytester: pytest.Pyteste
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["sla: could not write the SLA json report to blocked/r.json*"])
     assert (pytester.path / "ok.md").exists()  # the other report is still written
-    assert result.ret == 0
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # but the run must not pass unnoticed
+
+
+def test_report_files_get_the_usual_permissions(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(TWO_TESTS)
+    old = os.umask(0o022)
+    try:
+        pytester.runpytest(*FAST, "--sla-report=json:r.json").assert_outcomes(passed=2)
+    finally:
+        os.umask(old)
+    assert (pytester.path / "r.json").stat().st_mode & 0o777 == 0o644
 
 
 # --- Markdown ---------------------------------------------------------------------------

@@ -29,13 +29,21 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    if append and os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read() + text
+    # mkstemp makes owner-only files; give the report the mode a plain open() would
+    # (or keep the mode of the file it replaces).
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = 0o666 & ~umask
+    if os.path.exists(path):
+        mode = os.stat(path).st_mode & 0o777
+        if append:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read() + text
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".sla-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
