@@ -1,0 +1,135 @@
+"""Shared helpers of the benchmark scripts: the header, models, subprocesses, statistics.
+
+Every script prints its command line and the machine first, and measures what it compares
+side by side in one run (interleaved), because absolute times move from run to run on a
+shared machine: only ratios measured together mean something.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNNEL = ROOT / "examples" / "funnel" / "funnel.onnx"
+#: The interpreter running the script: the project's virtual environment, normally.
+PYTHON = sys.executable
+
+
+def header(what: str) -> None:
+    """The command line, then the machine and the versions, then what is measured."""
+    print("$ " + " ".join(shlex.quote(a) for a in [Path(PYTHON).name, *sys.argv]))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load "
+        f"{load:.2f}; Python {platform.python_version()}; {_versions()}"
+    )
+    print(f"# {what}")
+    print(flush=True)
+
+
+def _versions() -> str:
+    from importlib import metadata
+
+    names = ("pytest", "onnxruntime", "numpy", "pytest-benchmark")
+    found = []
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found.append(f"{name} {metadata.version(name)}")
+    return ", ".join(found)
+
+
+def build_mlp(path: Path, sizes: Sequence[int] = (512, 1024, 512, 10), seed: int = 1) -> int:
+    """A seeded MLP (Gemm + Relu layers) saved at ``path``; returns its parameter count.
+
+    The default 512-1024-512-10 has 1,055,242 parameters.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    name = "x"
+    params = 0
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        w = (rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)).astype(np.float32)
+        b = np.zeros(fan_out, dtype=np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        params += w.size + b.size
+        out = f"h{i}"
+        nodes.append(helper.make_node("Gemm", [name, f"w{i}", f"b{i}"], [out]))
+        name = out
+        if i < len(sizes) - 2:
+            nodes.append(helper.make_node("Relu", [out], [f"{out}_relu"]))
+            name = f"{out}_relu"
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", sizes[0]])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", sizes[-1]])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return int(params)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One subprocess: its wall time, exit status and output."""
+
+    seconds: float
+    returncode: int
+    output: str
+
+
+def run(
+    argv: Sequence[str], cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 600
+) -> Run:
+    """Run ``argv`` to completion; wall time measured around the whole process."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    start = time.perf_counter()
+    done = subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(time.perf_counter() - start, done.returncode, done.stdout + done.stderr)
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def spread(values: Sequence[float]) -> str:
+    """``median (min-max)`` of ratios or times."""
+    return f"{median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+def fmt_us(ns: float) -> str:
+    return f"{ns / 1e3:.2f} µs"
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
