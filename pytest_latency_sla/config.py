@@ -14,10 +14,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .result import Budget
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
+
+    from .result import Budget
 
 __all__ = [
     "INCONCLUSIVE_POLICIES",
@@ -136,6 +136,8 @@ def parse_marker_spec(
             f"{type(isolate).__name__} {isolate!r}; write e.g. "
             f"@pytest.mark.sla({unit}={_example(value)}, isolate=True)"
         )
+    from .result import Budget
+
     return MarkerSpec(Budget(value=value, unit=unit, percentile=percentile), isolate)
 
 

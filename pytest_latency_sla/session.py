@@ -17,15 +17,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import __version__, exclusive
-from .environment import capture
-from .report import terminal
-from .report.document import build_document, xdist_note
-from .report.files import render_json, write_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .config import Settings
+    from .environment import Environment
     from .report.document import Document, Run
     from .result import SlaRecord
 
@@ -41,6 +38,7 @@ DEFAULT_PATHS = {"json": "sla-report.json", "md": "sla-report.md", "html": "sla-
 def _renderers() -> dict[str, Callable[[Document], str]]:
     # Imported when a file report is asked for, not at start-up.
     from .report import html, markdown
+    from .report.files import render_json
 
     return {"json": render_json, "md": markdown.render, "html": html.render}
 
@@ -56,7 +54,22 @@ class SlaCollector:
         self.errors: list[str] = []
         self._started = time.time()
         self._started_at = datetime.datetime.now(datetime.timezone.utc)
-        self.environment = capture()
+        # The machine's load is read now, at the start; the rest of the environment
+        # only when a measurement or a report needs it.
+        self._environment: Environment | None = None
+        try:
+            self._load_at_start: float | None = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            self._load_at_start = None
+
+    @property
+    def environment(self) -> Environment:
+        """The machine and software of this run (load average from the start)."""
+        if self._environment is None:
+            from .environment import capture
+
+            self._environment = {**capture(), "load_avg_1m": self._load_at_start}
+        return self._environment
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -113,6 +126,9 @@ class SlaCollector:
         targets = self._targets()
         if not targets:
             return
+        from .report.document import build_document
+        from .report.files import write_atomic
+
         document = build_document(self.records, self._run(exitstatus), __version__)
         renderers = _renderers()
         for kind, path, append in targets:
@@ -135,8 +151,13 @@ class SlaCollector:
     ) -> None:
         if hasattr(config, "workerinput"):
             return
-        verbosity = config.get_verbosity()
         wants_table = any(kind == "term" for kind, _ in self.settings.report_targets())
+        if not (wants_table or self.records or self.written or self.errors):
+            return  # a suite without SLA tests: nothing to say, nothing to import
+        from .report import terminal
+        from .report.document import xdist_note
+
+        verbosity = config.get_verbosity()
         if wants_table:
             terminalreporter.write_sep("-", "SLA report")
             if self.records:
@@ -157,6 +178,8 @@ class SlaCollector:
             terminalreporter.write_line(f"sla: {error}", red=True)
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        from .report import terminal
+
         line = terminal.summary_line(self.records, self.settings.headroom)
         verdicts = {r["verdict"] for r in self.records}
         color: dict[str, Any] = (
