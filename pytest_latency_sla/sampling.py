@@ -213,6 +213,7 @@ def _sample_chunks(
     last_look_n = 0
     next_look = schedule.points[0]
     decision: Decision | None = None
+    settle_looked = False
     # Verdicts rest on at least warmup_time + min_time of steady calls (80 ms by default:
     # the longest burst in the measurements), counting the steady warmup calls just
     # before sampling; see _look. Slow calls leave little steady warmup, so they wait.
@@ -243,8 +244,12 @@ def _sample_chunks(
                 stop = "measured"
                 break
             continue
-        if (look_ready and n >= next_look) or (capped and n > last_look_n):
-            settled = capped or elapsed >= plan.settle_time_ns
+        settled = capped or elapsed >= plan.settle_time_ns
+        # One look is reserved for the moment the samples first span settle_time, so a
+        # verdict near the budget is not held until the next planned count.
+        settle_look = settled and not settle_looked and look_ready and n > last_look_n
+        if (look_ready and n >= next_look) or (capped and n > last_look_n) or settle_look:
+            settle_looked = settle_looked or settled
             decision = _look(
                 np.concatenate(chunks),
                 budget_ns,

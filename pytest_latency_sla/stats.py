@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 _EPS = 1e-15
+#: Looks outside the planned points: one at settle time, one at a cap.
+RESERVED_LOOKS = 2
 #: The first look: enough for a clear miss to be called at any usual confidence.
 _EARLY_LOOK = 16
 _TINY = 1e-300
@@ -221,8 +223,10 @@ class LookSchedule:
 
     The first look is at a small count (a clear miss needs few samples) or the smallest
     count that could pass with no exceedance if that is smaller; each later one
-    ``growth`` times the previous, up to ``max_samples``. One extra look is
-    reserved for the final look at a time cap, so the total error stays within alpha.
+    ``growth`` times the previous, up to ``max_samples``. Two extra looks are
+    reserved (:data:`RESERVED_LOOKS`): one when the samples first span
+    ``settle_time`` (so a verdict near the budget need not wait for the next planned
+    count) and the final look at a time cap; the total error stays within alpha.
     """
 
     points: tuple[int, ...]
@@ -244,9 +248,9 @@ class LookSchedule:
             # pass point late), so looks start early even when a pass needs more.
             pass_point = _first_look(quantile, per_look)
             points = _geometric(min(_EARLY_LOOK, pass_point), max_samples, growth)
-            if len(points) + 1 <= looks:
+            if len(points) + RESERVED_LOOKS <= looks:
                 break
-            looks = len(points) + 1
+            looks = len(points) + RESERVED_LOOKS
         return cls(points, alpha / looks, min(pass_point, max_samples))
 
     def next_after(self, n: int) -> int | None:

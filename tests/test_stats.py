@@ -359,9 +359,9 @@ def test_look_schedule_plan_properties(
     assert all(a < b for a, b in itertools.pairwise(points))
     assert points[-1] == max_samples
     assert all(isinstance(p, int) and p >= 1 for p in points)
-    # One look per point, plus one reserved for the final look at a time cap: together
-    # they never spend more than alpha.
-    looks = len(points) + 1
+    # One look per point, plus one reserved for the moment samples span settle_time and
+    # one for the final look at a time cap: together they never spend more than alpha.
+    looks = len(points) + 2
     assert schedule.alpha_per_look * looks <= (1.0 - confidence) * (1 + 1e-12)
     # The first look comes early: a handful of samples, or the first pass point if that
     # is sooner.
@@ -378,7 +378,7 @@ def test_look_schedule_spends_exactly_alpha(
     quantile: float, confidence: float, max_samples: int
 ) -> None:
     schedule = LookSchedule.plan(quantile, confidence, max_samples)
-    looks = len(schedule.points) + 1
+    looks = len(schedule.points) + 2
     assert schedule.alpha_per_look * looks == pytest.approx(1.0 - confidence, rel=1e-12)
 
 
@@ -391,10 +391,11 @@ def test_look_schedule_grows_geometrically() -> None:
 
 
 def test_look_schedule_small_first_look_when_passing_is_quick() -> None:
-    # At p50, 9 clean calls already prove the median at 99.8% per look.
+    # At p50, 10 clean calls already prove the median at 99.83% per look
+    # (0.5 ** 10 < 0.01 / 6: four planned looks and two reserved ones).
     schedule = LookSchedule.plan(0.5, 0.99, 50)
-    assert schedule.points == (9, 18, 36, 50)
-    assert schedule.alpha_per_look == pytest.approx(0.01 / 5)
+    assert schedule.points == (10, 20, 40, 50)
+    assert schedule.alpha_per_look == pytest.approx(0.01 / 6)
 
 
 def test_look_schedule_growth_below_two_still_strictly_increases() -> None:
