@@ -169,7 +169,7 @@ class SlaCollector:
             self._summary(terminalreporter)
             note = xdist_note(self._run(pytest.ExitCode.OK))
             if note:
-                parallel = self.settings.xdist == "parallel"
+                parallel = "in parallel" in note
                 terminalreporter.write_line(f"sla: {note}", yellow=parallel)
         for kind, path in self.written:
             label = "baseline" if kind == "baseline" else f"{kind} report"
