@@ -432,6 +432,7 @@ def _run(payload: bytes, timeout: float, onnx: bool) -> _Result:
         if process.is_alive():
             process.kill()
             process.join()
+        writer.close()  # already closed unless start() failed; closing twice is harmless
         reader.close()
         exitcode = process.exitcode
         process.close()

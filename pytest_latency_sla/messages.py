@@ -33,13 +33,17 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str
         return f"SLA missed: {label} {measured} > {limit} budget ({stats})"
     if result.verdict is Verdict.PASS:
         return f"SLA met: {label} {measured} <= {limit} budget ({stats})"
-    at_time_cap = result.sampling.stop_reason == "max_time"
-    stopped = (
-        f"after {fmt.duration(result.sampling.duration_ns / 1e9)} (sla_max_time)"
-        if at_time_cap
-        else "at the sample cap (sla_max_samples)"
-    )
-    longer = "raise sla_max_time" if at_time_cap else "raise sla_max_samples"
+    stop_reason = result.sampling.stop_reason
+    if stop_reason == "max_time":
+        stopped = f"after {fmt.duration(result.sampling.duration_ns / 1e9)} (sla_max_time)"
+        longer = "raise sla_max_time"
+    elif stop_reason == "benchmark":
+        # pytest-benchmark chose how many rounds ran; the sla_max_* caps played no part.
+        stopped = "with pytest-benchmark's rounds alone"
+        longer = "run more rounds (--benchmark-min-rounds, or rounds= of benchmark.pedantic)"
+    else:
+        stopped = "at the sample cap (sla_max_samples)"
+        longer = "raise sla_max_samples"
     accept = (
         "; or set sla_inconclusive = warn (or pass) to accept such results"
         if inconclusive_policy == "fail"

@@ -44,6 +44,7 @@ ISOLATE_KEY: pytest.StashKey[bool | None] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
 XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
+XDIST_WORKER_KEY: pytest.StashKey[_XdistWorker] = pytest.StashKey()
 _COLLECTOR_NAME = "pytest_latency_sla.collector"
 
 
@@ -133,6 +134,9 @@ class _XdistWorker:
     def __init__(self, lock: MeasurementLock) -> None:
         self.lock = lock
 
+    def close(self) -> None:
+        self.lock.close()
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
         is_sla = item.get_closest_marker("sla") is not None or "sla" in getattr(
@@ -151,14 +155,18 @@ def _register_xdist(config: pytest.Config) -> None:
         config.stash[XDIST_KEY] = controller
         config.pluginmanager.register(controller, "pytest_latency_sla.xdist_controller")
     elif "sla_lock_dir" in workerinput:
-        lock = MeasurementLock(workerinput["sla_lock_dir"])
-        config.pluginmanager.register(_XdistWorker(lock), "pytest_latency_sla.xdist_worker")
+        worker = _XdistWorker(MeasurementLock(workerinput["sla_lock_dir"]))
+        config.stash[XDIST_WORKER_KEY] = worker
+        config.pluginmanager.register(worker, "pytest_latency_sla.xdist_worker")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     controller = config.stash.get(XDIST_KEY, None)
     if controller is not None:
         controller.close()
+    worker = config.stash.get(XDIST_WORKER_KEY, None)
+    if worker is not None:
+        worker.close()
     collector = config.stash.get(COLLECTOR_KEY, None)
     if collector is not None and config.pluginmanager.is_registered(collector):
         config.pluginmanager.unregister(collector)
@@ -166,6 +174,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A fresh list on every run of the item: a rerun (pytest-rerunfailures) must neither
+    # send the earlier attempt's records again nor count them as measured.
+    item.stash[RECORDS_KEY] = []
     marker = item.get_closest_marker("sla")
     if marker is None:
         item.stash[BUDGET_KEY] = None

@@ -133,7 +133,8 @@ class Subject:
     session_options: tuple[tuple[str, str | int], ...] = ()
 
 
-@dataclass(frozen=True)
+# eq=False, as for Sampling: results compare (and hash) by identity, not by their arrays.
+@dataclass(frozen=True, eq=False)
 class SlaResult:
     """The result of one ``sla.onnx()`` or ``sla.measure()`` call.
 
@@ -156,7 +157,7 @@ class SlaResult:
     #: Margins below this are "tight", at or above ``headroom`` "headroom".
     tight_margin: float = 1.5
     headroom: float = 10.0
-    _sorted_ns: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    _sorted_ns: npt.NDArray[np.int64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         import numpy as np

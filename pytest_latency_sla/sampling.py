@@ -70,7 +70,8 @@ class SamplingPlan:
         return max(self.warmup_time_ns, self.max_time_ns // 4)
 
 
-@dataclass(frozen=True)
+# eq=False: the generated __eq__ would compare arrays (an error) and __hash__ hash them.
+@dataclass(frozen=True, eq=False)
 class Sampling:
     """What the sampler observed: raw timings and how it stopped."""
 
@@ -208,7 +209,6 @@ def _sample_chunks(
     chunk_calls = _chunk_calls(plan, per_call if per_call > 0 else float(max(cold, 1)))
     chunks: list[npt.NDArray[np.int64]] = []
     n = 0
-    exceeded = 0
     looks = 0
     last_look_n = 0
     next_look = schedule.points[0]
@@ -233,8 +233,6 @@ def _sample_chunks(
         # Re-size chunks from what calls cost now, so a slowdown cannot stall the caps.
         chunk_calls = _chunk_calls(plan, float(chunk.mean()))
         n += size
-        if budget_ns is not None:
-            exceeded += int(np.count_nonzero(chunk > budget_ns))
         elapsed = clock() - start
         capped = n >= plan.max_samples or elapsed >= plan.max_time_ns
         ready = elapsed >= plan.min_time_ns

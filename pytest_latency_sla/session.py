@@ -131,11 +131,15 @@ class SlaCollector:
 
         document = build_document(self.records, self._run(exitstatus), __version__)
         renderers = _renderers()
+        # Relative paths are taken from where pytest was started, as --junitxml's are, not
+        # from wherever a test left the working directory.
+        start = self.config.invocation_params.dir
         for kind, path, append in targets:
             render = renderers["json" if kind == "baseline" else kind]
             try:
-                written = write_atomic(path, render(document), append=append)
-            except OSError as exc:
+                written = write_atomic(os.path.join(start, path), render(document), append=append)
+            except (OSError, ValueError) as exc:
+                # (ValueError: e.g. a $GITHUB_STEP_SUMMARY to append to that is not UTF-8.)
                 # A report that cannot be written must not lose the run's other reports,
                 # but it must not pass unnoticed either: the run fails.
                 label = "baseline" if kind == "baseline" else f"{kind} report"

@@ -284,7 +284,10 @@ def percentile_ns(sorted_ns: Sequence[int] | npt.NDArray[np.int64], q: float) ->
     n = len(sorted_ns)
     if n == 0:
         raise ValueError("no samples")
-    rank = math.ceil(q / 100.0 * n - 1e-9)
+    # The tolerance absorbs the rounding of q / 100 * n (0.999 * 30e6 = 29,970,000.000000004);
+    # it must grow with the product, or ranks go one too high from about 3e7 samples.
+    exact = q / 100.0 * n
+    rank = math.ceil(exact - max(1e-9, exact * 1e-15))
     index = min(n - 1, max(0, rank - 1))
     return float(sorted_ns[index])
 
