@@ -216,6 +216,17 @@ def _report(text: str) -> str:
     return f"{kind}:{path.strip()}" if path.strip() else kind
 
 
+def _percentile(text: str) -> float:
+    value = _number(0, 100, True, False)(text)
+    if value < 1:
+        # Like the marker: 0.99 is almost always a fraction meant as p99.
+        raise SettingError(
+            f"expected a percentile in percent, in [1, 100], got {text!r}, which looks like a "
+            f"fraction; write {value * 100:g} for p{value * 100:g}"
+        )
+    return value
+
+
 def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """A parser that reads "" (not given) as None."""
 
@@ -272,7 +283,7 @@ OPTIONS: tuple[Option, ...] = (
         "percentile",
         "percentile that a budget applies to when the marker gives none, in percent (default: 99)",
         "99",
-        _number(0, 100, True, False),
+        _percentile,
         "PCT",
     ),
     Option(
@@ -530,5 +541,11 @@ def resolve_settings(
             f"--sla-headroom / sla_headroom ({settings.headroom:g}, {sources['headroom']}) "
             f"must not be below --sla-tight-margin / sla_tight_margin "
             f"({settings.tight_margin:g}, {sources['tight_margin']})"
+        )
+    if settings.save and settings.disable:
+        raise SettingError(
+            f"--sla-save / sla_save ({sources['save']}) with --sla-disable / sla_disable "
+            f"({sources['disable']}) would record a baseline of one untimed call per test; "
+            "drop one of them"
         )
     return settings

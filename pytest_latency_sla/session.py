@@ -74,7 +74,8 @@ class SlaCollector:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Only the call phase carries records; reading every phase would count twice.
-        if report.when != "call":
+        # A worker's records travel to the controller on the report; it keeps none.
+        if report.when != "call" or hasattr(self.config, "workerinput"):
             return
         records = getattr(report, RECORDS_ATTR, None)
         if records:

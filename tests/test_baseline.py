@@ -159,14 +159,3 @@ def test_load_baseline_round_trip(tmp_path: Path) -> None:
 def test_load_baseline_rejects_a_directory(tmp_path: Path) -> None:
     with pytest.raises(BaselineError, match="is a directory"):
         load_baseline(str(tmp_path))
-
-
-def test_load_baseline_depth_check_ignores_brackets_in_strings(tmp_path: Path) -> None:
-    document = {
-        "schema_version": 1,
-        "run": {},
-        "results": [dict(record(1.0, 0.9, 1.1, nodeid="t.py::test[" + "[" * 100 + "]"))],
-    }
-    path = tmp_path / "base.json"
-    path.write_text(json.dumps(document))
-    assert len(load_baseline(str(path)).entries) == 1

@@ -96,6 +96,8 @@ def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:
             benchmark(sum, range(10))
         """
     )
-    result = pytester.runpytest("-p", "pytest_benchmark", "--benchmark-disable")
-    result.assert_outcomes(passed=1)
+    result = pytester.runpytest("-p", "pytest_benchmark", "--benchmark-disable", "-rs")
+    # No rounds, no verdict: skipped with the reason, never passed silently.
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED*no SLA verdict: the benchmark fixture recorded no*"])
     assert "sla:" not in result.stdout.str()

@@ -220,7 +220,7 @@ def test_command_line_beats_ini_beats_default(
     ("name", "text", "expected"),
     [
         ("percentile", "100", 100.0),
-        ("percentile", "0.5", 0.5),
+        ("percentile", "1", 1.0),
         ("confidence", "0.95", 0.95),
         ("confidence", "0.999", 0.999),
         ("max_time", "0.5", 0.5),
@@ -263,6 +263,7 @@ _BAD = [
     ("percentile", "101"),
     ("percentile", "p99"),
     ("percentile", "nan"),
+    ("percentile", "0.99"),  # a fraction meant as p99
     ("percentile", "-1"),
     ("confidence", "0.5"),
     ("confidence", "1"),
@@ -412,3 +413,8 @@ def test_unknown_report_type_hints_at_a_swallowed_test_path() -> None:
     assert "test path" in message
     assert "--sla-report=term" in message
     assert "known: term" in message
+
+
+def test_save_with_disable_is_refused() -> None:
+    with pytest.raises(SettingError, match="baseline of one untimed call"):
+        resolve(cli_values(save="base.json", disable=True))

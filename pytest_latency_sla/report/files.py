@@ -23,12 +23,16 @@ def render_json(document: Document) -> str:
 def write_atomic(path: str, text: str, *, append: bool = False) -> str:
     """Write ``text`` to ``path`` through a temporary file and a rename; return the path.
 
-    ``append`` adds to an existing file instead (for ``$GITHUB_STEP_SUMMARY``, which
-    other steps write too); the combined text is still renamed into place at once.
+    ``append`` adds to the end of the file instead, in place (for
+    ``$GITHUB_STEP_SUMMARY``: the runner owns that file, and appending is its protocol).
     """
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
+    if append:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
     # mkstemp makes owner-only files; give the report the mode a plain open() would
     # (or keep the mode of the file it replaces).
     umask = os.umask(0)
@@ -36,9 +40,6 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
     mode = 0o666 & ~umask
     if os.path.exists(path):
         mode = os.stat(path).st_mode & 0o777
-        if append:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read() + text
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".sla-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
