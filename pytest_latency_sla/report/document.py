@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from ..environment import Environment
     from ..result import SlaRecord
 
-__all__ = ["SCHEMA_VERSION", "Document", "Run", "build_document", "json_ready", "xdist_note"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Document",
+    "Run",
+    "build_document",
+    "json_ready",
+    "sort_by_margin",
+    "xdist_note",
+]
 
 #: Version of the document's layout. Bump it on any incompatible change.
 SCHEMA_VERSION = 1
@@ -66,7 +74,9 @@ def _totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
     }
 
 
-def _order(records: Sequence[SlaRecord]) -> list[SlaRecord]:
+def sort_by_margin(records: Sequence[SlaRecord]) -> list[SlaRecord]:
+    """Tightest margin first; measurements without a budget last, in run order."""
+
     def key(pair: tuple[int, SlaRecord]) -> tuple[int, float, int]:
         index, record = pair
         margin = record["margin"]
@@ -82,7 +92,7 @@ def build_document(records: Sequence[SlaRecord], run: Run, version: str) -> Docu
         tool={"name": "pytest-latency-sla", "version": version},
         run=run,
         totals=_totals(records),
-        results=_order(records),
+        results=sort_by_margin(records),
     )
 
 

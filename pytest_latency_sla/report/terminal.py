@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import fmt
+from .document import sort_by_margin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,19 +36,6 @@ def change_label(record: SlaRecord) -> str:
         return status
     text = f"p{record['percentile']:g} {change * 100:+.0f}%"
     return f"{text} {status}" if status in ("regression", "improvement") else text
-
-
-def sort_by_margin(records: Sequence[SlaRecord]) -> list[SlaRecord]:
-    """Tightest margin first; measurements without a budget last, in run order."""
-
-    def key(pair: tuple[int, SlaRecord]) -> tuple[int, float, int]:
-        index, record = pair
-        margin = record["margin"]
-        if margin is None:
-            return (1, 0.0, index)
-        return (0, margin, index)
-
-    return [record for _, record in sorted(enumerate(records), key=key)]
 
 
 def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
