@@ -33,10 +33,13 @@ __all__ = [
 
 #: A baseline larger than this is refused (raw samples of thousands of tests fit).
 MAX_BASELINE_BYTES = 256 * 1024 * 1024
-#: Changes smaller than this are never called a regression or improvement: p99 moves
-#: 10-15% from run to run on an idle shared machine (../shared/MEASUREMENTS.md), and more
-#: when the load differs between the two runs; within-run intervals do not see that.
-NOISE_FLOOR = 0.25
+#: The default of ``sla_noise_floor``: changes smaller than this are never called a
+#: regression or improvement. Within-run intervals do not see the machine's state
+#: changing between runs: on these shared 2-vCPU machines a tiny model flips between
+#: about 5.7 and 10 us for seconds at a time (../shared/MEASUREMENTS.md), and the same
+#: code measured +58% and -36% against one baseline. Only a change beyond 2x is safe
+#: to call there; quiet, dedicated runners can lower it.
+NOISE_FLOOR = 1.0
 
 #: Fields of a baseline entry the comparison reads, with their JSON types.
 _ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
@@ -167,13 +170,14 @@ def compare(
     environment: Environment | Mapping[str, Any],
     baseline_environment: Mapping[str, Any],
     max_regression: float | None = None,
+    noise_floor: float = NOISE_FLOOR,
 ) -> tuple[Comparison, bool]:
     """Compare a measurement with its baseline entry.
 
     Returns the comparison and whether it must fail the test (a significant slowdown of
     more than ``max_regression``, a fraction). A change is *significant* only when even
     the closest ends of the two runs' confidence intervals differ by more than
-    :data:`NOISE_FLOOR`.
+    ``noise_floor`` (a fraction: 1.0 means 2x).
     """
     if entry is None:
         return _comparison("new", None, None, None, False, []), False
@@ -187,8 +191,8 @@ def compare(
     low, high = record["interval_s"]
     # The smallest change both runs' intervals allow must clear the floor, not just the
     # point estimate: the two runs must be apart by more than the noise between runs.
-    slower = base_interval[1] > 0 and low / base_interval[1] - 1.0 > NOISE_FLOOR
-    faster = high > 0 and base_interval[0] / high - 1.0 > NOISE_FLOOR
+    slower = base_interval[1] > 0 and low / base_interval[1] - 1.0 > noise_floor
+    faster = high > 0 and base_interval[0] / high - 1.0 > noise_floor
     status = "regression" if slower else "improvement" if faster else "unchanged"
     fails = slower and max_regression is not None and change > max_regression
     return _comparison(status, base, base_interval, change, slower or faster, []), fails

@@ -404,6 +404,16 @@ OPTIONS: tuple[Option, ...] = (
         toml_type=float,
     ),
     Option(
+        "noise_floor",
+        "against a baseline, call a change a regression or improvement only when even the "
+        "closest ends of the two runs' confidence intervals differ by more than PCT percent "
+        "(default: 100, i.e. 2x: machine states on shared runners move latency that much "
+        "between runs; lower it on quiet, dedicated runners)",
+        "100",
+        _percent_as_fraction,
+        "PCT",
+    ),
+    Option(
         "strict_baseline",
         "fail a test whose baseline entry was recorded under another configuration (model, "
         "onnxruntime version, providers, threads, CPU) instead of marking it",
@@ -474,6 +484,7 @@ class Settings:
     save: str | None = None
     compare: str | None = None
     max_regression: float | None = None
+    noise_floor: float = 1.0
     strict_baseline: bool = False
     require_providers: bool = False
     xdist: str = "serial"

@@ -232,6 +232,7 @@ class SlaFixture:
             self._environment,
             baseline.environment,
             settings.max_regression,
+            settings.noise_floor,
         )
         record["comparison"] = comparison
         label = f"p{record['percentile']:g}"
@@ -241,7 +242,8 @@ class SlaFixture:
                 f"SLA regression: {label} {fmt.duration(record['measured_s'])} is "
                 f"{comparison['change'] * 100:+.0f}% against the baseline's "
                 f"{fmt.duration(comparison['baseline_measured_s'])} ({baseline.path}), beyond "
-                f"the {allowed:g}% allowed by sla_max_regression and the noise of both runs. "
+                f"the {allowed:g}% allowed by sla_max_regression and the noise floor "
+                f"({settings.noise_floor * 100:g}%, sla_noise_floor) of both runs. "
                 "Find what slowed it down, or re-record the baseline with --sla-save if the "
                 "change is intended"
             )

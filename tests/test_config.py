@@ -304,6 +304,8 @@ _BAD = [
     ("max_regression", "-5"),
     ("max_regression", "ten"),
     ("xdist", "sometimes"),
+    ("noise_floor", "-1"),
+    ("noise_floor", "lots"),
     ("isolate", "maybe"),
     ("timeout", "0"),
     ("timeout", "-1"),

@@ -694,6 +694,7 @@ VALID_SETTINGS = {
     "save": "saved.json",
     "compare": "baseline.json",
     "max_regression": "50",
+    "noise_floor": "40",
     "strict_baseline": "true",
     "require_providers": "true",
     "xdist": "parallel",
