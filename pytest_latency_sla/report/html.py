@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import fmt
 from .document import xdist_note
-from .terminal import BAND_TEXT, budget_label, change_label, summary_line
+from .terminal import BAND_TEXT, budget_label, change_label, summary_line, verdict_label
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -193,16 +193,12 @@ def _status(totals: dict[str, Any]) -> tuple[str, str]:
     return "No SLA measurements", "s-none"
 
 
-def _verdict_text(record: SlaRecord) -> str:
-    return record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
-
-
 def _pill(text: str, css: str) -> str:
     return f'<span class="pill {css}">{_e(text)}</span>'
 
 
 def _verdict_pill(record: SlaRecord, absent: str = "-") -> str:
-    text = _verdict_text(record)
+    text = verdict_label(record)
     if text == "-":
         return _pill(absent, "s-none") if absent != "-" else '<span class="muted">-</span>'
     return _pill(text, _VERDICT_CLASS.get(text, "s-none"))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import fmt
 from .document import xdist_note
-from .terminal import BAND_TEXT, budget_label, change_label, summary_line
+from .terminal import BAND_TEXT, budget_label, change_label, summary_line, verdict_label
 
 if TYPE_CHECKING:
     from ..result import SlaRecord
@@ -40,7 +40,7 @@ def _status(document: Document) -> str:
 
 
 def _row(record: SlaRecord, compared: bool) -> str:
-    verdict = record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
+    verdict = verdict_label(record)
     cells = [
         f"`{_cell(record['label'])}`",
         _cell(budget_label(record).replace("<=", "≤")),

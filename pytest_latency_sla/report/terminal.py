@@ -15,7 +15,20 @@ if TYPE_CHECKING:
 
     from ..result import SlaRecord
 
-__all__ = ["BAND_TEXT", "budget_label", "change_label", "sort_by_margin", "summary_line", "table"]
+__all__ = [
+    "BAND_TEXT",
+    "budget_label",
+    "change_label",
+    "sort_by_margin",
+    "summary_line",
+    "table",
+    "verdict_label",
+]
+
+
+def verdict_label(record: SlaRecord) -> str:
+    """The verdict, ``disabled`` under ``--sla-disable``, or ``-`` without a budget."""
+    return record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
 
 
 def budget_label(record: SlaRecord) -> str:
@@ -86,7 +99,7 @@ def _row(record: SlaRecord, verbose: bool, compared: bool) -> list[str]:
         fmt.duration(record["p50_s"]),
         fmt.margin(record["margin"]),
         BAND_TEXT.get(record["band"] or "", "-"),
-        record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-"),
+        verdict_label(record),
         fmt.count(record["samples"]),
         fmt.rate(record["throughput"]),
     ]
