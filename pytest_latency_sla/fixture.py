@@ -18,34 +18,21 @@ from .isolate import ISOLATED, Timing
 from .messages import verdict_message
 from .report import fmt
 from .result import SlaResult, Subject, Verdict
-from .sampling import SamplingPlan
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
-    from .config import Settings
     from .result import Budget, SlaRecord
     from .sampling import Sampling
+    from .settings import Settings
 
 __all__ = ["SlaFixture", "SlaInconclusiveWarning"]
 
 
 class SlaInconclusiveWarning(pytest.PytestWarning):
     """A measurement too close to its budget to call, under ``sla_inconclusive = warn``."""
-
-
-def _plan(settings: Settings) -> SamplingPlan:
-    return SamplingPlan(
-        warmup_calls=settings.warmup_calls,
-        warmup_time_ns=round(settings.warmup_time * 1e9),
-        min_time_ns=round(settings.min_time * 1e9),
-        settle_time_ns=round(settings.settle_time * 1e9),
-        max_time_ns=round(settings.max_time * 1e9),
-        max_samples=settings.max_samples,
-        confidence=settings.confidence,
-    )
 
 
 def _callable_name(fn: object) -> str:
@@ -261,7 +248,7 @@ class SlaFixture:
         settings = self._settings
         budget = self._budget
         quantile = (budget.percentile if budget else settings.percentile) / 100.0
-        plan = _plan(settings)
+        plan = settings.plan()
         if self._baseline is not None or settings.save:
             # Recording or comparing with a baseline, samples must cover the bursts of a
             # shared machine in both runs, or a burst would read as a regression.

@@ -1,7 +1,7 @@
 """The pytest entry point (``pytest11``): options, the marker, the fixture and hooks.
 
-Thin on purpose: parsing lives in ``config``, timing in ``sampling``, judging in
-``fixture`` and ``stats``, collecting and printing in ``session``.
+Thin on purpose: settings live in ``settings``, the marker in ``marker``, timing in
+``sampling``, judging in ``fixture`` and ``stats``, collecting and printing in ``session``.
 """
 
 from __future__ import annotations
@@ -13,18 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import exclusive
-from .config import (
-    MARKER_HELP,
-    OPTIONS,
-    MarkerError,
-    Option,
-    SettingError,
-    Settings,
-    parse_marker_spec,
-    resolve_settings,
-)
 from .exclusive import MeasurementLock
+from .marker import MARKER_HELP, MarkerError, parse_marker_spec
 from .session import RECORDS_ATTR, SlaCollector
+from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -52,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("latency-sla", "latency SLAs (pytest-latency-sla)")
     for option in OPTIONS:
         if option.flag:
-            group.addoption(option.cli, action="store_true", default=None, help=option.help)
+            group.addoption(option.cli, action="store_true", default=None, help=_help(option))
         elif option.many:
             group.addoption(
                 option.cli,
@@ -61,11 +53,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 const=option.const,
                 default=None,
                 metavar=option.metavar,
-                help=option.help,
+                help=_help(option),
             )
         else:
-            group.addoption(option.cli, default=None, metavar=option.metavar, help=option.help)
+            group.addoption(option.cli, default=None, metavar=option.metavar, help=_help(option))
         _addini(parser, option)
+
+
+def _help(option: Option) -> str:
+    """The help text for argparse, which reads ``%`` as a format character."""
+    return option.help.replace("%", "%%")
 
 
 def _addini(parser: pytest.Parser, option: Option) -> None:

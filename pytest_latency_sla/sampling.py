@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .plan import DEFAULT_PERCENTILE, SamplingPlan
 from .stats import Decision, LookSchedule, decide, design_effect
 
 if TYPE_CHECKING:
@@ -28,46 +29,6 @@ __all__ = ["Sampling", "SamplingPlan", "run_once", "sample"]
 _DISPERSION_GROUPS = 10
 #: Upper bound on the calls in one chunk, so the caps are checked often enough.
 _MAX_CHUNK_CALLS = 10_000
-
-
-@dataclass(frozen=True)
-class SamplingPlan:
-    """How long to warm up and sample, and how sure a verdict must be."""
-
-    #: Warm up for at least this many calls after the cold first call ...
-    warmup_calls: int = 100
-    #: ... and for at least this long (nanoseconds).
-    warmup_time_ns: int = 50_000_000
-    #: Never decide on samples spanning less than this (spreads samples over time).
-    min_time_ns: int = 30_000_000
-    #: Stop sampling after this long; an undecided verdict is then inconclusive.
-    max_time_ns: int = 3_000_000_000
-    #: Stop sampling after this many samples.
-    max_samples: int = 1_000_000
-    #: Verdicts closer than ``quick_factor`` to the budget wait until samples span this
-    #: long, so they cover many of the 10-80 ms bursts seen on shared machines.
-    settle_time_ns: int = 1_000_000_000
-    #: A margin this clear (either way) is called as soon as ``min_time`` has passed.
-    quick_factor: float = 2.0
-    #: Aim for chunks of about this long between looks at the clock and the caps.
-    chunk_time_ns: int = 2_000_000
-    #: Confidence of a verdict (the binomial rule's 1 - alpha over all looks).
-    confidence: float = 0.99
-
-    def __post_init__(self) -> None:
-        if self.warmup_calls < 0 or self.warmup_time_ns < 0 or self.min_time_ns < 0:
-            raise ValueError("warmup and minimum times must not be negative")
-        if self.quick_factor < 1.0:
-            raise ValueError("quick_factor must be at least 1")
-        if self.max_time_ns <= 0 or self.max_samples < 1:
-            raise ValueError("max_time_ns and max_samples must be positive")
-        if not 0.0 < self.confidence < 1.0:
-            raise ValueError("confidence must be in (0, 1)")
-
-    @property
-    def warmup_cap_ns(self) -> int:
-        """Warmup never takes more than a quarter of the time cap (slow models)."""
-        return max(self.warmup_time_ns, self.max_time_ns // 4)
 
 
 # eq=False: the generated __eq__ would compare arrays (an error) and __hash__ hash them.
@@ -157,7 +118,9 @@ def sample(
     """
     if budget_ns is not None and quantile is None:
         raise ValueError("a budget needs a quantile")
-    schedule = LookSchedule.plan(quantile or 0.99, plan.confidence, plan.max_samples)
+    if quantile is None:
+        quantile = DEFAULT_PERCENTILE / 100.0
+    schedule = LookSchedule.plan(quantile, plan.confidence, plan.max_samples)
     gc_was_enabled = gc.isenabled()
     if manage_gc:
         # Disabling is what keeps collections out of the samples. A collection first frees

@@ -21,10 +21,10 @@ from . import __version__, exclusive
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .config import Settings
     from .environment import Environment
     from .report.document import Document, Run
     from .result import SlaRecord
+    from .settings import Settings
 
 __all__ = ["RECORDS_ATTR", "SlaCollector"]
 

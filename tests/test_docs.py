@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import pytest_latency_sla
-from pytest_latency_sla.config import MARKER_HELP, OPTIONS
+from pytest_latency_sla.marker import MARKER_HELP
+from pytest_latency_sla.settings import OPTIONS
 
 if TYPE_CHECKING:
-    from pytest_latency_sla.config import Option
+    from pytest_latency_sla.settings import Option
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

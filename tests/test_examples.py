@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_latency_sla.config import OPTIONS
+from pytest_latency_sla.settings import OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "examples" / "ci").glob("*.yml"))

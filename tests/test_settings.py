@@ -1,154 +1,13 @@
-"""Unit tests for the marker and the settings (``pytest_latency_sla.config``)."""
+"""Unit tests for the settings (``pytest_latency_sla.settings``)."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import math
-import re
 
 import pytest
 
-from pytest_latency_sla.config import (
-    MARKER_HELP,
-    OPTIONS,
-    MarkerError,
-    SettingError,
-    Settings,
-    parse_marker,
-    parse_marker_spec,
-    resolve_settings,
-)
-from pytest_latency_sla.result import Budget
-
-# --- the marker ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "default", "expected"),
-    [
-        ({"ms": 50}, 99.0, Budget(50.0, "ms", 99.0)),
-        ({"us": 200}, 99.0, Budget(200.0, "us", 99.0)),
-        ({"ms": 50}, 95.0, Budget(50.0, "ms", 95.0)),  # percentile from the setting
-        ({"ms": 0.5, "percentile": 95}, 99.0, Budget(0.5, "ms", 95.0)),
-        ({"us": 200, "percentile": 99.9}, 99.0, Budget(200.0, "us", 99.9)),
-        ({"ms": 1, "percentile": 100}, 99.0, Budget(1.0, "ms", 100.0)),
-        ({"ms": 1, "percentile": 1}, 99.0, Budget(1.0, "ms", 1.0)),
-        ({"ms": 3, "us": None}, 99.0, Budget(3.0, "ms", 99.0)),  # explicit None ignored
-        ({"ms": None, "us": 7, "percentile": None}, 90.0, Budget(7.0, "us", 90.0)),
-    ],
-)
-def test_parse_marker_valid(kwargs: dict[str, object], default: float, expected: Budget) -> None:
-    budget = parse_marker((), kwargs, default)
-    assert budget == expected
-    assert type(budget.value) is float
-    assert type(budget.percentile) is float
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "isolate"),
-    [({"ms": 50}, None), ({"ms": 50, "isolate": True}, True), ({"us": 9, "isolate": False}, False)],
-)
-def test_parse_marker_spec_carries_isolate(kwargs: dict[str, object], isolate: bool | None) -> None:
-    spec = parse_marker_spec((), kwargs, 99.0)
-    assert spec.isolate is isolate
-    # The budget is the same with or without isolate=.
-    assert spec.budget == parse_marker((), kwargs, 99.0)
-    assert spec.budget.value == kwargs.get("ms", kwargs.get("us"))
-
-
-def test_budget_units() -> None:
-    ms = parse_marker((), {"ms": 50}, 99.0)
-    us = parse_marker((), {"us": 200, "percentile": 99.9}, 99.0)
-    assert ms.ns == 50_000_000
-    assert ms.seconds == pytest.approx(0.05)
-    assert us.ns == 200_000
-    assert us.seconds == pytest.approx(200e-6)
-    assert str(ms) == "p99 <= 50 ms"
-    assert str(us) == "p99.9 <= 200 µs"
-
-
-def _examples_after_write(message: str) -> list[str]:
-    """The ``@pytest.mark.sla(...)`` examples a message recommends ("write ...", "e.g.")."""
-    parts = re.split(r"\bwrite\b|\be\.g\.", message)
-    assert len(parts) > 1, message
-    advice = parts[-1]
-    return re.findall(r"@pytest\.mark\.sla\([^)]*\)", advice)
-
-
-def _parse_example(example: str) -> Budget:
-    call = ast.parse(example.removeprefix("@"), mode="eval").body
-    assert isinstance(call, ast.Call)
-    args = [ast.literal_eval(a) for a in call.args]
-    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
-    return parse_marker(args, kwargs, 99.0)
-
-
-_NAN = math.nan
-_INF = math.inf
-
-
-@pytest.mark.parametrize(
-    ("args", "kwargs", "names"),
-    [
-        ((), {}, ["ms=", "us="]),
-        ((), {"percentile": 95}, ["ms=", "us="]),
-        ((), {"ms": None, "us": None}, ["ms=", "us="]),
-        ((), {"ms": 50, "us": 200}, ["ms=50", "us=200"]),
-        ((), {"ms": 0}, ["ms=0"]),
-        ((), {"us": 0.0}, ["us=0.0"]),
-        ((), {"ms": -5}, ["ms=-5"]),
-        ((), {"ms": _NAN}, ["ms=nan"]),
-        ((), {"us": _INF}, ["us=inf"]),
-        ((), {"ms": -_INF}, ["ms=-inf"]),
-        ((), {"ms": "50"}, ["ms='50'", "str"]),
-        ((), {"ms": True}, ["ms=True", "bool"]),
-        ((), {"us": [1]}, ["us=[1]", "list"]),
-        ((), {"ms": 50, "p": 99}, ["'p'", "percentile="]),
-        ((), {"ms": 50, "budget": 1, "unit": "ms"}, ["'budget'", "'unit'"]),
-        ((50,), {}, ["positional", "50"]),
-        ((50,), {"percentile": 99}, ["positional", "50"]),
-        ((), {"ms": 50, "percentile": 0}, ["percentile=0"]),
-        ((), {"ms": 50, "percentile": -1}, ["percentile=-1"]),
-        ((), {"ms": 50, "percentile": 101}, ["percentile=101"]),
-        ((), {"ms": 50, "percentile": 100.5}, ["percentile=100.5"]),
-        # A fraction where percent was meant: the example converts it.
-        ((), {"ms": 50, "percentile": 0.99}, ["percentile=0.99", "fraction", "percentile=99"]),
-        ((), {"ms": 50, "percentile": "99"}, ["percentile='99'"]),
-        ((), {"ms": 50, "percentile": True}, ["percentile=True"]),
-        ((), {"ms": 50, "percentile": _NAN}, ["percentile=nan"]),
-        ((), {"us": 200, "percentile": _INF}, ["percentile=inf"]),
-        ((), {"ms": 50, "isolate": "yes"}, ["isolate='yes'", "str", "True or False"]),
-        ((), {"ms": 50, "isolate": 1}, ["isolate=1", "int", "isolate=True"]),
-        ((), {"ms": 50, "isolated": True}, ["'isolated'", "isolate="]),
-    ],
-)
-def test_parse_marker_rejects_bad_forms(
-    args: tuple[object, ...], kwargs: dict[str, object], names: list[str]
-) -> None:
-    with pytest.raises(MarkerError) as info:
-        parse_marker(args, kwargs, 99.0)
-    message = str(info.value)
-    assert "@pytest.mark.sla(" in message
-    for name in names:
-        assert name in message, message
-    # Every example the message recommends must itself be a valid marker.
-    examples = _examples_after_write(message)
-    assert examples, message
-    for example in examples:
-        assert _parse_example(example).value > 0
-
-
-def test_marker_error_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="needs a budget"):
-        parse_marker((), {}, 99.0)
-
-
-def test_marker_help_example_is_valid() -> None:
-    assert MARKER_HELP.startswith("sla(*, ms=None, us=None, percentile=None, isolate=None)")
-    (example,) = re.findall(r"@pytest\.mark\.sla\([^)]*\)", MARKER_HELP)
-    assert _parse_example(example) == Budget(50.0, "ms", 95.0)
-
+from pytest_latency_sla.plan import SamplingPlan
+from pytest_latency_sla.settings import OPTIONS, Option, SettingError, Settings, resolve_settings
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -185,7 +44,10 @@ def test_defaults() -> None:
 
 
 def test_every_setting_has_an_option_and_matching_default() -> None:
-    fields = {f.name: f.default for f in dataclasses.fields(Settings)}
+    fields = {
+        f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+        for f in dataclasses.fields(Settings)
+    }
     assert set(fields) == set(_NAMES)
     for option in OPTIONS:
         parsed = option.parse(option.default) if not option.many else ()
@@ -223,6 +85,17 @@ def test_command_line_beats_ini_beats_default(
         ("percentile", "1", 1.0),
         ("confidence", "0.95", 0.95),
         ("confidence", "0.999", 0.999),
+        # The one rule for shares: below 1 a fraction, 1 or more percent, "%" percent.
+        ("confidence", "99", 0.99),
+        ("confidence", "99.9%", 0.999),
+        ("percentile", "0.99", 99.0),
+        ("percentile", "0.999", 99.9),
+        ("percentile", "95%", 95.0),
+        ("max_regression", "20", 0.2),
+        ("max_regression", "0.2", 0.2),
+        ("max_regression", "20%", 0.2),
+        ("noise_floor", "100", 1.0),
+        ("noise_floor", "0.5", 0.5),
         ("max_time", "0.5", 0.5),
         ("max_time", "3600", 3600.0),
         ("max_samples", "10", 10),
@@ -263,11 +136,10 @@ _BAD = [
     ("percentile", "101"),
     ("percentile", "p99"),
     ("percentile", "nan"),
-    ("percentile", "0.99"),  # a fraction meant as p99
     ("percentile", "-1"),
     ("confidence", "0.5"),
     ("confidence", "1"),
-    ("confidence", "99"),
+    ("confidence", "50%"),
     ("confidence", "high"),
     ("max_time", "0"),
     ("max_time", "-3"),
@@ -420,3 +292,50 @@ def test_unknown_report_type_hints_at_a_swallowed_test_path() -> None:
 def test_save_with_disable_is_refused() -> None:
     with pytest.raises(SettingError, match="baseline of one untimed call"):
         resolve(cli_values(save="base.json", disable=True))
+
+
+def test_default_settings_give_the_default_sampling_plan() -> None:
+    # A simulation driven with SamplingPlan() shows exactly what users get by default.
+    assert Settings().plan() == SamplingPlan()
+
+
+def test_plan_follows_every_setting_that_feeds_it() -> None:
+    settings = resolve(
+        cli_values(
+            max_time="7",
+            min_time="0.25",
+            settle_time="2",
+            warmup_time="0.5",
+            warmup_calls="3",
+            max_samples="500",
+            confidence="95",
+        )
+    )
+    assert settings.plan() == SamplingPlan(
+        max_time_ns=7_000_000_000,
+        min_time_ns=250_000_000,
+        settle_time_ns=2_000_000_000,
+        warmup_time_ns=500_000_000,
+        warmup_calls=3,
+        max_samples=500,
+        confidence=0.95,
+    )
+    fed = {option.name for option in OPTIONS if option.plan}
+    assert fed == {
+        "confidence",
+        "max_time",
+        "max_samples",
+        "min_time",
+        "settle_time",
+        "warmup_calls",
+        "warmup_time",
+    }
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=[o.name for o in OPTIONS])
+def test_help_states_the_declared_default(option: Option) -> None:
+    # The help text is generated from the declaration: its default is the parsed one.
+    shown = option.help.rsplit("(default: ", 1)[1]
+    assert shown.endswith(")")
+    if option.default and not option.many:
+        assert option.parse(option.default) == getattr(Settings(), option.name)

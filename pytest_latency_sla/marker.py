@@ -1,0 +1,122 @@
+"""The ``sla`` marker: its arguments, parsed once into a frozen :class:`MarkerSpec`.
+
+A bad marker raises :class:`MarkerError` with a message naming the argument and a
+correct example. No pytest import here: the glue in ``plugin.py`` hands in the marker's
+arguments and adds the test's name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .settings import SettingError, parse_percent
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from .result import Budget
+
+__all__ = ["MARKER_HELP", "MarkerError", "MarkerSpec", "parse_marker", "parse_marker_spec"]
+
+MARKER_HELP = (
+    "sla(*, ms=None, us=None, percentile=None, isolate=None): latency budget for the `sla` "
+    "fixture's measurements: exactly one of ms= or us= (a positive number), on the given "
+    "percentile, in percent or as a fraction below 1 (default: the sla_percentile setting, "
+    "99); isolate=True measures in a "
+    "separate process, so a crash or hang fails only this test (default: the sla_isolate "
+    "setting). E.g. @pytest.mark.sla(ms=50, percentile=95)"
+)
+_MARKER_EXAMPLE = "@pytest.mark.sla(ms=50) or @pytest.mark.sla(us=200, percentile=95)"
+_MARKER_ARGS = ("ms", "us", "percentile", "isolate")
+_PERCENTILE = parse_percent(0, 100, True, False)
+
+
+class MarkerError(ValueError):
+    """A ``@pytest.mark.sla(...)`` that cannot be used."""
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _example(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class MarkerSpec:
+    """The closest ``sla`` marker, parsed: the budget and how to measure against it."""
+
+    budget: Budget
+    #: ``isolate=`` as written: True or False, or None to follow the ``sla_isolate`` setting.
+    isolate: bool | None = None
+
+
+def parse_marker(
+    args: Sequence[object], kwargs: Mapping[str, object], default_percentile: float
+) -> Budget:
+    """Turn the closest ``sla`` marker's arguments into a :class:`Budget`."""
+    return parse_marker_spec(args, kwargs, default_percentile).budget
+
+
+def parse_marker_spec(
+    args: Sequence[object], kwargs: Mapping[str, object], default_percentile: float
+) -> MarkerSpec:
+    """Turn the closest ``sla`` marker's arguments into a :class:`MarkerSpec`."""
+    if args:
+        raise MarkerError(
+            f"@pytest.mark.sla takes keyword arguments only, got positional "
+            f"{', '.join(repr(a) for a in args)}; write {_MARKER_EXAMPLE}"
+        )
+    unknown = sorted(set(kwargs) - set(_MARKER_ARGS))
+    if unknown:
+        raise MarkerError(
+            f"@pytest.mark.sla got unknown argument {', '.join(repr(u) for u in unknown)} "
+            f"(it takes ms=, us=, percentile= and isolate=); write {_MARKER_EXAMPLE}"
+        )
+    given = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
+    if not given:
+        raise MarkerError(
+            f"@pytest.mark.sla needs a budget: give ms= or us=; write {_MARKER_EXAMPLE}"
+        )
+    if len(given) == 2:
+        raise MarkerError(
+            f"@pytest.mark.sla got both ms={kwargs['ms']!r} and us={kwargs['us']!r}; give "
+            f"exactly one, e.g. @pytest.mark.sla(ms=50)"
+        )
+    unit = given[0]
+    raw = kwargs[unit]
+    value = float(raw) if _is_number(raw) else math.nan  # type: ignore[arg-type]
+    if not math.isfinite(value) or value <= 0:
+        value_text = f"{type(raw).__name__} {raw!r}"
+        raise MarkerError(
+            f"@pytest.mark.sla({unit}={raw!r}): {unit}= must be a positive, finite number "
+            f"({'milliseconds' if unit == 'ms' else 'microseconds'}), got {value_text}; "
+            f"write e.g. @pytest.mark.sla({unit}=50)"
+        )
+    raw_pct = kwargs.get("percentile")
+    percentile = default_percentile
+    if raw_pct is not None:
+        try:
+            if not _is_number(raw_pct):
+                raise SettingError("not a number")
+            # The one rule for shares: below 1 a fraction (0.99 is p99), else percent.
+            percentile = _PERCENTILE(repr(float(raw_pct)))  # type: ignore[arg-type]
+        except SettingError:
+            raise MarkerError(
+                f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number in "
+                f"(0, 100], in percent (99 for p99, 99.9 for p99.9) or as a fraction below 1 "
+                f"(0.99); write e.g. @pytest.mark.sla({unit}={_example(value)}, percentile=95)"
+            ) from None
+    isolate = kwargs.get("isolate")
+    if isolate is not None and not isinstance(isolate, bool):
+        raise MarkerError(
+            f"@pytest.mark.sla(isolate={isolate!r}): isolate= must be True or False, got "
+            f"{type(isolate).__name__} {isolate!r}; write e.g. "
+            f"@pytest.mark.sla({unit}={_example(value)}, isolate=True)"
+        )
+    from .result import Budget
+
+    return MarkerSpec(Budget(value=value, unit=unit, percentile=percentile), isolate)

@@ -1,0 +1,57 @@
+"""The sampling plan: how long to warm up and sample, and how sure a verdict must be.
+
+A light module (no numpy), so the settings can take their defaults from it at start-up:
+the numbers below are the plugin's defaults, declared here once. ``SamplingPlan()`` with
+no arguments is exactly what a user gets with no configuration, so a simulation driven
+with it shows what users get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_PERCENTILE", "SamplingPlan"]
+
+#: The percentile a budget applies to when the marker gives none, in percent; also the
+#: percentile a measurement without a budget reports and plans its samples for.
+DEFAULT_PERCENTILE = 99.0
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """How long to warm up and sample, and how sure a verdict must be."""
+
+    #: Warm up for at least this many calls after the cold first call ...
+    warmup_calls: int = 100
+    #: ... and for at least this long (nanoseconds).
+    warmup_time_ns: int = 50_000_000
+    #: Never decide on samples spanning less than this (spreads samples over time).
+    min_time_ns: int = 30_000_000
+    #: Stop sampling after this long; an undecided verdict is then inconclusive.
+    max_time_ns: int = 3_000_000_000
+    #: Stop sampling after this many samples.
+    max_samples: int = 1_000_000
+    #: Verdicts closer than ``quick_factor`` to the budget wait until samples span this
+    #: long, so they cover many of the 10-80 ms bursts seen on shared machines.
+    settle_time_ns: int = 1_000_000_000
+    #: A margin this clear (either way) is called as soon as ``min_time`` has passed.
+    quick_factor: float = 2.0
+    #: Aim for chunks of about this long between looks at the clock and the caps.
+    chunk_time_ns: int = 2_000_000
+    #: Confidence of a verdict (the binomial rule's 1 - alpha over all looks).
+    confidence: float = 0.99
+
+    def __post_init__(self) -> None:
+        if self.warmup_calls < 0 or self.warmup_time_ns < 0 or self.min_time_ns < 0:
+            raise ValueError("warmup and minimum times must not be negative")
+        if self.quick_factor < 1.0:
+            raise ValueError("quick_factor must be at least 1")
+        if self.max_time_ns <= 0 or self.max_samples < 1:
+            raise ValueError("max_time_ns and max_samples must be positive")
+        if not 0.0 < self.confidence < 1.0:
+            raise ValueError("confidence must be in (0, 1)")
+
+    @property
+    def warmup_cap_ns(self) -> int:
+        """Warmup never takes more than a quarter of the time cap (slow models)."""
+        return max(self.warmup_time_ns, self.max_time_ns // 4)

@@ -1,0 +1,617 @@
+"""The settings: each declared once, and resolved once per session.
+
+A setting is one field of :class:`Settings`, declared with :func:`setting`: its name,
+type (the annotation), default, unit and help text. Everything else is derived from
+that one declaration: the ``--sla-<name>`` option, the ``sla_<name>`` ini key, the help
+text with its "(default: ...)", the TOML type, and the :class:`~.plan.SamplingPlan`
+fields in nanoseconds. Sampling defaults are the plan's own (``plan.py``), converted.
+
+Values resolve command line > ini/pyproject > default; a bad value names where it came
+from. No pytest import here: the glue in ``plugin.py`` hands in plain values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .plan import DEFAULT_PERCENTILE, SamplingPlan
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping
+
+__all__ = [
+    "INCONCLUSIVE_POLICIES",
+    "OPTIONS",
+    "REPORT_TYPES",
+    "Option",
+    "SettingError",
+    "Settings",
+    "parse_fraction",
+    "parse_percent",
+    "resolve_settings",
+]
+
+INCONCLUSIVE_POLICIES = ("fail", "pass", "warn")
+
+#: Report types for --sla-report; a path after a colon is optional where one is implied.
+REPORT_TYPES = ("term", "json", "md", "html")
+#: Other names accepted for a report type.
+REPORT_ALIASES = {"markdown": "md"}
+
+T = TypeVar("T")
+
+
+class SettingError(ValueError):
+    """A setting with a value that cannot be used."""
+
+
+# --- parsers: text as the user wrote it -> value -------------------------------------------
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingError(f"expected a number, got {text!r}") from None
+    return value
+
+
+def _number(low: float, high: float, low_open: bool, high_open: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _float(text)
+        ok_low = value > low if low_open else value >= low
+        ok_high = value < high if high_open else value <= high
+        if not (math.isfinite(value) and ok_low and ok_high):
+            lo = "(" if low_open else "["
+            hi = ")" if high_open else "]"
+            raise SettingError(f"expected a number in {lo}{low:g}, {high:g}{hi}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _count(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            number = float(text.replace("_", ""))
+        except ValueError:
+            raise SettingError(f"expected a whole number, got {text!r}") from None
+        if not number.is_integer():
+            raise SettingError(f"expected a whole number, got {text!r}")
+        value = int(number)
+        if value < low:
+            raise SettingError(f"expected a whole number >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _choice(choices: Collection[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise SettingError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingError(f"expected true or false, got {text!r}")
+
+
+def _share(text: str) -> tuple[float, float]:
+    """A share as (percent, fraction): ``99``, ``99%`` or, below 1, a fraction ``0.99``.
+
+    The one rule for every setting and marker argument that is a share: a value below 1
+    is a fraction; 1 or more is percent; a trailing ``%`` always means percent. Values
+    are rounded to 12 significant digits, so ``0.999`` is exactly 99.9 percent.
+    """
+    stripped = text.strip()
+    if stripped.endswith("%"):
+        percent = _float(stripped[:-1])
+    else:
+        value = _float(stripped)
+        percent = value * 100.0 if 0.0 < value < 1.0 else value
+    return float(f"{percent:.12g}"), float(f"{percent / 100.0:.12g}")
+
+
+def parse_percent(
+    low: float, high: float, low_open: bool, high_open: bool
+) -> Callable[[str], float]:
+    """A share in percent (``99``, ``99%``, ``0.99``), checked against [low, high] percent."""
+
+    def parse(text: str) -> float:
+        percent, _ = _share(text)
+        ok_low = percent > low if low_open else percent >= low
+        ok_high = percent < high if high_open else percent <= high
+        if not (math.isfinite(percent) and ok_low and ok_high):
+            raise SettingError(_range_text(low, high, low_open, high_open, text))
+        return percent
+
+    return parse
+
+
+def parse_fraction(
+    low: float, high: float, low_open: bool, high_open: bool
+) -> Callable[[str], float]:
+    """A share kept as a fraction, written as percent or fraction; bounds in percent."""
+    check = parse_percent(low, high, low_open, high_open)
+
+    def parse(text: str) -> float:
+        check(text)
+        return _share(text)[1]
+
+    return parse
+
+
+def _range_text(low: float, high: float, low_open: bool, high_open: bool, text: str) -> str:
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    return (
+        f"expected a percentage in {lo}{low:g}, {high:g}{hi}, written as percent (99) or as a "
+        f"fraction below 1 (0.99), got {text!r}"
+    )
+
+
+def _report(text: str) -> str:
+    value = text.strip()
+    kind, colon, path = value.partition(":")
+    kind = REPORT_ALIASES.get(kind, kind)
+    if kind not in REPORT_TYPES:
+        raise SettingError(
+            f"unknown report type {value!r} (known: {', '.join(REPORT_TYPES)}, as TYPE or "
+            "TYPE:PATH); if that was a test path, put it before --sla-report or write "
+            "--sla-report=term"
+        )
+    if kind == "term" and path:
+        raise SettingError(f"the term report prints to the terminal and takes no path: {value!r}")
+    if colon and not path.strip():
+        raise SettingError(f"empty path in {value!r}; write {kind}:PATH or just {kind}")
+    return f"{kind}:{path.strip()}" if path.strip() else kind
+
+
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A parser that reads "" (not given) as None."""
+
+    def parse_optional(text: str) -> Any:
+        return None if not text.strip() else parse(text)
+
+    return parse_optional
+
+
+def _path(text: str) -> str:
+    return text.strip()
+
+
+# --- the declaration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """What :func:`setting` records on a field, besides its name, type and default."""
+
+    help: str
+    parse: Callable[[str], Any]
+    metavar: str | None
+    #: "value" (takes a value), "flag" (a switch) or "many" (repeatable; ini takes a list).
+    kind: str
+    #: How the default reads in the help text (None: derived from the value).
+    shown: str | None
+    #: Said after the default in the help text, e.g. why it is what it is.
+    note: str | None
+    #: Unit of the value: "s" (seconds), "%" (a share, kept as percent), "fraction" (a
+    #: share, kept as a fraction), "x" (a ratio) or None.
+    unit: str | None
+    #: The SamplingPlan field this setting feeds, or None.
+    plan: str | None
+    #: For "many": the value when the option is given without one.
+    const: str | None
+
+
+def setting(
+    default: T,
+    help: str,
+    parse: Callable[[str], Any],
+    *,
+    metavar: str | None = None,
+    kind: str = "value",
+    shown: str | None = None,
+    note: str | None = None,
+    unit: str | None = None,
+    plan: str | None = None,
+    const: str | None = None,
+) -> T:
+    """Declare one setting: a :class:`Settings` field with everything derived from it."""
+    declared = _Declared(help, parse, metavar, kind, shown, note, unit, plan, const)
+    if isinstance(default, tuple):
+        return dataclasses.field(default_factory=lambda: default, metadata={"sla": declared})
+    return dataclasses.field(default=default, metadata={"sla": declared})
+
+
+_PLAN_DEFAULTS = SamplingPlan()
+
+
+def _from_plan(name: str) -> float:
+    """A SamplingPlan default in the setting's unit (ns fields become seconds)."""
+    value = getattr(_PLAN_DEFAULTS, name)
+    return value / 1e9 if name.endswith("_ns") else value  # type: ignore[no-any-return]
+
+
+_SECONDS = _number(0, 3600, False, False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, resolved once per session. Each field is the setting's declaration."""
+
+    percentile: float = setting(
+        DEFAULT_PERCENTILE,
+        "percentile that a budget applies to when the marker gives none",
+        parse_percent(0, 100, True, False),
+        metavar="PCT",
+        unit="%",
+    )
+    confidence: float = setting(
+        _PLAN_DEFAULTS.confidence,
+        "confidence a pass or fail verdict must reach, in (50%, 100%)",
+        parse_fraction(50, 100, True, True),
+        metavar="PCT",
+        unit="fraction",
+        plan="confidence",
+    )
+    max_time: float = setting(
+        _from_plan("max_time_ns"),
+        "seconds of sampling after which an undecided verdict is inconclusive",
+        _number(0, 3600, True, False),
+        metavar="SECONDS",
+        unit="s",
+        plan="max_time_ns",
+    )
+    max_samples: int = setting(
+        _PLAN_DEFAULTS.max_samples,
+        "timed calls after which an undecided verdict is inconclusive",
+        _count(10),
+        metavar="N",
+        plan="max_samples",
+    )
+    min_time: float = setting(
+        _from_plan("min_time_ns"),
+        "seconds that samples must span before any verdict, so they spread over time",
+        _SECONDS,
+        metavar="SECONDS",
+        unit="s",
+        plan="min_time_ns",
+    )
+    settle_time: float = setting(
+        _from_plan("settle_time_ns"),
+        "seconds that samples must span before a verdict within 2x of the budget (either "
+        "way); clearer margins are called after sla_min_time",
+        _SECONDS,
+        metavar="SECONDS",
+        unit="s",
+        plan="settle_time_ns",
+    )
+    warmup_calls: int = setting(
+        _PLAN_DEFAULTS.warmup_calls,
+        "calls after the cold first call before timing starts",
+        _count(0),
+        metavar="N",
+        plan="warmup_calls",
+    )
+    warmup_time: float = setting(
+        _from_plan("warmup_time_ns"),
+        "seconds of warmup at least; both this and sla_warmup_calls must be reached",
+        _SECONDS,
+        metavar="SECONDS",
+        unit="s",
+        plan="warmup_time_ns",
+    )
+    inconclusive: str = setting(
+        "fail",
+        "what a measurement too close to its budget to call does to the test: fail, pass or warn",
+        _choice(INCONCLUSIVE_POLICIES),
+        metavar="{fail,pass,warn}",
+    )
+    tight_margin: float = setting(
+        1.5,
+        "margins (budget / measured) below this are reported as tight",
+        _number(1, math.inf, False, True),
+        metavar="X",
+        unit="x",
+    )
+    headroom: float = setting(
+        10.0,
+        "margins at or above this are reported as headroom: stop optimizing",
+        _number(1, math.inf, False, True),
+        metavar="X",
+        unit="x",
+    )
+    report: tuple[str, ...] = setting(
+        (),
+        "SLA report to produce, TYPE[:PATH]: term (the table in the terminal summary; the "
+        "default when no TYPE is given), json, md or html (to PATH, default sla-report.EXT; a "
+        "PATH ending in / or naming a folder gets index.html / sla-report.EXT inside; md "
+        "without PATH appends to $GITHUB_STEP_SUMMARY when set); may be repeated; an empty "
+        "value means no report",
+        _report,
+        metavar="TYPE[:PATH]",
+        kind="many",
+        const="term",
+        shown="none",
+    )
+    raw: bool = setting(
+        False,
+        "include every raw sample in JSON reports and baselines, instead of a histogram",
+        _flag,
+        kind="flag",
+    )
+    save: str | None = setting(
+        None,
+        "write the JSON report to PATH as a baseline for --sla-compare",
+        _optional(_path),
+        metavar="PATH",
+        shown="none",
+    )
+    compare: str | None = setting(
+        None,
+        "compare each measurement with its entry in the baseline at PATH (a JSON report); "
+        "adds a change column to every report",
+        _optional(_path),
+        metavar="PATH",
+        shown="none",
+    )
+    max_regression: float | None = setting(
+        None,
+        "fail a test whose measured percentile is more than PCT percent slower than its "
+        "baseline, when the change is beyond the noise of both runs",
+        _optional(parse_fraction(0, math.inf, True, True)),
+        metavar="PCT",
+        unit="fraction",
+        shown="off",
+    )
+    noise_floor: float = setting(
+        1.0,
+        "against a baseline, call a change a regression or improvement only when even the "
+        "closest ends of the two runs' confidence intervals differ by more than PCT percent",
+        parse_fraction(0, math.inf, False, True),
+        metavar="PCT",
+        unit="fraction",
+        note="i.e. 2x: machine states on shared runners move latency that much between runs; "
+        "lower it on quiet, dedicated runners",
+    )
+    strict_baseline: bool = setting(
+        False,
+        "fail a test whose baseline entry was recorded under another configuration (model, "
+        "onnxruntime version, providers, threads, CPU) instead of marking it",
+        _flag,
+        kind="flag",
+    )
+    require_providers: bool = setting(
+        False,
+        "fail (instead of skip) a test that asks for an execution provider this onnxruntime "
+        "does not have",
+        _flag,
+        kind="flag",
+    )
+    xdist: str = setting(
+        "serial",
+        "under pytest-xdist: serial runs each SLA test alone (no other test runs on any "
+        "worker meanwhile); parallel measures beside other tests, with a warning in the "
+        "report",
+        _choice(("serial", "parallel")),
+        metavar="{serial,parallel}",
+    )
+    isolate: bool = setting(
+        False,
+        "run each measurement in a separate process, so a native crash or a hang fails only "
+        "its test (a marker's isolate= overrides this)",
+        _flag,
+        kind="flag",
+    )
+    timeout: float = setting(
+        60.0,
+        "seconds an isolated measurement may take, worker start included, before its "
+        "process is killed and the test fails",
+        _number(0, 86400, True, False),
+        metavar="SECONDS",
+        unit="s",
+    )
+    disable: bool = setting(
+        False,
+        "run each measured callable once, without warmup or verdict (for debugging)",
+        _flag,
+        kind="flag",
+    )
+
+    def report_targets(self) -> list[tuple[str, str | None]]:
+        """(type, path or None) for each requested report, in order."""
+        targets = []
+        for spec in self.report:
+            kind, _, path = spec.partition(":")
+            targets.append((kind, path or None))
+        return targets
+
+    def plan(self) -> SamplingPlan:
+        """The sampling plan these settings give (seconds become nanoseconds)."""
+        values: dict[str, Any] = {}
+        for option in OPTIONS:
+            if option.plan is None:
+                continue
+            value = getattr(self, option.name)
+            values[option.plan] = round(value * 1e9) if option.plan.endswith("_ns") else value
+        return SamplingPlan(**values)
+
+
+# --- derived: options and ini keys ------------------------------------------------------------
+
+
+def _show(value: object, unit: str | None) -> str:
+    """A value as the help text and docs show a default."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and unit == "fraction":
+        return f"{value * 100:g}%"
+    if isinstance(value, float) and unit == "%":
+        return f"{value:g}%"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _text(value: object, unit: str | None) -> str:
+    """A default as text the parser reads back to the same value."""
+    if value is None or value == ():
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and unit == "fraction":
+        return f"{value * 100:g}%"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting as the command line and the ini file see it (derived, never declared)."""
+
+    name: str
+    help: str
+    #: The default as text that ``parse`` reads back to the default value.
+    default: str
+    parse: Callable[[str], Any]
+    metavar: str | None
+    flag: bool
+    many: bool
+    const: str | None
+    #: The Python type of the value (float, int, bool, str; list for repeatable ones).
+    value_type: type
+    #: The SamplingPlan field this setting feeds, or None.
+    plan: str | None
+
+    @property
+    def cli(self) -> str:
+        return "--sla-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "sla_" + self.name
+
+
+_TYPES = {"float": float, "int": int, "bool": bool, "str": str}
+
+
+def _value_type(annotation: object, kind: str) -> type:
+    if kind == "many":
+        return list
+    text = str(annotation).split("|")[0].strip()
+    return _TYPES[text]
+
+
+def _options() -> tuple[Option, ...]:
+    options = []
+    for field in dataclasses.fields(Settings):
+        declared: _Declared = field.metadata["sla"]
+        default = field.default if field.default_factory is dataclasses.MISSING else ()
+        shown = declared.shown or _show(default, declared.unit)
+        if declared.unit == "s" and declared.shown is None:
+            shown += " s"
+        note = f", {declared.note}" if declared.note else ""
+        options.append(
+            Option(
+                name=field.name,
+                help=f"{declared.help} (default: {shown}{note})",
+                default=_text(default, declared.unit),
+                parse=declared.parse,
+                metavar=declared.metavar,
+                flag=declared.kind == "flag",
+                many=declared.kind == "many",
+                const=declared.const,
+                value_type=_value_type(field.type, declared.kind),
+                plan=declared.plan,
+            )
+        )
+    return tuple(options)
+
+
+OPTIONS: tuple[Option, ...] = _options()
+
+
+# --- resolution -------------------------------------------------------------------------------
+
+
+def _as_text(raw: object) -> str:
+    """A value as the user wrote it: pytest may hand ini numbers over as floats."""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw)
+
+
+def resolve_settings(
+    cli: Mapping[str, object],
+    ini: Mapping[str, object],
+    ini_source: str,
+    overridden: Collection[str] = (),
+) -> Settings:
+    """Command line beats ini beats default. ``cli`` and ``ini`` map option names to
+    what pytest parsed (None or "" when not given); ``ini_source`` names the config file;
+    ``overridden`` names the ini keys set on the command line with ``-o``.
+    """
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        raw_cli = cli.get(option.name)
+        raw_ini = ini.get(option.name)
+        if raw_cli not in (None, [], False):
+            source = f"from the command line, {option.cli}"
+            raw = raw_cli
+        elif raw_ini not in (None, "", []):
+            if option.ini in overridden:
+                source = f"from the command line, -o {option.ini}"
+            else:
+                source = f"from {option.ini} in {ini_source}"
+            raw = raw_ini
+        else:
+            source = "default"
+            raw = option.default
+        try:
+            if option.many:
+                items = raw if isinstance(raw, list) else str(raw).split()
+                # An empty value (`--sla-report=`) asks for nothing.
+                parsed = (option.parse(str(i)) for i in items if str(i).strip())
+                values[option.name] = tuple(dict.fromkeys(parsed))
+            elif option.flag and isinstance(raw, bool):
+                values[option.name] = raw
+            else:
+                values[option.name] = option.parse(_as_text(raw))
+        except SettingError as exc:
+            raise SettingError(f"{option.cli} / {option.ini}: {exc} ({source})") from None
+        sources[option.name] = source
+    settings = Settings(**values)
+    _check_together(settings, sources)
+    return settings
+
+
+def _check_together(settings: Settings, sources: Mapping[str, str]) -> None:
+    """Settings that are fine alone but not together."""
+    if settings.headroom < settings.tight_margin:
+        raise SettingError(
+            f"--sla-headroom / sla_headroom ({settings.headroom:g}, {sources['headroom']}) "
+            f"must not be below --sla-tight-margin / sla_tight_margin "
+            f"({settings.tight_margin:g}, {sources['tight_margin']})"
+        )
+    if settings.save and settings.disable:
+        raise SettingError(
+            f"--sla-save / sla_save ({sources['save']}) with --sla-disable / sla_disable "
+            f"({sources['disable']}) would record a baseline of one untimed call per test; "
+            "drop one of them"
+        )

@@ -1,0 +1,142 @@
+"""Unit tests for the marker (``pytest_latency_sla.marker``)."""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+
+import pytest
+
+from pytest_latency_sla.marker import MARKER_HELP, MarkerError, parse_marker, parse_marker_spec
+from pytest_latency_sla.result import Budget
+
+# --- the marker ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "default", "expected"),
+    [
+        ({"ms": 50}, 99.0, Budget(50.0, "ms", 99.0)),
+        ({"us": 200}, 99.0, Budget(200.0, "us", 99.0)),
+        ({"ms": 50}, 95.0, Budget(50.0, "ms", 95.0)),  # percentile from the setting
+        ({"ms": 0.5, "percentile": 95}, 99.0, Budget(0.5, "ms", 95.0)),
+        ({"us": 200, "percentile": 99.9}, 99.0, Budget(200.0, "us", 99.9)),
+        ({"ms": 1, "percentile": 100}, 99.0, Budget(1.0, "ms", 100.0)),
+        ({"ms": 1, "percentile": 1}, 99.0, Budget(1.0, "ms", 1.0)),
+        # The one rule for shares: below 1 is a fraction, 1 or more is percent.
+        ({"ms": 50, "percentile": 0.99}, 99.0, Budget(50.0, "ms", 99.0)),
+        ({"ms": 50, "percentile": 0.999}, 99.0, Budget(50.0, "ms", 99.9)),
+        ({"us": 5, "percentile": 0.5}, 99.0, Budget(5.0, "us", 50.0)),
+        ({"ms": 3, "us": None}, 99.0, Budget(3.0, "ms", 99.0)),  # explicit None ignored
+        ({"ms": None, "us": 7, "percentile": None}, 90.0, Budget(7.0, "us", 90.0)),
+    ],
+)
+def test_parse_marker_valid(kwargs: dict[str, object], default: float, expected: Budget) -> None:
+    budget = parse_marker((), kwargs, default)
+    assert budget == expected
+    assert type(budget.value) is float
+    assert type(budget.percentile) is float
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "isolate"),
+    [({"ms": 50}, None), ({"ms": 50, "isolate": True}, True), ({"us": 9, "isolate": False}, False)],
+)
+def test_parse_marker_spec_carries_isolate(kwargs: dict[str, object], isolate: bool | None) -> None:
+    spec = parse_marker_spec((), kwargs, 99.0)
+    assert spec.isolate is isolate
+    # The budget is the same with or without isolate=.
+    assert spec.budget == parse_marker((), kwargs, 99.0)
+    assert spec.budget.value == kwargs.get("ms", kwargs.get("us"))
+
+
+def test_budget_units() -> None:
+    ms = parse_marker((), {"ms": 50}, 99.0)
+    us = parse_marker((), {"us": 200, "percentile": 99.9}, 99.0)
+    assert ms.ns == 50_000_000
+    assert ms.seconds == pytest.approx(0.05)
+    assert us.ns == 200_000
+    assert us.seconds == pytest.approx(200e-6)
+    assert str(ms) == "p99 <= 50 ms"
+    assert str(us) == "p99.9 <= 200 µs"
+
+
+def _examples_after_write(message: str) -> list[str]:
+    """The ``@pytest.mark.sla(...)`` examples a message recommends ("write ...", "e.g.")."""
+    parts = re.split(r"\bwrite\b|\be\.g\.", message)
+    assert len(parts) > 1, message
+    advice = parts[-1]
+    return re.findall(r"@pytest\.mark\.sla\([^)]*\)", advice)
+
+
+def _parse_example(example: str) -> Budget:
+    call = ast.parse(example.removeprefix("@"), mode="eval").body
+    assert isinstance(call, ast.Call)
+    args = [ast.literal_eval(a) for a in call.args]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+    return parse_marker(args, kwargs, 99.0)
+
+
+_NAN = math.nan
+_INF = math.inf
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "names"),
+    [
+        ((), {}, ["ms=", "us="]),
+        ((), {"percentile": 95}, ["ms=", "us="]),
+        ((), {"ms": None, "us": None}, ["ms=", "us="]),
+        ((), {"ms": 50, "us": 200}, ["ms=50", "us=200"]),
+        ((), {"ms": 0}, ["ms=0"]),
+        ((), {"us": 0.0}, ["us=0.0"]),
+        ((), {"ms": -5}, ["ms=-5"]),
+        ((), {"ms": _NAN}, ["ms=nan"]),
+        ((), {"us": _INF}, ["us=inf"]),
+        ((), {"ms": -_INF}, ["ms=-inf"]),
+        ((), {"ms": "50"}, ["ms='50'", "str"]),
+        ((), {"ms": True}, ["ms=True", "bool"]),
+        ((), {"us": [1]}, ["us=[1]", "list"]),
+        ((), {"ms": 50, "p": 99}, ["'p'", "percentile="]),
+        ((), {"ms": 50, "budget": 1, "unit": "ms"}, ["'budget'", "'unit'"]),
+        ((50,), {}, ["positional", "50"]),
+        ((50,), {"percentile": 99}, ["positional", "50"]),
+        ((), {"ms": 50, "percentile": 0}, ["percentile=0"]),
+        ((), {"ms": 50, "percentile": -1}, ["percentile=-1"]),
+        ((), {"ms": 50, "percentile": 101}, ["percentile=101"]),
+        ((), {"ms": 50, "percentile": 100.5}, ["percentile=100.5"]),
+        ((), {"ms": 50, "percentile": "99"}, ["percentile='99'"]),
+        ((), {"ms": 50, "percentile": True}, ["percentile=True"]),
+        ((), {"ms": 50, "percentile": _NAN}, ["percentile=nan"]),
+        ((), {"us": 200, "percentile": _INF}, ["percentile=inf"]),
+        ((), {"ms": 50, "isolate": "yes"}, ["isolate='yes'", "str", "True or False"]),
+        ((), {"ms": 50, "isolate": 1}, ["isolate=1", "int", "isolate=True"]),
+        ((), {"ms": 50, "isolated": True}, ["'isolated'", "isolate="]),
+    ],
+)
+def test_parse_marker_rejects_bad_forms(
+    args: tuple[object, ...], kwargs: dict[str, object], names: list[str]
+) -> None:
+    with pytest.raises(MarkerError) as info:
+        parse_marker(args, kwargs, 99.0)
+    message = str(info.value)
+    assert "@pytest.mark.sla(" in message
+    for name in names:
+        assert name in message, message
+    # Every example the message recommends must itself be a valid marker.
+    examples = _examples_after_write(message)
+    assert examples, message
+    for example in examples:
+        assert _parse_example(example).value > 0
+
+
+def test_marker_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="needs a budget"):
+        parse_marker((), {}, 99.0)
+
+
+def test_marker_help_example_is_valid() -> None:
+    assert MARKER_HELP.startswith("sla(*, ms=None, us=None, percentile=None, isolate=None)")
+    (example,) = re.findall(r"@pytest\.mark\.sla\([^)]*\)", MARKER_HELP)
+    assert _parse_example(example) == Budget(50.0, "ms", 95.0)
