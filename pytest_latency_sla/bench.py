@@ -14,14 +14,12 @@ here imports pytest-benchmark.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .result import Subject
-from .sampling import Sampling
-from .stats import decide, design_effect
+from .sampling import Sampling, judge
 
 if TYPE_CHECKING:
     from .fixture import SlaFixture
@@ -57,15 +55,8 @@ def sampling_from_rounds(
     samples.setflags(write=False)
     decision = None
     if budget_ns is not None:
-        exceeded = samples > budget_ns
-        decision = decide(
-            int(samples.size),
-            int(np.count_nonzero(exceeded)),
-            quantile,
-            1.0 - confidence,
-            design_effect(exceeded),
-        )
-        decision = dataclasses.replace(decision, threshold_ns=budget_ns)
+        # One look, on rounds that are all there is: settled, at the full confidence.
+        decision = judge(samples, budget_ns, quantile, 1.0 - confidence)
     return Sampling(
         samples_ns=samples,
         cold_start_ns=cold,

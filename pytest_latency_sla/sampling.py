@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-__all__ = ["Sampling", "SamplingPlan", "run_once", "sample"]
+__all__ = ["Sampler", "Sampling", "SamplingPlan", "judge", "run_once", "sample"]
 
 #: How many contiguous groups the design effect is estimated over.
 _DISPERSION_GROUPS = 10
@@ -66,39 +66,6 @@ def _timer_overhead(clock: Callable[[], int]) -> int:
     return max(0, best or 0)
 
 
-def _warm_up(
-    call: Callable[[], object], plan: SamplingPlan, clock: Callable[[], int]
-) -> tuple[int, int, float, npt.NDArray[np.int64]]:
-    """Warm up in doubling blocks.
-
-    Returns (calls, elapsed ns, ns per call of the last block, timings of the calls after
-    the first ``warmup_calls``). Those steady warmup calls are never samples; they are the
-    moments just before sampling, against which quick verdicts are checked (``_look``).
-    """
-    start = clock()
-    calls, block, per_call = 0, 1, 0.0
-    cap = plan.warmup_cap_ns
-    timings: list[int] = []
-    append = timings.append
-    while True:
-        elapsed = clock() - start
-        enough = calls >= plan.warmup_calls and elapsed >= plan.warmup_time_ns
-        if enough or (calls >= 1 and elapsed >= cap):
-            steady = np.array(timings[plan.warmup_calls :], dtype=np.int64)
-            return calls, elapsed, per_call, steady
-        b0 = clock()
-        for _ in range(block):
-            t0 = clock()
-            call()
-            t1 = clock()
-            append(t1 - t0)
-        b1 = clock()
-        calls += block
-        per_call = (b1 - b0) / block
-        if b1 - b0 < 1_000_000:
-            block *= 2
-
-
 def sample(
     call: Callable[[], object],
     plan: SamplingPlan,
@@ -115,75 +82,144 @@ def sample(
     then stops.
     The young generations are collected before timing and the collector stays disabled
     while timing; its state is restored afterwards, also when ``call`` raises.
+
+    Public and stable: driving it with an injected ``clock`` and a synthetic ``call``
+    (each call advancing the clock by a latency of known distribution) is how the
+    verdict is calibrated.
     """
-    if budget_ns is not None and quantile is None:
-        raise ValueError("a budget needs a quantile")
-    if quantile is None:
-        quantile = DEFAULT_PERCENTILE / 100.0
-    schedule = LookSchedule.plan(quantile, plan.confidence, plan.max_samples)
-    gc_was_enabled = gc.isenabled()
-    if manage_gc:
-        # Disabling is what keeps collections out of the samples. A collection first frees
-        # the garbage the test just made; a young one costs microseconds, where a full one
-        # took 11-18 ms per measurement in a pytest process with onnxruntime (18 s over
-        # 1,000 SLA tests) and 92 ms on a heap of 1M objects, and bought no accuracy.
-        gc.collect(1)
-        gc.disable()
-    try:
-        overhead = _timer_overhead(clock)
+    sampler = Sampler(call, plan, budget_ns=budget_ns, quantile=quantile, clock=clock)
+    return sampler.run(manage_gc=manage_gc)
+
+
+class Sampler:
+    """One measurement: warm up, take chunks of timed calls, look at the verdict between them.
+
+    :meth:`run` does it all; the steps are methods so that each can be read alone. The
+    statistics of a look are :func:`judge`'s.
+    """
+
+    def __init__(
+        self,
+        call: Callable[[], object],
+        plan: SamplingPlan,
+        *,
+        budget_ns: float | None = None,
+        quantile: float | None = None,
+        clock: Callable[[], int] = time.perf_counter_ns,
+    ) -> None:
+        if budget_ns is not None and quantile is None:
+            raise ValueError("a budget needs a quantile")
+        self.call = call
+        self.plan = plan
+        self.budget_ns = budget_ns
+        self.quantile = DEFAULT_PERCENTILE / 100.0 if quantile is None else quantile
+        self.clock = clock
+        self.schedule = LookSchedule.plan(self.quantile, plan.confidence, plan.max_samples)
+        # What warmup found.
+        self.cold_ns = 0
+        self.warmup_calls = 0
+        self.warmup_ns = 0
+        self.per_call_ns = 0.0
+        #: Steady warmup calls (after ``warmup_calls``): never samples, but the moments just
+        #: before sampling, against which quick verdicts are checked (see :func:`judge`).
+        self.steady: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        # Sampling state.
+        self.chunks: list[npt.NDArray[np.int64]] = []
+        self.n = 0
+        self.looks = 0
+        self.decision: Decision | None = None
+        self._chunk_calls = 1
+        self._start = 0
+        self._last_look_n = 0
+        self._next_look = self.schedule.points[0]
+        self._settle_looked = False
+        self._look_after = 0
+
+    def run(self, *, manage_gc: bool = True) -> Sampling:
+        """Warm up, then take chunks and look until decided or capped."""
+        gc_was_enabled = gc.isenabled()
+        if manage_gc:
+            # Disabling is what keeps collections out of the samples. A collection first
+            # frees the garbage the test just made; a young one costs microseconds, where a
+            # full one took 11-18 ms per measurement in a pytest process with onnxruntime
+            # (18 s over 1,000 SLA tests) and 92 ms on a heap of 1M objects, and bought no
+            # accuracy.
+            gc.collect(1)
+            gc.disable()
+        try:
+            overhead = _timer_overhead(self.clock)
+            self.warm_up()
+            self._start_sampling()
+            while True:
+                self.take_chunk()
+                stop = self.look()
+                if stop is not None:
+                    break
+            samples = np.concatenate(self.chunks)
+            samples.setflags(write=False)
+            return Sampling(
+                samples_ns=samples,
+                cold_start_ns=self.cold_ns,
+                warmup_calls=self.warmup_calls,
+                warmup_ns=self.warmup_ns,
+                duration_ns=self.clock() - self._start,
+                chunks=len(self.chunks),
+                looks=self.looks,
+                stop_reason=stop,
+                timer_overhead_ns=overhead,
+                decision=self.decision,
+            )
+        finally:
+            if manage_gc and gc_was_enabled:
+                gc.enable()
+
+    def warm_up(self) -> None:
+        """Time the cold first call apart, then warm up in doubling blocks."""
+        clock, call, plan = self.clock, self.call, self.plan
         t0 = clock()
         call()
-        cold = clock() - t0
-        warm_calls, warm_ns, per_call, steady = _warm_up(call, plan, clock)
-        return _sample_chunks(
-            call,
-            plan,
-            schedule,
-            budget_ns,
-            quantile,
-            clock,
-            cold,
-            warm_calls,
-            warm_ns,
-            per_call,
-            overhead,
-            steady,
+        self.cold_ns = clock() - t0
+        start = clock()
+        calls, block, per_call = 0, 1, 0.0
+        cap = plan.warmup_cap_ns
+        timings: list[int] = []
+        append = timings.append
+        while True:
+            elapsed = clock() - start
+            enough = calls >= plan.warmup_calls and elapsed >= plan.warmup_time_ns
+            if enough or (calls >= 1 and elapsed >= cap):
+                break
+            b0 = clock()
+            for _ in range(block):
+                t0 = clock()
+                call()
+                t1 = clock()
+                append(t1 - t0)
+            b1 = clock()
+            calls += block
+            per_call = (b1 - b0) / block
+            if b1 - b0 < 1_000_000:
+                block *= 2
+        self.warmup_calls, self.warmup_ns, self.per_call_ns = calls, elapsed, per_call
+        self.steady = np.array(timings[plan.warmup_calls :], dtype=np.int64)
+
+    def _start_sampling(self) -> None:
+        plan = self.plan
+        # Without warmup the cold call is the only estimate: too slow, so chunks start small.
+        estimate = self.per_call_ns if self.per_call_ns > 0 else float(max(self.cold_ns, 1))
+        self._chunk_calls = _chunk_calls(plan, estimate)
+        # Verdicts rest on at least warmup_time + min_time of steady calls (80 ms by
+        # default: the longest burst in the measurements), counting the steady warmup
+        # calls just before sampling. Slow calls leave little steady warmup, so they wait.
+        self._look_after = max(
+            plan.min_time_ns, plan.min_time_ns + plan.warmup_time_ns - int(self.steady.sum())
         )
-    finally:
-        if manage_gc and gc_was_enabled:
-            gc.enable()
+        self._start = self.clock()
 
-
-def _sample_chunks(
-    call: Callable[[], object],
-    plan: SamplingPlan,
-    schedule: LookSchedule,
-    budget_ns: float | None,
-    quantile: float | None,
-    clock: Callable[[], int],
-    cold: int,
-    warm_calls: int,
-    warm_ns: int,
-    per_call: float,
-    overhead: int,
-    steady: npt.NDArray[np.int64],
-) -> Sampling:
-    # Without warmup the cold call is the only estimate: too slow, so chunks start small.
-    chunk_calls = _chunk_calls(plan, per_call if per_call > 0 else float(max(cold, 1)))
-    chunks: list[npt.NDArray[np.int64]] = []
-    n = 0
-    looks = 0
-    last_look_n = 0
-    next_look = schedule.points[0]
-    decision: Decision | None = None
-    settle_looked = False
-    # Verdicts rest on at least warmup_time + min_time of steady calls (80 ms by default:
-    # the longest burst in the measurements), counting the steady warmup calls just
-    # before sampling; see _look. Slow calls leave little steady warmup, so they wait.
-    look_after = max(plan.min_time_ns, plan.min_time_ns + plan.warmup_time_ns - int(steady.sum()))
-    start = clock()
-    while True:
-        size = min(chunk_calls, plan.max_samples - n)
+    def take_chunk(self) -> None:
+        """Time one chunk of calls (about ``chunk_time`` long) and size the next one."""
+        clock, call = self.clock, self.call
+        size = min(self._chunk_calls, self.plan.max_samples - self.n)
         buf: list[int] = []
         append = buf.append
         for _ in range(size):
@@ -192,58 +228,45 @@ def _sample_chunks(
             t1 = clock()
             append(t1 - t0)
         chunk = np.array(buf, dtype=np.int64)
-        chunks.append(chunk)
+        self.chunks.append(chunk)
         # Re-size chunks from what calls cost now, so a slowdown cannot stall the caps.
-        chunk_calls = _chunk_calls(plan, float(chunk.mean()))
-        n += size
-        elapsed = clock() - start
+        self._chunk_calls = _chunk_calls(self.plan, float(chunk.mean()))
+        self.n += size
+
+    def look(self) -> str | None:
+        """Look at the verdict if a look is due; why sampling stops now, or None to go on."""
+        plan, n = self.plan, self.n
+        elapsed = self.clock() - self._start
         capped = n >= plan.max_samples or elapsed >= plan.max_time_ns
-        ready = elapsed >= plan.min_time_ns
-        look_ready = elapsed >= look_after
-        if budget_ns is None or quantile is None:
-            if capped or (ready and n >= schedule.pass_point):
-                stop = "measured"
-                break
-            continue
+        if self.budget_ns is None:
+            ready = elapsed >= plan.min_time_ns
+            return "measured" if capped or (ready and n >= self.schedule.pass_point) else None
+        look_ready = elapsed >= self._look_after
         settled = capped or elapsed >= plan.settle_time_ns
         # One look is reserved for the moment the samples first span settle_time, so a
         # verdict near the budget is not held until the next planned count.
-        settle_look = settled and not settle_looked and look_ready and n > last_look_n
-        if (look_ready and n >= next_look) or (capped and n > last_look_n) or settle_look:
-            settle_looked = settle_looked or settled
-            decision = _look(
-                np.concatenate(chunks),
-                budget_ns,
-                quantile,
-                schedule.alpha_per_look,
-                plan,
-                settled,
-                steady,
+        settle_look = settled and not self._settle_looked and look_ready and n > self._last_look_n
+        due = look_ready and n >= self._next_look
+        if due or (capped and n > self._last_look_n) or settle_look:
+            self._settle_looked = self._settle_looked or settled
+            self.decision = judge(
+                np.concatenate(self.chunks),
+                self.budget_ns,
+                self.quantile,
+                self.schedule.alpha_per_look,
+                quick_factor=plan.quick_factor,
+                settled=settled,
+                steady=self.steady,
             )
-            looks += 1
-            last_look_n = n
-            following = schedule.next_after(n)
-            next_look = following if following is not None else plan.max_samples
-            if decision.outcome is not None:
-                stop = "decided"
-                break
+            self.looks += 1
+            self._last_look_n = n
+            following = self.schedule.next_after(n)
+            self._next_look = following if following is not None else plan.max_samples
+            if self.decision.outcome is not None:
+                return "decided"
         if capped:
-            stop = "max_samples" if n >= plan.max_samples else "max_time"
-            break
-    samples = np.concatenate(chunks)
-    samples.setflags(write=False)
-    return Sampling(
-        samples_ns=samples,
-        cold_start_ns=cold,
-        warmup_calls=warm_calls,
-        warmup_ns=warm_ns,
-        duration_ns=clock() - start,
-        chunks=len(chunks),
-        looks=looks,
-        stop_reason=stop,
-        timer_overhead_ns=overhead,
-        decision=decision,
-    )
+            return "max_samples" if n >= plan.max_samples else "max_time"
+        return None
 
 
 def _chunk_calls(plan: SamplingPlan, ns_per_call: float) -> int:
@@ -259,33 +282,35 @@ def _judge_at(
     return dataclasses.replace(decision, threshold_ns=threshold_ns)
 
 
-def _look(
+def judge(
     samples: npt.NDArray[np.int64],
     budget_ns: float,
     quantile: float,
     alpha: float,
-    plan: SamplingPlan,
-    settled: bool,
+    *,
+    quick_factor: float = 1.0,
+    settled: bool = True,
     steady: npt.NDArray[np.int64] | None = None,
 ) -> Decision:
-    """One look at the verdict.
+    """The verdict on ``samples`` against ``budget_ns`` at ``quantile``, at level ``alpha``.
 
-    Before ``settle_time`` only clear cases are called: a pass must hold against the
-    budget divided by ``quick_factor``, a fail against the budget multiplied by it. A
-    short window can sit inside one burst of a slow (or fast) machine state; a clear
-    margin is what makes a verdict from it safe against bursts that change latency by
-    less than about ``quick_factor``. A quick rule counts at least as many exceedances
-    for a pass (and at most as many for a fail) as the plain rule, so it is the more
-    cautious of the two.
+    Before the samples have ``settled`` (spanned ``settle_time``) only clear cases are
+    called: a pass must hold against the budget divided by ``quick_factor``, a fail
+    against the budget multiplied by it. A short window can sit inside one burst of a
+    slow (or fast) machine state; a clear margin is what makes a verdict from it safe
+    against bursts that change latency by less than about ``quick_factor``. A quick rule
+    counts at least as many exceedances for a pass (and at most as many for a fail) as
+    the plain rule, so it is the more cautious of the two. With ``quick_factor`` 1 (the
+    default) the budget itself is the threshold: one look at settled samples.
 
     A burst that changes latency by *more* than that and outlasts ``min_time`` could
-    still hold the whole window (the calibration benchmark found up to 10% wrong quick
-    verdicts for 3x bursts of 10-80 ms). So a quick verdict must also hold on the
-    ``steady`` warmup calls (those after ``warmup_calls``) followed by the samples: the
-    evidence then spans ``warmup_time`` + ``min_time`` (80 ms by default, the longest
-    burst in the measurements) at no extra cost, and a window inside one burst is
-    outvoted by the calls just before it. Both checks must agree, so this only withholds
-    verdicts (until ``settle_time``), never makes one.
+    still hold the whole window (the calibration found up to 10% wrong quick verdicts for
+    3x bursts of 10-80 ms). So a quick verdict must also hold on the ``steady`` warmup
+    calls followed by the samples: the evidence then spans ``warmup_time`` +
+    ``min_time`` (80 ms by default, the longest burst in the measurements) at no extra
+    cost, and a window inside one burst is outvoted by the calls just before it. Both
+    checks must agree, so this only withholds verdicts (until ``settle_time``), never
+    makes one.
 
     A p100 budget (judged on what was observed) fails on the first exceedance but passes
     only once samples have settled.
@@ -297,8 +322,8 @@ def _look(
         return decision
     context = samples if steady is None or steady.size == 0 else np.concatenate((steady, samples))
     for outcome, threshold in (
-        ("pass", budget_ns / plan.quick_factor),
-        ("fail", budget_ns * plan.quick_factor),
+        ("pass", budget_ns / quick_factor),
+        ("fail", budget_ns * quick_factor),
     ):
         quick = _judge_at(samples, threshold, quantile, alpha)
         if quick.outcome == outcome and (
