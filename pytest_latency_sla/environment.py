@@ -12,7 +12,7 @@ import sys
 from importlib import metadata
 from typing import TypedDict
 
-__all__ = ["Environment", "capture", "cpu_model"]
+__all__ = ["Environment", "EnvironmentCache", "capture", "cpu_model"]
 
 #: Packages whose versions change latency or the plugin's behaviour.
 PACKAGES = ("pytest-latency-sla", "pytest", "numpy", "onnxruntime", "onnxruntime-gpu", "onnx")
@@ -52,6 +52,27 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+class EnvironmentCache:
+    """The run's environment, captured when first needed, with the load at the start.
+
+    The load average is read when the run starts (cheap); the rest only when a
+    measurement or a report needs it, so a run without SLA tests reads nothing more.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self._load_at_start: float | None = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            self._load_at_start = None
+        self._environment: Environment | None = None
+
+    def get(self) -> Environment:
+        """The machine and software of this run (load average from the start)."""
+        if self._environment is None:
+            self._environment = {**capture(), "load_avg_1m": self._load_at_start}
+        return self._environment
 
 
 def capture() -> Environment:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import exclusive
+from .environment import EnvironmentCache
 from .exclusive import MeasurementLock
-from .marker import MARKER_HELP, MarkerError, parse_marker_spec
+from .marker import MARKER_HELP, MarkerError, MarkerSpec, parse_marker_spec
 from .session import RECORDS_ATTR, SlaCollector
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
 
@@ -23,16 +24,16 @@ if TYPE_CHECKING:
 
     from .baseline import Baseline
     from .fixture import SlaFixture
-    from .result import Budget, SlaRecord
+    from .result import SlaRecord
 
 # Heavy modules (numpy behind them) are imported where first needed, so a suite without
 # SLA tests does not pay for them: see benchmarks/plugin_tax.py.
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+ENVIRONMENT_KEY = pytest.StashKey[EnvironmentCache]()
 COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
-BUDGET_KEY: pytest.StashKey[Budget | None] = pytest.StashKey()
-#: The marker's isolate=: True, False, or None to follow sla_isolate.
-ISOLATE_KEY: pytest.StashKey[bool | None] = pytest.StashKey()
+#: The closest sla marker, parsed once per run of the item (None: not marked).
+MARKER_KEY: pytest.StashKey[MarkerSpec | None] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
 XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
@@ -101,9 +102,13 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[BASELINE_KEY] = load_baseline(settings.compare)
         except BaselineError as exc:
             raise pytest.UsageError(f"--sla-compare / sla_compare: {exc}") from None
-    collector = SlaCollector(settings, config)
-    config.stash[COLLECTOR_KEY] = collector
-    config.pluginmanager.register(collector, _COLLECTOR_NAME)
+    environment = EnvironmentCache()
+    config.stash[ENVIRONMENT_KEY] = environment
+    if not hasattr(config, "workerinput"):
+        # Reports are made where results meet: a plain run, or the xdist controller.
+        collector = SlaCollector(settings, config, environment)
+        config.stash[COLLECTOR_KEY] = collector
+        config.pluginmanager.register(collector, _COLLECTOR_NAME)
     if config.pluginmanager.hasplugin("xdist") and settings.xdist == "serial":
         _register_xdist(config)
 
@@ -185,13 +190,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[RECORDS_KEY] = []
     marker = item.get_closest_marker("sla")
     if marker is None:
-        item.stash[BUDGET_KEY] = None
+        item.stash[MARKER_KEY] = None
         return
     settings = item.config.stash[SETTINGS_KEY]
     try:
-        spec = parse_marker_spec(marker.args, marker.kwargs, settings.percentile)
-        item.stash[BUDGET_KEY] = spec.budget
-        item.stash[ISOLATE_KEY] = spec.isolate
+        item.stash[MARKER_KEY] = parse_marker_spec(marker.args, marker.kwargs, settings.percentile)
         return
     except MarkerError as exc:
         problem = str(exc)
@@ -203,8 +206,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     yield
     # Reached only when the test body passed.
-    budget = item.stash.get(BUDGET_KEY, None)
-    if budget is None or item.stash.get(RECORDS_KEY, []):
+    spec = item.stash.get(MARKER_KEY, None)
+    if spec is None or item.stash.get(RECORDS_KEY, []):
         return
     benchmark = getattr(item, "funcargs", {}).get("benchmark")
     if benchmark is not None:
@@ -266,12 +269,13 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
     from .fixture import SlaFixture
 
     config = item.config
+    spec = item.stash.get(MARKER_KEY, None)
     return SlaFixture(
         nodeid=item.nodeid,
-        budget=item.stash.get(BUDGET_KEY, None),
+        budget=spec.budget if spec else None,
         settings=config.stash[SETTINGS_KEY],
         record=record,
         baseline=config.stash.get(BASELINE_KEY, None),
-        environment=config.stash[COLLECTOR_KEY].environment,
-        isolate=item.stash.get(ISOLATE_KEY, None),
+        environment=config.stash[ENVIRONMENT_KEY].get(),
+        isolate=spec.isolate if spec else None,
     )

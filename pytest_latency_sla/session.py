@@ -1,5 +1,8 @@
 """Collects every test's SLA records on the controller, writes and prints the reports.
 
+Registered only where reports are made: in a plain run, or on a pytest-xdist controller
+(never on its workers, whose records reach the controller on their test reports).
+
 Records arrive as plain values on call-phase reports (``report.sla_records``), so the
 same code serves a plain run and a pytest-xdist controller receiving workers' reports.
 Files are written in ``pytest_sessionfinish`` (also after Ctrl-C, marked interrupted)
@@ -21,7 +24,7 @@ from . import __version__, exclusive
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .environment import Environment
+    from .environment import Environment, EnvironmentCache
     from .report.document import Document, Run
     from .result import SlaRecord
     from .settings import Settings
@@ -46,7 +49,9 @@ def _renderers() -> dict[str, Callable[[Document], str]]:
 class SlaCollector:
     """Controller-side store of results; a pytest plugin object registered per session."""
 
-    def __init__(self, settings: Settings, config: pytest.Config) -> None:
+    def __init__(
+        self, settings: Settings, config: pytest.Config, environment: EnvironmentCache
+    ) -> None:
         self.settings = settings
         self.config = config
         self.records: list[SlaRecord] = []
@@ -54,28 +59,17 @@ class SlaCollector:
         self.errors: list[str] = []
         self._started = time.time()
         self._started_at = datetime.datetime.now(datetime.timezone.utc)
-        # The machine's load is read now, at the start; the rest of the environment
-        # only when a measurement or a report needs it.
-        self._environment: Environment | None = None
-        try:
-            self._load_at_start: float | None = os.getloadavg()[0]
-        except (OSError, AttributeError):
-            self._load_at_start = None
+        self._environment = environment
 
     @property
     def environment(self) -> Environment:
         """The machine and software of this run (load average from the start)."""
-        if self._environment is None:
-            from .environment import capture
-
-            self._environment = {**capture(), "load_avg_1m": self._load_at_start}
-        return self._environment
+        return self._environment.get()
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Only the call phase carries records; reading every phase would count twice.
-        # A worker's records travel to the controller on the report; it keeps none.
-        if report.when != "call" or hasattr(self.config, "workerinput"):
+        if report.when != "call":
             return
         records = getattr(report, RECORDS_ATTR, None)
         if records:
@@ -122,8 +116,6 @@ class SlaCollector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if hasattr(self.config, "workerinput"):
-            return
         targets = self._targets()
         if not targets:
             return
@@ -154,8 +146,6 @@ class SlaCollector:
     def pytest_terminal_summary(
         self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
     ) -> None:
-        if hasattr(config, "workerinput"):
-            return
         wants_table = any(kind == "term" for kind, _ in self.settings.report_targets())
         if not (wants_table or self.records or self.written or self.errors):
             return  # a suite without SLA tests: nothing to say, nothing to import
