@@ -29,6 +29,8 @@ from onnx_models import (
 
 from pytest_latency_sla import ort
 from pytest_latency_sla.ort import OnnxInputError, PreparedModel, prepare
+from pytest_latency_sla.ort.errors import _error_detail
+from pytest_latency_sla.ort.load_errors import _explain_load_error
 
 if TYPE_CHECKING:
     import onnx
@@ -515,7 +517,7 @@ def test_explain_run_error_without_a_message() -> None:
     ids=["posix", "windows", "plain", "empty"],
 )
 def test_error_detail_cuts_cpp_locations(message: str, expected: str) -> None:
-    assert ort._error_detail(RuntimeError(message)) == expected
+    assert _error_detail(RuntimeError(message)) == expected
 
 
 # --- providers asked for but not in use ---------------------------------------------------
@@ -673,7 +675,7 @@ def test_model_proto_too_large_to_serialize() -> None:
     ids=["external-other", "initialization", "fallback"],
 )
 def test_other_load_errors(text: str, fragment: str) -> None:
-    message = ort._explain_load_error("1.0", "m.onnx", "m.onnx", RuntimeError(text))
+    message = _explain_load_error("1.0", "m.onnx", "m.onnx", RuntimeError(text))
     assert message.startswith("onnxruntime 1.0 could not load model m.onnx: ")
     assert fragment in message
 
