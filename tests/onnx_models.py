@@ -1,26 +1,31 @@
 """Tiny, deterministic ONNX models built in code for the adapter's tests.
 
 Nothing is downloaded: every model is a handful of ``onnx.helper`` calls. Opset 17 and
-IR version 8 (what onnxruntime >= 1.17 loads) unless a helper says otherwise.
+IR version 8 (what onnxruntime >= 1.17 loads) unless a helper says otherwise. Also the
+helpers the ``test_ort_*`` files share: :func:`cpu_session` and :func:`run_once`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import onnx
+import onnxruntime
 from onnx import TensorProto, helper, numpy_helper
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from pytest_latency_sla.ort import PreparedModel
+
 __all__ = [
     "IR_VERSION",
     "OPSET",
     "Dim",
     "add_model",
+    "cpu_session",
     "custom_domain_model",
     "identity_model",
     "model_bytes",
@@ -28,6 +33,7 @@ __all__ = [
     "new_ir_model",
     "new_opset_model",
     "no_kernel_model",
+    "run_once",
     "sample_rate_model",
     "save",
     "save_test_data",
@@ -251,3 +257,16 @@ def save(model: onnx.ModelProto, path: Path) -> Path:
     """Write ``model`` to ``path`` and return the path."""
     onnx.save(model, str(path))
     return path
+
+
+def cpu_session(model: onnx.ModelProto, **kwargs: Any) -> Any:
+    return onnxruntime.InferenceSession(
+        model_bytes(model), providers=["CPUExecutionProvider"], **kwargs
+    )
+
+
+def run_once(prepared: PreparedModel) -> list[Any]:
+    """Run the prepared call once; session.run returns a list of arrays."""
+    outputs = prepared.call()
+    assert isinstance(outputs, list)
+    return outputs

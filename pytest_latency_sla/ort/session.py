@@ -1,0 +1,246 @@
+"""Sessions: providers checked, the InferenceSession created, prepare() and the model's sha256.
+
+``onnxruntime`` is imported on first use (:func:`_import_ort`), so a test suite that never
+calls ``sla.onnx()`` never pays for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..result import Subject
+from .errors import OnnxInputError, ProviderDroppedError, ProviderUnavailableError, _error_detail
+from .feeds import _check_feeds, _display_path, random_feeds
+from .load_errors import _explain_load_error
+from .signature import _check_dims, _given_sizes, _input_signature
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+
+#: The call that is timed. Users calling another API should time it with sla.measure().
+TIMED_API = "session.run(None, feeds)"
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """A session ready to time: the zero-argument call, its feeds and what it is."""
+
+    call: Callable[[], object]
+    feeds: Mapping[str, Any]
+    subject: Subject
+    session: Any
+    #: Inputs whose values were generated (not given in feeds), in the model's order.
+    generated: tuple[str, ...] = ()
+    #: Symbolic dimensions of generated inputs that got the default size 1.
+    defaulted_dims: tuple[str, ...] = ()
+
+
+def _import_ort() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:  # pragma: no cover - onnxruntime is a dependency
+        raise OnnxInputError(
+            "sla.onnx() needs onnxruntime, which is not importable here "
+            f"({exc}); install it with `pip install onnxruntime`"
+        ) from exc
+    return onnxruntime
+
+
+def _describe_model(model: object) -> tuple[str, bytes | str | None]:
+    """A display name and what to hand to InferenceSession (None: it is a session)."""
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if not os.path.exists(path):
+            raise OnnxInputError(
+                f"model file {path!r} does not exist (relative paths are taken from the "
+                f"current directory, {os.getcwd()!r}); pass the path to an .onnx file"
+            )
+        if os.path.isdir(path):
+            found = sorted(f for f in os.listdir(path) if f.lower().endswith(".onnx"))
+            holds = (
+                f"it holds {', '.join(found[:5])}{', ...' if len(found) > 5 else ''}"
+                if found
+                else "it holds no .onnx file"
+            )
+            raise OnnxInputError(
+                f"model path {path!r} is a directory ({holds}); pass the path to the .onnx "
+                "file in it"
+            )
+        if os.path.getsize(path) == 0:
+            raise OnnxInputError(f"model file {path!r} is empty; re-export or re-download it")
+        return _display_path(path), path
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)
+        if not data:
+            raise OnnxInputError("model bytes are empty; pass the serialized ONNX model")
+        return f"<bytes sha256:{hashlib.sha256(data).hexdigest()[:12]}>", data
+    if hasattr(model, "run") and hasattr(model, "get_inputs"):
+        return "<InferenceSession>", None
+    serialize = getattr(model, "SerializeToString", None)
+    if callable(serialize):
+        name = getattr(getattr(model, "graph", None), "name", "") or "model"
+        try:
+            data = serialize()
+        except Exception as exc:
+            # protobuf refuses messages over 2 GB: such a model only exists as a file with
+            # its weights in external data.
+            raise OnnxInputError(
+                f"the ModelProto {name!r} cannot be serialized ({_error_detail(exc)}); save "
+                "it with onnx.save_model(model, path, save_as_external_data=True) and pass "
+                "the path"
+            ) from exc
+        return f"<ModelProto {name}>", data
+    raise OnnxInputError(
+        f"model must be a path, bytes, an onnx.ModelProto or an onnxruntime.InferenceSession, "
+        f"got {type(model).__name__}"
+    )
+
+
+def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
+    if providers is None:
+        return ["CPUExecutionProvider"]
+    if isinstance(providers, str):
+        raise OnnxInputError(
+            f"providers must be a list, got the string {providers!r}; "
+            f"write providers=[{providers!r}]"
+        )
+    chosen = list(providers)
+    if not chosen:
+        raise OnnxInputError('providers is empty; e.g. providers=["CPUExecutionProvider"]')
+    available = set(ort.get_available_providers())
+    for entry in chosen:
+        name = entry[0] if isinstance(entry, tuple) and len(entry) == 2 else entry
+        options = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else {}
+        if not isinstance(name, str) or not hasattr(options, "items"):
+            raise OnnxInputError(
+                "providers entries are names or (name, options dict) tuples, e.g. "
+                f'[("CPUExecutionProvider", {{}})], got {entry!r}'
+            )
+        if name not in available:
+            raise ProviderUnavailableError(
+                f"execution provider {name!r} is not available in this onnxruntime "
+                f"{ort.__version__} (available: {', '.join(sorted(available))}); install a "
+                "build that has it (e.g. onnxruntime-gpu for CUDAExecutionProvider) or "
+                "remove it from providers"
+            )
+    return chosen
+
+
+def _create_session(
+    ort: Any, name: str, source: bytes | str, providers: list[Any], session_options: Any
+) -> Any:
+    names = [p[0] if isinstance(p, tuple) else p for p in providers]
+    options = [p[1] if isinstance(p, tuple) else {} for p in providers]
+    try:
+        return ort.InferenceSession(
+            source, sess_options=session_options, providers=names, provider_options=options
+        )
+    except Exception as exc:
+        raise OnnxInputError(_explain_load_error(ort.__version__, name, source, exc)) from exc
+
+
+def prepare(
+    model: object,
+    *,
+    feeds: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    dims: Mapping[str, int] | None = None,
+    providers: Sequence[Any] | None = None,
+    session_options: Any = None,
+) -> PreparedModel:
+    """Load ``model`` and build the zero-argument call that runs it once.
+
+    ``feeds`` is a dict of input name -> value, or the path of a folder of ``input_<n>.pb``
+    files (the ONNX test-data layout) or of a ``.npz`` file. Given feeds are checked against
+    the model's inputs before anything runs; every other input is generated.
+    """
+    ort = _import_ort()
+    name, source = _describe_model(model)
+    if source is None:
+        if providers is not None or session_options is not None:
+            raise OnnxInputError(
+                "providers and session_options cannot change an existing InferenceSession; "
+                "pass the model path (or bytes) instead, or create the session with them"
+            )
+        session: Any = model
+        requested: list[Any] = list(session.get_providers())
+    else:
+        requested = _check_providers(ort, providers)
+        if session_options is not None and not isinstance(session_options, ort.SessionOptions):
+            raise OnnxInputError(
+                "session_options must be an onnxruntime.SessionOptions, got "
+                f"{type(session_options).__name__}; e.g. options = onnxruntime.SessionOptions(); "
+                "options.intra_op_num_threads = 1"
+            )
+        session = _create_session(ort, name, source, requested, session_options)
+    inputs = session.get_inputs()
+    given = _check_feeds(inputs, feeds, source if isinstance(source, str) else None)
+    sizes = {**_given_sizes(inputs, given), **_check_dims(inputs, dims)}
+    all_feeds = random_feeds(inputs, given, sizes)
+    generated = tuple(node.name for node in inputs if node.name not in given)
+    defaulted = sorted(
+        {
+            dim
+            for node in inputs
+            if node.name not in given
+            for dim in node.shape or []
+            if isinstance(dim, str) and dim and dim not in sizes
+        }
+    )
+    actual = tuple(session.get_providers())
+    names = tuple(p[0] if isinstance(p, tuple) else p for p in requested)
+    dropped = [p for p in names if p not in actual]
+    if dropped:
+        raise ProviderDroppedError(
+            f"asked for {', '.join(dropped)}, but onnxruntime created the session with "
+            f"{', '.join(actual)} only: it dropped {', '.join(dropped)} when the session was "
+            "created (see onnxruntime's warnings above; for CUDA, check that the CUDA and "
+            "cuDNN versions match this onnxruntime-gpu build). Measuring on another provider "
+            "would judge the wrong thing"
+        )
+    options = session.get_session_options()
+    subject = Subject(
+        kind="onnx",
+        name=name,
+        api=TIMED_API,
+        providers_requested=names,
+        providers=actual,
+        intra_op_threads=int(options.intra_op_num_threads),
+        inter_op_threads=int(options.inter_op_num_threads),
+        inputs=_input_signature(all_feeds),
+        model_sha256=_sha256(source),
+        session_options=(
+            ("execution_mode", str(options.execution_mode).rsplit(".", 1)[-1]),
+            (
+                "graph_optimization_level",
+                str(options.graph_optimization_level).rsplit(".", 1)[-1],
+            ),
+        ),
+    )
+    call = functools.partial(session.run, None, all_feeds)
+    return PreparedModel(
+        call=call,
+        feeds=all_feeds,
+        subject=subject,
+        session=session,
+        generated=generated,
+        defaulted_dims=tuple(defaulted),
+    )
+
+
+def _sha256(source: bytes | str | None) -> str | None:
+    """SHA-256 of the model's bytes; None for a session made elsewhere."""
+    if source is None:
+        return None
+    digest = hashlib.sha256()
+    if isinstance(source, bytes):
+        digest.update(source)
+    else:
+        with open(source, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

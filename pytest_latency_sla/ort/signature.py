@@ -1,0 +1,124 @@
+"""A model's input signature: ONNX element types, symbolic dimensions and dims=, feed shapes.
+
+The type table (:data:`_DTYPES`) says which inputs numpy can hold; the rest of this module
+describes inputs and feeds the way messages and reports write them (``float32[batch,6]``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import OnnxInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+
+#: ONNX tensor element types that feeds can be generated for.
+_DTYPES: dict[str, Any] = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(float16)": np.float16,
+    "tensor(int8)": np.int8,
+    "tensor(int16)": np.int16,
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+    "tensor(uint8)": np.uint8,
+    "tensor(uint16)": np.uint16,
+    "tensor(uint32)": np.uint32,
+    "tensor(uint64)": np.uint64,
+    "tensor(bool)": np.bool_,
+}
+
+
+#: The tensor type of string inputs; numpy holds them as str (or object arrays of str).
+_STRING = "tensor(string)"
+
+
+def _numpy_name(dtype: Any) -> str:
+    """How to write a numpy dtype in code: np.float32, np.bool_."""
+    name = np.dtype(dtype).name
+    return "np.bool_" if name == "bool" else f"np.{name}"
+
+
+def _type_label(type_name: str) -> str:
+    """An input's element type as numpy names it (float32), string, or onnxruntime's text."""
+    dtype = _DTYPES.get(type_name)
+    if dtype is not None:
+        return str(np.dtype(dtype).name)
+    return "string" if type_name == _STRING else type_name
+
+
+def _signature(node: Any) -> str:
+    """An input's declared type and shape, e.g. float32[batch,6]."""
+    dims = ",".join("?" if dim is None or dim == "" else str(dim) for dim in node.shape or [])
+    return f"{_type_label(str(node.type))}[{dims}]"
+
+
+def _is_ort_value(value: object) -> bool:
+    return callable(getattr(value, "data_type", None)) and callable(getattr(value, "shape", None))
+
+
+def _value_shape(value: object) -> tuple[int, ...] | None:
+    """The shape of an array or OrtValue; None for anything else."""
+    if isinstance(value, np.ndarray):
+        return tuple(value.shape)
+    if _is_ort_value(value):
+        return tuple(value.shape())  # type: ignore[attr-defined]
+    return None
+
+
+def _given_sizes(inputs: Sequence[Any], given: Mapping[str, Any]) -> dict[str, int]:
+    """Sizes of symbolic dimensions as the given feeds have them (the first one wins).
+
+    Generated inputs follow them, so a model fed real token ids gets a mask of the same
+    length, not of length 1.
+    """
+    sizes: dict[str, int] = {}
+    for node in inputs:
+        shape = _value_shape(given[node.name]) if node.name in given else None
+        declared = node.shape or []
+        if shape is None or len(shape) != len(declared):
+            continue
+        for dim, size in zip(declared, shape, strict=True):
+            if isinstance(dim, str) and dim and dim not in sizes:
+                sizes[dim] = int(size)
+    return sizes
+
+
+def _check_dims(inputs: Sequence[Any], dims: Mapping[str, int] | None) -> dict[str, int]:
+    if dims is None:
+        return {}
+    if not hasattr(dims, "items"):
+        raise OnnxInputError(
+            f'dims must be a dict of dimension name -> size, e.g. dims={{"batch": 1}}, '
+            f"got {type(dims).__name__}"
+        )
+    symbolic = sorted(
+        {d for node in inputs for d in (node.shape or []) if isinstance(d, str) and d}
+    )
+    for key, size in dims.items():
+        if key not in symbolic:
+            have = ", ".join(repr(s) for s in symbolic) or "none: every dimension is fixed"
+            raise OnnxInputError(
+                f"dims names {key!r}, which is no symbolic dimension of the model's inputs "
+                f"(its symbolic dimensions: {have})"
+            )
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise OnnxInputError(f"dims[{key!r}] must be a positive whole number, got {size!r}")
+    return {k: int(v) for k, v in dims.items()}
+
+
+def _input_signature(feeds: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for name, value in feeds.items():
+        if _is_ort_value(value):
+            dtype: object = _type_label(str(value.data_type()))
+            shape: Any = value.shape()
+        else:
+            dtype = getattr(value, "dtype", type(value).__name__)
+            shape = getattr(value, "shape", ())
+        out.append((name, f"{dtype}[{','.join(str(s) for s in shape)}]"))
+    return tuple(out)

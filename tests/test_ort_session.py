@@ -1,0 +1,240 @@
+"""Unit tests of ``pytest_latency_sla.ort.session``: models, providers, prepare()."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import onnxruntime
+import pytest
+from onnx import TensorProto
+from onnx_models import cpu_session, identity_model, model_bytes, save
+
+from pytest_latency_sla import ort
+from pytest_latency_sla.ort import OnnxInputError, prepare
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@pytest.fixture
+def model_path(tmp_path: Path) -> Path:
+    """An identity model float[1, 6] saved to disk."""
+    return save(identity_model(TensorProto.FLOAT, [1, 6]), tmp_path / "identity.onnx")
+
+
+# --- model sources -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_str", [True, False], ids=["str", "pathlib"])
+def test_prepare_from_path(model_path: Path, as_str: bool) -> None:
+    prepared = prepare(str(model_path) if as_str else model_path)
+    assert prepared.subject.kind == "onnx"
+    assert prepared.subject.name == str(model_path)
+    assert prepared.subject.api == "session.run(None, feeds)"
+    outputs = prepared.call()
+    assert isinstance(outputs, list)
+    np.testing.assert_array_equal(outputs[0], prepared.feeds["x"])
+
+
+def test_prepare_from_bytes() -> None:
+    data = model_bytes(identity_model())
+    prepared = prepare(data)
+    assert prepared.subject.name.startswith("<bytes sha256:")
+    assert prepared.subject.inputs == (("x", "float32[1,6]"),)
+    # bytearray and memoryview are bytes too, and name the same model.
+    assert prepare(bytearray(data)).subject.name == prepared.subject.name
+    assert prepare(memoryview(data)).subject.name == prepared.subject.name
+
+
+def test_prepare_from_model_proto() -> None:
+    prepared = prepare(identity_model(name="tiny"))
+    assert prepared.subject.name == "<ModelProto tiny>"
+    assert prepared.subject.inputs == (("x", "float32[1,6]"),)
+
+
+def test_prepare_from_inference_session() -> None:
+    session = cpu_session(identity_model())
+    prepared = prepare(session)
+    assert prepared.session is session
+    assert prepared.subject.name == "<InferenceSession>"
+    assert prepared.subject.providers == ("CPUExecutionProvider",)
+    assert prepared.subject.providers_requested == ("CPUExecutionProvider",)
+
+
+# --- subject -------------------------------------------------------------------------
+
+
+def test_subject_records_providers_and_signature() -> None:
+    subject = prepare(identity_model()).subject
+    assert subject.providers_requested == ("CPUExecutionProvider",)
+    assert subject.providers == ("CPUExecutionProvider",)
+    assert subject.inputs == (("x", "float32[1,6]"),)
+
+
+def test_subject_records_thread_settings() -> None:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    subject = prepare(identity_model(), session_options=options).subject
+    assert subject.intra_op_threads == 1
+    assert subject.inter_op_threads == 1
+
+
+def test_explicit_provider_with_options() -> None:
+    prepared = prepare(identity_model(), providers=[("CPUExecutionProvider", {})])
+    assert prepared.subject.providers_requested == ("CPUExecutionProvider",)
+    prepared.call()
+
+
+def test_thread_settings_of_an_existing_session() -> None:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    subject = prepare(cpu_session(identity_model(), sess_options=options)).subject
+    assert subject.intra_op_threads == 1
+
+
+# --- errors: the model ---------------------------------------------------------------
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.onnx"
+    with pytest.raises(OnnxInputError, match="does not exist") as info:
+        prepare(missing)
+    assert str(missing) in str(info.value)
+    assert "current directory" in str(info.value)
+
+
+def test_directory(tmp_path: Path) -> None:
+    with pytest.raises(OnnxInputError, match=r"is a directory \(it holds no \.onnx file\)"):
+        prepare(tmp_path)
+    save(identity_model(), tmp_path / "model.onnx")
+    with pytest.raises(OnnxInputError, match=r"is a directory \(it holds model\.onnx\); pass"):
+        prepare(tmp_path)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(OnnxInputError, match="is empty"):
+        prepare(empty)
+
+
+def test_empty_bytes() -> None:
+    with pytest.raises(OnnxInputError, match="model bytes are empty"):
+        prepare(b"")
+
+
+@pytest.mark.parametrize("model", [42, None, {"x": 1}, ["model.onnx"]], ids=repr)
+def test_model_of_the_wrong_type(model: object) -> None:
+    with pytest.raises(
+        OnnxInputError, match=r"model must be a path, bytes, an onnx\.ModelProto"
+    ) as info:
+        prepare(model)
+    assert type(model).__name__ in str(info.value)
+
+
+def test_model_proto_too_large_to_serialize() -> None:
+    class Huge:
+        class graph:  # mimics ModelProto.graph
+            name = "huge"
+
+        def SerializeToString(self) -> bytes:
+            raise ValueError("Message onnx.ModelProto exceeds maximum protobuf size of 2GB")
+
+    with pytest.raises(OnnxInputError) as info:
+        prepare(Huge())
+    message = str(info.value)
+    assert "the ModelProto 'huge' cannot be serialized (Message onnx.ModelProto exceeds" in message
+    assert "save_as_external_data=True) and pass the path" in message
+
+
+# --- errors: providers and session options -------------------------------------------
+
+
+def test_providers_as_a_plain_string() -> None:
+    with pytest.raises(OnnxInputError, match=r"write providers=\['CPUExecutionProvider'\]"):
+        prepare(identity_model(), providers="CPUExecutionProvider")
+
+
+def test_providers_empty() -> None:
+    with pytest.raises(OnnxInputError, match="providers is empty"):
+        prepare(identity_model(), providers=[])
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [("CPUExecutionProvider",), ("CPUExecutionProvider", "fast"), 3, ["CPU", {}]],
+    ids=repr,
+)
+def test_malformed_provider_entries(entry: Any) -> None:
+    with pytest.raises(OnnxInputError, match="providers entries are names or"):
+        prepare(identity_model(), providers=[entry])
+
+
+def test_unavailable_provider() -> None:
+    name = "CUDAExecutionProvider"
+    if name in onnxruntime.get_available_providers():  # pragma: no cover - GPU builds
+        name = "NoSuchExecutionProvider"
+    with pytest.raises(OnnxInputError) as info:
+        prepare(identity_model(), providers=[name, "CPUExecutionProvider"])
+    message = str(info.value)
+    assert f"{name!r} is not available" in message
+    assert "CPUExecutionProvider" in message.split("available:")[1]
+    assert onnxruntime.__version__ in message
+
+
+def test_session_options_of_the_wrong_type() -> None:
+    with pytest.raises(
+        OnnxInputError, match=r"session_options must be an onnxruntime\.SessionOptions"
+    ):
+        prepare(identity_model(), session_options={"intra_op_num_threads": 1})
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"providers": ["CPUExecutionProvider"]},
+        {"session_options": onnxruntime.SessionOptions()},
+    ],
+    ids=["providers", "session_options"],
+)
+def test_session_with_providers_or_options(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(OnnxInputError, match="cannot change an existing InferenceSession"):
+        prepare(cpu_session(identity_model()), **kwargs)
+
+
+# --- providers asked for but not in use ----------------------------------------------
+
+
+def test_a_provider_dropped_by_onnxruntime_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # onnxruntime falls back to CPU with only a warning when, say, CUDA fails to start; the
+    # adapter must not then time the wrong provider. Simulate the fallback.
+    real = onnxruntime.InferenceSession
+
+    class FallingBack(real):  # type: ignore[misc,valid-type]
+        def get_providers(self) -> list[str]:
+            return ["CPUExecutionProvider"]
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", FallingBack)
+    model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
+    with pytest.raises(ort.ProviderDroppedError) as info:
+        prepare(model, providers=["AzureExecutionProvider", "CPUExecutionProvider"])
+    message = str(info.value)
+    assert "asked for AzureExecutionProvider" in message
+    assert "with CPUExecutionProvider only" in message
+
+
+def test_an_unavailable_provider_is_its_own_error_type() -> None:
+    model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
+    with pytest.raises(ort.ProviderUnavailableError, match="NoSuchExecutionProvider"):
+        prepare(model, providers=["NoSuchExecutionProvider"])
+
+
+def test_model_sha256_and_session_options_are_recorded() -> None:
+    import hashlib
+
+    model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
+    subject = prepare(model).subject
+    assert subject.model_sha256 == hashlib.sha256(model).hexdigest()
+    assert dict(subject.session_options)["execution_mode"] == "ORT_SEQUENTIAL"
