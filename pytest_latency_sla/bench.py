@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .result import Subject
+from .runner import Measured
 from .sampling import Sampling, judge
 
 if TYPE_CHECKING:
@@ -91,4 +92,4 @@ def judge_benchmark(fixture: SlaFixture, benchmark: object, name: str) -> SlaRes
         api=f"pytest-benchmark rounds ({iterations} iteration{'s' if iterations > 1 else ''} "
         "per round)",
     )
-    return fixture._judge(subject, sampling)
+    return fixture.judge(Measured(subject, sampling))

@@ -7,17 +7,15 @@ ONNX adapter, the result model).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .baseline import compare
-from .isolate import ISOLATED, Timing
 from .messages import verdict_message
 from .report import fmt
-from .result import SlaResult, Subject, Verdict
+from .result import SlaResult, Verdict
 
 if TYPE_CHECKING:
     import os
@@ -25,7 +23,7 @@ if TYPE_CHECKING:
 
     from .baseline import Baseline
     from .result import Budget, SlaRecord
-    from .sampling import Sampling
+    from .runner import Measured, Runner, Timing
     from .settings import Settings
 
 __all__ = ["SlaFixture", "SlaInconclusiveWarning"]
@@ -121,57 +119,23 @@ class SlaFixture:
         process): pass the path, bytes or ``ModelProto``.
         """
         from . import ort
+        from .isolate import IsolationError
+        from .runner import ModelRunError, OnnxJob
 
-        if self._isolate:
-            from . import isolate
-
-            try:
-                subject, sampling = isolate.run_onnx(
-                    model,
-                    feeds=feeds,
-                    dims=dims,
-                    providers=providers,
-                    session_options=session_options,
-                    timing=self._timing(),
-                    timeout=self._settings.timeout,
-                )
-            except ort.OnnxInputError as exc:
-                problem = self._input_problem(exc)
-            except isolate.IsolationError as exc:
-                problem = str(exc)
-            else:
-                return self._judge(subject, sampling)
+        job = OnnxJob(model, feeds, dims, providers, session_options)
+        try:
+            measured = self._runner().onnx(job, self._timing())
+        except ort.ProviderUnavailableError as exc:
+            problem = str(exc)
+            if not self._settings.require_providers:
+                problem += " (skipped; --sla-require-providers makes this a failure)"
+                pytest.skip(f"{self._nodeid}: sla.onnx(): {problem}")
+        except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+            problem = str(exc)
         else:
-            try:
-                prepared = ort.prepare(
-                    model,
-                    feeds=feeds,
-                    dims=dims,
-                    providers=providers,
-                    session_options=session_options,
-                )
-            except ort.OnnxInputError as exc:
-                problem = self._input_problem(exc)
-            else:
-                try:
-                    sampling = self._sample(prepared.call)
-                except ort.RUN_ERRORS as exc:
-                    problem = ort.explain_run_error(exc, prepared)
-                else:
-                    return self._judge(prepared.subject, sampling)
+            return self.judge(measured)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"{self._nodeid}: sla.onnx(): {problem}", pytrace=False)
-
-    def _input_problem(self, exc: Exception) -> str:
-        """The sentence for bad input to sla.onnx(); skips for an unavailable provider."""
-        from . import ort
-
-        problem = str(exc)
-        skip = isinstance(exc, ort.ProviderUnavailableError)
-        if skip and not self._settings.require_providers:
-            problem += " (skipped; --sla-require-providers makes this a failure)"
-            pytest.skip(f"{self._nodeid}: sla.onnx(): {problem}")
-        return problem
 
     def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
         """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate.
@@ -179,33 +143,28 @@ class SlaFixture:
         Isolated, ``fn`` and its arguments are pickled to the worker process: ``fn`` must
         be a module-level function (or a ``functools.partial`` of one), not a lambda.
         """
+        from .isolate import IsolationError
+        from .runner import CallJob
+
         if not callable(fn):
             pytest.fail(
                 f"{self._nodeid}: sla.measure() takes a callable first, got "
                 f"{type(fn).__name__} {fn!r}; e.g. sla.measure(preprocess, record)",
                 pytrace=False,
             )
-        name = _callable_name(fn)
-        subject = Subject(kind="callable", name=name, api="fn(*args, **kwargs)")
-        if self._isolate:
-            from . import isolate
+        job = CallJob(fn, args, kwargs, _callable_name(fn))
+        try:
+            measured = self._runner().callable(job, self._timing())
+        except IsolationError as exc:
+            problem = str(exc)
+        else:
+            return self.judge(measured)
+        pytest.fail(f"{self._nodeid}: sla.measure(): {problem}", pytrace=False)
 
-            try:
-                sampling = isolate.run_callable(
-                    fn, args, kwargs, self._timing(), self._settings.timeout, name
-                )
-            except isolate.IsolationError as exc:
-                problem = str(exc)
-            else:
-                return self._judge(
-                    dataclasses.replace(subject, api=subject.api + ISOLATED), sampling
-                )
-            pytest.fail(f"{self._nodeid}: sla.measure(): {problem}", pytrace=False)
-        # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
-        call: Callable[[], object] = (
-            functools.partial(fn, *args, **kwargs) if args or kwargs else fn
-        )
-        return self._judge(subject, self._sample(call))
+    def _runner(self) -> Runner:
+        from .runner import InProcess, Isolated
+
+        return Isolated(self._settings.timeout) if self._isolate else InProcess()
 
     def _compare(self, record: SlaRecord) -> str | None:
         """Compare with the baseline (filling ``record["comparison"]``); a failure or None."""
@@ -244,6 +203,8 @@ class SlaFixture:
         return None
 
     def _timing(self) -> Timing:
+        from .runner import Timing
+
         """How to sample, the same in this process and in an isolated worker."""
         settings = self._settings
         budget = self._budget
@@ -260,10 +221,14 @@ class SlaFixture:
             once=settings.disable,
         )
 
-    def _sample(self, call: Callable[[], object]) -> Sampling:
-        return self._timing().run(call)
+    def judge(self, measured: Measured) -> SlaResult:
+        """Judge a measurement against the test's budget, record it, and fail the test
+        when the budget is missed (or, per ``sla_inconclusive``, too close to call).
 
-    def _judge(self, subject: Subject, sampling: Sampling) -> SlaResult:
+        ``sla.onnx()`` and ``sla.measure()`` end here; so does a pytest-benchmark test's
+        rounds (``bench.py``).
+        """
+        subject, sampling = measured.subject, measured.sampling
         settings = self._settings
         budget = None if settings.disable else self._budget
         verdict = None

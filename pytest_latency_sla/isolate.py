@@ -5,19 +5,19 @@ with its arguments, and how to sample), starts a worker with multiprocessing's *
 context and waits for the result with a timeout. Never *fork*: onnxruntime keeps thread
 pools, and a forked copy of a threaded process can deadlock (Python warns about it).
 
-The worker times the call itself, after its own warmup, exactly as an in-process
-measurement does; starting it costs the parent a few hundred milliseconds of wall time
-and the measurement nothing. What comes back is the :class:`~pytest_latency_sla.result.Subject`
-and the :class:`~pytest_latency_sla.sampling.Sampling`, the same values an in-process run
-judges. A worker that dies by a signal, exits, or outlives the timeout raises an
-:class:`IsolationError` whose message is one sentence for the test's failure; a worker
-killed for its timeout is reaped before this module returns.
+The worker measures with :class:`~pytest_latency_sla.runner.InProcess`, after its own
+warmup, exactly as an in-process measurement does; starting it costs the parent a few
+hundred milliseconds of wall time and the measurement nothing. What comes back is a
+:class:`~pytest_latency_sla.runner.Measured`, the same value an in-process run judges.
+Messages between the processes are frozen dataclasses (:class:`Done`, :class:`BadInput`,
+:class:`RunFailed`, :class:`Raised`), never tuples read by position. A worker that dies
+by a signal, exits, or outlives the timeout raises an :class:`IsolationError` whose
+message is one sentence for the test's failure; a worker killed for its timeout is
+reaped before this module returns.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import os
 import pickle
 import signal
@@ -27,22 +27,21 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .sampling import run_once, sample
-
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Sequence
     from multiprocessing.connection import Connection
 
-    from .result import Subject
-    from .sampling import Sampling, SamplingPlan
+    from .runner import CallJob, Measured, OnnxJob, Timing
 
 __all__ = [
-    "ISOLATED",
+    "BadInput",
+    "Done",
     "IsolatedCallError",
     "IsolationError",
     "NotSendableError",
+    "Raised",
     "RemoteTraceback",
-    "Timing",
+    "RunFailed",
     "WorkerCrashedError",
     "WorkerFailedError",
     "WorkerTimeoutError",
@@ -50,55 +49,8 @@ __all__ = [
     "run_onnx",
 ]
 
-#: Appended to the subject's api text, so reports show the measurement was isolated.
-ISOLATED = " [isolated]"
-
 #: How long a worker that sent its result may take to exit before it is killed.
 _EXIT_GRACE_S = 5.0
-
-#: SessionOptions attributes carried to the worker (SessionOptions do not pickle).
-_SESSION_FIELDS = (
-    "intra_op_num_threads",
-    "inter_op_num_threads",
-    "execution_mode",
-    "execution_order",
-    "graph_optimization_level",
-    "enable_cpu_mem_arena",
-    "enable_mem_pattern",
-    "enable_mem_reuse",
-    "use_deterministic_compute",
-    "use_per_session_threads",
-    "enable_profiling",
-    "profile_file_prefix",
-    "optimized_model_filepath",
-    "log_severity_level",
-    "log_verbosity_level",
-    "logid",
-)
-#: Enum-valued attributes: sent as int, rebuilt with the onnxruntime enum of this name.
-_SESSION_ENUMS = {
-    "execution_mode": "ExecutionMode",
-    "execution_order": "ExecutionOrder",
-    "graph_optimization_level": "GraphOptimizationLevel",
-}
-#: Session config entries carried when set. onnxruntime cannot list the entries that are
-#: set, so only these known ones (those that change latency) travel.
-_SESSION_CONFIG_KEYS = (
-    "session.intra_op.allow_spinning",
-    "session.inter_op.allow_spinning",
-    "session.intra_op_thread_affinities",
-    "session.set_denormal_as_zero",
-    "session.disable_prepacking",
-    "session.use_env_allocators",
-    "session.use_device_allocator_for_initializers",
-    "session.dynamic_block_base",
-    "session.disable_cpu_ep_fallback",
-    "session.disable_quant_qdq",
-    "session.disable_aot_function_inlining",
-    "session.enable_quant_qdq_cleanup",
-    "session.qdq_matmulnbits_accuracy_level",
-    "mlas.enable_gemm_fastmath_arm64_bfloat16",
-)
 
 
 class IsolationError(Exception):
@@ -136,129 +88,68 @@ class IsolatedCallError(Exception):
     """A measured callable raised in the worker an exception that cannot come back as itself."""
 
 
-@dataclass(frozen=True)
-class Timing:
-    """How the worker (or the test's own process) samples: the same rules either way."""
-
-    plan: SamplingPlan
-    #: The budget in nanoseconds, or None to measure without a verdict.
-    budget_ns: float | None
-    #: The judged percentile as a fraction (0.99 for p99).
-    quantile: float
-    #: Call once, without warmup or verdict (``--sla-disable``).
-    once: bool = False
-
-    def run(self, call: Callable[[], object]) -> Sampling:
-        """Time ``call``: warm up, sample, look at the verdict."""
-        if self.once:
-            return run_once(call)
-        return sample(call, self.plan, budget_ns=self.budget_ns, quantile=self.quantile)
-
-
-# --- jobs: what the worker runs ---------------------------------------------------------
-
-#: What a worker sends back, a tagged tuple:
-#: ("ok", subject or None, sampling): measured;
-#: ("input", message, unavailable provider?): ort.OnnxInputError, rebuilt in the parent;
-#: ("failed", message): a sentence for the test's failure;
-#: ("raised", pickled exception or None, type name, message, traceback text).
-_Result = tuple[Any, ...]
+# --- messages: what a worker sends back ---------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _CallJob:
-    fn: Callable[..., object]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
+class Done:
+    """Measured."""
+
+    measured: Measured
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """``ort.OnnxInputError``, rebuilt in the parent with the same message."""
+
+    message: str
+    #: A ``ProviderUnavailableError`` (which skips the test rather than failing it).
+    provider_unavailable: bool
+
+
+@dataclass(frozen=True)
+class RunFailed:
+    """A sentence for the test's failure: a model that raised, code that could not load."""
+
+    message: str
+    #: The model raised when run (``runner.ModelRunError``), as opposed to the worker
+    #: failing to load what it was to measure.
+    model_raised: bool = False
+
+
+@dataclass(frozen=True)
+class Raised:
+    """The measured code raised: the exception (pickled when it can be) and its traceback."""
+
+    pickled: bytes | None
+    type_name: str
+    message: str
+    traceback: str
+
+
+Reply = Done | BadInput | RunFailed | Raised
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What the parent sends: a job to run with :class:`~pytest_latency_sla.runner.InProcess`."""
+
+    job: OnnxJob | CallJob
     timing: Timing
 
-    def run(self) -> _Result:
-        args, kwargs = self.args, self.kwargs
-        call = functools.partial(self.fn, *args, **kwargs) if args or kwargs else self.fn
-        return ("ok", None, self.timing.run(call))
+    def run(self) -> Reply:
+        from .ort import OnnxInputError, ProviderUnavailableError
+        from .runner import InProcess, ModelRunError, OnnxJob
 
-
-@dataclass(frozen=True)
-class _OnnxJob:
-    #: "path" (a str), "bytes", "proto" (serialized ModelProto bytes), or "other":
-    #: whatever was given, for ort.prepare to reject with its usual message.
-    model_kind: str
-    model: object
-    feeds: Any
-    dims: Any
-    providers: Any
-    #: _SessionFields to rebuild SessionOptions from, or anything else as given.
-    session_options: Any
-    timing: Timing
-
-    def run(self) -> _Result:
-        from . import ort
-
-        model: object = self.model
-        if self.model_kind == "proto":
-            import onnx
-
-            proto = onnx.ModelProto()
-            proto.ParseFromString(model)
-            model = proto
+        runner = InProcess()
+        if not isinstance(self.job, OnnxJob):
+            return Done(runner.callable(self.job, self.timing))
         try:
-            prepared = ort.prepare(
-                model,
-                feeds=self.feeds,
-                dims=self.dims,
-                providers=self.providers,
-                session_options=self._session_options(),
-            )
-        except ort.OnnxInputError as exc:
-            return ("input", str(exc), isinstance(exc, ort.ProviderUnavailableError))
-        try:
-            sampling = self.timing.run(prepared.call)
-        except ort.RUN_ERRORS as exc:
-            return ("failed", ort.explain_run_error(exc, prepared))
-        return ("ok", prepared.subject, sampling)
-
-    def _session_options(self) -> Any:
-        if not isinstance(self.session_options, _SessionFields):
-            return self.session_options
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        for name, value in self.session_options.fields:
-            enum = _SESSION_ENUMS.get(name)
-            setattr(options, name, getattr(onnxruntime, enum)(value) if enum else value)
-        for key, value in self.session_options.config:
-            options.add_session_config_entry(key, value)
-        return options
-
-
-@dataclass(frozen=True)
-class _SessionFields:
-    """SessionOptions as plain values: attributes, and the session config entries set."""
-
-    fields: tuple[tuple[str, Any], ...]
-    config: tuple[tuple[str, str], ...]
-
-
-def _is_session_options(value: object) -> bool:
-    # Duck-typed, so the parent need not import onnxruntime to send a model.
-    return type(value).__name__ == "SessionOptions" and hasattr(value, "intra_op_num_threads")
-
-
-def _session_fields(options: Any) -> _SessionFields:
-    fields = []
-    for name in _SESSION_FIELDS:
-        try:
-            value = getattr(options, name)
-        except (AttributeError, RuntimeError):  # an older or newer onnxruntime
-            continue
-        fields.append((name, int(value) if name in _SESSION_ENUMS else value))
-    config = []
-    for key in _SESSION_CONFIG_KEYS:
-        try:
-            config.append((key, str(options.get_session_config_entry(key))))
-        except (AttributeError, RuntimeError):  # not set
-            continue
-    return _SessionFields(tuple(fields), tuple(config))
+            return Done(runner.onnx(self.job, self.timing))
+        except OnnxInputError as exc:
+            return BadInput(str(exc), isinstance(exc, ProviderUnavailableError))
+        except ModelRunError as exc:
+            return RunFailed(str(exc), model_raised=True)
 
 
 # --- the worker -------------------------------------------------------------------------
@@ -276,12 +167,12 @@ def _traceback_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
-def _raised(exc: BaseException) -> _Result:
+def _raised(exc: BaseException) -> Raised:
     try:
         data: bytes | None = pickle.dumps(exc)
     except Exception:
         data = None
-    return ("raised", data, type(exc).__qualname__, str(exc), _traceback_text(exc))
+    return Raised(data, type(exc).__qualname__, str(exc), _traceback_text(exc))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -301,7 +192,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker(conn: Connection, payload: bytes, parent: int) -> None:
-    """The worker process: load the job, run it, send the result back."""
+    """The worker process: load the task, run it, send the reply back."""
     _die_with_parent(parent)
     import faulthandler
 
@@ -310,24 +201,23 @@ def _worker(conn: Connection, payload: bytes, parent: int) -> None:
     faulthandler.enable()
     try:
         try:
-            job = pickle.loads(payload)
+            task = pickle.loads(payload)
         except Exception as exc:
-            result: _Result = (
-                "failed",
+            reply: Reply = RunFailed(
                 "the worker process could not load what it was to measure "
                 f"({type(exc).__name__}: {exc}); it must be importable by its module's name "
                 "in a fresh interpreter (a function at module level of a test file collected "
-                "with pytest's default import mode, or of a module on sys.path)",
+                "with pytest's default import mode, or of a module on sys.path)"
             )
         else:
             try:
-                result = job.run()
+                reply = task.run()
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # SystemExit and pytest outcomes too: report them
-                result = _raised(exc)
+                reply = _raised(exc)
         try:
-            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             data = pickle.dumps(_raised(exc))
         conn.send_bytes(data)
@@ -393,7 +283,7 @@ def _timeout_message(timeout: float) -> str:
     )
 
 
-def _run(payload: bytes, timeout: float, onnx: bool) -> _Result:
+def _run(payload: bytes, timeout: float, onnx: bool) -> Reply:
     """Run a pickled job in a spawned worker; its result, or an IsolationError."""
     import multiprocessing
     from multiprocessing import connection
@@ -442,7 +332,7 @@ def _run(payload: bytes, timeout: float, onnx: bool) -> _Result:
         raise WorkerCrashedError(_crash_message(exitcode, onnx))
     # A result that came back stands, even if the worker crashed while exiting.
     try:
-        result: _Result = pickle.loads(data)
+        result: Reply = pickle.loads(data)
     except Exception as exc:
         raise WorkerFailedError(
             f"the worker's result could not be read back ({type(exc).__name__}: {exc})"
@@ -450,133 +340,116 @@ def _run(payload: bytes, timeout: float, onnx: bool) -> _Result:
     return result
 
 
-def _sampling(value: Sampling) -> Sampling:
-    value.samples_ns.setflags(write=False)
-    return value
+def _measured(reply: Done) -> Measured:
+    reply.measured.sampling.samples_ns.setflags(write=False)
+    return reply.measured
 
 
-def _reraise(result: _Result) -> None:
+def _reraise(reply: Raised) -> None:
     """Raise what the measured callable raised in the worker, with its traceback."""
     __tracebackhide__ = True
-    _, data, name, message, text = result
     exc: BaseException | None = None
-    if data is not None:
+    if reply.pickled is not None:
         try:
-            exc = pickle.loads(data)
+            exc = pickle.loads(reply.pickled)
         except Exception:
             exc = None
     if not isinstance(exc, BaseException):
+        name, message = reply.type_name, reply.message
         exc = IsolatedCallError(f"{name}: {message}" if message else name)
-    raise exc from RemoteTraceback(f'\n"""\n{text}"""')
+    raise exc from RemoteTraceback(f'\n"""\n{reply.traceback}"""')
 
 
-def run_callable(
-    fn: Callable[..., object],
-    args: Sequence[Any],
-    kwargs: Mapping[str, Any],
-    timing: Timing,
-    timeout: float,
-    name: str,
-) -> Sampling:
-    """Time ``fn(*args, **kwargs)`` in a worker process.
+def run_callable(job: CallJob, timing: Timing, timeout: float) -> Measured:
+    """Time ``job`` in a worker process.
 
-    ``name`` names the callable in messages. Raises :class:`IsolationError` when the worker
-    gives no result; what ``fn`` raised is raised here, with the worker's traceback as cause.
+    Raises :class:`IsolationError` when the worker gives no result; what the callable raised
+    is raised here, with the worker's traceback as cause.
     """
     __tracebackhide__ = True
-    job = _CallJob(fn, tuple(args), dict(kwargs), timing)
+    import dataclasses
+
+    job = dataclasses.replace(job, args=tuple(job.args), kwargs=dict(job.kwargs))
     advice = (
         "define it at module level of the test file (not a lambda or a nested function), "
         "pass functools.partial(module_level_function, ...), or drop isolate=True / "
         "--sla-isolate"
     )
     payload = _dumps(
-        job,
+        _task(job, timing),
         [
-            (fn, f"the callable {name}", advice),
+            (job.fn, f"the callable {job.name}", advice),
             (
                 (job.args, job.kwargs),
-                f"an argument to {name}",
+                f"an argument to {job.name}",
                 "pass values that pickle (arrays, numbers, strings, containers of them), "
                 "build the rest inside a module-level function, or drop isolate=True / "
                 "--sla-isolate",
             ),
         ],
     )
-    result = _run(payload, timeout, onnx=False)
-    tag = result[0]
-    if tag == "ok":
-        return _sampling(result[2])
-    if tag == "raised":
-        _reraise(result)
-    raise WorkerFailedError(str(result[1]))
+    reply = _run(payload, timeout, onnx=False)
+    if isinstance(reply, Done):
+        return _measured(reply)
+    if isinstance(reply, Raised):
+        _reraise(reply)
+    raise WorkerFailedError(reply.message if isinstance(reply, (RunFailed, BadInput)) else "")
 
 
-def run_onnx(
-    model: object,
-    *,
-    feeds: Mapping[str, Any] | str | os.PathLike[str] | None,
-    dims: Mapping[str, int] | None,
-    providers: Sequence[Any] | None,
-    session_options: Any,
-    timing: Timing,
-    timeout: float,
-) -> tuple[Subject, Sampling]:
-    """Load and time ``model`` in a worker process, as ``ort.prepare`` and ``Timing.run``.
+def run_onnx(job: OnnxJob, timing: Timing, timeout: float) -> Measured:
+    """Load and time the model of ``job`` in a worker process, as in-process.
 
     Raises ``ort.OnnxInputError`` (``ProviderUnavailableError``) for bad input, exactly as
-    in-process, and :class:`IsolationError` when the worker gives no result.
+    in-process (the model is checked here first, by the same code), ``runner.ModelRunError``
+    when the model raised, and :class:`IsolationError` when the worker gives no result.
     """
-    from .ort import OnnxInputError, ProviderUnavailableError
+    import dataclasses
 
-    kind: str
-    source: object
-    if isinstance(model, (str, os.PathLike)):
-        kind, source = "path", os.fspath(model)
-    elif isinstance(model, (bytes, bytearray, memoryview)):
-        kind, source = "bytes", bytes(model)
-    elif hasattr(model, "run") and hasattr(model, "get_inputs"):
+    from .ort import OnnxInputError, ProviderUnavailableError, describe_model
+    from .ort.options import is_session_options, to_fields
+    from .runner import ModelRunError
+
+    model = describe_model(job.model)
+    if model.source is None:
         raise NotSendableError(
             "an onnxruntime.InferenceSession cannot be sent to another process for isolation; "
             "pass the model's path (or its bytes, or the onnx.ModelProto) to sla.onnx(), with "
             "providers= and session_options= for the session, or drop isolate=True / "
             "--sla-isolate"
         )
-    elif callable(getattr(model, "SerializeToString", None)):
-        kind, source = "proto", model.SerializeToString()  # type: ignore[attr-defined]
-    else:
-        # Whatever it is, ort.prepare says what a model must be, as it does in-process.
-        kind, source = "other", model
-    options: Any = session_options
-    if _is_session_options(session_options):
-        options = _session_fields(session_options)
-    job = _OnnxJob(kind, source, feeds, dims, providers, options, timing)
+    options: Any = job.session_options
+    if is_session_options(options):
+        options = to_fields(options)
+    job = dataclasses.replace(job, model=model, session_options=options)
     plain = (
         "pass plain values (numpy arrays, numbers, strings, dicts of them), or drop "
         "isolate=True / --sla-isolate"
     )
     payload = _dumps(
-        job,
+        _task(job, timing),
         [
-            (feeds, "feeds", plain),
-            (dims, "dims", plain),
-            (providers, "providers", plain),
+            (job.feeds, "feeds", plain),
+            (job.dims, "dims", plain),
+            (job.providers, "providers", plain),
             (options, "session_options", plain),
-            (source, "the model", "pass the model's path (or its bytes), or drop isolate=True"),
         ],
     )
-    result = _run(payload, timeout, onnx=True)
-    tag = result[0]
-    if tag == "ok":
-        subject: Subject = result[1]
-        subject = dataclasses.replace(subject, api=subject.api + ISOLATED)
-        return subject, _sampling(result[2])
-    if tag == "input":
-        error = ProviderUnavailableError if result[2] else OnnxInputError
-        raise error(result[1])
-    if tag == "raised":
-        _, _, name, message, _ = result
+    reply = _run(payload, timeout, onnx=True)
+    if isinstance(reply, Done):
+        return _measured(reply)
+    if isinstance(reply, BadInput):
+        error = ProviderUnavailableError if reply.provider_unavailable else OnnxInputError
+        raise error(reply.message)
+    if isinstance(reply, RunFailed) and reply.model_raised:
+        raise ModelRunError(reply.message)
+    if isinstance(reply, Raised):
         raise WorkerFailedError(
-            f"the worker process raised {name}: {message}" if message else f"raised {name}"
+            f"the worker process raised {reply.type_name}: {reply.message}"
+            if reply.message
+            else f"raised {reply.type_name}"
         )
-    raise WorkerFailedError(str(result[1]))
+    raise WorkerFailedError(reply.message)
+
+
+def _task(job: OnnxJob | CallJob, timing: Timing) -> _Task:
+    return _Task(job, timing)

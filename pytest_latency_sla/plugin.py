@@ -34,6 +34,8 @@ ENVIRONMENT_KEY = pytest.StashKey[EnvironmentCache]()
 COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
 #: The closest sla marker, parsed once per run of the item (None: not marked).
 MARKER_KEY: pytest.StashKey[MarkerSpec | None] = pytest.StashKey()
+#: Set when this plugin skipped the item from a hook, so the skip points at the test.
+SKIPPED_HERE_KEY = pytest.StashKey[bool]()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
 XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
@@ -188,6 +190,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # A fresh list on every run of the item: a rerun (pytest-rerunfailures) must neither
     # send the earlier attempt's records again nor count them as measured.
     item.stash[RECORDS_KEY] = []
+    # Nor may an earlier attempt's JUnit properties stay on the test case.
+    item.user_properties[:] = [p for p in item.user_properties if not _is_sla_property(p)]
     marker = item.get_closest_marker("sla")
     if marker is None:
         item.stash[MARKER_KEY] = None
@@ -200,6 +204,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         problem = str(exc)
     # Outside the except block, so the error is one sentence, not a chained traceback.
     pytest.fail(f"{item.nodeid}: {problem}", pytrace=False)
+
+
+def _is_sla_property(entry: object) -> bool:
+    return isinstance(entry, tuple) and str(entry[0]).startswith("sla_")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -217,6 +225,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         if judge_benchmark(_make_fixture(item), benchmark, item.name) is None:
             # The benchmark never ran (--benchmark-disable, or pytest-benchmark turned
             # itself off under xdist): say so rather than pass without a verdict.
+            item.stash[SKIPPED_HERE_KEY] = True
             pytest.skip(
                 f"{item.nodeid}: no SLA verdict: the benchmark fixture recorded no rounds "
                 "(--benchmark-disable, or pytest-benchmark is off under pytest-xdist); use "
@@ -240,6 +249,12 @@ def pytest_runtest_makereport(
         records = item.stash.get(RECORDS_KEY, [])
         if records:
             setattr(report, RECORDS_ATTR, list(records))
+        if report.skipped and item.stash.get(SKIPPED_HERE_KEY, False):
+            # A skip raised in this plugin's hook would point at plugin.py: point it at
+            # the test, as a skip marker does.
+            path, line = item.reportinfo()[:2]
+            reason = str(call.excinfo.value) if call.excinfo else ""
+            report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {reason}")
     return report
 
 

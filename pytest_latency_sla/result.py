@@ -131,6 +131,13 @@ class Subject:
     model_sha256: str | None = None
     #: Other session settings that change latency (execution mode, optimization level).
     session_options: tuple[tuple[str, str | int], ...] = ()
+    #: Measured in a separate worker process (``isolate=True``).
+    isolated: bool = False
+
+    @property
+    def api_text(self) -> str:
+        """The timed call as reports show it, e.g. ``session.run(None, feeds) [isolated]``."""
+        return self.api + (" [isolated]" if self.isolated else "")
 
 
 # eq=False, as for Sampling: results compare (and hash) by identity, not by their arrays.
@@ -283,7 +290,7 @@ class SlaResult:
             label=nodeid if index == 0 else f"{nodeid} #{index + 1}",
             subject=subject.name,
             kind=subject.kind,
-            api=subject.api,
+            api=subject.api_text,
             model_sha256=subject.model_sha256,
             inputs=[_input_entry(name, text) for name, text in subject.inputs],
             providers_requested=list(subject.providers_requested),

@@ -23,6 +23,8 @@ from onnx_models import add_model, model_bytes, save
 
 from pytest_latency_sla import isolate
 from pytest_latency_sla.ort import OnnxInputError
+from pytest_latency_sla.ort.options import to_fields
+from pytest_latency_sla.runner import CallJob, OnnxJob, Timing
 from pytest_latency_sla.sampling import Sampling, SamplingPlan
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
 
 #: Sampling for unit tests: no verdict, a few milliseconds.
-TIMING = isolate.Timing(
+TIMING = Timing(
     SamplingPlan(warmup_calls=5, warmup_time_ns=0, min_time_ns=1_000_000, max_time_ns=50_000_000),
     budget_ns=None,
     quantile=0.99,
@@ -39,7 +41,8 @@ TIMING = isolate.Timing(
 
 
 def run(fn: Callable[..., object], *args: object, timeout: float = 30.0) -> Sampling:
-    return isolate.run_callable(fn, args, {}, TIMING, timeout, getattr(fn, "__name__", "fn"))
+    job = CallJob(fn, args, {}, getattr(fn, "__name__", "fn"))
+    return isolate.run_callable(job, TIMING, timeout).sampling
 
 
 def output(result: pytest.RunResult) -> str:
@@ -166,15 +169,7 @@ def test_an_inference_session_cannot_be_sent(tmp_path: Path) -> None:
     path = save(add_model(), tmp_path / "add.onnx")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     with pytest.raises(isolate.NotSendableError) as info:
-        isolate.run_onnx(
-            session,
-            feeds=None,
-            dims=None,
-            providers=None,
-            session_options=None,
-            timing=TIMING,
-            timeout=30,
-        )
+        isolate.run_onnx(OnnxJob(session), TIMING, timeout=30)
     message = str(info.value)
     assert "InferenceSession cannot be sent to another process" in message
     assert "pass the model's path" in message
@@ -182,15 +177,7 @@ def test_an_inference_session_cannot_be_sent(tmp_path: Path) -> None:
 
 def test_bad_input_comes_back_as_the_same_error(tmp_path: Path) -> None:
     with pytest.raises(OnnxInputError, match=r"model file 'missing\.onnx' does not exist"):
-        isolate.run_onnx(
-            "missing.onnx",
-            feeds=None,
-            dims=None,
-            providers=None,
-            session_options=None,
-            timing=TIMING,
-            timeout=30,
-        )
+        isolate.run_onnx(OnnxJob("missing.onnx"), TIMING, timeout=30)
 
 
 def test_session_options_are_rebuilt_in_the_worker() -> None:
@@ -201,12 +188,12 @@ def test_session_options_are_rebuilt_in_the_worker() -> None:
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
     options.enable_mem_pattern = False
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    fields = isolate._session_fields(options)
-    job = isolate._OnnxJob("bytes", b"", None, None, None, fields, TIMING)
+    fields = to_fields(options)
     # Through pickle, as the worker gets it.
     import pickle
 
-    rebuilt = pickle.loads(pickle.dumps(job))._session_options()
+    rebuilt = pickle.loads(pickle.dumps(OnnxJob(b"", session_options=fields))).session_options
+    rebuilt = rebuilt.build()
     assert rebuilt.intra_op_num_threads == 1
     assert rebuilt.inter_op_num_threads == 2
     assert rebuilt.execution_mode == onnxruntime.ExecutionMode.ORT_PARALLEL
@@ -429,7 +416,8 @@ PID_CHECK = """
         sla.measure(write_pid, tmp_path / "pid")
         assert sla.isolated
         assert int((tmp_path / "pid").read_text()) != os.getpid()
-        assert sla.results[0].subject.api.endswith("[isolated]")
+        assert sla.results[0].subject.isolated
+        assert sla.results[0].subject.api_text.endswith("[isolated]")
 
     @pytest.mark.sla(ms=50, isolate=False)
     def test_marker_opts_out(sla):

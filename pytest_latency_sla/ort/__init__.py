@@ -8,6 +8,7 @@ glue adds the test's name.
 One concern a module, imports pointing one way (down this list):
 
 - ``session``: providers, the ``InferenceSession``, :func:`prepare` and :class:`PreparedModel`;
+- ``options``: ``SessionOptions`` as plain values, to cross to another process;
 - ``load_errors``: why onnxruntime refused to load a model;
 - ``run_errors``: why a model raised when run (:func:`explain_run_error`);
 - ``feeds``: feeds read from files, checked, or generated (:func:`random_feeds`);
@@ -20,16 +21,18 @@ from __future__ import annotations
 from .errors import OnnxInputError, ProviderDroppedError, ProviderUnavailableError
 from .feeds import FEED_SEED, random_feeds
 from .run_errors import RUN_ERRORS, explain_run_error
-from .session import TIMED_API, PreparedModel, prepare
+from .session import TIMED_API, ModelSource, PreparedModel, describe_model, prepare
 
 __all__ = [
     "FEED_SEED",
     "RUN_ERRORS",
     "TIMED_API",
+    "ModelSource",
     "OnnxInputError",
     "PreparedModel",
     "ProviderDroppedError",
     "ProviderUnavailableError",
+    "describe_model",
     "explain_run_error",
     "prepare",
     "random_feeds",

@@ -51,6 +51,27 @@ def _import_ort() -> Any:
     return onnxruntime
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """A model as given to ``sla.onnx()``, classified once: its display name, and the path
+    or bytes to hand to ``InferenceSession`` (None: ``session`` is an existing session).
+
+    Paths and bytes can cross to another process; a live session cannot.
+    """
+
+    name: str
+    source: bytes | str | None
+    session: Any = None
+
+
+def describe_model(model: object) -> ModelSource:
+    """Classify and check what was given as a model (once; a ModelSource is returned as is)."""
+    if isinstance(model, ModelSource):
+        return model
+    name, source = _describe_model(model)
+    return ModelSource(name, source, model if source is None else None)
+
+
 def _describe_model(model: object) -> tuple[str, bytes | str | None]:
     """A display name and what to hand to InferenceSession (None: it is a session)."""
     if isinstance(model, (str, os.PathLike)):
@@ -154,19 +175,23 @@ def prepare(
 ) -> PreparedModel:
     """Load ``model`` and build the zero-argument call that runs it once.
 
+    ``model``: a path, bytes, an ``onnx.ModelProto``, an ``InferenceSession``, or a
+    :class:`ModelSource` already made of one by :func:`describe_model`.
+
     ``feeds`` is a dict of input name -> value, or the path of a folder of ``input_<n>.pb``
     files (the ONNX test-data layout) or of a ``.npz`` file. Given feeds are checked against
     the model's inputs before anything runs; every other input is generated.
     """
     ort = _import_ort()
-    name, source = _describe_model(model)
+    described = describe_model(model)
+    name, source = described.name, described.source
     if source is None:
         if providers is not None or session_options is not None:
             raise OnnxInputError(
                 "providers and session_options cannot change an existing InferenceSession; "
                 "pass the model path (or bytes) instead, or create the session with them"
             )
-        session: Any = model
+        session: Any = described.session
         requested: list[Any] = list(session.get_providers())
     else:
         requested = _check_providers(ort, providers)

@@ -1,0 +1,171 @@
+"""Runners: how a measurement is taken, in this process or in an isolated one.
+
+No pytest here. A job says *what* to measure (:class:`OnnxJob`, :class:`CallJob`); a
+:class:`Timing` says how to sample it; a :class:`Runner` takes the measurement and returns
+a :class:`Measured` (what was measured, and what the sampler observed). Both runners raise
+the same errors for the same problems, so the pytest glue has one path:
+
+* ``ort.OnnxInputError`` (``ProviderUnavailableError`` among them): bad input;
+* :class:`ModelRunError`: the model raised when run with the feeds (one sentence);
+* ``isolate.IsolationError``: an isolated worker gave no result (crash, hang, not sendable);
+* anything a measured callable raises propagates as itself.
+
+:class:`Isolated` sends the job to a worker process, which runs it with :class:`InProcess`:
+one implementation of measuring, two places to run it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .result import Subject
+from .sampling import run_once, sample
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Mapping
+
+    from .plan import SamplingPlan
+    from .sampling import Sampling
+
+__all__ = [
+    "CallJob",
+    "InProcess",
+    "Isolated",
+    "Measured",
+    "ModelRunError",
+    "OnnxJob",
+    "Runner",
+    "Timing",
+]
+
+
+class ModelRunError(Exception):
+    """The model raised when run with the feeds; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How to sample: the same rules in this process and in an isolated worker."""
+
+    plan: SamplingPlan
+    #: The budget in nanoseconds, or None to measure without a verdict.
+    budget_ns: float | None
+    #: The judged percentile as a fraction (0.99 for p99).
+    quantile: float
+    #: Call once, without warmup or verdict (``--sla-disable``).
+    once: bool = False
+
+    def run(self, call: Callable[[], object]) -> Sampling:
+        """Time ``call``: warm up, sample, look at the verdict."""
+        if self.once:
+            return run_once(call)
+        return sample(call, self.plan, budget_ns=self.budget_ns, quantile=self.quantile)
+
+
+@dataclass(frozen=True)
+class OnnxJob:
+    """What ``sla.onnx()`` measures: a model, and how to feed and run it."""
+
+    #: A path, bytes, an ``onnx.ModelProto``, an ``InferenceSession`` or an
+    #: ``ort.ModelSource``.
+    model: object
+    feeds: Mapping[str, Any] | str | os.PathLike[str] | None = None
+    dims: Mapping[str, int] | None = None
+    providers: Any = None
+    #: An ``onnxruntime.SessionOptions`` (or, sent to a worker, ``ort.options.SessionFields``).
+    session_options: Any = None
+
+
+@dataclass(frozen=True)
+class CallJob:
+    """What ``sla.measure()`` measures: ``fn(*args, **kwargs)``."""
+
+    fn: Callable[..., object]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    #: The callable's name, for reports and messages.
+    name: str = ""
+
+    def subject(self) -> Subject:
+        return Subject(kind="callable", name=self.name, api="fn(*args, **kwargs)")
+
+
+@dataclass(frozen=True, eq=False)
+class Measured:
+    """One measurement taken: what was measured, and what the sampler observed."""
+
+    subject: Subject
+    sampling: Sampling
+
+
+class Runner(Protocol):
+    """Takes measurements. Implementations: :class:`InProcess` and :class:`Isolated`."""
+
+    def onnx(self, job: OnnxJob, timing: Timing) -> Measured:
+        """Load, feed and time the model."""
+        ...
+
+    def callable(self, job: CallJob, timing: Timing) -> Measured:
+        """Time the callable."""
+        ...
+
+
+class InProcess:
+    """Measures in this process: nothing between the timer and the call."""
+
+    def onnx(self, job: OnnxJob, timing: Timing) -> Measured:
+        from . import ort
+        from .ort.options import SessionFields
+
+        options = job.session_options
+        if isinstance(options, SessionFields):
+            options = options.build()
+        prepared = ort.prepare(
+            job.model,
+            feeds=job.feeds,
+            dims=job.dims,
+            providers=job.providers,
+            session_options=options,
+        )
+        try:
+            sampling = timing.run(prepared.call)
+        except ort.RUN_ERRORS as exc:
+            raise ModelRunError(ort.explain_run_error(exc, prepared)) from None
+        return Measured(prepared.subject, sampling)
+
+    def callable(self, job: CallJob, timing: Timing) -> Measured:
+        # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
+        call: Callable[[], object] = (
+            functools.partial(job.fn, *job.args, **job.kwargs) if job.args or job.kwargs else job.fn
+        )
+        return Measured(job.subject(), timing.run(call))
+
+
+@dataclass(frozen=True)
+class Isolated:
+    """Measures in a spawned worker process, so a native crash or a hang fails one test."""
+
+    #: Seconds the worker may take, start-up included, before it is killed.
+    timeout: float
+
+    def onnx(self, job: OnnxJob, timing: Timing) -> Measured:
+        from . import isolate
+
+        measured = isolate.run_onnx(job, timing, self.timeout)
+        return Measured(_isolated(measured.subject), measured.sampling)
+
+    def callable(self, job: CallJob, timing: Timing) -> Measured:
+        from . import isolate
+
+        __tracebackhide__ = True
+        measured = isolate.run_callable(job, timing, self.timeout)
+        return Measured(_isolated(measured.subject), measured.sampling)
+
+
+def _isolated(subject: Subject) -> Subject:
+    import dataclasses
+
+    return dataclasses.replace(subject, isolated=True)
