@@ -92,14 +92,20 @@ _BLOCK = 4_096
 
 
 class FakeClock:
-    """A nanosecond clock that moves only when the measured callable advances it."""
+    """A nanosecond clock that moves only when the measured callable advances ``now``.
 
-    __slots__ = ("now",)
+    ``read_ns`` makes every read cost that much (the read advances the clock first), like
+    the overhead of a real clock; by default reading is free.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("now", "read_ns")
+
+    def __init__(self, read_ns: int = 0) -> None:
         self.now = 0
+        self.read_ns = read_ns
 
     def __call__(self) -> int:
+        self.now += self.read_ns
         return self.now
 
 
