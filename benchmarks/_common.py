@@ -27,6 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNNEL = ROOT / "examples" / "funnel" / "funnel.onnx"
 #: The interpreter running the script: the project's virtual environment, normally.
 PYTHON = sys.executable
+#: The test suite's folder. Its ``synthetic`` module (latency sources with a known truth on
+#: a fake clock) is a test harness, not part of the package, so it is not importable from
+#: here by name: importing this module puts the folder on ``sys.path``, after everything
+#: else so that nothing there shadows an installed module.
+TESTS = ROOT / "tests"
+if str(TESTS) not in sys.path:
+    sys.path.append(str(TESTS))
 
 
 def header(what: str) -> None:

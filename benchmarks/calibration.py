@@ -1,13 +1,13 @@
-"""Verdict calibration (issue 5, goals 5 and 7): how often is the verdict wrong?
+"""Verdict calibration (goals 5 and 7 of docs/performance.md): how often is the verdict wrong?
 
 Drives the real sampler and verdict code (``pytest_latency_sla.sampling.sample``) with
-synthetic latency sources whose true percentiles are known, on a fake clock: no sleeping,
-so 72,000 measurements of up to 3 s each take minutes. For every distribution, percentile
-(50, 95, 99) and ratio of the true percentile to the budget (0.5 ... 2), it prints the
-wrong-verdict rate (a pass with the truth >= 1.1x the budget, a fail with it <= 0.9x),
-the inconclusive rate, the mean samples and synthetic time of a measurement (warmup
-included), and how often the usual workaround, "pytest-benchmark's median is below the
-budget", gives the wrong answer for the same cell.
+synthetic latency sources whose true percentiles are known (``tests/synthetic.py``), on a
+fake clock: no sleeping, so 72,000 measurements of up to 3 s each take minutes. For every
+distribution, percentile (50, 95, 99) and ratio of the true percentile to the budget (0.5
+to 2), it prints the wrong-verdict rate (a pass with the truth >= 1.1x the budget, a fail
+with it <= 0.9x), the inconclusive rate, the mean samples and synthetic time of a
+measurement (warmup included), and how often the usual workaround, "pytest-benchmark's
+median is below the budget", gives the wrong answer for the same cell.
 
     python benchmarks/calibration.py                 # the full grid, 1,000 trials a cell
     python benchmarks/calibration.py --trials 100    # quicker
@@ -22,7 +22,8 @@ import shlex
 import sys
 import time
 
-from pytest_latency_sla.calibration import (
+import _common  # noqa: F401  (puts tests/ on sys.path, for the synthetic module below)
+from synthetic import (
     DISTRIBUTIONS,
     PERCENTILES,
     RATIOS,

@@ -1,4 +1,4 @@
-"""Harness overhead (issue 5, goal 1): the plugin's p50 against a bare timed loop.
+"""Harness overhead (goal 1 of docs/performance.md): the plugin's p50 against a bare timed loop.
 
 For the 48-parameter example model and a 1 M-parameter MLP (512-1024-512-10, built here
 with ``onnx.helper``), both at batch 1 on one session: the plugin's measurement (the

@@ -1,4 +1,4 @@
-"""Plugin tax (issue 5, goal 3): what the plugin costs a suite that has no SLA tests.
+"""Plugin tax (goal 3 of docs/performance.md): what the plugin costs a suite that has no SLA tests.
 
 500 trivial tests (10 files of 50), run in subprocesses with the plugin loaded and with
 ``-p no:latency_sla``, interleaved, ``--repeats`` times each; the ratio of the median wall

@@ -1,4 +1,4 @@
-"""Real machine (issue 5, goal 6): verdicts on the example model in fresh processes.
+"""Real machine (goal 6 of docs/performance.md): verdicts on the example model in fresh processes.
 
 First the example model's p50 and p99 are measured with a long plain loop (200,000
 calls), idle and with a CPU hog. Then ``--runs`` fresh pytest processes each judge it at

@@ -1,4 +1,4 @@
-"""Scale (issue 5, goal 4): 1,000 SLA tests on the example model in one pytest run.
+"""Scale (goal 4 of docs/performance.md): 1,000 SLA tests on the example model in one pytest run.
 
 A generated suite of N tests (parametrized), each ``sla.onnx(funnel.onnx)`` under a
 50 ms p99 budget, is run in a subprocess with every report format (term, json, md,

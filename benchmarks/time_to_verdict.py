@@ -1,4 +1,4 @@
-"""Time to verdict (issue 5, goal 2): the plugin against pytest-benchmark on the example.
+"""Time to verdict (goal 2 of docs/performance.md): the plugin vs pytest-benchmark on the example.
 
 1. The plugin's whole measurement of the example model at a 50 ms p99 budget (cold call,
    warmup and sampling; session creation excluded), timed with ``perf_counter`` around

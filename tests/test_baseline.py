@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
-from pytest_latency_sla.baseline import NOISE_FLOOR, BaselineError, compare, load_baseline
+from pytest_latency_sla.baseline import BaselineError, compare, load_baseline
+from pytest_latency_sla.config import Settings
 from pytest_latency_sla.stats import quantile_interval
 
 if TYPE_CHECKING:
@@ -55,17 +57,28 @@ def test_overlapping_intervals_are_noise_even_when_large() -> None:
     assert fails is False
 
 
-def test_disjoint_intervals_under_the_noise_floor_are_not_called() -> None:
-    change = NOISE_FLOOR * 0.9
-    comparison, fails = compare(
-        record(1 + change, 1 + change - 0.01, 1 + change + 0.01),
-        entry(1.0, 0.99, 1.01),
-        ENV,
-        ENV,
-        0.0,
-    )
+def apart(gap: float) -> SlaRecord:
+    """A measurement whose interval starts ``gap`` (a fraction) above BASE's interval end."""
+    low = 1.01 * (1.0 + gap)
+    return record(low + 0.01, low, low + 0.02)
+
+
+#: A baseline entry at 1.0 with the interval [0.99, 1.01].
+BASE = entry(1.0, 0.99, 1.01)
+
+
+@pytest.mark.parametrize("noise_floor", [0.05, 0.25, 1.0])
+def test_the_noise_floor_setting_decides_between_disjoint_intervals(noise_floor: float) -> None:
+    # Disjoint intervals whose closest ends are just under the floor: not called ...
+    comparison, fails = compare(apart(0.9 * noise_floor), BASE, ENV, ENV, 0.0, noise_floor)
     assert comparison["status"] == "unchanged"
+    assert comparison["significant"] is False
     assert fails is False
+    # ... and just over it: a regression, which fails beyond max_regression.
+    comparison, fails = compare(apart(1.1 * noise_floor), BASE, ENV, ENV, 0.0, noise_floor)
+    assert comparison["status"] == "regression"
+    assert comparison["significant"] is True
+    assert fails is True
 
 
 def test_the_closest_interval_ends_must_clear_the_floor() -> None:
@@ -81,13 +94,18 @@ def test_the_closest_interval_ends_must_clear_the_floor() -> None:
 
 def test_the_default_floor_is_two_x() -> None:
     # The same code measured +58% against its baseline on a shared machine: by default
-    # nothing below 2x (between the closest interval ends) is called.
+    # (sla_noise_floor = 100%) nothing below 2x between the closest interval ends is called.
+    floor = Settings().noise_floor
+    assert floor == 1.0
     same_code = record(1.58, 1.55, 1.61)
-    assert compare(same_code, entry(1.0, 0.98, 1.02), ENV, ENV, 0.2)[0]["status"] == "unchanged"
+    base = entry(1.0, 0.98, 1.02)
+    assert compare(same_code, base, ENV, ENV, 0.2, floor)[0]["status"] == "unchanged"
     three_x = record(3.0, 2.9, 3.1)
-    comparison, fails = compare(three_x, entry(1.0, 0.98, 1.02), ENV, ENV, 0.2)
+    comparison, fails = compare(three_x, base, ENV, ENV, 0.2, floor)
     assert comparison["status"] == "regression"
     assert fails is True
+    # compare() called without a floor uses the setting's default.
+    assert inspect.signature(compare).parameters["noise_floor"].default == floor
 
 
 def test_significant_slowdown_is_a_regression_and_gates_only_beyond_the_threshold() -> None:
@@ -134,25 +152,50 @@ def test_environment_mismatch_onnxruntime_and_cpu() -> None:
     ]
 
 
-def test_same_distribution_twice_is_never_a_regression() -> None:
-    # Two runs of the same lognormal latency: intervals from the real order-statistic
-    # bounds must overlap, whatever the seed.
+def measured_p99(rng: np.random.Generator, scale: float = 1.0) -> SlaRecord:
+    """p99 of 2,000 lognormal latencies (median 10 µs x ``scale``), with the real interval."""
+    samples = np.sort(rng.lognormal(np.log(10e-6 * scale), 0.3, 2_000))
+    low, high = quantile_interval(samples.size, 0.99, 0.99)
+    return record(
+        float(np.quantile(samples, 0.99, method="inverted_cdf")),
+        float(np.quantile(samples, low, method="inverted_cdf")),
+        float(np.quantile(samples, high, method="inverted_cdf")),
+    )
+
+
+#: Small floors, far under the default: only the intervals keep noise from being called.
+SMALL_FLOORS = [0.0, 0.05]
+
+
+@pytest.mark.parametrize("noise_floor", SMALL_FLOORS)
+def test_same_distribution_twice_is_unchanged_even_at_a_small_floor(noise_floor: float) -> None:
+    # Two runs of the same lognormal latency: their point estimates differ by a few
+    # percent, but the intervals from the real order-statistic bounds overlap, whatever
+    # the seed, so nothing is called.
     for seed in range(200):
         rng = np.random.default_rng(seed)
-        runs = []
-        for _ in range(2):
-            samples = np.sort(rng.lognormal(np.log(10e-6), 0.3, 2_000))
-            low, high = quantile_interval(samples.size, 0.99, 0.99)
-            runs.append(
-                record(
-                    float(np.quantile(samples, 0.99, method="inverted_cdf")),
-                    float(np.quantile(samples, low, method="inverted_cdf")),
-                    float(np.quantile(samples, high, method="inverted_cdf")),
-                )
-            )
-        comparison, fails = compare(runs[1], dict(runs[0]), ENV, ENV, 0.0)
+        base, again = measured_p99(rng), measured_p99(rng)
+        comparison, fails = compare(again, dict(base), ENV, ENV, 0.0, noise_floor)
         assert comparison["status"] == "unchanged", (seed, comparison)
+        assert comparison["significant"] is False
         assert fails is False
+
+
+@pytest.mark.parametrize("noise_floor", SMALL_FLOORS)
+def test_a_clearly_different_distribution_is_called_at_a_small_floor(noise_floor: float) -> None:
+    # The same source 1.5x slower (or faster) is called at the same floors, every seed,
+    # and 1.5x is within the default floor, where it would not be.
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        base, slower = measured_p99(rng), measured_p99(rng, 1.5)
+        comparison, fails = compare(slower, dict(base), ENV, ENV, 0.0, noise_floor)
+        assert comparison["status"] == "regression", (seed, comparison)
+        assert fails is True
+        comparison, fails = compare(base, dict(slower), ENV, ENV, 0.0, noise_floor)
+        assert comparison["status"] == "improvement", (seed, comparison)
+        assert fails is False
+        default = compare(slower, dict(base), ENV, ENV, 0.0, Settings().noise_floor)
+        assert default[0]["status"] == "unchanged", (seed, default[0])
 
 
 def test_load_baseline_round_trip(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import load_report
 
 from pytest_latency_sla.bench import sampling_from_rounds
 
@@ -59,7 +60,7 @@ def test_benchmark_test_gets_a_verdict_and_both_reports_work(pytester: pytest.Py
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*SLA missed: p99 * > 1 µs budget*", "*- SLA report -*"])
     result.stdout.fnmatch_lines(["*benchmark: 2 tests*"])  # pytest-benchmark's own table
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = load_report(pytester.path / "r.json")
     by_test = {r["nodeid"].split("::")[1]: r for r in document["results"]}
     assert by_test["test_fast"]["verdict"] == "pass"
     assert by_test["test_fast"]["kind"] == "benchmark"

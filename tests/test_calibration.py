@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 import pytest
-
-from pytest_latency_sla.calibration import (
+from synthetic import (
     DISTRIBUTIONS,
     STRESS_DISTRIBUTIONS,
     FakeClock,

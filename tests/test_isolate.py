@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import onnxruntime
 import pytest
 from onnx_models import add_model, model_bytes, save
+from support import FAST, load_report, output
 
 from pytest_latency_sla import isolate
 from pytest_latency_sla.ort import OnnxInputError
@@ -29,8 +30,6 @@ from pytest_latency_sla.sampling import Sampling, SamplingPlan
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
 
 #: Sampling for unit tests: no verdict, a few milliseconds.
 TIMING = Timing(
@@ -43,10 +42,6 @@ TIMING = Timing(
 def run(fn: Callable[..., object], *args: object, timeout: float = 30.0) -> Sampling:
     job = CallJob(fn, args, {}, getattr(fn, "__name__", "fn"))
     return isolate.run_callable(job, TIMING, timeout).sampling
-
-
-def output(result: pytest.RunResult) -> str:
-    return result.stdout.str() + "\n" + result.stderr.str()
 
 
 def failure_line(result: pytest.RunResult, test: str) -> str:
@@ -253,7 +248,7 @@ def test_crashes_fail_only_their_test(pytester: pytest.Pytester) -> None:
     # faulthandler in the worker shows where it crashed, in the test's captured stderr.
     result.stdout.fnmatch_lines(["*Fatal Python error: Segmentation fault*"])
     result.stdout.fnmatch_lines(["*- SLA report -*", "test_crashes.py::test_passes *p99 <= 50 ms*"])
-    results = json.loads((pytester.path / "r.json").read_text())["results"]
+    results = load_report(pytester.path / "r.json")["results"]
     assert [entry["nodeid"] for entry in results] == ["test_crashes.py::test_passes"]
     assert results[0]["api"] == "fn(*args, **kwargs) [isolated]"
     assert results[0]["verdict"] == "pass"
@@ -385,9 +380,7 @@ def test_onnx_models_as_path_bytes_and_proto(pytester: pytest.Pytester) -> None:
         "sla.onnx(): an onnxruntime.InferenceSession cannot be sent to another process" in session
     )
     assert "pass the model's path" in session
-    results = {
-        e["nodeid"]: e for e in json.loads((pytester.path / "r.json").read_text())["results"]
-    }
+    results = {e["nodeid"]: e for e in load_report(pytester.path / "r.json")["results"]}
     assert set(results) == {f"test_models.py::test_{kind}" for kind in ("path", "bytes", "proto")}
     for entry in results.values():
         assert entry["api"] == "session.run(None, feeds) [isolated]"

@@ -20,17 +20,15 @@ from onnx_models import (
     string_input_model,
     unknown_op_model,
 )
+from support import FAST, output
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-#: Short sampling, so each run takes a fraction of a second.
-FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
-
 
 def _check_clean(result: pytest.RunResult) -> None:
     """No plugin crash and no chained tracebacks in the run's output."""
-    text = result.stdout.str() + result.stderr.str()
+    text = output(result)
     assert "INTERNALERROR" not in text
     assert "During handling of the above exception" not in text
     assert "The above exception was the direct cause" not in text

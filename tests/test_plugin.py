@@ -12,12 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import EMPTY_BASELINE, FAST, FAST_INI, assert_no_internal_error
 
 from pytest_latency_sla.settings import OPTIONS
 
-#: Short warmup and sampling, for runs where the timing itself is not the subject.
-FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
-FAST_INI = "sla_warmup_time = 0.005\nsla_min_time = 0.005\nsla_max_time = 0.5\n"
 #: A p99 verdict needs hundreds of samples, so ten can never decide one.
 UNDECIDABLE = "--sla-max-samples=10"
 
@@ -48,17 +46,6 @@ ONE_ISOLATABLE_SLA_TEST = """
     def test_fast(sla):
         sla.measure(noop)
     """
-
-
-def output(result: pytest.RunResult) -> str:
-    """Everything the run printed, stdout and stderr."""
-    return result.stdout.str() + "\n" + result.stderr.str()
-
-
-def assert_no_internal_error(result: pytest.RunResult) -> None:
-    text = output(result)
-    assert "INTERNALERROR" not in text, text
-    assert result.ret != pytest.ExitCode.INTERNAL_ERROR
 
 
 def table_rows(result: pytest.RunResult, prefix: str) -> list[str]:
@@ -702,9 +689,6 @@ VALID_SETTINGS = {
     "timeout": "30",
     "disable": "true",
 }
-
-#: The smallest baseline the compare setting accepts.
-EMPTY_BASELINE = '{"schema_version": 1, "run": {}, "results": []}'
 
 
 def test_every_setting_is_covered_here() -> None:

@@ -5,16 +5,9 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
-from importlib import resources
-from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import pytest
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
+from support import EMPTY_BASELINE, FAST, load_report, output
 
 TWO_TESTS = """
     import pytest
@@ -28,20 +21,8 @@ TWO_TESTS = """
 """
 
 
-def schema() -> dict[str, Any]:
-    text = resources.files("pytest_latency_sla.report").joinpath("schema.json").read_text()
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
-
-
-def load(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    jsonschema.validate(document, schema())
-    return document
-
-
 def assert_clean(result: pytest.RunResult) -> None:
-    text = result.stdout.str() + result.stderr.str()
+    text = output(result)
     assert "INTERNALERROR" not in text, text
     assert "Traceback" not in text, text
 
@@ -55,7 +36,7 @@ def test_json_report_is_schema_valid_and_announced(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=2)
     path = pytester.path / "out" / "sla.json"
     result.stdout.fnmatch_lines([f"*SLA json report written to {path}*"])
-    document = load(path)
+    document = load_report(path)
     assert document["schema_version"] == 1
     assert document["run"]["interrupted"] is False
     assert document["run"]["exit_status"] == 0
@@ -82,7 +63,7 @@ def test_raw_samples_on_request(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(TWO_TESTS)
     result = pytester.runpytest(*FAST, "--sla-report=json", "--sla-raw")
     result.assert_outcomes(passed=2)
-    document = load(pytester.path / "sla-report.json")  # the default path
+    document = load_report(pytester.path / "sla-report.json")  # the default path
     for entry in document["results"]:
         assert len(entry["raw_ns"]) == entry["samples"]
 
@@ -104,7 +85,7 @@ def test_onnx_measurement_records_the_model(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
     result.assert_outcomes(passed=1)
-    (entry,) = load(pytester.path / "r.json")["results"]
+    (entry,) = load_report(pytester.path / "r.json")["results"]
     import hashlib
 
     assert entry["model_sha256"] == hashlib.sha256(funnel.read_bytes()).hexdigest()
@@ -223,7 +204,7 @@ def test_interrupted_run_still_writes_what_it_measured(pytester: pytest.Pytester
         *FAST, "--sla-report=json:r.json", "--sla-report=md:r.md"
     )
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    document = load(pytester.path / "r.json")
+    document = load_report(pytester.path / "r.json")
     assert document["run"]["interrupted"] is True
     assert [r["nodeid"].split("::")[1] for r in document["results"]] == ["test_a_measured_first"]
     assert "**Interrupted**" in (pytester.path / "r.md").read_text(encoding="utf-8")
@@ -263,7 +244,7 @@ def test_same_code_twice_reports_no_regression(pytester: pytest.Pytester) -> Non
         "--sla-report", "--sla-report=json:new.json",
     )  # fmt: skip
     second.assert_outcomes(passed=1)
-    (entry,) = load(pytester.path / "new.json")["results"]
+    (entry,) = load_report(pytester.path / "new.json")["results"]
     assert entry["comparison"]["status"] == "unchanged", entry["comparison"]
     assert abs(entry["comparison"]["change"]) < 0.15
     second.stdout.fnmatch_lines(
@@ -307,7 +288,7 @@ def test_baseline_of_another_configuration_is_marked_or_failed(pytester: pytest.
 
 
 def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> None:
-    (pytester.path / "base.json").write_text('{"schema_version": 1, "run": {}, "results": []}')
+    (pytester.path / "base.json").write_text(EMPTY_BASELINE)
     pytester.makepyfile(TWO_TESTS)
     result = pytester.runpytest(*FAST, "--sla-compare=base.json", "--sla-settle-time=0.01",
                                 "--sla-strict-baseline", "--sla-report")  # fmt: skip

@@ -1,8 +1,8 @@
 """Unit tests for the sampler (``pytest_latency_sla.sampling``), driven by a synthetic clock.
 
-The clock only moves when the measured callable runs: each call adds the next latency
-from a deterministic source to ``now``. Nothing sleeps and nothing reads real time, so
-every count and duration below is exact.
+The clock (``synthetic.FakeClock``) only moves when the measured callable runs: each call
+adds the next latency from a deterministic source to ``now``. Nothing sleeps and nothing
+reads real time, so every count and duration below is exact.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from synthetic import FakeClock
 
 from pytest_latency_sla.sampling import Sampling, SamplingPlan, run_once, sample
 from pytest_latency_sla.stats import LookSchedule, min_samples_to_pass
@@ -23,16 +24,6 @@ if TYPE_CHECKING:
 US = 1_000
 MS = 1_000_000
 S = 1_000_000_000
-
-
-class FakeClock:
-    """A nanosecond clock that moves only when the measured callable advances it."""
-
-    def __init__(self) -> None:
-        self.now = 0
-
-    def __call__(self) -> int:
-        return self.now
 
 
 class Workload:
@@ -425,12 +416,7 @@ def test_samples_are_read_only_and_in_call_order() -> None:
 
 
 def test_timer_overhead_is_measured_on_the_clock() -> None:
-    class TickingClock(FakeClock):
-        def __call__(self) -> int:
-            self.now += 40  # every read costs 40 ns
-            return self.now
-
-    clock = TickingClock()
+    clock = FakeClock(read_ns=40)  # every read costs 40 ns
     work = Workload(clock, constant(10 * US))
     result = sample(work, plan(max_samples=100), clock=clock, manage_gc=False)
     assert result.timer_overhead_ns == 40

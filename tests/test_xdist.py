@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import FAST, load_report
 
 pytest.importorskip("xdist")
 
-FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.02", "--sla-max-time=0.5")
+#: FAST with a longer minimum sampling time: each SLA test measures for at least 20 ms,
+#: so the logged intervals would show another test running beside it.
+RUN = (*FAST, "--sla-min-time=0.02")
 
 #: Every test logs when it ran; SLA tests measure, the others keep a CPU busy.
 SUITE = """
@@ -53,7 +56,7 @@ def overlaps(a: tuple[str, bool, float, float], b: tuple[str, bool, float, float
 def test_sla_tests_run_alone_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SUITE)
     result = pytester.runpytest_subprocess(
-        "-n", "2", "-p", "xdist", *FAST, "--sla-report=json:r.json"
+        "-n", "2", "-p", "xdist", *RUN, "--sla-report=json:r.json"
     )
     result.assert_outcomes(passed=9)
     runs = intervals(pytester)
@@ -65,7 +68,7 @@ def test_sla_tests_run_alone_under_xdist(pytester: pytest.Pytester) -> None:
     # Ordinary tests still ran in parallel with each other.
     busy = [r for r in runs if not r[1]]
     assert any(overlaps(a, b) for a in busy for b in busy if a is not b)
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = load_report(pytester.path / "r.json")
     assert document["run"]["xdist_workers"] == 2
     assert document["run"]["xdist_mode"] == "serial"
     assert len(document["results"]) == 3
@@ -77,7 +80,7 @@ def test_sla_tests_run_alone_under_xdist(pytester: pytest.Pytester) -> None:
 def test_parallel_mode_warns_in_the_report(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SUITE)
     result = pytester.runpytest_subprocess(
-        "-n", "2", "-p", "xdist", *FAST, "--sla-xdist=parallel", "--sla-report=md:r.md"
+        "-n", "2", "-p", "xdist", *RUN, "--sla-xdist=parallel", "--sla-report=md:r.md"
     )
     result.assert_outcomes(passed=9)
     result.stdout.fnmatch_lines(["sla: *measured in parallel on 2 xdist workers*contention*"])
@@ -86,6 +89,6 @@ def test_parallel_mode_warns_in_the_report(pytester: pytest.Pytester) -> None:
 
 def test_without_xdist_installed_nothing_breaks(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SUITE)
-    result = pytester.runpytest_subprocess("-p", "no:xdist", *FAST)
+    result = pytester.runpytest_subprocess("-p", "no:xdist", *RUN)
     result.assert_outcomes(passed=9)
     assert "xdist workers" not in result.stdout.str()

@@ -1,11 +1,15 @@
-"""Verdict calibration: synthetic latency sources with a known truth, through the real sampler.
+"""Synthetic latency sources with a known truth, measured by the real sampler on a fake clock.
 
-A pure module (no pytest, no onnxruntime). Each :class:`Distribution` is a latency model
-whose percentiles are known exactly (closed-form CDFs, solved by bisection), so a verdict
-can be scored against the truth. A :class:`SyntheticSource` is the measured callable: every
-call advances a :class:`FakeClock` by the next synthetic latency, and nothing else moves
-that clock, so the real :func:`~pytest_latency_sla.sampling.sample` runs unchanged, at the
-speed of its Python loop, with caps and settle times in synthetic time.
+A test and benchmark harness, not part of the plugin: tests import it as a sibling module,
+and ``benchmarks/calibration.py`` puts ``tests/`` on ``sys.path`` to use it. It needs numpy
+and the plugin's sampler, no pytest and no onnxruntime.
+
+Each :class:`Distribution` is a latency model whose percentiles are known exactly
+(closed-form CDFs, solved by bisection), so a verdict can be scored against the truth. A
+:class:`SyntheticSource` is the measured callable: every call advances a
+:class:`FakeClock` by the next synthetic latency, and nothing else moves that clock, so
+the real :func:`~pytest_latency_sla.sampling.sample` runs unchanged, at the speed of its
+Python loop, with caps and settle times in synthetic time.
 
 :func:`run_cell` drives ``sample()`` for many seeded trials of one (distribution,
 percentile, ratio) cell, where *ratio* is the true percentile divided by the budget, and
@@ -27,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from .sampling import SamplingPlan, sample
+from pytest_latency_sla.sampling import SamplingPlan, sample
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -61,7 +65,7 @@ US = 1_000
 MS = 1_000_000
 S = 1_000_000_000
 
-#: The grid of the calibration benchmark (issue 5, goal 5).
+#: The grid of ``benchmarks/calibration.py``: percentiles and ratios of truth to budget.
 PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)
 RATIOS: tuple[float, ...] = (0.5, 0.8, 0.9, 1.1, 1.25, 2.0)
 #: A pass is wrong when the true percentile is at least this multiple of the budget ...
@@ -71,8 +75,9 @@ WRONG_FAIL_AT_OR_BELOW = 0.9
 
 #: Mean latency of a call at ratio 1 (ns); a cell at ratio r has mean ``r * DEFAULT_MEAN_NS``.
 DEFAULT_MEAN_NS = 200 * US
-#: The cold first call is this many times a typical call, the next few this much slower:
-#: what MEASUREMENTS.md found for onnxruntime (55-70x, then 1.5x), so warmup is exercised.
+#: The cold first call is this many times a typical call, the next few this much slower,
+#: like an onnxruntime session (its first call costs 55-70x a steady-state one, see
+#: docs/verdicts.md), so the sampler's warmup is exercised.
 COLD_FACTOR = 50.0
 WARMING_CALLS = 10
 WARMING_FACTOR = 1.5
@@ -87,14 +92,20 @@ _BLOCK = 4_096
 
 
 class FakeClock:
-    """A nanosecond clock that moves only when the measured callable advances it."""
+    """A nanosecond clock that moves only when the measured callable advances ``now``.
 
-    __slots__ = ("now",)
+    ``read_ns`` makes every read cost that much (the read advances the clock first), like
+    the overhead of a real clock; by default reading is free.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("now", "read_ns")
+
+    def __init__(self, read_ns: int = 0) -> None:
         self.now = 0
+        self.read_ns = read_ns
 
     def __call__(self) -> int:
+        self.now += self.read_ns
         return self.now
 
 
@@ -368,7 +379,8 @@ HEAVY_TAILED = Distribution(
 BURSTY = Distribution(
     "bursty",
     "regimes taking turns: fast lognormal(1, 0.2) for 20-200 ms, then slow "
-    "lognormal(1.75, 0.2) for 10-80 ms of synthetic time (the 5.7 vs 10 µs bursts)",
+    "lognormal(1.75, 0.2) for 10-80 ms of synthetic time (like a small model flipping "
+    "between about 5.7 and 10 µs on a shared machine)",
     (LogNormal(1.0, 0.2), LogNormal(1.75, 0.2)),
     regime_ms=((20.0, 200.0), (10.0, 80.0)),
 )

@@ -1,0 +1,52 @@
+"""Helpers shared by the end-to-end tests: short sampling settings and run output.
+
+Test modules import it as a sibling module (``tests/`` has no ``__init__.py``, so pytest
+puts the folder on ``sys.path``), like ``onnx_models`` and ``synthetic``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+#: Short warmup and sampling, for runs where the timing itself is not the subject: each
+#: measurement takes a fraction of a second.
+FAST = ("--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5")
+#: The same settings as ini lines.
+FAST_INI = "sla_warmup_time = 0.005\nsla_min_time = 0.005\nsla_max_time = 0.5\n"
+
+#: The smallest baseline that ``--sla-compare`` accepts: no results.
+EMPTY_BASELINE = '{"schema_version": 1, "run": {}, "results": []}'
+
+
+def output(result: pytest.RunResult) -> str:
+    """Everything the run printed, stdout and stderr."""
+    return result.stdout.str() + "\n" + result.stderr.str()
+
+
+def assert_no_internal_error(result: pytest.RunResult) -> None:
+    """The plugin did not crash pytest."""
+    text = output(result)
+    assert "INTERNALERROR" not in text, text
+    assert result.ret != pytest.ExitCode.INTERNAL_ERROR
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON schema of the plugin's JSON report, as shipped in the package."""
+    text = resources.files("pytest_latency_sla.report").joinpath("schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """A JSON report written by a run, checked against the schema."""
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.validate(document, report_schema())
+    return document
