@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
     from .baseline import Baseline
     from .config import Settings
-    from .result import Budget, SlaRecord
+    from .result import Budget
     from .sampling import Sampling
+    from .schema import SlaRecord
 
 __all__ = ["SlaFixture", "SlaInconclusiveWarning"]
 

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 
     from .config import Settings
     from .environment import Environment
-    from .report.document import Document, Run
-    from .result import SlaRecord
+    from .schema import Document, Run, SlaRecord
 
 __all__ = ["RECORDS_ATTR", "SlaCollector"]
 
@@ -84,7 +83,7 @@ class SlaCollector:
                 self.records.append({**received, "outcome": report.outcome})
 
     def _run(self, exitstatus: int) -> Run:
-        from .report.document import Run
+        from .schema import Run
 
         workers = self.config.getoption("numprocesses", default=None)
         return Run(

@@ -14,7 +14,7 @@ from pytest_latency_sla.stats import quantile_interval
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pytest_latency_sla.result import SlaRecord
+    from pytest_latency_sla.schema import SlaRecord
 
 ENV: dict[str, Any] = {"cpu_model": "AMD EPYC", "packages": {"onnxruntime": "1.32.0"}}
 

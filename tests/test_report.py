@@ -13,7 +13,6 @@ from pytest_latency_sla.report import fmt, terminal
 from pytest_latency_sla.result import (
     Band,
     Budget,
-    SlaRecord,
     SlaResult,
     Subject,
     Verdict,
@@ -21,6 +20,7 @@ from pytest_latency_sla.result import (
     pct_label,
 )
 from pytest_latency_sla.sampling import Sampling
+from pytest_latency_sla.schema import SlaRecord
 from pytest_latency_sla.stats import Decision
 
 # --- fmt ----------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 import pytest
 
+from pytest_latency_sla.schema import json_schema
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -29,7 +31,7 @@ TWO_TESTS = """
 
 
 def schema() -> dict[str, Any]:
-    text = resources.files("pytest_latency_sla.report").joinpath("schema.json").read_text()
+    text = resources.files("pytest_latency_sla").joinpath("schema.json").read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
@@ -350,3 +352,7 @@ def test_huge_baseline_is_refused_unread(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*is 314,572,800 bytes, over the *"])
     os.unlink(path)
+
+
+def test_json_schema_is_the_shipped_file() -> None:
+    assert json_schema() == schema()

@@ -24,8 +24,7 @@ from .terminal import BAND_TEXT, budget_label, change_label, summary_line, verdi
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from ..result import SlaRecord
-    from .document import Document, Run
+    from ..schema import Document, Run, SlaRecord
 
 __all__ = ["render"]
 

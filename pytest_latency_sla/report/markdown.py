@@ -13,8 +13,7 @@ from .document import xdist_note
 from .terminal import BAND_TEXT, budget_label, change_label, summary_line, verdict_label
 
 if TYPE_CHECKING:
-    from ..result import SlaRecord
-    from .document import Document
+    from ..schema import Document, SlaRecord
 
 __all__ = ["render"]
 

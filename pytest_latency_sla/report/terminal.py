@@ -13,7 +13,7 @@ from .document import sort_by_margin
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..result import SlaRecord
+    from ..schema import SlaRecord
 
 __all__ = [
     "BAND_TEXT",
