@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import fmt
 from .baseline import compare
 from .isolate import ISOLATED, Timing
 from .messages import verdict_message
-from .report import fmt
 from .result import SlaResult, Subject, Verdict
 from .sampling import SamplingPlan
 

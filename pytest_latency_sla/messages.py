@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .report import fmt
+from . import fmt
 from .result import Verdict, pct_label
 
 if TYPE_CHECKING:

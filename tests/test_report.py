@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from pytest_latency_sla import fmt
 from pytest_latency_sla.messages import verdict_message
-from pytest_latency_sla.report import fmt, terminal
+from pytest_latency_sla.report import terminal
 from pytest_latency_sla.result import (
     Band,
     Budget,

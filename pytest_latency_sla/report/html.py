@@ -17,7 +17,7 @@ import math
 from html import escape
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import fmt
+from .. import fmt
 from .document import xdist_note
 from .terminal import BAND_TEXT, budget_label, change_label, summary_line, verdict_label
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import fmt
+from .. import fmt
 from .document import xdist_note
 from .terminal import BAND_TEXT, budget_label, change_label, summary_line, verdict_label
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import fmt
+from .. import fmt
 from .document import sort_by_margin
 
 if TYPE_CHECKING:

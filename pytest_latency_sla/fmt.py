@@ -1,4 +1,4 @@
-"""Number formatting shared by every human-readable report and message."""
+"""Number formatting: durations, margins, counts and rates, for messages and reports."""
 
 from __future__ import annotations
 
