@@ -182,15 +182,16 @@ class SlaCollector:
             terminalreporter.write_line(f"sla: {error}", red=True)
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        from .report import terminal
+        from .report import labels
 
-        line = terminal.summary_line(self.records, self.settings.headroom)
-        verdicts = {r["verdict"] for r in self.records}
+        line = labels.summary_line(self.records, self.settings.headroom)
+        status = labels.run_status(self.records)
+        # Green for "met" and "regression" alike: every budget was met.
         color: dict[str, Any] = (
             {"red": True}
-            if "fail" in verdicts
+            if status == "fail"
             else {"yellow": True}
-            if "inconclusive" in verdicts
+            if status == "inconclusive"
             else {"green": True}
         )
         terminalreporter.write_line("sla: " + line, **color)

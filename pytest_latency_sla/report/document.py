@@ -22,11 +22,13 @@ __all__ = [
     "build_document",
     "json_ready",
     "sort_by_margin",
+    "totals",
     "xdist_note",
 ]
 
 
-def _totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
+def totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
+    """The counts of a run's records: measurements, tests, verdicts, changes, the tightest."""
     verdicts = [r["verdict"] for r in records]
     statuses = [r["comparison"]["status"] if r["comparison"] else None for r in records]
     judged = [r for r in records if r["margin"] is not None]
@@ -63,7 +65,7 @@ def build_document(records: Sequence[SlaRecord], run: Run, version: str) -> Docu
         schema_version=SCHEMA_VERSION,
         tool={"name": "pytest-latency-sla", "version": version},
         run=run,
-        totals=_totals(records),
+        totals=totals(records),
         results=sort_by_margin(records),
     )
 

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import fmt
 from .document import xdist_note
-from .terminal import BAND_TEXT, budget_label, change_label, summary_line, verdict_label
+from .labels import (
+    BAND_TEXT,
+    STATUS_TEXT,
+    budget_label,
+    change_label,
+    run_status,
+    summary_line,
+    verdict_label,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -179,17 +187,21 @@ _VERDICT_CLASS = {"pass": "s-pass", "fail": "s-fail", "inconclusive": "s-warn"}
 _BAND_CLASS = {"miss": "s-fail", "tight": "s-warn", "ok": "s-info", "headroom": "s-pass"}
 
 
+#: The run's status (:func:`.labels.run_status`) as a colour class.
+_STATUS_CLASS = {
+    "fail": "s-fail",
+    "inconclusive": "s-warn",
+    "regression": "s-warn",
+    "met": "s-pass",
+    "none": "s-none",
+}
+
+
 def _status(totals: dict[str, Any]) -> tuple[str, str]:
-    """The run's verdict in words, and its colour class."""
-    if totals.get("fail"):
-        return "SLA missed", "s-fail"
-    if totals.get("inconclusive"):
-        return "SLA too close to call", "s-warn"
-    if totals.get("regressions"):
-        return "SLA met, with regressions", "s-warn"
-    if totals.get("measurements"):
-        return "SLA met", "s-pass"
-    return "No SLA measurements", "s-none"
+    """The run's status in words, and its colour class."""
+    status = run_status(totals)
+    word = STATUS_TEXT[status]
+    return word[0].upper() + word[1:], _STATUS_CLASS[status]
 
 
 def _pill(text: str, css: str) -> str:
