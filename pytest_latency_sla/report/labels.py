@@ -1,5 +1,4 @@
-"""The words every human-readable report shares: labels of a record, the summary line,
-and the run's SLA status.
+"""The words every human-readable report shares: record labels, summary line, run status.
 
 The terminal, Markdown and HTML reports all take their labels from here, so a verdict,
 a budget or a change reads the same in each, and the run's status is decided once
