@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .fixture import SlaFixture, SlaInconclusiveWarning
-    from .result import Band, Budget, SlaRecord, SlaResult, Subject, Verdict
+    from .result import Band, Budget, SlaResult, Subject, Verdict
+    from .schema import SlaRecord
 
 __version__ = "0.1.0"
 
@@ -33,7 +34,7 @@ _HOMES = {
     "SlaInconclusiveWarning": "fixture",
     "Band": "result",
     "Budget": "result",
-    "SlaRecord": "result",
+    "SlaRecord": "schema",
     "SlaResult": "result",
     "Subject": "result",
     "Verdict": "result",

@@ -13,14 +13,13 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .report.document import SCHEMA_VERSION
-from .result import Comparison
+from .schema import SCHEMA_VERSION, Comparison
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .environment import Environment
-    from .result import SlaRecord
+    from .schema import SlaRecord
 
 __all__ = [
     "MAX_BASELINE_BYTES",

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import fmt
 from .baseline import compare
 from .messages import verdict_message
-from .report import fmt
 from .result import SlaResult, Verdict
 
 if TYPE_CHECKING:
@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
-    from .result import Budget, SlaRecord
+    from .result import Budget
     from .runner import Measured, Runner, Timing
+    from .schema import SlaRecord
     from .settings import Settings
 
 __all__ = ["SlaFixture", "SlaInconclusiveWarning"]
@@ -181,7 +182,7 @@ class SlaFixture:
             settings.noise_floor,
         )
         record["comparison"] = comparison
-        label = f"p{record['percentile']:g}"
+        label = fmt.pct_label(record["percentile"])
         if regressed and comparison["baseline_measured_s"] and comparison["change"] is not None:
             allowed = (settings.max_regression or 0.0) * 100
             return (

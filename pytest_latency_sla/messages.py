@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .report import fmt
-from .result import Verdict, pct_label
+from . import fmt
+from .fmt import pct_label
+from .result import Verdict
 
 if TYPE_CHECKING:
     from .result import SlaResult

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .baseline import Baseline
     from .fixture import SlaFixture
-    from .result import SlaRecord
+    from .schema import SlaRecord
 
 # Heavy modules (numpy behind them) are imported where first needed, so a suite without
 # SLA tests does not pay for them: see benchmarks/plugin_tax.py.

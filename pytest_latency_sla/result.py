@@ -1,8 +1,9 @@
 """The result model: what one measurement found, as frozen, typed values.
 
 A :class:`SlaResult` is what ``sla.onnx()`` and ``sla.measure()`` return. Its
-:meth:`SlaResult.to_record` turns it into plain values (numbers, strings, lists) that
-travel from pytest-xdist workers to the controller and feed every report.
+:meth:`SlaResult.to_record` turns it into plain values (an
+:class:`~pytest_latency_sla.schema.SlaRecord`) that travel from pytest-xdist workers to
+the controller and feed every report.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
+from .fmt import pct_label
+from .schema import DecisionEntry, Histogram, InputEntry, SlaRecord
 from .stats import percentile_ns, quantile_interval
 
 if TYPE_CHECKING:
@@ -24,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Band",
     "Budget",
-    "SlaRecord",
     "SlaResult",
     "Subject",
     "Verdict",
@@ -101,11 +103,6 @@ class Budget:
         """E.g. ``p99 <= 50 ms``."""
         unit = "µs" if self.unit == "us" else "ms"
         return f"{pct_label(self.percentile)} <= {self.value:g} {unit}"
-
-
-def pct_label(percentile: float) -> str:
-    """``99`` -> ``p99``, ``99.9`` -> ``p99.9``."""
-    return f"p{percentile:g}"
 
 
 @dataclass(frozen=True)
@@ -351,90 +348,3 @@ def _decision_entry(decision: Decision | None) -> DecisionEntry | None:
         design_effect=decision.design_effect,
         threshold_s=decision.threshold_ns / 1e9 if decision.threshold_ns is not None else None,
     )
-
-
-class InputEntry(TypedDict):
-    """One model input as fed: name, numpy dtype name and shape."""
-
-    name: str
-    dtype: str
-    shape: list[int]
-
-
-class Histogram(TypedDict):
-    """Sample counts in log-spaced bins; ``len(edges_s) == len(counts) + 1``."""
-
-    edges_s: list[float]
-    counts: list[int]
-
-
-class DecisionEntry(TypedDict):
-    """The last look of the verdict rule: what the verdict rests on."""
-
-    outcome: str | None  # "pass", "fail" or None (undecided at that look)
-    alpha: float  # significance level of that look (alpha split across looks)
-    p_pass: float  # P[Binomial(n_eff, 1-q) <= t_eff]: small means clearly within budget
-    p_fail: float  # P[Binomial(n_eff, 1-q) >= t_eff]: small means clearly over budget
-    n_eff: float  # samples after the design effect
-    t_eff: float  # exceedances after the design effect
-    design_effect: float  # burstiness correction (1 = independent samples)
-    threshold_s: float | None  # latency counted against (budget, or budget / 2 for a quick pass)
-
-
-class Comparison(TypedDict):
-    """How a measurement compares with its baseline entry."""
-
-    status: str  # regression, improvement, unchanged, mismatch, new
-    baseline_measured_s: float | None  # the baseline's measured percentile
-    baseline_interval_s: list[float] | None  # its confidence bounds
-    change: float | None  # measured / baseline - 1 (0.23 = 23% slower)
-    significant: bool  # the change is beyond the noise of both runs
-    mismatch: list[str]  # configuration that differs from the baseline's
-
-
-class SlaRecord(TypedDict):
-    """One measurement as plain values: what workers send, reports read, JSON holds."""
-
-    nodeid: str  # the pytest node id of the test
-    index: int  # which measurement of the test, from 0
-    label: str  # the node id, with " #2", " #3" for later measurements of one test
-    subject: str  # model path or callable name
-    kind: str  # "onnx", "callable" or "benchmark"
-    api: str  # the call that was timed
-    model_sha256: str | None  # of the model's bytes (ONNX, when known)
-    inputs: list[InputEntry]  # inputs as fed (ONNX)
-    providers_requested: list[str]  # execution providers asked for (ONNX)
-    providers: list[str]  # execution providers in use (ONNX)
-    intra_op_threads: int | None  # session setting; 0 = onnxruntime default
-    inter_op_threads: int | None  # session setting; 0 = onnxruntime default
-    session_options: dict[str, str | int]  # other session settings (ONNX)
-    budget_value: float | None  # as written in the marker
-    budget_unit: str | None  # "ms" or "us"
-    budget_s: float | None  # the budget in seconds
-    percentile: float  # the judged (or reported) percentile, in percent
-    measured_s: float  # that percentile, measured, in seconds
-    interval_s: list[float]  # [low, high] confidence bounds on measured_s
-    p50_s: float  # median, seconds
-    percentiles_s: dict[str, float]  # "p50", "p90", "p95", "p99", "p99.9" -> seconds
-    mean_s: float  # seconds
-    min_s: float  # seconds
-    max_s: float  # seconds
-    throughput: float  # calls per second (1 / mean)
-    samples: int  # timed calls behind the statistics
-    cold_start_s: float  # the first call, seconds
-    warmup_calls: int  # calls made to warm up
-    warmup_s: float  # warmup wall time, seconds
-    duration_s: float  # sampling wall time, seconds
-    chunks: int  # chunks the samples were taken in
-    looks: int  # looks at the verdict rule
-    timer_overhead_ns: int  # one back-to-back clock read, included in each sample
-    stop_reason: str  # decided, max_time, max_samples, measured, disabled, benchmark
-    confidence: float  # confidence of the verdict
-    decision: DecisionEntry | None  # the last look, or None without a budget
-    verdict: str | None  # "pass", "fail", "inconclusive" or None
-    margin: float | None  # budget / measured
-    band: str | None  # "miss", "tight", "ok", "headroom" or None
-    histogram: Histogram  # summary of every sample
-    raw_ns: list[int] | None  # every sample in call order, with --sla-raw
-    comparison: Comparison | None  # against --sla-compare's baseline
-    outcome: str | None  # the test's outcome (passed, failed, skipped), set by the controller

@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .environment import Environment, EnvironmentCache
-    from .report.document import Document, Run
-    from .result import SlaRecord
+    from .schema import Document, Run, SlaRecord
     from .settings import Settings
 
 __all__ = ["RECORDS_ATTR", "SlaCollector"]
@@ -78,7 +77,7 @@ class SlaCollector:
                 self.records.append({**received, "outcome": report.outcome})
 
     def _run(self, exitstatus: int) -> Run:
-        from .report.document import Run
+        from .schema import Run
 
         workers = self.config.getoption("numprocesses", default=None)
         return Run(
@@ -173,15 +172,16 @@ class SlaCollector:
             terminalreporter.write_line(f"sla: {error}", red=True)
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        from .report import terminal
+        from .report import labels
 
-        line = terminal.summary_line(self.records, self.settings.headroom)
-        verdicts = {r["verdict"] for r in self.records}
+        line = labels.summary_line(self.records, self.settings.headroom)
+        status = labels.run_status(self.records)
+        # Green for "met" and "regression" alike: every budget was met.
         color: dict[str, Any] = (
             {"red": True}
-            if "fail" in verdicts
+            if status == "fail"
             else {"yellow": True}
-            if "inconclusive" in verdicts
+            if status == "inconclusive"
             else {"green": True}
         )
         terminalreporter.write_line("sla: " + line, **color)

@@ -7,11 +7,12 @@ puts the folder on ``sys.path``), like ``onnx_models`` and ``synthetic``.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
+
+from pytest_latency_sla.schema import json_schema
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,9 +41,7 @@ def assert_no_internal_error(result: pytest.RunResult) -> None:
 
 def report_schema() -> dict[str, Any]:
     """The JSON schema of the plugin's JSON report, as shipped in the package."""
-    text = resources.files("pytest_latency_sla.report").joinpath("schema.json").read_text()
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+    return json_schema()
 
 
 def load_report(path: Path) -> dict[str, Any]:

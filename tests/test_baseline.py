@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from pytest_latency_sla.baseline import BaselineError, compare, load_baseline
-from pytest_latency_sla.config import Settings
+from pytest_latency_sla.settings import Settings
 from pytest_latency_sla.stats import quantile_interval
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pytest_latency_sla.result import SlaRecord
+    from pytest_latency_sla.schema import SlaRecord
 
 ENV: dict[str, Any] = {"cpu_model": "AMD EPYC", "packages": {"onnxruntime": "1.32.0"}}
 

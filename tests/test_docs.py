@@ -82,7 +82,7 @@ def test_marker_page_describes_every_argument(arg: str) -> None:
 
 
 def _schema() -> dict[str, Any]:
-    text = (resources.files("pytest_latency_sla.report") / "schema.json").read_text("utf-8")
+    text = (resources.files("pytest_latency_sla") / "schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

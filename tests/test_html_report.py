@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from pytest_latency_sla.report import fmt, html
-from pytest_latency_sla.report.document import Document, Run, build_document, json_ready
-from pytest_latency_sla.result import Budget, Comparison, SlaRecord, SlaResult, Subject, Verdict
+from pytest_latency_sla import fmt
+from pytest_latency_sla.report import html
+from pytest_latency_sla.report.document import build_document, json_ready
+from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict
 from pytest_latency_sla.sampling import Sampling
+from pytest_latency_sla.schema import Comparison, Document, Run, SlaRecord
 
 if TYPE_CHECKING:
     from pathlib import Path

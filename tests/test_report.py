@@ -8,19 +8,21 @@ import math
 import numpy as np
 import pytest
 
+from pytest_latency_sla import fmt
+from pytest_latency_sla.fmt import pct_label
 from pytest_latency_sla.messages import verdict_message
-from pytest_latency_sla.report import fmt, terminal
+from pytest_latency_sla.report import labels, terminal
+from pytest_latency_sla.report.document import sort_by_margin, totals
 from pytest_latency_sla.result import (
     Band,
     Budget,
-    SlaRecord,
     SlaResult,
     Subject,
     Verdict,
     classify,
-    pct_label,
 )
 from pytest_latency_sla.sampling import Sampling
+from pytest_latency_sla.schema import SlaRecord
 from pytest_latency_sla.stats import Decision
 
 # --- fmt ----------------------------------------------------------------------------------
@@ -211,12 +213,12 @@ def record(
 
 
 def test_budget_label() -> None:
-    assert terminal.budget_label(record("a", 2.0)) == "p99 <= 50 ms"
-    assert terminal.budget_label(record("a", 2.0, budget_value=200, budget_unit="us")) == (
+    assert labels.budget_label(record("a", 2.0)) == "p99 <= 50 ms"
+    assert labels.budget_label(record("a", 2.0, budget_value=200, budget_unit="us")) == (
         "p99 <= 200 µs"
     )
-    assert terminal.budget_label(record("a", 2.0, percentile=99.9)) == "p99.9 <= 50 ms"
-    assert terminal.budget_label(record("a", None, percentile=95)) == "p95 (no budget)"
+    assert labels.budget_label(record("a", 2.0, percentile=99.9)) == "p99.9 <= 50 ms"
+    assert labels.budget_label(record("a", None, percentile=95)) == "p95 (no budget)"
 
 
 def test_sort_by_margin_tightest_first_no_budget_last_in_run_order() -> None:
@@ -229,7 +231,7 @@ def test_sort_by_margin_tightest_first_no_budget_last_in_run_order() -> None:
         record("tight", 1.2),
         record("tight_again", 1.2),
     ]
-    ordered = [r["nodeid"] for r in terminal.sort_by_margin(records)]
+    ordered = [r["nodeid"] for r in sort_by_margin(records)]
     assert ordered == [
         "miss",
         "tight",
@@ -333,7 +335,7 @@ def test_table_verbose_adds_cold_start_subject_and_threads() -> None:
 
 
 def test_summary_line_single_measurement() -> None:
-    line = terminal.summary_line([record("test_a", 3.0)], headroom=10.0)
+    line = labels.summary_line([record("test_a", 3.0)], headroom=10.0)
     assert line == "1 SLA measurement: 1 pass; tightest margin 3.00x (test_a)"
 
 
@@ -345,7 +347,7 @@ def test_summary_line_counts_in_severity_order_and_tightest_margin() -> None:
         record("test_i", 1.1, "inconclusive"),
         record("test_p2", 4.0),
     ]
-    line = terminal.summary_line(records, headroom=10.0)
+    line = labels.summary_line(records, headroom=10.0)
     assert line.startswith(
         "5 SLA measurements: 1 fail, 1 inconclusive, 2 pass, 1 no budget; "
         "tightest margin 0.82x (test_f)"
@@ -354,7 +356,7 @@ def test_summary_line_counts_in_severity_order_and_tightest_margin() -> None:
 
 
 def test_summary_line_without_budgets() -> None:
-    line = terminal.summary_line([record("a", None), record("b", None)], headroom=10.0)
+    line = labels.summary_line([record("a", None), record("b", None)], headroom=10.0)
     assert line == "2 SLA measurements: 2 no budget"
 
 
@@ -375,10 +377,38 @@ def test_summary_line_says_when_optimizing_buys_nothing(
         record(f"test_{i}", m, band=classify(m, 1.5, headroom).value) for i, m in enumerate(margins)
     ]
     records.append(record("test_nb", None))  # a measurement without budget does not count
-    line = terminal.summary_line(records, headroom=headroom)
+    line = labels.summary_line(records, headroom=headroom)
     assert ("further optimization buys nothing" in line) is stop
     tightest = min(margins)
     assert f"tightest margin {fmt.margin(tightest)} (test_{margins.index(tightest)})" in line
+
+
+def _regressed(rec: SlaRecord) -> SlaRecord:
+    rec["comparison"] = {
+        "status": "regression",
+        "baseline_measured_s": rec["measured_s"] / 2,
+        "baseline_interval_s": None,
+        "change": 1.0,
+        "significant": True,
+        "mismatch": [],
+    }
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("records", "status"),
+    [
+        ([], "none"),
+        ([record("a", None)], "met"),
+        ([record("a", 3.0)], "met"),
+        ([record("a", 3.0), _regressed(record("b", 2.0))], "regression"),
+        ([_regressed(record("a", 3.0)), record("b", 1.2, "inconclusive")], "inconclusive"),
+        ([record("a", 0.5), record("b", 1.2, "inconclusive")], "fail"),
+    ],
+)
+def test_run_status_reads_records_and_totals_alike(records: list[SlaRecord], status: str) -> None:
+    assert labels.run_status(records) == status
+    assert labels.run_status(totals(records)) == status
 
 
 # --- the result model ---------------------------------------------------------------------
@@ -570,7 +600,7 @@ def test_to_record_without_budget() -> None:
     assert rec["decision"] is None
     assert rec["providers"] == []
     assert rec["kind"] == "callable"
-    assert terminal.budget_label(rec) == "p90 (no budget)"
+    assert labels.budget_label(rec) == "p90 (no budget)"
 
 
 # --- verdict messages ---------------------------------------------------------------------

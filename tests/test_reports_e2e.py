@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
+from importlib import resources
 
 import pytest
 from support import EMPTY_BASELINE, FAST, load_report, output
+
+from pytest_latency_sla.schema import json_schema
 
 TWO_TESTS = """
     import pytest
@@ -331,3 +334,8 @@ def test_huge_baseline_is_refused_unread(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*is 314,572,800 bytes, over the *"])
     os.unlink(path)
+
+
+def test_json_schema_is_the_shipped_file() -> None:
+    shipped = resources.files("pytest_latency_sla").joinpath("schema.json").read_text()
+    assert json_schema() == json.loads(shipped)

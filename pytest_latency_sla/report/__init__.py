@@ -1,1 +1,1 @@
-"""Reports: each a pure function of :class:`~pytest_latency_sla.result.SlaRecord` values."""
+"""Reports: each a pure function of :class:`~pytest_latency_sla.schema.SlaRecord` values."""

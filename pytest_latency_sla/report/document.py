@@ -1,60 +1,34 @@
-"""The report document: one JSON-ready object for a whole run.
+"""The report document: building one JSON-ready object for a whole run from its records.
 
 Every file report (JSON, Markdown, HTML) and every baseline is a pure function of this
-document, and the JSON report *is* it. ``schema.json`` beside this module describes it
-(``schema_version`` 1); keep the two in step.
+document, and the JSON report *is* it. Its layout (``Document``, ``SCHEMA_VERSION``) is
+defined in :mod:`pytest_latency_sla.schema`; this module fills it in: the totals, the one
+ordering of records (:func:`sort_by_margin`), and JSON-safe values.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
+
+from ..schema import SCHEMA_VERSION, Document
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..environment import Environment
-    from ..result import SlaRecord
+    from ..schema import Run, SlaRecord
 
 __all__ = [
-    "SCHEMA_VERSION",
-    "Document",
-    "Run",
     "build_document",
     "json_ready",
     "sort_by_margin",
+    "totals",
     "xdist_note",
 ]
 
-#: Version of the document's layout. Bump it on any incompatible change.
-SCHEMA_VERSION = 1
 
-
-class Run(TypedDict):
-    """Facts about the run, gathered by the controller."""
-
-    started_at: str  # ISO 8601, UTC
-    duration_s: float  # wall time of the session
-    interrupted: bool  # Ctrl-C (or another interruption): the results are partial
-    exit_status: int  # pytest's exit status
-    environment: Environment  # machine and software at the start
-    settings: dict[str, Any]  # the sla_* settings in force
-    baseline: str | None  # path of --sla-compare's baseline, if any
-    xdist_workers: int | None  # pytest-xdist workers, or None without xdist
-    xdist_mode: str | None  # "serial" (SLA tests ran alone) or "parallel"; None without xdist
-
-
-class Document(TypedDict):
-    """The whole report."""
-
-    schema_version: int  # SCHEMA_VERSION
-    tool: dict[str, str]  # {"name": "pytest-latency-sla", "version": ...}
-    run: Run
-    totals: dict[str, Any]  # counts: measurements, tests, pass, fail, ... (see schema.json)
-    results: list[SlaRecord]  # tightest margin first, then runs without a budget
-
-
-def _totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
+def totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
+    """The counts of a run's records: measurements, tests, verdicts, changes, the tightest."""
     verdicts = [r["verdict"] for r in records]
     statuses = [r["comparison"]["status"] if r["comparison"] else None for r in records]
     judged = [r for r in records if r["margin"] is not None]
@@ -91,7 +65,7 @@ def build_document(records: Sequence[SlaRecord], run: Run, version: str) -> Docu
         schema_version=SCHEMA_VERSION,
         tool={"name": "pytest-latency-sla", "version": version},
         run=run,
-        totals=_totals(records),
+        totals=totals(records),
         results=sort_by_margin(records),
     )
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .document import json_ready
 
 if TYPE_CHECKING:
-    from .document import Document
+    from ..schema import Document
 
 __all__ = ["render_json", "write_atomic"]
 

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import fmt
+from .. import fmt
 from .document import xdist_note
-from .terminal import BAND_TEXT, budget_label, change_label, summary_line, verdict_label
+from .labels import (
+    BAND_TEXT,
+    STATUS_TEXT,
+    budget_label,
+    change_label,
+    run_status,
+    summary_line,
+    verdict_label,
+)
 
 if TYPE_CHECKING:
-    from ..result import SlaRecord
-    from .document import Document
+    from ..schema import Document, SlaRecord
 
 __all__ = ["render"]
 
@@ -24,19 +31,13 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+#: The run's status (:func:`.labels.run_status`) as an icon.
+_STATUS_ICON = {"fail": "❌", "inconclusive": "⚠️", "regression": "🔺", "met": "✅", "none": "-"}
+
+
 def _status(document: Document) -> str:
-    totals = document["totals"]
-    if totals["fail"]:
-        icon, word = "❌", "SLA missed"
-    elif totals["inconclusive"]:
-        icon, word = "⚠️", "SLA too close to call"
-    elif totals["regressions"]:
-        icon, word = "🔺", "SLA met, with regressions"
-    elif totals["measurements"]:
-        icon, word = "✅", "SLA met"
-    else:
-        icon, word = "-", "no SLA measurements"
-    return f"{icon} **{word}**"
+    status = run_status(document["totals"])
+    return f"{_STATUS_ICON[status]} **{STATUS_TEXT[status]}**"
 
 
 def _row(record: SlaRecord, compared: bool) -> str:

@@ -1,10 +1,18 @@
-"""Number formatting shared by every human-readable report and message."""
+"""Number formatting: durations, margins, counts and rates, for messages and reports."""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["budget", "count", "duration", "margin", "percent", "rate"]
+__all__ = [
+    "budget",
+    "count",
+    "duration",
+    "margin",
+    "pct_label",
+    "percent",
+    "rate",
+]
 
 
 def duration(seconds: float) -> str:
@@ -76,3 +84,8 @@ def budget(value: float, unit: str) -> str:
 def percent(fraction: float) -> str:
     """``0.99`` -> ``99%``, ``0.995`` -> ``99.5%``."""
     return f"{fraction * 100:g}%"
+
+
+def pct_label(percentile: float) -> str:
+    """``99`` -> ``p99``, ``99.9`` -> ``p99.9`` (``percentile`` in percent)."""
+    return f"p{percentile:g}"

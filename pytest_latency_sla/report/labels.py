@@ -1,0 +1,124 @@
+"""The words every human-readable report shares: record labels, summary line, run status.
+
+The terminal, Markdown and HTML reports all take their labels from here, so a verdict,
+a budget or a change reads the same in each, and the run's status is decided once
+(:func:`run_status`) for the Markdown and HTML headers and the terminal summary's colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import fmt
+from .document import sort_by_margin, totals
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..schema import SlaRecord
+
+__all__ = [
+    "BAND_TEXT",
+    "STATUS_TEXT",
+    "budget_label",
+    "change_label",
+    "run_status",
+    "summary_line",
+    "verdict_label",
+]
+
+
+def verdict_label(record: SlaRecord) -> str:
+    """The verdict, ``disabled`` under ``--sla-disable``, or ``-`` without a budget."""
+    return record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
+
+
+def budget_label(record: SlaRecord) -> str:
+    """``p99 <= 50 ms``, or ``p99 (no budget)``."""
+    pct = fmt.pct_label(record["percentile"])
+    if record["budget_value"] is None or record["budget_unit"] is None:
+        return f"{pct} (no budget)"
+    return f"{pct} <= {fmt.budget(record['budget_value'], record['budget_unit'])}"
+
+
+def change_label(record: SlaRecord) -> str:
+    """Against the baseline: ``p99 +23% regression``, ``p99 -3%``, ``new``, ``mismatch``."""
+    comparison = record["comparison"]
+    if comparison is None:
+        return "-"
+    status, change = comparison["status"], comparison["change"]
+    if status in ("new", "mismatch") or change is None:
+        return status
+    text = f"{fmt.pct_label(record['percentile'])} {change * 100:+.0f}%"
+    return f"{text} {status}" if status in ("regression", "improvement") else text
+
+
+def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
+    """E.g. ``2 SLA measurements: 2 pass; tightest margin 1,850x (test_a): stop optimizing``."""
+    counts: dict[str, int] = {}
+    for record in records:
+        verdict = record["verdict"] or "no budget"
+        counts[verdict] = counts.get(verdict, 0) + 1
+    order = ("fail", "inconclusive", "pass", "no budget")
+    parts = ", ".join(f"{counts[v]} {v}" for v in order if v in counts)
+    noun = "measurement" if len(records) == 1 else "measurements"
+    line = f"{len(records)} SLA {noun}: {parts}"
+    judged = [r for r in records if r["margin"] is not None]
+    if judged:
+        tightest = sort_by_margin(judged)[0]
+        margin = tightest["margin"]
+        assert margin is not None
+        line += f"; tightest margin {fmt.margin(margin)} ({tightest['label']})"
+        if all(r["band"] == "headroom" for r in judged):
+            line += (
+                f": every margin is {headroom:g}x or more, "
+                "further optimization buys nothing for these SLAs"
+            )
+    statuses = [r["comparison"]["status"] for r in records if r["comparison"]]
+    if statuses:
+        changes = [
+            f"{statuses.count(s)} {s}{'s' if statuses.count(s) > 1 else ''}"
+            for s in ("regression", "improvement", "mismatch")
+            if s in statuses
+        ]
+        line += "; against the baseline: " + (", ".join(changes) if changes else "no change")
+    return line
+
+
+#: A record's band as the reports show it.
+BAND_TEXT = {
+    "miss": "MISS",
+    "tight": "tight",
+    "ok": "ok",
+    "headroom": "stop optimizing",
+}
+
+
+def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
+    """The run's SLA status, from its records or its document's ``totals``: ``fail`` (a
+    budget missed), ``inconclusive`` (one too close to call), ``regression`` (every budget
+    met, but slower than the baseline), ``met``, or ``none`` (no measurements).
+
+    The first that applies wins, in that order.
+    """
+    counts = source if isinstance(source, Mapping) else totals(source)
+    if counts.get("fail"):
+        return "fail"
+    if counts.get("inconclusive"):
+        return "inconclusive"
+    if counts.get("regressions"):
+        return "regression"
+    if counts.get("measurements"):
+        return "met"
+    return "none"
+
+
+#: The run's status (:func:`run_status`) in words, for report headers.
+STATUS_TEXT = {
+    "fail": "SLA missed",
+    "inconclusive": "SLA too close to call",
+    "regression": "SLA met, with regressions",
+    "met": "SLA met",
+    "none": "no SLA measurements",
+}
