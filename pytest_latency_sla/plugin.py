@@ -36,6 +36,7 @@ COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
 MARKER_KEY: pytest.StashKey[MarkerSpec | None] = pytest.StashKey()
 #: Set when this plugin skipped the item from a hook, so the skip points at the test.
 SKIPPED_HERE_KEY = pytest.StashKey[bool]()
+ATTEMPTS_KEY = pytest.StashKey["_Attempts"]()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
 XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
@@ -104,6 +105,9 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[BASELINE_KEY] = load_baseline(settings.compare)
         except BaselineError as exc:
             raise pytest.UsageError(f"--sla-compare / sla_compare: {exc}") from None
+    attempts = _Attempts()
+    config.stash[ATTEMPTS_KEY] = attempts
+    config.pluginmanager.register(attempts, "pytest_latency_sla.attempts")
     environment = EnvironmentCache()
     config.stash[ENVIRONMENT_KEY] = environment
     if not hasattr(config, "workerinput"):
@@ -180,9 +184,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     worker = config.stash.get(XDIST_WORKER_KEY, None)
     if worker is not None:
         worker.close()
-    collector = config.stash.get(COLLECTOR_KEY, None)
-    if collector is not None and config.pluginmanager.is_registered(collector):
-        config.pluginmanager.unregister(collector)
+    plugins: list[object] = [
+        config.stash.get(COLLECTOR_KEY, None),
+        config.stash.get(ATTEMPTS_KEY, None),
+    ]
+    for plugin in plugins:
+        if plugin is not None and config.pluginmanager.is_registered(plugin):
+            config.pluginmanager.unregister(plugin)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -256,6 +264,30 @@ def pytest_runtest_makereport(
             reason = str(call.excinfo.value) if call.excinfo else ""
             report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {reason}")
     return report
+
+
+class _Attempts:
+    """JUnit properties of an attempt that a rerun plugin replaces: ``sla_attempt=rerun``.
+
+    A rerun plugin (pytest-rerunfailures) marks the call report "rerun" and hands the
+    reports of an attempt to ``pytest_runtest_logreport`` in order; junitxml writes a
+    test case's properties from its teardown report. So, first among the hooks, the
+    teardown report of a replaced attempt loses its verdict properties: they do not
+    count, and the final attempt's test case carries its own.
+    """
+
+    def __init__(self) -> None:
+        self._replaced: set[str] = set()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome: str = report.outcome
+        if report.when == "call" and outcome == "rerun":
+            self._replaced.add(report.nodeid)
+        elif report.when == "teardown" and report.nodeid in self._replaced:
+            self._replaced.discard(report.nodeid)
+            kept = [p for p in report.user_properties if not _is_sla_property(p)]
+            report.user_properties = [*kept, ("sla_attempt", "rerun")]
 
 
 @pytest.fixture

@@ -156,3 +156,6 @@ class Document(TypedDict):
     run: Run
     totals: dict[str, Any]  # counts: measurements, tests, pass, fail, ... (see schema.json)
     results: list[SlaRecord]  # tightest margin first, then runs without a budget
+    # Earlier attempts of tests a rerun plugin ran again (their outcome is "rerun"); the
+    # reports, totals and baselines count only final attempts, in results.
+    earlier_attempts: list[SlaRecord]

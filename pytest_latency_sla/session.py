@@ -35,6 +35,13 @@ RECORDS_ATTR = "sla_records"
 
 #: Default file names when --sla-report names a type without a path.
 DEFAULT_PATHS = {"json": "sla-report.json", "md": "sla-report.md", "html": "sla-report.html"}
+#: File names inside a folder named as a report's path (``html:site/``), as pytest-cov does.
+FOLDER_NAMES = {
+    "json": "sla-report.json",
+    "md": "sla-report.md",
+    "html": "index.html",
+    "baseline": "sla-baseline.json",
+}
 
 
 def _renderers() -> dict[str, Callable[[Document], str]]:
@@ -53,7 +60,10 @@ class SlaCollector:
     ) -> None:
         self.settings = settings
         self.config = config
+        #: The final attempt's records of every test, in the order they arrived.
         self.records: list[SlaRecord] = []
+        #: Records of attempts that a rerun plugin replaced.
+        self.earlier_attempts: list[SlaRecord] = []
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
         self._started = time.time()
@@ -72,9 +82,13 @@ class SlaCollector:
             return
         records = getattr(report, RECORDS_ATTR, None)
         if records:
+            # An attempt that a rerun plugin (pytest-rerunfailures) replaces reports the
+            # outcome "rerun": it is kept apart, and only the final attempt counts.
+            outcome: str = report.outcome  # "rerun" too, though not in pytest's type
+            into = self.earlier_attempts if outcome == "rerun" else self.records
             for record in records:
                 received: SlaRecord = record
-                self.records.append({**received, "outcome": report.outcome})
+                into.append({**received, "outcome": report.outcome})
 
     def _run(self, exitstatus: int) -> Run:
         from .schema import Run
@@ -119,18 +133,26 @@ class SlaCollector:
         if not targets:
             return
         from .report.document import build_document
-        from .report.files import write_atomic
+        from .report.files import NotOursError, check_ours, write_atomic
 
-        document = build_document(self.records, self._run(exitstatus), __version__)
+        document = build_document(
+            self.records, self._run(exitstatus), __version__, self.earlier_attempts
+        )
         renderers = _renderers()
         # Relative paths are taken from where pytest was started, as --junitxml's are, not
         # from wherever a test left the working directory.
         start = self.config.invocation_params.dir
         for kind, path, append in targets:
             render = renderers["json" if kind == "baseline" else kind]
+            full = os.path.join(start, path)
+            if not append and (path.endswith(("/", os.sep)) or os.path.isdir(full)):
+                full = os.path.join(full, FOLDER_NAMES[kind])
             try:
-                written = write_atomic(os.path.join(start, path), render(document), append=append)
-            except (OSError, ValueError) as exc:
+                if not append:
+                    # Never replace a file that is not a report of this plugin.
+                    check_ours(full)
+                written = write_atomic(full, render(document), append=append)
+            except (OSError, ValueError, NotOursError) as exc:
                 # (ValueError: e.g. a $GITHUB_STEP_SUMMARY to append to that is not UTF-8.)
                 # A report that cannot be written must not lose the run's other reports,
                 # but it must not pass unnoticed either: the run fails.

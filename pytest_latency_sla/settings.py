@@ -189,7 +189,15 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 def _path(text: str) -> str:
-    return text.strip()
+    path = text.strip()
+    if path.endswith(".py"):
+        # `pytest --sla-save test_x.py`: argparse took the test path as the option's value.
+        raise SettingError(
+            f"{path!r} looks like a test path, not a JSON file (was a space written where "
+            "'=' was meant?); write the option as --sla-save=PATH / --sla-compare=PATH with a "
+            ".json path, and give test paths apart"
+        )
+    return path
 
 
 # --- the declaration --------------------------------------------------------------------------

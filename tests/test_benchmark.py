@@ -102,3 +102,6 @@ def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED*no SLA verdict: the benchmark fixture recorded no*"])
     assert "sla:" not in result.stdout.str()
+    # The skip points at the test (as a skip marker would), not at the plugin's hook.
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_disabled_benchmark_is_not_judged.py:3: *"])
+    assert "plugin.py" not in result.stdout.str()

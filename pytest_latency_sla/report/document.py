@@ -59,14 +59,24 @@ def sort_by_margin(records: Sequence[SlaRecord]) -> list[SlaRecord]:
     return [record for _, record in sorted(enumerate(records), key=key)]
 
 
-def build_document(records: Sequence[SlaRecord], run: Run, version: str) -> Document:
-    """The report of a run: its facts, totals, and every record, tightest margin first."""
+def build_document(
+    records: Sequence[SlaRecord],
+    run: Run,
+    version: str,
+    earlier_attempts: Sequence[SlaRecord] = (),
+) -> Document:
+    """The report of a run: its facts, totals, and every record, tightest margin first.
+
+    ``earlier_attempts`` are the records of attempts a rerun plugin replaced: kept, apart,
+    and counted nowhere.
+    """
     return Document(
         schema_version=SCHEMA_VERSION,
         tool={"name": "pytest-latency-sla", "version": version},
         run=run,
         totals=totals(records),
         results=sort_by_margin(records),
+        earlier_attempts=list(earlier_attempts),
     )
 
 

@@ -12,7 +12,7 @@ from .document import json_ready
 if TYPE_CHECKING:
     from ..schema import Document
 
-__all__ = ["render_json", "write_atomic"]
+__all__ = ["NotOursError", "check_ours", "render_json", "write_atomic"]
 
 
 def render_json(document: Document) -> str:
@@ -51,3 +51,38 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
             os.unlink(temporary)
         raise
     return path
+
+
+class NotOursError(Exception):
+    """A file to be replaced by a report that is not a report of this plugin."""
+
+
+#: What the start of each of this plugin's files holds: JSON reports and baselines name
+#: the tool, Markdown opens with its title, HTML names it in its generator tag.
+_SIGNATURES = (
+    b'"name": "pytest-latency-sla"',
+    b"## pytest-latency-sla",
+    b'<meta name="generator" content="pytest-latency-sla',
+)
+_HEAD_BYTES = 4096
+
+
+def check_ours(path: str) -> None:
+    """Raise :class:`NotOursError` if ``path`` holds a file this plugin did not write.
+
+    A report replaces only a report: ``pytest --sla-save test_x.py`` (a space where ``=``
+    was meant) or a mistyped path must never overwrite a test file or anything else. A
+    missing or empty file is fine.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise NotOursError(f"{path} is a folder") from None
+    if head.strip() and not any(signature in head for signature in _SIGNATURES):
+        raise NotOursError(
+            f"{path} exists and is not a report of pytest-latency-sla, so it was left "
+            "untouched; choose another path, or delete the file if it is a stale report"
+        )

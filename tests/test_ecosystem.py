@@ -1,0 +1,150 @@
+"""Beside other plugins and the shell: reruns, report paths, files that are not ours.
+
+End to end with pytester. pytest-rerunfailures runs a failed test again in the same
+process; pytest-xdist and pytest-benchmark are exercised in their own test modules.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from support import FAST, load_report, output
+
+#: Misses a 100 µs budget by far on its first attempt (2 ms calls), meets it on the next.
+FLAKY = """
+    import time
+
+    import pytest
+
+    ATTEMPTS = []
+
+
+    def slow_then_fast():
+        if len(ATTEMPTS) == 1:
+            time.sleep(0.002)
+
+
+    @pytest.mark.sla(us=100)
+    def test_flaky(sla):
+        ATTEMPTS.append(1)
+        sla.measure(slow_then_fast)
+"""
+
+
+def test_a_rerun_test_is_one_measurement_in_every_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_flaky=FLAKY)
+    result = pytester.runpytest(
+        *FAST,
+        "-p",
+        "rerunfailures",
+        "--reruns=2",
+        "--sla-report",
+        "--sla-report=json:r.json",
+        "--sla-report=md:r.md",
+        "--sla-report=html:r.html",
+        "--sla-save=base.json",
+        "--junitxml=junit.xml",
+    )
+    text = output(result)
+    assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
+    assert result.ret == pytest.ExitCode.OK
+    # The terminal: one row, and a summary that agrees with pytest's outcome.
+    assert "sla: 1 SLA measurement: 1 pass" in text
+    assert text.count("test_flaky.py::test_flaky ") == 1, text
+    # JSON: the final attempt in results; the replaced one kept apart, marked.
+    document = load_report(pytester.path / "r.json")
+    assert [r["outcome"] for r in document["results"]] == ["passed"]
+    assert [r["verdict"] for r in document["results"]] == ["pass"]
+    assert [r["outcome"] for r in document["earlier_attempts"]] == ["rerun"]
+    assert [r["verdict"] for r in document["earlier_attempts"]] == ["fail"]
+    assert document["totals"]["fail"] == 0
+    assert document["totals"]["measurements"] == 1
+    # The baseline records the final attempt only.
+    baseline = json.loads((pytester.path / "base.json").read_text())
+    assert [r["verdict"] for r in baseline["results"]] == ["pass"]
+    # Markdown and HTML: met, one row each.
+    markdown = (pytester.path / "r.md").read_text()
+    assert "✅ **SLA met**" in markdown
+    assert markdown.count("`test_flaky.py::test_flaky`") == 1
+    assert "SLA missed" not in (pytester.path / "r.html").read_text()
+    # JUnit: the replaced attempt's test case says so; the final one carries its verdict.
+    cases = ET.parse(pytester.path / "junit.xml").getroot().findall(".//testcase")
+    found = [[(p.get("name"), p.get("value")) for p in case.iter("property")] for case in cases]
+    assert found[0] == [("sla_attempt", "rerun")]
+    assert ("sla_verdict", "pass") in found[-1]
+    assert [name for name, _ in found[-1]].count("sla_verdict") == 1
+    assert not any(("sla_verdict", "fail") in properties for properties in found)
+
+
+def test_a_test_path_after_sla_save_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    # `pytest --sla-save test_x.py` (a space, not "="): argparse hands the test path to
+    # the option. The file must survive, and the message must say what happened.
+    path = pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    before = path.read_bytes()
+    result = pytester.runpytest("--sla-save", "test_x.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert path.read_bytes() == before
+    line = next(x for x in output(result).splitlines() if x.startswith("ERROR:"))
+    assert "--sla-save / sla_save: 'test_x.py' looks like a test path" in line
+    assert "--sla-save=PATH" in line
+
+
+@pytest.mark.parametrize("target", ["notes.txt", "test_other.py"])
+def test_a_report_never_replaces_a_file_that_is_not_a_report(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    precious = "PRECIOUS = 1\n"
+    (pytester.path / target).write_text(precious)
+    result = pytester.runpytest(*FAST, f"--sla-report=json:{target}")
+    assert (pytester.path / target).read_text() == precious
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"sla: could not write the SLA json report to {target}: *"])
+    assert "is not a report of pytest-latency-sla, so it was left untouched" in output(result)
+
+
+def test_a_report_replaces_its_own_earlier_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    for kind in ("json", "md", "html"):
+        for _ in range(2):
+            result = pytester.runpytest(*FAST, f"--sla-report={kind}:r.{kind}")
+            assert result.ret == pytest.ExitCode.OK, output(result)
+
+
+@pytest.mark.parametrize(
+    ("spec", "written"),
+    [
+        ("html:site/", "site/index.html"),
+        ("html:existing", "existing/index.html"),
+        ("json:out/", "out/sla-report.json"),
+        ("md:existing", "existing/sla-report.md"),
+        ("markdown:notes.md", "notes.md"),
+    ],
+)
+def test_report_paths_naming_a_folder_get_a_file_inside(
+    pytester: pytest.Pytester, spec: str, written: str
+) -> None:
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    (pytester.path / "existing").mkdir()
+    result = pytester.runpytest(*FAST, f"--sla-report={spec}")
+    assert result.ret == pytest.ExitCode.OK, output(result)
+    assert (pytester.path / written).is_file()
+    assert f"{written} " in output(result).replace("\\", "/") or written in output(result)
+
+
+def test_an_empty_report_option_asks_for_no_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=")
+    assert result.ret == pytest.ExitCode.OK, output(result)
+    assert "SLA report" not in output(result)
+    assert not list(pytester.path.glob("sla-report.*"))
