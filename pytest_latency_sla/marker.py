@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .settings import SettingError, parse_percent
+from .values import SettingError, parse_percent
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

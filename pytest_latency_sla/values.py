@@ -1,0 +1,183 @@
+"""Values as users write them: text from the command line or an ini file -> a typed value.
+
+Each parser raises :class:`SettingError` with what was expected and what was given; the
+settings add where the value came from. Shares (percentiles, confidence, regressions)
+follow one rule, :func:`parse_percent`: below 1 a fraction, 1 or more percent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
+
+__all__ = [
+    "REPORT_ALIASES",
+    "REPORT_TYPES",
+    "SettingError",
+    "parse_fraction",
+    "parse_percent",
+]
+
+#: Report types for --sla-report; a path after a colon is optional where one is implied.
+REPORT_TYPES = ("term", "json", "md", "html")
+#: Other names accepted for a report type.
+REPORT_ALIASES = {"markdown": "md"}
+
+
+class SettingError(ValueError):
+    """A setting with a value that cannot be used."""
+
+
+# --- parsers: text as the user wrote it -> value -------------------------------------------
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingError(f"expected a number, got {text!r}") from None
+    return value
+
+
+def _number(low: float, high: float, low_open: bool, high_open: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _float(text)
+        ok_low = value > low if low_open else value >= low
+        ok_high = value < high if high_open else value <= high
+        if not (math.isfinite(value) and ok_low and ok_high):
+            lo = "(" if low_open else "["
+            hi = ")" if high_open else "]"
+            raise SettingError(f"expected a number in {lo}{low:g}, {high:g}{hi}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _count(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            number = float(text.replace("_", ""))
+        except ValueError:
+            raise SettingError(f"expected a whole number, got {text!r}") from None
+        if not number.is_integer():
+            raise SettingError(f"expected a whole number, got {text!r}")
+        value = int(number)
+        if value < low:
+            raise SettingError(f"expected a whole number >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _choice(choices: Collection[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise SettingError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingError(f"expected true or false, got {text!r}")
+
+
+def _share(text: str) -> tuple[float, float]:
+    """A share as (percent, fraction): ``99``, ``99%`` or, below 1, a fraction ``0.99``.
+
+    The one rule for every setting and marker argument that is a share: a value below 1
+    is a fraction; 1 or more is percent; a trailing ``%`` always means percent. Values
+    are rounded to 12 significant digits, so ``0.999`` is exactly 99.9 percent.
+    """
+    stripped = text.strip()
+    if stripped.endswith("%"):
+        percent = _float(stripped[:-1])
+    else:
+        value = _float(stripped)
+        percent = value * 100.0 if 0.0 < value < 1.0 else value
+    return float(f"{percent:.12g}"), float(f"{percent / 100.0:.12g}")
+
+
+def parse_percent(
+    low: float, high: float, low_open: bool, high_open: bool
+) -> Callable[[str], float]:
+    """A share in percent (``99``, ``99%``, ``0.99``), checked against [low, high] percent."""
+
+    def parse(text: str) -> float:
+        percent, _ = _share(text)
+        ok_low = percent > low if low_open else percent >= low
+        ok_high = percent < high if high_open else percent <= high
+        if not (math.isfinite(percent) and ok_low and ok_high):
+            raise SettingError(_range_text(low, high, low_open, high_open, text))
+        return percent
+
+    return parse
+
+
+def parse_fraction(
+    low: float, high: float, low_open: bool, high_open: bool
+) -> Callable[[str], float]:
+    """A share kept as a fraction, written as percent or fraction; bounds in percent."""
+    check = parse_percent(low, high, low_open, high_open)
+
+    def parse(text: str) -> float:
+        check(text)
+        return _share(text)[1]
+
+    return parse
+
+
+def _range_text(low: float, high: float, low_open: bool, high_open: bool, text: str) -> str:
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    return (
+        f"expected a percentage in {lo}{low:g}, {high:g}{hi}, written as percent (99) or as a "
+        f"fraction below 1 (0.99), got {text!r}"
+    )
+
+
+def _report(text: str) -> str:
+    value = text.strip()
+    kind, colon, path = value.partition(":")
+    kind = REPORT_ALIASES.get(kind, kind)
+    if kind not in REPORT_TYPES:
+        raise SettingError(
+            f"unknown report type {value!r} (known: {', '.join(REPORT_TYPES)}, as TYPE or "
+            "TYPE:PATH); if that was a test path, put it before --sla-report or write "
+            "--sla-report=term"
+        )
+    if kind == "term" and path:
+        raise SettingError(f"the term report prints to the terminal and takes no path: {value!r}")
+    if colon and not path.strip():
+        raise SettingError(f"empty path in {value!r}; write {kind}:PATH or just {kind}")
+    return f"{kind}:{path.strip()}" if path.strip() else kind
+
+
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A parser that reads "" (not given) as None."""
+
+    def parse_optional(text: str) -> Any:
+        return None if not text.strip() else parse(text)
+
+    return parse_optional
+
+
+def _path(text: str) -> str:
+    path = text.strip()
+    if path.endswith(".py"):
+        # `pytest --sla-save test_x.py`: argparse took the test path as the option's value.
+        raise SettingError(
+            f"{path!r} looks like a test path, not a JSON file (was a space written where "
+            "'=' was meant?); write the option as --sla-save=PATH / --sla-compare=PATH with a "
+            ".json path, and give test paths apart"
+        )
+    return path
