@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .result import Subject
+from .result import Subject, judged_percentile
 from .runner import Measured
 from .sampling import Sampling, judge
 
@@ -82,7 +82,7 @@ def judge_benchmark(fixture: SlaFixture, benchmark: object, name: str) -> SlaRes
     settings = fixture.settings
     if settings.disable:
         return None
-    quantile = (budget.percentile if budget else settings.percentile) / 100.0
+    quantile = judged_percentile(budget, settings.percentile) / 100.0
     sampling = sampling_from_rounds(
         rounds, budget.ns if budget else None, quantile, settings.confidence
     )

@@ -15,7 +15,7 @@ import pytest
 from . import fmt
 from .baseline import compare
 from .messages import verdict_message
-from .result import SlaResult, Verdict
+from .result import SlaResult, Verdict, judged_percentile
 
 if TYPE_CHECKING:
     import os
@@ -209,7 +209,7 @@ class SlaFixture:
         """How to sample, the same in this process and in an isolated worker."""
         settings = self._settings
         budget = self._budget
-        quantile = (budget.percentile if budget else settings.percentile) / 100.0
+        quantile = judged_percentile(budget, settings.percentile) / 100.0
         plan = settings.plan()
         if self._baseline is not None or settings.save:
             # Recording or comparing with a baseline, samples must cover the bursts of a

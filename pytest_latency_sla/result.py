@@ -105,6 +105,12 @@ class Budget:
         return f"{pct_label(self.percentile)} <= {self.value:g} {unit}"
 
 
+def judged_percentile(budget: Budget | None, default: float) -> float:
+    """The percentile a measurement is judged (or reported) at: the budget's, or the
+    ``sla_percentile`` setting without one. The one place this choice is made."""
+    return budget.percentile if budget is not None else default
+
+
 @dataclass(frozen=True)
 class Subject:
     """What was measured."""
@@ -187,9 +193,14 @@ class SlaResult:
         return percentile_ns(self._sorted_ns, q) / 1e9
 
     @property
+    def judged_percentile(self) -> float:
+        """The percentile judged (the budget's) or, without a budget, reported; in percent."""
+        return judged_percentile(self.budget, self.default_percentile)
+
+    @property
     def measured_percentile(self) -> float:
         """The budget's percentile (or ``sla_percentile``) in seconds."""
-        return self.percentile(self.budget.percentile if self.budget else self.default_percentile)
+        return self.percentile(self.judged_percentile)
 
     @property
     def margin(self) -> float | None:
@@ -250,7 +261,7 @@ class SlaResult:
         Distribution-free (order statistics), widened by the last look's design effect
         when samples came in bursts. Baseline comparisons rest on these.
         """
-        pct = self.budget.percentile if self.budget else self.default_percentile
+        pct = self.judged_percentile
         decision = self.sampling.decision
         deff = decision.design_effect if decision else 1.0
         low, high = quantile_interval(self.samples, pct / 100.0, self.confidence, deff)
@@ -278,7 +289,7 @@ class SlaResult:
         budget = self.budget
         subject = self.subject
         sampling = self.sampling
-        pct = budget.percentile if budget else self.default_percentile
+        pct = self.judged_percentile
         band = self.band
         low, high = self.interval()
         return SlaRecord(

@@ -10,11 +10,14 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
+import numpy as np
 import pytest
 
+from pytest_latency_sla.sampling import Sampling
 from pytest_latency_sla.schema import json_schema
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 #: Short warmup and sampling, for runs where the timing itself is not the subject: each
@@ -49,3 +52,23 @@ def load_report(path: Path) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     jsonschema.validate(document, report_schema())
     return document
+
+
+def make_sampling(samples_ns: Sequence[int], **fields: Any) -> Sampling:
+    """What a sampler could have observed: these samples (read-only), and plausible
+    values for the rest; ``fields`` overrides any of them."""
+    array = np.array(samples_ns, dtype=np.int64)
+    array.setflags(write=False)
+    values: dict[str, Any] = {
+        "cold_start_ns": 4_500_000,
+        "warmup_calls": 128,
+        "warmup_ns": 60_000_000,
+        "duration_ns": int(array.sum()),
+        "chunks": 3,
+        "looks": 2,
+        "stop_reason": "decided",
+        "timer_overhead_ns": 45,
+        "decision": None,
+    }
+    values.update(fields)
+    return Sampling(samples_ns=array, **values)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from support import make_sampling
 
 from pytest_latency_sla import fmt
 from pytest_latency_sla.report import html
 from pytest_latency_sla.report.document import build_document, json_ready
 from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict
-from pytest_latency_sla.sampling import Sampling
 from pytest_latency_sla.schema import Comparison, Document, Run, SlaRecord
 
 if TYPE_CHECKING:
@@ -47,19 +47,15 @@ def _result(
         tail = rng.random(n) < 0.004
         body[tail] *= rng.uniform(1.5, 4.0, int(tail.sum()))
         samples_ns = body.astype(np.int64).tolist()
-    array = np.array(samples_ns, dtype=np.int64)
-    array.setflags(write=False)
-    sampling = Sampling(
-        samples_ns=array,
+    sampling = make_sampling(
+        samples_ns,
         cold_start_ns=400_000,
         warmup_calls=500,
         warmup_ns=50_000_000,
-        duration_ns=int(array.sum()),
         chunks=10,
         looks=1,
         stop_reason="decided" if budget else "measured",
         timer_overhead_ns=40,
-        decision=None,
     )
     subject = Subject(
         kind="onnx",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
+from support import make_sampling
 
 from pytest_latency_sla import fmt
 from pytest_latency_sla.fmt import pct_label
@@ -21,9 +22,11 @@ from pytest_latency_sla.result import (
     Verdict,
     classify,
 )
-from pytest_latency_sla.sampling import Sampling
 from pytest_latency_sla.schema import SlaRecord
 from pytest_latency_sla.stats import Decision
+
+if TYPE_CHECKING:
+    from pytest_latency_sla.sampling import Sampling
 
 # --- fmt ----------------------------------------------------------------------------------
 
@@ -421,19 +424,8 @@ def sampling(
     decision: Decision | None = None,
     duration_ns: int = 3_000_000_000,
 ) -> Sampling:
-    array = np.array(samples_ns, dtype=np.int64)
-    array.setflags(write=False)
-    return Sampling(
-        samples_ns=array,
-        cold_start_ns=4_500_000,
-        warmup_calls=128,
-        warmup_ns=60_000_000,
-        duration_ns=duration_ns,
-        chunks=3,
-        looks=2,
-        stop_reason=stop_reason,
-        timer_overhead_ns=45,
-        decision=decision,
+    return make_sampling(
+        samples_ns, stop_reason=stop_reason, decision=decision, duration_ns=duration_ns
     )
 
 
