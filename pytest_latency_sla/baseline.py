@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .schema import SCHEMA_VERSION, Comparison
+from .schema import READABLE_VERSIONS, SCHEMA_VERSION, Comparison
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -103,10 +103,11 @@ def _check(path: str, document: object, fix: str) -> Baseline:
     if not isinstance(document, dict):
         raise BaselineError(f"baseline {path!r} is not a JSON object; {fix}")
     version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
         raise BaselineError(
             f"baseline {path!r} has schema_version {version!r}, this plugin reads "
-            f"{SCHEMA_VERSION}; re-record it with this version ({fix})"
+            f"{readable} (writing {SCHEMA_VERSION}); re-record it with this version ({fix})"
         )
     results = document.get("results")
     run = document.get("run")

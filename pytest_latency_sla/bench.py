@@ -20,7 +20,8 @@ import numpy as np
 
 from .result import Subject, judged_percentile
 from .runner import Measured
-from .sampling import Sampling, judge
+from .sampling import Sampling
+from .verdict import Ledger, judge, thresholds
 
 if TYPE_CHECKING:
     from .fixture import SlaFixture
@@ -56,8 +57,16 @@ def sampling_from_rounds(
     samples.setflags(write=False)
     decision = None
     if budget_ns is not None:
-        # One look, on rounds that are all there is: settled, at the full confidence.
-        decision = judge(samples, budget_ns, quantile, 1.0 - confidence)
+        # One look, on rounds that are all there is: settled. Consecutive rounds make up
+        # the chunks (at most 2,000), in the order (and so the time) they ran.
+        ledger = Ledger(thresholds(budget_ns, 1.0))
+        size = max(1, int(samples.size) // 2_000)
+        offset = 0.0
+        for first in range(0, int(samples.size), size):
+            part = samples[first : first + size]
+            ledger.add(part, offset, 0)
+            offset += float(part.sum())
+        decision = judge(ledger, budget_ns, quantile, confidence)
     return Sampling(
         samples_ns=samples,
         cold_start_ns=cold,

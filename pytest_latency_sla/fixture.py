@@ -212,9 +212,9 @@ class SlaFixture:
         quantile = judged_percentile(budget, settings.percentile) / 100.0
         plan = settings.plan()
         if self._baseline is not None or settings.save:
-            # Recording or comparing with a baseline, samples must cover the bursts of a
-            # shared machine in both runs, or a burst would read as a regression.
-            plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.settle_time_ns))
+            # Recording or comparing with a baseline, samples must span at least a state of
+            # a shared machine (1 s) in both runs, or a burst would read as a regression.
+            plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.state_time_ns))
         return Timing(
             plan,
             budget_ns=budget.ns if budget else None,

@@ -51,6 +51,24 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str
         else ""
     )
     head = f"SLA too close to call: {label} {measured} against a {limit} budget ({stats}); "
+    decision = result.sampling.decision
+    reason = decision.reason if decision else None
+    if reason == "busy" and decision is not None:
+        return (
+            f"{head}the machine was busy: {fmt.percent(round(decision.contended_share, 2))} of "
+            "calls waited for a CPU taken by other processes, and only that wait stood "
+            f"between the samples and a verdict ({stopped}); rerun on a quieter runner, or "
+            f"{longer} to sample longer{accept}"
+        )
+    if reason == "dependent" and decision is not None:
+        return (
+            f"{head}latency came in long bursts: {stopped} the {fmt.count(result.samples)} "
+            f"calls count as about {fmt.count(round(decision.n_eff))} independent ones "
+            f"(dependence {decision.design_effect:.3g}x), too few to tell at "
+            f"{fmt.percent(result.confidence)} confidence whether the budget is met; "
+            f"{longer} to see more of the machine's slow and fast spells, or give the budget "
+            f"room{accept}"
+        )
     margin = result.margin or 1.0
     if 0.5 < margin < 2.0:
         return (

@@ -28,12 +28,16 @@ class SamplingPlan:
     #: Never decide on samples spanning less than this (spreads samples over time).
     min_time_ns: int = 30_000_000
     #: Stop sampling after this long; an undecided verdict is then inconclusive.
-    max_time_ns: int = 3_000_000_000
+    max_time_ns: int = 20_000_000_000
     #: Stop sampling after this many samples.
     max_samples: int = 1_000_000
     #: Verdicts closer than ``quick_factor`` to the budget wait until samples span this
-    #: long, so they cover many of the 10-80 ms bursts seen on shared machines.
-    settle_time_ns: int = 1_000_000_000
+    #: long, so that the slow states of a shared machine (lasting up to about
+    #: ``state_time``) come and go several times within them.
+    settle_time_ns: int = 10_000_000_000
+    #: How long a state of the machine (a slow spell of a shared runner) may last: near
+    #: the budget, dependence is judged over time-blocks at least this long.
+    state_time_ns: int = 1_000_000_000
     #: A margin this clear (either way) is called as soon as ``min_time`` has passed.
     quick_factor: float = 2.0
     #: Aim for chunks of about this long between looks at the clock and the caps.

@@ -358,4 +358,6 @@ def _decision_entry(decision: Decision | None) -> DecisionEntry | None:
         t_eff=decision.t_eff,
         design_effect=decision.design_effect,
         threshold_s=decision.threshold_ns / 1e9 if decision.threshold_ns is not None else None,
+        contended_share=decision.contended_share,
+        reason=decision.reason,
     )

@@ -1,13 +1,14 @@
 """Warmup and chunked timing of a callable, with looks at the verdict between chunks.
 
-No pytest and no onnxruntime here: the sampler takes any zero-argument callable and an
-injectable clock (``time.perf_counter_ns`` by default), so the whole procedure can be
-driven deterministically by a synthetic latency source in tests.
+No pytest and no onnxruntime here: the sampler takes any zero-argument callable, an
+injectable clock (``time.perf_counter_ns`` by default) and an injectable machine (what
+the machine did during each chunk, see ``machine.py``), so the whole procedure can be
+driven deterministically by a synthetic latency source in tests. The verdict itself is
+``verdict.judge``'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import time
 from dataclasses import dataclass, field
@@ -15,20 +16,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .machine import NoMachine, default_machine
 from .plan import DEFAULT_PERCENTILE, SamplingPlan
-from .stats import Decision, LookSchedule, decide, design_effect
+from .stats import Decision, min_samples_to_pass
+from .verdict import Ledger, judge, thresholds
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy.typing as npt
 
-__all__ = ["Sampler", "Sampling", "SamplingPlan", "judge", "run_once", "sample"]
+    from .machine import Machine
 
-#: How many contiguous groups the design effect is estimated over.
-_DISPERSION_GROUPS = 10
+__all__ = ["Sampler", "Sampling", "SamplingPlan", "run_once", "sample"]
+
 #: Upper bound on the calls in one chunk, so the caps are checked often enough.
 _MAX_CHUNK_CALLS = 10_000
+#: The first look at a verdict (a clear miss needs few samples) ...
+_FIRST_LOOK = 16
+#: ... then a look each time the calls grow by this factor, or this share of the elapsed
+#: time passes: the evidence is valid at every look, so looks cost only computing time.
+_LOOK_GROWTH = 1.1
+_LOOK_TIME_SHARE = 0.05
 
 
 # eq=False: the generated __eq__ would compare arrays (an error) and __hash__ hash them.
@@ -74,6 +83,7 @@ def sample(
     quantile: float | None = None,
     clock: Callable[[], int] = time.perf_counter_ns,
     manage_gc: bool = True,
+    machine: Machine | None = None,
 ) -> Sampling:
     """Time ``call`` until the verdict on ``budget_ns`` at ``quantile`` is decided.
 
@@ -83,11 +93,19 @@ def sample(
     The young generations are collected before timing and the collector stays disabled
     while timing; its state is restored afterwards, also when ``call`` raises.
 
+    ``machine`` tells how long the process waited for a CPU during each chunk (see
+    ``machine.py``); by default the real machine is read when timing with the real clock,
+    and nothing is (``NoMachine``) with an injected clock.
+
     Public and stable: driving it with an injected ``clock`` and a synthetic ``call``
-    (each call advancing the clock by a latency of known distribution) is how the
-    verdict is calibrated.
+    (each call advancing the clock by a latency of known distribution), and a synthetic
+    ``machine``, is how the verdict is calibrated.
     """
-    sampler = Sampler(call, plan, budget_ns=budget_ns, quantile=quantile, clock=clock)
+    if machine is None:
+        machine = default_machine() if clock is time.perf_counter_ns else NoMachine()
+    sampler = Sampler(
+        call, plan, budget_ns=budget_ns, quantile=quantile, clock=clock, machine=machine
+    )
     return sampler.run(manage_gc=manage_gc)
 
 
@@ -106,6 +124,7 @@ class Sampler:
         budget_ns: float | None = None,
         quantile: float | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
+        machine: Machine | None = None,
     ) -> None:
         if budget_ns is not None and quantile is None:
             raise ValueError("a budget needs a quantile")
@@ -114,7 +133,17 @@ class Sampler:
         self.budget_ns = budget_ns
         self.quantile = DEFAULT_PERCENTILE / 100.0 if quantile is None else quantile
         self.clock = clock
-        self.schedule = LookSchedule.plan(self.quantile, plan.confidence, plan.max_samples)
+        self.machine: Machine = machine if machine is not None else NoMachine()
+        levels = thresholds(budget_ns, plan.quick_factor) if budget_ns is not None else None
+        #: The chunks, summarized for the verdict (None without a budget).
+        self.ledger = Ledger(levels) if levels is not None else None
+        #: The steady warmup calls, summarized alike (see ``verdict.judge``).
+        self.steady_ledger = Ledger(levels) if levels is not None else None
+        # Without a budget: the calls a pass at the quantile would need, at the least.
+        quick_alpha = (1.0 - plan.confidence) / 2.0
+        self.pass_point = (
+            min_samples_to_pass(self.quantile, quick_alpha) if self.quantile < 1.0 else 100
+        )
         # What warmup found.
         self.cold_ns = 0
         self.warmup_calls = 0
@@ -131,7 +160,8 @@ class Sampler:
         self._chunk_calls = 1
         self._start = 0
         self._last_look_n = 0
-        self._next_look = self.schedule.points[0]
+        self._last_look_ns = 0
+        self._next_look = _FIRST_LOOK
         self._settle_looked = False
         self._look_after = 0
 
@@ -202,6 +232,13 @@ class Sampler:
                 block *= 2
         self.warmup_calls, self.warmup_ns, self.per_call_ns = calls, elapsed, per_call
         self.steady = np.array(timings[plan.warmup_calls :], dtype=np.int64)
+        if self.steady_ledger is not None and self.steady.size:
+            size = _chunk_calls(plan, per_call if per_call > 0 else 1.0)
+            offset = 0.0
+            for first in range(0, int(self.steady.size), size):
+                part = self.steady[first : first + size]
+                self.steady_ledger.add(part, offset, 0)
+                offset += float(part.sum())
 
     def _start_sampling(self) -> None:
         plan = self.plan
@@ -222,13 +259,18 @@ class Sampler:
         size = min(self._chunk_calls, self.plan.max_samples - self.n)
         buf: list[int] = []
         append = buf.append
+        self.machine.since_last()  # starts the count for this chunk
+        started = clock()
         for _ in range(size):
             t0 = clock()
             call()
             t1 = clock()
             append(t1 - t0)
+        machine = self.machine.since_last()
         chunk = np.array(buf, dtype=np.int64)
         self.chunks.append(chunk)
+        if self.ledger is not None:
+            self.ledger.add(chunk, float(started - self._start), machine.wait_ns)
         # Re-size chunks from what calls cost now, so a slowdown cannot stall the caps.
         self._chunk_calls = _chunk_calls(self.plan, float(chunk.mean()))
         self.n += size
@@ -238,30 +280,35 @@ class Sampler:
         plan, n = self.plan, self.n
         elapsed = self.clock() - self._start
         capped = n >= plan.max_samples or elapsed >= plan.max_time_ns
-        if self.budget_ns is None:
+        if self.budget_ns is None or self.ledger is None:
             ready = elapsed >= plan.min_time_ns
-            return "measured" if capped or (ready and n >= self.schedule.pass_point) else None
+            return "measured" if capped or (ready and n >= self.pass_point) else None
         look_ready = elapsed >= self._look_after
         settled = capped or elapsed >= plan.settle_time_ns
         # One look is reserved for the moment the samples first span settle_time, so a
         # verdict near the budget is not held until the next planned count.
         settle_look = settled and not self._settle_looked and look_ready and n > self._last_look_n
-        due = look_ready and n >= self._next_look
+        due = (
+            look_ready
+            and n >= _FIRST_LOOK
+            and (n >= self._next_look or elapsed - self._last_look_ns >= _LOOK_TIME_SHARE * elapsed)
+        )
         if due or (capped and n > self._last_look_n) or settle_look:
             self._settle_looked = self._settle_looked or settled
             self.decision = judge(
-                np.concatenate(self.chunks),
+                self.ledger,
                 self.budget_ns,
                 self.quantile,
-                self.schedule.alpha_per_look,
+                plan.confidence,
                 quick_factor=plan.quick_factor,
                 settled=settled,
-                steady=self.steady,
+                steady=self.steady_ledger,
+                state_ns=plan.state_time_ns,
             )
             self.looks += 1
             self._last_look_n = n
-            following = self.schedule.next_after(n)
-            self._next_look = following if following is not None else plan.max_samples
+            self._last_look_ns = elapsed
+            self._next_look = max(n + 1, int(n * _LOOK_GROWTH))
             if self.decision.outcome is not None:
                 return "decided"
         if capped:
@@ -271,67 +318,6 @@ class Sampler:
 
 def _chunk_calls(plan: SamplingPlan, ns_per_call: float) -> int:
     return max(1, min(_MAX_CHUNK_CALLS, int(plan.chunk_time_ns / max(ns_per_call, 1.0))))
-
-
-def _judge_at(
-    samples: npt.NDArray[np.int64], threshold_ns: float, quantile: float, alpha: float
-) -> Decision:
-    exceeded = samples > threshold_ns
-    deff = design_effect(exceeded, _DISPERSION_GROUPS)
-    decision = decide(int(samples.size), int(np.count_nonzero(exceeded)), quantile, alpha, deff)
-    return dataclasses.replace(decision, threshold_ns=threshold_ns)
-
-
-def judge(
-    samples: npt.NDArray[np.int64],
-    budget_ns: float,
-    quantile: float,
-    alpha: float,
-    *,
-    quick_factor: float = 1.0,
-    settled: bool = True,
-    steady: npt.NDArray[np.int64] | None = None,
-) -> Decision:
-    """The verdict on ``samples`` against ``budget_ns`` at ``quantile``, at level ``alpha``.
-
-    Before the samples have ``settled`` (spanned ``settle_time``) only clear cases are
-    called: a pass must hold against the budget divided by ``quick_factor``, a fail
-    against the budget multiplied by it. A short window can sit inside one burst of a
-    slow (or fast) machine state; a clear margin is what makes a verdict from it safe
-    against bursts that change latency by less than about ``quick_factor``. A quick rule
-    counts at least as many exceedances for a pass (and at most as many for a fail) as
-    the plain rule, so it is the more cautious of the two. With ``quick_factor`` 1 (the
-    default) the budget itself is the threshold: one look at settled samples.
-
-    A burst that changes latency by *more* than that and outlasts ``min_time`` could
-    still hold the whole window (the calibration found up to 10% wrong quick verdicts for
-    3x bursts of 10-80 ms). So a quick verdict must also hold on the ``steady`` warmup
-    calls followed by the samples: the evidence then spans ``warmup_time`` +
-    ``min_time`` (80 ms by default, the longest burst in the measurements) at no extra
-    cost, and a window inside one burst is outvoted by the calls just before it. Both
-    checks must agree, so this only withholds verdicts (until ``settle_time``), never
-    makes one.
-
-    A p100 budget (judged on what was observed) fails on the first exceedance but passes
-    only once samples have settled.
-    """
-    if quantile >= 1.0:
-        decision = _judge_at(samples, budget_ns, quantile, alpha)
-        if decision.outcome == "pass" and not settled:
-            return dataclasses.replace(decision, outcome=None)
-        return decision
-    context = samples if steady is None or steady.size == 0 else np.concatenate((steady, samples))
-    for outcome, threshold in (
-        ("pass", budget_ns / quick_factor),
-        ("fail", budget_ns * quick_factor),
-    ):
-        quick = _judge_at(samples, threshold, quantile, alpha)
-        if quick.outcome == outcome and (
-            context is samples or _judge_at(context, threshold, quantile, alpha).outcome == outcome
-        ):
-            return quick
-    decision = _judge_at(samples, budget_ns, quantile, alpha)
-    return decision if settled else dataclasses.replace(decision, outcome=None)
 
 
 def run_once(

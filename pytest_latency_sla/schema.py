@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .environment import Environment
 
 __all__ = [
+    "READABLE_VERSIONS",
     "SCHEMA_VERSION",
     "Comparison",
     "DecisionEntry",
@@ -31,7 +32,10 @@ __all__ = [
 ]
 
 #: Version of the document's layout. Bump it on any incompatible change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions whose baselines can still be compared with: the fields a comparison reads
+#: (measured_s, interval_s, the configuration) mean the same in all of them.
+READABLE_VERSIONS = (1, 2)
 
 
 def json_schema() -> dict[str, Any]:
@@ -63,13 +67,15 @@ class DecisionEntry(TypedDict):
     """The last look of the verdict rule: what the verdict rests on."""
 
     outcome: str | None  # "pass", "fail" or None (undecided at that look)
-    alpha: float  # significance level of that look (alpha split across looks)
-    p_pass: float  # P[Binomial(n_eff, 1-q) <= t_eff]: small means clearly within budget
-    p_fail: float  # P[Binomial(n_eff, 1-q) >= t_eff]: small means clearly over budget
-    n_eff: float  # samples after the design effect
-    t_eff: float  # exceedances after the design effect
-    design_effect: float  # burstiness correction (1 = independent samples)
+    alpha: float  # significance level of each direction (valid at every look)
+    p_pass: float  # anytime-valid p-value (1 / pass evidence): small means clearly within budget
+    p_fail: float  # anytime-valid p-value (1 / fail evidence): small means clearly over budget
+    n_eff: float  # calls divided by the dependence inflation: independent calls they are worth
+    t_eff: float  # exceedances divided by the same
+    design_effect: float  # variance inflation from dependence (1 = independent calls)
     threshold_s: float | None  # latency counted against (budget, or budget / 2 for a quick pass)
+    contended_share: float  # share of calls in chunks that lost the CPU to other processes
+    reason: str | None  # why undecided: "close", "busy" or "dependent"; None when decided
 
 
 class Comparison(TypedDict):

@@ -1,32 +1,32 @@
-"""The statistics behind a verdict: binomial tails, the look schedule, overdispersion.
+"""The statistics behind a verdict: anytime-valid tests on exceedances, and dependence.
 
 Pure functions over numbers and arrays. Nothing here knows about pytest, onnxruntime or
 clocks, so every rule can be tested exactly.
 
-The verdict is MLPerf LoadGen's early-stopping rule and its mirror. Each timed call
-either meets the budget or exceeds it. With ``n`` calls of which ``t`` exceeded, and a
-target percentile ``q`` (0.99 for p99), a system that *exactly* meets its SLA exceeds
-the budget on a fraction ``1 - q`` of calls, so ``t ~ Binomial(n, 1 - q)``:
+Each timed call either exceeds a latency threshold or not. A system that *exactly* meets
+a budget at percentile ``q`` (0.99 for p99) exceeds it on a share ``eps = 1 - q`` of its
+calls. The verdict tests that share:
 
-* PASS when ``P[Binomial(n, 1-q) <= t] <= alpha``: results this good would be very
-  unlikely from a system that only just misses the SLA;
-* FAIL when ``P[Binomial(n, 1-q) >= t] <= alpha``: results this bad would be very
-  unlikely from a system that only just meets it;
+* PASS when the evidence that the share is below ``eps`` reaches ``1 / alpha``;
+* FAIL when the evidence that it is above ``eps`` does;
 * otherwise: not decided yet.
 
-Two refinements keep the promise honest on noisy machines:
+The evidence is a **mixture likelihood ratio** (:func:`pass_evidence`,
+:func:`fail_evidence`): a weighted mix of likelihood ratios against a few alternative
+shares. Under the null it is a nonnegative supermartingale, so by Ville's inequality the
+chance that it *ever* reaches ``1 / alpha`` is at most ``alpha``: the rule may be checked
+after every chunk of calls, as often as wanted, with no alpha to split across looks.
 
-* the rule is checked at a few planned *looks* (sample counts growing geometrically),
-  and ``alpha`` is split evenly across them (Bonferroni), so checking repeatedly does
-  not inflate the error rate;
-* latency samples come in correlated bursts, so ``n`` and ``t`` are divided by an
-  estimated *design effect* (the quasi-binomial dispersion of exceedance counts across
-  contiguous groups of samples) before the rule is applied.
+Latency is not independent from call to call: machines stay in fast or slow states for
+milliseconds to seconds. :func:`inflation` estimates, from batch means over time-blocks
+spread across the run, how much the variance of an exceedance count exceeds the
+independent (binomial) one; counts are divided by it before the test (a quasi-likelihood
+correction), so a thousand strongly dependent calls count as the few independent ones
+they are worth.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,20 +39,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Decision",
-    "LookSchedule",
     "binom_cdf",
     "binom_sf",
-    "decide",
-    "design_effect",
+    "fail_evidence",
+    "inflation",
     "min_samples_to_pass",
+    "pass_evidence",
     "percentile_ns",
+    "quantile_interval",
 ]
 
 _EPS = 1e-15
-#: Looks outside the planned points: one at settle time, one at a cap.
-RESERVED_LOOKS = 2
-#: The first look: enough for a clear miss to be called at any usual confidence.
-_EARLY_LOOK = 16
 _TINY = 1e-300
 
 
@@ -125,153 +122,150 @@ class Decision:
 
     #: "pass", "fail" or None (not decided at this look).
     outcome: str | None
-    #: P[Binomial(n_eff, 1-q) <= t_eff]: small means clearly within budget.
+    #: 1 / the pass evidence (capped at 1): an anytime-valid p-value; small means clearly
+    #: within budget.
     p_pass: float
-    #: P[Binomial(n_eff, 1-q) >= t_eff]: small means clearly over budget.
+    #: 1 / the fail evidence (capped at 1): small means clearly over budget.
     p_fail: float
-    #: The significance level this look was judged at.
+    #: The significance level the look was judged at (each direction).
     alpha: float
-    #: Effective sample size after the design effect.
+    #: Calls after dividing by the dependence inflation: the independent calls they are
+    #: worth.
     n_eff: float
-    #: Effective exceedance count after the design effect.
+    #: Exceedances after the same division.
     t_eff: float
-    #: The design effect used (1.0 for independent samples).
+    #: The variance inflation of the exceedance count from dependence (1 = independent).
     design_effect: float
     #: The latency (ns) the calls were counted against: the budget, or for a quick
     #: verdict on a clear margin the budget divided (pass) or multiplied (fail) by it.
     threshold_ns: float | None = None
+    #: Share of calls made in chunks that lost the CPU to other processes.
+    contended_share: float = 0.0
+    #: Why an undecided look is undecided: "close" (too near the budget for the calls so
+    #: far), "busy" (other processes took the CPU: only the contention stood between the
+    #: samples and a verdict), "dependent" (latency came in long bursts, so the calls
+    #: count as few), or None when decided.
+    reason: str | None = None
 
 
-def decide(n: int, t: int, quantile: float, alpha: float, deff: float = 1.0) -> Decision:
-    """Apply the binomial rule to ``t`` exceedances in ``n`` calls.
+#: The alternatives of the pass evidence, as fractions of ``eps`` and their weights. Most
+#: weight on a share of 0, which passes a clear margin fastest (p99 with no exceedance in
+#: about 580 calls at 99% confidence); the rest for margins near the budget.
+_PASS_ALTERNATIVES = ((0.0, 0.6), (0.25, 0.15), (0.5, 0.1), (0.75, 0.1), (0.9, 0.05))
+#: The alternatives of the fail evidence, as ``eps + (1 - eps) * h``, and their weights.
+_FAIL_ALTERNATIVES = ((0.005, 0.2), (0.02, 0.2), (0.1, 0.2), (0.3, 0.2), (0.6, 0.2))
 
-    ``quantile`` is the SLA percentile as a fraction (0.99 for p99); ``alpha`` the
-    significance level of this look; ``deff`` the design effect (>= 1) by which both
-    counts are deflated.
+
+def _log_mix(terms: Sequence[tuple[float, float]]) -> float:
+    """log of sum(weight * exp(log_lr)) over (weight, log_lr), computed stably."""
+    finite = [(w, x) for w, x in terms if w > 0 and x != -math.inf]
+    if not finite:
+        return -math.inf
+    top = max(x for _, x in finite)
+    return top + math.log(sum(w * math.exp(x - top) for w, x in finite))
+
+
+def _log_lr(n: float, t: float, p: float, eps: float) -> float:
+    """log of the likelihood ratio of share ``p`` against ``eps`` for t of n exceeding."""
+    if p <= 0.0:
+        return n * -math.log1p(-eps) if t <= 0 else -math.inf
+    if p >= 1.0:
+        return t * -math.log(eps) if t >= n else -math.inf
+    return t * math.log(p / eps) + (n - t) * (math.log1p(-p) - math.log1p(-eps))
+
+
+def pass_evidence(n: float, t: float, eps: float) -> float:
+    """log evidence that the share of exceedances is below ``eps`` (t of n exceeded).
+
+    Fractional ``n`` and ``t`` (counts divided by a dependence inflation) are allowed.
     """
-    if n <= 0:
-        raise ValueError("decide() needs at least one sample")
-    deff = max(1.0, deff)
-    n_eff, t_eff = n / deff, t / deff
-    p_exceed = 1.0 - quantile
-    if p_exceed <= 0.0:
-        # p100 is a budget on the maximum: no sampling can prove it, so it is judged on
-        # what was observed (any exceedance fails, none passes) and documented as such.
-        failed = t > 0
-        return Decision(
-            "fail" if failed else "pass",
-            1.0 if failed else 0.0,
-            0.0 if failed else 1.0,
-            alpha,
-            n_eff,
-            t_eff,
-            deff,
-        )
-    p_pass = binom_cdf(t_eff, n_eff, p_exceed)
-    p_fail = binom_sf(t_eff, n_eff, p_exceed)
-    outcome: str | None = None
-    if p_pass <= alpha:
-        outcome = "pass"
-    elif p_fail <= alpha:
-        outcome = "fail"
-    return Decision(outcome, p_pass, p_fail, alpha, n_eff, t_eff, deff)
+    return _log_mix([(w, _log_lr(n, t, eps * f, eps)) for f, w in _PASS_ALTERNATIVES])
 
 
-def design_effect(exceeded: npt.NDArray[np.bool_], groups: int = 10) -> float:
-    """Quasi-binomial dispersion of exceedances across ``groups`` contiguous groups.
-
-    Independent samples give about 1; bursts (exceedances bunched in time) give more.
-    Returns at least 1.0, so it can only make a verdict more cautious.
-    """
-    n = int(exceeded.size)
-    t = int(exceeded.sum())
-    if n < 2 * groups or t == 0 or t == n:
-        return 1.0
-    bounds = [round(i * n / groups) for i in range(groups + 1)]
-    p_hat = t / n
-    chi2 = 0.0
-    for lo, hi in itertools.pairwise(bounds):
-        size = hi - lo
-        expected = size * p_hat
-        observed = int(exceeded[lo:hi].sum())
-        chi2 += (observed - expected) ** 2 / (size * p_hat * (1.0 - p_hat))
-    return max(1.0, chi2 / (groups - 1))
+def fail_evidence(n: float, t: float, eps: float) -> float:
+    """log evidence that the share of exceedances is above ``eps`` (t of n exceeded)."""
+    return _log_mix([(w, _log_lr(n, t, eps + (1 - eps) * h, eps)) for h, w in _FAIL_ALTERNATIVES])
 
 
 def min_samples_to_pass(quantile: float, alpha: float, exceedances: int = 0) -> int:
-    """Smallest ``n`` at which ``exceedances`` in ``n`` calls can PASS at level ``alpha``."""
-    p_exceed = 1.0 - quantile
-    if p_exceed <= 0.0:
+    """Fewest independent calls with ``exceedances`` of them over budget that PASS."""
+    eps = 1.0 - quantile
+    if eps <= 0.0:
         raise ValueError("a p100 budget can never be proven met by sampling")
+    goal = math.log(1.0 / alpha)
     lo = exceedances + 1
-    # Exponential search, then bisection: the tail decreases monotonically in n.
     hi = lo
-    while binom_cdf(exceedances, hi, p_exceed) > alpha:
+    while pass_evidence(hi, exceedances, eps) < goal:
         hi *= 2
+        if hi > 1 << 40:
+            raise ValueError(f"{exceedances} exceedances can never pass at this level")
     while lo < hi:
         mid = (lo + hi) // 2
-        if binom_cdf(exceedances, mid, p_exceed) <= alpha:
+        if pass_evidence(mid, exceedances, eps) >= goal:
             hi = mid
         else:
             lo = mid + 1
     return lo
 
 
-@dataclass(frozen=True)
-class LookSchedule:
-    """Planned sample counts at which the rule is checked, with alpha split across them.
+#: The lower-tail probability of the chi-square quantile that bounds an inflation estimate.
+_INFLATION_BOUND = 0.1
+_Z_INFLATION_BOUND = -1.2815515655446004  # the standard normal quantile of 0.1
 
-    The first look is at a small count (a clear miss needs few samples) or the smallest
-    count that could pass with no exceedance if that is smaller; each later one
-    ``growth`` times the previous, up to ``max_samples``. Two extra looks are
-    reserved (:data:`RESERVED_LOOKS`): one when the samples first span
-    ``settle_time`` (so a verdict near the budget need not wait for the next planned
-    count) and the final look at a time cap; the total error stays within alpha.
+
+def _chi2_quantile(freedom: float, probability: float) -> float:
+    """Chi-square quantile (Wilson-Hilferty); ``probability`` must be _INFLATION_BOUND."""
+    if probability != _INFLATION_BOUND:
+        raise ValueError("only the inflation bound's quantile is tabulated")
+    c = 2.0 / (9.0 * freedom)
+    return freedom * max(1e-3, 1.0 - c + _Z_INFLATION_BOUND * math.sqrt(c)) ** 3
+
+
+def inflation(
+    counts: npt.NDArray[np.int64], calls: npt.NDArray[np.int64], blocks: npt.NDArray[np.int64]
+) -> float:
+    """Variance inflation of an exceedance count from dependence, by batch means.
+
+    ``counts`` and ``calls`` are per chunk of calls (exceedances and calls), ``blocks``
+    the time-block each chunk falls in (0 .. K-1, in time order). Independent calls give
+    about 1. Blocks are compared with the overall share (batch means); when neighbouring
+    blocks still agree (a positive lag-1 correlation of block residuals beyond chance),
+    the dependence outlasts a block and the inflation grows by ``(1 + r) / (1 - r)``.
+    Returns at least 1, so it can only make a verdict more cautious.
     """
+    import numpy as np
 
-    points: tuple[int, ...]
-    alpha_per_look: float
-    #: The fewest samples that could pass with no exceedance at ``alpha_per_look``: what
-    #: a measurement without a budget collects, so its percentile rests on enough calls.
-    pass_point: int
-
-    @classmethod
-    def plan(
-        cls, quantile: float, confidence: float, max_samples: int, growth: float = 2.0
-    ) -> LookSchedule:
-        alpha = 1.0 - confidence
-        looks = 2
-        # Fixed point: the number of looks sets alpha per look, which sets the first look.
-        for _ in range(20):
-            per_look = alpha / looks
-            # A clear miss can be called on a handful of samples (slow models reach the
-            # pass point late), so looks start early even when a pass needs more.
-            pass_point = _first_look(quantile, per_look)
-            points = _geometric(min(_EARLY_LOOK, pass_point), max_samples, growth)
-            if len(points) + RESERVED_LOOKS <= looks:
-                break
-            looks = len(points) + RESERVED_LOOKS
-        return cls(points, alpha / looks, min(pass_point, max_samples))
-
-    def next_after(self, n: int) -> int | None:
-        """The first planned look strictly after ``n`` samples, or None past the last."""
-        for point in self.points:
-            if point > n:
-                return point
-        return None
-
-
-def _first_look(quantile: float, alpha: float) -> int:
-    if quantile >= 1.0:
-        return 100
-    return min_samples_to_pass(quantile, alpha)
-
-
-def _geometric(first: int, last: int, growth: float) -> tuple[int, ...]:
-    points = [min(first, last)]
-    while points[-1] < last:
-        points.append(min(last, max(points[-1] + 1, math.ceil(points[-1] * growth))))
-    return tuple(points)
+    k = int(blocks[-1]) + 1 if blocks.size else 0
+    total = float(calls.sum())
+    hits = float(counts.sum())
+    if k < 3 or total <= 0 or hits <= 0 or hits >= total:
+        return 1.0
+    s = np.bincount(blocks, weights=counts, minlength=k)
+    m = np.bincount(blocks, weights=calls, minlength=k)
+    keep = m > 0
+    s, m = s[keep], m[keep]
+    k = int(s.size)
+    if k < 3:
+        return 1.0
+    share = hits / total
+    residuals = s - share * m
+    between = float(np.sum(residuals**2)) * k / (k - 1)
+    binomial = share * (1.0 - share) * total
+    factor = between / binomial
+    freedom = float(k - 1)
+    denominator = float(np.sum(residuals**2))
+    if denominator > 0:
+        lag1 = float(np.sum(residuals[1:] * residuals[:-1])) / denominator
+        if lag1 > 2.0 / math.sqrt(k):
+            # Dependence outlasting a block: neighbouring blocks agree, so the blocks are
+            # worth fewer independent ones than their number.
+            lag1 = min(lag1, 0.95)
+            factor *= (1.0 + lag1) / (1.0 - lag1)
+            freedom = max(2.0, freedom * (1.0 - lag1) / (1.0 + lag1))
+    # An estimate from few blocks can fall short by chance: take an upper bound (the
+    # batch-means variance has about `freedom` degrees of freedom).
+    factor *= freedom / _chi2_quantile(freedom, _INFLATION_BOUND)
+    return max(1.0, factor)
 
 
 def percentile_ns(sorted_ns: Sequence[int] | npt.NDArray[np.int64], q: float) -> float:

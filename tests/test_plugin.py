@@ -1003,4 +1003,4 @@ def test_help_lists_every_option_and_ini_key_with_its_default(pytester: pytest.P
         assert option.cli in text
         assert option.ini in text
     assert "(default: 99%)" in text
-    assert "(default: 3 s)" in text
+    assert "(default: 20 s)" in text

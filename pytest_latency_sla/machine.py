@@ -1,0 +1,162 @@
+"""What the machine did while a chunk of calls ran: time lost waiting for a CPU.
+
+No pytest, no onnxruntime. A :class:`Machine` is read once per chunk of calls (never per
+call: a read costs microseconds, a call can take fewer) and tells how long this
+process's threads were runnable but not running since the previous read: the CPU was
+held by someone else. The sampler hands that wait to the verdict, which will not count
+it against the model (see ``verdict.py``).
+
+* :class:`LinuxMachine` reads ``/proc/self/task/<tid>/schedstat`` of every thread of the
+  process (second field: run delay, in ns) and ``getrusage`` (involuntary context
+  switches). Waits are excused only while the process's own threads that ran number no
+  more than the CPUs it may use: an intra-op thread pool larger than the cores makes
+  the model wait for itself, and that is the model's cost.
+* :class:`NoMachine` elsewhere (macOS, Windows, a Linux without schedstat): no wait is
+  ever reported, so contention is not excused there and verdicts are as measured.
+
+Tests and simulations inject their own machine (any object with ``since_last()``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Interval", "LinuxMachine", "Machine", "NoMachine", "default_machine"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What happened between two reads."""
+
+    #: Time this process's threads waited for a CPU held by other processes (ns); 0
+    #: when the process's own threads outnumbered its CPUs (self-inflicted waits).
+    wait_ns: int = 0
+    #: Involuntary context switches of the process.
+    switches: int = 0
+    #: Threads of this process that ran.
+    threads: int = 0
+    #: The process's own threads outnumbered the CPUs it may use: waits not excused.
+    self_contended: bool = False
+
+
+class Machine(Protocol):
+    """Reads what the machine did since the previous read."""
+
+    def since_last(self) -> Interval:
+        """The wait, switches and threads since the previous call (the first call starts
+        the count)."""
+        ...
+
+
+class NoMachine:
+    """No machine state available: nothing is excused."""
+
+    def since_last(self) -> Interval:
+        return Interval()
+
+
+_TASKS = "/proc/self/task"
+
+
+class LinuxMachine:
+    """Run delay of every thread of this process, from ``/proc/self/task/*/schedstat``.
+
+    Each thread's file is opened once and re-read with ``pread`` (about 1 µs a read,
+    against 7 µs to open, read and close it); the list of threads is refreshed every
+    few reads, so threads an inference session starts are counted too.
+    """
+
+    #: Reads between refreshes of the list of the process's threads.
+    REFRESH = 16
+
+    def __init__(self) -> None:
+        try:
+            self.cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # pragma: no cover - Linux always has it
+            self.cpus = os.cpu_count() or 1
+        self._fds: dict[str, int] = {}
+        self._last: dict[str, tuple[int, int]] = {}
+        self._reads = 0
+        self._switches = self._involuntary()
+        self._read()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the kept-open files."""
+        for fd in self._fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            with open("/proc/thread-self/schedstat", "rb") as handle:
+                return len(handle.read().split()) >= 2
+        except OSError:
+            return False
+
+    @staticmethod
+    def _involuntary() -> int:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw)
+
+    def _refresh(self) -> None:
+        try:
+            tids = set(os.listdir(_TASKS))
+        except OSError:
+            return
+        for tid in set(self._fds) - tids:
+            os.close(self._fds.pop(tid))
+        for tid in tids - set(self._fds):
+            try:
+                self._fds[tid] = os.open(f"{_TASKS}/{tid}/schedstat", os.O_RDONLY)
+            except OSError:
+                continue  # a thread that just ended
+
+    def _read(self) -> tuple[int, int]:
+        """(total wait delta, threads that ran) since the previous read."""
+        if self._reads % self.REFRESH == 0:
+            self._refresh()
+        self._reads += 1
+        wait = 0
+        ran = 0
+        seen: dict[str, tuple[int, int]] = {}
+        for tid, fd in list(self._fds.items()):
+            try:
+                fields = os.pread(fd, 128, 0).split()
+                cpu, delay = int(fields[0]), int(fields[1])
+            except (OSError, ValueError, IndexError):
+                os.close(self._fds.pop(tid))  # the thread ended
+                continue
+            seen[tid] = (cpu, delay)
+            before = self._last.get(tid)
+            if before is None:
+                continue
+            wait += max(0, delay - before[1])
+            ran += cpu > before[0]
+        self._last = seen
+        return wait, ran
+
+    def since_last(self) -> Interval:
+        wait, ran = self._read()
+        switches = self._involuntary()
+        delta, self._switches = switches - self._switches, switches
+        self_contended = ran > self.cpus
+        return Interval(
+            wait_ns=0 if self_contended else wait,
+            switches=delta,
+            threads=ran,
+            self_contended=self_contended,
+        )
+
+
+def default_machine() -> Machine:
+    """The machine this process runs on, as well as it can be read."""
+    return LinuxMachine() if LinuxMachine.available() else NoMachine()

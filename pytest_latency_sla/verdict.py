@@ -1,0 +1,309 @@
+"""The verdict rule: chunks of timed calls, summarized, judged against a budget.
+
+No pytest, no onnxruntime, no clock. The sampler hands each chunk of call timings to a
+:class:`Ledger`, with what the machine did meanwhile (how long this process waited for a
+CPU that other processes held); :func:`judge` decides from the ledger.
+
+The rule, for a budget ``B`` at percentile ``q``:
+
+* **Counts at a few thresholds.** Each chunk is summarized by how many calls exceeded
+  each of a few thresholds around ``B`` (``B / quick_factor`` to ``B * quick_factor``,
+  in steps of sqrt(2)), so a look costs a pass over chunks, not over every call.
+* **Busy machines.** Another process can take the CPU in the middle of a call. A call's
+  measured time is an upper bound on what the model costs, so the PASS test counts
+  measured times. For the FAIL test, each chunk's exceedances are lowered by as many as
+  the time the process waited for a CPU in that chunk could explain (the smallest
+  excesses first): a lower bound on the model's own exceedances. Both tests are thus
+  conservative: contention can make a verdict wait, never make one. When only the
+  contention stands between the samples and a verdict, the look says the machine was
+  busy (``reason="busy"``).
+* **Dependence.** Exceedance counts are divided by their variance inflation
+  (:func:`~pytest_latency_sla.stats.inflation`), estimated over time-blocks spread
+  across the run, at the threshold itself and at two lower ones within 2x of it, which
+  exceed more often and so show how the latency near the threshold clusters in time
+  even when the threshold itself was never exceeded.
+* **Anytime-valid evidence.** The divided counts are tested with mixture likelihood
+  ratios (:func:`~pytest_latency_sla.stats.pass_evidence`), valid at every look.
+* **Clear margins first.** Before the samples span ``settle_time``, only a pass against
+  ``B / quick_factor`` or a fail against ``B * quick_factor`` is called, and it must also
+  hold with the steady warmup calls just before sampling; near the budget, a verdict
+  waits until the samples have seen the machine's slower states come and go.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .stats import Decision, fail_evidence, inflation, pass_evidence
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+__all__ = ["Ledger", "judge", "thresholds"]
+
+#: Time-blocks the run is divided into to estimate dependence.
+BLOCKS = 20
+#: A chunk counts as contended when the process waited for a CPU for more than this
+#: share of the chunk's time (a few microseconds of run delay are always there).
+CONTENDED_SHARE = 0.02
+#: Above this inflation an undecided verdict is blamed on dependence.
+DEPENDENT = 4.0
+
+
+def thresholds(budget_ns: float, quick_factor: float) -> npt.NDArray[np.float64]:
+    """The thresholds chunks are counted at: ``B / qf / 2`` .. ``B * qf``, in sqrt(2) steps.
+
+    Every judged threshold (``B / qf``, ``B``, ``B * qf``) has its two proxies (itself
+    divided by sqrt(2) and by 2) among them.
+    """
+    judged = {budget_ns / quick_factor, budget_ns, budget_ns * quick_factor}
+    values = {u / f for u in judged for f in (1.0, math.sqrt(2.0), 2.0)}
+    return np.array(sorted(values), dtype=np.float64)
+
+
+@dataclass
+class Ledger:
+    """The chunks taken so far, summarized at fixed thresholds (what a look reads)."""
+
+    #: Thresholds (ns), ascending: see :func:`thresholds`.
+    levels: npt.NDArray[np.float64]
+    #: Per chunk: when it started (ns since sampling started), calls, wait for a CPU (ns).
+    starts: list[float] = field(default_factory=list)
+    calls: list[int] = field(default_factory=list)
+    waits: list[int] = field(default_factory=list)
+    #: Per chunk: exceedances of each level as measured, and their lower bound once the
+    #: wait for a CPU is taken off (equal in an uncontended chunk).
+    upper: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    lower: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    contended: list[bool] = field(default_factory=list)
+
+    def add(self, chunk: npt.NDArray[np.int64], start_ns: float, wait_ns: int) -> None:
+        """Summarize one chunk of timings; ``wait_ns``: time the process waited for a CPU
+        held by other processes during the chunk (0 when unknown or self-inflicted)."""
+        ordered = np.sort(chunk)
+        m = int(ordered.size)
+        upper = m - np.searchsorted(ordered, self.levels, side="right").astype(np.int64)
+        span = float(ordered.sum())
+        contended = wait_ns > CONTENDED_SHARE * span
+        lower = upper
+        if contended:
+            lower = upper.copy()
+            for k, level in enumerate(self.levels):
+                count = int(upper[k])
+                if count:
+                    # The smallest excesses first: as many as the wait could explain.
+                    excess = np.cumsum(ordered[m - count :] - level)
+                    lower[k] = count - int(np.searchsorted(excess, wait_ns, side="right"))
+        self.starts.append(start_ns)
+        self.calls.append(m)
+        self.waits.append(int(wait_ns))
+        self.upper.append(upper)
+        self.lower.append(lower)
+        self.contended.append(bool(contended))
+
+    @property
+    def n(self) -> int:
+        return sum(self.calls)
+
+    def contended_share(self) -> float:
+        """Share of calls made in chunks that lost the CPU to other processes."""
+        total = self.n
+        busy = sum(c for c, flag in zip(self.calls, self.contended, strict=True) if flag)
+        return busy / total if total else 0.0
+
+
+def _blocks(starts: npt.NDArray[np.float64], state_ns: float) -> npt.NDArray[np.int64]:
+    """The time-block of each chunk: equal spans of the run, ``BLOCKS`` of them, or fewer
+    and longer when the run is long enough for blocks of ``state_ns`` (at least 3)."""
+    span = float(starts[-1] - starts[0]) if starts.size else 0.0
+    if span <= 0:
+        return np.zeros(starts.size, dtype=np.int64)
+    length = max(span / BLOCKS, min(state_ns, span / 3.0))
+    count = max(1, min(int(starts.size), round(span / length)))
+    index = np.floor((starts - starts[0]) / span * count).astype(np.int64)
+    clipped: npt.NDArray[np.int64] = np.minimum(index, count - 1)
+    return clipped
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A ledger (with the steady warmup in front, or not) as arrays."""
+
+    calls: npt.NDArray[np.int64]
+    upper: npt.NDArray[np.int64]
+    lower: npt.NDArray[np.int64]
+    blocks: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, ledger: Ledger, steady: Ledger | None = None, state_ns: float = 0.0) -> _Table:
+        parts = [steady, ledger] if steady is not None and steady.calls else [ledger]
+        starts = np.array([s for p in parts for s in p.starts], dtype=np.float64)
+        if steady is not None and len(parts) == 2:
+            # The steady warmup ran just before sampling: its chunks come first in time.
+            shift = (steady.starts[-1] if steady.starts else 0.0) + 1.0
+            starts[len(steady.starts) :] += shift
+        return cls(
+            calls=np.array([c for p in parts for c in p.calls], dtype=np.int64),
+            upper=np.array([u for p in parts for u in p.upper], dtype=np.int64),
+            lower=np.array([u for p in parts for u in p.lower], dtype=np.int64),
+            blocks=_blocks(starts, state_ns),
+        )
+
+    def dependence(self, k: int) -> float:
+        """Inflation at level ``k``, the largest of it and its two lower proxies."""
+        return max(
+            inflation(self.upper[:, j], self.calls, self.blocks)
+            for j in range(max(0, k - 2), k + 1)
+        )
+
+    def test(self, k: int, eps: float, alpha: float, outcome: str) -> Decision:
+        n = float(self.calls.sum())
+        d = self.dependence(k)
+        t_up = float(self.upper[:, k].sum())
+        t_low = float(self.lower[:, k].sum())
+        goal = math.log(1.0 / alpha)
+        ev_pass = pass_evidence(n / d, t_up / d, eps)
+        ev_fail = fail_evidence(n / d, t_low / d, eps)
+        decided = None
+        if outcome == "pass" and ev_pass >= goal:
+            decided = "pass"
+        elif outcome == "fail" and ev_fail >= goal:
+            decided = "fail"
+        t = t_up if outcome == "pass" else t_low
+        return Decision(
+            decided,
+            p_pass=_p_value(ev_pass),
+            p_fail=_p_value(ev_fail),
+            alpha=alpha,
+            n_eff=n / d,
+            t_eff=t / d,
+            design_effect=d,
+        )
+
+
+def _p_value(log_evidence: float) -> float:
+    """1 / evidence, at most 1: an anytime-valid p-value."""
+    return math.exp(-log_evidence) if log_evidence > 0 else 1.0
+
+
+def _index(levels: npt.NDArray[np.float64], value: float) -> int:
+    return int(np.argmin(np.abs(np.log(levels) - math.log(value))))
+
+
+def judge(
+    ledger: Ledger,
+    budget_ns: float,
+    quantile: float,
+    confidence: float,
+    *,
+    quick_factor: float = 1.0,
+    settled: bool = True,
+    steady: Ledger | None = None,
+    state_ns: float = 0.0,
+) -> Decision:
+    """The verdict on the chunks in ``ledger`` (see the module's docstring).
+
+    ``confidence`` holds for each direction over every look. The quick and the settled
+    tests share it (half each), so a wrong verdict by either is at most 1 - confidence.
+    Quick verdicts estimate dependence over short time-blocks (a twentieth of the run);
+    verdicts near the budget over blocks of ``state_ns`` (how long a machine state may
+    last) once the run is long enough for three of them, so that a run that saw a slow
+    state come and go only a few times counts as the few independent blocks it is.
+    """
+    alpha = (1.0 - confidence) / 2.0
+    levels = ledger.levels
+    table = _Table.of(ledger)
+    coarse = _Table.of(ledger, state_ns=state_ns) if state_ns > 0 else table
+    share = ledger.contended_share()
+    eps = 1.0 - quantile
+    if eps <= 0.0:
+        return _judge_maximum(table, _index(levels, budget_ns), settled, share, budget_ns)
+    context = _Table.of(ledger, steady) if steady is not None and steady.calls else None
+    for outcome, threshold in (
+        ("pass", budget_ns / quick_factor),
+        ("fail", budget_ns * quick_factor),
+    ):
+        k = _index(levels, threshold)
+        quick = table.test(k, eps, alpha, outcome)
+        if quick.outcome == outcome and (
+            context is None or context.test(k, eps, alpha, outcome).outcome == outcome
+        ):
+            return _finish(quick, threshold, share)
+    k = _index(levels, budget_ns)
+    plain_pass = coarse.test(k, eps, alpha, "pass")
+    if settled and plain_pass.outcome == "pass":
+        return _finish(plain_pass, budget_ns, share)
+    plain_fail = coarse.test(k, eps, alpha, "fail")
+    if settled and plain_fail.outcome == "fail":
+        return _finish(plain_fail, budget_ns, share)
+    return _finish(
+        _undecided(plain_pass, plain_fail, coarse, k, eps, alpha, share), budget_ns, share
+    )
+
+
+def _undecided(
+    plain_pass: Decision,
+    plain_fail: Decision,
+    table: _Table,
+    k: int,
+    eps: float,
+    alpha: float,
+    share: float,
+) -> Decision:
+    """The undecided look, with why: the busy machine, dependence, or a close call."""
+    goal = math.log(1.0 / alpha)
+    measured_fail = fail_evidence(
+        plain_fail.n_eff, float(table.upper[:, k].sum()) / plain_fail.design_effect, eps
+    )
+    reason = "close"
+    if share > 0.0 and measured_fail >= goal:
+        # The measured times fail; only the wait for a CPU keeps the lower bound from it.
+        reason = "busy"
+    elif plain_pass.design_effect >= DEPENDENT:
+        reason = "dependent"
+    closest = plain_pass if plain_pass.p_pass <= plain_fail.p_fail else plain_fail
+    return Decision(
+        None,
+        p_pass=plain_pass.p_pass,
+        p_fail=plain_fail.p_fail,
+        alpha=alpha,
+        n_eff=closest.n_eff,
+        t_eff=closest.t_eff,
+        design_effect=closest.design_effect,
+        reason=reason,
+    )
+
+
+def _finish(decision: Decision, threshold: float, share: float) -> Decision:
+    from dataclasses import replace
+
+    return replace(decision, threshold_ns=threshold, contended_share=share)
+
+
+def _judge_maximum(
+    table: _Table, k: int, settled: bool, share: float, budget_ns: float
+) -> Decision:
+    """p100: judged on what was observed. Any exceedance (beyond what contention explains)
+    fails; none passes, once the samples have settled."""
+    n = float(table.calls.sum())
+    exceeded = float(table.lower[:, k].sum())
+    if exceeded > 0:
+        outcome: str | None = "fail"
+    else:
+        outcome = "pass" if settled and float(table.upper[:, k].sum()) == 0 else None
+    return Decision(
+        outcome,
+        p_pass=0.0 if outcome == "pass" else 1.0,
+        p_fail=0.0 if outcome == "fail" else 1.0,
+        alpha=0.0,
+        n_eff=n,
+        t_eff=exceeded,
+        design_effect=1.0,
+        threshold_ns=budget_ns,
+        contended_share=share,
+        reason=None if outcome else ("busy" if share > 0 else "close"),
+    )
