@@ -1,0 +1,172 @@
+"""Verdicts on DEPENDENT latency: how often is the verdict wrong when calls are not independent?
+
+Drives the real sampler and verdict code (``pytest_latency_sla.sampling.sample``, default
+``SamplingPlan()``) with the dependent sources of ``tests/dependent.py`` on a fake clock:
+AR(1) log-latency, regimes switching in time, drift and a step (the tuning sources), and
+with ``--holdout`` the held-out ones (long memory, periodic stalls, Pareto ON/OFF bursts,
+a reflected random walk), which a rule must never be tuned on. The budget of a cell is the
+source's true percentile divided by the ratio; a verdict is wrong when it passes while
+more than ``1 - q`` of calls (call-weighted, in the long run or over the 3 s horizon)
+exceed the budget, or fails while no more do. No tolerance band.
+
+    python benchmarks/dependence.py                  # the tuning grid, 300 trials a cell
+    python benchmarks/dependence.py --full           # every percentile at every ratio
+    python benchmarks/dependence.py --holdout        # also the holdout sources
+    python benchmarks/dependence.py --quick          # a smoke run (seconds)
+
+The default grid is every ratio at p99 and 0.95x/1.05x at the other percentiles: 138 cells.
+At 100 trials a cell it took 424 s on 2 cores of a shared machine (load ~5.6, other
+tenants); time grows linearly with --trials. Cells of 100 µs calls cost ~10x those of
+1 ms calls (10,000-30,000 calls a trial against 1,000-3,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import time
+
+import _common  # (puts tests/ on sys.path, for the dependent module below)
+from dependent import (
+    RATIOS,
+    Cell,
+    CellResult,
+    Model,
+    cells_for,
+    contention_cells,
+    holdout_cells,
+    tuning_cells,
+)
+
+#: The goal: at most this share of wrong verdicts in every cell.
+GOAL = 0.01
+#: The default grid (to fit ~15 minutes on 2 cores): every ratio at p99, and the two
+#: closest to the line (0.95x, 1.05x) at the other percentiles. ``--full``: every ratio.
+NEAR_RATIOS: tuple[float, ...] = (0.95, 1.05)
+QUICK_RATIOS: tuple[float, ...] = (0.5, 0.95, 1.05, 2.0)
+
+
+def select(cells: list[Cell], *, full: bool) -> list[Cell]:
+    """The default grid's cells of ``cells`` (all of them with ``full``)."""
+    if full:
+        return cells
+    return [c for c in cells if c.percentile == 99.0 or c.ratio in NEAR_RATIOS]
+
+
+Job = tuple[Cell, int, int]
+
+
+def _run(job: Job) -> CellResult:
+    from dependent import run_cell
+
+    cell, trials, seed = job
+    return run_cell(cell, trials, seed)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _median(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def row(cell: CellResult) -> str:
+    flag = " **over**" if cell.wrong_rate > GOAL else ""
+    return (
+        f"| {cell.family} | {cell.params} | p{cell.percentile:g} | {cell.ratio:g}x "
+        f"| {cell.trials:,} | {cell.passed} / {cell.failed} / {cell.inconclusive} "
+        f"| {cell.wrong} ({_pct(cell.wrong_rate)}, CP95 up {_pct(cell.wrong_upper)}){flag} "
+        f"| {_pct(cell.inconclusive_rate)} | {_median(cell.median_calls, ',.0f')} "
+        f"| {_median(cell.median_s, '.2f')} |"
+    )
+
+
+HEADER = (
+    "| source | parameters | pct | truth/budget | trials | pass / fail / inconclusive "
+    "| wrong (rate, 95% CP upper) | inconclusive | median calls | median s |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def _describe(models: list[Model]) -> None:
+    for model in models:
+        doc = (type(model).__doc__ or "").strip().splitlines()[0]
+        print(f"- {model.name}: {doc}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--trials", type=int, default=300, help="trials per cell (300)")
+    parser.add_argument("--seed", type=int, default=2026, help="base seed (2026)")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes (2)")
+    parser.add_argument("--holdout", action="store_true", help="also the holdout sources")
+    parser.add_argument(
+        "--contention", action="store_true", help="also the preempted (contention) sources"
+    )
+    parser.add_argument(
+        "--only", default=None, help="only sources whose name contains one of these (a,b,...)"
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: few cells and trials")
+    parser.add_argument(
+        "--full", action="store_true", help="every percentile at every ratio (3x the cells)"
+    )
+    args = parser.parse_args(argv)
+    ratios = QUICK_RATIOS if args.quick else RATIOS
+    trials = min(args.trials, 10) if args.quick else args.trials
+    cells = tuning_cells(ratios)
+    if args.holdout:
+        cells += holdout_cells(ratios)
+    if args.contention:
+        cells += contention_cells(ratios)
+    if args.quick:
+        # One source per family, p99 only.
+        seen: dict[str, Model] = {}
+        for c in cells:
+            seen.setdefault(c.model.family, c.model)
+        cells = cells_for(list(seen.values()), (99.0,), ratios)
+    cells = select(cells, full=args.full or args.quick)
+    if args.only:
+        parts = args.only.split(",")
+        cells = [c for c in cells if any(p in c.model.name for p in parts)]
+    models = list({id(c.model): c.model for c in cells}.values())
+    _common.header(
+        f"{len(cells)} cells x {trials:,} trials, {args.processes} processes, seed "
+        f"{args.seed}; default SamplingPlan() (3 s max sampling time, 1 s settle, 99% "
+        "confidence); wrong = pass with true share over budget > 1 - q, or fail with it "
+        "<= 1 - q (no band); median calls / s over decided trials, cold call and warmup "
+        "included"
+    )
+    _describe(models)
+    print()
+    print(HEADER, flush=True)
+    start = time.perf_counter()
+    jobs: list[Job] = [(c, trials, args.seed) for c in cells]
+    results: list[CellResult] = []
+    with multiprocessing.Pool(args.processes) as pool:
+        for result in pool.imap(_run, jobs):
+            results.append(result)
+            print(row(result), flush=True)
+    elapsed = time.perf_counter() - start
+    total = sum(c.trials for c in results)
+    wrong = sum(c.wrong for c in results)
+    over = [c for c in results if c.wrong_rate > GOAL]
+    print()
+    print(
+        f"{total:,} measurements in {elapsed:.0f} s; {wrong:,} wrong verdicts in all; "
+        f"cells over the {_pct(GOAL)} goal: {len(over)} of {len(results)}"
+    )
+    worst = sorted(results, key=lambda c: (c.wrong_rate, c.wrong_upper), reverse=True)
+    print(f"worst cell: {row(worst[0])}")
+    print()
+    print("The ten worst cells:")
+    print()
+    print(HEADER)
+    for cell in worst[:10]:
+        print(row(cell))
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
