@@ -7,11 +7,13 @@ shared machine: only ratios measured together mean something.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import os
 import platform
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNNEL = ROOT / "examples" / "funnel" / "funnel.onnx"
@@ -123,6 +125,50 @@ def run(
         check=False,
     )
     return Run(time.perf_counter() - start, done.returncode, done.stdout + done.stderr)
+
+
+#: The CPU hog: a Python busy loop, one core's worth of runnable work.
+HOG = "while True: pass"
+
+
+def stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Stop each process by its PID: terminate, wait, kill if it lingers. Idempotent."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def hogs(count: int) -> Iterator[list[int]]:
+    """``count`` unpinned CPU hogs while the block runs; yields their PIDs.
+
+    The hogs share every core with whatever else runs (nothing pins them). They are
+    stopped by PID, never by name, on any exit: the ``finally`` below, an ``atexit``
+    hook (an exception escaping elsewhere) and SIGTERM (turned into ``SystemExit`` so
+    the ``finally`` runs).
+    """
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def cleanup() -> None:
+        stop(procs)
+
+    atexit.register(cleanup)
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        for _ in range(count):
+            procs.append(subprocess.Popen([PYTHON, "-c", HOG]))
+        yield [proc.pid for proc in procs]
+    finally:
+        stop(procs)
+        atexit.unregister(cleanup)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def median(values: Sequence[float]) -> float:
