@@ -35,8 +35,8 @@ The measured callable
 Running it
     ``run_trial(cell, rng)`` is one measurement of one :class:`Cell` by the real
     :func:`~pytest_latency_sla.sampling.sample` (through :func:`measure`, the harness's
-    only call to it: when the engine accepts ``machine=``, that is where
-    :attr:`Source.machine`, a :class:`FakeMachine`, goes in). ``run_cell(cell, trials,
+    only call to it, which hands :attr:`Source.machine`, a :class:`FakeMachine`, to the
+    engine as ``machine=``). ``run_cell(cell, trials,
     seed)`` counts the verdicts of seeded trials. ``tuning_cells()``, ``holdout_cells()``
     and ``contention_cells()`` build the grids.
 """
@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from synthetic import COLD_FACTOR, FakeClock
 
+from pytest_latency_sla.machine import Interval
 from pytest_latency_sla.sampling import SamplingPlan, sample
 
 if TYPE_CHECKING:
@@ -189,15 +190,16 @@ class FakeMachine:
     ``read()`` returns the cumulative ``(wait_ns, involuntary_switches)``, like the run
     queue wait and involuntary context switches of the measuring thread
     (``/proc/self/schedstat``, ``getrusage``). Each preemption adds its slice and one
-    switch. The verdict engine will take it as ``sample(..., machine=...)``; until then
-    only a unit test reads it (see :func:`measure`).
+    switch. ``since_last()`` is the engine's :class:`~pytest_latency_sla.machine.Machine`
+    protocol: what happened since the previous call (``sample(..., machine=...)``).
     """
 
-    __slots__ = ("switches", "wait_ns")
+    __slots__ = ("_seen", "switches", "wait_ns")
 
     def __init__(self) -> None:
         self.wait_ns = 0
         self.switches = 0
+        self._seen = (0, 0)
 
     def preempt(self, slice_ns: int) -> None:
         """One involuntary switch that kept the thread off the CPU for ``slice_ns``."""
@@ -206,6 +208,11 @@ class FakeMachine:
 
     def read(self) -> tuple[int, int]:
         return self.wait_ns, self.switches
+
+    def since_last(self) -> Interval:
+        wait, switches = self._seen
+        self._seen = (self.wait_ns, self.switches)
+        return Interval(wait_ns=self.wait_ns - wait, switches=self.switches - switches, threads=1)
 
 
 # --- sources ------------------------------------------------------------------------------
@@ -977,11 +984,9 @@ def measure(
 ) -> Sampling:
     """The harness's one call to :func:`~pytest_latency_sla.sampling.sample`.
 
-    ``machine`` is passed on as ``machine=`` only when given: the engine does not take it
-    yet (it raises TypeError until it does); :func:`run_trial` passes ``source.machine``
-    once ``pass_machine`` is set.
+    ``machine`` (the contention sources' :class:`FakeMachine`) tells the engine how long
+    each chunk waited for a CPU; without it, no wait is reported.
     """
-    extra: dict[str, Any] = {} if machine is None else {"machine": machine}
     return sample(
         source,
         plan,
@@ -989,7 +994,7 @@ def measure(
         quantile=quantile,
         clock=source.clock,
         manage_gc=False,
-        **extra,
+        machine=machine,
     )
 
 
@@ -1013,7 +1018,7 @@ def run_trial(
     rng: np.random.Generator,
     plan: SamplingPlan | None = None,
     *,
-    pass_machine: bool = False,
+    pass_machine: bool = True,
 ) -> Trial:
     """One measurement of ``cell`` by the real sampler and verdict code, scored."""
     source = cell.model.source(rng)
@@ -1089,7 +1094,7 @@ def run_cell(
     seed: int,
     plan: SamplingPlan | None = None,
     *,
-    pass_machine: bool = False,
+    pass_machine: bool = True,
 ) -> CellResult:
     """``trials`` seeded measurements of ``cell`` (``plan`` defaults to the plugin's)."""
     the_plan = plan if plan is not None else SamplingPlan()

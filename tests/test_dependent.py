@@ -223,11 +223,12 @@ def test_one_trial_through_the_real_sampler() -> None:
     assert not trial.wrong
     assert trial.true_share > 0.01
     assert trial.samples < trial.calls
-    assert 0 < trial.elapsed_ns < 5 * S
+    # At 2x the budget the p99 is no clear margin: the fail waits for sla_settle_time.
+    assert 0 < trial.elapsed_ns < SamplingPlan().settle_time_ns + 1 * S
     result = run_cell(Cell(Regimes(0.05, 1 * MS), 95.0, 0.5), 3, seed=9)
     assert (result.trials, result.passed, result.wrong) == (3, 3, 0)
     assert result.median_calls is not None
     assert result.median_s is not None
-    assert 0 < result.median_s < 5
+    assert 0 < result.median_s < SamplingPlan().settle_time_ns / S + 1
     assert result.wrong_upper == pytest.approx(1 - 0.025 ** (1 / 3))
     assert not math.isnan(result.wrong_rate)
