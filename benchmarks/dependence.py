@@ -23,9 +23,11 @@ tenants); time grows linearly with --trials. Cells of 100 µs calls cost ~10x th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import sys
 import time
+from typing import Any, cast
 
 import _common  # (puts tests/ on sys.path, for the dependent module below)
 from dependent import (
@@ -38,6 +40,8 @@ from dependent import (
     holdout_cells,
     tuning_cells,
 )
+
+from pytest_latency_sla.plan import SamplingPlan
 
 #: The goal: at most this share of wrong verdicts in every cell.
 GOAL = 0.01
@@ -96,6 +100,19 @@ def _describe(models: list[Model]) -> None:
         print(f"- {model.name}: {doc}")
 
 
+_PLAN = SamplingPlan()
+
+
+def _with_call(cells: list[Cell], call_ns: float) -> list[Cell]:
+    """The same cells with every source's typical call cost set to ``call_ns`` (once each)."""
+    out: dict[tuple[str, float, float], Cell] = {}
+    for cell in cells:
+        model: Any = dataclasses.replace(cast("Any", cell.model), call_ns=call_ns)
+        moved = dataclasses.replace(cell, model=model)
+        out.setdefault((model.name, cell.percentile, cell.ratio), moved)
+    return list(out.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=300, help="trials per cell (300)")
@@ -107,6 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only", default=None, help="only sources whose name contains one of these (a,b,...)"
+    )
+    parser.add_argument(
+        "--call-us",
+        type=float,
+        default=None,
+        help="give every source this typical call cost (µs) instead of its own; at 1,000 "
+        "µs a 20 s trial makes about 20,000 calls, at 100 µs ten times more",
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: few cells and trials")
     parser.add_argument(
@@ -127,13 +151,16 @@ def main(argv: list[str] | None = None) -> int:
             seen.setdefault(c.model.family, c.model)
         cells = cells_for(list(seen.values()), (99.0,), ratios)
     cells = select(cells, full=args.full or args.quick)
+    if args.call_us is not None:
+        cells = _with_call(cells, args.call_us * 1_000)
     if args.only:
         parts = args.only.split(",")
         cells = [c for c in cells if any(p in c.model.name for p in parts)]
     models = list({id(c.model): c.model for c in cells}.values())
     _common.header(
         f"{len(cells)} cells x {trials:,} trials, {args.processes} processes, seed "
-        f"{args.seed}; default SamplingPlan() (3 s max sampling time, 1 s settle, 99% "
+        f"{args.seed}; default SamplingPlan() ({_PLAN.max_time_ns / 1e9:g} s max sampling "
+        f"time, {_PLAN.settle_time_ns / 1e9:g} s settle, {_PLAN.confidence:.0%} "
         "confidence); wrong = pass with true share over budget > 1 - q, or fail with it "
         "<= 1 - q (no band); median calls / s over decided trials, cold call and warmup "
         "included"

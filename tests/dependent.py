@@ -19,12 +19,13 @@ The truth
 
     Stationary sources (AR(1), regimes, and the holdout ones) start each trial in their
     stationary law, so the call-weighted share over any horizon has the long-run value
-    as its expectation. Drift and step are not stationary: their truth is the share over
-    the calls made in the horizon ``[0, HORIZON_NS]`` (the default ``max_time``, 3 s) from
-    the trial's first call, in the fluid limit (calls per second = 1 / mean latency at
-    that moment; the error of that limit is O(call / horizon), ~1e-4 relative). The step's
-    truth is per trial (:meth:`Source.truth`, given that trial's step time); the budget
-    of a step cell comes from the share averaged over the step time.
+    as its expectation. Drift and step are not stationary: a verdict speaks for the
+    latency during its run, so their truth is the share over the calls made from the
+    trial's first call to the moment the run stopped (a step after the run ended is in no
+    sample), in the fluid limit (calls per second = 1 / mean latency at that moment; the
+    error of that limit is O(call / span)). Both are per trial (:meth:`Source.truth`);
+    the budget of a cell comes from the share over the whole horizon ``[0, HORIZON_NS]``
+    (the default ``max_time``), averaged over the step time for a step.
 
 The measured callable
     :meth:`Model.source` makes a :class:`Source`: each call advances a
@@ -497,7 +498,11 @@ class Drift(Model):
         return 1.0 + self.growth * t_ns / self.horizon_ns
 
     def tail(self, x_ns: float) -> float:
-        t = np.linspace(0.0, self.horizon_ns, _GRID)
+        return self.tail_until(x_ns, self.horizon_ns)
+
+    def tail_until(self, x_ns: float, until_ns: float) -> float:
+        """The share over ``x_ns`` among the calls made in ``[0, until_ns]``."""
+        t = np.linspace(0.0, max(until_ns, 1.0), _GRID)
         scale = 1.0 + self.growth * t / self.horizon_ns
         return _horizon_share(x_ns, scale, self.call_ns, self.sigma, float(t[1] - t[0]))
 
@@ -513,6 +518,10 @@ class _DriftSource(Source):
     def latency(self, now: int) -> float:
         m = self.model
         return m.call_ns * m.scale(now) * math.exp(m.sigma * self.normal())
+
+    def truth(self, budget_ns: float) -> float:
+        # Over the span the run sampled (see _StepSource.truth).
+        return self.model.tail_until(budget_ns, float(self.clock.now))
 
 
 @dataclass(frozen=True, eq=False)
@@ -541,10 +550,12 @@ class Step(Model):
             f"sigma={self.sigma:g}"
         )
 
-    def share(self, x_ns: float, step_ns: float) -> float:
-        """The true share over ``x_ns`` of a trial whose step is at ``step_ns``."""
-        before = step_ns / self.call_ns
-        after = (self.horizon_ns - step_ns) / (self.call_ns * self.factor)
+    def share(self, x_ns: float, step_ns: float, until_ns: float | None = None) -> float:
+        """The true share over ``x_ns`` of a trial whose step is at ``step_ns``, among the
+        calls made in ``[0, until_ns]`` (the horizon by default)."""
+        until = self.horizon_ns if until_ns is None else until_ns
+        before = min(step_ns, until) / self.call_ns
+        after = max(0.0, until - step_ns) / (self.call_ns * self.factor)
         sf_before = _lognormal_sf(x_ns, self.call_ns, self.sigma)
         sf_after = _lognormal_sf(x_ns, self.call_ns * self.factor, self.sigma)
         return (before * sf_before + after * sf_after) / (before + after)
@@ -575,7 +586,9 @@ class _StepSource(Source):
         return m.call_ns * scale * math.exp(m.sigma * self.normal())
 
     def truth(self, budget_ns: float) -> float:
-        return self.model.share(budget_ns, self.step_ns - self.t0)
+        # Over the span the run sampled: a verdict speaks for the latency during its run;
+        # a step after the run ended is in no sample, and no rule could see it.
+        return self.model.share(budget_ns, self.step_ns - self.t0, self.clock.now - self.t0)
 
 
 # Holdout ----------------------------------------------------------------------------------
