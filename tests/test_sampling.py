@@ -472,3 +472,21 @@ def test_calibration_no_wrong_direction_verdicts(ratio: float, right: str) -> No
     assert outcomes.get(wrong, 0) == 0, outcomes
     # And the sampler does reach verdicts at this distance from the budget.
     assert outcomes.get(right, 0) >= 95, outcomes
+
+
+@pytest.mark.parametrize("call_ms", [5, 20])
+@pytest.mark.parametrize("margin", [10, 1_000])
+def test_a_clear_p99_pass_of_a_slow_model_takes_at_most_700_calls(
+    call_ms: int, margin: int
+) -> None:
+    # The default plan, as users get it: the anytime-valid evidence passes a p99 at a
+    # clear margin in about 572 calls, looked at every 10% more calls.
+    rng = np.random.default_rng(call_ms + margin)
+    p99 = call_ms * MS * math.exp(0.1 * _Z99)
+    draws = np.rint(rng.lognormal(math.log(call_ms * MS), 0.1, 2_000)).astype(np.int64)
+    result, _ = run(
+        draws.tolist().__getitem__, SamplingPlan(), budget_ns=margin * p99, quantile=0.99
+    )
+    assert result.decision is not None
+    assert result.decision.outcome == "pass"
+    assert result.samples_ns.size <= 700
