@@ -132,12 +132,19 @@ def main(argv: list[str] | None = None) -> int:
         help="give every source this typical call cost (µs) instead of its own; at 1,000 "
         "µs a 20 s trial makes about 20,000 calls, at 100 µs ten times more",
     )
+    parser.add_argument(
+        "--ratios",
+        default=None,
+        help="truth/budget ratios to run, comma-separated (default: the grid's)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: few cells and trials")
     parser.add_argument(
         "--full", action="store_true", help="every percentile at every ratio (3x the cells)"
     )
     args = parser.parse_args(argv)
     ratios = QUICK_RATIOS if args.quick else RATIOS
+    if args.ratios:
+        ratios = tuple(float(r) for r in args.ratios.split(","))
     trials = min(args.trials, 10) if args.quick else args.trials
     cells = tuning_cells(ratios)
     if args.holdout:

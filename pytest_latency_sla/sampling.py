@@ -266,13 +266,14 @@ class Sampler:
             call()
             t1 = clock()
             append(t1 - t0)
+        ended = clock()
         machine = self.machine.since_last()
         chunk = np.array(buf, dtype=np.int64)
         self.chunks.append(chunk)
         if self.ledger is not None:
             self.ledger.add(chunk, float(started - self._start), machine.wait_ns)
         # Re-size chunks from what calls cost now, so a slowdown cannot stall the caps.
-        self._chunk_calls = _chunk_calls(self.plan, float(chunk.mean()))
+        self._chunk_calls = _chunk_calls(self.plan, (ended - started) / size)
         self.n += size
 
     def look(self) -> str | None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -65,25 +65,70 @@ def thresholds(budget_ns: float, quick_factor: float) -> npt.NDArray[np.float64]
     return np.array(sorted(values), dtype=np.float64)
 
 
-@dataclass
 class Ledger:
-    """The chunks taken so far, summarized at fixed thresholds (what a look reads)."""
+    """The chunks taken so far, summarized at fixed thresholds (what a look reads).
 
-    #: Thresholds (ns), ascending: see :func:`thresholds`.
-    levels: npt.NDArray[np.float64]
-    #: Per chunk: when it started (ns since sampling started), calls, wait for a CPU (ns).
-    starts: list[float] = field(default_factory=list)
-    calls: list[int] = field(default_factory=list)
-    waits: list[int] = field(default_factory=list)
-    #: Per chunk: exceedances of each level as measured, and their lower bound once the
-    #: wait for a CPU is taken off (equal in an uncontended chunk).
-    upper: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    lower: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    contended: list[bool] = field(default_factory=list)
+    Rows are kept in arrays that grow by doubling, so a look reads slices, not lists.
+    """
+
+    def __init__(self, levels: npt.NDArray[np.float64]) -> None:
+        #: Thresholds (ns), ascending: see :func:`thresholds`.
+        self.levels = levels
+        self.size = 0
+        capacity = 64
+        self._starts = np.zeros(capacity, dtype=np.float64)
+        self._calls = np.zeros(capacity, dtype=np.int64)
+        self._waits = np.zeros(capacity, dtype=np.int64)
+        self._upper = np.zeros((capacity, levels.size), dtype=np.int64)
+        self._lower = np.zeros((capacity, levels.size), dtype=np.int64)
+        self._contended = np.zeros(capacity, dtype=bool)
+
+    # Per chunk, in order: when it started (ns since sampling started), its calls, its
+    # wait for a CPU (ns), its exceedances of each level as measured (upper) and with
+    # the wait taken off (lower; equal in an uncontended chunk), and whether it was
+    # contended.
+    @property
+    def starts(self) -> npt.NDArray[np.float64]:
+        return self._starts[: self.size]
+
+    @property
+    def calls(self) -> npt.NDArray[np.int64]:
+        return self._calls[: self.size]
+
+    @property
+    def waits(self) -> npt.NDArray[np.int64]:
+        return self._waits[: self.size]
+
+    @property
+    def upper(self) -> npt.NDArray[np.int64]:
+        return self._upper[: self.size]
+
+    @property
+    def lower(self) -> npt.NDArray[np.int64]:
+        return self._lower[: self.size]
+
+    @property
+    def contended(self) -> npt.NDArray[np.bool_]:
+        return self._contended[: self.size]
+
+    def _grow(self) -> None:
+        def bigger(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            grown = np.zeros((array.shape[0] * 2, *array.shape[1:]), dtype=array.dtype)
+            grown[: array.shape[0]] = array
+            return grown
+
+        self._starts = bigger(self._starts)
+        self._calls = bigger(self._calls)
+        self._waits = bigger(self._waits)
+        self._upper = bigger(self._upper)
+        self._lower = bigger(self._lower)
+        self._contended = bigger(self._contended)
 
     def add(self, chunk: npt.NDArray[np.int64], start_ns: float, wait_ns: int) -> None:
         """Summarize one chunk of timings; ``wait_ns``: time the process waited for a CPU
         held by other processes during the chunk (0 when unknown or self-inflicted)."""
+        if self.size == self._starts.size:
+            self._grow()
         ordered = np.sort(chunk)
         m = int(ordered.size)
         upper = m - np.searchsorted(ordered, self.levels, side="right").astype(np.int64)
@@ -98,22 +143,23 @@ class Ledger:
                     # The smallest excesses first: as many as the wait could explain.
                     excess = np.cumsum(ordered[m - count :] - level)
                     lower[k] = count - int(np.searchsorted(excess, wait_ns, side="right"))
-        self.starts.append(start_ns)
-        self.calls.append(m)
-        self.waits.append(int(wait_ns))
-        self.upper.append(upper)
-        self.lower.append(lower)
-        self.contended.append(bool(contended))
+        row = self.size
+        self._starts[row] = start_ns
+        self._calls[row] = m
+        self._waits[row] = int(wait_ns)
+        self._upper[row] = upper
+        self._lower[row] = lower
+        self._contended[row] = contended
+        self.size += 1
 
     @property
     def n(self) -> int:
-        return sum(self.calls)
+        return int(self.calls.sum())
 
     def contended_share(self) -> float:
         """Share of calls made in chunks that lost the CPU to other processes."""
         total = self.n
-        busy = sum(c for c, flag in zip(self.calls, self.contended, strict=True) if flag)
-        return busy / total if total else 0.0
+        return int(self.calls[self.contended].sum()) / total if total else 0.0
 
 
 def _blocks(starts: npt.NDArray[np.float64], state_ns: float) -> npt.NDArray[np.int64]:
@@ -137,19 +183,20 @@ class _Table:
     upper: npt.NDArray[np.int64]
     lower: npt.NDArray[np.int64]
     blocks: npt.NDArray[np.int64]
+    #: Inflation by level, computed once per look.
+    _inflation: dict[int, float] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, ledger: Ledger, steady: Ledger | None = None, state_ns: float = 0.0) -> _Table:
-        parts = [steady, ledger] if steady is not None and steady.calls else [ledger]
-        starts = np.array([s for p in parts for s in p.starts], dtype=np.float64)
-        if steady is not None and len(parts) == 2:
-            # The steady warmup ran just before sampling: its chunks come first in time.
-            shift = (steady.starts[-1] if steady.starts else 0.0) + 1.0
-            starts[len(steady.starts) :] += shift
+        if steady is None or steady.size == 0:
+            return cls(ledger.calls, ledger.upper, ledger.lower, _blocks(ledger.starts, state_ns))
+        # The steady warmup ran just before sampling: its chunks come first in time.
+        shift = float(steady.starts[-1]) + 1.0
+        starts = np.concatenate((steady.starts, ledger.starts + shift))
         return cls(
-            calls=np.array([c for p in parts for c in p.calls], dtype=np.int64),
-            upper=np.array([u for p in parts for u in p.upper], dtype=np.int64),
-            lower=np.array([u for p in parts for u in p.lower], dtype=np.int64),
+            calls=np.concatenate((steady.calls, ledger.calls)),
+            upper=np.concatenate((steady.upper, ledger.upper)),
+            lower=np.concatenate((steady.lower, ledger.lower)),
             blocks=_blocks(starts, state_ns),
         )
 
@@ -222,7 +269,7 @@ def judge(
     eps = 1.0 - quantile
     if eps <= 0.0:
         return _judge_maximum(table, _index(levels, budget_ns), settled, share, budget_ns)
-    context = _Table.of(ledger, steady) if steady is not None and steady.calls else None
+    context = _Table.of(ledger, steady) if steady is not None and steady.size else None
     for outcome, threshold in (
         ("pass", budget_ns / quick_factor),
         ("fail", budget_ns * quick_factor),
