@@ -38,8 +38,11 @@ class SamplingPlan:
     #: How long a state of the machine (a slow spell of a shared runner) may last: near
     #: the budget, dependence is judged over time-blocks at least this long.
     state_time_ns: int = 1_000_000_000
-    #: A margin this clear (either way) is called as soon as ``min_time`` has passed.
+    #: A margin this clear (either way) is called once the samples span ``state_time``.
     quick_factor: float = 2.0
+    #: A margin this clear (either way) is called as soon as ``min_time`` has passed:
+    #: no state of a shared machine moves latency that far.
+    instant_factor: float = 10.0
     #: Aim for chunks of about this long between looks at the clock, the machine and the
     #: caps (what a chunk costs besides its calls, about 20 µs, is then 0.2% of the time).
     chunk_time_ns: int = 10_000_000
@@ -49,8 +52,8 @@ class SamplingPlan:
     def __post_init__(self) -> None:
         if self.warmup_calls < 0 or self.warmup_time_ns < 0 or self.min_time_ns < 0:
             raise ValueError("warmup and minimum times must not be negative")
-        if self.quick_factor < 1.0:
-            raise ValueError("quick_factor must be at least 1")
+        if self.quick_factor < 1.0 or self.instant_factor < self.quick_factor:
+            raise ValueError("quick_factor must be at least 1, instant_factor at least that")
         if self.max_time_ns <= 0 or self.max_samples < 1:
             raise ValueError("max_time_ns and max_samples must be positive")
         if not 0.0 < self.confidence < 1.0:

@@ -134,13 +134,17 @@ class Sampler:
         self.quantile = DEFAULT_PERCENTILE / 100.0 if quantile is None else quantile
         self.clock = clock
         self.machine: Machine = machine if machine is not None else NoMachine()
-        levels = thresholds(budget_ns, plan.quick_factor) if budget_ns is not None else None
+        levels = (
+            thresholds(budget_ns, plan.quick_factor, plan.instant_factor)
+            if budget_ns is not None
+            else None
+        )
         #: The chunks, summarized for the verdict (None without a budget).
         self.ledger = Ledger(levels) if levels is not None else None
         #: The steady warmup calls, summarized alike (see ``verdict.judge``).
         self.steady_ledger = Ledger(levels) if levels is not None else None
         # Without a budget: the calls a pass at the quantile would need, at the least.
-        quick_alpha = (1.0 - plan.confidence) / 2.0
+        quick_alpha = (1.0 - plan.confidence) / 3.0
         self.pass_point = (
             min_samples_to_pass(self.quantile, quick_alpha) if self.quantile < 1.0 else 100
         )
@@ -302,6 +306,8 @@ class Sampler:
                 self.quantile,
                 plan.confidence,
                 quick_factor=plan.quick_factor,
+                instant_factor=plan.instant_factor,
+                spanned=capped or elapsed >= plan.state_time_ns,
                 settled=settled,
                 steady=self.steady_ledger,
                 state_ns=plan.state_time_ns,

@@ -229,7 +229,8 @@ def inflation(
     ``counts`` and ``calls`` are per chunk of calls (exceedances and calls), ``blocks``
     the time-block each chunk falls in (0 .. K-1, in time order). Independent calls give
     about 1. Blocks are compared with the overall share (batch means); when neighbouring
-    blocks still agree (a positive lag-1 correlation of block residuals beyond chance),
+    blocks still agree (a positive lag-1 correlation of block residuals beyond one
+    standard error),
     the dependence outlasts a block and the inflation grows by ``(1 + r) / (1 - r)``.
     Returns at least 1, so it can only make a verdict more cautious.
     """
@@ -256,7 +257,7 @@ def inflation(
     denominator = float(np.sum(residuals**2))
     if denominator > 0:
         lag1 = float(np.sum(residuals[1:] * residuals[:-1])) / denominator
-        if lag1 > 2.0 / math.sqrt(k):
+        if lag1 > 1.0 / math.sqrt(k):
             # Dependence outlasting a block: neighbouring blocks agree, so the blocks are
             # worth fewer independent ones than their number.
             lag1 = min(lag1, 0.95)

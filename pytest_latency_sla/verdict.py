@@ -54,13 +54,16 @@ CONTENDED_SHARE = 0.02
 DEPENDENT = 4.0
 
 
-def thresholds(budget_ns: float, quick_factor: float) -> npt.NDArray[np.float64]:
+def thresholds(
+    budget_ns: float, quick_factor: float, instant_factor: float = 0.0
+) -> npt.NDArray[np.float64]:
     """The thresholds chunks are counted at: ``B / qf / 2`` .. ``B * qf``, in sqrt(2) steps.
 
     Every judged threshold (``B / qf``, ``B``, ``B * qf``) has its two proxies (itself
     divided by sqrt(2) and by 2) among them.
     """
-    judged = {budget_ns / quick_factor, budget_ns, budget_ns * quick_factor}
+    factors = [1.0, quick_factor] + ([instant_factor] if instant_factor > 1.0 else [])
+    judged = {budget_ns * f for f in factors} | {budget_ns / f for f in factors}
     values = {u / f for u in judged for f in (1.0, math.sqrt(2.0), 2.0)}
     return np.array(sorted(values), dtype=np.float64)
 
@@ -251,17 +254,23 @@ def judge(
     settled: bool = True,
     steady: Ledger | None = None,
     state_ns: float = 0.0,
+    instant_factor: float = 0.0,
+    spanned: bool = True,
 ) -> Decision:
     """The verdict on the chunks in ``ledger`` (see the module's docstring).
 
-    ``confidence`` holds for each direction over every look. The quick and the settled
-    tests share it (half each), so a wrong verdict by either is at most 1 - confidence.
+    Three tiers, the clearer the sooner: against ``B / instant_factor`` (a pass) or
+    ``B * instant_factor`` (a fail) at any look; against ``B / quick_factor`` or
+    ``B * quick_factor`` once the samples have ``spanned`` a machine state; against ``B``
+    once they have ``settled``. ``confidence`` holds for each direction over every look:
+    the tiers share it, so a wrong verdict by any of them is at most 1 - confidence.
     Quick verdicts estimate dependence over short time-blocks (a twentieth of the run);
     verdicts near the budget over blocks of ``state_ns`` (how long a machine state may
     last) once the run is long enough for three of them, so that a run that saw a slow
     state come and go only a few times counts as the few independent blocks it is.
     """
-    alpha = (1.0 - confidence) / 2.0
+    factors = [f for f in (instant_factor, quick_factor) if f > 1.0]
+    alpha = (1.0 - confidence) / (len(factors) + 1)
     levels = ledger.levels
     table = _Table.of(ledger)
     coarse = _Table.of(ledger, state_ns=state_ns) if state_ns > 0 else table
@@ -270,10 +279,15 @@ def judge(
     if eps <= 0.0:
         return _judge_maximum(table, _index(levels, budget_ns), settled, share, budget_ns)
     context = _Table.of(ledger, steady) if steady is not None and steady.size else None
-    for outcome, threshold in (
-        ("pass", budget_ns / quick_factor),
-        ("fail", budget_ns * quick_factor),
-    ):
+    allowed = [f for f in factors if f == instant_factor or spanned or settled]
+    if quick_factor <= 1.0:
+        allowed.append(1.0)  # no quick tier: the budget itself (one settled look)
+    clear = [
+        (o, budget_ns / f if o == "pass" else budget_ns * f)
+        for f in allowed
+        for o in ("pass", "fail")
+    ]
+    for outcome, threshold in clear:
         k = _index(levels, threshold)
         quick = table.test(k, eps, alpha, outcome)
         if quick.outcome == outcome and (
