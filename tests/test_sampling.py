@@ -494,7 +494,7 @@ def test_a_clear_p99_pass_of_a_slow_model_takes_at_most_700_calls(
     call_ms: int, margin: int
 ) -> None:
     # The default plan, as users get it: the anytime-valid evidence passes a p99 at a
-    # clear margin in about 572 calls, looked at every 10% more calls.
+    # clear margin in about 613 calls, looked at every 10% more calls.
     rng = np.random.default_rng(call_ms + margin)
     p99 = call_ms * MS * math.exp(0.1 * _Z99)
     draws = np.rint(rng.lognormal(math.log(call_ms * MS), 0.1, 2_000)).astype(np.int64)
