@@ -213,7 +213,7 @@ class SlaFixture:
         plan = settings.plan()
         if self._baseline is not None or settings.save:
             # Recording or comparing with a baseline, samples must span at least a state of
-            # a shared machine (1 s) in both runs, or a burst would read as a regression.
+            # a shared machine (2 s) in both runs, or a burst would read as a regression.
             plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.state_time_ns))
         return Timing(
             plan,

@@ -35,9 +35,10 @@ class SamplingPlan:
     #: long, so that the slow states of a shared machine (lasting up to about
     #: ``state_time``) come and go several times within them.
     settle_time_ns: int = 10_000_000_000
-    #: How long a state of the machine (a slow spell of a shared runner) may last: near
-    #: the budget, dependence is judged over time-blocks at least this long.
-    state_time_ns: int = 1_000_000_000
+    #: How long a state of the machine (a slow spell of a shared runner, a drifting
+    #: latency level) may last: a 2x margin is called once samples span this, and near
+    #: the budget dependence is judged over time-blocks at least this long.
+    state_time_ns: int = 2_000_000_000
     #: A margin this clear (either way) is called once the samples span ``state_time``.
     quick_factor: float = 2.0
     #: A margin this clear (either way) is called as soon as ``min_time`` has passed:
