@@ -24,6 +24,7 @@ import time
 
 import _common  # noqa: F401  (puts tests/ on sys.path, for the synthetic module below)
 from synthetic import (
+    DEFAULT_MEAN_NS,
     DISTRIBUTIONS,
     PERCENTILES,
     RATIOS,
@@ -32,15 +33,19 @@ from synthetic import (
     run_cell,
 )
 
+from pytest_latency_sla.plan import SamplingPlan
+
+_PLAN = SamplingPlan()
+
 #: The goal: at most this share of wrong verdicts in every cell.
 GOAL = 0.01
 
-Job = tuple[str, float, float, int, int, bool]
+Job = tuple[str, float, float, int, int, bool, float]
 
 
 def _run(job: Job) -> CellResult:
-    name, percentile, ratio, trials, seed, peer = job
-    return run_cell(name, percentile, ratio, trials, seed, peer=peer)
+    name, percentile, ratio, trials, seed, peer, mean_ns = job
+    return run_cell(name, percentile, ratio, trials, seed, peer=peer, mean_ns=mean_ns)
 
 
 def _seed(base: int, name: str, percentile: float, ratio: float) -> int:
@@ -79,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stress", action="store_true", help="also run the stress distributions")
     parser.add_argument("--only", default=None, help="comma-separated distribution names to run")
     parser.add_argument("--no-peer", action="store_true", help="skip the median workaround")
+    parser.add_argument(
+        "--mean-us",
+        type=float,
+        default=DEFAULT_MEAN_NS / 1_000,
+        help="mean call at ratio 1, in µs (200); the rule's clocks are in time, so longer "
+        "calls make fewer calls per trial and a quicker run",
+    )
     args = parser.parse_args(argv)
     print("$ python " + " ".join(shlex.quote(a) for a in sys.argv))
     names = list(DISTRIBUTIONS)
@@ -87,15 +99,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         names = args.only.split(",")
     jobs: list[Job] = [
-        (name, pct, ratio, args.trials, _seed(args.seed, name, pct, ratio), not args.no_peer)
+        (
+            name,
+            pct,
+            ratio,
+            args.trials,
+            _seed(args.seed, name, pct, ratio),
+            not args.no_peer,
+            args.mean_us * 1_000,
+        )
         for name in names
         for pct in PERCENTILES
         for ratio in RATIOS
     ]
     print(
         f"{len(jobs)} cells x {args.trials:,} trials, {args.processes} processes, seed "
-        f"{args.seed}; default SamplingPlan (warmup 100 calls / 50 ms, min_time 30 ms, "
-        "settle_time 1 s, max_time 3 s, 99% confidence); mean call 200 µs x ratio; "
+        f"{args.seed}; default SamplingPlan() (min_time {_PLAN.min_time_ns / 1e9:g} s, "
+        f"settle_time {_PLAN.settle_time_ns / 1e9:g} s, max_time {_PLAN.max_time_ns / 1e9:g} s, "
+        f"{_PLAN.confidence:.0%} confidence); mean call {args.mean_us:g} µs x ratio; "
         "wrong = pass with truth >= 1.1x budget, fail with truth <= 0.9x"
     )
     for name in names:
