@@ -1,9 +1,10 @@
 """Busy machine: verdicts while CPU-bound processes share the cores with the measurement.
 
-Replaces the pinned study of ``real_machine.py``, whose hog sat on the other core and so
-never took the measured core's CPU. Here 0, 1 or 2 CPU hogs (Python busy loops, started
-by this script and stopped by PID on any exit) run unpinned beside fresh pytest
-sessions, so the scheduler shares every core between them and the measured thread.
+Replaces the first release's pinned study (``real_machine.py``), whose hog sat on the
+other core and so never took the measured core's CPU. Here 0, 1 or 2 CPU hogs (Python
+busy loops, started by this script and stopped by PID on any exit) run unpinned beside
+fresh pytest sessions, so the scheduler shares every core between them and the
+measured thread.
 
 Each session runs a generated test file of near-budget cases whose truth is known on an
 idle machine:
