@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .values import SettingError, parse_percent
+from .values import SettingError, parse_percentile
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -30,7 +30,7 @@ MARKER_HELP = (
 )
 _MARKER_EXAMPLE = "@pytest.mark.sla(ms=50) or @pytest.mark.sla(us=200, percentile=95)"
 _MARKER_ARGS = ("ms", "us", "percentile", "isolate")
-_PERCENTILE = parse_percent(0, 100, True, False)
+_PERCENTILE = parse_percentile
 
 
 class MarkerError(ValueError):
@@ -89,7 +89,8 @@ def parse_marker_spec(
     unit = given[0]
     raw = kwargs[unit]
     value = float(raw) if _is_number(raw) else math.nan  # type: ignore[arg-type]
-    if not math.isfinite(value) or value <= 0:
+    # In nanoseconds too: 1e305 ms is finite, its nanoseconds are not.
+    if not math.isfinite(value * 1e6) or value <= 0:
         value_text = f"{type(raw).__name__} {raw!r}"
         raise MarkerError(
             f"@pytest.mark.sla({unit}={raw!r}): {unit}= must be a positive, finite number "

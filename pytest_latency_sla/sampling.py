@@ -106,7 +106,12 @@ def sample(
     sampler = Sampler(
         call, plan, budget_ns=budget_ns, quantile=quantile, clock=clock, machine=machine
     )
-    return sampler.run(manage_gc=manage_gc)
+    try:
+        return sampler.run(manage_gc=manage_gc)
+    finally:
+        close = getattr(machine, "close", None)
+        if callable(close):
+            close()
 
 
 class Sampler:

@@ -30,6 +30,7 @@ from .values import (
     _report,
     parse_fraction,
     parse_percent,
+    parse_percentile,
 )
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class Settings:
     percentile: float = setting(
         DEFAULT_PERCENTILE,
         "percentile that a budget applies to when the marker gives none",
-        parse_percent(0, 100, True, False),
+        parse_percentile,
         metavar="PCT",
         unit="%",
     )

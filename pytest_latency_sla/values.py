@@ -19,6 +19,7 @@ __all__ = [
     "SettingError",
     "parse_fraction",
     "parse_percent",
+    "parse_percentile",
 ]
 
 #: Report types for --sla-report; a path after a colon is optional where one is implied.
@@ -134,6 +135,22 @@ def parse_fraction(
         return _share(text)[1]
 
     return parse
+
+
+#: The most extreme percentiles a verdict can be computed for (besides exactly 100).
+PERCENTILE_LIMIT = 1e-7
+
+
+def parse_percentile(text: str) -> float:
+    """A percentile in percent (``99``, ``99.9%``, ``0.999``), in (0, 100], not so close to
+    0 or 100 (unless exactly 100) that 1 - q cannot be computed."""
+    percent = parse_percent(0, 100, True, False)(text)
+    if percent < PERCENTILE_LIMIT or (percent < 100 and 100 - percent < PERCENTILE_LIMIT):
+        raise SettingError(
+            f"expected a percentile from {PERCENTILE_LIMIT:g} to {100 - PERCENTILE_LIMIT:.7f} "
+            f"(or exactly 100), got {text!r}"
+        )
+    return percent
 
 
 def _range_text(low: float, high: float, low_open: bool, high_open: bool, text: str) -> str:

@@ -166,8 +166,9 @@ class Ledger:
 
 
 def _blocks(starts: npt.NDArray[np.float64], state_ns: float) -> npt.NDArray[np.int64]:
-    """The time-block of each chunk: equal spans of the run, ``BLOCKS`` of them, or fewer
-    and longer when the run is long enough for blocks of ``state_ns`` (at least 3)."""
+    """The time-block of each chunk: ``BLOCKS`` equal spans of the run, or, with
+    ``state_ns``, blocks of at least that long and never fewer than 3 (a run shorter
+    than three states gets three blocks: cautious, never more confident)."""
     span = float(starts[-1] - starts[0]) if starts.size else 0.0
     if span <= 0:
         return np.zeros(starts.size, dtype=np.int64)
@@ -280,8 +281,6 @@ def judge(
         return _judge_maximum(table, _index(levels, budget_ns), settled, share, budget_ns)
     context = _Table.of(ledger, steady) if steady is not None and steady.size else None
     allowed = [f for f in factors if f == instant_factor or spanned or settled]
-    if quick_factor <= 1.0:
-        allowed.append(1.0)  # no quick tier: the budget itself (one settled look)
     clear = [
         (o, budget_ns / f if o == "pass" else budget_ns * f)
         for f in allowed

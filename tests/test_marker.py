@@ -113,6 +113,9 @@ _INF = math.inf
         ((), {"ms": 50, "isolate": "yes"}, ["isolate='yes'", "str", "True or False"]),
         ((), {"ms": 50, "isolate": 1}, ["isolate=1", "int", "isolate=True"]),
         ((), {"ms": 50, "isolated": True}, ["'isolated'", "isolate="]),
+        ((), {"ms": 1e305}, ["ms=1e+305", "finite"]),
+        ((), {"ms": 50, "percentile": 1e-20}, ["percentile=1e-20"]),
+        ((), {"ms": 50, "percentile": 99.99999999}, ["percentile=99.99999999"]),
     ],
 )
 def test_parse_marker_rejects_bad_forms(
