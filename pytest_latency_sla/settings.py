@@ -329,16 +329,9 @@ def _show(value: object, unit: str | None) -> str:
 
 
 def _text(value: object, unit: str | None) -> str:
-    """A default as text the parser reads back to the same value."""
-    if value is None or value == ():
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and unit == "fraction":
-        return f"{value * 100:g}%"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    """A default as text the parser reads back to the same value: as the help shows it
+    (every parser of a share reads "99%"), or "" for no value."""
+    return "" if value is None or value == () else _show(value, unit)
 
 
 @dataclass(frozen=True)

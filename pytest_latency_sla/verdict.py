@@ -81,13 +81,12 @@ class Ledger:
         capacity = 64
         self._starts = np.zeros(capacity, dtype=np.float64)
         self._calls = np.zeros(capacity, dtype=np.int64)
-        self._waits = np.zeros(capacity, dtype=np.int64)
         self._upper = np.zeros((capacity, levels.size), dtype=np.int64)
         self._lower = np.zeros((capacity, levels.size), dtype=np.int64)
         self._contended = np.zeros(capacity, dtype=bool)
 
     # Per chunk, in order: when it started (ns since sampling started), its calls, its
-    # wait for a CPU (ns), its exceedances of each level as measured (upper) and with
+    # exceedances of each level as measured (upper) and with
     # the wait taken off (lower; equal in an uncontended chunk), and whether it was
     # contended.
     @property
@@ -97,10 +96,6 @@ class Ledger:
     @property
     def calls(self) -> npt.NDArray[np.int64]:
         return self._calls[: self.size]
-
-    @property
-    def waits(self) -> npt.NDArray[np.int64]:
-        return self._waits[: self.size]
 
     @property
     def upper(self) -> npt.NDArray[np.int64]:
@@ -122,7 +117,6 @@ class Ledger:
 
         self._starts = bigger(self._starts)
         self._calls = bigger(self._calls)
-        self._waits = bigger(self._waits)
         self._upper = bigger(self._upper)
         self._lower = bigger(self._lower)
         self._contended = bigger(self._contended)
@@ -149,7 +143,6 @@ class Ledger:
         row = self.size
         self._starts[row] = start_ns
         self._calls[row] = m
-        self._waits[row] = int(wait_ns)
         self._upper[row] = upper
         self._lower[row] = lower
         self._contended[row] = contended
