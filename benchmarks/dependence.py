@@ -95,7 +95,12 @@ HEADER = (
 
 
 def _describe(models: list[Model]) -> None:
+    """One line per source (cells share sources: each is described once)."""
+    seen: set[str] = set()
     for model in models:
+        if model.name in seen:
+            continue
+        seen.add(model.name)
         doc = (type(model).__doc__ or "").strip().splitlines()[0]
         print(f"- {model.name}: {doc}")
 
