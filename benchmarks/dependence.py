@@ -82,15 +82,18 @@ def row(cell: CellResult) -> str:
         f"| {cell.family} | {cell.params} | p{cell.percentile:g} | {cell.ratio:g}x "
         f"| {cell.trials:,} | {cell.passed} / {cell.failed} / {cell.inconclusive} "
         f"| {cell.wrong} ({_pct(cell.wrong_rate)}, CP95 up {_pct(cell.wrong_upper)}){flag} "
-        f"| {_pct(cell.inconclusive_rate)} | {_median(cell.median_calls, ',.0f')} "
+        f"| {'-' if cell.state_wrong is None else cell.state_wrong} "
+        f"| {_pct(cell.inconclusive_rate)} "
+        f"| {_median(cell.median_calls, ',.0f')} "
         f"| {_median(cell.median_s, '.2f')} |"
     )
 
 
 HEADER = (
     "| source | parameters | pct | truth/budget | trials | pass / fail / inconclusive "
-    "| wrong (rate, 95% CP upper) | inconclusive | median calls | median s |\n"
-    "|---|---|---|---|---|---|---|---|---|---|"
+    "| wrong (rate, 95% CP upper) | wrong given the run's states | inconclusive "
+    "| median calls | median s |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 

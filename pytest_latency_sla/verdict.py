@@ -33,7 +33,7 @@ The rule, for a budget ``B`` at percentile ``q``:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -180,13 +180,16 @@ class _Table:
     upper: npt.NDArray[np.int64]
     lower: npt.NDArray[np.int64]
     blocks: npt.NDArray[np.int64]
-    #: Inflation by level, computed once per look.
-    _inflation: dict[int, float] = field(default_factory=dict, compare=False)
+    #: Other divisions of the same chunks into time-blocks (finer ones): dependence is
+    #: the largest estimate over every division.
+    scales: tuple[npt.NDArray[np.int64], ...] = ()
 
     @classmethod
     def of(cls, ledger: Ledger, steady: Ledger | None = None, state_ns: float = 0.0) -> _Table:
         if steady is None or steady.size == 0:
-            return cls(ledger.calls, ledger.upper, ledger.lower, _blocks(ledger.starts, state_ns))
+            blocks = _blocks(ledger.starts, state_ns)
+            scales = (_blocks(ledger.starts, 0.0),) if state_ns > 0 else ()
+            return cls(ledger.calls, ledger.upper, ledger.lower, blocks, scales)
         # The steady warmup ran just before sampling: its chunks come first in time.
         shift = float(steady.starts[-1]) + 1.0
         starts = np.concatenate((steady.starts, ledger.starts + shift))
@@ -198,9 +201,11 @@ class _Table:
         )
 
     def dependence(self, k: int) -> float:
-        """Inflation at level ``k``, the largest of it and its two lower proxies."""
+        """Inflation at level ``k``, the largest of it and its two lower proxies, over
+        every division into time-blocks."""
         return max(
-            inflation(self.upper[:, j], self.calls, self.blocks)
+            inflation(self.upper[:, j], self.calls, blocks)
+            for blocks in (self.blocks, *self.scales)
             for j in range(max(0, k - 2), k + 1)
         )
 

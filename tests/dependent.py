@@ -238,6 +238,11 @@ class Source(ABC):
         self._cold = cold
         self._normals: list[float] = []
         self._uniforms: list[float] = []
+        #: For sources with a slow *state* and fast independent noise around it: the
+        #: median of every call given the state, and the noise's log-sd (see
+        #: :meth:`state_truth`). ``None`` for sources without such a split.
+        self.states: list[float] | None = None
+        self.state_sigma = 0.0
 
     def normal(self) -> float:
         """The next standard normal draw (generated in blocks)."""
@@ -266,6 +271,35 @@ class Source(ABC):
     def truth(self, budget_ns: float) -> float:
         """The true share of calls over ``budget_ns`` for this trial (default: the model's)."""
         return self.model.tail(budget_ns)
+
+    def seen(self, median_ns: float) -> float:
+        """Record a call's median given the state (sources with a state split)."""
+        if self.states is not None:
+            self.states.append(median_ns)
+        return median_ns
+
+    def state_truth(self, budget_ns: float) -> float | None:
+        """The share over ``budget_ns`` expected *given the states this run went through*.
+
+        The best any rule could know from this run: the calls' noise averaged out, the
+        slow state as it was. Where a state outlasts the run, this differs from the
+        long-run :meth:`truth`, and no rule reading one run can tell which it is in. The
+        cold call is left out. None for sources without a state split.
+        """
+        if not self.states or len(self.states) < 2:
+            return None
+        medians = np.array(self.states[1:], dtype=np.float64)
+        values, counts = np.unique(np.round(medians, 3), return_counts=True)
+        if values.size > 64:
+            # A continuous state: bin it finely (log-spacing 1e-3, far below sigma).
+            logs = np.round(np.log(medians / self.model_call()) * 1000.0) / 1000.0
+            keys, counts = np.unique(logs, return_counts=True)
+            values = self.model_call() * np.exp(keys)
+        sf = _lognormal_sf_array(budget_ns, values, self.state_sigma)
+        return float(np.dot(sf, counts) / counts.sum())
+
+    def model_call(self) -> float:
+        return float(getattr(self.model, "call_ns", 1.0))
 
 
 class Model(ABC):
@@ -352,6 +386,10 @@ class AR1(Model):
         return _SumOfAR1(self, rng, clock, cold, self.call_ns, ((self.rho, self.sigma),))
 
 
+#: An AR(1) part with at least this memory (1,000 calls: 1 s at 1 ms) counts as state.
+SLOW_RHO = 0.999
+
+
 class _SumOfAR1(Source):
     """``call_ns * exp(sum of independent stationary AR(1)s)``, call-indexed."""
 
@@ -369,14 +407,25 @@ class _SumOfAR1(Source):
         self.rhos = [rho for rho, _ in parts]
         self.innovations = [s * math.sqrt(1.0 - rho * rho) for rho, s in parts]
         self.state = [s * self.normal() for _, s in parts]
+        # Parts with memory of at least SLOW_RHO are the state; the others, its noise.
+        self.slow = [rho >= SLOW_RHO for rho, _ in parts]
+        fast = [s for rho, s in parts if rho < SLOW_RHO]
+        if fast and not all(self.slow) and any(self.slow):
+            self.states = []
+            self.state_sigma = math.sqrt(sum(s * s for s in fast))
 
     def latency(self, now: int) -> float:
         state = self.state
         total = 0.0
+        slow = 0.0
         for i, rho in enumerate(self.rhos):
             x = rho * state[i] + self.innovations[i] * self.normal()
             state[i] = x
             total += x
+            if self.slow[i]:
+                slow += x
+        if self.states is not None:
+            self.states.append(self.median_ns * math.exp(slow))
         return self.median_ns * math.exp(total)
 
 
@@ -442,6 +491,8 @@ class _RegimeSource(Source):
         self, model: Regimes, rng: np.random.Generator, clock: FakeClock | None, *, cold: bool
     ) -> None:
         super().__init__(model, rng, clock, cold=cold)
+        self.states = []
+        self.state_sigma = model.sigma
         self.mean_dwell_ns = model.dwell_s * S
         self.slow = self.uniform() < 0.5
         self.switch_at = self.clock.now + self._dwell()
@@ -454,7 +505,7 @@ class _RegimeSource(Source):
         while now >= self.switch_at:
             self.slow = not self.slow
             self.switch_at += self._dwell()
-        return self.medians[self.slow] * math.exp(self.model.sigma * self.normal())
+        return self.seen(self.medians[self.slow]) * math.exp(self.model.sigma * self.normal())
 
 
 # Drift and step ---------------------------------------------------------------------------
@@ -752,6 +803,8 @@ class _OnOffSource(Source):
         self, model: OnOffPareto, rng: np.random.Generator, clock: FakeClock | None, *, cold: bool
     ) -> None:
         super().__init__(model, rng, clock, cold=cold)
+        self.states = []
+        self.state_sigma = model.sigma
         self.on = self.uniform() < model.on_s / (model.on_s + model.off_s)
         mean = (model.on_s if self.on else model.off_s) * S
         a = model.alpha
@@ -774,7 +827,7 @@ class _OnOffSource(Source):
         while now >= self.switch_at:
             self.on = not self.on
             self.switch_at += self._dwell()
-        return self.medians[self.on] * math.exp(self.model.sigma * self.normal())
+        return self.seen(self.medians[self.on]) * math.exp(self.model.sigma * self.normal())
 
 
 @dataclass(frozen=True, eq=False)
@@ -820,6 +873,8 @@ class _WalkSource(Source):
         self, model: ReflectedWalk, rng: np.random.Generator, clock: FakeClock | None, *, cold: bool
     ) -> None:
         super().__init__(model, rng, clock, cold=cold)
+        self.states = []
+        self.state_sigma = model.sigma
         self.y = model.bound * (2.0 * self.uniform() - 1.0)
 
     def latency(self, now: int) -> float:
@@ -828,7 +883,7 @@ class _WalkSource(Source):
         while not -m.bound <= y <= m.bound:
             y = 2.0 * m.bound - y if y > m.bound else -2.0 * m.bound - y
         self.y = y
-        return m.call_ns * math.exp(y + m.sigma * self.normal())
+        return self.seen(m.call_ns * math.exp(y)) * math.exp(m.sigma * self.normal())
 
 
 # Contention -------------------------------------------------------------------------------
@@ -1024,6 +1079,9 @@ class Trial:
     calls: int
     samples: int
     elapsed_ns: int
+    #: Wrong against the share expected given the states the run went through
+    #: (:meth:`Source.state_truth`): what no rule reading one run could get right.
+    state_wrong: bool | None = None
 
 
 def run_trial(
@@ -1045,6 +1103,7 @@ def run_trial(
     decision = result.decision
     outcome = decision.outcome if decision is not None and decision.outcome else "inconclusive"
     share = source.truth(cell.budget_ns)
+    given = source.state_truth(cell.budget_ns)
     return Trial(
         outcome,
         is_wrong(outcome, share, cell.quantile),
@@ -1052,6 +1111,7 @@ def run_trial(
         source.calls,
         int(result.samples_ns.size),
         source.clock.now,
+        state_wrong=None if given is None else is_wrong(outcome, given, cell.quantile),
     )
 
 
@@ -1069,6 +1129,9 @@ class CellResult:
     failed: int = 0
     inconclusive: int = 0
     wrong: int = 0
+    #: Wrong against the states the run went through (:attr:`Trial.state_wrong`); None
+    #: for sources without a state split.
+    state_wrong: int | None = None
     #: Calls and synthetic time of the decided trials (cold call and warmup included).
     decided_calls: list[int] = field(default_factory=list, repr=False)
     decided_ns: list[int] = field(default_factory=list, repr=False)
@@ -1123,6 +1186,8 @@ def run_cell(
         else:
             result.inconclusive += 1
         result.wrong += trial.wrong
+        if trial.state_wrong is not None:
+            result.state_wrong = (result.state_wrong or 0) + trial.state_wrong
         if trial.outcome != "inconclusive":
             result.decided_calls.append(trial.calls)
             result.decided_ns.append(trial.elapsed_ns)
