@@ -104,7 +104,8 @@ def _check(path: str, document: object, fix: str) -> Baseline:
         raise BaselineError(f"baseline {path!r} is not a JSON object; {fix}")
     version = document.get("schema_version")
     if version not in READABLE_VERSIONS or isinstance(version, bool):
-        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
+        *first, last = (str(v) for v in READABLE_VERSIONS)
+        readable = f"{', '.join(first)} and {last}" if first else last
         raise BaselineError(
             f"baseline {path!r} has schema_version {version!r}, this plugin reads "
             f"{readable} (writing {SCHEMA_VERSION}); re-record it with this version ({fix})"

@@ -14,7 +14,7 @@ import pytest
 
 from . import fmt
 from .baseline import compare
-from .messages import verdict_message
+from .messages import progress_line, verdict_message
 from .result import SlaResult, Verdict, judged_percentile
 
 if TYPE_CHECKING:
@@ -24,10 +24,23 @@ if TYPE_CHECKING:
     from .baseline import Baseline
     from .result import Budget
     from .runner import Measured, Runner, Timing
+    from .sampling import Progress, Sampling
     from .schema import SlaRecord
     from .settings import Settings
 
-__all__ = ["SlaFixture", "SlaInconclusiveWarning"]
+__all__ = ["RunClock", "SlaFixture", "SlaInconclusiveWarning"]
+
+
+class RunClock:
+    """How long this session (this xdist worker) has measured, against ``sla_run_time``."""
+
+    def __init__(self) -> None:
+        self.used_ns = 0
+        self.measurements = 0
+
+    def add(self, sampling: Sampling) -> None:
+        self.used_ns += sampling.warmup_ns + sampling.duration_ns
+        self.measurements += 1
 
 
 class SlaInconclusiveWarning(pytest.PytestWarning):
@@ -63,8 +76,12 @@ class SlaFixture:
         baseline: Baseline | None = None,
         environment: Mapping[str, Any] | None = None,
         isolate: bool | None = None,
+        run_clock: RunClock | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self._nodeid = nodeid
+        self._run_clock = run_clock if run_clock is not None else RunClock()
+        self._progress = progress
         self._budget = budget
         self._settings = settings
         self._record = record
@@ -130,13 +147,13 @@ class SlaFixture:
             problem = str(exc)
             if not self._settings.require_providers:
                 problem += " (skipped; --sla-require-providers makes this a failure)"
-                pytest.skip(f"{self._nodeid}: sla.onnx(): {problem}")
+                pytest.skip(f"sla.onnx(): {problem} (in {self._nodeid})")
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
             problem = str(exc)
         else:
             return self.judge(measured)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
-        pytest.fail(f"{self._nodeid}: sla.onnx(): {problem}", pytrace=False)
+        pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
 
     def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
         """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate.
@@ -149,8 +166,8 @@ class SlaFixture:
 
         if not callable(fn):
             pytest.fail(
-                f"{self._nodeid}: sla.measure() takes a callable first, got "
-                f"{type(fn).__name__} {fn!r}; e.g. sla.measure(preprocess, record)",
+                f"sla.measure() takes a callable first, got {type(fn).__name__} {fn!r}; e.g. "
+                f"sla.measure(preprocess, record) (in {self._nodeid})",
                 pytrace=False,
             )
         job = CallJob(fn, args, kwargs, _callable_name(fn))
@@ -160,7 +177,7 @@ class SlaFixture:
             problem = str(exc)
         else:
             return self.judge(measured)
-        pytest.fail(f"{self._nodeid}: sla.measure(): {problem}", pytrace=False)
+        pytest.fail(f"sla.measure(): {problem} (in {self._nodeid})", pytrace=False)
 
     def _runner(self) -> Runner:
         from .runner import InProcess, Isolated
@@ -215,12 +232,29 @@ class SlaFixture:
             # Recording or comparing with a baseline, samples must span at least a state of
             # a shared machine (2 s) in both runs, or a burst would read as a regression.
             plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.state_time_ns))
+        if settings.run_time > 0:
+            # Past the run's measuring time, nothing goes past max_time.
+            left = settings.run_time * 1e9 - self._run_clock.used_ns
+            limit = max(plan.max_time_ns, min(plan.time_limit_ns, int(left)))
+            plan = dataclasses.replace(plan, time_limit_ns=limit)
         return Timing(
             plan,
             budget_ns=budget.ns if budget else None,
             quantile=quantile,
             once=settings.disable,
+            progress=self._progress_line() if self._progress is not None else None,
         )
+
+    def _progress_line(self) -> Callable[[Progress], None]:
+        """Turns the sampler's progress into a line for the terminal."""
+        write = self._progress
+        label = self._nodeid + ("" if not self._results else f" #{len(self._results) + 1}")
+
+        def report(progress: Progress) -> None:
+            if write is not None:
+                write(progress_line(label, progress))
+
+        return report
 
     def judge(self, measured: Measured) -> SlaResult:
         """Judge a measurement against the test's budget, record it, and fail the test
@@ -230,6 +264,7 @@ class SlaFixture:
         rounds (``bench.py``).
         """
         subject, sampling = measured.subject, measured.sampling
+        self._run_clock.add(sampling)
         settings = self._settings
         budget = None if settings.disable else self._budget
         verdict = None

@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -452,4 +452,5 @@ def run_onnx(job: OnnxJob, timing: Timing, timeout: float) -> Measured:
 
 
 def _task(job: OnnxJob | CallJob, timing: Timing) -> _Task:
-    return _Task(job, timing)
+    # A progress callback lives in this process; the worker reports none.
+    return _Task(job, replace(timing, progress=None))

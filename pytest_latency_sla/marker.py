@@ -8,9 +8,10 @@ arguments and adds the test's name.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from .settings import OPTIONS
 from .values import SettingError, parse_percentile
 
 if TYPE_CHECKING:
@@ -20,16 +21,21 @@ if TYPE_CHECKING:
 
 __all__ = ["MARKER_HELP", "MarkerError", "MarkerSpec", "parse_marker", "parse_marker_spec"]
 
+#: The sampling settings a marker may set for its test, by their setting names
+#: (``max_time=`` for ``sla_max_time``): every setting that feeds the sampling plan.
+SAMPLING_ARGS = {o.name: o for o in OPTIONS if o.plan is not None}
+
 MARKER_HELP = (
-    "sla(*, ms=None, us=None, percentile=None, isolate=None): latency budget for the `sla` "
-    "fixture's measurements: exactly one of ms= or us= (a positive number), on the given "
-    "percentile, in percent or as a fraction below 1 (default: the sla_percentile setting, "
-    "99); isolate=True measures in a "
-    "separate process, so a crash or hang fails only this test (default: the sla_isolate "
-    "setting). E.g. @pytest.mark.sla(ms=50, percentile=95)"
+    "sla(*, ms=None, us=None, percentile=None, isolate=None, **sampling): latency budget "
+    "for the `sla` fixture's measurements: exactly one of ms= or us= (a positive number), "
+    "on the given percentile, in percent or as a fraction below 1 (default: the "
+    "sla_percentile setting, 99); isolate=True measures in a separate process, so a crash "
+    "or hang fails only this test (default: the sla_isolate setting); sampling settings "
+    f"for this test alone: {', '.join(a + '=' for a in SAMPLING_ARGS)} (as the sla_* "
+    "settings of those names). E.g. @pytest.mark.sla(ms=50, percentile=95, max_time=60)"
 )
 _MARKER_EXAMPLE = "@pytest.mark.sla(ms=50) or @pytest.mark.sla(us=200, percentile=95)"
-_MARKER_ARGS = ("ms", "us", "percentile", "isolate")
+_MARKER_ARGS = ("ms", "us", "percentile", "isolate", *SAMPLING_ARGS)
 _PERCENTILE = parse_percentile
 
 
@@ -52,6 +58,9 @@ class MarkerSpec:
     budget: Budget
     #: ``isolate=`` as written: True or False, or None to follow the ``sla_isolate`` setting.
     isolate: bool | None = None
+    #: Sampling settings for this test (``max_time=`` ...), parsed as the ``sla_*``
+    #: settings of those names are: setting name -> value.
+    sampling: Mapping[str, Any] = field(default_factory=dict)
 
 
 def parse_marker(
@@ -74,7 +83,8 @@ def parse_marker_spec(
     if unknown:
         raise MarkerError(
             f"@pytest.mark.sla got unknown argument {', '.join(repr(u) for u in unknown)} "
-            f"(it takes ms=, us=, percentile= and isolate=); write {_MARKER_EXAMPLE}"
+            f"(it takes ms=, us=, percentile=, isolate= and the sampling settings "
+            f"{', '.join(a + '=' for a in SAMPLING_ARGS)}); write {_MARKER_EXAMPLE}"
         )
     given = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
     if not given:
@@ -118,6 +128,28 @@ def parse_marker_spec(
             f"{type(isolate).__name__} {isolate!r}; write e.g. "
             f"@pytest.mark.sla({unit}={_example(value)}, isolate=True)"
         )
+    sampling = {
+        name: _sampling_value(name, kwargs[name], f"{unit}={_example(value)}")
+        for name in SAMPLING_ARGS
+        if kwargs.get(name) is not None
+    }
     from .result import Budget
 
-    return MarkerSpec(Budget(value=value, unit=unit, percentile=percentile), isolate)
+    return MarkerSpec(Budget(value=value, unit=unit, percentile=percentile), isolate, sampling)
+
+
+def _sampling_value(name: str, raw: object, budget: str) -> object:
+    """A marker's sampling setting, parsed as the setting of that name is."""
+    option = SAMPLING_ARGS[name]
+    try:
+        if not isinstance(raw, (int, float)) or isinstance(raw, bool):
+            raise SettingError(f"expected a number, got {type(raw).__name__} {raw!r}")
+        number = float(raw)
+        text = str(int(number)) if number.is_integer() else repr(number)
+        return option.parse(text)
+    except SettingError as exc:
+        example = "0.95" if name == "confidence" else "60" if "time" in name else "5000"
+        raise MarkerError(
+            f"@pytest.mark.sla({name}={raw!r}): {name}= sets {option.ini} for this test "
+            f"and {exc}; write e.g. @pytest.mark.sla({budget}, {name}={example})"
+        ) from None

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from . import fmt
 from .fmt import pct_label
 from .result import Verdict
+from .stats import min_samples_to_pass
 
 if TYPE_CHECKING:
     from .result import SlaResult
+    from .sampling import Progress
 
-__all__ = ["verdict_message"]
+__all__ = ["progress_line", "verdict_message"]
 
 
 def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str:
@@ -34,52 +37,138 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str
         return f"SLA missed: {label} {measured} > {limit} budget ({stats})"
     if result.verdict is Verdict.PASS:
         return f"SLA met: {label} {measured} <= {limit} budget ({stats})"
-    stop_reason = result.sampling.stop_reason
-    if stop_reason == "max_time":
-        stopped = f"after {fmt.duration(result.sampling.duration_ns / 1e9)} (sla_max_time)"
-        longer = "raise sla_max_time"
-    elif stop_reason == "benchmark":
-        # pytest-benchmark chose how many rounds ran; the sla_max_* caps played no part.
-        stopped = "with pytest-benchmark's rounds alone"
-        longer = "run more rounds (--benchmark-min-rounds, or rounds= of benchmark.pedantic)"
-    else:
-        stopped = "at the sample cap (sla_max_samples)"
-        longer = "raise sla_max_samples"
+    sampling = result.sampling
     accept = (
         "; or set sla_inconclusive = warn (or pass) to accept such results"
         if inconclusive_policy == "fail"
         else ""
     )
     head = f"SLA too close to call: {label} {measured} against a {limit} budget ({stats}); "
-    decision = result.sampling.decision
+    if sampling.stop_reason == "benchmark":
+        # pytest-benchmark chose how many rounds ran; the sla_max_* caps played no part.
+        return (
+            f"{head}with pytest-benchmark's rounds alone the samples cannot tell at "
+            f"{fmt.percent(result.confidence)} confidence whether the budget is met; run "
+            "more rounds (--benchmark-min-rounds, or rounds= of benchmark.pedantic)"
+            f"{accept}"
+        )
+    stopped = _stopped(result)
+    need = _need(result)
+    decision = sampling.decision
     reason = decision.reason if decision else None
+    if sampling.stop_reason == "unreachable":
+        return f"{head}{stopped}: {need}{accept}"
     if reason == "busy" and decision is not None:
         return (
             f"{head}the machine was busy: {fmt.percent(round(decision.contended_share, 2))} of "
             "calls waited for a CPU taken by other processes, and only that wait stood "
             f"between the samples and a verdict ({stopped}); rerun on a quieter runner, or "
-            f"{longer} to sample longer{accept}"
+            f"{need}{accept}"
         )
     if reason == "dependent" and decision is not None:
         return (
-            f"{head}latency came in long bursts: {stopped} the {fmt.count(result.samples)} "
+            f"{head}latency came in long bursts: {stopped}, the {fmt.count(result.samples)} "
             f"calls count as about {fmt.count(round(decision.n_eff))} independent ones "
             f"(dependence {decision.design_effect:.3g}x), too few to tell at "
             f"{fmt.percent(result.confidence)} confidence whether the budget is met; "
-            f"{longer} to see more of the machine's slow and fast spells, or give the budget "
+            f"{need}, to see more of the machine's slow and fast spells, or give the budget "
             f"room{accept}"
         )
-    margin = result.margin or 1.0
-    if 0.5 < margin < 2.0:
-        return (
-            f"{head}{stopped} the samples cannot tell at {fmt.percent(result.confidence)} "
-            "confidence whether the budget is met. Measurements within about 2x of a budget "
-            "need many samples and flip on noisy machines: give the budget room, make the "
-            f"model faster, or {longer} to sample longer{accept}"
-        )
-    # Far from the budget yet undecided: too few samples were allowed, not too close.
     return (
-        f"{head}{stopped} there were too few samples to call even this clear a margin at "
-        f"{fmt.percent(result.confidence)} confidence ({label} needs hundreds of calls: "
-        f"see the table in docs/verdicts.md); {longer}, or lower the percentile{accept}"
+        f"{head}{stopped}, the samples cannot tell at {fmt.percent(result.confidence)} "
+        f"confidence whether the budget is met; {need}{accept}"
     )
+
+
+def _stopped(result: SlaResult) -> str:
+    """Why sampling stopped undecided, e.g. "after 20 s (sla_max_time)"."""
+    sampling = result.sampling
+    took = fmt.duration(sampling.duration_ns / 1e9)
+    limit = fmt.duration(sampling.limit_ns / 1e9) if sampling.limit_ns else "?"
+    if sampling.stop_reason == "unreachable":
+        return f"stopped after {took}, as no verdict could come within sla_time_limit ({limit})"
+    if sampling.stop_reason == "time_limit":
+        return f"after {took} (past sla_max_time toward a verdict, up to sla_time_limit)"
+    if sampling.stop_reason == "max_samples":
+        return f"after {fmt.count(result.samples)} calls (sla_max_samples)"
+    return f"after {took} (sla_max_time)"
+
+
+def _need(result: SlaResult) -> str:
+    """What a verdict needs, with numbers, and how to give it that.
+
+    E.g. "p99 needs about 510 calls: about 10.4 s at 20.3 ms per call; set max_time=15
+    on this marker, or judge p95 (about 90 calls)".
+    """
+    sampling = result.sampling
+    budget = result.budget
+    if budget is None:
+        return ""
+    label = pct_label(budget.percentile)
+    if sampling.stop_reason == "max_samples":
+        return "raise sla_max_samples (or max_samples= on this marker) to sample longer"
+    needed = sampling.needed_calls
+    per_call = result.mean
+    if needed is None or per_call <= 0:
+        return (
+            f"{label} shows no verdict in sight at this margin: give the budget room, make "
+            "the model faster, or raise max_time= on this marker (sla_max_time) to sample "
+            "longer"
+        )
+    seconds = needed * per_call
+    words = "at least" if sampling.stop_reason == "unreachable" else "about"
+    text = (
+        f"{label} needs {words} {fmt.count(needed)} calls: {words} {fmt.duration(seconds)} at "
+        f"{fmt.duration(per_call)} per call; set max_time={_round_up(seconds * 1.2)} on this "
+        "marker"
+    )
+    lower = _lower_percentile(result)
+    if lower is not None:
+        text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} calls)"
+    return text
+
+
+def _round_up(seconds: float) -> str:
+    """A number of seconds to suggest: 2 significant figures, up."""
+    if seconds <= 10:
+        return f"{math.ceil(seconds):g}"
+    step = 10 ** (math.floor(math.log10(seconds)) - 1)
+    return f"{math.ceil(seconds / step) * step:g}"
+
+
+#: Percentiles suggested instead of a judged one that needs too many calls.
+_LOWER = (99.9, 99.0, 95.0, 90.0, 50.0)
+
+
+def _lower_percentile(result: SlaResult) -> tuple[float, int] | None:
+    """The next lower usual percentile that the samples put within budget, and the
+    fewest calls it needs to pass (no dependence), when that is fewer."""
+    budget = result.budget
+    decision = result.sampling.decision
+    if budget is None or decision is None:
+        return None
+    for q in _LOWER:
+        if q >= budget.percentile:
+            continue
+        if result.percentile(q) > budget.seconds:
+            return None
+        fewest = min_samples_to_pass(q / 100.0, decision.alpha)
+        if fewest < (result.sampling.needed_calls or 0):
+            return q, fewest
+        return None
+    return None
+
+
+def progress_line(label: str, progress: Progress) -> str:
+    """A long measurement's progress, e.g. ``sla: test_x.py::test_y: 312 calls in 10 s
+    (32.1 ms per call); a verdict needs about 613 calls, about 10 s more``."""
+    head = (
+        f"sla: {label}: {fmt.count(progress.calls)} calls in "
+        f"{fmt.duration(progress.elapsed_ns / 1e9)} ({fmt.duration(progress.per_call_ns / 1e9)} "
+        "per call)"
+    )
+    need = progress.needed_calls
+    if need is None:
+        return f"{head}; no verdict in sight yet"
+    more = max(0, need - progress.calls) * progress.per_call_ns / 1e9
+    return f"{head}; a verdict needs about {fmt.count(need)} calls, about {fmt.duration(more)} more"

@@ -15,6 +15,8 @@ __all__ = ["DEFAULT_PERCENTILE", "SamplingPlan"]
 #: The percentile a budget applies to when the marker gives none, in percent; also the
 #: percentile a measurement without a budget reports and plans its samples for.
 DEFAULT_PERCENTILE = 99.0
+#: Warmup of a slow model stops after this long (see ``SamplingPlan.warmup_cap_ns``).
+WARMUP_CAP_NS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,13 @@ class SamplingPlan:
     warmup_time_ns: int = 50_000_000
     #: Never decide on samples spanning less than this (spreads samples over time).
     min_time_ns: int = 30_000_000
-    #: Stop sampling after this long; an undecided verdict is then inconclusive.
+    #: Stop sampling after this long; an undecided verdict is then inconclusive, unless
+    #: the samples show a verdict is reachable before ``time_limit``.
     max_time_ns: int = 20_000_000_000
+    #: Sampling may go on past ``max_time`` up to this long while the calls so far project
+    #: a verdict before it (slow models); a verdict out of its reach stops sampling at
+    #: once. At or below ``max_time``: no extension.
+    time_limit_ns: int = 60_000_000_000
     #: Stop sampling after this many samples.
     max_samples: int = 1_000_000
     #: Verdicts closer than ``quick_factor`` to the budget wait until samples span this
@@ -57,10 +64,19 @@ class SamplingPlan:
             raise ValueError("quick_factor must be at least 1, instant_factor at least that")
         if self.max_time_ns <= 0 or self.max_samples < 1:
             raise ValueError("max_time_ns and max_samples must be positive")
+        if self.time_limit_ns < 0:
+            raise ValueError("time_limit_ns must not be negative")
         if not 0.0 < self.confidence < 1.0:
             raise ValueError("confidence must be in (0, 1)")
 
     @property
     def warmup_cap_ns(self) -> int:
-        """Warmup never takes more than a quarter of the time cap (slow models)."""
-        return max(self.warmup_time_ns, self.max_time_ns // 4)
+        """Warmup of a slow model stops after ``WARMUP_CAP_NS`` (or a quarter of
+        ``max_time``, if less), even short of ``warmup_calls``: a few calls warm up
+        onnxruntime, and time is better spent on samples."""
+        return max(self.warmup_time_ns, min(WARMUP_CAP_NS, self.max_time_ns // 4))
+
+    @property
+    def limit_ns(self) -> int:
+        """The hard cap on sampling time: ``time_limit``, never below ``max_time``."""
+        return max(self.max_time_ns, self.time_limit_ns)

@@ -6,6 +6,7 @@ Thin on purpose: settings live in ``settings``, the marker in ``marker``, timing
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
@@ -20,10 +21,10 @@ from .session import RECORDS_ATTR, SlaCollector
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Callable, Generator
 
     from .baseline import Baseline
-    from .fixture import SlaFixture
+    from .fixture import RunClock, SlaFixture
     from .schema import SlaRecord
 
 # Heavy modules (numpy behind them) are imported where first needed, so a suite without
@@ -37,6 +38,7 @@ MARKER_KEY: pytest.StashKey[MarkerSpec | None] = pytest.StashKey()
 #: Set when this plugin skipped the item from a hook, so the skip points at the test.
 SKIPPED_HERE_KEY = pytest.StashKey[bool]()
 ATTEMPTS_KEY = pytest.StashKey["_Attempts"]()
+RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
 XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
@@ -211,7 +213,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     except MarkerError as exc:
         problem = str(exc)
     # Outside the except block, so the error is one sentence, not a chained traceback.
-    pytest.fail(f"{item.nodeid}: {problem}", pytrace=False)
+    pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
 
 
 def _is_sla_property(entry: object) -> bool:
@@ -235,15 +237,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             # itself off under xdist): say so rather than pass without a verdict.
             item.stash[SKIPPED_HERE_KEY] = True
             pytest.skip(
-                f"{item.nodeid}: no SLA verdict: the benchmark fixture recorded no rounds "
+                "no SLA verdict: the benchmark fixture recorded no rounds "
                 "(--benchmark-disable, or pytest-benchmark is off under pytest-xdist); use "
-                "the sla fixture to measure under xdist"
+                f"the sla fixture to measure under xdist (in {item.nodeid})"
             )
         return
     pytest.fail(
-        f"{item.nodeid} is marked @pytest.mark.sla but measured nothing: request the "
-        "`sla` fixture and call sla.onnx(model) or sla.measure(fn) (or use pytest-benchmark's "
-        "`benchmark` fixture), or remove the marker",
+        "marked @pytest.mark.sla but measured nothing: request the `sla` fixture and call "
+        "sla.onnx(model) or sla.measure(fn) (or use pytest-benchmark's `benchmark` fixture), "
+        f"or remove the marker (in {item.nodeid})",
         pytrace=False,
     )
 
@@ -313,16 +315,44 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
             if entry[key] is not None:
                 item.user_properties.append((f"sla_{key}{suffix}", entry[key]))
 
-    from .fixture import SlaFixture
+    from .fixture import RunClock, SlaFixture
 
     config = item.config
     spec = item.stash.get(MARKER_KEY, None)
+    settings = config.stash[SETTINGS_KEY]
+    if spec is not None and spec.sampling:
+        # The marker's sampling settings, for this test alone.
+        settings = dataclasses.replace(settings, **spec.sampling)
+    if RUN_CLOCK_KEY not in config.stash:
+        config.stash[RUN_CLOCK_KEY] = RunClock()
     return SlaFixture(
         nodeid=item.nodeid,
         budget=spec.budget if spec else None,
-        settings=config.stash[SETTINGS_KEY],
+        settings=settings,
         record=record,
         baseline=config.stash.get(BASELINE_KEY, None),
         environment=config.stash[ENVIRONMENT_KEY].get(),
         isolate=spec.isolate if spec else None,
+        run_clock=config.stash[RUN_CLOCK_KEY],
+        progress=_progress_writer(config),
     )
+
+
+def _progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
+    """Writes a progress line to the terminal, past output capture; None under ``-q``,
+    on an xdist worker (no terminal there), or without a terminal reporter."""
+    if config.get_verbosity() < 0 or hasattr(config, "workerinput"):
+        return None
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if reporter is None:
+        return None
+
+    def write(line: str) -> None:
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(line)
+        else:
+            reporter.write_line(line)
+
+    return write

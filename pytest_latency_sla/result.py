@@ -327,6 +327,7 @@ class SlaResult:
             looks=sampling.looks,
             timer_overhead_ns=sampling.timer_overhead_ns,
             stop_reason=sampling.stop_reason,
+            needed_calls=sampling.needed_calls,
             confidence=self.confidence,
             decision=_decision_entry(sampling.decision),
             verdict=self.verdict.value if self.verdict else None,

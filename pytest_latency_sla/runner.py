@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from .plan import SamplingPlan
-    from .sampling import Sampling
+    from .sampling import Progress, Sampling
 
 __all__ = [
     "CallJob",
@@ -57,12 +57,20 @@ class Timing:
     quantile: float
     #: Call once, without warmup or verdict (``--sla-disable``).
     once: bool = False
+    #: Told how a long measurement goes (this process only: an isolated worker gets none).
+    progress: Callable[[Progress], None] | None = field(default=None, compare=False)
 
     def run(self, call: Callable[[], object]) -> Sampling:
         """Time ``call``: warm up, sample, look at the verdict."""
         if self.once:
             return run_once(call)
-        return sample(call, self.plan, budget_ns=self.budget_ns, quantile=self.quantile)
+        return sample(
+            call,
+            self.plan,
+            budget_ns=self.budget_ns,
+            quantile=self.quantile,
+            progress=self.progress,
+        )
 
 
 @dataclass(frozen=True)

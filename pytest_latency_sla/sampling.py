@@ -19,7 +19,7 @@ import numpy as np
 from .machine import NoMachine, default_machine
 from .plan import DEFAULT_PERCENTILE, SamplingPlan
 from .stats import Decision, min_samples_to_pass
-from .verdict import Ledger, judge, thresholds
+from .verdict import Ledger, judge, projection, thresholds
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from .machine import Machine
 
-__all__ = ["Sampler", "Sampling", "SamplingPlan", "run_once", "sample"]
+__all__ = ["Progress", "Sampler", "Sampling", "SamplingPlan", "run_once", "sample"]
 
 #: Upper bound on the calls in one chunk, so the caps are checked often enough.
 _MAX_CHUNK_CALLS = 10_000
@@ -38,6 +38,10 @@ _FIRST_LOOK = 16
 #: time passes: the evidence is valid at every look, so looks cost only computing time.
 _LOOK_GROWTH = 1.1
 _LOOK_TIME_SHARE = 0.05
+#: A projection of the time to a verdict is stretched by this much (the shares drift).
+_PROJECTION_SLACK = 1.15
+#: Progress is reported once sampling has gone on this long, then this often.
+PROGRESS_AFTER_NS = 5_000_000_000
 
 
 # eq=False: the generated __eq__ would compare arrays (an error) and __hash__ hash them.
@@ -57,12 +61,33 @@ class Sampling:
     #: How many chunks the samples were taken in, and how many verdict looks were made.
     chunks: int
     looks: int
-    #: Why sampling stopped: decided, max_time, max_samples or measured (no budget).
+    #: Why sampling stopped: decided; max_time (undecided, and the calls so far projected
+    #: no verdict before time_limit); time_limit (sampled past max_time toward a projected
+    #: verdict, and reached time_limit undecided); unreachable (stopped early: even a
+    #: clear pass needs more calls than fit before time_limit, and no fail was in sight);
+    #: max_samples; or measured (no budget).
     stop_reason: str
     #: Cost of one back-to-back clock read, included in every sample (not subtracted).
     timer_overhead_ns: int
     #: The last look (None without a budget).
     decision: Decision | None = field(default=None)
+    #: Undecided: the calls a verdict would have needed, projected from the shares seen
+    #: (None when decided, or when no verdict was in sight at all).
+    needed_calls: int | None = None
+    #: The sampling time limit in force (``time_limit``, or ``max_time`` if that is more).
+    limit_ns: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How a long measurement is going, for a progress line (see ``Sampler.progress``)."""
+
+    elapsed_ns: int
+    calls: int
+    #: Calls a verdict would need at the shares seen so far, or None when not in sight.
+    needed_calls: int | None
+    #: Cost of a call lately, in ns.
+    per_call_ns: float
 
 
 def _timer_overhead(clock: Callable[[], int]) -> int:
@@ -84,6 +109,7 @@ def sample(
     clock: Callable[[], int] = time.perf_counter_ns,
     manage_gc: bool = True,
     machine: Machine | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Sampling:
     """Time ``call`` until the verdict on ``budget_ns`` at ``quantile`` is decided.
 
@@ -95,7 +121,8 @@ def sample(
 
     ``machine`` tells how long the process waited for a CPU during each chunk (see
     ``machine.py``); by default the real machine is read when timing with the real clock,
-    and nothing is (``NoMachine``) with an injected clock.
+    and nothing is (``NoMachine``) with an injected clock. ``progress``, when given, is
+    called every few seconds of a long measurement (between chunks, never while timing).
 
     Public and stable: driving it with an injected ``clock`` and a synthetic ``call``
     (each call advancing the clock by a latency of known distribution), and a synthetic
@@ -104,7 +131,13 @@ def sample(
     if machine is None:
         machine = default_machine() if clock is time.perf_counter_ns else NoMachine()
     sampler = Sampler(
-        call, plan, budget_ns=budget_ns, quantile=quantile, clock=clock, machine=machine
+        call,
+        plan,
+        budget_ns=budget_ns,
+        quantile=quantile,
+        clock=clock,
+        machine=machine,
+        progress=progress,
     )
     try:
         return sampler.run(manage_gc=manage_gc)
@@ -130,6 +163,7 @@ class Sampler:
         quantile: float | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
         machine: Machine | None = None,
+        progress: Callable[[Progress], None] | None = None,
     ) -> None:
         if budget_ns is not None and quantile is None:
             raise ValueError("a budget needs a quantile")
@@ -153,6 +187,21 @@ class Sampler:
         self.pass_point = (
             min_samples_to_pass(self.quantile, quick_alpha) if self.quantile < 1.0 else 100
         )
+        # With a budget: the fewest calls any tier of the verdict can pass on (no
+        # exceedance, no dependence), for telling early that a pass is out of reach.
+        tiers = 1 + sum(1 for f in (plan.instant_factor, plan.quick_factor) if f > 1.0)
+        self.fewest_to_pass = (
+            min_samples_to_pass(self.quantile, (1.0 - plan.confidence) / tiers)
+            if self.quantile < 1.0
+            else 0
+        )
+        self.progress = progress
+        self.needed_calls: int | None = None
+        #: Sampling stops undecided at this time: max_time, moved on toward a projected
+        #: verdict (never past time_limit).
+        self._limit_ns = plan.max_time_ns
+        self._per_call_ns = 0.0
+        self._next_progress_ns = PROGRESS_AFTER_NS
         # What warmup found.
         self.cold_ns = 0
         self.warmup_calls = 0
@@ -207,6 +256,8 @@ class Sampler:
                 stop_reason=stop,
                 timer_overhead_ns=overhead,
                 decision=self.decision,
+                needed_calls=None if stop == "decided" else self.needed_calls,
+                limit_ns=self.plan.limit_ns,
             )
         finally:
             if manage_gc and gc_was_enabled:
@@ -282,17 +333,21 @@ class Sampler:
         if self.ledger is not None:
             self.ledger.add(chunk, float(started - self._start), machine.wait_ns)
         # Re-size chunks from what calls cost now, so a slowdown cannot stall the caps.
-        self._chunk_calls = _chunk_calls(self.plan, (ended - started) / size)
+        self._per_call_ns = (ended - started) / size
+        self._chunk_calls = _chunk_calls(self.plan, self._per_call_ns)
         self.n += size
 
     def look(self) -> str | None:
         """Look at the verdict if a look is due; why sampling stops now, or None to go on."""
         plan, n = self.plan, self.n
         elapsed = self.clock() - self._start
-        capped = n >= plan.max_samples or elapsed >= plan.max_time_ns
         if self.budget_ns is None or self.ledger is None:
+            capped = n >= plan.max_samples or elapsed >= plan.max_time_ns
             ready = elapsed >= plan.min_time_ns
             return "measured" if capped or (ready and n >= self.pass_point) else None
+        full = n >= plan.max_samples
+        timed_out = elapsed >= self._limit_ns
+        capped = full or timed_out
         look_ready = elapsed >= self._look_after
         settled = capped or elapsed >= plan.settle_time_ns
         # One look is reserved for the moment the samples first span settle_time, so a
@@ -303,7 +358,9 @@ class Sampler:
             and n >= _FIRST_LOOK
             and (n >= self._next_look or elapsed - self._last_look_ns >= _LOOK_TIME_SHARE * elapsed)
         )
+        looked = False
         if due or (capped and n > self._last_look_n) or settle_look:
+            looked = True
             self._settle_looked = self._settle_looked or settled
             self.decision = judge(
                 self.ledger,
@@ -323,9 +380,69 @@ class Sampler:
             self._next_look = max(n + 1, int(n * _LOOK_GROWTH))
             if self.decision.outcome is not None:
                 return "decided"
-        if capped:
-            return "max_samples" if n >= plan.max_samples else "max_time"
+        if full:
+            return "max_samples"
+        if timed_out:
+            if self._extend(elapsed):
+                return None
+            return "max_time" if self._limit_ns <= plan.max_time_ns else "time_limit"
+        if looked and self._out_of_reach(elapsed):
+            return "unreachable"
+        if looked and self.progress is not None and elapsed >= self._next_progress_ns:
+            self._next_progress_ns = elapsed + PROGRESS_AFTER_NS
+            self.progress(Progress(elapsed, n, self._project(), self._per_call_ns))
         return None
+
+    def _project(self) -> int | None:
+        """Calls a verdict would need at the shares seen so far (see ``verdict.projection``)."""
+        if self.ledger is None or self.budget_ns is None:
+            return None
+        plan = self.plan
+        need = projection(
+            self.ledger,
+            self.budget_ns,
+            self.quantile,
+            plan.confidence,
+            quick_factor=plan.quick_factor,
+            instant_factor=plan.instant_factor,
+            state_ns=plan.state_time_ns,
+        )
+        self.needed_calls = None if need is None else max(self.n, round(need))
+        return self.needed_calls
+
+    def _finish_ns(self, elapsed: int, calls: int) -> float:
+        """When ``calls`` calls in all would be done, at the recent cost per call."""
+        more = max(0, calls - self.n) * self._per_call_ns * _PROJECTION_SLACK
+        return elapsed + more + self.plan.chunk_time_ns
+
+    def _extend(self, elapsed: int) -> bool:
+        """At the time cap, undecided: go on if the projected verdict comes before
+        ``time_limit`` (the cap moves to the projected end), else stop."""
+        need = self._project()
+        if need is None:
+            return False
+        end = self._finish_ns(elapsed, need)
+        if end > self.plan.limit_ns or elapsed >= self.plan.limit_ns:
+            return False
+        # Never less than a state of the machine ahead: a projection is rough.
+        self._limit_ns = int(min(self.plan.limit_ns, max(end, elapsed + self.plan.chunk_time_ns)))
+        return True
+
+    def _out_of_reach(self, elapsed: int) -> bool:
+        """Before the time cap: is every verdict out of reach before ``time_limit``?
+
+        True only when even the clearest pass (no exceedance, no dependence) needs more
+        calls than fit, and the shares seen project no fail that fits either: then more
+        sampling cannot help, and the caller is told how many calls a verdict needs.
+        """
+        limit = self.plan.limit_ns
+        if self.fewest_to_pass <= 0 or self._finish_ns(elapsed, self.fewest_to_pass) <= limit:
+            return False
+        need = self._project()
+        if need is not None and self._finish_ns(elapsed, need) <= limit:
+            return False
+        self.needed_calls = max(self.fewest_to_pass, need or 0)
+        return True
 
 
 def _chunk_calls(plan: SamplingPlan, ns_per_call: float) -> int:

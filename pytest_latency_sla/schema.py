@@ -32,10 +32,10 @@ __all__ = [
 ]
 
 #: Version of the document's layout. Bump it on any incompatible change.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Versions whose baselines can still be compared with: the fields a comparison reads
 #: (measured_s, interval_s, the configuration) mean the same in all of them.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def json_schema() -> dict[str, Any]:
@@ -125,7 +125,8 @@ class SlaRecord(TypedDict):
     chunks: int  # chunks the samples were taken in
     looks: int  # looks at the verdict rule
     timer_overhead_ns: int  # one back-to-back clock read, included in each sample
-    stop_reason: str  # decided, max_time, max_samples, measured, disabled, benchmark
+    stop_reason: str  # decided, max_time, time_limit, unreachable, max_samples, measured, ...
+    needed_calls: int | None  # undecided: calls a verdict would have needed (projected)
     confidence: float  # confidence of the verdict
     decision: DecisionEntry | None  # the last look, or None without a budget
     verdict: str | None  # "pass", "fail", "inconclusive" or None

@@ -170,6 +170,8 @@ class SlaCollector:
         wants_table = any(kind == "term" for kind, _ in self.settings.report_targets())
         if not (wants_table or self.records or self.written or self.errors):
             return  # a suite without SLA tests: nothing to say, nothing to import
+        if config.option.collectonly and not (self.records or self.errors):
+            return  # --collect-only measures nothing: no empty SLA section
         from .report import terminal
         from .report.document import xdist_note
 
@@ -207,3 +209,6 @@ class SlaCollector:
             else {"green": True}
         )
         terminalreporter.write_line("sla: " + line, **color)
+        took = labels.time_line(self.records, self.settings.max_time)
+        if took:
+            terminalreporter.write_line("sla: " + took)

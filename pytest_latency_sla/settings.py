@@ -137,6 +137,24 @@ class Settings:
         unit="s",
         plan="max_time_ns",
     )
+    time_limit: float = setting(
+        _from_plan("time_limit_ns"),
+        "seconds a measurement may go on past sla_max_time while the calls so far show a "
+        "verdict is reachable before it (slow models); a verdict out of its reach stops "
+        "sampling at once; at or below sla_max_time: never past sla_max_time",
+        _number(0, 86400, False, False),
+        metavar="SECONDS",
+        unit="s",
+        plan="time_limit_ns",
+    )
+    run_time: float = setting(
+        1800.0,
+        "seconds of measuring per test session (per xdist worker) after which no "
+        "measurement goes past sla_max_time; 0: no such cap",
+        _number(0, 864000, False, False),
+        metavar="SECONDS",
+        unit="s",
+    )
     max_samples: int = setting(
         _PLAN_DEFAULTS.max_samples,
         "timed calls after which an undecided verdict is inconclusive",

@@ -41,6 +41,7 @@ __all__ = [
     "Decision",
     "binom_cdf",
     "binom_sf",
+    "calls_to_decide",
     "fail_evidence",
     "inflation",
     "min_samples_to_pass",
@@ -206,6 +207,43 @@ def min_samples_to_pass(quantile: float, alpha: float, exceedances: int = 0) -> 
         else:
             lo = mid + 1
     return lo
+
+
+def calls_to_decide(
+    n: float, t: float, eps: float, alpha: float, outcome: str, *, limit: float = 1e6
+) -> float | None:
+    """How many calls (in the units of ``n``) a verdict of ``outcome`` would need if the
+    share of exceedances stayed at ``t / n``: the smallest ``n'`` >= ``n`` whose evidence
+    reaches ``1 / alpha``; None when none up to ``limit`` times ``n`` does (the share is
+    on the other side of ``eps``, or too close to it).
+
+    A projection for planning how long to sample, never a verdict: the verdict is judged
+    on the calls actually made.
+    """
+    if n <= 0:
+        return None
+    share = t / n
+    evidence = pass_evidence if outcome == "pass" else fail_evidence
+    goal = math.log(1.0 / alpha)
+
+    def reached(m: float) -> bool:
+        return evidence(n * m, share * n * m, eps) >= goal
+
+    if reached(1.0):
+        return n
+    hi = 2.0
+    while not reached(hi):
+        hi *= 2.0
+        if hi > limit:
+            return None
+    lo = hi / 2.0
+    while hi - lo > 0.01 * lo:
+        mid = (lo + hi) / 2.0
+        if reached(mid):
+            hi = mid
+        else:
+            lo = mid
+    return n * hi
 
 
 #: The lower-tail probability of the chi-square quantile that bounds an inflation estimate.

@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .stats import Decision, fail_evidence, inflation, pass_evidence
+from .stats import Decision, calls_to_decide, fail_evidence, inflation, pass_evidence
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["Ledger", "judge", "thresholds"]
+__all__ = ["Ledger", "judge", "projection", "thresholds"]
 
 #: Time-blocks the run is divided into to estimate dependence.
 BLOCKS = 20
@@ -301,6 +301,44 @@ def judge(
     return _finish(
         _undecided(plain_pass, plain_fail, coarse, k, eps, alpha, share), budget_ns, share
     )
+
+
+def projection(
+    ledger: Ledger,
+    budget_ns: float,
+    quantile: float,
+    confidence: float,
+    *,
+    quick_factor: float = 1.0,
+    instant_factor: float = 0.0,
+    state_ns: float = 0.0,
+) -> float | None:
+    """Calls a verdict would need if the shares seen so far held: the fewest over every
+    tier and direction :func:`judge` tests, each with its own dependence; None when no
+    tier would decide within a million times the calls so far (or for p100).
+
+    For planning how long to sample (``sla_time_limit``), never for the verdict.
+    """
+    eps = 1.0 - quantile
+    if eps <= 0.0 or ledger.size == 0:
+        return None
+    factors = [f for f in (instant_factor, quick_factor) if f > 1.0]
+    alpha = (1.0 - confidence) / (len(factors) + 1)
+    table = _Table.of(ledger)
+    coarse = _Table.of(ledger, state_ns=state_ns) if state_ns > 0 else table
+    n = float(ledger.calls.sum())
+    tests = [(table, "pass", budget_ns / f) for f in factors]
+    tests += [(table, "fail", budget_ns * f) for f in factors]
+    tests += [(coarse, "pass", budget_ns), (coarse, "fail", budget_ns)]
+    best: float | None = None
+    for tab, outcome, threshold in tests:
+        k = _index(ledger.levels, threshold)
+        d = tab.dependence(k)
+        counts = tab.upper if outcome == "pass" else tab.lower
+        need = calls_to_decide(n / d, float(counts[:, k].sum()) / d, eps, alpha, outcome)
+        if need is not None and (best is None or need * d < best):
+            best = need * d
+    return best
 
 
 def _undecided(

@@ -45,17 +45,24 @@ def _mentions(text: str, word: str) -> bool:
 
 
 def _marker_args() -> list[str]:
-    """The marker's keyword arguments, from its registered help text."""
-    signature = re.match(r"sla\(\*, ([^)]*)\)", MARKER_HELP)
+    """The marker's keyword arguments, from its registered help text: the signature's,
+    then the sampling settings it lists."""
+    signature = re.match(r"sla\(\*, ([^)]*), \*\*sampling\)", MARKER_HELP)
     assert signature is not None, MARKER_HELP
-    return [part.split("=")[0].strip() for part in signature.group(1).split(",")]
+    named = [part.split("=")[0].strip() for part in signature.group(1).split(",")]
+    listed = re.search(r"sampling settings for this test alone: ([^(]*) \(", MARKER_HELP)
+    assert listed is not None, MARKER_HELP
+    return named + [part.strip().rstrip("=") for part in listed.group(1).split(",")]
 
 
 PUBLIC_NAMES = [name for name in pytest_latency_sla.__all__ if name != "__version__"]
 
 
 def test_marker_args_are_read_from_the_help_text() -> None:
-    assert _marker_args() == ["ms", "us", "percentile", "isolate"]
+    sampling = [o.name for o in OPTIONS if o.plan is not None]
+    assert "max_time" in sampling
+    assert "time_limit" in sampling
+    assert _marker_args() == ["ms", "us", "percentile", "isolate", *sampling]
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=[option.name for option in OPTIONS])
@@ -122,3 +129,25 @@ def test_json_reference_names_every_schema_field(where: str, field: str) -> None
     # Written as code in the reference: `margin`, not merely the word "margin".
     found = f"`{field}`" in _page("json-schema.md")
     assert found, f"the JSON report's {where} field {field!r} is missing from docs/json-schema.md"
+
+
+def _marker_error_rows() -> list[tuple[str, str]]:
+    """(marker, message) rows of the table of bad markers in docs/marker.md."""
+    page = _page("marker.md")
+    section = page.split("## Errors for bad markers", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(@pytest\.mark\.sla\(.*\))` \| `(.*)` \|$", section, re.MULTILINE)
+    assert len(rows) >= 10, section
+    return rows
+
+
+@pytest.mark.parametrize(("marker", "message"), _marker_error_rows())
+def test_marker_page_quotes_the_real_messages(marker: str, message: str) -> None:
+    from pytest_latency_sla.marker import MarkerError, parse_marker_spec
+
+    def sla(*args: object, **kwargs: object) -> tuple[tuple[object, ...], dict[str, object]]:
+        return args, kwargs
+
+    args, kwargs = eval(marker.removeprefix("@pytest.mark."), {"sla": sla, "float": float})
+    with pytest.raises(MarkerError) as raised:
+        parse_marker_spec(args, kwargs, 99.0)
+    assert str(raised.value) == message

@@ -45,8 +45,9 @@ def run(fn: Callable[..., object], *args: object, timeout: float = 30.0) -> Samp
 
 
 def failure_line(result: pytest.RunResult, test: str) -> str:
-    """The one-sentence failure a test's section of the report starts with."""
-    lines = [line for line in result.outlines if line.startswith(f"{test}: ")]
+    """The one-sentence failure a test's section of the report shows: the problem first,
+    the test it happened in last."""
+    lines = [line for line in result.outlines if line.endswith(f" (in {test})")]
     assert len(lines) == 1, result.stdout.str()
     return lines[0]
 
@@ -241,8 +242,8 @@ def test_crashes_fail_only_their_test(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(*FAST, "--sla-report", "--sla-report=json:r.json")
     result.assert_outcomes(failed=3, passed=1)
     segv = "sla.measure(): the measured code crashed the process: SIGSEGV (exit code -11)"
-    assert failure_line(result, "test_crashes.py::test_segfault").endswith(segv)
-    assert failure_line(result, "test_crashes.py::test_null_read").endswith(segv)
+    assert failure_line(result, "test_crashes.py::test_segfault").startswith(segv)
+    assert failure_line(result, "test_crashes.py::test_null_read").startswith(segv)
     exit_line = failure_line(result, "test_crashes.py::test_exit")
     assert "sla.measure(): the measured code ended the process: exit code 3," in exit_line
     # faulthandler in the worker shows where it crashed, in the test's captured stderr.
@@ -445,5 +446,8 @@ def test_a_bad_isolate_argument_is_a_setup_error(pytester: pytest.Pytester) -> N
     result = pytester.runpytest(*FAST)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*test_bad.py::test_bad: @pytest.mark.sla(isolate='yes'): isolate= must be True or False*"]
+        [
+            "@pytest.mark.sla(isolate='yes'): isolate= must be True or False* "
+            "(in test_bad.py::test_bad)"
+        ]
     )

@@ -35,13 +35,15 @@ def _check_clean(result: pytest.RunResult) -> None:
 
 
 def _check_message(result: pytest.RunResult, nodeid: str, *fragments: str) -> str:
-    """The one failure line for ``nodeid``; it names the test, then says what and how to fix.
+    """The one failure line for ``nodeid``: what went wrong and how to fix it first (the
+    short summary shows the start), then the test it happened in.
 
     Plain substring checks, in order: the messages hold ``[1]`` and ``{...}``, which
     fnmatch patterns would read as wildcards.
     """
-    prefix = f"{nodeid}: sla.onnx(): "
-    lines = [line for line in result.outlines if line.startswith(prefix)]
+    prefix = "sla.onnx(): "
+    suffix = f" (in {nodeid})"
+    lines = [line for line in result.outlines if line.startswith(prefix) and line.endswith(suffix)]
     assert len(lines) == 1, result.stdout.str()
     line = lines[0]
     position = len(prefix)
@@ -262,7 +264,7 @@ def test_unavailable_provider_skips_or_fails(pytester: pytest.Pytester, models: 
     result = pytester.runpytest(*FAST, "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
-        ["SKIPPED*test_on_a_gpu*'NoSuchExecutionProvider' is not available*--sla-require-*"]
+        ["SKIPPED*'NoSuchExecutionProvider' is not available*--sla-require-*test_on_a_gpu)"]
     )
     result = pytester.runpytest(*FAST, "--sla-require-providers")
     result.assert_outcomes(failed=1)

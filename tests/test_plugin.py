@@ -67,7 +67,7 @@ def error_line(result: pytest.RunResult) -> str:
 
 def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
-    signature = "@pytest.mark.sla(*, ms=None, us=None, percentile=None, isolate=None):"
+    signature = "@pytest.mark.sla(*, ms=None, us=None, percentile=None, isolate=None, **sampling):"
     result.stdout.fnmatch_lines([f"{signature} latency budget*"])
     assert signature in result.stdout.str()
     assert result.ret == pytest.ExitCode.OK
@@ -172,7 +172,7 @@ BAD_MARKERS = [
         "@pytest.mark.sla(ms=50, budget=1)",
         [
             "unknown argument 'budget'",
-            "ms=, us=, percentile= and isolate=",
+            "ms=, us=, percentile=, isolate= and the sampling settings confidence=, max_time=",
             "@pytest.mark.sla(ms=50)",
         ],
         id="unknown-keyword",
@@ -225,7 +225,10 @@ def test_bad_marker_errors_at_setup_and_others_still_run(
     result.assert_outcomes(errors=1, passed=2)
     result.stdout.fnmatch_lines(["*ERROR at setup of test_bad*"])
     problem = [
-        line for line in result.outlines if line.startswith("test_bad_marker.py::test_bad: ")
+        line
+        for line in result.outlines
+        if line.startswith("@pytest.mark.sla")
+        and line.endswith(" (in test_bad_marker.py::test_bad)")
     ]
     assert len(problem) == 1, result.stdout.str()
     for fragment in fragments:
@@ -265,9 +268,9 @@ def test_bad_marker_on_a_class_or_module_errors_each_test(pytester: pytest.Pytes
     result.assert_outcomes(errors=3, passed=1)
     result.stdout.fnmatch_lines(
         [
-            "test_bad_class.py::TestBad::test_method: @pytest.mark.sla(us=0): *",
-            "test_bad_module.py::test_one: @pytest.mark.sla(ms=-1): *",
-            "test_bad_module.py::test_two: @pytest.mark.sla(ms=-1): *",
+            "@pytest.mark.sla(us=0): * (in test_bad_class.py::TestBad::test_method)",
+            "@pytest.mark.sla(ms=-1): * (in test_bad_module.py::test_one)",
+            "@pytest.mark.sla(ms=-1): * (in test_bad_module.py::test_two)",
         ]
     )
     assert_no_internal_error(result)
@@ -317,7 +320,7 @@ def test_undecidable_measurement_fails_by_default(pytester: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(
         [
             "SLA too close to call: p99 * against a 50 ms budget (margin *x, 10 calls, "
-            "99% confidence); at the sample cap *sla_inconclusive = warn (or pass)*"
+            "99% confidence); after 10 calls (sla_max_samples), *sla_inconclusive = warn (or pass)*"
         ]
     )
 
@@ -390,9 +393,10 @@ def test_marked_test_that_measures_nothing_fails(pytester: pytest.Pytester) -> N
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
-            "test_nothing.py::test_with_fixture is marked @pytest.mark.sla but measured nothing: *",
-            "test_nothing.py::test_without_fixture is marked @pytest.mark.sla but measured "
-            "nothing: *",
+            "marked @pytest.mark.sla but measured nothing: * "
+            "(in test_nothing.py::test_with_fixture)",
+            "marked @pytest.mark.sla but measured nothing: * "
+            "(in test_nothing.py::test_without_fixture)",
         ]
     )
 
@@ -668,6 +672,8 @@ VALID_SETTINGS = {
     "percentile": "95",
     "confidence": "0.95",
     "max_time": "0.5",
+    "time_limit": "0.75",
+    "run_time": "600",
     "max_samples": "200000",
     "min_time": "0.005",
     "settle_time": "0.01",
@@ -896,7 +902,7 @@ def test_onnx_missing_model_fails_naming_the_test(pytester: pytest.Pytester) -> 
     result = pytester.runpytest(*FAST)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["test_missing.py::test_missing: sla.onnx(): model file 'missing.onnx' does not exist*"]
+        ["sla.onnx(): model file 'missing.onnx' does not exist* (in test_missing.py::test_missing)"]
     )
     assert "measured nothing" not in result.stdout.str()
     assert_no_internal_error(result)
@@ -1004,3 +1010,112 @@ def test_help_lists_every_option_and_ini_key_with_its_default(pytester: pytest.P
         assert option.ini in text
     assert "(default: 99%)" in text
     assert "(default: 20 s)" in text
+
+
+# --- sampling settings on the marker, progress, the run's measuring time ------------------
+
+
+def test_marker_sampling_settings_apply_to_their_test_alone(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50, max_samples=10)
+        def test_capped(sla):
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=50)
+        def test_default(sla):
+            result = sla.measure(lambda: None)
+            assert result.samples > 10
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*SLA too close to call: *after 10 calls (sla_max_samples), *"])
+
+
+def test_a_bad_marker_sampling_setting_is_an_error_naming_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50, max_time=-1)
+        def test_bad(sla):
+            sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.sla(max_time=-1): max_time= sets sla_max_time for this test and "
+            "expected a number in (0, 3600], got '-1'; write e.g. "
+            "@pytest.mark.sla(ms=50, max_time=60) (in test_a_bad_marker_sampling_setting*)"
+        ]
+    )
+
+
+_FAST_PROGRESS = """
+    import pytest
+    import pytest_latency_sla.sampling
+
+    @pytest.fixture(autouse=True)
+    def _fast_progress(monkeypatch):
+        # Progress after 50 ms (not 5 s), so a short test shows it; undone after the
+        # test, as this runs in the outer suite's process.
+        monkeypatch.setattr(pytest_latency_sla.sampling, "PROGRESS_AFTER_NS", 50_000_000)
+    """
+
+_SLOWISH_TEST = """
+    import time
+    import pytest
+
+    @pytest.mark.sla(ms=50, max_time=0.4, min_time=0.3, settle_time=0.3)
+    def test_slowish(sla):
+        sla.measure(time.sleep, 0.002)
+    """
+
+
+def test_a_long_measurement_prints_progress(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(_FAST_PROGRESS)
+    pytester.makepyfile(_SLOWISH_TEST)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    result.stdout.re_match_lines(
+        [r"sla: test_a_long_measurement_prints_progress\.py::test_slowish: [\d,]+ calls in .*"]
+    )
+
+
+def test_quiet_runs_print_no_progress(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(_FAST_PROGRESS)
+    pytester.makepyfile(_SLOWISH_TEST)
+    result = pytester.runpytest("-q", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    assert "sla: " not in result.stdout.str()
+
+
+def test_past_the_run_time_no_measurement_goes_past_max_time() -> None:
+    from pytest_latency_sla.fixture import RunClock, SlaFixture
+    from pytest_latency_sla.result import Budget
+    from pytest_latency_sla.settings import Settings
+
+    clock = RunClock()
+    settings = Settings(run_time=100.0)
+    fixture = SlaFixture("t.py::t", Budget(50, "ms", 99), settings, lambda r: None, run_clock=clock)
+    plan = fixture._timing().plan
+    assert plan.time_limit_ns == 60 * 1_000_000_000  # 100 s left: the full 60 s
+    clock.used_ns = 70 * 1_000_000_000  # 30 s left: the limit shrinks to it
+    assert fixture._timing().plan.limit_ns == 30 * 1_000_000_000
+    clock.used_ns = 100 * 1_000_000_000  # spent: never past max_time
+    assert fixture._timing().plan.limit_ns == plan.max_time_ns
+    unlimited = SlaFixture("t.py::t", None, Settings(run_time=0.0), lambda r: None, run_clock=clock)
+    assert unlimited._timing().plan.time_limit_ns == 60 * 1_000_000_000
+
+
+def test_collect_only_prints_no_sla_section(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest("--co", "--sla-report", *FAST)
+    assert result.ret == 0
+    assert "SLA report" not in result.stdout.str()
+    assert "no SLA measurements" not in result.stdout.str()

@@ -423,9 +423,10 @@ def sampling(
     stop_reason: str = "decided",
     decision: Decision | None = None,
     duration_ns: int = 3_000_000_000,
+    **fields: object,
 ) -> Sampling:
     return make_sampling(
-        samples_ns, stop_reason=stop_reason, decision=decision, duration_ns=duration_ns
+        samples_ns, stop_reason=stop_reason, decision=decision, duration_ns=duration_ns, **fields
     )
 
 
@@ -612,34 +613,65 @@ def test_verdict_message_pass() -> None:
     )
 
 
-def test_verdict_message_inconclusive_at_time_cap() -> None:
-    res = result(Budget(100, "us", 99), Verdict.INCONCLUSIVE, stop_reason="max_time")
+def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=51_000,
+        limit_ns=60_000_000_000,
+    )
     message = verdict_message(res)
     assert message.startswith(
         "SLA too close to call: p99 99.0 µs against a 100 µs budget "
-        "(margin 1.01x, 100 calls, 99% confidence); after 3.00 s (sla_max_time) the samples "
-        "cannot tell"
+        "(margin 1.01x, 100 calls, 99% confidence); after 3.00 s (sla_max_time), the samples "
+        "cannot tell at 99% confidence whether the budget is met; p99 needs about 51,000 "
+        "calls: about 2.58 s at 50.5 µs per call; set max_time=4 on this marker"
     )
-    assert "sla_max_time" in message
-    assert "sla_inconclusive" in message
+    assert message.endswith("; or set sla_inconclusive = warn (or pass) to accept such results")
     assert "sample cap" not in message
+
+
+def test_verdict_message_inconclusive_past_max_time() -> None:
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="time_limit",
+        needed_calls=9_000_000,
+    )
+    message = verdict_message(res)
+    assert "after 3.00 s (past sla_max_time toward a verdict, up to sla_time_limit)" in message
+    assert "p99 needs about 9,000,000 calls: about 454 s at 50.5 µs per call" in message
+    assert "set max_time=550 on this marker" in message
 
 
 def test_verdict_message_inconclusive_at_sample_cap() -> None:
     res = result(Budget(100, "us", 99), Verdict.INCONCLUSIVE, stop_reason="max_samples")
     message = verdict_message(res)
-    assert "at the sample cap (sla_max_samples) the samples cannot tell" in message
-    assert "raise sla_max_samples" in message
+    assert "after 100 calls (sla_max_samples), the samples cannot tell" in message
+    assert "raise sla_max_samples (or max_samples= on this marker)" in message
     assert "after 3.00 s" not in message
 
 
-def test_verdict_message_inconclusive_far_from_the_budget_blames_too_few_samples() -> None:
-    res = result(Budget(10, "ms", 99), Verdict.INCONCLUSIVE, stop_reason="max_samples")
+def test_verdict_message_out_of_reach_says_how_many_calls_and_which_percentile_fits() -> None:
+    # 101x under budget at p99, but a pass needs more calls than fit in sla_time_limit.
+    decision = Decision(None, 1.0, 1.0, 0.01 / 3, 100.0, 0.0, 1.0, reason="close")
+    res = result(
+        Budget(10, "ms", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="unreachable",
+        needed_calls=613,
+        limit_ns=60_000_000_000,
+        decision=decision,
+    )
     message = verdict_message(res, "warn")
     assert "margin 101x" in message
-    assert "too few samples to call even this clear a margin" in message
-    assert "raise sla_max_samples" in message
-    assert "within about 2x" not in message
+    assert (
+        "stopped after 3.00 s, as no verdict could come within sla_time_limit (60.0 s): p99 "
+        "needs at least 613 calls: at least 31.0 ms at 50.5 µs per call; set max_time=1 on "
+        "this marker, or judge p95 (about 120 calls)"
+    ) in message
+    assert "too few samples" not in message
     assert "sla_inconclusive" not in message  # already warn: no advice to set it
 
 
@@ -659,3 +691,20 @@ def test_table_marks_disabled_measurements() -> None:
     rows = {line.split()[0]: line for line in lines[2:]}
     assert "disabled" in rows["test_d"]
     assert "disabled" not in rows["test_nb"]
+
+
+def test_time_line_only_when_measuring_took_long_or_went_past_max_time() -> None:
+    quick = record("test_q", 50.0)
+    assert labels.time_line([quick], 20.0) == ""
+    slow = record("test_s", 2.0)
+    slow["duration_s"] = 48.2
+    slow["warmup_s"] = 1.0
+    assert labels.time_line([quick, slow], 20.0) == (
+        f"measuring took {fmt.duration(quick['warmup_s'] + quick['duration_s'] + 49.2)} over 2 "
+        "measurements; 1 went past sla_max_time (20.0 s), the longest 48.2 s"
+    )
+    many = [record(f"test_{i}", None) for i in range(7)]
+    for entry in many:
+        entry["duration_s"] = 10.0
+        entry["warmup_s"] = 0.0
+    assert labels.time_line(many, 20.0) == "measuring took 70.0 s over 7 measurements"

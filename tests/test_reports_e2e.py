@@ -40,7 +40,7 @@ def test_json_report_is_schema_valid_and_announced(pytester: pytest.Pytester) ->
     path = pytester.path / "out" / "sla.json"
     result.stdout.fnmatch_lines([f"*SLA json report written to {path}*"])
     document = load_report(path)
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     assert document["run"]["interrupted"] is False
     assert document["run"]["exit_status"] == 0
     assert document["run"]["environment"]["packages"]["pytest"] == pytest.__version__

@@ -8,6 +8,7 @@ reads real time, so every count and duration below is exact.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 from typing import TYPE_CHECKING
 
@@ -504,3 +505,121 @@ def test_a_clear_p99_pass_of_a_slow_model_takes_at_most_700_calls(
     assert result.decision is not None
     assert result.decision.outcome == "pass"
     assert result.samples_ns.size <= 700
+
+
+# --- the time policy: past max_time toward a projected verdict, or stop at once -----------
+
+
+def _slow_calls(call_ms: float, seed: int, size: int = 5_000) -> Callable[[int], int]:
+    rng = np.random.default_rng(seed)
+    draws = np.rint(rng.lognormal(math.log(call_ms * MS), 0.1, size)).astype(np.int64)
+    return draws.tolist().__getitem__
+
+
+@pytest.mark.parametrize(("call_ms", "margin"), [(40, 3.5), (50, 10.0), (45, 25.0)])
+def test_a_slow_model_with_room_passes_past_max_time_within_the_time_limit(
+    call_ms: float, margin: float
+) -> None:
+    # 613+ calls of 30-50 ms do not fit in 20 s: the default plan samples on toward the
+    # projected pass, and gets it before sla_time_limit (60 s).
+    p99 = call_ms * MS * math.exp(0.1 * _Z99)
+    result, _ = run(
+        _slow_calls(call_ms, int(call_ms)),
+        SamplingPlan(),
+        budget_ns=margin * p99,
+        quantile=0.99,
+    )
+    assert result.decision is not None
+    assert result.decision.outcome == "pass", result.stop_reason
+    assert SamplingPlan().max_time_ns < result.duration_ns <= SamplingPlan().time_limit_ns
+    assert result.needed_calls is None
+
+
+def test_no_time_limit_means_no_extension() -> None:
+    # time_limit at or below max_time: 613 calls of 40 ms (25 s) do not fit in 20 s, so
+    # the pass is out of reach at once.
+    p99 = 40 * MS * math.exp(0.1 * _Z99)
+    the_plan = SamplingPlan(time_limit_ns=0)
+    result, _ = run(_slow_calls(40, 1), the_plan, budget_ns=5 * p99, quantile=0.99)
+    assert result.stop_reason == "unreachable"
+    assert result.decision is not None
+    assert result.decision.outcome is None
+    assert result.duration_ns < the_plan.max_time_ns
+    assert result.limit_ns == the_plan.max_time_ns
+    assert result.needed_calls is not None
+    assert result.needed_calls >= 613
+
+
+def test_a_verdict_out_of_reach_stops_at_once_and_says_how_many_calls() -> None:
+    # 500 ms calls: a p99 pass needs 613 calls, 5 minutes: out of reach of 60 s.
+    result, work = run(constant(500 * MS), SamplingPlan(), budget_ns=5 * S, quantile=0.99)
+    assert result.stop_reason == "unreachable"
+    assert result.decision is not None
+    assert result.decision.outcome is None
+    assert result.duration_ns <= 10 * S  # the first look, not the 20 s cap
+    fewest = min_samples_to_pass(0.99, 0.01 / 3)
+    assert result.needed_calls is not None
+    assert fewest <= result.needed_calls <= 1.02 * fewest
+    assert result.limit_ns == SamplingPlan().time_limit_ns
+    # Warmup of a slow model stays short: 1 s at most, plus the call in progress.
+    assert result.warmup_ns <= 1.5 * S
+    assert work.calls < 60
+
+
+def test_a_clear_fail_of_a_slow_model_is_still_called() -> None:
+    # Out of reach for a pass, but a fail needs few calls: it is called, not abandoned.
+    result, _ = run(constant(500 * MS), SamplingPlan(), budget_ns=100 * MS, quantile=0.99)
+    assert result.decision is not None
+    assert result.decision.outcome == "fail"
+
+
+def test_near_the_budget_a_projection_beyond_the_limit_stops_at_max_time() -> None:
+    # p50 exactly at the budget: no verdict is ever projected; stop at max_time.
+    result, _ = run(
+        every_nth_slow(2, 1 * MS, 3 * MS), SamplingPlan(), budget_ns=2 * MS, quantile=0.5
+    )
+    assert result.stop_reason == "max_time"
+    assert result.duration_ns < SamplingPlan().max_time_ns + 100 * MS
+
+
+def test_progress_is_reported_every_few_seconds_of_a_long_measurement() -> None:
+    from pytest_latency_sla.sampling import PROGRESS_AFTER_NS, Progress
+
+    seen: list[Progress] = []
+    clock = FakeClock()
+    work = Workload(clock, _slow_calls(40, 3))
+    p99 = 40 * MS * math.exp(0.1 * _Z99)
+    result = sample(
+        work,
+        SamplingPlan(),
+        budget_ns=3.5 * p99,
+        quantile=0.99,
+        clock=clock,
+        manage_gc=False,
+        progress=seen.append,
+    )
+    assert result.decision is not None
+    assert result.decision.outcome == "pass"
+    assert len(seen) >= 3
+    assert all(p.elapsed_ns >= PROGRESS_AFTER_NS for p in seen)
+    assert [p.calls for p in seen] == sorted(p.calls for p in seen)
+    gaps = [b.elapsed_ns - a.elapsed_ns for a, b in itertools.pairwise(seen)]
+    assert min(gaps) >= PROGRESS_AFTER_NS
+    # Each says how far the verdict is; the last one is close to the calls it took.
+    assert all(p.needed_calls is not None for p in seen)
+    assert 30 * MS < seen[-1].per_call_ns < 60 * MS
+
+
+def test_a_short_measurement_reports_no_progress() -> None:
+    seen: list[object] = []
+    clock = FakeClock()
+    sample(
+        Workload(clock, constant(1 * MS)),
+        SamplingPlan(),
+        budget_ns=100 * MS,
+        quantile=0.99,
+        clock=clock,
+        manage_gc=False,
+        progress=seen.append,
+    )
+    assert seen == []

@@ -98,6 +98,10 @@ def test_command_line_beats_ini_beats_default(
         ("noise_floor", "0.5", 0.5),
         ("max_time", "0.5", 0.5),
         ("max_time", "3600", 3600.0),
+        ("time_limit", "0", 0.0),
+        ("time_limit", "120", 120.0),
+        ("run_time", "0", 0.0),
+        ("run_time", "7200", 7200.0),
         ("max_samples", "10", 10),
         ("max_samples", "1_000", 1_000),
         ("max_samples", " 2000 ", 2_000),
@@ -146,6 +150,11 @@ _BAD = [
     ("max_time", "3601"),
     ("max_time", "inf"),
     ("max_time", "3s"),
+    ("time_limit", "-1"),
+    ("time_limit", "1e6"),
+    ("time_limit", "soon"),
+    ("run_time", "-1"),
+    ("run_time", "forever"),
     ("max_samples", "9"),
     ("max_samples", "2.5"),
     ("max_samples", "many"),
@@ -303,6 +312,7 @@ def test_plan_follows_every_setting_that_feeds_it() -> None:
     settings = resolve(
         cli_values(
             max_time="7",
+            time_limit="30",
             min_time="0.25",
             settle_time="2",
             warmup_time="0.5",
@@ -313,6 +323,7 @@ def test_plan_follows_every_setting_that_feeds_it() -> None:
     )
     assert settings.plan() == SamplingPlan(
         max_time_ns=7_000_000_000,
+        time_limit_ns=30_000_000_000,
         min_time_ns=250_000_000,
         settle_time_ns=2_000_000_000,
         warmup_time_ns=500_000_000,
@@ -324,6 +335,7 @@ def test_plan_follows_every_setting_that_feeds_it() -> None:
     assert fed == {
         "confidence",
         "max_time",
+        "time_limit",
         "max_samples",
         "min_time",
         "settle_time",

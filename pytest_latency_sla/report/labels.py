@@ -25,6 +25,7 @@ __all__ = [
     "change_label",
     "run_status",
     "summary_line",
+    "time_line",
     "verdict_label",
 ]
 
@@ -122,3 +123,30 @@ STATUS_TEXT = {
     "met": "SLA met",
     "none": "no SLA measurements",
 }
+
+
+#: Below this much measuring in all, with nothing past ``sla_max_time``, no time line.
+_QUIET_TOTAL_S = 60.0
+
+
+def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
+    """How long the measurements took, when it matters: more than a minute in all, or
+    any past ``sla_max_time`` (toward a projected verdict). E.g. ``measuring took
+    2.1 min over 12 measurements; 2 went past sla_max_time (20 s), the longest 48.2 s``.
+    Empty otherwise."""
+    spent = [r["warmup_s"] + r["duration_s"] for r in records]
+    total = sum(spent)
+    longer = [r["duration_s"] for r in records if r["duration_s"] > max_time_s]
+    if total < _QUIET_TOTAL_S and not longer:
+        return ""
+    count = len(records)
+    line = (
+        f"measuring took {fmt.duration(total)} over {fmt.count(count)} "
+        f"measurement{'s' if count != 1 else ''}"
+    )
+    if longer:
+        line += (
+            f"; {fmt.count(len(longer))} went past sla_max_time ({fmt.duration(max_time_s)}), "
+            f"the longest {fmt.duration(max(longer))}"
+        )
+    return line
