@@ -34,9 +34,9 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str
         f"{fmt.percent(result.confidence)} confidence"
     )
     if result.verdict is Verdict.FAIL:
-        return f"SLA missed: {label} {measured} > {limit} budget ({stats})"
+        return f"SLA missed: {label} {measured} > {limit} budget ({stats}){_sizes(result)}"
     if result.verdict is Verdict.PASS:
-        return f"SLA met: {label} {measured} <= {limit} budget ({stats})"
+        return f"SLA met: {label} {measured} <= {limit} budget ({stats}){_sizes(result)}"
     sampling = result.sampling
     accept = (
         "; or set sla_inconclusive = warn (or pass) to accept such results"
@@ -77,6 +77,19 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str
     return (
         f"{head}{stopped}, the samples cannot tell at {fmt.percent(result.confidence)} "
         f"confidence whether the budget is met; {need}{accept}"
+    )
+
+
+def _sizes(result: SlaResult) -> str:
+    """For sizes that defaulted to 1 (not batch sizes): what the verdict was measured on."""
+    sizes = result.subject.defaulted_sizes
+    if not sizes:
+        return ""
+    given = ", ".join(f"{d}=1" for d in sizes)
+    example = ", ".join(f"{d!r}: <size>" for d in sizes)
+    return (
+        f"; measured with {given} (defaulted), which real inputs may not have: give real "
+        f"sizes with dims={{{example}}}"
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .fmt import pct_label
-from .schema import DecisionEntry, Histogram, InputEntry, SlaRecord
+from .schema import DecisionEntry, DefaultedDim, Histogram, InputEntry, SlaRecord
 from .stats import percentile_ns, quantile_interval
 
 if TYPE_CHECKING:
@@ -136,6 +136,18 @@ class Subject:
     session_options: tuple[tuple[str, str | int], ...] = ()
     #: Measured in a separate worker process (``isolate=True``).
     isolated: bool = False
+    #: Symbolic dimensions of generated inputs that got the default size 1 (ONNX, not
+    #: given in ``dims=`` nor by a feed), and which of them are batch dimensions: the
+    #: leading axis of every input they appear in. A margin measured with another
+    #: dimension at 1 (a sequence length, an image width) says little about real inputs.
+    defaulted_dims: tuple[str, ...] = ()
+    batch_dims: tuple[str, ...] = ()
+
+    @property
+    def defaulted_sizes(self) -> tuple[str, ...]:
+        """Defaulted dimensions that are not batch dimensions: they withhold the "stop
+        optimizing" band."""
+        return tuple(d for d in self.defaulted_dims if d not in self.batch_dims)
 
     @property
     def api_text(self) -> str:
@@ -219,8 +231,11 @@ class SlaResult:
         if margin is None:
             return None
         band = classify(margin, self.tight_margin, self.headroom)
-        # "Stop optimizing" is advice: it needs a verdict that the budget is met.
-        if band is Band.HEADROOM and self.verdict is not Verdict.PASS:
+        # "Stop optimizing" is advice: it needs a verdict that the budget is met, on
+        # inputs of real sizes (a sequence of length 1 is not one).
+        if band is Band.HEADROOM and (
+            self.verdict is not Verdict.PASS or self.subject.defaulted_sizes
+        ):
             return Band.OK
         return band
 
@@ -301,6 +316,9 @@ class SlaResult:
             api=subject.api_text,
             model_sha256=subject.model_sha256,
             inputs=[_input_entry(name, text) for name, text in subject.inputs],
+            defaulted_dims=[
+                DefaultedDim(name=d, batch=d in subject.batch_dims) for d in subject.defaulted_dims
+            ],
             providers_requested=list(subject.providers_requested),
             providers=list(subject.providers),
             intra_op_threads=subject.intra_op_threads,

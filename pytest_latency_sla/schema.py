@@ -23,6 +23,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Comparison",
     "DecisionEntry",
+    "DefaultedDim",
     "Document",
     "Histogram",
     "InputEntry",
@@ -54,6 +55,13 @@ class InputEntry(TypedDict):
     name: str
     dtype: str
     shape: list[int]
+
+
+class DefaultedDim(TypedDict):
+    """A symbolic dimension of a generated input that got the default size 1."""
+
+    name: str
+    batch: bool  # the leading axis of every input it appears in
 
 
 class Histogram(TypedDict):
@@ -100,6 +108,7 @@ class SlaRecord(TypedDict):
     api: str  # the call that was timed
     model_sha256: str | None  # of the model's bytes (ONNX, when known)
     inputs: list[InputEntry]  # inputs as fed (ONNX)
+    defaulted_dims: list[DefaultedDim]  # symbolic dims given size 1 by default (ONNX)
     providers_requested: list[str]  # execution providers asked for (ONNX)
     providers: list[str]  # execution providers in use (ONNX)
     intra_op_threads: int | None  # session setting; 0 = onnxruntime default

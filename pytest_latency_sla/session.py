@@ -181,6 +181,8 @@ class SlaCollector:
             if self.records:
                 for line in terminal.table(self.records, verbosity):
                     terminalreporter.write_line(line)
+                for line in terminal.notes(self.records):
+                    terminalreporter.write_line(line, yellow=True)
             else:
                 terminalreporter.write_line("no SLA measurements in this run")
         if self.records and (wants_table or verbosity >= 0):

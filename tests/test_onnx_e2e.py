@@ -11,6 +11,7 @@ from onnx_models import (
     add_model,
     identity_model,
     model_bytes,
+    multi_input_model,
     new_opset_model,
     sample_rate_model,
     save,
@@ -20,7 +21,7 @@ from onnx_models import (
     string_input_model,
     unknown_op_model,
 )
-from support import FAST, output
+from support import FAST, load_report, output
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -542,3 +543,70 @@ def test_a_callable_that_raises_fails_with_its_exception(pytester: pytest.Pytest
         ["*raise ModelError*", "E   *ModelError: call 50 failed", "*1 SLA measurement*"]
     )
     _check_clean(result)
+
+
+# --- sizes that defaulted to 1 ------------------------------------------------------------
+
+
+def test_defaulted_sizes_are_shown_and_withhold_stop_optimizing(pytester: pytest.Pytester) -> None:
+    save(add_model(("batch", "seq")), pytester.path / "text.onnx")
+    save(add_model(("batch", 6)), pytester.path / "rows.onnx")
+    pytester.makepyfile(
+        test_sizes="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_naive(sla):
+            sla.onnx("text.onnx")
+
+        @pytest.mark.sla(ms=500)
+        def test_sized(sla):
+            sla.onnx("text.onnx", dims={"batch": 1, "seq": 64})
+
+        @pytest.mark.sla(ms=500)
+        def test_rows(sla):
+            sla.onnx("rows.onnx")
+        """
+    )
+    result = pytester.runpytest(
+        *FAST,
+        "--sla-report",
+        "--sla-report=json:r.json",
+        "--sla-report=md:r.md",
+        "--sla-report=html:r.html",
+    )
+    result.assert_outcomes(passed=3)
+    rows = {line.split()[0]: line for line in result.outlines if line.startswith("test_sizes.py::")}
+    assert " stop optimizing " not in rows["test_sizes.py::test_naive"]
+    assert " ok " in rows["test_sizes.py::test_naive"]
+    assert " stop optimizing " in rows["test_sizes.py::test_sized"]
+    # batch=1 is single-request latency, a real size: the band stays.
+    assert " stop optimizing " in rows["test_sizes.py::test_rows"]
+    result.stdout.fnmatch_lines(
+        [
+            "sla: test_sizes.py::test_naive: batch=1, seq=1 (defaulted): measured with inputs "
+            'of that size only, so "stop optimizing" is withheld; give real sizes with '
+            "dims={'seq': <size>}",
+        ]
+    )
+    assert "test_sized: " not in result.stdout.str()
+    records = {
+        r["nodeid"].split("::")[1]: r for r in load_report(pytester.path / "r.json")["results"]
+    }
+    assert records["test_naive"]["defaulted_dims"] == [
+        {"name": "batch", "batch": True},
+        {"name": "seq", "batch": False},
+    ]
+    assert records["test_sized"]["defaulted_dims"] == []
+    assert records["test_rows"]["band"] == "headroom"
+    assert "seq=1 (defaulted)" in (pytester.path / "r.md").read_text(encoding="utf-8")
+    assert "seq=1 (defaulted)" in (pytester.path / "r.html").read_text(encoding="utf-8")
+
+
+def test_batch_dims_are_the_leading_axis_of_every_input_they_appear_in() -> None:
+    from pytest_latency_sla.ort import prepare
+
+    prepared = prepare(multi_input_model())
+    assert prepared.subject.defaulted_dims == ("batch", "height", "seq", "width")
+    assert prepared.subject.batch_dims == ("batch",)
+    assert prepared.subject.defaulted_sizes == ("height", "seq", "width")

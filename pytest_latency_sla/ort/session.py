@@ -216,6 +216,12 @@ def prepare(
             if isinstance(dim, str) and dim and dim not in sizes
         }
     )
+    # A batch dimension is the leading axis of every input it appears in.
+    batch = tuple(
+        dim
+        for dim in defaulted
+        if all((node.shape or [None])[0] == dim for node in inputs if dim in (node.shape or []))
+    )
     actual = tuple(session.get_providers())
     names = tuple(p[0] if isinstance(p, tuple) else p for p in requested)
     dropped = [p for p in names if p not in actual]
@@ -238,6 +244,8 @@ def prepare(
         inter_op_threads=int(options.inter_op_num_threads),
         inputs=_input_signature(all_feeds),
         model_sha256=_sha256(source),
+        defaulted_dims=tuple(defaulted),
+        batch_dims=batch,
         session_options=(
             ("execution_mode", str(options.execution_mode).rsplit(".", 1)[-1]),
             (

@@ -23,6 +23,7 @@ from .labels import (
     STATUS_TEXT,
     budget_label,
     change_label,
+    defaulted_note,
     run_status,
     summary_line,
     verdict_label,
@@ -218,6 +219,8 @@ def _facts(record: SlaRecord) -> str:
     facts.append(("stopped", esc(record["stop_reason"])))
     subject = f"<code>{esc(record['subject'])}</code>"
     facts.append(("measured what", subject))
+    if defaulted_note(record):
+        facts.append(("sizes", esc(defaulted_note(record))))
     if record["providers"] or record["providers_requested"]:
         used = ", ".join(p.replace("ExecutionProvider", "") for p in record["providers"]) or "-"
         asked = ", ".join(p.replace("ExecutionProvider", "") for p in record["providers_requested"])

@@ -23,6 +23,8 @@ __all__ = [
     "STATUS_TEXT",
     "budget_label",
     "change_label",
+    "defaulted_label",
+    "defaulted_note",
     "run_status",
     "summary_line",
     "time_line",
@@ -150,3 +152,32 @@ def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
             f"the longest {fmt.duration(max(longer))}"
         )
     return line
+
+
+def defaulted_label(record: SlaRecord) -> str:
+    """The sizes that defaulted to 1, e.g. ``batch=1, seq=1 (defaulted)``; "" if none."""
+    dims = record.get("defaulted_dims") or []
+    if not dims:
+        return ""
+    return ", ".join(f"{d['name']}=1" for d in dims) + " (defaulted)"
+
+
+def defaulted_note(record: SlaRecord) -> str:
+    """A sentence on sizes that defaulted to 1, for the notes under a table; "" if none.
+
+    E.g. ``seq=1 (defaulted): measured with inputs of that size only, so "stop
+    optimizing" is withheld; give real sizes with dims={'seq': <size>}``.
+    """
+    label = defaulted_label(record)
+    if not label:
+        return ""
+    sizes = [d["name"] for d in record["defaulted_dims"] if not d["batch"]]
+    example = ", ".join(
+        f"{name!r}: <size>" for name in sizes or [d["name"] for d in record["defaulted_dims"]]
+    )
+    if sizes:
+        return (
+            f'{label}: measured with inputs of that size only, so "stop optimizing" is '
+            f"withheld; give real sizes with dims={{{example}}}"
+        )
+    return f"{label}: single-request latency; give other batch sizes with dims={{{example}}}"

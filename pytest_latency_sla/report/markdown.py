@@ -15,6 +15,7 @@ from .labels import (
     STATUS_TEXT,
     budget_label,
     change_label,
+    defaulted_note,
     run_status,
     summary_line,
     verdict_label,
@@ -83,6 +84,11 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines.append("| " + " | ".join(align) + " |")
         lines += [_row(record, compared) for record in records]
         lines.append("")
+        notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
+        for label, text in notes:
+            lines.append(f"- `{_cell(label)}`: {_cell(text)}")
+        if notes:
+            lines.append("")
     env = run["environment"]
     packages = env["packages"]
     software = ", ".join(f"{name} {packages[name]}" for name in sorted(packages))

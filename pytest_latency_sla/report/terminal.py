@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 from .. import fmt
 from .document import sort_by_margin
-from .labels import BAND_TEXT, budget_label, change_label, verdict_label
+from .labels import BAND_TEXT, budget_label, change_label, defaulted_note, verdict_label
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..schema import SlaRecord
 
-__all__ = ["table"]
+__all__ = ["notes", "table"]
 
 
 def _row(record: SlaRecord, verbose: bool, compared: bool) -> list[str]:
@@ -79,3 +79,13 @@ def table(records: Sequence[SlaRecord], verbosity: int = 0) -> list[str]:
         if number == 0:
             lines.append("  ".join("-" * w for w in widths))
     return lines
+
+
+def notes(records: Sequence[SlaRecord]) -> list[str]:
+    """Lines under the table for what a row cannot say: sizes that defaulted to 1."""
+    out = []
+    for record in sort_by_margin(records):
+        note = defaulted_note(record)
+        if note:
+            out.append(f"sla: {record['label']}: {note}")
+    return out
