@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import fmt
 from .baseline import compare
-from .messages import progress_line, verdict_message
+from .messages import progress_line, regression_message, verdict_message
 from .result import SlaResult, Verdict, judged_percentile
 
 if TYPE_CHECKING:
@@ -199,17 +198,15 @@ class SlaFixture:
             settings.noise_floor,
         )
         record["comparison"] = comparison
-        label = fmt.pct_label(record["percentile"])
         if regressed and comparison["baseline_measured_s"] and comparison["change"] is not None:
-            allowed = (settings.max_regression or 0.0) * 100
-            return (
-                f"SLA regression: {label} {fmt.duration(record['measured_s'])} is "
-                f"{comparison['change'] * 100:+.0f}% against the baseline's "
-                f"{fmt.duration(comparison['baseline_measured_s'])} ({baseline.path}), beyond "
-                f"the {allowed:g}% allowed by sla_max_regression and the noise floor "
-                f"({settings.noise_floor * 100:g}%, sla_noise_floor) of both runs. "
-                "Find what slowed it down, or re-record the baseline with --sla-save if the "
-                "change is intended"
+            return regression_message(
+                record["percentile"],
+                record["measured_s"],
+                comparison["change"],
+                comparison["baseline_measured_s"],
+                baseline.path,
+                settings.max_regression or 0.0,
+                settings.noise_floor,
             )
         if comparison["status"] == "mismatch" and settings.strict_baseline:
             return (
@@ -282,19 +279,24 @@ class SlaFixture:
             tight_margin=settings.tight_margin,
             headroom=settings.headroom,
         )
-        record = result.to_record(self._nodeid, len(self._results), raw=settings.raw)
+        index = len(self._results)
+        record = result.to_record(self._nodeid, index, raw=settings.raw)
         self._results.append(result)
         problem = self._compare(record)
         # Recorded before any failure: nothing measured is lost.
         self._record(record)
+        # The budget's verdict stands on its own; a comparison adds its text, never
+        # replaces it.
+        failures = []
         if verdict is Verdict.FAIL:
-            pytest.fail(verdict_message(result), pytrace=False)
+            failures.append(verdict_message(result, index=index))
+        elif verdict is Verdict.INCONCLUSIVE and settings.inconclusive == "fail":
+            failures.append(verdict_message(result, settings.inconclusive, index))
         if problem:
-            pytest.fail(problem, pytrace=False)
-        if verdict is Verdict.INCONCLUSIVE:
-            message = verdict_message(result, settings.inconclusive)
-            if settings.inconclusive == "fail":
-                pytest.fail(message, pytrace=False)
-            if settings.inconclusive == "warn":
-                warnings.warn(SlaInconclusiveWarning(message), stacklevel=3)
+            failures.append(problem)
+        if failures:
+            pytest.fail("\n".join(failures), pytrace=False)
+        if verdict is Verdict.INCONCLUSIVE and settings.inconclusive == "warn":
+            message = verdict_message(result, settings.inconclusive, index)
+            warnings.warn(SlaInconclusiveWarning(message), stacklevel=3)
         return result

@@ -14,36 +14,37 @@ if TYPE_CHECKING:
     from .result import SlaResult
     from .sampling import Progress
 
-__all__ = ["progress_line", "verdict_message"]
+__all__ = ["progress_line", "regression_message", "verdict_message"]
 
 
-def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str:
+def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index: int = 0) -> str:
     """One sentence on a result with a budget: why it failed, or was too close to call.
 
     ``inconclusive_policy`` (the ``sla_inconclusive`` setting) decides which way out of
-    an inconclusive result is suggested.
+    an inconclusive result is suggested. The sentence names what was measured (the model
+    path or the callable), and ``index`` (from 0) which measurement of the test it was.
     """
     budget = result.budget
     if budget is None or result.verdict is None:
         raise ValueError("no verdict to explain")
     label = pct_label(budget.percentile)
     measured = fmt.duration(result.measured_percentile)
-    limit = fmt.budget(budget.value, budget.unit)
+    limit = fmt.budget(budget.value, budget.unit) + " budget for " + _what(result, index)
     stats = (
         f"margin {fmt.margin(result.margin)}, {fmt.count(result.samples)} calls, "
         f"{fmt.percent(result.confidence)} confidence"
     )
     if result.verdict is Verdict.FAIL:
-        return f"SLA missed: {label} {measured} > {limit} budget ({stats}){_sizes(result)}"
+        return f"SLA missed: {label} {measured} > {limit} ({stats}){_sizes(result)}"
     if result.verdict is Verdict.PASS:
-        return f"SLA met: {label} {measured} <= {limit} budget ({stats}){_sizes(result)}"
+        return f"SLA met: {label} {measured} <= {limit} ({stats}){_sizes(result)}"
     sampling = result.sampling
     accept = (
         "; or set sla_inconclusive = warn (or pass) to accept such results"
         if inconclusive_policy == "fail"
         else ""
     )
-    head = f"SLA too close to call: {label} {measured} against a {limit} budget ({stats}); "
+    head = f"SLA too close to call: {label} {measured} against a {limit} ({stats}); "
     if sampling.stop_reason == "benchmark":
         # pytest-benchmark chose how many rounds ran; the sla_max_* caps played no part.
         return (
@@ -78,6 +79,12 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail") -> str
         f"{head}{stopped}, the samples cannot tell at {fmt.percent(result.confidence)} "
         f"confidence whether the budget is met; {need}{accept}"
     )
+
+
+def _what(result: SlaResult, index: int) -> str:
+    """What was measured, e.g. ``models/funnel.onnx`` or ``preprocess (measurement 2)``."""
+    name = result.subject.name
+    return f"{name} (measurement {index + 1} of the test)" if index else name
 
 
 def _sizes(result: SlaResult) -> str:
@@ -185,3 +192,23 @@ def progress_line(label: str, progress: Progress) -> str:
         return f"{head}; no verdict in sight yet"
     more = max(0, need - progress.calls) * progress.per_call_ns / 1e9
     return f"{head}; a verdict needs about {fmt.count(need)} calls, about {fmt.duration(more)} more"
+
+
+def regression_message(
+    percentile: float,
+    measured_s: float,
+    change: float,
+    baseline_s: float,
+    baseline_path: str,
+    allowed: float,
+    noise_floor: float,
+) -> str:
+    """Why a test failed against its baseline (``--sla-max-regression``); shares are
+    fractions (``change`` 2.05 is +205%)."""
+    return (
+        f"SLA regression: {pct_label(percentile)} {fmt.duration(measured_s)} is "
+        f"{change * 100:+.0f}% against the baseline's {fmt.duration(baseline_s)} "
+        f"({baseline_path}), beyond the {allowed * 100:g}% allowed by sla_max_regression and "
+        f"the noise floor ({noise_floor * 100:g}%, sla_noise_floor) of both runs. Find what "
+        "slowed it down, or re-record the baseline with --sla-save if the change is intended"
+    )

@@ -188,7 +188,8 @@ class Settings:
     )
     warmup_time: float = setting(
         _from_plan("warmup_time_ns"),
-        "seconds of warmup at least; both this and sla_warmup_calls must be reached",
+        "seconds of warmup at least; warmup ends once both this and sla_warmup_calls are "
+        "reached, or after 1 s (a slow model)",
         _SECONDS,
         metavar="SECONDS",
         unit="s",
@@ -270,7 +271,8 @@ class Settings:
     strict_baseline: bool = setting(
         False,
         "fail a test whose baseline entry was recorded under another configuration (model, "
-        "onnxruntime version, providers, threads, CPU) instead of marking it",
+        "onnxruntime version, providers, threads, CPU); without it, such a test is only "
+        "marked 'mismatch' in the reports",
         _flag,
         kind="flag",
     )
@@ -480,6 +482,12 @@ def _check_together(settings: Settings, sources: Mapping[str, str]) -> None:
             f"--sla-headroom / sla_headroom ({settings.headroom:g}, {sources['headroom']}) "
             f"must not be below --sla-tight-margin / sla_tight_margin "
             f"({settings.tight_margin:g}, {sources['tight_margin']})"
+        )
+    if settings.max_regression is not None and settings.compare is None:
+        raise SettingError(
+            f"--sla-max-regression / sla_max_regression ({sources['max_regression']}) needs "
+            "a baseline to compare with: add --sla-compare=PATH (a JSON report recorded with "
+            "--sla-save), or drop --sla-max-regression"
         )
     if settings.save and settings.disable:
         raise SettingError(

@@ -9,6 +9,7 @@ package is mentioned somewhere in ``docs/``, and every marker argument is descri
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 from importlib import resources
@@ -151,3 +152,66 @@ def test_marker_page_quotes_the_real_messages(marker: str, message: str) -> None
     with pytest.raises(MarkerError) as raised:
         parse_marker_spec(args, kwargs, 99.0)
     assert str(raised.value) == message
+
+
+# --- messages quoted in the docs are the ones the code prints ------------------------------
+
+
+def _message_shape(message: str, *names: str) -> re.Pattern[str]:
+    """A pattern for messages worded as ``message``: its numbers, units, percentiles and
+    the ``names`` in it (a model path, a callable, a file) may differ; nothing else."""
+    text = re.escape(message)
+    for name in names:
+        text = text.replace(re.escape(name), r"\S+")
+    text = re.sub(r"(?:\\\+|-)?\d[\d,]*(?:\\\.\d+)?", r"[+-]?[\\d.,]+", text)
+    text = re.sub(r"(?<=\+\]\?\[\\d\.,\]\+)\\ (?:ns|µs|ms|s|min)\b", r"\\ (?:ns|µs|ms|s|min)", text)
+    return re.compile(text)
+
+
+def _real_messages() -> dict[str, re.Pattern[str]]:
+    """Each kind of verdict message, made by the code, as a shape."""
+    from support import make_sampling
+
+    from pytest_latency_sla.messages import regression_message, verdict_message
+    from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict
+
+    subject = Subject(kind="callable", name="time.sleep", api="fn(*args, **kwargs)")
+    samples = [2_000_000 + i for i in range(16)]
+
+    def message(verdict: Verdict) -> str:
+        result = SlaResult(
+            subject=subject,
+            budget=Budget(1, "ms", 99),
+            verdict=verdict,
+            sampling=make_sampling(samples),
+        )
+        return verdict_message(result)
+
+    regression = regression_message(50.0, 6.11e-3, 2.05, 2e-3, "base.json", 0.2, 1.0)
+    return {
+        "SLA missed: ": _message_shape(message(Verdict.FAIL), "time.sleep"),
+        "SLA met: ": _message_shape(message(Verdict.PASS).replace("<=", "<="), "time.sleep"),
+        "SLA regression: ": _message_shape(regression, "base.json"),
+    }
+
+
+def _quoted_messages() -> list[tuple[str, str]]:
+    """(page, line) for each verdict message quoted in docs/, as a line or a table cell."""
+    found = []
+    for page in sorted(DOCS.glob("*.md")):
+        if page.name == "changelog.md":
+            continue
+        for line in page.read_text(encoding="utf-8").splitlines():
+            text = html.unescape(re.sub(r"<[^>]+>", "\n", line))
+            for part in text.split("\n"):
+                part = part.strip().strip("`")
+                if part.startswith(("SLA missed: ", "SLA met: ", "SLA regression: ")):
+                    found.append((page.name, part.removeprefix("Failed: ")))
+    return found
+
+
+@pytest.mark.parametrize(("page", "quote"), _quoted_messages())
+def test_docs_quote_verdict_messages_as_the_code_words_them(page: str, quote: str) -> None:
+    kinds = _real_messages()
+    kind = next(k for k in kinds if quote.startswith(k))
+    assert kinds[kind].fullmatch(quote), f"docs/{page} quotes an outdated message: {quote}"

@@ -306,7 +306,7 @@ def test_sleeping_callable_misses_a_1_us_budget(pytester: pytest.Pytester) -> No
         ["sla: 1 SLA measurement: 1 fail; tightest margin *x (test_slow.py::test_slow)"]
     )
     result.stdout.fnmatch_lines(
-        ["SLA missed: p99 * > 1 µs budget (margin *x, * calls, 99% confidence)"]
+        ["SLA missed: p99 * > 1 µs budget for *sleep* (margin *x, * calls, 99% confidence)"]
     )
     # The failure is one sentence, not a traceback into the plugin.
     assert "fixture.py" not in result.stdout.str()
@@ -319,7 +319,8 @@ def test_undecidable_measurement_fails_by_default(pytester: pytest.Pytester) -> 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "SLA too close to call: p99 * against a 50 ms budget (margin *x, 10 calls, "
+            "SLA too close to call: p99 * against a 50 ms budget for *<lambda> (margin *x, "
+            "10 calls, "
             "99% confidence); after 10 calls (sla_max_samples), *sla_inconclusive = warn (or pass)*"
         ]
     )
@@ -1119,3 +1120,58 @@ def test_collect_only_prints_no_sla_section(pytester: pytest.Pytester) -> None:
     assert result.ret == 0
     assert "SLA report" not in result.stdout.str()
     assert "no SLA measurements" not in result.stdout.str()
+
+
+def test_a_comparison_never_hides_the_budget_verdict(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        test_cmp="""
+        import os
+        import time
+        import pytest
+
+        @pytest.mark.sla(ms=5)
+        def test_model(sla):
+            pause = float(os.environ.get("PAUSE", "0"))
+            sla.measure(time.sleep, pause)
+        """
+    )
+    saved = pytester.runpytest(*FAST, "--sla-save=base.json", "--sla-max-time=3")
+    saved.assert_outcomes(passed=1)
+    monkeypatch.setenv("PAUSE", "0.02")  # 20 ms: a clear miss of 5 ms
+    result = pytester.runpytest(
+        *FAST,
+        "--sla-compare=base.json",
+        "--sla-max-regression=10",
+        "--sla-noise-floor=0",
+        "--sla-max-time=3",
+    )
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    # Both: the budget's verdict, and the regression against the baseline.
+    assert "SLA missed: p99 " in text
+    assert "> 5 ms budget for time.sleep (margin 0." in text
+    assert "SLA regression: p99 " in text
+
+
+def test_the_message_says_which_measurement_of_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_two="""
+        import time
+        import pytest
+
+        def fast():
+            pass
+
+        @pytest.mark.sla(us=500)
+        def test_two(sla):
+            sla.measure(fast)
+            sla.measure(time.sleep, 0.002)
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["SLA missed: p99 * > 500 µs budget for time.sleep (measurement 2 of the test) (margin*"]
+    )

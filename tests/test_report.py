@@ -602,14 +602,16 @@ def test_to_record_without_budget() -> None:
 def test_verdict_message_fail() -> None:
     res = result(Budget(50, "us", 99), Verdict.FAIL)
     assert verdict_message(res) == (
-        "SLA missed: p99 99.0 µs > 50 µs budget (margin 0.51x, 100 calls, 99% confidence)"
+        "SLA missed: p99 99.0 µs > 50 µs budget for model.onnx (margin 0.51x, 100 calls, 99% "
+        "confidence)"
     )
 
 
 def test_verdict_message_pass() -> None:
     res = result(Budget(1, "ms", 99.9), Verdict.PASS)
     assert verdict_message(res) == (
-        "SLA met: p99.9 100 µs <= 1 ms budget (margin 10.0x, 100 calls, 99% confidence)"
+        "SLA met: p99.9 100 µs <= 1 ms budget for model.onnx (margin 10.0x, 100 calls, 99% "
+        "confidence)"
     )
 
 
@@ -623,7 +625,7 @@ def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
     )
     message = verdict_message(res)
     assert message.startswith(
-        "SLA too close to call: p99 99.0 µs against a 100 µs budget "
+        "SLA too close to call: p99 99.0 µs against a 100 µs budget for model.onnx "
         "(margin 1.01x, 100 calls, 99% confidence); after 3.00 s (sla_max_time), the samples "
         "cannot tell at 99% confidence whether the budget is met; p99 needs about 51,000 "
         "calls: about 2.58 s at 50.5 µs per call; set max_time=4 on this marker"

@@ -128,10 +128,12 @@ def test_command_line_beats_ini_beats_default(
     ],
 )
 def test_good_values(name: str, text: str, expected: object) -> None:
-    from_ini = resolve(ini=ini_values(**{name: text}))
+    # sla_max_regression needs a baseline to compare with.
+    extra = {"compare": "base.json"} if name == "max_regression" else {}
+    from_ini = resolve(ini=ini_values(**{name: text}, **extra))
     assert getattr(from_ini, name) == expected
     if not _BY_NAME[name].flag:
-        from_cli = resolve(cli=cli_values(**{name: text}))
+        from_cli = resolve(cli=cli_values(**{name: text}, **extra))
         assert getattr(from_cli, name) == expected
 
 
@@ -351,3 +353,9 @@ def test_help_states_the_declared_default(option: Option) -> None:
     assert shown.endswith(")")
     if option.default and not option.many:
         assert option.parse(option.default) == getattr(Settings(), option.name)
+
+
+def test_max_regression_without_a_baseline_is_a_usage_error() -> None:
+    with pytest.raises(SettingError, match=r"needs a baseline to compare with: add --sla-compare"):
+        resolve(cli_values(max_regression="10"))
+    assert resolve(cli_values(max_regression="10", compare="base.json")).max_regression == 0.1
