@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 __all__ = ["RunClock", "SlaFixture", "SlaInconclusiveWarning"]
 
 
+#: Seconds of ``sla_timeout`` kept for an isolated worker's start, model load and warmup.
+ISOLATED_SLACK_S = 15.0
+
+
 class RunClock:
     """How long this session (this xdist worker) has measured, against ``sla_run_time``."""
 
@@ -229,11 +233,16 @@ class SlaFixture:
             # Recording or comparing with a baseline, samples must span at least a state of
             # a shared machine (2 s) in both runs, or a burst would read as a regression.
             plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.state_time_ns))
+        limit = plan.time_limit_ns
         if settings.run_time > 0:
             # Past the run's measuring time, nothing goes past max_time.
-            left = settings.run_time * 1e9 - self._run_clock.used_ns
-            limit = max(plan.max_time_ns, min(plan.time_limit_ns, int(left)))
-            plan = dataclasses.replace(plan, time_limit_ns=limit)
+            limit = min(limit, int(settings.run_time * 1e9 - self._run_clock.used_ns))
+        if self._isolate:
+            # An isolated worker is killed after sla_timeout: sampling past max_time
+            # stops in time for the worker's start, the model's load and its warmup.
+            limit = min(limit, int((settings.timeout - ISOLATED_SLACK_S) * 1e9))
+        if limit != plan.time_limit_ns:
+            plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
         return Timing(
             plan,
             budget_ns=budget.ns if budget else None,

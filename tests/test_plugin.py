@@ -1175,3 +1175,21 @@ def test_the_message_says_which_measurement_of_the_test(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(
         ["SLA missed: p99 * > 500 µs budget for time.sleep (measurement 2 of the test) (margin*"]
     )
+
+
+def test_isolated_sampling_stops_in_time_for_the_worker_timeout() -> None:
+    from pytest_latency_sla.fixture import ISOLATED_SLACK_S, SlaFixture
+    from pytest_latency_sla.result import Budget
+    from pytest_latency_sla.settings import Settings
+
+    def limit(settings: Settings, isolate: bool) -> int:
+        fixture = SlaFixture(
+            "t.py::t", Budget(50, "ms", 99), settings, lambda r: None, isolate=isolate
+        )
+        return fixture._timing().plan.limit_ns
+
+    assert limit(Settings(), isolate=False) == 60 * 1_000_000_000
+    # sla_timeout 60 s: past max_time only up to 45 s, so the worker is not killed.
+    assert limit(Settings(), isolate=True) == int((60 - ISOLATED_SLACK_S) * 1e9)
+    # A short timeout: never past max_time (and max_time stays what it was).
+    assert limit(Settings(timeout=10.0), isolate=True) == 20 * 1_000_000_000
