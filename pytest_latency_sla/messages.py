@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from . import fmt
 from .fmt import pct_label
 from .result import Verdict
-from .stats import min_samples_to_pass
+from .stats import calls_to_decide
 
 if TYPE_CHECKING:
     from .result import SlaResult
@@ -57,8 +57,6 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
     need = _need(result)
     decision = sampling.decision
     reason = decision.reason if decision else None
-    if sampling.stop_reason == "unreachable":
-        return f"{head}{stopped}: {need}{accept}"
     if reason == "busy" and decision is not None:
         return (
             f"{head}the machine was busy: {fmt.percent(round(decision.contended_share, 2))} of "
@@ -101,14 +99,17 @@ def _sizes(result: SlaResult) -> str:
 
 
 def _stopped(result: SlaResult) -> str:
-    """Why sampling stopped undecided, e.g. "after 20 s (sla_max_time)"."""
+    """Why sampling stopped undecided, e.g. "after 20.0 s (sla_max_time)"."""
     sampling = result.sampling
     took = fmt.duration(sampling.duration_ns / 1e9)
-    limit = fmt.duration(sampling.limit_ns / 1e9) if sampling.limit_ns else "?"
+    limit = fmt.duration(sampling.limit_ns / 1e9)
     if sampling.stop_reason == "unreachable":
-        return f"stopped after {took}, as no verdict could come within sla_time_limit ({limit})"
+        return (
+            f"after {took}, past sla_max_time toward a verdict that then moved beyond the "
+            f"time limit ({limit})"
+        )
     if sampling.stop_reason == "time_limit":
-        return f"after {took} (past sla_max_time toward a verdict, up to sla_time_limit)"
+        return f"after {took}, past sla_max_time toward a verdict, at the time limit ({limit})"
     if sampling.stop_reason == "max_samples":
         return f"after {fmt.count(result.samples)} calls (sla_max_samples)"
     return f"after {took} (sla_max_time)"
@@ -136,12 +137,14 @@ def _need(result: SlaResult) -> str:
             "longer"
         )
     seconds = needed * per_call
-    words = "at least" if sampling.stop_reason == "unreachable" else "about"
+    suggested = _round_up(seconds * 1.2)
     text = (
-        f"{label} needs {words} {fmt.count(needed)} calls: {words} {fmt.duration(seconds)} at "
-        f"{fmt.duration(per_call)} per call; set max_time={_round_up(seconds * 1.2)} on this "
-        "marker"
+        f"{label} needs about {fmt.count(needed)} calls: about {fmt.duration(seconds)} at "
+        f"{fmt.duration(per_call)} per call; set max_time={suggested} on this marker"
     )
+    if result.subject.isolated:
+        # An isolated worker is killed after sla_timeout (see fixture.ISOLATED_SLACK_S).
+        text += f" and sla_timeout above {float(suggested) + 15:g} (it is isolated)"
     lower = _lower_percentile(result)
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} calls)"
@@ -161,8 +164,9 @@ _LOWER = (99.9, 99.0, 95.0, 90.0, 50.0)
 
 
 def _lower_percentile(result: SlaResult) -> tuple[float, int] | None:
-    """The next lower usual percentile that the samples put within budget, and the
-    fewest calls it needs to pass (no dependence), when that is fewer."""
+    """The next lower usual percentile that the samples put within budget, and the calls
+    a pass of it would need at the share of calls over the budget seen (no dependence),
+    when that is fewer."""
     budget = result.budget
     decision = result.sampling.decision
     if budget is None or decision is None:
@@ -172,9 +176,11 @@ def _lower_percentile(result: SlaResult) -> tuple[float, int] | None:
             continue
         if result.percentile(q) > budget.seconds:
             return None
-        fewest = min_samples_to_pass(q / 100.0, decision.alpha)
-        if fewest < (result.sampling.needed_calls or 0):
-            return q, fewest
+        n = result.samples
+        over = int((result.timings_ns > budget.ns).sum())
+        need = calls_to_decide(float(n), float(over), 1.0 - q / 100.0, decision.alpha, "pass")
+        if need is not None and need < (result.sampling.needed_calls or 0):
+            return q, math.ceil(need)
         return None
     return None
 

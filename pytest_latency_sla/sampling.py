@@ -63,9 +63,9 @@ class Sampling:
     looks: int
     #: Why sampling stopped: decided; max_time (undecided, and the calls so far projected
     #: no verdict before time_limit); time_limit (sampled past max_time toward a projected
-    #: verdict, and reached time_limit undecided); unreachable (stopped early: even a
-    #: clear pass needs more calls than fit before time_limit, and no fail was in sight);
-    #: max_samples; or measured (no budget).
+    #: verdict, and reached time_limit undecided); unreachable (sampled past max_time
+    #: toward a projected verdict, which then moved beyond time_limit); max_samples; or
+    #: measured (no budget).
     stop_reason: str
     #: Cost of one back-to-back clock read, included in every sample (not subtracted).
     timer_overhead_ns: int
@@ -186,14 +186,6 @@ class Sampler:
         quick_alpha = (1.0 - plan.confidence) / 3.0
         self.pass_point = (
             min_samples_to_pass(self.quantile, quick_alpha) if self.quantile < 1.0 else 100
-        )
-        # With a budget: the fewest calls any tier of the verdict can pass on (no
-        # exceedance, no dependence), for telling early that a pass is out of reach.
-        tiers = 1 + sum(1 for f in (plan.instant_factor, plan.quick_factor) if f > 1.0)
-        self.fewest_to_pass = (
-            min_samples_to_pass(self.quantile, (1.0 - plan.confidence) / tiers)
-            if self.quantile < 1.0
-            else 0
         )
         self.progress = progress
         self.needed_calls: int | None = None
@@ -381,16 +373,19 @@ class Sampler:
             if self.decision.outcome is not None:
                 return "decided"
         if full:
+            self.needed_calls = None
             return "max_samples"
         if timed_out:
             if self._extend(elapsed):
                 return None
-            return "max_time" if self._limit_ns <= plan.max_time_ns else "time_limit"
-        if looked and self._out_of_reach(elapsed):
-            return "unreachable"
+            if self._limit_ns <= plan.max_time_ns:
+                return "max_time"
+            # Sampled past max_time toward a projected verdict: reached the limit, or the
+            # projection moved out of its reach on the way.
+            return "time_limit" if elapsed >= plan.limit_ns else "unreachable"
         if looked and self.progress is not None and elapsed >= self._next_progress_ns:
             self._next_progress_ns = elapsed + PROGRESS_AFTER_NS
-            self.progress(Progress(elapsed, n, self._project(), self._per_call_ns))
+            self.progress(Progress(elapsed, n, self._project(), elapsed / n))
         return None
 
     def _project(self) -> int | None:
@@ -411,37 +406,30 @@ class Sampler:
         return self.needed_calls
 
     def _finish_ns(self, elapsed: int, calls: int) -> float:
-        """When ``calls`` calls in all would be done, at the recent cost per call."""
-        more = max(0, calls - self.n) * self._per_call_ns * _PROJECTION_SLACK
+        """When ``calls`` calls in all would be done, at the mean cost per call so far
+        (not the last chunk's: a slow model's chunk is one call, and one slow call must
+        not decide how long to sample)."""
+        per_call = elapsed / max(1, self.n)
+        more = max(0, calls - self.n) * per_call * _PROJECTION_SLACK
         return elapsed + more + self.plan.chunk_time_ns
 
     def _extend(self, elapsed: int) -> bool:
         """At the time cap, undecided: go on if the projected verdict comes before
-        ``time_limit`` (the cap moves to the projected end), else stop."""
+        ``time_limit`` (the cap moves to the projected end, and is looked at again
+        there), else stop.
+
+        Only here, at ``max_time`` or later, does a projection stop anything: before it,
+        the shares of the first calls (a p99.9 budget that no call has exceeded yet, a
+        dependence estimated from a few one-call chunks) would abandon verdicts that
+        were within reach.
+        """
         need = self._project()
-        if need is None:
+        if need is None or need > self.plan.max_samples:
             return False
         end = self._finish_ns(elapsed, need)
         if end > self.plan.limit_ns or elapsed >= self.plan.limit_ns:
             return False
-        # Never less than a state of the machine ahead: a projection is rough.
-        self._limit_ns = int(min(self.plan.limit_ns, max(end, elapsed + self.plan.chunk_time_ns)))
-        return True
-
-    def _out_of_reach(self, elapsed: int) -> bool:
-        """Before the time cap: is every verdict out of reach before ``time_limit``?
-
-        True only when even the clearest pass (no exceedance, no dependence) needs more
-        calls than fit, and the shares seen project no fail that fits either: then more
-        sampling cannot help, and the caller is told how many calls a verdict needs.
-        """
-        limit = self.plan.limit_ns
-        if self.fewest_to_pass <= 0 or self._finish_ns(elapsed, self.fewest_to_pass) <= limit:
-            return False
-        need = self._project()
-        if need is not None and self._finish_ns(elapsed, need) <= limit:
-            return False
-        self.needed_calls = max(self.fewest_to_pass, need or 0)
+        self._limit_ns = int(end)
         return True
 
 

@@ -140,8 +140,8 @@ class Settings:
     time_limit: float = setting(
         _from_plan("time_limit_ns"),
         "seconds a measurement may go on past sla_max_time while the calls so far show a "
-        "verdict is reachable before it (slow models); a verdict out of its reach stops "
-        "sampling at once; at or below sla_max_time: never past sla_max_time",
+        "verdict is reachable before it (slow models); with no verdict in its reach, "
+        "sampling stops at sla_max_time; at or below sla_max_time: never past sla_max_time",
         _number(0, 86400, False, False),
         metavar="SECONDS",
         unit="s",

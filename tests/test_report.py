@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import TYPE_CHECKING
@@ -640,9 +641,10 @@ def test_verdict_message_inconclusive_past_max_time() -> None:
         Verdict.INCONCLUSIVE,
         stop_reason="time_limit",
         needed_calls=9_000_000,
+        limit_ns=60_000_000_000,
     )
     message = verdict_message(res)
-    assert "after 3.00 s (past sla_max_time toward a verdict, up to sla_time_limit)" in message
+    assert "after 3.00 s, past sla_max_time toward a verdict, at the time limit (60.0 s)" in message
     assert "p99 needs about 9,000,000 calls: about 454 s at 50.5 µs per call" in message
     assert "set max_time=550 on this marker" in message
 
@@ -656,12 +658,12 @@ def test_verdict_message_inconclusive_at_sample_cap() -> None:
 
 
 def test_verdict_message_out_of_reach_says_how_many_calls_and_which_percentile_fits() -> None:
-    # 101x under budget at p99, but a pass needs more calls than fit in sla_time_limit.
+    # 101x under budget at p99, but a pass needs more calls than fit in the time allowed.
     decision = Decision(None, 1.0, 1.0, 0.01 / 3, 100.0, 0.0, 1.0, reason="close")
     res = result(
         Budget(10, "ms", 99),
         Verdict.INCONCLUSIVE,
-        stop_reason="unreachable",
+        stop_reason="max_time",
         needed_calls=613,
         limit_ns=60_000_000_000,
         decision=decision,
@@ -669,12 +671,40 @@ def test_verdict_message_out_of_reach_says_how_many_calls_and_which_percentile_f
     message = verdict_message(res, "warn")
     assert "margin 101x" in message
     assert (
-        "stopped after 3.00 s, as no verdict could come within sla_time_limit (60.0 s): p99 "
-        "needs at least 613 calls: at least 31.0 ms at 50.5 µs per call; set max_time=1 on "
-        "this marker, or judge p95 (about 120 calls)"
+        "after 3.00 s (sla_max_time), the samples cannot tell at 99% confidence whether the "
+        "budget is met; p99 needs about 613 calls: about 31.0 ms at 50.5 µs per call; set "
+        "max_time=1 on this marker, or judge p95 (about 121 calls)"
     ) in message
     assert "too few samples" not in message
     assert "sla_inconclusive" not in message  # already warn: no advice to set it
+
+
+def test_verdict_message_when_the_projection_moved_out_of_reach() -> None:
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="unreachable",
+        needed_calls=2_000_000,
+        limit_ns=45_000_000_000,
+    )
+    message = verdict_message(res)
+    assert (
+        "after 3.00 s, past sla_max_time toward a verdict that then moved beyond the time "
+        "limit (45.0 s)"
+    ) in message
+
+
+def test_verdict_message_for_an_isolated_test_says_to_raise_the_timeout_too() -> None:
+    subject = dataclasses.replace(_SUBJECT, isolated=True)
+    res = SlaResult(
+        subject=subject,
+        budget=Budget(100, "us", 99),
+        verdict=Verdict.INCONCLUSIVE,
+        sampling=sampling(_ONE_TO_HUNDRED_US, stop_reason="max_time", needed_calls=2_000_000),
+    )
+    assert "set max_time=130 on this marker and sla_timeout above 145 (it is isolated)" in (
+        verdict_message(res)
+    )
 
 
 @pytest.mark.parametrize(

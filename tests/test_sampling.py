@@ -536,27 +536,27 @@ def test_a_slow_model_with_room_passes_past_max_time_within_the_time_limit(
 
 
 def test_no_time_limit_means_no_extension() -> None:
-    # time_limit at or below max_time: 613 calls of 40 ms (25 s) do not fit in 20 s, so
-    # the pass is out of reach at once.
+    # time_limit at or below max_time: 613 calls of 40 ms (25 s) do not fit in 20 s.
     p99 = 40 * MS * math.exp(0.1 * _Z99)
     the_plan = SamplingPlan(time_limit_ns=0)
     result, _ = run(_slow_calls(40, 1), the_plan, budget_ns=5 * p99, quantile=0.99)
-    assert result.stop_reason == "unreachable"
+    assert result.stop_reason == "max_time"
     assert result.decision is not None
     assert result.decision.outcome is None
-    assert result.duration_ns < the_plan.max_time_ns
+    assert the_plan.max_time_ns <= result.duration_ns < the_plan.max_time_ns + 100 * MS
     assert result.limit_ns == the_plan.max_time_ns
     assert result.needed_calls is not None
     assert result.needed_calls >= 613
 
 
-def test_a_verdict_out_of_reach_stops_at_once_and_says_how_many_calls() -> None:
-    # 500 ms calls: a p99 pass needs 613 calls, 5 minutes: out of reach of 60 s.
+def test_a_verdict_out_of_reach_stops_at_max_time_and_says_how_many_calls() -> None:
+    # 500 ms calls: a p99 pass needs 613 calls, 5 minutes: out of reach of 60 s, so
+    # sampling stops at max_time rather than going on to time_limit.
     result, work = run(constant(500 * MS), SamplingPlan(), budget_ns=5 * S, quantile=0.99)
-    assert result.stop_reason == "unreachable"
+    assert result.stop_reason == "max_time"
     assert result.decision is not None
     assert result.decision.outcome is None
-    assert result.duration_ns <= 10 * S  # the first look, not the 20 s cap
+    assert result.duration_ns < SamplingPlan().max_time_ns + S
     fewest = min_samples_to_pass(0.99, 0.01 / 3)
     assert result.needed_calls is not None
     assert fewest <= result.needed_calls <= 1.02 * fewest
@@ -564,6 +564,27 @@ def test_a_verdict_out_of_reach_stops_at_once_and_says_how_many_calls() -> None:
     # Warmup of a slow model stays short: 1 s at most, plus the call in progress.
     assert result.warmup_ns <= 1.5 * S
     assert work.calls < 60
+
+
+def test_the_first_calls_never_abandon_a_verdict_within_reach() -> None:
+    # p99.9 of a 10 ms model with 1% of calls at 30 ms against 20 ms: a clear fail, but
+    # the first dozens of calls may have no slow one. Only at max_time may a projection
+    # stop anything: the fail is called.
+    slow_every = every_nth_slow(100, 10 * MS, 30 * MS)
+    result, _ = run(slow_every, SamplingPlan(), budget_ns=20 * MS, quantile=0.999)
+    assert result.decision is not None
+    assert result.decision.outcome == "fail"
+
+
+def test_one_slow_call_does_not_decide_how_long_to_sample() -> None:
+    # A 70 ms model with 1 call in 20 at 110 ms: the projection uses the mean cost per
+    # call, not the last (one-call) chunk's, and the pass comes past max_time.
+    result, _ = run(
+        every_nth_slow(20, 70 * MS, 110 * MS), SamplingPlan(), budget_ns=250 * MS, quantile=0.99
+    )
+    assert result.decision is not None
+    assert result.decision.outcome == "pass", result.stop_reason
+    assert result.duration_ns > SamplingPlan().max_time_ns
 
 
 def test_a_clear_fail_of_a_slow_model_is_still_called() -> None:
