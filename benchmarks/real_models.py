@@ -144,8 +144,11 @@ def main() -> int:
     started = time.perf_counter()
     free, _ = session(models, None)
     print()
-    print("| model | p50 | p99 | budget | verdict | calls | sampling s | test s | stopped |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| model | p50 | p99 | budget | verdict | calls | sampling s | test s | stopped "
+        "| dependence | needed calls |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     failures = []
     for ratio in ratios:
         budgets = {n: round(ratio * free[n]["percentiles_s"]["p99"] * 1e3, 3) for n in names}
@@ -158,7 +161,9 @@ def main() -> int:
                 f"| {name} | {p50:.1f} ms | {free[name]['percentiles_s']['p99'] * 1e3:.1f} ms "
                 f"| {budgets[name]:g} ms ({ratio:g}x) | {record['verdict']} "
                 f"| {record['samples']:,} | {record['duration_s']:.1f} | {took:.1f} "
-                f"| {record['stop_reason']} |"
+                f"| {record['stop_reason']} "
+                f"| {(record['decision'] or {}).get('design_effect', 0):.1f} "
+                f"| {record['needed_calls'] or '-'} |"
             )
             print(row, flush=True)
             if 5 <= p50 <= 50 and (record["verdict"] != "pass" or record["duration_s"] > 60):
