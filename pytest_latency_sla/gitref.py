@@ -1,0 +1,137 @@
+"""The base revision of a model file: its bytes at a git revision, for a side-by-side compare.
+
+No pytest, no onnxruntime: ``git`` in a subprocess, and sentences for every way it can
+fail (not a repository, an unknown revision or a shallow clone, a file git does not
+track, a Git LFS pointer without git-lfs). Used by the pre-merge comparison
+(``--sla-compare-ref``): each ``sla.onnx(path)`` whose file differs at the base revision
+is measured against that revision's bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BaseModel", "GitRefError", "base_model"]
+
+#: The first line of a Git LFS pointer file.
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+#: Longest a git command may take.
+_TIMEOUT_S = 60.0
+
+
+class GitRefError(Exception):
+    """The base revision of a model cannot be read; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """A model file at the base revision, against the file as it is now."""
+
+    #: "changed" (other bytes at the base), "unchanged" (the same bytes) or "new" (no
+    #: such file at the base).
+    status: str
+    #: The base revision's bytes, for "changed"; None otherwise.
+    data: bytes | None
+    #: SHA-256 of the base bytes (None for "new") and of the file now.
+    base_sha256: str | None
+    head_sha256: str
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, timeout=_TIMEOUT_S, check=False
+        )
+    except FileNotFoundError:
+        raise GitRefError(
+            "--sla-compare-ref needs git, which is not installed here; install git, or "
+            "compare with a checkout of the base in a folder: --sla-compare-dir=DIR"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise GitRefError(f"git {' '.join(args)} took more than {_TIMEOUT_S:g} s") from None
+
+
+def _text(result: subprocess.CompletedProcess[bytes]) -> str:
+    """The last line git wrote to stderr, or ""."""
+    lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def base_model(path: str | Path, ref: str) -> BaseModel:
+    """The model at ``path`` as it was at revision ``ref`` (e.g. ``origin/main``).
+
+    Raises :class:`GitRefError` with the fix when it cannot be read.
+    """
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise GitRefError(f"model file {str(path)!r} does not exist")
+    head = file.read_bytes()
+    head_sha = hashlib.sha256(head).hexdigest()
+    where = file.parent
+    top = _git(["rev-parse", "--show-toplevel"], where)
+    if top.returncode != 0:
+        raise GitRefError(
+            f"--sla-compare-ref={ref}: {str(path)!r} is not in a git repository; run pytest "
+            "in a clone of the repository, or compare with a checkout of the base in a "
+            "folder: --sla-compare-dir=DIR"
+        )
+    root = Path(top.stdout.decode().strip())
+    commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
+    if commit.returncode != 0:
+        shallow = _git(["rev-parse", "--is-shallow-repository"], root).stdout.strip() == b"true"
+        hint = (
+            "this clone is shallow: fetch the history (actions/checkout with fetch-depth: 0, "
+            "or git fetch --unshallow origin)"
+            if shallow
+            else f"fetch it first (git fetch origin {ref.split('/', 1)[-1]})"
+        )
+        raise GitRefError(f"--sla-compare-ref={ref}: git knows no revision {ref!r}; {hint}")
+    relative = file.relative_to(root).as_posix()
+    tracked = _git(["ls-files", "--error-unmatch", "--", relative], root)
+    listed = _git(["ls-tree", "--name-only", ref, "--", relative], root)
+    if tracked.returncode != 0 and not listed.stdout.strip():
+        raise GitRefError(
+            f"--sla-compare-ref={ref}: {relative} is not tracked by git (a generated model?); "
+            "compare it with a folder holding the base version: --sla-compare-dir=DIR"
+        )
+    if not listed.stdout.strip():
+        return BaseModel("new", None, None, head_sha)
+    shown = _git(["show", f"{ref}:{relative}"], root)
+    if shown.returncode != 0:
+        raise GitRefError(
+            f"--sla-compare-ref={ref}: git show {ref}:{relative} failed: {_text(shown)}"
+        )
+    data = _smudge(shown.stdout, relative, ref, root)
+    base_sha = hashlib.sha256(data).hexdigest()
+    if data == head or base_sha == head_sha:
+        return BaseModel("unchanged", None, base_sha, head_sha)
+    return BaseModel("changed", data, base_sha, head_sha)
+
+
+def _smudge(data: bytes, relative: str, ref: str, root: Path) -> bytes:
+    """The real bytes of a Git LFS pointer (with git-lfs), or the bytes as they are."""
+    if not data.startswith(LFS_POINTER):
+        return data
+    if shutil.which("git-lfs") is None:
+        raise GitRefError(
+            f"--sla-compare-ref={ref}: {relative} is a Git LFS pointer at {ref}, and git-lfs "
+            "is not installed to fetch the model; install git-lfs (and git lfs fetch origin "
+            f"{ref.split('/', 1)[-1]}), or use --sla-compare-dir=DIR with a checkout of the base"
+        )
+    try:
+        smudged = subprocess.run(
+            ["git", "lfs", "smudge", "--", relative],
+            cwd=root, input=data, capture_output=True, timeout=600, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise GitRefError(f"git lfs smudge of {relative} took more than 600 s") from None
+    if smudged.returncode != 0 or smudged.stdout.startswith(LFS_POINTER):
+        raise GitRefError(
+            f"--sla-compare-ref={ref}: git-lfs could not fetch {relative} at {ref} "
+            f"({_text(smudged) or 'no content'}); run git lfs fetch origin and try again"
+        )
+    return smudged.stdout

@@ -1,0 +1,127 @@
+"""The base revision of a model file (``gitref.py``), in real git repositories made here."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_latency_sla.gitref import LFS_POINTER, GitRefError, base_model
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A repository whose main holds models/m.onnx (b"base") and a branch 'pr'."""
+    root = tmp_path / "repo"
+    (root / "models").mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    (root / "models" / "m.onnx").write_bytes(b"base")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "checkout", "-q", "-b", "pr")
+    return root
+
+
+def test_a_changed_model_gives_the_base_bytes(repo: Path) -> None:
+    (repo / "models" / "m.onnx").write_bytes(b"head")
+    git(repo, "commit", "-q", "-am", "head")
+    found = base_model(repo / "models" / "m.onnx", "main")
+    assert found.status == "changed"
+    assert found.data == b"base"
+    assert found.base_sha256 == hashlib.sha256(b"base").hexdigest()
+    assert found.head_sha256 == hashlib.sha256(b"head").hexdigest()
+
+
+def test_uncommitted_changes_count_as_the_head(repo: Path) -> None:
+    (repo / "models" / "m.onnx").write_bytes(b"edited")
+    assert base_model(repo / "models" / "m.onnx", "main").status == "changed"
+
+
+def test_the_same_bytes_need_no_second_measurement(repo: Path) -> None:
+    found = base_model(repo / "models" / "m.onnx", "main")
+    assert found.status == "unchanged"
+    assert found.data is None
+
+
+def test_a_model_absent_at_the_base_is_new(repo: Path) -> None:
+    (repo / "models" / "n.onnx").write_bytes(b"new")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "new")
+    found = base_model(repo / "models" / "n.onnx", "main")
+    assert found.status == "new"
+    assert found.base_sha256 is None
+
+
+def test_relative_paths_are_from_the_current_directory(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "models" / "m.onnx").write_bytes(b"head")
+    monkeypatch.chdir(repo / "models")
+    assert base_model("m.onnx", "main").data == b"base"
+
+
+def test_an_untracked_model_says_to_compare_with_a_folder(repo: Path) -> None:
+    (repo / "models" / "made.onnx").write_bytes(b"generated")
+    with pytest.raises(
+        GitRefError, match=r"models/made.onnx is not tracked by git .*--sla-compare-dir"
+    ):
+        base_model(repo / "models" / "made.onnx", "main")
+
+
+def test_an_unknown_revision_says_to_fetch_it(repo: Path) -> None:
+    with pytest.raises(
+        GitRefError,
+        match=r"git knows no revision 'origin/main'; fetch it first \(git fetch origin main\)",
+    ):
+        base_model(repo / "models" / "m.onnx", "origin/main")
+
+
+def test_a_shallow_clone_says_fetch_depth_0(repo: Path, tmp_path: Path) -> None:
+    (repo / "models" / "m.onnx").write_bytes(b"head")
+    git(repo, "commit", "-q", "-am", "head")
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "pr", f"file://{repo}", str(clone))
+    with pytest.raises(GitRefError, match=r"this clone is shallow: .*fetch-depth: 0"):
+        base_model(clone / "models" / "m.onnx", "main")
+
+
+def test_outside_a_repository_says_so(tmp_path: Path) -> None:
+    (tmp_path / "m.onnx").write_bytes(b"x")
+    with pytest.raises(GitRefError, match=r"is not in a git repository"):
+        base_model(tmp_path / "m.onnx", "main")
+
+
+def test_an_lfs_pointer_without_git_lfs_says_to_install_it(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pointer = LFS_POINTER + b"\noid sha256:" + b"0" * 64 + b"\nsize 4\n"
+    git(repo, "checkout", "-q", "main")
+    (repo / "models" / "m.onnx").write_bytes(pointer)
+    git(repo, "commit", "-q", "-am", "lfs")
+    git(repo, "checkout", "-q", "pr")
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "git-lfs" else "/usr/bin/git")
+    with pytest.raises(
+        GitRefError, match=r"is a Git LFS pointer at main, and git-lfs is not installed"
+    ):
+        base_model(repo / "models" / "m.onnx", "main")
+
+
+def test_a_missing_model_file_says_so(repo: Path) -> None:
+    with pytest.raises(GitRefError, match=r"model file .* does not exist"):
+        base_model(repo / "models" / "gone.onnx", "main")
