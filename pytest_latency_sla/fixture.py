@@ -7,24 +7,30 @@ ONNX adapter, the result model).
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .baseline import compare
-from .messages import progress_line, regression_message, verdict_message
+from .messages import (
+    progress_line,
+    regression_message,
+    revision_regression_message,
+    verdict_message,
+)
 from .result import SlaResult, Verdict, judged_percentile
+from .revision import regression_beyond
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
     from .result import Budget
-    from .runner import Measured, Runner, Timing
+    from .runner import Measured, OnnxJob, Runner, Timing
     from .sampling import Progress, Sampling
-    from .schema import SlaRecord
+    from .schema import RevisionEntry, SlaRecord
     from .settings import Settings
 
 __all__ = ["RunClock", "SlaFixture", "SlaInconclusiveWarning"]
@@ -146,6 +152,7 @@ class SlaFixture:
         job = OnnxJob(model, feeds, dims, providers, session_options)
         try:
             measured = self._runner().onnx(job, self._timing())
+            revision = self._revision(job) if self._settings.compare_ref else None
         except ort.ProviderUnavailableError as exc:
             problem = str(exc)
             if not self._settings.require_providers:
@@ -154,9 +161,52 @@ class SlaFixture:
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
             problem = str(exc)
         else:
-            return self.judge(measured)
+            return self.judge(measured, revision)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
+
+    def _revision(self, job: OnnxJob) -> RevisionEntry | str:
+        """The model against the base revision (``--sla-compare-ref``): measured side by
+        side when its file changed; a sentence when that cannot be done."""
+        from . import ort
+        from .gitref import GitRefError, base_model
+        from .revision import compare_calls, not_compared
+
+        settings = self._settings
+        ref = settings.compare_ref
+        assert ref is not None
+        model = job.model
+        if self._isolate or not isinstance(model, (str, os.PathLike)):
+            return not_compared(ref, "not comparable")
+        try:
+            base = base_model(os.fspath(model), ref)
+        except GitRefError as exc:
+            return str(exc)
+        if base.status != "changed" or base.data is None:
+            return not_compared(ref, base.status, base.base_sha256)
+        made = {}
+        for side, source in (("head", model), ("base", base.data)):
+            try:
+                made[side] = ort.prepare(
+                    source,
+                    feeds=job.feeds,
+                    dims=job.dims,
+                    providers=job.providers,
+                    session_options=job.session_options,
+                )
+            except ort.OnnxInputError as exc:
+                return f"the model at {ref} cannot be compared with these inputs: {exc}"
+        budget = self._budget
+        return compare_calls(
+            made["base"].call,
+            made["head"].call,
+            self._timing().plan,
+            ref=ref,
+            base_sha256=base.base_sha256,
+            quantile=judged_percentile(budget, settings.percentile) / 100.0,
+            confidence=settings.confidence,
+            delta=settings.max_regression or 0.05,
+        )
 
     def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
         """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate.
@@ -262,12 +312,13 @@ class SlaFixture:
 
         return report
 
-    def judge(self, measured: Measured) -> SlaResult:
+    def judge(self, measured: Measured, revision: RevisionEntry | str | None = None) -> SlaResult:
         """Judge a measurement against the test's budget, record it, and fail the test
         when the budget is missed (or, per ``sla_inconclusive``, too close to call).
 
         ``sla.onnx()`` and ``sla.measure()`` end here; so does a pytest-benchmark test's
-        rounds (``bench.py``).
+        rounds (``bench.py``). ``revision``: the comparison with the base revision
+        (``--sla-compare-ref``), or the sentence saying why there is none.
         """
         subject, sampling = measured.subject, measured.sampling
         self._run_clock.add(sampling)
@@ -292,6 +343,18 @@ class SlaFixture:
         record = result.to_record(self._nodeid, index, raw=settings.raw)
         self._results.append(result)
         problem = self._compare(record)
+        if self._settings.compare_ref and revision is None:
+            from .revision import not_compared
+
+            revision = not_compared(self._settings.compare_ref, "not comparable")
+        if isinstance(revision, str):
+            problem = "; ".join(p for p in (problem, f"sla.onnx(): {revision}") if p)
+        elif revision is not None:
+            record["revision"] = revision
+            allowed = settings.max_regression
+            if allowed is not None and regression_beyond(revision, allowed):
+                regressed = revision_regression_message(revision, allowed)
+                problem = "\n".join(p for p in (problem, regressed) if p)
         # Recorded before any failure: nothing measured is lost.
         self._record(record)
         # The budget's verdict stands on its own; a comparison adds its text, never

@@ -13,8 +13,14 @@ from .stats import calls_to_decide
 if TYPE_CHECKING:
     from .result import SlaResult
     from .sampling import Progress
+    from .schema import RevisionEntry
 
-__all__ = ["progress_line", "regression_message", "verdict_message"]
+__all__ = [
+    "progress_line",
+    "regression_message",
+    "revision_regression_message",
+    "verdict_message",
+]
 
 
 def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index: int = 0) -> str:
@@ -217,4 +223,18 @@ def regression_message(
         f"({baseline_path}), beyond the {allowed * 100:g}% allowed by sla_max_regression and "
         f"the noise floor ({noise_floor * 100:g}%, sla_noise_floor) of both runs. Find what "
         "slowed it down, or re-record the baseline with --sla-save if the change is intended"
+    )
+
+
+def revision_regression_message(entry: RevisionEntry, allowed: float) -> str:
+    """Why a test failed against the base revision (``--sla-compare-ref`` with
+    ``--sla-max-regression``): the median's whole interval is above ``1 + allowed``."""
+    ratio, low, high = entry["p50_ratio"] or [math.nan] * 3
+    base, head = entry["base_p50_s"] or math.nan, entry["head_p50_s"] or math.nan
+    return (
+        f"SLA regression against {entry['ref']}: p50 {fmt.duration(head)} is {ratio:.2f}x "
+        f"the base revision's {fmt.duration(base)} ({low:.2f}-{high:.2f}x at "
+        f"{fmt.percent(entry['confidence'] or 0.0)} confidence, measured side by side), "
+        f"beyond the {allowed * 100:g}% allowed by sla_max_regression. Find what slowed the "
+        "model down, or raise --sla-max-regression if the change is intended"
     )

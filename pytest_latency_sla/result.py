@@ -354,6 +354,7 @@ class SlaResult:
             histogram=self.histogram(),
             raw_ns=sampling.samples_ns.tolist() if raw else None,
             comparison=None,
+            revision=None,
             outcome=None,
         )
 

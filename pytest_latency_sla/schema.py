@@ -27,6 +27,7 @@ __all__ = [
     "Document",
     "Histogram",
     "InputEntry",
+    "RevisionEntry",
     "Run",
     "SlaRecord",
     "json_schema",
@@ -97,6 +98,26 @@ class Comparison(TypedDict):
     mismatch: list[str]  # configuration that differs from the baseline's
 
 
+class RevisionEntry(TypedDict):
+    """The measurement against the base revision (``--sla-compare-ref``), side by side."""
+
+    ref: str  # the base revision, as given
+    status: str  # changed (measured side by side), unchanged, new, not comparable
+    base_sha256: str | None  # of the model's bytes at the base
+    outcome: str | None  # regression, improvement, unchanged, unknown (changed only)
+    blocks: int  # interleaved blocks measured (one chunk of each side)
+    duration_s: float  # of the side-by-side measurement
+    confidence: float | None  # of the intervals
+    percentile: float | None  # the budget's percentile, in percent
+    base_p50_s: float | None
+    head_p50_s: float | None
+    p50_ratio: list[float] | None  # [head/base, low, high]
+    base_percentile_s: float | None
+    head_percentile_s: float | None
+    percentile_ratio: list[float] | None  # [head/base, low, high]
+    detectable: float | None  # smallest change (fraction) this run could tell from none
+
+
 class SlaRecord(TypedDict):
     """One measurement as plain values: what workers send, reports read, JSON holds."""
 
@@ -144,6 +165,7 @@ class SlaRecord(TypedDict):
     histogram: Histogram  # summary of every sample
     raw_ns: list[int] | None  # every sample in call order, with --sla-raw
     comparison: Comparison | None  # against --sla-compare's baseline
+    revision: RevisionEntry | None  # against --sla-compare-ref's base revision
     outcome: str | None  # the test's outcome (passed, failed, skipped), set by the controller
 
 

@@ -249,6 +249,16 @@ class Settings:
         metavar="PATH",
         shown="none",
     )
+    compare_ref: str | None = setting(
+        None,
+        "measure each sla.onnx(path) model whose file differs at git revision REF (e.g. "
+        "origin/main) side by side with that revision's bytes, interleaved, and report "
+        "the ratio head/base with its interval; with sla_max_regression, fail a slowdown "
+        "beyond it",
+        _optional(str),
+        metavar="REF",
+        shown="none",
+    )
     max_regression: float | None = setting(
         None,
         "fail a test whose measured percentile is more than PCT percent slower than its "
@@ -483,11 +493,12 @@ def _check_together(settings: Settings, sources: Mapping[str, str]) -> None:
             f"must not be below --sla-tight-margin / sla_tight_margin "
             f"({settings.tight_margin:g}, {sources['tight_margin']})"
         )
-    if settings.max_regression is not None and settings.compare is None:
+    if settings.max_regression is not None and not (settings.compare or settings.compare_ref):
         raise SettingError(
             f"--sla-max-regression / sla_max_regression ({sources['max_regression']}) needs "
-            "a baseline to compare with: add --sla-compare=PATH (a JSON report recorded with "
-            "--sla-save), or drop --sla-max-regression"
+            "something to compare with: add --sla-compare-ref=REF (a git revision, e.g. "
+            "origin/main) or --sla-compare=PATH (a JSON report recorded with --sla-save), or "
+            "drop --sla-max-regression"
         )
     if settings.save and settings.disable:
         raise SettingError(

@@ -74,6 +74,24 @@ def _model(
     return model
 
 
+def matmul_chain_model(layers: int, width: int = 192) -> onnx.ModelProto:
+    """``x`` float[1, width] through ``layers`` MatMuls by a fixed matrix: a model whose
+    cost grows with ``layers`` (twice the layers, about twice the time)."""
+    rng = np.random.default_rng(layers)
+    weight = numpy_helper.from_array(
+        (rng.standard_normal((width, width)) / width).astype(np.float32), "w"
+    )
+    names = ["x"] + [f"h{i}" for i in range(1, layers)] + ["y"]
+    nodes = [helper.make_node("MatMul", [names[i], "w"], [names[i + 1]]) for i in range(layers)]
+    return _model(
+        nodes,
+        [_value_info("x", TensorProto.FLOAT, [1, width])],
+        [_value_info("y", TensorProto.FLOAT, [1, width])],
+        name=f"matmul_chain_{layers}",
+        initializers=[weight],
+    )
+
+
 def identity_model(
     elem_type: int = TensorProto.FLOAT, shape: Sequence[Dim] = (1, 6), name: str = "identity"
 ) -> onnx.ModelProto:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -10,6 +12,7 @@ from onnx import TensorProto
 from onnx_models import (
     add_model,
     identity_model,
+    matmul_chain_model,
     model_bytes,
     multi_input_model,
     new_opset_model,
@@ -610,3 +613,94 @@ def test_batch_dims_are_the_leading_axis_of_every_input_they_appear_in() -> None
     assert prepared.subject.defaulted_dims == ("batch", "height", "seq", "width")
     assert prepared.subject.batch_dims == ("batch",)
     assert prepared.subject.defaulted_sizes == ("height", "seq", "width")
+
+
+# --- side by side against a git revision -------------------------------------------------
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd, capture_output=True, check=True,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pytester) -> None:
+    root = pytester.path
+    _git(root, "init", "-q", "-b", "main")
+    save(matmul_chain_model(8), root / "slower.onnx")
+    save(matmul_chain_model(8), root / "same.onnx")
+    pytester.makepyfile(
+        test_models="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_slower(sla):
+            sla.onnx("slower.onnx")
+
+        @pytest.mark.sla(ms=500)
+        def test_same(sla):
+            sla.onnx("same.onnx")
+
+        @pytest.mark.sla(ms=500)
+        def test_callable(sla):
+            sla.measure(sum, [1, 2, 3])
+        """
+    )
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    save(matmul_chain_model(24), root / "slower.onnx")  # 3x the layers: slower
+    result = pytester.runpytest(
+        *FAST,
+        "--sla-compare-ref=main",
+        "--sla-max-regression=10",
+        "--sla-report",
+        "--sla-report=json:r.json",
+    )
+    result.assert_outcomes(failed=1, passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*SLA regression against main: p50 * is *x the base revision's * (*x at 99% "
+            "confidence, measured side by side), beyond the 10% allowed by "
+            "sla_max_regression*",
+        ]
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "sla: test_models.py::test_slower: against main: p50 *x (*), p99 *x (*): regression*",
+            "sla: test_models.py::test_same: model unchanged at main: not measured again",
+            "sla: 1 measurement not comparable by revision: --sla-compare-ref=main compares*",
+        ]
+    )
+    records = {r["nodeid"].split("::")[1]: r for r in load_report(root / "r.json")["results"]}
+    slower = records["test_slower"]["revision"]
+    assert slower["status"] == "changed"
+    assert slower["outcome"] == "regression"
+    assert slower["p50_ratio"][1] > 1.5  # 3x the work: the whole interval well above 1
+    assert slower["blocks"] >= 20
+    assert records["test_slower"]["verdict"] == "pass"  # the budget's verdict stands
+    assert records["test_same"]["revision"]["status"] == "unchanged"
+    assert records["test_callable"]["revision"]["status"] == "not comparable"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_compare_ref_outside_git_fails_with_the_fix(pytester: pytest.Pytester) -> None:
+    save(matmul_chain_model(2), pytester.path / "m.onnx")
+    pytester.makepyfile(
+        test_m="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_m(sla):
+            sla.onnx("m.onnx")
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-compare-ref=main", "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*sla.onnx(): --sla-compare-ref=main: 'm.onnx' is not in a git repository; *"]
+    )
+    # Nothing measured is lost: the measurement is in the report.
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["verdict"] == "pass"

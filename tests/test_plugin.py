@@ -687,6 +687,7 @@ VALID_SETTINGS = {
     "raw": "true",
     "save": "saved.json",
     "compare": "baseline.json",
+    "compare_ref": "main",
     "max_regression": "50",
     "noise_floor": "40",
     "strict_baseline": "true",

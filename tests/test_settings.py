@@ -197,7 +197,7 @@ _BAD = [
 ]
 
 #: Paths: any text is a valid path here; a missing baseline is a usage error at start-up.
-_NO_BAD_VALUES = {"save", "compare"}
+_NO_BAD_VALUES = {"save", "compare", "compare_ref"}  # any text is a path or a revision
 
 
 def test_bad_values_cover_every_option() -> None:
@@ -356,6 +356,9 @@ def test_help_states_the_declared_default(option: Option) -> None:
 
 
 def test_max_regression_without_a_baseline_is_a_usage_error() -> None:
-    with pytest.raises(SettingError, match=r"needs a baseline to compare with: add --sla-compare"):
+    with pytest.raises(
+        SettingError, match=r"needs something to compare with: add --sla-compare-ref=REF"
+    ):
         resolve(cli_values(max_regression="10"))
     assert resolve(cli_values(max_regression="10", compare="base.json")).max_regression == 0.1
+    assert resolve(cli_values(max_regression="10", compare_ref="main")).compare_ref == "main"

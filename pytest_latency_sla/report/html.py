@@ -24,6 +24,8 @@ from .labels import (
     budget_label,
     change_label,
     defaulted_note,
+    revision_of,
+    revision_text,
     run_status,
     summary_line,
     verdict_label,
@@ -221,6 +223,9 @@ def _facts(record: SlaRecord) -> str:
     facts.append(("measured what", subject))
     if defaulted_note(record):
         facts.append(("sizes", esc(defaulted_note(record))))
+    revision = revision_of(record)
+    if revision is not None:
+        facts.append(("vs base revision", esc(revision_text(revision))))
     if record["providers"] or record["providers_requested"]:
         used = ", ".join(p.replace("ExecutionProvider", "") for p in record["providers"]) or "-"
         asked = ", ".join(p.replace("ExecutionProvider", "") for p in record["providers_requested"])

@@ -16,7 +16,7 @@ from .document import sort_by_margin, totals
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..schema import SlaRecord
+    from ..schema import RevisionEntry, SlaRecord
 
 __all__ = [
     "BAND_TEXT",
@@ -25,6 +25,8 @@ __all__ = [
     "change_label",
     "defaulted_label",
     "defaulted_note",
+    "revision_of",
+    "revision_text",
     "run_status",
     "summary_line",
     "time_line",
@@ -181,3 +183,41 @@ def defaulted_note(record: SlaRecord) -> str:
             f"withheld; give real sizes with dims={{{example}}}"
         )
     return f"{label}: single-request latency; give other batch sizes with dims={{{example}}}"
+
+
+def revision_text(entry: RevisionEntry) -> str:
+    """One line on the comparison, e.g. ``against main: p50 1.21x (1.18-1.24), p99 1.19x
+    (1.08-1.31): regression; this run could tell a change of 3%``."""
+    ref = entry["ref"]
+    status = entry["status"]
+    if status == "unchanged":
+        return f"model unchanged at {ref}: not measured again"
+    if status == "new":
+        return f"new: no such model at {ref}"
+    if status == "not comparable":
+        return f"not comparable by revision (only model files are compared with {ref})"
+    p50, tail, percentile = entry["p50_ratio"], entry["percentile_ratio"], entry["percentile"]
+    if p50 is None or tail is None or percentile is None:
+        return f"against {ref}: {status}"
+    detectable = entry["detectable"]
+    could = (
+        f"; this run could tell a change of {detectable * 100:.0f}%"
+        if detectable is not None and detectable < 10
+        else ""
+    )
+    return (
+        f"against {ref}: p50 {_ratio(p50)}, {fmt.pct_label(percentile)} "
+        f"{_ratio(tail)}: {entry['outcome']}{could}"
+    )
+
+
+def _ratio(values: list[float]) -> str:
+    ratio, low, high = values
+    return f"{ratio:.2f}x ({low:.2f}-{high:.2f})"
+
+
+def revision_of(record: SlaRecord) -> RevisionEntry | None:
+    """The record's comparison with the base revision (None in reports of versions
+    before 3, and without ``--sla-compare-ref``)."""
+    found: RevisionEntry | None = record.get("revision")
+    return found

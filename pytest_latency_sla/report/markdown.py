@@ -16,6 +16,8 @@ from .labels import (
     budget_label,
     change_label,
     defaulted_note,
+    revision_of,
+    revision_text,
     run_status,
     summary_line,
     verdict_label,
@@ -85,6 +87,10 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [_row(record, compared) for record in records]
         lines.append("")
         notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
+        for record in records:
+            revision = revision_of(record)
+            if revision is not None and revision["status"] != "not comparable":
+                notes.append((record["label"], revision_text(revision)))
         for label, text in notes:
             lines.append(f"- `{_cell(label)}`: {_cell(text)}")
         if notes:

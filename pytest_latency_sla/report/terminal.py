@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 
 from .. import fmt
 from .document import sort_by_margin
-from .labels import BAND_TEXT, budget_label, change_label, defaulted_note, verdict_label
+from .labels import (
+    BAND_TEXT,
+    budget_label,
+    change_label,
+    defaulted_note,
+    revision_of,
+    revision_text,
+    verdict_label,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -88,4 +96,15 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         note = defaulted_note(record)
         if note:
             out.append(f"sla: {record['label']}: {note}")
+        revision = revision_of(record)
+        if revision is not None and revision["status"] != "not comparable":
+            out.append(f"sla: {record['label']}: {revision_text(revision)}")
+    apart = [e for e in map(revision_of, records) if e and e["status"] == "not comparable"]
+    if apart:
+        callables, ref = len(apart), apart[0]["ref"]
+        out.append(
+            f"sla: {callables} measurement{'s' if callables != 1 else ''} not comparable by "
+            f"revision: --sla-compare-ref={ref} compares model files given by path, "
+            "measured in the test's process"
+        )
     return out
