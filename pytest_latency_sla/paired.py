@@ -21,7 +21,8 @@ The procedure:
 * **The outcome** of an interval against a change of interest ``delta``: regression when
   it lies above 1, improvement below 1, unchanged when it lies within
   ``[1 / (1 + delta), 1 + delta]``, else unknown; and the smallest change this run could
-  have detected (half the interval's width, as a ratio).
+  have detected. Sampling stops once the outcome is known and, for a regression, also
+  whether it is beyond ``delta`` (what a gate on ``delta`` decides).
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ if TYPE_CHECKING:
 
     from .plan import SamplingPlan
 
-__all__ = ["PairedSampling", "RatioEstimate", "judge_ratio", "sample_pair", "student_t"]
+__all__ = [
+    "PairedSampling",
+    "RatioEstimate",
+    "judge_ratio",
+    "sample_pair",
+    "settled",
+    "student_t",
+]
 
 #: Outcomes of a comparison.
 OUTCOMES = ("regression", "improvement", "unchanged", "unknown")
@@ -130,6 +138,18 @@ def _normal_quantile(p: float) -> float:
     e = 0.5 * math.erfc(-x / math.sqrt(2)) - p
     u = e * math.sqrt(2 * math.pi) * math.exp(x * x / 2)
     return x - u / (1 + x * u / 2)
+
+
+def settled(estimate: RatioEstimate, delta: float) -> bool:
+    """Whether sampling more could change what the comparison says: known once the
+    outcome is, and, for a regression, once it is also known whether it is beyond
+    ``delta`` (the interval lies above ``1 + delta``, or ends below it), which is what a
+    gate on ``delta`` decides."""
+    if estimate.outcome == "unknown":
+        return False
+    if estimate.outcome == "regression":
+        return estimate.low > 1.0 + delta or estimate.high <= 1.0 + delta
+    return True
 
 
 def _outcome(low: float, high: float, delta: float) -> str:
@@ -246,7 +266,7 @@ def sample_pair(
             break
         if elapsed >= plan.min_time_ns and len(order) >= MIN_BLOCKS:
             paired = PairedSampling(tuple(chunks[0]), tuple(chunks[1]), tuple(order), 0, warm)
-            if judge_ratio(paired, confidence, delta).outcome != "unknown":
+            if settled(judge_ratio(paired, confidence, delta), delta):
                 break
     return PairedSampling(tuple(chunks[0]), tuple(chunks[1]), tuple(order), clock() - start, warm)
 

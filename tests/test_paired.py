@@ -117,3 +117,16 @@ def test_too_few_blocks_is_unknown() -> None:
     paired = PairedSampling((chunk, chunk), (chunk, chunk), (True, False), 0, (0, 0))
     estimate = judge_ratio(paired, 0.95, 0.05)
     assert estimate.outcome == "unknown"
+
+
+def test_a_regression_is_sampled_until_it_is_known_whether_it_is_beyond_the_gate() -> None:
+    from pytest_latency_sla.paired import RatioEstimate, settled
+
+    def est(low: float, high: float, outcome: str) -> RatioEstimate:
+        return RatioEstimate((low + high) / 2, low, high, 0.95, outcome, 0.05)
+
+    assert not settled(est(1.02, 1.30, "regression"), 0.10)  # beyond 10%? not yet known
+    assert settled(est(1.12, 1.30, "regression"), 0.10)  # beyond
+    assert settled(est(1.02, 1.08, "regression"), 0.10)  # slower, but within the gate
+    assert settled(est(0.97, 1.03, "unchanged"), 0.10)
+    assert not settled(est(0.90, 1.30, "unknown"), 0.10)
