@@ -178,6 +178,7 @@ def record(
         api="session.run(None, feeds)",
         model_sha256="ab" * 32,
         inputs=[{"name": "x", "dtype": "float32", "shape": [1, 6]}],
+        defaulted_dims=[],
         providers_requested=list(providers),
         providers=list(providers),
         intra_op_threads=intra_op_threads,
@@ -204,6 +205,7 @@ def record(
         looks=1,
         timer_overhead_ns=40,
         stop_reason="decided" if has_budget else "measured",
+        needed_calls=None,
         confidence=0.99,
         decision=None,
         verdict=verdict,
@@ -212,6 +214,7 @@ def record(
         histogram={"edges_s": [measured_s / 3, measured_s * 3], "counts": [samples]},
         raw_ns=None,
         comparison=None,
+        revision=None,
         outcome="passed",
     )
 

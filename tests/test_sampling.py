@@ -513,7 +513,8 @@ def test_a_clear_p99_pass_of_a_slow_model_takes_at_most_700_calls(
 def _slow_calls(call_ms: float, seed: int, size: int = 5_000) -> Callable[[int], int]:
     rng = np.random.default_rng(seed)
     draws = np.rint(rng.lognormal(math.log(call_ms * MS), 0.1, size)).astype(np.int64)
-    return draws.tolist().__getitem__
+    values: list[int] = draws.tolist()
+    return values.__getitem__
 
 
 @pytest.mark.parametrize(("call_ms", "margin"), [(40, 3.5), (50, 10.0), (45, 25.0)])
