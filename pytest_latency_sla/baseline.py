@@ -147,10 +147,13 @@ def mismatches(
     environment: Mapping[str, Any],
     baseline_environment: Mapping[str, Any],
 ) -> list[str]:
-    """Configuration that differs between a measurement and its baseline entry."""
+    """Configuration that differs between a measurement and its baseline entry.
+
+    Not the model itself: a changed model is what a pull request is reviewed for, so it
+    is compared (and labelled, see :func:`model_changed`), never set aside.
+    """
     found = []
-    for field in ("percentile", "model_sha256", "providers", "intra_op_threads",
-                  "inter_op_threads"):  # fmt: skip
+    for field in ("percentile", "providers", "intra_op_threads", "inter_op_threads"):
         ours: object = record[field]
         theirs = entry.get(field)
         if ours is not None and theirs is not None and ours != theirs:
@@ -163,6 +166,12 @@ def mismatches(
     if ours_cpu and theirs_cpu and ours_cpu != theirs_cpu:
         found.append(f"cpu_model {theirs_cpu!r} -> {ours_cpu!r}")
     return found
+
+
+def model_changed(record: SlaRecord, entry: Mapping[str, Any]) -> bool:
+    """Whether the model's bytes differ from the baseline entry's (both known)."""
+    ours, theirs = record["model_sha256"], entry.get("model_sha256")
+    return ours is not None and theirs is not None and ours != theirs
 
 
 def compare(
@@ -186,9 +195,10 @@ def compare(
     base_interval = _interval(entry)
     change = record["measured_s"] / base - 1.0 if base > 0 else None
     mismatch = mismatches(record, entry, environment, baseline_environment)
+    changed = model_changed(record, entry)
     if mismatch or change is None or base_interval is None or not math.isfinite(change):
         status = "mismatch" if mismatch else "unchanged"
-        return _comparison(status, base, base_interval, change, False, mismatch), False
+        return _comparison(status, base, base_interval, change, False, mismatch, changed), False
     low, high = record["interval_s"]
     # The smallest change both runs' intervals allow must clear the floor, not just the
     # point estimate: the two runs must be apart by more than the noise between runs.
@@ -196,7 +206,8 @@ def compare(
     faster = high > 0 and base_interval[0] / high - 1.0 > noise_floor
     status = "regression" if slower else "improvement" if faster else "unchanged"
     fails = slower and max_regression is not None and change > max_regression
-    return _comparison(status, base, base_interval, change, slower or faster, []), fails
+    comparison = _comparison(status, base, base_interval, change, slower or faster, [], changed)
+    return comparison, fails
 
 
 def _comparison(
@@ -206,6 +217,7 @@ def _comparison(
     change: float | None,
     significant: bool,
     mismatch: list[str],
+    changed: bool = False,
 ) -> Comparison:
     return Comparison(
         status=status,
@@ -214,4 +226,5 @@ def _comparison(
         change=change,
         significant=significant,
         mismatch=mismatch,
+        model_changed=changed,
     )

@@ -96,6 +96,7 @@ class Comparison(TypedDict):
     change: float | None  # measured / baseline - 1 (0.23 = 23% slower)
     significant: bool  # the change is beyond the noise of both runs
     mismatch: list[str]  # configuration that differs from the baseline's
+    model_changed: bool  # the model's bytes differ from the baseline's (still compared)
 
 
 class RevisionEntry(TypedDict):

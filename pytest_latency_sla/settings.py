@@ -280,9 +280,10 @@ class Settings:
     )
     strict_baseline: bool = setting(
         False,
-        "fail a test whose baseline entry was recorded under another configuration (model, "
-        "onnxruntime version, providers, threads, CPU); without it, such a test is only "
-        "marked 'mismatch' in the reports",
+        "fail a test whose baseline entry was recorded under another configuration "
+        "(onnxruntime version, providers, threads, CPU, percentile); without it, such a test "
+        "is only marked 'mismatch' in the reports (a changed model is compared, not a "
+        "mismatch)",
         _flag,
         kind="flag",
     )

@@ -129,7 +129,6 @@ def test_significant_speedup_is_an_improvement() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "text"),
     [
-        ("model_sha256", "bb", "model_sha256 'bb' -> 'aa'"),
         ("providers", ["CUDAExecutionProvider"], "providers"),
         ("intra_op_threads", 4, "intra_op_threads 4 -> 0"),
         ("percentile", 95.0, "percentile 95.0 -> 99.0"),
@@ -141,6 +140,28 @@ def test_configuration_mismatch_is_not_compared(field: str, value: object, text:
     assert comparison["status"] == "mismatch"
     assert any(text in m for m in comparison["mismatch"]), comparison["mismatch"]
     assert fails is False  # a mismatch never counts as a regression
+
+
+def test_a_changed_model_is_compared_and_labelled_not_set_aside() -> None:
+    # The model is what a pull request changes: a 3x slower one is a regression.
+    base = entry(1.0, 0.95, 1.05, model_sha256="bb")
+    comparison, fails = compare(record(3.0, 2.9, 3.1), base, ENV, ENV, 0.1)
+    assert comparison["status"] == "regression"
+    assert comparison["model_changed"] is True
+    assert comparison["mismatch"] == []
+    assert fails is True
+    same, _ = compare(record(3.0, 2.9, 3.1), entry(1.0, 0.95, 1.05), ENV, ENV, 0.1)
+    assert same["model_changed"] is False
+
+
+def test_a_mismatch_still_shows_its_numbers() -> None:
+    from pytest_latency_sla.report.labels import change_label
+
+    rec = record(3.0, 2.9, 3.1)
+    rec["comparison"], _ = compare(rec, entry(1.0, 0.95, 1.05, intra_op_threads=4), ENV, ENV)
+    assert change_label(rec) == "p99 +200% (mismatch)"
+    rec["comparison"], _ = compare(rec, entry(1.0, 0.95, 1.05, model_sha256="bb"), ENV, ENV)
+    assert change_label(rec) == "p99 +200% regression (model changed)"
 
 
 def test_environment_mismatch_onnxruntime_and_cpu() -> None:

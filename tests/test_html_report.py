@@ -127,6 +127,7 @@ def _comparison(status: str, change: float | None, baseline_s: float | None) -> 
         change=change,
         significant=status in ("regression", "improvement"),
         mismatch=["onnxruntime 1.19.0 -> 1.20.0"] if status == "mismatch" else [],
+        model_changed=False,
     )
 
 

@@ -398,6 +398,7 @@ def _regressed(rec: SlaRecord) -> SlaRecord:
         "change": 1.0,
         "significant": True,
         "mismatch": [],
+        "model_changed": False,
     }
     return rec
 

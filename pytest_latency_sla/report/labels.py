@@ -48,15 +48,20 @@ def budget_label(record: SlaRecord) -> str:
 
 
 def change_label(record: SlaRecord) -> str:
-    """Against the baseline: ``p99 +23% regression``, ``p99 -3%``, ``new``, ``mismatch``."""
+    """Against the baseline: ``p99 +23% regression``, ``p99 -3%``, ``new``, ``p99 +150%
+    regression (model changed)``, ``p99 +40% (mismatch)``: the numbers are shown even
+    when the configuration differs."""
     comparison = record["comparison"]
     if comparison is None:
         return "-"
     status, change = comparison["status"], comparison["change"]
-    if status in ("new", "mismatch") or change is None:
+    if status == "new" or change is None:
         return status
     text = f"{fmt.pct_label(record['percentile'])} {change * 100:+.0f}%"
-    return f"{text} {status}" if status in ("regression", "improvement") else text
+    if status == "mismatch":
+        return f"{text} (mismatch)"
+    text = f"{text} {status}" if status in ("regression", "improvement") else text
+    return f"{text} (model changed)" if comparison.get("model_changed") else text
 
 
 def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
