@@ -16,7 +16,11 @@ WORKFLOWS = sorted((ROOT / "examples" / "ci").glob("*.yml"))
 
 
 def test_there_are_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} == {"sla-baseline.yml", "sla-pull-request.yml"}
+    assert {p.name for p in WORKFLOWS} == {
+        "sla-baseline.yml",
+        "sla-pull-request.yml",
+        "sla-side-by-side.yml",
+    }
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
