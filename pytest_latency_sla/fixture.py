@@ -152,7 +152,7 @@ class SlaFixture:
         job = OnnxJob(model, feeds, dims, providers, session_options)
         try:
             measured = self._runner().onnx(job, self._timing())
-            revision = self._revision(job) if self._settings.compare_ref else None
+            revision = self._revision(job) if self._base_label() else None
         except ort.ProviderUnavailableError as exc:
             problem = str(exc)
             if not self._settings.require_providers:
@@ -169,17 +169,20 @@ class SlaFixture:
         """The model against the base revision (``--sla-compare-ref``): measured side by
         side when its file changed; a sentence when that cannot be done."""
         from . import ort
-        from .gitref import GitRefError, base_model
+        from .gitref import GitRefError, base_in_folder, base_model
         from .revision import compare_calls, not_compared
 
         settings = self._settings
-        ref = settings.compare_ref
+        ref = self._base_label()
         assert ref is not None
         model = job.model
         if self._isolate or not isinstance(model, (str, os.PathLike)):
             return not_compared(ref, "not comparable")
         try:
-            base = base_model(os.fspath(model), ref)
+            if settings.compare_dir:
+                base = base_in_folder(os.fspath(model), settings.compare_dir)
+            else:
+                base = base_model(os.fspath(model), ref)
         except GitRefError as exc:
             return str(exc)
         if base.status != "changed" or base.data is None:
@@ -312,6 +315,11 @@ class SlaFixture:
 
         return report
 
+    def _base_label(self) -> str | None:
+        """The base measured against, side by side: ``--sla-compare-ref`` or
+        ``--sla-compare-dir``; None for neither."""
+        return self._settings.compare_ref or self._settings.compare_dir
+
     def judge(self, measured: Measured, revision: RevisionEntry | str | None = None) -> SlaResult:
         """Judge a measurement against the test's budget, record it, and fail the test
         when the budget is missed (or, per ``sla_inconclusive``, too close to call).
@@ -343,10 +351,11 @@ class SlaFixture:
         record = result.to_record(self._nodeid, index, raw=settings.raw)
         self._results.append(result)
         problem = self._compare(record)
-        if self._settings.compare_ref and revision is None:
+        base_label = self._base_label()
+        if base_label and revision is None:
             from .revision import not_compared
 
-            revision = not_compared(self._settings.compare_ref, "not comparable")
+            revision = not_compared(base_label, "not comparable")
         if isinstance(revision, str):
             problem = "; ".join(p for p in (problem, f"sla.onnx(): {revision}") if p)
         elif revision is not None:

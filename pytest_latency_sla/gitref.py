@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BaseModel", "GitRefError", "base_model"]
+__all__ = ["BaseModel", "GitRefError", "base_in_folder", "base_model"]
 
 #: The first line of a Git LFS pointer file.
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -108,6 +108,40 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
     data = _smudge(shown.stdout, relative, ref, root)
     base_sha = hashlib.sha256(data).hexdigest()
     if data == head or base_sha == head_sha:
+        return BaseModel("unchanged", None, base_sha, head_sha)
+    return BaseModel("changed", data, base_sha, head_sha)
+
+
+def base_in_folder(path: str | Path, folder: str | Path) -> BaseModel:
+    """The model at ``path`` as a base checkout in ``folder`` has it: the file at the same
+    path relative to the current directory (``--sla-compare-dir``; e.g. a ``git worktree
+    add ../base origin/main``, or generated models kept outside git)."""
+    file = Path(path)
+    if not file.is_file():
+        raise GitRefError(f"model file {str(path)!r} does not exist")
+    base_root = Path(folder)
+    if not base_root.is_dir():
+        raise GitRefError(
+            f"--sla-compare-dir={folder}: no such folder; give a checkout of the base, e.g. "
+            "git worktree add ../base origin/main and --sla-compare-dir=../base"
+        )
+    head = file.read_bytes()
+    head_sha = hashlib.sha256(head).hexdigest()
+    if file.is_absolute():
+        try:
+            file = file.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            raise GitRefError(
+                f"--sla-compare-dir={folder}: {str(path)!r} is not under the current "
+                "directory, so it has no path to look up in the base folder; give the "
+                "model's path relative to the project root"
+            ) from None
+    base_file = base_root / file
+    if not base_file.is_file():
+        return BaseModel("new", None, None, head_sha)
+    data = base_file.read_bytes()
+    base_sha = hashlib.sha256(data).hexdigest()
+    if base_sha == head_sha:
         return BaseModel("unchanged", None, base_sha, head_sha)
     return BaseModel("changed", data, base_sha, head_sha)
 

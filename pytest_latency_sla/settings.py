@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .conflicts import check_together
 from .plan import DEFAULT_PERCENTILE, SamplingPlan
 from .values import (
     REPORT_TYPES,
@@ -259,6 +260,15 @@ class Settings:
         metavar="REF",
         shown="none",
     )
+    compare_dir: str | None = setting(
+        None,
+        "as --sla-compare-ref, with the base taken from a folder holding a checkout of it "
+        "(e.g. made with git worktree add): each model at the same path relative to the "
+        "current directory",
+        _optional(_path),
+        metavar="DIR",
+        shown="none",
+    )
     max_regression: float | None = setting(
         None,
         "fail a test whose measured percentile is more than PCT percent slower than its "
@@ -482,28 +492,5 @@ def resolve_settings(
             raise SettingError(f"{option.cli} / {option.ini}: {exc} ({source})") from None
         sources[option.name] = source
     settings = Settings(**values)
-    _check_together(settings, sources)
+    check_together(settings, sources)
     return settings
-
-
-def _check_together(settings: Settings, sources: Mapping[str, str]) -> None:
-    """Settings that are fine alone but not together."""
-    if settings.headroom < settings.tight_margin:
-        raise SettingError(
-            f"--sla-headroom / sla_headroom ({settings.headroom:g}, {sources['headroom']}) "
-            f"must not be below --sla-tight-margin / sla_tight_margin "
-            f"({settings.tight_margin:g}, {sources['tight_margin']})"
-        )
-    if settings.max_regression is not None and not (settings.compare or settings.compare_ref):
-        raise SettingError(
-            f"--sla-max-regression / sla_max_regression ({sources['max_regression']}) needs "
-            "something to compare with: add --sla-compare-ref=REF (a git revision, e.g. "
-            "origin/main) or --sla-compare=PATH (a JSON report recorded with --sla-save), or "
-            "drop --sla-max-regression"
-        )
-    if settings.save and settings.disable:
-        raise SettingError(
-            f"--sla-save / sla_save ({sources['save']}) with --sla-disable / sla_disable "
-            f"({sources['disable']}) would record a baseline of one untimed call per test; "
-            "drop one of them"
-        )

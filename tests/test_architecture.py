@@ -108,6 +108,7 @@ CORE = (
     "pytest_latency_sla.result",
     "pytest_latency_sla.baseline",
     "pytest_latency_sla.settings",
+    "pytest_latency_sla.conflicts",
     "pytest_latency_sla.marker",
     "pytest_latency_sla.runner",
     "pytest_latency_sla.isolate",

@@ -125,3 +125,34 @@ def test_an_lfs_pointer_without_git_lfs_says_to_install_it(
 def test_a_missing_model_file_says_so(repo: Path) -> None:
     with pytest.raises(GitRefError, match=r"model file .* does not exist"):
         base_model(repo / "models" / "gone.onnx", "main")
+
+
+# --- a base in a folder (--sla-compare-dir) ----------------------------------------------
+
+
+def test_a_base_folder_gives_the_file_at_the_same_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_latency_sla.gitref import base_in_folder
+
+    head, base = tmp_path / "head", tmp_path / "base"
+    (head / "models").mkdir(parents=True)
+    (base / "models").mkdir(parents=True)
+    (head / "models" / "m.onnx").write_bytes(b"head")
+    (base / "models" / "m.onnx").write_bytes(b"base")
+    (head / "models" / "same.onnx").write_bytes(b"same")
+    (base / "models" / "same.onnx").write_bytes(b"same")
+    (head / "models" / "new.onnx").write_bytes(b"new")
+    monkeypatch.chdir(head)
+    changed = base_in_folder("models/m.onnx", base)
+    assert changed.status == "changed"
+    assert changed.data == b"base"
+    assert base_in_folder(head / "models" / "m.onnx", base).data == b"base"  # absolute
+    assert base_in_folder("models/same.onnx", base).status == "unchanged"
+    assert base_in_folder("models/new.onnx", base).status == "new"
+    with pytest.raises(GitRefError, match=r"--sla-compare-dir=.*: no such folder; .*worktree"):
+        base_in_folder("models/m.onnx", tmp_path / "missing")
+    elsewhere = tmp_path / "elsewhere.onnx"
+    elsewhere.write_bytes(b"x")
+    with pytest.raises(GitRefError, match=r"is not under the current directory"):
+        base_in_folder(elsewhere, base)

@@ -688,6 +688,7 @@ VALID_SETTINGS = {
     "save": "saved.json",
     "compare": "baseline.json",
     "compare_ref": "main",
+    "compare_dir": "base",
     "max_regression": "50",
     "noise_floor": "40",
     "strict_baseline": "true",
@@ -706,10 +707,11 @@ def test_every_setting_is_covered_here() -> None:
 def test_every_option_is_accepted_on_the_command_line(pytester: pytest.Pytester) -> None:
     (pytester.path / "baseline.json").write_text(EMPTY_BASELINE)
     pytester.makepyfile(test_all=ONE_ISOLATABLE_SLA_TEST)
+    # --sla-compare-dir names the same thing as --sla-compare-ref: one at a time.
     args = [
         option.cli if option.flag else f"{option.cli}={VALID_SETTINGS[option.name]}"
         for option in OPTIONS
-        if option.name != "disable"
+        if option.name not in ("disable", "compare_dir")
     ]
     result = pytester.runpytest("--strict-config", *args)
     result.assert_outcomes(passed=1)
@@ -724,7 +726,7 @@ def test_every_option_is_accepted_on_the_command_line(pytester: pytest.Pytester)
 
 @pytest.mark.parametrize("config_file", ["pytest.ini", "pyproject.toml"])
 def test_every_ini_key_is_accepted(pytester: pytest.Pytester, config_file: str) -> None:
-    settings = {k: v for k, v in VALID_SETTINGS.items() if k != "disable"}
+    settings = {k: v for k, v in VALID_SETTINGS.items() if k not in ("disable", "compare_dir")}
     (pytester.path / "baseline.json").write_text(EMPTY_BASELINE)
     if config_file == "pytest.ini":
         body = "".join(f"sla_{k} = {v}\n" for k, v in settings.items())
@@ -1194,3 +1196,11 @@ def test_isolated_sampling_stops_in_time_for_the_worker_timeout() -> None:
     assert limit(Settings(), isolate=True) == int((60 - ISOLATED_SLACK_S) * 1e9)
     # A short timeout: never past max_time (and max_time stays what it was).
     assert limit(Settings(timeout=10.0), isolate=True) == 20 * 1_000_000_000
+
+
+def test_compare_dir_is_accepted_in_place_of_compare_ref(pytester: pytest.Pytester) -> None:
+    (pytester.path / "base").mkdir()
+    pytester.makepyfile(test_all=ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(*FAST, "--strict-config", "--sla-compare-dir=base", "--sla-report")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["sla: 1 measurement not comparable with base: *"])

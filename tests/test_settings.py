@@ -197,7 +197,12 @@ _BAD = [
 ]
 
 #: Paths: any text is a valid path here; a missing baseline is a usage error at start-up.
-_NO_BAD_VALUES = {"save", "compare", "compare_ref"}  # any text is a path or a revision
+_NO_BAD_VALUES = {
+    "save",
+    "compare",
+    "compare_ref",
+    "compare_dir",
+}  # any text is a path or a revision
 
 
 def test_bad_values_cover_every_option() -> None:
@@ -362,3 +367,6 @@ def test_max_regression_without_a_baseline_is_a_usage_error() -> None:
         resolve(cli_values(max_regression="10"))
     assert resolve(cli_values(max_regression="10", compare="base.json")).max_regression == 0.1
     assert resolve(cli_values(max_regression="10", compare_ref="main")).compare_ref == "main"
+    assert resolve(cli_values(max_regression="10", compare_dir="../b")).compare_dir == "../b"
+    with pytest.raises(SettingError, match=r"both name a base to measure against; give one"):
+        resolve(cli_values(compare_ref="main", compare_dir="../b"))

@@ -103,8 +103,8 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
     if apart:
         callables, ref = len(apart), apart[0]["ref"]
         out.append(
-            f"sla: {callables} measurement{'s' if callables != 1 else ''} not comparable by "
-            f"revision: --sla-compare-ref={ref} compares model files given by path, "
-            "measured in the test's process"
+            f"sla: {callables} measurement{'s' if callables != 1 else ''} not comparable "
+            f"with {ref}: only model files given by path, measured in the test's process, "
+            "are measured side by side with the base"
         )
     return out
