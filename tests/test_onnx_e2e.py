@@ -657,6 +657,7 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
         "--sla-max-regression=10",
         "--sla-report",
         "--sla-report=json:r.json",
+        "--sla-report=md:r.md",
     )
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines(
@@ -682,6 +683,18 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
     assert records["test_slower"]["verdict"] == "pass"  # the budget's verdict stands
     assert records["test_same"]["revision"]["status"] == "unchanged"
     assert records["test_callable"]["revision"]["status"] == "not comparable"
+    # The Markdown reads as a pull-request comment: the changed model in a table of its own.
+    markdown = (root / "r.md").read_text(encoding="utf-8")
+    assert "**Changed models, measured side by side with `main`**" in markdown
+    (row,) = [
+        line
+        for line in markdown.splitlines()
+        if line.startswith("| `test_models.py::test_slower`")
+        and "head/base" not in line
+        and "**slower**" in line
+    ]
+    assert row.endswith("| **slower** |")
+    assert "- `test_models.py::test_same`: model unchanged at main: not measured again" in markdown
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -63,6 +63,50 @@ def _row(record: SlaRecord, compared: bool) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+#: How a side-by-side outcome reads in a pull-request comment.
+_OUTCOME = {
+    "regression": "**slower**",
+    "improvement": "faster",
+    "unchanged": "unchanged",
+    "unknown": "cannot tell",
+}
+
+
+def _side_by_side(records: list[SlaRecord]) -> list[str]:
+    """The models measured side by side with the base revision, for a reviewer: base and
+    head p50, both ratios with their intervals, and the outcome; slower ones first."""
+    changed = [(r, e) for r in records if (e := revision_of(r)) and e["status"] == "changed"]
+    if not changed:
+        return []
+    ref = changed[0][1]["ref"]
+    order = {"regression": 0, "unknown": 1, "unchanged": 2, "improvement": 3}
+    changed.sort(key=lambda pair: order.get(pair[1]["outcome"] or "", 1))
+    pct = fmt.pct_label(changed[0][1]["percentile"] or 99.0)
+    lines = [
+        f"**Changed models, measured side by side with `{_cell(ref)}`** (interleaved, in "
+        "the same minutes):",
+        "",
+        f"| test | base p50 | head p50 | p50 head/base | {pct} head/base | |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for record, entry in changed:
+        base, head = entry["base_p50_s"], entry["head_p50_s"]
+        lines.append(
+            f"| `{_cell(record['label'])}` | {fmt.duration(base or 0.0)} "
+            f"| {fmt.duration(head or 0.0)} | {_ratio_cell(entry['p50_ratio'])} "
+            f"| {_ratio_cell(entry['percentile_ratio'])} "
+            f"| {_OUTCOME.get(entry['outcome'] or '', '-')} |"
+        )
+    return [*lines, ""]
+
+
+def _ratio_cell(values: list[float] | None) -> str:
+    if not values:
+        return "-"
+    ratio, low, high = values
+    return f"{ratio:.2f}x ({low:.2f}-{high:.2f})"
+
+
 def render(document: Document, headroom: float | None = None) -> str:
     """The Markdown report of a run."""
     records = document["results"]
@@ -77,6 +121,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [f"> {'⚠️ ' if run['xdist_mode'] == 'parallel' else ''}{_cell(note)}.", ""]
     if records:
         lines += [_cell(summary_line(records, headroom)), ""]
+        lines += _side_by_side(records)
         header = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls"]
         align = ["---", "---", "---:", "---:", "---:", "---", "---", "---:"]
         if compared:
@@ -89,7 +134,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
         for record in records:
             revision = revision_of(record)
-            if revision is not None and revision["status"] != "not comparable":
+            if revision is not None and revision["status"] in ("unchanged", "new"):
                 notes.append((record["label"], revision_text(revision)))
         for label, text in notes:
             lines.append(f"- `{_cell(label)}`: {_cell(text)}")
