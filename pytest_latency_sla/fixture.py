@@ -150,9 +150,10 @@ class SlaFixture:
         from .runner import ModelRunError, OnnxJob
 
         job = OnnxJob(model, feeds, dims, providers, session_options)
+        timing = self._timing()
         try:
-            measured = self._runner().onnx(job, self._timing())
-            revision = self._revision(job) if self._base_label() else None
+            measured = self._runner().onnx(job, timing)
+            revision = self._revision(job, timing) if self._base_label() else None
         except ort.ProviderUnavailableError as exc:
             problem = str(exc)
             if not self._settings.require_providers:
@@ -165,7 +166,7 @@ class SlaFixture:
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
 
-    def _revision(self, job: OnnxJob) -> RevisionEntry | str:
+    def _revision(self, job: OnnxJob, timing: Timing) -> RevisionEntry | str:
         """The model against the base revision (``--sla-compare-ref``): measured side by
         side when its file changed; a sentence when that cannot be done."""
         from . import ort
@@ -199,14 +200,13 @@ class SlaFixture:
                 )
             except ort.OnnxInputError as exc:
                 return f"the model at {ref} cannot be compared with these inputs: {exc}"
-        budget = self._budget
         return compare_calls(
             made["base"].call,
             made["head"].call,
-            self._timing().plan,
+            timing.plan,
             ref=ref,
             base_sha256=base.base_sha256,
-            quantile=judged_percentile(budget, settings.percentile) / 100.0,
+            quantile=timing.quantile,
             confidence=settings.confidence,
             delta=settings.max_regression or 0.05,
         )

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .paired import judge_ratio, sample_pair
 from .stats import percentile_ns
 
@@ -71,7 +73,7 @@ def compare_calls(
     median = judge_ratio(paired, confidence, delta)
     tail = judge_ratio(paired, confidence, delta, quantile=quantile)
     q = quantile * 100.0
-    base_all, head_all = (sorted(paired.pooled(s).tolist()) for s in ("base", "head"))
+    base_all, head_all = (np.sort(paired.pooled(s)) for s in ("base", "head"))
     entry = _entry(ref, "changed", base_sha256)
     entry.update(
         {

@@ -359,12 +359,10 @@ class Sampler:
                 self.budget_ns,
                 self.quantile,
                 plan.confidence,
-                quick_factor=plan.quick_factor,
-                instant_factor=plan.instant_factor,
                 spanned=capped or elapsed >= plan.state_time_ns,
                 settled=settled,
                 steady=self.steady_ledger,
-                state_ns=plan.state_time_ns,
+                **self._tiers(),
             )
             self.looks += 1
             self._last_look_n = n
@@ -388,19 +386,21 @@ class Sampler:
             self.progress(Progress(elapsed, n, self._project(), elapsed / n))
         return None
 
+    def _tiers(self) -> dict[str, float]:
+        """The plan's tiers, as both the verdict and its projection take them."""
+        plan = self.plan
+        return {
+            "quick_factor": plan.quick_factor,
+            "instant_factor": plan.instant_factor,
+            "state_ns": float(plan.state_time_ns),
+        }
+
     def _project(self) -> int | None:
         """Calls a verdict would need at the shares seen so far (see ``verdict.projection``)."""
         if self.ledger is None or self.budget_ns is None:
             return None
-        plan = self.plan
         need = projection(
-            self.ledger,
-            self.budget_ns,
-            self.quantile,
-            plan.confidence,
-            quick_factor=plan.quick_factor,
-            instant_factor=plan.instant_factor,
-            state_ns=plan.state_time_ns,
+            self.ledger, self.budget_ns, self.quantile, self.plan.confidence, **self._tiers()
         )
         self.needed_calls = None if need is None else max(self.n, round(need))
         return self.needed_calls

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from synthetic import COLD_FACTOR, FakeClock
+from synthetic import COLD_FACTOR, MS, US, FakeClock, S
 
 from pytest_latency_sla.machine import Interval
 from pytest_latency_sla.sampling import SamplingPlan, sample
@@ -95,9 +95,6 @@ __all__ = [
     "tuning_cells",
 ]
 
-US = 1_000
-MS = 1_000_000
-S = 1_000_000_000
 
 #: Percentiles of the grid; p99.9 is added for the fast AR(1) cells (see :func:`cells_for`).
 PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)
