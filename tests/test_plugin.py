@@ -1075,7 +1075,7 @@ _SLOWISH_TEST = """
     import time
     import pytest
 
-    @pytest.mark.sla(ms=50, max_time=0.4, min_time=0.3, settle_time=0.3)
+    @pytest.mark.sla(ms=500, max_time=0.4, min_time=0.3, settle_time=0.3)
     def test_slowish(sla):
         sla.measure(time.sleep, 0.002)
     """
