@@ -47,7 +47,11 @@ def run(fn: Callable[..., object], *args: object, timeout: float = 30.0) -> Samp
 def failure_line(result: pytest.RunResult, test: str) -> str:
     """The one-sentence failure a test's section of the report shows: the problem first,
     the test it happened in last."""
-    lines = [line for line in result.outlines if line.endswith(f" (in {test})")]
+    lines = [
+        line
+        for line in result.outlines
+        if line.endswith(f" (in {test})") and not line.startswith("FAILED ")  # summary
+    ]
     assert len(lines) == 1, result.stdout.str()
     return lines[0]
 
