@@ -7,5 +7,14 @@ from __future__ import annotations
 # made, so without this the first in-process run that measures imports it and every later
 # one fails ("cannot load module more than once per process") when a test file runs alone.
 import numpy  # noqa: F401
+import pytest
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def _fixed_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process runs lay out their output for a 120-column terminal whatever the
+    terminal (or CI log) running this suite is: the short summary, which cuts lines at the
+    terminal's width, reads the same everywhere."""
+    monkeypatch.setenv("COLUMNS", "120")
