@@ -22,34 +22,14 @@ import pytest
 from . import __version__, exclusive
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from .environment import Environment, EnvironmentCache
-    from .schema import Document, Run, SlaRecord
+    from .schema import Run, SlaRecord
     from .settings import Settings
 
 __all__ = ["RECORDS_ATTR", "SlaCollector"]
 
 #: The attribute of a call-phase ``pytest.TestReport`` that carries a test's records.
 RECORDS_ATTR = "sla_records"
-
-#: Default file names when --sla-report names a type without a path.
-DEFAULT_PATHS = {"json": "sla-report.json", "md": "sla-report.md", "html": "sla-report.html"}
-#: File names inside a folder named as a report's path (``html:site/``), as pytest-cov does.
-FOLDER_NAMES = {
-    "json": "sla-report.json",
-    "md": "sla-report.md",
-    "html": "index.html",
-    "baseline": "sla-baseline.json",
-}
-
-
-def _renderers() -> dict[str, Callable[[Document], str]]:
-    # Imported when a file report is asked for, not at start-up.
-    from .report import html, markdown
-    from .report.files import render_json
-
-    return {"json": render_json, "md": markdown.render, "html": html.render}
 
 
 class SlaCollector:
@@ -113,55 +93,26 @@ class SlaCollector:
             return "serial"
         return "parallel"
 
-    def _targets(self) -> list[tuple[str, str, bool]]:
-        """(type, path, append) of every file to write."""
-        targets = []
-        for kind, path in self.settings.report_targets():
-            if kind == "term":
-                continue
-            append = False
-            if path is None and kind == "md" and os.environ.get("GITHUB_STEP_SUMMARY"):
-                path, append = os.environ["GITHUB_STEP_SUMMARY"], True
-            targets.append((kind, path or DEFAULT_PATHS[kind], append))
-        if self.settings.save:
-            targets.append(("baseline", self.settings.save, False))
-        return targets
-
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        targets = self._targets()
-        if not targets:
+        from .report import files
+
+        wanted = files.targets(self.settings.report_targets(), self.settings.save, os.environ)
+        if not wanted:
             return
         from .report.document import build_document
-        from .report.files import NotOursError, check_ours, write_atomic
 
         document = build_document(
             self.records, self._run(exitstatus), __version__, self.earlier_attempts
         )
-        renderers = _renderers()
-        # Relative paths are taken from where pytest was started, as --junitxml's are, not
-        # from wherever a test left the working directory.
-        start = self.config.invocation_params.dir
-        for kind, path, append in targets:
-            render = renderers["json" if kind == "baseline" else kind]
-            full = os.path.join(start, path)
-            if not append and (path.endswith(("/", os.sep)) or os.path.isdir(full)):
-                full = os.path.join(full, FOLDER_NAMES[kind])
-            try:
-                if not append:
-                    # Never replace a file that is not a report of this plugin.
-                    check_ours(full)
-                written = write_atomic(full, render(document), append=append)
-            except (OSError, ValueError, NotOursError) as exc:
-                # (ValueError: e.g. a $GITHUB_STEP_SUMMARY to append to that is not UTF-8.)
-                # A report that cannot be written must not lose the run's other reports,
-                # but it must not pass unnoticed either: the run fails.
-                label = "baseline" if kind == "baseline" else f"{kind} report"
-                self.errors.append(f"could not write the SLA {label} to {path}: {exc}")
-                if session.exitstatus == pytest.ExitCode.OK:
-                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
-                continue
-            self.written.append((kind, written))
+        written, errors = files.write_reports(
+            document, wanted, str(self.config.invocation_params.dir)
+        )
+        self.written += written
+        self.errors += errors
+        # A report that cannot be written must not pass unnoticed: the run fails.
+        if errors and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl
     def pytest_terminal_summary(
@@ -191,8 +142,7 @@ class SlaCollector:
             if note:
                 parallel = "in parallel" in note
                 terminalreporter.write_line(f"sla: {note}", yellow=parallel)
-        for kind, path in self.written:
-            label = "baseline" if kind == "baseline" else f"{kind} report"
+        for label, path in self.written:
             terminalreporter.write_sep("-", f"SLA {label} written to {path}")
         for error in self.errors:
             terminalreporter.write_line(f"sla: {error}", red=True)

@@ -1,18 +1,120 @@
-"""Writing report files: atomically, so a reader never sees half a report."""
+"""Writing report files: where each goes, atomically, never over a file that is not ours.
+
+Shared by the pytest session and ``python -m pytest_latency_sla merge``: one meaning for
+``--sla-report=TYPE[:PATH]`` and ``--sla-save=PATH`` wherever a report is written.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .document import json_ready
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
     from ..schema import Document
 
-__all__ = ["NotOursError", "check_ours", "render_json", "write_atomic"]
+__all__ = [
+    "DEFAULT_PATHS",
+    "FOLDER_NAMES",
+    "NotOursError",
+    "Target",
+    "check_ours",
+    "render_json",
+    "targets",
+    "write_atomic",
+    "write_reports",
+]
+
+#: Default file names when --sla-report names a type without a path.
+DEFAULT_PATHS = {"json": "sla-report.json", "md": "sla-report.md", "html": "sla-report.html"}
+#: File names inside a folder named as a report's path (``html:site/``), as pytest-cov does.
+FOLDER_NAMES = {
+    "json": "sla-report.json",
+    "md": "sla-report.md",
+    "html": "index.html",
+    "baseline": "sla-baseline.json",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One file to write: its type (json, md, html or baseline), path and mode."""
+
+    kind: str
+    path: str
+    append: bool  # add to the end (the runner's $GITHUB_STEP_SUMMARY), not replace
+
+    @property
+    def label(self) -> str:
+        """How messages name it: "baseline", "md report", ..."""
+        return "baseline" if self.kind == "baseline" else f"{self.kind} report"
+
+
+def targets(
+    requested: Sequence[tuple[str, str | None]],
+    save: str | None,
+    environ: Mapping[str, str],
+) -> list[Target]:
+    """The files to write for ``--sla-report`` targets (type, path or None) and
+    ``--sla-save``; the terminal table is not a file. Markdown without a path appends to
+    ``$GITHUB_STEP_SUMMARY`` when that is set."""
+    found = []
+    for kind, path in requested:
+        if kind == "term":
+            continue
+        append = False
+        if path is None and kind == "md" and environ.get("GITHUB_STEP_SUMMARY"):
+            path, append = environ["GITHUB_STEP_SUMMARY"], True
+        found.append(Target(kind, path or DEFAULT_PATHS[kind], append))
+    if save:
+        found.append(Target("baseline", save, False))
+    return found
+
+
+def _renderers() -> dict[str, Callable[[Document], str]]:
+    # Imported when a file report is asked for, not at start-up.
+    from . import html, markdown
+
+    return {
+        "json": render_json,
+        "baseline": render_json,
+        "md": markdown.render,
+        "html": html.render,
+    }
+
+
+def write_reports(
+    document: Document, wanted: Sequence[Target], start: str
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Write ``document`` to every target; return (label, absolute path) of each file
+    written and a sentence for each that could not be.
+
+    Relative paths are taken from ``start`` (where pytest was started, as ``--junitxml``
+    does). One report that cannot be written never loses the others.
+    """
+    renderers = _renderers()
+    written: list[tuple[str, str]] = []
+    errors: list[str] = []
+    for target in wanted:
+        full = os.path.join(start, target.path)
+        if not target.append and (target.path.endswith(("/", os.sep)) or os.path.isdir(full)):
+            full = os.path.join(full, FOLDER_NAMES[target.kind])
+        try:
+            if not target.append:
+                # Never replace a file that is not a report of this plugin.
+                check_ours(full)
+            text = renderers[target.kind](document)
+            written.append((target.label, write_atomic(full, text, append=target.append)))
+        except (OSError, ValueError, NotOursError) as exc:
+            # (ValueError: e.g. a $GITHUB_STEP_SUMMARY to append to that is not UTF-8.)
+            errors.append(f"could not write the SLA {target.label} to {target.path}: {exc}")
+    return written, errors
 
 
 def render_json(document: Document) -> str:
