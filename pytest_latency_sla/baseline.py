@@ -28,6 +28,7 @@ __all__ = [
     "BaselineError",
     "compare",
     "load_baseline",
+    "read_report",
 ]
 
 #: A baseline larger than this is refused (raw samples of thousands of tests fit).
@@ -70,33 +71,39 @@ class Baseline:
 def load_baseline(path: str) -> Baseline:
     """Read and check a baseline written by ``--sla-save`` (or ``--sla-report=json:``)."""
     fix = "record one with `pytest --sla-save=PATH` on the base branch"
+    return _check(path, read_report(path, "baseline", fix), fix)
+
+
+def read_report(path: str, what: str, fix: str) -> object:
+    """The parsed JSON of a report file, read safely: never executed, refused when too
+    large or nested too deeply. ``what`` names the file in messages ("baseline"), ``fix``
+    says what to do instead; raises :class:`BaselineError`."""
     try:
         size = os.path.getsize(path)
     except OSError as exc:
-        raise BaselineError(f"baseline {path!r} cannot be read ({exc.strerror}); {fix}") from None
+        raise BaselineError(f"{what} {path!r} cannot be read ({exc.strerror}); {fix}") from None
     if os.path.isdir(path):
-        raise BaselineError(f"baseline {path!r} is a directory; pass the JSON file; {fix}")
+        raise BaselineError(f"{what} {path!r} is a directory; pass the JSON file; {fix}")
     if size > MAX_BASELINE_BYTES:
         raise BaselineError(
-            f"baseline {path!r} is {size:,} bytes, over the {MAX_BASELINE_BYTES:,} byte limit; "
+            f"{what} {path!r} is {size:,} bytes, over the {MAX_BASELINE_BYTES:,} byte limit; "
             "it is not a report of this plugin (or save it without --sla-raw)"
         )
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"baseline {path!r} cannot be read as UTF-8 text ({exc})") from None
+        raise BaselineError(f"{what} {path!r} cannot be read as UTF-8 text ({exc})") from None
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except RecursionError:
         # json's C parser refuses nesting deeper than the recursion limit: a hostile or
         # broken file, never a report (reports nest five levels).
         raise BaselineError(
-            f"baseline {path!r} nests too deeply to be a report of this plugin; {fix}"
+            f"{what} {path!r} nests too deeply to be a report of this plugin; {fix}"
         ) from None
     except ValueError as exc:
-        raise BaselineError(f"baseline {path!r} is not valid JSON ({exc}); {fix}") from None
-    return _check(path, document, fix)
+        raise BaselineError(f"{what} {path!r} is not valid JSON ({exc}); {fix}") from None
 
 
 def _check(path: str, document: object, fix: str) -> Baseline:
