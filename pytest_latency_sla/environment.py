@@ -10,12 +10,19 @@ import os
 import platform
 import sys
 from importlib import metadata
-from typing import TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-__all__ = ["Environment", "EnvironmentCache", "capture", "cpu_model"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Environment", "EnvironmentCache", "capture", "cpu_model", "differences"]
 
 #: Packages whose versions change latency or the plugin's behaviour.
 PACKAGES = ("pytest-latency-sla", "pytest", "numpy", "onnxruntime", "onnxruntime-gpu", "onnx")
+#: What makes two runs' latencies comparable in one table: the machine and the software
+#: that times it. Not the load, the kernel build or pytest's version.
+IDENTITY = ("os", "machine", "cpu_model", "cpu_count", "implementation", "python")
+TIMING_PACKAGES = ("pytest-latency-sla", "numpy", "onnxruntime", "onnxruntime-gpu", "onnx")
 
 
 class Environment(TypedDict):
@@ -92,3 +99,20 @@ def capture() -> Environment:
         load_avg_1m=load,
         packages=_versions(),
     )
+
+
+def differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
+    """What differs between two runs' environments that bears on latency, each as
+    "cpu_model 'A' vs 'B'" (a package absent on one side reads "not installed")."""
+    found = [
+        f"{field} {first.get(field)!r} vs {second.get(field)!r}"
+        for field in IDENTITY
+        if first.get(field) != second.get(field)
+    ]
+    ours, theirs = first.get("packages") or {}, second.get("packages") or {}
+    for name in TIMING_PACKAGES:
+        if ours.get(name) != theirs.get(name):
+            found.append(
+                f"{name} {ours.get(name, 'not installed')} vs {theirs.get(name, 'not installed')}"
+            )
+    return found

@@ -29,6 +29,7 @@ __all__ = [
     "InputEntry",
     "RevisionEntry",
     "Run",
+    "Shard",
     "SlaRecord",
     "json_schema",
 ]
@@ -185,6 +186,20 @@ class Run(TypedDict):
     baseline: str | None  # path of --sla-compare's baseline, if any
     xdist_workers: int | None  # pytest-xdist workers, or None without xdist
     xdist_mode: str | None  # "serial" (SLA tests ran alone) or "parallel"; None without xdist
+    merged_from: list[Shard] | None  # the shard reports merged into this one; None: one run
+
+
+class Shard(TypedDict):
+    """One shard report that ``python -m pytest_latency_sla merge`` merged."""
+
+    path: str  # the shard's JSON report, as given
+    started_at: str
+    duration_s: float
+    exit_status: int
+    interrupted: bool
+    measurements: int  # records it held
+    environment: Environment
+    differences: list[str]  # what differs from the first shard (merged with --allow-mixed)
 
 
 class Document(TypedDict):

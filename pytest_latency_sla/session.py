@@ -84,6 +84,7 @@ class SlaCollector:
             baseline=self.settings.compare,
             xdist_workers=workers if isinstance(workers, int) and workers > 0 else None,
             xdist_mode=self._xdist_mode(workers),
+            merged_from=None,
         )
 
     def _xdist_mode(self, workers: object) -> str | None:

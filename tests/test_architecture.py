@@ -107,6 +107,7 @@ CORE = (
     "pytest_latency_sla.fmt",
     "pytest_latency_sla.result",
     "pytest_latency_sla.baseline",
+    "pytest_latency_sla.merge",
     "pytest_latency_sla.settings",
     "pytest_latency_sla.conflicts",
     "pytest_latency_sla.marker",
@@ -130,6 +131,13 @@ def test_the_core_knows_nothing_of_pytest_or_the_glue(module: str) -> None:
     assert not {n for n in every if n == "pytest" or n.startswith("_pytest")}, module
     assert not {n for n in every if n in GLUE}, module
     assert not {n for n in every if n.startswith("pytest_latency_sla.report")}, module
+
+
+@pytest.mark.parametrize("module", ["pytest_latency_sla.cli", "pytest_latency_sla.__main__"])
+def test_the_command_line_runs_without_pytest(module: str) -> None:
+    _, every = GRAPH[module]
+    assert not {n for n in every if n == "pytest" or n.startswith("_pytest")}, module
+    assert not {n for n in every if n in GLUE}, module
 
 
 @pytest.mark.parametrize("module", ["pytest_latency_sla.stats", "pytest_latency_sla.sampling"])

@@ -104,7 +104,8 @@ def _schema_fields() -> list[tuple[str, str]]:
     objects = {
         "document": schema,
         "run": run,
-        "run.environment": run["properties"]["environment"],
+        "run.environment": schema["$defs"]["environment"],
+        "run.merged_from[]": run["properties"]["merged_from"]["items"],
         "totals": schema["properties"]["totals"],
         "result": result,
         "result.decision": result["properties"]["decision"],

@@ -19,6 +19,7 @@ def test_there_are_workflows() -> None:
     assert {p.name for p in WORKFLOWS} == {
         "sla-baseline.yml",
         "sla-pull-request.yml",
+        "sla-shards.yml",
         "sla-side-by-side.yml",
     }
 

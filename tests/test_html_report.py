@@ -112,6 +112,7 @@ def _run(
         baseline=baseline,
         xdist_workers=xdist_workers,
         xdist_mode=xdist_mode,
+        merged_from=None,
     )
 
 

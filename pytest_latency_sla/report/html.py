@@ -24,6 +24,7 @@ from .labels import (
     budget_label,
     change_label,
     defaulted_note,
+    merged_lines,
     revision_of,
     revision_text,
     run_status,
@@ -364,6 +365,11 @@ def _header(document: Document) -> str:
         banner += f'<div class="banner"><strong>Parallel workers.</strong> {esc(note)}.</div>'
     elif note:
         banner += f'<p class="meta">{esc(note[0].upper() + note[1:])}.</p>'
+    merged, *mixed = merged_lines(run) or [""]
+    if merged:
+        banner += f'<p class="meta">{esc(merged[0].upper() + merged[1:])}.</p>'
+    for line in mixed:
+        banner += f'<div class="banner"><strong>Mixed shards.</strong> {esc(line)}.</div>'
     return (
         '<header class="card"><div class="titlebar"><h1>SLA report</h1>'
         f'<span class="tool">{esc(document["tool"].get("name", "pytest-latency-sla"))} '

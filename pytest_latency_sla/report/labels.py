@@ -16,7 +16,7 @@ from .document import sort_by_margin, totals
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..schema import RevisionEntry, SlaRecord
+    from ..schema import RevisionEntry, Run, SlaRecord
 
 __all__ = [
     "BAND_TEXT",
@@ -25,6 +25,7 @@ __all__ = [
     "change_label",
     "defaulted_label",
     "defaulted_note",
+    "merged_lines",
     "revision_of",
     "revision_text",
     "run_status",
@@ -226,3 +227,23 @@ def revision_of(record: SlaRecord) -> RevisionEntry | None:
     before 3, and without ``--sla-compare-ref``)."""
     found: RevisionEntry | None = record.get("revision")
     return found
+
+
+def merged_lines(run: Run) -> list[str]:
+    """What a merged report says of its shards: how many, and what differed between
+    them when they were merged anyway (``--allow-mixed``). Nothing for one run."""
+    shards = run.get("merged_from") or []
+    if not shards:
+        return []
+    names = ", ".join(shard["path"] for shard in shards)
+    noun = "report" if len(shards) == 1 else "reports"
+    lines = [f"merged from {len(shards)} shard {noun} ({names})"]
+    first = shards[0]["path"]
+    for shard in shards:
+        if shard["differences"]:
+            differs = "; ".join(shard["differences"])
+            lines.append(
+                f"the shard {shard['path']} differs from {first} in {differs}: latencies "
+                "across these shards are not comparable"
+            )
+    return lines

@@ -16,6 +16,7 @@ from .labels import (
     budget_label,
     change_label,
     defaulted_note,
+    merged_lines,
     revision_of,
     revision_text,
     run_status,
@@ -119,6 +120,8 @@ def render(document: Document, headroom: float | None = None) -> str:
     note = xdist_note(run)
     if note:
         lines += [f"> {'⚠️ ' if run['xdist_mode'] == 'parallel' else ''}{_cell(note)}.", ""]
+    for number, line in enumerate(merged_lines(run)):
+        lines += [f"> {'⚠️ ' if number else ''}{_cell(line[0].upper() + line[1:])}.", ""]
     if records:
         lines += [_cell(summary_line(records, headroom)), ""]
         lines += _side_by_side(records)

@@ -1,0 +1,131 @@
+"""The command line beside pytest: ``python -m pytest_latency_sla merge SHARD.json ...``.
+
+Merges the JSON reports of CI shards into one report and writes it as ``--sla-report``
+and ``--sla-save`` do in a pytest run (the same options, parsed by the same settings
+declarations). Exit status: 0 merged; 1 merged, and a measured test failed in its shard;
+2 nothing merged or a report not written (a sentence on stderr says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from . import __version__
+from .settings import OPTIONS, SettingError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .schema import Document
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def _option(name: str) -> tuple[str, str, str | None]:
+    """(flag, help, metavar) of a setting, from its one declaration."""
+    option = next(o for o in OPTIONS if o.name == name)
+    return option.cli, option.help, option.metavar
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_latency_sla",
+        description="Tools for the reports of pytest-latency-sla.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    merge = commands.add_parser(
+        "merge",
+        help="merge the JSON reports of CI shards into one report",
+        description=(
+            "Merge the JSON reports of CI shards (each written with "
+            "--sla-report=json:PATH) into the report of one run, and write it as a pytest "
+            "run would: the terminal table by default, or the reports named."
+        ),
+    )
+    merge.add_argument("reports", nargs="+", metavar="REPORT", help="a shard's JSON report")
+    flag, text, metavar = _option("report")
+    merge.add_argument(
+        flag, action="append", nargs="?", const="term", default=[], metavar=metavar, help=text
+    )
+    flag, text, _ = _option("save")
+    merge.add_argument(flag, metavar="PATH", help=text)
+    merge.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="merge shards measured on different machines, software or settings (the "
+        "report names the differences); refused otherwise",
+    )
+    merge.add_argument(
+        "-q", "--quiet", action="store_true", help="print only errors and the files written"
+    )
+    return parser
+
+
+def _merge(arguments: argparse.Namespace) -> int:
+    from .merge import MergeError, load_shard, merge_runs, merged_records
+    from .report import files
+    from .report.document import build_document
+
+    flag, _, _ = _option("report")
+    parse = next(o for o in OPTIONS if o.name == "report").parse
+    try:
+        requested = [parse(spec) for spec in arguments.sla_report if spec.strip()] or ["term"]
+    except SettingError as exc:
+        return _error(f"{flag}: {exc}")
+    try:
+        shards = [load_shard(path) for path in arguments.reports]
+        run = merge_runs(shards, allow_mixed=arguments.allow_mixed)
+        results, attempts = merged_records(shards)
+    except MergeError as exc:
+        return _error(str(exc))
+    document = build_document(results, run, __version__, attempts)
+    targets = [(kind, path or None) for kind, _, path in (s.partition(":") for s in requested)]
+    if "term" in (kind for kind, _ in targets) and not arguments.quiet:
+        _print_table(document)
+    written, errors = files.write_reports(
+        document, files.targets(targets, arguments.sla_save, os.environ), os.getcwd()
+    )
+    for label, path in written:
+        print(f"sla: {label} written to {path}")
+    for error in errors:
+        print(f"sla: {error}", file=sys.stderr)
+    if errors:
+        return EXIT_ERROR
+    failed = any(r["outcome"] == "failed" for r in document["results"])
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_table(document: Document) -> None:
+    from .report import labels, terminal
+
+    records = document["results"]
+    for line in labels.merged_lines(document["run"]):
+        print(f"sla: {line}")
+    if not records:
+        print("no SLA measurements in these reports")
+        return
+    for line in terminal.table(records):
+        print(line)
+    for line in terminal.notes(records):
+        print(line)
+    headroom = float(document["run"]["settings"].get("headroom", 10))
+    print("sla: " + labels.summary_line(records, headroom))
+
+
+def _error(message: str) -> int:
+    print(f"python -m pytest_latency_sla: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    arguments = _parser().parse_args(argv)
+    if arguments.command == "merge":
+        return _merge(arguments)
+    return EXIT_ERROR  # pragma: no cover - argparse requires a command

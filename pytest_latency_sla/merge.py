@@ -1,0 +1,241 @@
+"""Merging the JSON reports of CI shards into the report of one run.
+
+A large model zoo is split across CI jobs (``pytest --splits``, a matrix of test paths);
+each job writes its JSON report, and one job merges them
+(``python -m pytest_latency_sla merge shard-*.json --sla-report=md``). Pure: documents
+in, a document out; reading files safely is :func:`baseline.read_report`'s.
+
+Latencies measured on different machines, or with different onnxruntime builds or
+settings, do not belong in one table: shards from different environments are refused
+unless the caller allows it, and a merged report then says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .baseline import BaselineError, read_report
+from .environment import differences
+from .schema import SCHEMA_VERSION, Run, Shard, SlaRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from .environment import Environment
+
+__all__ = ["MergeError", "ShardReport", "load_shard", "merge_runs", "merged_records"]
+
+#: Settings that say where reports go, not how anything was measured: shards differ in
+#: them by design (each writes its own file).
+OUTPUT_SETTINGS = frozenset({"report", "save", "raw"})
+#: Fields of each result whose JSON type the merge itself relies on.
+_RESULT_TYPES: dict[str, tuple[type, ...]] = {
+    "nodeid": (str,),
+    "index": (int,),
+    "label": (str,),
+    "margin": (int, float, type(None)),
+    "verdict": (str, type(None)),
+    "outcome": (str, type(None)),
+}
+_FIX = "pass the JSON report each shard wrote with --sla-report=json:PATH"
+
+
+class MergeError(ValueError):
+    """Shard reports that cannot be merged; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ShardReport:
+    """One shard's JSON report, checked: its path as given and its parts."""
+
+    path: str
+    run: Mapping[str, Any]
+    results: list[SlaRecord]
+    earlier_attempts: list[SlaRecord]
+
+    @property
+    def environment(self) -> Environment:
+        environment: Environment = self.run["environment"]
+        return environment
+
+
+def load_shard(path: str) -> ShardReport:
+    """Read and check one shard's JSON report; :class:`MergeError` says what is wrong."""
+    try:
+        document = read_report(path, "report", _FIX)
+    except BaselineError as exc:
+        raise MergeError(str(exc)) from None
+    if not isinstance(document, dict):
+        raise MergeError(f"report {path!r} is not a JSON object; {_FIX}")
+    tool = document.get("tool")
+    if not isinstance(tool, dict) or tool.get("name") != "pytest-latency-sla":
+        raise MergeError(f"report {path!r} is not a report of pytest-latency-sla; {_FIX}")
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise MergeError(
+            f"report {path!r} has schema_version {version!r}, and merge reads "
+            f"{SCHEMA_VERSION} only; run that shard again with this version of the plugin"
+        )
+    run = document.get("run")
+    if not isinstance(run, dict):
+        raise MergeError(f"report {path!r} has no 'run' object; {_FIX}")
+    for field in sorted(Run.__required_keys__ - {"merged_from"}):
+        if field not in run:
+            raise MergeError(f"report {path!r}: run.{field} is missing; {_FIX}")
+    if not isinstance(run["environment"], dict):
+        raise MergeError(f"report {path!r}: run.environment is not an object; {_FIX}")
+    if not isinstance(run["settings"], dict):
+        raise MergeError(f"report {path!r}: run.settings is not an object; {_FIX}")
+    results = _records(path, document, "results")
+    return ShardReport(path, run, results, _records(path, document, "earlier_attempts"))
+
+
+def _records(path: str, document: Mapping[str, Any], key: str) -> list[SlaRecord]:
+    entries = document.get(key, [])
+    if not isinstance(entries, list):
+        raise MergeError(f"report {path!r}: {key!r} is not a list; {_FIX}")
+    records: list[SlaRecord] = []
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise MergeError(f"report {path!r}: {key}[{position}] is not an object; {_FIX}")
+        missing = sorted(SlaRecord.__required_keys__ - entry.keys())
+        if missing:
+            raise MergeError(
+                f"report {path!r}: {key}[{position}] lacks {', '.join(missing)}; {_FIX}"
+            )
+        for field, types in _RESULT_TYPES.items():
+            value = entry[field]
+            if not isinstance(value, types) or isinstance(value, bool):
+                raise MergeError(
+                    f"report {path!r}: {key}[{position}].{field} is not "
+                    f"{' or '.join('null' if t is type(None) else t.__name__ for t in types)}"
+                    f"; {_FIX}"
+                )
+        record: SlaRecord = entry  # type: ignore[assignment]  # checked above
+        records.append(record)
+    return records
+
+
+def differences_from(first: ShardReport, shard: ShardReport) -> list[str]:
+    """What differs between two shards that bears on latency: environment (machine,
+    Python, the packages that time a model) and the settings of the measurement."""
+    found = differences(first.environment, shard.environment)
+    ours, theirs = first.run["settings"], shard.run["settings"]
+    for name in sorted((ours.keys() | theirs.keys()) - OUTPUT_SETTINGS):
+        if ours.get(name) != theirs.get(name):
+            found.append(f"sla_{name} {ours.get(name)!r} vs {theirs.get(name)!r}")
+    return found
+
+
+def merged_records(shards: Sequence[ShardReport]) -> tuple[list[SlaRecord], list[SlaRecord]]:
+    """(results, earlier attempts) of every shard, each measurement once.
+
+    A measurement (test and index) in two shards means a report passed twice or shards
+    that overlap: refused, since either copy alone would be a silent choice.
+    """
+    seen: dict[tuple[str, int], str] = {}
+    results: list[SlaRecord] = []
+    attempts: list[SlaRecord] = []
+    for shard in shards:
+        for record in shard.results:
+            key = (record["nodeid"], record["index"])
+            if key in seen:
+                raise MergeError(
+                    f"{record['label']} is in both {seen[key]!r} and {shard.path!r}: shards "
+                    "must measure different tests; pass each shard's report once"
+                )
+            seen[key] = shard.path
+            results.append(record)
+        attempts += shard.earlier_attempts
+    return results, attempts
+
+
+def _started(run: Mapping[str, Any]) -> datetime.datetime | None:
+    try:
+        when = datetime.datetime.fromisoformat(str(run["started_at"]).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+
+
+def _exit_status(statuses: Sequence[int]) -> int:
+    """The merged run's exit status: the worst failure of any shard (pytest's codes 1-4),
+    5 when no shard collected a test, else 0."""
+    failures = [s for s in statuses if s not in (0, 5)]
+    if failures:
+        return max(failures)
+    return 5 if statuses and all(s == 5 for s in statuses) else 0
+
+
+def _shards(shard: ShardReport, found: list[str]) -> list[Shard]:
+    """The entries for ``run.merged_from``: a merged report merged again keeps its
+    shards, not itself."""
+    earlier = shard.run.get("merged_from")
+    if isinstance(earlier, list) and earlier:
+        return list(earlier)
+    run = shard.run
+    return [
+        Shard(
+            path=shard.path,
+            started_at=str(run["started_at"]),
+            duration_s=float(run["duration_s"]),
+            exit_status=int(run["exit_status"]),
+            interrupted=bool(run["interrupted"]),
+            measurements=len(shard.results),
+            environment=shard.environment,
+            differences=found,
+        )
+    ]
+
+
+def merge_runs(shards: Sequence[ShardReport], *, allow_mixed: bool = False) -> Run:
+    """The run facts of the merged report: the first shard's environment and settings,
+    the span from the first start to the last end, the worst exit status, every shard
+    in ``merged_from``. Refuses shards from different environments or settings unless
+    ``allow_mixed`` (the reports then name the differences)."""
+    if not shards:
+        raise MergeError("no reports to merge; pass the JSON report of each shard")
+    apart = [differences_from(shards[0], shard) for shard in shards]
+    found = [
+        f"{d} ({shards[0].path} vs {s.path})"
+        for s, ds in zip(shards, apart, strict=True)
+        for d in ds
+    ]
+    if found and not allow_mixed:
+        shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+        raise MergeError(
+            f"the shards differ in what bears on latency: {shown}. Latencies from "
+            "different machines, software or settings do not belong in one table: merge "
+            "each environment's shards apart, or pass --allow-mixed to merge them anyway "
+            "(the report then says so)"
+        )
+    first = shards[0].run
+    starts = [_started(s.run) for s in shards]
+    known = [
+        (when, float(s.run["duration_s"])) for when, s in zip(starts, shards, strict=True) if when
+    ]
+    if known:
+        begin = min(when for when, _ in known)
+        end = max(when + datetime.timedelta(seconds=d) for when, d in known)
+        started_at = begin.isoformat(timespec="seconds").replace("+00:00", "Z")
+        duration = (end - begin).total_seconds()
+    else:
+        started_at, duration = str(first["started_at"]), float(first["duration_s"])
+    workers = [w for s in shards if isinstance(w := s.run["xdist_workers"], int)]
+    modes = {s.run["xdist_mode"] for s in shards}
+    return Run(
+        started_at=started_at,
+        duration_s=duration,
+        interrupted=any(bool(s.run["interrupted"]) for s in shards),
+        exit_status=_exit_status([int(s.run["exit_status"]) for s in shards]),
+        environment=shards[0].environment,
+        settings=dict(first["settings"]),
+        baseline=first["baseline"],
+        xdist_workers=max(workers) if workers else None,
+        xdist_mode="parallel" if "parallel" in modes else "serial" if "serial" in modes else None,
+        merged_from=[
+            e for shard, ds in zip(shards, apart, strict=True) for e in _shards(shard, ds)
+        ],
+    )

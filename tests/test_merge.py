@@ -1,0 +1,414 @@
+"""``python -m pytest_latency_sla merge``: the JSON reports of CI shards as one report."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import FAST, load_report
+from test_report import record
+
+from pytest_latency_sla import __version__
+from pytest_latency_sla.cli import main
+from pytest_latency_sla.merge import MergeError, _exit_status, load_shard, merge_runs
+from pytest_latency_sla.report.document import build_document
+from pytest_latency_sla.report.files import render_json
+from pytest_latency_sla.schema import Run
+
+ENVIRONMENT = {
+    "python": "3.11.7",
+    "implementation": "CPython",
+    "os": "Linux",
+    "platform": "Linux-6.1-x86_64-with-glibc2.36",
+    "machine": "x86_64",
+    "cpu_model": "AMD EPYC 7763 64-Core Processor",
+    "cpu_count": 2,
+    "load_avg_1m": 0.4,
+    "packages": {"pytest": "9.2.0", "numpy": "2.4.6", "onnxruntime": "1.32.0"},
+}
+
+
+def shard(
+    folder: Path,
+    name: str,
+    margins: dict[str, float],
+    *,
+    started_at: str = "2026-12-02T10:00:00Z",
+    duration_s: float = 60.0,
+    exit_status: int = 0,
+    environment: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    outcome: str = "passed",
+) -> str:
+    """Write a shard's JSON report (as a pytest run writes it) and return its name."""
+    records = []
+    for nodeid, margin in margins.items():
+        entry = record(nodeid, margin)
+        entry["outcome"] = outcome
+        records.append(entry)
+    run = Run(
+        started_at=started_at,
+        duration_s=duration_s,
+        interrupted=False,
+        exit_status=exit_status,
+        environment=copy.deepcopy(environment or ENVIRONMENT),  # type: ignore[typeddict-item]
+        settings={"confidence": 0.99, "headroom": 10.0, "report": [f"json:{name}"]}
+        | (settings or {}),
+        baseline=None,
+        xdist_workers=None,
+        xdist_mode=None,
+        merged_from=None,
+    )
+    (folder / name).write_text(render_json(build_document(records, run, __version__)), "utf-8")
+    return name
+
+
+def merge(folder: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.chdir(folder)
+    return main(["merge", *args])
+
+
+def test_two_shards_make_one_report_tightest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0, "t.py::test_b": 3.0})
+    shard(
+        tmp_path,
+        "b.json",
+        {"u.py::test_c": 1.2},
+        started_at="2026-12-02T10:00:30Z",
+        duration_s=90.0,
+    )
+    status = merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-report=json:all.json")
+    assert status == 0
+    document = load_report(tmp_path / "all.json")  # valid against the schema
+    assert [r["nodeid"] for r in document["results"]] == [
+        "u.py::test_c",
+        "t.py::test_b",
+        "t.py::test_a",
+    ]
+    assert document["totals"]["measurements"] == 3
+    assert document["totals"]["tightest_label"] == "u.py::test_c"
+    run = document["run"]
+    # From the first start to the last end.
+    assert run["started_at"] == "2026-12-02T10:00:00Z"
+    assert run["duration_s"] == pytest.approx(120.0)
+    assert [(s["path"], s["measurements"]) for s in run["merged_from"]] == [
+        ("a.json", 2),
+        ("b.json", 1),
+    ]
+    assert all(s["differences"] == [] for s in run["merged_from"])
+    assert f"sla: json report written to {tmp_path / 'all.json'}" in capsys.readouterr().out
+
+
+def test_the_terminal_table_is_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2})
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "sla: merged from 2 shard reports (a.json, b.json)"
+    assert out[1].split()[:3] == ["test", "budget", "measured"]
+    assert out[3].startswith("u.py::test_c ")
+    assert out[-1] == "sla: 2 SLA measurements: 2 pass; tightest margin 1.20x (u.py::test_c)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]  # no files
+
+
+def test_markdown_and_html_say_the_report_is_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2})
+    args = ("a.json", "b.json", "--sla-report=md:m.md", "--sla-report=html:site/", "-q")
+    assert merge(tmp_path, monkeypatch, *args) == 0
+    markdown = (tmp_path / "m.md").read_text("utf-8")
+    assert "> Merged from 2 shard reports (a.json, b.json).\n" in markdown
+    assert "| `u.py::test_c` |" in markdown
+    html = (tmp_path / "site" / "index.html").read_text("utf-8")
+    assert "Merged from 2 shard reports (a.json, b.json)." in html
+
+
+def test_markdown_without_a_path_goes_to_the_step_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", "utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    assert merge(tmp_path, monkeypatch, "a.json", "--sla-report=md") == 0
+    text = summary.read_text("utf-8")
+    assert text.startswith("earlier step\n## pytest-latency-sla: ")
+
+
+def test_a_failed_test_in_a_shard_fails_the_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 0.8}, exit_status=1, outcome="failed")
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-report=json:m.json") == 1
+    document = load_report(tmp_path / "m.json")
+    assert document["run"]["exit_status"] == 1
+    assert document["totals"]["fail"] == 1
+
+
+@pytest.mark.parametrize(
+    ("statuses", "merged"),
+    [
+        ([0, 0], 0),
+        ([0, 5], 0),  # a shard that collected nothing is not a failure
+        ([5, 5], 5),
+        ([0, 1], 1),
+        ([2, 1, 0], 2),
+        ([3, 5], 3),
+    ],
+)
+def test_exit_status_is_the_worst_shards(statuses: list[int], merged: int) -> None:
+    assert _exit_status(statuses) == merged
+
+
+def test_a_measurement_in_two_shards_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"t.py::test_a": 30.0})
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-report=md:m.md") == 2
+    assert capsys.readouterr().err == (
+        "python -m pytest_latency_sla: error: t.py::test_a is in both 'a.json' and "
+        "'b.json': shards must measure different tests; pass each shard's report once\n"
+    )
+    assert not (tmp_path / "m.md").exists()
+
+
+def test_shards_from_different_machines_are_refused_unless_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = copy.deepcopy(ENVIRONMENT)
+    other["cpu_model"] = "Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz"
+    other["packages"] = {**ENVIRONMENT["packages"], "onnxruntime": "1.31.0"}  # type: ignore[dict-item]
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2}, environment=other)
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-report=md:m.md") == 2
+    err = capsys.readouterr().err
+    assert (
+        "the shards differ in what bears on latency: cpu_model 'AMD EPYC 7763 64-Core "
+        "Processor' vs 'Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz' (a.json vs b.json); "
+        "onnxruntime 1.32.0 vs 1.31.0 (a.json vs b.json). "
+    ) in err
+    assert "or pass --allow-mixed to merge them anyway" in err
+    assert not (tmp_path / "m.md").exists()
+
+    args = (
+        *("a.json", "b.json", "--allow-mixed", "--sla-report=md:m.md"),
+        *("--sla-report=json:m.json", "--sla-report=html:m.html"),
+    )
+    assert merge(tmp_path, monkeypatch, *args) == 0
+    markdown = (tmp_path / "m.md").read_text("utf-8")
+    assert "> ⚠️ The shard b.json differs from a.json in cpu_model " in markdown
+    assert "latencies across these shards are not comparable." in markdown
+    html = (tmp_path / "m.html").read_text("utf-8")
+    assert "<strong>Mixed shards.</strong> the shard b.json differs from a.json in" in html
+    shards = load_report(tmp_path / "m.json")["run"]["merged_from"]
+    assert shards[0]["differences"] == []
+    assert shards[1]["differences"] == [
+        "cpu_model 'AMD EPYC 7763 64-Core Processor' vs "
+        "'Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz'",
+        "onnxruntime 1.32.0 vs 1.31.0",
+    ]
+    assert shards[1]["environment"]["cpu_model"].startswith("Intel")
+
+
+def test_measurement_settings_must_match_but_report_paths_may_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2})  # its own report path: fine
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "-q") == 0
+    shard(tmp_path, "c.json", {"v.py::test_d": 2.0}, settings={"confidence": 0.95})
+    assert merge(tmp_path, monkeypatch, "a.json", "c.json", "-q") == 2
+    assert "sla_confidence 0.99 vs 0.95 (a.json vs c.json)" in capsys.readouterr().err
+
+
+def test_a_merged_report_merges_again_keeping_its_shards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2})
+    shard(tmp_path, "c.json", {"v.py::test_d": 2.0})
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-report=json:ab.json") == 0
+    assert merge(tmp_path, monkeypatch, "ab.json", "c.json", "--sla-report=json:abc.json") == 0
+    document = load_report(tmp_path / "abc.json")
+    assert [s["path"] for s in document["run"]["merged_from"]] == ["a.json", "b.json", "c.json"]
+    assert document["totals"]["measurements"] == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            None,
+            "report 'x.json' cannot be read (No such file or directory); pass the JSON "
+            "report each shard wrote with --sla-report=json:PATH",
+        ),
+        ("[1, 2]", "report 'x.json' is not a JSON object; pass the JSON report"),
+        ("{nope", "report 'x.json' is not valid JSON ("),
+        (
+            '{"tool": {"name": "pytest-benchmark"}}',
+            "report 'x.json' is not a report of "
+            "pytest-latency-sla; pass the JSON report each shard wrote",
+        ),
+        (
+            '{"tool": {"name": "pytest-latency-sla"}, "schema_version": 2}',
+            "report 'x.json' "
+            "has schema_version 2, and merge reads 3 only; run that shard again with this "
+            "version of the plugin",
+        ),
+    ],
+)
+def test_what_is_not_a_shard_report_gets_a_sentence(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: str | None,
+    message: str,
+) -> None:
+    if content is not None:
+        (tmp_path / "x.json").write_text(content, "utf-8")
+    assert merge(tmp_path, monkeypatch, "x.json") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m pytest_latency_sla: error: " + message), err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["results"][0].pop("margin"), "results[0] lacks margin; pass the JSON"),
+        (lambda d: d["results"][0].update(index="0"), "results[0].index is not int; pass"),
+        (
+            lambda d: d["results"][0].update(margin="2x"),
+            "results[0].margin is not int or float or null; pass",
+        ),
+        (lambda d: d["run"].pop("environment"), "run.environment is missing; pass"),
+        (lambda d: d.update(results={}), "'results' is not a list; pass"),
+    ],
+)
+def test_a_damaged_shard_report_gets_a_sentence_naming_the_field(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    change: Any,
+    message: str,
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    document = json.loads((tmp_path / "a.json").read_text("utf-8"))
+    change(document)
+    (tmp_path / "a.json").write_text(json.dumps(document), "utf-8")
+    assert merge(tmp_path, monkeypatch, "a.json") == 2
+    assert f"report 'a.json': {message}" in capsys.readouterr().err
+
+
+def test_never_writes_over_a_file_that_is_not_a_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    (tmp_path / "notes.md").write_text("# my notes\n", "utf-8")
+    assert merge(tmp_path, monkeypatch, "a.json", "--sla-report=md:notes.md") == 2
+    assert "could not write the SLA md report to notes.md: " in capsys.readouterr().err
+    assert (tmp_path / "notes.md").read_text("utf-8") == "# my notes\n"
+
+
+def test_a_bad_report_option_gets_the_settings_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    assert merge(tmp_path, monkeypatch, "a.json", "--sla-report=pdf:x.pdf") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m pytest_latency_sla: error: --sla-report: "), err
+
+
+def test_save_writes_a_baseline_of_all_shards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2})
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-save=base.json", "-q") == 0
+    from pytest_latency_sla.baseline import load_baseline
+
+    baseline = load_baseline(str(tmp_path / "base.json"))
+    assert set(baseline.entries) == {("t.py::test_a", 0), ("u.py::test_c", 0)}
+
+
+def test_no_reports_is_an_error() -> None:
+    with pytest.raises(MergeError, match="no reports to merge"):
+        merge_runs([])
+
+
+def test_shards_written_by_pytest_merge_from_the_command_line(
+    pytester: pytest.Pytester,
+) -> None:
+    """The whole path: two shards of a real suite, each its own pytest run, merged by
+    the ``python -m`` entry point into a report that validates against the schema."""
+    pytester.makepyfile(
+        test_zoo="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_small(sla):
+            sla.measure(sum, range(10))
+
+        @pytest.mark.sla(ms=50)
+        def test_large(sla):
+            sla.measure(sum, range(1000))
+        """
+    )
+    first = pytester.runpytest("-k", "small", "--sla-report=json:shard-1.json", *FAST)
+    second = pytester.runpytest("-k", "large", "--sla-report=json:shard-2.json", *FAST)
+    first.assert_outcomes(passed=1)
+    second.assert_outcomes(passed=1)
+    assert load_shard(str(pytester.path / "shard-1.json")).results
+    merged = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_latency_sla",
+            "merge",
+            "shard-1.json",
+            "shard-2.json",
+            "--sla-report",
+            "--sla-report=json:merged.json",
+        ],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert merged.returncode == 0, merged.stderr
+    assert "sla: 2 SLA measurements: 2 pass;" in merged.stdout
+    document = load_report(pytester.path / "merged.json")
+    assert sorted(r["nodeid"] for r in document["results"]) == [
+        "test_zoo.py::test_large",
+        "test_zoo.py::test_small",
+    ]
+    assert [s["path"] for s in document["run"]["merged_from"]] == ["shard-1.json", "shard-2.json"]
+
+
+def test_the_mixed_environment_sentence_quoted_in_the_docs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "premerge.md"
+    (quoted,) = [
+        line.strip()
+        for line in docs.read_text("utf-8").splitlines()
+        if "error: the shards differ in what bears on latency" in line
+    ]
+    other = copy.deepcopy(ENVIRONMENT)
+    other["cpu_model"] = "Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz"
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2}, environment=other)
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json") == 2
+    assert capsys.readouterr().err.strip() == quoted
