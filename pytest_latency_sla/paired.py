@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PairedSampling",
     "RatioEstimate",
+    "blocks_to_settle",
     "judge_ratio",
     "sample_pair",
     "settled",
@@ -71,6 +72,10 @@ class PairedSampling:
     head_first: tuple[bool, ...]
     duration_ns: int
     warmup_calls: tuple[int, int]
+    #: Why sampling stopped: "decided" (the comparison's question answered), "max_time",
+    #: "time_limit" (extended past max_time, then out of time) or "unreachable"
+    #: (extended, then no longer projected to settle in time).
+    stop_reason: str = "decided"
 
     @property
     def blocks(self) -> int:
@@ -150,6 +155,31 @@ def settled(estimate: RatioEstimate, delta: float) -> bool:
     if estimate.outcome == "regression":
         return estimate.low > 1.0 + delta or estimate.high <= 1.0 + delta
     return True
+
+
+def blocks_to_settle(estimate: RatioEstimate, delta: float, blocks: int) -> float:
+    """The blocks after which the median comparison would be :func:`settled`, were the
+    ratio and the spread of the blocks to stay as seen so far (the interval narrows as
+    one over the square root of the blocks); infinite when it cannot settle.
+
+    The half-width the interval must shrink to: from the ratio to the gate ``1 + delta``
+    when beyond it, to within ``1 + delta`` either way when inside, to 1 when faster than
+    ``1 / (1 + delta)``.
+    """
+    if not (estimate.low > 0 and math.isfinite(estimate.high) and estimate.ratio > 0):
+        return math.inf
+    middle = math.log(estimate.ratio)
+    half = (math.log(estimate.high) - math.log(estimate.low)) / 2.0
+    gate = math.log1p(delta)
+    if middle > gate:
+        target = middle - gate
+    elif middle >= -gate:
+        target = gate - abs(middle)
+    else:
+        target = -middle
+    if target <= 1e-12:  # at the boundary (up to rounding): no number of blocks does
+        return math.inf
+    return blocks * (half / target) ** 2
 
 
 def _outcome(low: float, high: float, delta: float) -> str:
@@ -240,11 +270,15 @@ def sample_pair(
     seed: int = 0,
     clock: Callable[[], int] = time.perf_counter_ns,
 ) -> PairedSampling:
-    """Time ``base`` and ``head`` in interleaved blocks until the median ratio's outcome
-    is known (after ``min_time`` and ``MIN_BLOCKS`` blocks) or ``max_time`` passes.
+    """Time ``base`` and ``head`` in interleaved blocks until the comparison is
+    :func:`settled` (after ``min_time`` and ``MIN_BLOCKS`` blocks) or time runs out.
 
     ``plan`` gives the warmup, the chunk length, ``min_time`` and ``max_time``; the
-    comparison judges at ``confidence`` against a change of interest ``delta``.
+    comparison judges at ``confidence`` against a change of interest ``delta``. At
+    ``max_time``, unsettled, sampling goes on up to ``plan.limit_ns`` while the blocks so
+    far project it to settle before then (:func:`blocks_to_settle`, at the time per block
+    so far), as a verdict's sampling does: on a contended runner the interval is wider,
+    and a gate's question takes longer to answer.
     """
     rng = np.random.default_rng(seed)
     per_call = [_warm_up(base, plan, clock), _warm_up(head, plan, clock)]
@@ -254,6 +288,8 @@ def sample_pair(
     chunks: tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]] = ([], [])
     order: list[bool] = []
     start = clock()
+    reason = "decided"
+    extended = False  # sampling went on past max_time
     while True:
         head_first = bool(rng.integers(0, 2))
         order.append(head_first)
@@ -262,13 +298,27 @@ def sample_pair(
             chunks[side].append(timings)
             sizes[side] = _chunk(plan, float(timings.mean()))
         elapsed = clock() - start
-        if elapsed >= plan.max_time_ns:
-            break
-        if elapsed >= plan.min_time_ns and len(order) >= MIN_BLOCKS:
-            paired = PairedSampling(tuple(chunks[0]), tuple(chunks[1]), tuple(order), 0, warm)
-            if settled(judge_ratio(paired, confidence, delta), delta):
+        if elapsed < plan.min_time_ns or len(order) < MIN_BLOCKS:
+            if elapsed >= plan.max_time_ns:
+                reason = "max_time"
                 break
-    return PairedSampling(tuple(chunks[0]), tuple(chunks[1]), tuple(order), clock() - start, warm)
+            continue
+        paired = PairedSampling(tuple(chunks[0]), tuple(chunks[1]), tuple(order), 0, warm)
+        estimate = judge_ratio(paired, confidence, delta)
+        if settled(estimate, delta):
+            break
+        if elapsed < plan.max_time_ns:
+            continue
+        if elapsed >= plan.limit_ns:
+            reason = "time_limit" if extended else "max_time"
+            break
+        needed = blocks_to_settle(estimate, delta, len(order))
+        if needed * elapsed / len(order) > plan.limit_ns:
+            reason = "unreachable" if extended else "max_time"
+            break
+        extended = True
+    duration = clock() - start
+    return PairedSampling(tuple(chunks[0]), tuple(chunks[1]), tuple(order), duration, warm, reason)
 
 
 def _warm_up(

@@ -109,6 +109,7 @@ class RevisionEntry(TypedDict):
     outcome: str | None  # regression, improvement, unchanged, unknown (changed only)
     blocks: int  # interleaved blocks measured (one chunk of each side)
     duration_s: float  # of the side-by-side measurement
+    stop_reason: str | None  # decided, max_time, time_limit, unreachable (changed only)
     confidence: float | None  # of the intervals
     percentile: float | None  # the budget's percentile, in percent
     base_p50_s: float | None

@@ -3,6 +3,7 @@ moves both sides alike, the paired ratio sees the change and not the machine."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,6 +12,8 @@ from synthetic import FakeClock
 
 from pytest_latency_sla.paired import (
     PairedSampling,
+    RatioEstimate,
+    blocks_to_settle,
     judge_ratio,
     sample_pair,
     student_t,
@@ -130,3 +133,71 @@ def test_a_regression_is_sampled_until_it_is_known_whether_it_is_beyond_the_gate
     assert settled(est(1.02, 1.08, "regression"), 0.10)  # slower, but within the gate
     assert settled(est(0.97, 1.03, "unchanged"), 0.10)
     assert not settled(est(0.90, 1.30, "unknown"), 0.10)
+
+
+# --- past max_time: sampling on while the comparison is projected to settle -------------
+
+#: A short max_time, so that a noisy machine leaves the 10% gate's question open at it.
+SHORT = SamplingPlan(
+    warmup_calls=20, warmup_time_ns=0, min_time_ns=2 * S, max_time_ns=4 * S, time_limit_ns=30 * S
+)
+
+
+def noisy(ratio: float, seed: int, plan: SamplingPlan) -> tuple[PairedSampling, RatioEstimate]:
+    """A contended machine: each call's latency varies by about 2x (sigma 0.8)."""
+    clock = FakeClock()
+    machine = Machine(clock, seed)
+    paired = sample_pair(
+        machine.caller(1 * MS, 0.8),
+        machine.caller(ratio * MS, 0.8),
+        plan,
+        seed=seed,
+        delta=0.1,
+        clock=clock,
+    )
+    return paired, judge_ratio(paired, 0.95, 0.1)
+
+
+def test_an_open_gate_question_at_max_time_is_sampled_on_until_it_is_answered() -> None:
+    # Seed 2 leaves "regression beyond 10%?" open at 4 s; the blocks project an answer
+    # well before the 30 s limit, and sampling goes on until it comes.
+    paired, estimate = noisy(1.2, 2, SHORT)
+    assert paired.stop_reason == "decided"
+    assert 4 * S < paired.duration_ns < 30 * S
+    assert estimate.outcome == "regression"
+    assert estimate.low > 1.1
+    # Without a limit past max_time, the same run stops at max_time, the question open.
+    capped, estimate = noisy(1.2, 2, dataclasses.replace(SHORT, time_limit_ns=0))
+    assert capped.stop_reason == "max_time"
+    assert 4 * S <= capped.duration_ns < 4.2 * S
+    assert estimate.low <= 1.1 < estimate.high
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_change_right_at_the_gate_is_not_sampled_to_the_limit(seed: int) -> None:
+    # 1.10x against a 10% gate: no number of blocks answers "beyond 10%?", and the
+    # projection says so; nothing runs to the 30 s limit.
+    paired, _ = noisy(1.1, seed, SHORT)
+    assert paired.stop_reason != "time_limit"
+    assert paired.duration_ns < 12 * S
+
+
+def test_blocks_to_settle_narrows_the_interval_to_the_gate() -> None:
+    # log 1.2 = 0.182 lies 0.087 above the gate log 1.1; the half-width is 0.133, so the
+    # interval must narrow by 1.53x: 2.34 times the blocks.
+    estimate = RatioEstimate(1.2, 1.05, 1.37, 0.95, "regression", 0.2)
+    assert blocks_to_settle(estimate, 0.1, 100) == pytest.approx(234, rel=0.01)
+    # Inside the gate: to within +-10% of 1; faster than 1/1.1: to below 1.
+    inside = RatioEstimate(1.02, 0.95, 1.12, 0.95, "unknown", 0.1)
+    half, target = (math.log(1.12) - math.log(0.95)) / 2, math.log(1.1) - math.log(1.02)
+    assert blocks_to_settle(inside, 0.1, 50) == pytest.approx(50 * (half / target) ** 2)
+    faster = RatioEstimate(0.8, 0.7, 1.02, 0.95, "unknown", 0.3)
+    half = (math.log(1.02) - math.log(0.7)) / 2
+    assert blocks_to_settle(faster, 0.1, 50) == pytest.approx(50 * (half / -math.log(0.8)) ** 2)
+    # Right at the gate, or without an interval: never.
+    assert blocks_to_settle(RatioEstimate(1.1, 1.0, 1.21, 0.95, "unknown", 0.2), 0.1, 9) == (
+        math.inf
+    )
+    assert blocks_to_settle(RatioEstimate(math.nan, 0.0, math.inf, 0.95, "unknown", 1), 0.1, 2) == (
+        math.inf
+    )

@@ -744,3 +744,24 @@ def test_time_line_only_when_measuring_took_long_or_went_past_max_time() -> None
         entry["duration_s"] = 10.0
         entry["warmup_s"] = 0.0
     assert labels.time_line(many, 20.0) == "measuring took 70.0 s over 7 measurements"
+
+
+def test_revision_text_says_when_side_by_side_sampling_ran_out_of_time() -> None:
+    from pytest_latency_sla.revision import not_compared
+
+    entry = not_compared("main", "changed", "cd" * 32)
+    entry["outcome"] = "regression"
+    entry["blocks"] = 400
+    entry["duration_s"] = 60.2
+    entry["stop_reason"] = "time_limit"
+    entry["percentile"] = 99.0
+    entry["p50_ratio"] = [1.14, 1.08, 1.21]
+    entry["percentile_ratio"] = [1.2, 1.0, 1.4]
+    entry["detectable"] = 0.06
+    revision_text = labels.revision_text
+    assert revision_text(entry) == (
+        "against main: p50 1.14x (1.08-1.21), p99 1.20x (1.00-1.40): regression; this run "
+        "could tell a change of 6%; unsettled after 60.2 s (time_limit)"
+    )
+    entry["stop_reason"] = "decided"
+    assert revision_text(entry).endswith("could tell a change of 6%")

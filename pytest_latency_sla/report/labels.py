@@ -211,9 +211,15 @@ def revision_text(entry: RevisionEntry) -> str:
         if detectable is not None and detectable < 10
         else ""
     )
+    reason = entry.get("stop_reason")
+    unsettled = (
+        f"; unsettled after {fmt.duration(entry['duration_s'])} ({reason})"
+        if reason not in (None, "decided")
+        else ""
+    )
     return (
         f"against {ref}: p50 {_ratio(p50)}, {fmt.pct_label(percentile)} "
-        f"{_ratio(tail)}: {entry['outcome']}{could}"
+        f"{_ratio(tail)}: {entry['outcome']}{could}{unsettled}"
     )
 
 
