@@ -142,9 +142,10 @@ def main() -> int:
     print()
     print(
         "| branch | true ratio | hogs | runs | failed on a regression | outcomes "
-        "| p50 ratio, median (interval width) | could tell, median | s per run |"
+        "| p50 ratio, median (interval width) | could tell, median | stopped "
+        "| s per run, median (max) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     problems = []
     for (branch, hogs), runs in results.items():
         flagged = sum(r["regression_failure"] for r in runs)
@@ -154,11 +155,17 @@ def main() -> int:
         ratios = [r["revision"]["p50_ratio"] for r in runs]
         width = statistics.median(hi - lo for _, lo, hi in ratios)
         could = statistics.median(r["revision"]["detectable"] for r in runs)
+        stops: dict[str, int] = {}
+        for r in runs:
+            reason = str(r["revision"].get("stop_reason"))
+            stops[reason] = stops.get(reason, 0) + 1
+        seconds = [r["seconds"] for r in runs]
         print(
             f"| {branch} | {truth[branch]:.3f}x | {hogs} | {len(runs)} | {flagged} "
             f"| {', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))} "
             f"| {statistics.median(r[0] for r in ratios):.3f}x ({width:.3f}) "
-            f"| {could * 100:.1f}% | {statistics.median(r['seconds'] for r in runs):.1f} |"
+            f"| {could * 100:.1f}% | {', '.join(f'{k} {v}' for k, v in sorted(stops.items()))} "
+            f"| {statistics.median(seconds):.1f} ({max(seconds):.1f}) |"
         )
         if branch == "slower" and flagged < len(runs):
             problems.append(f"slower, {hogs} hogs: {len(runs) - flagged} runs not flagged")

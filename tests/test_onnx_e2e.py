@@ -660,6 +660,7 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
         "--sla-report",
         "--sla-report=json:r.json",
         "--sla-report=md:r.md",
+        "--sla-report=html:r.html",
     )
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines(
@@ -671,7 +672,8 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
     )
     result.stdout.fnmatch_lines_random(
         [
-            "sla: test_models.py::test_slower: against main: p50 *x (*), p99 *x (*): regression*",
+            "sla: test_models.py::test_slower: against main: p50 * -> *, *x (*); "
+            "p99 * -> *, *x (*): regression*",
             "sla: test_models.py::test_same: model unchanged at main: not measured again",
             "sla: 1 measurement not comparable with main: only model files given by path*",
         ]
@@ -696,6 +698,15 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
         and "**slower**" in line
     ]
     assert row.endswith("| **slower** |")
+    # test, base and head p50, their ratio, base and head p99, their ratio, outcome.
+    assert len(row.strip("|").split(" | ")) == 8
+    assert "| base p99 | head p99 | p99 head/base |" in markdown
+    # The HTML report has the same table.
+    page = (root / "r.html").read_text(encoding="utf-8")
+    assert '<h2 id="side-by-side">Changed models, measured side by side with <code>main</code>' in (
+        page
+    )
+    assert '<span class="chg-regression">slower</span>' in page
     assert "- `test_models.py::test_same`: model unchanged at main: not measured again" in markdown
 
 

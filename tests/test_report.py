@@ -746,7 +746,7 @@ def test_time_line_only_when_measuring_took_long_or_went_past_max_time() -> None
     assert labels.time_line(many, 20.0) == "measuring took 70.0 s over 7 measurements"
 
 
-def test_revision_text_says_when_side_by_side_sampling_ran_out_of_time() -> None:
+def test_revision_text_shows_both_sides_and_when_sampling_ran_out_of_time() -> None:
     from pytest_latency_sla.revision import not_compared
 
     entry = not_compared("main", "changed", "cd" * 32)
@@ -760,8 +760,14 @@ def test_revision_text_says_when_side_by_side_sampling_ran_out_of_time() -> None
     entry["detectable"] = 0.06
     revision_text = labels.revision_text
     assert revision_text(entry) == (
-        "against main: p50 1.14x (1.08-1.21), p99 1.20x (1.00-1.40): regression; this run "
+        "against main: p50 1.14x (1.08-1.21); p99 1.20x (1.00-1.40): regression; this run "
         "could tell a change of 6%; unsettled after 60.2 s (time_limit)"
+    )
+    entry["base_p50_s"], entry["head_p50_s"] = 102e-6, 116e-6
+    entry["base_percentile_s"], entry["head_percentile_s"] = 140e-6, 168e-6
+    assert revision_text(entry).startswith(
+        "against main: p50 102 µs -> 116 µs, 1.14x (1.08-1.21); p99 140 µs -> 168 µs, "
+        "1.20x (1.00-1.40): regression;"
     )
     entry["stop_reason"] = "decided"
     assert revision_text(entry).endswith("could tell a change of 6%")

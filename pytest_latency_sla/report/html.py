@@ -20,11 +20,14 @@ from . import svg
 from .document import xdist_note
 from .labels import (
     BAND_TEXT,
+    OUTCOME_TEXT,
     STATUS_TEXT,
     budget_label,
     change_label,
+    changed_models,
     defaulted_note,
     merged_lines,
+    ratio_cell,
     revision_of,
     revision_text,
     run_status,
@@ -148,6 +151,60 @@ def _table(records: Sequence[SlaRecord], anchors: Sequence[str], compared: bool)
         css = ' class="regression"' if regression else ""
         rows.append(f"<tr{css}>{''.join(cells)}</tr>")
     return (
+        '<div class="card tablewrap"><table class="results">'
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _side_by_side(records: Sequence[SlaRecord], anchors: Sequence[str]) -> str:
+    """The models measured side by side with the base revision: base and head at p50 and
+    at the budget's percentile, both ratios with intervals, the outcome; slower first."""
+    changed = changed_models(records)
+    if not changed:
+        return ""
+    anchor_of = {id(r): a for r, a in zip(records, anchors, strict=True)}
+    ref = changed[0][1]["ref"]
+    pct = fmt.pct_label(changed[0][1]["percentile"] or 99.0)
+    head = [
+        ("test", ""),
+        ("base p50", "num"),
+        ("head p50", "num"),
+        ("p50 head/base", "num"),
+        (f"base {pct}", "num"),
+        (f"head {pct}", "num"),
+        (f"{pct} head/base", "num"),
+        ("outcome", ""),
+    ]
+    header = "".join(
+        f'<th scope="col" class="{css}">{esc(name)}</th>'
+        if css
+        else f'<th scope="col">{esc(name)}</th>'
+        for name, css in head
+    )
+    rows = []
+    for record, entry in changed:
+        outcome = entry["outcome"] or ""
+        cells = [
+            f'<td class="test mono"><a href="#{anchor_of[id(record)]}">'
+            f"{_label_html(record['label'])}</a></td>",
+            *(
+                f'<td class="num">{esc(duration(value) if value is not None else "-")}</td>'
+                for value in (entry["base_p50_s"], entry["head_p50_s"])
+            ),
+            f'<td class="num nowrap">{esc(ratio_cell(entry["p50_ratio"]))}</td>',
+            *(
+                f'<td class="num">{esc(duration(value) if value is not None else "-")}</td>'
+                for value in (entry["base_percentile_s"], entry["head_percentile_s"])
+            ),
+            f'<td class="num nowrap">{esc(ratio_cell(entry["percentile_ratio"]))}</td>',
+            f'<td><span class="chg-{esc(outcome)}">'
+            f"{esc(OUTCOME_TEXT.get(outcome, '-'))}</span></td>",
+        ]
+        css = ' class="regression"' if outcome == "regression" else ""
+        rows.append(f"<tr{css}>{''.join(cells)}</tr>")
+    return (
+        f'<h2 id="side-by-side">Changed models, measured side by side with '
+        f"<code>{esc(ref)}</code></h2>"
         '<div class="card tablewrap"><table class="results">'
         f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
@@ -392,6 +449,7 @@ def render(document: Document) -> str:
         results = (
             '<h2 id="results">Results <span class="muted">(tightest margin first)</span></h2>'
             + _table(records, anchors, compared)
+            + _side_by_side(records, anchors)
             + '<h2 id="measurements">Latency distributions</h2>'
             + "".join(_measurement(r, a) for r, a in zip(records, anchors, strict=True))
         )

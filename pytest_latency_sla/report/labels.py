@@ -20,12 +20,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BAND_TEXT",
+    "OUTCOME_TEXT",
     "STATUS_TEXT",
     "budget_label",
     "change_label",
+    "changed_models",
     "defaulted_label",
     "defaulted_note",
     "merged_lines",
+    "ratio_cell",
     "revision_of",
     "revision_text",
     "run_status",
@@ -192,8 +195,9 @@ def defaulted_note(record: SlaRecord) -> str:
 
 
 def revision_text(entry: RevisionEntry) -> str:
-    """One line on the comparison, e.g. ``against main: p50 1.21x (1.18-1.24), p99 1.19x
-    (1.08-1.31): regression; this run could tell a change of 3%``."""
+    """One line on the comparison, base and head side by side, e.g. ``against main: p50
+    102 µs -> 123 µs, 1.21x (1.18-1.24); p99 140 µs -> 167 µs, 1.19x (1.08-1.31):
+    regression; this run could tell a change of 3%``."""
     ref = entry["ref"]
     status = entry["status"]
     if status == "unchanged":
@@ -217,10 +221,18 @@ def revision_text(entry: RevisionEntry) -> str:
         if reason not in (None, "decided")
         else ""
     )
-    return (
-        f"against {ref}: p50 {_ratio(p50)}, {fmt.pct_label(percentile)} "
-        f"{_ratio(tail)}: {entry['outcome']}{could}{unsettled}"
+    sides = (
+        f"p50 {_sides(entry['base_p50_s'], entry['head_p50_s'])}{_ratio(p50)}; "
+        f"{fmt.pct_label(percentile)} "
+        f"{_sides(entry['base_percentile_s'], entry['head_percentile_s'])}{_ratio(tail)}"
     )
+    return f"against {ref}: {sides}: {entry['outcome']}{could}{unsettled}"
+
+
+def _sides(base: float | None, head: float | None) -> str:
+    if base is None or head is None:
+        return ""
+    return f"{fmt.duration(base)} -> {fmt.duration(head)}, "
 
 
 def _ratio(values: list[float]) -> str:
@@ -233,6 +245,31 @@ def revision_of(record: SlaRecord) -> RevisionEntry | None:
     before 3, and without ``--sla-compare-ref``)."""
     found: RevisionEntry | None = record.get("revision")
     return found
+
+
+#: How the side-by-side tables order and name outcomes: slower first.
+OUTCOME_ORDER = {"regression": 0, "unknown": 1, "unchanged": 2, "improvement": 3}
+OUTCOME_TEXT = {
+    "regression": "slower",
+    "improvement": "faster",
+    "unchanged": "unchanged",
+    "unknown": "cannot tell",
+}
+
+
+def changed_models(records: Sequence[SlaRecord]) -> list[tuple[SlaRecord, RevisionEntry]]:
+    """The measurements of models measured side by side with the base revision (their
+    files changed), with their entries: slower first, then undecided, unchanged, faster."""
+    changed = [(r, e) for r in records if (e := revision_of(r)) and e["status"] == "changed"]
+    changed.sort(key=lambda pair: OUTCOME_ORDER.get(pair[1]["outcome"] or "", 1))
+    return changed
+
+
+def ratio_cell(values: list[float] | None) -> str:
+    """A ratio with its interval, ``1.21x (1.18-1.24)``; ``-`` without one."""
+    if not values:
+        return "-"
+    return _ratio(values)
 
 
 def merged_lines(run: Run) -> list[str]:

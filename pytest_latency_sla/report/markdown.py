@@ -12,11 +12,14 @@ from .. import fmt
 from .document import xdist_note
 from .labels import (
     BAND_TEXT,
+    OUTCOME_TEXT,
     STATUS_TEXT,
     budget_label,
     change_label,
+    changed_models,
     defaulted_note,
     merged_lines,
+    ratio_cell,
     revision_of,
     revision_text,
     run_status,
@@ -65,47 +68,40 @@ def _row(record: SlaRecord, compared: bool) -> str:
 
 
 #: How a side-by-side outcome reads in a pull-request comment.
-_OUTCOME = {
-    "regression": "**slower**",
-    "improvement": "faster",
-    "unchanged": "unchanged",
-    "unknown": "cannot tell",
-}
 
 
 def _side_by_side(records: list[SlaRecord]) -> list[str]:
     """The models measured side by side with the base revision, for a reviewer: base and
-    head p50, both ratios with their intervals, and the outcome; slower ones first."""
-    changed = [(r, e) for r in records if (e := revision_of(r)) and e["status"] == "changed"]
+    head at p50 and at the budget's percentile, both ratios with their intervals, and the
+    outcome; slower ones first."""
+    changed = changed_models(records)
     if not changed:
         return []
     ref = changed[0][1]["ref"]
-    order = {"regression": 0, "unknown": 1, "unchanged": 2, "improvement": 3}
-    changed.sort(key=lambda pair: order.get(pair[1]["outcome"] or "", 1))
     pct = fmt.pct_label(changed[0][1]["percentile"] or 99.0)
     lines = [
         f"**Changed models, measured side by side with `{_cell(ref)}`** (interleaved, in "
         "the same minutes):",
         "",
-        f"| test | base p50 | head p50 | p50 head/base | {pct} head/base | |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+        f"| test | base p50 | head p50 | p50 head/base | base {pct} | head {pct} "
+        f"| {pct} head/base | |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for record, entry in changed:
-        base, head = entry["base_p50_s"], entry["head_p50_s"]
+        outcome = OUTCOME_TEXT.get(entry["outcome"] or "", "-")
         lines.append(
-            f"| `{_cell(record['label'])}` | {fmt.duration(base or 0.0)} "
-            f"| {fmt.duration(head or 0.0)} | {_ratio_cell(entry['p50_ratio'])} "
-            f"| {_ratio_cell(entry['percentile_ratio'])} "
-            f"| {_OUTCOME.get(entry['outcome'] or '', '-')} |"
+            f"| `{_cell(record['label'])}` | {_seconds(entry['base_p50_s'])} "
+            f"| {_seconds(entry['head_p50_s'])} | {ratio_cell(entry['p50_ratio'])} "
+            f"| {_seconds(entry['base_percentile_s'])} "
+            f"| {_seconds(entry['head_percentile_s'])} "
+            f"| {ratio_cell(entry['percentile_ratio'])} "
+            f"| {f'**{outcome}**' if entry['outcome'] == 'regression' else outcome} |"
         )
     return [*lines, ""]
 
 
-def _ratio_cell(values: list[float] | None) -> str:
-    if not values:
-        return "-"
-    ratio, low, high = values
-    return f"{ratio:.2f}x ({low:.2f}-{high:.2f})"
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else fmt.duration(value)
 
 
 def render(document: Document, headroom: float | None = None) -> str:
