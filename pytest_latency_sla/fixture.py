@@ -168,16 +168,19 @@ class SlaFixture:
 
     def _revision(self, job: OnnxJob, timing: Timing) -> RevisionEntry | str:
         """The model against the base revision (``--sla-compare-ref``): measured side by
-        side when its file changed; a sentence when that cannot be done."""
+        side when its file changed (in a worker too, when isolated); a sentence when that
+        cannot be done."""
         from . import ort
         from .gitref import GitRefError, base_in_folder, base_model
-        from .revision import compare_calls, not_compared
+        from .isolate import IsolationError
+        from .revision import not_compared
+        from .runner import Against, ModelRunError
 
         settings = self._settings
         ref = self._base_label()
         assert ref is not None
         model = job.model
-        if self._isolate or not isinstance(model, (str, os.PathLike)):
+        if not isinstance(model, (str, os.PathLike)):
             return not_compared(ref, "not comparable")
         try:
             if settings.compare_dir:
@@ -188,28 +191,21 @@ class SlaFixture:
             return str(exc)
         if base.status != "changed" or base.data is None:
             return not_compared(ref, base.status, base.base_sha256)
-        made = {}
-        for side, source in (("head", model), ("base", base.data)):
-            try:
-                made[side] = ort.prepare(
-                    source,
-                    feeds=job.feeds,
-                    dims=job.dims,
-                    providers=job.providers,
-                    session_options=job.session_options,
-                )
-            except ort.OnnxInputError as exc:
-                return f"the model at {ref} cannot be compared with these inputs: {exc}"
-        return compare_calls(
-            made["base"].call,
-            made["head"].call,
-            timing.plan,
+        against = Against(
             ref=ref,
-            base_sha256=base.base_sha256,
-            quantile=timing.quantile,
+            data=base.data,
+            sha256=base.base_sha256,
             confidence=settings.confidence,
             delta=settings.max_regression or 0.05,
         )
+        try:
+            return self._runner().compare(job, against, timing)
+        except ort.ProviderUnavailableError:
+            raise  # as for the head: skipped, or failed with --sla-require-providers
+        except (ort.OnnxInputError, ModelRunError) as exc:
+            return str(exc)  # the head's own measurement stands, and is recorded
+        except IsolationError as exc:
+            return f"measuring side by side with {ref} failed: {exc}"
 
     def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
         """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate.
@@ -357,7 +353,8 @@ class SlaFixture:
 
             revision = not_compared(base_label, "not comparable")
         if isinstance(revision, str):
-            problem = "; ".join(p for p in (problem, f"sla.onnx(): {revision}") if p)
+            found = f"sla.onnx(): {revision} (in {self._nodeid})"
+            problem = "; ".join(p for p in (problem, found) if p)
         elif revision is not None:
             record["revision"] = revision
             allowed = settings.max_regression

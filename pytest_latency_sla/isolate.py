@@ -25,16 +25,18 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from multiprocessing.connection import Connection
 
-    from .runner import CallJob, Measured, OnnxJob, Timing
+    from .runner import Against, CallJob, Measured, OnnxJob, Timing
+    from .schema import RevisionEntry
 
 __all__ = [
     "BadInput",
+    "Compared",
     "Done",
     "IsolatedCallError",
     "IsolationError",
@@ -46,6 +48,7 @@ __all__ = [
     "WorkerFailedError",
     "WorkerTimeoutError",
     "run_callable",
+    "run_compare",
     "run_onnx",
 ]
 
@@ -127,7 +130,14 @@ class Raised:
     traceback: str
 
 
-Reply = Done | BadInput | RunFailed | Raised
+@dataclass(frozen=True)
+class Compared:
+    """Measured side by side with the base revision."""
+
+    entry: RevisionEntry
+
+
+Reply = Done | Compared | BadInput | RunFailed | Raised
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,26 @@ class _Task:
             return Done(runner.callable(self.job, self.timing))
         try:
             return Done(runner.onnx(self.job, self.timing))
+        except OnnxInputError as exc:
+            return BadInput(str(exc), isinstance(exc, ProviderUnavailableError))
+        except ModelRunError as exc:
+            return RunFailed(str(exc), model_raised=True)
+
+
+@dataclass(frozen=True)
+class _CompareTask:
+    """What the parent sends to compare a model with its base revision side by side."""
+
+    job: OnnxJob
+    against: Against
+    timing: Timing
+
+    def run(self) -> Reply:
+        from .ort import OnnxInputError, ProviderUnavailableError
+        from .runner import InProcess, ModelRunError
+
+        try:
+            return Compared(InProcess().compare(self.job, self.against, self.timing))
         except OnnxInputError as exc:
             return BadInput(str(exc), isinstance(exc, ProviderUnavailableError))
         except ModelRunError as exc:
@@ -396,18 +426,13 @@ def run_callable(job: CallJob, timing: Timing, timeout: float) -> Measured:
     raise WorkerFailedError(reply.message if isinstance(reply, (RunFailed, BadInput)) else "")
 
 
-def run_onnx(job: OnnxJob, timing: Timing, timeout: float) -> Measured:
-    """Load and time the model of ``job`` in a worker process, as in-process.
-
-    Raises ``ort.OnnxInputError`` (``ProviderUnavailableError``) for bad input, exactly as
-    in-process (the model is checked here first, by the same code), ``runner.ModelRunError``
-    when the model raised, and :class:`IsolationError` when the worker gives no result.
-    """
+def _sendable(job: OnnxJob) -> tuple[OnnxJob, list[tuple[object, str, str]]]:
+    """``job`` as a worker can receive it (the model as a source, session options as
+    plain fields) and its parts for :func:`_dumps` to name when one does not pickle."""
     import dataclasses
 
-    from .ort import OnnxInputError, ProviderUnavailableError, describe_model
+    from .ort import describe_model
     from .ort.options import is_session_options, to_fields
-    from .runner import ModelRunError
 
     model = describe_model(job.model)
     if model.source is None:
@@ -425,18 +450,20 @@ def run_onnx(job: OnnxJob, timing: Timing, timeout: float) -> Measured:
         "pass plain values (numpy arrays, numbers, strings, dicts of them), or drop "
         "isolate=True / --sla-isolate"
     )
-    payload = _dumps(
-        _task(job, timing),
-        [
-            (job.feeds, "feeds", plain),
-            (job.dims, "dims", plain),
-            (job.providers, "providers", plain),
-            (options, "session_options", plain),
-        ],
-    )
-    reply = _run(payload, timeout, onnx=True)
-    if isinstance(reply, Done):
-        return _measured(reply)
+    parts: list[tuple[object, str, str]] = [
+        (job.feeds, "feeds", plain),
+        (job.dims, "dims", plain),
+        (job.providers, "providers", plain),
+        (options, "session_options", plain),
+    ]
+    return job, parts
+
+
+def _raise_onnx(reply: Reply) -> NoReturn:
+    """Raise, for a reply of an ONNX task that did not measure, what in-process would."""
+    from .ort import OnnxInputError, ProviderUnavailableError
+    from .runner import ModelRunError
+
     if isinstance(reply, BadInput):
         error = ProviderUnavailableError if reply.provider_unavailable else OnnxInputError
         raise error(reply.message)
@@ -448,7 +475,32 @@ def run_onnx(job: OnnxJob, timing: Timing, timeout: float) -> Measured:
             if reply.message
             else f"raised {reply.type_name}"
         )
-    raise WorkerFailedError(reply.message)
+    raise WorkerFailedError(reply.message if isinstance(reply, RunFailed) else repr(reply))
+
+
+def run_onnx(job: OnnxJob, timing: Timing, timeout: float) -> Measured:
+    """Load and time the model of ``job`` in a worker process, as in-process.
+
+    Raises ``ort.OnnxInputError`` (``ProviderUnavailableError``) for bad input, exactly as
+    in-process (the model is checked here first, by the same code), ``runner.ModelRunError``
+    when the model raised, and :class:`IsolationError` when the worker gives no result.
+    """
+    job, parts = _sendable(job)
+    reply = _run(_dumps(_task(job, timing), parts), timeout, onnx=True)
+    if isinstance(reply, Done):
+        return _measured(reply)
+    _raise_onnx(reply)
+
+
+def run_compare(job: OnnxJob, against: Against, timing: Timing, timeout: float) -> RevisionEntry:
+    """Measure the model of ``job`` and its base revision side by side in a worker
+    process (``runner.InProcess.compare`` there); raises as :func:`run_onnx` does."""
+    job, parts = _sendable(job)
+    task = _CompareTask(job, against, replace(timing, progress=None))
+    reply = _run(_dumps(task, parts), timeout, onnx=True)
+    if isinstance(reply, Compared):
+        return reply.entry
+    _raise_onnx(reply)
 
 
 def _task(job: OnnxJob | CallJob, timing: Timing) -> _Task:

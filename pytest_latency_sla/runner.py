@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
     from .plan import SamplingPlan
     from .sampling import Progress, Sampling
+    from .schema import RevisionEntry
 
 __all__ = [
+    "Against",
     "CallJob",
     "InProcess",
     "Isolated",
@@ -102,6 +104,18 @@ class CallJob:
 
 
 @dataclass(frozen=True, eq=False)
+class Against:
+    """The base revision a model is measured side by side with (``--sla-compare-ref``)."""
+
+    ref: str  # the revision (or base folder), as the reports name it
+    data: bytes  # the model's bytes there
+    sha256: str | None
+    confidence: float
+    #: The change of interest (the ``--sla-max-regression`` gate, as a fraction).
+    delta: float
+
+
+@dataclass(frozen=True, eq=False)
 class Measured:
     """One measurement taken: what was measured, and what the sampler observed."""
 
@@ -118,6 +132,11 @@ class Runner(Protocol):
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:
         """Time the callable."""
+        ...
+
+    def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
+        """Measure the model of ``job`` and its base revision side by side: the same
+        feeds, providers and session options, interleaved blocks."""
         ...
 
 
@@ -143,6 +162,47 @@ class InProcess:
         except ort.RUN_ERRORS as exc:
             raise ModelRunError(ort.explain_run_error(exc, prepared)) from None
         return Measured(prepared.subject, sampling)
+
+    def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
+        from . import ort
+        from .ort.options import SessionFields
+        from .revision import compare_calls
+
+        options = job.session_options
+        if isinstance(options, SessionFields):
+            options = options.build()
+        made = {}
+        for side, source in (("head", job.model), ("base", against.data)):
+            try:
+                made[side] = ort.prepare(
+                    source,
+                    feeds=job.feeds,
+                    dims=job.dims,
+                    providers=job.providers,
+                    session_options=options,
+                )
+            except ort.OnnxInputError as exc:
+                if side == "head":
+                    raise
+                raise ort.OnnxInputError(
+                    f"the model at {against.ref} cannot be compared with these inputs: {exc}"
+                ) from None
+        try:
+            return compare_calls(
+                made["base"].call,
+                made["head"].call,
+                timing.plan,
+                ref=against.ref,
+                base_sha256=against.sha256,
+                quantile=timing.quantile,
+                confidence=against.confidence,
+                delta=against.delta,
+            )
+        except ort.RUN_ERRORS as exc:
+            raise ModelRunError(
+                f"measured side by side with {against.ref}: "
+                + ort.explain_run_error(exc, made["base"])
+            ) from None
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:
         # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
@@ -171,6 +231,11 @@ class Isolated:
         __tracebackhide__ = True
         measured = isolate.run_callable(job, timing, self.timeout)
         return Measured(_isolated(measured.subject), measured.sampling)
+
+    def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
+        from . import isolate
+
+        return isolate.run_compare(job, against, timing, self.timeout)
 
 
 def _isolated(subject: Subject) -> Subject:

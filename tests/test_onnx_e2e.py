@@ -730,3 +730,66 @@ def test_compare_ref_outside_git_fails_with_the_fix(pytester: pytest.Pytester) -
     # Nothing measured is lost: the measurement is in the report.
     (record,) = load_report(pytester.path / "r.json")["results"]
     assert record["verdict"] == "pass"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_compare_ref_under_isolation_compares_in_a_worker(pytester: pytest.Pytester) -> None:
+    root = pytester.path
+    _git(root, "init", "-q", "-b", "main")
+    save(matmul_chain_model(8), root / "m.onnx")
+    pytester.makepyfile(
+        test_m="""
+        import pytest
+
+        @pytest.mark.sla(ms=500, isolate=True)
+        def test_m(sla):
+            sla.onnx("m.onnx")
+        """
+    )
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    save(matmul_chain_model(80), root / "m.onnx")  # 10x the layers
+    result = pytester.runpytest(
+        *FAST, "--sla-compare-ref=main", "--sla-max-regression=10", "--sla-report=json:r.json"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*SLA regression against main: p50 * is *x the base revision's*"])
+    (record,) = load_report(root / "r.json")["results"]
+    assert record["api"].endswith("[isolated]")
+    assert record["verdict"] == "pass"
+    assert record["revision"]["status"] == "changed"
+    assert record["revision"]["outcome"] == "regression"
+    assert record["revision"]["p50_ratio"][1] > 1.5
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("isolate", [False, True], ids=["in-process", "isolated"])
+def test_a_base_that_cannot_take_the_feeds_fails_with_a_sentence_and_keeps_the_head(
+    pytester: pytest.Pytester, isolate: bool
+) -> None:
+    root = pytester.path
+    _git(root, "init", "-q", "-b", "main")
+    save(multi_input_model(), root / "m.onnx")  # the base had other inputs
+    pytester.makepyfile(
+        test_m=f"""
+        import numpy as np
+        import pytest
+
+        @pytest.mark.sla(ms=500, isolate={isolate})
+        def test_m(sla):
+            sla.onnx("m.onnx", feeds={{"x": np.ones((1, 192), np.float32)}})
+        """
+    )
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    save(matmul_chain_model(2), root / "m.onnx")
+    result = pytester.runpytest(*FAST, "--sla-compare-ref=main", "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sla.onnx(): the model at main cannot be compared with these inputs: feeds names "
+            "'x', which is not an input of the model; * (in test_m.py::test_m)"
+        ]
+    )
+    (record,) = load_report(root / "r.json")["results"]
+    assert record["verdict"] == "pass"  # the head's measurement stands, recorded

@@ -104,7 +104,7 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         callables, ref = len(apart), apart[0]["ref"]
         out.append(
             f"sla: {callables} measurement{'s' if callables != 1 else ''} not comparable "
-            f"with {ref}: only model files given by path, measured in the test's process, "
+            f"with {ref}: only model files given by path "
             "are measured side by side with the base"
         )
     return out
