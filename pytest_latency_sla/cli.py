@@ -114,6 +114,8 @@ def _print_table(document: Document) -> None:
         print(line)
     for line in terminal.notes(records):
         print(line)
+    for line in terminal.advice(records):
+        print(line)
     headroom = float(document["run"]["settings"].get("headroom", 10))
     print("sla: " + labels.summary_line(records, headroom))
 

@@ -7,12 +7,14 @@ ONNX adapter, the result model).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import fmt
 from .baseline import compare
 from .messages import (
     progress_line,
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
     from .sampling import Progress, Sampling
-    from .schema import RevisionEntry, SlaRecord
+    from .schema import Advice, RevisionEntry, SlaRecord
     from .settings import Settings
 
 __all__ = ["RunClock", "SlaFixture", "SlaInconclusiveWarning"]
@@ -131,6 +133,7 @@ class SlaFixture:
         dims: Mapping[str, int] | None = None,
         providers: Sequence[Any] | None = None,
         session_options: Any = None,
+        advise: bool | None = None,
     ) -> SlaResult:
         """Time ``session.run(None, feeds)`` on an ONNX model and judge it.
 
@@ -142,6 +145,8 @@ class SlaFixture:
         ``providers``: execution providers, names or ``(name, options)`` tuples (default
         CPU). ``session_options``: an ``onnxruntime.SessionOptions``, e.g. to set thread
         counts.
+        ``advise``: also time the usual optimizations of the model side by side with it
+        and say whether any changes the SLA's outcome (default: ``sla_advise``).
         Isolated, an ``InferenceSession`` cannot be used (it cannot be sent to another
         process): pass the path, bytes or ``ModelProto``.
         """
@@ -162,9 +167,33 @@ class SlaFixture:
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
             problem = str(exc)
         else:
-            return self.judge(measured, revision)
+            wanted = self._settings.advise if advise is None else advise
+            adviser = functools.partial(self._advise, job, timing) if wanted else None
+            return self.judge(measured, revision, adviser)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
+
+    def _advise(self, job: OnnxJob, timing: Timing, result: SlaResult) -> Advice:
+        """The advisor's finding for this model, judged against the result's budget; a
+        sentence in place of the variants when it cannot run (it never fails the test)."""
+        from . import ort
+        from .isolate import IsolationError
+        from .runner import AdviseRequest, ModelRunError
+
+        budget = result.budget
+        request = AdviseRequest(
+            subject=result.subject.name,
+            budget_s=budget.seconds if budget is not None else None,
+            budget=fmt.budget(budget.value, budget.unit) if budget is not None else None,
+            margin=result.margin,
+            original_meets=None if result.verdict is None else result.verdict is Verdict.PASS,
+            headroom=self._settings.headroom,
+            quantize_timeout=self._settings.timeout,
+        )
+        try:
+            return self._runner().advise(job, request, timing)
+        except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+            return {"sentence": f"the advisor could not run: {exc}", "variants": []}
 
     def _revision(self, job: OnnxJob, timing: Timing) -> RevisionEntry | str:
         """The model against the base revision (``--sla-compare-ref``): measured side by
@@ -251,12 +280,12 @@ class SlaFixture:
             settings.noise_floor,
         )
         record["comparison"] = comparison
-        if regressed and comparison["baseline_measured_s"] and comparison["change"] is not None:
+        if regressed and comparison["baseline_p50_s"] and comparison["change"] is not None:
             return regression_message(
-                record["percentile"],
-                record["measured_s"],
+                50.0,
+                record["p50_s"],
                 comparison["change"],
-                comparison["baseline_measured_s"],
+                comparison["baseline_p50_s"],
                 baseline.path,
                 settings.max_regression or 0.0,
                 settings.noise_floor,
@@ -316,13 +345,19 @@ class SlaFixture:
         ``--sla-compare-dir``; None for neither."""
         return self._settings.compare_ref or self._settings.compare_dir
 
-    def judge(self, measured: Measured, revision: RevisionEntry | str | None = None) -> SlaResult:
+    def judge(
+        self,
+        measured: Measured,
+        revision: RevisionEntry | str | None = None,
+        adviser: Callable[[SlaResult], Advice] | None = None,
+    ) -> SlaResult:
         """Judge a measurement against the test's budget, record it, and fail the test
         when the budget is missed (or, per ``sla_inconclusive``, too close to call).
 
         ``sla.onnx()`` and ``sla.measure()`` end here; so does a pytest-benchmark test's
         rounds (``bench.py``). ``revision``: the comparison with the base revision
-        (``--sla-compare-ref``), or the sentence saying why there is none.
+        (``--sla-compare-ref``), or the sentence saying why there is none. ``adviser``:
+        times the model's variants for ``--sla-advise``, given the judged result.
         """
         subject, sampling = measured.subject, measured.sampling
         self._run_clock.add(sampling)
@@ -361,6 +396,8 @@ class SlaFixture:
             if allowed is not None and regression_beyond(revision, allowed):
                 regressed = revision_regression_message(revision, allowed)
                 problem = "\n".join(p for p in (problem, regressed) if p)
+        if adviser is not None:
+            record["advice"] = adviser(result)
         # Recorded before any failure: nothing measured is lost.
         self._record(record)
         # The budget's verdict stands on its own; a comparison adds its text, never

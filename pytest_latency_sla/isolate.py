@@ -25,13 +25,13 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from multiprocessing.connection import Connection
 
-    from .runner import Against, CallJob, Measured, OnnxJob, Timing
+    from .runner import CallJob, Measured, OnnxJob, Timing
     from .schema import RevisionEntry
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Done",
     "IsolatedCallError",
     "IsolationError",
+    "Made",
     "NotSendableError",
     "Raised",
     "RemoteTraceback",
@@ -48,8 +49,6 @@ __all__ = [
     "WorkerFailedError",
     "WorkerTimeoutError",
     "run_callable",
-    "run_compare",
-    "run_onnx",
 ]
 
 #: How long a worker that sent its result may take to exit before it is killed.
@@ -137,7 +136,14 @@ class Compared:
     entry: RevisionEntry
 
 
-Reply = Done | Compared | BadInput | RunFailed | Raised
+@dataclass(frozen=True)
+class Made:
+    """A value the worker made (a quantized model's bytes, an advice)."""
+
+    value: Any
+
+
+Reply = Done | Compared | Made | BadInput | RunFailed | Raised
 
 
 @dataclass(frozen=True)
@@ -156,26 +162,6 @@ class _Task:
             return Done(runner.callable(self.job, self.timing))
         try:
             return Done(runner.onnx(self.job, self.timing))
-        except OnnxInputError as exc:
-            return BadInput(str(exc), isinstance(exc, ProviderUnavailableError))
-        except ModelRunError as exc:
-            return RunFailed(str(exc), model_raised=True)
-
-
-@dataclass(frozen=True)
-class _CompareTask:
-    """What the parent sends to compare a model with its base revision side by side."""
-
-    job: OnnxJob
-    against: Against
-    timing: Timing
-
-    def run(self) -> Reply:
-        from .ort import OnnxInputError, ProviderUnavailableError
-        from .runner import InProcess, ModelRunError
-
-        try:
-            return Compared(InProcess().compare(self.job, self.against, self.timing))
         except OnnxInputError as exc:
             return BadInput(str(exc), isinstance(exc, ProviderUnavailableError))
         except ModelRunError as exc:
@@ -290,7 +276,11 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _crash_message(exitcode: int | None, onnx: bool) -> str:
+def _crash_message(exitcode: int | None, onnx: bool, who: str | None = None) -> str:
+    if who is not None:
+        if exitcode is not None and exitcode < 0:
+            return f"{who} crashed, {_signal_name(-exitcode)} (exit code {exitcode})"
+        return f"{who} ended its process, exit code {exitcode}"
     if exitcode is not None and exitcode < 0:
         who = "the model crashed the runtime" if onnx else "the measured code crashed the process"
         text = f"{who}: {_signal_name(-exitcode)} (exit code {exitcode})"
@@ -313,7 +303,7 @@ def _timeout_message(timeout: float) -> str:
     )
 
 
-def _run(payload: bytes, timeout: float, onnx: bool) -> Reply:
+def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> Reply:
     """Run a pickled job in a spawned worker; its result, or an IsolationError."""
     import multiprocessing
     from multiprocessing import connection
@@ -359,7 +349,7 @@ def _run(payload: bytes, timeout: float, onnx: bool) -> Reply:
     if timed_out:
         raise WorkerTimeoutError(_timeout_message(timeout))
     if data is None:
-        raise WorkerCrashedError(_crash_message(exitcode, onnx))
+        raise WorkerCrashedError(_crash_message(exitcode, onnx, who))
     # A result that came back stands, even if the worker crashed while exiting.
     try:
         result: Reply = pickle.loads(data)
@@ -424,83 +414,6 @@ def run_callable(job: CallJob, timing: Timing, timeout: float) -> Measured:
     if isinstance(reply, Raised):
         _reraise(reply)
     raise WorkerFailedError(reply.message if isinstance(reply, (RunFailed, BadInput)) else "")
-
-
-def _sendable(job: OnnxJob) -> tuple[OnnxJob, list[tuple[object, str, str]]]:
-    """``job`` as a worker can receive it (the model as a source, session options as
-    plain fields) and its parts for :func:`_dumps` to name when one does not pickle."""
-    import dataclasses
-
-    from .ort import describe_model
-    from .ort.options import is_session_options, to_fields
-
-    model = describe_model(job.model)
-    if model.source is None:
-        raise NotSendableError(
-            "an onnxruntime.InferenceSession cannot be sent to another process for isolation; "
-            "pass the model's path (or its bytes, or the onnx.ModelProto) to sla.onnx(), with "
-            "providers= and session_options= for the session, or drop isolate=True / "
-            "--sla-isolate"
-        )
-    options: Any = job.session_options
-    if is_session_options(options):
-        options = to_fields(options)
-    job = dataclasses.replace(job, model=model, session_options=options)
-    plain = (
-        "pass plain values (numpy arrays, numbers, strings, dicts of them), or drop "
-        "isolate=True / --sla-isolate"
-    )
-    parts: list[tuple[object, str, str]] = [
-        (job.feeds, "feeds", plain),
-        (job.dims, "dims", plain),
-        (job.providers, "providers", plain),
-        (options, "session_options", plain),
-    ]
-    return job, parts
-
-
-def _raise_onnx(reply: Reply) -> NoReturn:
-    """Raise, for a reply of an ONNX task that did not measure, what in-process would."""
-    from .ort import OnnxInputError, ProviderUnavailableError
-    from .runner import ModelRunError
-
-    if isinstance(reply, BadInput):
-        error = ProviderUnavailableError if reply.provider_unavailable else OnnxInputError
-        raise error(reply.message)
-    if isinstance(reply, RunFailed) and reply.model_raised:
-        raise ModelRunError(reply.message)
-    if isinstance(reply, Raised):
-        raise WorkerFailedError(
-            f"the worker process raised {reply.type_name}: {reply.message}"
-            if reply.message
-            else f"raised {reply.type_name}"
-        )
-    raise WorkerFailedError(reply.message if isinstance(reply, RunFailed) else repr(reply))
-
-
-def run_onnx(job: OnnxJob, timing: Timing, timeout: float) -> Measured:
-    """Load and time the model of ``job`` in a worker process, as in-process.
-
-    Raises ``ort.OnnxInputError`` (``ProviderUnavailableError``) for bad input, exactly as
-    in-process (the model is checked here first, by the same code), ``runner.ModelRunError``
-    when the model raised, and :class:`IsolationError` when the worker gives no result.
-    """
-    job, parts = _sendable(job)
-    reply = _run(_dumps(_task(job, timing), parts), timeout, onnx=True)
-    if isinstance(reply, Done):
-        return _measured(reply)
-    _raise_onnx(reply)
-
-
-def run_compare(job: OnnxJob, against: Against, timing: Timing, timeout: float) -> RevisionEntry:
-    """Measure the model of ``job`` and its base revision side by side in a worker
-    process (``runner.InProcess.compare`` there); raises as :func:`run_onnx` does."""
-    job, parts = _sendable(job)
-    task = _CompareTask(job, against, replace(timing, progress=None))
-    reply = _run(_dumps(task, parts), timeout, onnx=True)
-    if isinstance(reply, Compared):
-        return reply.entry
-    _raise_onnx(reply)
 
 
 def _task(job: OnnxJob | CallJob, timing: Timing) -> _Task:

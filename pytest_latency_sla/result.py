@@ -270,13 +270,14 @@ class SlaResult:
         """The first call, in seconds (reported apart; never a sample)."""
         return self.sampling.cold_start_ns / 1e9
 
-    def interval(self) -> tuple[float, float]:
-        """Confidence bounds (seconds) on the measured percentile, at ``confidence``.
+    def interval(self, percentile: float | None = None) -> tuple[float, float]:
+        """Confidence bounds (seconds) on the measured percentile (or ``percentile``), at
+        ``confidence``.
 
         Distribution-free (order statistics), widened by the last look's design effect
-        when samples came in bursts. Baseline comparisons rest on these.
+        when samples came in bursts. Baseline comparisons rest on the median's.
         """
-        pct = self.judged_percentile
+        pct = self.judged_percentile if percentile is None else percentile
         decision = self.sampling.decision
         deff = decision.design_effect if decision else 1.0
         low, high = quantile_interval(self.samples, pct / 100.0, self.confidence, deff)
@@ -331,6 +332,7 @@ class SlaResult:
             measured_s=self.percentile(pct),
             interval_s=[low, high],
             p50_s=self.p50,
+            p50_interval_s=list(self.interval(50.0)),
             percentiles_s={pct_label(q): self.percentile(q) for q in REPORTED_PERCENTILES},
             mean_s=self.mean,
             min_s=self.min,
@@ -355,6 +357,7 @@ class SlaResult:
             raw_ns=sampling.samples_ns.tolist() if raw else None,
             comparison=None,
             revision=None,
+            advice=None,
             outcome=None,
         )
 

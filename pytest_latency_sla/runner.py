@@ -17,6 +17,7 @@ one implementation of measuring, two places to run it.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,9 +30,10 @@ if TYPE_CHECKING:
 
     from .plan import SamplingPlan
     from .sampling import Progress, Sampling
-    from .schema import RevisionEntry
+    from .schema import Advice, RevisionEntry
 
 __all__ = [
+    "AdviseRequest",
     "Against",
     "CallJob",
     "InProcess",
@@ -115,6 +117,20 @@ class Against:
     delta: float
 
 
+@dataclass(frozen=True)
+class AdviseRequest:
+    """What the advisor judges variants against: the original's budget and outcome."""
+
+    subject: str  # the model, as reports name it
+    budget_s: float | None
+    budget: str | None  # the budget as written, e.g. "50 ms"
+    margin: float | None  # the original's margin
+    original_meets: bool | None  # the original met its budget (None: no verdict)
+    headroom: float
+    #: Seconds the quantizer may take in its own process before it is killed.
+    quantize_timeout: float
+
+
 @dataclass(frozen=True, eq=False)
 class Measured:
     """One measurement taken: what was measured, and what the sampler observed."""
@@ -137,6 +153,10 @@ class Runner(Protocol):
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
         """Measure the model of ``job`` and its base revision side by side: the same
         feeds, providers and session options, interleaved blocks."""
+        ...
+
+    def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:
+        """Time the usual variants of the model side by side with it, and advise."""
         ...
 
 
@@ -204,6 +224,73 @@ class InProcess:
                 + ort.explain_run_error(exc, made["base"])
             ) from None
 
+    def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:
+        from . import ort
+        from .advise import Variant, advice_sentence, advise
+        from .isolate import IsolationError, WorkerTimeoutError
+        from .isolate_onnx import run_quantize
+        from .ort import variants as variants_module
+        from .ort.options import SessionFields
+        from .ort.variants import model_bytes, option_variants
+
+        options = job.session_options
+        if isinstance(options, SessionFields):
+            options = options.build()
+
+        def prepare(model: object, session_options: Any) -> Callable[[], object]:
+            return ort.prepare(
+                model,
+                feeds=job.feeds,
+                dims=job.dims,
+                providers=job.providers,
+                session_options=session_options,
+            ).call
+
+        source = ort.describe_model(job.model).source
+        if source is None:
+            return {
+                "sentence": "the advisor needs the model's path or bytes: an existing "
+                "InferenceSession cannot be rebuilt with other options",
+                "variants": [],
+            }
+        original = prepare(job.model, options)
+        variants: list[Variant] = []
+        name = "int8 (dynamic)"
+        quantize = variants_module.quantize_int8  # looked up now: a test may replace it
+        key = hashlib.sha256(model_bytes(source)).hexdigest() + f" {quantize.__qualname__}"
+        made = _INT8.get(key)
+        if made is None:
+            try:
+                made = run_quantize(source, request.quantize_timeout, quantize)
+            except WorkerTimeoutError:
+                made = f"the quantizer did not finish in {request.quantize_timeout:g} s"
+            except IsolationError as exc:
+                made = str(exc)
+            _INT8[key] = made
+        if isinstance(made, bytes):
+            quantized = made
+            variants.append(_variant(name, lambda: prepare(quantized, options)))
+        else:
+            variants.append(Variant(name, problem=made))
+        for name, changed in option_variants(options):
+            variants.append(_variant(name, functools.partial(prepare, job.model, changed)))
+        entries = advise(
+            original,
+            variants,
+            timing.plan,
+            budget_s=request.budget_s,
+            quantile=timing.quantile,
+            original_meets=request.original_meets,
+        )
+        sentence = advice_sentence(
+            entries,
+            subject=request.subject,
+            budget=request.budget,
+            margin=request.margin,
+            headroom=request.headroom,
+        )
+        return {"sentence": sentence, "variants": entries}
+
     def callable(self, job: CallJob, timing: Timing) -> Measured:
         # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
         call: Callable[[], object] = (
@@ -220,9 +307,9 @@ class Isolated:
     timeout: float
 
     def onnx(self, job: OnnxJob, timing: Timing) -> Measured:
-        from . import isolate
+        from . import isolate_onnx
 
-        measured = isolate.run_onnx(job, timing, self.timeout)
+        measured = isolate_onnx.run_onnx(job, timing, self.timeout)
         return Measured(_isolated(measured.subject), measured.sampling)
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:
@@ -233,9 +320,31 @@ class Isolated:
         return Measured(_isolated(measured.subject), measured.sampling)
 
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
-        from . import isolate
+        from . import isolate_onnx
 
-        return isolate.run_compare(job, against, timing, self.timeout)
+        return isolate_onnx.run_compare(job, against, timing, self.timeout)
+
+    def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:
+        from . import isolate_onnx
+
+        return isolate_onnx.run_advise(job, request, timing, self.timeout)
+
+
+#: int8 models made in this process, by the sha256 of the original's bytes: each model
+#: file is quantized once per run (or the sentence saying why it could not be).
+_INT8: dict[str, bytes | str] = {}
+
+
+def _variant(name: str, make: Callable[[], Callable[[], object]]) -> Any:
+    """A variant whose session is made now; one onnxruntime refuses is a row with the
+    reason (an int8 model without kernels for this CPU, an option not supported)."""
+    from . import ort
+    from .advise import Variant
+
+    try:
+        return Variant(name, call=make())
+    except ort.OnnxInputError as exc:
+        return Variant(name, problem=f"could not be loaded: {exc}")
 
 
 def _isolated(subject: Subject) -> Subject:

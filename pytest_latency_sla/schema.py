@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = [
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
+    "Advice",
+    "AdviceEntry",
     "Comparison",
     "DecisionEntry",
     "DefaultedDim",
@@ -94,8 +96,10 @@ class Comparison(TypedDict):
     status: str  # regression, improvement, unchanged, mismatch, new
     baseline_measured_s: float | None  # the baseline's measured percentile
     baseline_interval_s: list[float] | None  # its confidence bounds
-    change: float | None  # measured / baseline - 1 (0.23 = 23% slower)
-    significant: bool  # the change is beyond the noise of both runs
+    baseline_p50_s: float | None  # the baseline's median
+    percentile_change: float | None  # measured / baseline's measured - 1, shown only
+    change: float | None  # p50 / baseline's p50 - 1 (0.23 = 23% slower): what is judged
+    significant: bool  # the change is beyond the noise floor
     mismatch: list[str]  # configuration that differs from the baseline's
     model_changed: bool  # the model's bytes differ from the baseline's (still compared)
 
@@ -119,6 +123,29 @@ class RevisionEntry(TypedDict):
     head_percentile_s: float | None
     percentile_ratio: list[float] | None  # [head/base, low, high]
     detectable: float | None  # smallest change (fraction) this run could tell from none
+
+
+class AdviceEntry(TypedDict):
+    """One variant the advisor timed beside the original (``--sla-advise``)."""
+
+    name: str  # e.g. "int8 (dynamic)", "graph: basic", "threads=1"
+    status: str  # measured, or failed (could not be made, or raised when run)
+    problem: str | None  # why it failed, one sentence
+    p50_s: float | None
+    percentile_s: float | None  # at the budget's percentile
+    p50_ratio: list[float] | None  # [variant/original, low, high]
+    percentile_ratio: list[float] | None  # [variant/original, low, high]
+    margin: float | None  # budget / the variant's percentile
+    meets_budget: bool | None  # the variant's percentile within the budget
+    outcome: str | None  # faster, slower, same, unknown (p50, against the original)
+    changes_outcome: bool | None  # meets the budget where the original did not, or back
+
+
+class Advice(TypedDict):
+    """What the advisor found for one measurement: every variant and one sentence."""
+
+    sentence: str
+    variants: list[AdviceEntry]
 
 
 class SlaRecord(TypedDict):
@@ -145,6 +172,7 @@ class SlaRecord(TypedDict):
     measured_s: float  # that percentile, measured, in seconds
     interval_s: list[float]  # [low, high] confidence bounds on measured_s
     p50_s: float  # median, seconds
+    p50_interval_s: list[float]  # [low, high] confidence bounds on p50_s
     percentiles_s: dict[str, float]  # "p50", "p90", "p95", "p99", "p99.9" -> seconds
     mean_s: float  # seconds
     min_s: float  # seconds
@@ -169,6 +197,7 @@ class SlaRecord(TypedDict):
     raw_ns: list[int] | None  # every sample in call order, with --sla-raw
     comparison: Comparison | None  # against --sla-compare's baseline
     revision: RevisionEntry | None  # against --sla-compare-ref's base revision
+    advice: Advice | None  # the variants --sla-advise timed (ONNX only)
     outcome: str | None  # the test's outcome (passed, failed, skipped), set by the controller
 
 

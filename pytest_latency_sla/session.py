@@ -138,6 +138,8 @@ class SlaCollector:
             else:
                 terminalreporter.write_line("no SLA measurements in this run")
         if self.records and (wants_table or verbosity >= 0):
+            for line in terminal.advice(self.records):
+                terminalreporter.write_line(line)
             self._summary(terminalreporter)
             note = xdist_note(self._run(pytest.ExitCode.OK))
             if note:

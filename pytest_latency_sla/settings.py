@@ -271,8 +271,8 @@ class Settings:
     )
     max_regression: float | None = setting(
         None,
-        "fail a test whose measured percentile is more than PCT percent slower than its "
-        "baseline, when the change is beyond the noise of both runs",
+        "fail a test more than PCT percent slower than its baseline (p50, beyond the noise "
+        "floor) or than its base revision (the whole interval of the paired p50 ratio)",
         _optional(parse_fraction(0, math.inf, True, True)),
         metavar="PCT",
         unit="fraction",
@@ -280,8 +280,8 @@ class Settings:
     )
     noise_floor: float = setting(
         1.0,
-        "against a baseline, call a change a regression or improvement only when even the "
-        "closest ends of the two runs' confidence intervals differ by more than PCT percent",
+        "against a stored baseline, call a change of the median a regression or improvement "
+        "only beyond PCT percent either way",
         parse_fraction(0, math.inf, False, True),
         metavar="PCT",
         unit="fraction",
@@ -311,6 +311,14 @@ class Settings:
         "report",
         _choice(("serial", "parallel")),
         metavar="{serial,parallel}",
+    )
+    advise: bool = setting(
+        False,
+        "time the usual optimizations of each ONNX model (int8 dynamic quantization, made in "
+        "a separate process; graph optimization levels; intra-op threads 1 and the number "
+        "of cores) side by side with it, and say whether any changes the SLA's outcome",
+        _flag,
+        kind="flag",
     )
     isolate: bool = setting(
         False,

@@ -113,6 +113,8 @@ CORE = (
     "pytest_latency_sla.marker",
     "pytest_latency_sla.runner",
     "pytest_latency_sla.isolate",
+    "pytest_latency_sla.isolate_onnx",
+    "pytest_latency_sla.advise",
     "pytest_latency_sla.environment",
     "pytest_latency_sla.exclusive",
     "pytest_latency_sla.messages",

@@ -111,6 +111,10 @@ def _schema_fields() -> list[tuple[str, str]]:
         "result.decision": result["properties"]["decision"],
         "result.comparison": result["properties"]["comparison"],
         "result.histogram": result["properties"]["histogram"],
+        "result.advice": result["properties"]["advice"],
+        "result.advice.variants[]": result["properties"]["advice"]["properties"]["variants"][
+            "items"
+        ],
         "result.inputs[]": result["properties"]["inputs"]["items"],
     }
     return [(where, name) for where, node in objects.items() for name in node["properties"]]

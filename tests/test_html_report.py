@@ -125,6 +125,8 @@ def _comparison(status: str, change: float | None, baseline_s: float | None) -> 
         status=status,
         baseline_measured_s=baseline_s,
         baseline_interval_s=[baseline_s * 0.95, baseline_s * 1.05] if baseline_s else None,
+        baseline_p50_s=baseline_s / 2 if baseline_s else None,
+        percentile_change=change,
         change=change,
         significant=status in ("regression", "improvement"),
         mismatch=["onnxruntime 1.19.0 -> 1.20.0"] if status == "mismatch" else [],
@@ -415,8 +417,8 @@ def test_change_column_with_a_comparison() -> None:
     assert [_text(th) for th in table.iter("th")][-1] == "change"
     rows = {_text(next(r.iter("td"))): r for r in next(table.iter("tbody")).iter("tr")}
     change = {label: _text(list(row.iter("td"))[-1]) for label, row in rows.items()}
-    assert change["tests/test_a.py::test_fast"] == "\u25b2 p99 +23% regression"
-    assert change["tests/test_a.py::test_tight"] == "\u25bc p99 -31% improvement"
+    assert change["tests/test_a.py::test_fast"] == "\u25b2 p50 +23% regression"
+    assert change["tests/test_a.py::test_tight"] == "\u25bc p50 -31% improvement"
     assert change["tests/test_a.py::test_slow"] == "mismatch"
     assert change["tests/test_a.py::test_unbudgeted"] == "new"
     assert change["tests/test_a.py::test_fast #2"] == "-"

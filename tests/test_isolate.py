@@ -22,7 +22,7 @@ import pytest
 from onnx_models import add_model, model_bytes, save
 from support import FAST, load_report, output
 
-from pytest_latency_sla import isolate
+from pytest_latency_sla import isolate, isolate_onnx
 from pytest_latency_sla.ort import OnnxInputError
 from pytest_latency_sla.ort.options import to_fields
 from pytest_latency_sla.runner import CallJob, OnnxJob, Timing
@@ -169,7 +169,7 @@ def test_an_inference_session_cannot_be_sent(tmp_path: Path) -> None:
     path = save(add_model(), tmp_path / "add.onnx")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     with pytest.raises(isolate.NotSendableError) as info:
-        isolate.run_onnx(OnnxJob(session), TIMING, timeout=30)
+        isolate_onnx.run_onnx(OnnxJob(session), TIMING, timeout=30)
     message = str(info.value)
     assert "InferenceSession cannot be sent to another process" in message
     assert "pass the model's path" in message
@@ -177,7 +177,7 @@ def test_an_inference_session_cannot_be_sent(tmp_path: Path) -> None:
 
 def test_bad_input_comes_back_as_the_same_error(tmp_path: Path) -> None:
     with pytest.raises(OnnxInputError, match=r"model file 'missing\.onnx' does not exist"):
-        isolate.run_onnx(OnnxJob("missing.onnx"), TIMING, timeout=30)
+        isolate_onnx.run_onnx(OnnxJob("missing.onnx"), TIMING, timeout=30)
 
 
 def test_session_options_are_rebuilt_in_the_worker() -> None:

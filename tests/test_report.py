@@ -191,6 +191,7 @@ def record(
         measured_s=measured_s,
         interval_s=[measured_s * 0.9, measured_s * 1.1],
         p50_s=measured_s / 2,
+        p50_interval_s=[measured_s * 0.45, measured_s * 0.55],
         percentiles_s={"p50": measured_s / 2, "p90": measured_s * 0.8, "p99": measured_s},
         mean_s=measured_s / 2,
         min_s=measured_s / 3,
@@ -215,6 +216,7 @@ def record(
         raw_ns=None,
         comparison=None,
         revision=None,
+        advice=None,
         outcome="passed",
     )
 
@@ -395,6 +397,8 @@ def _regressed(rec: SlaRecord) -> SlaRecord:
         "status": "regression",
         "baseline_measured_s": rec["measured_s"] / 2,
         "baseline_interval_s": None,
+        "baseline_p50_s": rec["p50_s"] / 2,
+        "percentile_change": 1.0,
         "change": 1.0,
         "significant": True,
         "mismatch": [],

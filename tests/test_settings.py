@@ -190,6 +190,7 @@ _BAD = [
     ("noise_floor", "-1"),
     ("noise_floor", "lots"),
     ("isolate", "maybe"),
+    ("advise", "maybe"),
     ("timeout", "0"),
     ("timeout", "-1"),
     ("timeout", "soon"),

@@ -22,6 +22,9 @@ from .labels import (
     BAND_TEXT,
     OUTCOME_TEXT,
     STATUS_TEXT,
+    advice_header,
+    advice_of,
+    advice_rows,
     budget_label,
     change_label,
     changed_models,
@@ -239,6 +242,35 @@ def _threads(record: SlaRecord) -> str | None:
     return f"intra-op {intra or 'default'}, inter-op {inter or 'default'}"
 
 
+def _advice(record: SlaRecord) -> str:
+    """The advisor's sentence and its table of variants, in the measurement's card."""
+    found = advice_of(record)
+    if found is None:
+        return ""
+    rows = advice_rows(record)
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in advice_header(record))
+    body = "".join(
+        "<tr>"
+        + "".join(
+            (
+                f'<td class="num">{esc(cell)}</td>'
+                if 0 < i < len(row) - 1
+                else f"<td>{esc(cell)}</td>"
+            )
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    table = (
+        f'<div class="tablewrap"><table class="stats advice"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+        if rows
+        else ""
+    )
+    return f'<p class="advice"><strong>Advice.</strong> {esc(found["sentence"])}</p>{table}'
+
+
 def _facts(record: SlaRecord) -> str:
     pct = fmt.pct_label(record["percentile"])
     facts: list[tuple[str, str]] = []
@@ -315,7 +347,7 @@ def _measurement(record: SlaRecord, anchor: str) -> str:
         f"{_verdict_pill(record, 'no budget')}{_band_pill(record) if record['band'] else ''}"
         f'<span class="sub">{esc(sub)}</span></div>'
         f'<div class="mbody"><div>{svg.histogram(record, anchor + "-title")}{_stats(record)}</div>'
-        f"{_facts(record)}</div></section>"
+        f"{_facts(record)}</div>{_advice(record)}</section>"
     )
 
 

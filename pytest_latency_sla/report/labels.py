@@ -16,12 +16,15 @@ from .document import sort_by_margin, totals
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..schema import RevisionEntry, Run, SlaRecord
+    from ..schema import Advice, RevisionEntry, Run, SlaRecord
 
 __all__ = [
     "BAND_TEXT",
     "OUTCOME_TEXT",
     "STATUS_TEXT",
+    "advice_header",
+    "advice_of",
+    "advice_rows",
     "budget_label",
     "change_label",
     "changed_models",
@@ -52,16 +55,16 @@ def budget_label(record: SlaRecord) -> str:
 
 
 def change_label(record: SlaRecord) -> str:
-    """Against the baseline: ``p99 +23% regression``, ``p99 -3%``, ``new``, ``p99 +150%
-    regression (model changed)``, ``p99 +40% (mismatch)``: the numbers are shown even
-    when the configuration differs."""
+    """Against the baseline, judged on the median: ``p50 +230% regression``, ``p50 -3%``,
+    ``new``, ``p50 +150% regression (model changed)``, ``p50 +40% (mismatch)``: the
+    numbers are shown even when the configuration differs."""
     comparison = record["comparison"]
     if comparison is None:
         return "-"
     status, change = comparison["status"], comparison["change"]
     if status == "new" or change is None:
         return status
-    text = f"{fmt.pct_label(record['percentile'])} {change * 100:+.0f}%"
+    text = f"p50 {round(change * 100) or 0:+d}%"  # never "-0%"
     if status == "mismatch":
         return f"{text} (mismatch)"
     text = f"{text} {status}" if status in ("regression", "improvement") else text
@@ -270,6 +273,51 @@ def ratio_cell(values: list[float] | None) -> str:
     if not values:
         return "-"
     return _ratio(values)
+
+
+def advice_header(record: SlaRecord) -> list[str]:
+    """The columns of a record's advice table (its budget percentile, unless p50)."""
+    pct = fmt.pct_label(record["percentile"])
+    middle = [] if pct == "p50" else [pct]
+    return ["variant", "p50", *middle, "p50 vs original", "margin", ""]
+
+
+def advice_of(record: SlaRecord) -> Advice | None:
+    """The record's advice (``--sla-advise``; None without it, or in older reports)."""
+    found: Advice | None = record.get("advice")
+    return found
+
+
+def advice_rows(record: SlaRecord) -> list[list[str]]:
+    """The advice table of a record as cells of text: per variant its p50, its budget
+    percentile, the p50 ratio to the original with its interval, its margin and what it
+    means (faster, slower, same; "meets the budget" when that changes the outcome); a
+    variant that failed gets its sentence in the last cell."""
+    advice = advice_of(record)
+    if advice is None:
+        return []
+    with_pct = fmt.pct_label(record["percentile"]) != "p50"
+    rows = []
+    for entry in advice["variants"]:
+        if entry["status"] != "measured":
+            dashes = ["-"] * (4 if with_pct else 3)
+            rows.append([entry["name"], *dashes, entry["problem"] or "failed"])
+            continue
+        meaning = entry["outcome"] or "-"
+        if entry["changes_outcome"]:
+            meaning += ", meets the budget" if entry["meets_budget"] else ", misses the budget"
+        tail = [fmt.duration(entry["percentile_s"] or 0.0)] if with_pct else []
+        rows.append(
+            [
+                entry["name"],
+                fmt.duration(entry["p50_s"] or 0.0),
+                *tail,
+                ratio_cell(entry["p50_ratio"]),
+                fmt.margin(entry["margin"]),
+                meaning,
+            ]
+        )
+    return rows
 
 
 def merged_lines(run: Run) -> list[str]:

@@ -14,6 +14,9 @@ from .labels import (
     BAND_TEXT,
     OUTCOME_TEXT,
     STATUS_TEXT,
+    advice_header,
+    advice_of,
+    advice_rows,
     budget_label,
     change_label,
     changed_models,
@@ -100,6 +103,27 @@ def _side_by_side(records: list[SlaRecord]) -> list[str]:
     return [*lines, ""]
 
 
+def _advice(records: list[SlaRecord]) -> list[str]:
+    """The advisor's findings: per model, its sentence and the variants' table."""
+    advised = [r for r in records if advice_of(r) is not None]
+    if not advised:
+        return []
+    lines = ["**Advice**: the usual optimizations, each timed side by side with the model:", ""]
+    for record in advised:
+        found = advice_of(record)
+        assert found is not None
+        lines += [f"`{_cell(record['label'])}`: {_cell(found['sentence'])}", ""]
+        rows = advice_rows(record)
+        if not rows:
+            continue
+        header = advice_header(record)
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("| --- | " + "---: | " * (len(header) - 2) + "--- |")
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+        lines.append("")
+    return lines
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else fmt.duration(value)
 
@@ -139,6 +163,7 @@ def render(document: Document, headroom: float | None = None) -> str:
             lines.append(f"- `{_cell(label)}`: {_cell(text)}")
         if notes:
             lines.append("")
+        lines += _advice(records)
     env = run["environment"]
     packages = env["packages"]
     software = ", ".join(f"{name} {packages[name]}" for name in sorted(packages))

@@ -12,6 +12,9 @@ from .. import fmt
 from .document import sort_by_margin
 from .labels import (
     BAND_TEXT,
+    advice_header,
+    advice_of,
+    advice_rows,
     budget_label,
     change_label,
     defaulted_note,
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
 
     from ..schema import SlaRecord
 
-__all__ = ["notes", "table"]
+__all__ = ["advice", "notes", "table"]
 
 
 def _row(record: SlaRecord, verbose: bool, compared: bool) -> list[str]:
@@ -107,4 +110,28 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
             f"with {ref}: only model files given by path "
             "are measured side by side with the base"
         )
+    return out
+
+
+def advice(records: Sequence[SlaRecord]) -> list[str]:
+    """The advisor's section (``--sla-advise``): per measurement, its sentence and a table
+    of the variants timed beside it."""
+    out: list[str] = []
+    for record in sort_by_margin(records):
+        found = advice_of(record)
+        if found is None:
+            continue
+        out.append(f"sla: {record['label']}: advice: {found['sentence']}")
+        rows = advice_rows(record)
+        if not rows:
+            continue
+        header = advice_header(record)
+        every = [header, *rows]
+        widths = [max(len(row[i]) for row in every) for i in range(len(header))]
+        for row in every:
+            cells = [
+                cell.rjust(widths[i]) if 0 < i < len(header) - 1 else cell.ljust(widths[i])
+                for i, cell in enumerate(row)
+            ]
+            out.append(("    " + "  ".join(cells)).rstrip())
     return out

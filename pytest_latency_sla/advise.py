@@ -1,0 +1,197 @@
+"""The advisor: what each usual optimization would buy against the budget, measured.
+
+Before a team spends a week on int8 quantization or thread tuning, the advisor times
+each variant of the model side by side with the original (``paired.sample_pair``: the
+same engine as the pre-merge comparison, so a busy machine moves both alike) and says
+whether any of them changes the SLA's outcome. Pure: the variants arrive as calls (or as
+the sentence saying why one could not be made); no pytest, no onnxruntime.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import fmt
+from .paired import judge_ratio, sample_pair
+from .stats import percentile_ns
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from .plan import SamplingPlan
+    from .schema import AdviceEntry
+
+__all__ = ["ADVISE_MAX_TIME_NS", "ADVISE_MIN_TIME_NS", "Variant", "advice_sentence", "advise"]
+
+#: Each variant is timed beside the original for at least this long...
+ADVISE_MIN_TIME_NS = 1_000_000_000
+#: ... and at most this long (or ``sla_max_time``, if less): advice, not a verdict.
+ADVISE_MAX_TIME_NS = 3_000_000_000
+#: A variant within this fraction of the original is "about the same".
+SAME_WITHIN = 0.05
+
+_OUTCOMES = {
+    "regression": "slower",
+    "improvement": "faster",
+    "unchanged": "same",
+    "unknown": "unknown",
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant of the model: its name and the call that runs it once, or the sentence
+    saying why it could not be made (a quantizer that crashed, an option refused)."""
+
+    name: str
+    call: Callable[[], object] | None = None
+    problem: str | None = None
+
+
+def _failed(name: str, problem: str) -> AdviceEntry:
+    return {
+        "name": name,
+        "status": "failed",
+        "problem": problem,
+        "p50_s": None,
+        "percentile_s": None,
+        "p50_ratio": None,
+        "percentile_ratio": None,
+        "margin": None,
+        "meets_budget": None,
+        "outcome": None,
+        "changes_outcome": None,
+    }
+
+
+def advise(
+    original: Callable[[], object],
+    variants: Sequence[Variant],
+    plan: SamplingPlan,
+    *,
+    budget_s: float | None,
+    quantile: float,
+    original_meets: bool | None,
+    confidence: float = 0.95,
+    clock: Callable[[], int] = time.perf_counter_ns,
+) -> list[AdviceEntry]:
+    """Time each variant side by side with ``original`` and judge variant/original at
+    p50 and at ``quantile``; a variant that could not be made, or raised, is a row with
+    its sentence. ``original_meets``: whether the original met its budget (None without
+    one), against which "changes the outcome" is judged."""
+    least = min(ADVISE_MIN_TIME_NS, plan.max_time_ns)
+    plan = dataclasses.replace(
+        plan,
+        min_time_ns=least,
+        max_time_ns=max(least, min(plan.max_time_ns, ADVISE_MAX_TIME_NS)),
+        time_limit_ns=0,
+    )
+    entries: list[AdviceEntry] = []
+    for variant in variants:
+        if variant.call is None:
+            entries.append(_failed(variant.name, variant.problem or "could not be made"))
+            continue
+        try:
+            paired = sample_pair(original, variant.call, plan, confidence=confidence, clock=clock)
+        except Exception as exc:  # the variant raised when run: a row, never a failure
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            problem = f"raised {type(exc).__name__}" + (f": {detail}" if detail else "")
+            entries.append(_failed(variant.name, problem))
+            continue
+        median = judge_ratio(paired, confidence, SAME_WITHIN)
+        tail = judge_ratio(paired, confidence, SAME_WITHIN, quantile=quantile)
+        pooled = np.sort(paired.pooled("head"))
+        p50_s = percentile_ns(pooled, 50.0) / 1e9
+        percentile_s = percentile_ns(pooled, quantile * 100.0) / 1e9
+        margin = budget_s / percentile_s if budget_s is not None and percentile_s > 0 else None
+        meets = None if margin is None else margin >= 1.0
+        entries.append(
+            {
+                "name": variant.name,
+                "status": "measured",
+                "problem": None,
+                "p50_s": p50_s,
+                "percentile_s": percentile_s,
+                "p50_ratio": [median.ratio, median.low, median.high],
+                "percentile_ratio": [tail.ratio, tail.low, tail.high],
+                "margin": margin,
+                "meets_budget": meets,
+                "outcome": _outcome(median.outcome, median.ratio),
+                "changes_outcome": (
+                    None if meets is None or original_meets is None else meets != original_meets
+                ),
+            }
+        )
+    return entries
+
+
+def _outcome(judged: str, ratio: float) -> str:
+    """faster, slower, same or unknown: a difference the interval shows but within
+    ``SAME_WITHIN`` of the original is "same" (1% faster buys nothing)."""
+    if judged in ("regression", "improvement") and abs(math.log(ratio)) < math.log1p(SAME_WITHIN):
+        return "same"
+    return _OUTCOMES[judged]
+
+
+def _speed(entry: AdviceEntry) -> str:
+    """``1.30x slower``, ``1.20x faster``, ``about the same``, ``unknown``."""
+    ratio = entry["p50_ratio"]
+    if entry["outcome"] == "same" or ratio is None:
+        return "about the same speed" if entry["outcome"] == "same" else "of unknown speed"
+    value = ratio[0]
+    if not math.isfinite(value) or value <= 0:
+        return "of unknown speed"
+    if entry["outcome"] == "unknown":
+        return f"{value:.2f}x the time (cannot tell)"
+    return f"{value:.2f}x slower" if value > 1 else f"{1 / value:.2f}x faster"
+
+
+def advice_sentence(
+    entries: Sequence[AdviceEntry],
+    *,
+    subject: str,
+    budget: str | None,
+    margin: float | None,
+    headroom: float,
+) -> str:
+    """One sentence of advice, e.g. ``funnel.onnx meets the 50 ms budget 7,205x over;
+    int8 (dynamic) is 1.30x slower; no variant changes the outcome: stop optimizing``."""
+    measured = [e for e in entries if e["status"] == "measured"]
+    parts = [f"{e['name']} is {_speed(e)}" for e in measured]
+    parts += [f"{e['name']}: {e['problem']}" for e in entries if e["status"] == "failed"]
+    listing = "; ".join(parts) if parts else "no variant could be measured"
+    faster = [e for e in measured if e["outcome"] == "faster" and e["p50_ratio"]]
+    best = min(faster, key=lambda e: e["p50_ratio"][0] if e["p50_ratio"] else 1.0, default=None)
+    if budget is None or margin is None:
+        tail = f"the fastest is {best['name']}" if best else "none is clearly faster"
+        return f"{subject} (no budget): {listing}; {tail}"
+    if margin >= 1.0:
+        head = f"{subject} meets the {budget} budget {fmt.margin(margin)} over"
+        if margin >= headroom:
+            return f"{head}; {listing}; no variant changes the outcome: stop optimizing"
+        if best is not None:
+            return (
+                f"{head}; {listing}; {best['name']} would widen the margin to "
+                f"{fmt.margin(best['margin'])}"
+            )
+        return f"{head}; {listing}; no variant is clearly faster"
+    head = f"{subject} misses the {budget} budget (margin {fmt.margin(margin)})"
+    meeting = [e for e in measured if e["meets_budget"]]
+    if meeting:
+        chosen = max(meeting, key=lambda e: e["margin"] or 0.0)
+        return (
+            f"{head}; {listing}; {chosen['name']} meets it (margin {fmt.margin(chosen['margin'])})"
+        )
+    closest = max(measured, key=lambda e: e["margin"] or 0.0, default=None)
+    near = (
+        f"; the closest, {closest['name']}, reaches margin {fmt.margin(closest['margin'])}"
+        if closest is not None and closest["margin"] is not None
+        else ""
+    )
+    return f"{head}; {listing}; no variant meets it{near}"

@@ -1,0 +1,206 @@
+"""Isolation for ONNX models: a model measured, compared with its base revision or
+advised on in a worker process, and the int8 quantizer run in one.
+
+The worker machinery (spawning, timeouts, crash messages, replies) is
+:mod:`pytest_latency_sla.isolate`'s; this module sends ONNX jobs through it and turns
+what comes back into what in-process measuring would raise or return.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .isolate import (
+    BadInput,
+    Compared,
+    Done,
+    Made,
+    NotSendableError,
+    Raised,
+    Reply,
+    RunFailed,
+    WorkerFailedError,
+    _dumps,
+    _measured,
+    _run,
+    _task,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .runner import AdviseRequest, Against, Measured, OnnxJob, Timing
+    from .schema import Advice, RevisionEntry
+
+__all__ = ["run_advise", "run_compare", "run_onnx", "run_quantize"]
+
+
+@dataclass(frozen=True)
+class _CompareTask:
+    """What the parent sends to compare a model with its base revision side by side."""
+
+    job: OnnxJob
+    against: Against
+    timing: Timing
+
+    def run(self) -> Reply:
+        from .ort import OnnxInputError, ProviderUnavailableError
+        from .runner import InProcess, ModelRunError
+
+        try:
+            return Compared(InProcess().compare(self.job, self.against, self.timing))
+        except OnnxInputError as exc:
+            return BadInput(str(exc), isinstance(exc, ProviderUnavailableError))
+        except ModelRunError as exc:
+            return RunFailed(str(exc), model_raised=True)
+
+
+@dataclass(frozen=True)
+class _QuantizeTask:
+    """What the parent sends to quantize a model: its path or bytes, and the quantizer
+    (a module-level function, sent by reference)."""
+
+    source: bytes | str
+    quantize: Callable[[bytes | str], bytes]
+
+    def run(self) -> Reply:
+        try:
+            return Made(self.quantize(self.source))
+        except Exception as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return RunFailed(f"the quantizer raised {type(exc).__name__}: {detail}".rstrip(": "))
+
+
+@dataclass(frozen=True)
+class _AdviseTask:
+    """What the parent sends to time a model's variants beside it (``--sla-advise``)."""
+
+    job: OnnxJob
+    request: AdviseRequest
+    timing: Timing
+
+    def run(self) -> Reply:
+        from .ort import OnnxInputError, ProviderUnavailableError
+        from .runner import InProcess
+
+        try:
+            return Made(InProcess().advise(self.job, self.request, self.timing))
+        except OnnxInputError as exc:
+            return BadInput(str(exc), isinstance(exc, ProviderUnavailableError))
+
+
+def _sendable(job: OnnxJob) -> tuple[OnnxJob, list[tuple[object, str, str]]]:
+    """``job`` as a worker can receive it (the model as a source, session options as
+    plain fields) and its parts for :func:`_dumps` to name when one does not pickle."""
+    import dataclasses
+
+    from .ort import describe_model
+    from .ort.options import is_session_options, to_fields
+
+    model = describe_model(job.model)
+    if model.source is None:
+        raise NotSendableError(
+            "an onnxruntime.InferenceSession cannot be sent to another process for isolation; "
+            "pass the model's path (or its bytes, or the onnx.ModelProto) to sla.onnx(), with "
+            "providers= and session_options= for the session, or drop isolate=True / "
+            "--sla-isolate"
+        )
+    options: Any = job.session_options
+    if is_session_options(options):
+        options = to_fields(options)
+    job = dataclasses.replace(job, model=model, session_options=options)
+    plain = (
+        "pass plain values (numpy arrays, numbers, strings, dicts of them), or drop "
+        "isolate=True / --sla-isolate"
+    )
+    parts: list[tuple[object, str, str]] = [
+        (job.feeds, "feeds", plain),
+        (job.dims, "dims", plain),
+        (job.providers, "providers", plain),
+        (options, "session_options", plain),
+    ]
+    return job, parts
+
+
+def _raise_onnx(reply: Reply) -> NoReturn:
+    """Raise, for a reply of an ONNX task that did not measure, what in-process would."""
+    from .ort import OnnxInputError, ProviderUnavailableError
+    from .runner import ModelRunError
+
+    if isinstance(reply, BadInput):
+        error = ProviderUnavailableError if reply.provider_unavailable else OnnxInputError
+        raise error(reply.message)
+    if isinstance(reply, RunFailed) and reply.model_raised:
+        raise ModelRunError(reply.message)
+    if isinstance(reply, Raised):
+        raise WorkerFailedError(
+            f"the worker process raised {reply.type_name}: {reply.message}"
+            if reply.message
+            else f"raised {reply.type_name}"
+        )
+    raise WorkerFailedError(reply.message if isinstance(reply, RunFailed) else repr(reply))
+
+
+def run_onnx(job: OnnxJob, timing: Timing, timeout: float) -> Measured:
+    """Load and time the model of ``job`` in a worker process, as in-process.
+
+    Raises ``ort.OnnxInputError`` (``ProviderUnavailableError``) for bad input, exactly as
+    in-process (the model is checked here first, by the same code), ``runner.ModelRunError``
+    when the model raised, and :class:`IsolationError` when the worker gives no result.
+    """
+    job, parts = _sendable(job)
+    reply = _run(_dumps(_task(job, timing), parts), timeout, onnx=True)
+    if isinstance(reply, Done):
+        return _measured(reply)
+    _raise_onnx(reply)
+
+
+def run_compare(job: OnnxJob, against: Against, timing: Timing, timeout: float) -> RevisionEntry:
+    """Measure the model of ``job`` and its base revision side by side in a worker
+    process (``runner.InProcess.compare`` there); raises as :func:`run_onnx` does."""
+    job, parts = _sendable(job)
+    task = _CompareTask(job, against, replace(timing, progress=None))
+    reply = _run(_dumps(task, parts), timeout, onnx=True)
+    if isinstance(reply, Compared):
+        return reply.entry
+    _raise_onnx(reply)
+
+
+def run_advise(job: OnnxJob, request: AdviseRequest, timing: Timing, timeout: float) -> Advice:
+    """The advisor (``runner.InProcess.advise``) in a worker process; raises as
+    :func:`run_onnx` does."""
+    job, parts = _sendable(job)
+    task = _AdviseTask(job, request, replace(timing, progress=None))
+    reply = _run(_dumps(task, parts), timeout, onnx=True)
+    if isinstance(reply, Made):
+        advice: Advice = reply.value
+        return advice
+    _raise_onnx(reply)
+
+
+def run_quantize(
+    source: bytes | str, timeout: float, quantize: Callable[[bytes | str], bytes] | None = None
+) -> bytes:
+    """The int8 model made by ``quantize`` (default ``ort.variants.quantize_int8``) in a
+    worker process: a quantizer that crashes or hangs raises :class:`IsolationError`
+    ("the quantizer crashed, SIGSEGV (exit code -11)"), one that fails
+    :class:`WorkerFailedError` with its sentence; this process goes on either way."""
+    if quantize is None:
+        from .ort import variants
+
+        quantize = variants.quantize_int8
+    reply = _run(
+        pickle.dumps(_QuantizeTask(source, quantize), protocol=pickle.HIGHEST_PROTOCOL),
+        timeout,
+        onnx=True,
+        who="the quantizer",
+    )
+    if isinstance(reply, Made) and isinstance(reply.value, bytes):
+        return reply.value
+    if isinstance(reply, RunFailed):
+        raise WorkerFailedError(reply.message)
+    if isinstance(reply, Raised):
+        raise WorkerFailedError(f"the quantizer raised {reply.type_name}: {reply.message}")
+    raise WorkerFailedError(f"the quantizer gave no model ({type(reply).__name__})")

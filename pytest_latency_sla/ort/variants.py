@@ -1,0 +1,87 @@
+"""The usual optimizations of a model, as variants the advisor can time.
+
+Session-option variants (graph optimization levels, intra-op thread counts) are made
+here from the session options the test gave; the int8 variant is made by
+:func:`quantize_int8`, which the runner calls in a separate process (a quantizer that
+crashes must not take the test run with it).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+__all__ = ["model_bytes", "option_variants", "quantize_int8"]
+
+#: onnxruntime's graph optimization levels, by the names the advice gives them.
+_LEVELS = (
+    ("graph: basic", "ORT_ENABLE_BASIC"),
+    ("graph: extended", "ORT_ENABLE_EXTENDED"),
+    ("graph: all", "ORT_ENABLE_ALL"),
+)
+
+
+def _copy(ort: Any, options: Any) -> Any:
+    """A new SessionOptions with the latency-relevant settings of ``options``."""
+    from .options import to_fields
+
+    if options is None:
+        return ort.SessionOptions()
+    return to_fields(options).build()
+
+
+def option_variants(options: Any, cores: int | None = None) -> list[tuple[str, Any]]:
+    """(name, SessionOptions) for each session-option variant that differs from
+    ``options`` (None: onnxruntime's defaults): the graph optimization levels, and
+    intra-op threads 1 and the number of cores."""
+    import onnxruntime as ort
+
+    current = _copy(ort, options)
+    found: list[tuple[str, Any]] = []
+    for name, level in _LEVELS:
+        value = getattr(ort.GraphOptimizationLevel, level)
+        if current.graph_optimization_level == value:
+            continue
+        changed = _copy(ort, options)
+        changed.graph_optimization_level = value
+        found.append((name, changed))
+    cores = cores or os.cpu_count() or 1
+    for threads in sorted({1, cores}):
+        if current.intra_op_num_threads == threads:
+            continue
+        changed = _copy(ort, options)
+        changed.intra_op_num_threads = threads
+        found.append((f"threads={threads}", changed))
+    return found
+
+
+def model_bytes(source: bytes | str) -> bytes:
+    """The model's bytes, from a path or the bytes themselves."""
+    if isinstance(source, bytes):
+        return source
+    with open(source, "rb") as handle:
+        return handle.read()
+
+
+def quantize_int8(source: bytes | str) -> bytes:
+    """The model (its path, or bytes) with int8 weights by
+    ``onnxruntime.quantization.quantize_dynamic`` (weights int8, activations quantized at
+    run time). Needs the onnx package."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise RuntimeError(
+            f"onnxruntime.quantization cannot be imported ({exc}); it needs the onnx "
+            "package: pip install onnx"
+        ) from None
+    with tempfile.TemporaryDirectory(prefix="sla-int8-") as folder:
+        target = os.path.join(folder, "model.int8.onnx")
+        if isinstance(source, bytes):
+            path = os.path.join(folder, "model.onnx")
+            with open(path, "wb") as handle:
+                handle.write(source)
+            source = path
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        with open(target, "rb") as handle:
+            return handle.read()

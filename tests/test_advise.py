@@ -1,0 +1,300 @@
+"""The advisor (``--sla-advise``): variants timed beside the model, and one sentence.
+
+The rules run on a fake clock (known speeds, no real time); the quantizer's own process
+runs for real, with a quantizer that crashes; the story runs end to end on the example
+funnel model.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+from support import FAST, load_report
+from synthetic import FakeClock
+
+from pytest_latency_sla.advise import Variant, advice_sentence, advise
+from pytest_latency_sla.isolate import IsolationError, WorkerFailedError
+from pytest_latency_sla.isolate_onnx import run_quantize
+from pytest_latency_sla.plan import SamplingPlan
+
+if TYPE_CHECKING:
+    from pytest_latency_sla.schema import AdviceEntry
+
+MS = 1_000_000
+PLAN = SamplingPlan(warmup_calls=5, warmup_time_ns=0, min_time_ns=MS, max_time_ns=20_000 * MS)
+FUNNEL = Path(__file__).resolve().parent.parent / "examples" / "funnel" / "funnel.onnx"
+
+
+def timed(clock: FakeClock, ms: float, seed: int):  # type: ignore[no-untyped-def]
+    """A call that takes about ``ms`` on the fake clock, with 5% noise."""
+    rng = np.random.default_rng(seed)
+
+    def call() -> None:
+        clock.now += round(ms * MS * math.exp(0.05 * float(rng.standard_normal())))
+
+    return call
+
+
+def run_advice(budget_ms: float | None, original_meets: bool | None) -> list[AdviceEntry]:
+    clock = FakeClock()
+    variants = [
+        Variant("int8 (dynamic)", call=timed(clock, 1.3, 1)),
+        Variant("threads=1", call=timed(clock, 0.5, 2)),
+        Variant("graph: basic", call=timed(clock, 1.0, 3)),
+        Variant("broken", problem="the quantizer crashed, SIGSEGV (exit code -11)"),
+    ]
+    return advise(
+        timed(clock, 1.0, 0),
+        variants,
+        PLAN,
+        budget_s=None if budget_ms is None else budget_ms / 1e3,
+        quantile=0.99,
+        original_meets=original_meets,
+        clock=clock,
+    )
+
+
+def test_each_variant_is_judged_against_the_original() -> None:
+    entries = {e["name"]: e for e in run_advice(50.0, True)}
+    int8, threads, basic, broken = (
+        entries[n] for n in ("int8 (dynamic)", "threads=1", "graph: basic", "broken")
+    )
+    assert int8["outcome"] == "slower"
+    assert int8["p50_ratio"] is not None
+    assert int8["p50_ratio"][1] < 1.3 < int8["p50_ratio"][2]
+    assert threads["outcome"] == "faster"
+    assert basic["outcome"] == "same"
+    assert int8["margin"] == pytest.approx(50 / 1.3 / 1.12, rel=0.1)  # p99: ~ +2.3 sigma
+    assert int8["meets_budget"] is True
+    assert int8["changes_outcome"] is False
+    assert broken["status"] == "failed"
+    assert broken["problem"] == "the quantizer crashed, SIGSEGV (exit code -11)"
+    assert broken["p50_ratio"] is None
+
+
+def test_far_under_budget_the_advice_is_to_stop() -> None:
+    entries = run_advice(50.0, True)
+    sentence = advice_sentence(
+        entries, subject="funnel.onnx", budget="50 ms", margin=45, headroom=10
+    )
+    assert sentence.startswith(
+        "funnel.onnx meets the 50 ms budget 45.0x over; int8 (dynamic) is 1."
+    )
+    assert "x slower; threads=1 is 2." in sentence
+    assert (
+        "x faster; graph: basic is about the same speed; broken: the quantizer crashed" in sentence
+    )
+    assert sentence.endswith("no variant changes the outcome: stop optimizing")
+
+
+def test_a_missed_budget_names_the_variant_that_meets_it() -> None:
+    # The original takes 1 ms at p50 (about 1.12 ms at p99) against a 0.8 ms budget.
+    entries = run_advice(0.8, False)
+    faster = next(e for e in entries if e["name"] == "threads=1")
+    assert faster["meets_budget"] is True
+    assert faster["changes_outcome"] is True
+    sentence = advice_sentence(entries, subject="m.onnx", budget="800 µs", margin=0.71, headroom=10)
+    assert sentence.startswith("m.onnx misses the 800 µs budget (margin 0.71x); ")
+    assert "; threads=1 meets it (margin 1." in sentence
+
+
+def test_no_variant_meeting_a_missed_budget_says_the_closest() -> None:
+    entries = run_advice(0.3, False)
+    sentence = advice_sentence(entries, subject="m.onnx", budget="300 µs", margin=0.27, headroom=10)
+    assert "; no variant meets it; the closest, threads=1, reaches margin 0." in sentence
+
+
+def test_a_tight_margin_names_the_variant_that_widens_it() -> None:
+    entries = run_advice(2.0, True)
+    sentence = advice_sentence(entries, subject="m.onnx", budget="2 ms", margin=1.8, headroom=10)
+    assert sentence.startswith("m.onnx meets the 2 ms budget 1.80x over; ")
+    assert "; threads=1 would widen the margin to 3." in sentence
+
+
+def test_a_variant_that_raises_is_a_row_not_a_failure() -> None:
+    clock = FakeClock()
+
+    def broken() -> None:
+        raise RuntimeError("no kernel for MatMulInteger\nmore detail")
+
+    (entry,) = advise(
+        timed(clock, 1.0, 0),
+        [Variant("int8 (dynamic)", call=broken)],
+        PLAN,
+        budget_s=0.05,
+        quantile=0.99,
+        original_meets=True,
+        clock=clock,
+    )
+    assert entry["status"] == "failed"
+    assert entry["problem"] == "raised RuntimeError: no kernel for MatMulInteger"
+
+
+# --- the quantizer's own process ----------------------------------------------------------
+
+
+def segfault(source: bytes | str) -> bytes:
+    """A quantizer that crashes as the story's did (module level: sent by reference)."""
+    ctypes.string_at(0)
+    return b""
+
+
+def refuses(source: bytes | str) -> bytes:
+    raise ValueError("unsupported opset 99")
+
+
+def test_a_quantizer_that_crashes_is_a_sentence_and_this_process_goes_on() -> None:
+    with pytest.raises(IsolationError) as caught:
+        run_quantize(b"not a model", 30.0, segfault)
+    assert str(caught.value) == "the quantizer crashed, SIGSEGV (exit code -11)"
+
+
+def test_a_quantizer_that_fails_says_why() -> None:
+    with pytest.raises(WorkerFailedError) as caught:
+        run_quantize(b"not a model", 30.0, refuses)
+    assert str(caught.value) == "the quantizer raised ValueError: unsupported opset 99"
+
+
+def test_the_real_quantizer_makes_an_int8_model() -> None:
+    pytest.importorskip("onnx")
+    quantized = run_quantize(str(FUNNEL), 60.0)
+    assert len(quantized) > 100
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(quantized, providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["features"]
+
+
+# --- end to end: the story -------------------------------------------------------------
+
+
+STORY = """
+import pytest
+
+
+@pytest.mark.sla(ms=50)
+def test_funnel_model(sla):
+    sla.onnx("funnel.onnx")
+"""
+
+
+def test_the_story_advice_is_to_stop_optimizing(pytester: pytest.Pytester) -> None:
+    """48 parameters, microseconds against 50 ms: every variant is timed, int8 among
+    them, and the advice is to stop."""
+    pytest.importorskip("onnx")
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(test_funnel=STORY)
+    result = pytester.runpytest(*FAST, "--sla-advise", "--sla-report", "--sla-report=json:r.json")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "sla: test_funnel.py::test_funnel_model: advice: funnel.onnx meets the 50 ms budget "
+            "*x over; int8 (dynamic) is *; no variant changes the outcome: stop optimizing",
+            "    variant * p50 * p99 * p50 vs original * margin*",
+            "    int8 (dynamic) *x (*-*) *",
+        ]
+    )
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    variants = {v["name"]: v for v in record["advice"]["variants"]}
+    assert variants["int8 (dynamic)"]["status"] == "measured"
+    assert variants["int8 (dynamic)"]["p50_ratio"][0] > 0
+    assert "threads=1" in variants
+    assert record["advice"]["sentence"].endswith("stop optimizing")
+
+
+def test_a_crashing_quantizer_is_one_row_and_the_run_goes_on(pytester: pytest.Pytester) -> None:
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        crashing="""
+        import ctypes
+
+        def segfault(source):
+            ctypes.string_at(0)
+        """
+    )
+    pytester.makeconftest(
+        """
+        import crashing
+        import pytest
+        import pytest_latency_sla.ort.variants as variants
+
+        @pytest.fixture(autouse=True)
+        def _crashing_quantizer(monkeypatch):
+            monkeypatch.setattr(variants, "quantize_int8", crashing.segfault)
+        """
+    )
+    pytester.makepyfile(test_funnel=STORY)
+    result = pytester.runpytest(
+        *FAST, "-p", "no:faulthandler", "--sla-advise", "--sla-report=json:r.json"
+    )
+    assert result.ret == 0, result.stdout.str()
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    (int8,) = [v for v in record["advice"]["variants"] if v["name"] == "int8 (dynamic)"]
+    assert int8["status"] == "failed"
+    assert int8["problem"] == "the quantizer crashed, SIGSEGV (exit code -11)"
+    assert "int8 (dynamic): the quantizer crashed, SIGSEGV" in record["advice"]["sentence"]
+    assert json.dumps(record["advice"])  # plain values
+
+
+def test_advise_on_the_fixture_for_one_test(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("onnx")
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_funnel="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_advised(sla):
+            sla.onnx("funnel.onnx", advise=True)
+
+        @pytest.mark.sla(ms=50)
+        def test_plain(sla):
+            sla.onnx("funnel.onnx")
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=2)
+    records = {r["nodeid"]: r for r in load_report(pytester.path / "r.json")["results"]}
+    assert records["test_funnel.py::test_advised"]["advice"] is not None
+    assert records["test_funnel.py::test_plain"]["advice"] is None
+
+
+def test_markdown_and_html_show_the_advice_table() -> None:
+    from test_html_report import _document
+    from test_report import record
+
+    from pytest_latency_sla.report import html, markdown
+
+    rec = record("t.py::test_model", 45.0)
+    entries = run_advice(50.0, True)
+    rec["advice"] = {
+        "sentence": "m.onnx meets the 50 ms budget 45.0x over; ...",
+        "variants": entries,
+    }
+    document = _document([rec])
+    text = markdown.render(document)
+    assert "**Advice**: the usual optimizations, each timed side by side with the model:" in text
+    assert "`t.py::test_model`: m.onnx meets the 50 ms budget 45.0x over; ..." in text
+    assert "| variant | p50 | p99 | p50 vs original | margin |  |" in text
+    assert "| broken | - | - | - | - | the quantizer crashed, SIGSEGV (exit code -11) |" in text
+    page = html.render(document)
+    assert "<strong>Advice.</strong> m.onnx meets the 50 ms budget 45.0x over; ..." in page
+    assert "<td>the quantizer crashed, SIGSEGV (exit code -11)</td>" in page
+
+
+def test_a_p50_budget_has_one_p50_column() -> None:
+    from test_report import record
+
+    from pytest_latency_sla.report.labels import advice_header, advice_rows
+
+    rec = record("t.py::test_model", 45.0, percentile=50.0)
+    rec["advice"] = {"sentence": "...", "variants": run_advice(50.0, True)}
+    assert advice_header(rec) == ["variant", "p50", "p50 vs original", "margin", ""]
+    assert all(len(row) == 5 for row in advice_rows(rec))
