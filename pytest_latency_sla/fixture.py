@@ -150,6 +150,55 @@ class SlaFixture:
         Isolated, an ``InferenceSession`` cannot be used (it cannot be sent to another
         process): pass the path, bytes or ``ModelProto``.
         """
+        return self._onnx(model, feeds, dims, providers, session_options, advise)
+
+    def compare(
+        self,
+        models: Mapping[str, object],
+        *,
+        feeds: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        dims: Mapping[str, int] | None = None,
+        providers: Sequence[Any] | None = None,
+        session_options: Any = None,
+    ) -> SlaResult:
+        """Your own variants side by side: the first model is measured and judged as
+        ``sla.onnx()`` does, and every other one is timed side by side with it, in the
+        advisor's table, e.g. ``sla.compare({"fp32": "m.onnx", "int8": "m.int8.onnx"})``.
+        All get the same feeds, dims, providers and session options."""
+        from collections.abc import Mapping as MappingType
+
+        from . import ort
+
+        names = list(models) if isinstance(models, MappingType) else []
+        if len(names) < 2 or not all(isinstance(name, str) and name for name in names):
+            shown = f"{type(models).__name__} {models!r}"[:120]
+            pytest.fail(
+                "sla.compare() takes a dict of two or more models by name, the reference "
+                "first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got "
+                f"{shown} (in {self._nodeid})",
+                pytrace=False,
+            )
+        own = []
+        for name in names[1:]:
+            try:
+                own.append((name, ort.describe_model(models[name])))
+            except ort.OnnxInputError as exc:
+                pytest.fail(f"sla.compare(): {name!r}: {exc} (in {self._nodeid})", pytrace=False)
+        first = names[0]
+        return self._onnx(
+            models[first], feeds, dims, providers, session_options, True, (first, tuple(own))
+        )
+
+    def _onnx(
+        self,
+        model: object,
+        feeds: Any,
+        dims: Mapping[str, int] | None,
+        providers: Sequence[Any] | None,
+        session_options: Any,
+        advise: bool | None,
+        own: tuple[str, tuple[tuple[str, Any], ...]] | None = None,
+    ) -> SlaResult:
         from . import ort
         from .isolate import IsolationError
         from .runner import ModelRunError, OnnxJob
@@ -168,27 +217,35 @@ class SlaFixture:
             problem = str(exc)
         else:
             wanted = self._settings.advise if advise is None else advise
-            adviser = functools.partial(self._advise, job, timing) if wanted else None
+            adviser = functools.partial(self._advise, job, timing, own) if wanted else None
             return self.judge(measured, revision, adviser)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
 
-    def _advise(self, job: OnnxJob, timing: Timing, result: SlaResult) -> Advice:
-        """The advisor's finding for this model, judged against the result's budget; a
-        sentence in place of the variants when it cannot run (it never fails the test)."""
+    def _advise(
+        self,
+        job: OnnxJob,
+        timing: Timing,
+        own: tuple[str, tuple[tuple[str, Any], ...]] | None,
+        result: SlaResult,
+    ) -> Advice:
+        """The advisor's finding for this model (or, from ``sla.compare()``, for the
+        test's own variants of it), judged against the result's budget; a sentence in
+        place of the variants when it cannot run (it never fails the test)."""
         from . import ort
         from .isolate import IsolationError
         from .runner import AdviseRequest, ModelRunError
 
         budget = result.budget
         request = AdviseRequest(
-            subject=result.subject.name,
+            subject=result.subject.name if own is None else f"{own[0]} ({result.subject.name})",
             budget_s=budget.seconds if budget is not None else None,
             budget=fmt.budget(budget.value, budget.unit) if budget is not None else None,
             margin=result.margin,
             original_meets=None if result.verdict is None else result.verdict is Verdict.PASS,
             headroom=self._settings.headroom,
             quantize_timeout=self._settings.timeout,
+            own=() if own is None else own[1],
         )
         try:
             return self._runner().advise(job, request, timing)

@@ -129,6 +129,9 @@ class AdviseRequest:
     headroom: float
     #: Seconds the quantizer may take in its own process before it is killed.
     quantize_timeout: float
+    #: Variants the test made itself, (name, model), timed instead of the usual ones
+    #: (``sla.compare()``).
+    own: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,7 +229,7 @@ class InProcess:
 
     def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:
         from . import ort
-        from .advise import Variant, advice_sentence, advise
+        from .advise import Variant
         from .isolate import IsolationError, WorkerTimeoutError
         from .isolate_onnx import run_quantize
         from .ort import variants as variants_module
@@ -247,13 +250,17 @@ class InProcess:
             ).call
 
         source = ort.describe_model(job.model).source
-        if source is None:
+        if source is None and not request.own:
             return {
                 "sentence": "the advisor needs the model's path or bytes: an existing "
                 "InferenceSession cannot be rebuilt with other options",
                 "variants": [],
             }
         original = prepare(job.model, options)
+        if request.own:
+            own = [_variant(n, functools.partial(prepare, m, options)) for n, m in request.own]
+            return _advice(original, own, request, timing)
+        assert source is not None
         variants: list[Variant] = []
         name = "int8 (dynamic)"
         quantize = variants_module.quantize_int8  # looked up now: a test may replace it
@@ -274,22 +281,7 @@ class InProcess:
             variants.append(Variant(name, problem=made))
         for name, changed in option_variants(options):
             variants.append(_variant(name, functools.partial(prepare, job.model, changed)))
-        entries = advise(
-            original,
-            variants,
-            timing.plan,
-            budget_s=request.budget_s,
-            quantile=timing.quantile,
-            original_meets=request.original_meets,
-        )
-        sentence = advice_sentence(
-            entries,
-            subject=request.subject,
-            budget=request.budget,
-            margin=request.margin,
-            headroom=request.headroom,
-        )
-        return {"sentence": sentence, "variants": entries}
+        return _advice(original, variants, request, timing)
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:
         # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
@@ -328,6 +320,30 @@ class Isolated:
         from . import isolate_onnx
 
         return isolate_onnx.run_advise(job, request, timing, self.timeout)
+
+
+def _advice(
+    original: Callable[[], object], variants: list[Any], request: AdviseRequest, timing: Timing
+) -> Advice:
+    """Time ``variants`` beside ``original`` and put the sentence to them."""
+    from .advise import advice_sentence, advise
+
+    entries = advise(
+        original,
+        variants,
+        timing.plan,
+        budget_s=request.budget_s,
+        quantile=timing.quantile,
+        original_meets=request.original_meets,
+    )
+    sentence = advice_sentence(
+        entries,
+        subject=request.subject,
+        budget=request.budget,
+        margin=request.margin,
+        headroom=request.headroom,
+    )
+    return {"sentence": sentence, "variants": entries}
 
 
 #: int8 models made in this process, by the sha256 of the original's bytes: each model

@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from onnx_models import matmul_chain_model, save
 from support import FAST, load_report
 from synthetic import FakeClock
+from test_html_report import _document
+from test_report import record
 
 from pytest_latency_sla.advise import Variant, advice_sentence, advise
 from pytest_latency_sla.isolate import IsolationError, WorkerFailedError
@@ -267,9 +270,6 @@ def test_advise_on_the_fixture_for_one_test(pytester: pytest.Pytester) -> None:
 
 
 def test_markdown_and_html_show_the_advice_table() -> None:
-    from test_html_report import _document
-    from test_report import record
-
     from pytest_latency_sla.report import html, markdown
 
     rec = record("t.py::test_model", 45.0)
@@ -290,11 +290,76 @@ def test_markdown_and_html_show_the_advice_table() -> None:
 
 
 def test_a_p50_budget_has_one_p50_column() -> None:
-    from test_report import record
-
     from pytest_latency_sla.report.labels import advice_header, advice_rows
 
     rec = record("t.py::test_model", 45.0, percentile=50.0)
     rec["advice"] = {"sentence": "...", "variants": run_advice(50.0, True)}
     assert advice_header(rec) == ["variant", "p50", "p50 vs original", "margin", ""]
     assert all(len(row) == 5 for row in advice_rows(rec))
+
+
+# --- your own variants: sla.compare() ---------------------------------------------------
+
+
+def test_your_own_variants_side_by_side(pytester: pytest.Pytester) -> None:
+    save(matmul_chain_model(2), pytester.path / "small.onnx")
+    save(matmul_chain_model(40), pytester.path / "large.onnx")  # 20x the layers
+    pytester.makepyfile(
+        test_own="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_variants(sla):
+            sla.compare({"fp32": "small.onnx", "twenty": "large.onnx"})
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["sla: test_own.py::test_variants: advice: fp32 (small.onnx) meets the 500 ms budget *"]
+    )
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["subject"] == "small.onnx"  # the reference is what is judged
+    (twenty,) = record["advice"]["variants"]
+    assert twenty["name"] == "twenty"
+    assert twenty["outcome"] == "slower"
+    assert twenty["p50_ratio"][1] > 3  # 20x the work: far above 1, even on a busy runner
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            'sla.compare(["m.onnx", "m.onnx"])',
+            "sla.compare() takes a dict of two or more models by name, the reference first, "
+            "e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got list "
+            "['m.onnx', 'm.onnx'] (in test_bad.py::test_bad)",
+        ),
+        (
+            'sla.compare({"fp32": "m.onnx"})',
+            "sla.compare() takes a dict of two or more models by name, the reference first, "
+            "e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got dict "
+            "{'fp32': 'm.onnx'} (in test_bad.py::test_bad)",
+        ),
+        (
+            'sla.compare({"fp32": "m.onnx", "int8": "missing.onnx"})',
+            "sla.compare(): 'int8': * (in test_bad.py::test_bad)",
+        ),
+    ],
+)
+def test_bad_input_to_compare_gets_a_sentence(
+    pytester: pytest.Pytester, call: str, message: str
+) -> None:
+    save(matmul_chain_model(2), pytester.path / "m.onnx")
+    pytester.makepyfile(
+        test_bad=f"""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_bad(sla):
+            {call}
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message.replace("[", "[[]")])
