@@ -363,3 +363,25 @@ def test_bad_input_to_compare_gets_a_sentence(
     result = pytester.runpytest(*FAST)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([message.replace("[", "[[]")])
+
+
+def test_advice_for_an_isolated_measurement_comes_from_a_worker(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("onnx")
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_funnel="""
+        import pytest
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_isolated(sla):
+            sla.onnx("funnel.onnx", advise=True)
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1)
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["api"].endswith("[isolated]")
+    names = [v["name"] for v in record["advice"]["variants"]]
+    assert names[0] == "int8 (dynamic)"
+    assert "threads=1" in names
+    assert record["advice"]["sentence"].endswith("stop optimizing")
