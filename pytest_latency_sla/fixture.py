@@ -17,6 +17,7 @@ import pytest
 from . import fmt
 from .baseline import compare
 from .messages import (
+    cold_message,
     progress_line,
     regression_message,
     revision_regression_message,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
     from .sampling import Progress, Sampling
-    from .schema import Advice, RevisionEntry, SlaRecord
+    from .schema import Advice, ColdEntry, RevisionEntry, SlaRecord
     from .settings import Settings
 
 __all__ = ["RunClock", "SlaFixture", "SlaInconclusiveWarning"]
@@ -87,6 +88,7 @@ class SlaFixture:
         baseline: Baseline | None = None,
         environment: Mapping[str, Any] | None = None,
         isolate: bool | None = None,
+        cold_ms: float | None = None,
         run_clock: RunClock | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
@@ -99,6 +101,7 @@ class SlaFixture:
         self._baseline = baseline
         self._environment = environment or {}
         self._isolate = settings.isolate if isolate is None else isolate
+        self._cold_ms = cold_ms
         self._results: list[SlaResult] = []
 
     def __repr__(self) -> str:
@@ -218,9 +221,26 @@ class SlaFixture:
         else:
             wanted = self._settings.advise if advise is None else advise
             adviser = functools.partial(self._advise, job, timing, own) if wanted else None
-            return self.judge(measured, revision, adviser)
+            cold = self._cold(job) if self._cold_ms is not None else None
+            return self.judge(measured, revision, adviser, cold)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
+
+    def _cold(self, job: OnnxJob) -> ColdEntry | str:
+        """Cold starts of the model in fresh processes, judged against ``cold_ms=``; the
+        sentence saying why they could not be measured."""
+        from . import ort
+        from .cold import COLD_RUNS, IDLE_GAP_S, judge_cold
+        from .isolate import IsolationError
+        from .isolate_onnx import run_cold
+        from .runner import ModelRunError
+
+        assert self._cold_ms is not None
+        try:
+            runs, after_idle = run_cold(job, COLD_RUNS, IDLE_GAP_S, self._settings.timeout)
+        except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+            return f"cold start (cold_ms=): {exc}"
+        return judge_cold(runs, after_idle, self._cold_ms)
 
     def _advise(
         self,
@@ -407,6 +427,7 @@ class SlaFixture:
         measured: Measured,
         revision: RevisionEntry | str | None = None,
         adviser: Callable[[SlaResult], Advice] | None = None,
+        cold: ColdEntry | str | None = None,
     ) -> SlaResult:
         """Judge a measurement against the test's budget, record it, and fail the test
         when the budget is missed (or, per ``sla_inconclusive``, too close to call).
@@ -415,6 +436,7 @@ class SlaFixture:
         rounds (``bench.py``). ``revision``: the comparison with the base revision
         (``--sla-compare-ref``), or the sentence saying why there is none. ``adviser``:
         times the model's variants for ``--sla-advise``, given the judged result.
+        ``cold``: the cold starts against the marker's ``cold_ms=``, or why there are none.
         """
         subject, sampling = measured.subject, measured.sampling
         self._run_clock.add(sampling)
@@ -455,6 +477,14 @@ class SlaFixture:
                 problem = "\n".join(p for p in (problem, regressed) if p)
         if adviser is not None:
             record["advice"] = adviser(result)
+        if isinstance(cold, str):
+            found = f"sla.onnx(): {cold} (in {self._nodeid})"
+            problem = "; ".join(p for p in (problem, found) if p)
+        elif cold is not None:
+            record["cold"] = cold
+            if cold["verdict"] == "fail":
+                missed = cold_message(cold, subject.name)
+                problem = "\n".join(p for p in (problem, missed) if p)
         # Recorded before any failure: nothing measured is lost.
         self._record(record)
         # The budget's verdict stands on its own; a comparison adds its text, never

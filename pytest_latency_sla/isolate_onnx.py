@@ -34,7 +34,50 @@ if TYPE_CHECKING:
     from .runner import AdviseRequest, Against, Measured, OnnxJob, Timing
     from .schema import Advice, RevisionEntry
 
-__all__ = ["run_advise", "run_compare", "run_onnx", "run_quantize"]
+__all__ = ["run_advise", "run_cold", "run_compare", "run_onnx", "run_quantize"]
+
+
+@dataclass(frozen=True)
+class _ColdTask:
+    """What the parent sends to time a cold start: create the session, run one call,
+    and (when ``idle_gap_s``) idle that long and time one more."""
+
+    job: OnnxJob
+    idle_gap_s: float | None
+
+    def run(self) -> Reply:
+        import time
+
+        from . import ort
+        from .ort.options import SessionFields
+
+        job = self.job
+        options = job.session_options
+        if isinstance(options, SessionFields):
+            options = options.build()
+        try:
+            prepared = ort.prepare(
+                job.model,
+                feeds=job.feeds,
+                dims=job.dims,
+                providers=job.providers,
+                session_options=options,
+            )
+        except ort.OnnxInputError as exc:
+            return BadInput(str(exc), isinstance(exc, ort.ProviderUnavailableError))
+        try:
+            started = time.perf_counter_ns()
+            prepared.call()
+            first = time.perf_counter_ns() - started
+            after: int | None = None
+            if self.idle_gap_s:
+                time.sleep(self.idle_gap_s)
+                started = time.perf_counter_ns()
+                prepared.call()
+                after = time.perf_counter_ns() - started
+        except ort.RUN_ERRORS as exc:
+            return RunFailed(ort.explain_run_error(exc, prepared), model_raised=True)
+        return Made((prepared.created_ns, first, after))
 
 
 @dataclass(frozen=True)
@@ -204,3 +247,25 @@ def run_quantize(
     if isinstance(reply, Raised):
         raise WorkerFailedError(f"the quantizer raised {reply.type_name}: {reply.message}")
     raise WorkerFailedError(f"the quantizer gave no model ({type(reply).__name__})")
+
+
+def run_cold(
+    job: OnnxJob, runs: int, idle_gap_s: float, timeout: float
+) -> tuple[list[tuple[int, int]], int | None]:
+    """Cold starts of the model of ``job``: ``runs`` fresh worker processes, one after
+    another, each creating the session and timing its first call; the first also times
+    a call after ``idle_gap_s`` of idling. Returns ((creation ns, first call ns) per
+    process, the after-idle call's ns); raises as :func:`run_onnx` does."""
+    job, parts = _sendable(job)
+    found: list[tuple[int, int]] = []
+    after_idle: int | None = None
+    for number in range(runs):
+        task = _ColdTask(job, idle_gap_s if number == 0 else None)
+        reply = _run(_dumps(task, parts), timeout, onnx=True)
+        if not isinstance(reply, Made):
+            _raise_onnx(reply)
+        created, first, after = reply.value
+        found.append((int(created), int(first)))
+        if after is not None:
+            after_idle = int(after)
+    return found, after_idle

@@ -26,16 +26,19 @@ __all__ = ["MARKER_HELP", "MarkerError", "MarkerSpec", "parse_marker", "parse_ma
 SAMPLING_ARGS = {o.name: o for o in OPTIONS if o.plan is not None}
 
 MARKER_HELP = (
-    "sla(*, ms=None, us=None, percentile=None, isolate=None, **sampling): latency budget "
+    "sla(*, ms=None, us=None, percentile=None, isolate=None, cold_ms=None, **sampling): "
+    "latency budget "
     "for the `sla` fixture's measurements: exactly one of ms= or us= (a positive number), "
     "on the given percentile, in percent or as a fraction below 1 (default: the "
     "sla_percentile setting, 99); isolate=True measures in a separate process, so a crash "
-    "or hang fails only this test (default: the sla_isolate setting); sampling settings "
+    "or hang fails only this test (default: the sla_isolate setting); cold_ms= a budget "
+    "on session creation plus the first call of each sla.onnx() model, in fresh "
+    "processes; sampling settings "
     f"for this test alone: {', '.join(a + '=' for a in SAMPLING_ARGS)} (as the sla_* "
     "settings of those names). E.g. @pytest.mark.sla(ms=50, percentile=95, max_time=60)"
 )
 _MARKER_EXAMPLE = "@pytest.mark.sla(ms=50) or @pytest.mark.sla(us=200, percentile=95)"
-_MARKER_ARGS = ("ms", "us", "percentile", "isolate", *SAMPLING_ARGS)
+_MARKER_ARGS = ("ms", "us", "percentile", "isolate", "cold_ms", *SAMPLING_ARGS)
 _PERCENTILE = parse_percentile
 
 
@@ -61,6 +64,8 @@ class MarkerSpec:
     #: Sampling settings for this test (``max_time=`` ...), parsed as the ``sla_*``
     #: settings of those names are: setting name -> value.
     sampling: Mapping[str, Any] = field(default_factory=dict)
+    #: ``cold_ms=``: a budget on session creation plus the first call, in milliseconds.
+    cold_ms: float | None = None
 
 
 def parse_marker(
@@ -83,7 +88,7 @@ def parse_marker_spec(
     if unknown:
         raise MarkerError(
             f"@pytest.mark.sla got unknown argument {', '.join(repr(u) for u in unknown)} "
-            f"(it takes ms=, us=, percentile=, isolate= and the sampling settings "
+            f"(it takes ms=, us=, percentile=, isolate=, cold_ms= and the sampling settings "
             f"{', '.join(a + '=' for a in SAMPLING_ARGS)}); write {_MARKER_EXAMPLE}"
         )
     given = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
@@ -133,9 +138,19 @@ def parse_marker_spec(
         for name in SAMPLING_ARGS
         if kwargs.get(name) is not None
     }
+    cold = kwargs.get("cold_ms")
+    cold_ms = float(cold) if _is_number(cold) else math.nan  # type: ignore[arg-type]
+    if cold is not None and not (math.isfinite(cold_ms * 1e6) and cold_ms > 0):
+        raise MarkerError(
+            f"@pytest.mark.sla(cold_ms={cold!r}): cold_ms= must be a positive, finite number "
+            f"of milliseconds (session creation plus the first call), got "
+            f"{type(cold).__name__} {cold!r}; write e.g. "
+            f"@pytest.mark.sla({unit}={_example(value)}, cold_ms=500)"
+        )
     from .result import Budget
 
-    return MarkerSpec(Budget(value=value, unit=unit, percentile=percentile), isolate, sampling)
+    budget = Budget(value=value, unit=unit, percentile=percentile)
+    return MarkerSpec(budget, isolate, sampling, None if cold is None else cold_ms)
 
 
 def _sampling_value(name: str, raw: object, budget: str) -> object:

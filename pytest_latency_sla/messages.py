@@ -13,9 +13,10 @@ from .stats import calls_to_decide
 if TYPE_CHECKING:
     from .result import SlaResult
     from .sampling import Progress
-    from .schema import RevisionEntry
+    from .schema import ColdEntry, RevisionEntry
 
 __all__ = [
+    "cold_message",
     "progress_line",
     "regression_message",
     "revision_regression_message",
@@ -237,4 +238,19 @@ def revision_regression_message(entry: RevisionEntry, allowed: float) -> str:
         f"{fmt.percent(entry['confidence'] or 0.0)} confidence, measured side by side), "
         f"beyond the {allowed * 100:g}% allowed by sla_max_regression. Find what slowed the "
         "model down, or raise --sla-max-regression if the change is intended"
+    )
+
+
+def cold_message(entry: ColdEntry, subject: str) -> str:
+    """Why a test failed on its cold start (``cold_ms=``)."""
+    worst = entry["total_s"].index(entry["worst_s"])
+    return (
+        f"SLA cold start missed: session creation plus the first call of {subject} took up "
+        f"to {fmt.duration(entry['worst_s'])} in {entry['runs']} fresh processes (median "
+        f"{fmt.duration(entry['median_s'])}; the worst: session "
+        f"{fmt.duration(entry['session_s'][worst])} + first call "
+        f"{fmt.duration(entry['first_call_s'][worst])}) > "
+        f"{fmt.duration(entry['budget_s'])} cold_ms budget. Load less at start-up (a "
+        "smaller or pre-optimized model: SessionOptions.optimized_model_filepath), or give "
+        "the cold start more room"
     )

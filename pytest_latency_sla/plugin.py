@@ -333,6 +333,7 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
         baseline=config.stash.get(BASELINE_KEY, None),
         environment=config.stash[ENVIRONMENT_KEY].get(),
         isolate=spec.isolate if spec else None,
+        cold_ms=spec.cold_ms if spec else None,
         run_clock=config.stash[RUN_CLOCK_KEY],
         progress=_progress_writer(config),
     )

@@ -358,6 +358,7 @@ class SlaResult:
             comparison=None,
             revision=None,
             advice=None,
+            cold=None,
             outcome=None,
         )
 

@@ -23,6 +23,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Advice",
     "AdviceEntry",
+    "ColdEntry",
     "Comparison",
     "DecisionEntry",
     "DefaultedDim",
@@ -141,6 +142,21 @@ class AdviceEntry(TypedDict):
     changes_outcome: bool | None  # meets the budget where the original did not, or back
 
 
+class ColdEntry(TypedDict):
+    """Session creation plus the first call, in fresh processes (``cold_ms=``)."""
+
+    budget_s: float  # the cold_ms budget, in seconds
+    runs: int  # fresh processes measured
+    session_s: list[float]  # per process: creating the InferenceSession
+    first_call_s: list[float]  # per process: its first session.run
+    total_s: list[float]  # per process: the two together, what is judged
+    median_s: float
+    worst_s: float
+    verdict: str  # pass: even the worst within budget; fail
+    idle_gap_s: float | None  # the idle gap before the after-idle call
+    after_idle_s: float | None  # one call after idling that long (first process)
+
+
 class Advice(TypedDict):
     """What the advisor found for one measurement: every variant and one sentence."""
 
@@ -198,6 +214,7 @@ class SlaRecord(TypedDict):
     comparison: Comparison | None  # against --sla-compare's baseline
     revision: RevisionEntry | None  # against --sla-compare-ref's base revision
     advice: Advice | None  # the variants --sla-advise timed (ONNX only)
+    cold: ColdEntry | None  # cold start against the marker's cold_ms= (ONNX only)
     outcome: str | None  # the test's outcome (passed, failed, skipped), set by the controller
 
 

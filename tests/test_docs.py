@@ -63,7 +63,7 @@ def test_marker_args_are_read_from_the_help_text() -> None:
     sampling = [o.name for o in OPTIONS if o.plan is not None]
     assert "max_time" in sampling
     assert "time_limit" in sampling
-    assert _marker_args() == ["ms", "us", "percentile", "isolate", *sampling]
+    assert _marker_args() == ["ms", "us", "percentile", "isolate", "cold_ms", *sampling]
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=[option.name for option in OPTIONS])
@@ -112,6 +112,7 @@ def _schema_fields() -> list[tuple[str, str]]:
         "result.comparison": result["properties"]["comparison"],
         "result.histogram": result["properties"]["histogram"],
         "result.advice": result["properties"]["advice"],
+        "result.cold": result["properties"]["cold"],
         "result.advice.variants[]": result["properties"]["advice"]["properties"]["variants"][
             "items"
         ],

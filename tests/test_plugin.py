@@ -67,7 +67,10 @@ def error_line(result: pytest.RunResult) -> str:
 
 def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
-    signature = "@pytest.mark.sla(*, ms=None, us=None, percentile=None, isolate=None, **sampling):"
+    signature = (
+        "@pytest.mark.sla(*, ms=None, us=None, percentile=None, isolate=None, cold_ms=None, "
+        "**sampling):"
+    )
     result.stdout.fnmatch_lines([f"{signature} latency budget*"])
     assert signature in result.stdout.str()
     assert result.ret == pytest.ExitCode.OK
@@ -172,7 +175,8 @@ BAD_MARKERS = [
         "@pytest.mark.sla(ms=50, budget=1)",
         [
             "unknown argument 'budget'",
-            "ms=, us=, percentile=, isolate= and the sampling settings confidence=, max_time=",
+            "ms=, us=, percentile=, isolate=, cold_ms= and the sampling settings confidence=, "
+            "max_time=",
             "@pytest.mark.sla(ms=50)",
         ],
         id="unknown-keyword",

@@ -217,6 +217,7 @@ def record(
         comparison=None,
         revision=None,
         advice=None,
+        cold=None,
         outcome="passed",
     )
 

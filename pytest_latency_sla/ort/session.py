@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ class PreparedModel:
     generated: tuple[str, ...] = ()
     #: Symbolic dimensions of generated inputs that got the default size 1.
     defaulted_dims: tuple[str, ...] = ()
+    #: How long creating the InferenceSession took (0 for a session given as is).
+    created_ns: int = 0
 
 
 def _import_ort() -> Any:
@@ -193,6 +196,7 @@ def prepare(
             )
         session: Any = described.session
         requested: list[Any] = list(session.get_providers())
+        created_ns = 0
     else:
         requested = _check_providers(ort, providers)
         if session_options is not None and not isinstance(session_options, ort.SessionOptions):
@@ -201,7 +205,9 @@ def prepare(
                 f"{type(session_options).__name__}; e.g. options = onnxruntime.SessionOptions(); "
                 "options.intra_op_num_threads = 1"
             )
+        started = time.perf_counter_ns()
         session = _create_session(ort, name, source, requested, session_options)
+        created_ns = time.perf_counter_ns() - started
     inputs = session.get_inputs()
     given = _check_feeds(inputs, feeds, source if isinstance(source, str) else None)
     sizes = {**_given_sizes(inputs, given), **_check_dims(inputs, dims)}
@@ -262,6 +268,7 @@ def prepare(
         session=session,
         generated=generated,
         defaulted_dims=tuple(defaulted),
+        created_ns=created_ns,
     )
 
 

@@ -43,6 +43,7 @@ def totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
         "regressions": statuses.count("regression"),
         "improvements": statuses.count("improvement"),
         "mismatches": statuses.count("mismatch"),
+        "cold_fail": sum(1 for r in records if (c := r.get("cold")) and c["verdict"] == "fail"),
         "tightest_margin": tightest["margin"] if tightest else None,
         "tightest_label": tightest["label"] if tightest else None,
     }

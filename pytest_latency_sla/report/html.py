@@ -28,6 +28,7 @@ from .labels import (
     budget_label,
     change_label,
     changed_models,
+    cold_text,
     defaulted_note,
     merged_lines,
     ratio_cell,
@@ -316,6 +317,9 @@ def _facts(record: SlaRecord) -> str:
     revision = revision_of(record)
     if revision is not None:
         facts.append(("vs base revision", esc(revision_text(revision))))
+    cold = cold_text(record)
+    if cold:
+        facts.append(("cold start", esc(cold.removeprefix("cold start: "))))
     if record["providers"] or record["providers_requested"]:
         used = ", ".join(p.replace("ExecutionProvider", "") for p in record["providers"]) or "-"
         asked = ", ".join(p.replace("ExecutionProvider", "") for p in record["providers_requested"])

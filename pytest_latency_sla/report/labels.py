@@ -28,6 +28,7 @@ __all__ = [
     "budget_label",
     "change_label",
     "changed_models",
+    "cold_text",
     "defaulted_label",
     "defaulted_note",
     "merged_lines",
@@ -81,6 +82,10 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
     parts = ", ".join(f"{counts[v]} {v}" for v in order if v in counts)
     noun = "measurement" if len(records) == 1 else "measurements"
     line = f"{len(records)} SLA {noun}: {parts}"
+    colds = [cold["verdict"] for r in records if (cold := r.get("cold"))]
+    if colds:
+        missed = colds.count("fail")
+        line += f"; cold start: {missed} missed, {len(colds) - missed} within budget"
     judged = [r for r in records if r["margin"] is not None]
     if judged:
         tightest = sort_by_margin(judged)[0]
@@ -120,7 +125,7 @@ def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
     The first that applies wins, in that order.
     """
     counts = source if isinstance(source, Mapping) else totals(source)
-    if counts.get("fail"):
+    if counts.get("fail") or counts.get("cold_fail"):
         return "fail"
     if counts.get("inconclusive"):
         return "inconclusive"
@@ -273,6 +278,26 @@ def ratio_cell(values: list[float] | None) -> str:
     if not values:
         return "-"
     return _ratio(values)
+
+
+def cold_text(record: SlaRecord) -> str | None:
+    """The cold start line (``cold_ms=``), e.g. ``cold start: 640 ms median, 812 ms worst
+    of 5 fresh processes (session creation + first call) <= 1 s: pass; a call after 2 s
+    idle: 1.20 ms``; None without one."""
+    cold = record.get("cold")
+    if cold is None:
+        return None
+    sign = "<=" if cold["verdict"] == "pass" else ">"
+    text = (
+        f"cold start: {fmt.duration(cold['median_s'])} median, "
+        f"{fmt.duration(cold['worst_s'])} worst of {cold['runs']} fresh processes (session "
+        f"creation + first call) {sign} {fmt.duration(cold['budget_s'])}: {cold['verdict']}"
+    )
+    if cold["after_idle_s"] is not None and cold["idle_gap_s"] is not None:
+        text += (
+            f"; a call after {cold['idle_gap_s']:g} s idle: {fmt.duration(cold['after_idle_s'])}"
+        )
+    return text
 
 
 def advice_header(record: SlaRecord) -> list[str]:

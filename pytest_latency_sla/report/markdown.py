@@ -20,6 +20,7 @@ from .labels import (
     budget_label,
     change_label,
     changed_models,
+    cold_text,
     defaulted_note,
     merged_lines,
     ratio_cell,
@@ -155,6 +156,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [_row(record, compared) for record in records]
         lines.append("")
         notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
+        notes += [(r["label"], text) for r in records if (text := cold_text(r))]
         for record in records:
             revision = revision_of(record)
             if revision is not None and revision["status"] in ("unchanged", "new"):

@@ -17,6 +17,7 @@ from .labels import (
     advice_rows,
     budget_label,
     change_label,
+    cold_text,
     defaulted_note,
     revision_of,
     revision_text,
@@ -99,6 +100,9 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         note = defaulted_note(record)
         if note:
             out.append(f"sla: {record['label']}: {note}")
+        cold = cold_text(record)
+        if cold:
+            out.append(f"sla: {record['label']}: {cold}")
         revision = revision_of(record)
         if revision is not None and revision["status"] != "not comparable":
             out.append(f"sla: {record['label']}: {revision_text(revision)}")

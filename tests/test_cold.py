@@ -1,0 +1,95 @@
+"""Cold start (``cold_ms=``): session creation plus the first call in fresh processes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from support import FAST, load_report
+
+from pytest_latency_sla.cold import IDLE_GAP_S, judge_cold
+from pytest_latency_sla.marker import MarkerError, parse_marker_spec
+from pytest_latency_sla.messages import cold_message
+
+MS = 1_000_000
+FUNNEL = Path(__file__).resolve().parent.parent / "examples" / "funnel" / "funnel.onnx"
+
+
+def test_the_worst_fresh_process_is_judged() -> None:
+    runs = [(8 * MS, 1 * MS), (9 * MS, 1 * MS), (30 * MS, 2 * MS), (8 * MS, 1 * MS)]
+    entry = judge_cold(runs, 250_000, budget_ms=40)
+    assert entry["runs"] == 4
+    assert entry["total_s"] == pytest.approx([0.009, 0.010, 0.032, 0.009])
+    assert entry["worst_s"] == pytest.approx(0.032)
+    assert entry["median_s"] == pytest.approx(0.0095)
+    assert entry["verdict"] == "pass"
+    assert entry["idle_gap_s"] == IDLE_GAP_S
+    assert entry["after_idle_s"] == pytest.approx(250e-6)
+    # One slow process in five is enough to miss: a few runs cannot bound a tail.
+    assert judge_cold(runs, None, budget_ms=30)["verdict"] == "fail"
+    assert judge_cold(runs, None, budget_ms=30)["after_idle_s"] is None
+
+
+def test_the_miss_sentence_names_the_worst_process() -> None:
+    entry = judge_cold([(8 * MS, 1 * MS), (30 * MS, 2 * MS)], None, budget_ms=20)
+    assert cold_message(entry, "m.onnx") == (
+        "SLA cold start missed: session creation plus the first call of m.onnx took up to "
+        "32.0 ms in 2 fresh processes (median 20.5 ms; the worst: session 30.0 ms + first "
+        "call 2.00 ms) > 20.0 ms cold_ms budget. Load less at start-up (a smaller or "
+        "pre-optimized model: SessionOptions.optimized_model_filepath), or give the cold "
+        "start more room"
+    )
+
+
+def test_the_marker_takes_cold_ms() -> None:
+    assert parse_marker_spec((), {"ms": 50, "cold_ms": 500}, 99.0).cold_ms == 500.0
+    assert parse_marker_spec((), {"ms": 50}, 99.0).cold_ms is None
+    for bad in (0, -1, "500", True, float("inf")):
+        with pytest.raises(MarkerError, match=r"cold_ms= must be a positive, finite number"):
+            parse_marker_spec((), {"ms": 50, "cold_ms": bad}, 99.0)
+
+
+def test_cold_start_end_to_end(pytester: pytest.Pytester) -> None:
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_coldstart="""
+        import pytest
+
+        @pytest.mark.sla(ms=50, cold_ms=60000)
+        def test_roomy(sla):
+            sla.onnx("funnel.onnx")
+
+        @pytest.mark.sla(ms=50, cold_ms=0.001)
+        def test_impossible(sla):
+            sla.onnx("funnel.onnx")
+
+        @pytest.mark.sla(ms=50, cold_ms=0.001)
+        def test_callable(sla):
+            sla.measure(sum, [1, 2, 3])  # no session: cold_ms does not apply
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SLA cold start missed: session creation plus the first call of funnel.onnx took "
+            "up to * in 5 fresh processes (median *; the worst: session * + first call *) > "
+            "1.00 µs cold_ms budget.*",
+        ]
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "sla: test_coldstart.py::test_roomy: cold start: * median, * worst of 5 fresh "
+            "processes (session creation + first call) <= 60.0 s: pass; a call after 2 s "
+            "idle: *",
+            "sla: 3 SLA measurements: 3 pass; cold start: 1 missed, 1 within budget; *",
+        ]
+    )
+    document = load_report(pytester.path / "r.json")
+    records = {r["nodeid"].split("::")[1]: r for r in document["results"]}
+    assert records["test_impossible"]["verdict"] == "pass"  # the warm verdict is kept
+    assert records["test_impossible"]["cold"]["verdict"] == "fail"
+    assert len(records["test_roomy"]["cold"]["session_s"]) == 5
+    assert records["test_callable"]["cold"] is None
+    assert document["totals"]["cold_fail"] == 1
