@@ -49,20 +49,10 @@ class _ColdTask:
         import time
 
         from . import ort
-        from .ort.options import SessionFields
+        from .runner import prepare
 
-        job = self.job
-        options = job.session_options
-        if isinstance(options, SessionFields):
-            options = options.build()
         try:
-            prepared = ort.prepare(
-                job.model,
-                feeds=job.feeds,
-                dims=job.dims,
-                providers=job.providers,
-                session_options=options,
-            )
+            prepared = prepare(self.job)
         except ort.OnnxInputError as exc:
             return BadInput(str(exc), isinstance(exc, ort.ProviderUnavailableError))
         try:

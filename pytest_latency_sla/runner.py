@@ -105,6 +105,24 @@ class CallJob:
         return Subject(kind="callable", name=self.name, api="fn(*args, **kwargs)")
 
 
+def prepare(job: OnnxJob, model: object = None) -> Any:
+    """``ort.prepare()`` for ``job`` (or for ``model`` with the job's feeds, providers and
+    session options): the one place a job becomes a session, here or in a worker."""
+    from . import ort
+    from .ort.options import SessionFields
+
+    options = job.session_options
+    if isinstance(options, SessionFields):
+        options = options.build()
+    return ort.prepare(
+        job.model if model is None else model,
+        feeds=job.feeds,
+        dims=job.dims,
+        providers=job.providers,
+        session_options=options,
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Against:
     """The base revision a model is measured side by side with (``--sla-compare-ref``)."""
@@ -168,18 +186,8 @@ class InProcess:
 
     def onnx(self, job: OnnxJob, timing: Timing) -> Measured:
         from . import ort
-        from .ort.options import SessionFields
 
-        options = job.session_options
-        if isinstance(options, SessionFields):
-            options = options.build()
-        prepared = ort.prepare(
-            job.model,
-            feeds=job.feeds,
-            dims=job.dims,
-            providers=job.providers,
-            session_options=options,
-        )
+        prepared = prepare(job)
         try:
             sampling = timing.run(prepared.call)
         except ort.RUN_ERRORS as exc:
@@ -188,22 +196,12 @@ class InProcess:
 
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
         from . import ort
-        from .ort.options import SessionFields
         from .revision import compare_calls
 
-        options = job.session_options
-        if isinstance(options, SessionFields):
-            options = options.build()
         made = {}
         for side, source in (("head", job.model), ("base", against.data)):
             try:
-                made[side] = ort.prepare(
-                    source,
-                    feeds=job.feeds,
-                    dims=job.dims,
-                    providers=job.providers,
-                    session_options=options,
-                )
+                made[side] = prepare(job, source)
             except ort.OnnxInputError as exc:
                 if side == "head":
                     raise
