@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .runner import OnnxJob
     from .schema import ColdEntry
 
-__all__ = ["COLD_RUNS", "IDLE_GAP_S", "judge_cold"]
+__all__ = ["COLD_RUNS", "IDLE_GAP_S", "judge_cold", "measure_cold"]
 
 #: Fresh processes per cold-start measurement.
 COLD_RUNS = 5
@@ -47,3 +48,18 @@ def judge_cold(
         "idle_gap_s": IDLE_GAP_S if after_idle_ns is not None else None,
         "after_idle_s": None if after_idle_ns is None else after_idle_ns / 1e9,
     }
+
+
+def measure_cold(job: OnnxJob, budget_ms: float, timeout: float) -> ColdEntry | str:
+    """Cold starts of the model of ``job`` in fresh worker processes, judged against
+    ``budget_ms``; the sentence saying why they could not be measured."""
+    from . import ort
+    from .isolate import IsolationError
+    from .isolate_onnx import run_cold
+    from .runner import ModelRunError
+
+    try:
+        runs, after_idle = run_cold(job, COLD_RUNS, IDLE_GAP_S, timeout)
+    except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+        return f"cold start (cold_ms=): {exc}"
+    return judge_cold(runs, after_idle, budget_ms)

@@ -221,26 +221,14 @@ class SlaFixture:
         else:
             wanted = self._settings.advise if advise is None else advise
             adviser = functools.partial(self._advise, job, timing, own) if wanted else None
-            cold = self._cold(job) if self._cold_ms is not None else None
+            cold = None
+            if self._cold_ms is not None:
+                from .cold import measure_cold
+
+                cold = measure_cold(job, self._cold_ms, self._settings.timeout)
             return self.judge(measured, revision, adviser, cold)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
-
-    def _cold(self, job: OnnxJob) -> ColdEntry | str:
-        """Cold starts of the model in fresh processes, judged against ``cold_ms=``; the
-        sentence saying why they could not be measured."""
-        from . import ort
-        from .cold import COLD_RUNS, IDLE_GAP_S, judge_cold
-        from .isolate import IsolationError
-        from .isolate_onnx import run_cold
-        from .runner import ModelRunError
-
-        assert self._cold_ms is not None
-        try:
-            runs, after_idle = run_cold(job, COLD_RUNS, IDLE_GAP_S, self._settings.timeout)
-        except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
-            return f"cold start (cold_ms=): {exc}"
-        return judge_cold(runs, after_idle, self._cold_ms)
 
     def _advise(
         self,
