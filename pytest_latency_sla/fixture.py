@@ -410,6 +410,26 @@ class SlaFixture:
         ``--sla-compare-dir``; None for neither."""
         return self._settings.compare_ref or self._settings.compare_dir
 
+    def _result(self, measured: Measured) -> SlaResult:
+        """The measurement judged against the test's budget (not recorded)."""
+        settings = self._settings
+        budget = None if settings.disable else self._budget
+        verdict = None
+        if budget is not None:
+            decision = measured.sampling.decision
+            outcome = decision.outcome if decision else None
+            verdict = Verdict(outcome) if outcome else Verdict.INCONCLUSIVE
+        return SlaResult(
+            subject=measured.subject,
+            budget=budget,
+            verdict=verdict,
+            sampling=measured.sampling,
+            default_percentile=settings.percentile,
+            confidence=settings.confidence,
+            tight_margin=settings.tight_margin,
+            headroom=settings.headroom,
+        )
+
     def judge(
         self,
         measured: Measured,
@@ -429,22 +449,8 @@ class SlaFixture:
         subject, sampling = measured.subject, measured.sampling
         self._run_clock.add(sampling)
         settings = self._settings
-        budget = None if settings.disable else self._budget
-        verdict = None
-        if budget is not None:
-            decision = sampling.decision
-            outcome = decision.outcome if decision else None
-            verdict = Verdict(outcome) if outcome else Verdict.INCONCLUSIVE
-        result = SlaResult(
-            subject=subject,
-            budget=budget,
-            verdict=verdict,
-            sampling=sampling,
-            default_percentile=settings.percentile,
-            confidence=settings.confidence,
-            tight_margin=settings.tight_margin,
-            headroom=settings.headroom,
-        )
+        result = self._result(measured)
+        verdict = result.verdict
         index = len(self._results)
         record = result.to_record(self._nodeid, index, raw=settings.raw)
         self._results.append(result)
