@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
     from .sampling import Progress, Sampling
-    from .schema import Advice, ColdEntry, RevisionEntry, SlaRecord
+    from .schema import Advice, ColdEntry, RevisionEntry, SlaRecord, SweepEntry
     from .settings import Settings
 
 __all__ = ["RunClock", "SlaFixture", "SlaInconclusiveWarning"]
@@ -57,14 +57,6 @@ class RunClock:
 
 class SlaInconclusiveWarning(pytest.PytestWarning):
     """A measurement too close to its budget to call, under ``sla_inconclusive = warn``."""
-
-
-def _callable_name(fn: object) -> str:
-    module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    if name is None:
-        return type(fn).__qualname__ + " instance"
-    return f"{module}.{name}" if module and module != "builtins" else str(name)
 
 
 class SlaFixture:
@@ -137,6 +129,7 @@ class SlaFixture:
         providers: Sequence[Any] | None = None,
         session_options: Any = None,
         advise: bool | None = None,
+        sweep: Mapping[str, Sequence[int]] | None = None,
     ) -> SlaResult:
         """Time ``session.run(None, feeds)`` on an ONNX model and judge it.
 
@@ -150,10 +143,22 @@ class SlaFixture:
         counts.
         ``advise``: also time the usual optimizations of the model side by side with it
         and say whether any changes the SLA's outcome (default: ``sla_advise``).
+        ``sweep``: one symbolic dimension and sizes, e.g. ``{"batch": [1, 8, 64]}``: the
+        smallest is judged as always, every size is measured for the sweep table.
         Isolated, an ``InferenceSession`` cannot be used (it cannot be sent to another
         process): pass the path, bytes or ``ModelProto``.
         """
-        return self._onnx(model, feeds, dims, providers, session_options, advise)
+        if sweep is None:
+            return self._onnx(model, feeds, dims, providers, session_options, advise)
+        from .sweep import parse_sweep
+
+        try:
+            dim, sizes = parse_sweep(sweep)
+        except ValueError as exc:
+            pytest.fail(f"sla.onnx(): {exc} (in {self._nodeid})", pytrace=False)
+        sized = [{**(dims or {}), dim: size} for size in sizes]
+        swept = (dim, sizes, sized)
+        return self._onnx(model, feeds, sized[0], providers, session_options, advise, None, swept)
 
     def compare(
         self,
@@ -164,10 +169,8 @@ class SlaFixture:
         providers: Sequence[Any] | None = None,
         session_options: Any = None,
     ) -> SlaResult:
-        """Your own variants side by side: the first model is measured and judged as
-        ``sla.onnx()`` does, and every other one is timed side by side with it, in the
-        advisor's table, e.g. ``sla.compare({"fp32": "m.onnx", "int8": "m.int8.onnx"})``.
-        All get the same feeds, dims, providers and session options."""
+        """Your own variants, e.g. ``{"fp32": "m.onnx", "int8": "m.int8.onnx"}``: the first
+        is judged as ``sla.onnx()`` does, the others timed side by side with it."""
         from collections.abc import Mapping as MappingType
 
         from . import ort
@@ -201,6 +204,7 @@ class SlaFixture:
         session_options: Any,
         advise: bool | None,
         own: tuple[str, tuple[tuple[str, Any], ...]] | None = None,
+        swept: tuple[str, list[int], list[dict[str, int]]] | None = None,
     ) -> SlaResult:
         from . import ort
         from .isolate import IsolationError
@@ -211,6 +215,7 @@ class SlaFixture:
         try:
             measured = self._runner().onnx(job, timing)
             revision = self._revision(job, timing) if self._base_label() else None
+            sweep = None if swept is None else self._sweep(job, timing, measured, swept)
         except ort.ProviderUnavailableError as exc:
             problem = str(exc)
             if not self._settings.require_providers:
@@ -226,7 +231,7 @@ class SlaFixture:
                 from .cold import measure_cold
 
                 cold = measure_cold(job, self._cold_ms, self._settings.timeout)
-            return self.judge(measured, revision, adviser, cold)
+            return self.judge(measured, revision, adviser, cold, sweep)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
 
@@ -308,7 +313,7 @@ class SlaFixture:
         be a module-level function (or a ``functools.partial`` of one), not a lambda.
         """
         from .isolate import IsolationError
-        from .runner import CallJob
+        from .runner import CallJob, callable_name
 
         if not callable(fn):
             pytest.fail(
@@ -316,7 +321,7 @@ class SlaFixture:
                 f"sla.measure(preprocess, record) (in {self._nodeid})",
                 pytrace=False,
             )
-        job = CallJob(fn, args, kwargs, _callable_name(fn))
+        job = CallJob(fn, args, kwargs, callable_name(fn))
         try:
             measured = self._runner().callable(job, self._timing())
         except IsolationError as exc:
@@ -410,6 +415,19 @@ class SlaFixture:
         ``--sla-compare-dir``; None for neither."""
         return self._settings.compare_ref or self._settings.compare_dir
 
+    def _sweep(
+        self, job: OnnxJob, timing: Timing, first: Measured, swept: tuple[str, Any, Any]
+    ) -> SweepEntry:
+        """Every size of a sweep measured (the first already is) and summarized."""
+        from .sweep import sweep_entry
+
+        results = [(swept[1][0], self._result(first))]
+        for size, sized in zip(swept[1][1:], swept[2][1:], strict=True):
+            other = self._runner().onnx(dataclasses.replace(job, dims=sized), timing)
+            self._run_clock.add(other.sampling)
+            results.append((size, self._result(other)))
+        return sweep_entry(swept[0], results)
+
     def _result(self, measured: Measured) -> SlaResult:
         """The measurement judged against the test's budget (not recorded)."""
         settings = self._settings
@@ -436,6 +454,7 @@ class SlaFixture:
         revision: RevisionEntry | str | None = None,
         adviser: Callable[[SlaResult], Advice] | None = None,
         cold: ColdEntry | str | None = None,
+        sweep: SweepEntry | None = None,
     ) -> SlaResult:
         """Judge a measurement against the test's budget, record it, and fail the test
         when the budget is missed (or, per ``sla_inconclusive``, too close to call).
@@ -471,6 +490,7 @@ class SlaFixture:
                 problem = "\n".join(p for p in (problem, regressed) if p)
         if adviser is not None:
             record["advice"] = adviser(result)
+        record["sweep"] = sweep
         if isinstance(cold, str):
             found = f"sla.onnx(): {cold} (in {self._nodeid})"
             problem = "; ".join(p for p in (problem, found) if p)

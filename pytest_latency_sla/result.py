@@ -359,6 +359,7 @@ class SlaResult:
             revision=None,
             advice=None,
             cold=None,
+            sweep=None,
             outcome=None,
         )
 

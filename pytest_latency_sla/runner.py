@@ -43,6 +43,8 @@ __all__ = [
     "OnnxJob",
     "Runner",
     "Timing",
+    "callable_name",
+    "prepare",
 ]
 
 
@@ -103,6 +105,15 @@ class CallJob:
 
     def subject(self) -> Subject:
         return Subject(kind="callable", name=self.name, api="fn(*args, **kwargs)")
+
+
+def callable_name(fn: object) -> str:
+    """How reports name a callable: ``module.qualname`` (builtins without the module)."""
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if name is None:
+        return type(fn).__qualname__ + " instance"
+    return f"{module}.{name}" if module and module != "builtins" else str(name)
 
 
 def prepare(job: OnnxJob, model: object = None) -> Any:

@@ -34,6 +34,8 @@ __all__ = [
     "Run",
     "Shard",
     "SlaRecord",
+    "SweepEntry",
+    "SweepSize",
     "json_schema",
 ]
 
@@ -157,6 +159,25 @@ class ColdEntry(TypedDict):
     after_idle_s: float | None  # one call after idling that long (first process)
 
 
+class SweepSize(TypedDict):
+    """One size of a sweep."""
+
+    size: int
+    p50_s: float
+    percentile_s: float  # the judged percentile
+    margin: float | None
+    verdict: str | None  # pass, fail, inconclusive; None without a budget
+    samples: int
+
+
+class SweepEntry(TypedDict):
+    """A model measured at several sizes of one dimension (``sweep=``)."""
+
+    dim: str
+    sizes: list[SweepSize]  # in increasing size
+    largest_meeting: int | None  # the largest size whose verdict is a pass
+
+
 class Advice(TypedDict):
     """What the advisor found for one measurement: every variant and one sentence."""
 
@@ -215,6 +236,7 @@ class SlaRecord(TypedDict):
     revision: RevisionEntry | None  # against --sla-compare-ref's base revision
     advice: Advice | None  # the variants --sla-advise timed (ONNX only)
     cold: ColdEntry | None  # cold start against the marker's cold_ms= (ONNX only)
+    sweep: SweepEntry | None  # the sizes of sla.onnx(sweep=...) (ONNX only)
     outcome: str | None  # the test's outcome (passed, failed, skipped), set by the controller
 
 

@@ -115,6 +115,8 @@ CORE = (
     "pytest_latency_sla.isolate",
     "pytest_latency_sla.isolate_onnx",
     "pytest_latency_sla.advise",
+    "pytest_latency_sla.cold",
+    "pytest_latency_sla.sweep",
     "pytest_latency_sla.environment",
     "pytest_latency_sla.exclusive",
     "pytest_latency_sla.messages",

@@ -113,6 +113,8 @@ def _schema_fields() -> list[tuple[str, str]]:
         "result.histogram": result["properties"]["histogram"],
         "result.advice": result["properties"]["advice"],
         "result.cold": result["properties"]["cold"],
+        "result.sweep": result["properties"]["sweep"],
+        "result.sweep.sizes[]": result["properties"]["sweep"]["properties"]["sizes"]["items"],
         "result.advice.variants[]": result["properties"]["advice"]["properties"]["variants"][
             "items"
         ],

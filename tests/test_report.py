@@ -218,6 +218,7 @@ def record(
         revision=None,
         advice=None,
         cold=None,
+        sweep=None,
         outcome="passed",
     )
 

@@ -36,6 +36,7 @@ from .labels import (
     revision_text,
     run_status,
     summary_line,
+    sweep_text,
     verdict_label,
 )
 from .markup import duration, esc, finite
@@ -320,6 +321,9 @@ def _facts(record: SlaRecord) -> str:
     cold = cold_text(record)
     if cold:
         facts.append(("cold start", esc(cold.removeprefix("cold start: "))))
+    sweep = sweep_text(record)
+    if sweep:
+        facts.append(("sizes", esc(sweep.removeprefix("sweep of ")) + svg.sweep_chart(record)))
     if record["providers"] or record["providers_requested"]:
         used = ", ".join(p.replace("ExecutionProvider", "") for p in record["providers"]) or "-"
         asked = ", ".join(p.replace("ExecutionProvider", "") for p in record["providers_requested"])

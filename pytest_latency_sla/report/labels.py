@@ -37,6 +37,7 @@ __all__ = [
     "revision_text",
     "run_status",
     "summary_line",
+    "sweep_text",
     "time_line",
     "verdict_label",
 ]
@@ -296,6 +297,27 @@ def cold_text(record: SlaRecord) -> str | None:
     if cold["after_idle_s"] is not None and cold["idle_gap_s"] is not None:
         text += (
             f"; a call after {cold['idle_gap_s']:g} s idle: {fmt.duration(cold['after_idle_s'])}"
+        )
+    return text
+
+
+def sweep_text(record: SlaRecord) -> str | None:
+    """The sweep line (``sweep=``), e.g. ``sweep of batch: 1: 12.0 µs pass, 64: 300 µs
+    pass, 512: 2.40 ms fail; the largest within p99 <= 1 ms: 64``; None without one."""
+    sweep = record.get("sweep")
+    if sweep is None:
+        return None
+    pct = fmt.pct_label(record["percentile"])
+    sizes = ", ".join(
+        f"{entry['size']}: {fmt.duration(entry['percentile_s'])}"
+        + (f" {entry['verdict']}" if entry["verdict"] else "")
+        for entry in sweep["sizes"]
+    )
+    text = f"sweep of {sweep['dim']} ({pct}): {sizes}"
+    if record["budget_s"] is not None:
+        largest = sweep["largest_meeting"]
+        text += f"; the largest within {budget_label(record)}: " + (
+            "none" if largest is None else f"{sweep['dim']}={largest}"
         )
     return text
 

@@ -28,6 +28,7 @@ from .labels import (
     revision_text,
     run_status,
     summary_line,
+    sweep_text,
     verdict_label,
 )
 
@@ -157,6 +158,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines.append("")
         notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
         notes += [(r["label"], text) for r in records if (text := cold_text(r))]
+        notes += [(r["label"], text) for r in records if (text := sweep_text(r))]
         for record in records:
             revision = revision_of(record)
             if revision is not None and revision["status"] in ("unchanged", "new"):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ..schema import SlaRecord
 
-__all__ = ["histogram"]
+__all__ = ["histogram", "sweep_chart"]
 
 _W, _H = 860.0, 250.0
 _LEFT, _RIGHT, _ROW, _ROWS, _BOTTOM = 56.0, 16.0, 16.0, 3, 36.0
@@ -288,3 +288,46 @@ def histogram(record: SlaRecord, title_id: str) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def sweep_chart(record: SlaRecord) -> str:
+    """Latency against size for a sweep (``sweep=``): the judged percentile and p50 per
+    size on log-log axes, and the budget as a horizontal line; "" without a sweep."""
+    sweep = record.get("sweep")
+    if not sweep or len(sweep["sizes"]) < 2:
+        return ""
+    width, height, left, right, top, bottom = 360.0, 170.0, 52.0, 12.0, 12.0, 30.0
+    sizes = [float(e["size"]) for e in sweep["sizes"]]
+    values = [e["percentile_s"] for e in sweep["sizes"]] + [e["p50_s"] for e in sweep["sizes"]]
+    budget = finite(record["budget_s"])
+    lows = [v for v in values if v > 0] + ([budget] if budget else [])
+    lo_y, hi_y = math.log10(min(lows)) - 0.1, math.log10(max(lows)) + 0.1
+    lo_x, hi_x = math.log10(min(sizes)), math.log10(max(sizes))
+
+    def x(size: float) -> float:
+        return left + (math.log10(size) - lo_x) / max(hi_x - lo_x, 1e-9) * (width - left - right)
+
+    def y(seconds: float) -> float:
+        share = (math.log10(max(seconds, 1e-12)) - lo_y) / max(hi_y - lo_y, 1e-9)
+        return height - bottom - share * (height - top - bottom)
+
+    parts = [_line("axis", left, width - right, height - bottom, height - bottom)]
+    lines = (
+        ("measured", [e["percentile_s"] for e in sweep["sizes"]]),
+        ("p50", [e["p50_s"] for e in sweep["sizes"]]),
+    )
+    for css, seconds in lines:
+        points = " ".join(f"{_n(x(s))},{_n(y(v))}" for s, v in zip(sizes, seconds, strict=True))
+        parts.append(f'<polyline class="{css}" fill="none" points="{points}"/>')
+    if budget:
+        parts.append(_line("budget", left, width - right, y(budget), y(budget)))
+        parts.append(_text(width - right, y(budget) - 4, "end", f"budget {duration(budget)}"))
+    for size in sizes:
+        parts.append(_text(x(size), height - bottom + 16, "middle", f"{int(size)}"))
+    parts.append(_text(left - 6, y(max(lows)) + 4, "end", duration(max(lows))))
+    parts.append(_text(left - 6, y(min(lows)) + 4, "end", duration(min(lows))))
+    label = f"{fmt.pct_label(record['percentile'])} and p50 against {sweep['dim']}"
+    return (
+        f'<svg class="sweep" viewBox="0 0 {_n(width)} {_n(height)}" role="img" '
+        f'aria-label="{esc(label)}">{"".join(parts)}</svg>'
+    )

@@ -21,6 +21,7 @@ from .labels import (
     defaulted_note,
     revision_of,
     revision_text,
+    sweep_text,
     verdict_label,
 )
 
@@ -100,9 +101,9 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         note = defaulted_note(record)
         if note:
             out.append(f"sla: {record['label']}: {note}")
-        cold = cold_text(record)
-        if cold:
-            out.append(f"sla: {record['label']}: {cold}")
+        for extra in (cold_text(record), sweep_text(record)):
+            if extra:
+                out.append(f"sla: {record['label']}: {extra}")
         revision = revision_of(record)
         if revision is not None and revision["status"] != "not comparable":
             out.append(f"sla: {record['label']}: {revision_text(revision)}")

@@ -1,0 +1,64 @@
+"""Size sweeps: one symbolic dimension at several sizes, and the largest within budget.
+
+``sla.onnx(path, sweep={"batch": [1, 8, 64, 512]})`` measures the model at each size
+(the first as ``sla.onnx()`` always does, the others for the table); this module checks
+the argument and turns the per-size results into the record's ``sweep`` entry. Pure: no
+pytest, no onnxruntime.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .result import SlaResult
+    from .schema import SweepEntry, SweepSize
+
+__all__ = ["parse_sweep", "sweep_entry"]
+
+_EXAMPLE = "sweep={'batch': [1, 8, 64, 512]}"
+
+
+def parse_sweep(sweep: object) -> tuple[str, list[int]]:
+    """(dimension, sizes in increasing order) of a ``sweep=`` argument; ValueError with
+    the sentence otherwise."""
+    from collections.abc import Mapping
+
+    if not isinstance(sweep, Mapping) or len(sweep) != 1:
+        raise ValueError(
+            f"sweep= takes one symbolic dimension and its sizes, e.g. {_EXAMPLE}; got "
+            f"{type(sweep).__name__} {sweep!r}"[:300]
+        )
+    ((name, sizes),) = sweep.items()
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"sweep= needs a dimension name as its key, e.g. {_EXAMPLE}")
+    values = list(sizes) if isinstance(sizes, (list, tuple, range)) else []
+    good = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+    if not values or not good:
+        raise ValueError(
+            f"sweep={{{name!r}: ...}} needs a list of positive whole sizes, e.g. {_EXAMPLE}; "
+            f"got {sizes!r}"[:300]
+        )
+    return name, sorted(set(values))
+
+
+def sweep_entry(dim: str, results: Sequence[tuple[int, SlaResult]]) -> SweepEntry:
+    """The record's entry: per size its p50, the judged percentile, margin and verdict;
+    the largest size whose verdict is a pass (None when none, or without a budget)."""
+    sizes: list[SweepSize] = []
+    for size, result in results:
+        percentile = result.percentile(result.judged_percentile)
+        sizes.append(
+            {
+                "size": size,
+                "p50_s": result.p50,
+                "percentile_s": percentile,
+                "margin": result.margin,
+                "verdict": None if result.verdict is None else result.verdict.value,
+                "samples": result.samples,
+            }
+        )
+    passing = [entry["size"] for entry in sizes if entry["verdict"] == "pass"]
+    return {"dim": dim, "sizes": sizes, "largest_meeting": max(passing) if passing else None}
