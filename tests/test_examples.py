@@ -45,3 +45,26 @@ def test_funnel_model_is_what_its_script_builds() -> None:
     assert make_funnel.parameter_count(model) == 48
     committed = (ROOT / "examples" / "funnel" / "funnel.onnx").read_bytes()
     assert model.SerializeToString() == committed
+
+
+def test_the_advisor_examples_run(pytester: pytest.Pytester) -> None:
+    """examples/advisor: advice, cold start and a size sweep, each passing as written
+    (here with short sampling; the budgets have room on any machine)."""
+    pytest.importorskip("onnx")  # the int8 variant needs it
+    source = (ROOT / "examples" / "advisor" / "test_advisor.py").read_text(encoding="utf-8")
+    funnel = ROOT / "examples" / "funnel" / "funnel.onnx"
+    source = source.replace(
+        'str(Path(__file__).resolve().parent.parent / "funnel" / "funnel.onnx")', repr(str(funnel))
+    )
+    pytester.makepyfile(test_advisor_example=source)
+    result = pytester.runpytest(
+        "--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5", "--sla-report"
+    )
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "sla: test_advisor_example.py::test_would_int8_or_threads_help: advice: *",
+            "sla: test_advisor_example.py::test_cold_start: cold start: * <= 500 ms: pass*",
+            "sla: test_advisor_example.py::test_largest_batch_within_1_ms: sweep of batch *",
+        ]
+    )
