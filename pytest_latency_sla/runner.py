@@ -243,7 +243,7 @@ class InProcess:
         from .isolate_onnx import run_quantize
         from .ort import variants as variants_module
         from .ort.options import SessionFields
-        from .ort.variants import model_bytes, option_variants
+        from .ort.variants import iobinding_call, model_bytes, option_variants
 
         options = job.session_options
         if isinstance(options, SessionFields):
@@ -290,6 +290,18 @@ class InProcess:
             variants.append(Variant(name, problem=made))
         for name, changed in option_variants(options):
             variants.append(_variant(name, functools.partial(prepare, job.model, changed)))
+
+        def bound() -> Callable[[], object]:
+            prepared = ort.prepare(
+                job.model,
+                feeds=job.feeds,
+                dims=job.dims,
+                providers=job.providers,
+                session_options=options,
+            )
+            return iobinding_call(prepared.session, prepared.feeds)
+
+        variants.append(_variant("io binding", bound))
         return _advice(original, variants, request, timing)
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:

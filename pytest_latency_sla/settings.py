@@ -316,7 +316,8 @@ class Settings:
         False,
         "time the usual optimizations of each ONNX model (int8 dynamic quantization, made in "
         "a separate process; graph optimization levels; intra-op threads 1 and the number "
-        "of cores) side by side with it, and say whether any changes the SLA's outcome",
+        "of cores; the IO-binding call path) side by side with it, and say whether any "
+        "changes the SLA's outcome",
         _flag,
         kind="flag",
     )

@@ -209,6 +209,7 @@ def test_the_story_advice_is_to_stop_optimizing(pytester: pytest.Pytester) -> No
     assert variants["int8 (dynamic)"]["status"] == "measured"
     assert variants["int8 (dynamic)"]["p50_ratio"][0] > 0
     assert "threads=1" in variants
+    assert variants["io binding"]["status"] == "measured"
     assert record["advice"]["sentence"].endswith("stop optimizing")
 
 

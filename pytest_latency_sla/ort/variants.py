@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["model_bytes", "option_variants", "quantize_int8"]
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+__all__ = ["iobinding_call", "model_bytes", "option_variants", "quantize_int8"]
 
 #: onnxruntime's graph optimization levels, by the names the advice gives them.
 _LEVELS = (
@@ -85,3 +88,26 @@ def quantize_int8(source: bytes | str) -> bytes:
         quantize_dynamic(source, target, weight_type=QuantType.QInt8)
         with open(target, "rb") as handle:
             return handle.read()
+
+
+def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], object]:
+    """The IO-binding call path: inputs bound once, outputs bound to the session's
+    device, ``session.run_with_iobinding``. Raises ``OnnxInputError`` where it does not
+    apply (an input type onnxruntime cannot bind)."""
+    from .errors import OnnxInputError
+
+    try:
+        binding = session.io_binding()
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, value)
+        for output in session.get_outputs():
+            binding.bind_output(output.name)
+        session.run_with_iobinding(binding)  # once: a path that cannot run is a row now
+    except Exception as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OnnxInputError(f"the IO-binding path does not apply here ({detail})") from None
+
+    def call() -> None:
+        session.run_with_iobinding(binding)
+
+    return call
