@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 __all__ = ["ADVISE_MAX_TIME_NS", "ADVISE_MIN_TIME_NS", "Variant", "advice_sentence", "advise"]
 
 #: Each variant is timed beside the original for at least this long...
-ADVISE_MIN_TIME_NS = 1_000_000_000
+ADVISE_MIN_TIME_NS = 500_000_000
 #: ... and at most this long (or ``sla_max_time``, if less): advice, not a verdict.
-ADVISE_MAX_TIME_NS = 3_000_000_000
+ADVISE_MAX_TIME_NS = 2_000_000_000
 #: A variant within this fraction of the original is "about the same".
 SAME_WITHIN = 0.05
 
