@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("reports", nargs="+", metavar="REPORT", help="a shard's JSON report")
     flag, text, metavar = _option("report")
+    text = text.replace("(default: none)", "(default: term)")
     merge.add_argument(
         flag, action="append", nargs="?", const="term", default=[], metavar=metavar, help=text
     )

@@ -58,6 +58,11 @@ def measure_cold(job: OnnxJob, budget_ms: float, timeout: float) -> ColdEntry | 
     from .isolate_onnx import run_cold
     from .runner import ModelRunError
 
+    if ort.describe_model(job.model).source is None:
+        return (
+            "cold start (cold_ms=): a live onnxruntime.InferenceSession cannot be started "
+            "fresh; pass the model's path (or bytes) to sla.onnx(), or drop cold_ms="
+        )
     try:
         runs, after_idle = run_cold(job, COLD_RUNS, IDLE_GAP_S, timeout)
     except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:

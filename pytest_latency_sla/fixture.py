@@ -148,14 +148,23 @@ class SlaFixture:
         Isolated, an ``InferenceSession`` cannot be used (it cannot be sent to another
         process): pass the path, bytes or ``ModelProto``.
         """
+        if advise is not None and not isinstance(advise, bool):
+            pytest.fail(
+                f"sla.onnx(advise={advise!r}): advise= must be True or False (or left out to "
+                f"follow sla_advise), got {type(advise).__name__} (in {self._nodeid})",
+                pytrace=False,
+            )
         if sweep is None:
             return self._onnx(model, feeds, dims, providers, session_options, advise)
-        from .sweep import parse_sweep
+        from .sweep import parse_sweep, sweep_conflict
 
         try:
             dim, sizes = parse_sweep(sweep)
+            problem = sweep_conflict(dim, feeds, dims)
         except ValueError as exc:
-            pytest.fail(f"sla.onnx(): {exc} (in {self._nodeid})", pytrace=False)
+            problem = str(exc)
+        if problem:
+            pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
         sized = [{**(dims or {}), dim: size} for size in sizes]
         swept = (dim, sizes, sized)
         return self._onnx(model, feeds, sized[0], providers, session_options, advise, None, swept)
@@ -171,25 +180,11 @@ class SlaFixture:
     ) -> SlaResult:
         """Your own variants, e.g. ``{"fp32": "m.onnx", "int8": "m.int8.onnx"}``: the first
         is judged as ``sla.onnx()`` does, the others timed side by side with it."""
-        from collections.abc import Mapping as MappingType
+        from .runner import own_variants
 
-        from . import ort
-
-        names = list(models) if isinstance(models, MappingType) else []
-        if len(names) < 2 or not all(isinstance(name, str) and name for name in names):
-            shown = f"{type(models).__name__} {models!r}"[:120]
-            pytest.fail(
-                "sla.compare() takes a dict of two or more models by name, the reference "
-                "first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got "
-                f"{shown} (in {self._nodeid})",
-                pytrace=False,
-            )
-        own = []
-        for name in names[1:]:
-            try:
-                own.append((name, ort.describe_model(models[name])))
-            except ort.OnnxInputError as exc:
-                pytest.fail(f"sla.compare(): {name!r}: {exc} (in {self._nodeid})", pytrace=False)
+        names, own, problem = own_variants(models, self._isolate)
+        if problem:
+            pytest.fail(f"{problem} (in {self._nodeid})", pytrace=False)
         first = names[0]
         return self._onnx(
             models[first], feeds, dims, providers, session_options, True, (first, tuple(own))
@@ -223,6 +218,8 @@ class SlaFixture:
                 pytest.skip(f"sla.onnx(): {problem} (in {self._nodeid})")
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
             problem = str(exc)
+            if swept is not None and problem.startswith("dims names"):
+                problem = "sweep=" + problem.removeprefix("dims")  # the user gave sweep=
         else:
             wanted = self._settings.advise if advise is None else advise
             adviser = functools.partial(self._advise, job, timing, own) if wanted else None

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MergeError", "ShardReport", "load_shard", "merge_runs", "merged_records"]
 
-#: Settings that say where reports go, not how anything was measured: shards differ in
-#: them by design (each writes its own file).
-OUTPUT_SETTINGS = frozenset({"report", "save", "raw"})
+#: Settings that say where reports go or what else is reported, not how anything was
+#: measured: shards differ in them by design (each writes its own file).
+OUTPUT_SETTINGS = frozenset({"report", "save", "raw", "advise"})
 #: Fields of each result whose JSON type the merge itself relies on.
 _RESULT_TYPES: dict[str, tuple[type, ...]] = {
     "nodeid": (str,),

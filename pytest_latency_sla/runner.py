@@ -44,6 +44,7 @@ __all__ = [
     "Runner",
     "Timing",
     "callable_name",
+    "own_variants",
     "prepare",
 ]
 
@@ -114,6 +115,45 @@ def callable_name(fn: object) -> str:
     if name is None:
         return type(fn).__qualname__ + " instance"
     return f"{module}.{name}" if module and module != "builtins" else str(name)
+
+
+def own_variants(models: object, isolated: bool) -> tuple[list[Any], list[Any], str | None]:
+    """``sla.compare()``'s argument checked: (names, (name, model source) of each variant
+    after the first, None), or with the sentence saying what is wrong."""
+    from collections.abc import Mapping
+
+    from . import ort
+
+    names = list(models) if isinstance(models, Mapping) else []
+    if len(names) < 2 or not all(isinstance(name, str) and name for name in names):
+        shown = f"{type(models).__name__} {models!r}"[:120]
+        return (
+            names,
+            [],
+            (
+                "sla.compare() takes a dict of two or more models by name (strings), the "
+                "reference first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); "
+                f"got {shown}"
+            ),
+        )
+    assert isinstance(models, Mapping)
+    own: list[Any] = []
+    for name in names[1:]:
+        try:
+            described = ort.describe_model(models[name])
+        except ort.OnnxInputError as exc:
+            return names, own, f"sla.compare(): {name!r}: {exc}"
+        if described.source is None and isolated:
+            return (
+                names,
+                own,
+                (
+                    f"sla.compare(): {name!r}: an onnxruntime.InferenceSession cannot be sent to "
+                    "an isolated worker; pass the model's path or bytes"
+                ),
+            )
+        own.append((name, described))
+    return names, own, None
 
 
 def prepare(job: OnnxJob, model: object = None) -> Any:

@@ -62,3 +62,22 @@ def sweep_entry(dim: str, results: Sequence[tuple[int, SlaResult]]) -> SweepEntr
         )
     passing = [entry["size"] for entry in sizes if entry["verdict"] == "pass"]
     return {"dim": dim, "sizes": sizes, "largest_meeting": max(passing) if passing else None}
+
+
+def sweep_conflict(dim: str, feeds: object, dims: object) -> str | None:
+    """Why ``sweep=`` cannot go with these ``feeds=`` or ``dims=`` (None when it can):
+    given feeds have one size, and a dimension given in both would be set twice."""
+    from collections.abc import Mapping
+
+    if feeds is not None:
+        return (
+            f"sweep={{{dim!r}: ...}} measures generated inputs at each size, and feeds= "
+            "would fix one size for all of them; leave out feeds=, or measure each size "
+            "with its own sla.onnx() call"
+        )
+    if isinstance(dims, Mapping) and dim in dims:
+        return (
+            f"sweep={{{dim!r}: ...}} and dims={{{dim!r}: {dims[dim]!r}}} both size {dim!r}; "
+            "give it in one of them"
+        )
+    return None

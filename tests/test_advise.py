@@ -332,14 +332,14 @@ def test_your_own_variants_side_by_side(pytester: pytest.Pytester) -> None:
     [
         (
             'sla.compare(["m.onnx", "m.onnx"])',
-            "sla.compare() takes a dict of two or more models by name, the reference first, "
-            "e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got list "
+            "sla.compare() takes a dict of two or more models by name (strings), the reference "
+            "first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got list "
             "['m.onnx', 'm.onnx'] (in test_bad.py::test_bad)",
         ),
         (
             'sla.compare({"fp32": "m.onnx"})',
-            "sla.compare() takes a dict of two or more models by name, the reference first, "
-            "e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got dict "
+            "sla.compare() takes a dict of two or more models by name (strings), the reference "
+            "first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got dict "
             "{'fp32': 'm.onnx'} (in test_bad.py::test_bad)",
         ),
         (
@@ -386,3 +386,24 @@ def test_advice_for_an_isolated_measurement_comes_from_a_worker(pytester: pytest
     assert names[0] == "int8 (dynamic)"
     assert "threads=1" in names
     assert record["advice"]["sentence"].endswith("stop optimizing")
+
+
+def test_advise_takes_a_bool(pytester: pytest.Pytester) -> None:
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_flag="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_flag(sla):
+            sla.onnx("funnel.onnx", advise="no")
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sla.onnx(advise='no'): advise= must be True or False (or left out to follow "
+            "sla_advise), got str (in test_flag.py::test_flag)"
+        ]
+    )

@@ -93,3 +93,26 @@ def test_cold_start_end_to_end(pytester: pytest.Pytester) -> None:
     assert len(records["test_roomy"]["cold"]["session_s"]) == 5
     assert records["test_callable"]["cold"] is None
     assert document["totals"]["cold_fail"] == 1
+
+
+def test_cold_start_of_a_live_session_says_to_pass_the_path(pytester: pytest.Pytester) -> None:
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_live="""
+        import onnxruntime
+        import pytest
+
+        @pytest.mark.sla(ms=50, cold_ms=500)
+        def test_live(sla):
+            sla.onnx(onnxruntime.InferenceSession("funnel.onnx"))
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sla.onnx(): cold start (cold_ms=): a live onnxruntime.InferenceSession cannot be "
+            "started fresh; pass the model's path (or bytes) to sla.onnx(), or drop cold_ms= "
+            "(in test_live.py::test_live)"
+        ]
+    )

@@ -75,3 +75,52 @@ def test_a_sweep_end_to_end(pytester: pytest.Pytester) -> None:
     page = (pytester.path / "r.html").read_text("utf-8")
     assert '<svg class="sweep"' in page
     assert 'aria-label="p99 and p50 against batch"' in page
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            'sla.onnx("funnel.onnx", sweep={"batch": [1, 8]}, feeds={"features": [[0.5] * 6]})',
+            "sla.onnx(): sweep={'batch': ...} measures generated inputs at each size, and "
+            "feeds= would fix one size for all of them; *",
+        ),
+        (
+            'sla.onnx("funnel.onnx", sweep={"batch": [1, 8]}, dims={"batch": 4})',
+            "sla.onnx(): sweep={'batch': ...} and dims={'batch': 4} both size 'batch'; give it "
+            "in one of them (in test_conflict.py::test_conflict)",
+        ),
+        (
+            'sla.onnx("funnel.onnx", sweep={"seq": [1, 8]})',
+            "sla.onnx(): sweep= names 'seq', which is no symbolic dimension *",
+        ),
+        (
+            'sla.onnx("funnel.onnx", sweep={"batch": [1, 10**12]})',
+            "sla.onnx(): input 'features' of shape [[]1000000000000, 6] cannot be made here *; "
+            "give smaller sizes (in test_conflict.py::test_conflict)",
+        ),
+        (
+            'sla.onnx("funnel.onnx", sweep={"batch": [1.5]})',
+            "sla.onnx(): sweep={'batch': ...} needs a list of positive whole sizes, *",
+        ),
+    ],
+)
+def test_sweeps_that_cannot_be_measured_get_a_sentence(
+    pytester: pytest.Pytester, call: str, message: str
+) -> None:
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_conflict=f"""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_conflict(sla):
+            {call}
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message])
+    text = result.stdout.str()
+    assert "During handling of the above exception" not in text
+    assert "Traceback" not in text

@@ -82,12 +82,19 @@ def random_feeds(
             )
         shape = _shape(node.name, node.shape or [], dims)
         value: npt.NDArray[Any]
-        if dtype is np.bool_:
-            value = rng.random(shape) < 0.5
-        elif np.issubdtype(dtype, np.floating):
-            value = rng.random(shape, dtype=np.float64).astype(dtype)
-        else:
-            value = rng.integers(0, 2, size=shape).astype(dtype)
+        try:
+            if dtype is np.bool_:
+                value = rng.random(shape) < 0.5
+            elif np.issubdtype(dtype, np.floating):
+                value = rng.random(shape, dtype=np.float64).astype(dtype)
+            else:
+                value = rng.integers(0, 2, size=shape).astype(dtype)
+        except (MemoryError, ValueError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise OnnxInputError(
+                f"input {node.name!r} of shape {list(shape)} cannot be made here ({detail}); "
+                "give smaller sizes"
+            ) from None
         out[node.name] = value
     out.update((k, v) for k, v in feeds.items() if k not in out)
     return out

@@ -85,6 +85,10 @@ def quantize_int8(source: bytes | str) -> bytes:
             with open(path, "wb") as handle:
                 handle.write(source)
             source = path
+        import logging
+
+        # Its advice to pre-process first goes to the root logger, into the test's output.
+        logging.getLogger().setLevel(logging.ERROR)  # this is the quantizer's own process
         quantize_dynamic(source, target, weight_type=QuantType.QInt8)
         with open(target, "rb") as handle:
             return handle.read()

@@ -93,7 +93,8 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
         margin = tightest["margin"]
         assert margin is not None
         line += f"; tightest margin {fmt.margin(margin)} ({tightest['label']})"
-        if all(r["band"] == "headroom" for r in judged):
+        cold_missed = any((c := r.get("cold")) and c["verdict"] == "fail" for r in records)
+        if all(r["band"] == "headroom" for r in judged) and not cold_missed:
             line += (
                 f": every margin is {headroom:g}x or more, "
                 "further optimization buys nothing for these SLAs"
