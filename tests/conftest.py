@@ -12,7 +12,8 @@ import pytest
 # For the same reason, the plugin's onnxruntime adapter is imported here, before any
 # in-process run: a class of it imported anew inside one run (OnnxInputError) would not
 # be the class the plugin's already-imported modules catch.
-import pytest_latency_sla.ort  # noqa: F401
+import pytest_latency_sla.ort
+import pytest_latency_sla.ort.variants  # noqa: F401  (its quantizer is pickled by name)
 
 pytest_plugins = ["pytester"]
 
