@@ -16,10 +16,11 @@ one implementation of measuring, two places to run it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .result import Subject
 from .sampling import run_once, sample
@@ -288,15 +289,9 @@ class InProcess:
         options = job.session_options
         if isinstance(options, SessionFields):
             options = options.build()
+            job = dataclasses.replace(job, session_options=options)  # built once, for all
 
-        def prepare(model: object, session_options: Any) -> Callable[[], object]:
-            return ort.prepare(
-                model,
-                feeds=job.feeds,
-                dims=job.dims,
-                providers=job.providers,
-                session_options=session_options,
-            ).call
+        call_of = functools.partial(_call_of, job)
 
         source = ort.describe_model(job.model).source
         if source is None and not request.own:
@@ -305,9 +300,9 @@ class InProcess:
                 "InferenceSession cannot be rebuilt with other options",
                 "variants": [],
             }
-        original = prepare(job.model, options)
+        original = call_of(job.model)
         if request.own:
-            own = [_variant(n, functools.partial(prepare, m, options)) for n, m in request.own]
+            own = [_variant(n, functools.partial(call_of, m)) for n, m in request.own]
             return _advice(original, own, request, timing)
         assert source is not None
         variants: list[Variant] = []
@@ -325,20 +320,15 @@ class InProcess:
             _INT8[key] = made
         if isinstance(made, bytes):
             quantized = made
-            variants.append(_variant(name, lambda: prepare(quantized, options)))
+            variants.append(_variant(name, functools.partial(call_of, quantized)))
         else:
             variants.append(Variant(name, problem=made))
         for name, changed in option_variants(options):
-            variants.append(_variant(name, functools.partial(prepare, job.model, changed)))
+            with_changed = dataclasses.replace(job, session_options=changed)
+            variants.append(_variant(name, functools.partial(_call_of, with_changed)))
 
         def bound() -> Callable[[], object]:
-            prepared = ort.prepare(
-                job.model,
-                feeds=job.feeds,
-                dims=job.dims,
-                providers=job.providers,
-                session_options=options,
-            )
+            prepared = prepare(job)
             return iobinding_call(prepared.session, prepared.feeds)
 
         variants.append(_variant("io binding", bound))
@@ -407,6 +397,11 @@ def _advice(
     return {"sentence": sentence, "variants": entries}
 
 
+def _call_of(job: OnnxJob, model: object = None) -> Callable[[], object]:
+    """The zero-argument call that runs ``job``'s model (or ``model``) once."""
+    return cast("Callable[[], object]", prepare(job, model).call)
+
+
 #: int8 models made in this process, by the sha256 of the original's bytes: each model
 #: file is quantized once per run (or the sentence saying why it could not be).
 _INT8: dict[str, bytes | str] = {}
@@ -425,6 +420,4 @@ def _variant(name: str, make: Callable[[], Callable[[], object]]) -> Any:
 
 
 def _isolated(subject: Subject) -> Subject:
-    import dataclasses
-
     return dataclasses.replace(subject, isolated=True)
