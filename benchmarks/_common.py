@@ -171,6 +171,29 @@ def hogs(count: int) -> Iterator[list[int]]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def interleaved_ratio(
+    base: bytes | str, head: bytes | str, width: int, seconds: float = 10.0
+) -> float:
+    """head/base p50 of two models (bytes or paths, one float input ``x`` of ``width``)
+    by a bare loop, the two sessions alternating in 10 ms chunks: the truth a
+    side-by-side measurement is checked against."""
+    import numpy as np
+    import onnxruntime as ort
+
+    feeds = {"x": np.random.default_rng(0).random((1, width), dtype=np.float32)}
+    sessions = [ort.InferenceSession(m, providers=["CPUExecutionProvider"]) for m in (base, head)]
+    times: list[list[int]] = [[], []]
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for side in (0, 1):
+            chunk_end = time.perf_counter() + 0.01
+            while time.perf_counter() < chunk_end:
+                t0 = time.perf_counter_ns()
+                sessions[side].run(None, feeds)
+                times[side].append(time.perf_counter_ns() - t0)
+    return float(np.median(times[1]) / np.median(times[0]))
+
+
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 

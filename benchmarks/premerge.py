@@ -71,11 +71,8 @@ def make_repo(root: Path) -> None:
     git(root, "checkout", "-q", "main")
 
 
-def true_ratio(root: Path, branch: str, seconds: float = 10.0) -> float:
-    """head/base p50 by a bare loop, the two sessions alternating in 10 ms chunks."""
-    import numpy as np
-    import onnxruntime as ort
-
+def true_ratio(root: Path, branch: str) -> float:
+    """head/base p50 of a branch's model against main's, by a bare loop."""
     base_bytes = subprocess.run(
         ["git", "show", "main:model.onnx"], cwd=root, capture_output=True, check=True
     ).stdout
@@ -83,21 +80,7 @@ def true_ratio(root: Path, branch: str, seconds: float = 10.0) -> float:
         ["git", "show", f"{branch.replace('/', '')}:model.onnx"],
         cwd=root, capture_output=True, check=True,
     ).stdout  # fmt: skip
-    feeds = {"x": np.random.default_rng(0).random((1, BASE[0]), dtype=np.float32)}
-    sessions = [
-        ort.InferenceSession(b, providers=["CPUExecutionProvider"])
-        for b in (base_bytes, head_bytes)
-    ]
-    times: list[list[int]] = [[], []]
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        for side in (0, 1):
-            chunk_end = time.perf_counter() + 0.01
-            while time.perf_counter() < chunk_end:
-                t0 = time.perf_counter_ns()
-                sessions[side].run(None, feeds)
-                times[side].append(time.perf_counter_ns() - t0)
-    return float(np.median(times[1]) / np.median(times[0]))
+    return _common.interleaved_ratio(base_bytes, head_bytes, BASE[0])
 
 
 def one_run(root: Path, branch: str) -> dict[str, Any]:

@@ -47,27 +47,6 @@ def test_model(sla):
 """
 
 
-def true_ratio(base: Path, head: Path, seconds: float = 10.0) -> float:
-    """head/base p50 by a bare loop, the two sessions alternating in 10 ms chunks."""
-    import numpy as np
-    import onnxruntime as ort
-
-    feeds = {"x": np.random.default_rng(0).random((1, BASE[0]), dtype=np.float32)}
-    sessions = [
-        ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (base, head)
-    ]
-    times: list[list[int]] = [[], []]
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        for side in (0, 1):
-            chunk_end = time.perf_counter() + 0.01
-            while time.perf_counter() < chunk_end:
-                t0 = time.perf_counter_ns()
-                sessions[side].run(None, feeds)
-                times[side].append(time.perf_counter_ns() - t0)
-    return float(np.median(times[1]) / np.median(times[0]))
-
-
 def pytest_run(root: Path, *args: str) -> tuple[_common.Run, dict[str, Any]]:
     done = _common.run(
         [_common.PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
@@ -101,7 +80,10 @@ def main() -> int:
     for name, (sizes, seed) in MODELS.items():
         files[name] = root / f"{name.replace('/', '')}.onnx"
         _common.build_mlp(files[name], sizes, seed=seed)
-    truth = {name: true_ratio(files["A/A"], path) for name, path in files.items()}
+    truth = {
+        name: _common.interleaved_ratio(str(files["A/A"]), str(path), BASE[0])
+        for name, path in files.items()
+    }
     print("true p50 ratios (bare loop, interleaved, 10 s each): "
           + ", ".join(f"{n} {r:.3f}x" for n, r in truth.items()))  # fmt: skip
     shutil.copy(files["A/A"], root / "model.onnx")
