@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from .environment import Environment
     from .schema import SlaRecord
+    from .settings import Settings
 
 __all__ = [
     "MAX_BASELINE_BYTES",
@@ -249,3 +250,45 @@ def _comparison(
         mismatch=mismatch,
         model_changed=changed,
     )
+
+
+def judge_against(
+    record: SlaRecord,
+    baseline: Baseline,
+    environment: Mapping[str, Any],
+    settings: Settings,
+) -> str | None:
+    """Compare a measurement with its baseline entry (filling ``record["comparison"]``):
+    why the test fails (a regression beyond ``sla_max_regression``, or a configuration
+    mismatch under ``sla_strict_baseline``), or None."""
+    from .messages import regression_message
+
+    if record["stop_reason"] == "disabled":
+        return None
+    comparison, regressed = compare(
+        record,
+        baseline.entry(record["nodeid"], record["index"]),
+        environment,
+        baseline.environment,
+        settings.max_regression,
+        settings.noise_floor,
+    )
+    record["comparison"] = comparison
+    if regressed and comparison["baseline_p50_s"] and comparison["change"] is not None:
+        return regression_message(
+            50.0,
+            record["p50_s"],
+            comparison["change"],
+            comparison["baseline_p50_s"],
+            baseline.path,
+            settings.max_regression or 0.0,
+            settings.noise_floor,
+        )
+    if comparison["status"] == "mismatch" and settings.strict_baseline:
+        return (
+            f"the baseline entry in {baseline.path} was recorded under another "
+            f"configuration ({'; '.join(comparison['mismatch'])}), so it cannot be "
+            "compared; re-record the baseline with --sla-save on this configuration, or "
+            "drop --sla-strict-baseline to only mark such tests"
+        )
+    return None

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import fmt
-from .baseline import compare
+from .baseline import judge_against
 from .messages import (
     cold_message,
     progress_line,
-    regression_message,
     revision_regression_message,
     verdict_message,
 )
@@ -334,37 +333,9 @@ class SlaFixture:
 
     def _compare(self, record: SlaRecord) -> str | None:
         """Compare with the baseline (filling ``record["comparison"]``); a failure or None."""
-        baseline = self._baseline
-        if baseline is None or record["stop_reason"] == "disabled":
+        if self._baseline is None:
             return None
-        settings = self._settings
-        comparison, regressed = compare(
-            record,
-            baseline.entry(record["nodeid"], record["index"]),
-            self._environment,
-            baseline.environment,
-            settings.max_regression,
-            settings.noise_floor,
-        )
-        record["comparison"] = comparison
-        if regressed and comparison["baseline_p50_s"] and comparison["change"] is not None:
-            return regression_message(
-                50.0,
-                record["p50_s"],
-                comparison["change"],
-                comparison["baseline_p50_s"],
-                baseline.path,
-                settings.max_regression or 0.0,
-                settings.noise_floor,
-            )
-        if comparison["status"] == "mismatch" and settings.strict_baseline:
-            return (
-                f"the baseline entry in {baseline.path} was recorded under another "
-                f"configuration ({'; '.join(comparison['mismatch'])}), so it cannot be "
-                "compared; re-record the baseline with --sla-save on this configuration, or "
-                "drop --sla-strict-baseline to only mark such tests"
-            )
-        return None
+        return judge_against(record, self._baseline, self._environment, self._settings)
 
     def _timing(self) -> Timing:
         from .runner import Timing
