@@ -12,7 +12,6 @@ fetch, so the file shows the same offline as online.
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .. import fmt
@@ -39,7 +38,7 @@ from .labels import (
     sweep_text,
     verdict_label,
 )
-from .markup import duration, esc, finite
+from .markup import css, duration, esc, finite
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,15 +46,6 @@ if TYPE_CHECKING:
     from ..schema import Document, Run, SlaRecord
 
 __all__ = ["render"]
-
-
-def _css() -> str:
-    """The page's style sheet, ``html.css`` beside this module, inlined in every page."""
-    return (
-        resources.files("pytest_latency_sla.report")
-        .joinpath("html.css")
-        .read_text(encoding="utf-8")
-    )
 
 
 # --- status -------------------------------------------------------------------------------
@@ -508,7 +498,7 @@ def render(document: Document) -> str:
         "content=\"default-src 'none'; style-src 'unsafe-inline'\"/>"
         f'<meta name="generator" content="{esc(generator)}"/>'
         f"<title>{esc(word)} · SLA report</title>"
-        f"<style>\n{_css()}</style></head>\n<body><main>"
+        f"<style>\n{css()}</style></head>\n<body><main>"
         + _header(document)
         + results
         + _environment(document["run"], tool)

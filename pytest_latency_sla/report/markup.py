@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from html import escape
+from importlib import resources
 
 from .. import fmt
 
-__all__ = ["duration", "esc", "finite"]
+__all__ = ["css", "duration", "esc", "finite"]
 
 
 def esc(value: object) -> str:
@@ -30,3 +31,12 @@ def duration(value: object) -> str:
     """A duration as ``fmt.duration`` writes it, or ``-`` when it is not a finite number."""
     number = finite(value)
     return fmt.duration(number) if number is not None else "-"
+
+
+def css() -> str:
+    """The HTML page's style sheet, ``html.css`` beside this module, inlined in every page."""
+    return (
+        resources.files("pytest_latency_sla.report")
+        .joinpath("html.css")
+        .read_text(encoding="utf-8")
+    )
