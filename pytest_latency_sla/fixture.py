@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
+    from .load import LoadSpec
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
     from .sampling import Progress, Sampling
@@ -80,6 +81,7 @@ class SlaFixture:
         environment: Mapping[str, Any] | None = None,
         isolate: bool | None = None,
         cold_ms: float | None = None,
+        load: LoadSpec | None = None,
         run_clock: RunClock | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
@@ -93,6 +95,7 @@ class SlaFixture:
         self._environment = environment or {}
         self._isolate = settings.isolate if isolate is None else isolate
         self._cold_ms = cold_ms
+        self._load = load
         self._results: list[SlaResult] = []
 
     def __repr__(self) -> str:
@@ -205,7 +208,7 @@ class SlaFixture:
         from .runner import ModelRunError, OnnxJob
 
         job = OnnxJob(model, feeds, dims, providers, session_options)
-        timing = self._timing()
+        timing = self._timing(onnx=True)
         try:
             measured = self._runner().onnx(job, timing)
             revision = self._revision(job, timing) if self._base_label() else None
@@ -317,11 +320,19 @@ class SlaFixture:
                 f"sla.measure(preprocess, record) (in {self._nodeid})",
                 pytrace=False,
             )
+        from .load import ConcurrentCallError
+
         job = CallJob(fn, args, kwargs, callable_name(fn))
         try:
-            measured = self._runner().callable(job, self._timing())
+            measured = self._runner().callable(job, self._timing(onnx=False))
         except IsolationError as exc:
             problem = str(exc)
+        except ConcurrentCallError as exc:
+            problem = (
+                f"{job.name} failed under load: {exc}. If it is not thread-safe, set "
+                "concurrency=1 on the marker: calls are then made one at a time, as by a "
+                "single server, and requests queue behind each other (their wait counts)"
+            )
         else:
             return self.judge(measured)
         pytest.fail(f"sla.measure(): {problem} (in {self._nodeid})", pytrace=False)
@@ -337,7 +348,8 @@ class SlaFixture:
             return None
         return judge_against(record, self._baseline, self._environment, self._settings)
 
-    def _timing(self) -> Timing:
+    def _timing(self, onnx: bool = True) -> Timing:
+        from .load import resolve
         from .runner import Timing
 
         """How to sample, the same in this process and in an isolated worker."""
@@ -365,6 +377,7 @@ class SlaFixture:
             quantile=quantile,
             once=settings.disable,
             progress=self._progress_line() if self._progress is not None else None,
+            load=resolve(self._load, settings.capacity, onnx) if budget else None,
         )
 
     def _progress_line(self) -> Callable[[Progress], None]:

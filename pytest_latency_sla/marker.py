@@ -17,6 +17,7 @@ from .values import SettingError, parse_percentile
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from .load import LoadSpec
     from .result import Budget
 
 __all__ = ["MARKER_HELP", "MarkerError", "MarkerSpec", "parse_marker", "parse_marker_spec"]
@@ -26,8 +27,8 @@ __all__ = ["MARKER_HELP", "MarkerError", "MarkerSpec", "parse_marker", "parse_ma
 SAMPLING_ARGS = {o.name: o for o in OPTIONS if o.plan is not None}
 
 MARKER_HELP = (
-    "sla(*, ms=None, us=None, percentile=None, isolate=None, cold_ms=None, **sampling): "
-    "latency budget "
+    "sla(*, ms=None, us=None, percentile=None, isolate=None, cold_ms=None, rps=None, "
+    "arrivals='poisson', concurrency=32, capacity=None, **sampling): latency budget "
     "for the `sla` fixture's measurements: exactly one of ms= or us= (a positive number), "
     "on the given percentile, in percent or as a fraction below 1 (default: the "
     "sla_percentile setting, 99); isolate=True measures in a separate process, so a crash "
@@ -38,7 +39,8 @@ MARKER_HELP = (
     "settings of those names). E.g. @pytest.mark.sla(ms=50, percentile=95, max_time=60)"
 )
 _MARKER_EXAMPLE = "@pytest.mark.sla(ms=50) or @pytest.mark.sla(us=200, percentile=95)"
-_MARKER_ARGS = ("ms", "us", "percentile", "isolate", "cold_ms", *SAMPLING_ARGS)
+_LOAD_ARGS = ("rps", "arrivals", "concurrency", "capacity")
+_MARKER_ARGS = ("ms", "us", "percentile", "isolate", "cold_ms", *_LOAD_ARGS, *SAMPLING_ARGS)
 _PERCENTILE = parse_percentile
 
 
@@ -66,6 +68,9 @@ class MarkerSpec:
     sampling: Mapping[str, Any] = field(default_factory=dict)
     #: ``cold_ms=``: a budget on session creation plus the first call, in milliseconds.
     cold_ms: float | None = None
+    #: ``rps=``, ``arrivals=``, ``concurrency=``, ``capacity=``: the load to judge under
+    #: (None: calls one at a time, and no capacity search unless ``sla_capacity``).
+    load: LoadSpec | None = None
 
 
 def parse_marker(
@@ -88,7 +93,8 @@ def parse_marker_spec(
     if unknown:
         raise MarkerError(
             f"@pytest.mark.sla got unknown argument {', '.join(repr(u) for u in unknown)} "
-            f"(it takes ms=, us=, percentile=, isolate=, cold_ms= and the sampling settings "
+            f"(it takes ms=, us=, percentile=, isolate=, cold_ms=, rps=, arrivals=, "
+            f"concurrency=, capacity= and the sampling settings "
             f"{', '.join(a + '=' for a in SAMPLING_ARGS)}); write {_MARKER_EXAMPLE}"
         )
     given = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
@@ -150,7 +156,73 @@ def parse_marker_spec(
     from .result import Budget
 
     budget = Budget(value=value, unit=unit, percentile=percentile)
-    return MarkerSpec(budget, isolate, sampling, None if cold is None else cold_ms)
+    load = _load_spec(kwargs, f"{unit}={_example(value)}")
+    return MarkerSpec(budget, isolate, sampling, None if cold is None else cold_ms, load)
+
+
+def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
+    """The marker's load arguments, checked; None when it has none."""
+    from .load import ARRIVALS, LoadSpec
+
+    if all(kwargs.get(name) is None for name in _LOAD_ARGS):
+        return None
+    rps = kwargs.get("rps")
+    rate = float(rps) if _is_number(rps) else math.nan  # type: ignore[arg-type]
+    from .loadgen import MAX_RPS
+
+    if rps is not None and math.isfinite(rate) and rate > MAX_RPS:
+        raise MarkerError(
+            f"@pytest.mark.sla(rps={rps!r}): this load generator cannot issue more than "
+            f"{MAX_RPS:,.0f} requests per second from Python threads (about 20,000 on a "
+            "2-core runner); load one process with less and add processes for more, or "
+            f"search what one process holds with capacity=True; write e.g. "
+            f"@pytest.mark.sla({budget}, rps=5000)"
+        )
+    if rps is not None and not (math.isfinite(rate) and rate > 0):
+        raise MarkerError(
+            f"@pytest.mark.sla(rps={rps!r}): rps= must be a positive number of requests per "
+            f"second, got {type(rps).__name__} {rps!r}; write e.g. "
+            f"@pytest.mark.sla({budget}, rps=300)"
+        )
+    arrivals = kwargs.get("arrivals")
+    if arrivals is not None and arrivals not in ARRIVALS:
+        raise MarkerError(
+            f"@pytest.mark.sla(arrivals={arrivals!r}): arrivals= must be 'poisson' (random "
+            f"arrivals, as independent users send them) or 'constant' (evenly spaced); "
+            f"write e.g. @pytest.mark.sla({budget}, rps=300, arrivals='constant')"
+        )
+    concurrency = kwargs.get("concurrency")
+    if concurrency is not None and (
+        not isinstance(concurrency, int)
+        or isinstance(concurrency, bool)
+        or not 1 <= concurrency <= 1024
+    ):
+        raise MarkerError(
+            f"@pytest.mark.sla(concurrency={concurrency!r}): concurrency= must be a whole "
+            f"number of calls in flight from 1 to 1024 (1 serializes calls, for a callable "
+            f"that is not thread-safe); write e.g. @pytest.mark.sla({budget}, rps=300, "
+            "concurrency=1)"
+        )
+    capacity = kwargs.get("capacity")
+    if capacity is not None and not isinstance(capacity, bool):
+        raise MarkerError(
+            f"@pytest.mark.sla(capacity={capacity!r}): capacity= must be True or False, got "
+            f"{type(capacity).__name__} {capacity!r}; write e.g. "
+            f"@pytest.mark.sla({budget}, capacity=True)"
+        )
+    if rps is None and capacity is None:
+        given = ", ".join(f"{n}=" for n in _LOAD_ARGS if kwargs.get(n) is not None)
+        raise MarkerError(
+            f"@pytest.mark.sla: {given} only applies under load: give rps= (requests per "
+            f"second) or capacity=; write e.g. @pytest.mark.sla({budget}, rps=300)"
+        )
+    defaults = LoadSpec()
+    return LoadSpec(
+        rps=None if rps is None else rate,
+        arrivals=str(arrivals) if arrivals is not None else defaults.arrivals,
+        concurrency=int(concurrency) if concurrency is not None else defaults.concurrency,
+        capacity=capacity,
+    )
 
 
 def _sampling_value(name: str, raw: object, budget: str) -> object:

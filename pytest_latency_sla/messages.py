@@ -37,9 +37,16 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
     label = pct_label(budget.percentile)
     measured = fmt.duration(result.measured_percentile)
     limit = fmt.budget(budget.value, budget.unit) + " budget for " + _what(result, index)
+    load = result.sampling.load
+    calls = f"{fmt.count(result.samples)} calls"
+    if load is not None and load.target_rps is not None:
+        limit += f" under {fmt.rate(load.target_rps)} ({load.arrivals} arrivals, open loop)"
+        calls = (
+            f"{fmt.count(result.samples)} requests, achieved {fmt.rate(load.achieved_rps)}, "
+            f"up to {fmt.count(load.outstanding_max)} in the system"
+        )
     stats = (
-        f"margin {fmt.margin(result.margin)}, {fmt.count(result.samples)} calls, "
-        f"{fmt.percent(result.confidence)} confidence"
+        f"margin {fmt.margin(result.margin)}, {calls}, {fmt.percent(result.confidence)} confidence"
     )
     if result.verdict is Verdict.FAIL:
         return f"SLA missed: {label} {measured} > {limit} ({stats}){_sizes(result)}"
@@ -70,6 +77,16 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
             "calls waited for a CPU taken by other processes, and only that wait stood "
             f"between the samples and a verdict ({stopped}); rerun on a quieter runner, or "
             f"{need}{accept}"
+        )
+    if reason == "generator" and load is not None:
+        return (
+            f"{head}the load generator fell behind: "
+            f"{fmt.percent(round(load.late_share, 3))} of requests were issued more than "
+            f"{fmt.duration(load.late_tolerance_ns / 1e9)} after their time by a free thread, "
+            f"and only that lateness stood between the requests and a verdict ({stopped}); "
+            "lower rps=, run on a machine with more free cores, or, for a callable that "
+            "holds the GIL, set concurrency=1 (calls one at a time, as a single server)"
+            f"{accept}"
         )
     if reason == "dependent" and decision is not None:
         return (
@@ -143,11 +160,19 @@ def _need(result: SlaResult) -> str:
             "the model faster, or raise max_time= on this marker (sla_max_time) to sample "
             "longer"
         )
-    seconds = needed * per_call
+    load = sampling.load
+    if load is not None and load.target_rps:
+        seconds = needed / load.target_rps
+        pace = f"{fmt.rate(load.target_rps)}"
+        unit = "requests"
+    else:
+        seconds = needed * per_call
+        pace = f"{fmt.duration(per_call)} per call"
+        unit = "calls"
     suggested = _round_up(seconds * 1.2)
     text = (
-        f"{label} needs about {fmt.count(needed)} calls: about {fmt.duration(seconds)} at "
-        f"{fmt.duration(per_call)} per call; set max_time={suggested} on this marker"
+        f"{label} needs about {fmt.count(needed)} {unit}: about {fmt.duration(seconds)} at "
+        f"{pace}; set max_time={suggested} on this marker"
     )
     if result.subject.isolated:
         # An isolated worker is killed after sla_timeout (see fixture.ISOLATED_SLACK_S).

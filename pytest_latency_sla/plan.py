@@ -56,10 +56,15 @@ class SamplingPlan:
     chunk_time_ns: int = 10_000_000
     #: Confidence of a verdict (the binomial rule's 1 - alpha over all looks).
     confidence: float = 0.99
+    #: Under load (the marker's ``rps=``), no pass before the load has run this long: a
+    #: queue takes time to build, and a stall every few seconds takes time to show.
+    load_time_ns: int = 5_000_000_000
 
     def __post_init__(self) -> None:
         if self.warmup_calls < 0 or self.warmup_time_ns < 0 or self.min_time_ns < 0:
             raise ValueError("warmup and minimum times must not be negative")
+        if self.load_time_ns < 0:
+            raise ValueError("load_time_ns must not be negative")
         if self.quick_factor < 1.0 or self.instant_factor < self.quick_factor:
             raise ValueError("quick_factor must be at least 1, instant_factor at least that")
         if self.max_time_ns <= 0 or self.max_samples < 1:

@@ -334,6 +334,7 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
         environment=config.stash[ENVIRONMENT_KEY].get(),
         isolate=spec.isolate if spec else None,
         cold_ms=spec.cold_ms if spec else None,
+        load=spec.load if spec else None,
         run_clock=config.stash[RUN_CLOCK_KEY],
         progress=_progress_writer(config),
     )

@@ -14,13 +14,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .fmt import pct_label
-from .schema import DecisionEntry, DefaultedDim, Histogram, InputEntry, SlaRecord
+from .schema import (
+    CapacityEntry,
+    CapacityStepEntry,
+    DecisionEntry,
+    DefaultedDim,
+    Histogram,
+    InputEntry,
+    LoadEntry,
+    SlaRecord,
+)
 from .stats import percentile_ns, quantile_interval
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from .load import LoadStats
     from .sampling import Sampling
     from .stats import Decision
 
@@ -261,7 +271,11 @@ class SlaResult:
 
     @property
     def throughput(self) -> float:
-        """Calls per second on one thread (1 / mean)."""
+        """Calls per second: on one thread (1 / mean), or under load (``rps=``) the rate
+        achieved."""
+        load = self.sampling.load
+        if load is not None and load.target_rps is not None:
+            return load.achieved_rps
         mean = self.mean
         return 1.0 / mean if mean > 0 else math.inf
 
@@ -360,6 +374,7 @@ class SlaResult:
             advice=None,
             cold=None,
             sweep=None,
+            load=_load_entry(sampling.load),
             outcome=None,
         )
 
@@ -369,6 +384,46 @@ def _input_entry(name: str, text: str) -> InputEntry:
     dtype, _, dims = text.partition("[")
     shape = [int(d) for d in dims.rstrip("]").split(",") if d.strip().lstrip("-").isdigit()]
     return InputEntry(name=name, dtype=dtype, shape=shape)
+
+
+def _load_entry(load: LoadStats | None) -> LoadEntry | None:
+    if load is None:
+        return None
+    capacity: CapacityEntry | None = None
+    found = load.capacity
+    if found is not None:
+        capacity = CapacityEntry(
+            rps=found.rps,
+            cores=found.cores,
+            used_share=(
+                load.target_rps / found.rps if load.target_rps is not None and found.rps else None
+            ),
+            limited=found.limited,
+            steps=[
+                CapacityStepEntry(
+                    rps=step.rps,
+                    measured_s=step.measured_ns / 1e9,
+                    held=step.held,
+                    requests=step.requests,
+                    duration_s=step.duration_ns / 1e9,
+                )
+                for step in found.steps
+            ],
+        )
+    return LoadEntry(
+        target_rps=load.target_rps,
+        arrivals=load.arrivals,
+        concurrency=load.concurrency,
+        achieved_rps=load.achieved_rps,
+        requests=load.requests,
+        in_flight_max=load.in_flight_max,
+        outstanding_max=load.outstanding_max,
+        late_share=load.late_share,
+        late_tolerance_s=load.late_tolerance_ns / 1e9,
+        behind=load.behind,
+        cores=load.cores,
+        capacity=capacity,
+    )
 
 
 def _decision_entry(decision: Decision | None) -> DecisionEntry | None:

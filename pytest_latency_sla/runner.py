@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Mapping
 
+    from .load import LoadSpec
     from .plan import SamplingPlan
     from .sampling import Progress, Sampling
     from .schema import Advice, RevisionEntry
@@ -67,18 +68,47 @@ class Timing:
     once: bool = False
     #: Told how a long measurement goes (this process only: an isolated worker gets none).
     progress: Callable[[Progress], None] | None = field(default=None, compare=False)
+    #: Open-loop load (the marker's ``rps=``) and capacity search, or None.
+    load: LoadSpec | None = None
 
     def run(self, call: Callable[[], object]) -> Sampling:
-        """Time ``call``: warm up, sample, look at the verdict."""
+        """Time ``call``: warm up, sample (one call at a time, or under load), look at the
+        verdict; then search the capacity, when asked."""
         if self.once:
             return run_once(call)
-        return sample(
-            call,
-            self.plan,
-            budget_ns=self.budget_ns,
-            quantile=self.quantile,
-            progress=self.progress,
-        )
+        load = self.load
+        if load is not None and load.rps is not None:
+            from .load import load_sample
+
+            sampling = load_sample(
+                call,
+                load,
+                self.plan,
+                budget_ns=self.budget_ns,
+                quantile=self.quantile,
+                progress=self.progress,
+            )
+        else:
+            sampling = sample(
+                call,
+                self.plan,
+                budget_ns=self.budget_ns,
+                quantile=self.quantile,
+                progress=self.progress,
+            )
+        if load is not None and load.capacity and self.budget_ns is not None:
+            from .capacity import with_capacity
+
+            sampling = with_capacity(
+                call,
+                sampling,
+                budget_ns=self.budget_ns,
+                quantile=self.quantile,
+                concurrency=load.concurrency,
+                arrivals=load.arrivals,
+                target_rps=load.rps,
+            )
+        return sampling
 
 
 @dataclass(frozen=True)
@@ -238,12 +268,21 @@ class InProcess:
 
     def onnx(self, job: OnnxJob, timing: Timing) -> Measured:
         from . import ort
+        from .load import ConcurrentCallError
 
         prepared = prepare(job)
         try:
             sampling = timing.run(prepared.call)
         except ort.RUN_ERRORS as exc:
             raise ModelRunError(ort.explain_run_error(exc, prepared)) from None
+        except ConcurrentCallError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ort.RUN_ERRORS):
+                raise
+            raise ModelRunError(
+                f"under load ({exc.args[0].split(' while ')[-1]}): "
+                + ort.explain_run_error(cause, prepared)
+            ) from None
         return Measured(prepared.subject, sampling)
 
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:

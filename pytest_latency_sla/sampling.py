@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
+    from .load import LoadStats
     from .machine import Machine
 
 __all__ = ["Progress", "Sampler", "Sampling", "SamplingPlan", "run_once", "sample"]
@@ -76,6 +77,9 @@ class Sampling:
     needed_calls: int | None = None
     #: The sampling time limit in force (``time_limit``, or ``max_time`` if that is more).
     limit_ns: int = 0
+    #: An open-loop load run (the marker's ``rps=``) or a capacity search: what the load
+    #: did; None for calls timed one at a time alone.
+    load: LoadStats | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "Advice",
     "AdviceEntry",
+    "CapacityEntry",
+    "CapacityStepEntry",
     "ColdEntry",
     "Comparison",
     "DecisionEntry",
@@ -30,6 +32,7 @@ __all__ = [
     "Document",
     "Histogram",
     "InputEntry",
+    "LoadEntry",
     "RevisionEntry",
     "Run",
     "Shard",
@@ -90,7 +93,9 @@ class DecisionEntry(TypedDict):
     design_effect: float  # variance inflation from dependence (1 = independent calls)
     threshold_s: float | None  # latency counted against (budget, or budget / 2 for a quick pass)
     contended_share: float  # share of calls in chunks that lost the CPU to other processes
-    reason: str | None  # why undecided: "close", "busy" or "dependent"; None when decided
+    reason: (
+        str | None
+    )  # why undecided: "close", "busy", "dependent" or "generator"; None when decided
 
 
 class Comparison(TypedDict):
@@ -178,6 +183,43 @@ class SweepEntry(TypedDict):
     largest_meeting: int | None  # the largest size whose verdict is a pass
 
 
+class CapacityStepEntry(TypedDict):
+    """One rate tried by the capacity search."""
+
+    rps: float
+    measured_s: float  # the judged percentile (unfinished requests: their wait so far)
+    held: bool  # the budget held at this rate
+    requests: int
+    duration_s: float
+
+
+class CapacityEntry(TypedDict):
+    """The highest rate at which the budget held (``capacity=True``, ``--sla-capacity``)."""
+
+    rps: float  # requests per second; 0 when the budget held at no rate tried
+    cores: int  # CPUs the process may use
+    used_share: float | None  # the target rate (rps=) as a share of the capacity
+    limited: str | None  # why the search stopped short: time, generator, floor; or None
+    steps: list[CapacityStepEntry]  # in the order tried
+
+
+class LoadEntry(TypedDict):
+    """An open-loop load run (the marker's ``rps=``) and capacity search."""
+
+    target_rps: float | None  # requests per second issued; None for a capacity search alone
+    arrivals: str  # poisson or constant
+    concurrency: int  # most calls in flight at once
+    achieved_rps: float  # requests finished per second over the run
+    requests: int  # requests judged
+    in_flight_max: int  # most calls running at once
+    outstanding_max: int  # most requests due and unfinished at once
+    late_share: float  # share of requests a free thread issued late
+    late_tolerance_s: float  # how late counts as late
+    behind: bool  # the generator's lateness alone stood between the requests and a verdict
+    cores: int  # CPUs the process may use
+    capacity: CapacityEntry | None  # the capacity search, or None
+
+
 class Advice(TypedDict):
     """What the advisor found for one measurement: every variant and one sentence."""
 
@@ -214,7 +256,7 @@ class SlaRecord(TypedDict):
     mean_s: float  # seconds
     min_s: float  # seconds
     max_s: float  # seconds
-    throughput: float  # calls per second (1 / mean)
+    throughput: float  # calls per second (1 / mean; under load, the rate achieved)
     samples: int  # timed calls behind the statistics
     cold_start_s: float  # the first call, seconds
     warmup_calls: int  # calls made to warm up
@@ -237,6 +279,7 @@ class SlaRecord(TypedDict):
     advice: Advice | None  # the variants --sla-advise timed (ONNX only)
     cold: ColdEntry | None  # cold start against the marker's cold_ms= (ONNX only)
     sweep: SweepEntry | None  # the sizes of sla.onnx(sweep=...) (ONNX only)
+    load: LoadEntry | None  # open-loop load (rps=) and capacity search, or None
     outcome: str | None  # the test's outcome (passed, failed, skipped), set by the controller
 
 

@@ -196,6 +196,15 @@ class Settings:
         unit="s",
         plan="warmup_time_ns",
     )
+    load_time: float = setting(
+        _from_plan("load_time_ns"),
+        "seconds an open-loop load (the marker's rps=) runs before it may pass (a clear "
+        "failure is called sooner): queues and periodic stalls take time to show",
+        _SECONDS,
+        metavar="SECONDS",
+        unit="s",
+        plan="load_time_ns",
+    )
     inconclusive: str = setting(
         "fail",
         "what a measurement too close to its budget to call does to the test: fail, pass or warn",
@@ -291,16 +300,14 @@ class Settings:
     strict_baseline: bool = setting(
         False,
         "fail a test whose baseline entry was recorded under another configuration "
-        "(onnxruntime version, providers, threads, CPU, percentile); without it, such a test "
-        "is only marked 'mismatch' in the reports (a changed model is compared, not a "
-        "mismatch)",
+        "(onnxruntime version, providers, threads, CPU, percentile); without it, it is only "
+        "marked 'mismatch' in the reports (a changed model is compared, not a mismatch)",
         _flag,
         kind="flag",
     )
     require_providers: bool = setting(
         False,
-        "fail (instead of skip) a test that asks for an execution provider this onnxruntime "
-        "does not have",
+        "fail (instead of skip) a test asking for an execution provider onnxruntime lacks",
         _flag,
         kind="flag",
     )
@@ -318,6 +325,14 @@ class Settings:
         "a separate process; graph optimization levels; intra-op threads 1 and the number "
         "of cores; the IO-binding call path) side by side with it, and say whether any "
         "changes the SLA's outcome",
+        _flag,
+        kind="flag",
+    )
+    capacity: bool = setting(
+        False,
+        "also search the highest request rate at which each budget holds (open-loop "
+        "load), for sla.onnx() models and callables marked with rps= (thread-safe); a "
+        "marker's capacity= overrides this",
         _flag,
         kind="flag",
     )

@@ -121,9 +121,18 @@ class Ledger:
         self._lower = bigger(self._lower)
         self._contended = bigger(self._contended)
 
-    def add(self, chunk: npt.NDArray[np.int64], start_ns: float, wait_ns: int) -> None:
+    def add(
+        self,
+        chunk: npt.NDArray[np.int64],
+        start_ns: float,
+        wait_ns: int,
+        lower_bounds: npt.NDArray[np.int64] | None = None,
+    ) -> None:
         """Summarize one chunk of timings; ``wait_ns``: time the process waited for a CPU
-        held by other processes during the chunk (0 when unknown or self-inflicted)."""
+        held by other processes during the chunk (0 when unknown or self-inflicted).
+        ``lower_bounds``: per call, a lower bound on what the model is to blame for (a
+        load run's latencies less the generator's own lateness), counted instead for the
+        FAIL test; the chunk is not counted as contended for it."""
         if self.size == self._starts.size:
             self._grow()
         ordered = np.sort(chunk)
@@ -132,7 +141,10 @@ class Ledger:
         span = float(ordered.sum())
         contended = wait_ns > CONTENDED_SHARE * span
         lower = upper
-        if contended:
+        if lower_bounds is not None:
+            bounds = np.sort(lower_bounds)
+            lower = m - np.searchsorted(bounds, self.levels, side="right").astype(np.int64)
+        elif contended:
             lower = upper.copy()
             for k, level in enumerate(self.levels):
                 count = int(upper[k])

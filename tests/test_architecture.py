@@ -120,6 +120,9 @@ CORE = (
     "pytest_latency_sla.environment",
     "pytest_latency_sla.exclusive",
     "pytest_latency_sla.messages",
+    "pytest_latency_sla.load",
+    "pytest_latency_sla.loadgen",
+    "pytest_latency_sla.capacity",
 )
 GLUE = (
     "pytest_latency_sla.plugin",

@@ -63,7 +63,8 @@ def test_marker_args_are_read_from_the_help_text() -> None:
     sampling = [o.name for o in OPTIONS if o.plan is not None]
     assert "max_time" in sampling
     assert "time_limit" in sampling
-    assert _marker_args() == ["ms", "us", "percentile", "isolate", "cold_ms", *sampling]
+    load = ["rps", "arrivals", "concurrency", "capacity"]
+    assert _marker_args() == ["ms", "us", "percentile", "isolate", "cold_ms", *load, *sampling]
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=[option.name for option in OPTIONS])
@@ -119,6 +120,11 @@ def _schema_fields() -> list[tuple[str, str]]:
             "items"
         ],
         "result.inputs[]": result["properties"]["inputs"]["items"],
+        "result.load": result["properties"]["load"],
+        "result.load.capacity": result["properties"]["load"]["properties"]["capacity"],
+        "result.load.capacity.steps[]": result["properties"]["load"]["properties"]["capacity"][
+            "properties"
+        ]["steps"]["items"],
     }
     return [(where, name) for where, node in objects.items() for name in node["properties"]]
 

@@ -141,7 +141,8 @@ def test_marker_error_is_a_value_error() -> None:
 
 def test_marker_help_example_is_valid() -> None:
     assert MARKER_HELP.startswith(
-        "sla(*, ms=None, us=None, percentile=None, isolate=None, cold_ms=None, **sampling)"
+        "sla(*, ms=None, us=None, percentile=None, isolate=None, cold_ms=None, rps=None, "
+        "arrivals='poisson', concurrency=32, capacity=None, **sampling)"
     )
     (example,) = re.findall(r"@pytest\.mark\.sla\([^)]*\)", MARKER_HELP)
     assert _parse_example(example) == Budget(50.0, "ms", 95.0)

@@ -69,7 +69,7 @@ def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> N
     result = pytester.runpytest("--markers")
     signature = (
         "@pytest.mark.sla(*, ms=None, us=None, percentile=None, isolate=None, cold_ms=None, "
-        "**sampling):"
+        "rps=None, arrivals='poisson', concurrency=32, capacity=None, **sampling):"
     )
     result.stdout.fnmatch_lines([f"{signature} latency budget*"])
     assert signature in result.stdout.str()
@@ -175,8 +175,8 @@ BAD_MARKERS = [
         "@pytest.mark.sla(ms=50, budget=1)",
         [
             "unknown argument 'budget'",
-            "ms=, us=, percentile=, isolate=, cold_ms= and the sampling settings confidence=, "
-            "max_time=",
+            "ms=, us=, percentile=, isolate=, cold_ms=, rps=, arrivals=, concurrency=, "
+            "capacity= and the sampling settings confidence=, max_time=",
             "@pytest.mark.sla(ms=50)",
         ],
         id="unknown-keyword",
@@ -700,6 +700,8 @@ VALID_SETTINGS = {
     "xdist": "parallel",
     "isolate": "true",
     "advise": "true",
+    "capacity": "true",
+    "load_time": "2",
     "timeout": "30",
     "disable": "true",
 }

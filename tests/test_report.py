@@ -219,6 +219,7 @@ def record(
         advice=None,
         cold=None,
         sweep=None,
+        load=None,
         outcome="passed",
     )
 

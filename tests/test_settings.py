@@ -191,6 +191,9 @@ _BAD = [
     ("noise_floor", "lots"),
     ("isolate", "maybe"),
     ("advise", "maybe"),
+    ("capacity", "maybe"),
+    ("load_time", "-1"),
+    ("load_time", "5s"),
     ("timeout", "0"),
     ("timeout", "-1"),
     ("timeout", "soon"),
@@ -327,6 +330,7 @@ def test_plan_follows_every_setting_that_feeds_it() -> None:
             warmup_calls="3",
             max_samples="500",
             confidence="95",
+            load_time="3",
         )
     )
     assert settings.plan() == SamplingPlan(
@@ -338,6 +342,7 @@ def test_plan_follows_every_setting_that_feeds_it() -> None:
         warmup_calls=3,
         max_samples=500,
         confidence=0.95,
+        load_time_ns=3_000_000_000,
     )
     fed = {option.name for option in OPTIONS if option.plan}
     assert fed == {
@@ -349,6 +354,7 @@ def test_plan_follows_every_setting_that_feeds_it() -> None:
         "settle_time",
         "warmup_calls",
         "warmup_time",
+        "load_time",
     }
 
 

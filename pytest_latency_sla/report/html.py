@@ -25,10 +25,12 @@ from .labels import (
     advice_of,
     advice_rows,
     budget_label,
+    capacity_text,
     change_label,
     changed_models,
     cold_text,
     defaulted_note,
+    load_text,
     merged_lines,
     ratio_cell,
     revision_of,
@@ -308,9 +310,13 @@ def _facts(record: SlaRecord) -> str:
     revision = revision_of(record)
     if revision is not None:
         facts.append(("vs base revision", esc(revision_text(revision))))
-    cold = cold_text(record)
-    if cold:
-        facts.append(("cold start", esc(cold.removeprefix("cold start: "))))
+    for name, text in (
+        ("under load", load_text(record)),
+        ("capacity", capacity_text(record)),
+        ("cold start", cold_text(record)),
+    ):
+        if text:
+            facts.append((name, esc(text.removeprefix(name + ": ").removeprefix(name + " "))))
     sweep = sweep_text(record)
     if sweep:
         facts.append(("sizes", esc(sweep.removeprefix("sweep of ")) + svg.sweep_chart(record)))

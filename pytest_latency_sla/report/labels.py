@@ -26,11 +26,13 @@ __all__ = [
     "advice_of",
     "advice_rows",
     "budget_label",
+    "capacity_text",
     "change_label",
     "changed_models",
     "cold_text",
     "defaulted_label",
     "defaulted_note",
+    "load_text",
     "merged_lines",
     "ratio_cell",
     "revision_of",
@@ -298,6 +300,54 @@ def cold_text(record: SlaRecord) -> str | None:
     if cold["after_idle_s"] is not None and cold["idle_gap_s"] is not None:
         text += (
             f"; a call after {cold['idle_gap_s']:g} s idle: {fmt.duration(cold['after_idle_s'])}"
+        )
+    return text
+
+
+def load_text(record: SlaRecord) -> str | None:
+    """The load line (``rps=``), e.g. ``under load: 300/s (poisson arrivals, up to 32
+    threads): achieved 296/s, up to 6 in flight, 6 in the system at most``; None without
+    a load run."""
+    load = record.get("load")
+    if load is None or load["target_rps"] is None:
+        return None
+    text = (
+        f"under load: {fmt.rate(load['target_rps'])} ({load['arrivals']} arrivals, up to "
+        f"{load['concurrency']} threads): achieved {fmt.rate(load['achieved_rps'])}, up to "
+        f"{load['in_flight_max']} in flight, {fmt.count(load['outstanding_max'])} in the system "
+        "at most"
+    )
+    if load["late_share"] > 0:
+        text += (
+            f"; {fmt.percent(round(load['late_share'], 3))} of requests issued over "
+            f"{fmt.duration(load['late_tolerance_s'])} late"
+        )
+    if load["behind"]:
+        text += " (the generator fell behind)"
+    return text
+
+
+def capacity_text(record: SlaRecord) -> str | None:
+    """The capacity line, e.g. ``capacity about 610/s at p99 <= 10 ms on 2 cores; 300/s
+    uses 49%``; None without a capacity search."""
+    load = record.get("load")
+    found = load["capacity"] if load is not None else None
+    if load is None or found is None:
+        return None
+    within = budget_label(record)
+    cores = f"{found['cores']} core{'s' if found['cores'] != 1 else ''}"
+    if found["limited"] == "floor" or not found["rps"]:
+        lowest = min((step["rps"] for step in found["steps"]), default=0.0)
+        return f"capacity: {within} held at no rate tried (down to {fmt.rate(lowest)}) on {cores}"
+    about = "at least" if found["limited"] == "generator" else "about"
+    text = f"capacity {about} {fmt.rate(found['rps'])} at {within} on {cores}"
+    if found["limited"] == "generator":
+        text += " (the most this load generator issues)"
+    elif found["limited"] == "time":
+        text += " (the search ran out of time before narrowing it down)"
+    if found["used_share"] is not None and load["target_rps"] is not None:
+        text += (
+            f"; {fmt.rate(load['target_rps'])} uses {fmt.percent(round(found['used_share'], 2))}"
         )
     return text
 

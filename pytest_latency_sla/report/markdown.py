@@ -18,10 +18,12 @@ from .labels import (
     advice_of,
     advice_rows,
     budget_label,
+    capacity_text,
     change_label,
     changed_models,
     cold_text,
     defaulted_note,
+    load_text,
     merged_lines,
     ratio_cell,
     revision_of,
@@ -157,6 +159,8 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [_row(record, compared) for record in records]
         lines.append("")
         notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
+        notes += [(r["label"], text) for r in records if (text := load_text(r))]
+        notes += [(r["label"], text) for r in records if (text := capacity_text(r))]
         notes += [(r["label"], text) for r in records if (text := cold_text(r))]
         notes += [(r["label"], text) for r in records if (text := sweep_text(r))]
         for record in records:

@@ -16,9 +16,11 @@ from .labels import (
     advice_of,
     advice_rows,
     budget_label,
+    capacity_text,
     change_label,
     cold_text,
     defaulted_note,
+    load_text,
     revision_of,
     revision_text,
     sweep_text,
@@ -101,7 +103,8 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         note = defaulted_note(record)
         if note:
             out.append(f"sla: {record['label']}: {note}")
-        for extra in (cold_text(record), sweep_text(record)):
+        extras = (load_text(record), capacity_text(record), cold_text(record), sweep_text(record))
+        for extra in extras:
             if extra:
                 out.append(f"sla: {record['label']}: {extra}")
         revision = revision_of(record)

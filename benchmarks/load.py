@@ -1,0 +1,262 @@
+"""Latency under load: do the open loop's verdicts and capacity match queueing theory, and a
+hand-written load loop?
+
+    python benchmarks/load.py [--runs 5] [--hogs 0,1] [--skip-onnx]
+
+1. **Single server** (a lock around a 1 ms sleep, Poisson arrivals, p99 <= 10 ms, default
+   settings): at 300/s it must pass (M/D/1: p99 about 3.5 ms), at 1,500/s (overloaded)
+   fail, at 300/s with a 300 ms stall every 2 s fail. ``--runs`` runs of each, idle and
+   with unpinned CPU hogs (busy loops started here, stopped by PID).
+2. **Capacity against theory**: the server's service times are measured one call at a
+   time, and the rate at which an M/G/1 queue with exactly those service times (Lindley's
+   recursion over a million Poisson arrivals) keeps p99 <= 10 ms is compared with the
+   plugin's capacity search, run ``--runs`` times. Target: within 15%.
+3. **ONNX against a hand-written loop**: an MLP's capacity under p99 <= 5 ms, by the
+   plugin's search and by a separate loop written here with ``concurrent.futures``
+   (a scheduler thread submits each request at its time to a thread pool; latency from
+   the scheduled time), both bisecting the same way; and the p99 both measure at half the
+   capacity, interleaved.
+
+Exits 1 when a single-server verdict is wrong or the capacity is more than 15% from theory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import _common
+import numpy as np
+from servers import SingleServer
+
+from pytest_latency_sla.capacity import run_step, search
+from pytest_latency_sla.load import LoadSpec, load_sample
+from pytest_latency_sla.plan import SamplingPlan
+
+MS = 1_000_000
+BUDGET_NS = 10 * MS
+
+
+CASES = [
+    ("300/s", 300.0, None, "pass"),
+    ("1,500/s (overloaded)", 1500.0, None, "fail"),
+    ("300/s, 300 ms stall every 2 s", 300.0, 2.0, "fail"),
+]
+
+
+def single_server(runs: int, hog_counts: list[int]) -> bool:
+    print("## 1. Single server, p99 <= 10 ms, default settings")
+    print()
+    print("| load | hogs | expected | verdicts | median time to verdict | median p99 |")
+    print("|---|---|---|---|---|---|")
+    ok = True
+    for hogs in hog_counts:
+        with _common.hogs(hogs):
+            for name, rps, stall, expected in CASES:
+                outcomes, seconds, p99s = [], [], []
+                for _ in range(runs):
+                    sampling = load_sample(
+                        SingleServer(stall), LoadSpec(rps=rps), SamplingPlan(), budget_ns=BUDGET_NS
+                    )
+                    decision = sampling.decision
+                    outcomes.append(decision.outcome if decision and decision.outcome else "?")
+                    seconds.append(sampling.duration_ns / 1e9)
+                    p99s.append(float(np.percentile(sampling.samples_ns, 99)) / 1e6)
+                right = outcomes.count(expected)
+                ok = ok and right == runs
+                counts = ", ".join(f"{o} {outcomes.count(o)}" for o in sorted(set(outcomes)))
+                print(
+                    f"| {name} | {hogs} | {expected} | {counts} ({right}/{runs} right) | "
+                    f"{statistics.median(seconds):.1f} s | {statistics.median(p99s):.1f} ms |",
+                    flush=True,
+                )
+    print()
+    return ok
+
+
+def service_times(call: Any, count: int = 3000) -> np.ndarray:
+    times = []
+    for _ in range(count):
+        t0 = time.perf_counter_ns()
+        call()
+        times.append(time.perf_counter_ns() - t0)
+    return np.array(times, dtype=np.float64)
+
+
+def mg1_p99(rate: float, service_ns: np.ndarray, n: int = 1_000_000) -> float:
+    """p99 of the time in system of an M/G/1 queue (Lindley's recursion), ns."""
+    rng = np.random.default_rng(7)
+    gaps = rng.exponential(1e9 / rate, n)
+    service = rng.choice(service_ns, n)
+    wait = np.empty(n)
+    w = 0.0
+    for i in range(n):  # a plain loop: Lindley's recursion is sequential
+        wait[i] = w
+        w = max(0.0, w + service[i] - gaps[i])
+    return float(np.percentile((wait + service)[n // 10 :], 99))
+
+
+def theory_capacity(service_ns: np.ndarray, budget_ns: float) -> float:
+    low, high = 1.0, 1e9 / float(service_ns.mean())
+    for _ in range(14):
+        middle = math.sqrt(low * high)
+        if mg1_p99(middle, service_ns, 200_000) <= budget_ns:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def capacity_vs_theory(runs: int) -> bool:
+    print("## 2. Capacity of the single server under p99 <= 10 ms, against M/G/1 theory")
+    print()
+    server = SingleServer()
+    service = service_times(server)
+    theory = theory_capacity(service, BUDGET_NS)
+    print(
+        f"service time one call at a time: mean {service.mean() / 1e6:.3f} ms, p99 "
+        f"{np.percentile(service, 99) / 1e6:.3f} ms; M/G/1 capacity at p99 <= 10 ms: "
+        f"{theory:.0f}/s (throughput limit {1e9 / service.mean():.0f}/s)"
+    )
+    print()
+    print("| run | plugin's capacity | vs theory | steps | search time |")
+    print("|---|---|---|---|---|")
+    ok = True
+    for run in range(runs):
+        started = time.perf_counter()
+        found = search(
+            lambda rate: run_step(server, rate, budget_ns=BUDGET_NS, quantile=0.99, concurrency=32),
+            start_rps=0.5e9 / float(np.median(service)),
+            max_rps=20_000.0,
+        )
+        ratio = found.rps / theory
+        ok = ok and abs(ratio - 1.0) <= 0.15
+        print(
+            f"| {run + 1} | {found.rps:.0f}/s | {ratio:.2f}x | {len(found.steps)} | "
+            f"{time.perf_counter() - started:.1f} s |",
+            flush=True,
+        )
+    print()
+    return ok
+
+
+def hand_loop_p99(call: Any, rate: float, seconds: float, threads: int) -> float:
+    """A load loop written apart from the plugin: a scheduler thread submits each request
+    to a thread pool at its time; latency from the scheduled time to the end; p99, ns."""
+    count = max(1, int(rate * seconds))
+    offsets = np.cumsum(np.random.default_rng(11).exponential(1e9 / rate, count))
+    ends = np.zeros(count)
+    start = time.perf_counter_ns() + 5 * MS
+
+    def request(i: int) -> None:
+        call()
+        ends[i] = time.perf_counter_ns()
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for i in range(count):
+            delay = start + offsets[i] - time.perf_counter_ns()
+            if delay > 0:
+                time.sleep(delay / 1e9)
+            pool.submit(request, i)
+    return float(np.percentile(ends - (start + offsets), 99))
+
+
+def hand_capacity(call: Any, budget_ns: float, start: float) -> float:
+    """The same doubling-then-bisection as the plugin's, on the hand-written loop."""
+    held: float | None = None
+    failed: float | None = None
+    rate = start
+    for _ in range(14):
+        ok = hand_loop_p99(call, rate, min(3.0, max(1.0, 2000 / rate)), 32) <= budget_ns
+        if ok:
+            held = rate if held is None else max(held, rate)
+        else:
+            failed = rate if failed is None else min(failed, rate)
+        if held is not None and failed is not None:
+            if failed / held <= 1.05:
+                break
+            rate = math.sqrt(held * failed)
+        elif failed is None:
+            rate *= 2
+        else:
+            rate /= 2
+    return held or 0.0
+
+
+def onnx_vs_hand_loop(runs: int) -> None:
+    import onnxruntime as ort
+
+    print("## 3. ONNX MLP under p99 <= 5 ms: the plugin against a hand-written load loop")
+    print()
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "mlp.onnx"
+    params = _common.build_mlp(path, (256, 1024, 1024, 10))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {"x": np.random.default_rng(0).standard_normal((1, 256)).astype(np.float32)}
+
+    def call() -> None:
+        session.run(None, feeds)
+
+    service = service_times(call, 500)
+    start = 0.5e9 / float(np.median(service))
+    print(
+        f"MLP 256-1024-1024-10 ({params:,} parameters), one call at a time: p50 "
+        f"{np.median(service) / 1e6:.3f} ms"
+    )
+    print()
+    print(
+        "| run | plugin's capacity | hand loop's capacity | ratio | p99 at half: plugin "
+        "| hand loop |"
+    )
+    print("|---|---|---|---|---|---|")
+    budget = 5 * MS
+    for run in range(runs):
+        plugin = search(
+            lambda rate: run_step(call, rate, budget_ns=budget, quantile=0.99, concurrency=32),
+            start_rps=start,
+            max_rps=20_000.0,
+        ).rps
+        hand = hand_capacity(call, budget, start)
+        half = max(1.0, min(plugin, hand) / 2)
+        plan = SamplingPlan(max_time_ns=3_000 * MS, load_time_ns=3_000 * MS)
+        ours = load_sample(call, LoadSpec(rps=half), plan, budget_ns=budget)
+        theirs = hand_loop_p99(call, half, 3.0, 32)
+        print(
+            f"| {run + 1} | {plugin:.0f}/s | {hand:.0f}/s | {plugin / hand:.2f} | "
+            f"{np.percentile(ours.samples_ns, 99) / 1e6:.2f} ms | {theirs / 1e6:.2f} ms |",
+            flush=True,
+        )
+    print()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--hogs", default="0,1", help="hog counts for part 1, e.g. 0,1")
+    parser.add_argument("--skip-onnx", action="store_true")
+    parser.add_argument("--parts", default="1,2,3")
+    args = parser.parse_args()
+    _common.header(
+        "latency under load: single-server verdicts, capacity vs theory and vs a hand loop"
+    )
+    parts = {int(p) for p in args.parts.split(",")}
+    ok = True
+    if 1 in parts:
+        ok = single_server(args.runs, [int(h) for h in args.hogs.split(",")]) and ok
+    if 2 in parts:
+        ok = capacity_vs_theory(args.runs) and ok
+    if 3 in parts and not args.skip_onnx:
+        onnx_vs_hand_loop(args.runs)
+    print("all checks held" if ok else "A CHECK FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

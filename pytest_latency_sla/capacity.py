@@ -1,0 +1,218 @@
+"""Capacity: the highest request rate at which a latency budget still holds.
+
+No pytest, no onnxruntime. As MLPerf's Server scenario does, the search runs the model
+under open-loop load (``load.Generator``) at one rate after another: doubling (or
+halving) until the budget fails (or holds), then bisecting between the highest rate that
+held and the lowest that failed until they are within ``PRECISION``. Each step judges a
+point estimate of the percentile (requests unfinished at the step's end count with what
+they had waited so far), so the figure is an estimate, "about", never a verdict: the
+test's verdict is the budget's, at the marker's ``rps=`` or one call at a time.
+
+:func:`search` takes the step as a function, so it is tested with a simulated server;
+:func:`run_step` is the real one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .load import Capacity, CapacityStep, LoadStats
+from .loadgen import Generator, cores, schedule
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy.typing as npt
+
+    from .sampling import Sampling
+
+__all__ = [
+    "CAPACITY_TIME_NS",
+    "GENERATOR_MAX_RPS",
+    "PRECISION",
+    "run_step",
+    "search",
+    "step_time_ns",
+    "with_capacity",
+]
+
+#: The search stops after this long, with the bracket it has.
+CAPACITY_TIME_NS = 30_000_000_000
+#: ... or once the highest rate that held and the lowest that failed are this close.
+PRECISION = 0.05
+#: The rate is doubled (or halved) until the budget fails (or holds).
+GROWTH = 2.0
+#: Never below this rate (requests per second).
+FLOOR_RPS = 1.0
+#: A step lasts long enough for this many requests, within these bounds.
+STEP_REQUESTS = 2000
+STEP_MIN_NS = 1_000_000_000
+STEP_MAX_NS = 3_000_000_000
+#: The main thread checks a step this often, to end a clearly failed one early.
+_CHECK_NS = 50_000_000
+
+
+def step_time_ns(rps: float) -> int:
+    """How long a step at ``rps`` runs."""
+    return int(min(STEP_MAX_NS, max(STEP_MIN_NS, STEP_REQUESTS / rps * 1e9)))
+
+
+def search(
+    step: Callable[[float], CapacityStep],
+    *,
+    start_rps: float,
+    max_rps: float,
+    time_ns: int = CAPACITY_TIME_NS,
+    clock: Callable[[], int] = time.perf_counter_ns,
+    cpus: int | None = None,
+) -> Capacity:
+    """The highest rate at which ``step(rate).held``, searched from ``start_rps`` up to
+    ``max_rps`` (what the generator can issue) within ``time_ns``."""
+    begin = clock()
+    steps: list[CapacityStep] = []
+    held: float | None = None  # the highest rate that held
+    failed: float | None = None  # the lowest rate that failed
+    rate = min(max(start_rps, FLOOR_RPS), max_rps)
+    limited: str | None = None
+    while True:
+        result = step(rate)
+        steps.append(result)
+        if result.held:
+            held = rate if held is None else max(held, rate)
+        else:
+            failed = rate if failed is None else min(failed, rate)
+        if held is not None and failed is not None:
+            if failed / held <= 1.0 + PRECISION:
+                break
+            rate = math.sqrt(held * failed)
+        elif failed is None:
+            if rate >= max_rps:
+                limited = "generator"
+                break
+            rate = min(rate * GROWTH, max_rps)
+        else:
+            if rate <= FLOOR_RPS:
+                limited = "floor"
+                break
+            rate = max(rate / GROWTH, FLOOR_RPS)
+        if clock() - begin >= time_ns:
+            limited = "time"
+            break
+    return Capacity(
+        rps=held or 0.0,
+        steps=tuple(steps),
+        cores=cores() if cpus is None else cpus,
+        limited=limited,
+    )
+
+
+def run_step(
+    call: Callable[[], object],
+    rps: float,
+    *,
+    budget_ns: float,
+    quantile: float,
+    concurrency: int,
+    arrivals: str = "poisson",
+    seed: int = 0,
+    clock: Callable[[], int] = time.perf_counter_ns,
+) -> CapacityStep:
+    """Load ``call`` at ``rps`` for :func:`step_time_ns` and judge the point estimate of
+    the percentile against the budget. A step stops early once more requests are over
+    the budget than the percentile allows of the whole step."""
+    duration = step_time_ns(rps)
+    count = max(1, math.ceil(rps * duration / 1e9))
+    generator = Generator(call, schedule(rps, count, arrivals, seed), concurrency, clock)
+    allowed = (1.0 - quantile) * count
+    generator.start()
+    now = generator.start_ns
+    try:
+        end = generator.start_ns + int(generator.offsets[-1])
+        while True:
+            stopped = generator.wait(_CHECK_NS / 1e9)
+            now = clock()
+            if stopped:
+                break
+            if int((_waits(generator, now) > budget_ns).sum()) > allowed:
+                break  # failed already, whatever the rest does
+            if now >= end and (generator.done.all() or now - end > budget_ns):
+                break  # every request finished, or what is left is over the budget
+    finally:
+        generator.stop()
+    if generator.error is not None:
+        raise generator.error
+    waits = _waits(generator, now)
+    measured = float(np.percentile(waits, quantile * 100.0)) if waits.size else math.inf
+    return CapacityStep(
+        rps=rps,
+        measured_ns=measured,
+        held=bool(measured <= budget_ns),
+        requests=int(waits.size),
+        duration_ns=now - generator.start_ns,
+    )
+
+
+def _waits(generator: Generator, now: int) -> npt.NDArray[np.int64]:
+    """Latency of each request due by ``now``: finished, its latency; not yet, the time it
+    has waited so far (a lower bound)."""
+    due = generator.start_ns + generator.offsets
+    upto = int(np.searchsorted(due, now, side="right"))
+    done = generator.done[:upto]
+    ended = np.where(done, generator.ended[:upto], now)
+    waits: npt.NDArray[np.int64] = ended - due[:upto]
+    return waits
+
+
+#: The highest rate searched: about what this generator (Python threads) issues on
+#: schedule on a 2-core machine; a capacity there is reported as "at least".
+GENERATOR_MAX_RPS = 20_000.0
+
+
+def with_capacity(
+    call: Callable[[], object],
+    sampling: Sampling,
+    *,
+    budget_ns: float,
+    quantile: float,
+    concurrency: int,
+    arrivals: str,
+    target_rps: float | None,
+) -> Sampling:
+    """``sampling`` with the capacity of ``call`` under the budget searched and added to
+    its load figures (made for it when the measurement had no load)."""
+    median = float(np.median(sampling.samples_ns)) if sampling.samples_ns.size else 0.0
+    # Half of what one thread serves, one call at a time: the budget usually holds there.
+    start = 0.5e9 / median if median > 0 else FLOOR_RPS
+
+    def step(rate: float) -> CapacityStep:
+        return run_step(
+            call,
+            rate,
+            budget_ns=budget_ns,
+            quantile=quantile,
+            concurrency=concurrency,
+            arrivals=arrivals,
+        )
+
+    found = search(step, start_rps=start, max_rps=GENERATOR_MAX_RPS)
+    load = sampling.load
+    if load is None:
+        load = LoadStats(
+            target_rps=target_rps,
+            arrivals=arrivals,
+            concurrency=concurrency,
+            achieved_rps=0.0,
+            requests=0,
+            in_flight_max=0,
+            outstanding_max=0,
+            late_share=0.0,
+            late_tolerance_ns=0.0,
+            behind=False,
+            cores=found.cores,
+        )
+    return dataclasses.replace(sampling, load=dataclasses.replace(load, capacity=found))

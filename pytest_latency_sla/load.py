@@ -1,0 +1,413 @@
+"""Open-loop load: requests issued on a schedule fixed in advance, each timed from it.
+
+No pytest and no onnxruntime here. A closed loop (call, wait for it, call again) never
+has two requests waiting at once, so it cannot see queueing, and a stall delays only the
+one call it hits: the requests that would have arrived meanwhile are never sent
+("coordinated omission"). Here arrivals are drawn before the run (Poisson by default,
+or evenly spaced), a pool of threads issues each at its time, and a request's latency is
+its end minus its *scheduled* start, so time spent waiting for the model (or for a free
+thread) counts.
+
+The latencies go through the same verdict rule as one-at-a-time sampling
+(``verdict.judge``): requests are grouped into chunks by their scheduled time, and only
+a run of requests that have *all* finished is judged, so a slow request still in flight
+can never be left out of a look. A pass waits until the load has run ``load_time``
+(queues take time to build; periodic stalls take time to show); a clear failure may be
+called at once. When the generator itself could not keep the schedule (a free thread
+woke too late), the run is inconclusive and says so: its lateness would be in the
+latencies.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
+from .machine import NoMachine
+from .sampling import PROGRESS_AFTER_NS, Progress, Sampler, Sampling
+from .verdict import Ledger, judge, projection
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .plan import SamplingPlan
+    from .stats import Decision
+
+__all__ = [
+    "ARRIVALS",
+    "DEFAULT_CONCURRENCY",
+    "Capacity",
+    "CapacityStep",
+    "ConcurrentCallError",
+    "LoadSpec",
+    "LoadStats",
+    "late_tolerance_ns",
+    "load_sample",
+    "resolve",
+]
+
+#: Most calls in flight at once by default: the pool of threads that issues requests.
+DEFAULT_CONCURRENCY = 32
+#: The main thread looks at the finished requests this often (it sleeps in between).
+LOOK_INTERVAL_NS = 50_000_000
+#: A request is *late* when a free thread issued it more than this share of the budget
+#: after its time (never less than ``LATE_FLOOR_NS``; 1 ms without a budget): reported.
+#: The verdict itself never blames the model for lateness (see ``_add_windows``).
+LATE_SHARE_OF_BUDGET = 0.1
+LATE_FLOOR_NS = 200_000
+
+
+class ConcurrentCallError(Exception):
+    """The measured callable raised while other calls of it were running in other
+    threads: perhaps it is not thread-safe. ``__cause__`` is what it raised."""
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """How to load: the marker's ``rps=``, ``arrivals=``, ``concurrency=`` and
+    ``capacity=``."""
+
+    #: Requests per second to issue; None: no load run (a capacity search alone).
+    rps: float | None = None
+    #: "poisson" or "constant" (see :data:`ARRIVALS`).
+    arrivals: str = "poisson"
+    #: Most calls in flight at once; 1 serializes calls (a single server).
+    concurrency: int = DEFAULT_CONCURRENCY
+    #: Also search for the highest rate at which the budget holds (None: as the
+    #: ``sla_capacity`` setting says).
+    capacity: bool | None = None
+    #: Seed of the arrival schedule (a schedule is the same in every run).
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class CapacityStep:
+    """One rate tried by the capacity search."""
+
+    rps: float
+    #: The judged percentile of the step's latencies (requests unfinished at its end
+    #: count with the time they had waited so far: a lower bound), ns.
+    measured_ns: float
+    #: Whether the budget held (``measured_ns`` within it).
+    held: bool
+    requests: int
+    duration_ns: int
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The highest rate at which the budget held, as found by ``capacity.search``."""
+
+    #: Requests per second; 0.0 when the budget held at no rate tried.
+    rps: float
+    #: Every step, in the order tried.
+    steps: tuple[CapacityStep, ...]
+    #: CPUs the process may use.
+    cores: int
+    #: Why the search stopped short of bracketing the capacity closely, or None: "time"
+    #: (its time ran out), "generator" (the rate the generator can issue was reached:
+    #: the capacity is at least ``rps``), "floor" (the budget held at no rate tried).
+    limited: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadStats:
+    """What the load run did, besides the latencies (see :class:`Sampling`)."""
+
+    #: The target rate (requests per second); None for a capacity search alone.
+    target_rps: float | None
+    arrivals: str
+    #: The pool's size: most calls in flight at once.
+    concurrency: int
+    #: Requests finished per second, over the run.
+    achieved_rps: float
+    #: Requests judged (all finished, in schedule order, from the first).
+    requests: int
+    #: Most calls running at once, and most requests in the system at once (running or
+    #: due and waiting for a free thread).
+    in_flight_max: int
+    outstanding_max: int
+    #: Share of the judged requests a free thread issued late (see ``late_tolerance_ns``).
+    late_share: float
+    late_tolerance_ns: float
+    #: The generator could not keep the schedule: the run is inconclusive.
+    behind: bool
+    #: CPUs the process may use.
+    cores: int
+    capacity: Capacity | None = None
+
+
+def resolve(spec: LoadSpec | None, capacity: bool, onnx: bool) -> LoadSpec | None:
+    """The load a measurement runs under: the marker's, with ``capacity`` settled by the
+    ``sla_capacity`` setting where the marker left it open. Without load arguments on the
+    marker, the setting applies to ONNX models alone (``session.run`` is thread-safe; a
+    callable is not known to be)."""
+    if spec is None:
+        return LoadSpec(capacity=True) if capacity and onnx else None
+    if spec.capacity is None:
+        spec = replace(spec, capacity=capacity)
+    return spec if spec.rps is not None or spec.capacity else None
+
+
+def late_tolerance_ns(budget_ns: float | None) -> float:
+    """How late a free thread may issue a request before it counts as late."""
+    if budget_ns is None:
+        return 1_000_000.0
+    return max(LATE_FLOOR_NS, LATE_SHARE_OF_BUDGET * budget_ns)
+
+
+@dataclass
+class _Judged:
+    """What the looks have added to the ledger so far."""
+
+    added: int = 0  # requests [0, added) are in the ledger
+    chunks: int = 0
+
+
+def _add_windows(
+    ledgers: tuple[Ledger, Ledger] | None,
+    generator: Generator,
+    judged: _Judged,
+    upto: int,
+    window_ns: int,
+    final: bool,
+) -> None:
+    """Add the finished requests ``[judged.added, upto)`` to the ledgers, one chunk per
+    window of scheduled time; a window is added only once every request in it finished
+    (or at the end, ``final``). The first ledger counts latencies (and, for the FAIL test,
+    latencies less the generator's lateness); the second counts latencies less the
+    lateness alone: what the verdict would be had the generator kept its schedule."""
+    offsets = generator.offsets
+    first = judged.added
+    if upto <= first:
+        return
+    if final or upto >= offsets.size:
+        last = upto
+    else:
+        # The window of the first unfinished request is not complete yet.
+        open_window = int(offsets[upto]) // window_ns * window_ns
+        last = int(np.searchsorted(offsets[:upto], open_window, side="left"))
+    if last <= first:
+        return
+    if ledgers is not None:
+        latencies = generator.latencies(last)[first:]
+        bounds = latencies - np.maximum(generator.lateness(last)[first:], 0)
+        windows = offsets[first:last] // window_ns
+        cuts = np.flatnonzero(np.diff(windows)) + 1
+        begins = np.concatenate(([0], cuts))
+        ends = np.concatenate((cuts, [latencies.size]))
+        measured, optimistic = ledgers
+        for begin, end in zip(begins, ends, strict=True):
+            start = float(windows[begin] * window_ns)
+            measured.add(latencies[begin:end], start, 0, bounds[begin:end])
+            optimistic.add(bounds[begin:end], start, 0)
+            judged.chunks += 1
+    judged.added = last
+
+
+def load_sample(
+    call: Callable[[], object],
+    spec: LoadSpec,
+    plan: SamplingPlan,
+    *,
+    budget_ns: float | None = None,
+    quantile: float = 0.99,
+    clock: Callable[[], int] = time.perf_counter_ns,
+    progress: Callable[[Progress], None] | None = None,
+) -> Sampling:
+    """Warm up ``call`` one call at a time, then issue it at ``spec.rps`` (open loop) until
+    the verdict on ``budget_ns`` at ``quantile`` is decided, or a cap is hit.
+
+    Samples are latencies from each request's scheduled start, in schedule order. The
+    returned :class:`Sampling` has ``load`` set (:class:`LoadStats`); its decision's
+    reason is "generator" when the generator fell behind.
+    """
+    if spec.rps is None:
+        raise ValueError("a load run needs a rate (rps)")
+    warm = Sampler(call, plan, budget_ns=None, quantile=quantile, clock=clock, machine=NoMachine())
+    warm.warm_up()
+    limit_ns = max(plan.max_time_ns, plan.load_time_ns)
+    hard_limit_ns = max(limit_ns, plan.limit_ns)
+    count = max(1, min(plan.max_samples, math.ceil(spec.rps * hard_limit_ns / 1e9) + 1))
+    generator = Generator(
+        call, schedule(spec.rps, count, spec.arrivals, spec.seed), spec.concurrency, clock
+    )
+    from .verdict import thresholds
+
+    ledgers = None
+    if budget_ns is not None:
+        levels = thresholds(budget_ns, plan.quick_factor, plan.instant_factor)
+        ledgers = (Ledger(levels), Ledger(levels))
+
+    def look(ledger: Ledger, covered: int, final: bool) -> Decision:
+        assert budget_ns is not None
+        return judge(
+            ledger,
+            budget_ns,
+            quantile,
+            plan.confidence,
+            spanned=final or covered >= plan.state_time_ns,
+            settled=final or covered >= plan.settle_time_ns,
+            quick_factor=plan.quick_factor,
+            instant_factor=plan.instant_factor,
+            state_ns=float(plan.state_time_ns),
+        )
+
+    judged = _Judged()
+    tolerance = late_tolerance_ns(budget_ns)
+    window_ns = max(plan.chunk_time_ns, 1)
+    decision: Decision | None = None
+    needed: int | None = None
+    looks = 0
+    prefix = 0
+    stop_reason = ""
+    next_progress = PROGRESS_AFTER_NS
+    generator.start()
+    try:
+        while True:
+            errored = generator.wait(LOOK_INTERVAL_NS / 1e9)
+            if errored:
+                break
+            elapsed = clock() - generator.start_ns
+            prefix = generator.finished_prefix(prefix)
+            _add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
+            n = judged.added
+            covered = int(generator.offsets[n - 1]) if n else 0
+            exhausted = prefix >= count
+            if (
+                ledgers is not None
+                and budget_ns is not None
+                and n >= 16
+                and covered >= plan.min_time_ns
+            ):
+                looks += 1
+                decision = look(ledgers[0], covered, final=False)
+                if decision.outcome == "fail" or (
+                    decision.outcome == "pass" and covered >= plan.load_time_ns
+                ):
+                    stop_reason = "decided"
+                    break
+            elif budget_ns is None and covered >= max(plan.min_time_ns, plan.load_time_ns):
+                stop_reason = "measured"
+                break
+            if exhausted:
+                stop_reason = "max_samples"
+                break
+            if elapsed >= limit_ns:
+                need = None
+                if ledgers is not None and budget_ns is not None:
+                    found = projection(
+                        ledgers[0],
+                        budget_ns,
+                        quantile,
+                        plan.confidence,
+                        quick_factor=plan.quick_factor,
+                        instant_factor=plan.instant_factor,
+                        state_ns=float(plan.state_time_ns),
+                    )
+                    need = None if found is None else max(n, round(found))
+                needed = need
+                pass_waits = decision is not None and decision.outcome == "pass"
+                end = (
+                    elapsed
+                    if need is None
+                    else max(need / spec.rps * 1e9 * 1.15, elapsed + LOOK_INTERVAL_NS)
+                )
+                if pass_waits:
+                    end = max(end, float(plan.load_time_ns) + 2 * LOOK_INTERVAL_NS)
+                if (
+                    (need is not None or pass_waits)
+                    and end <= hard_limit_ns
+                    and elapsed < hard_limit_ns
+                ):
+                    limit_ns = int(end)
+                    continue
+                if limit_ns <= plan.max_time_ns:
+                    stop_reason = "max_time"
+                else:
+                    stop_reason = "time_limit" if elapsed >= hard_limit_ns else "unreachable"
+                break
+            if progress is not None and elapsed >= next_progress and n:
+                next_progress = elapsed + PROGRESS_AFTER_NS
+                progress(Progress(elapsed, n, needed, elapsed / n))
+    finally:
+        generator.stop()
+    if generator.error is not None:
+        error = generator.error
+        if generator.error_others > 0 and not isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise ConcurrentCallError(
+                f"it raised {type(error).__name__}: {error} while "
+                f"{generator.error_others + 1} calls of it ran at once"
+            ) from error
+        raise error
+    duration = clock() - generator.start_ns
+    if stop_reason != "decided":
+        # The requests finished since the last look count too.
+        prefix = generator.finished_prefix(prefix)
+        _add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
+    n = judged.added
+    if n == 0:
+        raise ConcurrentCallError("no request finished: the callable never returned in time")
+    behind = False
+    if stop_reason != "decided" and ledgers is not None and budget_ns is not None:
+        covered = int(generator.offsets[n - 1])
+        decision = look(ledgers[0], covered, final=True)
+        looks += 1
+        if decision.outcome == "pass" and covered < plan.load_time_ns:
+            decision = replace(decision, outcome=None, reason="close")
+        elif decision.outcome is not None:
+            stop_reason = "decided"
+        if decision.outcome is None:
+            # Had the generator kept its schedule, would these requests decide?
+            kept = look(ledgers[1], covered, final=True)
+            if kept.outcome == "fail" or (kept.outcome == "pass" and covered >= plan.load_time_ns):
+                behind = True
+                decision = replace(decision, reason="generator")
+    samples = generator.latencies(n).copy()
+    samples.setflags(write=False)
+    stats = _stats(generator, spec, n, tolerance, behind, duration)
+    return Sampling(
+        samples_ns=samples,
+        cold_start_ns=warm.cold_ns,
+        warmup_calls=warm.warmup_calls,
+        warmup_ns=warm.warmup_ns,
+        duration_ns=duration,
+        chunks=judged.chunks,
+        looks=looks,
+        stop_reason=stop_reason,
+        timer_overhead_ns=0,
+        decision=decision,
+        needed_calls=None if stop_reason == "decided" else needed,
+        limit_ns=hard_limit_ns,
+        load=stats,
+    )
+
+
+def _stats(
+    generator: Generator, spec: LoadSpec, n: int, tolerance: float, behind: bool, duration: int
+) -> LoadStats:
+    finished = generator.done
+    total = int(finished.sum())
+    last_end = int(generator.ended[finished].max()) if total else generator.start_ns
+    span = max(1, last_end - generator.start_ns)
+    due = generator.start_ns + generator.offsets[:n]
+    in_flight, outstanding = concurrency_reached(due, generator.started[:n], generator.ended[:n])
+    late = int((generator.lateness(n) > tolerance).sum())
+    return LoadStats(
+        target_rps=spec.rps,
+        arrivals=spec.arrivals,
+        concurrency=spec.concurrency,
+        achieved_rps=total / (span / 1e9) if total > 1 else 0.0,
+        requests=n,
+        in_flight_max=in_flight,
+        outstanding_max=outstanding,
+        late_share=late / n if n else 0.0,
+        late_tolerance_ns=tolerance,
+        behind=behind,
+        cores=cores(),
+    )

@@ -1,0 +1,194 @@
+"""The load generator: requests issued on a schedule fixed in advance, from threads.
+
+No pytest, no onnxruntime. :func:`schedule` draws the arrival times before the run;
+:class:`Generator` issues them from a pool of threads and records, per request, when a
+thread took it, when the call started and when it ended, so latency (from the scheduled
+start), the generator's own lateness and the concurrency reached are computed afterwards,
+without locks in the threads. ``load.py`` judges what it records.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy.typing as npt
+
+#: No rate above this is accepted: Python threads issue tens of thousands of requests a
+#: second at most (about 20,000 on a 2-core runner; see docs/load.md).
+MAX_RPS = 100_000.0
+
+__all__ = ["ARRIVALS", "MAX_RPS", "Generator", "concurrency_reached", "cores", "schedule"]
+
+#: How arrivals are spaced: Poisson (exponential gaps, as independent users send them) or
+#: constant (evenly spaced, as a timer or a batch feeder sends them).
+ARRIVALS = ("poisson", "constant")
+#: Threads still in a call this long after the run stopped are left behind (daemons).
+JOIN_TIMEOUT_S = 10.0
+
+
+def cores() -> int:
+    """CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def schedule(
+    rps: float, count: int, arrivals: str = "poisson", seed: int = 0
+) -> npt.NDArray[np.int64]:
+    """``count`` arrival times in ns from the start (the first at 0), at ``rps`` a second."""
+    if not rps > 0 or not math.isfinite(rps):
+        raise ValueError(f"rps must be a positive number, got {rps!r}")
+    if arrivals not in ARRIVALS:
+        raise ValueError(f"arrivals must be one of {', '.join(ARRIVALS)}, got {arrivals!r}")
+    mean_gap = 1e9 / rps
+    if arrivals == "constant":
+        return (np.arange(count, dtype=np.float64) * mean_gap).astype(np.int64)
+    gaps = np.random.default_rng(seed).exponential(mean_gap, count)
+    gaps[0] = 0.0
+    offsets: npt.NDArray[np.int64] = np.cumsum(gaps).astype(np.int64)
+    return offsets
+
+
+class Generator:
+    """Issues ``call`` at ``start + offsets[i]`` from a pool of ``concurrency`` threads.
+
+    Each free thread takes the next request in schedule order, waits for its time, and
+    calls. A request whose time has come while every thread is busy waits for the first
+    free one, and that wait counts in its latency. Per request it records when a thread
+    took it, when the call started and when it ended (``perf_counter_ns``), so latencies,
+    lateness and concurrency are computed afterwards, without locks in the threads.
+    """
+
+    def __init__(
+        self,
+        call: Callable[[], object],
+        offsets: npt.NDArray[np.int64],
+        concurrency: int,
+        clock: Callable[[], int] = time.perf_counter_ns,
+    ) -> None:
+        self.call = call
+        self.offsets = offsets
+        self.concurrency = concurrency
+        self.clock = clock
+        n = int(offsets.size)
+        self.claimed = np.zeros(n, dtype=np.int64)
+        self.started = np.zeros(n, dtype=np.int64)
+        self.ended = np.zeros(n, dtype=np.int64)
+        self.done = np.zeros(n, dtype=bool)
+        self.start_ns = 0
+        self.error: BaseException | None = None
+        #: Other calls running when the error was raised.
+        self.error_others = 0
+        self._next = itertools.count()  # next() on it is atomic under the GIL
+        self._stop = threading.Event()
+        self._go = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for k in range(self.concurrency):
+            thread = threading.Thread(target=self._work, name=f"sla-load-{k}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self.start_ns = self.clock()
+        self._go.set()
+
+    def stop(self) -> None:
+        """Issue nothing more; wait for the calls in flight (up to ``JOIN_TIMEOUT_S``)."""
+        self._stop.set()
+        self._go.set()
+        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True when the run was stopped (an error) meanwhile."""
+        return self._stop.wait(seconds)
+
+    def _work(self) -> None:
+        self._go.wait()
+        clock, call, stop = self.clock, self.call, self._stop
+        offsets, claimed, started, ended, done = (
+            self.offsets,
+            self.claimed,
+            self.started,
+            self.ended,
+            self.done,
+        )
+        n = int(offsets.size)
+        start = self.start_ns
+        for i in self._next:
+            if i >= n or stop.is_set():
+                return
+            now = clock()
+            claimed[i] = now
+            delay = start + int(offsets[i]) - now
+            if delay > 0 and stop.wait(delay / 1e9):
+                return
+            t0 = clock()
+            started[i] = t0
+            try:
+                call()
+            except BaseException as exc:
+                if self.error is None:
+                    running = (started > 0) & ~done
+                    self.error_others = max(0, int(running.sum()) - 1)
+                    self.error = exc
+                stop.set()
+                return
+            ended[i] = clock()
+            done[i] = True
+
+    # --- what the main thread reads --------------------------------------------------------
+
+    def finished_prefix(self, since: int) -> int:
+        """The first request at or after ``since`` that has not finished (every request
+        before it has): the end of what may be judged."""
+        rest = self.done[since:]
+        if rest.size == 0 or rest.all():
+            return int(self.done.size)
+        return since + int(np.argmin(rest))
+
+    def latencies(self, upto: int) -> npt.NDArray[np.int64]:
+        """End minus scheduled start of requests ``[0, upto)`` (all finished)."""
+        lat: npt.NDArray[np.int64] = self.ended[:upto] - (self.start_ns + self.offsets[:upto])
+        return lat
+
+    def lateness(self, upto: int) -> npt.NDArray[np.int64]:
+        """How late each request ``[0, upto)`` was issued by a thread that was free: the
+        call's start minus the later of its scheduled time and the time a thread took it."""
+        due = self.start_ns + self.offsets[:upto]
+        late: npt.NDArray[np.int64] = self.started[:upto] - np.maximum(due, self.claimed[:upto])
+        return late
+
+
+def concurrency_reached(
+    due: npt.NDArray[np.int64], started: npt.NDArray[np.int64], ended: npt.NDArray[np.int64]
+) -> tuple[int, int]:
+    """(most calls running at once, most requests due and not finished at once)."""
+    if due.size == 0:
+        return 0, 0
+
+    def most(begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> int:
+        times = np.concatenate((begin, end))
+        steps = np.concatenate((np.ones(begin.size, np.int64), -np.ones(end.size, np.int64)))
+        # Ends sort before starts at the same instant: back-to-back calls never overlap.
+        order = np.lexsort((steps, times))
+        return int(np.cumsum(steps[order]).max())
+
+    return most(started, ended), most(due, ended)

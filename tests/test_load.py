@@ -1,0 +1,366 @@
+"""Latency under load: the schedule, the generator's records, the verdict on them, the
+capacity search, and the single-server checks of docs/load.md in real time.
+
+The verdict logic is tested deterministically (records filled in by hand, a simulated
+server for the capacity search); real-time tests keep to huge margins, except the
+single-server checks the load issue names, whose margins are those of queueing theory
+(about 3x at 300/s, and 100x under overload or a stall).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from servers import SingleServer
+from support import make_sampling
+from test_report import record as make_record
+
+from pytest_latency_sla.capacity import run_step, search
+from pytest_latency_sla.load import (
+    Capacity,
+    CapacityStep,
+    ConcurrentCallError,
+    LoadSpec,
+    LoadStats,
+    _add_windows,
+    _Judged,
+    load_sample,
+    resolve,
+)
+from pytest_latency_sla.loadgen import Generator, concurrency_reached, schedule
+from pytest_latency_sla.messages import verdict_message
+from pytest_latency_sla.plan import SamplingPlan
+from pytest_latency_sla.report.labels import capacity_text, load_text
+from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict, _load_entry
+from pytest_latency_sla.stats import Decision
+from pytest_latency_sla.verdict import Ledger, judge, thresholds
+
+MS = 1_000_000
+
+# --- the schedule ---------------------------------------------------------------------------
+
+
+def test_constant_arrivals_are_evenly_spaced_from_zero() -> None:
+    offsets = schedule(250.0, 5, "constant")
+    assert offsets.tolist() == [0, 4 * MS, 8 * MS, 12 * MS, 16 * MS]
+
+
+def test_poisson_arrivals_have_the_rate_and_are_the_same_every_run() -> None:
+    offsets = schedule(1000.0, 100_000, "poisson", seed=3)
+    assert offsets[0] == 0
+    assert np.all(np.diff(offsets) >= 0)
+    rate = (offsets.size - 1) / (offsets[-1] / 1e9)
+    assert rate == pytest.approx(1000.0, rel=0.02)
+    gaps = np.diff(offsets)
+    # Exponential gaps: the standard deviation equals the mean.
+    assert gaps.std() / gaps.mean() == pytest.approx(1.0, rel=0.03)
+    assert np.array_equal(offsets, schedule(1000.0, 100_000, "poisson", seed=3))
+    assert not np.array_equal(offsets, schedule(1000.0, 100_000, "poisson", seed=4))
+
+
+@pytest.mark.parametrize(("rps", "arrivals"), [(0.0, "poisson"), (-1.0, "constant"), (10.0, "x")])
+def test_schedule_refuses_bad_arguments(rps: float, arrivals: str) -> None:
+    with pytest.raises(ValueError, match=r"rps|arrivals"):
+        schedule(rps, 10, arrivals)
+
+
+# --- what the generator records, read back ----------------------------------------------------
+
+
+def test_concurrency_counts_overlapping_calls_and_waiting_requests() -> None:
+    due = np.array([0, 10, 20, 30], dtype=np.int64)
+    started = np.array([0, 10, 40, 45], dtype=np.int64)
+    ended = np.array([40, 45, 60, 60], dtype=np.int64)
+    # Running at once: [0,40) [10,45) then [40,60) [45,60): at most 2 (back to back at 40
+    # and 45 is not an overlap). In the system: all four are due by 30, none done: 4.
+    assert concurrency_reached(due, started, ended) == (2, 4)
+    empty = np.zeros(0, dtype=np.int64)
+    assert concurrency_reached(empty, empty, empty) == (0, 0)
+
+
+def _recorded(offsets_ms: list[float], latency_ms: list[float], late_ms: list[float]) -> Generator:
+    """A generator whose run is written by hand: request i due at offsets_ms[i], issued
+    late_ms[i] after it by a free thread, finished latency_ms[i] after it was due."""
+    offsets = (np.array(offsets_ms) * MS).astype(np.int64)
+    generator = Generator(lambda: None, offsets, concurrency=4)
+    generator.start_ns = 1_000 * MS
+    due = generator.start_ns + offsets
+    generator.claimed[:] = due - MS
+    generator.started[:] = due + (np.array(late_ms) * MS).astype(np.int64)
+    generator.ended[:] = due + (np.array(latency_ms) * MS).astype(np.int64)
+    generator.done[:] = True
+    return generator
+
+
+def test_only_whole_windows_of_finished_requests_are_judged() -> None:
+    generator = _recorded([0, 3, 12, 14, 25], [1, 1, 1, 1, 1], [0] * 5)
+    generator.done[3] = False  # the request due at 14 ms is still running
+    levels = thresholds(10.0 * MS, 2.0, 10.0)
+    ledgers = (Ledger(levels), Ledger(levels))
+    judged = _Judged()
+    prefix = generator.finished_prefix(0)
+    assert prefix == 3
+    _add_windows(ledgers, generator, judged, prefix, 10 * MS, final=False)
+    # The window [10, 20) holds an unfinished request: only [0, 10) is added.
+    assert (judged.added, judged.chunks) == (2, 1)
+    assert ledgers[0].calls.tolist() == [2]
+    generator.done[3] = True
+    prefix = generator.finished_prefix(prefix)
+    assert prefix == 5
+    _add_windows(ledgers, generator, judged, prefix, 10 * MS, final=True)
+    assert judged.added == 5
+    assert ledgers[0].calls.tolist() == [2, 2, 1]
+    assert ledgers[0].starts.tolist() == [0.0, 10 * MS, 20 * MS]
+
+
+def test_latency_runs_from_the_scheduled_start_and_lateness_from_a_free_thread() -> None:
+    generator = _recorded([0, 5], [4, 9], [0.5, 2])
+    assert (generator.latencies(2) / MS).tolist() == [4, 9]
+    assert (generator.lateness(2) / MS).tolist() == [0.5, 2]
+    # A request no thread was free for is not late by the wait for the thread.
+    generator.claimed[1] = generator.start_ns + 8 * MS
+    generator.started[1] = generator.start_ns + 8 * MS
+    assert generator.lateness(2)[1] == 0
+
+
+def test_the_generators_lateness_never_counts_toward_a_failure() -> None:
+    """Every request is 12 ms late against a 10 ms budget only because a free thread
+    issued it 5 ms late: the measured latencies fail, the model's do not."""
+    budget = 10.0 * MS
+    count = 4000
+    offsets = [i * 2.5 for i in range(count)]
+    generator = _recorded(offsets, [12.0] * count, [5.0] * count)
+    levels = thresholds(budget, 2.0, 10.0)
+    ledgers = (Ledger(levels), Ledger(levels))
+    _add_windows(ledgers, generator, _Judged(), count, 10 * MS, final=True)
+    decision = judge(ledgers[0], budget, 0.99, 0.99, quick_factor=2.0, instant_factor=10.0)
+    assert decision.outcome is None
+    # Had the generator kept the schedule, the requests would pass.
+    kept = judge(ledgers[1], budget, 0.99, 0.99, quick_factor=2.0, instant_factor=10.0)
+    assert kept.outcome == "pass"
+
+
+def test_the_ledger_counts_lower_bounds_for_the_fail_test() -> None:
+    ledger = Ledger(np.array([5.0, 10.0]))
+    ledger.add(np.array([4, 8, 12]), 0.0, 0, np.array([4, 4, 12]))
+    assert ledger.upper.tolist() == [[2, 1]]
+    assert ledger.lower.tolist() == [[1, 1]]
+    assert ledger.contended.tolist() == [False]
+
+
+# --- the marker's load, resolved ----------------------------------------------------------------
+
+
+def test_resolve_settles_capacity_by_the_setting_where_the_marker_left_it_open() -> None:
+    assert resolve(None, capacity=False, onnx=True) is None
+    assert resolve(None, capacity=True, onnx=True) == LoadSpec(capacity=True)
+    # A callable is not known to be thread-safe: only its marker's rps= says so.
+    assert resolve(None, capacity=True, onnx=False) is None
+    marked = LoadSpec(rps=300.0)
+    assert resolve(marked, capacity=True, onnx=False) == LoadSpec(rps=300.0, capacity=True)
+    assert resolve(LoadSpec(rps=300.0, capacity=False), True, True) == LoadSpec(
+        rps=300.0, capacity=False
+    )
+    assert resolve(LoadSpec(capacity=False), capacity=True, onnx=True) is None
+
+
+# --- the capacity search, on a simulated server ----------------------------------------------
+
+
+def _server(capacity: float, calls: list[float]) -> Any:
+    def step(rate: float) -> CapacityStep:
+        calls.append(rate)
+        held = rate <= capacity
+        return CapacityStep(rate, 5e6 if held else 5e7, held, 1000, 10**9)
+
+    return step
+
+
+def test_capacity_search_brackets_the_capacity_within_its_precision() -> None:
+    rates: list[float] = []
+    found = search(_server(640.0, rates), start_rps=100.0, max_rps=20_000.0, cpus=2)
+    assert found.limited is None
+    assert 640.0 / 1.05 <= found.rps <= 640.0
+    assert rates[:4] == [100.0, 200.0, 400.0, 800.0]  # doubling until it fails
+    assert found.cores == 2
+    assert [s.rps for s in found.steps] == rates
+
+
+def test_capacity_search_starting_above_it_halves_first() -> None:
+    found = search(_server(50.0, []), start_rps=1000.0, max_rps=20_000.0)
+    assert 50.0 / 1.05 <= found.rps <= 50.0
+
+
+def test_capacity_search_says_when_it_stopped_short() -> None:
+    at_least = search(_server(1e9, []), start_rps=1000.0, max_rps=20_000.0)
+    assert (at_least.rps, at_least.limited) == (20_000.0, "generator")
+    none = search(_server(0.0, []), start_rps=8.0, max_rps=20_000.0)
+    assert (none.rps, none.limited) == (0.0, "floor")
+    ticks = iter(range(0, 10**12, 10**10))
+    timed = search(
+        _server(640.0, []),
+        start_rps=100.0,
+        max_rps=20_000.0,
+        time_ns=25 * 10**9,
+        clock=lambda: next(ticks),
+    )
+    assert timed.limited == "time"
+    assert len(timed.steps) == 3
+
+
+def test_a_capacity_step_stops_early_once_clearly_over() -> None:
+    def slow() -> None:
+        time.sleep(0.02)
+
+    started = time.perf_counter()
+    step = run_step(slow, 2000.0, budget_ns=5 * MS, quantile=0.99, concurrency=4)
+    assert not step.held
+    assert time.perf_counter() - started < 0.9  # the step would last 1 s
+    assert step.measured_ns > 5 * MS
+
+
+# --- real time: huge margins --------------------------------------------------------------------
+
+QUICK = SamplingPlan(
+    warmup_time_ns=5 * MS,
+    min_time_ns=5 * MS,
+    max_time_ns=10_000 * MS,
+    load_time_ns=500 * MS,
+    settle_time_ns=500 * MS,
+    state_time_ns=200 * MS,
+)
+
+
+def test_a_fast_call_under_light_load_passes_with_its_figures() -> None:
+    sampling = load_sample(lambda: None, LoadSpec(rps=1000.0), QUICK, budget_ns=50 * MS)
+    assert sampling.decision is not None
+    assert sampling.decision.outcome == "pass", sampling.decision
+    load = sampling.load
+    assert isinstance(load, LoadStats)
+    assert load.target_rps == 1000.0
+    assert load.requests == sampling.samples_ns.size
+    assert 500 <= load.achieved_rps <= 1500
+    assert 1 <= load.in_flight_max <= 32
+    assert sampling.duration_ns >= QUICK.load_time_ns  # no pass before the load time
+    assert sampling.stop_reason == "decided"
+
+
+def test_a_call_that_raises_beside_others_names_concurrency() -> None:
+    barrier = threading.Barrier(2, timeout=5)
+    calls = itertools.count()
+
+    def unsafe() -> None:
+        # The first two calls under load meet (so both run at once), then raise.
+        if threading.current_thread().name.startswith("sla-load") and next(calls) < 2:
+            barrier.wait()
+            raise RuntimeError("shared state corrupted")
+
+    with pytest.raises(ConcurrentCallError, match="RuntimeError: shared state corrupted while"):
+        load_sample(unsafe, LoadSpec(rps=2000.0), QUICK, budget_ns=50 * MS)
+
+
+def test_a_call_that_raises_alone_raises_as_itself() -> None:
+    def broken() -> None:
+        if threading.current_thread().name.startswith("sla-load"):
+            raise KeyError("missing")
+
+    with pytest.raises(KeyError, match="missing"):
+        load_sample(broken, LoadSpec(rps=50.0, concurrency=1), QUICK, budget_ns=50 * MS)
+
+
+# --- the single server of docs/load.md: a lock around a 1 ms sleep ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("rps", "stall", "outcome"),
+    [(300.0, None, "pass"), (1500.0, None, "fail"), (300.0, 2.0, "fail")],
+    ids=["300-per-s-passes", "1500-per-s-overloaded-fails", "stall-every-2-s-fails"],
+)
+def test_single_server_under_a_10_ms_p99_budget(
+    rps: float, stall: float | None, outcome: str
+) -> None:
+    sampling = load_sample(
+        SingleServer(stall), LoadSpec(rps=rps), SamplingPlan(), budget_ns=10 * MS
+    )
+    assert sampling.decision is not None
+    assert sampling.decision.outcome == outcome, (sampling.decision, sampling.load)
+
+
+def test_a_closed_loop_would_pass_the_stalling_server() -> None:
+    """The contrast the open loop exists for: one call at a time, a stall delays one call
+    in 600, so p99 stays near 1 ms."""
+    server = SingleServer(2.0)
+    timings = []
+    end = time.monotonic() + 4.5
+    while time.monotonic() < end:
+        t0 = time.perf_counter_ns()
+        server()
+        timings.append(time.perf_counter_ns() - t0)
+    assert np.percentile(timings, 99) < 10 * MS
+
+
+# --- the sentences docs/load.md quotes ----------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "load.md"
+
+
+def _quoted(start: str) -> list[str]:
+    """The pieces (between "...") of the ```text block in docs/load.md starting so."""
+    blocks = re.findall(r"```text\n(.*?)\n```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
+    (block,) = [b for b in blocks if b.startswith(start)]
+    return [piece for piece in block.split("...") if piece.strip(" ()")]
+
+
+def _load_stats(**fields: Any) -> LoadStats:
+    values: dict[str, Any] = {
+        "target_rps": 300.0,
+        "arrivals": "poisson",
+        "concurrency": 32,
+        "achieved_rps": 296.0,
+        "requests": 3000,
+        "in_flight_max": 5,
+        "outstanding_max": 5,
+        "late_share": 0.0,
+        "late_tolerance_ns": 1e6,
+        "behind": False,
+        "cores": 2,
+    }
+    values.update(fields)
+    return LoadStats(**values)
+
+
+def test_the_generator_sentence_is_the_one_the_docs_quote() -> None:
+    decision = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="generator")
+    load = _load_stats(late_share=0.021, behind=True)
+    result = SlaResult(
+        subject=Subject(kind="callable", name="serve", api="fn()"),
+        budget=Budget(10.0, "ms", 99.0),
+        verdict=Verdict.INCONCLUSIVE,
+        sampling=make_sampling([3 * MS] * 3000, decision=decision, load=load),
+    )
+    message = verdict_message(result)
+    for piece in _quoted("SLA too close to call"):
+        assert piece in message, (piece, message)
+
+
+def test_the_report_lines_are_the_ones_the_docs_quote() -> None:
+    record = make_record("t.py::test_x", 2.6)
+    capacity = Capacity(rps=610.0, steps=(CapacityStep(610.0, 8e6, True, 1800, 10**9),), cores=2)
+    record["load"] = _load_entry(_load_stats(capacity=capacity))
+    record["budget_value"], record["budget_s"] = 10.0, 0.010
+    (load_line, capacity_line) = _quoted("sla: test_load.py::test_funnel_under_load")[
+        0
+    ].splitlines()
+    assert load_line.endswith(": " + str(load_text(record)))
+    assert (
+        capacity_text(record) == "capacity about 610/s at p99 <= 10 ms on 2 cores; 300/s uses 49%"
+    )
+    assert _quoted("capacity about")[0] == capacity_text(record)
+    assert capacity_line.startswith("sla: test_load.py::test_ranker_capacity: capacity about ")

@@ -1,0 +1,223 @@
+"""Latency under load, end to end: the marker's rps= and capacity= on sla.measure() and
+sla.onnx(), isolated and under pytest-xdist, with every report showing the load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from onnx_models import add_model, save
+from support import FAST, assert_no_internal_error, load_report
+
+#: Load runs of half a second: a pass waits for sla_load_time, which tests shorten.
+LOAD = (*FAST, "--sla-load-time=0.5", "--sla-settle-time=0.5")
+
+SERVER = """
+    import threading, time
+    import pytest
+
+    _lock = threading.Lock()
+
+    def serve():
+        with _lock:
+            time.sleep(0.0005)
+
+    def noop():
+        pass
+"""
+
+
+def test_a_load_test_passes_and_every_report_shows_the_load(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        SERVER
+        + """
+    @pytest.mark.sla(ms=50, rps=200)
+    def test_served(sla):
+        result = sla.measure(serve)
+        assert result.sampling.load.target_rps == 200
+    """
+    )
+    result = pytester.runpytest(
+        *LOAD,
+        "--sla-report",
+        "--sla-report=json:r.json",
+        "--sla-report=md:r.md",
+        "--sla-report=html:r.html",
+    )
+    assert_no_internal_error(result)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["sla: *test_served: under load: 200/s (poisson arrivals, up to 32 threads): achieved *"]
+    )
+    document = load_report(pytester.path / "r.json")
+    (record,) = document["results"]
+    load = record["load"]
+    assert load["target_rps"] == 200
+    assert load["arrivals"] == "poisson"
+    assert load["requests"] == record["samples"] >= 100
+    assert load["capacity"] is None
+    assert record["throughput"] == load["achieved_rps"]
+    assert "under load: 200/s" in (pytester.path / "r.md").read_text()
+    assert "200/s (poisson arrivals, up to 32 threads)" in (pytester.path / "r.html").read_text()
+
+
+def test_an_overloaded_callable_fails_naming_the_load(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        SERVER
+        + """
+    @pytest.mark.sla(ms=5, rps=4000, concurrency=4)
+    def test_overloaded(sla):
+        sla.measure(serve)
+    """
+    )
+    result = pytester.runpytest(*LOAD)
+    assert_no_internal_error(result)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SLA missed: p99 * > 5 ms budget for test_*.serve under 4,000/s (poisson arrivals,"
+            " open loop) (margin *, * requests, achieved */s, up to * in the system, 99%"
+            " confidence)"
+        ]
+    )
+
+
+def test_a_callable_that_is_not_thread_safe_is_told_about_concurrency(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+    import threading, time
+    import pytest
+
+    _busy = threading.Lock()
+
+    def unsafe():
+        if not _busy.acquire(blocking=False):
+            raise RuntimeError("called twice at once")
+        try:
+            time.sleep(0.002)
+        finally:
+            _busy.release()
+
+    @pytest.mark.sla(ms=50, rps=2000)
+    def test_unsafe(sla):
+        sla.measure(unsafe)
+
+    @pytest.mark.sla(ms=50, rps=250, concurrency=1)
+    def test_serialized(sla):
+        sla.measure(unsafe)
+    """
+    )
+    result = pytester.runpytest(*LOAD)
+    assert_no_internal_error(result)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sla.measure(): test_*.unsafe failed under load: it raised RuntimeError: called "
+            "twice at once while * calls of it ran at once. If it is not thread-safe, set "
+            "concurrency=1 on the marker*"
+        ]
+    )
+    # docs/load.md quotes the advice as printed.
+    advice = (
+        "If it is not thread-safe, set concurrency=1 on the marker: calls are then made one "
+        "at a time, as by a single server, and requests queue behind each other (their wait "
+        "counts)"
+    )
+    assert advice in result.stdout.str()
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "load.md").read_text("utf-8")
+    assert advice in docs
+
+
+def test_onnx_under_load_with_capacity(pytester: pytest.Pytester) -> None:
+    save(add_model(("batch", 6)), pytester.path / "add.onnx")
+    pytester.makepyfile(
+        """
+    import pytest
+
+    @pytest.mark.sla(ms=20, rps=500, capacity=True)
+    def test_model(sla):
+        sla.onnx("add.onnx")
+    """
+    )
+    result = pytester.runpytest(*LOAD, "--sla-report", "--sla-report=json:r.json")
+    assert_no_internal_error(result)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["sla: *test_model: capacity * at p99 <= 20 ms on * uses *"])
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    capacity = record["load"]["capacity"]
+    # A 6-float add serves far more than 500/s: the budget held at the search's first
+    # rates, and the capacity is well above the target.
+    assert capacity["rps"] > 1000
+    assert capacity["used_share"] == pytest.approx(500 / capacity["rps"])
+    assert capacity["steps"][0]["held"]
+
+
+def test_capacity_setting_searches_onnx_models_but_not_unmarked_callables(
+    pytester: pytest.Pytester,
+) -> None:
+    save(add_model(("batch", 6)), pytester.path / "add.onnx")
+    pytester.makepyfile(
+        SERVER
+        + """
+    @pytest.mark.sla(ms=20)
+    def test_model(sla):
+        sla.onnx("add.onnx")
+
+    @pytest.mark.sla(ms=20)
+    def test_callable(sla):
+        sla.measure(noop)
+    """
+    )
+    result = pytester.runpytest(*LOAD, "--sla-capacity", "--sla-report=json:r.json")
+    assert_no_internal_error(result)
+    result.assert_outcomes(passed=2)
+    records = {
+        r["nodeid"].split("::")[1]: r for r in load_report(pytester.path / "r.json")["results"]
+    }
+    model = records["test_model"]["load"]
+    assert model["target_rps"] is None
+    assert model["capacity"]["rps"] > 0
+    assert records["test_callable"]["load"] is None
+
+
+def test_load_runs_in_an_isolated_worker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        SERVER
+        + """
+    @pytest.mark.sla(ms=50, rps=200, isolate=True)
+    def test_isolated(sla):
+        result = sla.measure(serve)
+        assert result.subject.isolated
+        assert result.sampling.load.requests > 0
+    """
+    )
+    result = pytester.runpytest_subprocess(*LOAD)
+    assert_no_internal_error(result)
+    result.assert_outcomes(passed=1)
+
+
+def test_load_tests_under_xdist(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(
+        SERVER
+        + """
+    @pytest.mark.parametrize("i", range(2))
+    def test_plain(i):
+        pass
+
+    @pytest.mark.sla(ms=50, rps=150)
+    def test_served(sla):
+        sla.measure(serve)
+    """
+    )
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "xdist", *LOAD, "--sla-report=json:r.json"
+    )
+    assert_no_internal_error(result)
+    result.assert_outcomes(passed=3)
+    document = json.loads((pytester.path / "r.json").read_text())
+    (record,) = document["results"]
+    assert record["load"]["target_rps"] == 150
