@@ -55,6 +55,14 @@ __all__ = [
 DEFAULT_CONCURRENCY = 32
 #: The main thread looks at the finished requests this often (it sleeps in between).
 LOOK_INTERVAL_NS = 50_000_000
+#: ... growing with the run to this share of the time so far (at most ``LOOK_MAX_NS``): a
+#: look holds the GIL for a millisecond or more, and a thread due meanwhile wakes late.
+LOOK_SHARE = 0.1
+LOOK_MAX_NS = 1_000_000_000
+#: Requests are judged in chunks of this much scheduled time (or the plan's chunk time, if
+#: longer): fewer chunks make a look cheaper, and 20 time-blocks of a 2 s run still hold
+#: several.
+LOAD_CHUNK_NS = 100_000_000
 #: A request is *late* when a free thread issued it more than this share of the budget
 #: after its time (never less than ``LATE_FLOOR_NS``; 1 ms without a budget): reported.
 #: The verdict itself never blames the model for lateness (see ``_add_windows``).
@@ -83,6 +91,9 @@ class LoadSpec:
     capacity: bool | None = None
     #: Seed of the arrival schedule (a schedule is the same in every run).
     seed: int = 0
+    #: How long the capacity search may take (``capacity.CAPACITY_TIME_NS``, or less where
+    #: an isolated worker's ``sla_timeout`` leaves less).
+    capacity_time_ns: int = 30_000_000_000
 
 
 @dataclass(frozen=True)
@@ -260,7 +271,7 @@ def load_sample(
 
     judged = _Judged()
     tolerance = late_tolerance_ns(budget_ns)
-    window_ns = max(plan.chunk_time_ns, 1)
+    window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
     decision: Decision | None = None
     needed: int | None = None
     looks = 0
@@ -270,9 +281,10 @@ def load_sample(
     generator.start()
     try:
         while True:
-            errored = generator.wait(LOOK_INTERVAL_NS / 1e9)
-            if errored:
-                break
+            since = clock() - generator.start_ns
+            pause = min(LOOK_MAX_NS, max(LOOK_INTERVAL_NS, LOOK_SHARE * since))
+            if generator.wait(pause / 1e9):
+                break  # a call raised
             elapsed = clock() - generator.start_ns
             prefix = generator.finished_prefix(prefix)
             _add_windows(ledgers, generator, judged, prefix, window_ns, final=False)

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 #: second at most (about 20,000 on a 2-core runner; see docs/load.md).
 MAX_RPS = 100_000.0
 
+#: A thread waiting for its request's time looks at the stop flag this often.
+_SLICE_NS = 20_000_000
+
 __all__ = ["ARRIVALS", "MAX_RPS", "Generator", "concurrency_reached", "cores", "schedule"]
 
 #: How arrivals are spaced: Poisson (exponential gaps, as independent users send them) or
@@ -137,9 +140,16 @@ class Generator:
                 return
             now = clock()
             claimed[i] = now
-            delay = start + int(offsets[i]) - now
-            if delay > 0 and stop.wait(delay / 1e9):
-                return
+            due = start + int(offsets[i])
+            # time.sleep wakes closer to the time than an Event's timed wait; long waits
+            # are sliced so that a stop is seen within a slice.
+            while True:
+                left = due - clock()
+                if left <= 0:
+                    break
+                time.sleep(min(left, _SLICE_NS) / 1e9)
+                if stop.is_set():
+                    return
             t0 = clock()
             started[i] = t0
             try:

@@ -99,6 +99,19 @@ def _recorded(offsets_ms: list[float], latency_ms: list[float], late_ms: list[fl
     return generator
 
 
+def test_a_thread_waiting_for_a_far_request_sees_the_stop_at_once() -> None:
+    calls: list[int] = []
+    far = np.array([0, 60_000 * MS], dtype=np.int64)  # the second is due in a minute
+    generator = Generator(lambda: calls.append(1), far, concurrency=2)
+    generator.start()
+    time.sleep(0.05)
+    started = time.perf_counter()
+    generator.stop()
+    assert time.perf_counter() - started < 1.0
+    assert calls == [1]
+    assert generator.done.tolist() == [True, False]
+
+
 def test_only_whole_windows_of_finished_requests_are_judged() -> None:
     generator = _recorded([0, 3, 12, 14, 25], [1, 1, 1, 1, 1], [0] * 5)
     generator.done[3] = False  # the request due at 14 ms is still running
