@@ -182,6 +182,7 @@ def with_capacity(
     concurrency: int,
     arrivals: str,
     target_rps: float | None,
+    time_ns: int = CAPACITY_TIME_NS,
 ) -> Sampling:
     """``sampling`` with the capacity of ``call`` under the budget searched and added to
     its load figures (made for it when the measurement had no load)."""
@@ -199,7 +200,7 @@ def with_capacity(
             arrivals=arrivals,
         )
 
-    found = search(step, start_rps=start, max_rps=GENERATOR_MAX_RPS)
+    found = search(step, start_rps=start, max_rps=GENERATOR_MAX_RPS, time_ns=time_ns)
     load = sampling.load
     if load is None:
         load = LoadStats(

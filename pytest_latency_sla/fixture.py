@@ -107,6 +107,11 @@ class SlaFixture:
         return self._budget
 
     @property
+    def load(self) -> LoadSpec | None:
+        """The marker's load (``rps=``, ``capacity=`` ...), or None."""
+        return self._load
+
+    @property
     def isolated(self) -> bool:
         """Whether measurements run in a separate process (marker ``isolate=`` or
         ``sla_isolate``)."""
@@ -349,6 +354,7 @@ class SlaFixture:
         return judge_against(record, self._baseline, self._environment, self._settings)
 
     def _timing(self, onnx: bool = True) -> Timing:
+        from .capacity import CAPACITY_TIME_NS
         from .load import resolve
         from .runner import Timing
 
@@ -365,10 +371,17 @@ class SlaFixture:
         if settings.run_time > 0:
             # Past the run's measuring time, nothing goes past max_time.
             limit = min(limit, int(settings.run_time * 1e9 - self._run_clock.used_ns))
+        load = resolve(self._load, settings.capacity, onnx) if budget else None
         if self._isolate:
             # An isolated worker is killed after sla_timeout: sampling past max_time
-            # stops in time for the worker's start, the model's load and its warmup.
-            limit = min(limit, int((settings.timeout - ISOLATED_SLACK_S) * 1e9))
+            # stops in time for the worker's start, the model's load and its warmup,
+            # and for a capacity search after it.
+            room = int((settings.timeout - ISOLATED_SLACK_S) * 1e9)
+            if load is not None and load.capacity:
+                search = min(CAPACITY_TIME_NS, max(5_000_000_000, room // 3))
+                load = dataclasses.replace(load, capacity_time_ns=search)
+                room -= search
+            limit = min(limit, room)
         if limit != plan.time_limit_ns:
             plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
         return Timing(
@@ -377,7 +390,7 @@ class SlaFixture:
             quantile=quantile,
             once=settings.disable,
             progress=self._progress_line() if self._progress is not None else None,
-            load=resolve(self._load, settings.capacity, onnx) if budget else None,
+            load=load,
         )
 
     def _progress_line(self) -> Callable[[Progress], None]:

@@ -232,6 +232,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         # A pytest-benchmark test: judge its own rounds (if it ran at all).
         from .bench import judge_benchmark
 
+        if spec.load is not None and spec.load.rps is not None:
+            pytest.fail(
+                "rps= does not apply to pytest-benchmark's rounds, which it times one at a "
+                "time; measure under load with the sla fixture: sla.measure(fn) or "
+                f"sla.onnx(model) (in {item.nodeid})",
+                pytrace=False,
+            )
+
         if judge_benchmark(_make_fixture(item), benchmark, item.name) is None:
             # The benchmark never ran (--benchmark-disable, or pytest-benchmark turned
             # itself off under xdist): say so rather than pass without a verdict.

@@ -107,6 +107,7 @@ class Timing:
                 concurrency=load.concurrency,
                 arrivals=load.arrivals,
                 target_rps=load.rps,
+                time_ns=load.capacity_time_ns,
             )
         return sampling
 

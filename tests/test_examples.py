@@ -68,3 +68,29 @@ def test_the_advisor_examples_run(pytester: pytest.Pytester) -> None:
             "sla: test_advisor_example.py::test_largest_batch_within_1_ms: sweep of batch *",
         ]
     )
+
+
+def test_the_load_examples_run(pytester: pytest.Pytester) -> None:
+    """examples/load: the funnel model under 1,000 requests/s, and its capacity (here with
+    a short load time; the budget has 1,000x room on any machine)."""
+    source = (ROOT / "examples" / "load" / "test_serving.py").read_text(encoding="utf-8")
+    funnel = ROOT / "examples" / "funnel" / "funnel.onnx"
+    source = source.replace(
+        'str(Path(__file__).resolve().parent.parent / "funnel" / "funnel.onnx")', repr(str(funnel))
+    )
+    pytester.makepyfile(test_load_example=source)
+    result = pytester.runpytest(
+        "--sla-warmup-time=0.005",
+        "--sla-min-time=0.005",
+        "--sla-max-time=0.5",
+        "--sla-load-time=1",
+        "--sla-report",
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "sla: test_load_example.py::test_funnel_at_1000_requests_per_second: under load: "
+            "1,000/s (poisson arrivals, up to 32 threads): achieved *",
+            "sla: test_load_example.py::test_funnel_capacity: capacity * at p99 <= 50 ms on *",
+        ]
+    )

@@ -221,3 +221,51 @@ def test_load_tests_under_xdist(pytester: pytest.Pytester) -> None:
     document = json.loads((pytester.path / "r.json").read_text())
     (record,) = document["results"]
     assert record["load"]["target_rps"] == 150
+
+
+def test_rps_on_a_pytest_benchmark_test_is_refused_with_a_sentence(
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("pytest_benchmark")
+    pytester.makepyfile(
+        """
+    import pytest
+
+    @pytest.mark.sla(ms=50, rps=100)
+    def test_bench(benchmark):
+        benchmark(lambda: None)
+    """
+    )
+    result = pytester.runpytest("-p", "pytest_benchmark", *LOAD)
+    assert_no_internal_error(result)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["rps= does not apply to pytest-benchmark's rounds, which it times one at a time;*"]
+    )
+
+
+def test_an_isolated_capacity_search_leaves_its_time_within_sla_timeout() -> None:
+    from pytest_latency_sla.capacity import CAPACITY_TIME_NS
+    from pytest_latency_sla.fixture import ISOLATED_SLACK_S, SlaFixture
+    from pytest_latency_sla.load import LoadSpec
+    from pytest_latency_sla.result import Budget
+    from pytest_latency_sla.settings import Settings
+
+    settings = Settings(timeout=90.0, time_limit=120.0)
+
+    def limits(load: LoadSpec) -> tuple[float, float | None]:
+        fixture = SlaFixture(
+            "t.py::t", Budget(50, "ms", 99), settings, lambda r: None, isolate=True, load=load
+        )
+        timing = fixture._timing()
+        assert timing.load is not None
+        search = timing.load.capacity_time_ns / 1e9 if timing.load.capacity else None
+        return timing.plan.time_limit_ns / 1e9, search
+
+    room = 90.0 - ISOLATED_SLACK_S
+    assert limits(LoadSpec(rps=100.0)) == (room, None)
+    # The load run and the capacity search share the room: neither outlives the worker.
+    run, search = limits(LoadSpec(rps=100.0, capacity=True))
+    assert search == room / 3
+    assert run + search == room
+    assert search < CAPACITY_TIME_NS / 1e9
