@@ -291,6 +291,13 @@ def test_a_call_that_raises_alone_raises_as_itself() -> None:
 # --- the single server of docs/load.md: a lock around a 1 ms sleep ----------------------------
 
 
+#: Default settings, but a patient max_time: queueing makes latency dependent, and in
+#: about one run in ten here the dependence estimate keeps a pass at 2.7x (p99 about
+#: 3.7 ms against 10 ms) past the default 20 s (see docs/load.md); a verdict then comes
+#: by 40 s. A test must not be flaky, and a wrong verdict must fail it either way.
+PATIENT = SamplingPlan(max_time_ns=60_000 * MS)
+
+
 @pytest.mark.parametrize(
     ("rps", "stall", "outcome"),
     [(300.0, None, "pass"), (1500.0, None, "fail"), (300.0, 2.0, "fail")],
@@ -299,9 +306,7 @@ def test_a_call_that_raises_alone_raises_as_itself() -> None:
 def test_single_server_under_a_10_ms_p99_budget(
     rps: float, stall: float | None, outcome: str
 ) -> None:
-    sampling = load_sample(
-        SingleServer(stall), LoadSpec(rps=rps), SamplingPlan(), budget_ns=10 * MS
-    )
+    sampling = load_sample(SingleServer(stall), LoadSpec(rps=rps), PATIENT, budget_ns=10 * MS)
     assert sampling.decision is not None
     assert sampling.decision.outcome == outcome, (sampling.decision, sampling.load)
 
