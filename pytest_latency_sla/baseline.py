@@ -166,6 +166,9 @@ def mismatches(
         theirs = entry.get(field)
         if ours is not None and theirs is not None and ours != theirs:
             found.append(f"{field} {theirs!r} -> {ours!r}")
+    ours_load, theirs_load = _load_of(record), _load_of(entry)
+    if ours_load != theirs_load:
+        found.append(f"load {theirs_load or 'one at a time'} -> {ours_load or 'one at a time'}")
     ours_ort = environment.get("packages", {}).get("onnxruntime")
     theirs_ort = baseline_environment.get("packages", {}).get("onnxruntime")
     if record["kind"] == "onnx" and ours_ort and theirs_ort and ours_ort != theirs_ort:
@@ -174,6 +177,15 @@ def mismatches(
     if ours_cpu and theirs_cpu and ours_cpu != theirs_cpu:
         found.append(f"cpu_model {theirs_cpu!r} -> {ours_cpu!r}")
     return found
+
+
+def _load_of(entry: Mapping[str, Any]) -> str | None:
+    """How the samples were taken: under a load (``300/s poisson, 32 threads``), or None
+    for one call at a time (a capacity search alone leaves the samples one at a time)."""
+    load = entry.get("load")
+    if not load or load.get("target_rps") is None:
+        return None
+    return f"{load['target_rps']:g}/s {load.get('arrivals')}, {load.get('concurrency')} threads"
 
 
 def model_changed(record: SlaRecord, entry: Mapping[str, Any]) -> bool:

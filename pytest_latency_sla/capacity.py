@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .load import Capacity, CapacityStep, LoadStats
+from .load import Capacity, CapacityStep, LoadStats, raise_error
 from .loadgen import Generator, cores, schedule
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ def search(
         steps=tuple(steps),
         cores=cores() if cpus is None else cpus,
         limited=limited,
+        duration_ns=clock() - begin,
     )
 
 
@@ -144,8 +145,7 @@ def run_step(
                 break  # every request finished, or what is left is over the budget
     finally:
         generator.stop()
-    if generator.error is not None:
-        raise generator.error
+    raise_error(generator)
     waits = _waits(generator, now)
     measured = float(np.percentile(waits, quantile * 100.0)) if waits.size else math.inf
     return CapacityStep(

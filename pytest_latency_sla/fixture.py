@@ -52,6 +52,9 @@ class RunClock:
 
     def add(self, sampling: Sampling) -> None:
         self.used_ns += sampling.warmup_ns + sampling.duration_ns
+        load = sampling.load
+        if load is not None and load.capacity is not None:
+            self.used_ns += load.capacity.duration_ns
         self.measurements += 1
 
 
@@ -325,7 +328,7 @@ class SlaFixture:
                 f"sla.measure(preprocess, record) (in {self._nodeid})",
                 pytrace=False,
             )
-        from .load import ConcurrentCallError
+        from .load import ConcurrentCallError, LoadError
 
         job = CallJob(fn, args, kwargs, callable_name(fn))
         try:
@@ -338,6 +341,8 @@ class SlaFixture:
                 "concurrency=1 on the marker: calls are then made one at a time, as by a "
                 "single server, and requests queue behind each other (their wait counts)"
             )
+        except LoadError as exc:
+            problem = f"{job.name} under load: {exc}"
         else:
             return self.judge(measured)
         pytest.fail(f"sla.measure(): {problem} (in {self._nodeid})", pytrace=False)
@@ -378,7 +383,7 @@ class SlaFixture:
             # and for a capacity search after it.
             room = int((settings.timeout - ISOLATED_SLACK_S) * 1e9)
             if load is not None and load.capacity:
-                search = min(CAPACITY_TIME_NS, max(5_000_000_000, room // 3))
+                search = min(CAPACITY_TIME_NS, max(min(5_000_000_000, room // 2), room // 3))
                 load = dataclasses.replace(load, capacity_time_ns=search)
                 room -= search
             limit = min(limit, room)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .fmt import duration as _duration
 from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
 from .machine import NoMachine
 from .sampling import PROGRESS_AFTER_NS, Progress, Sampler, Sampling
@@ -44,10 +45,13 @@ __all__ = [
     "Capacity",
     "CapacityStep",
     "ConcurrentCallError",
+    "LoadError",
     "LoadSpec",
     "LoadStats",
+    "StalledError",
     "late_tolerance_ns",
     "load_sample",
+    "raise_error",
     "resolve",
 ]
 
@@ -70,9 +74,31 @@ LATE_SHARE_OF_BUDGET = 0.1
 LATE_FLOOR_NS = 200_000
 
 
-class ConcurrentCallError(Exception):
+class LoadError(Exception):
+    """A load run that could not be judged; the message is one sentence."""
+
+
+class ConcurrentCallError(LoadError):
     """The measured callable raised while other calls of it were running in other
     threads: perhaps it is not thread-safe. ``__cause__`` is what it raised."""
+
+
+class StalledError(LoadError):
+    """No request of a load run finished: the callable never returned in time."""
+
+
+def raise_error(generator: Generator) -> None:
+    """Raise what a call of the run raised, if one did: as itself, or as a
+    :class:`ConcurrentCallError` when other calls were running at the time."""
+    error = generator.error
+    if error is None:
+        return
+    if generator.error_others > 0 and not isinstance(error, (KeyboardInterrupt, SystemExit)):
+        raise ConcurrentCallError(
+            f"it raised {type(error).__name__}: {error} while "
+            f"{generator.error_others + 1} calls of it ran at once"
+        ) from error
+    raise error
 
 
 @dataclass(frozen=True)
@@ -124,6 +150,8 @@ class Capacity:
     #: (its time ran out), "generator" (the rate the generator can issue was reached:
     #: the capacity is at least ``rps``), "floor" (the budget held at no rate tried).
     limited: str | None = None
+    #: How long the search took.
+    duration_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,6 +179,10 @@ class LoadStats:
     #: CPUs the process may use.
     cores: int
     capacity: Capacity | None = None
+    #: Requests due before the run stopped undecided that never finished (never issued,
+    #: waiting for a thread, or stuck): judged over the budget for a pass, at the time
+    #: they had waited for a fail.
+    unfinished: int = 0
 
 
 def resolve(spec: LoadSpec | None, capacity: bool, onnx: bool) -> LoadSpec | None:
@@ -339,7 +371,7 @@ def load_sample(
                 ):
                     limit_ns = int(end)
                     continue
-                if limit_ns <= plan.max_time_ns:
+                if limit_ns <= max(plan.max_time_ns, plan.load_time_ns):
                     stop_reason = "max_time"
                 else:
                     stop_reason = "time_limit" if elapsed >= hard_limit_ns else "unreachable"
@@ -348,23 +380,23 @@ def load_sample(
                 next_progress = elapsed + PROGRESS_AFTER_NS
                 progress(Progress(elapsed, n, needed, elapsed / n))
     finally:
+        stopped_at = clock()
         generator.stop()
-    if generator.error is not None:
-        error = generator.error
-        if generator.error_others > 0 and not isinstance(error, (KeyboardInterrupt, SystemExit)):
-            raise ConcurrentCallError(
-                f"it raised {type(error).__name__}: {error} while "
-                f"{generator.error_others + 1} calls of it ran at once"
-            ) from error
-        raise error
+    raise_error(generator)
     duration = clock() - generator.start_ns
+    unfinished = 0
     if stop_reason != "decided":
-        # The requests finished since the last look count too.
+        # The requests finished since the last look count too, and so does every request
+        # due before the stop that never finished (never issued, waiting for a thread, or
+        # stuck): none may be left out of the last look.
         prefix = generator.finished_prefix(prefix)
         _add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
+        unfinished = _add_unfinished(ledgers, generator, prefix, stopped_at)
     n = judged.added
     if n == 0:
-        raise ConcurrentCallError("no request finished: the callable never returned in time")
+        raise StalledError(
+            f"no request finished in {_duration(duration / 1e9)}: the callable never returned"
+        )
     behind = False
     if stop_reason != "decided" and ledgers is not None and budget_ns is not None:
         covered = int(generator.offsets[n - 1])
@@ -382,7 +414,7 @@ def load_sample(
                 decision = replace(decision, reason="generator")
     samples = generator.latencies(n).copy()
     samples.setflags(write=False)
-    stats = _stats(generator, spec, n, tolerance, behind, duration)
+    stats = replace(_stats(generator, spec, n, tolerance, behind, duration), unfinished=unfinished)
     return Sampling(
         samples_ns=samples,
         cold_start_ns=warm.cold_ns,
@@ -398,6 +430,35 @@ def load_sample(
         limit_ns=hard_limit_ns,
         load=stats,
     )
+
+
+#: Stands for the unknown latency of a request that never finished: over every threshold.
+_UNKNOWN_NS = np.int64(2**62)
+
+
+def _add_unfinished(
+    ledgers: tuple[Ledger, Ledger] | None,
+    generator: Generator,
+    first: int,
+    stopped_at: int,
+) -> int:
+    """Add the requests from ``first`` that were due before the run stopped, as one
+    chunk: finished ones at their latency, the others over every threshold for the PASS
+    test and at the time they had waited for the FAIL test. Returns how many never
+    finished."""
+    due = generator.start_ns + generator.offsets
+    upto = int(np.searchsorted(due, stopped_at, side="left"))
+    if upto <= first:
+        return 0
+    done = generator.done[first:upto]
+    waited = stopped_at - due[first:upto]
+    latencies = np.where(done, generator.ended[first:upto] - due[first:upto], _UNKNOWN_NS)
+    bounds = np.where(done, latencies - np.maximum(generator.lateness(upto)[first:], 0), waited)
+    if ledgers is not None:
+        start = float(generator.offsets[first])
+        ledgers[0].add(latencies, start, 0, bounds)
+        ledgers[1].add(np.where(done, bounds, _UNKNOWN_NS), start, 0, bounds)
+    return int((~done).sum())
 
 
 def _stats(

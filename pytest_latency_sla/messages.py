@@ -91,7 +91,8 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
     if reason == "dependent" and decision is not None:
         return (
             f"{head}latency came in long bursts: {stopped}, the {fmt.count(result.samples)} "
-            f"calls count as about {fmt.count(round(decision.n_eff))} independent ones "
+            f"{'requests' if load is not None and load.target_rps else 'calls'} count as about "
+            f"{fmt.count(round(decision.n_eff))} independent ones "
             f"(dependence {decision.design_effect:.3g}x), too few to tell at "
             f"{fmt.percent(result.confidence)} confidence whether the budget is met; "
             f"{need}, to see more of the machine's slow and fast spells, or give the budget "

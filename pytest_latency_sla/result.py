@@ -409,6 +409,7 @@ def _load_entry(load: LoadStats | None) -> LoadEntry | None:
                 )
                 for step in found.steps
             ],
+            duration_s=found.duration_ns / 1e9,
         )
     return LoadEntry(
         target_rps=load.target_rps,
@@ -423,6 +424,7 @@ def _load_entry(load: LoadStats | None) -> LoadEntry | None:
         behind=load.behind,
         cores=load.cores,
         capacity=capacity,
+        unfinished=load.unfinished,
     )
 
 

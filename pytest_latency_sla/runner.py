@@ -269,7 +269,7 @@ class InProcess:
 
     def onnx(self, job: OnnxJob, timing: Timing) -> Measured:
         from . import ort
-        from .load import ConcurrentCallError
+        from .load import ConcurrentCallError, LoadError
 
         prepared = prepare(job)
         try:
@@ -279,11 +279,13 @@ class InProcess:
         except ConcurrentCallError as exc:
             cause = exc.__cause__
             if not isinstance(cause, ort.RUN_ERRORS):
-                raise
+                raise ModelRunError(f"under load: {exc}") from None
             raise ModelRunError(
                 f"under load ({exc.args[0].split(' while ')[-1]}): "
                 + ort.explain_run_error(cause, prepared)
             ) from None
+        except LoadError as exc:
+            raise ModelRunError(f"under load: {exc}") from None
         return Measured(prepared.subject, sampling)
 
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:

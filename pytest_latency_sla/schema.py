@@ -201,6 +201,7 @@ class CapacityEntry(TypedDict):
     used_share: float | None  # the target rate (rps=) as a share of the capacity
     limited: str | None  # why the search stopped short: time, generator, floor; or None
     steps: list[CapacityStepEntry]  # in the order tried
+    duration_s: float  # how long the search took
 
 
 class LoadEntry(TypedDict):
@@ -218,6 +219,7 @@ class LoadEntry(TypedDict):
     behind: bool  # the generator's lateness alone stood between the requests and a verdict
     cores: int  # CPUs the process may use
     capacity: CapacityEntry | None  # the capacity search, or None
+    unfinished: int  # requests due before an undecided run stopped that never finished
 
 
 class Advice(TypedDict):

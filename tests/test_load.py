@@ -22,6 +22,7 @@ from servers import SingleServer
 from support import make_sampling
 from test_report import record as make_record
 
+from pytest_latency_sla import loadgen
 from pytest_latency_sla.capacity import run_step, search
 from pytest_latency_sla.load import (
     Capacity,
@@ -29,6 +30,8 @@ from pytest_latency_sla.load import (
     ConcurrentCallError,
     LoadSpec,
     LoadStats,
+    StalledError,
+    _add_unfinished,
     _add_windows,
     _Judged,
     load_sample,
@@ -158,6 +161,47 @@ def test_the_generators_lateness_never_counts_toward_a_failure() -> None:
     # Had the generator kept the schedule, the requests would pass.
     kept = judge(ledgers[1], budget, 0.99, 0.99, quick_factor=2.0, instant_factor=10.0)
     assert kept.outcome == "pass"
+
+
+def test_the_last_look_counts_requests_that_never_finished() -> None:
+    """A stall at the end: requests due before the stop that never finished are over the
+    budget for the PASS test and at their wait so far for the FAIL test."""
+    generator = _recorded([0, 10, 20, 30, 40], [1, 1, 1, 1, 1], [0] * 5)
+    generator.done[2:4] = False  # stuck or never issued
+    generator.done[4] = False
+    levels = np.array([5.0 * MS, 50.0 * MS])
+    ledgers = (Ledger(levels), Ledger(levels))
+    stopped_at = generator.start_ns + 35 * MS  # the request due at 40 ms was not yet due
+    assert _add_unfinished(ledgers, generator, 2, stopped_at) == 2
+    # Both unfinished requests exceed every level for a pass; for a fail, they had waited
+    # 15 and 5 ms: over 5 ms once (15 ms), over 50 ms never.
+    assert ledgers[0].upper.tolist() == [[2, 2]]
+    assert ledgers[0].lower.tolist() == [[1, 0]]
+    # Had the generator kept its schedule, a pass would still be impossible.
+    assert ledgers[1].upper.tolist() == [[2, 2]]
+    assert _add_unfinished(ledgers, generator, 5, stopped_at) == 0
+
+
+def test_a_load_run_where_nothing_finishes_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loadgen, "JOIN_TIMEOUT_S", 0.2)
+    release = threading.Event()
+
+    def stuck() -> None:
+        if threading.current_thread().name.startswith("sla-load"):
+            release.wait(5)
+
+    plan = SamplingPlan(
+        warmup_time_ns=MS,
+        min_time_ns=MS,
+        max_time_ns=200 * MS,
+        load_time_ns=100 * MS,
+        time_limit_ns=0,
+    )
+    try:
+        with pytest.raises(StalledError, match=r"no request finished in .*: the callable never"):
+            load_sample(stuck, LoadSpec(rps=100.0, concurrency=2), plan, budget_ns=50 * MS)
+    finally:
+        release.set()
 
 
 def test_the_ledger_counts_lower_bounds_for_the_fail_test() -> None:
@@ -382,3 +426,22 @@ def test_the_report_lines_are_the_ones_the_docs_quote() -> None:
     )
     assert _quoted("capacity about")[0] == capacity_text(record)
     assert capacity_line.startswith("sla: test_load.py::test_ranker_capacity: capacity about ")
+
+
+def test_a_baseline_taken_under_another_load_is_a_mismatch_not_a_regression() -> None:
+    from pytest_latency_sla.baseline import mismatches
+
+    loaded = make_record("t.py::test_x", 2.0)
+    loaded["load"] = _load_entry(_load_stats())
+    closed = make_record("t.py::test_x", 2.0)
+    assert mismatches(loaded, dict(closed), {}, {}) == [
+        "load one at a time -> 300/s poisson, 32 threads"
+    ]
+    assert mismatches(closed, dict(loaded), {}, {}) == [
+        "load 300/s poisson, 32 threads -> one at a time"
+    ]
+    assert mismatches(loaded, dict(loaded), {}, {}) == []
+    # A capacity search alone leaves the samples one at a time.
+    searched = make_record("t.py::test_x", 2.0)
+    searched["load"] = _load_entry(_load_stats(target_rps=None))
+    assert mismatches(searched, dict(closed), {}, {}) == []
