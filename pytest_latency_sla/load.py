@@ -378,7 +378,18 @@ def load_sample(
                 break
             if progress is not None and elapsed >= next_progress and n:
                 next_progress = elapsed + PROGRESS_AFTER_NS
-                progress(Progress(elapsed, n, needed, elapsed / n))
+                if ledgers is not None and budget_ns is not None:
+                    found = projection(
+                        ledgers[0],
+                        budget_ns,
+                        quantile,
+                        plan.confidence,
+                        quick_factor=plan.quick_factor,
+                        instant_factor=plan.instant_factor,
+                        state_ns=float(plan.state_time_ns),
+                    )
+                    needed = None if found is None else max(n, round(found))
+                progress(Progress(elapsed, n, needed, elapsed / n, rate=spec.rps))
     finally:
         stopped_at = clock()
         generator.stop()

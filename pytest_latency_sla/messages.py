@@ -221,16 +221,26 @@ def _lower_percentile(result: SlaResult) -> tuple[float, int] | None:
 def progress_line(label: str, progress: Progress) -> str:
     """A long measurement's progress, e.g. ``sla: test_x.py::test_y: 312 calls in 10 s
     (32.1 ms per call); a verdict needs about 613 calls, about 10 s more``."""
-    head = (
-        f"sla: {label}: {fmt.count(progress.calls)} calls in "
-        f"{fmt.duration(progress.elapsed_ns / 1e9)} ({fmt.duration(progress.per_call_ns / 1e9)} "
-        "per call)"
-    )
+    took = fmt.duration(progress.elapsed_ns / 1e9)
+    unit, per_call = "calls", progress.per_call_ns / 1e9
+    if progress.rate:
+        unit, per_call = "requests", 1.0 / progress.rate
+        head = (
+            f"sla: {label}: {fmt.count(progress.calls)} requests judged in {took} at "
+            f"{fmt.rate(progress.rate)}"
+        )
+    else:
+        head = (
+            f"sla: {label}: {fmt.count(progress.calls)} calls in {took} "
+            f"({fmt.duration(per_call)} per call)"
+        )
     need = progress.needed_calls
     if need is None:
         return f"{head}; no verdict in sight yet"
-    more = max(0, need - progress.calls) * progress.per_call_ns / 1e9
-    return f"{head}; a verdict needs about {fmt.count(need)} calls, about {fmt.duration(more)} more"
+    more = max(0, need - progress.calls) * per_call
+    return (
+        f"{head}; a verdict needs about {fmt.count(need)} {unit}, about {fmt.duration(more)} more"
+    )
 
 
 def regression_message(

@@ -92,6 +92,9 @@ class Progress:
     needed_calls: int | None
     #: Cost of a call lately, in ns.
     per_call_ns: float
+    #: Under load (``rps=``): the requests per second issued; ``calls`` are then requests
+    #: judged so far, and the time a verdict needs follows from the rate.
+    rate: float | None = None
 
 
 def _timer_overhead(clock: Callable[[], int]) -> int:

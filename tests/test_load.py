@@ -417,9 +417,8 @@ def test_the_report_lines_are_the_ones_the_docs_quote() -> None:
     capacity = Capacity(rps=610.0, steps=(CapacityStep(610.0, 8e6, True, 1800, 10**9),), cores=2)
     record["load"] = _load_entry(_load_stats(capacity=capacity))
     record["budget_value"], record["budget_s"] = 10.0, 0.010
-    (load_line, capacity_line) = _quoted("sla: test_load.py::test_funnel_under_load")[
-        0
-    ].splitlines()
+    quoted = _quoted("sla: test_load.py::test_funnel_under_load: under load")
+    (load_line, capacity_line) = quoted[0].splitlines()
     assert load_line.endswith(": " + str(load_text(record)))
     assert (
         capacity_text(record) == "capacity about 610/s at p99 <= 10 ms on 2 cores; 300/s uses 49%"
@@ -445,3 +444,14 @@ def test_a_baseline_taken_under_another_load_is_a_mismatch_not_a_regression() ->
     searched = make_record("t.py::test_x", 2.0)
     searched["load"] = _load_entry(_load_stats(target_rps=None))
     assert mismatches(searched, dict(closed), {}, {}) == []
+
+
+def test_the_progress_line_under_load_is_the_one_the_docs_quote() -> None:
+    from pytest_latency_sla.messages import progress_line
+    from pytest_latency_sla.sampling import Progress
+
+    line = progress_line(
+        "test_load.py::test_funnel_under_load",
+        Progress(10_000_000_000, 3000, 9000, 3.3e6, rate=300.0),
+    )
+    assert _quoted("sla: test_load.py::test_funnel_under_load: 3,000") == [line]
