@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .load import Capacity, CapacityStep, LoadStats, raise_error
+from .load import Capacity, CapacityStep, LoadStats, late_tolerance_ns, raise_error
 from .loadgen import Generator, cores, schedule
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def with_capacity(
             in_flight_max=0,
             outstanding_max=0,
             late_share=0.0,
-            late_tolerance_ns=0.0,
+            late_tolerance_ns=late_tolerance_ns(budget_ns),
             behind=False,
             cores=found.cores,
         )

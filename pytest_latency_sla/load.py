@@ -72,6 +72,9 @@ LOAD_CHUNK_NS = 100_000_000
 #: The verdict itself never blames the model for lateness (see ``_add_windows``).
 LATE_SHARE_OF_BUDGET = 0.1
 LATE_FLOOR_NS = 200_000
+#: An undecided run whose generator was late this often fell behind (its lateness, and
+#: the queueing that lateness causes, fill the latencies): a lower rate is the remedy.
+LATE_BEHIND = 0.05
 
 
 class LoadError(Exception):
@@ -418,9 +421,16 @@ def load_sample(
         elif decision.outcome is not None:
             stop_reason = "decided"
         if decision.outcome is None:
-            # Had the generator kept its schedule, would these requests decide?
+            # Had the generator kept its schedule, would these requests decide? Or was it
+            # so often late that its lateness, and the queueing it caused, fill the
+            # latencies?
             kept = look(ledgers[1], covered, final=True)
-            if kept.outcome == "fail" or (kept.outcome == "pass" and covered >= plan.load_time_ns):
+            late = float((generator.lateness(n) > tolerance).mean())
+            if (
+                kept.outcome == "fail"
+                or (kept.outcome == "pass" and covered >= plan.load_time_ns)
+                or late > LATE_BEHIND
+            ):
                 behind = True
                 decision = replace(decision, reason="generator")
     samples = generator.latencies(n).copy()

@@ -237,7 +237,9 @@ def progress_line(label: str, progress: Progress) -> str:
     need = progress.needed_calls
     if need is None:
         return f"{head}; no verdict in sight yet"
-    more = max(0, need - progress.calls) * per_call
+    if need <= progress.calls:
+        return f"{head}; enough for a verdict, due at the next look"
+    more = (need - progress.calls) * per_call
     return (
         f"{head}; a verdict needs about {fmt.count(need)} {unit}, about {fmt.duration(more)} more"
     )

@@ -25,6 +25,7 @@ from test_report import record as make_record
 from pytest_latency_sla import loadgen
 from pytest_latency_sla.capacity import run_step, search
 from pytest_latency_sla.load import (
+    LATE_BEHIND,
     Capacity,
     CapacityStep,
     ConcurrentCallError,
@@ -415,7 +416,7 @@ def test_the_generator_sentence_is_the_one_the_docs_quote() -> None:
 def test_the_report_lines_are_the_ones_the_docs_quote() -> None:
     record = make_record("t.py::test_x", 2.6)
     capacity = Capacity(rps=610.0, steps=(CapacityStep(610.0, 8e6, True, 1800, 10**9),), cores=2)
-    record["load"] = _load_entry(_load_stats(capacity=capacity))
+    record["load"] = _load_entry(_load_stats(capacity=capacity, late_share=0.002))
     record["budget_value"], record["budget_s"] = 10.0, 0.010
     quoted = _quoted("sla: test_load.py::test_funnel_under_load: under load")
     (load_line, capacity_line) = quoted[0].splitlines()
@@ -455,3 +456,25 @@ def test_the_progress_line_under_load_is_the_one_the_docs_quote() -> None:
         Progress(10_000_000_000, 3000, 9000, 3.3e6, rate=300.0),
     )
     assert _quoted("sla: test_load.py::test_funnel_under_load: 3,000") == [line]
+
+
+def test_a_rate_the_generator_cannot_keep_is_blamed_on_the_generator() -> None:
+    """50,000 no-op requests a second from Python threads: most are issued late, and the
+    run says the generator fell behind rather than blaming bursts of the callable."""
+    plan = SamplingPlan(
+        warmup_time_ns=MS,
+        min_time_ns=MS,
+        max_time_ns=1_000 * MS,
+        load_time_ns=500 * MS,
+        time_limit_ns=0,
+        max_samples=100_000,
+    )
+    sampling = load_sample(lambda: None, LoadSpec(rps=50_000.0), plan, budget_ns=0.1 * MS)
+    assert sampling.load is not None
+    assert sampling.decision is not None
+    if sampling.load.late_share <= LATE_BEHIND and sampling.decision.outcome is not None:
+        pytest.skip("this machine issues 50,000 requests/s on time")
+    assert sampling.decision.outcome is None, sampling.decision
+    assert sampling.decision.reason == "generator"
+    assert sampling.load.behind
+    assert sampling.load.late_share > 0.05

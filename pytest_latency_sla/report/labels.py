@@ -313,15 +313,15 @@ def load_text(record: SlaRecord) -> str | None:
         return None
     text = (
         f"under load: {fmt.rate(load['target_rps'])} ({load['arrivals']} arrivals, up to "
-        f"{load['concurrency']} threads): achieved {fmt.rate(load['achieved_rps'])}, up to "
+        f"{load['concurrency']} thread{'s' if load['concurrency'] != 1 else ''}): achieved "
+        f"{fmt.rate(load['achieved_rps'])}, up to "
         f"{load['in_flight_max']} in flight, {fmt.count(load['outstanding_max'])} in the system "
         "at most"
     )
-    if load["late_share"] > 0:
-        text += (
-            f"; {fmt.percent(round(load['late_share'], 3))} of requests issued over "
-            f"{fmt.duration(load['late_tolerance_s'])} late"
-        )
+    text += (
+        f"; {load['late_share'] * 100:.2g}% of requests issued over "
+        f"{fmt.duration(load['late_tolerance_s'])} late"
+    )
     if load["behind"]:
         text += " (the generator fell behind)"
     return text
@@ -342,7 +342,7 @@ def capacity_text(record: SlaRecord) -> str | None:
     about = "at least" if found["limited"] == "generator" else "about"
     text = f"capacity {about} {fmt.rate(found['rps'])} at {within} on {cores}"
     if found["limited"] == "generator":
-        text += " (the most this load generator issues)"
+        text += " (the highest rate the search tries)"
     elif found["limited"] == "time":
         text += " (the search ran out of time before narrowing it down)"
     if found["used_share"] is not None and load["target_rps"] is not None:
