@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .load import Capacity, CapacityStep, LoadStats, late_tolerance_ns, raise_error
+from .load import Capacity, CapacityStep, LoadError, LoadStats, late_tolerance_ns, raise_error
 from .loadgen import Generator, cores, schedule
 
 if TYPE_CHECKING:
@@ -200,7 +200,13 @@ def with_capacity(
             arrivals=arrivals,
         )
 
-    found = search(step, start_rps=start, max_rps=GENERATOR_MAX_RPS, time_ns=time_ns)
+    try:
+        found = search(step, start_rps=start, max_rps=GENERATOR_MAX_RPS, time_ns=time_ns)
+    except Exception as exc:
+        # The callable broke under the search's load: the budget's measurement is kept,
+        # and the search says why it has no figure.
+        problem = str(exc) if isinstance(exc, LoadError) else f"{type(exc).__name__}: {exc}"
+        found = Capacity(rps=0.0, steps=(), cores=cores(), limited="error", problem=problem)
     load = sampling.load
     if load is None:
         load = LoadStats(

@@ -16,6 +16,7 @@ import pytest
 
 from . import fmt
 from .baseline import judge_against
+from .load import capacity_problem
 from .messages import (
     cold_message,
     progress_line,
@@ -498,6 +499,8 @@ class SlaFixture:
             if cold["verdict"] == "fail":
                 missed = cold_message(cold, subject.name)
                 problem = "\n".join(p for p in (problem, missed) if p)
+        stopped = capacity_problem(measured.sampling)
+        problem = "\n".join(p for p in (problem, stopped) if p)
         # Recorded before any failure: nothing measured is lost.
         self._record(record)
         # The budget's verdict stands on its own; a comparison adds its text, never

@@ -13,9 +13,9 @@ The latencies go through the same verdict rule as one-at-a-time sampling
 a run of requests that have *all* finished is judged, so a slow request still in flight
 can never be left out of a look. A pass waits until the load has run ``load_time``
 (queues take time to build; periodic stalls take time to show); a clear failure may be
-called at once. When the generator itself could not keep the schedule (a free thread
-woke too late), the run is inconclusive and says so: its lateness would be in the
-latencies.
+called at once. When the generator itself could not keep the schedule, the run is
+inconclusive and says so. The threads are ``loadgen.py``'s; the capacity search is
+``capacity.py``'s.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ __all__ = [
     "LoadSpec",
     "LoadStats",
     "StalledError",
+    "capacity_problem",
     "late_tolerance_ns",
     "load_sample",
     "raise_error",
@@ -106,8 +107,7 @@ def raise_error(generator: Generator) -> None:
 
 @dataclass(frozen=True)
 class LoadSpec:
-    """How to load: the marker's ``rps=``, ``arrivals=``, ``concurrency=`` and
-    ``capacity=``."""
+    """How to load: the marker's ``rps=``, ``arrivals=``, ``concurrency=``, ``capacity=``."""
 
     #: Requests per second to issue; None: no load run (a capacity search alone).
     rps: float | None = None
@@ -151,10 +151,14 @@ class Capacity:
     cores: int
     #: Why the search stopped short of bracketing the capacity closely, or None: "time"
     #: (its time ran out), "generator" (the rate the generator can issue was reached:
-    #: the capacity is at least ``rps``), "floor" (the budget held at no rate tried).
+    #: the capacity is at least ``rps``), "floor" (the budget held at no rate tried),
+    #: "error" (the callable raised: see ``problem``).
     limited: str | None = None
     #: How long the search took.
     duration_ns: int = 0
+    #: Why the search has no figure (``limited`` is then "error"): the callable raised
+    #: under its load. None when it ran.
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,15 @@ def resolve(spec: LoadSpec | None, capacity: bool, onnx: bool) -> LoadSpec | Non
     if spec.capacity is None:
         spec = replace(spec, capacity=capacity)
     return spec if spec.rps is not None or spec.capacity else None
+
+
+def capacity_problem(sampling: Sampling) -> str | None:
+    """Why a measurement's capacity search has no figure, as a sentence; None when it
+    ran (or there was none)."""
+    found = sampling.load.capacity if sampling.load is not None else None
+    if found is None or not found.problem:
+        return None
+    return f"the capacity search stopped: {found.problem}"
 
 
 def late_tolerance_ns(budget_ns: float | None) -> float:

@@ -410,6 +410,7 @@ def _load_entry(load: LoadStats | None) -> LoadEntry | None:
                 for step in found.steps
             ],
             duration_s=found.duration_ns / 1e9,
+            problem=found.problem,
         )
     return LoadEntry(
         target_rps=load.target_rps,

@@ -202,6 +202,7 @@ class CapacityEntry(TypedDict):
     limited: str | None  # why the search stopped short: time, generator, floor; or None
     steps: list[CapacityStepEntry]  # in the order tried
     duration_s: float  # how long the search took
+    problem: str | None  # why the search has no figure (limited "error"), or None
 
 
 class LoadEntry(TypedDict):

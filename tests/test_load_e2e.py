@@ -269,3 +269,39 @@ def test_an_isolated_capacity_search_leaves_its_time_within_sla_timeout() -> Non
     assert search == room / 3
     assert run + search == room
     assert search < CAPACITY_TIME_NS / 1e9
+
+
+def test_a_capacity_search_that_breaks_the_callable_keeps_the_measurement(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+    import threading, time
+    import pytest
+
+    _busy = threading.Lock()
+
+    def unsafe():
+        if not _busy.acquire(blocking=False):
+            raise RuntimeError("called twice at once")
+        try:
+            time.sleep(0.001)
+        finally:
+            _busy.release()
+
+    @pytest.mark.sla(ms=50, capacity=True)
+    def test_unsafe(sla):
+        sla.measure(unsafe)
+    """
+    )
+    result = pytester.runpytest(*LOAD, "--sla-report=json:r.json")
+    assert_no_internal_error(result)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["the capacity search stopped: it raised RuntimeError: called twice at once while *"]
+    )
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["verdict"] == "pass"  # one call at a time, the budget held: kept
+    capacity = record["load"]["capacity"]
+    assert capacity["limited"] == "error"
+    assert capacity["problem"].startswith("it raised RuntimeError: called twice at once")

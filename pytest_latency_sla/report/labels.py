@@ -334,6 +334,8 @@ def capacity_text(record: SlaRecord) -> str | None:
     found = load["capacity"] if load is not None else None
     if load is None or found is None:
         return None
+    if found.get("problem"):
+        return f"capacity: no figure, the search stopped: {found['problem']}"
     within = budget_label(record)
     cores = f"{found['cores']} core{'s' if found['cores'] != 1 else ''}"
     if found["limited"] == "floor" or not found["rps"]:
