@@ -27,6 +27,22 @@ SERVER = """
         pass
 """
 
+#: A callable that raises when called while another call of it runs.
+UNSAFE = """
+    import threading, time
+    import pytest
+
+    _busy = threading.Lock()
+
+    def unsafe():
+        if not _busy.acquire(blocking=False):
+            raise RuntimeError("called twice at once")
+        try:
+            time.sleep(0.002)
+        finally:
+            _busy.release()
+"""
+
 
 def test_a_load_test_passes_and_every_report_shows_the_load(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
@@ -87,20 +103,8 @@ def test_a_callable_that_is_not_thread_safe_is_told_about_concurrency(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(
-        """
-    import threading, time
-    import pytest
-
-    _busy = threading.Lock()
-
-    def unsafe():
-        if not _busy.acquire(blocking=False):
-            raise RuntimeError("called twice at once")
-        try:
-            time.sleep(0.002)
-        finally:
-            _busy.release()
-
+        UNSAFE
+        + """
     @pytest.mark.sla(ms=50, rps=2000)
     def test_unsafe(sla):
         sla.measure(unsafe)
@@ -275,20 +279,8 @@ def test_a_capacity_search_that_breaks_the_callable_keeps_the_measurement(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(
-        """
-    import threading, time
-    import pytest
-
-    _busy = threading.Lock()
-
-    def unsafe():
-        if not _busy.acquire(blocking=False):
-            raise RuntimeError("called twice at once")
-        try:
-            time.sleep(0.001)
-        finally:
-            _busy.release()
-
+        UNSAFE
+        + """
     @pytest.mark.sla(ms=50, capacity=True)
     def test_unsafe(sla):
         sla.measure(unsafe)
