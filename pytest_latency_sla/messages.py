@@ -180,7 +180,7 @@ def _need(result: SlaResult) -> str:
         text += f" and sla_timeout above {float(suggested) + 15:g} (it is isolated)"
     lower = _lower_percentile(result)
     if lower is not None:
-        text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} calls)"
+        text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
     return text
 
 

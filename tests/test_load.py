@@ -478,3 +478,23 @@ def test_a_rate_the_generator_cannot_keep_is_blamed_on_the_generator() -> None:
     assert sampling.decision.reason == "generator"
     assert sampling.load.behind
     assert sampling.load.late_share > 0.05
+
+
+def test_an_inconclusive_load_run_counts_requests_at_the_target_rate() -> None:
+    decision = Decision(None, 0.5, 0.5, 0.00333, 300.0, 0.0, 1.0, reason="close")
+    result = SlaResult(
+        subject=Subject(kind="callable", name="serve", api="fn()"),
+        budget=Budget(10.0, "ms", 99.0),
+        verdict=Verdict.INCONCLUSIVE,
+        sampling=make_sampling(
+            [3 * MS] * 300,
+            decision=decision,
+            load=_load_stats(target_rps=10.0),
+            stop_reason="max_time",
+            needed_calls=600,
+            duration_ns=20 * 10**9,
+        ),
+    )
+    message = verdict_message(result)
+    assert "p99 needs about 600 requests: about 60.0 s at 10.0/s" in message
+    assert "or judge p95 (about 300 requests)" in message
