@@ -41,8 +41,8 @@ import _common
 import numpy as np
 from servers import SingleServer
 
-from pytest_latency_sla.capacity import run_step, search
-from pytest_latency_sla.load import LoadSpec, load_sample
+from pytest_latency_sla.capacity import GENERATOR_MAX_RPS, run_step, search, step_time_ns
+from pytest_latency_sla.load import CapacityStep, LoadSpec, load_sample
 from pytest_latency_sla.loadgen import schedule
 from pytest_latency_sla.plan import SamplingPlan
 
@@ -211,25 +211,14 @@ def executor_loop(call: Any, rate: float, seconds: float, threads: int) -> tuple
 
 
 def hand_capacity(call: Any, budget_ns: float, start: float) -> float:
-    """The same doubling-then-bisection as the plugin's, on the hand-written loop."""
-    held: float | None = None
-    failed: float | None = None
-    rate = start
-    for _ in range(14):
-        ok = hand_loop_p99(call, rate, min(3.0, max(1.0, 2000 / rate)), 32) <= budget_ns
-        if ok:
-            held = rate if held is None else max(held, rate)
-        else:
-            failed = rate if failed is None else min(failed, rate)
-        if held is not None and failed is not None:
-            if failed / held <= 1.05:
-                break
-            rate = math.sqrt(held * failed)
-        elif failed is None:
-            rate *= 2
-        else:
-            rate /= 2
-    return held or 0.0
+    """The plugin's search (doubling, then bisection), each step run by the hand loop."""
+
+    def step(rate: float) -> CapacityStep:
+        seconds = step_time_ns(rate) / 1e9
+        p99 = hand_loop_p99(call, rate, seconds, 32)
+        return CapacityStep(rate, p99, p99 <= budget_ns, int(rate * seconds), int(seconds * 1e9))
+
+    return search(step, start_rps=start, max_rps=GENERATOR_MAX_RPS).rps
 
 
 def onnx_vs_hand_loop(runs: int) -> None:

@@ -31,7 +31,7 @@ from .fmt import duration as _duration
 from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
 from .machine import NoMachine
 from .sampling import PROGRESS_AFTER_NS, Progress, Sampler, Sampling
-from .verdict import Ledger, judge, projection
+from .verdict import Ledger, judge, projection, thresholds
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,8 +83,10 @@ class LoadError(Exception):
 
 
 class ConcurrentCallError(LoadError):
-    """The measured callable raised while other calls of it were running in other
-    threads: perhaps it is not thread-safe. ``__cause__`` is what it raised."""
+    """The callable raised while other calls of it ran (not thread-safe?); see ``__cause__``."""
+
+    #: Calls of it running at once when it raised (itself included).
+    running: int = 0
 
 
 class StalledError(LoadError):
@@ -98,10 +100,12 @@ def raise_error(generator: Generator) -> None:
     if error is None:
         return
     if generator.error_others > 0 and not isinstance(error, (KeyboardInterrupt, SystemExit)):
-        raise ConcurrentCallError(
-            f"it raised {type(error).__name__}: {error} while "
-            f"{generator.error_others + 1} calls of it ran at once"
-        ) from error
+        running = generator.error_others + 1
+        concurrent = ConcurrentCallError(
+            f"it raised {type(error).__name__}: {error} while {running} calls of it ran at once"
+        )
+        concurrent.running = running
+        raise concurrent from error
     raise error
 
 
@@ -156,8 +160,7 @@ class Capacity:
     limited: str | None = None
     #: How long the search took.
     duration_ns: int = 0
-    #: Why the search has no figure (``limited`` is then "error"): the callable raised
-    #: under its load. None when it ran.
+    #: Why the search has no figure (``limited`` "error": the callable raised), or None.
     problem: str | None = None
 
 
@@ -222,9 +225,9 @@ def late_tolerance_ns(budget_ns: float | None) -> float:
 
 @dataclass
 class _Judged:
-    """What the looks have added to the ledger so far."""
+    """What the looks have added to the ledger so far: requests ``[0, added)``."""
 
-    added: int = 0  # requests [0, added) are in the ledger
+    added: int = 0
     chunks: int = 0
 
 
@@ -296,8 +299,6 @@ def load_sample(
     generator = Generator(
         call, schedule(spec.rps, count, spec.arrivals, spec.seed), spec.concurrency, clock
     )
-    from .verdict import thresholds
-
     ledgers = None
     if budget_ns is not None:
         levels = thresholds(budget_ns, plan.quick_factor, plan.instant_factor)
@@ -316,6 +317,21 @@ def load_sample(
             instant_factor=plan.instant_factor,
             state_ns=float(plan.state_time_ns),
         )
+
+    def project(n: int) -> int | None:
+        """Requests a verdict would need at the shares seen so far (``verdict.projection``)."""
+        if ledgers is None or budget_ns is None:
+            return None
+        found = projection(
+            ledgers[0],
+            budget_ns,
+            quantile,
+            plan.confidence,
+            quick_factor=plan.quick_factor,
+            instant_factor=plan.instant_factor,
+            state_ns=float(plan.state_time_ns),
+        )
+        return None if found is None else max(n, round(found))
 
     judged = _Judged()
     tolerance = late_tolerance_ns(budget_ns)
@@ -359,19 +375,7 @@ def load_sample(
                 stop_reason = "max_samples"
                 break
             if elapsed >= limit_ns:
-                need = None
-                if ledgers is not None and budget_ns is not None:
-                    found = projection(
-                        ledgers[0],
-                        budget_ns,
-                        quantile,
-                        plan.confidence,
-                        quick_factor=plan.quick_factor,
-                        instant_factor=plan.instant_factor,
-                        state_ns=float(plan.state_time_ns),
-                    )
-                    need = None if found is None else max(n, round(found))
-                needed = need
+                need = needed = project(n)
                 pass_waits = decision is not None and decision.outcome == "pass"
                 end = (
                     elapsed
@@ -394,17 +398,7 @@ def load_sample(
                 break
             if progress is not None and elapsed >= next_progress and n:
                 next_progress = elapsed + PROGRESS_AFTER_NS
-                if ledgers is not None and budget_ns is not None:
-                    found = projection(
-                        ledgers[0],
-                        budget_ns,
-                        quantile,
-                        plan.confidence,
-                        quick_factor=plan.quick_factor,
-                        instant_factor=plan.instant_factor,
-                        state_ns=float(plan.state_time_ns),
-                    )
-                    needed = None if found is None else max(n, round(found))
+                needed = project(n)
                 progress(Progress(elapsed, n, needed, elapsed / n, rate=spec.rps))
     finally:
         stopped_at = clock()
@@ -424,6 +418,7 @@ def load_sample(
         raise StalledError(
             f"no request finished in {_duration(duration / 1e9)}: the callable never returned"
         )
+    late_share = float((generator.lateness(n) > tolerance).mean())
     behind = False
     if stop_reason != "decided" and ledgers is not None and budget_ns is not None:
         covered = int(generator.offsets[n - 1])
@@ -438,17 +433,16 @@ def load_sample(
             # so often late that its lateness, and the queueing it caused, fill the
             # latencies?
             kept = look(ledgers[1], covered, final=True)
-            late = float((generator.lateness(n) > tolerance).mean())
             if (
                 kept.outcome == "fail"
                 or (kept.outcome == "pass" and covered >= plan.load_time_ns)
-                or late > LATE_BEHIND
+                or late_share > LATE_BEHIND
             ):
                 behind = True
                 decision = replace(decision, reason="generator")
     samples = generator.latencies(n).copy()
     samples.setflags(write=False)
-    stats = replace(_stats(generator, spec, n, tolerance, behind, duration), unfinished=unfinished)
+    stats = _stats(generator, spec, n, (late_share, tolerance), behind, unfinished)
     return Sampling(
         samples_ns=samples,
         cold_start_ns=warm.cold_ns,
@@ -496,15 +490,20 @@ def _add_unfinished(
 
 
 def _stats(
-    generator: Generator, spec: LoadSpec, n: int, tolerance: float, behind: bool, duration: int
+    generator: Generator,
+    spec: LoadSpec,
+    n: int,
+    late: tuple[float, float],
+    behind: bool,
+    unfinished: int,
 ) -> LoadStats:
+    """The figures of a run whose first ``n`` requests were judged (``late``: share, tolerance)."""
     finished = generator.done
     total = int(finished.sum())
     last_end = int(generator.ended[finished].max()) if total else generator.start_ns
     span = max(1, last_end - generator.start_ns)
     due = generator.start_ns + generator.offsets[:n]
     in_flight, outstanding = concurrency_reached(due, generator.started[:n], generator.ended[:n])
-    late = int((generator.lateness(n) > tolerance).sum())
     return LoadStats(
         target_rps=spec.rps,
         arrivals=spec.arrivals,
@@ -513,8 +512,9 @@ def _stats(
         requests=n,
         in_flight_max=in_flight,
         outstanding_max=outstanding,
-        late_share=late / n if n else 0.0,
-        late_tolerance_ns=tolerance,
+        late_share=late[0],
+        late_tolerance_ns=late[1],
         behind=behind,
         cores=cores(),
+        unfinished=unfinished,
     )

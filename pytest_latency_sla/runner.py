@@ -281,7 +281,7 @@ class InProcess:
             if not isinstance(cause, ort.RUN_ERRORS):
                 raise ModelRunError(f"under load: {exc}") from None
             raise ModelRunError(
-                f"under load ({exc.args[0].split(' while ')[-1]}): "
+                f"under load ({exc.running} calls of it ran at once): "
                 + ort.explain_run_error(cause, prepared)
             ) from None
         except LoadError as exc:
