@@ -260,7 +260,11 @@ def _chi2_quantile(freedom: float, probability: float) -> float:
 
 
 def inflation(
-    counts: npt.NDArray[np.int64], calls: npt.NDArray[np.int64], blocks: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64],
+    calls: npt.NDArray[np.int64],
+    blocks: npt.NDArray[np.int64],
+    *,
+    blocks_then: int | None = None,
 ) -> float:
     """Variance inflation of an exceedance count from dependence, by batch means.
 
@@ -270,7 +274,11 @@ def inflation(
     blocks still agree (a positive lag-1 correlation of block residuals beyond one
     standard error),
     the dependence outlasts a block and the inflation grows by ``(1 + r) / (1 - r)``.
+    The estimate is then raised to an upper bound for the number of blocks it rests on.
     Returns at least 1, so it can only make a verdict more cautious.
+
+    ``blocks_then`` (a projection, never a verdict): the bound as it would be if the same
+    estimate rested on that many blocks, as it will later in a run that goes on.
     """
     import numpy as np
 
@@ -291,7 +299,7 @@ def inflation(
     between = float(np.sum(residuals**2)) * k / (k - 1)
     binomial = share * (1.0 - share) * total
     factor = between / binomial
-    freedom = float(k - 1)
+    freedom = float(max(k, blocks_then or 0) - 1)
     denominator = float(np.sum(residuals**2))
     if denominator > 0:
         lag1 = float(np.sum(residuals[1:] * residuals[:-1])) / denominator

@@ -170,15 +170,21 @@ class Ledger:
         return int(self.calls[self.contended].sum()) / total if total else 0.0
 
 
+def _block_count(span_ns: float, state_ns: float, chunks: int) -> int:
+    """How many time-blocks a run spanning ``span_ns`` in ``chunks`` chunks is divided
+    into: ``BLOCKS`` equal spans, or, with ``state_ns``, blocks of at least that long and
+    never fewer than 3 (a run shorter than three states gets three blocks: cautious,
+    never more confident)."""
+    length = max(span_ns / BLOCKS, min(state_ns, span_ns / 3.0))
+    return max(1, min(chunks, round(span_ns / length)))
+
+
 def _blocks(starts: npt.NDArray[np.float64], state_ns: float) -> npt.NDArray[np.int64]:
-    """The time-block of each chunk: ``BLOCKS`` equal spans of the run, or, with
-    ``state_ns``, blocks of at least that long and never fewer than 3 (a run shorter
-    than three states gets three blocks: cautious, never more confident)."""
+    """The time-block of each chunk (see :func:`_block_count`)."""
     span = float(starts[-1] - starts[0]) if starts.size else 0.0
     if span <= 0:
         return np.zeros(starts.size, dtype=np.int64)
-    length = max(span / BLOCKS, min(state_ns, span / 3.0))
-    count = max(1, min(int(starts.size), round(span / length)))
+    count = _block_count(span, state_ns, int(starts.size))
     index = np.floor((starts - starts[0]) / span * count).astype(np.int64)
     clipped: npt.NDArray[np.int64] = np.minimum(index, count - 1)
     return clipped
@@ -195,13 +201,19 @@ class _Table:
     #: Other divisions of the same chunks into time-blocks (finer ones): dependence is
     #: the largest estimate over every division.
     scales: tuple[npt.NDArray[np.int64], ...] = ()
+    #: The ``state_ns`` each division (``blocks``, then ``scales``) was made with, and
+    #: the span of the chunks' starts: how the divisions would grow in a longer run.
+    states: tuple[float, ...] = (0.0,)
+    span_ns: float = 0.0
 
     @classmethod
     def of(cls, ledger: Ledger, steady: Ledger | None = None, state_ns: float = 0.0) -> _Table:
         if steady is None or steady.size == 0:
             blocks = _blocks(ledger.starts, state_ns)
             scales = (_blocks(ledger.starts, 0.0),) if state_ns > 0 else ()
-            return cls(ledger.calls, ledger.upper, ledger.lower, blocks, scales)
+            states = (state_ns, 0.0) if state_ns > 0 else (0.0,)
+            span = float(ledger.starts[-1] - ledger.starts[0]) if ledger.size else 0.0
+            return cls(ledger.calls, ledger.upper, ledger.lower, blocks, scales, states, span)
         # The steady warmup ran just before sampling: its chunks come first in time.
         shift = float(steady.starts[-1]) + 1.0
         starts = np.concatenate((steady.starts, ledger.starts + shift))
@@ -210,14 +222,29 @@ class _Table:
             upper=np.concatenate((steady.upper, ledger.upper)),
             lower=np.concatenate((steady.lower, ledger.lower)),
             blocks=_blocks(starts, state_ns),
+            states=(state_ns,),
+            span_ns=float(starts[-1] - starts[0]),
         )
 
-    def dependence(self, k: int) -> float:
+    def dependence(self, k: int, grow: float = 1.0) -> float:
         """Inflation at level ``k``, the largest of it and its two lower proxies, over
-        every division into time-blocks."""
+        every division into time-blocks.
+
+        ``grow`` > 1 (a projection): each estimate bounded as it would be in a run
+        ``grow`` times as long, whose divisions have more blocks; the estimates
+        themselves as they are now.
+        """
+        chunks = round(self.calls.size * grow)
         return max(
-            inflation(self.upper[:, j], self.calls, blocks)
-            for blocks in (self.blocks, *self.scales)
+            inflation(
+                self.upper[:, j],
+                self.calls,
+                blocks,
+                blocks_then=_block_count(self.span_ns * grow, state, chunks)
+                if grow > 1.0 and self.span_ns > 0
+                else None,
+            )
+            for blocks, state in zip((self.blocks, *self.scales), self.states, strict=True)
             for j in range(max(0, k - 2), k + 1)
         )
 
@@ -326,8 +353,9 @@ def projection(
     state_ns: float = 0.0,
 ) -> float | None:
     """Calls a verdict would need if the shares seen so far held: the fewest over every
-    tier and direction :func:`judge` tests, each with its own dependence; None when no
-    tier would decide within a million times the calls so far (or for p100).
+    tier and direction :func:`judge` tests, each with its own dependence (as estimated
+    now, bounded as the verdict will bound it then: see :func:`_calls_then`); None when
+    no tier would decide within a million times the calls so far (or for p100).
 
     For planning how long to sample (``sla_time_limit``), never for the verdict.
     """
@@ -345,12 +373,36 @@ def projection(
     best: float | None = None
     for tab, outcome, threshold in tests:
         k = _index(ledger.levels, threshold)
-        d = tab.dependence(k)
         counts = tab.upper if outcome == "pass" else tab.lower
-        need = calls_to_decide(n / d, float(counts[:, k].sum()) / d, eps, alpha, outcome)
-        if need is not None and (best is None or need * d < best):
-            best = need * d
+        t = float(counts[:, k].sum())
+        calls = _calls_then(tab, k, n, t, eps, alpha, outcome)
+        if calls is not None and (best is None or calls < best):
+            best = calls
     return best
+
+
+#: Rounds of :func:`_calls_then`'s fixed point (the block counts settle within a few).
+_PROJECTION_ROUNDS = 4
+
+
+def _calls_then(
+    tab: _Table, k: int, n: float, t: float, eps: float, alpha: float, outcome: str
+) -> float | None:
+    """Calls one test would need at the shares and the dependence seen so far, with the
+    dependence bounded as the verdict will bound it then: a longer run is divided into
+    more time-blocks, and an estimate from more blocks needs a smaller allowance for
+    having fallen short by chance. A fixed point (the calls decide the run's length, the
+    length the blocks, the blocks the calls); the larger of its last two rounds."""
+    grow = 1.0
+    rounds: list[float] = []
+    for _ in range(_PROJECTION_ROUNDS):
+        d = tab.dependence(k, grow)
+        need = calls_to_decide(n / d, t / d, eps, alpha, outcome)
+        if need is None:
+            return None
+        rounds.append(need * d)
+        grow = max(1.0, rounds[-1] / n)
+    return max(rounds[-2:])
 
 
 def _undecided(

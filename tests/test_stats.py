@@ -301,6 +301,21 @@ def test_inflation_never_below_one() -> None:
     assert inflation(*_chunks(exceeded, 100, 20)) >= 1.0
 
 
+def test_inflation_for_a_longer_run_keeps_the_estimate_and_narrows_the_bound() -> None:
+    # The same estimate resting on more blocks (a projection of a run that goes on) needs
+    # a smaller allowance for having fallen short by chance; never more blocks than now
+    # changes nothing.
+    rng = np.random.default_rng(6)
+    chunks = _chunks(rng.random(5_000) < 0.02, 50, 10)
+    now = inflation(*chunks)
+    assert inflation(*chunks, blocks_then=10) == now
+    assert inflation(*chunks, blocks_then=3) == now
+    later = inflation(*chunks, blocks_then=20)
+    assert 1.0 <= later < now
+    # 9 and 19 degrees of freedom: the 10% chi-square allowances are 2.16x and 1.63x.
+    assert later == pytest.approx(max(1.0, now / 2.159 * 1.631), rel=0.02)
+
+
 # --- percentiles --------------------------------------------------------------------------
 
 
