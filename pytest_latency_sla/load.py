@@ -25,10 +25,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .fmt import duration as _duration
 from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
+from .loadledger import Judged, add_unfinished, add_windows
 from .machine import NoMachine
 from .sampling import PROGRESS_AFTER_NS, Progress, Sampler, Sampling
 from .verdict import Ledger, judge, projection, thresholds
@@ -70,7 +69,7 @@ LOOK_MAX_NS = 1_000_000_000
 LOAD_CHUNK_NS = 100_000_000
 #: A request is *late* when a free thread issued it more than this share of the budget
 #: after its time (never less than ``LATE_FLOOR_NS``; 1 ms without a budget): reported.
-#: The verdict itself never blames the model for lateness (see ``_add_windows``).
+#: The verdict itself never blames the model for lateness (see ``loadledger.add_windows``).
 LATE_SHARE_OF_BUDGET = 0.1
 LATE_FLOOR_NS = 200_000
 #: An undecided run whose generator was late this often fell behind (its lateness, and
@@ -223,55 +222,6 @@ def late_tolerance_ns(budget_ns: float | None) -> float:
     return max(LATE_FLOOR_NS, LATE_SHARE_OF_BUDGET * budget_ns)
 
 
-@dataclass
-class _Judged:
-    """What the looks have added to the ledger so far: requests ``[0, added)``."""
-
-    added: int = 0
-    chunks: int = 0
-
-
-def _add_windows(
-    ledgers: tuple[Ledger, Ledger] | None,
-    generator: Generator,
-    judged: _Judged,
-    upto: int,
-    window_ns: int,
-    final: bool,
-) -> None:
-    """Add the finished requests ``[judged.added, upto)`` to the ledgers, one chunk per
-    window of scheduled time; a window is added only once every request in it finished
-    (or at the end, ``final``). The first ledger counts latencies (and, for the FAIL test,
-    latencies less the generator's lateness); the second counts latencies less the
-    lateness alone: what the verdict would be had the generator kept its schedule."""
-    offsets = generator.offsets
-    first = judged.added
-    if upto <= first:
-        return
-    if final or upto >= offsets.size:
-        last = upto
-    else:
-        # The window of the first unfinished request is not complete yet.
-        open_window = int(offsets[upto]) // window_ns * window_ns
-        last = int(np.searchsorted(offsets[:upto], open_window, side="left"))
-    if last <= first:
-        return
-    if ledgers is not None:
-        latencies = generator.latencies(last)[first:]
-        bounds = latencies - np.maximum(generator.lateness(last)[first:], 0)
-        windows = offsets[first:last] // window_ns
-        cuts = np.flatnonzero(np.diff(windows)) + 1
-        begins = np.concatenate(([0], cuts))
-        ends = np.concatenate((cuts, [latencies.size]))
-        measured, optimistic = ledgers
-        for begin, end in zip(begins, ends, strict=True):
-            start = float(windows[begin] * window_ns)
-            measured.add(latencies[begin:end], start, 0, bounds[begin:end])
-            optimistic.add(bounds[begin:end], start, 0)
-            judged.chunks += 1
-    judged.added = last
-
-
 def load_sample(
     call: Callable[[], object],
     spec: LoadSpec,
@@ -333,7 +283,7 @@ def load_sample(
         )
         return None if found is None else max(n, round(found))
 
-    judged = _Judged()
+    judged = Judged()
     tolerance = late_tolerance_ns(budget_ns)
     window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
     decision: Decision | None = None
@@ -351,7 +301,7 @@ def load_sample(
                 break  # a call raised
             elapsed = clock() - generator.start_ns
             prefix = generator.finished_prefix(prefix)
-            _add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
+            add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
             n = judged.added
             covered = int(generator.offsets[n - 1]) if n else 0
             exhausted = prefix >= count
@@ -411,8 +361,8 @@ def load_sample(
         # due before the stop that never finished (never issued, waiting for a thread, or
         # stuck): none may be left out of the last look.
         prefix = generator.finished_prefix(prefix)
-        _add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
-        unfinished = _add_unfinished(ledgers, generator, prefix, stopped_at)
+        add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
+        unfinished = add_unfinished(ledgers, generator, prefix, stopped_at)
     n = judged.added
     if n == 0:
         raise StalledError(
@@ -458,35 +408,6 @@ def load_sample(
         limit_ns=hard_limit_ns,
         load=stats,
     )
-
-
-#: Stands for the unknown latency of a request that never finished: over every threshold.
-_UNKNOWN_NS = np.int64(2**62)
-
-
-def _add_unfinished(
-    ledgers: tuple[Ledger, Ledger] | None,
-    generator: Generator,
-    first: int,
-    stopped_at: int,
-) -> int:
-    """Add the requests from ``first`` that were due before the run stopped, as one
-    chunk: finished ones at their latency, the others over every threshold for the PASS
-    test and at the time they had waited for the FAIL test. Returns how many never
-    finished."""
-    due = generator.start_ns + generator.offsets
-    upto = int(np.searchsorted(due, stopped_at, side="left"))
-    if upto <= first:
-        return 0
-    done = generator.done[first:upto]
-    waited = stopped_at - due[first:upto]
-    latencies = np.where(done, generator.ended[first:upto] - due[first:upto], _UNKNOWN_NS)
-    bounds = np.where(done, latencies - np.maximum(generator.lateness(upto)[first:], 0), waited)
-    if ledgers is not None:
-        start = float(generator.offsets[first])
-        ledgers[0].add(latencies, start, 0, bounds)
-        ledgers[1].add(np.where(done, bounds, _UNKNOWN_NS), start, 0, bounds)
-    return int((~done).sum())
 
 
 def _stats(

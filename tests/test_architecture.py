@@ -122,6 +122,7 @@ CORE = (
     "pytest_latency_sla.messages",
     "pytest_latency_sla.load",
     "pytest_latency_sla.loadgen",
+    "pytest_latency_sla.loadledger",
     "pytest_latency_sla.capacity",
 )
 GLUE = (

@@ -32,13 +32,11 @@ from pytest_latency_sla.load import (
     LoadSpec,
     LoadStats,
     StalledError,
-    _add_unfinished,
-    _add_windows,
-    _Judged,
     load_sample,
     resolve,
 )
 from pytest_latency_sla.loadgen import Generator, concurrency_reached, schedule
+from pytest_latency_sla.loadledger import Judged, add_unfinished, add_windows
 from pytest_latency_sla.messages import verdict_message
 from pytest_latency_sla.plan import SamplingPlan
 from pytest_latency_sla.report.labels import capacity_text, load_text
@@ -121,17 +119,17 @@ def test_only_whole_windows_of_finished_requests_are_judged() -> None:
     generator.done[3] = False  # the request due at 14 ms is still running
     levels = thresholds(10.0 * MS, 2.0, 10.0)
     ledgers = (Ledger(levels), Ledger(levels))
-    judged = _Judged()
+    judged = Judged()
     prefix = generator.finished_prefix(0)
     assert prefix == 3
-    _add_windows(ledgers, generator, judged, prefix, 10 * MS, final=False)
+    add_windows(ledgers, generator, judged, prefix, 10 * MS, final=False)
     # The window [10, 20) holds an unfinished request: only [0, 10) is added.
     assert (judged.added, judged.chunks) == (2, 1)
     assert ledgers[0].calls.tolist() == [2]
     generator.done[3] = True
     prefix = generator.finished_prefix(prefix)
     assert prefix == 5
-    _add_windows(ledgers, generator, judged, prefix, 10 * MS, final=True)
+    add_windows(ledgers, generator, judged, prefix, 10 * MS, final=True)
     assert judged.added == 5
     assert ledgers[0].calls.tolist() == [2, 2, 1]
     assert ledgers[0].starts.tolist() == [0.0, 10 * MS, 20 * MS]
@@ -156,7 +154,7 @@ def test_the_generators_lateness_never_counts_toward_a_failure() -> None:
     generator = _recorded(offsets, [12.0] * count, [5.0] * count)
     levels = thresholds(budget, 2.0, 10.0)
     ledgers = (Ledger(levels), Ledger(levels))
-    _add_windows(ledgers, generator, _Judged(), count, 10 * MS, final=True)
+    add_windows(ledgers, generator, Judged(), count, 10 * MS, final=True)
     decision = judge(ledgers[0], budget, 0.99, 0.99, quick_factor=2.0, instant_factor=10.0)
     assert decision.outcome is None
     # Had the generator kept the schedule, the requests would pass.
@@ -173,14 +171,14 @@ def test_the_last_look_counts_requests_that_never_finished() -> None:
     levels = np.array([5.0 * MS, 50.0 * MS])
     ledgers = (Ledger(levels), Ledger(levels))
     stopped_at = generator.start_ns + 35 * MS  # the request due at 40 ms was not yet due
-    assert _add_unfinished(ledgers, generator, 2, stopped_at) == 2
+    assert add_unfinished(ledgers, generator, 2, stopped_at) == 2
     # Both unfinished requests exceed every level for a pass; for a fail, they had waited
     # 15 and 5 ms: over 5 ms once (15 ms), over 50 ms never.
     assert ledgers[0].upper.tolist() == [[2, 2]]
     assert ledgers[0].lower.tolist() == [[1, 0]]
     # Had the generator kept its schedule, a pass would still be impossible.
     assert ledgers[1].upper.tolist() == [[2, 2]]
-    assert _add_unfinished(ledgers, generator, 5, stopped_at) == 0
+    assert add_unfinished(ledgers, generator, 5, stopped_at) == 0
 
 
 def test_a_load_run_where_nothing_finishes_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
