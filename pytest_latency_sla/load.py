@@ -13,8 +13,10 @@ The latencies go through the same verdict rule as one-at-a-time sampling
 a run of requests that have *all* finished is judged, so a slow request still in flight
 can never be left out of a look. A pass waits until the load has run ``load_time``
 (queues take time to build; periodic stalls take time to show); a clear failure may be
-called at once. When the generator itself could not keep the schedule, the run is
-inconclusive and says so. The threads are ``loadgen.py``'s; the capacity search is
+called at once, on the requests replayed through an ideal generator (the calls' own
+durations and the queues they cause, none of the generator's lost time: see
+``loadledger.Replay``). When the generator itself could not keep the schedule, the run
+is inconclusive and says so. The threads are ``loadgen.py``'s; the capacity search is
 ``capacity.py``'s.
 """
 
@@ -283,7 +285,7 @@ def load_sample(
         )
         return None if found is None else max(n, round(found))
 
-    judged = Judged()
+    judged = Judged(spec.concurrency)
     tolerance = late_tolerance_ns(budget_ns)
     window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
     decision: Decision | None = None
@@ -362,7 +364,7 @@ def load_sample(
         # stuck): none may be left out of the last look.
         prefix = generator.finished_prefix(prefix)
         add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
-        unfinished = add_unfinished(ledgers, generator, prefix, stopped_at)
+        unfinished = add_unfinished(ledgers, generator, judged, stopped_at)
     n = judged.added
     if n == 0:
         raise StalledError(

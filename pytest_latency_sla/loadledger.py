@@ -11,24 +11,64 @@ own lost time stands between the requests and a verdict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import heapq
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from .loadgen import Generator
     from .verdict import Ledger
 
-__all__ = ["UNKNOWN_NS", "Judged", "add_unfinished", "add_windows"]
+__all__ = ["UNKNOWN_NS", "Judged", "Replay", "add_unfinished", "add_windows"]
+
+
+class Replay:
+    """The requests replayed through an ideal generator: ``servers`` threads, first come
+    first served, each request started at the later of its scheduled time and the first
+    thread free, and taking as long as its call took.
+
+    Its latencies are what the requests would have waited and taken with no time lost
+    between calls (a thread waking late, its bookkeeping, the GIL it waits for after a
+    call), and every wait the calls' own durations cause (a queue behind slow calls, a
+    lock inside the callable, calls slowing each other on shared cores) is still in them:
+    a lower bound on what the callable is to blame for, never above the latency measured.
+    Fed in schedule order, a stretch at a time, so a look replays only its new requests.
+    """
+
+    def __init__(self, servers: int) -> None:
+        #: When each thread is next free (ns, on the schedule's clock), as a heap.
+        self._free = [0] * max(1, servers)
+
+    def extend(
+        self, offsets: npt.NDArray[np.int64], durations: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """Latencies (from the scheduled start) of the next requests, scheduled at
+        ``offsets`` and taking ``durations``."""
+        free = self._free
+        latencies: list[int] = []
+        for due, took in zip(offsets.tolist(), durations.tolist(), strict=True):
+            end = max(due, free[0]) + max(0, took)
+            heapq.heapreplace(free, end)
+            latencies.append(end - due)
+        return np.array(latencies, dtype=np.int64)
 
 
 @dataclass
 class Judged:
-    """What the looks have added to the ledger so far: requests ``[0, added)``."""
+    """What the looks have added to the ledgers so far: requests ``[0, added)``, in
+    ``chunks``, replayed by ``replay`` (a pool of ``servers`` threads)."""
 
+    servers: int
     added: int = 0
     chunks: int = 0
+    replay: Replay = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.replay = Replay(self.servers)
 
 
 def add_windows(
@@ -42,8 +82,9 @@ def add_windows(
     """Add the finished requests ``[judged.added, upto)`` to the ledgers, one chunk per
     window of scheduled time; a window is added only once every request in it finished
     (or at the end, ``final``). The first ledger counts latencies (and, for the FAIL test,
-    latencies less the generator's lateness); the second counts latencies less the
-    lateness alone: what the verdict would be had the generator kept its schedule."""
+    the latencies replayed through an ideal generator: see :class:`Replay`); the second
+    counts the replayed latencies alone: what the verdict would be had the generator lost
+    no time."""
     offsets = generator.offsets
     first = judged.added
     if upto <= first:
@@ -58,7 +99,9 @@ def add_windows(
         return
     if ledgers is not None:
         latencies = generator.latencies(last)[first:]
-        bounds = latencies - np.maximum(generator.lateness(last)[first:], 0)
+        bounds = judged.replay.extend(
+            offsets[first:last], generator.ended[first:last] - generator.started[first:last]
+        )
         windows = offsets[first:last] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1
         begins = np.concatenate(([0], cuts))
@@ -79,21 +122,25 @@ UNKNOWN_NS = np.int64(2**62)
 def add_unfinished(
     ledgers: tuple[Ledger, Ledger] | None,
     generator: Generator,
-    first: int,
+    judged: Judged,
     stopped_at: int,
 ) -> int:
-    """Add the requests from ``first`` that were due before the run stopped, as one
+    """Add the requests after those judged that were due before the run stopped, as one
     chunk: finished ones at their latency, the others over every threshold for the PASS
-    test and at the time they had waited for the FAIL test. Returns how many never
-    finished."""
+    test; for the FAIL test, all replayed (see :class:`Replay`), one that never finished
+    taking as long as its call had run (nothing, if it never started). Returns how many
+    never finished."""
+    first = judged.added
     due = generator.start_ns + generator.offsets
     upto = int(np.searchsorted(due, stopped_at, side="left"))
     if upto <= first:
         return 0
     done = generator.done[first:upto]
-    waited = stopped_at - due[first:upto]
+    started = generator.started[first:upto]
+    ran = np.where(started > 0, stopped_at - started, 0)
+    took = np.where(done, generator.ended[first:upto] - started, ran)
     latencies = np.where(done, generator.ended[first:upto] - due[first:upto], UNKNOWN_NS)
-    bounds = np.where(done, latencies - np.maximum(generator.lateness(upto)[first:], 0), waited)
+    bounds = judged.replay.extend(generator.offsets[first:upto], took)
     if ledgers is not None:
         start = float(generator.offsets[first])
         ledgers[0].add(latencies, start, 0, bounds)

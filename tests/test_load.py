@@ -36,7 +36,7 @@ from pytest_latency_sla.load import (
     resolve,
 )
 from pytest_latency_sla.loadgen import Generator, concurrency_reached, schedule
-from pytest_latency_sla.loadledger import Judged, add_unfinished, add_windows
+from pytest_latency_sla.loadledger import Judged, Replay, add_unfinished, add_windows
 from pytest_latency_sla.messages import verdict_message
 from pytest_latency_sla.plan import SamplingPlan
 from pytest_latency_sla.report.labels import capacity_text, load_text
@@ -119,7 +119,7 @@ def test_only_whole_windows_of_finished_requests_are_judged() -> None:
     generator.done[3] = False  # the request due at 14 ms is still running
     levels = thresholds(10.0 * MS, 2.0, 10.0)
     ledgers = (Ledger(levels), Ledger(levels))
-    judged = Judged()
+    judged = Judged(4)
     prefix = generator.finished_prefix(0)
     assert prefix == 3
     add_windows(ledgers, generator, judged, prefix, 10 * MS, final=False)
@@ -154,7 +154,7 @@ def test_the_generators_lateness_never_counts_toward_a_failure() -> None:
     generator = _recorded(offsets, [12.0] * count, [5.0] * count)
     levels = thresholds(budget, 2.0, 10.0)
     ledgers = (Ledger(levels), Ledger(levels))
-    add_windows(ledgers, generator, Judged(), count, 10 * MS, final=True)
+    add_windows(ledgers, generator, Judged(4), count, 10 * MS, final=True)
     decision = judge(ledgers[0], budget, 0.99, 0.99, quick_factor=2.0, instant_factor=10.0)
     assert decision.outcome is None
     # Had the generator kept the schedule, the requests would pass.
@@ -171,14 +171,87 @@ def test_the_last_look_counts_requests_that_never_finished() -> None:
     levels = np.array([5.0 * MS, 50.0 * MS])
     ledgers = (Ledger(levels), Ledger(levels))
     stopped_at = generator.start_ns + 35 * MS  # the request due at 40 ms was not yet due
-    assert add_unfinished(ledgers, generator, 2, stopped_at) == 2
-    # Both unfinished requests exceed every level for a pass; for a fail, they had waited
-    # 15 and 5 ms: over 5 ms once (15 ms), over 50 ms never.
+    judged = Judged(4, added=2)
+    assert add_unfinished(ledgers, generator, judged, stopped_at) == 2
+    # Both unfinished requests exceed every level for a pass; for a fail, their calls had
+    # run 15 and 5 ms: over 5 ms once (15 ms), over 50 ms never.
     assert ledgers[0].upper.tolist() == [[2, 2]]
     assert ledgers[0].lower.tolist() == [[1, 0]]
     # Had the generator kept its schedule, a pass would still be impossible.
     assert ledgers[1].upper.tolist() == [[2, 2]]
-    assert add_unfinished(ledgers, generator, 5, stopped_at) == 0
+    assert add_unfinished(ledgers, generator, Judged(4, added=5), stopped_at) == 0
+
+
+def test_a_request_that_never_started_is_not_blamed_on_the_callable_for_a_failure() -> None:
+    # Due at 20 and 30 ms, never issued (the generator fell behind): no call ran, so the
+    # FAIL test counts only what the calls before them would have made them wait.
+    generator = _recorded([0, 10, 20, 30], [1, 1, 1, 1], [0] * 4)
+    generator.done[2:] = False
+    generator.started[2:] = 0
+    levels = np.array([5.0 * MS])
+    ledgers = (Ledger(levels), Ledger(levels))
+    assert add_unfinished(ledgers, generator, Judged(1, added=2), generator.start_ns + 35 * MS)
+    assert ledgers[0].upper.tolist() == [[2]]
+    assert ledgers[0].lower.tolist() == [[0]]
+
+
+@pytest.mark.parametrize(
+    ("servers", "expected"),
+    [(1, [3, 5, 7, 3]), (2, [3, 3, 4, 3]), (8, [3, 3, 3, 3])],
+)
+def test_the_replay_keeps_the_queue_the_calls_durations_make(
+    servers: int, expected: list[int]
+) -> None:
+    # Four 3 ms calls due at 0, 1, 2 and 10 ms: one thread queues the first three behind
+    # each other; more threads queue less; the fourth finds a thread free.
+    replay = Replay(servers)
+    offsets = np.array([0, 1, 2, 10], dtype=np.int64) * MS
+    latencies = replay.extend(offsets[:2], np.full(2, 3 * MS, dtype=np.int64))
+    latencies = np.concatenate(
+        (latencies, replay.extend(offsets[2:], np.full(2, 3 * MS, dtype=np.int64)))
+    )
+    assert (latencies // MS).tolist() == expected
+
+
+def test_the_replay_is_never_above_the_latency_measured() -> None:
+    # A run of 4 threads that lose time between calls (bookkeeping) and wake late: the
+    # replay, with the same calls and no lost time, is never slower, and never faster
+    # than the call itself.
+    rng = np.random.default_rng(7)
+    count = 2_000
+    offsets = np.cumsum(rng.exponential(1.0, count))
+    free = [0.0] * 4
+    started, ended = np.zeros(count), np.zeros(count)
+    for i, due in enumerate(offsets):
+        thread = int(np.argmin(free))
+        started[i] = max(due, free[thread] + rng.exponential(0.3)) + rng.exponential(0.2)
+        ended[i] = started[i] + rng.exponential(3.0)
+        free[thread] = ended[i]
+    generator = _recorded(
+        offsets.tolist(), (ended - offsets).tolist(), (started - offsets).tolist()
+    )
+    took = generator.ended - generator.started
+    replayed = Replay(4).extend(generator.offsets, took)
+    measured = generator.latencies(count)
+    assert (replayed <= measured).all()
+    assert (replayed >= took).all()
+    assert (replayed < measured).mean() > 0.5
+
+
+def test_a_queue_the_generator_made_is_not_counted_toward_a_failure() -> None:
+    """0.1 ms calls due every millisecond, each taken by a thread 20 ms after its time
+    (the threads were busy with the generator's own work, so no free thread was late):
+    the latencies measured miss a 10 ms budget, but the calls never queued behind each
+    other, so no failure is claimed, and the generator is what stands in the way."""
+    count = 4_000
+    generator = _recorded([float(i) for i in range(count)], [20.1] * count, [20.0] * count)
+    generator.claimed[:] = generator.started
+    assert not (generator.lateness(count) > 0).any()
+    levels = thresholds(10.0 * MS, 2.0, 10.0)
+    ledgers = (Ledger(levels), Ledger(levels))
+    add_windows(ledgers, generator, Judged(32), count, 10 * MS, final=True)
+    assert judge(ledgers[0], 10.0 * MS, 0.99, 0.99, quick_factor=2.0).outcome is None
+    assert judge(ledgers[1], 10.0 * MS, 0.99, 0.99, quick_factor=2.0).outcome == "pass"
 
 
 def test_a_load_run_where_nothing_finishes_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
