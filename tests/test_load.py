@@ -408,24 +408,73 @@ def test_a_call_that_raises_alone_raises_as_itself() -> None:
 # --- the single server of docs/load.md: a lock around a 1 ms sleep ----------------------------
 
 
-#: Default settings, but a patient max_time: queueing makes latency dependent, and in
-#: about one run in ten here the dependence estimate keeps a pass at 2.7x (p99 about
-#: 3.7 ms against 10 ms) past the default 20 s (see docs/load.md); a verdict then comes
-#: by 40 s. A test must not be flaky, and a wrong verdict must fail it either way.
-PATIENT = SamplingPlan(max_time_ns=60_000 * MS)
+def _queue_verdict(rps: float, stall_every_s: float | None, seconds: float) -> str | None:
+    """The verdict (p99 <= 10 ms, the default plan's tiers, as a load run looks) on
+    ``seconds`` of an ideal single server: Poisson arrivals at ``rps``, 1.1 ms a call (a
+    1 ms sleep overshoots), one call of 301 ms every ``stall_every_s``: the queue's
+    latencies exactly, replayed through one thread."""
+    plan = SamplingPlan()
+    count = int(rps * seconds)
+    offsets = schedule(rps, count, seed=11)
+    took = np.full(count, 1_100_000, dtype=np.int64)
+    if stall_every_s is not None:
+        stalls = np.searchsorted(offsets, np.arange(1, seconds, stall_every_s) * 1e9)
+        took[stalls[stalls < count]] = 301 * MS
+    latencies = Replay(1).extend(offsets, took)
+    ledger = Ledger(thresholds(10 * MS, plan.quick_factor, plan.instant_factor))
+    windows = offsets // (100 * MS)
+    for window in np.unique(windows):
+        ledger.add(latencies[windows == window], float(window * 100 * MS), 0)
+    covered = float(offsets[-1])
+    return judge(
+        ledger,
+        10 * MS,
+        0.99,
+        plan.confidence,
+        spanned=covered >= plan.state_time_ns,
+        settled=covered >= plan.settle_time_ns,
+        quick_factor=plan.quick_factor,
+        instant_factor=plan.instant_factor,
+        state_ns=float(plan.state_time_ns),
+    ).outcome
+
+
+@pytest.mark.parametrize(
+    ("rps", "stall", "seconds", "outcome"),
+    [(300.0, None, 10.0, "pass"), (1500.0, None, 2.0, "fail"), (300.0, 2.0, 8.0, "fail")],
+    ids=["300-per-s-passes-by-10-s", "1500-per-s-fails-by-2-s", "stall-every-2-s-fails-by-8-s"],
+)
+def test_single_server_queue_verdicts_by_the_rule(
+    rps: float, stall: float | None, seconds: float, outcome: str
+) -> None:
+    # The statistics of issue 13's checks, free of the machine: the queue's latencies
+    # computed exactly (queueing theory: p99 about 3.5 ms at 300/s; unbounded at 1,500/s;
+    # a 300 ms stall delays every request behind it).
+    assert _queue_verdict(rps, stall, seconds) == outcome
 
 
 @pytest.mark.parametrize(
     ("rps", "stall", "outcome"),
     [(300.0, None, "pass"), (1500.0, None, "fail"), (300.0, 2.0, "fail")],
-    ids=["300-per-s-passes", "1500-per-s-overloaded-fails", "stall-every-2-s-fails"],
+    ids=["300-per-s-never-fails", "1500-per-s-overloaded-fails", "stall-every-2-s-fails"],
 )
 def test_single_server_under_a_10_ms_p99_budget(
     rps: float, stall: float | None, outcome: str
 ) -> None:
-    sampling = load_sample(SingleServer(stall), LoadSpec(rps=rps), PATIENT, budget_ns=10 * MS)
-    assert sampling.decision is not None
-    assert sampling.decision.outcome == outcome, (sampling.decision, sampling.load)
+    """The same on real time, with the default plan. The failures always come. The pass
+    comes on a quiet machine; on a shared VM a hiccup freezes the whole process and
+    delays a whole queue of requests at once (measured here: 13-186 requests over 10 ms
+    in 20 s runs while the host stole CPU time), and the honest outcome is then
+    inconclusive, naming the bursts or the generator. Never a failure."""
+    sampling = load_sample(
+        SingleServer(stall), LoadSpec(rps=rps), SamplingPlan(), budget_ns=10 * MS
+    )
+    decision = sampling.decision
+    assert decision is not None
+    if outcome == "pass" and decision.outcome is None:
+        assert decision.reason in ("dependent", "generator"), (decision, sampling.load)
+        return
+    assert decision.outcome == outcome, (decision, sampling.load)
 
 
 def test_a_closed_loop_would_pass_the_stalling_server() -> None:
