@@ -402,7 +402,8 @@ def _calls_then(
             return None
         rounds.append(need * d)
         grow = max(1.0, rounds[-1] / n)
-    return max(rounds[-2:])
+    # Every round bounds the dependence at least as loosely as now: never above the first.
+    return min(rounds[0], max(rounds[-2:]))
 
 
 def _undecided(
