@@ -89,6 +89,12 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
             "holds the GIL, set concurrency=1 (calls one at a time, as a single server)"
             f"{accept}"
         )
+    if decision is not None and decision.contended_share >= BUSY_MENTION_SHARE:
+        # Not what alone stood in the way (that is reason "busy"), but part of the story.
+        head += (
+            f"the machine was busy meanwhile ({fmt.percent(round(decision.contended_share, 2))}"
+            " of calls waited for a CPU taken by other processes: a quieter runner helps); "
+        )
     if reason == "dependent" and decision is not None:
         return (
             f"{head}latency came in long bursts: {stopped}, the {fmt.count(result.samples)} "
@@ -195,6 +201,9 @@ def _round_up(seconds: float) -> str:
 
 #: Percentiles suggested instead of a judged one that needs too many calls.
 _LOWER = (99.9, 99.0, 95.0, 90.0, 50.0)
+#: An undecided measurement with at least this share of its calls in chunks that waited
+#: for a CPU taken by other processes says so, whatever else kept it undecided.
+BUSY_MENTION_SHARE = 0.05
 
 
 def _lower_percentile(result: SlaResult) -> tuple[float, int] | None:

@@ -690,6 +690,33 @@ def test_verdict_message_out_of_reach_says_how_many_calls_and_which_percentile_f
     assert "sla_inconclusive" not in message  # already warn: no advice to set it
 
 
+@pytest.mark.parametrize(
+    ("reason", "share", "mentioned"),
+    [("dependent", 0.38, True), ("close", 0.05, True), ("close", 0.04, False)],
+)
+def test_an_undecided_message_names_a_busy_machine_whatever_else_kept_it_undecided(
+    reason: str, share: float, mentioned: bool
+) -> None:
+    decision = Decision(
+        None, 0.5, 0.5, 0.01 / 3, 100.0, 1.0, 8.0, reason=reason, contended_share=share
+    )
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=5_000,
+        decision=decision,
+    )
+    message = verdict_message(res)
+    busy = (
+        f"the machine was busy meanwhile ({share:.0%} of calls waited for a CPU taken by other "
+        "processes: a quieter runner helps); "
+    )
+    assert (busy in message) is mentioned
+    if reason == "dependent":
+        assert busy + "latency came in long bursts: " in message
+
+
 def test_verdict_message_when_the_projection_moved_out_of_reach() -> None:
     res = result(
         Budget(100, "us", 99),
