@@ -72,11 +72,15 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
     decision = sampling.decision
     reason = decision.reason if decision else None
     if reason == "busy" and decision is not None:
+        longer = need
+        if sampling.needed_calls is None:
+            # "no verdict in sight at this margin" reads as the model's fault: it is not.
+            longer = "raise max_time= on this marker (sla_max_time) to sample longer"
         return (
             f"{head}the machine was busy: {fmt.percent(round(decision.contended_share, 2))} of "
             "calls waited for a CPU taken by other processes, and only that wait stood "
             f"between the samples and a verdict ({stopped}); rerun on a quieter runner, or "
-            f"{need}{accept}"
+            f"{longer}{accept}"
         )
     if reason == "generator" and load is not None:
         return (

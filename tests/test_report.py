@@ -717,6 +717,27 @@ def test_an_undecided_message_names_a_busy_machine_whatever_else_kept_it_undecid
         assert busy + "latency came in long bursts: " in message
 
 
+def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -> None:
+    decision = Decision(
+        None, 1.0, 1.0, 0.01 / 3, 100.0, 1.0, 1.0, reason="busy", contended_share=0.61
+    )
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=None,
+        decision=decision,
+    )
+    message = verdict_message(res)
+    assert (
+        "the machine was busy: 61% of calls waited for a CPU taken by other processes, and "
+        "only that wait stood between the samples and a verdict (after 3.00 s "
+        "(sla_max_time)); rerun on a quieter runner, or raise max_time= on this marker "
+        "(sla_max_time) to sample longer"
+    ) in message
+    assert "no verdict in sight" not in message
+
+
 def test_verdict_message_when_the_projection_moved_out_of_reach() -> None:
     res = result(
         Budget(100, "us", 99),
