@@ -224,6 +224,29 @@ def late_tolerance_ns(budget_ns: float | None) -> float:
     return max(LATE_FLOOR_NS, LATE_SHARE_OF_BUDGET * budget_ns)
 
 
+def look(
+    ledger: Ledger,
+    budget_ns: float,
+    quantile: float,
+    plan: SamplingPlan,
+    covered_ns: float,
+    final: bool,
+) -> Decision:
+    """A load run's look: the verdict on the requests judged so far, whose schedule
+    covers ``covered_ns`` (the plan's tiers open as that time passes; all at the end)."""
+    return judge(
+        ledger,
+        budget_ns,
+        quantile,
+        plan.confidence,
+        spanned=final or covered_ns >= plan.state_time_ns,
+        settled=final or covered_ns >= plan.settle_time_ns,
+        quick_factor=plan.quick_factor,
+        instant_factor=plan.instant_factor,
+        state_ns=float(plan.state_time_ns),
+    )
+
+
 def load_sample(
     call: Callable[[], object],
     spec: LoadSpec,
@@ -255,20 +278,6 @@ def load_sample(
     if budget_ns is not None:
         levels = thresholds(budget_ns, plan.quick_factor, plan.instant_factor)
         ledgers = (Ledger(levels), Ledger(levels))
-
-    def look(ledger: Ledger, covered: int, final: bool) -> Decision:
-        assert budget_ns is not None
-        return judge(
-            ledger,
-            budget_ns,
-            quantile,
-            plan.confidence,
-            spanned=final or covered >= plan.state_time_ns,
-            settled=final or covered >= plan.settle_time_ns,
-            quick_factor=plan.quick_factor,
-            instant_factor=plan.instant_factor,
-            state_ns=float(plan.state_time_ns),
-        )
 
     def project(n: int) -> int | None:
         """Requests a verdict would need at the shares seen so far (``verdict.projection``)."""
@@ -314,7 +323,7 @@ def load_sample(
                 and covered >= plan.min_time_ns
             ):
                 looks += 1
-                decision = look(ledgers[0], covered, final=False)
+                decision = look(ledgers[0], budget_ns, quantile, plan, covered, final=False)
                 if decision.outcome == "fail" or (
                     decision.outcome == "pass" and covered >= plan.load_time_ns
                 ):
@@ -374,7 +383,7 @@ def load_sample(
     behind = False
     if stop_reason != "decided" and ledgers is not None and budget_ns is not None:
         covered = int(generator.offsets[n - 1])
-        decision = look(ledgers[0], covered, final=True)
+        decision = look(ledgers[0], budget_ns, quantile, plan, covered, final=True)
         looks += 1
         if decision.outcome == "pass" and covered < plan.load_time_ns:
             decision = replace(decision, outcome=None, reason="close")
@@ -384,7 +393,7 @@ def load_sample(
             # Had the generator kept its schedule, would these requests decide? Or was it
             # so often late that its lateness, and the queueing it caused, fill the
             # latencies?
-            kept = look(ledgers[1], covered, final=True)
+            kept = look(ledgers[1], budget_ns, quantile, plan, covered, final=True)
             if (
                 kept.outcome == "fail"
                 or (kept.outcome == "pass" and covered >= plan.load_time_ns)

@@ -47,16 +47,21 @@ def test_funnel_model_is_what_its_script_builds() -> None:
     assert model.SerializeToString() == committed
 
 
+def _example(path: str) -> str:
+    """The source of ``examples/<path>``, its path to the funnel model made absolute (the
+    copy runs in pytester's folder)."""
+    source = (ROOT / "examples" / path).read_text(encoding="utf-8")
+    funnel = ROOT / "examples" / "funnel" / "funnel.onnx"
+    return source.replace(
+        'str(Path(__file__).resolve().parent.parent / "funnel" / "funnel.onnx")', repr(str(funnel))
+    )
+
+
 def test_the_advisor_examples_run(pytester: pytest.Pytester) -> None:
     """examples/advisor: advice, cold start and a size sweep, each passing as written
     (here with short sampling; the budgets have room on any machine)."""
     pytest.importorskip("onnx")  # the int8 variant needs it
-    source = (ROOT / "examples" / "advisor" / "test_advisor.py").read_text(encoding="utf-8")
-    funnel = ROOT / "examples" / "funnel" / "funnel.onnx"
-    source = source.replace(
-        'str(Path(__file__).resolve().parent.parent / "funnel" / "funnel.onnx")', repr(str(funnel))
-    )
-    pytester.makepyfile(test_advisor_example=source)
+    pytester.makepyfile(test_advisor_example=_example("advisor/test_advisor.py"))
     result = pytester.runpytest(
         "--sla-warmup-time=0.005", "--sla-min-time=0.005", "--sla-max-time=0.5", "--sla-report"
     )
@@ -73,12 +78,7 @@ def test_the_advisor_examples_run(pytester: pytest.Pytester) -> None:
 def test_the_load_examples_run(pytester: pytest.Pytester) -> None:
     """examples/load: the funnel model under 1,000 requests/s, and its capacity (here with
     a short load time; the budget has 1,000x room on any machine)."""
-    source = (ROOT / "examples" / "load" / "test_serving.py").read_text(encoding="utf-8")
-    funnel = ROOT / "examples" / "funnel" / "funnel.onnx"
-    source = source.replace(
-        'str(Path(__file__).resolve().parent.parent / "funnel" / "funnel.onnx")', repr(str(funnel))
-    )
-    pytester.makepyfile(test_load_example=source)
+    pytester.makepyfile(test_load_example=_example("load/test_serving.py"))
     result = pytester.runpytest(
         "--sla-warmup-time=0.005",
         "--sla-min-time=0.005",

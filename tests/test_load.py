@@ -26,6 +26,7 @@ from pytest_latency_sla import loadgen
 from pytest_latency_sla.capacity import run_step, search
 from pytest_latency_sla.load import (
     LATE_BEHIND,
+    LOAD_CHUNK_NS,
     Capacity,
     CapacityStep,
     ConcurrentCallError,
@@ -33,6 +34,7 @@ from pytest_latency_sla.load import (
     LoadStats,
     StalledError,
     load_sample,
+    look,
     resolve,
 )
 from pytest_latency_sla.loadgen import Generator, concurrency_reached, schedule
@@ -85,6 +87,18 @@ def test_concurrency_counts_overlapping_calls_and_waiting_requests() -> None:
     assert concurrency_reached(due, started, ended) == (2, 4)
     empty = np.zeros(0, dtype=np.int64)
     assert concurrency_reached(empty, empty, empty) == (0, 0)
+
+
+def _brief(max_ms: int, load_ms: int, max_samples: int = 1_000_000) -> SamplingPlan:
+    """A short plan: 1 ms of warmup and minimum time, no sampling past ``max_ms``."""
+    return SamplingPlan(
+        warmup_time_ns=MS,
+        min_time_ns=MS,
+        max_time_ns=max_ms * MS,
+        load_time_ns=load_ms * MS,
+        time_limit_ns=0,
+        max_samples=max_samples,
+    )
 
 
 def _recorded(offsets_ms: list[float], latency_ms: list[float], late_ms: list[float]) -> Generator:
@@ -263,13 +277,7 @@ def test_a_load_run_where_nothing_finishes_says_so(monkeypatch: pytest.MonkeyPat
         if threading.current_thread().name.startswith("sla-load"):
             release.wait(5)
 
-    plan = SamplingPlan(
-        warmup_time_ns=MS,
-        min_time_ns=MS,
-        max_time_ns=200 * MS,
-        load_time_ns=100 * MS,
-        time_limit_ns=0,
-    )
+    plan = _brief(max_ms=200, load_ms=100)
     try:
         with pytest.raises(StalledError, match=r"no request finished in .*: the callable never"):
             load_sample(stuck, LoadSpec(rps=100.0, concurrency=2), plan, budget_ns=50 * MS)
@@ -422,22 +430,14 @@ def _queue_verdict(rps: float, stall_every_s: float | None, seconds: float) -> s
         stalls = np.searchsorted(offsets, np.arange(1, seconds, stall_every_s) * 1e9)
         took[stalls[stalls < count]] = 301 * MS
     latencies = Replay(1).extend(offsets, took)
-    ledger = Ledger(thresholds(10 * MS, plan.quick_factor, plan.instant_factor))
-    windows = offsets // (100 * MS)
-    for window in np.unique(windows):
-        ledger.add(latencies[windows == window], float(window * 100 * MS), 0)
-    covered = float(offsets[-1])
-    return judge(
-        ledger,
-        10 * MS,
-        0.99,
-        plan.confidence,
-        spanned=covered >= plan.state_time_ns,
-        settled=covered >= plan.settle_time_ns,
-        quick_factor=plan.quick_factor,
-        instant_factor=plan.instant_factor,
-        state_ns=float(plan.state_time_ns),
-    ).outcome
+    # A run recorded with exactly those latencies, judged as a load run judges it.
+    generator = _recorded(
+        (offsets / MS).tolist(), (latencies / MS).tolist(), ((latencies - took) / MS).tolist()
+    )
+    levels = thresholds(10 * MS, plan.quick_factor, plan.instant_factor)
+    ledgers = (Ledger(levels), Ledger(levels))
+    add_windows(ledgers, generator, Judged(1), count, LOAD_CHUNK_NS, final=True)
+    return look(ledgers[0], 10 * MS, 0.99, plan, float(offsets[-1]), final=False).outcome
 
 
 @pytest.mark.parametrize(
@@ -582,14 +582,7 @@ def test_the_progress_line_under_load_is_the_one_the_docs_quote() -> None:
 def test_a_rate_the_generator_cannot_keep_is_blamed_on_the_generator() -> None:
     """50,000 no-op requests a second from Python threads: most are issued late, and the
     run says the generator fell behind rather than blaming bursts of the callable."""
-    plan = SamplingPlan(
-        warmup_time_ns=MS,
-        min_time_ns=MS,
-        max_time_ns=1_000 * MS,
-        load_time_ns=500 * MS,
-        time_limit_ns=0,
-        max_samples=100_000,
-    )
+    plan = _brief(max_ms=1_000, load_ms=500, max_samples=100_000)
     sampling = load_sample(lambda: None, LoadSpec(rps=50_000.0), plan, budget_ns=0.1 * MS)
     assert sampling.load is not None
     assert sampling.decision is not None
