@@ -17,12 +17,7 @@ import pytest
 from . import fmt
 from .baseline import judge_against
 from .load import capacity_problem
-from .messages import (
-    cold_message,
-    progress_line,
-    revision_regression_message,
-    verdict_message,
-)
+from .messages import cold_message, progress_line, revision_regression_message, verdict_message
 from .result import SlaResult, Verdict, judged_percentile
 from .revision import regression_beyond
 
@@ -360,11 +355,11 @@ class SlaFixture:
         return judge_against(record, self._baseline, self._environment, self._settings)
 
     def _timing(self, onnx: bool = True) -> Timing:
+        """How to sample, the same in this process and in an isolated worker."""
         from .capacity import CAPACITY_TIME_NS
         from .load import resolve
         from .runner import Timing
 
-        """How to sample, the same in this process and in an isolated worker."""
         settings = self._settings
         budget = self._budget
         quantile = judged_percentile(budget, settings.percentile) / 100.0
