@@ -16,7 +16,7 @@ import pytest
 
 from . import fmt
 from .baseline import judge_against
-from .load import capacity_problem
+from .load import capacity_problem, too_few
 from .messages import cold_message, progress_line, revision_regression_message, verdict_message
 from .result import SlaResult, Verdict, judged_percentile
 from .revision import regression_beyond
@@ -385,6 +385,10 @@ class SlaFixture:
             limit = min(limit, room)
         if limit != plan.time_limit_ns:
             plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
+        problem = too_few(load, plan, quantile) if load is not None else None
+        if problem and load is not None:
+            rps = f"rps={load.rps or 0:g}"
+            pytest.fail(f"@pytest.mark.sla({rps}): {problem} (in {self._nodeid})", pytrace=False)
         return Timing(
             plan,
             budget_ns=budget.ns if budget else None,

@@ -27,11 +27,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from . import fmt
 from .fmt import duration as _duration
 from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
 from .loadledger import Judged, add_unfinished, add_windows
 from .machine import NoMachine
 from .sampling import PROGRESS_AFTER_NS, Progress, Sampler, Sampling
+from .stats import min_samples_to_pass
 from .verdict import Ledger, judge, projection, thresholds
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ __all__ = [
     "load_sample",
     "raise_error",
     "resolve",
+    "too_few",
 ]
 
 #: Most calls in flight at once by default: the pool of threads that issues requests.
@@ -206,6 +209,33 @@ def resolve(spec: LoadSpec | None, capacity: bool, onnx: bool) -> LoadSpec | Non
     if spec.capacity is None:
         spec = replace(spec, capacity=capacity)
     return spec if spec.rps is not None or spec.capacity else None
+
+
+def too_few(spec: LoadSpec, plan: SamplingPlan, quantile: float) -> str | None:
+    """Why a run at ``spec.rps`` could never pass, as a sentence; None when it could.
+
+    A pass needs a number of requests (the fewest: none of them over the budget, as
+    independent as can be); at a low rate, the time a run may take (``plan.limit_ns``)
+    holds fewer. Such a run would sample until that time for an inconclusive result;
+    it is refused before the first request instead. (A failure could still be seen in
+    a few requests, but a test that can never pass is a test to fix.)
+    """
+    if spec.rps is None or quantile >= 1.0:
+        return None
+    factors = [f for f in (plan.instant_factor, plan.quick_factor) if f > 1.0]
+    fewest = min_samples_to_pass(quantile, (1.0 - plan.confidence) / (len(factors) + 1))
+    seconds = max(plan.limit_ns, plan.load_time_ns) / 1e9
+    most = math.floor(spec.rps * seconds) + 1
+    if most >= fewest:
+        return None
+    return (
+        f"at {fmt.rate(spec.rps)} a run sends at most {fmt.count(most)} requests in the "
+        f"{fmt.duration(seconds)} it may take (sla_time_limit), and a "
+        f"{fmt.pct_label(quantile * 100)} pass at {fmt.percent(plan.confidence)} confidence "
+        f"needs at least {fmt.count(fewest)}, none of them over the budget: raise rps= to "
+        f"{math.ceil(fewest / seconds * 10) / 10:g} or more, --sla-time-limit to "
+        f"{math.ceil(fewest / spec.rps)} or more, or judge a lower percentile"
+    )
 
 
 def capacity_problem(sampling: Sampling) -> str | None:

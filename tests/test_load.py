@@ -36,6 +36,7 @@ from pytest_latency_sla.load import (
     load_sample,
     look,
     resolve,
+    too_few,
 )
 from pytest_latency_sla.loadgen import Generator, concurrency_reached, schedule
 from pytest_latency_sla.loadledger import Judged, Replay, add_unfinished, add_windows
@@ -47,6 +48,7 @@ from pytest_latency_sla.stats import Decision
 from pytest_latency_sla.verdict import Ledger, judge, thresholds
 
 MS = 1_000_000
+S = 1_000_000_000
 
 # --- the schedule ---------------------------------------------------------------------------
 
@@ -612,3 +614,37 @@ def test_an_inconclusive_load_run_counts_requests_at_the_target_rate() -> None:
     message = verdict_message(result)
     assert "p99 needs about 600 requests: about 60.0 s at 10.0/s" in message
     assert "or judge p95 (about 300 requests)" in message
+
+
+def test_a_rate_that_could_never_pass_is_told_how_far_off_it_is() -> None:
+    from pytest_latency_sla.stats import min_samples_to_pass
+
+    plan = SamplingPlan(max_time_ns=20 * S, time_limit_ns=60 * S)
+    # The verdict's three tiers share 1% (instant, quick, plain): 613 requests, none over.
+    fewest = min_samples_to_pass(0.99, 0.01 / 3)
+    assert fewest == 613
+    # 60 s at 10.2/s hold 613 requests (the one at 0 s included); at 10.1/s 607.
+    assert too_few(LoadSpec(rps=10.2), plan, 0.99) is None
+    problem = too_few(LoadSpec(rps=10.1), plan, 0.99)
+    assert problem is not None
+    assert "at most 607 requests in the 60.0 s" in problem
+    assert "raise rps= to 10.3 or more, --sla-time-limit to 61 or more" in problem
+    # A lower percentile needs fewer; p100 is never proven by sampling; no rate, no run.
+    assert too_few(LoadSpec(rps=10.1), plan, 0.95) is None
+    assert too_few(LoadSpec(rps=0.01), plan, 1.0) is None
+    assert too_few(LoadSpec(capacity=True), plan, 0.99) is None
+    # Without a limit past max_time, max_time is what the run may take.
+    short = SamplingPlan(max_time_ns=20 * S, time_limit_ns=0)
+    assert "in the 20.0 s it may take" in (too_few(LoadSpec(rps=10.2), short, 0.99) or "")
+
+
+def test_the_load_page_quotes_the_refusal_of_a_rate_too_low() -> None:
+    from pytest_latency_sla.stats import min_samples_to_pass
+
+    page = (Path(__file__).parent.parent / "docs" / "load.md").read_text(encoding="utf-8")
+    quoted = next(line for line in page.splitlines() if line.startswith("@pytest.mark.sla(rps=2)"))
+    made = too_few(LoadSpec(rps=2.0), SamplingPlan(), 0.99)
+    assert quoted == f"@pytest.mark.sla(rps=2): {made} (in test_model.py::test_trickle)"
+    alpha = 0.01 / 3
+    counts = (min_samples_to_pass(0.95, alpha), min_samples_to_pass(0.5, alpha))
+    assert f"A p95 pass needs {counts[0]} requests, a p50 pass {counts[1]}." in page

@@ -297,3 +297,35 @@ def test_a_capacity_search_that_breaks_the_callable_keeps_the_measurement(
     capacity = record["load"]["capacity"]
     assert capacity["limited"] == "error"
     assert capacity["problem"].startswith("it raised RuntimeError: called twice at once")
+
+
+def test_a_rate_too_low_to_ever_pass_is_refused_before_the_first_request(
+    pytester: pytest.Pytester,
+) -> None:
+    # 2 requests/s for at most 60 s: 121 requests, and a p99 pass needs 613.
+    pytester.makepyfile(
+        """
+    import pytest
+
+    calls = []
+
+    @pytest.mark.sla(ms=50, rps=2)
+    def test_trickle(sla):
+        sla.measure(calls.append, 1)
+
+    def test_never_called():
+        assert calls == []
+    """
+    )
+    result = pytester.runpytest("--sla-time-limit=60")
+    assert_no_internal_error(result)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.sla(rps=2): at 2.0/s a run sends at most 121 requests in the 60.0 s"
+            " it may take (sla_time_limit), and a p99 pass at 99% confidence needs at least"
+            " 613, none of them over the budget: raise rps= to 10.3 or more, --sla-time-limit"
+            " to 307 or more, or judge a lower percentile (in test_*.py::test_trickle)"
+        ]
+    )
+    assert result.duration < 30  # not the 20 s of sla_max_time, let alone 60
