@@ -6,8 +6,10 @@ and a fake machine, so contention and dependence are exact inputs.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -17,6 +19,9 @@ from pytest_latency_sla.machine import Interval, LinuxMachine, NoMachine, defaul
 from pytest_latency_sla.plan import SamplingPlan
 from pytest_latency_sla.sampling import sample
 from pytest_latency_sla.verdict import Ledger, judge, projection, thresholds
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 US = 1_000
 MS = 1_000_000
@@ -234,6 +239,28 @@ def test_the_linux_machine_follows_threads_that_start_and_end() -> None:
     for _ in range(LinuxMachine.REFRESH + 1):
         machine.since_last()  # the ended thread's file is dropped, not an error
     machine.close()
+
+
+@pytest.mark.skipif(not LinuxMachine.available(), reason="needs /proc/thread-self/schedstat")
+def test_the_linux_machine_counts_the_hosts_steal_as_a_wait(tmp_path: Path) -> None:
+    # A virtual machine's host gave its CPUs to others for 3 ticks (30 ms at 100 Hz): the
+    # guest's run delay never sees it, /proc/stat's eighth number does.
+    stat = tmp_path / "stat"
+    line = "cpu  811870 96 27508 942485 1717 0 518 {} 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"
+    stat.write_text(line.format(9684))
+    machine = LinuxMachine(stat=str(stat))
+    assert machine.since_last().steal_ns == 0
+    stat.write_text(line.format(9687))
+    interval = machine.since_last()
+    tick = 1e9 / os.sysconf("SC_CLK_TCK")
+    assert interval.steal_ns == round(3 * tick)
+    assert interval.self_contended or interval.wait_ns >= interval.steal_ns
+    assert machine.since_last().steal_ns == 0  # counted once
+    # Unreadable or unexpected: no steal, never an error.
+    stat.write_text("cpu 1 2 3\n")
+    assert machine.since_last().steal_ns == 0
+    machine.close()
+    assert LinuxMachine(stat=str(tmp_path / "absent")).since_last().steal_ns == 0
 
 
 # --- the projection: how many calls a verdict would need -----------------------------------
