@@ -1,6 +1,6 @@
 """Pre-merge, side by side: does ``--sla-compare-ref`` catch a 20% slower model, and only it?
 
-    python benchmarks/premerge.py [--runs 10] [--hogs 0,1]
+    python benchmarks/premerge.py [--runs 10] [--hogs 0,1] [--branches A/A,slower,faster]
 
 A git repository made here holds, on ``main``, an MLP (Gemm + Relu, 256-1024-1024-10,
 1.3 M parameters) behind ``@pytest.mark.sla(ms=50)``. Three pull-request branches
@@ -103,15 +103,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs per branch and condition")
     parser.add_argument("--hogs", default="0,1", help="CPU hogs per condition (0,1)")
+    parser.add_argument(
+        "--branches", default=",".join(BRANCHES), help="branches to run (A/A,slower,faster)"
+    )
     args = parser.parse_args()
     conditions = [int(h) for h in args.hogs.split(",")]
+    branches = [b for b in args.branches.split(",") if b]
+    unknown = sorted(set(branches) - set(BRANCHES))
+    if unknown:
+        parser.error(f"unknown branches {unknown}; choose among {', '.join(BRANCHES)}")
     _common.header(
-        f"{len(BRANCHES)} branches x {len(conditions)} conditions x {args.runs} runs; "
+        f"{len(branches)} branches x {len(conditions)} conditions x {args.runs} runs; "
         "pytest --sla-compare-ref=main --sla-max-regression=10, default settings"
     )
     root = Path(tempfile.mkdtemp(prefix="sla-premerge-"))
     make_repo(root)
-    truth = {b: true_ratio(root, b) for b in BRANCHES}
+    truth = {b: true_ratio(root, b) for b in branches}
     print("true p50 ratios (bare loop, interleaved, 10 s each): "
           + ", ".join(f"{b} {r:.3f}x" for b, r in truth.items()))  # fmt: skip
     results: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -119,7 +126,7 @@ def main() -> int:
     for i in range(args.runs):
         for hogs in conditions:
             with _common.hogs(hogs):
-                for branch in BRANCHES:
+                for branch in branches:
                     results.setdefault((branch, hogs), []).append(one_run(root, branch))
         print(f"run {i + 1}/{args.runs} done", flush=True)
     print()
