@@ -208,13 +208,20 @@ def judge_ratio(
     return _percentile_ratio(paired, confidence, delta, quantile)
 
 
+def _block_log_ratio(base: npt.NDArray[np.int64], head: npt.NDArray[np.int64]) -> float:
+    """One block's log ratio of medians, head over base."""
+    return math.log(float(np.median(head)) / float(np.median(base)))
+
+
 def _median_ratio(paired: PairedSampling, confidence: float, delta: float) -> RatioEstimate:
-    logs = np.array(
-        [
-            math.log(float(np.median(h)) / float(np.median(b)))
-            for b, h in zip(paired.base, paired.head, strict=True)
-        ]
-    )
+    logs = [_block_log_ratio(b, h) for b, h in zip(paired.base, paired.head, strict=True)]
+    return _median_ratio_of(np.array(logs), confidence, delta)
+
+
+def _median_ratio_of(
+    logs: npt.NDArray[np.float64], confidence: float, delta: float
+) -> RatioEstimate:
+    """The median ratio from the blocks' log ratios (at least 3 blocks)."""
     k = logs.size
     mean = float(logs.mean())
     sd = float(logs.std(ddof=1)) if k > 1 else math.inf
@@ -286,6 +293,7 @@ def sample_pair(
     sizes = [_chunk(plan, per_call[0][0]), _chunk(plan, per_call[1][0])]
     calls = (base, head)
     chunks: tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]] = ([], [])
+    logs: list[float] = []  # per block, as judge_ratio takes them (each computed once)
     order: list[bool] = []
     start = clock()
     reason = "decided"
@@ -297,14 +305,14 @@ def sample_pair(
             timings = _time_chunk(calls[side], sizes[side], clock)
             chunks[side].append(timings)
             sizes[side] = _chunk(plan, float(timings.mean()))
+        logs.append(_block_log_ratio(chunks[0][-1], chunks[1][-1]))
         elapsed = clock() - start
         if elapsed < plan.min_time_ns or len(order) < MIN_BLOCKS:
             if elapsed >= plan.max_time_ns:
                 reason = "max_time"
                 break
             continue
-        paired = PairedSampling(tuple(chunks[0]), tuple(chunks[1]), tuple(order), 0, warm)
-        estimate = judge_ratio(paired, confidence, delta)
+        estimate = _median_ratio_of(np.array(logs), confidence, delta)
         if settled(estimate, delta):
             break
         if elapsed < plan.max_time_ns:
