@@ -48,6 +48,7 @@ __all__ = [
     "RatioEstimate",
     "blocks_to_settle",
     "judge_ratio",
+    "looks_beyond",
     "sample_pair",
     "settled",
     "student_t",
@@ -155,6 +156,16 @@ def settled(estimate: RatioEstimate, delta: float) -> bool:
     if estimate.outcome == "regression":
         return estimate.low > 1.0 + delta or estimate.high <= 1.0 + delta
     return True
+
+
+def looks_beyond(estimate: RatioEstimate, delta: float) -> bool:
+    """Whether the ratio, as measured so far, lies beyond the gate ``1 + delta``: a
+    likely regression whose gate question is open is sampled on to the time limit even
+    when the blocks so far do not project an answer by then, and even if its ratio then
+    dips under the gate (the projection is only as good as the ratio it starts from: a
+    true 1.25x that reads 1.15x at ``max_time`` projects far too many blocks, and moves
+    back towards 1.25x as sampling goes on)."""
+    return estimate.ratio > 1.0 + delta
 
 
 def blocks_to_settle(estimate: RatioEstimate, delta: float, blocks: int) -> float:
@@ -284,8 +295,9 @@ def sample_pair(
     comparison judges at ``confidence`` against a change of interest ``delta``. At
     ``max_time``, unsettled, sampling goes on up to ``plan.limit_ns`` while the blocks so
     far project it to settle before then (:func:`blocks_to_settle`, at the time per block
-    so far), as a verdict's sampling does: on a contended runner the interval is wider,
-    and a gate's question takes longer to answer.
+    so far), as a verdict's sampling does, or once the ratio :func:`looks_beyond` the
+    gate: on a contended runner the interval is wider, and a gate's question takes
+    longer to answer.
     """
     rng = np.random.default_rng(seed)
     per_call = [_warm_up(base, plan, clock), _warm_up(head, plan, clock)]
@@ -298,6 +310,7 @@ def sample_pair(
     start = clock()
     reason = "decided"
     extended = False  # sampling went on past max_time
+    pursued = False  # past max_time, the ratio looked beyond the gate
     while True:
         head_first = bool(rng.integers(0, 2))
         order.append(head_first)
@@ -320,8 +333,12 @@ def sample_pair(
         if elapsed >= plan.limit_ns:
             reason = "time_limit" if extended else "max_time"
             break
+        # A likely regression is pursued to the limit: a dip of its ratio under the gate
+        # is no reason to stop (stopping there would keep the runs that happen to look
+        # best, and pass them).
+        pursued = pursued or looks_beyond(estimate, delta)
         needed = blocks_to_settle(estimate, delta, len(order))
-        if needed * elapsed / len(order) > plan.limit_ns:
+        if needed * elapsed / len(order) > plan.limit_ns and not pursued:
             reason = "unreachable" if extended else "max_time"
             break
         extended = True
