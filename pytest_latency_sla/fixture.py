@@ -368,11 +368,16 @@ class SlaFixture:
             # Recording or comparing with a baseline, samples must span at least a state of
             # a shared machine (2 s) in both runs, or a burst would read as a regression.
             plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.state_time_ns))
+        load = resolve(self._load, settings.capacity, onnx) if budget else None
+        # Judged on the test's own settings, not on what is left of sla_run_time.
+        problem = too_few(load, plan, quantile) if load is not None else None
+        if problem and load is not None:
+            rps = f"rps={load.rps or 0:g}"
+            pytest.fail(f"@pytest.mark.sla({rps}): {problem} (in {self._nodeid})", pytrace=False)
         limit = plan.time_limit_ns
         if settings.run_time > 0:
             # Past the run's measuring time, nothing goes past max_time.
             limit = min(limit, int(settings.run_time * 1e9 - self._run_clock.used_ns))
-        load = resolve(self._load, settings.capacity, onnx) if budget else None
         if self._isolate:
             # An isolated worker is killed after sla_timeout: sampling past max_time
             # stops in time for the worker's start, the model's load and its warmup,
@@ -385,10 +390,6 @@ class SlaFixture:
             limit = min(limit, room)
         if limit != plan.time_limit_ns:
             plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
-        problem = too_few(load, plan, quantile) if load is not None else None
-        if problem and load is not None:
-            rps = f"rps={load.rps or 0:g}"
-            pytest.fail(f"@pytest.mark.sla({rps}): {problem} (in {self._nodeid})", pytrace=False)
         return Timing(
             plan,
             budget_ns=budget.ns if budget else None,

@@ -1124,6 +1124,30 @@ def test_past_the_run_time_no_measurement_goes_past_max_time() -> None:
     assert unlimited._timing().plan.time_limit_ns == 60 * 1_000_000_000
 
 
+def test_a_rate_too_low_is_judged_on_the_tests_settings_not_the_run_time_left() -> None:
+    from pytest_latency_sla.fixture import RunClock, SlaFixture
+    from pytest_latency_sla.load import LoadSpec
+    from pytest_latency_sla.result import Budget
+    from pytest_latency_sla.settings import Settings
+
+    clock = RunClock()
+    budget = Budget(50, "ms", 99)
+
+    def fixture(rps: float) -> SlaFixture:
+        spec = LoadSpec(rps=rps)
+        return SlaFixture(
+            "t.py::t", budget, Settings(run_time=100.0), print, load=spec, run_clock=clock
+        )
+
+    # 20/s for 60 s: 1,201 requests, a pass needs 613. With sla_run_time spent, this
+    # run may only take max_time (401 requests), yet it is not refused: the shortage is
+    # the session's, and the run stops inconclusive saying so.
+    clock.used_ns = 100 * 1_000_000_000
+    assert fixture(20.0)._timing().plan.limit_ns == 20 * 1_000_000_000
+    with pytest.raises(pytest.fail.Exception, match=r"rps=2\): at 2\.0/s a run sends"):
+        fixture(2.0)._timing()
+
+
 def test_collect_only_prints_no_sla_section(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(ONE_FAST_SLA_TEST)
     result = pytester.runpytest("--co", "--sla-report", *FAST)
