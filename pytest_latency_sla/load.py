@@ -60,6 +60,8 @@ __all__ = [
     "too_few",
 ]
 
+#: The longest ``sla_time_limit`` the settings take (s): a remedy beyond it is not given.
+MAX_TIME_LIMIT_S = 86_400
 #: Most calls in flight at once by default: the pool of threads that issues requests.
 DEFAULT_CONCURRENCY = 32
 #: The main thread looks at the finished requests this often (it sleeps in between).
@@ -212,29 +214,36 @@ def resolve(spec: LoadSpec | None, capacity: bool, onnx: bool) -> LoadSpec | Non
 
 
 def too_few(spec: LoadSpec, plan: SamplingPlan, quantile: float) -> str | None:
-    """Why a run at ``spec.rps`` could never pass, as a sentence; None when it could.
+    """Why a run at ``spec.rps`` could never pass, as a sentence naming the marker's
+    rate; None when it could.
 
     A pass needs a number of requests (the fewest: none of them over the budget, as
-    independent as can be); at a low rate, the time a run may take (``plan.limit_ns``)
-    holds fewer. Such a run would sample until that time for an inconclusive result;
-    it is refused before the first request instead. (A failure could still be seen in
-    a few requests, but a test that can never pass is a test to fix.)
+    independent as can be); at a low rate, the time a run may take (``plan.limit_ns``,
+    or ``load_time`` if longer) holds fewer. Such a run would sample until then for an
+    inconclusive result; it is refused before the first request instead. (A failure
+    could still be seen in a few requests, but a test that can never pass is a test to
+    fix.)
     """
     if spec.rps is None or quantile >= 1.0:
         return None
     factors = [f for f in (plan.instant_factor, plan.quick_factor) if f > 1.0]
     fewest = min_samples_to_pass(quantile, (1.0 - plan.confidence) / (len(factors) + 1))
     seconds = max(plan.limit_ns, plan.load_time_ns) / 1e9
-    most = math.floor(spec.rps * seconds) + 1
+    most = math.floor(spec.rps * seconds) + 1  # the request at 0 s, and one per 1/rps
     if most >= fewest:
         return None
+    rate = math.ceil((fewest - 1) / seconds * 10) / 10  # the least rate, in tenths
+    limit = math.ceil((fewest - 1) / spec.rps)
+    remedies = f"raise rps= to {rate:g} or more"
+    if limit <= MAX_TIME_LIMIT_S:
+        remedies += f", time_limit= to {limit} or more"
     return (
-        f"at {fmt.rate(spec.rps)} a run sends at most {fmt.count(most)} requests in the "
-        f"{fmt.duration(seconds)} it may take (sla_time_limit), and a "
+        f"@pytest.mark.sla(rps={spec.rps:g}): at that rate a run sends at most "
+        f"{fmt.count(most)} request{'s' if most > 1 else ''} in the "
+        f"{fmt.duration(seconds)} it may take (time_limit=, or sla_time_limit), and a "
         f"{fmt.pct_label(quantile * 100)} pass at {fmt.percent(plan.confidence)} confidence "
-        f"needs at least {fmt.count(fewest)}, none of them over the budget: raise rps= to "
-        f"{math.ceil(fewest / seconds * 10) / 10:g} or more, --sla-time-limit to "
-        f"{math.ceil(fewest / spec.rps)} or more, or judge a lower percentile"
+        f"needs at least {fmt.count(fewest)}, none of them over the budget: {remedies}, or "
+        "judge a lower percentile"
     )
 
 

@@ -627,8 +627,14 @@ def test_a_rate_that_could_never_pass_is_told_how_far_off_it_is() -> None:
     assert too_few(LoadSpec(rps=10.2), plan, 0.99) is None
     problem = too_few(LoadSpec(rps=10.1), plan, 0.99)
     assert problem is not None
-    assert "at most 607 requests in the 60.0 s" in problem
-    assert "raise rps= to 10.3 or more, --sla-time-limit to 61 or more" in problem
+    assert problem.startswith("@pytest.mark.sla(rps=10.1): at that rate a run sends at most 607")
+    assert "raise rps= to 10.2 or more, time_limit= to 61 or more, or" in problem
+    # The marker's own number, however small; no time limit beyond what settings take.
+    tiny = too_few(LoadSpec(rps=0.001), plan, 0.99) or ""
+    assert tiny.startswith(
+        "@pytest.mark.sla(rps=0.001): at that rate a run sends at most 1 request "
+    )
+    assert "raise rps= to 10.2 or more, or judge a lower percentile" in tiny
     # A lower percentile needs fewer; p100 is never proven by sampling; no rate, no run.
     assert too_few(LoadSpec(rps=10.1), plan, 0.95) is None
     assert too_few(LoadSpec(rps=0.01), plan, 1.0) is None
@@ -644,7 +650,7 @@ def test_the_load_page_quotes_the_refusal_of_a_rate_too_low() -> None:
     page = (Path(__file__).parent.parent / "docs" / "load.md").read_text(encoding="utf-8")
     quoted = next(line for line in page.splitlines() if line.startswith("@pytest.mark.sla(rps=2)"))
     made = too_few(LoadSpec(rps=2.0), SamplingPlan(), 0.99)
-    assert quoted == f"@pytest.mark.sla(rps=2): {made} (in test_model.py::test_trickle)"
+    assert quoted == f"{made} (in test_model.py::test_trickle)"
     alpha = 0.01 / 3
     counts = (min_samples_to_pass(0.95, alpha), min_samples_to_pass(0.5, alpha))
     assert f"A p95 pass needs {counts[0]} requests, a p50 pass {counts[1]}." in page

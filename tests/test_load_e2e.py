@@ -323,10 +323,15 @@ def test_a_rate_too_low_to_ever_pass_is_refused_before_the_first_request(
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(
         [
-            "@pytest.mark.sla(rps=2): at 2.0/s a run sends at most 121 requests in the 60.0 s"
-            " it may take (sla_time_limit), and a p99 pass at 99% confidence needs at least"
-            " 613, none of them over the budget: raise rps= to 10.3 or more, --sla-time-limit"
-            " to 307 or more, or judge a lower percentile (in test_*.py::test_trickle)"
+            "@pytest.mark.sla(rps=2): at that rate a run sends at most 121 requests in the"
+            " 60.0 s it may take (time_limit=, or sla_time_limit), and a p99 pass at 99%"
+            " confidence needs at least 613, none of them over the budget: raise rps= to 10.2"
+            " or more, time_limit= to 306 or more, or judge a lower percentile"
+            " (in test_*.py::test_trickle)"
         ]
     )
-    assert result.duration < 30  # not the 20 s of sla_max_time, let alone 60
+    assert result.duration < 10  # not the 20 s of sla_max_time, let alone 60
+    # --sla-disable calls once, with no verdict: nothing to refuse.
+    result = pytester.runpytest("--sla-time-limit=60", "--sla-disable")
+    assert_no_internal_error(result)
+    result.assert_outcomes(passed=1, failed=1)  # the call was made: test_never_called fails
