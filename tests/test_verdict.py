@@ -243,17 +243,25 @@ def test_the_linux_machine_follows_threads_that_start_and_end() -> None:
 
 @pytest.mark.skipif(not LinuxMachine.available(), reason="needs /proc/thread-self/schedstat")
 def test_the_linux_machine_counts_the_hosts_steal_as_a_wait(tmp_path: Path) -> None:
-    # A virtual machine's host gave its CPUs to others for 3 ticks (30 ms at 100 Hz): the
-    # guest's run delay never sees it, /proc/stat's eighth number does.
+    # A virtual machine's host gave its CPUs to others: the guest's run delay never sees
+    # it, /proc/stat's eighth number does. Only the CPUs this process may use count.
+    mine = sorted(os.sched_getaffinity(0))
+    other = max(mine) + 1  # a CPU outside the process's set
     stat = tmp_path / "stat"
-    line = "cpu  811870 96 27508 942485 1717 0 518 {} 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"
-    stat.write_text(line.format(9684))
+
+    def write(steal: int, elsewhere: int) -> None:
+        lines = [f"cpu  1 2 3 4 5 6 7 {steal * len(mine) + elsewhere} 0 0"]
+        lines += [f"cpu{i} 1 2 3 4 5 6 7 {steal} 0 0" for i in mine]
+        lines += [f"cpu{other} 1 2 3 4 5 6 7 {elsewhere} 0 0", "intr 12345 6 7", ""]
+        stat.write_text("\n".join(lines))
+
+    write(100, 5000)
     machine = LinuxMachine(stat=str(stat))
     assert machine.since_last().steal_ns == 0
-    stat.write_text(line.format(9687))
+    write(103, 9000)  # 3 ticks on each of this process's CPUs; many elsewhere
     interval = machine.since_last()
     tick = 1e9 / os.sysconf("SC_CLK_TCK")
-    assert interval.steal_ns == round(3 * tick)
+    assert interval.steal_ns == round(3 * len(mine) * tick)
     assert interval.self_contended or interval.wait_ns >= interval.steal_ns
     assert machine.since_last().steal_ns == 0  # counted once
     # Unreadable or unexpected: no steal, never an error.
