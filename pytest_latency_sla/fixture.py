@@ -299,6 +299,7 @@ class SlaFixture:
             sha256=base.base_sha256,
             confidence=settings.confidence,
             delta=settings.max_regression or 0.05,
+            gated=settings.max_regression is not None,
         )
         try:
             return self._runner().compare(job, against, timing)

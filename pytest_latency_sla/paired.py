@@ -287,6 +287,7 @@ def sample_pair(
     delta: float = 0.05,
     seed: int = 0,
     clock: Callable[[], int] = time.perf_counter_ns,
+    pursue: bool = False,
 ) -> PairedSampling:
     """Time ``base`` and ``head`` in interleaved blocks until the comparison is
     :func:`settled` (after ``min_time`` and ``MIN_BLOCKS`` blocks) or time runs out.
@@ -295,9 +296,9 @@ def sample_pair(
     comparison judges at ``confidence`` against a change of interest ``delta``. At
     ``max_time``, unsettled, sampling goes on up to ``plan.limit_ns`` while the blocks so
     far project it to settle before then (:func:`blocks_to_settle`, at the time per block
-    so far), as a verdict's sampling does, or once the ratio :func:`looks_beyond` the
-    gate: on a contended runner the interval is wider, and a gate's question takes
-    longer to answer.
+    so far), as a verdict's sampling does: on a contended runner the interval is wider,
+    and a gate's question takes longer to answer. With ``pursue`` (a gate on ``delta``
+    is set), also once the ratio :func:`looks_beyond` the gate.
     """
     rng = np.random.default_rng(seed)
     per_call = [_warm_up(base, plan, clock), _warm_up(head, plan, clock)]
@@ -336,7 +337,7 @@ def sample_pair(
         # A likely regression is pursued to the limit: a dip of its ratio under the gate
         # is no reason to stop (stopping there would keep the runs that happen to look
         # best, and pass them).
-        pursued = pursued or looks_beyond(estimate, delta)
+        pursued = pursued or (pursue and looks_beyond(estimate, delta))
         needed = blocks_to_settle(estimate, delta, len(order))
         if needed * elapsed / len(order) > plan.limit_ns and not pursued:
             reason = "unreachable" if extended else "max_time"

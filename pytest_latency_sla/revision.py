@@ -63,6 +63,7 @@ def compare_calls(
     quantile: float,
     confidence: float,
     delta: float,
+    pursue: bool = False,
 ) -> RevisionEntry:
     """Measure ``base`` and ``head`` side by side and judge head/base at p50 and at
     ``quantile`` (the budget's). The outcome is the median's, the steadier of the two."""
@@ -70,7 +71,7 @@ def compare_calls(
     # cap below that).
     least = max(plan.min_time_ns, plan.state_time_ns)
     plan = dataclasses.replace(plan, min_time_ns=least, max_time_ns=max(plan.max_time_ns, least))
-    paired = sample_pair(base, head, plan, confidence=confidence, delta=delta)
+    paired = sample_pair(base, head, plan, confidence=confidence, delta=delta, pursue=pursue)
     median = judge_ratio(paired, confidence, delta)
     tail = judge_ratio(paired, confidence, delta, quantile=quantile)
     q = quantile * 100.0

@@ -216,6 +216,9 @@ class Against:
     confidence: float
     #: The change of interest (the ``--sla-max-regression`` gate, as a fraction).
     delta: float
+    #: A gate is set (``--sla-max-regression``): a likely regression is pursued to the
+    #: time limit (see ``paired.sample_pair``).
+    gated: bool = False
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,7 @@ class InProcess:
                 quantile=timing.quantile,
                 confidence=against.confidence,
                 delta=against.delta,
+                pursue=against.gated,
             )
         except ort.RUN_ERRORS as exc:
             raise ModelRunError(
