@@ -92,7 +92,7 @@ class Generator:
         self.done = np.zeros(n, dtype=bool)
         self.start_ns = 0
         self.error: BaseException | None = None
-        #: Other calls running when the error was raised.
+        #: Other calls whose time overlapped the call that raised.
         self.error_others = 0
         self._next = itertools.count()  # next() on it is atomic under the GIL
         self._stop = threading.Event()
@@ -156,8 +156,12 @@ class Generator:
                 call()
             except BaseException as exc:
                 if self.error is None:
-                    running = (started > 0) & ~done
-                    self.error_others = max(0, int(running.sum()) - 1)
+                    # Every call whose time overlapped this one's, running or not: one
+                    # that ended between this call's start and its raise (this thread
+                    # lost its CPU meanwhile) still ran at once with it.
+                    raised = clock()
+                    overlapped = (started > 0) & (started <= raised) & (~done | (ended >= t0))
+                    self.error_others = max(0, int(overlapped.sum()) - 1)
                     self.error = exc
                 stop.set()
                 return

@@ -407,6 +407,35 @@ def test_a_call_that_raises_beside_others_names_concurrency() -> None:
         load_sample(unsafe, LoadSpec(rps=2000.0), QUICK, budget_ns=50 * MS)
 
 
+def test_a_call_that_raises_after_the_call_beside_it_ended_still_names_concurrency() -> None:
+    # The race a busy runner makes: call B finds the state taken by call A, but raises
+    # only after A has finished (B's thread lost its CPU meanwhile). A and B still ran
+    # at once; the error must say so, not come out bare.
+    lock = threading.Lock()
+    released = threading.Event()
+    calls = itertools.count()
+
+    def unsafe() -> None:
+        if not threading.current_thread().name.startswith("sla-load"):
+            return  # warmup
+        if next(calls) >= 2:
+            return
+        if lock.acquire(blocking=False):
+            try:
+                time.sleep(0.02)  # A: holds the state while B arrives
+            finally:
+                lock.release()
+                released.set()
+            return
+        released.wait(5)  # B: saw it taken, raises after A is done
+        time.sleep(0.05)
+        raise RuntimeError("called twice at once")
+
+    spec = LoadSpec(rps=1000.0, arrivals="constant", concurrency=4)
+    with pytest.raises(ConcurrentCallError, match=r"called twice at once while \d+ calls"):
+        load_sample(unsafe, spec, QUICK, budget_ns=50 * MS)
+
+
 def test_a_call_that_raises_alone_raises_as_itself() -> None:
     def broken() -> None:
         if threading.current_thread().name.startswith("sla-load"):
