@@ -199,7 +199,9 @@ def test_load_runs_in_an_isolated_worker(pytester: pytest.Pytester) -> None:
         assert result.sampling.load.requests > 0
     """
     )
-    result = pytester.runpytest_subprocess(*LOAD)
+    # The worker's load and its figures are what this checks; on a noisy runner the
+    # shortened settings may leave the verdict open (never a fail), which passes here.
+    result = pytester.runpytest_subprocess(*LOAD, "--sla-inconclusive=pass")
     assert_no_internal_error(result)
     result.assert_outcomes(passed=1)
 
@@ -219,7 +221,7 @@ def test_load_tests_under_xdist(pytester: pytest.Pytester) -> None:
     """
     )
     result = pytester.runpytest_subprocess(
-        "-n", "2", "-p", "xdist", *LOAD, "--sla-report=json:r.json"
+        "-n", "2", "-p", "xdist", *LOAD, "--sla-inconclusive=pass", "--sla-report=json:r.json"
     )
     assert_no_internal_error(result)
     result.assert_outcomes(passed=3)
