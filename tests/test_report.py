@@ -410,10 +410,22 @@ def _regressed(rec: SlaRecord) -> SlaRecord:
     return rec
 
 
+def _slower_than_base(rec: SlaRecord, outcome: str = "regression") -> SlaRecord:
+    from pytest_latency_sla.revision import not_compared
+
+    entry = not_compared("main", "changed", "cd" * 32)
+    entry["outcome"] = outcome
+    rec["revision"] = entry
+    return rec
+
+
 @pytest.mark.parametrize(
     ("records", "status"),
     [
         ([], "none"),
+        # Slower than the base revision, measured side by side: as against a baseline.
+        ([record("a", 3.0), _slower_than_base(record("b", 2.0))], "regression"),
+        ([_slower_than_base(record("a", 3.0), "improvement")], "met"),
         ([record("a", None)], "met"),
         ([record("a", 3.0)], "met"),
         ([record("a", 3.0), _regressed(record("b", 2.0))], "regression"),

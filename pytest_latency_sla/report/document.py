@@ -30,7 +30,14 @@ __all__ = [
 def totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
     """The counts of a run's records: measurements, tests, verdicts, changes, the tightest."""
     verdicts = [r["verdict"] for r in records]
-    statuses = [r["comparison"]["status"] if r["comparison"] else None for r in records]
+    # A regression against the baseline, or against the base revision measured side by
+    # side (--sla-compare-ref / --sla-compare-dir).
+    statuses = [
+        "regression"
+        if (r.get("revision") or {}).get("outcome") == "regression"
+        else (r["comparison"]["status"] if r["comparison"] else None)
+        for r in records
+    ]
     judged = [r for r in records if r["margin"] is not None]
     tightest = min(judged, key=lambda r: r["margin"] or 0.0) if judged else None
     return {
