@@ -30,14 +30,7 @@ __all__ = [
 def totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
     """The counts of a run's records: measurements, tests, verdicts, changes, the tightest."""
     verdicts = [r["verdict"] for r in records]
-    # A regression against the baseline, or against the base revision measured side by
-    # side (--sla-compare-ref / --sla-compare-dir).
-    statuses = [
-        "regression"
-        if (r.get("revision") or {}).get("outcome") == "regression"
-        else (r["comparison"]["status"] if r["comparison"] else None)
-        for r in records
-    ]
+    statuses = [_change(r) for r in records]
     judged = [r for r in records if r["margin"] is not None]
     tightest = min(judged, key=lambda r: r["margin"] or 0.0) if judged else None
     return {
@@ -54,6 +47,16 @@ def totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
         "tightest_margin": tightest["margin"] if tightest else None,
         "tightest_label": tightest["label"] if tightest else None,
     }
+
+
+def _change(record: SlaRecord) -> str | None:
+    """A record's change: against the baseline (its comparison's status), or
+    "regression" when it is slower than the base revision measured side by side
+    (``--sla-compare-ref`` / ``--sla-compare-dir``)."""
+    revision = record.get("revision")
+    if revision is not None and revision["outcome"] == "regression":
+        return "regression"
+    return record["comparison"]["status"] if record["comparison"] else None
 
 
 def sort_by_margin(records: Sequence[SlaRecord]) -> list[SlaRecord]:
