@@ -32,7 +32,7 @@ from .fmt import duration as _duration
 from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
 from .loadledger import Judged, add_unfinished, add_windows
 from .machine import NoMachine
-from .sampling import PROGRESS_AFTER_NS, Progress, Sampler, Sampling
+from .sampling import PROGRESS_AFTER_NS, PROJECTION_SLACK, Progress, Sampler, Sampling
 from .stats import min_samples_to_pass
 from .verdict import Ledger, judge, projection, thresholds
 
@@ -380,7 +380,7 @@ def load_sample(
                 end = (
                     elapsed
                     if need is None
-                    else max(need / spec.rps * 1e9 * 1.15, elapsed + LOOK_INTERVAL_NS)
+                    else max(need / spec.rps * 1e9 * PROJECTION_SLACK, elapsed + LOOK_INTERVAL_NS)
                 )
                 if pass_waits:
                     end = max(end, float(plan.load_time_ns) + 2 * LOOK_INTERVAL_NS)

@@ -40,7 +40,7 @@ _FIRST_LOOK = 16
 _LOOK_GROWTH = 1.1
 _LOOK_TIME_SHARE = 0.05
 #: A projection of the time to a verdict is stretched by this much (the shares drift).
-_PROJECTION_SLACK = 1.15
+PROJECTION_SLACK = 1.15
 #: Progress is reported once sampling has gone on this long, then this often.
 PROGRESS_AFTER_NS = 5_000_000_000
 
@@ -417,7 +417,7 @@ class Sampler:
         (not the last chunk's: a slow model's chunk is one call, and one slow call must
         not decide how long to sample)."""
         per_call = elapsed / max(1, self.n)
-        more = max(0, calls - self.n) * per_call * _PROJECTION_SLACK
+        more = max(0, calls - self.n) * per_call * PROJECTION_SLACK
         return elapsed + more + self.plan.chunk_time_ns
 
     def _extend(self, elapsed: int) -> bool:
