@@ -218,11 +218,13 @@ def too_few(spec: LoadSpec, plan: SamplingPlan, quantile: float) -> str | None:
     rate; None when it could.
 
     A pass needs a number of requests (the fewest: none of them over the budget, as
-    independent as can be); at a low rate, the time a run may take (``plan.limit_ns``,
-    or ``load_time`` if longer) holds fewer. Such a run would sample until then for an
-    inconclusive result; it is refused before the first request instead. (A failure
-    could still be seen in a few requests, but a test that can never pass is a test to
-    fix.)
+    independent as can be), and sampling goes past ``max_time`` only toward a verdict
+    projected, with ``PROJECTION_SLACK``, before the time a run may take
+    (``plan.limit_ns``, or ``load_time`` if longer). At a low rate that time holds fewer:
+    such a run would sample for an inconclusive result, and is refused before the first
+    request instead. (A failure could still be seen in a few requests, but a test that
+    can never pass is a test to fix.) The remedies it names leave room for twice the
+    fewest: latency under load comes in bursts, and bursts count as fewer requests.
     """
     if spec.rps is None or quantile >= 1.0:
         return None
@@ -230,20 +232,26 @@ def too_few(spec: LoadSpec, plan: SamplingPlan, quantile: float) -> str | None:
     fewest = min_samples_to_pass(quantile, (1.0 - plan.confidence) / (len(factors) + 1))
     seconds = max(plan.limit_ns, plan.load_time_ns) / 1e9
     most = math.floor(spec.rps * seconds) + 1  # the request at 0 s, and one per 1/rps
-    if most >= fewest:
+    if most >= fewest * PROJECTION_SLACK:
         return None
-    rate = math.ceil((fewest - 1) / seconds * 10) / 10  # the least rate, in tenths
-    limit = math.ceil((fewest - 1) / spec.rps)
+    governs = {
+        "time_limit=, or sla_time_limit": plan.time_limit_ns,
+        "max_time=, or sla_max_time": plan.max_time_ns,
+        "load_time=, or sla_load_time": plan.load_time_ns,
+    }
+    setting = max(governs, key=lambda name: governs[name])
+    rate = math.ceil(2 * fewest / seconds * 10) / 10  # room for twice the fewest, in tenths
+    limit = math.ceil(2 * fewest / spec.rps)
     remedies = f"raise rps= to {rate:g} or more"
     if limit <= MAX_TIME_LIMIT_S:
         remedies += f", time_limit= to {limit} or more"
     return (
         f"@pytest.mark.sla(rps={spec.rps:g}): at that rate a run sends at most "
         f"{fmt.count(most)} request{'s' if most > 1 else ''} in the "
-        f"{fmt.duration(seconds)} it may take (time_limit=, or sla_time_limit), and a "
+        f"{fmt.duration(seconds)} it may take ({setting}), and a "
         f"{fmt.pct_label(quantile * 100)} pass at {fmt.percent(plan.confidence)} confidence "
-        f"needs at least {fmt.count(fewest)}, none of them over the budget: {remedies}, or "
-        "judge a lower percentile"
+        f"needs at least {fmt.count(fewest)} (none of them over the budget; more when "
+        f"latency comes in bursts): {remedies}, or judge a lower percentile"
     )
 
 
