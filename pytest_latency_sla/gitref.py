@@ -61,6 +61,19 @@ def _text(result: subprocess.CompletedProcess[bytes]) -> str:
     return lines[-1] if lines else ""
 
 
+def _unknown_ref_hint(ref: str, remotes: list[str]) -> str:
+    """What to do about a revision git does not know: check its name, or fetch it from
+    the remote it names (or the first one), when the clone has one."""
+    hint = "check its name (git branch -a lists the branches this clone has)"
+    remote, _, name = ref.partition("/")
+    if remote in remotes and name:
+        return f"{hint}, or fetch it first (git fetch {remote} {name})"
+    if remotes:
+        first = "origin" if "origin" in remotes else remotes[0]
+        return f"{hint}, or fetch it first (git fetch {first} {ref})"
+    return hint
+
+
 def base_model(path: str | Path, ref: str) -> BaseModel:
     """The model at ``path`` as it was at revision ``ref`` (e.g. ``origin/main``).
 
@@ -87,7 +100,7 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
             "this clone is shallow: fetch the history (actions/checkout with fetch-depth: 0, "
             "or git fetch --unshallow origin)"
             if shallow
-            else f"fetch it first (git fetch origin {ref.split('/', 1)[-1]})"
+            else _unknown_ref_hint(ref, _git(["remote"], root).stdout.decode().split())
         )
         raise GitRefError(f"--sla-compare-ref={ref}: git knows no revision {ref!r}; {hint}")
     relative = file.relative_to(root).as_posix()

@@ -84,12 +84,21 @@ def test_an_untracked_model_says_to_compare_with_a_folder(repo: Path) -> None:
         base_model(repo / "models" / "made.onnx", "main")
 
 
-def test_an_unknown_revision_says_to_fetch_it(repo: Path) -> None:
+def test_an_unknown_revision_says_to_check_its_name_or_fetch_it(repo: Path) -> None:
+    # No remote: a mistyped name is the likely cause, and there is nothing to fetch from.
     with pytest.raises(
         GitRefError,
-        match=r"git knows no revision 'origin/main'; fetch it first \(git fetch origin main\)",
+        match=r"git knows no revision 'origin/main'; check its name \(git branch -a lists "
+        r"the branches this clone has\)$",
     ):
         base_model(repo / "models" / "m.onnx", "origin/main")
+    git(repo, "remote", "add", "origin", f"file://{repo}")
+    with pytest.raises(
+        GitRefError, match=r"check its name .*, or fetch it first \(git fetch origin main\)$"
+    ):
+        base_model(repo / "models" / "m.onnx", "origin/main")
+    with pytest.raises(GitRefError, match=r"or fetch it first \(git fetch origin mian\)$"):
+        base_model(repo / "models" / "m.onnx", "mian")
 
 
 def test_a_shallow_clone_says_fetch_depth_0(repo: Path, tmp_path: Path) -> None:
