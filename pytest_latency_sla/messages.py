@@ -286,7 +286,7 @@ def revision_regression_message(entry: RevisionEntry, allowed: float) -> str:
     base, head = entry["base_p50_s"] or math.nan, entry["head_p50_s"] or math.nan
     return (
         f"SLA regression against {entry['ref']}: p50 {fmt.duration(head)} is {ratio:.2f}x "
-        f"the base revision's {fmt.duration(base)} ({low:.2f}-{high:.2f}x at "
+        f"the base's {fmt.duration(base)} ({low:.2f}-{high:.2f}x at "
         f"{fmt.percent(entry['confidence'] or 0.0)} confidence, measured side by side), "
         f"beyond the {allowed * 100:g}% allowed by sla_max_regression. Find what slowed the "
         "model down, or raise --sla-max-regression if the change is intended"

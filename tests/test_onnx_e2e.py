@@ -665,7 +665,7 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines(
         [
-            "*SLA regression against main: p50 * is *x the base revision's * (*x at 99% "
+            "*SLA regression against main: p50 * is *x the base's * (*x at 99% "
             "confidence, measured side by side), beyond the 10% allowed by "
             "sla_max_regression*",
         ]
@@ -753,7 +753,7 @@ def test_compare_ref_under_isolation_compares_in_a_worker(pytester: pytest.Pytes
         *FAST, "--sla-compare-ref=main", "--sla-max-regression=10", "--sla-report=json:r.json"
     )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*SLA regression against main: p50 * is *x the base revision's*"])
+    result.stdout.fnmatch_lines(["*SLA regression against main: p50 * is *x the base's*"])
     (record,) = load_report(root / "r.json")["results"]
     assert record["api"].endswith("[isolated]")
     assert record["verdict"] == "pass"
