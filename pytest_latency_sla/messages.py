@@ -212,8 +212,9 @@ BUSY_MENTION_SHARE = 0.05
 
 def _lower_percentile(result: SlaResult) -> tuple[float, int] | None:
     """The next lower usual percentile that the samples put within budget, and the calls
-    a pass of it would need at the share of calls over the budget seen (no dependence),
-    when that is fewer."""
+    a pass of it would need at the share of calls over the budget seen and the
+    dependence measured (the calls it needs, not the calls made: fewer can be enough),
+    when that is fewer than the judged percentile needs."""
     budget = result.budget
     decision = result.sampling.decision
     if budget is None or decision is None:
@@ -224,10 +225,12 @@ def _lower_percentile(result: SlaResult) -> tuple[float, int] | None:
         if result.percentile(q) > budget.seconds:
             return None
         n = result.samples
-        over = int((result.timings_ns > budget.ns).sum())
-        need = calls_to_decide(float(n), float(over), 1.0 - q / 100.0, decision.alpha, "pass")
-        if need is not None and need < (result.sampling.needed_calls or 0):
-            return q, math.ceil(need)
+        share = int((result.timings_ns > budget.ns).sum()) / n if n else 0.0
+        d = max(1.0, decision.design_effect)
+        # From one call at the share seen: the fewest that decide, even if fewer than made.
+        need = calls_to_decide(1.0, share, 1.0 - q / 100.0, decision.alpha, "pass")
+        if need is not None and need * d < (result.sampling.needed_calls or 0):
+            return q, math.ceil(need * d)
         return None
     return None
 

@@ -696,7 +696,7 @@ def test_verdict_message_out_of_reach_says_how_many_calls_and_which_percentile_f
     assert (
         "after 3.00 s (sla_max_time), the samples cannot tell at 99% confidence whether the "
         "budget is met; p99 needs about 613 calls: about 31.0 ms at 50.5 µs per call; set "
-        "max_time=1 on this marker, or judge p95 (about 121 calls)"
+        "max_time=1 on this marker, or judge p95 (about 120 calls)"
     ) in message
     assert "too few samples" not in message
     assert "sla_inconclusive" not in message  # already warn: no advice to set it
