@@ -34,7 +34,7 @@ from .loadledger import Judged, add_unfinished, add_windows
 from .machine import NoMachine
 from .sampling import PROGRESS_AFTER_NS, PROJECTION_SLACK, Progress, Sampler, Sampling
 from .stats import min_samples_to_pass
-from .verdict import Ledger, judge, projection, thresholds
+from .verdict import Ledger, judge, projection, thresholds, tier_alpha
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -228,8 +228,8 @@ def too_few(spec: LoadSpec, plan: SamplingPlan, quantile: float) -> str | None:
     """
     if spec.rps is None or quantile >= 1.0:
         return None
-    factors = [f for f in (plan.instant_factor, plan.quick_factor) if f > 1.0]
-    fewest = min_samples_to_pass(quantile, (1.0 - plan.confidence) / (len(factors) + 1))
+    alpha = tier_alpha(plan.confidence, plan.quick_factor, plan.instant_factor)
+    fewest = min_samples_to_pass(quantile, alpha)
     seconds = max(plan.limit_ns, plan.load_time_ns) / 1e9
     most = math.floor(spec.rps * seconds) + 1  # the request at 0 s, and one per 1/rps
     if most >= fewest * PROJECTION_SLACK:

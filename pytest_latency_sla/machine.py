@@ -82,18 +82,17 @@ class LinuxMachine:
 
     def __init__(self, stat: str = _STAT) -> None:
         try:
-            self.cpus = len(os.sched_getaffinity(0))
+            affinity = os.sched_getaffinity(0)
         except (AttributeError, OSError):  # pragma: no cover - Linux always has it
-            self.cpus = os.cpu_count() or 1
+            affinity = set()
+        self.cpus = len(affinity) or os.cpu_count() or 1
+        #: The ``/proc/stat`` lines of those CPUs (empty: unknown, the total line counts).
+        self._mine = {f"cpu{i}".encode() for i in affinity}
         self._fds: dict[str, int] = {}
         self._last: dict[str, tuple[int, int]] = {}
         self._reads = 0
         self._switches = self._involuntary()
         self._tick_ns = 1e9 / os.sysconf("SC_CLK_TCK")
-        try:
-            self._mine = {f"cpu{i}".encode() for i in os.sched_getaffinity(0)}
-        except (AttributeError, OSError):  # pragma: no cover - Linux always has it
-            self._mine = set()
         try:
             self._stat: int | None = os.open(stat, os.O_RDONLY)
         except OSError:
@@ -123,8 +122,9 @@ class LinuxMachine:
             return 0
         total = 0
         try:
-            data = os.pread(self._stat, 1 << 16, 0)
-            for line in data[: data.find(b"\nintr")].split(b"\n"):  # the cpu lines
+            for line in os.pread(self._stat, 1 << 16, 0).split(b"\n"):
+                if not line.startswith(b"cpu"):
+                    break  # the cpu lines come first
                 fields = line.split()
                 if fields[0] in self._mine or (not self._mine and fields[0] == b"cpu"):
                     total += int(fields[8])

@@ -43,7 +43,7 @@ from .stats import Decision, calls_to_decide, fail_evidence, inflation, pass_evi
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["Ledger", "judge", "projection", "thresholds"]
+__all__ = ["Ledger", "judge", "projection", "thresholds", "tier_alpha"]
 
 #: Time-blocks the run is divided into to estimate dependence.
 BLOCKS = 20
@@ -52,6 +52,13 @@ BLOCKS = 20
 CONTENDED_SHARE = 0.02
 #: Above this inflation an undecided verdict is blamed on dependence.
 DEPENDENT = 4.0
+
+
+def tier_alpha(confidence: float, quick_factor: float, instant_factor: float) -> float:
+    """Each direction's error allowance per tier: ``1 - confidence`` shared by the tiers
+    :func:`judge` tests (plain, and quick and instant when their factors are above 1)."""
+    tiers = 1 + sum(f > 1.0 for f in (quick_factor, instant_factor))
+    return (1.0 - confidence) / tiers
 
 
 def thresholds(
@@ -308,7 +315,7 @@ def judge(
     state come and go only a few times counts as the few independent blocks it is.
     """
     factors = [f for f in (instant_factor, quick_factor) if f > 1.0]
-    alpha = (1.0 - confidence) / (len(factors) + 1)
+    alpha = tier_alpha(confidence, quick_factor, instant_factor)
     levels = ledger.levels
     table = _Table.of(ledger)
     coarse = _Table.of(ledger, state_ns=state_ns) if state_ns > 0 else table
@@ -363,7 +370,7 @@ def projection(
     if eps <= 0.0 or ledger.size == 0:
         return None
     factors = [f for f in (instant_factor, quick_factor) if f > 1.0]
-    alpha = (1.0 - confidence) / (len(factors) + 1)
+    alpha = tier_alpha(confidence, quick_factor, instant_factor)
     table = _Table.of(ledger)
     coarse = _Table.of(ledger, state_ns=state_ns) if state_ns > 0 else table
     n = float(ledger.calls.sum())
