@@ -1,7 +1,7 @@
 """Latency under load: do the open loop's verdicts and capacity match queueing theory, and a
 hand-written load loop?
 
-    python benchmarks/load.py [--runs 5] [--hogs 0,1] [--skip-onnx]
+    python benchmarks/load.py [--runs 5] [--hogs 0,1] [--skip-onnx] [--parts 1,2,3,4]
 
 1. **Single server** (a lock around a 1 ms sleep, Poisson arrivals, p99 <= 10 ms, default
    settings): at 300/s it must pass (M/D/1: p99 about 3.5 ms), at 1,500/s (overloaded)
@@ -19,6 +19,9 @@ hand-written load loop?
    the loop most people write first (one thread submitting to a ``ThreadPoolExecutor``)
    with how late its submitting thread was: it cannot keep a schedule of a few thousand
    requests a second.
+4. **The generator's own latency**: a no-op's latency under load (all of it the
+   generator's), at 1,000 and 10,000 requests/s, with Linux's default 50 µs timer slack
+   and with the 1 ns the generator's threads ask for, interleaved.
 
 Exits 1 when a single-server verdict is wrong or the capacity is more than 15% from theory.
 """
@@ -41,6 +44,7 @@ import _common
 import numpy as np
 from servers import SingleServer
 
+from pytest_latency_sla import loadgen
 from pytest_latency_sla.capacity import GENERATOR_MAX_RPS, run_step, search, step_time_ns
 from pytest_latency_sla.load import CapacityStep, LoadSpec, load_sample
 from pytest_latency_sla.loadgen import schedule
@@ -271,12 +275,41 @@ def onnx_vs_hand_loop(runs: int) -> None:
     print()
 
 
+def generator_floor(runs: int) -> None:
+    """A no-op's latency under load is all the generator's own: with the default 50 µs
+    timer slack and with the generator's fine wakeups, interleaved run by run."""
+    print("## 4. The generator's own latency: a no-op under load, timer slack 50 µs vs 1 ns")
+    print()
+    print("| rate | wakeups | runs | median p50 | median p90 | median p99 | ratio of p50s |")
+    print("|---|---|---|---|---|---|---|")
+    plan = SamplingPlan(max_time_ns=3_000 * MS, load_time_ns=3_000 * MS, time_limit_ns=0)
+    for rate in (1_000.0, 10_000.0):
+        figures: dict[bool, list[np.ndarray]] = {True: [], False: []}
+        for _ in range(runs):
+            for fine in (False, True):
+                loadgen.FINE_WAKEUPS = fine
+                sampling = load_sample(lambda: None, LoadSpec(rps=rate), plan, budget_ns=MS)
+                figures[fine].append(np.percentile(sampling.samples_ns, [50, 90, 99]) / 1e3)
+        loadgen.FINE_WAKEUPS = True
+        p50 = {fine: statistics.median(f[0] for f in figures[fine]) for fine in figures}
+        for fine in (False, True):
+            middle = np.median(np.array(figures[fine]), axis=0)
+            label = "1 ns (the plugin)" if fine else "50 µs (Linux default)"
+            ratio = f"{p50[True] / p50[False]:.2f}" if fine else ""
+            print(
+                f"| {rate:,.0f}/s | {label} | {runs} | {middle[0]:.0f} µs | {middle[1]:.0f} µs | "
+                f"{middle[2]:.0f} µs | {ratio} |",
+                flush=True,
+            )
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hogs", default="0,1", help="hog counts for part 1, e.g. 0,1")
     parser.add_argument("--skip-onnx", action="store_true")
-    parser.add_argument("--parts", default="1,2,3")
+    parser.add_argument("--parts", default="1,2,3,4")
     args = parser.parse_args()
     _common.header(
         "latency under load: single-server verdicts, capacity vs theory and vs a hand loop"
@@ -289,6 +322,8 @@ def main() -> int:
         ok = capacity_vs_theory(args.runs) and ok
     if 3 in parts and not args.skip_onnx:
         onnx_vs_hand_loop(args.runs)
+    if 4 in parts:
+        generator_floor(args.runs)
     print("all checks held" if ok else "A CHECK FAILED")
     return 0 if ok else 1
 

@@ -9,9 +9,11 @@ single-server checks the load issue names, whose margins are those of queueing t
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import math
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -129,6 +131,27 @@ def test_a_thread_waiting_for_a_far_request_sees_the_stop_at_once() -> None:
     assert time.perf_counter() - started < 1.0
     assert calls == [1]
     assert generator.done.tolist() == [True, False]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="timer slack is Linux's")
+@pytest.mark.parametrize("fine", [True, False])
+def test_the_generators_threads_wake_without_timer_slack(
+    monkeypatch: pytest.MonkeyPatch, fine: bool
+) -> None:
+    monkeypatch.setattr(loadgen, "FINE_WAKEUPS", fine)
+    libc = ctypes.CDLL(None)
+    slack: list[int] = []  # what the calling thread's timer slack was, in ns
+    generator = Generator(
+        lambda: slack.append(int(libc.prctl(30, 0, 0, 0, 0))), np.zeros(1, np.int64), 1
+    )
+    generator.start()
+    deadline = time.monotonic() + 10.0
+    while not generator.done.all() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    generator.stop()
+    default = int(libc.prctl(30, 0, 0, 0, 0))  # this thread's, never changed
+    assert slack == ([1] if fine else [default])
+    assert default > 1
 
 
 def test_only_whole_windows_of_finished_requests_are_judged() -> None:
