@@ -85,7 +85,8 @@ def _merge(arguments: argparse.Namespace) -> int:
         results, attempts = merged_records(shards)
     except MergeError as exc:
         return _error(str(exc))
-    document = build_document(results, run, __version__, attempts)
+    unmeasured = [entry for shard in shards for entry in shard.unmeasured]
+    document = build_document(results, run, __version__, attempts, unmeasured)
     targets = [(kind, path or None) for kind, _, path in (s.partition(":") for s in requested)]
     if "term" in (kind for kind, _ in targets) and not arguments.quiet:
         _print_table(document)
@@ -99,7 +100,7 @@ def _merge(arguments: argparse.Namespace) -> int:
     if errors:
         return EXIT_ERROR
     failed = any(r["outcome"] == "failed" for r in document["results"])
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if failed or document["unmeasured"] else EXIT_OK
 
 
 def _print_table(document: Document) -> None:
@@ -108,6 +109,10 @@ def _print_table(document: Document) -> None:
     records = document["results"]
     for line in labels.merged_lines(document["run"]):
         print(f"sla: {line}")
+    if document["unmeasured"]:
+        print(f"sla: {labels.unmeasured_heading(len(document['unmeasured']))}:")
+        for entry in document["unmeasured"]:
+            print(f"  {entry['nodeid']} ({entry['phase']})")
     if not records:
         print("no SLA measurements in these reports")
         return

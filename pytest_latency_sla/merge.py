@@ -12,13 +12,14 @@ unless the caller allows it, and a merged report then says so.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .baseline import BaselineError, read_report
 from .environment import differences
-from .schema import SCHEMA_VERSION, Run, Shard, SlaRecord
+from .schema import SCHEMA_VERSION, Run, Shard, SlaRecord, Unmeasured
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -54,6 +55,9 @@ class ShardReport:
     run: Mapping[str, Any]
     results: list[SlaRecord]
     earlier_attempts: list[SlaRecord]
+    #: SLA tests that failed without a measurement (none in reports written before the
+    #: field existed).
+    unmeasured: list[Unmeasured] = dataclasses.field(default_factory=list)
 
     @property
     def environment(self) -> Environment:
@@ -89,7 +93,26 @@ def load_shard(path: str) -> ShardReport:
     if not isinstance(run["settings"], dict):
         raise MergeError(f"report {path!r}: run.settings is not an object; {_FIX}")
     results = _records(path, document, "results")
-    return ShardReport(path, run, results, _records(path, document, "earlier_attempts"))
+    attempts = _records(path, document, "earlier_attempts")
+    return ShardReport(path, run, results, attempts, _unmeasured(path, document))
+
+
+def _unmeasured(path: str, document: Mapping[str, Any]) -> list[Unmeasured]:
+    entries = document.get("unmeasured", [])
+    if not isinstance(entries, list):
+        raise MergeError(f"report {path!r}: 'unmeasured' is not a list; {_FIX}")
+    found: list[Unmeasured] = []
+    for position, entry in enumerate(entries):
+        fields = ("nodeid", "phase", "message")
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in fields):
+            raise MergeError(
+                f"report {path!r}: unmeasured[{position}] is not an object with the strings "
+                f"{', '.join(fields)}; {_FIX}"
+            )
+        found.append(
+            {"nodeid": entry["nodeid"], "phase": entry["phase"], "message": entry["message"]}
+        )
+    return found
 
 
 def _records(path: str, document: Mapping[str, Any], key: str) -> list[SlaRecord]:

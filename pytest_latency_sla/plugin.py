@@ -17,7 +17,7 @@ from . import exclusive
 from .environment import EnvironmentCache
 from .exclusive import MeasurementLock
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, parse_marker_spec
-from .session import RECORDS_ATTR, SlaCollector
+from .session import RECORDS_ATTR, SLA_TEST_ATTR, SlaCollector
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -263,6 +263,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if item.get_closest_marker("sla") is not None or "sla" in getattr(item, "fixturenames", ()):
+        setattr(report, SLA_TEST_ATTR, True)
     if call.when == "call":
         records = item.stash.get(RECORDS_KEY, [])
         if records:

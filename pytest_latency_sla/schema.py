@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
+    "UNMEASURED_MESSAGE",
     "Advice",
     "AdviceEntry",
     "CapacityEntry",
@@ -39,6 +40,7 @@ __all__ = [
     "SlaRecord",
     "SweepEntry",
     "SweepSize",
+    "Unmeasured",
     "json_schema",
 ]
 
@@ -317,6 +319,18 @@ class Shard(TypedDict):
     differences: list[str]  # what differs from the first shard (merged with --allow-mixed)
 
 
+class Unmeasured(TypedDict):
+    """An SLA test that failed without a measurement (bad input, a crash, a timeout)."""
+
+    nodeid: str
+    phase: str  # "setup" or "call"
+    message: str  # the failure's first line, at most UNMEASURED_MESSAGE characters
+
+
+#: The most characters of an unmeasured test's failure kept in reports.
+UNMEASURED_MESSAGE = 300
+
+
 class Document(TypedDict):
     """The whole report."""
 
@@ -328,3 +342,6 @@ class Document(TypedDict):
     # Earlier attempts of tests a rerun plugin ran again (their outcome is "rerun"); the
     # reports, totals and baselines count only final attempts, in results.
     earlier_attempts: list[SlaRecord]
+    # SLA tests that failed without a measurement, in the order they failed; absent from
+    # reports written before this field existed.
+    unmeasured: list[Unmeasured]

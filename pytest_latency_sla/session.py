@@ -23,13 +23,16 @@ from . import __version__, exclusive
 
 if TYPE_CHECKING:
     from .environment import Environment, EnvironmentCache
-    from .schema import Run, SlaRecord
+    from .schema import Run, SlaRecord, Unmeasured
     from .settings import Settings
 
-__all__ = ["RECORDS_ATTR", "SlaCollector"]
+__all__ = ["RECORDS_ATTR", "SLA_TEST_ATTR", "SlaCollector"]
 
 #: The attribute of a call-phase ``pytest.TestReport`` that carries a test's records.
 RECORDS_ATTR = "sla_records"
+#: The attribute of every report of an SLA test (marked, or using the ``sla`` fixture):
+#: True. A failed one without records is an SLA test that failed without a measurement.
+SLA_TEST_ATTR = "sla_test"
 
 
 class SlaCollector:
@@ -44,6 +47,9 @@ class SlaCollector:
         self.records: list[SlaRecord] = []
         #: Records of attempts that a rerun plugin replaced.
         self.earlier_attempts: list[SlaRecord] = []
+        #: SLA tests that failed without a measurement, by node id (a later attempt's
+        #: measurement, or its pass, takes a test off).
+        self.unmeasured: dict[str, Unmeasured] = {}
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
         self._started = time.time()
@@ -57,6 +63,7 @@ class SlaCollector:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._note_unmeasured(report)
         # Only the call phase carries records; reading every phase would count twice.
         if report.when != "call":
             return
@@ -69,6 +76,30 @@ class SlaCollector:
             for record in records:
                 received: SlaRecord = record
                 into.append({**received, "outcome": report.outcome})
+
+    def _note_unmeasured(self, report: pytest.TestReport) -> None:
+        """Keep an SLA test whose setup or call failed without a measurement (a missing
+        model, bad input, a crash or timeout in an isolated worker): the reports must not
+        call the run's SLA met."""
+        if not getattr(report, SLA_TEST_ATTR, False) or report.when not in ("setup", "call"):
+            return
+        if getattr(report, RECORDS_ATTR, None) or report.passed:
+            self.unmeasured.pop(report.nodeid, None)
+        elif report.failed:
+            lines = [line for line in report.longreprtext.splitlines() if line.strip()]
+            # The failure's own sentence: pytest.fail's "Failed: ..." or the exception's
+            # "E   ..." line, else the last line.
+            said = [line for line in lines if line.startswith(("E ", "Failed: "))]
+            text = (said[0] if said else lines[-1] if lines else "failed").strip()
+            text = text.removeprefix("E").strip()
+            from .schema import UNMEASURED_MESSAGE
+
+            entry: Unmeasured = {
+                "nodeid": report.nodeid,
+                "phase": report.when,
+                "message": text[:UNMEASURED_MESSAGE],
+            }
+            self.unmeasured[report.nodeid] = entry
 
     def _run(self, exitstatus: int) -> Run:
         from .schema import Run
@@ -104,7 +135,11 @@ class SlaCollector:
         from .report.document import build_document
 
         document = build_document(
-            self.records, self._run(exitstatus), __version__, self.earlier_attempts
+            self.records,
+            self._run(exitstatus),
+            __version__,
+            self.earlier_attempts,
+            list(self.unmeasured.values()),
         )
         written, errors = files.write_reports(
             document, wanted, str(self.config.invocation_params.dir)
@@ -120,7 +155,7 @@ class SlaCollector:
         self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
     ) -> None:
         wants_table = any(kind == "term" for kind, _ in self.settings.report_targets())
-        if not (wants_table or self.records or self.written or self.errors):
+        if not (wants_table or self.records or self.written or self.errors or self.unmeasured):
             return  # a suite without SLA tests: nothing to say, nothing to import
         if config.option.collectonly and not (self.records or self.errors):
             return  # --collect-only measures nothing: no empty SLA section
@@ -141,6 +176,14 @@ class SlaCollector:
             for line in terminal.advice(self.records):
                 terminalreporter.write_line(line)
             self._summary(terminalreporter)
+        if self.unmeasured:
+            from .report.labels import unmeasured_heading
+
+            failed = list(self.unmeasured.values())
+            terminalreporter.write_line(f"sla: {unmeasured_heading(len(failed))}:", red=True)
+            for entry in failed:
+                terminalreporter.write_line(f"  {entry['nodeid']} ({entry['phase']})", red=True)
+        if self.records and (wants_table or verbosity >= 0):
             note = xdist_note(self._run(pytest.ExitCode.OK))
             if note:
                 parallel = "in parallel" in note
@@ -152,13 +195,14 @@ class SlaCollector:
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         from .report import labels
+        from .report.document import totals
 
         line = labels.summary_line(self.records, self.settings.headroom)
-        status = labels.run_status(self.records)
+        status = labels.run_status(totals(self.records, len(self.unmeasured)))
         # Green for "met" and "regression" alike: every budget was met.
         color: dict[str, Any] = (
             {"red": True}
-            if status == "fail"
+            if status in ("fail", "unmeasured")
             else {"yellow": True}
             if status == "inconclusive"
             else {"green": True}

@@ -412,3 +412,43 @@ def test_the_mixed_environment_sentence_quoted_in_the_docs(
     shard(tmp_path, "b.json", {"u.py::test_c": 1.2}, environment=other)
     assert merge(tmp_path, monkeypatch, "a.json", "b.json") == 2
     assert capsys.readouterr().err.strip() == quoted
+
+
+def test_the_unmeasured_tests_of_every_shard_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2}, exit_status=1)
+    document = json.loads((tmp_path / "b.json").read_text("utf-8"))
+    document["unmeasured"] = [{"nodeid": "u.py::test_d", "phase": "call", "message": "gone"}]
+    document["totals"]["unmeasured"] = 1
+    (tmp_path / "b.json").write_text(json.dumps(document), "utf-8")
+    assert (
+        merge(
+            tmp_path,
+            monkeypatch,
+            "a.json",
+            "b.json",
+            "--sla-report=md:all.md",
+            "--sla-report=json:all.json",
+        )
+        == 1
+    )
+    merged = load_report(tmp_path / "all.json")
+    assert merged["unmeasured"] == document["unmeasured"]
+    assert merged["totals"]["unmeasured"] == 1
+    markdown = (tmp_path / "all.md").read_text("utf-8")
+    assert "❌ **SLA tests failed without a measurement**" in markdown
+
+
+def test_a_shard_with_a_malformed_unmeasured_list_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    document = json.loads((tmp_path / "a.json").read_text("utf-8"))
+    document["unmeasured"] = [{"nodeid": "t.py::test_b"}]
+    (tmp_path / "a.json").write_text(json.dumps(document), "utf-8")
+    assert merge(tmp_path, monkeypatch, "a.json") != 0
+    assert "unmeasured[0] is not an object with the strings nodeid, phase, message" in (
+        capsys.readouterr().err
+    )

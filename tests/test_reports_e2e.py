@@ -339,3 +339,97 @@ def test_huge_baseline_is_refused_unread(pytester: pytest.Pytester) -> None:
 def test_json_schema_is_the_shipped_file() -> None:
     shipped = resources.files("pytest_latency_sla").joinpath("schema.json").read_text()
     assert json_schema() == json.loads(shipped)
+
+
+# --- SLA tests that failed without a measurement ------------------------------------------
+
+UNMEASURED = """
+    import pytest
+
+    @pytest.mark.sla(ms=50)
+    def test_measured(sla):
+        sla.measure(lambda: None)
+
+    @pytest.mark.sla(ms=50)
+    def test_missing_model(sla):
+        sla.onnx("nope.onnx")
+
+    @pytest.mark.sla(ms="fast")
+    def test_bad_marker(sla):
+        sla.measure(lambda: None)
+
+    def test_fixture_only_raises(sla):
+        raise RuntimeError("the model's feed could not be built")
+
+    def test_not_an_sla_test():
+        assert False
+"""
+
+
+def test_sla_tests_that_failed_unmeasured_keep_every_report_from_saying_met(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_um=UNMEASURED)
+    result = pytester.runpytest(
+        *FAST,
+        "--sla-report",
+        "--sla-report=json:r.json",
+        "--sla-report=md:r.md",
+        "--sla-report=html:r.html",
+    )
+    result.assert_outcomes(passed=1, failed=3, errors=1)
+    assert_clean(result)
+    result.stdout.fnmatch_lines(
+        [
+            "sla: 3 SLA tests failed without a measurement, so they have no verdict:",
+            "  test_um.py::test_missing_model (call)",
+            "  test_um.py::test_bad_marker (setup)",
+            "  test_um.py::test_fixture_only_raises (call)",
+        ]
+    )
+    document = load_report(pytester.path / "r.json")  # valid against the schema
+    assert document["totals"]["unmeasured"] == 3
+    assert document["totals"]["pass"] == 1
+    found = {e["nodeid"].split("::")[1]: e for e in document["unmeasured"]}
+    assert set(found) == {"test_missing_model", "test_bad_marker", "test_fixture_only_raises"}
+    assert found["test_bad_marker"]["phase"] == "setup"
+    assert found["test_bad_marker"]["message"].startswith("@pytest.mark.sla(ms='fast'): ms=")
+    assert "'nope.onnx' does not exist" in found["test_missing_model"]["message"]
+    assert found["test_fixture_only_raises"]["message"] == (
+        "RuntimeError: the model's feed could not be built"
+    )
+    markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
+    assert markdown.splitlines()[0] == (
+        "## pytest-latency-sla: ❌ **SLA tests failed without a measurement**"
+    )
+    assert "**3 SLA tests failed without a measurement, so they have no verdict:**" in markdown
+    assert "- `test_um.py::test_bad_marker` (setup): @pytest.mark.sla(ms='fast')" in markdown
+    html = (pytester.path / "r.html").read_text(encoding="utf-8")
+    assert "SLA tests failed without a measurement" in html
+    assert "SLA met" not in html
+
+
+def test_a_later_attempt_that_measures_takes_a_test_off_the_unmeasured(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_late="""
+        import pytest
+
+        ATTEMPTS = []
+
+        @pytest.mark.sla(ms=50)
+        def test_late(sla):
+            ATTEMPTS.append(1)
+            if len(ATTEMPTS) == 1:
+                raise OSError("the model file was still being written")
+            sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest(
+        *FAST, "-p", "rerunfailures", "--reruns=1", "--sla-report=json:r.json"
+    )
+    assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
+    document = load_report(pytester.path / "r.json")
+    assert document["unmeasured"] == []
+    assert document["totals"]["unmeasured"] == 0

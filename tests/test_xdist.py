@@ -92,3 +92,28 @@ def test_without_xdist_installed_nothing_breaks(pytester: pytest.Pytester) -> No
     result = pytester.runpytest_subprocess("-p", "no:xdist", *RUN)
     result.assert_outcomes(passed=9)
     assert "xdist workers" not in result.stdout.str()
+
+
+def test_a_worker_s_sla_test_that_failed_unmeasured_reaches_the_controller(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_measured(sla):
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=50)
+        def test_missing_model(sla):
+            sla.onnx("nope.onnx")
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "xdist", *FAST, "--sla-report=json:r.json"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    document = load_report(pytester.path / "r.json")
+    assert [e["nodeid"].split("::")[1] for e in document["unmeasured"]] == ["test_missing_model"]
+    assert document["totals"]["unmeasured"] == 1

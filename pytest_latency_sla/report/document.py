@@ -16,7 +16,7 @@ from ..schema import SCHEMA_VERSION, Document
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..schema import Run, SlaRecord
+    from ..schema import Run, SlaRecord, Unmeasured
 
 __all__ = [
     "build_document",
@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 
-def totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
-    """The counts of a run's records: measurements, tests, verdicts, changes, the tightest."""
+def totals(records: Sequence[SlaRecord], unmeasured: int = 0) -> dict[str, Any]:
+    """The counts of a run's records: measurements, tests, verdicts, changes, the tightest;
+    and ``unmeasured``, the SLA tests that failed without a measurement."""
     verdicts = [r["verdict"] for r in records]
     statuses = [_change(r) for r in records]
     judged = [r for r in records if r["margin"] is not None]
@@ -46,6 +47,7 @@ def totals(records: Sequence[SlaRecord]) -> dict[str, Any]:
         "cold_fail": sum(1 for r in records if (c := r.get("cold")) and c["verdict"] == "fail"),
         "tightest_margin": tightest["margin"] if tightest else None,
         "tightest_label": tightest["label"] if tightest else None,
+        "unmeasured": unmeasured,
     }
 
 
@@ -75,19 +77,21 @@ def build_document(
     run: Run,
     version: str,
     earlier_attempts: Sequence[SlaRecord] = (),
+    unmeasured: Sequence[Unmeasured] = (),
 ) -> Document:
     """The report of a run: its facts, totals, and every record, tightest margin first.
 
     ``earlier_attempts`` are the records of attempts a rerun plugin replaced: kept, apart,
-    and counted nowhere.
+    and counted nowhere. ``unmeasured``: the SLA tests that failed without a measurement.
     """
     return Document(
         schema_version=SCHEMA_VERSION,
         tool={"name": "pytest-latency-sla", "version": version},
         run=run,
-        totals=totals(records),
+        totals=totals(records, len(unmeasured)),
         results=sort_by_margin(records),
         earlier_attempts=list(earlier_attempts),
+        unmeasured=list(unmeasured),
     )
 
 

@@ -40,7 +40,7 @@ from .labels import (
     sweep_text,
     verdict_label,
 )
-from .markup import css, duration, esc, finite
+from .markup import css, duration, esc, finite, unmeasured_banner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,6 +59,7 @@ _BAND_CLASS = {"miss": "s-fail", "tight": "s-warn", "ok": "s-info", "headroom": 
 #: The run's status (:func:`.labels.run_status`) as a colour class.
 _STATUS_CLASS = {
     "fail": "s-fail",
+    "unmeasured": "s-fail",
     "inconclusive": "s-warn",
     "regression": "s-warn",
     "met": "s-pass",
@@ -463,6 +464,7 @@ def _header(document: Document) -> str:
         banner += f'<p class="meta">{esc(merged[0].upper() + merged[1:])}.</p>'
     for line in mixed:
         banner += f'<div class="banner"><strong>Mixed shards.</strong> {esc(line)}.</div>'
+    banner += unmeasured_banner(document.get("unmeasured", []))
     return (
         '<header class="card"><div class="titlebar"><h1>SLA report</h1>'
         f'<span class="tool">{esc(document["tool"].get("name", "pytest-latency-sla"))} '

@@ -41,6 +41,7 @@ __all__ = [
     "summary_line",
     "sweep_text",
     "time_line",
+    "unmeasured_heading",
     "verdict_label",
 ]
 
@@ -123,14 +124,18 @@ BAND_TEXT = {
 
 def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
     """The run's SLA status, from its records or its document's ``totals``: ``fail`` (a
-    budget missed), ``inconclusive`` (one too close to call), ``regression`` (every budget
-    met, but slower than the baseline), ``met``, or ``none`` (no measurements).
+    budget missed), ``unmeasured`` (an SLA test failed without a measurement: a missing
+    model, bad input, a crash), ``inconclusive`` (one too close to call), ``regression``
+    (every budget met, but slower than the baseline), ``met``, or ``none`` (no
+    measurements).
 
     The first that applies wins, in that order.
     """
     counts = source if isinstance(source, Mapping) else totals(source)
     if counts.get("fail") or counts.get("cold_fail"):
         return "fail"
+    if counts.get("unmeasured"):
+        return "unmeasured"
     if counts.get("inconclusive"):
         return "inconclusive"
     if counts.get("regressions"):
@@ -143,6 +148,7 @@ def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
 #: The run's status (:func:`run_status`) in words, for report headers.
 STATUS_TEXT = {
     "fail": "SLA missed",
+    "unmeasured": "SLA tests failed without a measurement",
     "inconclusive": "SLA too close to call",
     "regression": "SLA met, with regressions",
     "met": "SLA met",
@@ -438,3 +444,11 @@ def merged_lines(run: Run) -> list[str]:
                 "across these shards are not comparable"
             )
     return lines
+
+
+def unmeasured_heading(count: int) -> str:
+    """The sentence over the list of SLA tests that failed without a measurement."""
+    return (
+        f"{count} SLA test{'s' if count != 1 else ''} failed without a measurement, so "
+        f"{'they have' if count != 1 else 'it has'} no verdict"
+    )

@@ -31,6 +31,7 @@ from .labels import (
     run_status,
     summary_line,
     sweep_text,
+    unmeasured_heading,
     verdict_label,
 )
 
@@ -46,7 +47,14 @@ def _cell(text: str) -> str:
 
 
 #: The run's status (:func:`.labels.run_status`) as an icon.
-_STATUS_ICON = {"fail": "❌", "inconclusive": "⚠️", "regression": "🔺", "met": "✅", "none": "-"}
+_STATUS_ICON = {
+    "fail": "❌",
+    "unmeasured": "❌",
+    "inconclusive": "⚠️",
+    "regression": "🔺",
+    "met": "✅",
+    "none": "-",
+}
 
 
 def _status(document: Document) -> str:
@@ -146,6 +154,11 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [f"> {'⚠️ ' if run['xdist_mode'] == 'parallel' else ''}{_cell(note)}.", ""]
     for number, line in enumerate(merged_lines(run)):
         lines += [f"> {'⚠️ ' if number else ''}{_cell(line[0].upper() + line[1:])}.", ""]
+    failed = document.get("unmeasured", [])
+    if failed:
+        lines += [f"**{unmeasured_heading(len(failed))}:**", ""]
+        lines += [f"- `{_cell(e['nodeid'])}` ({e['phase']}): {_cell(e['message'])}" for e in failed]
+        lines.append("")
     if records:
         lines += [_cell(summary_line(records, headroom)), ""]
         lines += _side_by_side(records)

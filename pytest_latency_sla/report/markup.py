@@ -1,4 +1,5 @@
-"""Markup helpers shared by the HTML report and its SVG charts: escaping, guarded numbers.
+"""Markup helpers shared by the HTML report and its SVG charts: escaping, guarded numbers,
+the banner of unmeasured tests.
 
 Numbers are read with care: a document loaded from JSON holds None where a value was
 infinite (JSON has no Infinity).
@@ -9,10 +10,16 @@ from __future__ import annotations
 import math
 from html import escape
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from .. import fmt
 
-__all__ = ["css", "duration", "esc", "finite"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..schema import Unmeasured
+
+__all__ = ["css", "duration", "esc", "finite", "unmeasured_banner"]
 
 
 def esc(value: object) -> str:
@@ -40,3 +47,17 @@ def css() -> str:
         .joinpath("html.css")
         .read_text(encoding="utf-8")
     )
+
+
+def unmeasured_banner(entries: Sequence[Unmeasured]) -> str:
+    """The banner listing the SLA tests that failed without a measurement ("" if none)."""
+    if not entries:
+        return ""
+    from .labels import unmeasured_heading
+
+    items = "".join(
+        f"<li><code>{esc(e['nodeid'])}</code> ({esc(e['phase'])}): {esc(e['message'])}</li>"
+        for e in entries
+    )
+    heading = esc(unmeasured_heading(len(entries)))
+    return f'<div class="banner" role="alert"><strong>{heading}</strong>:<ul>{items}</ul></div>'
