@@ -146,6 +146,16 @@ def test_json_reference_names_every_schema_field(where: str, field: str) -> None
     assert found, f"the JSON report's {where} field {field!r} is missing from docs/json-schema.md"
 
 
+def test_json_reference_names_every_setting_of_run_settings() -> None:
+    import dataclasses
+
+    from pytest_latency_sla.settings import Settings
+
+    section = _page("json-schema.md").split("### `run.settings`", 1)[1].split("\n#", 1)[0]
+    missing = [f.name for f in dataclasses.fields(Settings) if f"`{f.name}`" not in section]
+    assert not missing, f"run.settings in docs/json-schema.md leaves out {missing}"
+
+
 def _marker_error_rows() -> list[tuple[str, str]]:
     """(marker, message) rows of the table of bad markers in docs/marker.md."""
     page = _page("marker.md")
