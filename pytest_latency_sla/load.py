@@ -339,7 +339,7 @@ def load_sample(
             instant_factor=plan.instant_factor,
             state_ns=float(plan.state_time_ns),
         )
-        return None if found is None else max(n, round(found))
+        return None if found is None else max(n, math.ceil(found))
 
     judged = Judged(spec.concurrency)
     tolerance = late_tolerance_ns(budget_ns)

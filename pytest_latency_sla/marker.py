@@ -228,6 +228,7 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
 def _sampling_value(name: str, raw: object, budget: str) -> object:
     """A marker's sampling setting, parsed as the setting of that name is."""
     option = SAMPLING_ARGS[name]
+    text = ""
     try:
         if not isinstance(raw, (int, float)) or isinstance(raw, bool):
             raise SettingError(f"expected a number, got {type(raw).__name__} {raw!r}")
@@ -236,7 +237,11 @@ def _sampling_value(name: str, raw: object, budget: str) -> object:
         return option.parse(text)
     except SettingError as exc:
         example = "0.95" if name == "confidence" else "60" if "time" in name else "5000"
+        # The setting's parser saw the value as text; the marker was given a number.
+        problem = str(exc)
+        if text:
+            problem = problem.replace(f", got {text!r}", f", got {type(raw).__name__} {raw!r}")
         raise MarkerError(
             f"@pytest.mark.sla({name}={raw!r}): {name}= sets {option.ini} for this test "
-            f"and {exc}; write e.g. @pytest.mark.sla({budget}, {name}={example})"
+            f"and {problem}; write e.g. @pytest.mark.sla({budget}, {name}={example})"
         ) from None

@@ -100,14 +100,16 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
             " of calls waited for a CPU taken by other processes: a quieter runner helps); "
         )
     if reason == "dependent" and decision is not None:
+        independent = max(1, round(decision.n_eff))
+        # "No verdict in sight" already says to give the budget room.
+        room = "" if "budget room" in need else ", or give the budget room"
         return (
             f"{head}latency came in long bursts: {stopped}, the {fmt.count(result.samples)} "
             f"{'requests' if load is not None and load.target_rps else 'calls'} count as about "
-            f"{fmt.count(round(decision.n_eff))} independent ones "
+            f"{fmt.count(independent)} independent {'one' if independent == 1 else 'ones'} "
             f"(dependence {decision.design_effect:.3g}x), too few to tell at "
             f"{fmt.percent(result.confidence)} confidence whether the budget is met; "
-            f"{need}, to see more of the machine's slow and fast spells, or give the budget "
-            f"room{accept}"
+            f"{need}, to see more of the machine's slow and fast spells{room}{accept}"
         )
     return (
         f"{head}{stopped}, the samples cannot tell at {fmt.percent(result.confidence)} "

@@ -102,7 +102,8 @@ class Budget:
     @property
     def seconds(self) -> float:
         """The budget in seconds."""
-        return self.value * (1e-3 if self.unit == "ms" else 1e-6)
+        # Divided, not multiplied by 1e-6: 20 us is 2e-05 s, not 1.9999999999999998e-05.
+        return self.value / (1e3 if self.unit == "ms" else 1e6)
 
     @property
     def ns(self) -> float:

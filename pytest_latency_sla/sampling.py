@@ -10,6 +10,7 @@ driven deterministically by a synthetic latency source in tests. The verdict its
 from __future__ import annotations
 
 import gc
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -409,7 +410,7 @@ class Sampler:
         need = projection(
             self.ledger, self.budget_ns, self.quantile, self.plan.confidence, **self._tiers()
         )
-        self.needed_calls = None if need is None else max(self.n, round(need))
+        self.needed_calls = None if need is None else max(self.n, math.ceil(need))
         return self.needed_calls
 
     def _finish_ns(self, elapsed: int, calls: int) -> float:

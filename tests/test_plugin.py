@@ -1061,7 +1061,7 @@ def test_a_bad_marker_sampling_setting_is_an_error_naming_it(pytester: pytest.Py
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.sla(max_time=-1): max_time= sets sla_max_time for this test and "
-            "expected a number in (0, 3600], got '-1'; write e.g. "
+            "expected a number in (0, 3600], got int -1; write e.g. "
             "@pytest.mark.sla(ms=50, max_time=60) (in test_a_bad_marker_sampling_setting*)"
         ]
     )

@@ -729,6 +729,41 @@ def test_an_undecided_message_names_a_busy_machine_whatever_else_kept_it_undecid
         assert busy + "latency came in long bursts: " in message
 
 
+@pytest.mark.parametrize(
+    ("n_eff", "needed", "counted", "ending"),
+    [
+        (
+            0.6,
+            None,
+            "about 1 independent one (dependence",
+            "or raise max_time= on this marker "
+            "(sla_max_time) to sample longer, to see more of the machine's slow and fast spells;",
+        ),
+        (
+            7.2,
+            5_000,
+            "about 7 independent ones (dependence",
+            "to see more of the machine's slow and fast spells, or give the budget room;",
+        ),
+    ],
+)
+def test_a_message_on_bursts_counts_the_independent_calls_and_advises_once(
+    n_eff: float, needed: int | None, counted: str, ending: str
+) -> None:
+    decision = Decision(None, 1.0, 0.5, 0.01 / 3, n_eff, 0.5, 14.0, reason="dependent")
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=needed,
+        decision=decision,
+    )
+    message = verdict_message(res)
+    assert counted in message
+    assert ending in message
+    assert message.count("give the budget room") == 1
+
+
 def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -> None:
     decision = Decision(
         None, 1.0, 1.0, 0.01 / 3, 100.0, 1.0, 1.0, reason="busy", contended_share=0.61
@@ -838,3 +873,11 @@ def test_revision_text_shows_both_sides_and_when_sampling_ran_out_of_time() -> N
     )
     entry["stop_reason"] = "decided"
     assert revision_text(entry).endswith("could tell a change of 6%")
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "seconds"), [(20, "us", 2e-05), (50, "ms", 0.05), (0.3, "ms", 0.0003)]
+)
+def test_a_budget_in_seconds_reads_as_written(value: float, unit: str, seconds: float) -> None:
+    # JUnit properties and JSON show it: 20 µs is 2e-05 s, not 1.9999999999999998e-05.
+    assert repr(Budget(value, unit, 99).seconds) == repr(seconds)
