@@ -575,18 +575,24 @@ def _load_stats(**fields: Any) -> LoadStats:
     return LoadStats(**values)
 
 
-def test_the_generator_sentence_is_the_one_the_docs_quote() -> None:
+@pytest.mark.parametrize(("late", "budget_ms", "quote"), [(0.083, 10.0, 0), (0.006, 50.0, 1)])
+def test_the_generator_sentences_are_the_ones_the_docs_quote(
+    late: float, budget_ms: float, quote: int
+) -> None:
     decision = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="generator")
-    load = _load_stats(late_share=0.021, behind=True)
+    load = _load_stats(late_share=late, behind=True, late_tolerance_ns=budget_ms * MS / 10)
     result = SlaResult(
         subject=Subject(kind="callable", name="serve", api="fn()"),
-        budget=Budget(10.0, "ms", 99.0),
+        budget=Budget(budget_ms, "ms", 99.0),
         verdict=Verdict.INCONCLUSIVE,
         sampling=make_sampling([3 * MS] * 3000, decision=decision, load=load),
     )
     message = verdict_message(result)
-    for piece in _quoted("SLA too close to call"):
-        assert piece in message, (piece, message)
+    blocks = re.findall(r"```text\n(.*?)\n```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
+    quoted = [b for b in blocks if b.startswith("SLA too close to call") and "generator" in b]
+    assert len(quoted) == 2
+    for piece in quoted[quote].split("..."):
+        assert piece.strip(" ()") == "" or piece in message, (piece, message)
 
 
 def test_the_report_lines_are_the_ones_the_docs_quote() -> None:
