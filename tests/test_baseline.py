@@ -167,6 +167,18 @@ def test_a_mismatch_still_shows_its_numbers() -> None:
     assert change_label(rec) == "p50 +200% regression (model changed)"
 
 
+def test_a_change_under_the_noise_floor_says_so_when_it_is_large() -> None:
+    from pytest_latency_sla.report.labels import change_label
+
+    rec = record(2.0, 1.9, 2.1)
+    comparison, fails = compare(rec, entry(1.0, 0.95, 1.05, model_sha256="bb"), ENV, ENV, 0.2)
+    assert (comparison["status"], fails) == ("unchanged", False)  # 2x: the floor
+    rec["comparison"] = comparison
+    assert change_label(rec) == "p50 +100%, within the noise floor (model changed)"
+    rec["comparison"], _ = compare(rec, entry(1.95, 1.9, 2.0), ENV, ENV, 0.2)
+    assert change_label(rec) == "p50 +3%"
+
+
 def test_environment_mismatch_onnxruntime_and_cpu() -> None:
     other = {"cpu_model": "Intel Xeon", "packages": {"onnxruntime": "1.20.0"}}
     comparison, _ = compare(record(1.0, 0.9, 1.1), entry(1.0, 0.9, 1.1), ENV, other, None)

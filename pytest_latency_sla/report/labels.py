@@ -72,8 +72,17 @@ def change_label(record: SlaRecord) -> str:
     text = f"p50 {round(change * 100) or 0:+d}%"  # never "-0%"
     if status == "mismatch":
         return f"{text} (mismatch)"
-    text = f"{text} {status}" if status in ("regression", "improvement") else text
+    if status in ("regression", "improvement"):
+        text = f"{text} {status}"
+    elif abs(change) >= _SHOWN_AS_NOISE:
+        # Unchanged by the rule, yet far from 0: the noise floor (sla_noise_floor) hid it.
+        text = f"{text}, within the noise floor"
     return f"{text} (model changed)" if comparison.get("model_changed") else text
+
+
+#: An unchanged median this far from the baseline's is labelled "within the noise floor":
+#: a reader of "+100%" next to "no change" must see why (a stored baseline's floor is 2x).
+_SHOWN_AS_NOISE = 0.1
 
 
 def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
@@ -109,7 +118,9 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
             for s in ("regression", "improvement", "mismatch")
             if s in statuses
         ]
-        line += "; against the baseline: " + (", ".join(changes) if changes else "no change")
+        line += "; against the baseline: " + (
+            ", ".join(changes) if changes else "no change beyond the noise floor"
+        )
     return line
 
 
