@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BaseModel", "GitRefError", "base_in_folder", "base_model"]
+__all__ = ["BaseModel", "GitRefError", "base_in_folder", "base_model", "check_ref"]
 
 #: The first line of a Git LFS pointer file.
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -74,6 +74,36 @@ def _unknown_ref_hint(ref: str, remotes: list[str]) -> str:
     return hint
 
 
+def _unknown_ref(ref: str, root: Path) -> str | None:
+    """Why the repository at ``root`` cannot read revision ``ref``, with the fix; None
+    when it can."""
+    commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
+    if commit.returncode == 0:
+        return None
+    shallow = _git(["rev-parse", "--is-shallow-repository"], root).stdout.strip() == b"true"
+    hint = (
+        "this clone is shallow: fetch the history (actions/checkout with fetch-depth: 0, "
+        "or git fetch --unshallow origin)"
+        if shallow
+        else _unknown_ref_hint(ref, _git(["remote"], root).stdout.decode().split())
+    )
+    return f"--sla-compare-ref={ref}: git knows no revision {ref!r}; {hint}"
+
+
+def check_ref(ref: str, where: str | Path) -> str | None:
+    """Before any test: why ``ref`` cannot be compared with from the repository holding
+    ``where`` (pytest's starting folder), or None. None too when ``where`` is in no
+    repository, or git is missing: each test's model then says what is wrong with it
+    (its own repository may differ)."""
+    try:
+        top = _git(["rev-parse", "--show-toplevel"], Path(where))
+        if top.returncode != 0:
+            return None
+        return _unknown_ref(ref, Path(top.stdout.decode().strip()))
+    except GitRefError:
+        return None
+
+
 def base_model(path: str | Path, ref: str) -> BaseModel:
     """The model at ``path`` as it was at revision ``ref`` (e.g. ``origin/main``).
 
@@ -93,16 +123,9 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
             "folder: --sla-compare-dir=DIR"
         )
     root = Path(top.stdout.decode().strip())
-    commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
-    if commit.returncode != 0:
-        shallow = _git(["rev-parse", "--is-shallow-repository"], root).stdout.strip() == b"true"
-        hint = (
-            "this clone is shallow: fetch the history (actions/checkout with fetch-depth: 0, "
-            "or git fetch --unshallow origin)"
-            if shallow
-            else _unknown_ref_hint(ref, _git(["remote"], root).stdout.decode().split())
-        )
-        raise GitRefError(f"--sla-compare-ref={ref}: git knows no revision {ref!r}; {hint}")
+    unknown = _unknown_ref(ref, root)
+    if unknown:
+        raise GitRefError(unknown)
     relative = file.relative_to(root).as_posix()
     tracked = _git(["ls-files", "--error-unmatch", "--", relative], root)
     listed = _git(["ls-tree", "--name-only", ref, "--", relative], root)

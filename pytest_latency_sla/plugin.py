@@ -107,6 +107,13 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[BASELINE_KEY] = load_baseline(settings.compare)
         except BaselineError as exc:
             raise pytest.UsageError(f"--sla-compare / sla_compare: {exc}") from None
+    if settings.compare_ref and not hasattr(config, "workerinput"):
+        from .gitref import check_ref
+
+        # Once, before any test: a mistyped ref would fail every model test alike.
+        problem = check_ref(settings.compare_ref, config.invocation_params.dir)
+        if problem:
+            raise pytest.UsageError(problem)
     attempts = _Attempts()
     config.stash[ATTEMPTS_KEY] = attempts
     config.pluginmanager.register(attempts, "pytest_latency_sla.attempts")

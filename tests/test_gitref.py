@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_latency_sla.gitref import LFS_POINTER, GitRefError, base_model
+from pytest_latency_sla.gitref import LFS_POINTER, GitRefError, base_model, check_ref
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -99,6 +99,36 @@ def test_an_unknown_revision_says_to_check_its_name_or_fetch_it(repo: Path) -> N
         base_model(repo / "models" / "m.onnx", "origin/main")
     with pytest.raises(GitRefError, match=r"or fetch it first \(git fetch origin mian\)$"):
         base_model(repo / "models" / "m.onnx", "mian")
+
+
+def test_the_ref_is_checked_once_from_the_starting_folder(repo: Path, tmp_path: Path) -> None:
+    assert check_ref("main", repo / "models") is None
+    assert check_ref("mian", repo) == (
+        "--sla-compare-ref=mian: git knows no revision 'mian'; check its name (git branch "
+        "-a lists the branches this clone has)"
+    )
+    # Outside a repository, each test's model says what is wrong with it.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    assert check_ref("main", outside) is None
+
+
+def test_a_mistyped_ref_stops_the_run_once_before_any_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_one(sla):
+            sla.measure(lambda: None)
+        """
+    )
+    git(pytester.path, "init", "-q", "-b", "main")
+    git(pytester.path, "add", ".")
+    git(pytester.path, "commit", "-q", "-m", "base")
+    result = pytester.runpytest("--sla-compare-ref=mian")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--sla-compare-ref=mian: git knows no revision 'mian'; *"])
 
 
 def test_a_shallow_clone_says_fetch_depth_0(repo: Path, tmp_path: Path) -> None:
