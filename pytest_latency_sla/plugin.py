@@ -214,13 +214,27 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[MARKER_KEY] = None
         return
     settings = item.config.stash[SETTINGS_KEY]
-    try:
-        item.stash[MARKER_KEY] = parse_marker_spec(marker.args, marker.kwargs, settings.percentile)
-        return
-    except MarkerError as exc:
-        problem = str(exc)
+    stacked = [m for m in getattr(getattr(item, "obj", None), "pytestmark", []) if m.name == "sla"]
+    if len(stacked) > 1:
+        shown = " and ".join(f"@pytest.mark.sla({_arguments(m)})" for m in stacked)
+        problem = (
+            f"{len(stacked)} @pytest.mark.sla markers on one test ({shown}): pytest would "
+            "judge the one nearest the function alone; keep one"
+        )
+    else:
+        try:
+            spec = parse_marker_spec(marker.args, marker.kwargs, settings.percentile)
+            item.stash[MARKER_KEY] = spec
+            return
+        except MarkerError as exc:
+            problem = str(exc)
     # Outside the except block, so the error is one sentence, not a chained traceback.
     pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
+
+
+def _arguments(marker: pytest.Mark) -> str:
+    """A marker's arguments as written, e.g. ``ms=50, percentile=95``."""
+    return ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
 
 
 def _is_sla_property(entry: object) -> bool:

@@ -243,6 +243,32 @@ def test_bad_marker_errors_at_setup_and_others_still_run(
     assert_no_internal_error(result)
 
 
+def test_two_markers_stacked_on_one_test_are_an_error_as_the_docs_quote(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_stacked="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        @pytest.mark.sla(us=10)
+        def test_two(sla):
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=50)
+        class TestOverride:
+            @pytest.mark.sla(us=900)
+            def test_own(self, sla):
+                sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=1, errors=1)
+    page = (Path(__file__).parent.parent / "docs" / "marker.md").read_text(encoding="utf-8")
+    quoted = next(line for line in page.splitlines() if "markers on one test" in line)
+    result.stdout.fnmatch_lines([quoted])
+
+
 def test_bad_marker_on_a_class_or_module_errors_each_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_bad_module="""
