@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 # numpy refuses to be imported twice in one process, and pytester's in-process runs drop
 # the modules first imported inside them. The plugin imports numpy only when a result is
 # made, so without this the first in-process run that measures imports it and every later
@@ -9,11 +12,15 @@ from __future__ import annotations
 import numpy  # noqa: F401
 import pytest
 
-# For the same reason, the plugin's onnxruntime adapter is imported here, before any
-# in-process run: a class of it imported anew inside one run (OnnxInputError) would not
-# be the class the plugin's already-imported modules catch.
-import pytest_latency_sla.ort
-import pytest_latency_sla.ort.variants  # noqa: F401  (its quantizer is pickled by name)
+import pytest_latency_sla
+
+# For the same reason, every module of the plugin is imported here, before any in-process
+# run: a class imported anew inside one run would not be the class that modules imported
+# earlier use (an onnxruntime adapter's OnnxInputError would not be caught; an isolated
+# worker's task would not pickle: "not the same object as pytest_latency_sla.isolate._Task").
+for _module in pkgutil.walk_packages(pytest_latency_sla.__path__, "pytest_latency_sla."):
+    if not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
 
 pytest_plugins = ["pytester"]
 
