@@ -675,7 +675,8 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
             "sla: test_models.py::test_slower: against main: p50 * -> *, *x (*); "
             "p99 * -> *, *x (*): regression*",
             "sla: test_models.py::test_same: model unchanged at main: not measured again",
-            "sla: 1 measurement not comparable with main: only model files given by path*",
+            "sla: 1 measurement not comparable with main (test_models.py::test_callable): "
+            "only model files given by path*",
         ]
     )
     records = {r["nodeid"].split("::")[1]: r for r in load_report(root / "r.json")["results"]}

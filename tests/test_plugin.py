@@ -1262,4 +1262,4 @@ def test_compare_dir_is_accepted_in_place_of_compare_ref(pytester: pytest.Pytest
     pytester.makepyfile(test_all=ONE_FAST_SLA_TEST)
     result = pytester.runpytest(*FAST, "--strict-config", "--sla-compare-dir=base", "--sla-report")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["sla: 1 measurement not comparable with base: *"])
+    result.stdout.fnmatch_lines(["sla: 1 measurement not comparable with base (*): *"])

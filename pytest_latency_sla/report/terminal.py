@@ -110,15 +110,25 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         revision = revision_of(record)
         if revision is not None and revision["status"] != "not comparable":
             out.append(f"sla: {record['label']}: {revision_text(revision)}")
-    apart = [e for e in map(revision_of, records) if e and e["status"] == "not comparable"]
+    apart = [
+        (r["label"], e)
+        for r in records
+        if (e := revision_of(r)) is not None and e["status"] == "not comparable"
+    ]
     if apart:
-        callables, ref = len(apart), apart[0]["ref"]
+        count, ref = len(apart), apart[0][1]["ref"]
+        shown = ", ".join(label for label, _ in apart[:_NAMED])
+        more = f" and {count - _NAMED} more" if count > _NAMED else ""
         out.append(
-            f"sla: {callables} measurement{'s' if callables != 1 else ''} not comparable "
-            f"with {ref}: only model files given by path "
-            "are measured side by side with the base"
+            f"sla: {count} measurement{'s' if count != 1 else ''} not comparable with {ref} "
+            f"({shown}{more}): only model files given by path are measured side by side "
+            "with the base"
         )
     return out
+
+
+#: The most measurements named in one line of notes.
+_NAMED = 3
 
 
 def advice(records: Sequence[SlaRecord]) -> list[str]:
