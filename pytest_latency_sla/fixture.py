@@ -143,7 +143,7 @@ class SlaFixture:
         ``feeds``: input name -> array, or the path of a folder of ``input_<n>.pb``
         tensors (the ONNX test-data layout) or of an ``.npz`` file; inputs not given are
         generated from the model's signature (seeded, so deterministic). ``dims``: sizes
-        for symbolic dimensions by name (default: a given feed's size, else 1).
+        by dimension name, ``"x[1]"`` for an unnamed axis (default: a feed's size, or 1).
         ``providers``: execution providers, names or ``(name, options)`` tuples (default
         CPU). ``session_options``: an ``onnxruntime.SessionOptions``, e.g. to set thread
         counts.

@@ -610,9 +610,10 @@ def test_batch_dims_are_the_leading_axis_of_every_input_they_appear_in() -> None
     from pytest_latency_sla.ort import prepare
 
     prepared = prepare(multi_input_model())
-    assert prepared.subject.defaulted_dims == ("batch", "height", "seq", "width")
+    # mask is bool[batch, ?]: its unnamed second axis counts, named as dims= names it.
+    assert prepared.subject.defaulted_dims == ("batch", "height", "seq", "width", "mask[1]")
     assert prepared.subject.batch_dims == ("batch",)
-    assert prepared.subject.defaulted_sizes == ("height", "seq", "width")
+    assert prepared.subject.defaulted_sizes == ("height", "seq", "width", "mask[1]")
 
 
 # --- side by side against a git revision -------------------------------------------------
@@ -794,3 +795,23 @@ def test_a_base_that_cannot_take_the_feeds_fails_with_a_sentence_and_keeps_the_h
     )
     (record,) = load_report(root / "r.json")["results"]
     assert record["verdict"] == "pass"  # the head's measurement stands, recorded
+
+
+def test_unnamed_dimensions_are_named_input_axis_and_counted_as_defaulted() -> None:
+    from pytest_latency_sla.ort import OnnxInputError, prepare
+
+    prepared = prepare(identity_model(shape=(None, None)))
+    # A leading unnamed axis is a batch (1 is single-request latency); another is a size.
+    assert prepared.subject.defaulted_dims == ("x[0]", "x[1]")
+    assert prepared.subject.batch_dims == ("x[0]",)
+    assert prepared.subject.defaulted_sizes == ("x[1]",)
+    sized = prepare(identity_model(shape=(None, None)), dims={"x[1]": 16, "x[0]": 4})
+    assert sized.subject.inputs == (("x", "float32[4,16]"),)
+    assert sized.subject.defaulted_dims == ()
+    with pytest.raises(OnnxInputError) as error:
+        prepare(identity_model(shape=(None, None)), dims={"seq": 16})
+    assert str(error.value) == (
+        "dims names 'seq', which is no symbolic dimension of the model's inputs (its "
+        "symbolic dimensions: 'x[0]', 'x[1]'; one without a name is named input[axis], "
+        "e.g. 'x[1]')"
+    )

@@ -120,7 +120,10 @@ def test_suspects_named_by_the_error_come_first() -> None:
     message = ort.explain_run_error(error, prepared)
     assert "The generated values for input 'mask' (bool[1,1] = [[" in message
     assert "(also generated: 'image", "ids')" in message
-    assert "dims={'batch': <size>, 'height': <size>, 'seq': <size>, 'width': <size>}" in message
+    assert (
+        "dims={'batch': <size>, 'height': <size>, 'seq': <size>, 'width': <size>, "
+        "'mask[1]': <size>}" in message
+    )
 
 
 def test_without_small_integer_inputs_every_generated_input_is_a_suspect() -> None:

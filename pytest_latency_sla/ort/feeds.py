@@ -45,14 +45,15 @@ def _display_path(path: str) -> str:
 
 def _shape(name: str, shape: Sequence[object], dims: Mapping[str, int]) -> tuple[int, ...]:
     out = []
-    for dim in shape:
+    for axis, dim in enumerate(shape):
         if isinstance(dim, int) and dim >= 0:
             out.append(dim)
         elif isinstance(dim, str) and dim in dims:
             out.append(dims[dim])
         else:
-            # A symbolic dimension not named in dims, or an unknown one: 1 (batch 1).
-            out.append(1)
+            # A symbolic dimension not named in dims, or an unnamed one not given as
+            # "input[axis]": 1 (batch 1).
+            out.append(dims.get(f"{name}[{axis}]", 1))
     return tuple(out)
 
 

@@ -17,7 +17,7 @@ from ..result import Subject
 from .errors import OnnxInputError, ProviderDroppedError, ProviderUnavailableError, _error_detail
 from .feeds import _check_feeds, _display_path, random_feeds
 from .load_errors import _explain_load_error
-from .signature import _check_dims, _given_sizes, _input_signature
+from .signature import _check_dims, _given_sizes, _input_signature, unnamed_axes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -213,20 +213,32 @@ def prepare(
     sizes = {**_given_sizes(inputs, given), **_check_dims(inputs, dims)}
     all_feeds = random_feeds(inputs, given, sizes)
     generated = tuple(node.name for node in inputs if node.name not in given)
-    defaulted = sorted(
-        {
-            dim
-            for node in inputs
-            if node.name not in given
-            for dim in node.shape or []
-            if isinstance(dim, str) and dim and dim not in sizes
-        }
-    )
+    generated_inputs = [node for node in inputs if node.name not in given]
+    named = {
+        dim
+        for node in generated_inputs
+        for dim in node.shape or []
+        if isinstance(dim, str) and dim and dim not in sizes
+    }
+    # Unnamed dimensions, as dims= names them ("x[1]"); a leading one is a batch.
+    unnamed = {
+        key: axis == 0
+        for node in generated_inputs
+        for axis, key in unnamed_axes(node)
+        if key not in sizes
+    }
+    defaulted = sorted(named) + sorted(unnamed)
     # A batch dimension is the leading axis of every input it appears in.
     batch = tuple(
         dim
         for dim in defaulted
-        if all((node.shape or [None])[0] == dim for node in inputs if dim in (node.shape or []))
+        if unnamed.get(dim, False)
+        or (
+            dim in named
+            and all(
+                (node.shape or [None])[0] == dim for node in inputs if dim in (node.shape or [])
+            )
+        )
     )
     actual = tuple(session.get_providers())
     names = tuple(p[0] if isinstance(p, tuple) else p for p in requested)

@@ -88,6 +88,21 @@ def _given_sizes(inputs: Sequence[Any], given: Mapping[str, Any]) -> dict[str, i
     return sizes
 
 
+def axis_key(input_name: str, axis: int) -> str:
+    """How ``dims=`` names a dimension the model leaves unnamed: ``"x[1]"``, axis 1 of
+    input ``x`` (a symbolic dimension is named by its own name)."""
+    return f"{input_name}[{axis}]"
+
+
+def unnamed_axes(node: Any) -> list[tuple[int, str]]:
+    """(axis, key) of each dimension of an input that is neither a size nor a name."""
+    return [
+        (axis, axis_key(node.name, axis))
+        for axis, dim in enumerate(node.shape or [])
+        if not (isinstance(dim, int) and dim >= 0) and not (isinstance(dim, str) and dim)
+    ]
+
+
 def _check_dims(inputs: Sequence[Any], dims: Mapping[str, int] | None) -> dict[str, int]:
     if dims is None:
         return {}
@@ -96,12 +111,16 @@ def _check_dims(inputs: Sequence[Any], dims: Mapping[str, int] | None) -> dict[s
             f'dims must be a dict of dimension name -> size, e.g. dims={{"batch": 1}}, '
             f"got {type(dims).__name__}"
         )
-    symbolic = sorted(
-        {d for node in inputs for d in (node.shape or []) if isinstance(d, str) and d}
+    unnamed = [key for node in inputs for _, key in unnamed_axes(node)]
+    symbolic = (
+        sorted({d for node in inputs for d in (node.shape or []) if isinstance(d, str) and d})
+        + unnamed
     )
     for key, size in dims.items():
         if key not in symbolic:
             have = ", ".join(repr(s) for s in symbolic) or "none: every dimension is fixed"
+            if unnamed:
+                have += f"; one without a name is named input[axis], e.g. {unnamed[-1]!r}"
             raise OnnxInputError(
                 f"dims names {key!r}, which is no symbolic dimension of the model's inputs "
                 f"(its symbolic dimensions: {have})"
