@@ -107,13 +107,6 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[BASELINE_KEY] = load_baseline(settings.compare)
         except BaselineError as exc:
             raise pytest.UsageError(f"--sla-compare / sla_compare: {exc}") from None
-    if settings.compare_ref and not hasattr(config, "workerinput"):
-        from .gitref import check_ref
-
-        # Once, before any test: a mistyped ref would fail every model test alike.
-        problem = check_ref(settings.compare_ref, config.invocation_params.dir)
-        if problem:
-            raise pytest.UsageError(problem)
     attempts = _Attempts()
     config.stash[ATTEMPTS_KEY] = attempts
     config.pluginmanager.register(attempts, "pytest_latency_sla.attempts")
@@ -202,6 +195,30 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             config.pluginmanager.unregister(plugin)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Once, before any test: a ``--sla-compare-ref`` that the repository of the SLA tests
+    does not know would fail every model test alike, so it stops the run here. Not on a
+    pytest-xdist worker (a usage error there is an internal error of xdist's): under
+    xdist each model test says it."""
+    settings = config.stash[SETTINGS_KEY]
+    skip = settings.disable or config.option.collectonly or hasattr(config, "workerinput")
+    if not settings.compare_ref or skip:
+        return
+    folders = {item.path.parent for item in items if _is_sla_test(item)}
+    if folders:
+        from .gitref import check_ref
+
+        for folder in sorted(folders):
+            problem = check_ref(settings.compare_ref, folder)
+            if problem:
+                raise pytest.UsageError(problem)
+
+
+def _is_sla_test(item: pytest.Item) -> bool:
+    """Marked ``@pytest.mark.sla``, or using the ``sla`` fixture."""
+    return item.get_closest_marker("sla") is not None or "sla" in getattr(item, "fixturenames", ())
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # A fresh list on every run of the item: a rerun (pytest-rerunfailures) must neither
@@ -284,7 +301,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if item.get_closest_marker("sla") is not None or "sla" in getattr(item, "fixturenames", ()):
+    if _is_sla_test(item):
         setattr(report, SLA_TEST_ATTR, True)
     if call.when == "call":
         records = item.stash.get(RECORDS_KEY, [])

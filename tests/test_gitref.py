@@ -129,6 +129,18 @@ def test_a_mistyped_ref_stops_the_run_once_before_any_test(pytester: pytest.Pyte
     result = pytester.runpytest("--sla-compare-ref=mian")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--sla-compare-ref=mian: git knows no revision 'mian'; *"])
+    # Listing tests, or running without measuring, needs no base revision.
+    assert pytester.runpytest("--sla-compare-ref=mian", "--collect-only").ret == 0
+    assert pytester.runpytest("--sla-compare-ref=mian", "--sla-disable").ret == 0
+    assert pytester.runpytest("--sla-compare-ref=mian", "--help").ret == 0
+
+
+def test_a_mistyped_ref_does_not_stop_a_run_without_sla_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain(): pass")
+    git(pytester.path, "init", "-q", "-b", "main")
+    git(pytester.path, "add", ".")
+    git(pytester.path, "commit", "-q", "-m", "base")
+    pytester.runpytest("--sla-compare-ref=mian").assert_outcomes(passed=1)
 
 
 def test_a_shallow_clone_says_fetch_depth_0(repo: Path, tmp_path: Path) -> None:
