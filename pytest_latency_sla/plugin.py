@@ -219,7 +219,9 @@ def _is_sla_test(item: pytest.Item) -> bool:
     return item.get_closest_marker("sla") is not None or "sla" in getattr(item, "fixturenames", ())
 
 
-@pytest.hookimpl(tryfirst=True)
+# Not tryfirst: after pytest's skip and xfail marks are evaluated (a skipped test's bad
+# marker is not an error), still before the fixtures are set up (pytest's own setup hook
+# was registered earlier, so it is called later).
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # A fresh list on every run of the item: a rerun (pytest-rerunfailures) must neither
     # send the earlier attempt's records again nor count them as measured.
@@ -231,7 +233,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[MARKER_KEY] = None
         return
     settings = item.config.stash[SETTINGS_KEY]
-    stacked = [m for m in getattr(getattr(item, "obj", None), "pytestmark", []) if m.name == "sla"]
+    # The test's own markers: its decorators and its parameter set's marks, not a class's
+    # or a module's (which a test's own marker overrides).
+    stacked = [m for m in item.own_markers if m.name == "sla"]
     if len(stacked) > 1:
         shown = " and ".join(f"@pytest.mark.sla({_arguments(m)})" for m in stacked)
         problem = (

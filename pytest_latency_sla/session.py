@@ -47,9 +47,9 @@ class SlaCollector:
         self.records: list[SlaRecord] = []
         #: Records of attempts that a rerun plugin replaced.
         self.earlier_attempts: list[SlaRecord] = []
-        #: SLA tests that failed without a measurement, by node id (a later attempt's
-        #: measurement, or its pass, takes a test off).
-        self.unmeasured: dict[str, Unmeasured] = {}
+        #: SLA tests that failed without a measurement, by xdist worker and node id (a
+        #: later attempt's measurement, or its pass, takes a test off).
+        self.unmeasured: dict[tuple[str, str], Unmeasured] = {}
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
         self._started = time.time()
@@ -83,23 +83,19 @@ class SlaCollector:
         call the run's SLA met."""
         if not getattr(report, SLA_TEST_ATTR, False) or report.when not in ("setup", "call"):
             return
+        # Per worker too: under --dist each every worker runs every test.
+        key = (str(getattr(report, "worker_id", "")), report.nodeid)
         if getattr(report, RECORDS_ATTR, None) or report.passed:
-            self.unmeasured.pop(report.nodeid, None)
+            self.unmeasured.pop(key, None)
         elif report.failed:
-            lines = [line for line in report.longreprtext.splitlines() if line.strip()]
-            # The failure's own sentence: pytest.fail's "Failed: ..." or the exception's
-            # "E   ..." line, else the last line.
-            said = [line for line in lines if line.startswith(("E ", "Failed: "))]
-            text = (said[0] if said else lines[-1] if lines else "failed").strip()
-            text = text.removeprefix("E").strip()
             from .schema import UNMEASURED_MESSAGE
 
             entry: Unmeasured = {
                 "nodeid": report.nodeid,
                 "phase": report.when,
-                "message": text[:UNMEASURED_MESSAGE],
+                "message": _first_line(report)[:UNMEASURED_MESSAGE],
             }
-            self.unmeasured[report.nodeid] = entry
+            self.unmeasured[key] = entry
 
     def _run(self, exitstatus: int) -> Run:
         from .schema import Run
@@ -211,3 +207,14 @@ class SlaCollector:
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)
+
+
+def _first_line(report: pytest.TestReport) -> str:
+    """The first line of a failure, as pytest's short summary shows it (the exception's
+    message, without pytest.fail's "Failed: " and without our "(in node id)" ending)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = str(getattr(crash, "message", "") or "") or report.longreprtext
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = (lines[0] if lines else "failed").removeprefix("Failed: ")
+    return first.removesuffix(f" (in {report.nodeid})")
+

@@ -260,12 +260,24 @@ def test_two_markers_stacked_on_one_test_are_an_error_as_the_docs_quote(
             @pytest.mark.sla(us=900)
             def test_own(self, sla):
                 sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=50)
+        @pytest.mark.parametrize("n", [1, pytest.param(2, marks=pytest.mark.sla(us=1))])
+        def test_param(sla, n):
+            sla.measure(lambda: None)
+
+        @pytest.mark.skip(reason="not today")
+        @pytest.mark.sla(ms=50)
+        @pytest.mark.sla(us=10)
+        def test_skipped(sla):
+            sla.measure(lambda: None)
         """
     )
     result = pytester.runpytest(*FAST)
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(passed=2, errors=2, skipped=1)
+    result.stdout.fnmatch_lines(["*2 @pytest.mark.sla markers on one test *test_param?2?*"])
     page = (Path(__file__).parent.parent / "docs" / "marker.md").read_text(encoding="utf-8")
-    quoted = next(line for line in page.splitlines() if "markers on one test" in line)
+    quoted = next(line for line in page.splitlines() if line.startswith("2 @pytest.mark.sla"))
     result.stdout.fnmatch_lines([quoted])
 
 

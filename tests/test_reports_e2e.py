@@ -363,7 +363,10 @@ UNMEASURED = """
         sla.measure(lambda: None)
 
     def test_fixture_only_raises(sla):
-        raise RuntimeError("the model's feed could not be built")
+        try:
+            {}["feed"]
+        except KeyError as exc:
+            raise RuntimeError("the model's feed could not be built") from exc
 
     def test_not_an_sla_test():
         assert False
@@ -399,9 +402,11 @@ def test_sla_tests_that_failed_unmeasured_keep_every_report_from_saying_met(
     assert found["test_bad_marker"]["phase"] == "setup"
     assert found["test_bad_marker"]["message"].startswith("@pytest.mark.sla(ms='fast'): ms=")
     assert "'nope.onnx' does not exist" in found["test_missing_model"]["message"]
+    # The failure itself (not the cause it was raised from), without "(in <node id>)".
     assert found["test_fixture_only_raises"]["message"] == (
         "RuntimeError: the model's feed could not be built"
     )
+    assert not any("(in test_um.py" in e["message"] for e in found.values())
     markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
     assert markdown.splitlines()[0] == (
         "## pytest-latency-sla: ❌ **SLA tests failed without a measurement**"
