@@ -85,7 +85,13 @@ def _merge(arguments: argparse.Namespace) -> int:
         results, attempts = merged_records(shards)
     except MergeError as exc:
         return _error(str(exc))
-    unmeasured = [entry for shard in shards for entry in shard.unmeasured]
+    # Each test once (the first shard's entry); one measured in another shard is not.
+    seen = {r["nodeid"] for r in results}
+    unmeasured = []
+    for entry in (e for shard in shards for e in shard.unmeasured):
+        if entry["nodeid"] not in seen:
+            seen.add(entry["nodeid"])
+            unmeasured.append(entry)
     document = build_document(results, run, __version__, attempts, unmeasured)
     targets = [(kind, path or None) for kind, _, path in (s.partition(":") for s in requested)]
     if "term" in (kind for kind, _ in targets) and not arguments.quiet:

@@ -217,4 +217,3 @@ def _first_line(report: pytest.TestReport) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     first = (lines[0] if lines else "failed").removeprefix("Failed: ")
     return first.removesuffix(f" (in {report.nodeid})")
-

@@ -174,7 +174,7 @@ def test_a_change_under_the_noise_floor_says_so_when_it_is_large() -> None:
     comparison, fails = compare(rec, entry(1.0, 0.95, 1.05, model_sha256="bb"), ENV, ENV, 0.2)
     assert (comparison["status"], fails) == ("unchanged", False)  # 2x: the floor
     rec["comparison"] = comparison
-    assert change_label(rec) == "p50 +100%, within the noise floor (model changed)"
+    assert change_label(rec) == "p50 +100%, within the noise (model changed)"
     rec["comparison"], _ = compare(rec, entry(1.95, 1.9, 2.0), ENV, ENV, 0.2)
     assert change_label(rec) == "p50 +3%"
 

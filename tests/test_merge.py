@@ -436,6 +436,14 @@ def test_the_unmeasured_tests_of_every_shard_are_kept(
     )
     merged = load_report(tmp_path / "all.json")
     assert merged["unmeasured"] == document["unmeasured"]
+    # Passed twice, or also measured in another shard: each test once, measured first.
+    twice = ["a.json", "b.json", "--sla-report=json:again.json"]
+    document["unmeasured"].append({"nodeid": "t.py::test_a", "phase": "call", "message": "x"})
+    document["unmeasured"].append({"nodeid": "u.py::test_d", "phase": "call", "message": "y"})
+    (tmp_path / "b.json").write_text(json.dumps(document), "utf-8")
+    assert merge(tmp_path, monkeypatch, *twice) == 1
+    again = load_report(tmp_path / "again.json")
+    assert [(e["nodeid"], e["message"]) for e in again["unmeasured"]] == [("u.py::test_d", "gone")]
     assert merged["totals"]["unmeasured"] == 1
     markdown = (tmp_path / "all.md").read_text("utf-8")
     assert "❌ **SLA tests failed without a measurement**" in markdown

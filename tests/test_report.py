@@ -410,6 +410,26 @@ def _regressed(rec: SlaRecord) -> SlaRecord:
     return rec
 
 
+@pytest.mark.parametrize(
+    ("statuses", "said"),
+    [
+        (["unchanged", "unchanged"], "no change beyond the noise"),
+        (["new", "new"], "2 new"),
+        (["unchanged", "new"], "no change beyond the noise, 1 new"),
+        (["regression", "new", "unchanged"], "1 regression, 1 new"),
+    ],
+)
+def test_the_summary_says_what_changed_against_the_baseline(statuses: list[str], said: str) -> None:
+    records = []
+    for i, status in enumerate(statuses):
+        rec = _regressed(record(f"test_{i}", 3.0))
+        assert rec["comparison"] is not None
+        rec["comparison"]["status"] = status
+        records.append(rec)
+    line = labels.summary_line(records, headroom=10.0)
+    assert line.endswith(f"; against the baseline: {said}")
+
+
 def _slower_than_base(rec: SlaRecord, outcome: str = "regression") -> SlaRecord:
     from pytest_latency_sla.revision import not_compared
 

@@ -254,7 +254,7 @@ def test_same_code_twice_reports_no_regression(pytester: pytest.Pytester) -> Non
         [
             "*change*",
             "*test_sleepy*p50 *%*",
-            "*against the baseline: no change beyond the noise floor*",
+            "*against the baseline: no change beyond the noise*",
         ]
     )
 

@@ -75,13 +75,14 @@ def change_label(record: SlaRecord) -> str:
     if status in ("regression", "improvement"):
         text = f"{text} {status}"
     elif abs(change) >= _SHOWN_AS_NOISE:
-        # Unchanged by the rule, yet far from 0: the noise floor (sla_noise_floor) hid it.
-        text = f"{text}, within the noise floor"
+        # Unchanged by the rule, yet far from 0: within the noise between runs (the
+        # noise floor, sla_noise_floor, or the two runs' uncertainty) it is no change.
+        text = f"{text}, within the noise"
     return f"{text} (model changed)" if comparison.get("model_changed") else text
 
 
-#: An unchanged median this far from the baseline's is labelled "within the noise floor":
-#: a reader of "+100%" next to "no change" must see why (a stored baseline's floor is 2x).
+#: An unchanged median this far from the baseline's is labelled "within the noise": a
+#: reader of "+100%" next to "no change" must see why (a stored baseline's floor is 2x).
 _SHOWN_AS_NOISE = 0.1
 
 
@@ -118,9 +119,11 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
             for s in ("regression", "improvement", "mismatch")
             if s in statuses
         ]
-        line += "; against the baseline: " + (
-            ", ".join(changes) if changes else "no change beyond the noise floor"
-        )
+        if not changes and "unchanged" in statuses:
+            changes = ["no change beyond the noise"]
+        if "new" in statuses:
+            changes.append(f"{statuses.count('new')} new")
+        line += "; against the baseline: " + ", ".join(changes)
     return line
 
 
