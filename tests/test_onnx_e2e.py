@@ -812,6 +812,9 @@ def test_unnamed_dimensions_are_named_input_axis_and_counted_as_defaulted() -> N
         prepare(identity_model(shape=(None, None)), dims={"seq": 16})
     assert str(error.value) == (
         "dims names 'seq', which is no symbolic dimension of the model's inputs (its "
-        "symbolic dimensions: 'x[0]', 'x[1]'; one without a name is named input[axis], "
-        "e.g. 'x[1]')"
+        "symbolic dimensions: none; without a name, as input[axis]: 'x[0]', 'x[1]')"
     )
+    # Axes in order, inputs in the model's order.
+    wide = prepare(identity_model(shape=[None] * 12))
+    assert wide.subject.defaulted_dims[:3] == ("x[0]", "x[1]", "x[2]")
+    assert wide.subject.defaulted_dims[-1] == "x[11]"

@@ -101,7 +101,7 @@ def test_rejected_generated_value_names_the_input_to_pass() -> None:
         "(inputs not given in feeds get made-up values: 0 or 1, floats in [0, 1)): pass real "
         "values for it in feeds=, e.g. feeds={'sample_rate': np.array(<value>, "
         "dtype=np.int64)} (also generated: 'audio'); if a size of 1 is the problem, give "
-        "sizes for the symbolic dimensions that defaulted to it: dims={'samples': <size>}"
+        "sizes for the dimensions that defaulted to it: dims={'samples': <size>}"
     ) in message
 
 

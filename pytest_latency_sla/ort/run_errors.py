@@ -64,8 +64,8 @@ def explain_run_error(exc: BaseException, prepared: PreparedModel) -> str:
     if prepared.defaulted_dims:
         sizes = ", ".join(f"{d!r}: <size>" for d in prepared.defaulted_dims)
         text += (
-            "; if a size of 1 is the problem, give sizes for the symbolic dimensions that "
-            f"defaulted to it: dims={{{sizes}}}"
+            "; if a size of 1 is the problem, give sizes for the dimensions that defaulted "
+            f"to it: dims={{{sizes}}}"
         )
     return text
 

@@ -227,7 +227,8 @@ def prepare(
         for axis, key in unnamed_axes(node)
         if key not in sizes
     }
-    defaulted = sorted(named) + sorted(unnamed)
+    # Unnamed ones in the inputs' order, axes in order ("x[2]" before "x[10]").
+    defaulted = sorted(named) + list(unnamed)
     # A batch dimension is the leading axis of every input it appears in.
     batch = tuple(
         dim

@@ -112,15 +112,14 @@ def _check_dims(inputs: Sequence[Any], dims: Mapping[str, int] | None) -> dict[s
             f"got {type(dims).__name__}"
         )
     unnamed = [key for node in inputs for _, key in unnamed_axes(node)]
-    symbolic = (
-        sorted({d for node in inputs for d in (node.shape or []) if isinstance(d, str) and d})
-        + unnamed
-    )
+    named = sorted({d for node in inputs for d in (node.shape or []) if isinstance(d, str) and d})
     for key, size in dims.items():
-        if key not in symbolic:
-            have = ", ".join(repr(s) for s in symbolic) or "none: every dimension is fixed"
+        if key not in named and key not in unnamed:
+            have = ", ".join(repr(s) for s in named) or "none"
             if unnamed:
-                have += f"; one without a name is named input[axis], e.g. {unnamed[-1]!r}"
+                have += f"; without a name, as input[axis]: {', '.join(map(repr, unnamed))}"
+            elif not named:
+                have = "none: every dimension is fixed"
             raise OnnxInputError(
                 f"dims names {key!r}, which is no symbolic dimension of the model's inputs "
                 f"(its symbolic dimensions: {have})"
