@@ -78,13 +78,17 @@ def advise(
     budget_s: float | None,
     quantile: float,
     original_meets: bool | None,
+    original_margin: float | None = None,
     confidence: float = 0.95,
     clock: Callable[[], int] = time.perf_counter_ns,
 ) -> list[AdviceEntry]:
     """Time each variant side by side with ``original`` and judge variant/original at
     p50 and at ``quantile``; a variant that could not be made, or raised, is a row with
     its sentence. ``original_meets``: whether the original met its budget (None without
-    one), against which "changes the outcome" is judged."""
+    a verdict), against which "changes the outcome" is judged. ``original_margin``: the
+    original's margin as measured; a variant's margin is then that margin divided by the
+    variant/original ratio at the budget's percentile, measured side by side (the two
+    runs' conditions differ; the ratio's do not)."""
     least = min(ADVISE_MIN_TIME_NS, plan.max_time_ns)
     plan = dataclasses.replace(
         plan,
@@ -110,6 +114,8 @@ def advise(
         p50_s = percentile_ns(pooled, 50.0) / 1e9
         percentile_s = percentile_ns(pooled, quantile * 100.0) / 1e9
         margin = budget_s / percentile_s if budget_s is not None and percentile_s > 0 else None
+        if margin is not None and original_margin is not None and 0 < tail.ratio < math.inf:
+            margin = original_margin / tail.ratio
         meets = None if margin is None else margin >= 1.0
         entries.append(
             {
@@ -158,10 +164,16 @@ def advice_sentence(
     subject: str,
     budget: str | None,
     margin: float | None,
-    headroom: float,
+    verdict: str | None = None,
+    stop: bool | None = None,
+    headroom: float = 10.0,
 ) -> str:
     """One sentence of advice, e.g. ``funnel.onnx meets the 50 ms budget 7,205x over;
-    int8 (dynamic) is 1.30x slower; no variant changes the outcome: stop optimizing``."""
+    int8 (dynamic) is 1.30x slower; no variant changes the outcome: stop optimizing``.
+
+    ``verdict``: the original's (pass, fail, inconclusive; None: read from the margin);
+    ``stop``: its band is "stop optimizing" (None: the margin is ``headroom`` or more).
+    """
     measured = [e for e in entries if e["status"] == "measured"]
     parts = [f"{e['name']} is {_speed(e)}" for e in measured]
     parts += [f"{e['name']}: {e['problem']}" for e in entries if e["status"] == "failed"]
@@ -171,16 +183,26 @@ def advice_sentence(
     if budget is None or margin is None:
         tail = f"the fastest is {best['name']}" if best else "none is clearly faster"
         return f"{subject} (no budget): {listing}; {tail}"
-    if margin >= 1.0:
+    verdict = verdict or ("pass" if margin >= 1.0 else "fail")
+    # Only a faster variant whose margin, measured side by side, is wider.
+    wider = max(
+        (e for e in faster if (e["margin"] or 0.0) > margin),
+        key=lambda e: e["margin"] or 0.0,
+        default=None,
+    )
+    widen = (
+        f"{wider['name']} would widen the margin to {fmt.margin(wider['margin'])}"
+        if wider is not None and wider["margin"] is not None
+        else "no variant widens the margin"
+    )
+    if verdict == "pass":
         head = f"{subject} meets the {budget} budget {fmt.margin(margin)} over"
-        if margin >= headroom:
+        if stop if stop is not None else margin >= headroom:
             return f"{head}; {listing}; no variant changes the outcome: stop optimizing"
-        if best is not None:
-            return (
-                f"{head}; {listing}; {best['name']} would widen the margin to "
-                f"{fmt.margin(best['margin'])}"
-            )
-        return f"{head}; {listing}; no variant is clearly faster"
+        return f"{head}; {listing}; {widen}"
+    if verdict != "fail":
+        head = f"{subject} is too close to call against the {budget} budget"
+        return f"{head} (margin {fmt.margin(margin)}); {listing}; {widen}"
     head = f"{subject} misses the {budget} budget (margin {fmt.margin(margin)})"
     meeting = [e for e in measured if e["meets_budget"]]
     if meeting:

@@ -258,8 +258,8 @@ class SlaFixture:
             budget_s=budget.seconds if budget is not None else None,
             budget=fmt.budget(budget.value, budget.unit) if budget is not None else None,
             margin=result.margin,
-            original_meets=None if result.verdict is None else result.verdict is Verdict.PASS,
-            headroom=self._settings.headroom,
+            verdict=result.verdict.value if result.verdict is not None else None,
+            stop=result.band == "headroom",
             quantize_timeout=self._settings.timeout,
             own=() if own is None else own[1],
         )

@@ -229,8 +229,8 @@ class AdviseRequest:
     budget_s: float | None
     budget: str | None  # the budget as written, e.g. "50 ms"
     margin: float | None  # the original's margin
-    original_meets: bool | None  # the original met its budget (None: no verdict)
-    headroom: float
+    verdict: str | None  # the original's: pass, fail, inconclusive (None: no budget)
+    stop: bool  # the original's band is "stop optimizing" (headroom, on real sizes)
     #: Seconds the quantizer may take in its own process before it is killed.
     quantize_timeout: float
     #: Variants the test made itself, (name, model), timed instead of the usual ones
@@ -431,14 +431,16 @@ def _advice(
         timing.plan,
         budget_s=request.budget_s,
         quantile=timing.quantile,
-        original_meets=request.original_meets,
+        original_meets={"pass": True, "fail": False}.get(request.verdict or ""),
+        original_margin=request.margin,
     )
     sentence = advice_sentence(
         entries,
         subject=request.subject,
         budget=request.budget,
         margin=request.margin,
-        headroom=request.headroom,
+        verdict=request.verdict,
+        stop=request.stop,
     )
     return {"sentence": sentence, "variants": entries}
 

@@ -121,6 +121,57 @@ def test_a_tight_margin_names_the_variant_that_widens_it() -> None:
     assert "; threads=1 would widen the margin to 3." in sentence
 
 
+def test_a_variant_s_margin_is_the_original_s_over_the_ratio_measured_side_by_side() -> None:
+    # The original measured alone read a margin of 1.8x; side by side, a variant whose p99
+    # is half the original's has twice that, whatever the two paired runs' own times were.
+    clock = FakeClock()
+    (entry,) = advise(
+        timed(clock, 1.0, 0),
+        [Variant("threads=1", call=timed(clock, 0.5, 2))],
+        PLAN,
+        budget_s=0.002,
+        quantile=0.99,
+        original_meets=True,
+        original_margin=1.8,
+        clock=clock,
+    )
+    assert entry["percentile_ratio"] is not None
+    assert entry["margin"] == pytest.approx(1.8 / entry["percentile_ratio"][0])
+    assert entry["margin"] == pytest.approx(3.6, rel=0.15)
+
+
+def test_a_faster_variant_with_a_narrower_margin_does_not_widen_it() -> None:
+    entries = run_advice(2.0, True)
+    for entry in entries:
+        if entry["status"] == "measured":
+            entry["margin"] = 1.5  # narrower than the original's 1.8x, as measured
+    sentence = advice_sentence(entries, subject="m.onnx", budget="2 ms", margin=1.8)
+    assert sentence.endswith("; no variant widens the margin")
+    assert "would widen" not in sentence
+
+
+def test_an_inconclusive_original_is_not_said_to_meet_its_budget() -> None:
+    entries = run_advice(2.0, None)
+    sentence = advice_sentence(
+        entries, subject="m.onnx", budget="2 ms", margin=1.8, verdict="inconclusive"
+    )
+    assert sentence.startswith(
+        "m.onnx is too close to call against the 2 ms budget (margin 1.80x); "
+    )
+    assert "; threads=1 would widen the margin to 3." in sentence
+    assert all(e["changes_outcome"] is None for e in entries if e["status"] == "measured")
+
+
+def test_stop_optimizing_is_not_advised_where_the_band_withholds_it() -> None:
+    # 45x over, but measured at a size that defaulted to 1: the band is "ok", not "stop".
+    entries = run_advice(50.0, True)
+    sentence = advice_sentence(
+        entries, subject="m.onnx", budget="50 ms", margin=45, verdict="pass", stop=False
+    )
+    assert "stop optimizing" not in sentence
+    assert "; threads=1 would widen the margin to " in sentence
+
+
 def test_a_variant_that_raises_is_a_row_not_a_failure() -> None:
     clock = FakeClock()
 
