@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import fmt
 from .baseline import judge_against
 from .load import capacity_problem, too_few
 from .messages import cold_message, progress_line, revision_regression_message, verdict_message
@@ -252,17 +251,7 @@ class SlaFixture:
         from .isolate import IsolationError
         from .runner import AdviseRequest, ModelRunError
 
-        budget = result.budget
-        request = AdviseRequest(
-            subject=result.subject.name if own is None else f"{own[0]} ({result.subject.name})",
-            budget_s=budget.seconds if budget is not None else None,
-            budget=fmt.budget(budget.value, budget.unit) if budget is not None else None,
-            margin=result.margin,
-            verdict=result.verdict.value if result.verdict is not None else None,
-            stop=result.band == "headroom",
-            quantize_timeout=self._settings.timeout,
-            own=() if own is None else own[1],
-        )
+        request = AdviseRequest.of(result, self._settings.timeout, own)
         try:
             return self._runner().advise(job, request, timing)
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from .load import LoadSpec
     from .plan import SamplingPlan
+    from .result import SlaResult
     from .sampling import Progress, Sampling
     from .schema import Advice, RevisionEntry
 
@@ -236,6 +237,29 @@ class AdviseRequest:
     #: Variants the test made itself, (name, model), timed instead of the usual ones
     #: (``sla.compare()``).
     own: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        result: SlaResult,
+        quantize_timeout: float,
+        own: tuple[str, tuple[tuple[str, Any], ...]] | None = None,
+    ) -> AdviseRequest:
+        """The request for ``result``'s model; with ``own`` (``sla.compare()``: the name
+        of the model measured and the test's other variants), for those."""
+        from . import fmt
+
+        budget = result.budget
+        return cls(
+            subject=result.subject.name if own is None else f"{own[0]} ({result.subject.name})",
+            budget_s=budget.seconds if budget is not None else None,
+            budget=fmt.budget(budget.value, budget.unit) if budget is not None else None,
+            margin=result.margin,
+            verdict=result.verdict.value if result.verdict is not None else None,
+            stop=result.band == "headroom",
+            quantize_timeout=quantize_timeout,
+            own=() if own is None else own[1],
+        )
 
 
 @dataclass(frozen=True, eq=False)
