@@ -226,10 +226,12 @@ class SlaFixture:
             if swept is not None and problem.startswith("dims names"):
                 problem = "sweep=" + problem.removeprefix("dims")  # the user gave sweep=
         else:
-            wanted = self._settings.advise if advise is None else advise
+            wanted = not self._settings.disable and (
+                self._settings.advise if advise is None else advise
+            )
             adviser = functools.partial(self._advise, job, timing, own) if wanted else None
             cold = None
-            if self._cold_ms is not None:
+            if self._cold_ms is not None and not self._settings.disable:
                 from .cold import measure_cold
 
                 cold = measure_cold(job, self._cold_ms, self._settings.timeout)
@@ -401,8 +403,12 @@ class SlaFixture:
 
     def _base_label(self) -> str | None:
         """The base measured against, side by side: ``--sla-compare-ref`` or
-        ``--sla-compare-dir``; None for neither."""
-        return self._settings.compare_ref or self._settings.compare_dir
+        ``--sla-compare-dir``; None for neither, and under ``--sla-disable``."""
+        return (
+            None
+            if self._settings.disable
+            else self._settings.compare_ref or self._settings.compare_dir
+        )
 
     def _sweep(
         self, job: OnnxJob, timing: Timing, first: Measured, swept: tuple[str, Any, Any]

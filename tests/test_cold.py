@@ -116,3 +116,22 @@ def test_cold_start_of_a_live_session_says_to_pass_the_path(pytester: pytest.Pyt
             "(in test_live.py::test_live)"
         ]
     )
+
+
+def test_disable_skips_the_cold_start_and_the_advisor(pytester: pytest.Pytester) -> None:
+    # --sla-disable runs each measurement once, quickly: no budget of any kind is applied,
+    # and nothing around the call (fresh processes, variants) is measured.
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50, cold_ms=0.001)
+        def test_impossible_cold(sla):
+            sla.onnx("funnel.onnx", advise=True)
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-disable", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1)
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert (record["cold"], record["advice"], record["samples"]) == (None, None, 1)
