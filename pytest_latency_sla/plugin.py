@@ -253,6 +253,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
 
 
+def _not_for_benchmarks(spec: MarkerSpec) -> str:
+    """The marker's arguments a pytest-benchmark test cannot honour, as written ("" if
+    none); ``confidence=`` applies to the verdict on its rounds."""
+    names = [f"{name}=" for name in spec.sampling if name != "confidence"]
+    if spec.isolate:
+        names.append("isolate=True")
+    if spec.cold_ms is not None:
+        names.append("cold_ms=")
+    if spec.load is not None and spec.load.capacity:
+        names.append("capacity=True")
+    return ", ".join(names)
+
+
 def _arguments(marker: pytest.Mark) -> str:
     """A marker's arguments as written, e.g. ``ms=50, percentile=95``."""
     return ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
@@ -278,6 +291,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             pytest.fail(
                 "rps= does not apply to pytest-benchmark's rounds, which it times one at a "
                 "time; measure under load with the sla fixture: sla.measure(fn) or "
+                f"sla.onnx(model) (in {item.nodeid})",
+                pytrace=False,
+            )
+        ignored = _not_for_benchmarks(spec)
+        if ignored:
+            pytest.fail(
+                f"{ignored} on @pytest.mark.sla {'does' if ',' not in ignored else 'do'} not "
+                "apply to pytest-benchmark's rounds, which it times in this process as it "
+                "chooses; remove it, or measure with the sla fixture: sla.measure(fn) or "
                 f"sla.onnx(model) (in {item.nodeid})",
                 pytrace=False,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from support import load_report
@@ -105,3 +106,30 @@ def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:
     # The skip points at the test (as a skip marker would), not at the plugin's hook.
     result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_disabled_benchmark_is_not_judged.py:3: *"])
     assert "plugin.py" not in result.stdout.str()
+
+
+def test_marker_arguments_the_rounds_cannot_honour_fail_as_the_docs_quote(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_bench="""
+        import pytest
+
+        @pytest.mark.sla(ms=50, max_time=5, isolate=True)
+        def test_model(benchmark):
+            benchmark(sum, range(10))
+
+        @pytest.mark.sla(ms=50, confidence=0.95)
+        def test_confident(benchmark):
+            benchmark.pedantic(sum, (range(10),), rounds=1000, iterations=1)
+        """
+    )
+    result = pytester.runpytest("-p", "pytest_benchmark")
+    result.assert_outcomes(failed=1, passed=1)
+    page = (Path(__file__).parent.parent / "docs" / "benchmark.md").read_text(encoding="utf-8")
+    (quoted,) = [
+        line.strip().removeprefix("`").removesuffix("`.")
+        for line in page.splitlines()
+        if line.startswith("  `max_time=")
+    ]
+    result.stdout.fnmatch_lines([quoted])
