@@ -29,12 +29,15 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
+    from .load import LoadSpec
+    from .plan import SamplingPlan
     from .sampling import Sampling
 
 __all__ = [
     "CAPACITY_TIME_NS",
     "GENERATOR_MAX_RPS",
     "PRECISION",
+    "fit_isolated",
     "run_step",
     "search",
     "step_time_ns",
@@ -43,6 +46,23 @@ __all__ = [
 
 #: The search stops after this long, with the bracket it has.
 CAPACITY_TIME_NS = 30_000_000_000
+
+
+def fit_isolated(
+    load: LoadSpec | None, plan: SamplingPlan, timeout_s: float, slack_s: float
+) -> tuple[LoadSpec | None, int, str | None]:
+    """Under isolation, where the worker is killed after ``timeout_s``: the load with its
+    capacity search fitted to the time (a share of it), the sampling time left after
+    ``slack_s`` for the worker's start, load and warmup and after the search, and None
+    (a sentence on what cannot fit, in a later change)."""
+    room = int((timeout_s - slack_s) * 1e9)
+    if load is not None and load.capacity:
+        search = min(CAPACITY_TIME_NS, max(min(5_000_000_000, room // 2), room // 3))
+        load = dataclasses.replace(load, capacity_time_ns=search)
+        room -= search
+    return load, room, None
+
+
 #: ... or once the highest rate that held and the lowest that failed are this close.
 PRECISION = 0.05
 #: The rate is doubled (or halved) until the budget fails (or holds).

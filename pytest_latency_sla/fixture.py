@@ -348,7 +348,7 @@ class SlaFixture:
 
     def _timing(self, onnx: bool = True) -> Timing:
         """How to sample, the same in this process and in an isolated worker."""
-        from .capacity import CAPACITY_TIME_NS
+        from .capacity import fit_isolated
         from .load import resolve
         from .runner import Timing
 
@@ -373,11 +373,9 @@ class SlaFixture:
             # An isolated worker is killed after sla_timeout: sampling past max_time
             # stops in time for the worker's start, the model's load and its warmup,
             # and for a capacity search after it.
-            room = int((settings.timeout - ISOLATED_SLACK_S) * 1e9)
-            if load is not None and load.capacity:
-                search = min(CAPACITY_TIME_NS, max(min(5_000_000_000, room // 2), room // 3))
-                load = dataclasses.replace(load, capacity_time_ns=search)
-                room -= search
+            load, room, late = fit_isolated(load, plan, settings.timeout, ISOLATED_SLACK_S)
+            if late:
+                pytest.fail(f"{late} (in {self._nodeid})", pytrace=False)
             limit = min(limit, room)
         if limit != plan.time_limit_ns:
             plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
