@@ -720,3 +720,20 @@ def test_the_load_page_quotes_the_refusal_of_a_rate_too_low() -> None:
     alpha = 0.01 / 3
     counts = (min_samples_to_pass(0.95, alpha), min_samples_to_pass(0.5, alpha))
     assert f"A p95 pass needs {counts[0]} requests, a p50 pass {counts[1]}." in page
+
+
+def test_an_isolated_load_run_that_cannot_end_before_sla_timeout_is_refused() -> None:
+    from pytest_latency_sla.capacity import fit_isolated
+
+    plan = SamplingPlan(load_time_ns=5_000_000_000)
+    _, _, problem = fit_isolated(LoadSpec(rps=200.0), plan, 4.0, 15.0)
+    assert problem == (
+        "rps= under isolation: the load run lasts at least sla_load_time (5 s), and the "
+        "worker is killed after sla_timeout (4 s), so it could never give a verdict; raise "
+        "sla_timeout (e.g. --sla-timeout=20) or lower load_time= on this marker"
+    )
+    # Room enough: no sentence; a capacity search gets a share of the time, never below 0.
+    assert fit_isolated(LoadSpec(rps=200.0), plan, 60.0, 15.0)[2] is None
+    searched, _, _ = fit_isolated(LoadSpec(rps=None, capacity=True), plan, 10.0, 15.0)
+    assert searched is not None
+    assert searched.capacity_time_ns == 0
