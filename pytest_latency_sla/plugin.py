@@ -310,8 +310,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             item.stash[SKIPPED_HERE_KEY] = True
             pytest.skip(
                 "no SLA verdict: the benchmark fixture recorded no rounds "
-                "(--benchmark-disable, or pytest-benchmark is off under pytest-xdist); use "
-                f"the sla fixture to measure under xdist (in {item.nodeid})"
+                "(--benchmark-disable, or pytest-benchmark is off under pytest-xdist); drop "
+                "--benchmark-disable, or use the sla fixture, which measures under xdist too "
+                f"(in {item.nodeid})"
             )
         return
     pytest.fail(

@@ -82,7 +82,8 @@ def _verdict_pill(record: SlaRecord, absent: str = "-") -> str:
     text = verdict_label(record)
     if text == "-":
         return _pill(absent, "s-none") if absent != "-" else '<span class="muted">-</span>'
-    return _pill(text, _VERDICT_CLASS.get(text, "s-none"))
+    css = "s-fail" if text.endswith("cold miss") else _VERDICT_CLASS.get(text, "s-none")
+    return _pill(text, css)
 
 
 def _band_pill(record: SlaRecord) -> str:
@@ -302,7 +303,8 @@ def _facts(record: SlaRecord) -> str:
             ),
         )
     )
-    facts.append(("rate", esc(fmt.rate(rate) + " (1 thread)" if rate is not None else "-")))
+    one = "" if record["load"] is not None else " (1 thread)"  # under load: see "load"
+    facts.append(("rate", esc(fmt.rate(rate) + one if rate is not None else "-")))
     facts.append(("stopped", esc(record["stop_reason"])))
     subject = f"<code>{esc(record['subject'])}</code>"
     facts.append(("measured what", subject))

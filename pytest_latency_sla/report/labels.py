@@ -47,8 +47,12 @@ __all__ = [
 
 
 def verdict_label(record: SlaRecord) -> str:
-    """The verdict, ``disabled`` under ``--sla-disable``, or ``-`` without a budget."""
-    return record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
+    """The verdict, ``disabled`` under ``--sla-disable``, or ``-`` without a budget; with
+    ``, cold miss`` when the cold start (``cold_ms=``) missed its budget, which fails the
+    test whatever the verdict on calls."""
+    label = record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
+    cold = record.get("cold")
+    return f"{label}, cold miss" if cold and cold["verdict"] == "fail" else label
 
 
 def budget_label(record: SlaRecord) -> str:

@@ -71,7 +71,9 @@ def _row(record: SlaRecord, compared: bool) -> str:
         fmt.duration(record["p50_s"]),
         fmt.margin(record["margin"]),
         BAND_TEXT.get(record["band"] or "", "-"),
-        f"**{verdict}**" if verdict in ("fail", "inconclusive") else verdict,
+        f"**{verdict}**"
+        if verdict in ("fail", "inconclusive") or "cold miss" in verdict
+        else verdict,
         fmt.count(record["samples"]),
     ]
     if compared:
