@@ -93,7 +93,7 @@ class SlaCollector:
             entry: Unmeasured = {
                 "nodeid": report.nodeid,
                 "phase": report.when,
-                "message": _first_line(report)[:UNMEASURED_MESSAGE],
+                "message": _shortened(_first_line(report), UNMEASURED_MESSAGE),
             }
             self.unmeasured[key] = entry
 
@@ -217,3 +217,9 @@ def _first_line(report: pytest.TestReport) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     first = (lines[0] if lines else "failed").removeprefix("Failed: ")
     return first.removesuffix(f" (in {report.nodeid})")
+
+
+def _shortened(text: str, most: int) -> str:
+    """``text``, or its first ``most - 1`` characters and an ellipsis."""
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+

@@ -156,6 +156,17 @@ def test_json_reference_names_every_setting_of_run_settings() -> None:
     assert not missing, f"run.settings in docs/json-schema.md leaves out {missing}"
 
 
+def test_the_fixture_page_names_every_field_of_subject() -> None:
+    import dataclasses
+
+    from pytest_latency_sla.result import Subject
+
+    section = _page("fixture.md").split("### `Subject`", 1)[1].split("\n### ", 1)[0]
+    missing = [f.name for f in dataclasses.fields(Subject) if f"| `{f.name}`" not in section]
+    missing = [m for m in missing if not m.endswith("_op_threads")]  # one row for both
+    assert not missing, f"docs/fixture.md's Subject table leaves out {missing}"
+
+
 def _marker_error_rows() -> list[tuple[str, str]]:
     """(marker, message) rows of the table of bad markers in docs/marker.md."""
     page = _page("marker.md")
