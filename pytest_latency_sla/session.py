@@ -222,4 +222,3 @@ def _first_line(report: pytest.TestReport) -> str:
 def _shortened(text: str, most: int) -> str:
     """``text``, or its first ``most - 1`` characters and an ellipsis."""
     return text if len(text) <= most else text[: most - 1].rstrip() + "…"
-

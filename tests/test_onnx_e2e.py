@@ -818,3 +818,13 @@ def test_unnamed_dimensions_are_named_input_axis_and_counted_as_defaulted() -> N
     wide = prepare(identity_model(shape=[None] * 12))
     assert wide.subject.defaulted_dims[:3] == ("x[0]", "x[1]", "x[2]")
     assert wide.subject.defaulted_dims[-1] == "x[11]"
+
+
+def test_an_axis_key_for_a_named_or_fixed_axis_says_what_it_is() -> None:
+    from pytest_latency_sla.ort import OnnxInputError, prepare
+
+    with pytest.raises(OnnxInputError, match=r"^dims names 'x\[0\]', axis 0 of 'x', which is "
+                       r"named 'batch': write dims=\{'batch': <size>\}$"):  # fmt: skip
+        prepare(identity_model(shape=("batch", 6)), dims={"x[0]": 4})
+    with pytest.raises(OnnxInputError, match=r"which is fixed at 6 by the model$"):
+        prepare(identity_model(shape=("batch", 6)), dims={"x[1]": 4})

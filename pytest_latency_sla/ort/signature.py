@@ -103,6 +103,21 @@ def unnamed_axes(node: Any) -> list[tuple[int, str]]:
     ]
 
 
+def _named_axis(inputs: Sequence[Any], key: object) -> str | None:
+    """For a ``dims`` key ``input[axis]`` whose axis has a name or a fixed size, what it
+    is instead (e.g. "axis 1 of 'x', which is named 'seq': write dims={'seq': <size>}")."""
+    for node in inputs:
+        for axis, dim in enumerate(node.shape or []):
+            if key != axis_key(node.name, axis):
+                continue
+            if isinstance(dim, str) and dim:
+                where = f"axis {axis} of {node.name!r}, which is named {dim!r}"
+                return f"{where}: write dims={{{dim!r}: <size>}}"
+            if isinstance(dim, int) and dim >= 0:
+                return f"axis {axis} of {node.name!r}, which is fixed at {dim} by the model"
+    return None
+
+
 def _check_dims(inputs: Sequence[Any], dims: Mapping[str, int] | None) -> dict[str, int]:
     if dims is None:
         return {}
@@ -114,6 +129,9 @@ def _check_dims(inputs: Sequence[Any], dims: Mapping[str, int] | None) -> dict[s
     unnamed = [key for node in inputs for _, key in unnamed_axes(node)]
     named = sorted({d for node in inputs for d in (node.shape or []) if isinstance(d, str) and d})
     for key, size in dims.items():
+        axis = _named_axis(inputs, key)
+        if axis is not None:
+            raise OnnxInputError(f"dims names {key!r}, {axis}")
         if key not in named and key not in unnamed:
             have = ", ".join(repr(s) for s in named) or "none"
             if unnamed:
