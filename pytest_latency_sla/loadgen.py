@@ -32,7 +32,7 @@ MAX_RPS = 100_000.0
 #: A thread waiting for its request's time looks at the stop flag this often.
 _SLICE_NS = 20_000_000
 #: Ask Linux to end each thread's sleeps within 1 ns of their time rather than within the
-#: default 50 µs timer slack: it halves the generator's own share of a fast call's latency
+#: default 50 µs timer slack: it takes a third to a half off the generator's own p50
 #: (``benchmarks/load.py``, part 4). False: the default slack (for that comparison).
 FINE_WAKEUPS = True
 #: ``prctl`` option that sets the calling thread's timer slack (linux/prctl.h).
