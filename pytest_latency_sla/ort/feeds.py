@@ -7,6 +7,7 @@ given gets a value from a seeded generator (:func:`random_feeds`).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zipfile
@@ -92,6 +93,10 @@ def random_feeds(
                 value = rng.integers(0, 2, size=shape).astype(dtype)
         except (MemoryError, ValueError) as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if isinstance(exc, MemoryError):
+                # numpy names the float64 it draws from, not the input's own type.
+                size = math.prod(shape) * np.dtype(dtype).itemsize
+                detail = f"{np.dtype(dtype).name}: {_bytes(size)}, more than this machine gives"
             raise OnnxInputError(
                 f"input {node.name!r} of shape {list(shape)} cannot be made here ({detail}); "
                 "give smaller sizes"
@@ -475,3 +480,12 @@ def _check_shape(node: Any, shape: tuple[int, ...], label: str, takes: str) -> N
                 f"{label} has shape {shape}, but {takes}: dimension {axis} is fixed at {want}, "
                 f"not {got}; pass an array of shape {fixed}"
             )
+
+
+def _bytes(size: float) -> str:
+    """``1.86 TiB``: a size in bytes, binary units."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.3g} {unit}"
+        size /= 1024
+    return f"{size:.3g} PiB"  # pragma: no cover - never reached
