@@ -175,6 +175,9 @@ class SweepSize(TypedDict):
     margin: float | None
     verdict: str | None  # pass, fail, inconclusive; None without a budget
     samples: int
+    # Why an inconclusive size stayed undecided (dependent, busy, close, generator); None
+    # otherwise. Absent from reports written before this field existed.
+    reason: str | None
 
 
 class SweepEntry(TypedDict):

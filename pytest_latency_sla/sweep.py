@@ -58,10 +58,18 @@ def sweep_entry(dim: str, results: Sequence[tuple[int, SlaResult]]) -> SweepEntr
                 "margin": result.margin,
                 "verdict": None if result.verdict is None else result.verdict.value,
                 "samples": result.samples,
+                "reason": _reason(result),
             }
         )
     passing = [entry["size"] for entry in sizes if entry["verdict"] == "pass"]
     return {"dim": dim, "sizes": sizes, "largest_meeting": max(passing) if passing else None}
+
+
+def _reason(result: SlaResult) -> str | None:
+    """Why an inconclusive size stayed undecided (the decision's reason); None else."""
+    decision = result.sampling.decision
+    undecided = result.verdict is not None and result.verdict.value == "inconclusive"
+    return decision.reason if undecided and decision is not None else None
 
 
 def sweep_conflict(dim: str, feeds: object, dims: object) -> str | None:

@@ -125,3 +125,30 @@ def test_sweeps_that_cannot_be_measured_get_a_sentence(
     text = result.stdout.str()
     assert "During handling of the above exception" not in text
     assert "Traceback" not in text
+
+
+def test_an_inconclusive_size_says_why() -> None:
+    from support import make_sampling
+
+    from pytest_latency_sla.report.labels import sweep_text
+    from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict
+    from pytest_latency_sla.stats import Decision
+    from pytest_latency_sla.sweep import sweep_entry
+
+    subject = Subject(kind="onnx", name="m.onnx", api="session.run(None, feeds)")
+    bursts = Decision(None, 0.5, 0.5, 0.003, 40.0, 1.0, 300.0, reason="dependent")
+
+    def result(verdict: Verdict, decision: Decision | None) -> SlaResult:
+        sampling = make_sampling([200_000] * 50, decision=decision)
+        return SlaResult(subject=subject, budget=Budget(1, "ms", 99), verdict=verdict,
+                         sampling=sampling)  # fmt: skip
+
+    entry = sweep_entry(
+        "batch", [(1, result(Verdict.PASS, None)), (64, result(Verdict.INCONCLUSIVE, bursts))]
+    )
+    assert [size["reason"] for size in entry["sizes"]] == [None, "dependent"]
+    record = result(Verdict.PASS, None).to_record("t.py::test_m")
+    record["sweep"] = entry
+    text = sweep_text(record)
+    assert text is not None
+    assert "1: 200 µs pass, 64: 200 µs inconclusive (latency in bursts);" in text

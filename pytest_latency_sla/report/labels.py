@@ -378,6 +378,15 @@ def capacity_text(record: SlaRecord) -> str | None:
     return text
 
 
+#: Why a sweep's size stayed inconclusive, in a word or two (``SweepSize.reason``).
+_UNDECIDED = {
+    "dependent": "latency in bursts",
+    "busy": "machine busy",
+    "close": "too close",
+    "generator": "generator behind",
+}
+
+
 def sweep_text(record: SlaRecord) -> str | None:
     """The sweep line (``sweep=``), e.g. ``sweep of batch: 1: 12.0 µs pass, 64: 300 µs
     pass, 512: 2.40 ms fail; the largest within p99 <= 1 ms: 64``; None without one."""
@@ -388,6 +397,7 @@ def sweep_text(record: SlaRecord) -> str | None:
     sizes = ", ".join(
         f"{entry['size']}: {fmt.duration(entry['percentile_s'])}"
         + (f" {entry['verdict']}" if entry["verdict"] else "")
+        + (f" ({_UNDECIDED[why]})" if (why := entry.get("reason")) in _UNDECIDED else "")
         for entry in sweep["sizes"]
     )
     text = f"sweep of {sweep['dim']} ({pct}): {sizes}"
