@@ -60,9 +60,13 @@ def test_a_load_test_passes_and_every_report_shows_the_load(pytester: pytest.Pyt
         "--sla-report=json:r.json",
         "--sla-report=md:r.md",
         "--sla-report=html:r.html",
+        # The reports are checked, not the verdict: a host that stalls its threads for
+        # tens of milliseconds (seen in CI) leaves a 0.5 s load run undecided.
+        "--sla-inconclusive=pass",
     )
     assert_no_internal_error(result)
     result.assert_outcomes(passed=1)
+    assert load_report(pytester.path / "r.json")["results"][0]["verdict"] != "fail"
     result.stdout.fnmatch_lines(
         ["sla: *test_served: under load: 200/s (poisson arrivals, up to 32 threads): achieved *"]
     )

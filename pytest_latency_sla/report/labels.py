@@ -347,7 +347,7 @@ def load_text(record: SlaRecord) -> str | None:
         f"{fmt.duration(load['late_tolerance_s'])} late"
     )
     if load["behind"]:
-        text += " (the generator fell behind)"
+        text += " (the generator's lost time kept the verdict open)"
     return text
 
 
