@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 from . import fmt
 from .fmt import duration as _duration
 from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
-from .loadledger import Judged, add_unfinished, add_windows
-from .machine import NoMachine
+from .loadledger import Judged, StealLog, add_unfinished, add_windows
+from .machine import NoMachine, host_steal
 from .sampling import PROGRESS_AFTER_NS, PROJECTION_SLACK, Progress, Sampler, Sampling
 from .stats import min_samples_to_pass
 from .verdict import Ledger, judge, projection, thresholds, tier_alpha
@@ -303,9 +303,14 @@ def load_sample(
     quantile: float = 0.99,
     clock: Callable[[], int] = time.perf_counter_ns,
     progress: Callable[[Progress], None] | None = None,
+    steal: Callable[[], int] | str | None = "host",
 ) -> Sampling:
     """Warm up ``call`` one call at a time, then issue it at ``spec.rps`` (open loop) until
     the verdict on ``budget_ns`` at ``quantile`` is decided, or a cap is hit.
+
+    ``steal``: cumulative ns the host took from the process's CPUs (a virtual machine's
+    steal), read at each look and taken off the FAIL test's lower bounds; "host" reads
+    ``/proc/stat`` where there is one (on the real clock only), None reads nothing.
 
     Samples are latencies from each request's scheduled start, in schedule order. The
     returned :class:`Sampling` has ``load`` set (:class:`LoadStats`); its decision's
@@ -342,6 +347,13 @@ def load_sample(
         return None if found is None else max(n, math.ceil(found))
 
     judged = Judged(spec.concurrency)
+    # The host's steal is on the real clock: a simulated run reads none unless given one.
+    real = clock is time.perf_counter_ns
+    stolen = (
+        (host_steal() if real else None) if steal == "host" else steal if callable(steal) else None
+    )
+    if stolen is not None:
+        judged.steal = StealLog()
     tolerance = late_tolerance_ns(budget_ns)
     window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
     decision: Decision | None = None
@@ -351,6 +363,8 @@ def load_sample(
     stop_reason = ""
     next_progress = PROGRESS_AFTER_NS
     generator.start()
+    if judged.steal is not None and stolen is not None:
+        judged.steal.record(generator.start_ns, stolen())
     try:
         while True:
             since = clock() - generator.start_ns
@@ -358,6 +372,8 @@ def load_sample(
             if generator.wait(pause / 1e9):
                 break  # a call raised
             elapsed = clock() - generator.start_ns
+            if judged.steal is not None and stolen is not None:
+                judged.steal.record(clock(), stolen())
             prefix = generator.finished_prefix(prefix)
             add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
             n = judged.added
@@ -419,6 +435,8 @@ def load_sample(
         # due before the stop that never finished (never issued, waiting for a thread, or
         # stuck): none may be left out of the last look.
         prefix = generator.finished_prefix(prefix)
+        if judged.steal is not None and stolen is not None:
+            judged.steal.record(clock(), stolen())
         add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
         unfinished = add_unfinished(ledgers, generator, judged, stopped_at)
     n = judged.added

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .loadgen import Generator
     from .verdict import Ledger
 
-__all__ = ["UNKNOWN_NS", "Judged", "Replay", "add_unfinished", "add_windows"]
+__all__ = ["UNKNOWN_NS", "Judged", "Replay", "StealLog", "add_unfinished", "add_windows"]
 
 
 class Replay:
@@ -60,6 +60,38 @@ class Replay:
         return np.array(latencies, dtype=np.int64)
 
 
+class StealLog:
+    """The host's steal (CPU time a virtual machine's host gave to others, on the CPUs the
+    process may use) read at each look: (clock, cumulative steal), both in ns.
+
+    A request's latency cannot have been stretched by more than the steal between its
+    scheduled start and its end; :meth:`over` bounds it from above with the reads around
+    that span (looks are up to a second apart, so a read late in a run covers a second of
+    requests: more is taken off, which only makes a failure harder to claim).
+    """
+
+    def __init__(self) -> None:
+        self._at: list[int] = []
+        self._stolen: list[int] = []
+
+    def record(self, at_ns: int, stolen_ns: int) -> None:
+        self._at.append(at_ns)
+        self._stolen.append(max(stolen_ns, self._stolen[-1] if self._stolen else 0))
+
+    def over(
+        self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """An upper bound on the steal within each ``[begin, end]`` (clock ns)."""
+        if len(self._at) < 2:
+            return np.zeros(begins.size, dtype=np.int64)
+        at = np.array(self._at, dtype=np.int64)
+        stolen = np.array(self._stolen, dtype=np.int64)
+        before = np.clip(np.searchsorted(at, begins, side="right") - 1, 0, at.size - 1)
+        after = np.clip(np.searchsorted(at, ends, side="left"), 0, at.size - 1)
+        found: npt.NDArray[np.int64] = stolen[after] - stolen[before]
+        return found
+
+
 @dataclass
 class Judged:
     """What the looks have added to the ledgers so far: requests ``[0, added)``, in
@@ -69,6 +101,8 @@ class Judged:
     added: int = 0
     chunks: int = 0
     replay: Replay = field(init=False)
+    #: The host's steal read at each look (None: not read; nothing is taken off).
+    steal: StealLog | None = None
 
     def __post_init__(self) -> None:
         self.replay = Replay(self.servers)
@@ -105,6 +139,12 @@ def add_windows(
         bounds = judged.replay.extend(
             offsets[first:last], generator.ended[first:last] - generator.started[first:last]
         )
+        if judged.steal is not None:
+            # Time the host took from the process's CPUs is not the callable's: off the
+            # lower bounds (the FAIL test's), never off the latencies a pass counts.
+            due = generator.start_ns + offsets[first:last]
+            stolen = judged.steal.over(due, generator.ended[first:last])
+            bounds = np.maximum(0, bounds - stolen)
         windows = offsets[first:last] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1
         begins = np.concatenate(([0], cuts))

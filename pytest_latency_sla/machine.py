@@ -25,9 +25,12 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["Interval", "LinuxMachine", "Machine", "NoMachine", "default_machine"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["Interval", "LinuxMachine", "Machine", "NoMachine", "default_machine", "host_steal"]
 
 
 @dataclass(frozen=True)
@@ -203,3 +206,14 @@ class LinuxMachine:
 def default_machine() -> Machine:
     """The machine this process runs on, as well as it can be read."""
     return LinuxMachine() if LinuxMachine.available() else NoMachine()
+
+
+def host_steal() -> Callable[[], int] | None:
+    """A reader of the host's steal so far (ns, on the CPUs this process may use), for a
+    load run's looks; None where ``/proc/stat`` has none to read."""
+    if not LinuxMachine.available():
+        return None
+    machine = LinuxMachine()
+    if machine._stat is None:
+        return None
+    return lambda: round(machine._stolen() * machine._tick_ns)
