@@ -353,7 +353,7 @@ def load_sample(
         (host_steal() if real else None) if steal == "host" else steal if callable(steal) else None
     )
     if stolen is not None:
-        judged.steal = StealLog()
+        judged.steal = StealLog(stolen)
     tolerance = late_tolerance_ns(budget_ns)
     window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
     decision: Decision | None = None
@@ -363,8 +363,8 @@ def load_sample(
     stop_reason = ""
     next_progress = PROGRESS_AFTER_NS
     generator.start()
-    if judged.steal is not None and stolen is not None:
-        judged.steal.record(generator.start_ns, stolen())
+    if judged.steal is not None:
+        judged.steal.mark(generator.start_ns)
     try:
         while True:
             since = clock() - generator.start_ns
@@ -372,8 +372,8 @@ def load_sample(
             if generator.wait(pause / 1e9):
                 break  # a call raised
             elapsed = clock() - generator.start_ns
-            if judged.steal is not None and stolen is not None:
-                judged.steal.record(clock(), stolen())
+            if judged.steal is not None:
+                judged.steal.mark(clock())
             prefix = generator.finished_prefix(prefix)
             add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
             n = judged.added
@@ -435,8 +435,8 @@ def load_sample(
         # due before the stop that never finished (never issued, waiting for a thread, or
         # stuck): none may be left out of the last look.
         prefix = generator.finished_prefix(prefix)
-        if judged.steal is not None and stolen is not None:
-            judged.steal.record(clock(), stolen())
+        if judged.steal is not None:
+            judged.steal.mark(clock())
         add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
         unfinished = add_unfinished(ledgers, generator, judged, stopped_at)
     n = judged.added

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy.typing as npt
 
     from .loadgen import Generator
@@ -70,9 +72,16 @@ class StealLog:
     requests: more is taken off, which only makes a failure harder to claim).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, read: Callable[[], int] | None = None) -> None:
+        #: Reads the steal so far (ns); :meth:`mark` records it.
+        self._read = read
         self._at: list[int] = []
         self._stolen: list[int] = []
+
+    def mark(self, at_ns: int) -> None:
+        """Record the steal read now, at clock ``at_ns`` (nothing without a reader)."""
+        if self._read is not None:
+            self.record(at_ns, self._read())
 
     def record(self, at_ns: int, stolen_ns: int) -> None:
         self._at.append(at_ns)

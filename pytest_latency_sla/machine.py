@@ -186,6 +186,10 @@ class LinuxMachine:
         self._last = seen
         return wait, ran
 
+    def stolen_ns(self) -> int:
+        """The host's steal so far on the CPUs this process may use (ns; 0 unknown)."""
+        return round(self._stolen() * self._tick_ns)
+
     def since_last(self) -> Interval:
         wait, ran = self._read()
         switches = self._involuntary()
@@ -214,6 +218,4 @@ def host_steal() -> Callable[[], int] | None:
     if not LinuxMachine.available():
         return None
     machine = LinuxMachine()
-    if machine._stat is None:
-        return None
-    return lambda: round(machine._stolen() * machine._tick_ns)
+    return None if machine._stat is None else machine.stolen_ns
