@@ -31,3 +31,11 @@ def _fixed_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal (or CI log) running this suite is: the short summary, which cuts lines at the
     terminal's width, reads the same everywhere."""
     monkeypatch.setenv("COLUMNS", "120")
+
+
+@pytest.fixture
+def not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-benchmark turns itself off in xdist workers (and warns, an error here): an
+    in-process run of a test run under -n is not one."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)

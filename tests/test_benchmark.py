@@ -13,11 +13,7 @@ from pytest_latency_sla.bench import sampling_from_rounds
 pytest.importorskip("pytest_benchmark")
 
 
-@pytest.fixture(autouse=True)
-def not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """pytest-benchmark turns itself off in xdist workers; these runs are not one."""
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+pytestmark = pytest.mark.usefixtures("not_an_xdist_worker")
 
 
 #: Enough rounds for a p99 verdict (the pass point is about 459-750 rounds).

@@ -234,6 +234,7 @@ def test_load_tests_under_xdist(pytester: pytest.Pytester) -> None:
     assert record["load"]["target_rps"] == 150
 
 
+@pytest.mark.usefixtures("not_an_xdist_worker")
 def test_rps_on_a_pytest_benchmark_test_is_refused_with_a_sentence(
     pytester: pytest.Pytester,
 ) -> None:
