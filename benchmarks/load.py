@@ -46,8 +46,9 @@ from servers import SingleServer
 
 from pytest_latency_sla import loadgen
 from pytest_latency_sla.capacity import GENERATOR_MAX_RPS, run_step, search, step_time_ns
-from pytest_latency_sla.load import CapacityStep, LoadSpec, load_sample
+from pytest_latency_sla.load import load_sample
 from pytest_latency_sla.loadgen import schedule
+from pytest_latency_sla.loadspec import CapacityStep, LoadSpec
 from pytest_latency_sla.plan import SamplingPlan
 
 MS = 1_000_000

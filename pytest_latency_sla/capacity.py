@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .load import Capacity, CapacityStep, LoadError, LoadStats, late_tolerance_ns, raise_error
+from .load import LoadError, late_tolerance_ns, raise_error
 from .loadgen import Generator, cores, schedule
+from .loadspec import Capacity, CapacityStep, LoadStats
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy.typing as npt
 
-    from .load import LoadSpec
+    from .loadspec import LoadSpec
     from .plan import SamplingPlan
     from .sampling import Sampling
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
-    from .load import LoadSpec
+    from .loadspec import LoadSpec
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
     from .sampling import Progress, Sampling

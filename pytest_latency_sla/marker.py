@@ -17,7 +17,7 @@ from .values import SettingError, parse_percentile
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from .load import LoadSpec
+    from .loadspec import LoadSpec
     from .result import Budget
 
 __all__ = ["MARKER_HELP", "MarkerError", "MarkerSpec", "parse_marker", "parse_marker_spec"]
@@ -162,7 +162,8 @@ def parse_marker_spec(
 
 def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
     """The marker's load arguments, checked; None when it has none."""
-    from .load import ARRIVALS, LoadSpec
+    from .load import ARRIVALS
+    from .loadspec import LoadSpec
 
     if all(kwargs.get(name) is None for name in _LOAD_ARGS):
         return None

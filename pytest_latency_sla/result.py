@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from .load import LoadStats
+    from .loadspec import LoadStats
     from .sampling import Sampling
     from .stats import Decision
 

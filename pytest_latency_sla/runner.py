@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Mapping
 
-    from .load import LoadSpec
+    from .loadspec import LoadSpec
     from .plan import SamplingPlan
     from .result import SlaResult
     from .sampling import Progress, Sampling

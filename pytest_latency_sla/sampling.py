@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-    from .load import LoadStats
+    from .loadspec import LoadStats
     from .machine import Machine
 
 __all__ = ["Progress", "Sampler", "Sampling", "SamplingPlan", "run_once", "sample"]

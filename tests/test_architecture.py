@@ -121,6 +121,7 @@ CORE = (
     "pytest_latency_sla.exclusive",
     "pytest_latency_sla.messages",
     "pytest_latency_sla.load",
+    "pytest_latency_sla.loadspec",
     "pytest_latency_sla.loadgen",
     "pytest_latency_sla.loadledger",
     "pytest_latency_sla.capacity",

@@ -30,11 +30,7 @@ from pytest_latency_sla.capacity import run_step, search
 from pytest_latency_sla.load import (
     LATE_BEHIND,
     LOAD_CHUNK_NS,
-    Capacity,
-    CapacityStep,
     ConcurrentCallError,
-    LoadSpec,
-    LoadStats,
     StalledError,
     load_sample,
     look,
@@ -43,6 +39,7 @@ from pytest_latency_sla.load import (
 )
 from pytest_latency_sla.loadgen import Generator, concurrency_reached, schedule
 from pytest_latency_sla.loadledger import Judged, Replay, StealLog, add_unfinished, add_windows
+from pytest_latency_sla.loadspec import Capacity, CapacityStep, LoadSpec, LoadStats
 from pytest_latency_sla.messages import verdict_message
 from pytest_latency_sla.plan import SamplingPlan
 from pytest_latency_sla.report.labels import capacity_text, load_text

@@ -1164,7 +1164,7 @@ def test_past_the_run_time_no_measurement_goes_past_max_time() -> None:
 
 def test_a_rate_too_low_is_judged_on_the_tests_settings_not_the_run_time_left() -> None:
     from pytest_latency_sla.fixture import RunClock, SlaFixture
-    from pytest_latency_sla.load import LoadSpec
+    from pytest_latency_sla.loadspec import LoadSpec
     from pytest_latency_sla.result import Budget
     from pytest_latency_sla.settings import Settings
 
