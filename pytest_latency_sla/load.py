@@ -217,7 +217,8 @@ def load_sample(
     the verdict on ``budget_ns`` at ``quantile`` is decided, or a cap is hit.
 
     ``steal``: cumulative ns the host took from the process's CPUs (a virtual machine's
-    steal), read at each look and taken off the FAIL test's lower bounds; "host" reads
+    steal), read at each look, taken off the FAIL test's lower bounds and reported as a
+    share (``LoadStats.steal_share``); "host" reads
     ``/proc/stat`` where there is one (on the real clock only), None reads nothing.
 
     Samples are latencies from each request's scheduled start, in schedule order. The
@@ -377,6 +378,8 @@ def load_sample(
     samples = generator.latencies(n).copy()
     samples.setflags(write=False)
     stats = _stats(generator, spec, n, (late_share, tolerance), behind, unfinished)
+    if judged.steal is not None:
+        stats = replace(stats, steal_share=judged.steal.share(stats.cores))
     return Sampling(
         samples_ns=samples,
         cold_start_ns=warm.cold_ns,

@@ -87,6 +87,14 @@ class StealLog:
         self._at.append(at_ns)
         self._stolen.append(max(stolen_ns, self._stolen[-1] if self._stolen else 0))
 
+    def share(self, cpus: int) -> float:
+        """The steal between the first read and the last as a share of the time ``cpus``
+        CPUs had meanwhile (at most 1); 0.0 before two reads."""
+        span = self._at[-1] - self._at[0] if len(self._at) > 1 else 0
+        if span <= 0 or cpus < 1:
+            return 0.0
+        return min(1.0, (self._stolen[-1] - self._stolen[0]) / (span * cpus))
+
     def over(
         self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.int64]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from . import fmt
 from .fmt import pct_label
 from .result import Verdict
+from .schema import STEAL_MENTION_SHARE
 from .stats import calls_to_decide
 
 if TYPE_CHECKING:
@@ -71,6 +72,14 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
     need = _need(result)
     decision = sampling.decision
     reason = decision.reason if decision else None
+    stolen = load is not None and load.steal_share >= STEAL_MENTION_SHARE
+    if load is not None and stolen:
+        # Part of the story whatever the reason: a stalled VM delays a queue at once.
+        head += (
+            f"the host took {fmt.percent(round(load.steal_share, 3))} of the CPU time "
+            "meanwhile (a virtual machine's steal: every thread stalls at once, and requests "
+            "queue behind each stall; a quieter machine helps); "
+        )
     if reason == "busy" and decision is not None:
         longer = need
         if sampling.needed_calls is None:
@@ -104,8 +113,9 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
         return (
             f"{head}the load generator fell behind: {late}, and only the time the "
             "generator lost (its lateness, and the queue it made) stood between the "
-            f"requests and a verdict ({stopped}); lower rps=, run on a machine with more "
-            f"free cores, or, {gil}{accept}"
+            f"requests and a verdict ({stopped}); "
+            f"{'rerun on a quieter machine, ' if stolen else ''}lower rps=, run on a machine "
+            f"with more free cores, or, {gil}{accept}"
         )
     if decision is not None and decision.contended_share >= BUSY_MENTION_SHARE:
         # Not what alone stood in the way (that is reason "busy"), but part of the story.

@@ -427,6 +427,7 @@ def _load_entry(load: LoadStats | None) -> LoadEntry | None:
         cores=load.cores,
         capacity=capacity,
         unfinished=load.unfinished,
+        steal_share=load.steal_share,
     )
 
 

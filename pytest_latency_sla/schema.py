@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
+    "STEAL_MENTION_SHARE",
     "UNMEASURED_MESSAGE",
     "Advice",
     "AdviceEntry",
@@ -226,6 +227,9 @@ class LoadEntry(TypedDict):
     cores: int  # CPUs the process may use
     capacity: CapacityEntry | None  # the capacity search, or None
     unfinished: int  # requests due before an undecided run stopped that never finished
+    # Share of the CPU time the host took during the run (a virtual machine's steal); absent
+    # from reports written before this field existed.
+    steal_share: float
 
 
 class Advice(TypedDict):
@@ -332,6 +336,9 @@ class Unmeasured(TypedDict):
 
 #: The most characters of an unmeasured test's failure kept in reports.
 UNMEASURED_MESSAGE = 300
+
+#: A load run's ``steal_share`` from which its messages and reports name the host's steal.
+STEAL_MENTION_SHARE = 0.01
 
 
 class Document(TypedDict):

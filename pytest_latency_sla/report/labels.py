@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import fmt
+from ..schema import STEAL_MENTION_SHARE
 from .document import sort_by_margin, totals
 
 if TYPE_CHECKING:
@@ -348,6 +349,9 @@ def load_text(record: SlaRecord) -> str | None:
     )
     if load["behind"]:
         text += " (the generator's lost time kept the verdict open)"
+    stolen = load.get("steal_share", 0.0)  # absent from older reports
+    if stolen >= STEAL_MENTION_SHARE:
+        text += f"; the host took {stolen * 100:.2g}% of the CPU time (a virtual machine's steal)"
     return text
 
 
