@@ -280,7 +280,27 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     yield
     # Reached only when the test body passed.
     spec = item.stash.get(MARKER_KEY, None)
-    if spec is None or item.stash.get(RECORDS_KEY, []):
+    if spec is None:
+        return
+    records = item.stash.get(RECORDS_KEY, [])
+    if records:
+        disabled = item.config.stash[SETTINGS_KEY].disable
+        # Written on this test (not a module's or class's marker over tests of both kinds),
+        # a budget that nothing checked must not read as met.
+        own = any(mark.name == "sla" for mark in item.own_markers)
+        if (
+            spec.cold_ms is not None
+            and own
+            and not disabled
+            and all(r["kind"] != "onnx" for r in records)
+        ):
+            pytest.fail(
+                f"cold_ms={spec.cold_ms:g} on @pytest.mark.sla budgets the cold start of "
+                "sla.onnx() models, and this test measured none (sla.measure() has no "
+                "session to create): remove cold_ms=, or measure the model with "
+                f"sla.onnx() (in {item.nodeid})",
+                pytrace=False,
+            )
         return
     benchmark = getattr(item, "funcargs", {}).get("benchmark")
     if benchmark is not None:

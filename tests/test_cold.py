@@ -65,12 +65,13 @@ def test_cold_start_end_to_end(pytester: pytest.Pytester) -> None:
             sla.onnx("funnel.onnx")
 
         @pytest.mark.sla(ms=50, cold_ms=0.001)
-        def test_callable(sla):
-            sla.measure(sum, [1, 2, 3])  # no session: cold_ms does not apply
+        def test_callable_and_model(sla):
+            sla.measure(sum, [1, 2, 3])  # no session: judged on the model's cold start
+            sla.onnx("funnel.onnx")
         """
     )
     result = pytester.runpytest(*FAST, "--sla-report", "--sla-report=json:r.json")
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
             "SLA cold start missed: session creation plus the first call of funnel.onnx took "
@@ -83,18 +84,19 @@ def test_cold_start_end_to_end(pytester: pytest.Pytester) -> None:
             "sla: test_coldstart.py::test_roomy: cold start: * median, * worst of 5 fresh "
             "processes (session creation + first call) <= 60.0 s: pass; a call after 2 s "
             "idle: *",
-            "sla: 3 SLA measurements: 3 pass; cold start: 1 missed, 1 within budget; *",
+            "sla: 4 SLA measurements: 4 pass; cold start: 2 missed, 1 within budget; *",
             # The row says why its test failed: the warm verdict passed, the cold start not.
             "test_coldstart.py::test_impossible * pass, cold miss *",
         ]
     )
     document = load_report(pytester.path / "r.json")
-    records = {r["nodeid"].split("::")[1]: r for r in document["results"]}
+    records = {r["label"].split("::")[1]: r for r in document["results"]}
     assert records["test_impossible"]["verdict"] == "pass"  # the warm verdict is kept
     assert records["test_impossible"]["cold"]["verdict"] == "fail"
     assert len(records["test_roomy"]["cold"]["session_s"]) == 5
-    assert records["test_callable"]["cold"] is None
-    assert document["totals"]["cold_fail"] == 1
+    assert records["test_callable_and_model"]["cold"] is None
+    assert records["test_callable_and_model #2"]["cold"]["verdict"] == "fail"
+    assert document["totals"]["cold_fail"] == 2
 
 
 def test_cold_start_of_a_live_session_says_to_pass_the_path(pytester: pytest.Pytester) -> None:
@@ -137,3 +139,40 @@ def test_disable_skips_the_cold_start_and_the_advisor(pytester: pytest.Pytester)
     result.assert_outcomes(passed=1)
     (record,) = load_report(pytester.path / "r.json")["results"]
     assert (record["cold"], record["advice"], record["samples"]) == (None, None, 1)
+
+
+def test_cold_ms_on_a_test_that_measures_no_model_fails_saying_so(
+    pytester: pytest.Pytester,
+) -> None:
+    # A budget nothing could check must not read as met. A module's marker over tests of
+    # both kinds applies cold_ms= where it can and leaves the callables be.
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_cold_start="""
+        import pytest
+
+        @pytest.mark.sla(ms=50, cold_ms=500)
+        def test_callable(sla):
+            sla.measure(sum, [1, 2, 3])
+        """,
+        test_module_wide="""
+        import pytest
+
+        pytestmark = pytest.mark.sla(ms=50, cold_ms=60000)
+
+        def test_model(sla):
+            sla.onnx("funnel.onnx")
+
+        def test_callable(sla):
+            sla.measure(sum, [1, 2, 3])
+        """,
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=2, failed=1)
+    page = (Path(__file__).parent.parent / "docs" / "marker.md").read_text(encoding="utf-8")
+    quoted = next(line for line in page.splitlines() if line.startswith("cold_ms=500 on"))
+    result.stdout.fnmatch_lines([quoted])
+    # The measurement is kept: nothing measured is lost.
+    assert len(load_report(pytester.path / "r.json")["results"]) == 3
+    # --sla-disable judges no budget of any kind.
+    pytester.runpytest(*FAST, "--sla-disable", "test_cold_start.py").assert_outcomes(passed=1)
