@@ -33,7 +33,14 @@ from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
 from .loadledger import Judged, StealLog, add_unfinished, add_windows
 from .loadspec import LoadSpec, LoadStats
 from .machine import NoMachine, host_steal
-from .sampling import PROGRESS_AFTER_NS, PROJECTION_SLACK, Progress, Sampler, Sampling
+from .sampling import (
+    PROGRESS_AFTER_NS,
+    PROJECTION_REACH,
+    PROJECTION_SLACK,
+    Progress,
+    Sampler,
+    Sampling,
+)
 from .stats import min_samples_to_pass
 from .verdict import Ledger, judge, projection, thresholds, tier_alpha
 
@@ -319,10 +326,10 @@ def load_sample(
                     end = max(end, float(plan.load_time_ns) + 2 * LOOK_INTERVAL_NS)
                 if (
                     (need is not None or pass_waits)
-                    and end <= hard_limit_ns
+                    and end <= PROJECTION_REACH * hard_limit_ns
                     and elapsed < hard_limit_ns
                 ):
-                    limit_ns = int(end)
+                    limit_ns = int(min(end, hard_limit_ns))
                     continue
                 if limit_ns <= max(plan.max_time_ns, plan.load_time_ns):
                     stop_reason = "max_time"

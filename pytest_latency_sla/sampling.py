@@ -42,6 +42,10 @@ _LOOK_GROWTH = 1.1
 _LOOK_TIME_SHARE = 0.05
 #: A projection of the time to a verdict is stretched by this much (the shares drift).
 PROJECTION_SLACK = 1.15
+#: Past max_time, a verdict projected to come within this many times the time limit is
+#: sampled toward, up to the limit: the projection is an estimate from the calls so far
+#: (their dependence above all), and the calls to come move it either way.
+PROJECTION_REACH = 1.5
 #: Progress is reported once sampling has gone on this long, then this often.
 PROGRESS_AFTER_NS = 5_000_000_000
 
@@ -422,9 +426,9 @@ class Sampler:
         return elapsed + more + self.plan.chunk_time_ns
 
     def _extend(self, elapsed: int) -> bool:
-        """At the time cap, undecided: go on if the projected verdict comes before
-        ``time_limit`` (the cap moves to the projected end, and is looked at again
-        there), else stop.
+        """At the time cap, undecided: go on if the projected verdict comes within
+        ``PROJECTION_REACH`` times ``time_limit`` (the cap moves to the projected end, or
+        to the limit if that comes first, and is looked at again there), else stop.
 
         Only here, at ``max_time`` or later, does a projection stop anything: before it,
         the shares of the first calls (a p99.9 budget that no call has exceeded yet, a
@@ -435,9 +439,9 @@ class Sampler:
         if need is None or need > self.plan.max_samples:
             return False
         end = self._finish_ns(elapsed, need)
-        if end > self.plan.limit_ns or elapsed >= self.plan.limit_ns:
+        if end > PROJECTION_REACH * self.plan.limit_ns or elapsed >= self.plan.limit_ns:
             return False
-        self._limit_ns = int(end)
+        self._limit_ns = int(min(end, self.plan.limit_ns))
         return True
 
 

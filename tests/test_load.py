@@ -838,3 +838,28 @@ def test_the_hosts_steal_is_named_in_an_inconclusive_load_result_and_the_load_li
     del older["steal_share"]  # a report written before the field existed
     record["load"] = older  # type: ignore[typeddict-item]
     assert "host" not in str(load_text(record))
+
+
+def test_a_load_verdict_projected_a_little_past_the_limit_is_sampled_toward_up_to_it() -> None:
+    """A p99 pass needs 613 requests: at 340/s, 1.8 s; with the projection's slack, 2.07 s,
+    past a 2 s limit but within reach: the run goes on to the limit and passes. At 200/s
+    (3.5 s with the slack) it is beyond reach and stops at max_time, undecided."""
+    the_plan = SamplingPlan(
+        warmup_time_ns=5 * MS,
+        min_time_ns=5 * MS,
+        max_time_ns=1_000 * MS,
+        time_limit_ns=2_000 * MS,
+        load_time_ns=500 * MS,
+        settle_time_ns=500 * MS,
+        state_time_ns=200 * MS,
+    )
+    # A budget of 1 s: no stall of a shared host reaches half of it.
+    reached = load_sample(lambda: None, LoadSpec(rps=340.0), the_plan, budget_ns=1_000 * MS)
+    assert reached.decision is not None
+    assert reached.decision.outcome == "pass", (reached.stop_reason, reached.decision)
+    assert 1.0 < reached.duration_ns / 1e9 < 2.2
+    beyond = load_sample(lambda: None, LoadSpec(rps=200.0), the_plan, budget_ns=1_000 * MS)
+    assert beyond.decision is not None
+    assert beyond.decision.outcome is None
+    assert beyond.stop_reason == "max_time"
+    assert beyond.duration_ns / 1e9 < 1.5

@@ -270,8 +270,9 @@ def test_max_samples_caps_a_verdict_that_needs_more() -> None:
 
 
 def test_slow_calls_cannot_overrun_the_time_cap_without_warmup() -> None:
-    # Without warmup there is no per-call estimate; chunks must still stay short.
-    the_plan = plan(warmup_calls=0, max_time_ns=3 * S)
+    # Without warmup there is no per-call estimate; chunks must still stay short. (No
+    # time limit: the cap itself is under test, not sampling on toward a projection.)
+    the_plan = plan(warmup_calls=0, max_time_ns=3 * S, time_limit_ns=0)
     result, _ = run(every_nth_slow(100, 100 * MS, 200 * MS), the_plan)
     assert result.duration_ns < 3 * S + 300 * MS
     result, _ = run(
@@ -645,3 +646,18 @@ def test_a_short_measurement_reports_no_progress() -> None:
         progress=seen.append,
     )
     assert seen == []
+
+
+def test_a_verdict_projected_a_little_past_the_limit_is_sampled_toward_up_to_it() -> None:
+    # 95 ms calls: a p99 pass needs 613 calls, 58 s; with the projection's slack that is
+    # past the 60 s limit, but within reach (the projection is an estimate). Sampling goes
+    # on to the limit, never past it, and the pass arrives.
+    result, _ = run(constant(95 * MS), SamplingPlan(), budget_ns=500 * MS, quantile=0.99)
+    assert result.decision is not None
+    assert result.decision.outcome == "pass", result.stop_reason
+    # (Caps are looked at between chunks: here, one call.)
+    assert SamplingPlan().max_time_ns < result.duration_ns < SamplingPlan().time_limit_ns + 95 * MS
+    # 150 ms calls (613 need 92 s, 106 s with the slack): beyond reach, stop at max_time.
+    result, _ = run(constant(150 * MS), SamplingPlan(), budget_ns=800 * MS, quantile=0.99)
+    assert result.stop_reason == "max_time"
+    assert result.duration_ns < SamplingPlan().max_time_ns + S
