@@ -8,6 +8,7 @@ package is mentioned somewhere in ``docs/``, and every marker argument is descri
 
 from __future__ import annotations
 
+import ast
 import functools
 import html
 import json
@@ -250,3 +251,13 @@ def test_docs_quote_verdict_messages_as_the_code_words_them(page: str, quote: st
     kinds = _real_messages()
     kind = next(k for k in kinds if quote.startswith(k))
     assert kinds[kind].fullmatch(quote), f"docs/{page} quotes an outdated message: {quote}"
+
+
+def test_the_slarecord_example_has_every_field() -> None:
+    from pytest_latency_sla.schema import DecisionEntry, SlaRecord
+
+    section = _page("fixture.md").split("### `SlaRecord`", 1)[1].split("\n### ", 1)[0]
+    block = section.split("```python\n", 1)[1].split("\n```", 1)[0]
+    example = ast.literal_eval(block)
+    assert list(example) == list(SlaRecord.__annotations__), "fields, in the record's order"
+    assert list(example["decision"]) == list(DecisionEntry.__annotations__)
