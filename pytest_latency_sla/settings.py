@@ -360,21 +360,14 @@ class Settings:
 
     def report_targets(self) -> list[tuple[str, str | None]]:
         """(type, path or None) for each requested report, in order."""
-        targets = []
-        for spec in self.report:
-            kind, _, path = spec.partition(":")
-            targets.append((kind, path or None))
-        return targets
+        return [(kind, path or None) for kind, _, path in (s.partition(":") for s in self.report)]
 
     def plan(self) -> SamplingPlan:
         """The sampling plan these settings give (seconds become nanoseconds)."""
-        values: dict[str, Any] = {}
-        for option in OPTIONS:
-            if option.plan is None:
-                continue
-            value = getattr(self, option.name)
-            values[option.plan] = round(value * 1e9) if option.plan.endswith("_ns") else value
-        return SamplingPlan(**values)
+        values = {o.plan: getattr(self, o.name) for o in OPTIONS if o.plan is not None}
+        return SamplingPlan(
+            **{k: round(v * 1e9) if k.endswith("_ns") else v for k, v in values.items()}
+        )
 
 
 # --- derived: options and ini keys ------------------------------------------------------------
