@@ -255,6 +255,7 @@ def merge_runs(shards: Sequence[ShardReport], *, allow_mixed: bool = False) -> R
         exit_status=_exit_status([int(s.run["exit_status"]) for s in shards]),
         environment=shards[0].environment,
         settings=dict(first["settings"]),
+        setting_units=dict(first.get("setting_units") or {}),
         baseline=first["baseline"],
         xdist_workers=max(workers) if workers else None,
         xdist_mode="parallel" if "parallel" in modes else "serial" if "serial" in modes else None,

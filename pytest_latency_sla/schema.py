@@ -298,7 +298,14 @@ class SlaRecord(TypedDict):
 # --- the document of a run ----------------------------------------------------------------
 
 
-class Run(TypedDict):
+class _RunUnits(TypedDict, total=False):
+    # The unit of each setting that has one ("s", "x", "%" or "fraction": a share stored
+    # as 0-1), as the settings declare it, so that a report can show "100%" where
+    # ``settings`` holds 1.0; absent from reports written before this field existed.
+    setting_units: dict[str, str]
+
+
+class Run(_RunUnits):
     """Facts about the run, gathered by the controller."""
 
     started_at: str  # ISO 8601, UTC

@@ -108,6 +108,7 @@ class SlaCollector:
             exit_status=int(exitstatus),
             environment=self.environment,
             settings=dataclasses.asdict(self.settings),
+            setting_units=self.settings.units(),
             baseline=self.settings.compare,
             xdist_workers=workers if isinstance(workers, int) and workers > 0 else None,
             xdist_mode=self._xdist_mode(workers),

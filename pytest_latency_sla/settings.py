@@ -362,6 +362,10 @@ class Settings:
         """(type, path or None) for each requested report, in order."""
         return [(kind, path or None) for kind, _, path in (s.partition(":") for s in self.report)]
 
+    def units(self) -> dict[str, str]:
+        """Each setting's unit, where it has one (``Option.unit``), for the reports."""
+        return {o.name: o.unit for o in OPTIONS if o.unit}
+
     def plan(self) -> SamplingPlan:
         """The sampling plan these settings give (seconds become nanoseconds)."""
         values = {o.plan: getattr(self, o.name) for o in OPTIONS if o.plan is not None}
@@ -409,6 +413,8 @@ class Option:
     value_type: type
     #: The SamplingPlan field this setting feeds, or None.
     plan: str | None
+    #: "s", "%", "fraction" (a share kept as 0-1), "x" or None (see ``_Declared.unit``).
+    unit: str | None = None
 
     @property
     def cli(self) -> str:
@@ -450,6 +456,7 @@ def _options() -> tuple[Option, ...]:
                 const=declared.const,
                 value_type=_value_type(field.type, declared.kind),
                 plan=declared.plan,
+                unit=declared.unit,
             )
         )
     return tuple(options)

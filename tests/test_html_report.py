@@ -585,3 +585,32 @@ def test_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert len(counts) > 100, f"only {len(counts)} colours: text and charts did not render"
     assert red > 50, "no red pixels: the budget lines did not render"
     assert blue > 50, "no blue pixels: the percentile lines did not render"
+
+
+def test_the_settings_are_shown_in_their_units() -> None:
+    from pytest_latency_sla.report.html import render
+
+    document = _document([])
+    document["run"]["settings"].update(noise_floor=1.0, max_time=20.0, max_regression=None)
+    document["run"]["setting_units"] = {
+        "noise_floor": "fraction",
+        "confidence": "fraction",
+        "percentile": "%",
+        "max_time": "s",
+        "headroom": "x",
+        "max_regression": "fraction",
+    }
+    page = render(document)
+    for name, shown in [
+        ("noise_floor", "100%"),
+        ("confidence", "99%"),
+        ("percentile", "99%"),
+        ("max_time", "20 s"),
+        ("headroom", "10x"),
+        ("max_regression", "-"),
+        ("report", "html"),
+    ]:
+        assert f"<dt><code>sla_{name}</code></dt><dd>{shown}</dd>" in page, name
+    # A report written before the units existed: the values as stored.
+    del document["run"]["setting_units"]
+    assert "<dt><code>sla_noise_floor</code></dt><dd>1</dd>" in render(document)

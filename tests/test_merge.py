@@ -63,6 +63,7 @@ def shard(
         xdist_workers=None,
         xdist_mode=None,
         merged_from=None,
+        setting_units={"confidence": "fraction", "headroom": "x"},
     )
     (folder / name).write_text(render_json(build_document(records, run, __version__)), "utf-8")
     return name
@@ -103,6 +104,7 @@ def test_two_shards_make_one_report_tightest_first(
         ("b.json", 1),
     ]
     assert all(s["differences"] == [] for s in run["merged_from"])
+    assert run["setting_units"] == {"confidence": "fraction", "headroom": "x"}
     assert f"sla: json report written to {tmp_path / 'all.json'}" in capsys.readouterr().out
 
 

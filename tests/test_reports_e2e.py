@@ -69,6 +69,10 @@ def test_raw_samples_on_request(pytester: pytest.Pytester) -> None:
     document = load_report(pytester.path / "sla-report.json")  # the default path
     for entry in document["results"]:
         assert len(entry["raw_ns"]) == entry["samples"]
+    # Each setting's unit as declared, for reports to show (noise_floor 1.0 is 100%).
+    units = document["run"]["setting_units"]
+    assert (units["noise_floor"], units["max_time"], units["headroom"]) == ("fraction", "s", "x")
+    assert "report" not in units
 
 
 def test_onnx_measurement_records_the_model(pytester: pytest.Pytester) -> None:

@@ -36,6 +36,7 @@ from .labels import (
     revision_of,
     revision_text,
     run_status,
+    setting_text,
     summary_line,
     sweep_text,
     verdict_label,
@@ -368,12 +369,6 @@ def _when(started_at: str) -> str:
     return started_at
 
 
-def _setting(value: object) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) or "-"
-    return "-" if value is None else str(value)
-
-
 def _environment(run: Run, tool: dict[str, str]) -> str:
     env = run["environment"]
     cpu = env.get("cpu_model") or env.get("machine") or "unknown"
@@ -401,8 +396,10 @@ def _environment(run: Run, tool: dict[str, str]) -> str:
     facts.append(("report", f"{tool.get('name', '')} {tool.get('version', '')}".strip()))
     body = "".join(f"<dt>{esc(name)}</dt><dd>{esc(value)}</dd>" for name, value in facts)
     settings = run.get("settings") or {}
+    units = run.get("setting_units") or {}  # absent from older reports: values as stored
     rows = "".join(
-        f"<dt><code>sla_{esc(name)}</code></dt><dd>{esc(_setting(settings[name]))}</dd>"
+        f"<dt><code>sla_{esc(name)}</code></dt>"
+        f"<dd>{esc(setting_text(settings[name], units.get(name)))}</dd>"
         for name in sorted(settings)
     )
     more = (
