@@ -133,9 +133,10 @@ def too_few(spec: LoadSpec, plan: SamplingPlan, quantile: float) -> str | None:
     rate; None when it could.
 
     A pass needs a number of requests (the fewest: none of them over the budget, as
-    independent as can be), and sampling goes past ``max_time`` only toward a verdict
-    projected, with ``PROJECTION_SLACK``, before the time a run may take
-    (``plan.limit_ns``, or ``load_time`` if longer). At a low rate that time holds fewer:
+    independent as can be), and sampling goes on toward it past ``max_time`` for no
+    longer than a run may take (``plan.limit_ns``, or ``load_time`` if longer; a
+    projection within ``PROJECTION_REACH`` of it is sampled toward, up to it). At a low
+    rate that time holds fewer:
     such a run would sample for an inconclusive result, and is refused before the first
     request instead. (A failure could still be seen in a few requests, but a test that
     can never pass is a test to fix.) The remedies it names leave room for twice the
@@ -147,7 +148,7 @@ def too_few(spec: LoadSpec, plan: SamplingPlan, quantile: float) -> str | None:
     fewest = min_samples_to_pass(quantile, alpha)
     seconds = max(plan.limit_ns, plan.load_time_ns) / 1e9
     most = math.floor(spec.rps * seconds) + 1  # the request at 0 s, and one per 1/rps
-    if most >= fewest * PROJECTION_SLACK:
+    if most >= fewest:
         return None
     governs = {
         "time_limit=, or sla_time_limit": plan.time_limit_ns,
