@@ -387,7 +387,9 @@ def load_sample(
     samples.setflags(write=False)
     stats = _stats(generator, spec, n, (late_share, tolerance), behind, unfinished)
     if judged.steal is not None:
-        stats = replace(stats, steal_share=judged.steal.share(stats.cores))
+        # Over the CPUs the run could keep busy: an idle one accrues no steal.
+        cpus = min(stats.cores, spec.concurrency)
+        stats = replace(stats, steal_share=judged.steal.share(cpus))
     return Sampling(
         samples_ns=samples,
         cold_start_ns=warm.cold_ns,

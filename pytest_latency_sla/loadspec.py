@@ -97,7 +97,8 @@ class LoadStats:
     #: waiting for a thread, or stuck): judged over the budget for a pass, at the time
     #: they had waited for a fail.
     unfinished: int = 0
-    #: Share of the CPU time of the process's CPUs that the host took during the run (a
-    #: virtual machine's steal: every thread stalls at once, and a queue builds behind the
-    #: stall); 0.0 where none is read.
+    #: Share of the CPU time that the host took during the run (a virtual machine's steal:
+    #: every thread stalls at once, and a queue builds behind the stall), over the CPUs
+    #: the run could keep busy (the process's, at most ``concurrency`` of them: an idle
+    #: CPU accrues none); 0.0 where none is read.
     steal_share: float = 0.0

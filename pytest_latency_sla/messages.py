@@ -104,11 +104,16 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
         )
         if load.late_share <= LATE_BEHIND:
             # It kept the rate: a few requests held back (a busy machine, the GIL).
+            longer = "raise max_time= on this marker (sla_max_time) to sample longer"
+            remedies = (
+                f"rerun on a quieter machine, {longer}"
+                if stolen
+                else f"{longer}, run on a quieter machine"
+            )
             return (
                 f"{head}the load generator lost time: {late}, and only that lost time (and "
                 f"the queue it made) stood between the requests and a verdict ({stopped}); "
-                "raise max_time= on this marker (sla_max_time) to sample longer, run on a "
-                f"quieter machine, or, {gil}{accept}"
+                f"{remedies}, or, {gil}{accept}"
             )
         return (
             f"{head}the load generator fell behind: {late}, and only the time the "

@@ -793,6 +793,11 @@ def test_a_load_run_reports_the_share_of_cpu_time_the_host_took() -> None:
     quiet = load_sample(lambda: None, LoadSpec(rps=500.0), plan, budget_ns=50 * MS, steal=None)
     assert quiet.load is not None
     assert quiet.load.steal_share == 0.0
+    # One call at a time keeps one CPU busy: the steal is a share of that one's time.
+    single = LoadSpec(rps=500.0, concurrency=1)
+    alone = load_sample(lambda: None, single, plan, budget_ns=50 * MS, steal=stolen)
+    assert alone.load is not None
+    assert alone.load.steal_share == pytest.approx(0.03 * cpus, rel=0.02)
 
 
 def test_the_hosts_steal_is_named_in_an_inconclusive_load_result_and_the_load_line() -> None:
@@ -822,6 +827,9 @@ def test_the_hosts_steal_is_named_in_an_inconclusive_load_result_and_the_load_li
     behind = message(0.05, "generator", late=0.083)
     assert "; rerun on a quieter machine, lower rps=" in behind
     assert "; lower rps=" in message(0.0, "generator", late=0.083)
+    kept = message(0.05, "generator", late=0.006)  # kept the rate, lost a little time
+    assert "; rerun on a quieter machine, raise max_time=" in kept
+    assert "; raise max_time=" in message(0.0, "generator", late=0.006)
 
     record = make_record("t.py::test_x", 1.8)
     record["load"] = _load_entry(_load_stats(steal_share=0.061))
