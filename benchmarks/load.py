@@ -371,9 +371,12 @@ def _judged(model: Path, budget_ms: float, rate: float) -> tuple[str, float, flo
             cwd=where,
         )
         report = where / "r.json"
-        if not report.exists():
+        results = (
+            json.loads(report.read_text(encoding="utf-8"))["results"] if report.exists() else []
+        )
+        if len(results) != 1:  # no report, or the test failed before measuring
             return ("error", 0.0, 0.0, 0.0)
-        (record,) = json.loads(report.read_text(encoding="utf-8"))["results"]
+        (record,) = results
     load = record["load"] or {}
     return (
         str(record["verdict"]),
@@ -418,7 +421,9 @@ def real_model_under_load(runs: int, hog_counts: list[int], name: str) -> bool:
                 p50, p95 = hand_loop_percentiles(call, rate, 20.0)
                 roomy = _judged(model, 2.5 * p95 / 1e6, rate)
                 tight = _judged(model, 0.6 * p50 / 1e6, rate)
-            ok = ok and roomy[0] != "fail" and tight[0] != "pass"
+            ok = (
+                ok and roomy[0] in ("pass", "inconclusive") and tight[0] in ("fail", "inconclusive")
+            )
             print(
                 f"| {run + 1} | {hogs} | {p50 / 1e6:.1f} / {p95 / 1e6:.1f} ms | "
                 f"{roomy[0]} ({roomy[1]:.1f} ms, {roomy[2]:.1f} s) | "
@@ -433,7 +438,7 @@ def real_model_under_load(runs: int, hog_counts: list[int], name: str) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--hogs", default="0,1", help="hog counts for part 1, e.g. 0,1")
+    parser.add_argument("--hogs", default="0,1", help="hog counts for parts 1 and 5, e.g. 0,1")
     parser.add_argument("--skip-onnx", action="store_true")
     parser.add_argument("--parts", default="1,2,3,4")
     parser.add_argument("--model", default="light_inception_v1.onnx", help="part 5's model")

@@ -19,7 +19,7 @@ class LoadSpec:
 
     #: Requests per second to issue; None: no load run (a capacity search alone).
     rps: float | None = None
-    #: "poisson" or "constant" (see :data:`ARRIVALS`).
+    #: "poisson" or "constant" (see ``loadgen.ARRIVALS``).
     arrivals: str = "poisson"
     #: Most calls in flight at once; 1 serializes calls (a single server).
     concurrency: int = DEFAULT_CONCURRENCY

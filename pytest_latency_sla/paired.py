@@ -296,7 +296,8 @@ def sample_pair(
     comparison judges at ``confidence`` against a change of interest ``delta``. At
     ``max_time``, unsettled, sampling goes on up to ``plan.limit_ns`` while the blocks so
     far project it to settle before then (:func:`blocks_to_settle`, at the time per block
-    so far), as a verdict's sampling does: on a contended runner the interval is wider,
+    so far), as a verdict's sampling does, though without its reach past the limit
+    (``sampling.PROJECTION_REACH``): on a contended runner the interval is wider,
     and a gate's question takes longer to answer. With ``pursue`` (a gate on ``delta``
     is set), also once the ratio :func:`looks_beyond` the gate.
     """

@@ -30,11 +30,12 @@ class SamplingPlan:
     #: Never decide on samples spanning less than this (spreads samples over time).
     min_time_ns: int = 30_000_000
     #: Stop sampling after this long; an undecided verdict is then inconclusive, unless
-    #: the samples show a verdict is reachable before ``time_limit``.
+    #: the samples project a verdict within reach of ``time_limit``.
     max_time_ns: int = 20_000_000_000
     #: Sampling may go on past ``max_time`` up to this long while the calls so far project
-    #: a verdict before it (slow models); a verdict out of its reach stops sampling at
-    #: once. At or below ``max_time``: no extension.
+    #: a verdict within its reach (``sampling.PROJECTION_REACH`` times it: slow models); a
+    #: verdict out of its reach stops sampling at once. At or below ``max_time``: no
+    #: extension.
     time_limit_ns: int = 60_000_000_000
     #: Stop sampling after this many samples.
     max_samples: int = 1_000_000

@@ -68,10 +68,10 @@ class Sampling:
     chunks: int
     looks: int
     #: Why sampling stopped: decided; max_time (undecided, and the calls so far projected
-    #: no verdict before time_limit); time_limit (sampled past max_time toward a projected
-    #: verdict, and reached time_limit undecided); unreachable (sampled past max_time
-    #: toward a projected verdict, which then moved beyond time_limit); max_samples; or
-    #: measured (no budget).
+    #: no verdict within reach of time_limit); time_limit (sampled past max_time toward a
+    #: projected verdict, and reached time_limit undecided); unreachable (sampled past
+    #: max_time toward a projected verdict, which then moved out of that reach);
+    #: max_samples; or measured (no budget).
     stop_reason: str
     #: Cost of one back-to-back clock read, included in every sample (not subtracted).
     timer_overhead_ns: int
