@@ -211,7 +211,13 @@ class CapacityEntry(TypedDict):
     problem: str | None  # why the search has no figure (limited "error"), or None
 
 
-class LoadEntry(TypedDict):
+class _LoadSteal(TypedDict, total=False):
+    # Share of the CPU time the host took during the run (a virtual machine's steal); absent
+    # from reports written before this field existed.
+    steal_share: float
+
+
+class LoadEntry(_LoadSteal):
     """An open-loop load run (the marker's ``rps=``) and capacity search."""
 
     target_rps: float | None  # requests per second issued; None for a capacity search alone
@@ -227,9 +233,6 @@ class LoadEntry(TypedDict):
     cores: int  # CPUs the process may use
     capacity: CapacityEntry | None  # the capacity search, or None
     unfinished: int  # requests due before an undecided run stopped that never finished
-    # Share of the CPU time the host took during the run (a virtual machine's steal); absent
-    # from reports written before this field existed.
-    steal_share: float
 
 
 class Advice(TypedDict):

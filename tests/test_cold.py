@@ -165,14 +165,31 @@ def test_cold_ms_on_a_test_that_measures_no_model_fails_saying_so(
 
         def test_callable(sla):
             sla.measure(sum, [1, 2, 3])
+
+        class TestClassWide:
+            pytestmark = pytest.mark.sla(ms=50, cold_ms=500)
+
+            def test_callable(self, sla):
+                sla.measure(sum, [1, 2, 3])
+
+        @pytest.mark.parametrize(
+            "n", [1, pytest.param(2, marks=pytest.mark.sla(ms=50, cold_ms=500))]
+        )
+        def test_param(sla, n):
+            sla.measure(sum, [n])
         """,
     )
     result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
-    result.assert_outcomes(passed=2, failed=1)
+    # Written on the test (a decorator, or a pytest.param's marks): a failure; from a
+    # module or class over tests of both kinds: applied where it can be, else left be.
+    result.assert_outcomes(passed=4, failed=2)
+    result.stdout.fnmatch_lines(
+        ["cold_ms=500 on @pytest.mark.sla *(in test_module_wide.py::test_param?2?)"]
+    )
     page = (Path(__file__).parent.parent / "docs" / "marker.md").read_text(encoding="utf-8")
     quoted = next(line for line in page.splitlines() if line.startswith("cold_ms=500 on"))
     result.stdout.fnmatch_lines([quoted])
     # The measurement is kept: nothing measured is lost.
-    assert len(load_report(pytester.path / "r.json")["results"]) == 3
+    assert len(load_report(pytester.path / "r.json")["results"]) == 6
     # --sla-disable judges no budget of any kind.
     pytester.runpytest(*FAST, "--sla-disable", "test_cold_start.py").assert_outcomes(passed=1)

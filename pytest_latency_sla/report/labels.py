@@ -352,7 +352,10 @@ def load_text(record: SlaRecord) -> str | None:
         text += " (the generator's lost time kept the verdict open)"
     stolen = load.get("steal_share", 0.0)  # absent from older reports
     if stolen >= STEAL_MENTION_SHARE:
-        text += f"; the host took {stolen * 100:.2g}% of the CPU time (a virtual machine's steal)"
+        text += (
+            f"; the host took {fmt.percent(round(stolen, 3))} of the CPU time (a virtual "
+            "machine's steal)"
+        )
     return text
 
 
