@@ -36,12 +36,11 @@ from .labels import (
     revision_of,
     revision_text,
     run_status,
-    setting_text,
     summary_line,
     sweep_text,
     verdict_label,
 )
-from .markup import css, duration, esc, finite, unmeasured_banner
+from .markup import css, duration, esc, finite, setting_text, unmeasured_banner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

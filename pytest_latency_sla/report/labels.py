@@ -39,7 +39,6 @@ __all__ = [
     "revision_of",
     "revision_text",
     "run_status",
-    "setting_text",
     "summary_line",
     "sweep_text",
     "time_line",
@@ -488,14 +487,3 @@ def unmeasured_heading(count: int) -> str:
         f"{count} SLA test{'s' if count != 1 else ''} failed without a measurement, so "
         f"{'they have' if count != 1 else 'it has'} no verdict"
     )
-
-
-def setting_text(value: object, unit: str | None = None) -> str:
-    """A setting as the docs write it, by its unit (``run.setting_units``): ``100%`` for a
-    share stored as 1.0, ``20 s``, ``1.5x``; as stored without one."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) or "-"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "-" if value is None else str(value)
-    number = value * 100 if unit == "fraction" else value
-    return f"{number:g}" + {"fraction": "%", "%": "%", "s": " s", "x": "x"}.get(unit or "", "")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from ..schema import Unmeasured
 
-__all__ = ["css", "duration", "esc", "finite", "unmeasured_banner"]
+__all__ = ["css", "duration", "esc", "finite", "setting_text", "unmeasured_banner"]
 
 
 def esc(value: object) -> str:
@@ -61,3 +61,14 @@ def unmeasured_banner(entries: Sequence[Unmeasured]) -> str:
     )
     heading = esc(unmeasured_heading(len(entries)))
     return f'<div class="banner" role="alert"><strong>{heading}</strong>:<ul>{items}</ul></div>'
+
+
+def setting_text(value: object, unit: str | None = None) -> str:
+    """A setting as the docs write it, by its unit (``run.setting_units``): ``100%`` for a
+    share stored as 1.0, ``20 s``, ``1.5x``; as stored without one."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-" if value is None else str(value)
+    number = value * 100 if unit == "fraction" else value
+    return f"{number:g}" + {"fraction": "%", "%": "%", "s": " s", "x": "x"}.get(unit or "", "")
