@@ -285,3 +285,22 @@ def test_a_baseline_without_p50_intervals_is_judged_on_its_p50() -> None:
     )
     assert comparison["status"] == "regression"
     assert comparison["baseline_p50_s"] == 0.5
+
+
+def test_a_baseline_from_another_rootdir_still_finds_its_tests() -> None:
+    from pytest_latency_sla.baseline import Baseline
+
+    # Saved from the repository's root, compared from tests/ (or back): the same tests.
+    saved = {
+        ("tests/test_abs.py::test_abs", 0): {"nodeid": "tests/test_abs.py::test_abs"},
+        ("tests/a/test_x.py::test_x", 0): {"nodeid": "tests/a/test_x.py::test_x"},
+        ("tests/b/test_x.py::test_x", 0): {"nodeid": "tests/b/test_x.py::test_x"},
+    }
+    baseline = Baseline("b.json", saved, {})
+    assert baseline.entry("test_abs.py::test_abs", 0) is saved[("tests/test_abs.py::test_abs", 0)]
+    assert baseline.entry("repo/tests/test_abs.py::test_abs", 0) is not None
+    assert baseline.entry("test_abs.py::test_abs", 1) is None  # another measurement
+    assert baseline.entry("bs.py::test_abs", 0) is None  # not after a "/"
+    # Two entries could be it: none is guessed.
+    assert baseline.entry("test_x.py::test_x", 0) is None
+    assert baseline.entry("a/test_x.py::test_x", 0) is saved[("tests/a/test_x.py::test_x", 0)]

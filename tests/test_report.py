@@ -414,7 +414,7 @@ def _regressed(rec: SlaRecord) -> SlaRecord:
     ("statuses", "said"),
     [
         (["unchanged", "unchanged"], "no change beyond the noise"),
-        (["new", "new"], "2 new"),
+        (["new", "new"], "2 new, none of them in the baseline: was it saved from another suite?"),
         (["unchanged", "new"], "no change beyond the noise, 1 new"),
         (["regression", "new", "unchanged"], "1 regression, 1 new"),
     ],
@@ -901,3 +901,22 @@ def test_revision_text_shows_both_sides_and_when_sampling_ran_out_of_time() -> N
 def test_a_budget_in_seconds_reads_as_written(value: float, unit: str, seconds: float) -> None:
     # JUnit properties and JSON show it: 20 µs is 2e-05 s, not 1.9999999999999998e-05.
     assert repr(Budget(value, unit, 99).seconds) == repr(seconds)
+
+
+def test_the_summary_counts_the_comparisons_with_the_base_revision() -> None:
+    from pytest_latency_sla.revision import not_compared
+
+    slower, same, moved = (record(f"test_{i}", 30.0) for i in range(3))
+    slower["revision"] = {**not_compared("main", "changed"), "outcome": "regression"}
+    same["revision"] = not_compared("main", "unchanged")
+    moved["revision"] = not_compared("main", "new")  # renamed, say: nothing was compared
+    slower["outcome"] = "failed"  # by the gate
+    line = labels.summary_line([slower, same, moved], headroom=10.0)
+    assert line.endswith(
+        "; against main: 1 regression, 1 model unchanged (not measured again), "
+        "1 new (no such model at main: not compared)"
+    )
+    # A test failed (here by the gate): no "further optimization buys nothing".
+    assert "buys nothing" not in line
+    slower["outcome"] = "passed"
+    assert "buys nothing" in labels.summary_line([slower, same, moved], headroom=10.0)

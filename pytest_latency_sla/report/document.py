@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "build_document",
     "json_ready",
+    "revision_counts",
     "sort_by_margin",
     "totals",
     "xdist_note",
@@ -122,3 +123,31 @@ def xdist_note(run: Run) -> str | None:
         f"measured in parallel on {workers} xdist workers: latencies include contention "
         f"between workers ({why})"
     )
+
+
+def revision_counts(records: Sequence[SlaRecord]) -> str:
+    """The side-by-side comparisons with the base revision, counted, e.g. ``; against
+    main: 1 regression, 1 new (no such model at main: not compared)``; "" without."""
+    revisions = [revision for r in records if (revision := r.get("revision"))]
+    if not revisions:
+        return ""
+    ref = revisions[0]["ref"]
+    kinds = [
+        str(v["outcome"] or "unknown") if v["status"] == "changed" else f"model {v['status']}"
+        for v in revisions
+    ]
+    words = {
+        "regression": "regression",
+        "improvement": "improvement",
+        "unchanged": "unchanged",
+        "unknown": "too close to tell",
+        "model unchanged": "model unchanged (not measured again)",
+        "model new": f"new (no such model at {ref}: not compared)",
+        "model not comparable": "not comparable",
+    }
+    parts = []
+    for kind, word in words.items():
+        if n := kinds.count(kind):
+            plural = "s" if n > 1 and kind in ("regression", "improvement") else ""
+            parts.append(f"{n} {word}{plural}")
+    return f"; against {ref}: " + ", ".join(parts)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fmt
 from ..schema import STEAL_MENTION_SHARE
-from .document import sort_by_margin, totals
+from .document import revision_counts, sort_by_margin, totals
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -112,7 +112,9 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
         assert margin is not None
         line += f"; tightest margin {fmt.margin(margin)} ({tightest['label']})"
         cold_missed = any((c := r.get("cold")) and c["verdict"] == "fail" for r in records)
-        if all(r["band"] == "headroom" for r in judged) and not cold_missed:
+        # A test failed anyway (a regression gate, an assertion): not the time to say so.
+        failed = any(r.get("outcome") == "failed" for r in records)
+        if all(r["band"] == "headroom" for r in judged) and not cold_missed and not failed:
             line += (
                 f": every margin is {headroom:g}x or more, "
                 "further optimization buys nothing for these SLAs"
@@ -128,8 +130,10 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
             changes = ["no change beyond the noise"]
         if "new" in statuses:
             changes.append(f"{statuses.count('new')} new")
+        if statuses.count("new") == len(statuses) > 1:
+            changes.append("none of them in the baseline: was it saved from another suite?")
         line += "; against the baseline: " + ", ".join(changes)
-    return line
+    return line + revision_counts(records)
 
 
 #: A record's band as the reports show it.
