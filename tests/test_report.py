@@ -920,3 +920,18 @@ def test_the_summary_counts_the_comparisons_with_the_base_revision() -> None:
     assert "buys nothing" not in line
     slower["outcome"] = "passed"
     assert "buys nothing" in labels.summary_line([slower, same, moved], headroom=10.0)
+
+
+def test_a_failed_regression_gate_heads_the_reports() -> None:
+    from test_html_report import _document
+
+    from pytest_latency_sla.report.markdown import render
+
+    slower = _regressed(record("test_slower", 3.0))
+    assert labels.run_status([slower]) == "regression"  # within the gate, or none
+    slower["outcome"] = "failed"  # the gate failed its test
+    assert labels.run_status([slower]) == "gate"
+    assert labels.STATUS_TEXT["gate"] == "slower than the regression gate allows"
+    document = _document([slower])
+    assert document["totals"]["failed_regressions"] == 1
+    assert "❌ **slower than the regression gate allows**" in render(document)

@@ -43,6 +43,12 @@ def totals(records: Sequence[SlaRecord], unmeasured: int = 0) -> dict[str, Any]:
         "inconclusive": verdicts.count("inconclusive"),
         "no_budget": verdicts.count(None),
         "regressions": statuses.count("regression"),
+        # Slower, and their tests failed: the regression gate (--sla-max-regression).
+        "failed_regressions": sum(
+            1
+            for r, s in zip(records, statuses, strict=True)
+            if s == "regression" and r.get("outcome") == "failed"
+        ),
         "improvements": statuses.count("improvement"),
         "mismatches": statuses.count("mismatch"),
         "cold_fail": sum(1 for r in records if (c := r.get("cold")) and c["verdict"] == "fail"),

@@ -60,6 +60,7 @@ _BAND_CLASS = {"miss": "s-fail", "tight": "s-warn", "ok": "s-info", "headroom": 
 _STATUS_CLASS = {
     "fail": "s-fail",
     "unmeasured": "s-fail",
+    "gate": "s-fail",
     "inconclusive": "s-warn",
     "regression": "s-warn",
     "met": "s-pass",

@@ -148,7 +148,9 @@ BAND_TEXT = {
 def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
     """The run's SLA status, from its records or its document's ``totals``: ``fail`` (a
     budget missed), ``unmeasured`` (an SLA test failed without a measurement: a missing
-    model, bad input, a crash), ``inconclusive`` (one too close to call), ``regression``
+    model, bad input, a crash), ``gate`` (a test slower than its baseline or base
+    revision failed: the regression gate), ``inconclusive`` (one too close to call),
+    ``regression``
     (every budget met, but slower than the baseline), ``met``, or ``none`` (no
     measurements).
 
@@ -159,6 +161,8 @@ def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
         return "fail"
     if counts.get("unmeasured"):
         return "unmeasured"
+    if counts.get("failed_regressions"):
+        return "gate"
     if counts.get("inconclusive"):
         return "inconclusive"
     if counts.get("regressions"):
@@ -172,6 +176,7 @@ def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
 STATUS_TEXT = {
     "fail": "SLA missed",
     "unmeasured": "SLA tests failed without a measurement",
+    "gate": "slower than the regression gate allows",
     "inconclusive": "SLA too close to call",
     "regression": "SLA met, with regressions",
     "met": "SLA met",

@@ -50,6 +50,7 @@ def _cell(text: str) -> str:
 _STATUS_ICON = {
     "fail": "❌",
     "unmeasured": "❌",
+    "gate": "❌",
     "inconclusive": "⚠️",
     "regression": "🔺",
     "met": "✅",
