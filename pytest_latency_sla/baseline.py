@@ -123,7 +123,12 @@ def read_report(path: str, what: str, fix: str) -> object:
 def _check(path: str, document: object, fix: str) -> Baseline:
     if not isinstance(document, dict):
         raise BaselineError(f"baseline {path!r} is not a JSON object; {fix}")
+    tool = document.get("tool")
     version = document.get("schema_version")
+    ours = isinstance(tool, dict) and tool.get("name") == "pytest-latency-sla"
+    if version is None and not ours:
+        # Another tool's JSON (pytest-benchmark's, say): not "re-record with this version".
+        raise BaselineError(f"baseline {path!r} is not a report of pytest-latency-sla; {fix}")
     if version not in READABLE_VERSIONS or isinstance(version, bool):
         *first, last = (str(v) for v in READABLE_VERSIONS)
         readable = f"{', '.join(first)} and {last}" if first else last

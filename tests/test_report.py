@@ -935,3 +935,22 @@ def test_a_failed_regression_gate_heads_the_reports() -> None:
     document = _document([slower])
     assert document["totals"]["failed_regressions"] == 1
     assert "❌ **slower than the regression gate allows**" in render(document)
+
+
+def test_a_mismatched_baseline_says_why_under_the_table() -> None:
+    from test_html_report import _document
+
+    from pytest_latency_sla.report import markdown
+
+    mismatched = _regressed(record("test_x", 3.0))
+    assert mismatched["comparison"] is not None
+    mismatched["comparison"]["status"] = "mismatch"
+    mismatched["comparison"]["mismatch"] = ["cpu_model 'AMD EPYC' -> 'Intel Xeon'"]
+    said = (
+        "baseline recorded under another configuration (cpu_model 'AMD EPYC' -> 'Intel "
+        "Xeon'): not judged; re-record it with --sla-save on this one"
+    )
+    assert labels.mismatch_text(mismatched) == said
+    assert f"sla: {mismatched['label']}: {said}" in terminal.notes([mismatched])
+    assert said in markdown.render(_document([mismatched]))
+    assert labels.mismatch_text(_regressed(record("test_y", 3.0))) is None

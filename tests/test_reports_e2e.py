@@ -316,8 +316,10 @@ def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> N
         ("[" * 100_000 + "]" * 100_000, "nests too deeply"),
         ('{"schema_version": 1, "run": {}, "results": [{"nodeid": 1}]}', "results?0?.nodeid"),
         ('["a", "list"]', "is not a JSON object"),
+        # pytest-benchmark's own JSON, say: not a report of this plugin at all.
+        ('{"machine_info": {}, "benchmarks": []}', "is not a report of pytest-latency-sla"),
     ],
-    ids=["missing", "not-json", "schema-version", "deep", "bad-entry", "not-object"],
+    ids=["missing", "not-json", "schema-version", "deep", "bad-entry", "not-object", "other-tool"],
 )
 def test_bad_baseline_files_are_usage_errors(
     pytester: pytest.Pytester, content: str | None, problem: str

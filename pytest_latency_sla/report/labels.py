@@ -35,6 +35,7 @@ __all__ = [
     "defaulted_note",
     "load_text",
     "merged_lines",
+    "mismatch_text",
     "ratio_cell",
     "revision_of",
     "revision_text",
@@ -336,6 +337,19 @@ def cold_text(record: SlaRecord) -> str | None:
             f"; a call after {cold['idle_gap_s']:g} s idle: {fmt.duration(cold['after_idle_s'])}"
         )
     return text
+
+
+def mismatch_text(record: SlaRecord) -> str | None:
+    """Why a baseline entry was not judged, e.g. ``baseline recorded under another
+    configuration (cpu_model 'A' -> 'B'): not judged; re-record it with --sla-save on this
+    one``; None when it was."""
+    comparison = record["comparison"]
+    if comparison is None or comparison["status"] != "mismatch":
+        return None
+    return (
+        f"baseline recorded under another configuration ({'; '.join(comparison['mismatch'])})"
+        ": not judged; re-record it with --sla-save on this one"
+    )
 
 
 def load_text(record: SlaRecord) -> str | None:

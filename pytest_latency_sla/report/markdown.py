@@ -25,6 +25,7 @@ from .labels import (
     defaulted_note,
     load_text,
     merged_lines,
+    mismatch_text,
     ratio_cell,
     revision_of,
     revision_text,
@@ -175,6 +176,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [_row(record, compared) for record in records]
         lines.append("")
         notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
+        notes += [(r["label"], text) for r in records if (text := mismatch_text(r))]
         notes += [(r["label"], text) for r in records if (text := load_text(r))]
         notes += [(r["label"], text) for r in records if (text := capacity_text(r))]
         notes += [(r["label"], text) for r in records if (text := cold_text(r))]

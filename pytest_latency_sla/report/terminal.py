@@ -21,6 +21,7 @@ from .labels import (
     cold_text,
     defaulted_note,
     load_text,
+    mismatch_text,
     revision_of,
     revision_text,
     sweep_text,
@@ -103,7 +104,13 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         note = defaulted_note(record)
         if note:
             out.append(f"sla: {record['label']}: {note}")
-        extras = (load_text(record), capacity_text(record), cold_text(record), sweep_text(record))
+        extras = (
+            mismatch_text(record),
+            load_text(record),
+            capacity_text(record),
+            cold_text(record),
+            sweep_text(record),
+        )
         for extra in extras:
             if extra:
                 out.append(f"sla: {record['label']}: {extra}")
