@@ -11,7 +11,9 @@ from onnx_models import add_model, save
 from support import FAST, assert_no_internal_error, load_report
 
 #: Load runs of half a second: a pass waits for sla_load_time, which tests shorten.
-LOAD = (*FAST, "--sla-load-time=0.5", "--sla-settle-time=0.5")
+# A projection past max_time is sampled toward up to the limit: 5 s, not the default 60 s,
+# when a busy test machine leaves a run undecided.
+LOAD = (*FAST, "--sla-load-time=0.5", "--sla-settle-time=0.5", "--sla-time-limit=5")
 
 SERVER = """
     import threading, time
@@ -118,7 +120,9 @@ def test_a_callable_that_is_not_thread_safe_is_told_about_concurrency(
         sla.measure(unsafe)
     """
     )
-    result = pytester.runpytest(*LOAD)
+    # The serialized test must not fail; a busy test machine may leave its 613 requests
+    # undecided within the 5 s limit.
+    result = pytester.runpytest(*LOAD, "--sla-inconclusive=pass")
     assert_no_internal_error(result)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
@@ -150,7 +154,11 @@ def test_onnx_under_load_with_capacity(pytester: pytest.Pytester) -> None:
         sla.onnx("add.onnx")
     """
     )
-    result = pytester.runpytest(*LOAD, "--sla-report", "--sla-report=json:r.json")
+    # The capacity is checked, not the verdict: on a busy test machine a 0.5 s run of a
+    # 20 ms p99 budget can stay undecided (seen under pytest -n 2).
+    result = pytester.runpytest(
+        *LOAD, "--sla-report", "--sla-report=json:r.json", "--sla-inconclusive=pass"
+    )
     assert_no_internal_error(result)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["sla: *test_model: capacity * at p99 <= 20 ms on * uses *"])
