@@ -148,6 +148,17 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
     return BaseModel("changed", data, base_sha, head_sha)
 
 
+def check_folder(folder: str | Path) -> str | None:
+    """Why ``--sla-compare-dir`` cannot be the base's checkout, as a sentence; None if it
+    is a folder."""
+    if Path(folder).is_dir():
+        return None
+    return (
+        f"--sla-compare-dir={folder}: no such folder; give a checkout of the base, e.g. "
+        "git worktree add ../base origin/main and --sla-compare-dir=../base"
+    )
+
+
 def base_in_folder(path: str | Path, folder: str | Path) -> BaseModel:
     """The model at ``path`` as a base checkout in ``folder`` has it: the file at the same
     path relative to the current directory (``--sla-compare-dir``; e.g. a ``git worktree
@@ -156,11 +167,9 @@ def base_in_folder(path: str | Path, folder: str | Path) -> BaseModel:
     if not file.is_file():
         raise GitRefError(f"model file {str(path)!r} does not exist")
     base_root = Path(folder)
-    if not base_root.is_dir():
-        raise GitRefError(
-            f"--sla-compare-dir={folder}: no such folder; give a checkout of the base, e.g. "
-            "git worktree add ../base origin/main and --sla-compare-dir=../base"
-        )
+    problem = check_folder(folder)
+    if problem:
+        raise GitRefError(problem)
     head = file.read_bytes()
     head_sha = hashlib.sha256(head).hexdigest()
     if file.is_absolute():
