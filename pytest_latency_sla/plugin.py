@@ -197,15 +197,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Once, before any test: a ``--sla-compare-ref`` that the repository of the SLA tests
-    does not know would fail every model test alike, so it stops the run here. Not on a
-    pytest-xdist worker (a usage error there is an internal error of xdist's): under
-    xdist each model test says it."""
+    does not know, or a ``--sla-compare-dir`` that is no folder, would fail every model
+    test alike, so it stops the run here. Not on a pytest-xdist worker (a usage error
+    there is an internal error of xdist's): under xdist each model test says it."""
     settings = config.stash[SETTINGS_KEY]
     skip = settings.disable or config.option.collectonly or hasattr(config, "workerinput")
-    if not settings.compare_ref or skip:
+    if not (settings.compare_ref or settings.compare_dir) or skip:
         return
     folders = {item.path.parent for item in items if _is_sla_test(item)}
-    if folders:
+    if folders and settings.compare_dir:
+        from .gitref import check_folder
+
+        problem = check_folder(settings.compare_dir)
+        if problem:
+            raise pytest.UsageError(problem)
+    if folders and settings.compare_ref:
         from .gitref import check_ref
 
         for folder in sorted(folders):

@@ -8,6 +8,7 @@ import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
+from support import FAST
 
 from pytest_latency_sla.gitref import LFS_POINTER, GitRefError, base_model, check_ref
 
@@ -133,6 +134,35 @@ def test_a_mistyped_ref_stops_the_run_once_before_any_test(pytester: pytest.Pyte
     assert pytester.runpytest("--sla-compare-ref=mian", "--collect-only").ret == 0
     assert pytester.runpytest("--sla-compare-ref=mian", "--sla-disable").ret == 0
     assert pytester.runpytest("--sla-compare-ref=mian", "--help").ret == 0
+
+
+def test_a_missing_compare_dir_stops_the_run_once_before_any_test(
+    pytester: pytest.Pytester,
+) -> None:
+    # It failed each test after measuring it; a mistyped ref stopped the run at once.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_one(sla):
+            sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest("--sla-compare-dir=../nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--sla-compare-dir=../nope: no such folder; give a checkout *"])
+    from pathlib import Path
+
+    from pytest_latency_sla.gitref import check_folder
+
+    said = check_folder("../nope")
+    assert said is not None
+    assert said in result.stderr.str()
+    page = Path(__file__).parent.parent / "docs" / "premerge.md"
+    assert f"`{said}`" in page.read_text(encoding="utf-8")  # the docs quote it
+    assert pytester.runpytest("--sla-compare-dir=../nope", "--collect-only").ret == 0
+    assert pytester.runpytest("--sla-compare-dir=.", *FAST).ret == 0
 
 
 def test_a_mistyped_ref_does_not_stop_a_run_without_sla_tests(pytester: pytest.Pytester) -> None:
