@@ -174,10 +174,10 @@ def capacity_vs_theory(runs: int) -> bool:
     return ok
 
 
-def hand_loop_p99(call: Any, rate: float, seconds: float, threads: int) -> float:
+def hand_loop_latencies(call: Any, rate: float, seconds: float, threads: int) -> np.ndarray:
     """A load loop written apart from the plugin, in the fewest lines that keep the
     schedule: ``threads`` threads each take the next request, sleep until its time and
-    call; latency from the scheduled time to the end; p99, ns."""
+    call; latency from the scheduled time to the end of each request, ns."""
     count = max(1, int(rate * seconds))
     offsets = schedule(rate, count)  # the arrival times the plugin draws (seed 0)
     ends = np.zeros(count)
@@ -199,7 +199,12 @@ def hand_loop_p99(call: Any, rate: float, seconds: float, threads: int) -> float
         worker.start()
     for worker in workers:
         worker.join()
-    return float(np.percentile(ends - (start + offsets), 99))
+    return ends - (start + offsets)
+
+
+def hand_loop_p99(call: Any, rate: float, seconds: float, threads: int) -> float:
+    """The p99 of :func:`hand_loop_latencies`, ns."""
+    return float(np.percentile(hand_loop_latencies(call, rate, seconds, threads), 99))
 
 
 def executor_loop(call: Any, rate: float, seconds: float, threads: int) -> tuple[float, float]:
@@ -318,30 +323,8 @@ def generator_floor(runs: int) -> None:
 
 
 def hand_loop_percentiles(call: Any, rate: float, seconds: float) -> tuple[float, ...]:
-    """p50, p95 of latency from the scheduled time under Poisson load (the loop of
-    :func:`hand_loop_p99`, 32 threads), ns."""
-    count = max(1, int(rate * seconds))
-    offsets = schedule(rate, count)
-    ends = np.zeros(count)
-    start = time.perf_counter_ns() + 20 * MS
-    taken = itertools.count()
-
-    def work() -> None:
-        for i in taken:
-            if i >= count:
-                return
-            delay = start + offsets[i] - time.perf_counter_ns()
-            if delay > 0:
-                time.sleep(delay / 1e9)
-            call()
-            ends[i] = time.perf_counter_ns()
-
-    workers = [threading.Thread(target=work) for _ in range(32)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    latency = ends - (start + offsets)
+    """p50, p95 of :func:`hand_loop_latencies` with 32 threads, ns."""
+    latency = hand_loop_latencies(call, rate, seconds, 32)
     return tuple(float(np.percentile(latency, q)) for q in (50, 95))
 
 

@@ -265,12 +265,10 @@ def load_sample(
 
     judged = Judged(spec.concurrency)
     # The host's steal is on the real clock: a simulated run reads none unless given one.
-    real = clock is time.perf_counter_ns
-    stolen = (
-        (host_steal() if real else None) if steal == "host" else steal if callable(steal) else None
-    )
-    if stolen is not None:
-        judged.steal = StealLog(stolen)
+    if steal == "host":
+        steal = host_steal() if clock is time.perf_counter_ns else None
+    if callable(steal):
+        judged.steal = StealLog(steal)
     tolerance = late_tolerance_ns(budget_ns)
     window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
     decision: Decision | None = None

@@ -850,15 +850,7 @@ def test_a_load_verdict_projected_a_little_past_the_limit_is_sampled_toward_up_t
     """A p99 pass needs 613 requests: at 340/s, 1.8 s; with the projection's slack, 2.07 s,
     past a 2 s limit but within reach: the run goes on to the limit and passes. At 200/s
     (3.5 s with the slack) it is beyond reach and stops at max_time, undecided."""
-    the_plan = SamplingPlan(
-        warmup_time_ns=5 * MS,
-        min_time_ns=5 * MS,
-        max_time_ns=1_000 * MS,
-        time_limit_ns=2_000 * MS,
-        load_time_ns=500 * MS,
-        settle_time_ns=500 * MS,
-        state_time_ns=200 * MS,
-    )
+    the_plan = replace(QUICK, max_time_ns=1_000 * MS, time_limit_ns=2_000 * MS)
     # A budget of 1 s: no stall of a shared host reaches half of it.
     reached = load_sample(lambda: None, LoadSpec(rps=340.0), the_plan, budget_ns=1_000 * MS)
     assert reached.decision is not None
