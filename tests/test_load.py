@@ -855,7 +855,7 @@ def test_a_load_verdict_projected_a_little_past_the_limit_is_sampled_toward_up_t
     reached = load_sample(lambda: None, LoadSpec(rps=340.0), the_plan, budget_ns=1_000 * MS)
     assert reached.decision is not None
     assert reached.decision.outcome == "pass", (reached.stop_reason, reached.decision)
-    assert 1.0 < reached.duration_ns / 1e9 < 2.2
+    assert 1.0 < reached.duration_ns / 1e9 < 3.0  # past max_time; the limit, plus a look
     beyond = load_sample(lambda: None, LoadSpec(rps=200.0), the_plan, budget_ns=1_000 * MS)
     assert beyond.decision is not None
     assert beyond.decision.outcome is None
