@@ -199,7 +199,7 @@ class SlaCollector:
         # Green for "met" and "regression" alike: every budget was met.
         color: dict[str, Any] = (
             {"red": True}
-            if status in ("fail", "unmeasured", "gate")
+            if status in ("fail", "unmeasured", "gate", "failed")
             else {"yellow": True}
             if status == "inconclusive"
             else {"green": True}

@@ -14,7 +14,7 @@ from pytest_latency_sla import fmt
 from pytest_latency_sla.fmt import pct_label
 from pytest_latency_sla.messages import verdict_message
 from pytest_latency_sla.report import labels, terminal
-from pytest_latency_sla.report.document import sort_by_margin, totals
+from pytest_latency_sla.report.document import failed_anyway, sort_by_margin, totals
 from pytest_latency_sla.result import (
     Band,
     Budget,
@@ -935,6 +935,36 @@ def test_a_failed_regression_gate_heads_the_reports() -> None:
     document = _document([slower])
     assert document["totals"]["failed_regressions"] == 1
     assert "❌ **slower than the regression gate allows**" in render(document)
+
+
+def test_a_test_that_failed_with_every_budget_met_heads_the_reports() -> None:
+    # An assertion after measuring, the cold_ms= check, a comparison that could not be
+    # made: the tests are red, so the reports must not read "SLA met".
+    from test_html_report import _document
+
+    from pytest_latency_sla.report.markdown import render
+
+    first, second, third = (record(f"test_{n}", 3.0) for n in ("a", "b", "c"))
+    assert labels.run_status([first, second, third]) == "met"
+    first["outcome"] = second["outcome"] = third["outcome"] = "failed"
+    assert labels.run_status([first, second, third]) == "failed"
+    line = labels.summary_line([first, second, third], headroom=10.0)
+    assert "3 tests failed with every budget met (test_a, test_b and 1 more)" in line
+    assert "buys nothing" not in line
+    document = _document([first, second])
+    assert document["totals"]["failed_tests"] == 2
+    assert "❌ **budgets met, but SLA tests failed**" in render(document)
+    # A failure the records explain (a missed budget, one of the test's measurements,
+    # too close to call, a cold start, the regression gate) is not counted again.
+    missed = record("test_a", 0.5)
+    missed["outcome"] = "failed"
+    assert failed_anyway([first, missed, second]) == ["test_b"]
+    assert labels.run_status([first, missed]) == "fail"
+    unsure = record("test_b", 3.0)
+    unsure["verdict"], unsure["outcome"] = "inconclusive", "failed"
+    slower = _regressed(record("test_c", 3.0))
+    slower["outcome"] = "failed"
+    assert failed_anyway([unsure, slower]) == []
 
 
 def test_a_mismatched_baseline_says_why_under_the_table() -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_document",
+    "failed_anyway",
     "json_ready",
     "revision_counts",
     "sort_by_margin",
@@ -52,10 +53,30 @@ def totals(records: Sequence[SlaRecord], unmeasured: int = 0) -> dict[str, Any]:
         "improvements": statuses.count("improvement"),
         "mismatches": statuses.count("mismatch"),
         "cold_fail": sum(1 for r in records if (c := r.get("cold")) and c["verdict"] == "fail"),
+        "failed_tests": len(failed_anyway(records)),
         "tightest_margin": tightest["margin"] if tightest else None,
         "tightest_label": tightest["label"] if tightest else None,
         "unmeasured": unmeasured,
     }
+
+
+def failed_anyway(records: Sequence[SlaRecord]) -> list[str]:
+    """The tests that failed although no record of theirs says why: every budget met
+    (or none given), no cold start missed, no regression gate. An assertion after
+    measuring, the ``cold_ms=`` check, a comparison that could not be made. Node ids, in
+    run order."""
+    failed: dict[str, bool] = {}
+    for record in records:
+        if record.get("outcome") != "failed":
+            continue
+        cold = record.get("cold")
+        explained = (
+            record["verdict"] in ("fail", "inconclusive")
+            or (cold is not None and cold["verdict"] == "fail")
+            or _change(record) == "regression"
+        )
+        failed[record["nodeid"]] = failed.get(record["nodeid"], False) or explained
+    return [nodeid for nodeid, explained in failed.items() if not explained]
 
 
 def _change(record: SlaRecord) -> str | None:

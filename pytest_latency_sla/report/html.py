@@ -61,6 +61,7 @@ _STATUS_CLASS = {
     "fail": "s-fail",
     "unmeasured": "s-fail",
     "gate": "s-fail",
+    "failed": "s-fail",
     "inconclusive": "s-warn",
     "regression": "s-warn",
     "met": "s-pass",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fmt
 from ..schema import STEAL_MENTION_SHARE
-from .document import revision_counts, sort_by_margin, totals
+from .document import failed_anyway, revision_counts, sort_by_margin, totals
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -106,6 +106,11 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
     if colds:
         missed = colds.count("fail")
         line += f"; cold start: {missed} missed, {len(colds) - missed} within budget"
+    anyway = failed_anyway(records)
+    if anyway:
+        named = ", ".join(anyway[:2]) + (f" and {len(anyway) - 2} more" if len(anyway) > 2 else "")
+        tests = "test" if len(anyway) == 1 else "tests"
+        line += f"; {fmt.count(len(anyway))} {tests} failed with every budget met ({named})"
     judged = [r for r in records if r["margin"] is not None]
     if judged:
         tightest = sort_by_margin(judged)[0]
@@ -164,6 +169,8 @@ def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
         return "unmeasured"
     if counts.get("failed_regressions"):
         return "gate"
+    if counts.get("failed_tests"):
+        return "failed"
     if counts.get("inconclusive"):
         return "inconclusive"
     if counts.get("regressions"):
@@ -178,6 +185,7 @@ STATUS_TEXT = {
     "fail": "SLA missed",
     "unmeasured": "SLA tests failed without a measurement",
     "gate": "slower than the regression gate allows",
+    "failed": "budgets met, but SLA tests failed",
     "inconclusive": "SLA too close to call",
     "regression": "SLA met, with regressions",
     "met": "SLA met",

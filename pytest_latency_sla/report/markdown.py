@@ -52,6 +52,7 @@ _STATUS_ICON = {
     "fail": "❌",
     "unmeasured": "❌",
     "gate": "❌",
+    "failed": "❌",
     "inconclusive": "⚠️",
     "regression": "🔺",
     "met": "✅",
