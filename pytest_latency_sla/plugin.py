@@ -291,12 +291,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     records = item.stash.get(RECORDS_KEY, [])
     if records:
         disabled = item.config.stash[SETTINGS_KEY].disable
-        # Written on this test (not a module's or class's marker over tests of both kinds),
-        # a budget that nothing checked must not read as met.
-        own = any(mark.name == "sla" for mark in item.own_markers)
+        # Written on this test (not a module's or class's marker, nor one a conftest
+        # added, over tests of both kinds), a budget that nothing checked must not read
+        # as met.
         if (
             spec.cold_ms is not None
-            and own
+            and _written_on(item)
             and not disabled
             and all(r["kind"] != "onnx" for r in records)
         ):
@@ -347,6 +347,17 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         f"or remove the marker (in {item.nodeid})",
         pytrace=False,
     )
+
+
+def _written_on(item: pytest.Item) -> bool:
+    """Whether an sla marker is written on the test itself: a decorator on its function,
+    or its ``pytest.param``'s marks (``item.own_markers`` also holds those a conftest
+    added with ``item.add_marker`` over a whole suite)."""
+    marks = list(getattr(getattr(item, "obj", None), "pytestmark", None) or [])
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        marks += list(callspec.marks)
+    return any(getattr(mark, "name", None) == "sla" for mark in marks)
 
 
 @pytest.hookimpl(wrapper=True)

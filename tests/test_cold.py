@@ -179,10 +179,27 @@ def test_cold_ms_on_a_test_that_measures_no_model_fails_saying_so(
             sla.measure(sum, [n])
         """,
     )
+    pytester.makeconftest(
+        """
+        import pytest
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if "added" in item.name:
+                    item.add_marker(pytest.mark.sla(ms=50, cold_ms=500))
+        """
+    )
+    pytester.makepyfile(
+        test_conftest_wide="""
+        def test_added_callable(sla):
+            sla.measure(sum, [1, 2, 3])
+        """
+    )
     result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
     # Written on the test (a decorator, or a pytest.param's marks): a failure; from a
-    # module or class over tests of both kinds: applied where it can be, else left be.
-    result.assert_outcomes(passed=4, failed=2)
+    # module, class or conftest over tests of both kinds: applied where it can be, else
+    # left be.
+    result.assert_outcomes(passed=5, failed=2)
     result.stdout.fnmatch_lines(
         ["cold_ms=500 on @pytest.mark.sla *(in test_module_wide.py::test_param?2?)"]
     )
@@ -192,7 +209,7 @@ def test_cold_ms_on_a_test_that_measures_no_model_fails_saying_so(
     # The measurement is kept: nothing measured is lost. The reports do not call the
     # run's SLA met: two tests failed, every budget met.
     document = load_report(pytester.path / "r.json")
-    assert len(document["results"]) == 6
+    assert len(document["results"]) == 7
     assert document["totals"]["failed_tests"] == 2
     result.stdout.fnmatch_lines(["sla: *; 2 tests failed with every budget met (*)*"])
     # --sla-disable judges no budget of any kind.
