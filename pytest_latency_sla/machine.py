@@ -70,6 +70,8 @@ class NoMachine:
 
 _TASKS = "/proc/self/task"
 _STAT = "/proc/stat"
+#: The column of a ``/proc/stat`` cpu line holding its steal.
+_STEAL = (8,)
 
 
 class LinuxMachine:
@@ -121,6 +123,11 @@ class LinuxMachine:
         """Steal ticks so far of the CPUs this process may use (the ``cpuN`` lines of
         ``/proc/stat``, eighth number; all CPUs when the set is unknown); 0 when not
         reported. About 10 µs to read and parse on 2 CPUs; more on machines with many."""
+        return self._ticks(_STEAL)
+
+    def _ticks(self, columns: tuple[int, ...]) -> int:
+        """The ticks so far in ``columns`` of the ``/proc/stat`` lines of the CPUs this
+        process may use (its total line when the set is unknown), summed; 0 unknown."""
         if self._stat is None:
             return 0
         total = 0
@@ -130,7 +137,7 @@ class LinuxMachine:
                     break  # the cpu lines come first
                 fields = line.split()
                 if fields[0] in self._mine or (not self._mine and fields[0] == b"cpu"):
-                    total += int(fields[8])
+                    total += sum(int(fields[column]) for column in columns)
         except (OSError, ValueError, IndexError):
             return 0
         return total
