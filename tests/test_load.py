@@ -42,7 +42,7 @@ from pytest_latency_sla.loadledger import Judged, Replay, StealLog, add_unfinish
 from pytest_latency_sla.loadspec import Capacity, CapacityStep, LoadSpec, LoadStats
 from pytest_latency_sla.messages import verdict_message
 from pytest_latency_sla.plan import SamplingPlan
-from pytest_latency_sla.report.labels import capacity_text, load_text
+from pytest_latency_sla.report.loadlabels import capacity_text, load_text
 from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict, _load_entry
 from pytest_latency_sla.stats import Decision
 from pytest_latency_sla.verdict import Ledger, judge, thresholds

@@ -25,12 +25,10 @@ from .labels import (
     advice_of,
     advice_rows,
     budget_label,
-    capacity_text,
     change_label,
     changed_models,
     cold_text,
     defaulted_note,
-    load_text,
     merged_lines,
     ratio_cell,
     revision_of,
@@ -40,6 +38,7 @@ from .labels import (
     sweep_text,
     verdict_label,
 )
+from .loadlabels import capacity_text, load_text
 from .markup import css, duration, esc, finite, setting_text, unmeasured_banner
 
 if TYPE_CHECKING:

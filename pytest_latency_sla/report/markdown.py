@@ -18,12 +18,10 @@ from .labels import (
     advice_of,
     advice_rows,
     budget_label,
-    capacity_text,
     change_label,
     changed_models,
     cold_text,
     defaulted_note,
-    load_text,
     merged_lines,
     mismatch_text,
     ratio_cell,
@@ -35,6 +33,7 @@ from .labels import (
     unmeasured_heading,
     verdict_label,
 )
+from .loadlabels import capacity_text, load_text
 
 if TYPE_CHECKING:
     from ..schema import Document, SlaRecord

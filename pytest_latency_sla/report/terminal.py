@@ -16,17 +16,16 @@ from .labels import (
     advice_of,
     advice_rows,
     budget_label,
-    capacity_text,
     change_label,
     cold_text,
     defaulted_note,
-    load_text,
     mismatch_text,
     revision_of,
     revision_text,
     sweep_text,
     verdict_label,
 )
+from .loadlabels import capacity_text, load_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -1,0 +1,72 @@
+"""The load lines of the human-readable reports: the open-loop run (``rps=``) and the
+capacity search, from a record's ``load`` entry (see ``labels.py`` for the rest).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import fmt
+from ..schema import STEAL_MENTION_SHARE
+from .labels import budget_label
+
+if TYPE_CHECKING:
+    from ..schema import SlaRecord
+
+__all__ = ["capacity_text", "load_text"]
+
+
+def load_text(record: SlaRecord) -> str | None:
+    """The load line (``rps=``), e.g. ``under load: 300/s (poisson arrivals, up to 32
+    threads): achieved 296/s, up to 6 in flight, 6 in the system at most``; None without
+    a load run."""
+    load = record.get("load")
+    if load is None or load["target_rps"] is None:
+        return None
+    text = (
+        f"under load: {fmt.rate(load['target_rps'])} ({load['arrivals']} arrivals, up to "
+        f"{load['concurrency']} thread{'s' if load['concurrency'] != 1 else ''}): achieved "
+        f"{fmt.rate(load['achieved_rps'])}, up to "
+        f"{load['in_flight_max']} in flight, {fmt.count(load['outstanding_max'])} in the system "
+        "at most"
+    )
+    text += (
+        f"; {load['late_share'] * 100:.2g}% of requests issued over "
+        f"{fmt.duration(load['late_tolerance_s'])} late"
+    )
+    if load["behind"]:
+        text += " (the generator's lost time kept the verdict open)"
+    stolen = load.get("steal_share", 0.0)  # absent from older reports
+    if stolen >= STEAL_MENTION_SHARE:
+        text += (
+            f"; the host took {fmt.percent(round(stolen, 3))} of the CPU time (a virtual "
+            "machine's steal)"
+        )
+    return text
+
+
+def capacity_text(record: SlaRecord) -> str | None:
+    """The capacity line, e.g. ``capacity about 610/s at p99 <= 10 ms on 2 cores; 300/s
+    uses 49%``; None without a capacity search."""
+    load = record.get("load")
+    found = load["capacity"] if load is not None else None
+    if load is None or found is None:
+        return None
+    if found.get("problem"):
+        return f"capacity: no figure, the search stopped: {found['problem']}"
+    within = budget_label(record)
+    cores = f"{found['cores']} core{'s' if found['cores'] != 1 else ''}"
+    if found["limited"] == "floor" or not found["rps"]:
+        lowest = min((step["rps"] for step in found["steps"]), default=0.0)
+        return f"capacity: {within} held at no rate tried (down to {fmt.rate(lowest)}) on {cores}"
+    about = "at least" if found["limited"] == "generator" else "about"
+    text = f"capacity {about} {fmt.rate(found['rps'])} at {within} on {cores}"
+    if found["limited"] == "generator":
+        text += " (the highest rate the search tries)"
+    elif found["limited"] == "time":
+        text += " (the search ran out of time before narrowing it down)"
+    if found["used_share"] is not None and load["target_rps"] is not None:
+        text += (
+            f"; {fmt.rate(load['target_rps'])} uses {fmt.percent(round(found['used_share'], 2))}"
+        )
+    return text
