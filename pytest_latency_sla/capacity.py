@@ -6,7 +6,9 @@ halving) until the budget fails (or holds), then bisecting between the highest r
 held and the lowest that failed until they are within ``PRECISION``. Each step judges a
 point estimate of the percentile (requests unfinished at the step's end count with what
 they had waited so far), so the figure is an estimate, "about", never a verdict: the
-test's verdict is the budget's, at the marker's ``rps=`` or one call at a time.
+test's verdict is the budget's, at the marker's ``rps=`` or one call at a time. A step
+that failed while other processes took a large share of the CPUs (``BUSY_SHARE``) ends
+the search: its failure may be theirs, not the load's.
 
 :func:`search` takes the step as a function, so it is tested with a simulated server;
 :func:`run_step` is the real one.
@@ -24,6 +26,7 @@ import numpy as np
 from .load import LoadError, late_tolerance_ns, raise_error
 from .loadgen import Generator, cores, schedule
 from .loadspec import Capacity, CapacityStep, LoadStats
+from .machine import others_cpu
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from .sampling import Sampling
 
 __all__ = [
+    "BUSY_SHARE",
     "CAPACITY_TIME_NS",
     "GENERATOR_MAX_RPS",
     "PRECISION",
@@ -90,6 +94,11 @@ STEP_MIN_NS = 1_000_000_000
 STEP_MAX_NS = 3_000_000_000
 #: The main thread checks a step this often, to end a clearly failed one early.
 _CHECK_NS = 50_000_000
+#: A step that failed while other processes (and the host's steal) took this share of
+#: the CPUs' time or more ends the search ("busy"): halving the rate on a machine that
+#: others keep busy measures them (a new user's search beside a test suite on both cores
+#: reported "about 19.5/s" for a model whose calls took 48 µs at p99 one at a time).
+BUSY_SHARE = 0.25
 
 
 def step_time_ns(rps: float) -> int:
@@ -120,6 +129,9 @@ def search(
         if result.held:
             held = rate if held is None else max(held, rate)
         else:
+            if result.others_share is not None and result.others_share >= BUSY_SHARE:
+                limited = "busy"
+                break
             failed = rate if failed is None else min(failed, rate)
         if held is not None and failed is not None:
             if failed / held <= 1.0 + PRECISION:
@@ -157,14 +169,21 @@ def run_step(
     arrivals: str = "poisson",
     seed: int = 0,
     clock: Callable[[], int] = time.perf_counter_ns,
+    others: Callable[[], int] | None = None,
+    cpus: int | None = None,
 ) -> CapacityStep:
     """Load ``call`` at ``rps`` for :func:`step_time_ns` and judge the point estimate of
     the percentile against the budget. A step stops early once more requests are over
-    the budget than the percentile allows of the whole step."""
+    the budget than the percentile allows of the whole step.
+
+    ``others`` reads the CPU time other processes have taken so far (ns, on ``clock``'s
+    scale; ``machine.others_cpu``); the step reports their share of the ``cpus``' time.
+    """
     duration = step_time_ns(rps)
     count = max(1, math.ceil(rps * duration / 1e9))
     generator = Generator(call, schedule(rps, count, arrivals, seed), concurrency, clock)
     allowed = (1.0 - quantile) * count
+    taken = others() if others is not None else 0
     generator.start()
     now = generator.start_ns
     try:
@@ -183,12 +202,17 @@ def run_step(
     raise_error(generator)
     waits = _waits(generator, now)
     measured = float(np.percentile(waits, quantile * 100.0)) if waits.size else math.inf
+    share = None
+    if others is not None:
+        span = (now - generator.start_ns) * (cores() if cpus is None else cpus)
+        share = min(1.0, max(0.0, (others() - taken) / span)) if span > 0 else 0.0
     return CapacityStep(
         rps=rps,
         measured_ns=measured,
         held=bool(measured <= budget_ns),
         requests=int(waits.size),
         duration_ns=now - generator.start_ns,
+        others_share=share,
     )
 
 
@@ -225,6 +249,8 @@ def with_capacity(
     # Half of what one thread serves, one call at a time: the budget usually holds there.
     start = 0.5e9 / median if median > 0 else FLOOR_RPS
 
+    others = others_cpu()
+
     def step(rate: float) -> CapacityStep:
         return run_step(
             call,
@@ -233,6 +259,7 @@ def with_capacity(
             quantile=quantile,
             concurrency=concurrency,
             arrivals=arrivals,
+            others=others,
         )
 
     try:

@@ -30,7 +30,15 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Interval", "LinuxMachine", "Machine", "NoMachine", "default_machine", "host_steal"]
+__all__ = [
+    "Interval",
+    "LinuxMachine",
+    "Machine",
+    "NoMachine",
+    "default_machine",
+    "host_steal",
+    "others_cpu",
+]
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,9 @@ _TASKS = "/proc/self/task"
 _STAT = "/proc/stat"
 #: The column of a ``/proc/stat`` cpu line holding its steal.
 _STEAL = (8,)
+#: ... and those of time spent busy: user, nice, system, irq, softirq and steal (not
+#: idle and iowait; a guest's time is in user already).
+_BUSY = (1, 2, 3, 6, 7, 8)
 
 
 class LinuxMachine:
@@ -193,6 +204,17 @@ class LinuxMachine:
         self._last = seen
         return wait, ran
 
+    def others_ns(self) -> int:
+        """CPU time so far on the CPUs this process may use that went to others: every
+        busy tick of theirs (the host's steal included) less this process's own CPU time
+        (ns; 0 unknown). Ticks are 10 ms, so a read is good to a few per CPU."""
+        import resource
+
+        if self._stat is None:
+            return 0
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return round(self._ticks(_BUSY) * self._tick_ns - (own.ru_utime + own.ru_stime) * 1e9)
+
     def stolen_ns(self) -> int:
         """The host's steal so far on the CPUs this process may use (ns; 0 unknown)."""
         return round(self._stolen() * self._tick_ns)
@@ -226,3 +248,13 @@ def host_steal() -> Callable[[], int] | None:
         return None
     machine = LinuxMachine()
     return None if machine._stat is None else machine.stolen_ns
+
+
+def others_cpu() -> Callable[[], int] | None:
+    """A reader of the CPU time that went to other processes (and to the host's steal) so
+    far on the CPUs this process may use (ns; differences only are meaningful), for the
+    capacity search's steps; None where ``/proc/stat`` has none to read."""
+    if not LinuxMachine.available():
+        return None
+    machine = LinuxMachine()
+    return None if machine._stat is None else machine.others_ns

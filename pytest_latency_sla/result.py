@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from .loadspec import LoadStats
+    from .loadspec import CapacityStep, LoadStats
     from .sampling import Sampling
     from .stats import Decision
 
@@ -387,6 +387,19 @@ def _input_entry(name: str, text: str) -> InputEntry:
     return InputEntry(name=name, dtype=dtype, shape=shape)
 
 
+def _step_entry(step: CapacityStep) -> CapacityStepEntry:
+    entry = CapacityStepEntry(
+        rps=step.rps,
+        measured_s=step.measured_ns / 1e9,
+        held=step.held,
+        requests=step.requests,
+        duration_s=step.duration_ns / 1e9,
+    )
+    if step.others_share is not None:
+        entry["others_share"] = step.others_share
+    return entry
+
+
 def _load_entry(load: LoadStats | None) -> LoadEntry | None:
     if load is None:
         return None
@@ -400,16 +413,7 @@ def _load_entry(load: LoadStats | None) -> LoadEntry | None:
                 load.target_rps / found.rps if load.target_rps is not None and found.rps else None
             ),
             limited=found.limited,
-            steps=[
-                CapacityStepEntry(
-                    rps=step.rps,
-                    measured_s=step.measured_ns / 1e9,
-                    held=step.held,
-                    requests=step.requests,
-                    duration_s=step.duration_ns / 1e9,
-                )
-                for step in found.steps
-            ],
+            steps=[_step_entry(step) for step in found.steps],
             duration_s=found.duration_ns / 1e9,
             problem=found.problem,
         )

@@ -189,7 +189,13 @@ class SweepEntry(TypedDict):
     largest_meeting: int | None  # the largest size whose verdict is a pass
 
 
-class CapacityStepEntry(TypedDict):
+class _CapacityStepOthers(TypedDict, total=False):
+    # Share of the CPUs' time other processes (and the host's steal) took during the step;
+    # absent where it cannot be read, and from reports written before this field existed.
+    others_share: float
+
+
+class CapacityStepEntry(_CapacityStepOthers):
     """One rate tried by the capacity search."""
 
     rps: float
@@ -205,7 +211,7 @@ class CapacityEntry(TypedDict):
     rps: float  # requests per second; 0 when the budget held at no rate tried
     cores: int  # CPUs the process may use
     used_share: float | None  # the target rate (rps=) as a share of the capacity
-    limited: str | None  # why the search stopped short: time, generator, floor; or None
+    limited: str | None  # why the search stopped short: time, generator, floor, busy, error
     steps: list[CapacityStepEntry]  # in the order tried
     duration_s: float  # how long the search took
     problem: str | None  # why the search has no figure (limited "error"), or None

@@ -13,6 +13,7 @@ import ctypes
 import itertools
 import re
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import replace
@@ -26,7 +27,7 @@ from support import make_sampling
 from test_report import record as make_record
 
 from pytest_latency_sla import loadgen
-from pytest_latency_sla.capacity import run_step, search
+from pytest_latency_sla.capacity import BUSY_SHARE, run_step, search
 from pytest_latency_sla.load import (
     LATE_BEHIND,
     LOAD_CHUNK_NS,
@@ -376,6 +377,52 @@ def test_capacity_search_says_when_it_stopped_short() -> None:
     assert len(timed.steps) == 3
 
 
+def test_a_step_that_failed_while_others_took_the_cpus_ends_the_search() -> None:
+    # A suite on both cores beside the search: halving the rate measures the suite, not
+    # the model. The step that failed while others took a quarter of the CPUs or more
+    # ends the search, with what held so far as "at least".
+    def step(rate: float) -> CapacityStep:
+        held = rate <= 3000.0
+        busy = 0.9 if rate >= 4000.0 else 0.02
+        return CapacityStep(rate, 5e6 if held else 5e7, held, 1000, 10**9, others_share=busy)
+
+    found = search(step, start_rps=1000.0, max_rps=20_000.0)
+    assert (found.rps, found.limited) == (2000.0, "busy")  # 1,000 and 2,000 held
+    assert [s.rps for s in found.steps] == [1000.0, 2000.0, 4000.0]
+    # A failure on a quiet machine is the load's: the search goes on, as before.
+    quiet = search(_server(640.0, []), start_rps=100.0, max_rps=20_000.0)
+    assert quiet.limited is None
+    # Under the share, or unknown (None): a failure like any other.
+    for share in (BUSY_SHARE - 0.01, None):
+
+        def failing(rate: float, share: float | None = share) -> CapacityStep:
+            held = rate <= 50.0
+            return CapacityStep(rate, 5e6 if held else 5e7, held, 100, 10**9, others_share=share)
+
+        found = search(failing, start_rps=1000.0, max_rps=20_000.0)
+        assert found.limited is None
+        assert 50.0 / 1.05 <= found.rps <= 50.0
+
+
+def test_a_capacity_step_reports_what_others_took_of_the_cpus() -> None:
+    # Others' CPU time advances 0.5 s per read: 2 reads around a step of about 1 s on
+    # 2 CPUs is a quarter of their time at most, and never below 0 or above 1.
+    taken = itertools.count(0, 500_000_000)
+    step = run_step(
+        lambda: None,
+        1000.0,
+        budget_ns=50 * MS,
+        quantile=0.99,
+        concurrency=2,
+        others=lambda: next(taken),
+        cpus=2,
+    )
+    assert step.others_share is not None
+    assert 0.5 / (2 * 3.0) <= step.others_share <= 0.25 + 1e-9
+    plain = run_step(lambda: None, 1000.0, budget_ns=50 * MS, quantile=0.99, concurrency=2)
+    assert plain.others_share is None
+
+
 def test_a_capacity_step_stops_early_once_clearly_over() -> None:
     def slow() -> None:
         time.sleep(0.05)  # every call alone is 10x the budget
@@ -549,7 +596,10 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "load.md"
 
 def _quoted(start: str) -> list[str]:
     """The pieces (between "...") of the ```text block in docs/load.md starting so."""
-    blocks = re.findall(r"```text\n(.*?)\n```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
+    page = DOCS.read_text(encoding="utf-8")
+    # A block in a list item is indented: its lines are taken without the indent.
+    found = re.findall(r"^( *)```text\n(.*?)\n\1```", page, re.DOTALL | re.MULTILINE)
+    blocks = [textwrap.dedent(text) for _, text in found]
     (block,) = [b for b in blocks if b.startswith(start)]
     return [piece for piece in block.split("...") if piece.strip(" ()")]
 
@@ -605,6 +655,31 @@ def test_the_report_lines_are_the_ones_the_docs_quote() -> None:
     )
     assert _quoted("capacity about")[0] == capacity_text(record)
     assert capacity_line.startswith("sla: test_load.py::test_ranker_capacity: capacity about ")
+
+
+def test_a_search_stopped_by_a_busy_machine_says_so() -> None:
+    record = make_record("t.py::test_x", 2.6)
+    record["budget_value"], record["budget_s"] = 1.0, 0.001
+    steps = (
+        CapacityStep(2500.0, 8e5, True, 2400, 10**9, others_share=0.05),
+        CapacityStep(5000.0, 3e6, False, 900, 10**9, others_share=0.86),
+    )
+    capacity = Capacity(rps=2500.0, steps=steps, cores=2, limited="busy")
+    record["load"] = _load_entry(_load_stats(capacity=capacity))
+    assert capacity_text(record) == (
+        "capacity at least 2,500/s at p99 <= 1 ms on 2 cores (the budget failed at 5,000/s "
+        "while other processes took 86% of the CPUs; rerun on a quieter machine for a figure)"
+    )
+    assert _quoted("capacity at least")[0] == capacity_text(record)
+    assert record["load"] is not None
+    assert record["load"]["capacity"] is not None
+    assert record["load"]["capacity"]["steps"][1]["others_share"] == 0.86
+    capacity = Capacity(rps=0.0, steps=steps[1:], cores=2, limited="busy")
+    record["load"] = _load_entry(_load_stats(capacity=capacity))
+    assert capacity_text(record) == (
+        "capacity: no figure on 2 cores, the search stopped: the budget failed at 5,000/s "
+        "while other processes took 86% of the CPUs; rerun on a quieter machine for a figure"
+    )
 
 
 def test_a_baseline_taken_under_another_load_is_a_mismatch_not_a_regression() -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from onnx_models import add_model, save
 from support import FAST, assert_no_internal_error, load_report
+
+from pytest_latency_sla.capacity import BUSY_SHARE
 
 #: Load runs of half a second: a pass waits for sla_load_time, which tests shorten.
 LOAD = (*FAST, "--sla-load-time=0.5", "--sla-settle-time=0.5")
@@ -141,6 +144,17 @@ def test_a_callable_that_is_not_thread_safe_is_told_about_concurrency(
     assert advice in docs
 
 
+def _busy(capacity: dict[str, Any]) -> bool:
+    """Whether the search stopped because other processes took the CPUs (under pytest -n 2,
+    this suite's other worker): then it must say so consistently."""
+    if capacity["limited"] != "busy":
+        return False
+    last = capacity["steps"][-1]
+    assert not last["held"]
+    assert last["others_share"] >= BUSY_SHARE
+    return True
+
+
 def test_onnx_under_load_with_capacity(pytester: pytest.Pytester) -> None:
     save(add_model(("batch", 6)), pytester.path / "add.onnx")
     pytester.makepyfile(
@@ -159,9 +173,11 @@ def test_onnx_under_load_with_capacity(pytester: pytest.Pytester) -> None:
     )
     assert_no_internal_error(result)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["sla: *test_model: capacity * at p99 <= 20 ms on * uses *"])
     (record,) = load_report(pytester.path / "r.json")["results"]
     capacity = record["load"]["capacity"]
+    if _busy(capacity):
+        return
+    result.stdout.fnmatch_lines(["sla: *test_model: capacity * at p99 <= 20 ms on * uses *"])
     # A 6-float add serves far more than 500/s (about 2,000/s on an idle 2-core runner;
     # the search's first step, at half what one thread serves, may fail on a busy one,
     # so only the target is asserted).
@@ -194,7 +210,7 @@ def test_capacity_setting_searches_onnx_models_but_not_unmarked_callables(
     }
     model = records["test_model"]["load"]
     assert model["target_rps"] is None
-    assert model["capacity"]["rps"] > 0
+    assert _busy(model["capacity"]) or model["capacity"]["rps"] > 0
     assert records["test_callable"]["load"] is None
 
 

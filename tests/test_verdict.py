@@ -271,6 +271,34 @@ def test_the_linux_machine_counts_the_hosts_steal_as_a_wait(tmp_path: Path) -> N
     assert LinuxMachine(stat=str(tmp_path / "absent")).since_last().steal_ns == 0
 
 
+def test_the_linux_machine_reads_what_others_took_of_its_cpus(tmp_path: Path) -> None:
+    # Busy ticks (user, nice, system, irq, softirq, steal; not idle, not iowait) of the
+    # process's CPUs, less the process's own CPU time.
+    import resource
+
+    mine = sorted(os.sched_getaffinity(0))
+    stat = tmp_path / "stat"
+
+    def write(busy: int) -> None:
+        # user nice system idle iowait irq softirq steal: busy split over six columns
+        lines = ["cpu  0 0 0 0 0 0 0 0 0 0"]
+        lines += [f"cpu{i} {busy} {busy} {busy} 999 999 {busy} {busy} {busy} 0 0" for i in mine]
+        stat.write_text("\n".join([*lines, "intr 1", ""]))
+
+    write(0)
+    machine = LinuxMachine(stat=str(stat))
+    before = machine.others_ns()
+    write(100)
+    after = machine.others_ns()
+    tick = 1e9 / os.sysconf("SC_CLK_TCK")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    # Nothing else ran in between but this process's own reads: 600 ticks a CPU.
+    assert abs((after - before) - 600 * len(mine) * tick) < 0.1 * tick * len(mine) + 5e7
+    assert after <= round(600 * len(mine) * tick - (own.ru_utime + own.ru_stime) * 1e9) + 10**7
+    machine.close()
+    assert LinuxMachine(stat=str(tmp_path / "absent")).others_ns() == 0
+
+
 # --- the projection: how many calls a verdict would need -----------------------------------
 
 

@@ -56,6 +56,16 @@ def capacity_text(record: SlaRecord) -> str | None:
         return f"capacity: no figure, the search stopped: {found['problem']}"
     within = budget_label(record)
     cores = f"{found['cores']} core{'s' if found['cores'] != 1 else ''}"
+    if found["limited"] == "busy":
+        last = found["steps"][-1]
+        busy = (
+            f"the budget failed at {fmt.rate(last['rps'])} while other processes took "
+            f"{fmt.percent(round(last.get('others_share', 0.0), 2))} of the CPUs; rerun on a "
+            "quieter machine for a figure"
+        )
+        if not found["rps"]:
+            return f"capacity: no figure on {cores}, the search stopped: {busy}"
+        return f"capacity at least {fmt.rate(found['rps'])} at {within} on {cores} ({busy})"
     if found["limited"] == "floor" or not found["rps"]:
         lowest = min((step["rps"] for step in found["steps"]), default=0.0)
         return f"capacity: {within} held at no rate tried (down to {fmt.rate(lowest)}) on {cores}"
