@@ -256,25 +256,40 @@ def test_model_proto_and_session_in_a_test(pytester: pytest.Pytester) -> None:
 
 
 def test_unavailable_provider_skips_or_fails(pytester: pytest.Pytester, models: Path) -> None:
+    # A provider of another onnxruntime build (CUDA on a CPU build): skipped, as a GPU test
+    # on a CPU runner; a name no build has (a typo) fails, with the name it meant.
+    import onnxruntime
+
+    absent = [
+        p for p in onnxruntime.get_all_providers() if p not in onnxruntime.get_available_providers()
+    ]
     pytester.makepyfile(
-        test_gpu="""
+        test_gpu=f"""
         import pytest
 
         @pytest.mark.sla(ms=50)
         def test_on_a_gpu(sla):
-            sla.onnx("add.onnx", providers=["NoSuchExecutionProvider", "CPUExecutionProvider"])
+            sla.onnx("add.onnx", providers=[{absent[0]!r}, "CPUExecutionProvider"])
+
+        @pytest.mark.sla(ms=50)
+        def test_a_typo(sla):
+            sla.onnx("add.onnx", providers=["CPUExecutionProvder"])
         """
     )
     result = pytester.runpytest(*FAST, "-rs")
-    result.assert_outcomes(skipped=1)
+    result.assert_outcomes(skipped=1, failed=1)
     result.stdout.fnmatch_lines(
-        ["SKIPPED*'NoSuchExecutionProvider' is not available*--sla-require-*test_on_a_gpu)"]
+        [f"SKIPPED*{absent[0]!r} is not available*--sla-require-*test_on_a_gpu)"]
+    )
+    _check_message(
+        result,
+        "test_gpu.py::test_a_typo",
+        "execution provider 'CPUExecutionProvder' is not a name onnxruntime knows; did you "
+        "mean 'CPUExecutionProvider'?: fix it in providers=",
     )
     result = pytester.runpytest(*FAST, "--sla-require-providers")
-    result.assert_outcomes(failed=1)
-    _check_message(
-        result, "test_gpu.py::test_on_a_gpu", "'NoSuchExecutionProvider' is not available"
-    )
+    result.assert_outcomes(failed=2)
+    _check_message(result, "test_gpu.py::test_on_a_gpu", f"{absent[0]!r} is not available")
     _check_clean(result)
 
 

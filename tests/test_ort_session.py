@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime
@@ -11,10 +12,7 @@ from onnx import TensorProto
 from onnx_models import cpu_session, identity_model, model_bytes, save
 
 from pytest_latency_sla import ort
-from pytest_latency_sla.ort import OnnxInputError, prepare
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from pytest_latency_sla.ort import OnnxInputError, ProviderUnavailableError, prepare
 
 
 @pytest.fixture
@@ -175,13 +173,40 @@ def test_malformed_provider_entries(entry: Any) -> None:
 def test_unavailable_provider() -> None:
     name = "CUDAExecutionProvider"
     if name in onnxruntime.get_available_providers():  # pragma: no cover - GPU builds
-        name = "NoSuchExecutionProvider"
-    with pytest.raises(OnnxInputError) as info:
+        name = "TensorrtExecutionProvider"
+    with pytest.raises(ProviderUnavailableError) as info:
         prepare(identity_model(), providers=[name, "CPUExecutionProvider"])
     message = str(info.value)
     assert f"{name!r} is not available" in message
     assert "CPUExecutionProvider" in message.split("available:")[1]
     assert onnxruntime.__version__ in message
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("CPUExecutionProvder", "CPUExecutionProvider"),
+        ("cpu", "CPUExecutionProvider"),
+        ("cuda", "CUDAExecutionProvider"),
+        ("cudaexecutionprovider", "CUDAExecutionProvider"),
+        ("NoSuchExecutionProvider", None),
+    ],
+)
+def test_a_provider_name_no_onnxruntime_has_is_bad_input_not_a_skip(
+    name: str, meant: str | None
+) -> None:
+    # A typo must not skip the test as a GPU test skips on a CPU runner: CI would go green.
+    with pytest.raises(OnnxInputError) as info:
+        prepare(identity_model(), providers=[name])
+    assert not isinstance(info.value, ProviderUnavailableError)
+    message = str(info.value)
+    assert message.startswith(f"execution provider {name!r} is not a name onnxruntime knows")
+    assert (f"did you mean {meant!r}?" in message) if meant else ("did you mean" not in message)
+    assert "fix it in providers=" in message
+    if name == "CPUExecutionProvder":
+        page = Path(__file__).parent.parent / "docs" / "bad-input.md"
+        head = message.split(" (available")[0]
+        assert f"`{head} (available in this onnxruntime" in page.read_text(encoding="utf-8")
 
 
 def test_session_options_of_the_wrong_type() -> None:
@@ -227,8 +252,11 @@ def test_a_provider_dropped_by_onnxruntime_is_an_error(monkeypatch: pytest.Monke
 
 def test_an_unavailable_provider_is_its_own_error_type() -> None:
     model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
-    with pytest.raises(ort.ProviderUnavailableError, match="NoSuchExecutionProvider"):
-        prepare(model, providers=["NoSuchExecutionProvider"])
+    absent = [
+        p for p in onnxruntime.get_all_providers() if p not in onnxruntime.get_available_providers()
+    ]
+    with pytest.raises(ort.ProviderUnavailableError, match=absent[0]):
+        prepare(model, providers=[absent[0]])
 
 
 def test_model_sha256_and_session_options_are_recorded() -> None:

@@ -145,6 +145,13 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
                 "providers entries are names or (name, options dict) tuples, e.g. "
                 f'[("CPUExecutionProvider", {{}})], got {entry!r}'
             )
+        if name not in available and name not in _known_providers(ort):
+            raise OnnxInputError(
+                f"execution provider {name!r} is not a name onnxruntime knows"
+                f"{_did_you_mean(name, _known_providers(ort))}: fix it in providers= "
+                f"(available in this onnxruntime {ort.__version__}: "
+                f"{', '.join(sorted(available))})"
+            )
         if name not in available:
             raise ProviderUnavailableError(
                 f"execution provider {name!r} is not available in this onnxruntime "
@@ -153,6 +160,28 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
                 "remove it from providers"
             )
     return chosen
+
+
+def _known_providers(ort: Any) -> list[str]:
+    """Every execution provider name onnxruntime knows, in any of its builds (and those
+    this one has, plugins included)."""
+    known = getattr(ort, "get_all_providers", None)
+    names = list(known()) if callable(known) else []
+    return names + [n for n in ort.get_available_providers() if n not in names]
+
+
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    """``; did you mean 'CPUExecutionProvider'?`` for a misspelt or shortened name."""
+    import difflib
+
+    short = name.lower().removesuffix("executionprovider")
+    found = [k for k in known if short and k.lower().startswith(short)]
+    if len(found) != 1:
+        # Close over the whole name: the shared "ExecutionProvider" alone is no match.
+        lowered = {k.lower(): k for k in known}
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.9)
+        found = [lowered[c] for c in close]
+    return f"; did you mean {found[0]!r}?" if found else ""
 
 
 def _create_session(
