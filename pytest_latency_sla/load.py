@@ -401,6 +401,7 @@ def load_sample(
         decision=decision,
         needed_calls=None if stop_reason == "decided" else needed,
         limit_ns=hard_limit_ns,
+        max_samples=plan.max_samples,
         load=stats,
     )
 

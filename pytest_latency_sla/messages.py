@@ -215,8 +215,13 @@ def _need(result: SlaResult) -> str:
     suggested = _round_up(seconds * 1.2)
     text = (
         f"{label} needs about {fmt.count(needed)} {unit}: about {fmt.duration(seconds)} at "
-        f"{pace}; set max_time={suggested} on this marker"
+        f"{pace}; set max_time={suggested}"
     )
+    if needed > sampling.max_samples > 0:
+        # More calls than the cap: raising max_time alone would stop at the cap instead.
+        step = 10 ** max(0, math.floor(math.log10(needed * 1.2)) - 1)
+        text += f" and max_samples={math.ceil(needed * 1.2 / step) * step:_}"
+    text += " on this marker"
     if result.subject.isolated:
         # An isolated worker is killed after sla_timeout (see fixture.ISOLATED_SLACK_S).
         text += f" and sla_timeout above {float(suggested) + 15:g} (it is isolated)"

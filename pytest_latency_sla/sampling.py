@@ -82,6 +82,8 @@ class Sampling:
     needed_calls: int | None = None
     #: The sampling time limit in force (``time_limit``, or ``max_time`` if that is more).
     limit_ns: int = 0
+    #: The cap on timed calls in force (``max_samples``); 0 when none was set.
+    max_samples: int = 0
     #: An open-loop load run (the marker's ``rps=``) or a capacity search: what the load
     #: did; None for calls timed one at a time alone.
     load: LoadStats | None = None
@@ -262,6 +264,7 @@ class Sampler:
                 decision=self.decision,
                 needed_calls=None if stop == "decided" else self.needed_calls,
                 limit_ns=self.plan.limit_ns,
+                max_samples=self.plan.max_samples,
             )
         finally:
             if manage_gc and gc_was_enabled:

@@ -692,6 +692,27 @@ def test_verdict_message_inconclusive_past_max_time() -> None:
     assert "set max_time=550 on this marker" in message
 
 
+def test_a_remedy_past_the_sample_cap_raises_it_too() -> None:
+    # Following "set max_time=..." alone would end at sla_max_samples instead (a new
+    # user's trial: 1,762,294 calls needed, 1,000,000 allowed).
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=1_762_294,
+        max_samples=1_000_000,
+    )
+    assert "set max_time=110 and max_samples=2_200_000 on this marker" in verdict_message(res)
+    within = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=51_000,
+        max_samples=1_000_000,
+    )
+    assert "set max_time=4 on this marker" in verdict_message(within)
+
+
 def test_verdict_message_inconclusive_at_sample_cap() -> None:
     res = result(Budget(100, "us", 99), Verdict.INCONCLUSIVE, stop_reason="max_samples")
     message = verdict_message(res)
