@@ -145,7 +145,7 @@ def test_markdown_without_a_path_goes_to_the_step_summary(
     shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
     assert merge(tmp_path, monkeypatch, "a.json", "--sla-report=md") == 0
     text = summary.read_text("utf-8")
-    assert text.startswith("earlier step\n## pytest-latency-sla: ")
+    assert text.startswith("earlier step\n\n## pytest-latency-sla: ")
 
 
 def test_a_failed_test_in_a_shard_fails_the_merge(

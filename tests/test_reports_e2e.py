@@ -147,8 +147,14 @@ def test_markdown_appends_to_the_github_step_summary(
     result = pytester.runpytest(*FAST, "--sla-report=md")
     result.assert_outcomes(passed=2)
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith("# earlier step\n## pytest-latency-sla")
+    # A blank line between: the heading must start a paragraph of its own.
+    assert text.startswith("# earlier step\n\n## pytest-latency-sla")
     assert not (pytester.path / "sla-report.md").exists()
+    # After a step that wrote no newline at its end, or a blank line already, or nothing.
+    for before, after in [("tests: ok", "tests: ok\n\n"), ("ok\n\n", "ok\n\n"), ("", "")]:
+        summary.write_text(before, encoding="utf-8")
+        pytester.runpytest(*FAST, "--sla-report=md").assert_outcomes(passed=2)
+        assert summary.read_text(encoding="utf-8").startswith(after + "## pytest-latency-sla")
 
 
 def test_markdown_without_the_github_variable_goes_to_a_file(

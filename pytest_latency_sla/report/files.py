@@ -132,8 +132,20 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     if append:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(path, "a+b") as handle:
+            # After what an earlier step wrote, a blank line first: a heading glued to
+            # its last line ("tests: ok## pytest-latency-sla") would not be one.
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - 2))
+            ending = handle.read()
+            gap = (
+                b""
+                if size == 0 or ending == b"\n\n"
+                else b"\n"
+                if ending[-1:] == b"\n"
+                else b"\n\n"
+            )
+            handle.write(gap + text.encode("utf-8"))
         return path
     # mkstemp makes owner-only files; give the report the mode a plain open() would
     # (or keep the mode of the file it replaces).
