@@ -8,8 +8,9 @@ arguments and adds the test's name.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .settings import OPTIONS
 from .values import SettingError, parse_percentile
@@ -48,8 +49,10 @@ class MarkerError(ValueError):
     """A ``@pytest.mark.sla(...)`` that cannot be used."""
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _is_number(value: object) -> TypeGuard[numbers.Real]:
+    """A real number, numpy's scalars included (``np.float32(5)`` is no ``float``); not a
+    bool (``True`` is an ``int``)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _example(value: float) -> str:
@@ -109,7 +112,7 @@ def parse_marker_spec(
         )
     unit = given[0]
     raw = kwargs[unit]
-    value = float(raw) if _is_number(raw) else math.nan  # type: ignore[arg-type]
+    value = float(raw) if _is_number(raw) else math.nan
     # In nanoseconds too: 1e305 ms is finite, its nanoseconds are not.
     if not math.isfinite(value * 1e6) or value <= 0:
         value_text = f"{type(raw).__name__} {raw!r}"
@@ -125,7 +128,7 @@ def parse_marker_spec(
             if not _is_number(raw_pct):
                 raise SettingError("not a number")
             # The one rule for shares: below 1 a fraction (0.99 is p99), else percent.
-            percentile = _PERCENTILE(repr(float(raw_pct)))  # type: ignore[arg-type]
+            percentile = _PERCENTILE(repr(float(raw_pct)))
         except SettingError:
             raise MarkerError(
                 f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number in "
@@ -145,7 +148,7 @@ def parse_marker_spec(
         if kwargs.get(name) is not None
     }
     cold = kwargs.get("cold_ms")
-    cold_ms = float(cold) if _is_number(cold) else math.nan  # type: ignore[arg-type]
+    cold_ms = float(cold) if _is_number(cold) else math.nan
     if cold is not None and not (math.isfinite(cold_ms * 1e6) and cold_ms > 0):
         raise MarkerError(
             f"@pytest.mark.sla(cold_ms={cold!r}): cold_ms= must be a positive, finite number "
@@ -168,7 +171,7 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
     if all(kwargs.get(name) is None for name in _LOAD_ARGS):
         return None
     rps = kwargs.get("rps")
-    rate = float(rps) if _is_number(rps) else math.nan  # type: ignore[arg-type]
+    rate = float(rps) if _is_number(rps) else math.nan
     from .loadgen import MAX_RPS
 
     if rps is not None and math.isfinite(rate) and rate > MAX_RPS:
@@ -231,7 +234,7 @@ def _sampling_value(name: str, raw: object, budget: str) -> object:
     option = SAMPLING_ARGS[name]
     text = ""
     try:
-        if not isinstance(raw, (int, float)) or isinstance(raw, bool):
+        if not _is_number(raw):
             raise SettingError(f"expected a number, got {type(raw).__name__} {raw!r}")
         number = float(raw)
         text = str(int(number)) if number.is_integer() else repr(number)

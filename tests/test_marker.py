@@ -6,6 +6,7 @@ import ast
 import math
 import re
 
+import numpy as np
 import pytest
 
 from pytest_latency_sla.marker import MARKER_HELP, MarkerError, parse_marker, parse_marker_spec
@@ -30,6 +31,8 @@ from pytest_latency_sla.result import Budget
         ({"us": 5, "percentile": 0.5}, 99.0, Budget(5.0, "us", 50.0)),
         ({"ms": 3, "us": None}, 99.0, Budget(3.0, "ms", 99.0)),  # explicit None ignored
         ({"ms": None, "us": 7, "percentile": None}, 90.0, Budget(7.0, "us", 90.0)),
+        # numpy's scalars are numbers too (np.float32 is no float).
+        ({"ms": np.float32(5), "percentile": np.int64(95)}, 99.0, Budget(5.0, "ms", 95.0)),
     ],
 )
 def test_parse_marker_valid(kwargs: dict[str, object], default: float, expected: Budget) -> None:
@@ -49,6 +52,21 @@ def test_parse_marker_spec_carries_isolate(kwargs: dict[str, object], isolate: b
     # The budget is the same with or without isolate=.
     assert spec.budget == parse_marker((), kwargs, 99.0)
     assert spec.budget.value == kwargs.get("ms", kwargs.get("us"))
+
+
+def test_numpy_scalars_are_numbers_everywhere_in_the_marker() -> None:
+    spec = parse_marker_spec(
+        (),
+        {"us": np.float64(30), "cold_ms": np.float32(500), "rps": np.int32(300)},
+        99.0,
+    )
+    assert spec.cold_ms == 500.0
+    assert spec.load is not None
+    assert spec.load.rps == 300.0
+    timed = parse_marker_spec((), {"ms": 5, "max_time": np.float32(26)}, 99.0)
+    assert timed.sampling == {"max_time": 26.0}
+    with pytest.raises(MarkerError, match="ms= must be a positive"):
+        parse_marker((), {"ms": np.bool_(True)}, 99.0)
 
 
 def test_budget_units() -> None:
