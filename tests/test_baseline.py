@@ -165,6 +165,23 @@ def test_a_mismatch_still_shows_its_numbers() -> None:
     assert change_label(rec) == "p50 +200% (mismatch)"
     rec["comparison"], _ = compare(rec, entry(1.0, 0.95, 1.05, model_sha256="bb"), ENV, ENV)
     assert change_label(rec) == "p50 +200% regression (model changed)"
+    both = entry(1.0, 0.95, 1.05, intra_op_threads=4, model_sha256="bb")
+    rec["comparison"], _ = compare(rec, both, ENV, ENV)
+    assert change_label(rec) == "p50 +200% (mismatch, model changed)"
+
+
+def test_the_summary_counts_changes_in_plain_english() -> None:
+    from test_report import record as full_record
+
+    from pytest_latency_sla.report.labels import summary_line
+
+    comparison, _ = compare(
+        record(3.0, 2.9, 3.1), entry(1.0, 0.95, 1.05, intra_op_threads=4), ENV, ENV
+    )
+    first, second = full_record("t.py::a", 3.0), full_record("t.py::b", 3.0)
+    first["comparison"] = second["comparison"] = comparison
+    assert "against the baseline: 2 mismatches" in summary_line([first, second], 10.0)
+    assert "against the baseline: 1 mismatch" in summary_line([first], 10.0)
 
 
 def test_a_change_under_the_noise_floor_says_so_when_it_is_large() -> None:

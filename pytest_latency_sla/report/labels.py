@@ -74,7 +74,8 @@ def change_label(record: SlaRecord) -> str:
         return status
     text = f"p50 {round(change * 100) or 0:+d}%"  # never "-0%"
     if status == "mismatch":
-        return f"{text} (mismatch)"
+        changed = ", model changed" if comparison.get("model_changed") else ""
+        return f"{text} (mismatch{changed})"
     if status in ("regression", "improvement"):
         text = f"{text} {status}"
     elif abs(change) >= _SHOWN_AS_NOISE:
@@ -124,8 +125,10 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
             )
     statuses = [r["comparison"]["status"] for r in records if r["comparison"]]
     if statuses:
+        plurals = {"regression": "regressions", "improvement": "improvements"}
+        plurals["mismatch"] = "mismatches"
         changes = [
-            f"{statuses.count(s)} {s}{'s' if statuses.count(s) > 1 else ''}"
+            f"{statuses.count(s)} {plurals[s] if statuses.count(s) > 1 else s}"
             for s in ("regression", "improvement", "mismatch")
             if s in statuses
         ]
