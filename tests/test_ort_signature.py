@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,29 @@ def test_generated_inputs_follow_the_sizes_of_given_ones() -> None:
 
 
 # --- errors: dims --------------------------------------------------------------------
+
+
+def test_dims_for_a_dimension_only_fed_inputs_have_is_an_error() -> None:
+    # A new user's trial: dims={"input[0]": 64} beside feeds={"input": X[:1]} timed the
+    # model at batch 1, silently. Named or unnamed, a size that would be ignored is bad
+    # input, and the message names the feed.
+    ids = np.zeros((2, 9), dtype=np.int64)
+    with pytest.raises(OnnxInputError) as info:
+        prepare(multi_input_model(), feeds={"ids": ids}, dims={"seq": 64})
+    assert str(info.value) == (
+        "dims names 'seq', which only inputs given in feeds= have (axis 1 of 'ids', 9 in "
+        "the feed): dims= sizes the inputs made up for you, so it would be ignored; give "
+        "'ids' of the size you want in feeds=, or leave it out of feeds= to have it made"
+    )
+    page = (Path(__file__).parent.parent / "docs" / "bad-input.md").read_text(encoding="utf-8")
+    assert f"`{info.value}`" in page
+    x = np.zeros((1, 4), dtype=np.float32)
+    with pytest.raises(OnnxInputError, match=r"dims names 'x\[0\]', which only inputs given"):
+        prepare(identity_model(TensorProto.FLOAT, [None, 4]), feeds={"x": x}, dims={"x[0]": 64})
+    # A dimension a generated input has too is sized as before.
+    both = np.zeros((2, 3), dtype=np.float32)
+    feeds = prepare(add_model(("batch", 3)), feeds={"a": both}, dims={"batch": 2}).feeds
+    assert feeds["b"].shape == (2, 3)
 
 
 def test_dims_naming_no_dimension() -> None:

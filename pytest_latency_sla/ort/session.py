@@ -17,7 +17,13 @@ from ..result import Subject
 from .errors import OnnxInputError, ProviderDroppedError, ProviderUnavailableError, _error_detail
 from .feeds import _check_feeds, _display_path, random_feeds
 from .load_errors import _explain_load_error
-from .signature import _check_dims, _given_sizes, _input_signature, unnamed_axes
+from .signature import (
+    _check_dims,
+    _check_dims_fed,
+    _given_sizes,
+    _input_signature,
+    unnamed_axes,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -239,7 +245,9 @@ def prepare(
         created_ns = time.perf_counter_ns() - started
     inputs = session.get_inputs()
     given = _check_feeds(inputs, feeds, source if isinstance(source, str) else None)
-    sizes = {**_given_sizes(inputs, given), **_check_dims(inputs, dims)}
+    checked = _check_dims(inputs, dims)
+    _check_dims_fed(inputs, given, checked)
+    sizes = {**_given_sizes(inputs, given), **checked}
     all_feeds = random_feeds(inputs, given, sizes)
     generated = tuple(node.name for node in inputs if node.name not in given)
     generated_inputs = [node for node in inputs if node.name not in given]

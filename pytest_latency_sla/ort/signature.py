@@ -147,6 +147,32 @@ def _check_dims(inputs: Sequence[Any], dims: Mapping[str, int] | None) -> dict[s
     return {k: int(v) for k, v in dims.items()}
 
 
+def _check_dims_fed(
+    inputs: Sequence[Any], given: Mapping[str, Any], dims: Mapping[str, int]
+) -> None:
+    """``dims`` sizes the inputs the adapter makes up: an entry for a dimension that only
+    ``feeds`` inputs have would be ignored (the model timed at the feed's size, not the
+    one asked for), so it is an error that names the feed."""
+    for key in dims:
+        users = [
+            (node.name, axis)
+            for node in inputs
+            for axis, dim in enumerate(node.shape or [])
+            if dim == key or axis_key(node.name, axis) == key
+        ]
+        if not users or not all(name in given for name, _ in users):
+            continue
+        name, axis = users[0]
+        shape = _value_shape(given[name])
+        has = f", {shape[axis]} in the feed" if shape and axis < len(shape) else ""
+        raise OnnxInputError(
+            f"dims names {key!r}, which only inputs given in feeds= have (axis {axis} of "
+            f"{name!r}{has}): dims= sizes the inputs made up for you, so it would be "
+            f"ignored; give {name!r} of the size you want in feeds=, or leave it out of "
+            "feeds= to have it made"
+        )
+
+
 def _input_signature(feeds: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     out = []
     for name, value in feeds.items():
