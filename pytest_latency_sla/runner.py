@@ -387,6 +387,8 @@ class InProcess:
                 made = f"the quantizer did not finish in {request.quantize_timeout:g} s"
             except IsolationError as exc:
                 made = str(exc)
+            if isinstance(made, bytes):
+                made = variants_module.nothing_quantized(made) or made
             _INT8[key] = made
         if isinstance(made, bytes):
             quantized = made

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from onnx_models import matmul_chain_model, save
+from onnx_models import add_model, matmul_chain_model, model_bytes, save
 from support import FAST, load_report
 from synthetic import FakeClock
 from test_html_report import _document
@@ -25,6 +25,7 @@ from test_report import record
 from pytest_latency_sla.advise import Variant, advice_sentence, advise
 from pytest_latency_sla.isolate import IsolationError, WorkerFailedError
 from pytest_latency_sla.isolate_onnx import run_quantize
+from pytest_latency_sla.ort import variants
 from pytest_latency_sla.plan import SamplingPlan
 
 if TYPE_CHECKING:
@@ -224,6 +225,22 @@ def test_the_real_quantizer_makes_an_int8_model() -> None:
 
     session = onnxruntime.InferenceSession(quantized, providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["features"]
+    assert variants.nothing_quantized(quantized) is None  # its MatMul is int8 now
+
+
+def test_a_model_the_quantizer_leaves_as_it_was_says_so() -> None:
+    # A tree ensemble (skl2onnx, onnxmltools) or a graph of element-wise operators has
+    # no int8 form: quantize_dynamic returns it unchanged, and timing that as "int8"
+    # would read as "int8 was tried and does not help" (a new user's trial).
+    pytest.importorskip("onnx")
+    unchanged = run_quantize(model_bytes(add_model(("batch", 6))), 60.0)
+    assert variants.nothing_quantized(unchanged) == (
+        "quantize_dynamic changed nothing: none of the model's operators (Add) has an int8 "
+        "form, so int8 cannot make it faster"
+    )
+    assert variants.nothing_quantized(b"not a model") is None
+    page = Path(__file__).parent.parent / "docs" / "advisor.md"
+    assert f"`{variants.nothing_quantized(unchanged)}`" in page.read_text(encoding="utf-8")
 
 
 # --- end to end: the story -------------------------------------------------------------

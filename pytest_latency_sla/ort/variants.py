@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["iobinding_call", "model_bytes", "option_variants", "quantize_int8"]
+__all__ = [
+    "iobinding_call",
+    "model_bytes",
+    "nothing_quantized",
+    "option_variants",
+    "quantize_int8",
+]
 
 #: onnxruntime's graph optimization levels, by the names the advice gives them.
 _LEVELS = (
@@ -92,6 +98,46 @@ def quantize_int8(source: bytes | str) -> bytes:
         quantize_dynamic(source, target, weight_type=QuantType.QInt8)
         with open(target, "rb") as handle:
             return handle.read()
+
+
+#: Operators through which ``quantize_dynamic`` computes in int8: a model it made with
+#: none of them is the original (its operators have no int8 form, as a tree ensemble's).
+INT8_OPS = frozenset(
+    {
+        "DynamicQuantizeLinear",
+        "QuantizeLinear",
+        "DequantizeLinear",
+        "MatMulInteger",
+        "ConvInteger",
+        "DynamicQuantizeMatMul",
+        "DynamicQuantizeLSTM",
+        "QAttention",
+        "QGemm",
+        "QLinearMatMul",
+        "QLinearConv",
+        "QEmbedLayerNormalization",
+    }
+)
+
+
+def nothing_quantized(quantized: bytes) -> str | None:
+    """Why the int8 model is no variant at all, when ``quantize_dynamic`` left every
+    operator as it was (e.g. "quantize_dynamic changed nothing: none of the model's
+    operators (Cast, TreeEnsembleClassifier) has an int8 form"); None when it quantized
+    something, or the model cannot be read here (the timing says then)."""
+    try:
+        import onnx
+
+        graph = onnx.load_from_string(quantized).graph
+    except Exception:
+        return None
+    ops = sorted({node.op_type for node in graph.node})
+    if not ops or INT8_OPS.intersection(ops):
+        return None
+    return (
+        "quantize_dynamic changed nothing: none of the model's operators "
+        f"({', '.join(ops)}) has an int8 form, so int8 cannot make it faster"
+    )
 
 
 def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], object]:
