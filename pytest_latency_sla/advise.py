@@ -35,6 +35,8 @@ ADVISE_MIN_TIME_NS = 500_000_000
 ADVISE_MAX_TIME_NS = 2_000_000_000
 #: A variant within this fraction of the original is "about the same".
 SAME_WITHIN = 0.05
+#: A variant's error is quoted up to this many characters.
+_MAX_DETAIL = 400
 
 _OUTCOMES = {
     "regression": "slower",
@@ -104,7 +106,11 @@ def advise(
         try:
             paired = sample_pair(original, variant.call, plan, confidence=confidence, clock=clock)
         except Exception as exc:  # the variant raised when run: a row, never a failure
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            # Every line, joined: onnxruntime puts what went wrong ("Got: 8 Expected: 1")
+            # on the later ones.
+            detail = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+            if len(detail) > _MAX_DETAIL:
+                detail = detail[: _MAX_DETAIL - 3].rstrip() + "..."
             problem = f"raised {type(exc).__name__}" + (f": {detail}" if detail else "")
             entries.append(_failed(variant.name, problem))
             continue

@@ -144,7 +144,7 @@ def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], objec
     """The IO-binding call path: inputs bound once, outputs bound to the session's
     device, ``session.run_with_iobinding``. Raises ``OnnxInputError`` where it does not
     apply (an input type onnxruntime cannot bind)."""
-    from .errors import OnnxInputError
+    from .errors import OnnxInputError, _error_detail
 
     try:
         binding = session.io_binding()
@@ -154,7 +154,7 @@ def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], objec
             binding.bind_output(output.name)
         session.run_with_iobinding(binding)  # once: a path that cannot run is a row now
     except Exception as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = _error_detail(exc)
         raise OnnxInputError(f"the IO-binding path does not apply here ({detail})") from None
 
     def call() -> None:
