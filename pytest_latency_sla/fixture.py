@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,9 @@ class RunClock:
         if load is not None and load.capacity is not None:
             self.used_ns += load.capacity.duration_ns
         self.measurements += 1
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # warnings point past it
 
 
 class SlaInconclusiveWarning(pytest.PytestWarning):
@@ -509,5 +513,8 @@ class SlaFixture:
             pytest.fail("\n".join(failures), pytrace=False)
         if verdict is Verdict.INCONCLUSIVE and settings.inconclusive == "warn":
             message = verdict_message(result, settings.inconclusive, index)
-            warnings.warn(SlaInconclusiveWarning(message), stacklevel=3)
+            level, frame = 1, sys._getframe(0)  # at the first caller outside this package
+            while frame.f_back is not None and frame.f_code.co_filename.startswith(_HERE):
+                frame, level = frame.f_back, level + 1
+            warnings.warn(SlaInconclusiveWarning(message), stacklevel=level)
         return result

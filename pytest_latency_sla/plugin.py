@@ -7,6 +7,7 @@ Thin on purpose: settings live in ``settings``, the marker in ``marker``, timing
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
@@ -349,6 +350,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     )
 
 
+def _ours(report: pytest.TestReport) -> bool:
+    """Whether a skip's location is in this package's files."""
+    where = report.longrepr
+    if not isinstance(where, tuple) or not where:
+        return False
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.abspath(str(where[0])).startswith(here + os.sep)
+
+
 def _written_on(item: pytest.Item) -> bool:
     """Whether an sla marker is written on the test itself: a decorator on its function,
     or its ``pytest.param``'s marks (``item.own_markers`` also holds those a conftest
@@ -371,9 +381,10 @@ def pytest_runtest_makereport(
         records = item.stash.get(RECORDS_KEY, [])
         if records:
             setattr(report, RECORDS_ATTR, list(records))
-        if report.skipped and item.stash.get(SKIPPED_HERE_KEY, False):
-            # A skip raised in this plugin's hook would point at plugin.py: point it at
-            # the test, as a skip marker does.
+        if report.skipped and (item.stash.get(SKIPPED_HERE_KEY, False) or _ours(report)):
+            # A skip raised in this plugin (its hook, or sla.onnx() skipping a provider this
+            # onnxruntime lacks) would point at its file: point it at the test, as a skip
+            # marker does.
             path, line = item.reportinfo()[:2]
             reason = str(call.excinfo.value) if call.excinfo else ""
             report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {reason}")

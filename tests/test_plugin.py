@@ -378,8 +378,15 @@ def test_inconclusive_pass_passes(pytester: pytest.Pytester) -> None:
 
 
 @SHOW_INCONCLUSIVE
-def test_inconclusive_warn_passes_with_a_warning(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(ONE_FAST_SLA_TEST)
+@pytest.mark.parametrize("onnx", [False, True], ids=["measure", "onnx"])
+def test_inconclusive_warn_passes_with_a_warning(pytester: pytest.Pytester, onnx: bool) -> None:
+    if onnx:  # sla.onnx() goes deeper into the plugin before the warning than measure()
+        shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+        pytester.makepyfile(
+            ONE_FAST_SLA_TEST.replace("sla.measure(lambda: None)", 'sla.onnx("funnel.onnx")')
+        )
+    else:
+        pytester.makepyfile(ONE_FAST_SLA_TEST)
     result = pytester.runpytest(UNDECIDABLE, "--sla-inconclusive=warn", *FAST)
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(
