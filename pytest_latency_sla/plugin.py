@@ -253,7 +253,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         try:
             spec = parse_marker_spec(marker.args, marker.kwargs, settings.percentile)
             item.stash[MARKER_KEY] = spec
-            return
+            # Before the benchmark runs, not after its rounds (the sla fixture's tests
+            # measure with the marker's arguments as they are).
+            names = getattr(item, "fixturenames", ())
+            problem = (
+                _not_for_benchmarks(spec) if "benchmark" in names and "sla" not in names else ""
+            )
+            if not problem:
+                return
         except MarkerError as exc:
             problem = str(exc)
     # Outside the except block, so the error is one sentence, not a chained traceback.
@@ -261,8 +268,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _not_for_benchmarks(spec: MarkerSpec) -> str:
-    """The marker's arguments a pytest-benchmark test cannot honour, as written ("" if
-    none); ``confidence=`` applies to the verdict on its rounds."""
+    """Why the marker cannot judge a pytest-benchmark test's rounds ("" if it can): the
+    arguments they cannot honour, as written (``confidence=`` applies to the verdict on
+    its rounds)."""
+    if spec.load is not None and spec.load.rps is not None:
+        return (
+            "rps= does not apply to pytest-benchmark's rounds, which it times one at a time; "
+            "measure under load with the sla fixture: sla.measure(fn) or sla.onnx(model)"
+        )
     names = [f"{name}=" for name in spec.sampling if name != "confidence"]
     if spec.isolate:
         names.append("isolate=True")
@@ -270,7 +283,14 @@ def _not_for_benchmarks(spec: MarkerSpec) -> str:
         names.append("cold_ms=")
     if spec.load is not None and spec.load.capacity:
         names.append("capacity=True")
-    return ", ".join(names)
+    if not names:
+        return ""
+    ignored = ", ".join(names)
+    return (
+        f"{ignored} on @pytest.mark.sla {'does' if ',' not in ignored else 'do'} not apply "
+        "to pytest-benchmark's rounds, which it times in this process as it chooses; remove "
+        "it, or measure with the sla fixture: sla.measure(fn) or sla.onnx(model)"
+    )
 
 
 def _arguments(marker: pytest.Mark) -> str:
@@ -313,23 +333,6 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if benchmark is not None:
         # A pytest-benchmark test: judge its own rounds (if it ran at all).
         from .bench import judge_benchmark
-
-        if spec.load is not None and spec.load.rps is not None:
-            pytest.fail(
-                "rps= does not apply to pytest-benchmark's rounds, which it times one at a "
-                "time; measure under load with the sla fixture: sla.measure(fn) or "
-                f"sla.onnx(model) (in {item.nodeid})",
-                pytrace=False,
-            )
-        ignored = _not_for_benchmarks(spec)
-        if ignored:
-            pytest.fail(
-                f"{ignored} on @pytest.mark.sla {'does' if ',' not in ignored else 'do'} not "
-                "apply to pytest-benchmark's rounds, which it times in this process as it "
-                "chooses; remove it, or measure with the sla fixture: sla.measure(fn) or "
-                f"sla.onnx(model) (in {item.nodeid})",
-                pytrace=False,
-            )
 
         if judge_benchmark(_make_fixture(item), benchmark, item.name) is None:
             # The benchmark never ran (--benchmark-disable, or pytest-benchmark turned
