@@ -33,6 +33,7 @@ __all__ = [
     "defaulted_note",
     "merged_lines",
     "mismatch_text",
+    "not_comparable_text",
     "ratio_cell",
     "revision_of",
     "revision_text",
@@ -318,6 +319,31 @@ def changed_models(records: Sequence[SlaRecord]) -> list[tuple[SlaRecord, Revisi
     changed = [(r, e) for r in records if (e := revision_of(r)) and e["status"] == "changed"]
     changed.sort(key=lambda pair: OUTCOME_ORDER.get(pair[1]["outcome"] or "", 1))
     return changed
+
+
+def not_comparable_text(records: Sequence[SlaRecord]) -> str | None:
+    """The measurements that could not be measured side by side with the base revision,
+    e.g. ``1 measurement not comparable with main (t.py::test_fn): only model files given
+    by path are measured side by side with the base``; None when there are none."""
+    apart = [
+        (r["label"], e)
+        for r in records
+        if (e := revision_of(r)) is not None and e["status"] == "not comparable"
+    ]
+    if not apart:
+        return None
+    count, ref = len(apart), apart[0][1]["ref"]
+    shown = ", ".join(label for label, _ in apart[:_NAMED])
+    more = f" and {count - _NAMED} more" if count > _NAMED else ""
+    return (
+        f"{count} measurement{'s' if count != 1 else ''} not comparable with {ref} "
+        f"({shown}{more}): only model files given by path are measured side by side "
+        "with the base"
+    )
+
+
+#: The most measurements named in one line of notes.
+_NAMED = 3
 
 
 def ratio_cell(values: list[float] | None) -> str:

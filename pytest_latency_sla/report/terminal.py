@@ -20,6 +20,7 @@ from .labels import (
     cold_text,
     defaulted_note,
     mismatch_text,
+    not_comparable_text,
     revision_of,
     revision_text,
     sweep_text,
@@ -116,25 +117,10 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         revision = revision_of(record)
         if revision is not None and revision["status"] != "not comparable":
             out.append(f"sla: {record['label']}: {revision_text(revision)}")
-    apart = [
-        (r["label"], e)
-        for r in records
-        if (e := revision_of(r)) is not None and e["status"] == "not comparable"
-    ]
+    apart = not_comparable_text(records)
     if apart:
-        count, ref = len(apart), apart[0][1]["ref"]
-        shown = ", ".join(label for label, _ in apart[:_NAMED])
-        more = f" and {count - _NAMED} more" if count > _NAMED else ""
-        out.append(
-            f"sla: {count} measurement{'s' if count != 1 else ''} not comparable with {ref} "
-            f"({shown}{more}): only model files given by path are measured side by side "
-            "with the base"
-        )
+        out.append(f"sla: {apart}")
     return out
-
-
-#: The most measurements named in one line of notes.
-_NAMED = 3
 
 
 def advice(records: Sequence[SlaRecord]) -> list[str]:
