@@ -708,6 +708,10 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
     # The Markdown reads as a pull-request comment: the changed model in a table of its own.
     markdown = (root / "r.md").read_text(encoding="utf-8")
     assert "**Changed models, measured side by side with `main`**" in markdown
+    assert (
+        "- 1 measurement not comparable with main (test_models.py::test_callable): only "
+        "model files given by path are measured side by side with the base\n"
+    ) in markdown
     (row,) = [
         line
         for line in markdown.splitlines()

@@ -24,6 +24,7 @@ from .labels import (
     defaulted_note,
     merged_lines,
     mismatch_text,
+    not_comparable_text,
     ratio_cell,
     revision_of,
     revision_text,
@@ -187,7 +188,10 @@ def render(document: Document, headroom: float | None = None) -> str:
                 notes.append((record["label"], revision_text(revision)))
         for label, text in notes:
             lines.append(f"- `{_cell(label)}`: {_cell(text)}")
-        if notes:
+        apart = not_comparable_text(records)
+        if apart:
+            lines.append(f"- {_cell(apart)}")
+        if notes or apart:
             lines.append("")
         lines += _advice(records)
     env = run["environment"]
