@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .baseline import judge_against
+from .limits import RunClock
 from .load import capacity_problem, too_few
 from .messages import cold_message, progress_line, revision_regression_message, verdict_message
 from .result import SlaResult, Verdict, judged_percentile
@@ -28,30 +29,11 @@ if TYPE_CHECKING:
     from .loadspec import LoadSpec
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
-    from .sampling import Progress, Sampling
+    from .sampling import Progress
     from .schema import Advice, ColdEntry, RevisionEntry, SlaRecord, SweepEntry
     from .settings import Settings
 
-__all__ = ["RunClock", "SlaFixture", "SlaInconclusiveWarning"]
-
-
-#: Seconds of ``sla_timeout`` kept for an isolated worker's start, model load and warmup.
-ISOLATED_SLACK_S = 15.0
-
-
-class RunClock:
-    """How long this session (this xdist worker) has measured, against ``sla_run_time``."""
-
-    def __init__(self) -> None:
-        self.used_ns = 0
-        self.measurements = 0
-
-    def add(self, sampling: Sampling) -> None:
-        self.used_ns += sampling.warmup_ns + sampling.duration_ns
-        load = sampling.load
-        if load is not None and load.capacity is not None:
-            self.used_ns += load.capacity.duration_ns
-        self.measurements += 1
+__all__ = ["SlaFixture", "SlaInconclusiveWarning"]
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # warnings point past it
@@ -352,7 +334,7 @@ class SlaFixture:
 
     def _timing(self, onnx: bool = True) -> Timing:
         """How to sample, the same in this process and in an isolated worker."""
-        from .capacity import fit_isolated
+        from .limits import fit
         from .load import resolve
         from .runner import Timing
 
@@ -369,20 +351,19 @@ class SlaFixture:
         problem = too_few(load, plan, quantile) if load and not settings.disable else None
         if problem:
             pytest.fail(f"{problem} (in {self._nodeid})", pytrace=False)
-        limit = plan.time_limit_ns
-        if settings.run_time > 0:
-            # Past the run's measuring time, nothing goes past max_time.
-            limit = min(limit, int(settings.run_time * 1e9 - self._run_clock.used_ns))
-        if self._isolate:
-            # An isolated worker is killed after sla_timeout: sampling past max_time
-            # stops in time for the worker's start, the model's load and its warmup,
-            # and for a capacity search after it.
-            load, room, late = fit_isolated(load, plan, settings.timeout, ISOLATED_SLACK_S)
-            if late:
-                pytest.fail(f"{late} (in {self._nodeid})", pytrace=False)
-            limit = min(limit, room)
-        if limit != plan.time_limit_ns:
-            plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
+        fitted = fit(
+            plan,
+            load,
+            run_time_left_ns=(
+                int(settings.run_time * 1e9 - self._run_clock.used_ns)
+                if settings.run_time > 0
+                else None
+            ),
+            isolated_timeout_s=settings.timeout if self._isolate else None,
+        )
+        if fitted.problem:
+            pytest.fail(f"{fitted.problem} (in {self._nodeid})", pytrace=False)
+        plan, load = fitted.plan, fitted.load
         return Timing(
             plan,
             budget_ns=budget.ns if budget else None,

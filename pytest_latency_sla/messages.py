@@ -223,7 +223,7 @@ def _need(result: SlaResult) -> str:
         text += f" and max_samples={math.ceil(needed * 1.2 / step) * step:_}"
     text += " on this marker"
     if result.subject.isolated:
-        # An isolated worker is killed after sla_timeout (see fixture.ISOLATED_SLACK_S).
+        # An isolated worker is killed after sla_timeout (see limits.ISOLATED_SLACK_S).
         text += f" and sla_timeout above {float(suggested) + 15:g} (it is isolated)"
     lower = _lower_percentile(result)
     if lower is not None:

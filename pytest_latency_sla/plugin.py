@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
     from .baseline import Baseline
-    from .fixture import RunClock, SlaFixture
+    from .fixture import SlaFixture
+    from .limits import RunClock
     from .schema import SlaRecord
 
 # Heavy modules (numpy behind them) are imported where first needed, so a suite without
@@ -441,7 +442,8 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
             if entry[key] is not None:
                 item.user_properties.append((f"sla_{key}{suffix}", entry[key]))
 
-    from .fixture import RunClock, SlaFixture
+    from .fixture import SlaFixture
+    from .limits import RunClock
 
     config = item.config
     spec = item.stash.get(MARKER_KEY, None)

@@ -125,6 +125,7 @@ CORE = (
     "pytest_latency_sla.loadgen",
     "pytest_latency_sla.loadledger",
     "pytest_latency_sla.capacity",
+    "pytest_latency_sla.limits",
 )
 GLUE = (
     "pytest_latency_sla.plugin",

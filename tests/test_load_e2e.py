@@ -280,7 +280,8 @@ def test_rps_on_a_pytest_benchmark_test_is_refused_with_a_sentence(
 
 def test_an_isolated_capacity_search_leaves_its_time_within_sla_timeout() -> None:
     from pytest_latency_sla.capacity import CAPACITY_TIME_NS
-    from pytest_latency_sla.fixture import ISOLATED_SLACK_S, SlaFixture
+    from pytest_latency_sla.fixture import SlaFixture
+    from pytest_latency_sla.limits import ISOLATED_SLACK_S
     from pytest_latency_sla.loadspec import LoadSpec
     from pytest_latency_sla.result import Budget
     from pytest_latency_sla.settings import Settings

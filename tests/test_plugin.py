@@ -1152,7 +1152,8 @@ def test_quiet_runs_print_no_progress(pytester: pytest.Pytester) -> None:
 
 
 def test_past_the_run_time_no_measurement_goes_past_max_time() -> None:
-    from pytest_latency_sla.fixture import RunClock, SlaFixture
+    from pytest_latency_sla.fixture import SlaFixture
+    from pytest_latency_sla.limits import RunClock
     from pytest_latency_sla.result import Budget
     from pytest_latency_sla.settings import Settings
 
@@ -1170,7 +1171,8 @@ def test_past_the_run_time_no_measurement_goes_past_max_time() -> None:
 
 
 def test_a_rate_too_low_is_judged_on_the_tests_settings_not_the_run_time_left() -> None:
-    from pytest_latency_sla.fixture import RunClock, SlaFixture
+    from pytest_latency_sla.fixture import SlaFixture
+    from pytest_latency_sla.limits import RunClock
     from pytest_latency_sla.loadspec import LoadSpec
     from pytest_latency_sla.result import Budget
     from pytest_latency_sla.settings import Settings
@@ -1259,7 +1261,8 @@ def test_the_message_says_which_measurement_of_the_test(pytester: pytest.Pyteste
 
 
 def test_isolated_sampling_stops_in_time_for_the_worker_timeout() -> None:
-    from pytest_latency_sla.fixture import ISOLATED_SLACK_S, SlaFixture
+    from pytest_latency_sla.fixture import SlaFixture
+    from pytest_latency_sla.limits import ISOLATED_SLACK_S
     from pytest_latency_sla.result import Budget
     from pytest_latency_sla.settings import Settings
 
