@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import os
 import sys
+import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
+    from .limits import Deadline
     from .loadspec import LoadSpec
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
@@ -68,8 +70,11 @@ class SlaFixture:
         load: LoadSpec | None = None,
         run_clock: RunClock | None = None,
         progress: Callable[[str], None] | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self._nodeid = nodeid
+        self._deadline = deadline
+        self._cut_by: str | None = None
         self._run_clock = run_clock if run_clock is not None else RunClock()
         self._progress = progress
         self._budget = budget
@@ -360,7 +365,10 @@ class SlaFixture:
                 else None
             ),
             isolated_timeout_s=settings.timeout if self._isolate else None,
+            deadline=None if settings.disable else self._deadline,
+            now_ns=time.monotonic_ns(),
         )
+        self._cut_by = fitted.cut_by
         if fitted.problem:
             pytest.fail(f"{fitted.problem} (in {self._nodeid})", pytrace=False)
         plan, load = fitted.plan, fitted.load
@@ -487,13 +495,13 @@ class SlaFixture:
         if verdict is Verdict.FAIL:
             failures.append(verdict_message(result, index=index))
         elif verdict is Verdict.INCONCLUSIVE and settings.inconclusive == "fail":
-            failures.append(verdict_message(result, settings.inconclusive, index))
+            failures.append(verdict_message(result, settings.inconclusive, index, self._cut_by))
         if problem:
             failures.append(problem)
         if failures:
             pytest.fail("\n".join(failures), pytrace=False)
         if verdict is Verdict.INCONCLUSIVE and settings.inconclusive == "warn":
-            message = verdict_message(result, settings.inconclusive, index)
+            message = verdict_message(result, settings.inconclusive, index, self._cut_by)
             level, frame = 1, sys._getframe(0)  # at the first caller outside this package
             while frame.f_back is not None and frame.f_code.co_filename.startswith(_HERE):
                 frame, level = frame.f_back, level + 1

@@ -1,5 +1,6 @@
 """How long a measurement may take: the session's measuring time, an isolated worker's
-timeout, and what each leaves of the sampling plan.
+timeout, a timeout around the whole test (pytest-timeout's), and what each leaves of the
+sampling plan.
 
 No pytest, no onnxruntime. The fixture asks :func:`fit` for the plan a measurement runs
 under; a run that could never end in time comes back as a sentence, which the fixture
@@ -12,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import fmt
 from .capacity import fit_isolated
 
 if TYPE_CHECKING:
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from .plan import SamplingPlan
     from .sampling import Sampling
 
-__all__ = ["ISOLATED_SLACK_S", "Fitted", "RunClock", "fit"]
+__all__ = ["ISOLATED_SLACK_S", "Deadline", "Fitted", "RunClock", "deadline", "fit"]
 
 #: Seconds of ``sla_timeout`` kept for an isolated worker's start, model load and warmup.
 ISOLATED_SLACK_S = 15.0
@@ -40,6 +42,43 @@ class RunClock:
         self.measurements += 1
 
 
+#: Of a timeout around the whole test, what a measurement leaves for the rest of the test
+#: (a session to create, the reports' bookkeeping): this share, and at least a second.
+DEADLINE_SLACK_SHARE = 0.1
+DEADLINE_SLACK_MIN_NS = 1_000_000_000
+#: Warmup may take up to a quarter of ``max_time`` (``SamplingPlan.warmup_cap_ns``).
+_WARMUP_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A timeout around the whole test that would kill it mid-measurement, losing every
+    sample (pytest-timeout's ``--timeout``)."""
+
+    #: When it strikes (``time.monotonic_ns()``).
+    at_ns: int
+    timeout_s: float
+    #: It in words, e.g. "pytest-timeout's 5 s timeout".
+    name: str
+
+
+def deadline(
+    started_ns: int, *, marker: object, option: object, env: str | None, ini: object
+) -> Deadline | None:
+    """pytest-timeout's timeout around a test that started at ``started_ns``, read as it
+    reads it: the test's ``timeout`` marker, else ``--timeout``, else ``PYTEST_TIMEOUT``,
+    else the ``timeout`` ini key; None for none, 0, or a value it would refuse."""
+    raw = next((v for v in (marker, option, env or None, ini or None) if v is not None), None)
+    try:
+        timeout = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not 0 < timeout < float("inf"):
+        return None
+    name = f"pytest-timeout's {timeout:g} s timeout"
+    return Deadline(started_ns + int(timeout * 1e9), timeout, name)
+
+
 @dataclass(frozen=True)
 class Fitted:
     """The plan and load a measurement runs under, or why it could never end in time."""
@@ -47,6 +86,8 @@ class Fitted:
     plan: SamplingPlan
     load: LoadSpec | None
     problem: str | None = None
+    #: The deadline that cut ``max_time`` short (its name), or None.
+    cut_by: str | None = None
 
 
 def fit(
@@ -55,6 +96,8 @@ def fit(
     *,
     run_time_left_ns: int | None = None,
     isolated_timeout_s: float | None = None,
+    deadline: Deadline | None = None,
+    now_ns: int = 0,
 ) -> Fitted:
     """``plan`` with sampling past ``max_time`` (toward a projected verdict) stopped in time
     for what is left of ``sla_run_time`` (``run_time_left_ns``; None: no such limit) and,
@@ -71,4 +114,38 @@ def fit(
         limit = min(limit, room)
     if limit != plan.time_limit_ns:
         plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
-    return Fitted(plan, load)
+    if deadline is None:
+        return Fitted(plan, load)
+    return _before(plan, load, deadline, now_ns)
+
+
+def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_ns: int) -> Fitted:
+    """``plan`` cut to end (warmup and a capacity search included) before ``deadline``, at
+    ``now_ns``: an inconclusive verdict that says why beats a test killed with nothing
+    measured. A plan that fits is left as it is."""
+    slack = max(DEADLINE_SLACK_MIN_NS, int(DEADLINE_SLACK_SHARE * deadline.timeout_s * 1e9))
+    left = deadline.at_ns - now_ns - slack
+    if load is not None and load.capacity:
+        search = max(0, min(load.capacity_time_ns, left // 3))
+        load = dataclasses.replace(load, capacity_time_ns=search)
+        left -= search
+    room = int(left / (1.0 + _WARMUP_SHARE))
+    if room >= plan.limit_ns:
+        return Fitted(plan, load)
+    need = plan.min_time_ns
+    if load is not None and load.rps is not None:
+        need = max(need, plan.load_time_ns)
+    if room < max(need, 1):
+        wanted = (plan.max_time_ns * (1.0 + _WARMUP_SHARE) + slack) / 1e9 + 1.0
+        return Fitted(
+            plan,
+            load,
+            (
+                f"{deadline.name} leaves about {fmt.duration(max(0, left) / 1e9)} for this "
+                f"measurement, less than the {fmt.duration(need / 1e9)} it needs at least "
+                "(sla_min_time, or sla_load_time under load): raise the timeout "
+                f"(e.g. --timeout={wanted:.0f}, or @pytest.mark.timeout({wanted:.0f}))"
+            ),
+        )
+    cut = dataclasses.replace(plan, max_time_ns=min(plan.max_time_ns, room), time_limit_ns=room)
+    return Fitted(cut, load, cut_by=deadline.name)

@@ -25,12 +25,15 @@ __all__ = [
 ]
 
 
-def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index: int = 0) -> str:
+def verdict_message(
+    result: SlaResult, inconclusive_policy: str = "fail", index: int = 0, cut_by: str | None = None
+) -> str:
     """One sentence on a result with a budget: why it failed, or was too close to call.
 
     ``inconclusive_policy`` (the ``sla_inconclusive`` setting) decides which way out of
     an inconclusive result is suggested. The sentence names what was measured (the model
     path or the callable), and ``index`` (from 0) which measurement of the test it was.
+    ``cut_by``: the timeout around the test that cut ``max_time`` short (``limits.fit``).
     """
     budget = result.budget
     if budget is None or result.verdict is None:
@@ -68,8 +71,8 @@ def verdict_message(result: SlaResult, inconclusive_policy: str = "fail", index:
             "more rounds (--benchmark-min-rounds, or rounds= of benchmark.pedantic)"
             f"{accept}"
         )
-    stopped = _stopped(result)
-    need = _need(result)
+    stopped = _stopped(result, cut_by)
+    need = _need(result, cut_by)
     decision = sampling.decision
     reason = decision.reason if decision else None
     stolen = load is not None and load.steal_share >= STEAL_MENTION_SHARE
@@ -165,11 +168,13 @@ def _sizes(result: SlaResult) -> str:
     )
 
 
-def _stopped(result: SlaResult) -> str:
+def _stopped(result: SlaResult, cut_by: str | None = None) -> str:
     """Why sampling stopped undecided, e.g. "after 20.0 s (sla_max_time)"."""
     sampling = result.sampling
     took = fmt.duration(sampling.duration_ns / 1e9)
     limit = fmt.duration(sampling.limit_ns / 1e9)
+    if cut_by and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
+        return f"after {took}, cut short to end before {cut_by}"
     if sampling.stop_reason == "unreachable":
         return (
             f"after {took}, past sla_max_time toward a verdict that then moved beyond the "
@@ -182,7 +187,7 @@ def _stopped(result: SlaResult) -> str:
     return f"after {took} (sla_max_time)"
 
 
-def _need(result: SlaResult) -> str:
+def _need(result: SlaResult, cut_by: str | None = None) -> str:
     """What a verdict needs, with numbers, and how to give it that.
 
     E.g. "p99 needs about 510 calls: about 10.4 s at 20.3 ms per call; set max_time=15
@@ -225,6 +230,9 @@ def _need(result: SlaResult) -> str:
     if result.subject.isolated:
         # An isolated worker is killed after sla_timeout (see limits.ISOLATED_SLACK_S).
         text += f" and sla_timeout above {float(suggested) + 15:g} (it is isolated)"
+    if cut_by:
+        # The warmup, and the rest of the test, need their share too (limits.fit).
+        text += f", and raise {cut_by} above {_round_up(float(suggested) * 1.5 + 2)} s"
     lower = _lower_percentile(result)
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"

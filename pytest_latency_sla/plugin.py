@@ -10,6 +10,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from .baseline import Baseline
     from .fixture import SlaFixture
-    from .limits import RunClock
+    from .limits import Deadline, RunClock
     from .schema import SlaRecord
 
 # Heavy modules (numpy behind them) are imported where first needed, so a suite without
@@ -39,6 +40,7 @@ COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
 MARKER_KEY: pytest.StashKey[MarkerSpec | None] = pytest.StashKey()
 #: Set when this plugin skipped the item from a hook, so the skip points at the test.
 SKIPPED_HERE_KEY = pytest.StashKey[bool]()
+STARTED_KEY = pytest.StashKey[int]()
 ATTEMPTS_KEY = pytest.StashKey["_Attempts"]()
 RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
@@ -231,6 +233,8 @@ def _is_sla_test(item: pytest.Item) -> bool:
 # marker is not an error), still before the fixtures are set up (pytest's own setup hook
 # was registered earlier, so it is called later).
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    # When a timeout around the whole test (pytest-timeout's) started, or a little after.
+    item.stash[STARTED_KEY] = time.monotonic_ns()
     # A fresh list on every run of the item: a rerun (pytest-rerunfailures) must neither
     # send the earlier attempt's records again nor count them as measured.
     item.stash[RECORDS_KEY] = []
@@ -465,6 +469,29 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
         load=spec.load if spec else None,
         run_clock=config.stash[RUN_CLOCK_KEY],
         progress=_progress_writer(config),
+        deadline=_deadline(item),
+    )
+
+
+def _deadline(item: pytest.Item) -> Deadline | None:
+    """pytest-timeout's timeout around this test, as it reads it (``limits.deadline``)."""
+    config = item.config
+    if not config.pluginmanager.hasplugin("timeout"):
+        return None
+    from .limits import deadline
+
+    mark = item.get_closest_marker("timeout")
+    marker = (mark.args[0] if mark.args else mark.kwargs.get("timeout")) if mark else None
+    try:
+        ini = config.getini("timeout")
+    except ValueError:  # no such ini key: another plugin took the name "timeout"
+        ini = None
+    return deadline(
+        item.stash.get(STARTED_KEY, time.monotonic_ns()),
+        marker=marker,
+        option=config.getoption("timeout", None),
+        env=os.environ.get("PYTEST_TIMEOUT"),
+        ini=ini,
     )
 
 

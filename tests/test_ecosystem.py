@@ -1,13 +1,16 @@
-"""Beside other plugins and the shell: reruns, report paths, files that are not ours.
+"""Beside other plugins and the shell: reruns, timeouts, report paths, files not ours.
 
 End to end with pytester. pytest-rerunfailures runs a failed test again in the same
-process; pytest-xdist and pytest-benchmark are exercised in their own test modules.
+process; pytest-timeout kills a test that runs too long; pytest-xdist and
+pytest-benchmark are exercised in their own test modules.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from support import FAST, load_report, output
@@ -76,6 +79,65 @@ def test_a_rerun_test_is_one_measurement_in_every_report(pytester: pytest.Pytest
     assert ("sla_verdict", "pass") in found[-1]
     assert [name for name, _ in found[-1]].count("sla_verdict") == 1
     assert not any(("sla_verdict", "fail") in properties for properties in found)
+
+
+SLOW = """
+    import time
+
+    import pytest
+
+
+    def slow():
+        time.sleep(0.02)
+
+
+    @pytest.mark.sla(ms=100)
+    def test_slow(sla):
+        sla.measure(slow)
+"""
+
+
+def test_a_measurement_ends_before_pytest_timeout_kills_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    # A p99 pass of 20 ms calls needs 613 of them, 12 s: pytest-timeout's 4 s would kill
+    # the test mid-measurement, every sample lost. The measurement is cut to end before
+    # it, and says so, and what it would need.
+    pytest.importorskip("pytest_timeout")
+    pytester.makepyfile(test_slow=SLOW)
+    result = pytester.runpytest(
+        "-p", "timeout", "--timeout=4", "--sla-report=json:r.json", "--sla-min-time=0.005"
+    )
+    result.assert_outcomes(failed=1)
+    text = output(result)
+    assert "Timeout" not in text
+    # The message the docs quote, its numbers left open.
+    page = (Path(__file__).parent.parent / "docs" / "isolation.md").read_text(encoding="utf-8")
+    (quoted,) = [line for line in page.splitlines() if "cut short to end before" in line]
+    numbers = re.sub(r"(?<![a-z])\d[\d,.]*", "*", quoted.replace("[", "?").replace("]", "?"))
+    # (On a busy machine a clause on it comes before "after", and may be the reason.)
+    numbers = numbers.replace("confidence); after", "confidence)*after")
+    numbers = numbers.replace(
+        ", the samples cannot tell at *% confidence whether the budget is met; ", "*"
+    )
+    result.stdout.fnmatch_lines([numbers])
+    assert "cut short to end before pytest-timeout's 4 s timeout" in quoted
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["verdict"] == "inconclusive"
+    assert record["samples"] > 10  # measured, and kept
+    assert record["duration_s"] < 4.0
+    # A timeout that leaves room for the measurement changes nothing.
+    pytester.makepyfile(
+        test_slow=SLOW.replace(
+            "@pytest.mark.sla(ms=100)", "@pytest.mark.sla(ms=100)\n    @pytest.mark.timeout(600)"
+        )
+    )
+    result = pytester.runpytest(
+        "-p", "timeout", "--timeout=4", "--sla-max-time=0.5", "--sla-time-limit=0.5"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*after * (sla_max_time), the samples cannot tell*"])
+    assert "cut short" not in output(result)
 
 
 def test_a_test_path_after_sla_save_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -1,0 +1,72 @@
+"""Unit tests of ``pytest_latency_sla.limits``: what a timeout around the test leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_latency_sla.limits import Deadline, deadline, fit
+from pytest_latency_sla.loadspec import LoadSpec
+from pytest_latency_sla.plan import SamplingPlan
+
+S = 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("marker", "option", "env", "ini", "expected"),
+    [
+        (None, None, None, "", None),  # pytest-timeout installed, no timeout set
+        (None, 5.0, "30", "60", 5.0),  # --timeout over the environment and the ini
+        (None, None, "30", "60", 30.0),  # PYTEST_TIMEOUT over the ini
+        (None, None, "", "60", 60.0),
+        (2, 5.0, None, "", 2.0),  # the test's marker over everything
+        (None, 0.0, None, "", None),  # 0: no timeout
+        ("soon", None, None, "", None),  # a value pytest-timeout would refuse
+    ],
+)
+def test_the_deadline_is_read_as_pytest_timeout_reads_it(
+    marker: object, option: object, env: str | None, ini: object, expected: float | None
+) -> None:
+    found = deadline(7 * S, marker=marker, option=option, env=env, ini=ini)
+    if expected is None:
+        assert found is None
+    else:
+        assert found == Deadline(7 * S + int(expected * S), expected, found.name if found else "")
+        assert found.name == f"pytest-timeout's {expected:g} s timeout"
+
+
+def test_a_plan_that_ends_in_time_is_left_as_it_is() -> None:
+    plan = SamplingPlan()  # 20 s, up to 60 s toward a projected verdict
+    far = Deadline(at_ns=600 * S, timeout_s=600.0, name="pytest-timeout's 600 s timeout")
+    fitted = fit(plan, None, deadline=far, now_ns=0)
+    assert (fitted.plan, fitted.problem, fitted.cut_by) == (plan, None, None)
+
+
+def test_a_plan_is_cut_to_end_before_the_deadline_with_room_for_warmup() -> None:
+    near = Deadline(at_ns=10 * S, timeout_s=10.0, name="pytest-timeout's 10 s timeout")
+    fitted = fit(SamplingPlan(), None, deadline=near, now_ns=1 * S)
+    # 9 s left, less 1 s for the rest of the test, less a quarter for warmup: 6.4 s.
+    assert fitted.plan.max_time_ns == fitted.plan.limit_ns == int(8 * S / 1.25)
+    assert fitted.plan.max_time_ns * 1.25 + 1 * S <= 9 * S
+    assert fitted.cut_by == "pytest-timeout's 10 s timeout"
+    assert fitted.problem is None
+
+
+def test_a_capacity_search_gets_a_share_of_the_time_left() -> None:
+    near = Deadline(at_ns=31 * S, timeout_s=31.0, name="t")
+    load = LoadSpec(rps=100.0, capacity=True)
+    fitted = fit(SamplingPlan(load_time_ns=5 * S), load, deadline=near, now_ns=0)
+    assert fitted.load is not None
+    # 31 s less 3.1 s: a third to the search, the rest (with warmup) to the load run.
+    assert fitted.load.capacity_time_ns == int((31 - 3.1) * S) // 3
+    assert fitted.plan.max_time_ns < 20 * S
+    assert fitted.problem is None
+
+
+def test_too_little_time_for_any_verdict_says_what_to_raise() -> None:
+    near = Deadline(at_ns=3 * S, timeout_s=3.0, name="pytest-timeout's 3 s timeout")
+    fitted = fit(SamplingPlan(load_time_ns=5 * S), LoadSpec(rps=100.0), deadline=near, now_ns=0)
+    assert fitted.problem == (
+        "pytest-timeout's 3 s timeout leaves about 2.00 s for this measurement, less than "
+        "the 5.00 s it needs at least (sla_min_time, or sla_load_time under load): raise "
+        "the timeout (e.g. --timeout=27, or @pytest.mark.timeout(27))"
+    )
