@@ -263,6 +263,8 @@ def test_unavailable_provider_skips_or_fails(pytester: pytest.Pytester, models: 
     absent = [
         p for p in onnxruntime.get_all_providers() if p not in onnxruntime.get_available_providers()
     ]
+    if not absent:  # pragma: no cover - a build with every provider
+        pytest.skip("this onnxruntime has every provider it knows")
     pytester.makepyfile(
         test_gpu=f"""
         import pytest

@@ -151,10 +151,11 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
                 "providers entries are names or (name, options dict) tuples, e.g. "
                 f'[("CPUExecutionProvider", {{}})], got {entry!r}'
             )
-        if name not in available and name not in _known_providers(ort):
+        meant = None if name in available else _misspelt(name, _known_providers(ort))
+        if meant is not None:
             raise OnnxInputError(
                 f"execution provider {name!r} is not a name onnxruntime knows"
-                f"{_did_you_mean(name, _known_providers(ort))}: fix it in providers= "
+                f"{f'; did you mean {meant!r}?' if meant else ''}: fix it in providers= "
                 f"(available in this onnxruntime {ort.__version__}: "
                 f"{', '.join(sorted(available))})"
             )
@@ -176,18 +177,31 @@ def _known_providers(ort: Any) -> list[str]:
     return names + [n for n in ort.get_available_providers() if n not in names]
 
 
-def _did_you_mean(name: str, known: Sequence[str]) -> str:
-    """``; did you mean 'CPUExecutionProvider'?`` for a misspelt or shortened name."""
-    import difflib
-
+def _misspelt(name: str, known: Sequence[str]) -> str | None:
+    """For a provider name that is a typo, the name it meant ("" when none is close);
+    None for a name that may be a real provider of another build or a plugin (those
+    skip): a name not ending in "ExecutionProvider" ("cpu"), or one within two letters
+    of a known name ("CPUExecutionProvder", "cpuexecutionprovider"), is a typo."""
+    if name in known:
+        return None
     short = name.lower().removesuffix("executionprovider")
+    close = [k for k in known if _edits(name.lower(), k.lower()) <= 2]
+    if close:
+        return close[0]
+    if name.endswith("ExecutionProvider"):
+        return None  # say, NvTensorRTRTXExecutionProvider: a plugin's, not in the list
     found = [k for k in known if short and k.lower().startswith(short)]
-    if len(found) != 1:
-        # Close over the whole name: the shared "ExecutionProvider" alone is no match.
-        lowered = {k.lower(): k for k in known}
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.9)
-        found = [lowered[c] for c in close]
-    return f"; did you mean {found[0]!r}?" if found else ""
+    return found[0] if len(found) == 1 else ""
+
+
+def _edits(a: str, b: str) -> int:
+    """The edit distance between two short names (insertions, deletions, changes)."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
 
 
 def _create_session(
