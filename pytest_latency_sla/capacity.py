@@ -26,7 +26,7 @@ import numpy as np
 from .load import LoadError, late_tolerance_ns, raise_error
 from .loadgen import Generator, cores, schedule
 from .loadspec import Capacity, CapacityStep, LoadStats
-from .machine import others_cpu
+from .machine import cpu_split
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,6 +42,7 @@ __all__ = [
     "CAPACITY_TIME_NS",
     "GENERATOR_MAX_RPS",
     "PRECISION",
+    "busy",
     "fit_isolated",
     "run_step",
     "search",
@@ -98,6 +99,8 @@ _CHECK_NS = 50_000_000
 #: the CPUs' time or more ends the search ("busy"): halving the rate on a machine that
 #: others keep busy measures them (a new user's search beside a test suite on both cores
 #: reported "about 19.5/s" for a model whose calls took 48 µs at p99 one at a time).
+#: Idle CPUs are no excuse: beside one CPU-bound process on 2 cores a GIL-bound search
+#: left 20-40% idle and found 1,995/s against 5,403/s alone.
 BUSY_SHARE = 0.25
 
 
@@ -129,7 +132,7 @@ def search(
         if result.held:
             held = rate if held is None else max(held, rate)
         else:
-            if result.others_share is not None and result.others_share >= BUSY_SHARE:
+            if busy(result):
                 limited = "busy"
                 break
             failed = rate if failed is None else min(failed, rate)
@@ -159,6 +162,12 @@ def search(
     )
 
 
+def busy(step: CapacityStep) -> bool:
+    """Whether other processes took ``BUSY_SHARE`` or more of the CPUs' time during a
+    step; False where that could not be read."""
+    return step.others_share is not None and step.others_share >= BUSY_SHARE
+
+
 def run_step(
     call: Callable[[], object],
     rps: float,
@@ -169,21 +178,23 @@ def run_step(
     arrivals: str = "poisson",
     seed: int = 0,
     clock: Callable[[], int] = time.perf_counter_ns,
-    others: Callable[[], int] | None = None,
+    split: Callable[[], tuple[int, int]] | None = None,
     cpus: int | None = None,
 ) -> CapacityStep:
     """Load ``call`` at ``rps`` for :func:`step_time_ns` and judge the point estimate of
     the percentile against the budget. A step stops early once more requests are over
     the budget than the percentile allows of the whole step.
 
-    ``others`` reads the CPU time other processes have taken so far (ns, on ``clock``'s
-    scale; ``machine.others_cpu``); the step reports their share of the ``cpus``' time.
+    ``split`` reads the CPU time so far that other processes took, and that was idle
+    (CPU-time ns; ``machine.cpu_split``); the step reports both as shares of the
+    ``cpus``' time between the reads around it.
     """
     duration = step_time_ns(rps)
     count = max(1, math.ceil(rps * duration / 1e9))
     generator = Generator(call, schedule(rps, count, arrivals, seed), concurrency, clock)
     allowed = (1.0 - quantile) * count
-    taken = others() if others is not None else 0
+    before = split() if split is not None else None
+    began = time.monotonic_ns()
     generator.start()
     now = generator.start_ns
     try:
@@ -199,20 +210,22 @@ def run_step(
                 break  # every request finished, or what is left is over the budget
     finally:
         generator.stop()
+        after = split() if split is not None else None
+        span = (time.monotonic_ns() - began) * (cores() if cpus is None else cpus)
     raise_error(generator)
     waits = _waits(generator, now)
     measured = float(np.percentile(waits, quantile * 100.0)) if waits.size else math.inf
-    share = None
-    if others is not None:
-        span = (now - generator.start_ns) * (cores() if cpus is None else cpus)
-        share = min(1.0, max(0.0, (others() - taken) / span)) if span > 0 else 0.0
+    shares: list[float | None] = [None, None]
+    if before is not None and after is not None and span > 0:
+        shares = [min(1.0, max(0.0, (a - b) / span)) for a, b in zip(after, before, strict=True)]
     return CapacityStep(
         rps=rps,
         measured_ns=measured,
         held=bool(measured <= budget_ns),
         requests=int(waits.size),
         duration_ns=now - generator.start_ns,
-        others_share=share,
+        others_share=shares[0],
+        idle_share=shares[1],
     )
 
 
@@ -249,7 +262,7 @@ def with_capacity(
     # Half of what one thread serves, one call at a time: the budget usually holds there.
     start = 0.5e9 / median if median > 0 else FLOOR_RPS
 
-    others = others_cpu()
+    split = cpu_split()
 
     def step(rate: float) -> CapacityStep:
         return run_step(
@@ -259,7 +272,7 @@ def with_capacity(
             quantile=quantile,
             concurrency=concurrency,
             arrivals=arrivals,
-            others=others,
+            split=split,
         )
 
     try:

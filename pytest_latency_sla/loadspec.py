@@ -45,9 +45,10 @@ class CapacityStep:
     held: bool
     requests: int
     duration_ns: int
-    #: Share of the CPUs' time that went to other processes (and the host's steal)
-    #: during the step; None where it cannot be read.
+    #: Shares of the CPUs' time that went to other processes (and the host's steal), and
+    #: that was idle, during the step; None where they cannot be read.
     others_share: float | None = None
+    idle_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ class Capacity:
     #: Why the search stopped short of bracketing the capacity closely, or None: "time"
     #: (its time ran out), "generator" (the rate the generator can issue was reached:
     #: the capacity is at least ``rps``), "floor" (the budget held at no rate tried),
-    #: "busy" (the budget failed at a rate while other processes took at least
-    #: ``capacity.BUSY_SHARE`` of the CPUs: no lower rate was tried, the capacity is at
-    #: least ``rps``), "error" (the callable raised: see ``problem``).
+    #: "busy" (the budget failed at a rate while other processes kept the CPUs busy: see
+    #: ``capacity.busy``; no lower rate was tried, the capacity is at least ``rps``),
+    #: "error" (the callable raised: see ``problem``).
     limited: str | None = None
     #: How long the search took.
     duration_ns: int = 0

@@ -35,9 +35,9 @@ __all__ = [
     "LinuxMachine",
     "Machine",
     "NoMachine",
+    "cpu_split",
     "default_machine",
     "host_steal",
-    "others_cpu",
 ]
 
 
@@ -83,6 +83,7 @@ _STEAL = (8,)
 #: ... and those of time spent busy: user, nice, system, irq, softirq and steal (not
 #: idle and iowait; a guest's time is in user already).
 _BUSY = (1, 2, 3, 6, 7, 8)
+_IDLE = (4, 5)
 
 
 class LinuxMachine:
@@ -204,16 +205,19 @@ class LinuxMachine:
         self._last = seen
         return wait, ran
 
-    def others_ns(self) -> int:
-        """CPU time so far on the CPUs this process may use that went to others: every
-        busy tick of theirs (the host's steal included) less this process's own CPU time
-        (ns; 0 unknown). Ticks are 10 ms, so a read is good to a few per CPU."""
+    def cpu_split(self) -> tuple[int, int]:
+        """CPU time so far on the CPUs this process may use, in two parts (ns; 0, 0
+        unknown): what went to others (every busy tick, the host's steal included, less
+        this process's own CPU time) and what was idle (idle and iowait ticks). Ticks
+        are 10 ms, so a read is good to a few of them per CPU."""
         import resource
 
         if self._stat is None:
-            return 0
+            return 0, 0
         own = resource.getrusage(resource.RUSAGE_SELF)
-        return round(self._ticks(_BUSY) * self._tick_ns - (own.ru_utime + own.ru_stime) * 1e9)
+        busy = self._ticks(_BUSY) * self._tick_ns
+        others = round(busy - (own.ru_utime + own.ru_stime) * 1e9)
+        return others, round(self._ticks(_IDLE) * self._tick_ns)
 
     def stolen_ns(self) -> int:
         """The host's steal so far on the CPUs this process may use (ns; 0 unknown)."""
@@ -250,11 +254,13 @@ def host_steal() -> Callable[[], int] | None:
     return None if machine._stat is None else machine.stolen_ns
 
 
-def others_cpu() -> Callable[[], int] | None:
-    """A reader of the CPU time that went to other processes (and to the host's steal) so
-    far on the CPUs this process may use (ns; differences only are meaningful), for the
-    capacity search's steps; None where ``/proc/stat`` has none to read."""
-    if not LinuxMachine.available():
+def cpu_split() -> Callable[[], tuple[int, int]] | None:
+    """A reader of the CPU time so far that went to other processes (and to the host's
+    steal), and of the time idle, on the CPUs this process may use (ns each; differences
+    only are meaningful), for the capacity search's steps; None where ``/proc/stat``
+    has none to read."""
+    try:
+        machine = LinuxMachine()
+    except (ImportError, OSError):  # no resource module (Windows), no /proc
         return None
-    machine = LinuxMachine()
-    return None if machine._stat is None else machine.others_ns
+    return None if machine._stat is None else machine.cpu_split

@@ -397,6 +397,8 @@ def _step_entry(step: CapacityStep) -> CapacityStepEntry:
     )
     if step.others_share is not None:
         entry["others_share"] = step.others_share
+    if step.idle_share is not None:
+        entry["idle_share"] = step.idle_share
     return entry
 
 

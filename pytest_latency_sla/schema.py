@@ -190,9 +190,11 @@ class SweepEntry(TypedDict):
 
 
 class _CapacityStepOthers(TypedDict, total=False):
-    # Share of the CPUs' time other processes (and the host's steal) took during the step;
-    # absent where it cannot be read, and from reports written before this field existed.
+    # Shares of the CPUs' time other processes (and the host's steal) took during the step,
+    # and that was idle; absent where they cannot be read, and from reports written before
+    # these fields existed.
     others_share: float
+    idle_share: float
 
 
 class CapacityStepEntry(_CapacityStepOthers):

@@ -383,8 +383,10 @@ def test_a_step_that_failed_while_others_took_the_cpus_ends_the_search() -> None
     # ends the search, with what held so far as "at least".
     def step(rate: float) -> CapacityStep:
         held = rate <= 3000.0
-        busy = 0.9 if rate >= 4000.0 else 0.02
-        return CapacityStep(rate, 5e6 if held else 5e7, held, 1000, 10**9, others_share=busy)
+        others, idle = (0.9, 0.02) if rate >= 4000.0 else (0.02, 0.5)
+        return CapacityStep(
+            rate, 5e6 if held else 5e7, held, 1000, 10**9, others_share=others, idle_share=idle
+        )
 
     found = search(step, start_rps=1000.0, max_rps=20_000.0)
     assert (found.rps, found.limited) == (2000.0, "busy")  # 1,000 and 2,000 held
@@ -392,12 +394,16 @@ def test_a_step_that_failed_while_others_took_the_cpus_ends_the_search() -> None
     # A failure on a quiet machine is the load's: the search goes on, as before.
     quiet = search(_server(640.0, []), start_rps=100.0, max_rps=20_000.0)
     assert quiet.limited is None
-    # Under the share, or unknown (None): a failure like any other.
-    for share in (BUSY_SHARE - 0.01, None):
+    # Others under the share, or unknown (None): a failure like any other.
+    for share, idle in ((BUSY_SHARE - 0.01, 0.0), (None, None)):
 
-        def failing(rate: float, share: float | None = share) -> CapacityStep:
+        def failing(
+            rate: float, share: float | None = share, idle: float | None = idle
+        ) -> CapacityStep:
             held = rate <= 50.0
-            return CapacityStep(rate, 5e6 if held else 5e7, held, 100, 10**9, others_share=share)
+            return CapacityStep(
+                rate, 5e6 if held else 5e7, held, 100, 10**9, others_share=share, idle_share=idle
+            )
 
         found = search(failing, start_rps=1000.0, max_rps=20_000.0)
         assert found.limited is None
@@ -405,20 +411,21 @@ def test_a_step_that_failed_while_others_took_the_cpus_ends_the_search() -> None
 
 
 def test_a_capacity_step_reports_what_others_took_of_the_cpus() -> None:
-    # Others' CPU time advances 0.5 s per read: 2 reads around a step of about 1 s on
-    # 2 CPUs is a quarter of their time at most, and never below 0 or above 1.
-    taken = itertools.count(0, 500_000_000)
+    # Others' CPU time advances 0.5 s per read, idle time 1 s: 2 reads around a step of
+    # about 2 s on 2 CPUs.
+    reads = itertools.count(1)
     step = run_step(
         lambda: None,
         1000.0,
         budget_ns=50 * MS,
         quantile=0.99,
         concurrency=2,
-        others=lambda: next(taken),
+        split=lambda: (next(reads) * 500_000_000, 0),
         cpus=2,
     )
     assert step.others_share is not None
-    assert 0.5 / (2 * 3.0) <= step.others_share <= 0.25 + 1e-9
+    assert 0.5 / (2 * 3.0) <= step.others_share <= 0.5 / (2 * 1.0)
+    assert step.idle_share == 0.0
     plain = run_step(lambda: None, 1000.0, budget_ns=50 * MS, quantile=0.99, concurrency=2)
     assert plain.others_share is None
 
@@ -661,14 +668,15 @@ def test_a_search_stopped_by_a_busy_machine_says_so() -> None:
     record = make_record("t.py::test_x", 2.6)
     record["budget_value"], record["budget_s"] = 1.0, 0.001
     steps = (
-        CapacityStep(2500.0, 8e5, True, 2400, 10**9, others_share=0.05),
-        CapacityStep(5000.0, 3e6, False, 900, 10**9, others_share=0.86),
+        CapacityStep(2500.0, 8e5, True, 2400, 10**9, others_share=0.05, idle_share=0.6),
+        CapacityStep(5000.0, 3e6, False, 900, 10**9, others_share=0.86, idle_share=0.01),
     )
     capacity = Capacity(rps=2500.0, steps=steps, cores=2, limited="busy")
     record["load"] = _load_entry(_load_stats(capacity=capacity))
     assert capacity_text(record) == (
         "capacity at least 2,500/s at p99 <= 1 ms on 2 cores (the budget failed at 5,000/s "
-        "while other processes took 86% of the CPUs; rerun on a quieter machine for a figure)"
+        "while other processes took 86% of the CPUs; rerun on a quieter machine for a "
+        "figure); 300/s uses at most 12%"
     )
     assert _quoted("capacity at least")[0] == capacity_text(record)
     assert record["load"] is not None

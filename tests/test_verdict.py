@@ -271,32 +271,35 @@ def test_the_linux_machine_counts_the_hosts_steal_as_a_wait(tmp_path: Path) -> N
     assert LinuxMachine(stat=str(tmp_path / "absent")).since_last().steal_ns == 0
 
 
-def test_the_linux_machine_reads_what_others_took_of_its_cpus(tmp_path: Path) -> None:
-    # Busy ticks (user, nice, system, irq, softirq, steal; not idle, not iowait) of the
-    # process's CPUs, less the process's own CPU time.
+@pytest.mark.skipif(not LinuxMachine.available(), reason="needs /proc/thread-self/schedstat")
+def test_the_linux_machine_splits_its_cpus_time_into_others_and_idle(tmp_path: Path) -> None:
+    # Busy ticks (user, nice, system, irq, softirq, steal) of the process's CPUs, less the
+    # process's own CPU time; idle and iowait ticks apart.
     import resource
 
     mine = sorted(os.sched_getaffinity(0))
     stat = tmp_path / "stat"
 
-    def write(busy: int) -> None:
-        # user nice system idle iowait irq softirq steal: busy split over six columns
+    def write(busy: int, idle: int) -> None:
         lines = ["cpu  0 0 0 0 0 0 0 0 0 0"]
-        lines += [f"cpu{i} {busy} {busy} {busy} 999 999 {busy} {busy} {busy} 0 0" for i in mine]
+        lines += [
+            f"cpu{i} {busy} {busy} {busy} {idle} {idle} {busy} {busy} {busy} 0 0" for i in mine
+        ]
         stat.write_text("\n".join([*lines, "intr 1", ""]))
 
-    write(0)
+    write(0, 0)
     machine = LinuxMachine(stat=str(stat))
-    before = machine.others_ns()
-    write(100)
-    after = machine.others_ns()
+    before = machine.cpu_split()
+    write(100, 50)
+    after = machine.cpu_split()
     tick = 1e9 / os.sysconf("SC_CLK_TCK")
     own = resource.getrusage(resource.RUSAGE_SELF)
     # Nothing else ran in between but this process's own reads: 600 ticks a CPU.
-    assert abs((after - before) - 600 * len(mine) * tick) < 0.1 * tick * len(mine) + 5e7
-    assert after <= round(600 * len(mine) * tick - (own.ru_utime + own.ru_stime) * 1e9) + 10**7
+    assert abs((after[0] - before[0]) - 600 * len(mine) * tick) < 0.1 * tick * len(mine) + 5e7
+    assert after[0] <= round(600 * len(mine) * tick - (own.ru_utime + own.ru_stime) * 1e9) + 10**7
+    assert after[1] - before[1] == round(100 * len(mine) * tick)
     machine.close()
-    assert LinuxMachine(stat=str(tmp_path / "absent")).others_ns() == 0
+    assert LinuxMachine(stat=str(tmp_path / "absent")).cpu_split() == (0, 0)
 
 
 # --- the projection: how many calls a verdict would need -----------------------------------

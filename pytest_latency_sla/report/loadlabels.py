@@ -56,7 +56,7 @@ def capacity_text(record: SlaRecord) -> str | None:
         return f"capacity: no figure, the search stopped: {found['problem']}"
     within = budget_label(record)
     cores = f"{found['cores']} core{'s' if found['cores'] != 1 else ''}"
-    if found["limited"] == "busy":
+    if found["limited"] == "busy" and found["steps"]:
         last = found["steps"][-1]
         busy = (
             f"the budget failed at {fmt.rate(last['rps'])} while other processes took "
@@ -65,7 +65,11 @@ def capacity_text(record: SlaRecord) -> str | None:
         )
         if not found["rps"]:
             return f"capacity: no figure on {cores}, the search stopped: {busy}"
-        return f"capacity at least {fmt.rate(found['rps'])} at {within} on {cores} ({busy})"
+        text = f"capacity at least {fmt.rate(found['rps'])} at {within} on {cores} ({busy})"
+        if found["used_share"] is not None and load["target_rps"] is not None:
+            share = fmt.percent(round(found["used_share"], 2))
+            text += f"; {fmt.rate(load['target_rps'])} uses at most {share}"
+        return text
     if found["limited"] == "floor" or not found["rps"]:
         lowest = min((step["rps"] for step in found["steps"]), default=0.0)
         return f"capacity: {within} held at no rate tried (down to {fmt.rate(lowest)}) on {cores}"
