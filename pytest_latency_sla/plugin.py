@@ -245,9 +245,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[MARKER_KEY] = None
         return
     settings = item.config.stash[SETTINGS_KEY]
-    # The test's own markers: its decorators and its parameter set's marks, not a class's
-    # or a module's (which a test's own marker overrides).
-    stacked = [m for m in item.own_markers if m.name == "sla"]
+    # The test's own markers: its decorators and its parameter set's marks, not a class's,
+    # a module's or a conftest's (which a test's own marker overrides).
+    stacked = _own_marks(item)
     if len(stacked) > 1:
         shown = " and ".join(f"@pytest.mark.sla({_arguments(m)})" for m in stacked)
         problem = (
@@ -259,11 +259,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             spec = parse_marker_spec(marker.args, marker.kwargs, settings.percentile)
             item.stash[MARKER_KEY] = spec
             # Before the benchmark runs, not after its rounds (the sla fixture's tests
-            # measure with the marker's arguments as they are).
+            # measure with the marker's arguments as they are). A wider marker's
+            # arguments apply where they can, and are left be on a benchmark test.
             names = getattr(item, "fixturenames", ())
-            problem = (
-                _not_for_benchmarks(spec) if "benchmark" in names and "sla" not in names else ""
-            )
+            benchmark = "benchmark" in names and "sla" not in names and bool(stacked)
+            problem = _not_for_benchmarks(spec) if benchmark else ""
             if not problem:
                 return
         except MarkerError as exc:
@@ -322,7 +322,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         # as met.
         if (
             spec.cold_ms is not None
-            and _written_on(item)
+            and _own_marks(item)
             and not disabled
             and all(r["kind"] != "onnx" for r in records)
         ):
@@ -367,15 +367,15 @@ def _ours(report: pytest.TestReport) -> bool:
     return os.path.abspath(str(where[0])).startswith(here + os.sep)
 
 
-def _written_on(item: pytest.Item) -> bool:
-    """Whether an sla marker is written on the test itself: a decorator on its function,
-    or its ``pytest.param``'s marks (``item.own_markers`` also holds those a conftest
-    added with ``item.add_marker`` over a whole suite)."""
+def _own_marks(item: pytest.Item) -> list[pytest.Mark]:
+    """The sla markers written on the test itself: decorators on its function, and its
+    ``pytest.param``'s marks (``item.own_markers`` also holds those a conftest added with
+    ``item.add_marker`` over a whole suite)."""
     marks = list(getattr(getattr(item, "obj", None), "pytestmark", None) or [])
     callspec = getattr(item, "callspec", None)
     if callspec is not None:
         marks += list(callspec.marks)
-    return any(getattr(mark, "name", None) == "sla" for mark in marks)
+    return [mark for mark in marks if getattr(mark, "name", None) == "sla"]
 
 
 @pytest.hookimpl(wrapper=True)

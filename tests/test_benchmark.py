@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import load_report
+from support import FAST, load_report
 
 from pytest_latency_sla.bench import sampling_from_rounds
 
@@ -129,3 +129,40 @@ def test_marker_arguments_the_rounds_cannot_honour_fail_as_the_docs_quote(
         if line.startswith("  `max_time=")
     ]
     result.stdout.fnmatch_lines([quoted])
+
+
+def test_a_wider_markers_arguments_are_left_be_on_a_benchmark_test(
+    pytester: pytest.Pytester,
+) -> None:
+    # A module's marker, or one a conftest adds to every test, covers sla-fixture tests
+    # and benchmark tests alike: what the rounds cannot honour is not an error there, and
+    # a test's own marker beside it is no "stacked" marker.
+    pytester.makeconftest(
+        """
+        import pytest
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                item.add_marker(pytest.mark.sla(ms=50, cold_ms=500, max_time=5))
+        """
+    )
+    pytester.makepyfile(
+        test_wide="""
+        import pytest
+
+        pytestmark = pytest.mark.sla(ms=50, isolate=True)
+
+        def test_bench(benchmark):
+            benchmark(sum, range(10))
+
+        @pytest.mark.sla(ms=20)
+        def test_own(sla):
+            assert sla.measure(sum, [1]).budget.value == 20
+        """
+    )
+    result = pytester.runpytest("-p", "pytest_benchmark", *FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=2)
+    budgets = {
+        r["nodeid"]: r["budget_value"] for r in load_report(pytester.path / "r.json")["results"]
+    }
+    assert budgets == {"test_wide.py::test_bench": 50.0, "test_wide.py::test_own": 20.0}
