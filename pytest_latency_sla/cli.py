@@ -111,6 +111,7 @@ def _merge(arguments: argparse.Namespace) -> int:
 
 def _print_table(document: Document) -> None:
     from .report import labels, terminal
+    from .report.document import inconclusive_fails
 
     records = document["results"]
     for line in labels.merged_lines(document["run"]):
@@ -129,7 +130,8 @@ def _print_table(document: Document) -> None:
     for line in terminal.advice(records):
         print(line)
     headroom = float(document["run"]["settings"].get("headroom", 10))
-    print("sla: " + labels.summary_line(records, headroom))
+    fails = inconclusive_fails(document["run"])
+    print("sla: " + labels.summary_line(records, headroom, fails))
 
 
 def _error(message: str) -> int:

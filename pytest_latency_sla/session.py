@@ -194,8 +194,9 @@ class SlaCollector:
         from .report import labels
         from .report.document import totals
 
-        line = labels.summary_line(self.records, self.settings.headroom)
-        status = labels.run_status(totals(self.records, len(self.unmeasured)))
+        fails = self.settings.inconclusive == "fail"
+        line = labels.summary_line(self.records, self.settings.headroom, fails)
+        status = labels.run_status(totals(self.records, len(self.unmeasured), fails))
         # Green for "met" and "regression" alike: every budget was met.
         color: dict[str, Any] = (
             {"red": True}

@@ -14,7 +14,12 @@ from pytest_latency_sla import fmt
 from pytest_latency_sla.fmt import pct_label
 from pytest_latency_sla.messages import verdict_message
 from pytest_latency_sla.report import labels, terminal
-from pytest_latency_sla.report.document import failed_anyway, sort_by_margin, totals
+from pytest_latency_sla.report.document import (
+    build_document,
+    failed_anyway,
+    sort_by_margin,
+    totals,
+)
 from pytest_latency_sla.result import (
     Band,
     Budget,
@@ -970,11 +975,11 @@ def test_a_test_that_failed_with_every_budget_met_heads_the_reports() -> None:
     first["outcome"] = second["outcome"] = third["outcome"] = "failed"
     assert labels.run_status([first, second, third]) == "failed"
     line = labels.summary_line([first, second, third], headroom=10.0)
-    assert "3 tests failed with every budget met (test_a, test_b and 1 more)" in line
+    assert "3 tests failed with no budget missed (test_a, test_b and 1 more)" in line
     assert "buys nothing" not in line
     document = _document([first, second])
     assert document["totals"]["failed_tests"] == 2
-    assert "❌ **budgets met, but SLA tests failed**" in render(document)
+    assert "❌ **no budget missed, but SLA tests failed**" in render(document)
     # A failure the records explain (a missed budget, one of the test's measurements,
     # too close to call, a cold start, the regression gate) is not counted again.
     missed = record("test_a", 0.5)
@@ -986,6 +991,16 @@ def test_a_test_that_failed_with_every_budget_met_heads_the_reports() -> None:
     slower = _regressed(record("test_c", 3.0))
     slower["outcome"] = "failed"
     assert failed_anyway([unsure, slower]) == []
+    # Under sla_inconclusive = warn (or pass) an inconclusive verdict fails no test: an
+    # assertion after it did.
+    assert failed_anyway([unsure, slower], inconclusive_fails=False) == ["test_b"]
+    line = labels.summary_line([unsure], headroom=10.0, inconclusive_fails=False)
+    assert "1 test failed with no budget missed (test_b)" in line
+    warned = _document([unsure])
+    warned["run"]["settings"]["inconclusive"] = "warn"
+    rebuilt = build_document(warned["results"], warned["run"], "0")
+    assert rebuilt["totals"]["failed_tests"] == 1
+    assert labels.run_status(rebuilt["totals"]) == "failed"
 
 
 def test_a_mismatched_baseline_says_why_under_the_table() -> None:

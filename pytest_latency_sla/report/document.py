@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "build_document",
     "failed_anyway",
+    "inconclusive_fails",
     "json_ready",
     "revision_counts",
     "sort_by_margin",
@@ -29,9 +30,13 @@ __all__ = [
 ]
 
 
-def totals(records: Sequence[SlaRecord], unmeasured: int = 0) -> dict[str, Any]:
+def totals(
+    records: Sequence[SlaRecord], unmeasured: int = 0, inconclusive_fails: bool = True
+) -> dict[str, Any]:
     """The counts of a run's records: measurements, tests, verdicts, changes, the tightest;
-    and ``unmeasured``, the SLA tests that failed without a measurement."""
+    and ``unmeasured``, the SLA tests that failed without a measurement.
+    ``inconclusive_fails``: whether an inconclusive verdict fails its test
+    (``sla_inconclusive = fail``), for :func:`failed_anyway`."""
     verdicts = [r["verdict"] for r in records]
     statuses = [_change(r) for r in records]
     judged = [r for r in records if r["margin"] is not None]
@@ -53,25 +58,27 @@ def totals(records: Sequence[SlaRecord], unmeasured: int = 0) -> dict[str, Any]:
         "improvements": statuses.count("improvement"),
         "mismatches": statuses.count("mismatch"),
         "cold_fail": sum(1 for r in records if (c := r.get("cold")) and c["verdict"] == "fail"),
-        "failed_tests": len(failed_anyway(records)),
+        "failed_tests": len(failed_anyway(records, inconclusive_fails)),
         "tightest_margin": tightest["margin"] if tightest else None,
         "tightest_label": tightest["label"] if tightest else None,
         "unmeasured": unmeasured,
     }
 
 
-def failed_anyway(records: Sequence[SlaRecord]) -> list[str]:
+def failed_anyway(records: Sequence[SlaRecord], inconclusive_fails: bool = True) -> list[str]:
     """The tests that failed although no record of theirs says why: every budget met
-    (or none given), no cold start missed, no regression gate. An assertion after
-    measuring, the ``cold_ms=`` check, a comparison that could not be made. Node ids, in
-    run order."""
+    (or none given, or too close to call where that does not fail a test:
+    ``inconclusive_fails`` False), no cold start missed, no regression gate. An assertion
+    after measuring, the ``cold_ms=`` check, a comparison that could not be made. Node
+    ids, in run order."""
     failed: dict[str, bool] = {}
     for record in records:
         if record.get("outcome") != "failed":
             continue
         cold = record.get("cold")
         explained = (
-            record["verdict"] in ("fail", "inconclusive")
+            record["verdict"] == "fail"
+            or (record["verdict"] == "inconclusive" and inconclusive_fails)
             or (cold is not None and cold["verdict"] == "fail")
             or _change(record) == "regression"
         )
@@ -116,11 +123,18 @@ def build_document(
         schema_version=SCHEMA_VERSION,
         tool={"name": "pytest-latency-sla", "version": version},
         run=run,
-        totals=totals(records, len(unmeasured)),
+        totals=totals(records, len(unmeasured), inconclusive_fails(run)),
         results=sort_by_margin(records),
         earlier_attempts=list(earlier_attempts),
         unmeasured=list(unmeasured),
     )
+
+
+def inconclusive_fails(run: Run) -> bool:
+    """Whether the run's inconclusive verdicts failed their tests (``sla_inconclusive``,
+    "fail" by default and in reports that do not say)."""
+    settings = run.get("settings") or {}
+    return bool(settings.get("inconclusive", "fail") == "fail")
 
 
 def json_ready(value: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fmt
 from . import svg
-from .document import xdist_note
+from .document import inconclusive_fails, xdist_note
 from .labels import (
     BAND_TEXT,
     OUTCOME_TEXT,
@@ -437,7 +437,10 @@ def _header(document: Document) -> str:
         if n or name in ("pass", "fail", "inconclusive")
     )
     headroom = finite(run.get("settings", {}).get("headroom"))
-    summary = summary_line(records, headroom if headroom is not None else 10.0) if records else ""
+    fails = inconclusive_fails(run)
+    summary = (
+        summary_line(records, 10.0 if headroom is None else headroom, fails) if records else ""
+    )
     tests = totals.get("tests", 0)
     meta = (
         f"{fmt.count(len(records))} measurement{'s' if len(records) != 1 else ''} in "

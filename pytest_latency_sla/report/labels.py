@@ -91,8 +91,12 @@ def change_label(record: SlaRecord) -> str:
 _SHOWN_AS_NOISE = 0.1
 
 
-def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
-    """E.g. ``2 SLA measurements: 2 pass; tightest margin 1,850x (test_a): stop optimizing``."""
+def summary_line(
+    records: Sequence[SlaRecord], headroom: float, inconclusive_fails: bool = True
+) -> str:
+    """E.g. ``2 SLA measurements: 2 pass; tightest margin 1,850x (test_a): stop optimizing``.
+
+    ``inconclusive_fails``: whether an inconclusive verdict failed its test."""
     counts: dict[str, int] = {}
     for record in records:
         verdict = record["verdict"] or "no budget"
@@ -105,11 +109,11 @@ def summary_line(records: Sequence[SlaRecord], headroom: float) -> str:
     if colds:
         missed = colds.count("fail")
         line += f"; cold start: {missed} missed, {len(colds) - missed} within budget"
-    anyway = failed_anyway(records)
+    anyway = failed_anyway(records, inconclusive_fails)
     if anyway:
         named = ", ".join(anyway[:2]) + (f" and {len(anyway) - 2} more" if len(anyway) > 2 else "")
         tests = "test" if len(anyway) == 1 else "tests"
-        line += f"; {fmt.count(len(anyway))} {tests} failed with every budget met ({named})"
+        line += f"; {fmt.count(len(anyway))} {tests} failed with no budget missed ({named})"
     judged = [r for r in records if r["margin"] is not None]
     if judged:
         tightest = sort_by_margin(judged)[0]
@@ -156,10 +160,10 @@ def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:
     """The run's SLA status, from its records or its document's ``totals``: ``fail`` (a
     budget missed), ``unmeasured`` (an SLA test failed without a measurement: a missing
     model, bad input, a crash), ``gate`` (a test slower than its baseline or base
-    revision failed: the regression gate), ``inconclusive`` (one too close to call),
-    ``regression``
-    (every budget met, but slower than the baseline), ``met``, or ``none`` (no
-    measurements).
+    revision failed: the regression gate), ``failed`` (an SLA test failed with no budget
+    missed: ``document.failed_anyway``), ``inconclusive`` (one too close to call),
+    ``regression`` (every budget met, but slower than the baseline), ``met``, or ``none``
+    (no measurements).
 
     The first that applies wins, in that order.
     """
@@ -186,7 +190,7 @@ STATUS_TEXT = {
     "fail": "SLA missed",
     "unmeasured": "SLA tests failed without a measurement",
     "gate": "slower than the regression gate allows",
-    "failed": "budgets met, but SLA tests failed",
+    "failed": "no budget missed, but SLA tests failed",
     "inconclusive": "SLA too close to call",
     "regression": "SLA met, with regressions",
     "met": "SLA met",

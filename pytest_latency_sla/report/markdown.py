@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import fmt
-from .document import xdist_note
+from .document import inconclusive_fails, xdist_note
 from .labels import (
     BAND_TEXT,
     OUTCOME_TEXT,
@@ -165,7 +165,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [f"- `{_cell(e['nodeid'])}` ({e['phase']}): {_cell(e['message'])}" for e in failed]
         lines.append("")
     if records:
-        lines += [_cell(summary_line(records, headroom)), ""]
+        lines += [_cell(summary_line(records, headroom, inconclusive_fails(run))), ""]
         lines += _side_by_side(records)
         header = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls"]
         align = ["---", "---", "---:", "---:", "---:", "---", "---", "---:"]
