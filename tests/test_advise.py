@@ -242,8 +242,9 @@ def test_a_model_the_quantizer_leaves_as_it_was_says_so() -> None:
     pytest.importorskip("onnx")
     unchanged = run_quantize(model_bytes(add_model(("batch", 6))), 60.0)
     assert variants.nothing_quantized(unchanged) == (
-        "quantize_dynamic changed nothing: none of the model's operators (Add) has an int8 "
-        "form, so int8 cannot make it faster"
+        "quantize_dynamic found nothing to quantize: it quantizes the constant weights of "
+        "MatMul, Conv, Gather, Attention and LSTM operators, and this model has none "
+        "(its operators: Add)"
     )
     assert variants.nothing_quantized(b"not a model") is None
     page = Path(__file__).parent.parent / "docs" / "advisor.md"

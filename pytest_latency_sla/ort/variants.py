@@ -122,22 +122,34 @@ INT8_OPS = frozenset(
 
 def nothing_quantized(quantized: bytes) -> str | None:
     """Why the int8 model is no variant at all, when ``quantize_dynamic`` left every
-    operator as it was (e.g. "quantize_dynamic changed nothing: none of the model's
-    operators (Cast, TreeEnsembleClassifier) has an int8 form"); None when it quantized
-    something, or the model cannot be read here (the timing says then)."""
+    operator as it was (it quantizes only operators with constant weights); None when it
+    quantized something, or the model cannot be read here (the timing says then)."""
     try:
         import onnx
 
         graph = onnx.load_from_string(quantized).graph
     except Exception:
         return None
-    ops = sorted({node.op_type for node in graph.node})
+    ops = sorted(_op_types(graph))
     if not ops or INT8_OPS.intersection(ops):
         return None
     return (
-        "quantize_dynamic changed nothing: none of the model's operators "
-        f"({', '.join(ops)}) has an int8 form, so int8 cannot make it faster"
+        "quantize_dynamic found nothing to quantize: it quantizes the constant weights of "
+        "MatMul, Conv, Gather, Attention and LSTM operators, and this model has none "
+        f"(its operators: {', '.join(ops)})"
     )
+
+
+def _op_types(graph: Any) -> set[str]:
+    """The operator types of a graph and of the subgraphs in its nodes (If, Loop, Scan)."""
+    found: set[str] = set()
+    for node in graph.node:
+        found.add(node.op_type)
+        for attribute in node.attribute:
+            for sub in [attribute.g, *attribute.graphs]:
+                if sub is not None and len(sub.node):
+                    found |= _op_types(sub)
+    return found
 
 
 def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], object]:
