@@ -55,6 +55,26 @@ def _is_number(value: object) -> TypeGuard[numbers.Real]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _number(value: object) -> float:
+    """A marker's number as a float: NaN for what is none, infinity for an int too large
+    for a float (``10**400``), so each is refused as not a positive, finite number."""
+    if not _is_number(value):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _flag(value: object) -> object:
+    """numpy's bool as a bool (``np.True_`` is no ``bool``); anything else as it is."""
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b" and not hasattr(
+        value, "__len__"
+    ):
+        return bool(value)
+    return value
+
+
 def _example(value: float) -> str:
     return f"{value:g}"
 
@@ -112,7 +132,7 @@ def parse_marker_spec(
         )
     unit = given[0]
     raw = kwargs[unit]
-    value = float(raw) if _is_number(raw) else math.nan
+    value = _number(raw)
     # In nanoseconds too: 1e305 ms is finite, its nanoseconds are not.
     if not math.isfinite(value * 1e6) or value <= 0:
         value_text = f"{type(raw).__name__} {raw!r}"
@@ -128,14 +148,14 @@ def parse_marker_spec(
             if not _is_number(raw_pct):
                 raise SettingError("not a number")
             # The one rule for shares: below 1 a fraction (0.99 is p99), else percent.
-            percentile = _PERCENTILE(repr(float(raw_pct)))
+            percentile = _PERCENTILE(repr(_number(raw_pct)))
         except SettingError:
             raise MarkerError(
                 f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number in "
                 f"(0, 100], in percent (99 for p99, 99.9 for p99.9) or as a fraction below 1 "
                 f"(0.99); write e.g. @pytest.mark.sla({unit}={_example(value)}, percentile=95)"
             ) from None
-    isolate = kwargs.get("isolate")
+    isolate = _flag(kwargs.get("isolate"))
     if isolate is not None and not isinstance(isolate, bool):
         raise MarkerError(
             f"@pytest.mark.sla(isolate={isolate!r}): isolate= must be True or False, got "
@@ -148,7 +168,7 @@ def parse_marker_spec(
         if kwargs.get(name) is not None
     }
     cold = kwargs.get("cold_ms")
-    cold_ms = float(cold) if _is_number(cold) else math.nan
+    cold_ms = _number(cold)
     if cold is not None and not (math.isfinite(cold_ms * 1e6) and cold_ms > 0):
         raise MarkerError(
             f"@pytest.mark.sla(cold_ms={cold!r}): cold_ms= must be a positive, finite number "
@@ -171,7 +191,7 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
     if all(kwargs.get(name) is None for name in _LOAD_ARGS):
         return None
     rps = kwargs.get("rps")
-    rate = float(rps) if _is_number(rps) else math.nan
+    rate = _number(rps)
     from .loadgen import MAX_RPS
 
     if rps is not None and math.isfinite(rate) and rate > MAX_RPS:
@@ -197,9 +217,9 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
         )
     concurrency = kwargs.get("concurrency")
     if concurrency is not None and (
-        not isinstance(concurrency, int)
+        not isinstance(concurrency, numbers.Integral)
         or isinstance(concurrency, bool)
-        or not 1 <= concurrency <= 1024
+        or not 1 <= int(concurrency) <= 1024
     ):
         raise MarkerError(
             f"@pytest.mark.sla(concurrency={concurrency!r}): concurrency= must be a whole "
@@ -207,7 +227,7 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
             f"that is not thread-safe); write e.g. @pytest.mark.sla({budget}, rps=300, "
             "concurrency=1)"
         )
-    capacity = kwargs.get("capacity")
+    capacity = _flag(kwargs.get("capacity"))
     if capacity is not None and not isinstance(capacity, bool):
         raise MarkerError(
             f"@pytest.mark.sla(capacity={capacity!r}): capacity= must be True or False, got "
@@ -236,7 +256,7 @@ def _sampling_value(name: str, raw: object, budget: str) -> object:
     try:
         if not _is_number(raw):
             raise SettingError(f"expected a number, got {type(raw).__name__} {raw!r}")
-        number = float(raw)
+        number = _number(raw)
         text = str(int(number)) if number.is_integer() else repr(number)
         return option.parse(text)
     except SettingError as exc:

@@ -65,8 +65,26 @@ def test_numpy_scalars_are_numbers_everywhere_in_the_marker() -> None:
     assert spec.load.rps == 300.0
     timed = parse_marker_spec((), {"ms": 5, "max_time": np.float32(26)}, 99.0)
     assert timed.sampling == {"max_time": 26.0}
+    flags = parse_marker_spec(
+        (),
+        {"ms": 5, "rps": 100, "concurrency": np.int64(4), "isolate": np.bool_(True)},
+        99.0,
+    )
+    assert flags.isolate is True
+    assert flags.load is not None
+    assert flags.load.concurrency == 4
+    searched = parse_marker_spec((), {"ms": 5, "capacity": np.bool_(True)}, 99.0)
+    assert searched.load is not None
+    assert searched.load.capacity is True
     with pytest.raises(MarkerError, match="ms= must be a positive"):
         parse_marker((), {"ms": np.bool_(True)}, 99.0)
+
+
+@pytest.mark.parametrize("name", ["ms", "cold_ms", "rps", "max_samples"])
+def test_an_int_too_large_for_a_float_is_refused_with_a_sentence(name: str) -> None:
+    kwargs: dict[str, object] = {"ms": 5, name: 10**400}
+    with pytest.raises(MarkerError, match=rf"@pytest.mark.sla\({name}=1000"):
+        parse_marker_spec((), kwargs, 99.0)
 
 
 def test_budget_units() -> None:
