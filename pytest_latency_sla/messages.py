@@ -222,8 +222,9 @@ def _need(result: SlaResult, cut_by: str | None = None) -> str:
         f"{label} needs about {fmt.count(needed)} {unit}: about {fmt.duration(seconds)} at "
         f"{pace}; set max_time={suggested}"
     )
-    if needed > sampling.max_samples > 0:
-        # More calls than the cap: raising max_time alone would stop at the cap instead.
+    if needed * 1.2 > sampling.max_samples > 0:
+        # The time suggested holds more calls than the cap: raising max_time alone would
+        # stop at the cap instead.
         step = 10 ** max(0, math.floor(math.log10(needed * 1.2)) - 1)
         text += f" and max_samples={math.ceil(needed * 1.2 / step) * step:_}"
     text += " on this marker"

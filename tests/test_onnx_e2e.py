@@ -711,7 +711,7 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
     markdown = (root / "r.md").read_text(encoding="utf-8")
     assert "**Changed models, measured side by side with `main`**" in markdown
     assert (
-        "- 1 measurement not comparable with main (test_models.py::test_callable): only "
+        "- 1 measurement not comparable with main (`test_models.py::test_callable`): only "
         "model files given by path are measured side by side with the base\n"
     ) in markdown
     (row,) = [

@@ -716,6 +716,15 @@ def test_a_remedy_past_the_sample_cap_raises_it_too() -> None:
         max_samples=1_000_000,
     )
     assert "set max_time=4 on this marker" in verdict_message(within)
+    # Within the cap, but not the 20% more calls the time suggested holds.
+    near = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=900_000,
+        max_samples=1_000_000,
+    )
+    assert "and max_samples=1_100_000 on this marker" in verdict_message(near)
 
 
 def test_verdict_message_inconclusive_at_sample_cap() -> None:

@@ -132,20 +132,8 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     if append:
-        with open(path, "a+b") as handle:
-            # After what an earlier step wrote, a blank line first: a heading glued to
-            # its last line ("tests: ok## pytest-latency-sla") would not be one.
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - 2))
-            ending = handle.read()
-            gap = (
-                b""
-                if size == 0 or ending == b"\n\n"
-                else b"\n"
-                if ending[-1:] == b"\n"
-                else b"\n\n"
-            )
-            handle.write(gap + text.encode("utf-8"))
+        with open(path, "ab") as handle:
+            handle.write(_gap_after(path) + text.encode("utf-8"))
         return path
     # mkstemp makes owner-only files; give the report the mode a plain open() would
     # (or keep the mode of the file it replaces).
@@ -165,6 +153,23 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
             os.unlink(temporary)
         raise
     return path
+
+
+def _gap_after(path: str) -> bytes:
+    """What goes between a file's end and text appended to it: a blank line after what an
+    earlier step wrote (a heading glued to its last line, "tests: ok## pytest-latency-
+    sla", would be no heading); nothing after nothing, or where the end cannot be read
+    (a pipe, a terminal)."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - 2))
+            ending = handle.read()
+    except (OSError, ValueError):
+        return b""
+    if size == 0 or ending == b"\n\n":
+        return b""
+    return b"\n" if ending.endswith(b"\n") else b"\n\n"
 
 
 class NotOursError(Exception):

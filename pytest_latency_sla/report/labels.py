@@ -325,10 +325,11 @@ def changed_models(records: Sequence[SlaRecord]) -> list[tuple[SlaRecord, Revisi
     return changed
 
 
-def not_comparable_text(records: Sequence[SlaRecord]) -> str | None:
+def not_comparable_text(records: Sequence[SlaRecord], quote: str = "") -> str | None:
     """The measurements that could not be measured side by side with the base revision,
     e.g. ``1 measurement not comparable with main (t.py::test_fn): only model files given
-    by path are measured side by side with the base``; None when there are none."""
+    by path are measured side by side with the base``; None when there are none. Labels
+    go between ``quote`` (Markdown's backticks)."""
     apart = [
         (r["label"], e)
         for r in records
@@ -337,7 +338,7 @@ def not_comparable_text(records: Sequence[SlaRecord]) -> str | None:
     if not apart:
         return None
     count, ref = len(apart), apart[0][1]["ref"]
-    shown = ", ".join(label for label, _ in apart[:_NAMED])
+    shown = ", ".join(f"{quote}{label}{quote}" for label, _ in apart[:_NAMED])
     more = f" and {count - _NAMED} more" if count > _NAMED else ""
     return (
         f"{count} measurement{'s' if count != 1 else ''} not comparable with {ref} "

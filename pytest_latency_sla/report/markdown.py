@@ -188,7 +188,7 @@ def render(document: Document, headroom: float | None = None) -> str:
                 notes.append((record["label"], revision_text(revision)))
         for label, text in notes:
             lines.append(f"- `{_cell(label)}`: {_cell(text)}")
-        apart = not_comparable_text(records)
+        apart = not_comparable_text(records, quote="`")
         if apart:
             lines.append(f"- {_cell(apart)}")
         if notes or apart:
