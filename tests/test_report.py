@@ -697,34 +697,26 @@ def test_verdict_message_inconclusive_past_max_time() -> None:
     assert "set max_time=550 on this marker" in message
 
 
-def test_a_remedy_past_the_sample_cap_raises_it_too() -> None:
-    # Following "set max_time=..." alone would end at sla_max_samples instead (a new
-    # user's trial: 1,762,294 calls needed, 1,000,000 allowed).
+@pytest.mark.parametrize(
+    ("needed", "remedy"),
+    [
+        # Following "set max_time=..." alone would end at sla_max_samples instead (a new
+        # user's trial: 1,762,294 calls needed, 1,000,000 allowed).
+        (1_762_294, "set max_time=110 and max_samples=2_200_000 on this marker"),
+        (51_000, "set max_time=4 on this marker"),
+        # Within the cap, but not the 20% more calls the time suggested holds.
+        (900_000, "set max_time=55 and max_samples=1_100_000 on this marker"),
+    ],
+)
+def test_a_remedy_past_the_sample_cap_raises_it_too(needed: int, remedy: str) -> None:
     res = result(
         Budget(100, "us", 99),
         Verdict.INCONCLUSIVE,
         stop_reason="max_time",
-        needed_calls=1_762_294,
+        needed_calls=needed,
         max_samples=1_000_000,
     )
-    assert "set max_time=110 and max_samples=2_200_000 on this marker" in verdict_message(res)
-    within = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=51_000,
-        max_samples=1_000_000,
-    )
-    assert "set max_time=4 on this marker" in verdict_message(within)
-    # Within the cap, but not the 20% more calls the time suggested holds.
-    near = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=900_000,
-        max_samples=1_000_000,
-    )
-    assert "and max_samples=1_100_000 on this marker" in verdict_message(near)
+    assert remedy in verdict_message(res)
 
 
 def test_verdict_message_inconclusive_at_sample_cap() -> None:
