@@ -154,8 +154,9 @@ def _op_types(graph: Any) -> set[str]:
 
 def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], object]:
     """The IO-binding call path: inputs bound once, outputs bound to the session's
-    device, ``session.run_with_iobinding``. Raises ``OnnxInputError`` where it does not
-    apply (an input type onnxruntime cannot bind)."""
+    device, ``session.run_with_iobinding``, and the outputs copied back as
+    ``session.run()`` returns them. Raises ``OnnxInputError`` where it does not apply (an
+    input type onnxruntime cannot bind)."""
     from .errors import OnnxInputError, _error_detail
 
     try:
@@ -165,11 +166,15 @@ def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], objec
         for output in session.get_outputs():
             binding.bind_output(output.name)
         session.run_with_iobinding(binding)  # once: a path that cannot run is a row now
+        binding.copy_outputs_to_cpu()
     except Exception as exc:
         detail = _error_detail(exc)
         raise OnnxInputError(f"the IO-binding path does not apply here ({detail})") from None
 
     def call() -> None:
         session.run_with_iobinding(binding)
+        # The outputs as session.run() gives them: a caller needs them, and converting
+        # them (a ZipMap's dicts) can cost more than the call itself.
+        binding.copy_outputs_to_cpu()
 
     return call
