@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-    from .loadspec import LoadSpec
-    from .plan import SamplingPlan
     from .sampling import Sampling
 
 __all__ = [
@@ -43,7 +41,6 @@ __all__ = [
     "GENERATOR_MAX_RPS",
     "PRECISION",
     "busy",
-    "fit_isolated",
     "run_step",
     "search",
     "step_time_ns",
@@ -52,35 +49,6 @@ __all__ = [
 
 #: The search stops after this long, with the bracket it has.
 CAPACITY_TIME_NS = 30_000_000_000
-
-
-def fit_isolated(
-    load: LoadSpec | None, plan: SamplingPlan, timeout_s: float, slack_s: float
-) -> tuple[LoadSpec | None, int, str | None]:
-    """Under isolation, where the worker is killed after ``timeout_s``: the load with its
-    capacity search fitted to the time (a share of it), the sampling time left after
-    ``slack_s`` for the worker's start, load and warmup and after the search, and why a
-    load run can never end in time (None when it can): it lasts ``load_time`` at least."""
-    room = int((timeout_s - slack_s) * 1e9)
-    search = 0
-    if load is not None and load.capacity:
-        search = max(0, min(CAPACITY_TIME_NS, max(min(5_000_000_000, room // 2), room // 3)))
-        load = dataclasses.replace(load, capacity_time_ns=search)
-        room -= search
-    if load is None or load.rps is None or plan.load_time_ns + search < timeout_s * 1e9:
-        return load, room, None
-    need = math.ceil((plan.load_time_ns + search) / 1e9 + slack_s)
-    after = " and its capacity search" if search > 0 else ""
-    return (
-        load,
-        room,
-        (
-            f"rps= under isolation: the load run lasts at least sla_load_time "
-            f"({plan.load_time_ns / 1e9:g} s){after}, and the worker is killed after "
-            f"sla_timeout ({timeout_s:g} s), so it could never give a verdict; raise "
-            f"sla_timeout (e.g. --sla-timeout={need}) or lower load_time= on this marker"
-        ),
-    )
 
 
 #: ... or once the highest rate that held and the lowest that failed are this close.

@@ -14,16 +14,29 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import fmt
-from .capacity import fit_isolated
 
 if TYPE_CHECKING:
     from .loadspec import LoadSpec
     from .plan import SamplingPlan
     from .sampling import Sampling
 
-__all__ = ["ISOLATED_SLACK_S", "Deadline", "Fitted", "RunClock", "deadline", "fit"]
+__all__ = [
+    "ISOLATED_SLACK_S",
+    "ISOLATED_START_S",
+    "Deadline",
+    "Fitted",
+    "RunClock",
+    "deadline",
+    "fit",
+    "worker_deadline",
+]
 
-#: Seconds of ``sla_timeout`` kept for an isolated worker's start, model load and warmup.
+#: Seconds of ``sla_timeout`` an isolated worker needs before it measures: its start
+#: (an interpreter, numpy, onnxruntime) and the model's load (a fifth of a timeout of a
+#: few seconds). The rest of the timeout is a deadline like any other (:func:`fit`).
+ISOLATED_START_S = 2.0
+#: The timeout a remedy suggests beyond the sampling time it suggests, for an isolated
+#: worker (its start and a large model's load, warmup, a tenth of the timeout).
 ISOLATED_SLACK_S = 15.0
 
 
@@ -52,14 +65,29 @@ _WARMUP_SHARE = 0.25
 
 @dataclass(frozen=True)
 class Deadline:
-    """A timeout around the whole test that would kill it mid-measurement, losing every
-    sample (pytest-timeout's ``--timeout``)."""
+    """A timeout that would kill a measurement midway, losing every sample:
+    pytest-timeout's around the whole test, or an isolated worker's ``sla_timeout``."""
 
     #: When it strikes (``time.monotonic_ns()``).
     at_ns: int
     timeout_s: float
     #: It in words, e.g. "pytest-timeout's 5 s timeout".
     name: str
+    #: How to raise it to ``{n}`` seconds, for a sentence.
+    how: str = "--timeout={n}, or @pytest.mark.timeout({n})"
+    #: Of it, what goes before the measurement (an isolated worker's start), ns.
+    before_ns: int = 0
+
+
+def worker_deadline(timeout_s: float, now_ns: int) -> Deadline:
+    """The deadline of an isolated worker started now and killed after ``timeout_s``."""
+    return Deadline(
+        at_ns=now_ns + int(timeout_s * 1e9),
+        timeout_s=timeout_s,
+        name=f"the isolated worker's sla_timeout ({timeout_s:g} s)",
+        how="--sla-timeout={n}, or sla_timeout = {n}",
+        before_ns=int(ISOLATED_START_S * 1e9),
+    )
 
 
 def deadline(
@@ -100,30 +128,38 @@ def fit(
     now_ns: int = 0,
 ) -> Fitted:
     """``plan`` with sampling past ``max_time`` (toward a projected verdict) stopped in time
-    for what is left of ``sla_run_time`` (``run_time_left_ns``; None: no such limit) and,
-    in an isolated worker that is killed after ``isolated_timeout_s``, for the worker's
-    start, the model's load and warmup, and a capacity search after it."""
+    for what is left of ``sla_run_time`` (``run_time_left_ns``; None: no such limit), and
+    cut to end before each timeout that would kill it midway: an isolated worker's
+    (``isolated_timeout_s``: its start and the model's load come first) and ``deadline``
+    (pytest-timeout's). The warmup and a capacity search fit in too."""
     limit = plan.time_limit_ns
     if run_time_left_ns is not None:
         # Past the run's measuring time, nothing goes past max_time.
         limit = min(limit, run_time_left_ns)
-    if isolated_timeout_s is not None:
-        load, room, late = fit_isolated(load, plan, isolated_timeout_s, ISOLATED_SLACK_S)
-        if late:
-            return Fitted(plan, load, late)
-        limit = min(limit, room)
     if limit != plan.time_limit_ns:
         plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
-    if deadline is None:
-        return Fitted(plan, load)
-    return _before(plan, load, deadline, now_ns)
+    cut_by = None
+    for each in (
+        None if isolated_timeout_s is None else worker_deadline(isolated_timeout_s, now_ns),
+        deadline,
+    ):
+        if each is None:
+            continue
+        fitted = _before(plan, load, each, now_ns)
+        if fitted.problem:
+            return fitted
+        plan, load, cut_by = fitted.plan, fitted.load, fitted.cut_by or cut_by
+    return Fitted(plan, load, cut_by=cut_by)
 
 
 def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_ns: int) -> Fitted:
     """``plan`` cut to end (warmup and a capacity search included) before ``deadline``, at
     ``now_ns``: an inconclusive verdict that says why beats a test killed with nothing
     measured. A plan that fits is left as it is."""
-    slack = max(DEADLINE_SLACK_MIN_NS, int(DEADLINE_SLACK_SHARE * deadline.timeout_s * 1e9))
+    timeout_ns = int(deadline.timeout_s * 1e9)
+    # A tenth, at least a second: but of a timeout of seconds, no more than a quarter.
+    slack = max(min(DEADLINE_SLACK_MIN_NS, timeout_ns // 4), int(DEADLINE_SLACK_SHARE * timeout_ns))
+    slack += min(deadline.before_ns, timeout_ns // 5)
     left = deadline.at_ns - now_ns - slack
     if load is not None and load.capacity:
         search = max(0, min(load.capacity_time_ns, left // 3))
@@ -136,16 +172,21 @@ def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_n
     if load is not None and load.rps is not None:
         need = max(need, plan.load_time_ns)
     if room < max(need, 1):
-        wanted = (plan.max_time_ns * (1.0 + _WARMUP_SHARE) + slack) / 1e9 + 1.0
+        wanted = f"{(plan.max_time_ns * (1.0 + _WARMUP_SHARE) + slack) / 1e9 + 1.0:.0f}"
         return Fitted(
             plan,
             load,
             (
-                f"{deadline.name} leaves about {fmt.duration(max(0, left) / 1e9)} for this "
-                f"measurement, less than the {fmt.duration(need / 1e9)} it needs at least "
+                f"{deadline.name} leaves {_about(left)} for this measurement, less than "
+                f"the {fmt.duration(need / 1e9)} it needs at least "
                 "(sla_min_time, or sla_load_time under load): raise the timeout "
-                f"(e.g. --timeout={wanted:.0f}, or @pytest.mark.timeout({wanted:.0f}))"
+                f"(e.g. {deadline.how.format(n=wanted)})"
             ),
         )
     cut = dataclasses.replace(plan, max_time_ns=min(plan.max_time_ns, room), time_limit_ns=room)
     return Fitted(cut, load, cut_by=deadline.name)
+
+
+def _about(ns: int) -> str:
+    """``about 1.00 s``, or ``nothing``."""
+    return f"about {fmt.duration(ns / 1e9)}" if ns > 0 else "nothing"

@@ -228,7 +228,7 @@ def _need(result: SlaResult, cut_by: str | None = None) -> str:
         step = 10 ** max(0, math.floor(math.log10(needed * 1.2)) - 1)
         text += f" and max_samples={math.ceil(needed * 1.2 / step) * step:_}"
     text += " on this marker"
-    if result.subject.isolated:
+    if result.subject.isolated and not (cut_by or "").startswith("the isolated worker"):
         # An isolated worker is killed after sla_timeout (see limits.ISOLATED_SLACK_S).
         text += f" and sla_timeout above {float(suggested) + 15:g} (it is isolated)"
     if cut_by:

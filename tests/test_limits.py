@@ -66,7 +66,7 @@ def test_too_little_time_for_any_verdict_says_what_to_raise() -> None:
     near = Deadline(at_ns=3 * S, timeout_s=3.0, name="pytest-timeout's 3 s timeout")
     fitted = fit(SamplingPlan(load_time_ns=5 * S), LoadSpec(rps=100.0), deadline=near, now_ns=0)
     assert fitted.problem == (
-        "pytest-timeout's 3 s timeout leaves about 2.00 s for this measurement, less than "
+        "pytest-timeout's 3 s timeout leaves about 2.25 s for this measurement, less than "
         "the 5.00 s it needs at least (sla_min_time, or sla_load_time under load): raise "
         "the timeout (e.g. --timeout=27, or @pytest.mark.timeout(27))"
     )

@@ -802,20 +802,23 @@ def test_the_load_page_quotes_the_refusal_of_a_rate_too_low() -> None:
 
 
 def test_an_isolated_load_run_that_cannot_end_before_sla_timeout_is_refused() -> None:
-    from pytest_latency_sla.capacity import fit_isolated
+    from pytest_latency_sla.limits import fit
 
     plan = SamplingPlan(load_time_ns=5_000_000_000)
-    _, _, problem = fit_isolated(LoadSpec(rps=200.0), plan, 4.0, 15.0)
+    problem = fit(plan, LoadSpec(rps=200.0), isolated_timeout_s=4.0, now_ns=0).problem
     assert problem == (
-        "rps= under isolation: the load run lasts at least sla_load_time (5 s), and the "
-        "worker is killed after sla_timeout (4 s), so it could never give a verdict; raise "
-        "sla_timeout (e.g. --sla-timeout=20) or lower load_time= on this marker"
+        "the isolated worker's sla_timeout (4 s) leaves about 2.20 s for this measurement, "
+        "less than the 5.00 s it needs at least (sla_min_time, or sla_load_time under "
+        "load): raise the timeout (e.g. --sla-timeout=28, or sla_timeout = 28)"
     )
-    # Room enough: no sentence; a capacity search gets a share of the time, never below 0.
-    assert fit_isolated(LoadSpec(rps=200.0), plan, 60.0, 15.0)[2] is None
-    searched, _, _ = fit_isolated(LoadSpec(rps=None, capacity=True), plan, 10.0, 15.0)
-    assert searched is not None
-    assert searched.capacity_time_ns == 0
+    page = Path(__file__).parent.parent / "docs" / "load.md"
+    assert " ".join(page.read_text(encoding="utf-8").split()).count(problem) == 1
+    # Room enough: no sentence; a capacity search gets a third of what the worker's start
+    # (a fifth of 3 s) and the rest of the test (a quarter) leave.
+    assert fit(plan, LoadSpec(rps=200.0), isolated_timeout_s=60.0, now_ns=0).problem is None
+    searched = fit(plan, LoadSpec(rps=None, capacity=True), isolated_timeout_s=3.0, now_ns=0)
+    assert searched.load is not None
+    assert searched.load.capacity_time_ns == (3_000_000_000 - 600_000_000 - 750_000_000) // 3
 
 
 def test_the_hosts_steal_is_taken_off_the_failure_test_never_off_a_pass() -> None:

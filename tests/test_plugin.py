@@ -1264,21 +1264,27 @@ def test_the_message_says_which_measurement_of_the_test(pytester: pytest.Pyteste
 
 def test_isolated_sampling_stops_in_time_for_the_worker_timeout() -> None:
     from pytest_latency_sla.fixture import SlaFixture
-    from pytest_latency_sla.limits import ISOLATED_SLACK_S
+    from pytest_latency_sla.limits import ISOLATED_START_S
     from pytest_latency_sla.result import Budget
     from pytest_latency_sla.settings import Settings
 
-    def limit(settings: Settings, isolate: bool) -> int:
+    def plan(settings: Settings, isolate: bool) -> tuple[float, float]:
         fixture = SlaFixture(
             "t.py::t", Budget(50, "ms", 99), settings, lambda r: None, isolate=isolate
         )
-        return fixture._timing().plan.limit_ns
+        found = fixture._timing().plan
+        return found.max_time_ns / 1e9, found.limit_ns / 1e9
 
-    assert limit(Settings(), isolate=False) == 60 * 1_000_000_000
-    # sla_timeout 60 s: past max_time only up to 45 s, so the worker is not killed.
-    assert limit(Settings(), isolate=True) == int((60 - ISOLATED_SLACK_S) * 1e9)
-    # A short timeout: never past max_time (and max_time stays what it was).
-    assert limit(Settings(timeout=10.0), isolate=True) == 20 * 1_000_000_000
+    assert plan(Settings(), isolate=False) == (20.0, 60.0)
+    # sla_timeout 60 s: past max_time only as far as the worker's start, a tenth of the
+    # timeout and a quarter for warmup leave, so the worker is not killed.
+    max_time, limit = plan(Settings(), isolate=True)
+    assert max_time == 20.0
+    assert limit == pytest.approx((60 - 6 - ISOLATED_START_S) / 1.25, abs=0.1)
+    # A short timeout (isolation.md suggests 10 s for small models): max_time is cut too,
+    # where it kept 20 s and got the worker killed with every sample lost.
+    max_time, limit = plan(Settings(timeout=10.0), isolate=True)
+    assert max_time == limit == pytest.approx((10 - 1 - ISOLATED_START_S) / 1.25, abs=0.1)
 
 
 def test_compare_dir_is_accepted_in_place_of_compare_ref(pytester: pytest.Pytester) -> None:
