@@ -311,7 +311,17 @@ def load_sample(
                 stop_reason = "measured"
                 break
             if exhausted:
-                stop_reason = "max_samples"
+                # The schedule ends at the cap on requests, or at the time limit it was
+                # drawn for (a time stop, whatever cut it: sla_max_time, a timeout).
+                timed = count < plan.max_samples
+                longest = max(plan.max_time_ns, plan.load_time_ns)
+                stop_reason = (
+                    "max_samples"
+                    if not timed
+                    else "max_time"
+                    if hard_limit_ns <= longest
+                    else "time_limit"
+                )
                 break
             if elapsed >= limit_ns:
                 need = needed = project(n)

@@ -947,3 +947,23 @@ def test_a_load_verdict_projected_a_little_past_the_limit_is_sampled_toward_up_t
     assert beyond.decision.outcome is None
     assert beyond.stop_reason == "max_time"
     assert beyond.duration_ns / 1e9 < 1.5
+
+
+@pytest.mark.parametrize(("max_samples", "reason"), [(1_000_000, "max_time"), (40, "max_samples")])
+def test_a_schedule_run_to_its_end_stops_for_time_unless_the_cap_on_requests_ended_it(
+    monkeypatch: pytest.MonkeyPatch, max_samples: int, reason: str
+) -> None:
+    # The schedule is drawn for the time a run may take: run to its end, it stopped for
+    # time (it read "after N calls (sla_max_samples)", the wrong setting to raise, in a
+    # new user's trial); only a schedule cut by max_samples stops for that.
+    from pytest_latency_sla import load as load_module
+
+    undecided = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="close")
+    monkeypatch.setattr(load_module, "look", lambda *args, **kwargs: undecided)
+    sampling = load_sample(
+        lambda: None,
+        LoadSpec(rps=400.0, arrivals="constant"),  # the last one due at the limit
+        _brief(max_ms=1_000, load_ms=1_000, max_samples=max_samples),
+        budget_ns=50 * MS,
+    )
+    assert sampling.stop_reason == reason
