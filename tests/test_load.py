@@ -690,6 +690,19 @@ def test_a_search_stopped_by_a_busy_machine_says_so() -> None:
     )
 
 
+def test_a_search_out_of_time_before_any_rate_held_says_so() -> None:
+    # It read "held at no rate tried (down to 437/s)", as if the budget could not hold.
+    record = make_record("t.py::test_x", 2.6)
+    steps = (CapacityStep(437.0, 5e6, False, 300, 10**9),)
+    capacity = Capacity(rps=0.0, steps=steps, cores=2, limited="time", duration_ns=880 * MS)
+    record["load"] = _load_entry(_load_stats(capacity=capacity))
+    assert capacity_text(record) == (
+        "capacity: no figure on 2 cores, the search ran out of time (880 ms) before p99 <= "
+        "50 ms held at a rate tried (437/s); give it more time (sla_timeout, or "
+        "pytest-timeout's timeout)"
+    )
+
+
 def test_a_baseline_taken_under_another_load_is_a_mismatch_not_a_regression() -> None:
     from pytest_latency_sla.baseline import mismatches
 

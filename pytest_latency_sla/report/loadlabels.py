@@ -70,6 +70,13 @@ def capacity_text(record: SlaRecord) -> str | None:
             share = fmt.percent(round(found["used_share"], 2))
             text += f"; {fmt.rate(load['target_rps'])} uses at most {share}"
         return text
+    if found["limited"] == "time" and not found["rps"]:
+        tried = ", ".join(fmt.rate(step["rps"]) for step in found["steps"]) or "none"
+        return (
+            f"capacity: no figure on {cores}, the search ran out of time "
+            f"({fmt.duration(found['duration_s'])}) before {within} held at a rate tried "
+            f"({tried}); give it more time (sla_timeout, or pytest-timeout's timeout)"
+        )
     if found["limited"] == "floor" or not found["rps"]:
         lowest = min((step["rps"] for step in found["steps"]), default=0.0)
         return f"capacity: {within} held at no rate tried (down to {fmt.rate(lowest)}) on {cores}"
