@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .load import LoadError, late_tolerance_ns, raise_error
+from .load import ConcurrentCallError, LoadError, late_tolerance_ns, raise_error
 from .loadgen import Generator, cores, schedule
 from .loadspec import Capacity, CapacityStep, LoadStats
 from .machine import cpu_split
@@ -249,6 +249,11 @@ def with_capacity(
         # The callable broke under the search's load: the budget's measurement is kept,
         # and the search says why it has no figure.
         problem = str(exc) if isinstance(exc, LoadError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ConcurrentCallError) and concurrency > 1:
+            problem += (
+                "; if it is not thread-safe, set concurrency=1 on the marker (the search "
+                "then calls it one at a time, as a single server), or remove capacity="
+            )
         found = Capacity(rps=0.0, steps=(), cores=cores(), limited="error", problem=problem)
     load = sampling.load
     if load is None:

@@ -486,6 +486,7 @@ class SlaFixture:
                 missed = cold_message(cold, subject.name)
                 problem = "\n".join(p for p in (problem, missed) if p)
         stopped = capacity_problem(measured.sampling)
+        stopped = stopped and f"{stopped} (in {self._nodeid})"
         problem = "\n".join(p for p in (problem, stopped) if p)
         # Recorded before any failure: nothing measured is lost.
         self._record(record)

@@ -328,7 +328,12 @@ def test_a_capacity_search_that_breaks_the_callable_keeps_the_measurement(
     assert_no_internal_error(result)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["the capacity search stopped: it raised RuntimeError: called twice at once while *"]
+        [
+            "the capacity search stopped: it raised RuntimeError: called twice at once while * "
+            "calls of it ran at once; if it is not thread-safe, set concurrency=1 on the "
+            "marker (the search then calls it one at a time, as a single server), or remove "
+            "capacity= (in *)"
+        ]
     )
     (record,) = load_report(pytester.path / "r.json")["results"]
     assert record["verdict"] == "pass"  # one call at a time, the budget held: kept
