@@ -26,6 +26,7 @@ __all__ = [
     "Target",
     "check_ours",
     "render_json",
+    "target_path",
     "targets",
     "write_atomic",
     "write_reports",
@@ -102,9 +103,7 @@ def write_reports(
     written: list[tuple[str, str]] = []
     errors: list[str] = []
     for target in wanted:
-        full = os.path.join(start, target.path)
-        if not target.append and (target.path.endswith(("/", os.sep)) or os.path.isdir(full)):
-            full = os.path.join(full, FOLDER_NAMES[target.kind])
+        full = target_path(target, start)
         try:
             if not target.append:
                 # Never replace a file that is not a report of this plugin.
@@ -115,6 +114,15 @@ def write_reports(
             # (ValueError: e.g. a $GITHUB_STEP_SUMMARY to append to that is not UTF-8.)
             errors.append(f"could not write the SLA {target.label} to {target.path}: {exc}")
     return written, errors
+
+
+def target_path(target: Target, start: str) -> str:
+    """Where a target's file goes, from the folder ``start``: a path naming a folder gets
+    the report's usual file name inside it."""
+    full = os.path.join(start, target.path)
+    if not target.append and (target.path.endswith(("/", os.sep)) or os.path.isdir(full)):
+        full = os.path.join(full, FOLDER_NAMES[target.kind])
+    return full
 
 
 def render_json(document: Document) -> str:
