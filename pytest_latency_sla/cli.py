@@ -79,6 +79,16 @@ def _merge(arguments: argparse.Namespace) -> int:
         requested = [parse(spec) for spec in arguments.sla_report if spec.strip()] or ["term"]
     except SettingError as exc:
         return _error(f"{flag}: {exc}")
+    # A merged report written over a shard it reads would lose that shard (a CI retry
+    # of the same merge would then fail).
+    reads = {os.path.realpath(path): path for path in arguments.reports}
+    for target in files.targets(_targets(requested), arguments.sla_save, os.environ):
+        shard = reads.get(os.path.realpath(files.target_path(target, os.getcwd())))
+        if shard is not None:
+            return _error(
+                f"the merged {target.kind} report would overwrite {shard!r}, a report this "
+                "merge reads; write it to another path"
+            )
     try:
         shards = [load_shard(path) for path in arguments.reports]
         run = merge_runs(shards, allow_mixed=arguments.allow_mixed)
@@ -93,7 +103,7 @@ def _merge(arguments: argparse.Namespace) -> int:
             seen.add(entry["nodeid"])
             unmeasured.append(entry)
     document = build_document(results, run, __version__, attempts, unmeasured)
-    targets = [(kind, path or None) for kind, _, path in (s.partition(":") for s in requested)]
+    targets = _targets(requested)
     if "term" in (kind for kind, _ in targets) and not arguments.quiet:
         _print_table(document)
     written, errors = files.write_reports(
@@ -132,6 +142,11 @@ def _print_table(document: Document) -> None:
     headroom = float(document["run"]["settings"].get("headroom", 10))
     fails = inconclusive_fails(document["run"])
     print("sla: " + labels.summary_line(records, headroom, fails))
+
+
+def _targets(requested: list[str]) -> list[tuple[str, str | None]]:
+    """``--sla-report`` values as (type, path or None)."""
+    return [(kind, path or None) for kind, _, path in (s.partition(":") for s in requested)]
 
 
 def _error(message: str) -> int:

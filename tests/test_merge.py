@@ -324,6 +324,20 @@ def test_never_writes_over_a_file_that_is_not_a_report(
     assert (tmp_path / "notes.md").read_text("utf-8") == "# my notes\n"
 
 
+def test_never_writes_over_a_shard_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A shard overwritten by the merge is lost, and a retry of the same merge then fails.
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 30.0})
+    before = (tmp_path / "a.json").read_text()
+    for target in ("--sla-report=json:a.json", "--sla-save=./b.json"):
+        assert merge(tmp_path, monkeypatch, "a.json", "b.json", target) == 2
+        assert "a report this merge reads; write it to another path" in capsys.readouterr().err
+    assert (tmp_path / "a.json").read_text() == before
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-report=json:m.json") == 0
+
+
 def test_a_bad_report_option_gets_the_settings_sentence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
