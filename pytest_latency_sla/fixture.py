@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .baseline import judge_against
-from .limits import RunClock
+from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
 from .messages import cold_message, progress_line, revision_regression_message, verdict_message
 from .result import SlaResult, Verdict, judged_percentile
@@ -329,7 +329,13 @@ class SlaFixture:
     def _runner(self) -> Runner:
         from .runner import InProcess, Isolated
 
-        return Isolated(self._settings.timeout) if self._isolate else InProcess()
+        if not self._isolate:
+            return InProcess()
+        # Killed by its own timeout before pytest-timeout would kill the test.
+        timeout, cut_by = worker_timeout(
+            self._settings.timeout, self._deadline, time.monotonic_ns()
+        )
+        return Isolated(timeout, cut_by)
 
     def _compare(self, record: SlaRecord) -> str | None:
         """Compare with the baseline (filling ``record["comparison"]``); a failure or None."""

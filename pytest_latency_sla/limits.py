@@ -29,6 +29,7 @@ __all__ = [
     "deadline",
     "fit",
     "worker_deadline",
+    "worker_timeout",
 ]
 
 #: Seconds of ``sla_timeout`` an isolated worker needs before it measures: its start
@@ -88,6 +89,21 @@ def worker_deadline(timeout_s: float, now_ns: int) -> Deadline:
         how="--sla-timeout={n}, or sla_timeout = {n}",
         before_ns=int(ISOLATED_START_S * 1e9),
     )
+
+
+def worker_timeout(
+    timeout_s: float, outer: Deadline | None, now_ns: int
+) -> tuple[float, str | None]:
+    """An isolated worker's timeout from now: ``sla_timeout``, or less when ``outer``
+    (pytest-timeout's) would strike first, so that the worker is killed with the plugin's
+    own sentence (and then by whom: ``outer``'s name) rather than the test by it."""
+    if outer is None:
+        return timeout_s, None
+    slack = max(0.5, DEADLINE_SLACK_SHARE / 2 * outer.timeout_s)
+    left = (outer.at_ns - now_ns) / 1e9 - slack
+    if left >= timeout_s:
+        return timeout_s, None
+    return max(0.5, left), outer.name
 
 
 def deadline(

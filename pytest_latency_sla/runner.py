@@ -16,6 +16,7 @@ one implementation of measuring, two places to run it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -27,7 +28,7 @@ from .sampling import run_once, sample
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from .loadspec import LoadSpec
     from .plan import SamplingPlan
@@ -420,29 +421,51 @@ class Isolated:
 
     #: Seconds the worker may take, start-up included, before it is killed.
     timeout: float
+    #: A timeout around the test that cut ``timeout`` below ``sla_timeout`` (its name).
+    cut_by: str | None = None
 
     def onnx(self, job: OnnxJob, timing: Timing) -> Measured:
         from . import isolate_onnx
 
-        measured = isolate_onnx.run_onnx(job, timing, self.timeout)
+        with self._killed():
+            measured = isolate_onnx.run_onnx(job, timing, self.timeout)
         return Measured(_isolated(measured.subject), measured.sampling)
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:
         from . import isolate
 
         __tracebackhide__ = True
-        measured = isolate.run_callable(job, timing, self.timeout)
+        with self._killed():
+            measured = isolate.run_callable(job, timing, self.timeout)
         return Measured(_isolated(measured.subject), measured.sampling)
 
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
         from . import isolate_onnx
 
-        return isolate_onnx.run_compare(job, against, timing, self.timeout)
+        with self._killed():
+            return isolate_onnx.run_compare(job, against, timing, self.timeout)
 
     def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:
         from . import isolate_onnx
 
-        return isolate_onnx.run_advise(job, request, timing, self.timeout)
+        with self._killed():
+            return isolate_onnx.run_advise(job, request, timing, self.timeout)
+
+    @contextlib.contextmanager
+    def _killed(self) -> Iterator[None]:
+        """A worker killed at a timeout cut short by ``cut_by`` says so."""
+        from .isolate import WorkerTimeoutError
+
+        try:
+            yield
+        except WorkerTimeoutError:
+            if self.cut_by is None:
+                raise
+            raise WorkerTimeoutError(
+                f"timed out: the isolated measurement did not finish, so its worker process "
+                f"was killed after {self.timeout:.1f} s, to end before {self.cut_by}; if the "
+                "code is just slow, raise that timeout"
+            ) from None
 
 
 def _advice(

@@ -144,6 +144,40 @@ def test_a_measurement_ends_before_pytest_timeout_kills_the_test(
     assert "cut short" not in output(result)
 
 
+def test_an_isolated_hang_is_killed_before_pytest_timeout_would_kill_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    # The worker's own timeout is cut to strike first, with the plugin's sentence (not
+    # pytest-timeout's traceback through the plugin's frames).
+    pytest.importorskip("pytest_timeout")
+    pytester.makepyfile(
+        test_hang="""
+        import time
+
+        import pytest
+
+
+        def hang():
+            time.sleep(3600)
+
+
+        @pytest.mark.sla(ms=5, isolate=True)
+        def test_hangs(sla):
+            sla.measure(hang)
+        """
+    )
+    result = pytester.runpytest("-p", "timeout", "--timeout=4")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sla.measure(): timed out: the isolated measurement did not finish, so its worker "
+            "process was killed after * s, to end before pytest-timeout's 4 s timeout; if the "
+            "code is just slow, raise that timeout (in test_hang.py::test_hangs)"
+        ]
+    )
+    assert "Timeout (>4.0s) from pytest-timeout" not in output(result)
+
+
 def test_a_test_path_after_sla_save_is_a_usage_error(pytester: pytest.Pytester) -> None:
     # `pytest --sla-save test_x.py` (a space, not "="): argparse hands the test path to
     # the option. The file must survive, and the message must say what happened.
