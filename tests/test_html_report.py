@@ -591,7 +591,9 @@ def test_the_settings_are_shown_in_their_units() -> None:
     from pytest_latency_sla.report.html import render
 
     document = _document([])
-    document["run"]["settings"].update(noise_floor=1.0, max_time=20.0, max_regression=None)
+    document["run"]["settings"].update(
+        noise_floor=1.0, max_time=20.0, max_regression=None, max_samples=1_000_000
+    )
     document["run"]["setting_units"] = {
         "noise_floor": "fraction",
         "confidence": "fraction",
@@ -608,6 +610,7 @@ def test_the_settings_are_shown_in_their_units() -> None:
         ("max_time", "20 s"),
         ("headroom", "10x"),
         ("max_regression", "-"),
+        ("max_samples", "1,000,000"),  # a count, not 1e+06
         ("report", "html"),
     ]:
         assert f"<dt><code>sla_{name}</code></dt><dd>{shown}</dd>" in page, name

@@ -71,4 +71,6 @@ def setting_text(value: object, unit: str | None = None) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "-" if value is None else str(value)
     number = value * 100 if unit == "fraction" else value
-    return f"{number:g}" + {"fraction": "%", "%": "%", "s": " s", "x": "x"}.get(unit or "", "")
+    # A count as a count (1,000,000), not as %g writes it (1e+06).
+    text = f"{number:,}" if isinstance(number, int) else f"{number:g}"
+    return text + {"fraction": "%", "%": "%", "s": " s", "x": "x"}.get(unit or "", "")
