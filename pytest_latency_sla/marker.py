@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from .loadspec import LoadSpec
     from .result import Budget
 
-__all__ = ["MARKER_HELP", "MarkerError", "MarkerSpec", "parse_marker", "parse_marker_spec"]
+__all__ = [
+    "MARKER_HELP",
+    "MarkerError",
+    "MarkerSpec",
+    "own_sla_marks",
+    "parse_marker",
+    "parse_marker_spec",
+]
 
 #: The sampling settings a marker may set for its test, by their setting names
 #: (``max_time=`` for ``sla_max_time``): every setting that feeds the sampling plan.
@@ -94,6 +101,17 @@ class MarkerSpec:
     #: ``rps=``, ``arrivals=``, ``concurrency=``, ``capacity=``: the load to judge under
     #: (None: calls one at a time, and no capacity search unless ``sla_capacity``).
     load: LoadSpec | None = None
+
+
+def own_sla_marks(item: Any) -> list[Any]:
+    """The sla markers written on a test itself (a pytest item): decorators on its
+    function, and its ``pytest.param``'s marks (``item.own_markers`` also holds those a
+    conftest added with ``item.add_marker`` over a whole suite)."""
+    marks = list(getattr(getattr(item, "obj", None), "pytestmark", None) or [])
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        marks += list(callspec.marks)
+    return [mark for mark in marks if getattr(mark, "name", None) == "sla"]
 
 
 def parse_marker(

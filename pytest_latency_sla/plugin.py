@@ -18,7 +18,7 @@ import pytest
 from . import exclusive
 from .environment import EnvironmentCache
 from .exclusive import MeasurementLock
-from .marker import MARKER_HELP, MarkerError, MarkerSpec, parse_marker_spec
+from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
 from .session import RECORDS_ATTR, SLA_TEST_ATTR, SlaCollector
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
 
@@ -247,7 +247,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     settings = item.config.stash[SETTINGS_KEY]
     # The test's own markers: its decorators and its parameter set's marks, not a class's,
     # a module's or a conftest's (which a test's own marker overrides).
-    stacked = _own_marks(item)
+    stacked = own_sla_marks(item)
     if len(stacked) > 1:
         shown = " and ".join(f"@pytest.mark.sla({_arguments(m)})" for m in stacked)
         problem = (
@@ -322,7 +322,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         # as met.
         if (
             spec.cold_ms is not None
-            and _own_marks(item)
+            and own_sla_marks(item)
             and not disabled
             and all(r["kind"] != "onnx" for r in records)
         ):
@@ -365,17 +365,6 @@ def _ours(report: pytest.TestReport) -> bool:
         return False
     here = os.path.dirname(os.path.abspath(__file__))
     return os.path.abspath(str(where[0])).startswith(here + os.sep)
-
-
-def _own_marks(item: pytest.Item) -> list[pytest.Mark]:
-    """The sla markers written on the test itself: decorators on its function, and its
-    ``pytest.param``'s marks (``item.own_markers`` also holds those a conftest added with
-    ``item.add_marker`` over a whole suite)."""
-    marks = list(getattr(getattr(item, "obj", None), "pytestmark", None) or [])
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        marks += list(callspec.marks)
-    return [mark for mark in marks if getattr(mark, "name", None) == "sla"]
 
 
 @pytest.hookimpl(wrapper=True)
