@@ -89,6 +89,8 @@ def search(
     """The highest rate at which ``step(rate).held``, searched from ``start_rps`` up to
     ``max_rps`` (what the generator can issue) within ``time_ns``."""
     begin = clock()
+    if time_ns <= 0:  # no time left for even one step (a timeout took it)
+        return Capacity(rps=0.0, steps=(), cores=cores() if cpus is None else cpus, limited="time")
     steps: list[CapacityStep] = []
     held: float | None = None  # the highest rate that held
     failed: float | None = None  # the lowest rate that failed

@@ -86,7 +86,7 @@ def _merge(arguments: argparse.Namespace) -> int:
         shard = reads.get(os.path.realpath(files.target_path(target, os.getcwd())))
         if shard is not None:
             return _error(
-                f"the merged {target.kind} report would overwrite {shard!r}, a report this "
+                f"the merged {target.label} would overwrite {shard!r}, a report this "
                 "merge reads; write it to another path"
             )
     try:

@@ -70,7 +70,7 @@ class SlaFixture:
         load: LoadSpec | None = None,
         run_clock: RunClock | None = None,
         progress: Callable[[str], None] | None = None,
-        deadline: Deadline | None = None,
+        deadline: Callable[[], Deadline | None] | None = None,
     ) -> None:
         self._nodeid = nodeid
         self._deadline = deadline
@@ -333,7 +333,7 @@ class SlaFixture:
             return InProcess()
         # Killed by its own timeout before pytest-timeout would kill the test.
         timeout, cut_by = worker_timeout(
-            self._settings.timeout, self._deadline, time.monotonic_ns()
+            self._settings.timeout, self._deadline and self._deadline(), time.monotonic_ns()
         )
         return Isolated(timeout, cut_by)
 
@@ -371,7 +371,7 @@ class SlaFixture:
                 else None
             ),
             isolated_timeout_s=settings.timeout if self._isolate else None,
-            deadline=None if settings.disable else self._deadline,
+            deadline=None if settings.disable or not self._deadline else self._deadline(),
             now_ns=time.monotonic_ns(),
         )
         self._cut_by = fitted.cut_by

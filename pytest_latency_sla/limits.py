@@ -10,6 +10,7 @@ turns into a failure.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,13 +22,13 @@ if TYPE_CHECKING:
     from .sampling import Sampling
 
 __all__ = [
-    "ISOLATED_SLACK_S",
     "ISOLATED_START_S",
     "Deadline",
     "Fitted",
     "RunClock",
     "deadline",
     "fit",
+    "timeout_for",
     "worker_deadline",
     "worker_timeout",
 ]
@@ -36,9 +37,6 @@ __all__ = [
 #: (an interpreter, numpy, onnxruntime) and the model's load (a fifth of a timeout of a
 #: few seconds). The rest of the timeout is a deadline like any other (:func:`fit`).
 ISOLATED_START_S = 2.0
-#: The timeout a remedy suggests beyond the sampling time it suggests, for an isolated
-#: worker (its start and a large model's load, warmup, a tenth of the timeout).
-ISOLATED_SLACK_S = 15.0
 
 
 class RunClock:
@@ -62,6 +60,8 @@ DEADLINE_SLACK_SHARE = 0.1
 DEADLINE_SLACK_MIN_NS = 1_000_000_000
 #: Warmup may take up to a quarter of ``max_time`` (``SamplingPlan.warmup_cap_ns``).
 _WARMUP_SHARE = 0.25
+#: A capacity search's last step may end this long after the search's time.
+_STEP_OVERRUN_NS = 3_000_000_000
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def worker_timeout(
     own sentence (and then by whom: ``outer``'s name) rather than the test by it."""
     if outer is None:
         return timeout_s, None
-    slack = max(0.5, DEADLINE_SLACK_SHARE / 2 * outer.timeout_s)
+    slack = max(1.0, DEADLINE_SLACK_SHARE / 2 * outer.timeout_s)
     left = (outer.at_ns - now_ns) / 1e9 - slack
     if left >= timeout_s:
         return timeout_s, None
@@ -155,10 +155,11 @@ def fit(
     if limit != plan.time_limit_ns:
         plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
     cut_by = None
-    for each in (
-        None if isolated_timeout_s is None else worker_deadline(isolated_timeout_s, now_ns),
-        deadline,
-    ):
+    worker = None if isolated_timeout_s is None else worker_deadline(isolated_timeout_s, now_ns)
+    if worker is not None and deadline is not None:
+        # An isolated worker starts, and loads the model, within the outer timeout too.
+        deadline = dataclasses.replace(deadline, before_ns=worker.before_ns)
+    for each in (worker, deadline):
         if each is None:
             continue
         fitted = _before(plan, load, each, now_ns)
@@ -178,9 +179,10 @@ def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_n
     slack += min(deadline.before_ns, timeout_ns // 5)
     left = deadline.at_ns - now_ns - slack
     if load is not None and load.capacity:
-        search = max(0, min(load.capacity_time_ns, left // 3))
+        # Its last step may run over its time by a step (3 s): that is kept too.
+        search = max(0, min(load.capacity_time_ns, left // 3 - _STEP_OVERRUN_NS))
         load = dataclasses.replace(load, capacity_time_ns=search)
-        left -= search
+        left -= search + (_STEP_OVERRUN_NS if search else 0)
     room = int(left / (1.0 + _WARMUP_SHARE))
     if room >= plan.limit_ns:
         return Fitted(plan, load)
@@ -188,7 +190,9 @@ def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_n
     if load is not None and load.rps is not None:
         need = max(need, plan.load_time_ns)
     if room < max(need, 1):
-        wanted = f"{(plan.max_time_ns * (1.0 + _WARMUP_SHARE) + slack) / 1e9 + 1.0:.0f}"
+        spent = deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9
+        before = min(deadline.before_ns, timeout_ns // 5) / 1e9
+        wanted = f"{math.ceil(max(0.0, spent) + timeout_for(plan.max_time_ns / 1e9, before)):d}"
         return Fitted(
             plan,
             load,
@@ -200,7 +204,16 @@ def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_n
             ),
         )
     cut = dataclasses.replace(plan, max_time_ns=min(plan.max_time_ns, room), time_limit_ns=room)
-    return Fitted(cut, load, cut_by=deadline.name)
+    # Only a cut max_time is the deadline's doing: past max_time, the limit is the limit.
+    return Fitted(cut, load, cut_by=deadline.name if room < plan.max_time_ns else None)
+
+
+def timeout_for(max_time_s: float, before_s: float = 0.0) -> float:
+    """The shortest timeout that :func:`fit` leaves ``max_time_s`` of sampling (and its
+    warmup), with ``before_s`` of it gone before the measurement (a worker's start): the
+    inverse of the cut, for a remedy to suggest."""
+    need = max_time_s * (1.0 + _WARMUP_SHARE) + before_s
+    return max(need + DEADLINE_SLACK_MIN_NS / 1e9, need / (1.0 - DEADLINE_SLACK_SHARE))
 
 
 def _about(ns: int) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from . import fmt
 from .fmt import pct_label
+from .limits import ISOLATED_START_S, timeout_for
 from .result import Verdict
 from .schema import STEAL_MENTION_SHARE
 from .stats import calls_to_decide
@@ -228,12 +229,14 @@ def _need(result: SlaResult, cut_by: str | None = None) -> str:
         step = 10 ** max(0, math.floor(math.log10(needed * 1.2)) - 1)
         text += f" and max_samples={math.ceil(needed * 1.2 / step) * step:_}"
     text += " on this marker"
+    # A timeout must hold the worker's start (isolated), the warmup and the rest of the
+    # test besides the sampling: limits.timeout_for, the inverse of limits.fit's cut.
+    before = ISOLATED_START_S if result.subject.isolated else 0.0
+    timeout = _round_up(timeout_for(float(suggested), before))
     if result.subject.isolated and not (cut_by or "").startswith("the isolated worker"):
-        # An isolated worker is killed after sla_timeout (see limits.ISOLATED_SLACK_S).
-        text += f" and sla_timeout above {float(suggested) + 15:g} (it is isolated)"
+        text += f" and sla_timeout above {timeout} (it is isolated)"
     if cut_by:
-        # The warmup, and the rest of the test, need their share too (limits.fit).
-        text += f", and raise {cut_by} above {_round_up(float(suggested) * 1.5 + 2)} s"
+        text += f", and raise {cut_by} above {timeout} s"
     lower = _lower_percentile(result)
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"

@@ -7,6 +7,7 @@ Thin on purpose: settings live in ``settings``, the marker in ``marker``, timing
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import tempfile
@@ -41,6 +42,7 @@ MARKER_KEY: pytest.StashKey[MarkerSpec | None] = pytest.StashKey()
 #: Set when this plugin skipped the item from a hook, so the skip points at the test.
 SKIPPED_HERE_KEY = pytest.StashKey[bool]()
 STARTED_KEY = pytest.StashKey[int]()
+CALLED_KEY = pytest.StashKey[int]()
 ATTEMPTS_KEY = pytest.StashKey["_Attempts"]()
 RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
@@ -309,6 +311,7 @@ def _is_sla_property(entry: object) -> bool:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    item.stash[CALLED_KEY] = time.monotonic_ns()
     yield
     # Reached only when the test body passed.
     spec = item.stash.get(MARKER_KEY, None)
@@ -458,25 +461,31 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
         load=spec.load if spec else None,
         run_clock=config.stash[RUN_CLOCK_KEY],
         progress=_progress_writer(config),
-        deadline=_deadline(item),
+        deadline=functools.partial(_deadline, item),
     )
 
 
 def _deadline(item: pytest.Item) -> Deadline | None:
-    """pytest-timeout's timeout around this test, as it reads it (``limits.deadline``)."""
+    """pytest-timeout's timeout around this test, as it reads it (``limits.deadline``);
+    read when a measurement starts (its timer may start with the test's call)."""
     config = item.config
-    if not config.pluginmanager.hasplugin("timeout"):
+    manager = config.pluginmanager
+    if not (manager.hasplugin("timeout") or manager.hasplugin("pytest_timeout")):
         return None
     from .limits import deadline
 
     mark = item.get_closest_marker("timeout")
     marker = (mark.args[0] if mark.args else mark.kwargs.get("timeout")) if mark else None
+    func_only = mark.kwargs.get("func_only") if mark else None
     try:
         ini = config.getini("timeout")
+        func_only = config.getini("timeout_func_only") if func_only is None else func_only
     except ValueError:  # no such ini key: another plugin took the name "timeout"
         ini = None
+    # func_only: pytest-timeout's timer starts with the call, not the setup.
+    started = item.stash.get(CALLED_KEY if func_only else STARTED_KEY, time.monotonic_ns())
     return deadline(
-        item.stash.get(STARTED_KEY, time.monotonic_ns()),
+        started,
         marker=marker,
         option=config.getoption("timeout", None),
         env=os.environ.get("PYTEST_TIMEOUT"),

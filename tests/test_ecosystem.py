@@ -144,6 +144,39 @@ def test_a_measurement_ends_before_pytest_timeout_kills_the_test(
     assert "cut short" not in output(result)
 
 
+def test_a_func_only_timeout_starts_with_the_call_not_the_setup(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest-timeout's func_only timer does not count a slow fixture: neither may the cut.
+    pytest.importorskip("pytest_timeout")
+    pytester.makepyfile(
+        test_func_only="""
+        import time
+
+        import pytest
+
+
+        @pytest.fixture
+        def slow_setup():
+            time.sleep(2.5)
+
+
+        @pytest.mark.sla(ms=50)
+        @pytest.mark.timeout(3, func_only=True)
+        def test_fast(slow_setup, sla):
+            sla.measure(sum, [1, 2, 3])
+        """
+    )
+    # Loaded by its module's name too (-p pytest_timeout, with autoloading off).
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = pytester.runpytest(
+        "-p", "pytest_timeout", "-p", "pytest_latency_sla.plugin", "--sla-report=json:r.json"
+    )
+    result.assert_outcomes(passed=1)
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["verdict"] == "pass"
+
+
 def test_an_isolated_hang_is_killed_before_pytest_timeout_would_kill_the_test(
     pytester: pytest.Pytester,
 ) -> None:

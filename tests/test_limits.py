@@ -51,13 +51,24 @@ def test_a_plan_is_cut_to_end_before_the_deadline_with_room_for_warmup() -> None
     assert fitted.problem is None
 
 
+def test_a_deadline_that_cuts_only_the_time_limit_is_not_named() -> None:
+    # 60 s leave 41.6 s: max_time (20 s) is whole, only sampling past it toward a
+    # projected verdict is shortened. A stop at max_time is max_time's, not the timeout's.
+    far = Deadline(at_ns=60 * S, timeout_s=60.0, name="pytest-timeout's 60 s timeout")
+    fitted = fit(SamplingPlan(), None, deadline=far, now_ns=0)
+    assert fitted.plan.max_time_ns == 20 * S
+    assert fitted.plan.limit_ns == int((60 - 6) * S / 1.25)
+    assert fitted.cut_by is None
+
+
 def test_a_capacity_search_gets_a_share_of_the_time_left() -> None:
     near = Deadline(at_ns=31 * S, timeout_s=31.0, name="t")
     load = LoadSpec(rps=100.0, capacity=True)
     fitted = fit(SamplingPlan(load_time_ns=5 * S), load, deadline=near, now_ns=0)
     assert fitted.load is not None
-    # 31 s less 3.1 s: a third to the search, the rest (with warmup) to the load run.
-    assert fitted.load.capacity_time_ns == int((31 - 3.1) * S) // 3
+    # 31 s less 3.1 s: a third to the search, less the 3 s its last step may run over;
+    # the rest (with warmup) to the load run.
+    assert fitted.load.capacity_time_ns == int((31 - 3.1) * S) // 3 - 3 * S
     assert fitted.plan.max_time_ns < 20 * S
     assert fitted.problem is None
 
@@ -68,5 +79,5 @@ def test_too_little_time_for_any_verdict_says_what_to_raise() -> None:
     assert fitted.problem == (
         "pytest-timeout's 3 s timeout leaves about 2.25 s for this measurement, less than "
         "the 5.00 s it needs at least (sla_min_time, or sla_load_time under load): raise "
-        "the timeout (e.g. --timeout=27, or @pytest.mark.timeout(27))"
+        "the timeout (e.g. --timeout=28, or @pytest.mark.timeout(28))"
     )

@@ -855,7 +855,7 @@ def test_verdict_message_for_an_isolated_test_says_to_raise_the_timeout_too() ->
         verdict=Verdict.INCONCLUSIVE,
         sampling=sampling(_ONE_TO_HUNDRED_US, stop_reason="max_time", needed_calls=2_000_000),
     )
-    assert "set max_time=130 on this marker and sla_timeout above 145 (it is isolated)" in (
+    assert "set max_time=130 on this marker and sla_timeout above 190 (it is isolated)" in (
         verdict_message(res)
     )
 
