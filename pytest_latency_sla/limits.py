@@ -176,8 +176,8 @@ def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_n
     timeout_ns = int(deadline.timeout_s * 1e9)
     # A tenth, at least a second: but of a timeout of seconds, no more than a quarter.
     slack = max(min(DEADLINE_SLACK_MIN_NS, timeout_ns // 4), int(DEADLINE_SLACK_SHARE * timeout_ns))
-    slack += min(deadline.before_ns, timeout_ns // 5)
-    left = deadline.at_ns - now_ns - slack
+    before = min(deadline.before_ns, timeout_ns // 5)
+    left = deadline.at_ns - now_ns - slack - before
     if load is not None and load.capacity:
         # Its last step may run over its time by a step (3 s): that is kept too.
         search = max(0, min(load.capacity_time_ns, left // 3 - _STEP_OVERRUN_NS))
@@ -190,9 +190,8 @@ def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_n
     if load is not None and load.rps is not None:
         need = max(need, plan.load_time_ns)
     if room < max(need, 1):
-        spent = deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9
-        before = min(deadline.before_ns, timeout_ns // 5) / 1e9
-        wanted = f"{math.ceil(max(0.0, spent) + timeout_for(plan.max_time_ns / 1e9, before)):d}"
+        spent = max(0.0, deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9)
+        wanted = f"{math.ceil(spent + timeout_for(plan.max_time_ns / 1e9, before / 1e9)):d}"
         return Fitted(
             plan,
             load,

@@ -56,6 +56,7 @@ def capacity_text(record: SlaRecord) -> str | None:
         return f"capacity: no figure, the search stopped: {found['problem']}"
     within = budget_label(record)
     cores = f"{found['cores']} core{'s' if found['cores'] != 1 else ''}"
+    busy = ""
     if found["limited"] == "busy" and found["steps"]:
         last = found["steps"][-1]
         busy = (
@@ -65,11 +66,6 @@ def capacity_text(record: SlaRecord) -> str | None:
         )
         if not found["rps"]:
             return f"capacity: no figure on {cores}, the search stopped: {busy}"
-        text = f"capacity at least {fmt.rate(found['rps'])} at {within} on {cores} ({busy})"
-        if found["used_share"] is not None and load["target_rps"] is not None:
-            share = fmt.percent(round(found["used_share"], 2))
-            text += f"; {fmt.rate(load['target_rps'])} uses at most {share}"
-        return text
     if found["limited"] == "time" and not found["rps"]:
         tried = ", ".join(fmt.rate(step["rps"]) for step in found["steps"]) or "none"
         return (
@@ -80,14 +76,15 @@ def capacity_text(record: SlaRecord) -> str | None:
     if found["limited"] == "floor" or not found["rps"]:
         lowest = min((step["rps"] for step in found["steps"]), default=0.0)
         return f"capacity: {within} held at no rate tried (down to {fmt.rate(lowest)}) on {cores}"
-    about = "at least" if found["limited"] == "generator" else "about"
+    about = "at least" if found["limited"] == "generator" or busy else "about"
     text = f"capacity {about} {fmt.rate(found['rps'])} at {within} on {cores}"
-    if found["limited"] == "generator":
+    if busy:
+        text += f" ({busy})"
+    elif found["limited"] == "generator":
         text += " (the highest rate the search tries)"
     elif found["limited"] == "time":
         text += " (the search ran out of time before narrowing it down)"
     if found["used_share"] is not None and load["target_rps"] is not None:
-        text += (
-            f"; {fmt.rate(load['target_rps'])} uses {fmt.percent(round(found['used_share'], 2))}"
-        )
+        share = fmt.percent(round(found["used_share"], 2))
+        text += f"; {fmt.rate(load['target_rps'])} uses {'at most ' if busy else ''}{share}"
     return text
