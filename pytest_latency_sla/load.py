@@ -411,6 +411,7 @@ def load_sample(
         decision=decision,
         needed_calls=None if stop_reason == "decided" else needed,
         limit_ns=hard_limit_ns,
+        max_time_ns=max(plan.max_time_ns, plan.load_time_ns),
         max_samples=plan.max_samples,
         load=stats,
     )

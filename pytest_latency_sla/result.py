@@ -323,7 +323,7 @@ class SlaResult:
         pct = self.judged_percentile
         band = self.band
         low, high = self.interval()
-        return SlaRecord(
+        record = SlaRecord(
             nodeid=nodeid,
             index=index,
             label=nodeid if index == 0 else f"{nodeid} #{index + 1}",
@@ -378,6 +378,9 @@ class SlaResult:
             load=_load_entry(sampling.load),
             outcome=None,
         )
+        if sampling.max_time_ns > 0:
+            record["max_time_s"] = sampling.max_time_ns / 1e9
+        return record
 
 
 def _input_entry(name: str, text: str) -> InputEntry:

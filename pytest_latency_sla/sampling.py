@@ -82,6 +82,10 @@ class Sampling:
     needed_calls: int | None = None
     #: The sampling time limit in force (``time_limit``, or ``max_time`` if that is more).
     limit_ns: int = 0
+    #: The sampling time after which a verdict is pursued only while projected within
+    #: reach (``max_time``: the marker's or the setting's, as a timeout cut it; a load
+    #: run's minimum duration, if that is longer); 0 when there was none.
+    max_time_ns: int = 0
     #: The cap on timed calls in force (``max_samples``); 0 when none was set.
     max_samples: int = 0
     #: An open-loop load run (the marker's ``rps=``) or a capacity search: what the load
@@ -264,6 +268,7 @@ class Sampler:
                 decision=self.decision,
                 needed_calls=None if stop == "decided" else self.needed_calls,
                 limit_ns=self.plan.limit_ns,
+                max_time_ns=self.plan.max_time_ns,
                 max_samples=self.plan.max_samples,
             )
         finally:

@@ -250,7 +250,13 @@ class Advice(TypedDict):
     variants: list[AdviceEntry]
 
 
-class SlaRecord(TypedDict):
+class _RecordMaxTime(TypedDict, total=False):
+    # The max_time the measurement ran under (the marker's or sla_max_time, as a timeout
+    # cut it), seconds; absent without one, and from reports written before this field.
+    max_time_s: float
+
+
+class SlaRecord(_RecordMaxTime):
     """One measurement as plain values: what workers send, reports read, JSON holds."""
 
     nodeid: str  # the pytest node id of the test

@@ -1153,6 +1153,14 @@ def test_quiet_runs_print_no_progress(pytester: pytest.Pytester) -> None:
     assert "sla: " not in result.stdout.str()
 
 
+def test_the_record_carries_the_markers_max_time(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(_SLOWISH_TEST)
+    result = pytester.runpytest("-p", "no:randomly", "--sla-report=json:out.json")
+    result.assert_outcomes(passed=1)
+    (record,) = json.loads((pytester.path / "out.json").read_text())["results"]
+    assert record["max_time_s"] == pytest.approx(0.4)
+
+
 def test_past_the_run_time_no_measurement_goes_past_max_time() -> None:
     from pytest_latency_sla.fixture import SlaFixture
     from pytest_latency_sla.limits import RunClock

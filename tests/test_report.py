@@ -589,9 +589,12 @@ def test_enums_and_labels() -> None:
 
 
 def test_to_record_round_trips_through_json() -> None:
-    res = result(Budget(198, "us", 99), Verdict.PASS, decision=_DECISION)
+    res = result(
+        Budget(198, "us", 99), Verdict.PASS, decision=_DECISION, max_time_ns=20_000_000_000
+    )
     rec = res.to_record("tests/test_m.py::test_fast")
     assert set(rec) == set(SlaRecord.__annotations__)
+    assert rec["max_time_s"] == 20.0
     assert json.loads(json.dumps(rec, allow_nan=False)) == rec
     # Plain Python values only: no numpy scalars, enums or tuples.
     for key, value in rec.items():
@@ -635,6 +638,7 @@ def test_to_record_without_budget() -> None:
     )
     rec = res.to_record("t::x")
     assert json.loads(json.dumps(rec, allow_nan=False)) == rec
+    assert "max_time_s" not in rec  # none in force: absent, as in older reports
     assert rec["percentile"] == 90.0
     assert rec["measured_s"] == pytest.approx(90e-6)
     for key in ("budget_value", "budget_unit", "budget_s", "verdict", "margin", "band"):
@@ -893,6 +897,33 @@ def test_time_line_only_when_measuring_took_long_or_went_past_max_time() -> None
         entry["duration_s"] = 10.0
         entry["warmup_s"] = 0.0
     assert labels.time_line(many, 20.0) == "measuring took 70.0 s over 7 measurements"
+
+
+def test_time_line_reads_each_measurements_own_max_time() -> None:
+    # A marker's max_time=60 let this one run 48.2 s: it did not go past its max_time.
+    own = record("test_own", 2.0)
+    own["duration_s"] = 48.2
+    own["warmup_s"] = 0.0
+    own["max_time_s"] = 60.0
+    assert labels.time_line([own], 20.0) == ""
+    # A timeout's cut (8 s) and a marker's (30 s): both named, not the setting.
+    cut = record("test_cut", 2.0)
+    cut["duration_s"] = 9.5
+    cut["warmup_s"] = 0.0
+    cut["max_time_s"] = 8.0
+    longer = record("test_long", 2.0)
+    longer["duration_s"] = 40.0
+    longer["warmup_s"] = 0.0
+    longer["max_time_s"] = 30.0
+    assert labels.time_line([own, cut, longer], 20.0) == (
+        "measuring took 97.7 s over 3 measurements; 2 went past their max_time "
+        "(8.00 s, 30.0 s), the longest 40.0 s"
+    )
+    # A record written before the field: the setting, as before.
+    del longer["max_time_s"]
+    assert labels.time_line([longer], 20.0).endswith(
+        "1 went past sla_max_time (20.0 s), the longest 40.0 s"
+    )
 
 
 def test_revision_text_shows_both_sides_and_when_sampling_ran_out_of_time() -> None:

@@ -204,12 +204,17 @@ _QUIET_TOTAL_S = 60.0
 
 def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
     """How long the measurements took, when it matters: more than a minute in all, or
-    any past ``sla_max_time`` (toward a projected verdict). E.g. ``measuring took
-    2.1 min over 12 measurements; 2 went past sla_max_time (20 s), the longest 48.2 s``.
-    Empty otherwise."""
+    any past its ``max_time`` (toward a projected verdict): the record's own (a marker's
+    ``max_time=``, a timeout's cut), or ``max_time_s`` (``sla_max_time``) for a record
+    written without one. E.g. ``measuring took 2.1 min over 12 measurements; 2 went past
+    sla_max_time (20 s), the longest 48.2 s``. Empty otherwise."""
     spent = [r["warmup_s"] + r["duration_s"] for r in records]
     total = sum(spent)
-    longer = [r["duration_s"] for r in records if r["duration_s"] > max_time_s]
+    longer = [
+        (r["duration_s"], limit)
+        for r in records
+        if r["duration_s"] > (limit := r.get("max_time_s", max_time_s))
+    ]
     if total < _QUIET_TOTAL_S and not longer:
         return ""
     count = len(records)
@@ -218,9 +223,15 @@ def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
         f"measurement{'s' if count != 1 else ''}"
     )
     if longer:
+        own = {limit for _, limit in longer}
+        which = (
+            f"sla_max_time ({fmt.duration(max_time_s)})"
+            if own == {max_time_s}
+            else f"their max_time ({', '.join(fmt.duration(s) for s in sorted(own))})"
+        )
         line += (
-            f"; {fmt.count(len(longer))} went past sla_max_time ({fmt.duration(max_time_s)}), "
-            f"the longest {fmt.duration(max(longer))}"
+            f"; {fmt.count(len(longer))} went past {which}, "
+            f"the longest {fmt.duration(max(d for d, _ in longer))}"
         )
     return line
 
