@@ -197,7 +197,7 @@ class SlaFixture:
         own: tuple[str, tuple[tuple[str, Any], ...]] | None = None,
         swept: tuple[str, list[int], list[dict[str, int]]] | None = None,
     ) -> SlaResult:
-        from . import ort
+        from . import followups, ort
         from .isolate import IsolationError
         from .runner import ModelRunError, OnnxJob
 
@@ -205,7 +205,10 @@ class SlaFixture:
         timing = self._timing(onnx=True)
         try:
             measured = self._runner().onnx(job, timing)
-            revision = self._revision(job, timing) if self._base_label() else None
+            ref = self._base_label()
+            revision = (
+                followups.revision(job, timing, self._settings, ref, self._runner) if ref else None
+            )
             sweep = None if swept is None else self._sweep(job, timing, measured, swept)
         except ort.ProviderUnavailableError as exc:
             problem = str(exc)
@@ -249,48 +252,6 @@ class SlaFixture:
             return self._runner().advise(job, request, timing)
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
             return {"sentence": f"the advisor could not run: {exc}", "variants": []}
-
-    def _revision(self, job: OnnxJob, timing: Timing) -> RevisionEntry | str:
-        """The model against the base revision (``--sla-compare-ref``): measured side by
-        side when its file changed (in a worker too, when isolated); a sentence when that
-        cannot be done."""
-        from . import ort
-        from .gitref import GitRefError, base_in_folder, base_model
-        from .isolate import IsolationError
-        from .revision import not_compared
-        from .runner import Against, ModelRunError
-
-        settings = self._settings
-        ref = self._base_label()
-        assert ref is not None
-        model = job.model
-        if not isinstance(model, (str, os.PathLike)):
-            return not_compared(ref, "not comparable")
-        try:
-            if settings.compare_dir:
-                base = base_in_folder(os.fspath(model), settings.compare_dir)
-            else:
-                base = base_model(os.fspath(model), ref)
-        except GitRefError as exc:
-            return str(exc)
-        if base.status != "changed" or base.data is None:
-            return not_compared(ref, base.status, base.base_sha256)
-        against = Against(
-            ref=ref,
-            data=base.data,
-            sha256=base.base_sha256,
-            confidence=settings.confidence,
-            delta=settings.max_regression or 0.05,
-            gated=settings.max_regression is not None,
-        )
-        try:
-            return self._runner().compare(job, against, timing)
-        except ort.ProviderUnavailableError:
-            raise  # as for the head: skipped, or failed with --sla-require-providers
-        except (ort.OnnxInputError, ModelRunError) as exc:
-            return str(exc)  # the head's own measurement stands, and is recorded
-        except IsolationError as exc:
-            return f"measuring side by side with {ref} failed: {exc}"
 
     def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
         """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate.

@@ -126,6 +126,7 @@ CORE = (
     "pytest_latency_sla.loadledger",
     "pytest_latency_sla.capacity",
     "pytest_latency_sla.limits",
+    "pytest_latency_sla.followups",
 )
 GLUE = (
     "pytest_latency_sla.plugin",
