@@ -25,9 +25,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from .plan import SamplingPlan
-    from .schema import AdviceEntry
+    from .runner import AdviseRequest, Timing
+    from .schema import Advice, AdviceEntry
 
-__all__ = ["ADVISE_MAX_TIME_NS", "ADVISE_MIN_TIME_NS", "Variant", "advice_sentence", "advise"]
+__all__ = [
+    "ADVISE_MAX_TIME_NS",
+    "ADVISE_MIN_TIME_NS",
+    "Variant",
+    "advice_for",
+    "advice_sentence",
+    "advise",
+]
 
 #: Each variant is timed beside the original for at least this long...
 ADVISE_MIN_TIME_NS = 500_000_000
@@ -162,6 +170,34 @@ def _speed(entry: AdviceEntry) -> str:
     if entry["outcome"] == "unknown":
         return f"{value:.2f}x the time (cannot tell)"
     return f"{value:.2f}x slower" if value > 1 else f"{1 / value:.2f}x faster"
+
+
+def advice_for(
+    original: Callable[[], object],
+    variants: Sequence[Variant],
+    request: AdviseRequest,
+    timing: Timing,
+) -> Advice:
+    """Time ``variants`` beside ``original`` as ``request`` asks, and put the sentence to
+    them."""
+    entries = advise(
+        original,
+        variants,
+        timing.plan,
+        budget_s=request.budget_s,
+        quantile=timing.quantile,
+        original_meets={"pass": True, "fail": False}.get(request.verdict or ""),
+        original_margin=request.margin,
+    )
+    sentence = advice_sentence(
+        entries,
+        subject=request.subject,
+        budget=request.budget,
+        margin=request.margin,
+        verdict=request.verdict,
+        stop=request.stop,
+    )
+    return {"sentence": sentence, "variants": entries}
 
 
 def advice_sentence(

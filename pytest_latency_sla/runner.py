@@ -350,7 +350,7 @@ class InProcess:
 
     def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:
         from . import ort
-        from .advise import Variant
+        from .advise import Variant, advice_for
         from .isolate import IsolationError, WorkerTimeoutError
         from .isolate_onnx import run_quantize
         from .ort import variants as variants_module
@@ -374,7 +374,7 @@ class InProcess:
         original = call_of(job.model)
         if request.own:
             own = [_variant(n, functools.partial(call_of, m)) for n, m in request.own]
-            return _advice(original, own, request, timing)
+            return advice_for(original, own, request, timing)
         assert source is not None
         variants: list[Variant] = []
         name = "int8 (dynamic)"
@@ -405,7 +405,7 @@ class InProcess:
             return iobinding_call(prepared.session, prepared.feeds)
 
         variants.append(_variant("io binding", bound))
-        return _advice(original, variants, request, timing)
+        return advice_for(original, variants, request, timing)
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:
         # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
@@ -466,32 +466,6 @@ class Isolated:
                 f"was killed after {self.timeout:.1f} s, to end before {self.cut_by}; if the "
                 "code is just slow, raise that timeout"
             ) from None
-
-
-def _advice(
-    original: Callable[[], object], variants: list[Any], request: AdviseRequest, timing: Timing
-) -> Advice:
-    """Time ``variants`` beside ``original`` and put the sentence to them."""
-    from .advise import advice_sentence, advise
-
-    entries = advise(
-        original,
-        variants,
-        timing.plan,
-        budget_s=request.budget_s,
-        quantile=timing.quantile,
-        original_meets={"pass": True, "fail": False}.get(request.verdict or ""),
-        original_margin=request.margin,
-    )
-    sentence = advice_sentence(
-        entries,
-        subject=request.subject,
-        budget=request.budget,
-        margin=request.margin,
-        verdict=request.verdict,
-        stop=request.stop,
-    )
-    return {"sentence": sentence, "variants": entries}
 
 
 def _call_of(job: OnnxJob, model: object = None) -> Callable[[], object]:
