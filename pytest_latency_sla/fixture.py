@@ -20,7 +20,7 @@ from .baseline import judge_against
 from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
 from .messages import cold_message, progress_line, revision_regression_message, verdict_message
-from .result import SlaResult, Verdict, judged_percentile
+from .result import SlaResult, Verdict, judged, judged_percentile
 from .revision import regression_beyond
 
 if TYPE_CHECKING:
@@ -152,18 +152,16 @@ class SlaFixture:
             )
         if sweep is None:
             return self._onnx(model, feeds, dims, providers, session_options, advise)
-        from .sweep import parse_sweep, sweep_conflict
+        from .sweep import sweep_sizes
 
         try:
-            dim, sizes = parse_sweep(sweep)
-            problem = sweep_conflict(dim, feeds, dims)
+            swept, problem = sweep_sizes(sweep, feeds, dims), ""
         except ValueError as exc:
             problem = str(exc)
-        if problem:
+        if problem:  # outside the except block: one sentence, not a chained traceback
             pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
-        sized = [{**(dims or {}), dim: size} for size in sizes]
-        swept = (dim, sizes, sized)
-        return self._onnx(model, feeds, sized[0], providers, session_options, advise, None, swept)
+        first = swept[2][0]
+        return self._onnx(model, feeds, first, providers, session_options, advise, None, swept)
 
     def compare(
         self,
@@ -383,23 +381,7 @@ class SlaFixture:
 
     def _result(self, measured: Measured) -> SlaResult:
         """The measurement judged against the test's budget (not recorded)."""
-        settings = self._settings
-        budget = None if settings.disable else self._budget
-        verdict = None
-        if budget is not None:
-            decision = measured.sampling.decision
-            outcome = decision.outcome if decision else None
-            verdict = Verdict(outcome) if outcome else Verdict.INCONCLUSIVE
-        return SlaResult(
-            subject=measured.subject,
-            budget=budget,
-            verdict=verdict,
-            sampling=measured.sampling,
-            default_percentile=settings.percentile,
-            confidence=settings.confidence,
-            tight_margin=settings.tight_margin,
-            headroom=settings.headroom,
-        )
+        return judged(measured.subject, measured.sampling, self._budget, self._settings)
 
     def judge(
         self,

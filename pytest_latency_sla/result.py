@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from .loadspec import CapacityStep, LoadStats
     from .sampling import Sampling
+    from .settings import Settings
     from .stats import Decision
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Subject",
     "Verdict",
     "classify",
+    "judged",
 ]
 
 
@@ -454,4 +456,27 @@ def _decision_entry(decision: Decision | None) -> DecisionEntry | None:
         threshold_s=decision.threshold_ns / 1e9 if decision.threshold_ns is not None else None,
         contended_share=decision.contended_share,
         reason=decision.reason,
+    )
+
+
+def judged(
+    subject: Subject, sampling: Sampling, budget: Budget | None, settings: Settings
+) -> SlaResult:
+    """A measurement judged against ``budget`` (none under ``--sla-disable``) with the
+    session's ``settings``: the verdict its last look decided, or inconclusive."""
+    budget = None if settings.disable else budget
+    verdict = None
+    if budget is not None:
+        decision = sampling.decision
+        outcome = decision.outcome if decision else None
+        verdict = Verdict(outcome) if outcome else Verdict.INCONCLUSIVE
+    return SlaResult(
+        subject=subject,
+        budget=budget,
+        verdict=verdict,
+        sampling=sampling,
+        default_percentile=settings.percentile,
+        confidence=settings.confidence,
+        tight_margin=settings.tight_margin,
+        headroom=settings.headroom,
     )

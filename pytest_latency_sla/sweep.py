@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from .result import SlaResult
     from .schema import SweepEntry, SweepSize
 
-__all__ = ["parse_sweep", "sweep_entry"]
+__all__ = ["parse_sweep", "sweep_entry", "sweep_sizes"]
 
 _EXAMPLE = "sweep={'batch': [1, 8, 64, 512]}"
 
@@ -89,3 +89,16 @@ def sweep_conflict(dim: str, feeds: object, dims: object) -> str | None:
             "give it in one of them"
         )
     return None
+
+
+def sweep_sizes(
+    sweep: object, feeds: object, dims: Mapping[str, int] | None
+) -> tuple[str, list[int], list[dict[str, int]]]:
+    """A ``sweep=`` argument beside ``feeds=`` and ``dims=``: (dimension, sizes in
+    increasing order, the ``dims`` of each size); ValueError with the sentence when it
+    cannot be swept (:func:`parse_sweep`, :func:`sweep_conflict`)."""
+    dim, sizes = parse_sweep(sweep)
+    problem = sweep_conflict(dim, feeds, dims)
+    if problem:
+        raise ValueError(problem)
+    return dim, sizes, [{**(dims or {}), dim: size} for size in sizes]
