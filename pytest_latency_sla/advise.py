@@ -41,6 +41,8 @@ __all__ = [
 ADVISE_MIN_TIME_NS = 500_000_000
 #: ... and at most this long (or ``sla_max_time``, if less): advice, not a verdict.
 ADVISE_MAX_TIME_NS = 2_000_000_000
+#: Within a timeout around the test, a variant left less than this is not timed.
+ADVISE_FLOOR_NS = 100_000_000
 #: A variant within this fraction of the original is "about the same".
 SAME_WITHIN = 0.05
 #: A variant's error is quoted up to this many characters.
@@ -91,6 +93,8 @@ def advise(
     original_margin: float | None = None,
     confidence: float = 0.95,
     clock: Callable[[], int] = time.perf_counter_ns,
+    until: tuple[int, str] | None = None,
+    now: Callable[[], int] = time.monotonic_ns,
 ) -> list[AdviceEntry]:
     """Time each variant side by side with ``original`` and judge variant/original at
     p50 and at ``quantile``; a variant that could not be made, or raised, is a row with
@@ -98,7 +102,9 @@ def advise(
     a verdict), against which "changes the outcome" is judged. ``original_margin``: the
     original's margin as measured; a variant's margin is then that margin divided by the
     variant/original ratio at the budget's percentile, measured side by side (the two
-    runs' conditions differ; the ratio's do not)."""
+    runs' conditions differ; the ratio's do not). ``until``: when the advisor must end
+    (``now()``'s clock) and the timeout that says so: what is left is shared among the
+    variants still to time, and a variant left with too little is a row saying so."""
     least = min(ADVISE_MIN_TIME_NS, plan.max_time_ns)
     plan = dataclasses.replace(
         plan,
@@ -107,12 +113,26 @@ def advise(
         time_limit_ns=0,
     )
     entries: list[AdviceEntry] = []
-    for variant in variants:
+    out_of_time = False
+    for number, variant in enumerate(variants):
         if variant.call is None:
             entries.append(_failed(variant.name, variant.problem or "could not be made"))
             continue
+        timed = plan
+        if until is not None:
+            # Its share of what is left, warmup (a quarter) included; once one is left
+            # too little, time is up for every one after it.
+            share = (until[0] - now()) / (len(variants) - number) / 1.25
+            out_of_time = out_of_time or share < ADVISE_FLOOR_NS
+            if out_of_time:
+                entries.append(_failed(variant.name, f"not timed: {until[1]} left no time"))
+                continue
+            cut = int(min(plan.max_time_ns, share))
+            timed = dataclasses.replace(
+                plan, min_time_ns=min(plan.min_time_ns, cut), max_time_ns=cut
+            )
         try:
-            paired = sample_pair(original, variant.call, plan, confidence=confidence, clock=clock)
+            paired = sample_pair(original, variant.call, timed, confidence=confidence, clock=clock)
         except Exception as exc:  # the variant raised when run: a row, never a failure
             # Every line, joined: onnxruntime puts what went wrong ("Got: 8 Expected: 1")
             # on the later ones.
@@ -188,6 +208,7 @@ def advice_for(
         quantile=timing.quantile,
         original_meets={"pass": True, "fail": False}.get(request.verdict or ""),
         original_margin=request.margin,
+        until=request.until,
     )
     sentence = advice_sentence(
         entries,

@@ -50,9 +50,12 @@ def judge_cold(
     }
 
 
-def measure_cold(job: OnnxJob, budget_ms: float, timeout: float) -> ColdEntry | str:
+def measure_cold(
+    job: OnnxJob, budget_ms: float, timeout: float, until: tuple[int, str] | None = None
+) -> ColdEntry | str:
     """Cold starts of the model of ``job`` in fresh worker processes, judged against
-    ``budget_ms``; the sentence saying why they could not be measured."""
+    ``budget_ms``; the sentence saying why they could not be measured. ``until``: when
+    they must end (``time.monotonic_ns()``) and the timeout around the test that says so."""
     from . import ort
     from .isolate import IsolationError
     from .isolate_onnx import run_cold
@@ -64,7 +67,7 @@ def measure_cold(job: OnnxJob, budget_ms: float, timeout: float) -> ColdEntry | 
             "fresh; pass the model's path (or bytes) to sla.onnx(), or drop cold_ms="
         )
     try:
-        runs, after_idle = run_cold(job, COLD_RUNS, IDLE_GAP_S, timeout)
+        runs, after_idle = run_cold(job, COLD_RUNS, IDLE_GAP_S, timeout, until)
     except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
         return f"cold start (cold_ms=): {exc}"
     return judge_cold(runs, after_idle, budget_ms)

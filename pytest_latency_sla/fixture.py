@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import followups
 from .baseline import judge_against
 from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
-    from .limits import Deadline
+    from .limits import Cut, Deadline
     from .loadspec import LoadSpec
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
@@ -74,7 +75,7 @@ class SlaFixture:
     ) -> None:
         self._nodeid = nodeid
         self._deadline = deadline
-        self._cut_by: str | None = None
+        self._cut_by: Cut | None = None
         self._run_clock = run_clock if run_clock is not None else RunClock()
         self._progress = progress
         self._budget = budget
@@ -195,22 +196,30 @@ class SlaFixture:
         own: tuple[str, tuple[tuple[str, Any], ...]] | None = None,
         swept: tuple[str, list[int], list[dict[str, int]]] | None = None,
     ) -> SlaResult:
-        from . import followups, ort
+        from . import ort
         from .isolate import IsolationError
         from .runner import ModelRunError, OnnxJob
 
         job = OnnxJob(model, feeds, dims, providers, session_options)
-        timing = self._timing(onnx=True)
+        settings = self._settings
+        ref = self._base_label()
+        after = followups.After(
+            revision=ref is not None,
+            sizes=len(swept[1]) - 1 if swept else 0,
+            cold=self._cold_ms is not None and not settings.disable,
+            advise=not settings.disable and (settings.advise if advise is None else advise),
+        )
+        timing = self._timing(onnx=True, after=after)
         try:
             measured = self._runner().onnx(job, timing)
-            ref = self._base_label()
-            revision = (
-                followups.revision(job, timing, self._settings, ref, self._runner) if ref else None
-            )
-            sweep = None if swept is None else self._sweep(job, timing, measured, swept)
+            revision = None
+            if ref is not None:
+                after = after.without("revision")
+                paired = self._fit(True, after)
+                revision = followups.revision(job, paired, settings, ref, self._runner)
         except ort.ProviderUnavailableError as exc:
             problem = str(exc)
-            if not self._settings.require_providers:
+            if not settings.require_providers:
                 problem += " (skipped; --sla-require-providers makes this a failure)"
                 pytest.skip(f"sla.onnx(): {problem} (in {self._nodeid})")
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
@@ -218,18 +227,26 @@ class SlaFixture:
             if swept is not None and problem.startswith("dims names"):
                 problem = "sweep=" + problem.removeprefix("dims")  # the user gave sweep=
         else:
-            wanted = not self._settings.disable and (
-                self._settings.advise if advise is None else advise
-            )
-            adviser = functools.partial(self._advise, job, timing, own) if wanted else None
+            sweep, unswept = None, None
+            if swept is not None:
+                sweep, unswept = self._sweep(job, measured, swept, after)
+                after = dataclasses.replace(after, sizes=0)
             cold = None
-            if self._cold_ms is not None and not self._settings.disable:
+            if after.cold:
                 from .cold import measure_cold
 
-                cold = measure_cold(job, self._cold_ms, self._settings.timeout)
-            return self.judge(measured, revision, adviser, cold, sweep)
+                after = after.without("cold")
+                cold = measure_cold(job, self._cold_ms or 0.0, settings.timeout, self._until(after))
+            adviser = functools.partial(self._advise, job, timing, own) if after.advise else None
+            return self.judge(measured, revision, adviser, cold, sweep, unswept)
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
+
+    def _until(self, after: followups.After) -> tuple[int, str] | None:
+        """When what starts now must end, ``after`` it still to come (``limits.until``)."""
+        from .limits import until
+
+        return until(self._deadline_now(), time.monotonic_ns(), after.phases)
 
     def _advise(
         self,
@@ -245,7 +262,9 @@ class SlaFixture:
         from .isolate import IsolationError
         from .runner import AdviseRequest, ModelRunError
 
-        request = AdviseRequest.of(result, self._settings.timeout, own)
+        # The last part of a timeout around the test: all that is left of it.
+        until = self._until(followups.After())
+        request = AdviseRequest.of(result, self._settings.timeout, own, until)
         try:
             return self._runner().advise(job, request, timing)
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
@@ -302,8 +321,18 @@ class SlaFixture:
             return None
         return judge_against(record, self._baseline, self._environment, self._settings)
 
-    def _timing(self, onnx: bool = True) -> Timing:
-        """How to sample, the same in this process and in an isolated worker."""
+    def _timing(self, onnx: bool = True, after: followups.After | None = None) -> Timing:
+        """How to sample, the same in this process and in an isolated worker; the test
+        fails when the measurement could never end in time. ``after``: what follows it in
+        the same call, sharing a timeout around the test with it."""
+        timing = self._fit(onnx, after, first=True)
+        if isinstance(timing, str):
+            pytest.fail(f"{timing} (in {self._nodeid})", pytrace=False)
+        return timing
+
+    def _fit(self, onnx: bool, after: followups.After | None, first: bool = False) -> Timing | str:
+        """The timing of a measurement (``first``: the one the verdict is on) or of what
+        follows it, ``after`` it still to come; or why it could never end in time."""
         from .limits import fit
         from .load import resolve
         from .runner import Timing
@@ -320,7 +349,7 @@ class SlaFixture:
         # Judged on the test's own settings, not on what is left of sla_run_time.
         problem = too_few(load, plan, quantile) if load and not settings.disable else None
         if problem:
-            pytest.fail(f"{problem} (in {self._nodeid})", pytrace=False)
+            return problem
         fitted = fit(
             plan,
             load,
@@ -330,12 +359,15 @@ class SlaFixture:
                 else None
             ),
             isolated_timeout_s=settings.timeout if self._isolate else None,
-            deadline=None if settings.disable or not self._deadline else self._deadline(),
+            deadline=self._deadline_now(),
             now_ns=time.monotonic_ns(),
+            phases=after.phases if after else 1,
+            follows=after.words() if after else "",
         )
-        self._cut_by = fitted.cut_by
+        if first:
+            self._cut_by = fitted.cut_by
         if fitted.problem:
-            pytest.fail(f"{fitted.problem} (in {self._nodeid})", pytrace=False)
+            return fitted.problem
         plan, load = fitted.plan, fitted.load
         return Timing(
             plan,
@@ -345,6 +377,10 @@ class SlaFixture:
             progress=self._progress_line() if self._progress is not None else None,
             load=load,
         )
+
+    def _deadline_now(self) -> Deadline | None:
+        """pytest-timeout's timeout around this test, or None (and under --sla-disable)."""
+        return None if self._settings.disable or not self._deadline else self._deadline()
 
     def _progress_line(self) -> Callable[[Progress], None]:
         """Turns the sampler's progress into a line for the terminal."""
@@ -367,17 +403,33 @@ class SlaFixture:
         )
 
     def _sweep(
-        self, job: OnnxJob, timing: Timing, first: Measured, swept: tuple[str, Any, Any]
-    ) -> SweepEntry:
-        """Every size of a sweep measured (the first already is) and summarized."""
+        self, job: OnnxJob, first: Measured, swept: tuple[str, Any, Any], after: followups.After
+    ) -> tuple[SweepEntry, str | None]:
+        """Every size of a sweep measured (the first already is) and summarized, ``after``
+        the first; the sizes that could not be measured, in a sentence (or None)."""
+        from . import ort
+        from .isolate import IsolationError
+        from .runner import ModelRunError
         from .sweep import sweep_entry
 
         results = [(swept[1][0], self._result(first))]
-        for size, sized in zip(swept[1][1:], swept[2][1:], strict=True):
-            other = self._runner().onnx(dataclasses.replace(job, dims=sized), timing)
+        problems: list[str] = []
+        for number, (size, sized) in enumerate(zip(swept[1][1:], swept[2][1:], strict=True)):
+            after = after.without("size")
+            timing = self._fit(True, after)
+            if isinstance(timing, str):
+                rest = ", ".join(str(s) for s in swept[1][number + 1 :])
+                problems.append(f"size{'s' if after.sizes else ''} {rest} not measured: {timing}")
+                break
+            try:
+                other = self._runner().onnx(dataclasses.replace(job, dims=sized), timing)
+            except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+                problems.append(f"size {size}: {exc}")  # the other sizes stand
+                continue
             self._run_clock.add(other.sampling)
             results.append((size, self._result(other)))
-        return sweep_entry(swept[0], results)
+        problem = "sweep= " + "; ".join(problems) if problems else None
+        return sweep_entry(swept[0], results), problem
 
     def _result(self, measured: Measured) -> SlaResult:
         """The measurement judged against the test's budget (not recorded)."""
@@ -390,6 +442,7 @@ class SlaFixture:
         adviser: Callable[[SlaResult], Advice] | None = None,
         cold: ColdEntry | str | None = None,
         sweep: SweepEntry | None = None,
+        unswept: str | None = None,
     ) -> SlaResult:
         """Judge a measurement against the test's budget, record it, and fail the test
         when the budget is missed (or, per ``sla_inconclusive``, too close to call).
@@ -399,6 +452,7 @@ class SlaFixture:
         (``--sla-compare-ref``), or the sentence saying why there is none. ``adviser``:
         times the model's variants for ``--sla-advise``, given the judged result.
         ``cold``: the cold starts against the marker's ``cold_ms=``, or why there are none.
+        ``sweep``: the sizes of ``sweep=``, and ``unswept`` those it lacks, in a sentence.
         """
         subject, sampling = measured.subject, measured.sampling
         self._run_clock.add(sampling)
@@ -426,6 +480,9 @@ class SlaFixture:
         if adviser is not None:
             record["advice"] = adviser(result)
         record["sweep"] = sweep
+        if unswept:
+            found = f"sla.onnx(): {unswept} (in {self._nodeid})"
+            problem = "; ".join(p for p in (problem, found) if p)
         if isinstance(cold, str):
             found = f"sla.onnx(): {cold} (in {self._nodeid})"
             problem = "; ".join(p for p in (problem, found) if p)

@@ -9,6 +9,7 @@ what comes back into what in-process measuring would raise or return.
 from __future__ import annotations
 
 import pickle
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -16,6 +17,7 @@ from .isolate import (
     BadInput,
     Compared,
     Done,
+    IsolationError,
     Made,
     NotSendableError,
     Raised,
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 
     from .runner import AdviseRequest, Against, Measured, OnnxJob, Timing
     from .schema import Advice, RevisionEntry
+
+#: Within a timeout around the test, a cold start left less than this is not made (s).
+_COLD_START_MIN_S = 1.0
 
 __all__ = ["run_advise", "run_cold", "run_compare", "run_onnx", "run_quantize"]
 
@@ -240,18 +245,38 @@ def run_quantize(
 
 
 def run_cold(
-    job: OnnxJob, runs: int, idle_gap_s: float, timeout: float
+    job: OnnxJob,
+    runs: int,
+    idle_gap_s: float,
+    timeout: float,
+    until: tuple[int, str] | None = None,
 ) -> tuple[list[tuple[int, int]], int | None]:
     """Cold starts of the model of ``job``: ``runs`` fresh worker processes, one after
     another, each creating the session and timing its first call; the first also times
     a call after ``idle_gap_s`` of idling. Returns ((creation ns, first call ns) per
-    process, the after-idle call's ns); raises as :func:`run_onnx` does."""
+    process, the after-idle call's ns); raises as :func:`run_onnx` does. ``until``: when
+    the last must have ended (``time.monotonic_ns()``) and the timeout that says so: each
+    worker's timeout is cut to its share of what is left, and too little left is an
+    :class:`IsolationError` saying so."""
     job, parts = _sendable(job)
     found: list[tuple[int, int]] = []
     after_idle: int | None = None
     for number in range(runs):
-        task = _ColdTask(job, idle_gap_s if number == 0 else None)
-        reply = _run(_dumps(task, parts), timeout, onnx=True)
+        gap = idle_gap_s if number == 0 else None
+        wait = timeout
+        if until is not None:
+            # An equal share of what is left to each start still to make (the first's
+            # idle gap on top of its share).
+            idle = gap or 0.0
+            wait = min(timeout, ((until[0] - time.monotonic_ns()) / 1e9 - idle) / (runs - number))
+            wait += idle
+            if wait < idle + _COLD_START_MIN_S:
+                raise IsolationError(
+                    f"{until[1]} left no time for cold start {number + 1} of {runs}: raise "
+                    "it, or drop cold_ms="
+                )
+        task = _ColdTask(job, gap)
+        reply = _run(_dumps(task, parts), wait, onnx=True)
         if not isinstance(reply, Made):
             _raise_onnx(reply)
         created, first, after = reply.value

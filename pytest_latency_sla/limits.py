@@ -23,12 +23,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ISOLATED_START_S",
+    "Cut",
     "Deadline",
     "Fitted",
     "RunClock",
     "deadline",
     "fit",
+    "left_ns",
     "timeout_for",
+    "until",
     "worker_deadline",
     "worker_timeout",
 ]
@@ -124,14 +127,27 @@ def deadline(
 
 
 @dataclass(frozen=True)
+class Cut:
+    """A deadline that cut a measurement's ``max_time`` short, for its sentence."""
+
+    #: The deadline's name, e.g. "pytest-timeout's 30 s timeout".
+    name: str
+    #: The parts its time was shared in: the measurement, and what follows it in the same
+    #: call (each as long), e.g. 3 for a measurement, the base revision's and the advisor.
+    phases: int = 1
+    #: What follows, in words ("" for nothing), e.g. "the advisor".
+    follows: str = ""
+
+
+@dataclass(frozen=True)
 class Fitted:
     """The plan and load a measurement runs under, or why it could never end in time."""
 
     plan: SamplingPlan
     load: LoadSpec | None
     problem: str | None = None
-    #: The deadline that cut ``max_time`` short (its name), or None.
-    cut_by: str | None = None
+    #: The deadline that cut ``max_time`` short, or None.
+    cut_by: Cut | None = None
 
 
 def fit(
@@ -142,12 +158,19 @@ def fit(
     isolated_timeout_s: float | None = None,
     deadline: Deadline | None = None,
     now_ns: int = 0,
+    phases: int = 1,
+    follows: str = "",
 ) -> Fitted:
     """``plan`` with sampling past ``max_time`` (toward a projected verdict) stopped in time
     for what is left of ``sla_run_time`` (``run_time_left_ns``; None: no such limit), and
     cut to end before each timeout that would kill it midway: an isolated worker's
     (``isolated_timeout_s``: its start and the model's load come first) and ``deadline``
-    (pytest-timeout's). The warmup and a capacity search fit in too."""
+    (pytest-timeout's). The warmup and a capacity search fit in too.
+
+    ``phases``: ``deadline``'s time is shared in that many equal parts, the measurement
+    and what ``follows`` it in the same call (the base revision's model, a sweep's other
+    sizes, cold starts, the advisor), each fitted when it starts: this one gets its part.
+    """
     limit = plan.time_limit_ns
     if run_time_left_ns is not None:
         # Past the run's measuring time, nothing goes past max_time.
@@ -162,22 +185,51 @@ def fit(
     for each in (worker, deadline):
         if each is None:
             continue
-        fitted = _before(plan, load, each, now_ns)
+        # The isolated worker's timeout is its own: what follows starts workers of its own.
+        shared = (phases, follows) if each is deadline else (1, "")
+        fitted = _before(plan, load, each, now_ns, *shared)
         if fitted.problem:
             return fitted
         plan, load, cut_by = fitted.plan, fitted.load, fitted.cut_by or cut_by
     return Fitted(plan, load, cut_by=cut_by)
 
 
-def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_ns: int) -> Fitted:
-    """``plan`` cut to end (warmup and a capacity search included) before ``deadline``, at
-    ``now_ns``: an inconclusive verdict that says why beats a test killed with nothing
-    measured. A plan that fits is left as it is."""
+def _slack_ns(timeout_ns: int) -> int:
+    """What a timeout of ``timeout_ns`` keeps for the rest of the test: a tenth, at least a
+    second, but of a timeout of seconds no more than a quarter."""
+    return max(min(DEADLINE_SLACK_MIN_NS, timeout_ns // 4), int(DEADLINE_SLACK_SHARE * timeout_ns))
+
+
+def left_ns(deadline: Deadline, now_ns: int, phases: int = 1) -> int:
+    """What ``deadline`` leaves from ``now_ns`` (less what it keeps for the rest of the
+    test), shared in ``phases`` equal parts: one part (ns; negative when past)."""
     timeout_ns = int(deadline.timeout_s * 1e9)
-    # A tenth, at least a second: but of a timeout of seconds, no more than a quarter.
-    slack = max(min(DEADLINE_SLACK_MIN_NS, timeout_ns // 4), int(DEADLINE_SLACK_SHARE * timeout_ns))
+    return (deadline.at_ns - now_ns - _slack_ns(timeout_ns)) // max(1, phases)
+
+
+def until(deadline: Deadline | None, now_ns: int, phases: int = 1) -> tuple[int, str] | None:
+    """When what starts at ``now_ns`` must end to keep to its part of ``phases`` of
+    ``deadline`` (:func:`left_ns`; ``time.monotonic_ns()``), and the deadline's name;
+    None without a deadline."""
+    if deadline is None:
+        return None
+    return now_ns + left_ns(deadline, now_ns, phases), deadline.name
+
+
+def _before(
+    plan: SamplingPlan,
+    load: LoadSpec | None,
+    deadline: Deadline,
+    now_ns: int,
+    phases: int = 1,
+    follows: str = "",
+) -> Fitted:
+    """``plan`` cut to end (warmup and a capacity search included) before ``deadline``, at
+    ``now_ns``, within its part of ``phases``: an inconclusive verdict that says why beats
+    a test killed with nothing measured. A plan that fits is left as it is."""
+    timeout_ns = int(deadline.timeout_s * 1e9)
     before = min(deadline.before_ns, timeout_ns // 5)
-    left = deadline.at_ns - now_ns - slack - before
+    left = left_ns(deadline, now_ns, phases) - before
     if load is not None and load.capacity:
         # Its last step may run over its time by a step (3 s): that is kept too.
         search = max(0, min(load.capacity_time_ns, left // 3 - _STEP_OVERRUN_NS))
@@ -191,27 +243,30 @@ def _before(plan: SamplingPlan, load: LoadSpec | None, deadline: Deadline, now_n
         need = max(need, plan.load_time_ns)
     if room < max(need, 1):
         spent = max(0.0, deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9)
-        wanted = f"{math.ceil(spent + timeout_for(plan.max_time_ns / 1e9, before / 1e9)):d}"
+        timeout = timeout_for(plan.max_time_ns / 1e9, before / 1e9, phases)
+        wanted = f"{math.ceil(spent + timeout):d}"
+        share = f" (shared with {follows})" if follows else ""
         return Fitted(
             plan,
             load,
             (
-                f"{deadline.name} leaves {_about(left)} for this measurement, less than "
-                f"the {fmt.duration(need / 1e9)} it needs at least "
+                f"{deadline.name} leaves {_about(left)} for this measurement{share}, less "
+                f"than the {fmt.duration(need / 1e9)} it needs at least "
                 "(sla_min_time, or sla_load_time under load): raise the timeout "
                 f"(e.g. {deadline.how.format(n=wanted)})"
             ),
         )
     cut = dataclasses.replace(plan, max_time_ns=min(plan.max_time_ns, room), time_limit_ns=room)
     # Only a cut max_time is the deadline's doing: past max_time, the limit is the limit.
-    return Fitted(cut, load, cut_by=deadline.name if room < plan.max_time_ns else None)
+    by = Cut(deadline.name, phases, follows) if room < plan.max_time_ns else None
+    return Fitted(cut, load, cut_by=by)
 
 
-def timeout_for(max_time_s: float, before_s: float = 0.0) -> float:
+def timeout_for(max_time_s: float, before_s: float = 0.0, phases: int = 1) -> float:
     """The shortest timeout that :func:`fit` leaves ``max_time_s`` of sampling (and its
-    warmup), with ``before_s`` of it gone before the measurement (a worker's start): the
-    inverse of the cut, for a remedy to suggest."""
-    need = max_time_s * (1.0 + _WARMUP_SHARE) + before_s
+    warmup), with ``before_s`` of it gone before the measurement (a worker's start), in
+    each of ``phases`` parts: the inverse of the cut, for a remedy to suggest."""
+    need = (max_time_s * (1.0 + _WARMUP_SHARE) + before_s) * max(1, phases)
     return max(need + DEADLINE_SLACK_MIN_NS / 1e9, need / (1.0 - DEADLINE_SLACK_SHARE))
 
 

@@ -13,6 +13,7 @@ from .schema import STEAL_MENTION_SHARE
 from .stats import calls_to_decide
 
 if TYPE_CHECKING:
+    from .limits import Cut
     from .result import SlaResult
     from .sampling import Progress
     from .schema import ColdEntry, RevisionEntry
@@ -27,7 +28,7 @@ __all__ = [
 
 
 def verdict_message(
-    result: SlaResult, inconclusive_policy: str = "fail", index: int = 0, cut_by: str | None = None
+    result: SlaResult, inconclusive_policy: str = "fail", index: int = 0, cut_by: Cut | None = None
 ) -> str:
     """One sentence on a result with a budget: why it failed, or was too close to call.
 
@@ -169,13 +170,14 @@ def _sizes(result: SlaResult) -> str:
     )
 
 
-def _stopped(result: SlaResult, cut_by: str | None = None) -> str:
+def _stopped(result: SlaResult, cut_by: Cut | None = None) -> str:
     """Why sampling stopped undecided, e.g. "after 20.0 s (sla_max_time)"."""
     sampling = result.sampling
     took = fmt.duration(sampling.duration_ns / 1e9)
     limit = fmt.duration(sampling.limit_ns / 1e9)
     if cut_by and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
-        return f"after {took}, cut short to end before {cut_by}"
+        kept = f", with time kept for {cut_by.follows}" if cut_by.follows else ""
+        return f"after {took}, cut short to end before {cut_by.name}{kept}"
     if sampling.stop_reason == "unreachable":
         return (
             f"after {took}, past sla_max_time toward a verdict that then moved beyond the "
@@ -188,7 +190,7 @@ def _stopped(result: SlaResult, cut_by: str | None = None) -> str:
     return f"after {took} (sla_max_time)"
 
 
-def _need(result: SlaResult, cut_by: str | None = None) -> str:
+def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     """What a verdict needs, with numbers, and how to give it that.
 
     E.g. "p99 needs about 510 calls: about 10.4 s at 20.3 ms per call; set max_time=15
@@ -233,10 +235,13 @@ def _need(result: SlaResult, cut_by: str | None = None) -> str:
     # test besides the sampling: limits.timeout_for, the inverse of limits.fit's cut.
     before = ISOLATED_START_S if result.subject.isolated else 0.0
     timeout = _round_up(timeout_for(float(suggested), before))
-    if result.subject.isolated and not (cut_by or "").startswith("the isolated worker"):
+    by = cut_by.name if cut_by else ""
+    if result.subject.isolated and not by.startswith("the isolated worker"):
         text += f" and sla_timeout above {timeout} (it is isolated)"
     if cut_by:
-        text += f", and raise {cut_by} above {timeout} s"
+        # Its time is shared with what follows the measurement in the same call.
+        whole = _round_up(timeout_for(float(suggested), before, cut_by.phases))
+        text += f", and raise {by} above {whole} s"
     lower = _lower_percentile(result)
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -238,6 +239,9 @@ class AdviseRequest:
     #: Variants the test made itself, (name, model), timed instead of the usual ones
     #: (``sla.compare()``).
     own: tuple[tuple[str, Any], ...] = ()
+    #: When the advisor must end (``time.monotonic_ns()``, the same in a worker) and the
+    #: timeout around the test that says so; None: no such timeout.
+    until: tuple[int, str] | None = None
 
     @classmethod
     def of(
@@ -245,6 +249,7 @@ class AdviseRequest:
         result: SlaResult,
         quantize_timeout: float,
         own: tuple[str, tuple[tuple[str, Any], ...]] | None = None,
+        until: tuple[int, str] | None = None,
     ) -> AdviseRequest:
         """The request for ``result``'s model; with ``own`` (``sla.compare()``: the name
         of the model measured and the test's other variants), for those."""
@@ -260,6 +265,7 @@ class AdviseRequest:
             stop=result.band == "headroom",
             quantize_timeout=quantize_timeout,
             own=() if own is None else own[1],
+            until=until,
         )
 
 
@@ -381,16 +387,23 @@ class InProcess:
         quantize = variants_module.quantize_int8  # looked up now: a test may replace it
         key = hashlib.sha256(model_bytes(source)).hexdigest() + f" {quantize.__qualname__}"
         made = _INT8.get(key)
-        if made is None:
+        # Within a timeout around the test: half of what is left, and nothing kept of it.
+        wait, until = request.quantize_timeout, request.until
+        if until is not None:
+            wait = min(wait, (until[0] - time.monotonic_ns()) / 2e9)
+        if made is None and wait < 1.0 and until is not None:
+            made = f"not made: {until[1]} left no time for the quantizer"
+        elif made is None:
             try:
-                made = run_quantize(source, request.quantize_timeout, quantize)
+                made = run_quantize(source, wait, quantize)
             except WorkerTimeoutError:
-                made = f"the quantizer did not finish in {request.quantize_timeout:g} s"
+                made = f"the quantizer did not finish in {wait:.3g} s"
             except IsolationError as exc:
                 made = str(exc)
             if isinstance(made, bytes):
                 made = variants_module.nothing_quantized(made) or made
-            _INT8[key] = made
+            if isinstance(made, bytes) or wait == request.quantize_timeout:
+                _INT8[key] = made
         if isinstance(made, bytes):
             quantized = made
             variants.append(_variant(name, functools.partial(call_of, quantized)))

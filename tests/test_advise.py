@@ -46,8 +46,13 @@ def timed(clock: FakeClock, ms: float, seed: int):  # type: ignore[no-untyped-de
     return call
 
 
-def run_advice(budget_ms: float | None, original_meets: bool | None) -> list[AdviceEntry]:
-    clock = FakeClock()
+def run_advice(
+    budget_ms: float | None,
+    original_meets: bool | None,
+    until_s: float | None = None,
+    clock: FakeClock | None = None,
+) -> list[AdviceEntry]:
+    clock = clock or FakeClock()
     variants = [
         Variant("int8 (dynamic)", call=timed(clock, 1.3, 1)),
         Variant("threads=1", call=timed(clock, 0.5, 2)),
@@ -62,7 +67,31 @@ def run_advice(budget_ms: float | None, original_meets: bool | None) -> list[Adv
         quantile=0.99,
         original_meets=original_meets,
         clock=clock,
+        until=None if until_s is None else (int(until_s * 1e9), "pytest-timeout's 30 s timeout"),
+        now=clock,
     )
+
+
+def test_within_a_timeout_the_variants_share_what_is_left() -> None:
+    # Alone, the three variants take 1.55 s of fake time. With 0.6 s left before a
+    # timeout, each takes its share of what is left (warmup included) and ends in time.
+    alone = FakeClock()
+    run_advice(50.0, True, clock=alone)
+    assert alone.now > 1.5e9
+    clock = FakeClock()
+    entries = run_advice(50.0, True, until_s=0.6, clock=clock)
+    assert [e["status"] for e in entries[:3]] == ["measured"] * 3
+    assert clock.now <= 0.6e9
+
+
+def test_a_variant_left_no_time_by_a_timeout_says_so() -> None:
+    entries = run_advice(50.0, True, until_s=0.05)
+    assert [e["problem"] for e in entries] == [
+        "not timed: pytest-timeout's 30 s timeout left no time",
+        "not timed: pytest-timeout's 30 s timeout left no time",
+        "not timed: pytest-timeout's 30 s timeout left no time",
+        "the quantizer crashed, SIGSEGV (exit code -11)",
+    ]
 
 
 def test_each_variant_is_judged_against_the_original() -> None:

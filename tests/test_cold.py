@@ -42,6 +42,24 @@ def test_the_miss_sentence_names_the_worst_process() -> None:
     )
 
 
+def test_cold_starts_left_no_time_by_a_timeout_say_so_without_starting_a_worker() -> None:
+    import time
+
+    from pytest_latency_sla.cold import measure_cold
+    from pytest_latency_sla.runner import OnnxJob
+
+    job = OnnxJob(str(FUNNEL), None, None, None, None)
+    # The first start needs its idle gap (2 s) and a second more: 2.5 s is too little.
+    soon = (time.monotonic_ns() + 2_500_000_000, "pytest-timeout's 9 s timeout")
+    started = time.monotonic()
+    found = measure_cold(job, 100.0, 60.0, soon)
+    assert found == (
+        "cold start (cold_ms=): pytest-timeout's 9 s timeout left no time for cold start 1 "
+        "of 5: raise it, or drop cold_ms="
+    )
+    assert time.monotonic() - started < 1.0
+
+
 def test_the_marker_takes_cold_ms() -> None:
     assert parse_marker_spec((), {"ms": 50, "cold_ms": 500}, 99.0).cold_ms == 500.0
     assert parse_marker_spec((), {"ms": 50}, 99.0).cold_ms is None

@@ -144,6 +144,42 @@ def test_a_measurement_ends_before_pytest_timeout_kills_the_test(
     assert "cut short" not in output(result)
 
 
+def test_a_sweep_and_the_advisor_end_within_pytest_timeout_with_everything_recorded(
+    pytester: pytest.Pytester,
+) -> None:
+    # The measurement, two more sizes and the advisor share the 6 s: none is killed
+    # midway, and the record holds all of them (the advisor's last variants may be
+    # left untimed, saying so).
+    import shutil
+
+    pytest.importorskip("pytest_timeout")
+    funnel = Path(__file__).resolve().parent.parent / "examples" / "funnel" / "funnel.onnx"
+    shutil.copy(funnel, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_swept="""
+        import pytest
+
+
+        @pytest.mark.sla(ms=500)
+        def test_swept(sla):
+            sla.onnx("funnel.onnx", sweep={"batch": [1, 2, 4]}, advise=True)
+        """
+    )
+    result = pytester.runpytest("-p", "timeout", "--timeout=6", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1)
+    assert "Timeout" not in output(result)
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["verdict"] == "pass"
+    assert record["sweep"] is not None
+    assert [size["size"] for size in record["sweep"]["sizes"]] == [1, 2, 4]
+    assert record["advice"] is not None
+    variants = record["advice"]["variants"]
+    assert variants
+    for variant in variants:
+        problem = variant["problem"] or "measured"
+        assert problem == "measured" or problem.startswith(("not timed", "the quantizer")), problem
+
+
 def test_a_func_only_timeout_starts_with_the_call_not_the_setup(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

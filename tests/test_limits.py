@@ -47,7 +47,8 @@ def test_a_plan_is_cut_to_end_before_the_deadline_with_room_for_warmup() -> None
     # 9 s left, less 1 s for the rest of the test, less a quarter for warmup: 6.4 s.
     assert fitted.plan.max_time_ns == fitted.plan.limit_ns == int(8 * S / 1.25)
     assert fitted.plan.max_time_ns * 1.25 + 1 * S <= 9 * S
-    assert fitted.cut_by == "pytest-timeout's 10 s timeout"
+    assert fitted.cut_by is not None
+    assert fitted.cut_by.name == "pytest-timeout's 10 s timeout"
     assert fitted.problem is None
 
 
@@ -81,3 +82,61 @@ def test_too_little_time_for_any_verdict_says_what_to_raise() -> None:
         "the 5.00 s it needs at least (sla_min_time, or sla_load_time under load): raise "
         "the timeout (e.g. --timeout=28, or @pytest.mark.timeout(28))"
     )
+
+
+# --- what follows a measurement shares the timeout -----------------------------------
+
+
+def test_what_follows_a_measurement_is_counted_and_named() -> None:
+    from pytest_latency_sla.followups import After
+
+    after = After(revision=True, sizes=2, cold=True, advise=True)
+    assert after.phases == 6
+    assert after.words() == (
+        "the base revision's model, 2 more sizes of sweep=, the cold starts of cold_ms= "
+        "and the advisor"
+    )
+    assert after.without("revision").phases == 5
+    assert "1 more size of sweep=, " in after.without("size").words()
+    assert After(advise=True).words() == "the advisor"
+    assert (After().phases, After().words()) == (1, "")
+
+
+def test_a_measurement_gets_its_part_of_the_timeout_and_says_what_follows() -> None:
+    near = Deadline(at_ns=31 * S, timeout_s=31.0, name="pytest-timeout's 31 s timeout")
+    alone = fit(SamplingPlan(), None, deadline=near, now_ns=1 * S)
+    shared = fit(SamplingPlan(), None, deadline=near, now_ns=1 * S, phases=3, follows="x and y")
+    # 30 s left, less 3.1 s for the rest of the test: all of it alone, a third shared.
+    assert alone.plan.max_time_ns == 20 * S
+    assert shared.plan.max_time_ns == pytest.approx((30 - 3.1) * S / 3 / 1.25, abs=2)
+    assert shared.cut_by is not None
+    assert (shared.cut_by.phases, shared.cut_by.follows) == (3, "x and y")
+
+
+def test_too_little_time_for_a_shared_part_names_what_shares_it() -> None:
+    near = Deadline(at_ns=2 * S, timeout_s=2.0, name="pytest-timeout's 2 s timeout")
+    # 2 s less 0.5 s kept, in 60 parts: 25 ms each, with warmup; sampling needs 30 ms.
+    fitted = fit(SamplingPlan(), None, deadline=near, now_ns=0, phases=60, follows="the advisor")
+    assert fitted.problem == (
+        "pytest-timeout's 2 s timeout leaves about 25.0 ms for this measurement (shared "
+        "with the advisor), less than the 30.0 ms it needs at least (sla_min_time, or "
+        "sla_load_time under load): raise the timeout (e.g. --timeout=1667, or "
+        "@pytest.mark.timeout(1667))"
+    )
+
+
+def test_a_timeout_suggested_for_shared_parts_holds_them_all() -> None:
+    from pytest_latency_sla.limits import timeout_for
+
+    one = timeout_for(10.0)
+    assert timeout_for(10.0, phases=3) == pytest.approx(3 * 12.5 / 0.9)
+    assert one == pytest.approx(12.5 / 0.9)
+
+
+def test_until_is_the_end_of_a_part_of_what_is_left() -> None:
+    from pytest_latency_sla.limits import until
+
+    assert until(None, 0) is None
+    near = Deadline(at_ns=11 * S, timeout_s=11.0, name="t")
+    # 10 s left less 1.1 s kept, halved.
+    assert until(near, 1 * S, 2) == (1 * S + int(8.9 * S) // 2, "t")

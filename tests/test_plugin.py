@@ -1205,6 +1205,46 @@ def test_a_rate_too_low_is_judged_on_the_tests_settings_not_the_run_time_left() 
         fixture(2.0)._timing()
 
 
+def test_what_follows_a_measurement_shares_a_timeout_around_the_test() -> None:
+    import time
+
+    from pytest_latency_sla.fixture import SlaFixture
+    from pytest_latency_sla.followups import After
+    from pytest_latency_sla.limits import Deadline
+    from pytest_latency_sla.result import Budget
+    from pytest_latency_sla.settings import Settings
+
+    seconds = 1_000_000_000
+    at = time.monotonic_ns() + 31 * seconds
+    timeout = Deadline(at, 31.0, "pytest-timeout's 31 s timeout")
+    fixture = SlaFixture(
+        "t.py::t", Budget(50, "ms", 99), Settings(), print, deadline=lambda: timeout
+    )
+    alone = fixture._timing().plan.max_time_ns
+    first = fixture._timing(after=After(sizes=2, advise=True)).plan.max_time_ns
+    assert alone == 20 * seconds  # 31 s hold the default max_time
+    # A quarter of about 28 s, less a fifth for warmup: 5.6 s.
+    assert 5.4 * seconds < first < 5.6 * seconds
+    assert fixture._cut_by is not None
+    assert fixture._cut_by.follows == "2 more sizes of sweep= and the advisor"
+    # A later part fitted after the time is gone is left out with a sentence; the cut
+    # named in the first measurement's verdict stays the first's.
+    late = SlaFixture(
+        "t.py::t",
+        Budget(50, "ms", 99),
+        Settings(),
+        print,
+        deadline=lambda: Deadline(time.monotonic_ns(), 31.0, "pytest-timeout's 31 s timeout"),
+    )
+    left_out = late._fit(True, After(advise=True))
+    assert isinstance(left_out, str)
+    assert left_out.startswith(
+        "pytest-timeout's 31 s timeout leaves nothing for this measurement (shared with "
+        "the advisor)"
+    )
+    assert late._cut_by is None
+
+
 def test_collect_only_prints_no_sla_section(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(ONE_FAST_SLA_TEST)
     result = pytester.runpytest("--co", "--sla-report", *FAST)

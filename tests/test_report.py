@@ -687,6 +687,28 @@ def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
     assert "sample cap" not in message
 
 
+def test_a_cut_verdict_says_what_the_time_was_kept_for_and_a_timeout_for_all_of_it() -> None:
+    from pytest_latency_sla.limits import Cut
+
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=51_000,
+        limit_ns=60_000_000_000,
+    )
+    alone = verdict_message(res, cut_by=Cut("pytest-timeout's 4 s timeout"))
+    assert "after 3.00 s, cut short to end before pytest-timeout's 4 s timeout, the " in alone
+    # max_time=4 with its warmup (5 s) and a tenth kept: above 6 s; three parts: 17 s.
+    assert "raise pytest-timeout's 4 s timeout above 6 s" in alone
+    shared = verdict_message(res, cut_by=Cut("pytest-timeout's 4 s timeout", 3, "x and y"))
+    assert (
+        "after 3.00 s, cut short to end before pytest-timeout's 4 s timeout, with time kept "
+        "for x and y, the samples"
+    ) in shared
+    assert "raise pytest-timeout's 4 s timeout above 17 s" in shared
+
+
 def test_verdict_message_inconclusive_past_max_time() -> None:
     res = result(
         Budget(100, "us", 99),
