@@ -260,19 +260,38 @@ def test_a_test_path_after_sla_save_is_a_usage_error(pytester: pytest.Pytester) 
     assert "--sla-save=PATH" in line
 
 
-@pytest.mark.parametrize("target", ["notes.txt", "test_other.py"])
+@pytest.mark.parametrize(
+    ("target", "precious", "kind"),
+    [
+        ("notes.txt", "PRECIOUS = 1\n", "json"),
+        ("test_other.py", "PRECIOUS = 1\n", "json"),
+        # Files that mention the plugin, as the start of its reports does, are not its
+        # reports (a new user's trial: each of these was replaced).
+        (
+            "test_contents.py",
+            'def test_it():\n    assert \'"name": "pytest-latency-sla"\' in T\n',
+            "json",
+        ),
+        ("deps.json", '[{"name": "pytest-latency-sla", "version": "0.1.0"}]\n', "json"),
+        ("TEAM.md", "# Team\n\n## pytest-latency-sla\n\nWho owns the SLAs.\n", "md"),
+        (
+            "page.html",
+            '<!DOCTYPE html><html><body><p>pytest-latency-sla"</p></body></html>',
+            "html",
+        ),
+    ],
+)
 def test_a_report_never_replaces_a_file_that_is_not_a_report(
-    pytester: pytest.Pytester, target: str
+    pytester: pytest.Pytester, target: str, precious: str, kind: str
 ) -> None:
     pytester.makepyfile(
         "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
     )
-    precious = "PRECIOUS = 1\n"
     (pytester.path / target).write_text(precious)
-    result = pytester.runpytest(*FAST, f"--sla-report=json:{target}")
+    result = pytester.runpytest(*FAST, f"--sla-report={kind}:{target}")
     assert (pytester.path / target).read_text() == precious
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([f"sla: could not write the SLA json report to {target}: *"])
+    result.stdout.fnmatch_lines([f"sla: could not write the SLA * report to {target}: *"])
     assert "is not a report of pytest-latency-sla, so it was left untouched" in output(result)
 
 

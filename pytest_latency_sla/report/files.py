@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -184,12 +185,22 @@ class NotOursError(Exception):
     """A file to be replaced by a report that is not a report of this plugin."""
 
 
-#: What the start of each of this plugin's files holds: JSON reports and baselines name
-#: the tool, Markdown opens with its title, HTML names it in its generator tag.
+#: How each of this plugin's files begins: a JSON report or baseline with its schema
+#: version and the tool's name, the Markdown report with its title line, the HTML report
+#: with its doctype and, in its head, the generator tag. The whole opening must match: a
+#: file that merely mentions the plugin (a test of its reports, notes with its name for
+#: a heading, a package list) is not ours.
 _SIGNATURES = (
-    b'"name": "pytest-latency-sla"',
-    b"## pytest-latency-sla",
-    b'<meta name="generator" content="pytest-latency-sla',
+    re.compile(
+        rb'\A\s*\{\s*(?:"schema_version"\s*:\s*\d+\s*,\s*)?"tool"\s*:\s*\{\s*'
+        rb'"name"\s*:\s*"pytest-latency-sla"'
+    ),
+    re.compile(rb"\A(?:\xef\xbb\xbf)?## pytest-latency-sla: "),
+    re.compile(
+        rb"\A\s*<!DOCTYPE html>\s*<html[^>]*>\s*<head>(?:(?!</head>).)*?"
+        rb'<meta name="generator" content="pytest-latency-sla ',
+        re.DOTALL | re.IGNORECASE,
+    ),
 )
 _HEAD_BYTES = 4096
 
@@ -208,7 +219,7 @@ def check_ours(path: str) -> None:
         return
     except IsADirectoryError:
         raise NotOursError(f"{path} is a folder") from None
-    if head.strip() and not any(signature in head for signature in _SIGNATURES):
+    if head.strip() and not any(signature.match(head) for signature in _SIGNATURES):
         raise NotOursError(
             f"{path} exists and is not a report of pytest-latency-sla, so it was left "
             "untouched; choose another path, or delete the file if it is a stale report"
