@@ -52,6 +52,8 @@ class SlaCollector:
         self.unmeasured: dict[tuple[str, str], Unmeasured] = {}
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
+        #: Files left unwritten on purpose, in a sentence each.
+        self.skipped: list[str] = []
         self._started = time.time()
         self._started_at = datetime.datetime.now(datetime.timezone.utc)
         self._environment = environment
@@ -127,6 +129,15 @@ class SlaCollector:
         from .report import files
 
         wanted = files.targets(self.settings.report_targets(), self.settings.save, os.environ)
+        if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return  # nothing ran: the reports of an earlier run stay as they were
+        if not self.records and any(t.kind == "baseline" for t in wanted):
+            # An empty baseline would make every later test "new": no regression found.
+            wanted = [t for t in wanted if t.kind != "baseline"]
+            self.skipped.append(
+                f"no SLA measurements in this run, so --sla-save wrote no baseline to "
+                f"{self.settings.save} (a file there is left as it was)"
+            )
         if not wanted:
             return
         from .report.document import build_document
@@ -152,7 +163,8 @@ class SlaCollector:
         self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
     ) -> None:
         wants_table = any(kind == "term" for kind, _ in self.settings.report_targets())
-        if not (wants_table or self.records or self.written or self.errors or self.unmeasured):
+        said = self.written or self.errors or self.skipped
+        if not (wants_table or self.records or said or self.unmeasured):
             return  # a suite without SLA tests: nothing to say, nothing to import
         if config.option.collectonly and not (self.records or self.errors):
             return  # --collect-only measures nothing: no empty SLA section
@@ -189,6 +201,8 @@ class SlaCollector:
             terminalreporter.write_sep("-", f"SLA {label} written to {path}")
         for error in self.errors:
             terminalreporter.write_line(f"sla: {error}", red=True)
+        for skipped in self.skipped:
+            terminalreporter.write_line(f"sla: {skipped}", yellow=True)
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         from .report import labels

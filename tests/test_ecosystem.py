@@ -306,6 +306,40 @@ def test_a_report_replaces_its_own_earlier_report(pytester: pytest.Pytester) -> 
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ("--collect-only",),
+        ("--sla-compare-dir=no-such-folder",),  # a usage error: no test runs
+        ("-k", "no_such_test"),  # runs, measures nothing: the reports say so, no baseline
+    ],
+)
+def test_a_run_that_measures_nothing_keeps_the_baseline_of_an_earlier_run(
+    pytester: pytest.Pytester, args: tuple[str, ...]
+) -> None:
+    # A new user's trial: `pytest --co --sla-save=b.json` left b.json with no results,
+    # and every test compared with it later was "new": no regression could fail.
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    result = pytester.runpytest(*FAST, "--sla-save=b.json", "--sla-report=json:r.json")
+    assert result.ret == pytest.ExitCode.OK, output(result)
+    baseline = (pytester.path / "b.json").read_bytes()
+    report = (pytester.path / "r.json").read_bytes()
+    again = pytester.runpytest(*FAST, "--sla-save=b.json", "--sla-report=json:r.json", *args)
+    assert (pytester.path / "b.json").read_bytes() == baseline
+    if args[0] == "-k":
+        assert load_report(pytester.path / "r.json")["results"] == []
+        again.stdout.fnmatch_lines(
+            [
+                "sla: no SLA measurements in this run, so --sla-save wrote no baseline to "
+                "b.json (a file there is left as it was)"
+            ]
+        )
+    else:
+        assert (pytester.path / "r.json").read_bytes() == report
+
+
+@pytest.mark.parametrize(
     ("spec", "written"),
     [
         ("html:site/", "site/index.html"),
