@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,8 @@ class SlaCollector:
         #: SLA tests that failed without a measurement, by xdist worker and node id (a
         #: later attempt's measurement, or its pass, takes a test off).
         self.unmeasured: dict[tuple[str, str], Unmeasured] = {}
+        #: SLA tests seen, by xdist worker and node id (to tell a crashed worker's test).
+        self._sla_tests: set[tuple[str, str]] = set()
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
         #: Files left unwritten on purpose, in a sentence each.
@@ -83,10 +86,23 @@ class SlaCollector:
         """Keep an SLA test whose setup or call failed without a measurement (a missing
         model, bad input, a crash or timeout in an isolated worker): the reports must not
         call the run's SLA met."""
+        # Per worker too: under --dist each every worker runs every test. pytest-xdist's
+        # report of a worker that crashed names the worker by its gateway.
+        gateway = getattr(getattr(report, "node", None), "gateway", None)
+        worker = getattr(report, "worker_id", None) or getattr(gateway, "id", "")
+        key = (str(worker), report.nodeid)
+        if getattr(report, SLA_TEST_ATTR, False):
+            self._sla_tests.add(key)
+        elif str(report.when) == "???" and report.failed and key in self._sla_tests:
+            # The worker crashed in an SLA test it had set up (a native crash, os._exit):
+            # its measurement, if any, never came back.
+            from .schema import UNMEASURED_MESSAGE
+
+            message = _shortened(_first_line(report), UNMEASURED_MESSAGE)
+            self.unmeasured[key] = {"nodeid": report.nodeid, "phase": "call", "message": message}
+            return
         if not getattr(report, SLA_TEST_ATTR, False) or report.when not in ("setup", "call"):
             return
-        # Per worker too: under --dist each every worker runs every test.
-        key = (str(getattr(report, "worker_id", "")), report.nodeid)
         if getattr(report, RECORDS_ATTR, None) or report.passed:
             self.unmeasured.pop(key, None)
         elif report.failed:
@@ -231,6 +247,8 @@ def _first_line(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = str(getattr(crash, "message", "") or "") or report.longreprtext
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # pytest-xdist heads a worker's failure with "[gw0] linux -- Python 3.11.7 ...".
+    lines = [line for line in lines if not re.match(r"\[gw\d+\] .* -- Python ", line)]
     first = (lines[0] if lines else "failed").removeprefix("Failed: ")
     return first.removesuffix(f" (in {report.nodeid})")
 

@@ -117,3 +117,34 @@ def test_a_worker_s_sla_test_that_failed_unmeasured_reaches_the_controller(
     document = load_report(pytester.path / "r.json")
     assert [e["nodeid"].split("::")[1] for e in document["unmeasured"]] == ["test_missing_model"]
     assert document["totals"]["unmeasured"] == 1
+
+
+def test_an_sla_test_whose_worker_crashed_is_named_unmeasured(pytester: pytest.Pytester) -> None:
+    # A native crash in a model (here os._exit) takes the worker down mid-measurement:
+    # pytest-xdist reports the test failed, and the SLA reports must not read "SLA met"
+    # (a new user's trial: they did, and the crashed test was in no list).
+    pytester.makepyfile(
+        """
+        import os
+
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_measured(sla):
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=50)
+        def test_crashes(sla):
+            sla.measure(os._exit, 1)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "xdist", *FAST, "--sla-report=json:r.json", "--sla-report=md:r.md"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    document = load_report(pytester.path / "r.json")
+    (entry,) = document["unmeasured"]
+    assert entry["nodeid"].endswith("::test_crashes")
+    assert entry["message"].startswith("worker 'gw")
+    assert "crashed while running" in entry["message"]
+    assert "SLA met" not in (pytester.path / "r.md").read_text().splitlines()[0]
