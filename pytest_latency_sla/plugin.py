@@ -377,17 +377,20 @@ def pytest_runtest_makereport(
     report = yield
     if _is_sla_test(item):
         setattr(report, SLA_TEST_ATTR, True)
-    if call.when == "call":
-        records = item.stash.get(RECORDS_KEY, [])
-        if records:
-            setattr(report, RECORDS_ATTR, list(records))
-        if report.skipped and (item.stash.get(SKIPPED_HERE_KEY, False) or _ours(report)):
-            # A skip raised in this plugin (its hook, or sla.onnx() skipping a provider this
-            # onnxruntime lacks) would point at its file: point it at the test, as a skip
-            # marker does.
-            path, line = item.reportinfo()[:2]
-            reason = str(call.excinfo.value) if call.excinfo else ""
-            report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {reason}")
+    records = item.stash.get(RECORDS_KEY, [])
+    # Sent once, with the report of the phase they are judged in: the call's (a fixture's
+    # setup measures for it), a setup's that failed (no call follows), a teardown's.
+    if records and (call.when != "setup" or not report.passed):
+        setattr(report, RECORDS_ATTR, list(records))
+        records.clear()
+    ours = report.skipped and (item.stash.get(SKIPPED_HERE_KEY, False) or _ours(report))
+    if call.when == "call" and ours:
+        # A skip raised in this plugin (its hook, or sla.onnx() skipping a provider this
+        # onnxruntime lacks) would point at its file: point it at the test, as a skip
+        # marker does.
+        path, line = item.reportinfo()[:2]
+        reason = str(call.excinfo.value) if call.excinfo else ""
+        report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {reason}")
     return report
 
 

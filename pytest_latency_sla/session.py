@@ -69,9 +69,7 @@ class SlaCollector:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._note_unmeasured(report)
-        # Only the call phase carries records; reading every phase would count twice.
-        if report.when != "call":
-            return
+        # Each record comes once, with the report of one phase (plugin.py).
         records = getattr(report, RECORDS_ATTR, None)
         if records:
             # An attempt that a rerun plugin (pytest-rerunfailures) replaces reports the

@@ -451,6 +451,58 @@ def test_marked_test_that_measures_nothing_fails(pytester: pytest.Pytester) -> N
     )
 
 
+def test_measurements_in_a_fixture_are_recorded_once(pytester: pytest.Pytester) -> None:
+    # A new user's trial: a fixture that measured in its setup and missed the budget
+    # errored the test, and the report said "no SLA measurements"; one that measured in
+    # its teardown reached no report at all.
+    pytester.makepyfile(
+        """
+        import time
+
+        import pytest
+
+        def slow():
+            time.sleep(0.002)
+
+        @pytest.fixture
+        def measured_first(sla):
+            sla.measure(slow)
+
+        @pytest.fixture
+        def measured_after(sla):
+            yield
+            sla.measure(slow)
+
+        @pytest.mark.sla(us=100)
+        def test_setup_misses(measured_first):
+            pass
+
+        @pytest.mark.sla(ms=50)
+        def test_setup_meets(measured_first, sla):
+            sla.measure(int)
+
+        @pytest.mark.sla(ms=50)
+        def test_teardown_meets(measured_after, sla):
+            sla.measure(int)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=2, errors=1)
+    document = json.loads((pytester.path / "r.json").read_text())
+    found = [
+        (r["label"].split("::")[1], r["subject"].rsplit(".", 1)[-1], r["outcome"])
+        for r in document["results"]
+    ]
+    assert sorted(found) == [
+        ("test_setup_meets", "slow", "passed"),
+        ("test_setup_meets #2", "int", "passed"),
+        ("test_setup_misses", "slow", "failed"),
+        ("test_teardown_meets", "int", "passed"),
+        ("test_teardown_meets #2", "slow", "passed"),
+    ], found
+    assert document["unmeasured"] == []
+
+
 def test_fixture_without_marker_measures_without_verdict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_unmarked="""
