@@ -29,6 +29,7 @@ from .values import (
     _optional,
     _path,
     _report,
+    as_text,
     parse_fraction,
     parse_percent,
     parse_percentile,
@@ -468,13 +469,6 @@ OPTIONS: tuple[Option, ...] = _options()
 # --- resolution -------------------------------------------------------------------------------
 
 
-def _as_text(raw: object) -> str:
-    """A value as the user wrote it: pytest may hand ini numbers over as floats."""
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return str(raw)
-
-
 def resolve_settings(
     cli: Mapping[str, object],
     ini: Mapping[str, object],
@@ -511,7 +505,7 @@ def resolve_settings(
             elif option.flag and isinstance(raw, bool):
                 values[option.name] = raw
             else:
-                values[option.name] = option.parse(_as_text(raw))
+                values[option.name] = option.parse(as_text(raw))
         except SettingError as exc:
             raise SettingError(f"{option.cli} / {option.ini}: {exc} ({source})") from None
         sources[option.name] = source

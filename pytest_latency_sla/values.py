@@ -17,6 +17,7 @@ __all__ = [
     "REPORT_ALIASES",
     "REPORT_TYPES",
     "SettingError",
+    "as_text",
     "parse_fraction",
     "parse_percent",
     "parse_percentile",
@@ -198,3 +199,10 @@ def _path(text: str) -> str:
             ".json path, and give test paths apart"
         )
     return path
+
+
+def as_text(raw: object) -> str:
+    """A value as the user wrote it: pytest may hand ini numbers over as floats."""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw)
