@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -96,7 +97,9 @@ def _addini(parser: pytest.Parser, option: Option) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     cli = {o.name: config.getoption(o.cli) for o in OPTIONS}
-    ini = {o.name: config.getini(o.ini) for o in OPTIONS}
+    with warnings.catch_warnings():  # pytest's on a TOML list: the settings refuse it
+        warnings.simplefilter("ignore", pytest.PytestDeprecationWarning)
+        ini = {o.name: config.getini(o.ini) for o in OPTIONS}
     source = str(config.inipath) if config.inipath else "the pytest configuration"
     overridden = {
         entry.split("=", 1)[0].strip() for entry in config.getoption("override_ini") or ()

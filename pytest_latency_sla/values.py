@@ -202,7 +202,13 @@ def _path(text: str) -> str:
 
 
 def as_text(raw: object) -> str:
-    """A value as the user wrote it: pytest may hand ini numbers over as floats."""
+    """A value as the user wrote it: pytest may hand ini numbers over as floats. A TOML
+    list or table (``sla_compare_ref = ["main"]``) is one value too many."""
+    if isinstance(raw, (list, tuple, dict)):
+        raise SettingError(
+            f"takes one value, got a {'table' if isinstance(raw, dict) else 'list'} "
+            f"{raw!r}; write one, e.g. a TOML string or number"
+        )
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     return str(raw)

@@ -422,6 +422,29 @@ def test_inconclusive_warn_becomes_an_error_under_filterwarnings_error(
     result.stdout.fnmatch_lines(["*SlaInconclusiveWarning: SLA too close to call*"])
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('sla_compare_ref = ["origin/main"]', "got a list ['origin/main']"),
+        ("sla_max_time = [1, 2]", "got a list [1, 2]"),
+    ],
+)
+def test_a_toml_list_for_a_one_value_key_is_a_usage_error(
+    pytester: pytest.Pytester, line: str, expected: str
+) -> None:
+    # A new user's trial: under filterwarnings = error, pytest's deprecation warning on
+    # such a value ended in INTERNALERROR; without it, the list was read as its text.
+    pytester.makepyprojecttoml(f'[tool.pytest.ini_options]\n{line}\nfilterwarnings = ["error"]\n')
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest()  # (FAST's --sla-max-time would win over the ini)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    key = line.split(" ", 1)[0]
+    text = result.stderr.str()
+    assert "INTERNALERROR" not in text
+    assert f"{key}: takes one value, {expected}; write one, e.g. a TOML string or number" in text
+    assert "pyproject.toml)" in text
+
+
 # --- tests that measure nothing, or have no budget ---------------------------------------
 
 
