@@ -57,6 +57,15 @@ class SlaCollector:
         self.errors: list[str] = []
         #: Files left unwritten on purpose, in a sentence each.
         self.skipped: list[str] = []
+        from .report import files
+
+        problem = files.clash(
+            files.targets(settings.report_targets(), settings.save, os.environ),
+            str(config.invocation_params.dir),
+            settings.compare,
+        )
+        if problem:
+            raise pytest.UsageError(problem)
         self._started = time.time()
         self._started_at = datetime.datetime.now(datetime.timezone.utc)
         self._environment = environment

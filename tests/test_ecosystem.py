@@ -306,6 +306,48 @@ def test_a_report_replaces_its_own_earlier_report(pytester: pytest.Pytester) -> 
 
 
 @pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (
+            ("--sla-report=json:same.out", "--sla-report=md:same.out"),
+            "the SLA json report and the SLA md report would both be written to same.out, "
+            "and the last would replace the first: give each its own path",
+        ),
+        (
+            ("--sla-report=html:site", "--sla-report=json:site/index.html"),
+            "the SLA html report and the SLA json report would both be written to "
+            "site/index.html, and the last would replace the first: give each its own path",
+        ),
+        (
+            ("--sla-compare=base.json", "--sla-report=json:base.json"),
+            "the SLA json report would be written to base.json, the baseline this run "
+            "compares with (--sla-compare): give the report another path",
+        ),
+        (("--sla-compare=base.json", "--sla-save=base.json"), None),  # re-recording it
+        (("--sla-report=json:base.json", "--sla-save=base.json"), None),  # the same text
+    ],
+)
+def test_two_reports_at_one_path_are_refused_before_the_run(
+    pytester: pytest.Pytester, args: tuple[str, ...], refusal: str | None
+) -> None:
+    # A new user's trial: both were announced as written, and the file held the last.
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    (pytester.path / "site").mkdir()
+    pytester.runpytest(*FAST, "--sla-save=base.json")
+    before = (pytester.path / "base.json").read_bytes()
+    result = pytester.runpytest(*FAST, *args)
+    if refusal is None:
+        assert result.ret == pytest.ExitCode.OK, output(result)
+        return
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: {refusal}" in output(result)
+    assert (pytester.path / "base.json").read_bytes() == before
+    assert not (pytester.path / "same.out").exists()
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ("--collect-only",),

@@ -500,11 +500,11 @@ def test_measurements_in_a_fixture_are_recorded_once(pytester: pytest.Pytester) 
         def test_setup_misses(measured_first):
             pass
 
-        @pytest.mark.sla(ms=50)
+        @pytest.mark.sla(ms=1000)
         def test_setup_meets(measured_first, sla):
             sla.measure(int)
 
-        @pytest.mark.sla(ms=50)
+        @pytest.mark.sla(ms=1000)
         def test_teardown_meets(measured_after, sla):
             sla.measure(int)
         """

@@ -26,6 +26,7 @@ __all__ = [
     "NotOursError",
     "Target",
     "check_ours",
+    "clash",
     "render_json",
     "target_path",
     "targets",
@@ -124,6 +125,30 @@ def target_path(target: Target, start: str) -> str:
     if not target.append and (target.path.endswith(("/", os.sep)) or os.path.isdir(full)):
         full = os.path.join(full, FOLDER_NAMES[target.kind])
     return full
+
+
+def clash(wanted: Sequence[Target], start: str, compare: str | None) -> str | None:
+    """Why these targets cannot all be written (None if they can): two of them at one
+    path (the last would silently replace the others), or a report over ``compare``, the
+    baseline the run compares with (``--sla-compare``; ``--sla-save`` may re-record it)."""
+    seen: dict[str, Target] = {}
+    base = os.path.realpath(os.path.join(start, compare)) if compare else None
+    for target in wanted:
+        full = os.path.realpath(target_path(target, start))
+        other = seen.get(full)
+        if full == base and target.kind != "baseline":
+            return (
+                f"the SLA {target.label} would be written to {target.path}, the baseline "
+                "this run compares with (--sla-compare): give the report another path"
+            )
+        # (The JSON report and the baseline are the same text: one path may take both.)
+        if other is not None and {other.kind, target.kind} != {"json", "baseline"}:
+            return (
+                f"the SLA {other.label} and the SLA {target.label} would both be written to "
+                f"{target.path}, and the last would replace the first: give each its own path"
+            )
+        seen[full] = target
+    return None
 
 
 def render_json(document: Document) -> str:
