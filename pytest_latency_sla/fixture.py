@@ -276,8 +276,9 @@ class SlaFixture:
         Isolated, ``fn`` and its arguments are pickled to the worker process: ``fn`` must
         be a module-level function (or a ``functools.partial`` of one), not a lambda.
         """
+        from .callables import callable_name
         from .isolate import IsolationError
-        from .runner import CallJob, callable_name
+        from .runner import CallJob
 
         if not callable(fn):
             pytest.fail(

@@ -48,7 +48,6 @@ __all__ = [
     "OnnxJob",
     "Runner",
     "Timing",
-    "callable_name",
     "own_variants",
     "prepare",
 ]
@@ -141,15 +140,6 @@ class CallJob:
 
     def subject(self) -> Subject:
         return Subject(kind="callable", name=self.name, api="fn(*args, **kwargs)")
-
-
-def callable_name(fn: object) -> str:
-    """How reports name a callable: ``module.qualname`` (builtins without the module)."""
-    module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    if name is None:
-        return type(fn).__qualname__ + " instance"
-    return f"{module}.{name}" if module and module != "builtins" else str(name)
 
 
 def own_variants(models: object, isolated: bool) -> tuple[list[Any], list[Any], str | None]:

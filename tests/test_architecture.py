@@ -127,6 +127,7 @@ CORE = (
     "pytest_latency_sla.capacity",
     "pytest_latency_sla.limits",
     "pytest_latency_sla.followups",
+    "pytest_latency_sla.callables",
 )
 GLUE = (
     "pytest_latency_sla.plugin",
