@@ -1,11 +1,12 @@
-"""What ``sla.measure()`` is given: how reports name a callable.
+"""What ``sla.measure()`` is given: how reports name a callable, and why one could not be
+timed.
 
 No pytest: the fixture asks, and turns a problem into a failure.
 """
 
 from __future__ import annotations
 
-__all__ = ["callable_name"]
+__all__ = ["call_problem", "callable_name"]
 
 
 def callable_name(fn: object) -> str:
@@ -15,3 +16,35 @@ def callable_name(fn: object) -> str:
     if name is None:
         return type(fn).__qualname__ + " instance"
     return f"{module}.{name}" if module and module != "builtins" else str(name)
+
+
+def call_problem(fn: object) -> str | None:
+    """Why ``sla.measure(fn)`` would not time ``fn``'s work, in a sentence (None when it
+    would): not a callable, or a generator or coroutine function, whose call only makes
+    the generator or coroutine and never runs the body."""
+    import inspect
+    import reprlib
+
+    if not callable(fn):
+        # (reprlib survives a __repr__ that raises, and shortens a long one.)
+        return (
+            f"sla.measure() takes a callable first, got {type(fn).__name__} "
+            f"{reprlib.repr(fn)}; e.g. "
+            "sla.measure(preprocess, record)"
+        )
+    name = callable_name(fn).rsplit(".", 1)[-1]
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        kind = "an async generator" if inspect.isasyncgenfunction(fn) else "a generator"
+        return (
+            f"sla.measure({name}): {name} is {kind} function: a call only makes the "
+            "generator and runs none of its body, so only that would be timed; measure what "
+            f"consumes it, e.g. sla.measure(lambda: list({name}()))"
+        )
+    if inspect.iscoroutinefunction(fn):
+        return (
+            f"sla.measure({name}): {name} is a coroutine function (async def): a call only "
+            "makes the coroutine and runs none of its body, so only that would be timed; "
+            f"measure it run to the end, e.g. sla.measure(lambda: asyncio.run({name}())) "
+            "(which times an event loop's start too)"
+        )
+    return None

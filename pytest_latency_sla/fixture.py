@@ -276,16 +276,13 @@ class SlaFixture:
         Isolated, ``fn`` and its arguments are pickled to the worker process: ``fn`` must
         be a module-level function (or a ``functools.partial`` of one), not a lambda.
         """
-        from .callables import callable_name
+        from .callables import call_problem, callable_name
         from .isolate import IsolationError
         from .runner import CallJob
 
-        if not callable(fn):
-            pytest.fail(
-                f"sla.measure() takes a callable first, got {type(fn).__name__} {fn!r}; e.g. "
-                f"sla.measure(preprocess, record) (in {self._nodeid})",
-                pytrace=False,
-            )
+        problem = call_problem(fn)
+        if problem:
+            pytest.fail(f"{problem} (in {self._nodeid})", pytrace=False)
         from .load import ConcurrentCallError, LoadError
 
         job = CallJob(fn, args, kwargs, callable_name(fn))
