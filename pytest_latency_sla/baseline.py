@@ -1,22 +1,24 @@
 """Baselines: load a saved JSON report safely, and compare a measurement with it.
 
 Loading never executes anything (plain ``json``), refuses files that are too large or
-too deeply nested, and checks the schema version and the fields the comparison reads.
-The comparison is a pure function of two records and two environments.
+too deeply nested, and checks the schema version and the fields the comparison reads
+against the report's JSON Schema (:func:`result_problem`, also the merge's check of
+shard reports). The comparison is a pure function of two records and two environments.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .schema import READABLE_VERSIONS, SCHEMA_VERSION, Comparison
+from .schema import READABLE_VERSIONS, SCHEMA_VERSION, Comparison, json_schema, schema_problem
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
     from .environment import Environment
     from .schema import SlaRecord
@@ -30,6 +32,8 @@ __all__ = [
     "compare",
     "load_baseline",
     "read_report",
+    "record_error",
+    "result_problem",
 ]
 
 #: A baseline larger than this is refused (raw samples of thousands of tests fit).
@@ -42,14 +46,18 @@ MAX_BASELINE_BYTES = 256 * 1024 * 1024
 #: to call there; quiet, dedicated runners can lower it.
 NOISE_FLOOR = 1.0
 
-#: Fields of a baseline entry the comparison reads, with their JSON types.
-_ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
-    "nodeid": (str,),
-    "index": (int,),
-    "percentile": (int, float),
-    "measured_s": (int, float),
-    "interval_s": (list,),
-}
+#: Fields of a baseline entry the comparison reads: those every report since schema
+#: version 1 holds, and those it reads where present (added since, or optional).
+_COMPARED = ("nodeid", "index", "percentile", "measured_s", "interval_s", "p50_s")
+_COMPARED_IF_PRESENT = (
+    "p50_interval_s",
+    "providers",
+    "intra_op_threads",
+    "inter_op_threads",
+    "model_sha256",
+    "load",
+    "load.target_rps",
+)
 
 
 class BaselineError(ValueError):
@@ -143,17 +151,70 @@ def _check(path: str, document: object, fix: str) -> Baseline:
     entries: dict[tuple[str, int], Mapping[str, Any]] = {}
     for position, entry in enumerate(results):
         if not isinstance(entry, dict):
-            raise BaselineError(f"baseline {path!r}: results[{position}] is not an object")
-        for field, types in _ENTRY_FIELDS.items():
-            value = entry.get(field)
-            if not isinstance(value, types) or isinstance(value, bool):
-                raise BaselineError(
-                    f"baseline {path!r}: results[{position}].{field} is missing or not "
-                    f"{' or '.join(t.__name__ for t in types)}; {fix}"
-                )
+            raise BaselineError(f"baseline {path!r}: results[{position}] is not an object; {fix}")
+        problem = result_problem(entry, _COMPARED, _COMPARED_IF_PRESENT)
+        if problem is not None:
+            where = f"baseline {path!r}: results[{position}]"
+            raise BaselineError(record_error(where, entry, problem, fix))
         entries[(entry["nodeid"], entry["index"])] = entry
     environment = run.get("environment")
-    return Baseline(path, entries, environment if isinstance(environment, dict) else {})
+    environment = environment if isinstance(environment, dict) else {}
+    # The comparison reads the onnxruntime version in it.
+    wrong = schema_problem(environment.get("packages", {}), {"type": "object"})
+    if wrong is not None:
+        raise BaselineError(f"baseline {path!r}: run.environment.packages {wrong[1]}; {fix}")
+    return Baseline(path, entries, environment)
+
+
+_ABSENT = object()
+
+
+@functools.cache
+def _result_schema() -> dict[str, Any]:
+    result: dict[str, Any] = json_schema()["$defs"]["result"]
+    return result
+
+
+def result_problem(
+    entry: Mapping[str, Any], needed: Collection[str] | None = None, present: Collection[str] = ()
+) -> tuple[str, str] | None:
+    """The first field of a report's result that the report's schema refuses, as (field,
+    what is wrong): ``("p50_s", "is NaN, not a finite number")``; None when it is sound.
+
+    Every field, and all within them, by default (a merge puts them all in its reports);
+    else the ``needed`` fields and the ``present`` ones the entry holds (``load.target_rps``
+    reaches into an object), not the fields within them (a baseline of an older version
+    lacks the fields added since)."""
+    schema = _result_schema()
+    if needed is None:
+        found = schema_problem(entry, schema)
+        return None if found is None else (found[0].removeprefix("."), found[1])
+    for field in (*needed, *present):
+        value: object = entry
+        part: Mapping[str, Any] = schema
+        for name in field.split("."):
+            if not isinstance(value, dict):
+                break  # not an object: refused as a field of its own
+            value, part = value.get(name, _ABSENT), part["properties"][name]
+        else:
+            if value is _ABSENT:
+                if field in needed:
+                    return field, "is missing"
+                continue
+            found = schema_problem(value, part, complete=False, seconds=field.endswith("_s"))
+            if found is not None:
+                return field + found[0], found[1]
+    return None
+
+
+def record_error(where: str, entry: Mapping[str, Any], problem: tuple[str, str], fix: str) -> str:
+    """The sentence for a result :func:`result_problem` refuses, from where it is (``report
+    'a.json': results[0]``) to the fix: ``... results[0].p50_s of t.py::test_x is NaN, not a
+    finite number; <fix>``."""
+    field, wrong = problem
+    nodeid = entry.get("nodeid")
+    of = f" of {nodeid}" if isinstance(nodeid, str) and field != "nodeid" else ""
+    return f"{where}.{field}{of} {wrong}; {fix}"
 
 
 def _interval(entry: Mapping[str, Any], key: str = "interval_s") -> tuple[float, float] | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,8 +16,6 @@ from pytest_latency_sla.settings import Settings
 from pytest_latency_sla.stats import quantile_interval
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from pytest_latency_sla.schema import SlaRecord
 
 ENV: dict[str, Any] = {"cpu_model": "AMD EPYC", "packages": {"onnxruntime": "1.32.0"}}
@@ -321,3 +321,137 @@ def test_a_baseline_from_another_rootdir_still_finds_its_tests() -> None:
     # Two entries could be it: none is guessed.
     assert baseline.entry("test_x.py::test_x", 0) is None
     assert baseline.entry("a/test_x.py::test_x", 0) is saved[("tests/a/test_x.py::test_x", 0)]
+
+
+# --- records the comparison cannot use ------------------------------------------------------
+
+FIX = "record one with `pytest --sla-save=PATH` on the base branch"
+
+
+def write_baseline(folder: Path, change: Any = None) -> str:
+    """A baseline of one record, as ``--sla-save`` writes it, with ``change`` applied to
+    that record (a dict of fields; None as a value drops the field)."""
+    saved = entry(1e-3, 0.9e-3, 1.1e-3, p50_s=5e-4, load=None)
+    for field, value in (change or {}).items():
+        if value is MISSING:
+            del saved[field]
+        else:
+            saved[field] = value
+    document = {"schema_version": 3, "run": {"environment": ENV}, "results": [saved]}
+    path = folder / "base.json"
+    # allow_nan: Python's json writes (and reads) NaN and Infinity; hand-made files have them.
+    path.write_text(json.dumps(document, allow_nan=True), "utf-8")
+    return str(path)
+
+
+#: A field left out of the record.
+MISSING = None
+BAD_RECORDS = [
+    ({"p50_s": math.nan}, "p50_s of t.py::test_x is NaN, not a finite number"),
+    ({"p50_s": math.inf}, "p50_s of t.py::test_x is Infinity, not a finite number"),
+    ({"p50_s": "abc"}, "p50_s of t.py::test_x is 'abc', not a number"),
+    ({"p50_s": -1}, "p50_s of t.py::test_x is -1, a negative time"),
+    ({"p50_s": MISSING}, "p50_s of t.py::test_x is missing"),
+    ({"p50_s": True}, "p50_s of t.py::test_x is true, not a number"),
+    ({"measured_s": -0.5}, "measured_s of t.py::test_x is -0.5, a negative time"),
+    ({"measured_s": MISSING}, "measured_s of t.py::test_x is missing"),
+    ({"interval_s": [1e-3]}, "interval_s of t.py::test_x holds 1 item, not 2"),
+    ({"interval_s": [math.nan, 1e-3]}, "interval_s[0] of t.py::test_x is NaN, not a finite number"),
+    ({"interval_s": "1 ms"}, "interval_s of t.py::test_x is '1 ms', not a list"),
+    ({"p50_interval_s": [1e-4, -1]}, "p50_interval_s[1] of t.py::test_x is -1, a negative time"),
+    ({"percentile": 0}, "percentile of t.py::test_x is 0, not above 0"),
+    ({"percentile": 101}, "percentile of t.py::test_x is 101, above its maximum 100"),
+    ({"index": "0"}, "index of t.py::test_x is '0', not a whole number"),
+    ({"index": -1}, "index of t.py::test_x is -1, below its minimum 0"),
+    (
+        {"intra_op_threads": 1.5},
+        "intra_op_threads of t.py::test_x is 1.5, not a whole number or null",
+    ),
+    ({"providers": "CPU"}, "providers of t.py::test_x is 'CPU', not a list"),
+    ({"load": []}, "load of t.py::test_x is a list, not an object or null"),
+    (
+        {"load": {"target_rps": "300/s"}},
+        "load.target_rps of t.py::test_x is '300/s', not a number or null",
+    ),
+    ({"nodeid": MISSING}, "nodeid is missing"),
+    ({"nodeid": 7}, "nodeid is 7, not a string"),
+]
+
+
+@pytest.mark.parametrize(("change", "problem"), BAD_RECORDS)
+def test_a_record_the_comparison_cannot_use_is_refused_naming_it(
+    tmp_path: Path, change: dict[str, Any], problem: str
+) -> None:
+    path = write_baseline(tmp_path, change)
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(path)
+    assert str(raised.value) == f"baseline {path!r}: results[0].{problem}; {FIX}"
+
+
+def test_a_record_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "base.json"
+    path.write_text('{"schema_version": 3, "run": {}, "results": [[]]}', "utf-8")
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(str(path))
+    assert str(raised.value) == f"baseline {str(path)!r}: results[0] is not an object; {FIX}"
+
+
+def test_packages_that_are_not_an_object_are_refused(tmp_path: Path) -> None:
+    write_baseline(tmp_path)
+    path = tmp_path / "base.json"
+    document = json.loads(path.read_text("utf-8"))
+    document["run"]["environment"] = {"packages": ["onnxruntime"]}
+    path.write_text(json.dumps(document), "utf-8")
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(str(path))
+    message = f"baseline {str(path)!r}: run.environment.packages is a list, not an object; {FIX}"
+    assert str(raised.value) == message
+
+
+def test_what_older_baselines_lack_or_a_coarse_clock_writes_is_accepted(tmp_path: Path) -> None:
+    # Written before p50 intervals and load runs existed: compared on what they hold.
+    path = write_baseline(tmp_path, {"p50_interval_s": MISSING, "load": MISSING})
+    assert load_baseline(path).entry("t.py::test_x", 0) is not None
+    # 0 s: a call faster than one step of a coarse clock (the reports write an infinite
+    # margin as null for it). A time, not a broken file; fields not compared are not read.
+    path = write_baseline(tmp_path, {"p50_s": 0.0, "measured_s": 0, "histogram": "x"})
+    assert load_baseline(path).entry("t.py::test_x", 0) is not None
+
+
+def test_a_nan_in_a_baseline_is_a_usage_error_not_a_traceback(pytester: pytest.Pytester) -> None:
+    # It ended in a bare traceback from the report's labels (cannot convert float NaN).
+    pytester.makepyfile(
+        test_nan="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_small(sla):
+            sla.measure(sum, range(10))
+        """
+    )
+    saved = entry(1e-6, 0.9e-6, 1.1e-6, nodeid="test_nan.py::test_small", p50_s=math.nan)
+    document = {"schema_version": 3, "run": {"environment": ENV}, "results": [saved]}
+    (pytester.path / "b.json").write_text(json.dumps(document), "utf-8")
+    result = pytester.runpytest("--sla-compare=b.json", "--sla-report")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        "ERROR: --sla-compare / sla_compare: baseline 'b.json': results[0].p50_s of "
+        f"test_nan.py::test_small is NaN, not a finite number; {FIX}"
+    ) in result.errlines
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize(("page", "value"), [("premerge.md", math.nan), ("bad-input.md", "abc")])
+def test_the_docs_quote_the_sentence_the_code_words(
+    tmp_path: Path, page: str, value: object
+) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / page
+    (quoted,) = [
+        line.removeprefix("ERROR: --sla-compare / sla_compare: ")
+        for line in docs.read_text("utf-8").splitlines()
+        if line.startswith("ERROR: --sla-compare / sla_compare: baseline 'base.json': results[")
+    ]
+    path = write_baseline(tmp_path, {"nodeid": "tests/test_zoo.py::test_resnet", "p50_s": value})
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(path)
+    assert str(raised.value).replace(repr(path), "'base.json'") == quoted
