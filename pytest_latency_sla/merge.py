@@ -17,9 +17,9 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .baseline import BaselineError, read_report
+from .baseline import BaselineError, read_report, record_error, result_problem
 from .environment import differences
-from .schema import SCHEMA_VERSION, Run, Shard, SlaRecord, Unmeasured
+from .schema import SCHEMA_VERSION, Run, Shard, SlaRecord, Unmeasured, json_schema, schema_problem
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -31,15 +31,6 @@ __all__ = ["MergeError", "ShardReport", "load_shard", "merge_runs", "merged_reco
 #: Settings that say where reports go or what else is reported, not how anything was
 #: measured: shards differ in them by design (each writes its own file).
 OUTPUT_SETTINGS = frozenset({"report", "save", "raw", "advise"})
-#: Fields of each result whose JSON type the merge itself relies on.
-_RESULT_TYPES: dict[str, tuple[type, ...]] = {
-    "nodeid": (str,),
-    "index": (int,),
-    "label": (str,),
-    "margin": (int, float, type(None)),
-    "verdict": (str, type(None)),
-    "outcome": (str, type(None)),
-}
 _FIX = "pass the JSON report each shard wrote with --sla-report=json:PATH"
 
 
@@ -85,13 +76,11 @@ def load_shard(path: str) -> ShardReport:
     run = document.get("run")
     if not isinstance(run, dict):
         raise MergeError(f"report {path!r} has no 'run' object; {_FIX}")
-    for field in sorted(Run.__required_keys__ - {"merged_from"}):
-        if field not in run:
-            raise MergeError(f"report {path!r}: run.{field} is missing; {_FIX}")
-    if not isinstance(run["environment"], dict):
-        raise MergeError(f"report {path!r}: run.environment is not an object; {_FIX}")
-    if not isinstance(run["settings"], dict):
-        raise MergeError(f"report {path!r}: run.settings is not an object; {_FIX}")
+    # Every field, as the schema has it: the merged report is made of them. (A report of
+    # one run written before merged_from existed lacks it.)
+    wrong = schema_problem({"merged_from": None} | run, json_schema()["properties"]["run"])
+    if wrong is not None:
+        raise MergeError(f"report {path!r}: run{wrong[0]} {wrong[1]}; {_FIX}")
     results = _records(path, document, "results")
     attempts = _records(path, document, "earlier_attempts")
     return ShardReport(path, run, results, attempts, _unmeasured(path, document))
@@ -123,19 +112,11 @@ def _records(path: str, document: Mapping[str, Any], key: str) -> list[SlaRecord
     for position, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise MergeError(f"report {path!r}: {key}[{position}] is not an object; {_FIX}")
-        missing = sorted(SlaRecord.__required_keys__ - entry.keys())
-        if missing:
-            raise MergeError(
-                f"report {path!r}: {key}[{position}] lacks {', '.join(missing)}; {_FIX}"
-            )
-        for field, types in _RESULT_TYPES.items():
-            value = entry[field]
-            if not isinstance(value, types) or isinstance(value, bool):
-                raise MergeError(
-                    f"report {path!r}: {key}[{position}].{field} is not "
-                    f"{' or '.join('null' if t is type(None) else t.__name__ for t in types)}"
-                    f"; {_FIX}"
-                )
+        # Every field, and all within them: the merged reports read them all.
+        problem = result_problem(entry)
+        if problem is not None:
+            where = f"report {path!r}: {key}[{position}]"
+            raise MergeError(record_error(where, entry, problem, _FIX))
         record: SlaRecord = entry  # type: ignore[assignment]  # checked above
         records.append(record)
     return records

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -286,19 +287,65 @@ def test_what_is_not_a_shard_report_gets_a_sentence(
     assert err.startswith("python -m pytest_latency_sla: error: " + message), err
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (lambda d: d["results"][0].pop("margin"), "results[0] lacks margin; pass the JSON"),
-        (lambda d: d["results"][0].update(index="0"), "results[0].index is not int; pass"),
-        (
-            lambda d: d["results"][0].update(margin="2x"),
-            "results[0].margin is not int or float or null; pass",
-        ),
-        (lambda d: d["run"].pop("environment"), "run.environment is missing; pass"),
-        (lambda d: d.update(results={}), "'results' is not a list; pass"),
-    ],
-)
+def drop(field: str) -> Any:
+    """A change to a shard's report: ``field`` of its first result left out."""
+    return lambda d: d["results"][0].pop(field)
+
+
+def put(field: str, value: Any, where: str = "results") -> Any:
+    """A change to a shard's report: ``field`` of its first result (or of ``run``) set."""
+    return lambda d: (d[where][0] if where == "results" else d[where]).update({field: value})
+
+
+#: (change, what the sentence says after "report 'a.json': ") for damaged shard reports.
+DAMAGED = [
+    (drop("margin"), "results[0].margin of t.py::test_a is missing"),
+    (put("index", "0"), "results[0].index of t.py::test_a is '0', not a whole number"),
+    (put("margin", "2x"), "results[0].margin of t.py::test_a is '2x', not a number or null"),
+    (put("p50_s", "abc"), "results[0].p50_s of t.py::test_a is 'abc', not a number"),
+    (put("p50_s", math.nan), "results[0].p50_s of t.py::test_a is NaN, not a finite number"),
+    (put("p50_s", -1), "results[0].p50_s of t.py::test_a is -1, a negative time"),
+    (put("p50_s", None), "results[0].p50_s of t.py::test_a is null, not a number"),
+    (drop("p50_s"), "results[0].p50_s of t.py::test_a is missing"),
+    (put("samples", "x"), "results[0].samples of t.py::test_a is 'x', not a whole number"),
+    (put("samples", 0), "results[0].samples of t.py::test_a is 0, below its minimum 1"),
+    (put("histogram", None), "results[0].histogram of t.py::test_a is null, not an object"),
+    (
+        put("histogram", {"edges_s": [1e-3, math.inf], "counts": [3]}),
+        "results[0].histogram.edges_s[1] of t.py::test_a is Infinity, not a finite number",
+    ),
+    (
+        put("histogram", {"edges_s": [1e-3, 2e-3]}),
+        "results[0].histogram.counts of t.py::test_a is missing",
+    ),
+    (
+        put("percentiles_s", {"p99": "1 ms"}),
+        "results[0].percentiles_s.p99 of t.py::test_a is '1 ms', not a number",
+    ),
+    (put("interval_s", [1e-3]), "results[0].interval_s of t.py::test_a holds 1 item, not 2"),
+    (put("measured_s", -2e-3), "results[0].measured_s of t.py::test_a is -0.002, a negative time"),
+    (
+        put("budget_s", "50 ms"),
+        "results[0].budget_s of t.py::test_a is '50 ms', not a number or null",
+    ),
+    (
+        put("decision", {"outcome": "pass"}),
+        "results[0].decision.alpha of t.py::test_a is missing",
+    ),
+    (
+        put("verdict", "ok"),
+        "results[0].verdict of t.py::test_a is 'ok', not 'pass', 'fail', 'inconclusive' or null",
+    ),
+    (put("nodeid", None), "results[0].nodeid is null, not a string"),
+    (lambda d: d["run"].pop("environment"), "run.environment is missing"),
+    (put("duration_s", "1 min", "run"), "run.duration_s is '1 min', not a number"),
+    (put("exit_status", "x", "run"), "run.exit_status is 'x', not a whole number"),
+    (put("settings", None, "run"), "run.settings is null, not an object"),
+    (lambda d: d.update(results={}), "'results' is not a list"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), DAMAGED, ids=[m for _, m in DAMAGED])
 def test_a_damaged_shard_report_gets_a_sentence_naming_the_field(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -311,7 +358,24 @@ def test_a_damaged_shard_report_gets_a_sentence_naming_the_field(
     change(document)
     (tmp_path / "a.json").write_text(json.dumps(document), "utf-8")
     assert merge(tmp_path, monkeypatch, "a.json") == 2
-    assert f"report 'a.json': {message}" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"python -m pytest_latency_sla: error: report 'a.json': {message}; pass the JSON "
+        "report each shard wrote with --sla-report=json:PATH\n"
+    )
+
+
+def test_a_damaged_earlier_attempt_is_named_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    document = json.loads((tmp_path / "a.json").read_text("utf-8"))
+    attempt = copy.deepcopy(document["results"][0]) | {"outcome": "rerun", "p50_s": math.inf}
+    document["earlier_attempts"] = [attempt]
+    (tmp_path / "a.json").write_text(json.dumps(document), "utf-8")
+    assert merge(tmp_path, monkeypatch, "a.json") == 2
+    assert "report 'a.json': earlier_attempts[0].p50_s of t.py::test_a is Infinity, not a " in (
+        capsys.readouterr().err
+    )
 
 
 def test_never_writes_over_a_file_that_is_not_a_report(
@@ -476,3 +540,23 @@ def test_a_shard_with_a_malformed_unmeasured_list_is_refused(
     assert "unmeasured[0] is not an object with the strings nodeid, phase, message" in (
         capsys.readouterr().err
     )
+
+
+def test_the_damaged_record_sentence_quoted_in_the_docs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "premerge.md"
+    (quoted,) = [
+        line.strip()
+        for line in docs.read_text("utf-8").splitlines()
+        if "error: report 'sla-vision.json': results[" in line
+    ]
+    # Tightest margin first: the model with the most headroom is the fourth record.
+    tests = {f"tests/test_zoo.py::test_{name}": 1.2 + n for n, name in enumerate("abc")}
+    shard(tmp_path, "sla-vision.json", tests | {"tests/test_zoo.py::test_resnet": 40.0})
+    document = json.loads((tmp_path / "sla-vision.json").read_text("utf-8"))
+    (resnet,) = [r for r in document["results"] if r["nodeid"].endswith("resnet")]
+    resnet["samples"] = "x"
+    (tmp_path / "sla-vision.json").write_text(json.dumps(document), "utf-8")
+    assert merge(tmp_path, monkeypatch, "sla-vision.json") == 2
+    assert capsys.readouterr().err.strip() == quoted
