@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +119,10 @@ def _records(path: str, document: Mapping[str, Any], key: str) -> list[SlaRecord
             where = f"report {path!r}: {key}[{position}]"
             raise MergeError(record_error(where, entry, problem, _FIX))
         record: SlaRecord = entry  # type: ignore[assignment]  # checked above
+        if record["throughput"] is None:
+            # JSON's null for an infinite rate (a mean of 0 ns: a coarse clock), as the
+            # reports were made from; written back as null.
+            record["throughput"] = math.inf
         records.append(record)
     return records
 

@@ -560,3 +560,18 @@ def test_the_damaged_record_sentence_quoted_in_the_docs(
     (tmp_path / "sla-vision.json").write_text(json.dumps(document), "utf-8")
     assert merge(tmp_path, monkeypatch, "sla-vision.json") == 2
     assert capsys.readouterr().err.strip() == quoted
+
+
+def test_an_infinite_rate_written_as_null_merges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every call 0 ns (a clock coarser than the call): a mean of 0, an infinite rate,
+    # which the JSON report writes as null. The terminal table raised a TypeError on it.
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    document = json.loads((tmp_path / "a.json").read_text("utf-8"))
+    document["results"][0]["throughput"] = None
+    (tmp_path / "a.json").write_text(json.dumps(document), "utf-8")
+    assert merge(tmp_path, monkeypatch, "a.json", "--sla-report", "--sla-report=json:m.json") == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("t.py")]
+    assert row.split()[-1] == "inf"
+    assert load_report(tmp_path / "m.json")["results"][0]["throughput"] is None
