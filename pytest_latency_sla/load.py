@@ -157,9 +157,10 @@ def too_few(spec: LoadSpec, plan: SamplingPlan, quantile: float) -> str | None:
     }
     setting = max(governs, key=lambda name: governs[name])
     rate = math.ceil(2 * fewest / seconds * 10) / 10  # room for twice the fewest, in tenths
-    limit = math.ceil(2 * fewest / spec.rps)
+    limit = 2 * fewest / spec.rps  # (infinite for a rate like 5e-324)
     remedies = f"raise rps= to {rate:g} or more"
     if limit <= MAX_TIME_LIMIT_S:
+        limit = math.ceil(limit)
         remedies += f", time_limit= to {limit} or more"
     return (
         f"@pytest.mark.sla(rps={spec.rps:g}): at that rate a run sends at most "

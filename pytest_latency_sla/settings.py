@@ -368,11 +368,11 @@ class Settings:
         return {o.name: o.unit for o in OPTIONS if o.unit}
 
     def plan(self) -> SamplingPlan:
-        """The sampling plan these settings give (seconds become nanoseconds)."""
+        """The sampling plan these settings give (seconds become nanoseconds; a time above
+        0 is at least 1 ns)."""
         values = {o.plan: getattr(self, o.name) for o in OPTIONS if o.plan is not None}
-        return SamplingPlan(
-            **{k: round(v * 1e9) if k.endswith("_ns") else v for k, v in values.items()}
-        )
+        ns = {k: max(round(v * 1e9), 1 if v > 0 else 0) for k, v in values.items() if "_ns" in k}
+        return SamplingPlan(**{**values, **ns})
 
 
 # --- derived: options and ini keys ------------------------------------------------------------

@@ -791,6 +791,9 @@ def test_a_rate_that_could_never_pass_is_told_how_far_off_it_is() -> None:
         "@pytest.mark.sla(rps=0.001): at that rate a run sends at most 1 request "
     )
     assert "raise rps= to 20.5 or more, or judge a lower percentile" in tiny
+    # The smallest float: no time limit holds it (it raised OverflowError).
+    least = too_few(LoadSpec(rps=5e-324), plan, 0.99) or ""
+    assert "raise rps= to 20.5 or more, or judge a lower percentile" in least
     # A lower percentile needs fewer; p100 is never proven by sampling; no rate, no run.
     assert too_few(LoadSpec(rps=3.0), plan, 0.95) is None
     assert too_few(LoadSpec(rps=1.9), plan, 0.95) is not None  # 115 of 120

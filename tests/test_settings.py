@@ -319,6 +319,12 @@ def test_default_settings_give_the_default_sampling_plan() -> None:
     assert Settings().plan() == SamplingPlan()
 
 
+def test_a_time_below_a_nanosecond_is_one_not_zero() -> None:
+    # sla_max_time = 1e-10 is in (0, 3600]; as 0 ns the plan refused it in a traceback.
+    assert Settings(max_time=1e-10, min_time=0.0).plan().max_time_ns == 1
+    assert Settings(min_time=0.0).plan().min_time_ns == 0
+
+
 def test_plan_follows_every_setting_that_feeds_it() -> None:
     settings = resolve(
         cli_values(
