@@ -9,6 +9,7 @@ driven deterministically by a synthetic latency source in tests. The verdict its
 
 from __future__ import annotations
 
+import collections
 import gc
 import math
 import time
@@ -34,6 +35,8 @@ __all__ = ["Progress", "Sampler", "Sampling", "SamplingPlan", "run_once", "sampl
 
 #: Upper bound on the calls in one chunk, so the caps are checked often enough.
 _MAX_CHUNK_CALLS = 10_000
+#: Warmup calls kept for the steady ledger: the last ones before sampling.
+_STEADY_KEPT = 1_000_000
 #: The first look at a verdict (a clear miss needs few samples) ...
 _FIRST_LOOK = 16
 #: ... then a look each time the calls grow by this factor, or this share of the elapsed
@@ -284,7 +287,9 @@ class Sampler:
         start = clock()
         calls, block, per_call = 0, 1, 0.0
         cap = plan.warmup_cap_ns
-        timings: list[int] = []
+        # The last calls only, however long the warmup (a no-op warmed up for 10 s made
+        # 20 million of them): they are the steady warmup just before sampling.
+        timings: collections.deque[int] = collections.deque(maxlen=_STEADY_KEPT)
         append = timings.append
         while True:
             elapsed = clock() - start
@@ -303,7 +308,9 @@ class Sampler:
             if b1 - b0 < 1_000_000:
                 block *= 2
         self.warmup_calls, self.warmup_ns, self.per_call_ns = calls, elapsed, per_call
-        self.steady = np.array(timings[plan.warmup_calls :], dtype=np.int64)
+        dropped = calls - len(timings)  # the first calls, made and not kept
+        steady = list(timings)[max(0, plan.warmup_calls - dropped) :]
+        self.steady = np.array(steady, dtype=np.int64)
         if self.steady_ledger is not None and self.steady.size:
             size = _chunk_calls(plan, per_call if per_call > 0 else 1.0)
             offset = 0.0

@@ -113,6 +113,27 @@ def test_warmup_runs_at_least_warmup_calls() -> None:
     check_accounting(result, work)
 
 
+def test_a_long_warmup_keeps_only_its_last_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A new user's trial: warmup_time=10 on a no-op kept 20 million timings (886 MB).
+    import pytest_latency_sla.sampling as sampling_module
+    from pytest_latency_sla.sampling import Sampler
+
+    monkeypatch.setattr(sampling_module, "_STEADY_KEPT", 1_000)
+
+    def warmed(the_plan: SamplingPlan) -> Sampler:
+        clock = FakeClock()
+        work = Workload(clock, constant(10 * US))
+        sampler = Sampler(work, the_plan, budget_ns=1 * MS, quantile=0.99, clock=clock)
+        sampler.warm_up()
+        return sampler
+
+    long = warmed(plan(warmup_calls=100, warmup_time_ns=50 * MS))
+    assert long.warmup_calls >= 5_000
+    assert long.steady.size == 1_000  # the last thousand, all past warmup_calls
+    short = warmed(plan(warmup_calls=600, warmup_time_ns=0))
+    assert short.steady.size == short.warmup_calls - 600 < 1_000  # all past warmup_calls
+
+
 def test_warmup_runs_at_least_warmup_time() -> None:
     the_plan = plan(warmup_calls=10, warmup_time_ns=50 * MS)
     result, work = run(constant(10 * US), the_plan)
