@@ -330,8 +330,25 @@ def test_array_likes_are_taken_with_their_own_dtype() -> None:
             "pass a numpy array",
         ),
         (TensorProto.FLOAT, {"a": 1}, "feeds['x'] is a dict, not an array"),
+        (
+            TensorProto.FLOAT16,
+            [1e10, 0.0],
+            "feeds['x'] holds values too large for float16 (at most 65504), which would "
+            "become inf, but the model's input 'x' takes float16[2]; pass values that fit",
+        ),
+        (TensorProto.FLOAT16, [70_000, 1], "feeds['x'] holds values too large for float16"),
     ],
-    ids=["floats-for-int", "overflow", "ints-for-bool", "strings", "ragged", "none", "dict"],
+    ids=[
+        "floats-for-int",
+        "overflow",
+        "ints-for-bool",
+        "strings",
+        "ragged",
+        "none",
+        "dict",
+        "too-large-for-float16",
+        "ints-too-large-for-float16",
+    ],
 )
 def test_non_array_feeds_that_do_not_convert(elem_type: int, value: object, message: str) -> None:
     with pytest.raises(OnnxInputError) as info:

@@ -157,6 +157,18 @@ def test_markdown_appends_to_the_github_step_summary(
         assert summary.read_text(encoding="utf-8").startswith(after + "## pytest-latency-sla")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_step_summary_that_is_a_device_is_appended_to_without_reading_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new user's trial: $GITHUB_STEP_SUMMARY=/dev/zero hung, reading "the file's end".
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "/dev/zero")
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest(*FAST, "--sla-report=md")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*SLA md report written to /dev/zero*"])
+
+
 def test_markdown_without_the_github_variable_goes_to_a_file(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -399,9 +399,17 @@ def _from_python(value: Any, label: str, takes: str, expected: Any) -> Any:
         or (kind == "f" and target.kind == "f")
     )
     if lossless:
-        converted = array.astype(target)
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = array.astype(target)
         if kind in "iu" and target.kind in "iu" and not np.array_equal(converted, array):
             lossless = False
+        # Too large for the type (1e10 as float16): it would become inf.
+        if target.kind == "f" and not np.all(np.isfinite(converted) | ~np.isfinite(array)):
+            largest = float(np.finfo(target).max)
+            raise OnnxInputError(
+                f"{label} holds values too large for {target.name} (at most {largest:g}), which "
+                f"would become inf, but {takes}; pass values that fit"
+            )
     if not lossless:
         what = (
             f"a {kind_of} of {array.dtype} values, which do"

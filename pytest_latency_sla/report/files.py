@@ -193,12 +193,14 @@ def _gap_after(path: str) -> bytes:
     """What goes between a file's end and text appended to it: a blank line after what an
     earlier step wrote (a heading glued to its last line, "tests: ok## pytest-latency-
     sla", would be no heading); nothing after nothing, or where the end cannot be read
-    (a pipe, a terminal)."""
+    (a pipe, a terminal, a device: /dev/zero would be read forever)."""
+    if not os.path.isfile(path):
+        return b""
     try:
         with open(path, "rb") as handle:
             size = handle.seek(0, os.SEEK_END)
             handle.seek(max(0, size - 2))
-            ending = handle.read()
+            ending = handle.read(2)
     except (OSError, ValueError):
         return b""
     if size == 0 or ending == b"\n\n":
