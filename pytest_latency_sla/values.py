@@ -146,7 +146,14 @@ def parse_percentile(text: str) -> float:
     """A percentile in percent (``99``, ``99.9%``, ``0.999``), in (0, 100], not so close to
     0 or 100 (unless exactly 100) that 1 - q cannot be computed."""
     percent = parse_percent(0, 100, True, False)(text)
-    if percent < PERCENTILE_LIMIT or (percent < 100 and 100 - percent < PERCENTILE_LIMIT):
+    # Before rounding (_share): 99.99999999999 rounds to 100, the maximum, judged apart.
+    stripped = text.strip()
+    unrounded = _float(stripped.removesuffix("%"))
+    if not stripped.endswith("%") and 0.0 < unrounded < 1.0:
+        unrounded *= 100.0
+    # (Bounds met as written: 100 - 99.9999999 falls a hair below 1e-7 in floats.)
+    near = PERCENTILE_LIMIT * (1 - 1e-6)
+    if percent < PERCENTILE_LIMIT or (unrounded < 100 and 100 - unrounded < near):
         raise SettingError(
             f"expected a percentile from {PERCENTILE_LIMIT:g} to {100 - PERCENTILE_LIMIT:.7f} "
             f"(or exactly 100), got {text!r}"

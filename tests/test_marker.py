@@ -152,6 +152,9 @@ _INF = math.inf
         ((), {"ms": 1e305}, ["ms=1e+305", "finite"]),
         ((), {"ms": 50, "percentile": 1e-20}, ["percentile=1e-20"]),
         ((), {"ms": 50, "percentile": 99.99999999}, ["percentile=99.99999999"]),
+        # Rounded to 12 digits it read 100 (the maximum, judged apart): silently p100.
+        ((), {"ms": 50, "percentile": 99.99999999999}, ["percentile=99.99999999999"]),
+        ((), {"ms": 50, "percentile": 0.99999999999999}, ["percentile=0.99999999999999"]),
     ],
 )
 def test_parse_marker_rejects_bad_forms(
