@@ -28,6 +28,7 @@ __all__ = [
     "own_sla_marks",
     "parse_marker",
     "parse_marker_spec",
+    "stacked_sla_marks",
 ]
 
 #: The sampling settings a marker may set for its test, by their setting names
@@ -112,6 +113,25 @@ def own_sla_marks(item: Any) -> list[Any]:
     if callspec is not None:
         marks += list(callspec.marks)
     return [mark for mark in marks if getattr(mark, "name", None) == "sla"]
+
+
+def stacked_sla_marks(item: Any) -> tuple[str, list[Any]]:
+    """Where more than one sla marker is written at one level, and those markers: the
+    test's own ("one test"), or else the nearest class's or module's that has one
+    (``pytestmark = [...]``), whose markers pytest would all hand on with only the first
+    judged; ("", []) for none."""
+    own = own_sla_marks(item)
+    if own:
+        return ("one test", own) if len(own) > 1 else ("", [])
+    # The nearest level with a marker is the one that applies.
+    for node in reversed(item.listchain()[:-1]):
+        marks = [m for m in getattr(node, "own_markers", ()) if m.name == "sla"]
+        if len(marks) > 1:
+            kind = "class" if type(node).__name__ == "Class" else "module"
+            return f"the {kind} {node.name}", marks
+        if marks:
+            break
+    return "", []
 
 
 def parse_marker(

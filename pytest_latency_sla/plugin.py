@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import exclusive
+from . import marker as marker_module
 from .environment import EnvironmentCache
 from .exclusive import MeasurementLock
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
@@ -250,13 +251,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[MARKER_KEY] = None
         return
     settings = item.config.stash[SETTINGS_KEY]
-    # The test's own markers: its decorators and its parameter set's marks, not a class's,
-    # a module's or a conftest's (which a test's own marker overrides).
+    # Its own (decorators, its parameter set's marks); more than one at a level: stacked.
     stacked = own_sla_marks(item)
-    if len(stacked) > 1:
-        shown = " and ".join(f"@pytest.mark.sla({_arguments(m)})" for m in stacked)
+    where, marks = marker_module.stacked_sla_marks(item)
+    if marks:
+        shown = " and ".join(f"@pytest.mark.sla({_arguments(m)})" for m in marks)
         problem = (
-            f"{len(stacked)} @pytest.mark.sla markers on one test ({shown}): pytest would "
+            f"{len(marks)} @pytest.mark.sla markers on {where} ({shown}): pytest would "
             "judge the one nearest the function alone; keep one"
         )
     else:

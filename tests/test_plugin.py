@@ -281,6 +281,40 @@ def test_two_markers_stacked_on_one_test_are_an_error_as_the_docs_quote(
     result.stdout.fnmatch_lines([quoted])
 
 
+def test_two_sla_markers_on_a_module_or_a_class_are_an_error(pytester: pytest.Pytester) -> None:
+    # A new user's trial: pytestmark = [sla(ms=50), sla(us=0.001)] judged one silently.
+    pytester.makepyfile(
+        test_stacked="""
+        import pytest
+
+        pytestmark = [pytest.mark.sla(ms=50), pytest.mark.sla(us=10)]
+
+        def test_module_level(sla):
+            sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=50)
+        @pytest.mark.sla(ms=60)
+        class TestBoth:
+            def test_in_class(self, sla):
+                sla.measure(lambda: None)
+
+            @pytest.mark.sla(ms=70)
+            def test_own(self, sla):  # its own marker applies: not stacked
+                sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*2 @pytest.mark.sla markers on the module test_stacked.py "
+            "(@pytest.mark.sla(ms=50) and @pytest.mark.sla(us=10)): pytest would judge the "
+            "one nearest the function alone; keep one (in test_stacked.py::test_module_level)",
+            "*2 @pytest.mark.sla markers on the class TestBoth *",
+        ]
+    )
+
+
 def test_bad_marker_on_a_class_or_module_errors_each_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_bad_module="""
