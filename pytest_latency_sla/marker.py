@@ -7,6 +7,7 @@ arguments and adds the test's name.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -58,9 +59,10 @@ class MarkerError(ValueError):
 
 
 def _is_number(value: object) -> TypeGuard[numbers.Real]:
-    """A real number, numpy's scalars included (``np.float32(5)`` is no ``float``); not a
-    bool (``True`` is an ``int``)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    """A real number, numpy's scalars and ``Decimal`` included (``np.float32(5)`` is no
+    ``float``; a ``Decimal`` is no ``numbers.Real``); not a bool (``True`` is an ``int``)."""
+    real = isinstance(value, (numbers.Real, decimal.Decimal))
+    return real and not isinstance(value, bool)
 
 
 def _number(value: object) -> float:

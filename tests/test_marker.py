@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import math
 import re
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -33,6 +35,8 @@ from pytest_latency_sla.result import Budget
         ({"ms": None, "us": 7, "percentile": None}, 90.0, Budget(7.0, "us", 90.0)),
         # numpy's scalars are numbers too (np.float32 is no float).
         ({"ms": np.float32(5), "percentile": np.int64(95)}, 99.0, Budget(5.0, "ms", 95.0)),
+        # So are Decimal and Fraction (a Decimal is no numbers.Real).
+        ({"ms": Decimal("2.5"), "percentile": Fraction(19, 20)}, 99.0, Budget(2.5, "ms", 95.0)),
     ],
 )
 def test_parse_marker_valid(kwargs: dict[str, object], default: float, expected: Budget) -> None:
