@@ -668,14 +668,19 @@ def test_verdict_message_pass() -> None:
     )
 
 
-def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
-    res = result(
+def _undecided_at_max_time() -> SlaResult:
+    """p99 99 µs against 100 µs, undecided at max_time; 51,000 calls would decide it."""
+    return result(
         Budget(100, "us", 99),
         Verdict.INCONCLUSIVE,
         stop_reason="max_time",
         needed_calls=51_000,
         limit_ns=60_000_000_000,
     )
+
+
+def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
+    res = _undecided_at_max_time()
     message = verdict_message(res)
     assert message.startswith(
         "SLA too close to call: p99 99.0 µs against a 100 µs budget for model.onnx "
@@ -690,13 +695,7 @@ def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
 def test_a_cut_verdict_says_what_the_time_was_kept_for_and_a_timeout_for_all_of_it() -> None:
     from pytest_latency_sla.limits import Cut
 
-    res = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=51_000,
-        limit_ns=60_000_000_000,
-    )
+    res = _undecided_at_max_time()
     alone = verdict_message(res, cut_by=Cut("pytest-timeout's 4 s timeout"))
     assert "after 3.00 s, cut short to end before pytest-timeout's 4 s timeout, the " in alone
     # max_time=4 with its warmup (5 s) and a tenth kept: above 6 s; three parts: 17 s.
