@@ -124,6 +124,8 @@ def test_a_measurement_ends_before_pytest_timeout_kills_the_test(
     numbers = numbers.replace(
         ", the samples cannot tell at *% confidence whether the budget is met; ", "*"
     )
+    # (And on a busy machine a lower percentile may be out of reach too.)
+    numbers = numbers.replace(", or judge p* (about * calls); or set", "*; or set")
     result.stdout.fnmatch_lines([numbers])
     assert "cut short to end before pytest-timeout's 4 s timeout" in quoted
     (record,) = load_report(pytester.path / "r.json")["results"]
