@@ -263,3 +263,55 @@ def test_the_slarecord_example_has_every_field() -> None:
     required = [k for k in SlaRecord.__annotations__ if k in SlaRecord.__required_keys__]
     assert [k for k in example if k in required] == required, "fields, in the record's order"
     assert list(example["decision"]) == list(DecisionEntry.__annotations__)
+
+
+# --- numbers in the docs that follow from the code ----------------------------------------
+
+
+def test_benchmark_page_gives_the_rounds_a_pass_needs() -> None:
+    from pytest_latency_sla.bench import sampling_from_rounds
+    from pytest_latency_sla.stats import min_samples_to_pass
+    from pytest_latency_sla.verdict import tier_alpha
+
+    text = " ".join(_page("benchmark.md").split())
+    found = re.search(
+        r"at least ([\d,]+) judged rounds without a single slow one for p99 at 99% "
+        r"confidence \(([\d,]+) for p95, ([\d,]+) for p90\), plus the first round, which "
+        r"is the cold start and not judged \(below\): ([\d,]+) rounds in all for p99",
+        text,
+    )
+    assert found is not None, "the rounds a pass needs are missing from docs/benchmark.md"
+    p99, p95, p90, p99_all = (int(group.replace(",", "")) for group in found.groups())
+    assert p99_all == p99 + 1
+    for quantile, judged in ((0.99, p99), (0.95, p95), (0.90, p90)):
+        # pytest-benchmark's rounds are judged by the plain test alone: all of 1 - confidence.
+        assert judged == min_samples_to_pass(quantile, tier_alpha(0.99, 1.0, 0.0))
+
+        def outcome(rounds: int, quantile: float = quantile) -> str | None:
+            sampling = sampling_from_rounds([1e-5] * rounds, 50e-3 * 1e9, quantile, 0.99)
+            assert sampling.decision is not None
+            return sampling.decision.outcome
+
+        # The first round is the cold start: judged + 1 rounds pass, one fewer cannot.
+        assert outcome(judged + 1) == "pass"
+        assert outcome(judged) is None
+
+
+def test_verdicts_page_gives_the_calls_a_pass_needs() -> None:
+    from pytest_latency_sla.plan import SamplingPlan
+    from pytest_latency_sla.stats import min_samples_to_pass
+    from pytest_latency_sla.verdict import tier_alpha
+
+    plan = SamplingPlan()
+    alpha = tier_alpha(plan.confidence, plan.quick_factor, plan.instant_factor)
+    page = _page("verdicts.md")
+    table = page.split("The fewest independent calls that can PASS", 1)[1].split("\n\n", 2)[1]
+    lines = table.splitlines()
+    exceedances = [int(cell) for cell in re.findall(r"\d+", lines[0])]
+    assert exceedances == [0, 1, 2, 5, 10], lines[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    assert [row[0] for row in rows] == ["p90", "p95", "p99", "p99.9"], table
+    for label, *cells in rows:
+        quantile = float(label.removeprefix("p")) / 100
+        computed = [min_samples_to_pass(quantile, alpha, t) for t in exceedances]
+        assert [int(cell.replace(",", "")) for cell in cells] == computed, label
