@@ -315,3 +315,16 @@ def test_verdicts_page_gives_the_calls_a_pass_needs() -> None:
         quantile = float(label.removeprefix("p")) / 100
         computed = [min_samples_to_pass(quantile, alpha, t) for t in exceedances]
         assert [int(cell.replace(",", "")) for cell in cells] == computed, label
+
+
+def test_pages_give_the_chunk_time_of_the_plan() -> None:
+    from pytest_latency_sla.plan import SamplingPlan
+
+    chunk_ms = SamplingPlan().chunk_time_ns / 1e6
+    for name in ("verdicts.md", "statistics.md"):
+        text = " ".join(_page(name).split()).replace("**", "")
+        said = re.findall(r"chunks of (?:about )?(\d+(?:\.\d+)?) ms", text)
+        said += re.findall(r"(\d+(?:\.\d+)?) ms chunk", text)
+        assert said, f"docs/{name} gives no chunk time"
+        wrong = [value for value in said if float(value) != chunk_ms]
+        assert not wrong, f"docs/{name} gives chunks of {wrong} ms, not {chunk_ms:g} ms"
