@@ -328,3 +328,23 @@ def test_pages_give_the_chunk_time_of_the_plan() -> None:
         assert said, f"docs/{name} gives no chunk time"
         wrong = [value for value in said if float(value) != chunk_ms]
         assert not wrong, f"docs/{name} gives chunks of {wrong} ms, not {chunk_ms:g} ms"
+
+
+def test_pages_give_the_sampling_time_an_isolated_timeout_leaves() -> None:
+    from pytest_latency_sla.limits import fit
+    from pytest_latency_sla.plan import SamplingPlan
+
+    def sampling_s(timeout_s: float) -> float:
+        return fit(SamplingPlan(), None, isolated_timeout_s=timeout_s).plan.limit_ns / 1e9
+
+    settings = " ".join(_page("settings.md").split())
+    found = re.search(r"of the default 60 s, sampling takes at most about ([\d.]+) s", settings)
+    assert found is not None, "docs/settings.md's --sla-timeout row"
+    assert float(found.group(1)) == round(sampling_s(60), 1)
+    isolation = " ".join(_page("isolation.md").split())
+    found = re.search(r"default of 60 s lets sampling go on to about ([\d.]+) s", isolation)
+    assert found is not None, "docs/isolation.md's Timeouts"
+    assert float(found.group(1)) == round(sampling_s(60), 1)
+    found = re.search(r"sla_timeout = 10`: sampling then ends by about ([\d.]+) s", isolation)
+    assert found is not None, "docs/isolation.md's Timeouts"
+    assert float(found.group(1)) == round(sampling_s(10), 1)
