@@ -348,3 +348,25 @@ def test_pages_give_the_sampling_time_an_isolated_timeout_leaves() -> None:
     found = re.search(r"sla_timeout = 10`: sampling then ends by about ([\d.]+) s", isolation)
     assert found is not None, "docs/isolation.md's Timeouts"
     assert float(found.group(1)) == round(sampling_s(10), 1)
+
+
+def test_verdicts_page_compares_with_a_single_look_binomial_test() -> None:
+    import math
+
+    from pytest_latency_sla.verdict import tier_alpha
+
+    text = " ".join(_page("verdicts.md").split())
+    found = re.search(
+        r"a binomial test with a single look at the end, valid only there, needs ([\d,]+) at "
+        r"the same alpha, ([\d,]+) at the whole 1%",
+        text,
+    )
+    assert found is not None, "docs/verdicts.md's single-look comparison"
+    same, whole = (int(group.replace(",", "")) for group in found.groups())
+
+    def no_exceedance_calls(alpha: float) -> int:
+        # P[no call of n over a p99 budget that is exactly met] = 0.99 ** n <= alpha
+        return math.ceil(math.log(alpha) / math.log(0.99))
+
+    assert same == no_exceedance_calls(tier_alpha(0.99, 2.0, 10.0))
+    assert whole == no_exceedance_calls(0.01)
