@@ -16,7 +16,7 @@ pytest.importorskip("pytest_benchmark")
 pytestmark = pytest.mark.usefixtures("not_an_xdist_worker")
 
 
-#: Enough rounds for a p99 verdict (the pass point is about 459-750 rounds).
+#: Enough rounds for a p99 verdict (a pass needs 501 judged rounds, docs/benchmark.md).
 ROUNDS = ("-p", "pytest_benchmark", "--benchmark-min-rounds=1500", "--benchmark-max-time=0.5")
 
 
