@@ -51,9 +51,9 @@ def verdict_message(
             f"{fmt.count(result.samples)} requests, achieved {fmt.rate(load.achieved_rps)}, "
             f"up to {fmt.count(load.outstanding_max)} in the system"
         )
-    stats = (
-        f"margin {fmt.margin(result.margin)}, {calls}, {fmt.percent(result.confidence)} confidence"
-    )
+    # p100 is judged on the slowest call seen: no confidence level plays a part.
+    sure = "" if budget.percentile >= 100 else f", {fmt.percent(result.confidence)} confidence"
+    stats = f"margin {fmt.margin(result.margin)}, {calls}{sure}"
     if result.verdict is Verdict.FAIL:
         return f"SLA missed: {label} {measured} > {limit} ({stats}){_sizes(result)}"
     if result.verdict is Verdict.PASS:

@@ -214,10 +214,10 @@ def _real_messages() -> dict[str, re.Pattern[str]]:
     subject = Subject(kind="callable", name="time.sleep", api="fn(*args, **kwargs)")
     samples = [2_000_000 + i for i in range(16)]
 
-    def message(verdict: Verdict) -> str:
+    def message(verdict: Verdict, percentile: float = 99) -> str:
         result = SlaResult(
             subject=subject,
-            budget=Budget(1, "ms", 99),
+            budget=Budget(1, "ms", percentile),
             verdict=verdict,
             sampling=make_sampling(samples),
         )
@@ -225,6 +225,8 @@ def _real_messages() -> dict[str, re.Pattern[str]]:
 
     regression = regression_message(50.0, 6.11e-3, 2.05, 2e-3, "base.json", 0.2, 1.0)
     return {
+        # (p100, judged on the slowest call, names no confidence: first, as the longer.)
+        "SLA missed: p100 ": _message_shape(message(Verdict.FAIL, 100), "time.sleep"),
         "SLA missed: ": _message_shape(message(Verdict.FAIL), "time.sleep"),
         "SLA met: ": _message_shape(message(Verdict.PASS).replace("<=", "<="), "time.sleep"),
         "SLA regression: ": _message_shape(regression, "base.json"),
