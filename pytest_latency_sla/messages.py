@@ -15,7 +15,7 @@ from .stats import calls_to_decide
 if TYPE_CHECKING:
     from .limits import Cut
     from .result import SlaResult
-    from .sampling import Progress
+    from .sampling import Progress, Sampling
     from .schema import ColdEntry, RevisionEntry
 
 __all__ = [
@@ -89,7 +89,7 @@ def verdict_message(
         longer = need
         if sampling.needed_calls is None:
             # "no verdict in sight at this margin" reads as the model's fault: it is not.
-            longer = "raise max_time= on this marker (sla_max_time) to sample longer"
+            longer = _sample_longer(sampling, cut_by)
         return (
             f"{head}the machine was busy: {fmt.percent(round(decision.contended_share, 2))} of "
             "calls waited for a CPU taken by other processes, and only that wait stood "
@@ -109,7 +109,7 @@ def verdict_message(
         )
         if load.late_share <= LATE_BEHIND:
             # It kept the rate: a few requests held back (a busy machine, the GIL).
-            longer = "raise max_time= on this marker (sla_max_time) to sample longer"
+            longer = _sample_longer(sampling, cut_by)
             remedies = (
                 f"rerun on a quieter machine, {longer}"
                 if stolen
@@ -168,6 +168,14 @@ def _sizes(result: SlaResult) -> str:
         f"; measured with {given} (defaulted), which real inputs may not have: give real "
         f"sizes with dims={{{example}}}"
     )
+
+
+def _sample_longer(sampling: Sampling, cut_by: Cut | None) -> str:
+    """How to let sampling go on longer: the marker's max_time=, or the timeout that cut
+    it short (a longer max_time would be cut the same)."""
+    if cut_by and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
+        return f"raise {cut_by.name}, which cut the sampling short"
+    return "raise max_time= on this marker (sla_max_time) to sample longer"
 
 
 def _stopped(result: SlaResult, cut_by: Cut | None = None) -> str:

@@ -855,6 +855,15 @@ def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -
         "(sla_max_time) to sample longer"
     ) in message
     assert "no verdict in sight" not in message
+    # Cut short by a timeout around the test, a longer max_time would be cut the same.
+    from pytest_latency_sla.limits import Cut
+
+    cut = verdict_message(res, cut_by=Cut("pytest-timeout's 25 s timeout", 2, "the advisor"))
+    assert (
+        "(after 3.00 s, cut short to end before pytest-timeout's 25 s timeout, with time kept "
+        "for the advisor); rerun on a quieter runner, or raise pytest-timeout's 25 s timeout, "
+        "which cut the sampling short"
+    ) in cut
 
 
 def test_verdict_message_when_the_projection_moved_out_of_reach() -> None:
