@@ -254,6 +254,8 @@ def test_scalar_inputs_are_left_to_onnxruntime() -> None:
         (TensorProto.FLOAT, [], 0.5, np.float32),
         (TensorProto.BOOL, [2], [True, False], np.bool_),
         (TensorProto.FLOAT, [0], [], np.float32),
+        # Past int64, numpy reads these as float64; they fit a uint64 exactly.
+        (TensorProto.UINT64, [2], [2**63, 2], np.uint64),
     ],
     ids=[
         "floats",
@@ -265,6 +267,7 @@ def test_scalar_inputs_are_left_to_onnxruntime() -> None:
         "float-scalar",
         "bools",
         "empty",
+        "uint64-past-int64",
     ],
 )
 def test_non_array_feeds_are_converted(
@@ -337,6 +340,13 @@ def test_array_likes_are_taken_with_their_own_dtype() -> None:
             "become inf, but the model's input 'x' takes float16[2]; pass values that fit",
         ),
         (TensorProto.FLOAT16, [70_000, 1], "feeds['x'] holds values too large for float16"),
+        (
+            TensorProto.UINT64,
+            [2**64, 2],
+            "feeds['x'] holds whole numbers out of uint64's range (0 to "
+            "18446744073709551615), but the model's input 'x' takes uint64[2]; pass values "
+            "that fit",
+        ),
     ],
     ids=[
         "floats-for-int",
@@ -348,6 +358,7 @@ def test_array_likes_are_taken_with_their_own_dtype() -> None:
         "dict",
         "too-large-for-float16",
         "ints-too-large-for-float16",
+        "ints-out-of-uint64",
     ],
 )
 def test_non_array_feeds_that_do_not_convert(elem_type: int, value: object, message: str) -> None:

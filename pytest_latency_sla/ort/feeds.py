@@ -392,6 +392,17 @@ def _from_python(value: Any, label: str, takes: str, expected: Any) -> Any:
         return array.astype(object) if array.dtype.kind == "U" else array
     target = np.dtype(expected)
     kind = array.dtype.kind
+    if kind in "fO" and target.kind in "iu" and isinstance(value, (list, tuple)):
+        # Python ints past int64 (2**63 for a uint64 input) make numpy choose float64.
+        exact = np.asarray(value, dtype=object)
+        if exact.size and all(type(v) is int for v in exact.flat):
+            info = np.iinfo(target)
+            if all(info.min <= v <= info.max for v in exact.flat):
+                return np.array(value, dtype=target)
+            raise OnnxInputError(
+                f"{label} holds whole numbers out of {target.name}'s range ({info.min} to "
+                f"{info.max}), but {takes}; pass values that fit"
+            )
     lossless = (
         array.size == 0
         or kind == "b"
