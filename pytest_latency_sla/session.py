@@ -85,9 +85,13 @@ class SlaCollector:
             # outcome "rerun": it is kept apart, and only the final attempt counts.
             outcome: str = report.outcome  # "rerun" too, though not in pytest's type
             into = self.earlier_attempts if outcome == "rerun" else self.records
+            # Under --dist each every worker measures every test: the rows say whose.
+            each = self.config.getoption("dist", default=None) == "each"
+            worker = getattr(report, "worker_id", None) if each else None
             for record in records:
                 received: SlaRecord = record
-                into.append({**received, "outcome": report.outcome})
+                label = received["label"] + (f" [{worker}]" if worker else "")
+                into.append({**received, "label": label, "outcome": report.outcome})
 
     def _note_unmeasured(self, report: pytest.TestReport) -> None:
         """Keep an SLA test whose setup or call failed without a measurement (a missing

@@ -148,3 +148,25 @@ def test_an_sla_test_whose_worker_crashed_is_named_unmeasured(pytester: pytest.P
     assert entry["message"].startswith("worker 'gw")
     assert "crashed while running" in entry["message"]
     assert "SLA met" not in (pytester.path / "r.md").read_text().splitlines()[0]
+
+
+def test_under_dist_each_the_rows_name_the_worker(pytester: pytest.Pytester) -> None:
+    # A new user's trial: every worker measured every test, and the rows were twins.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_a(sla):
+            sla.measure(int)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "--dist", "each", "-p", "xdist", *FAST, "--sla-report=json:r.json"
+    )
+    result.assert_outcomes(passed=2)
+    labels = sorted(r["label"] for r in load_report(pytester.path / "r.json")["results"])
+    assert labels == [
+        "test_under_dist_each_the_rows_name_the_worker.py::test_a [gw0]",
+        "test_under_dist_each_the_rows_name_the_worker.py::test_a [gw1]",
+    ]
