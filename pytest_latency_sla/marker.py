@@ -74,6 +74,8 @@ def _number(value: object) -> float:
         return float(value)
     except OverflowError:
         return math.inf
+    except ValueError:  # Decimal("sNaN") will not become a float
+        return math.nan
 
 
 def _flag(value: object) -> object:
@@ -127,7 +129,10 @@ def stacked_sla_marks(item: Any) -> tuple[str, list[Any]]:
         return ("one test", own) if len(own) > 1 else ("", [])
     # The nearest level with a marker is the one that applies.
     for node in reversed(item.listchain()[:-1]):
-        marks = [m for m in getattr(node, "own_markers", ()) if m.name == "sla"]
+        # Written on this class or module: not a base class's (own_markers has those).
+        written = vars(getattr(node, "obj", None) or object).get("pytestmark", [])
+        written = written if isinstance(written, list) else [written]
+        marks = [m for m in written if getattr(m, "name", None) == "sla"]
         if len(marks) > 1:
             kind = "class" if type(node).__name__ == "Class" else "module"
             return f"the {kind} {node.name}", marks

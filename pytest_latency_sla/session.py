@@ -160,7 +160,10 @@ class SlaCollector:
             return  # nothing ran: the reports of an earlier run stay as they were
         if not self.records and any(t.kind == "baseline" for t in wanted):
             # An empty baseline would make every later test "new": no regression found.
-            wanted = [t for t in wanted if t.kind != "baseline"]
+            # (Nor may the JSON report, which may share its path, write one there.)
+            start = str(self.config.invocation_params.dir)
+            kept = {files.target_path(t, start) for t in wanted if t.kind == "baseline"}
+            wanted = [t for t in wanted if files.target_path(t, start) not in kept]
             self.skipped.append(
                 f"no SLA measurements in this run, so --sla-save wrote no baseline to "
                 f"{self.settings.save} (a file there is left as it was)"

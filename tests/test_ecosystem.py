@@ -383,6 +383,21 @@ def test_a_run_that_measures_nothing_keeps_the_baseline_of_an_earlier_run(
         assert (pytester.path / "r.json").read_bytes() == report
 
 
+def test_a_run_that_measures_nothing_keeps_a_baseline_the_json_report_shares(
+    pytester: pytest.Pytester,
+) -> None:
+    # The JSON report may share the baseline's path (the same text): an empty run must
+    # not write an empty one there either (a review of the fix above).
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    both = ("--sla-report=json:b.json", "--sla-save=b.json")
+    assert pytester.runpytest(*FAST, *both).ret == pytest.ExitCode.OK
+    before = (pytester.path / "b.json").read_bytes()
+    pytester.runpytest(*FAST, *both, "-k", "no_such_test")
+    assert (pytester.path / "b.json").read_bytes() == before
+
+
 @pytest.mark.parametrize(
     ("spec", "written"),
     [

@@ -159,6 +159,7 @@ _INF = math.inf
         # Rounded to 12 digits it read 100 (the maximum, judged apart): silently p100.
         ((), {"ms": 50, "percentile": 99.99999999999}, ["percentile=99.99999999999"]),
         ((), {"ms": 50, "percentile": 0.99999999999999}, ["percentile=0.99999999999999"]),
+        ((), {"ms": Decimal("sNaN")}, ["ms=Decimal('sNaN')", "finite"]),  # no float at all
     ],
 )
 def test_parse_marker_rejects_bad_forms(

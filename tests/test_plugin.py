@@ -301,10 +301,19 @@ def test_two_sla_markers_on_a_module_or_a_class_are_an_error(pytester: pytest.Py
             @pytest.mark.sla(ms=70)
             def test_own(self, sla):  # its own marker applies: not stacked
                 sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=500)
+        class TestBase:
+            pass
+
+        @pytest.mark.sla(ms=100)
+        class TestFast(TestBase):  # one marker of its own: the base's is not stacked on it
+            def test_in_subclass(self, sla):
+                sla.measure(lambda: None)
         """
     )
     result = pytester.runpytest(*FAST, "-p", "no:randomly")
-    result.assert_outcomes(passed=1, errors=2)
+    result.assert_outcomes(passed=2, errors=2)
     result.stdout.fnmatch_lines(
         [
             "*2 @pytest.mark.sla markers on the module test_stacked.py "
