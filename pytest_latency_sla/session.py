@@ -53,6 +53,9 @@ class SlaCollector:
         self.unmeasured: dict[tuple[str, str], Unmeasured] = {}
         #: SLA tests seen, by xdist worker and node id (to tell a crashed worker's test).
         self._sla_tests: set[tuple[str, str]] = set()
+        #: The current attempt of each test: the records it added to ``records``, and its
+        #: call's outcome ("" before it).
+        self._attempts: dict[tuple[str, str], tuple[list[SlaRecord], str]] = {}
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
         #: Files left unwritten on purpose, in a sentence each.
@@ -78,30 +81,46 @@ class SlaCollector:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._note_unmeasured(report)
+        key = _key(report)
+        # An attempt that a rerun plugin (pytest-rerunfailures) replaces reports a phase
+        # with the outcome "rerun" (its call, or a teardown that failed): its records, as
+        # many as came with its phases, are kept apart, and only the final attempt counts.
+        outcome: str = report.outcome  # "rerun" too, though not in pytest's type
+        if report.when == "setup":
+            self._attempts[key] = ([], "")
+        kept, call = self._attempts.setdefault(key, ([], ""))
+        if report.when == "call":
+            self._attempts[key] = (kept, outcome)
+        if outcome == "rerun":
+            replaced = {id(r) for r in kept}
+            self.records[:] = [r for r in self.records if id(r) not in replaced]
+            self.earlier_attempts += [{**r, "outcome": "rerun"} for r in kept]
+            self._attempts[key] = ([], "rerun")
         # Each record comes once, with the report of one phase (plugin.py).
         records = getattr(report, RECORDS_ATTR, None)
-        if records:
-            # An attempt that a rerun plugin (pytest-rerunfailures) replaces reports the
-            # outcome "rerun": it is kept apart, and only the final attempt counts.
-            outcome: str = report.outcome  # "rerun" too, though not in pytest's type
-            into = self.earlier_attempts if outcome == "rerun" else self.records
-            # Under --dist each every worker measures every test: the rows say whose.
-            each = self.config.getoption("dist", default=None) == "each"
-            worker = getattr(report, "worker_id", None) if each else None
-            for record in records:
-                received: SlaRecord = record
-                label = received["label"] + (f" [{worker}]" if worker else "")
-                into.append({**received, "label": label, "outcome": report.outcome})
+        if not records:
+            return
+        # A teardown's measurement belongs to the test: a failed call fails it too.
+        if report.when == "teardown" and call in ("failed", "rerun") and outcome == "passed":
+            outcome = call
+        # Under --dist each every worker measures every test: the rows say whose.
+        each = self.config.getoption("dist", default=None) == "each"
+        worker = getattr(report, "worker_id", None) if each else None
+        for record in records:
+            received: SlaRecord = record
+            label = received["label"] + (f" [{worker}]" if worker else "")
+            entry: SlaRecord = {**received, "label": label, "outcome": outcome}
+            if outcome == "rerun":
+                self.earlier_attempts.append(entry)
+            else:
+                self.records.append(entry)
+                kept.append(entry)
 
     def _note_unmeasured(self, report: pytest.TestReport) -> None:
         """Keep an SLA test whose setup or call failed without a measurement (a missing
         model, bad input, a crash or timeout in an isolated worker): the reports must not
         call the run's SLA met."""
-        # Per worker too: under --dist each every worker runs every test. pytest-xdist's
-        # report of a worker that crashed names the worker by its gateway.
-        gateway = getattr(getattr(report, "node", None), "gateway", None)
-        worker = getattr(report, "worker_id", None) or getattr(gateway, "id", "")
-        key = (str(worker), report.nodeid)
+        key = _key(report)
         if getattr(report, SLA_TEST_ATTR, False):
             self._sla_tests.add(key)
         elif str(report.when) == "???" and report.failed and key in self._sla_tests:
@@ -112,6 +131,8 @@ class SlaCollector:
             message = _shortened(_first_line(report), UNMEASURED_MESSAGE)
             self.unmeasured[key] = {"nodeid": report.nodeid, "phase": "call", "message": message}
             return
+        if getattr(report, RECORDS_ATTR, None):  # measured, in any phase (a teardown's)
+            self.unmeasured.pop(key, None)
         if not getattr(report, SLA_TEST_ATTR, False) or report.when not in ("setup", "call"):
             return
         if getattr(report, RECORDS_ATTR, None) or report.passed:
@@ -253,6 +274,14 @@ class SlaCollector:
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)
+
+
+def _key(report: pytest.TestReport) -> tuple[str, str]:
+    """A test's reports by xdist worker and node id: under --dist each every worker runs
+    every test. pytest-xdist's report of a worker that crashed names it by its gateway."""
+    gateway = getattr(getattr(report, "node", None), "gateway", None)
+    worker = getattr(report, "worker_id", None) or getattr(gateway, "id", "")
+    return str(worker), report.nodeid
 
 
 def _first_line(report: pytest.TestReport) -> str:

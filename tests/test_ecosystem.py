@@ -81,6 +81,61 @@ def test_a_rerun_test_is_one_measurement_in_every_report(pytester: pytest.Pytest
     assert not any(("sla_verdict", "fail") in properties for properties in found)
 
 
+@pytest.mark.parametrize(
+    ("body", "fixture", "earlier", "finals"),
+    [
+        # The call measures and fails once; the fixture measures after its yield too.
+        (
+            "sla.measure(int)\n    assert len(ATTEMPTS) > 1",
+            "yield\n    sla.measure(sum, [1, 2, 3])",
+            ["pass", "pass"],
+            2,
+        ),
+        # The call measures and passes; the teardown misses its budget once.
+        (
+            "sla.measure(sum, [1, 2, 3])",
+            "yield\n    if len(ATTEMPTS) == 1:\n        sla.measure(time.sleep, 0.002)",
+            ["fail", "pass"],
+            1,
+        ),
+    ],
+    ids=["call-fails", "teardown-fails"],
+)
+def test_a_rerun_counts_a_teardowns_measurement_once(
+    pytester: pytest.Pytester, body: str, fixture: str, earlier: list[str], finals: int
+) -> None:
+    # A review: records carried by a replaced attempt's teardown were counted as final.
+    pytester.makepyfile(
+        test_x=f"""
+import time
+
+import pytest
+
+ATTEMPTS = []
+
+
+@pytest.fixture
+def measured_after(sla):
+    ATTEMPTS.append(1)
+    {fixture}
+
+
+@pytest.mark.sla(us=100)
+def test_x(measured_after, sla):
+    {body}
+"""
+    )
+    result = pytester.runpytest(
+        *FAST, "-p", "rerunfailures", "--reruns=1", "--sla-report=json:r.json"
+    )
+    assert result.parseoutcomes()["rerun"] == 1, output(result)
+    document = load_report(pytester.path / "r.json")
+    assert [r["outcome"] for r in document["results"]] == ["passed"] * finals
+    assert document["totals"]["measurements"] == finals
+    assert sorted(r["verdict"] for r in document["earlier_attempts"]) == earlier
+    assert {r["outcome"] for r in document["earlier_attempts"]} == {"rerun"}
+
+
 SLOW = """
     import time
 
