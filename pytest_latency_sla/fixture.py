@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .result import Budget
     from .runner import Measured, OnnxJob, Runner, Timing
     from .sampling import Progress
-    from .schema import Advice, ColdEntry, RevisionEntry, SlaRecord, SweepEntry
+    from .schema import RevisionEntry, SlaRecord, SweepEntry
     from .settings import Settings
 
 __all__ = ["SlaFixture", "SlaInconclusiveWarning"]
@@ -203,8 +203,9 @@ class SlaFixture:
         job = OnnxJob(model, feeds, dims, providers, session_options)
         settings = self._settings
         ref = self._base_label()
+        base, looked = followups.look_up_base(job, settings, ref) if ref else (None, None)
         after = followups.After(
-            revision=ref is not None,
+            revision=base is not None,
             sizes=len(swept[1]) - 1 if swept else 0,
             cold=self._cold_ms is not None and not settings.disable,
             advise=not settings.disable and (settings.advise if advise is None else advise),
@@ -212,11 +213,6 @@ class SlaFixture:
         timing = self._timing(onnx=True, after=after)
         try:
             measured = self._runner().onnx(job, timing)
-            revision = None
-            if ref is not None:
-                after = after.without("revision")
-                paired = self._fit(True, after)
-                revision = followups.revision(job, paired, settings, ref, self._runner)
         except ort.ProviderUnavailableError as exc:
             problem = str(exc)
             if not settings.require_providers:
@@ -227,48 +223,53 @@ class SlaFixture:
             if swept is not None and problem.startswith("dims names"):
                 problem = "sweep=" + problem.removeprefix("dims")  # the user gave sweep=
         else:
-            sweep, unswept = None, None
-            if swept is not None:
-                sweep, unswept = self._sweep(job, measured, swept, after)
-                after = dataclasses.replace(after, sizes=0)
-            cold = None
-            if after.cold:
-                from .cold import measure_cold
-
-                after = after.without("cold")
-                cold = measure_cold(job, self._cold_ms or 0.0, settings.timeout, self._until(after))
-            adviser = functools.partial(self._advise, job, timing, own) if after.advise else None
-            return self.judge(measured, revision, adviser, cold, sweep, unswept)
+            steps = (job, timing, own, swept, after, (ref, base, looked), measured)
+            return self.judge(measured, functools.partial(self._follow, *steps))
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
+
+    def _follow(
+        self,
+        job: OnnxJob,
+        timing: Timing,
+        own: tuple[str, tuple[tuple[str, Any], ...]] | None,
+        swept: tuple[str, Any, Any] | None,
+        after: followups.After,
+        revision_of: tuple[str | None, Any, RevisionEntry | str | None],
+        measured: Measured,
+        result: SlaResult,
+    ) -> followups.Followed:
+        """What follows the measurement, ``after`` it, once it is recorded: the base
+        revision's model side by side, the sweep's other sizes, cold starts, the advisor;
+        each fitted to a timeout around the test when it starts."""
+        from .runner import AdviseRequest
+
+        ref, base, revision = revision_of
+        if ref is not None and base is not None:
+            after = after.without("revision")
+            paired = self._fit(True, after, paired=True)
+            revision = followups.revision(job, paired, self._settings, ref, base, self._runner)
+        sweep, unswept = self._sweep(job, measured, swept, after) if swept else (None, None)
+        after = dataclasses.replace(after, sizes=0)
+        cold = None
+        if after.cold:
+            from .cold import measure_cold
+
+            after = after.without("cold")
+            ms = self._cold_ms or 0.0
+            cold = measure_cold(job, ms, self._settings.timeout, self._until(after))
+        advice = None
+        if after.advise:  # the last part of a timeout around the test: all that is left
+            until = self._until(followups.After())
+            request = AdviseRequest.of(result, self._settings.timeout, own, until)
+            advice = followups.advice(job, request, timing, self._runner())
+        return followups.Followed(revision, sweep, unswept, cold, advice)
 
     def _until(self, after: followups.After) -> tuple[int, str] | None:
         """When what starts now must end, ``after`` it still to come (``limits.until``)."""
         from .limits import until
 
         return until(self._deadline_now(), time.monotonic_ns(), after.phases)
-
-    def _advise(
-        self,
-        job: OnnxJob,
-        timing: Timing,
-        own: tuple[str, tuple[tuple[str, Any], ...]] | None,
-        result: SlaResult,
-    ) -> Advice:
-        """The advisor's finding for this model (or, from ``sla.compare()``, for the
-        test's own variants of it), judged against the result's budget; a sentence in
-        place of the variants when it cannot run (it never fails the test)."""
-        from . import ort
-        from .isolate import IsolationError
-        from .runner import AdviseRequest, ModelRunError
-
-        # The last part of a timeout around the test: all that is left of it.
-        until = self._until(followups.After())
-        request = AdviseRequest.of(result, self._settings.timeout, own, until)
-        try:
-            return self._runner().advise(job, request, timing)
-        except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
-            return {"sentence": f"the advisor could not run: {exc}", "variants": []}
 
     def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
         """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate.
@@ -328,9 +329,12 @@ class SlaFixture:
             pytest.fail(f"{timing} (in {self._nodeid})", pytrace=False)
         return timing
 
-    def _fit(self, onnx: bool, after: followups.After | None, first: bool = False) -> Timing | str:
+    def _fit(
+        self, onnx: bool, after: followups.After | None, first: bool = False, paired: bool = False
+    ) -> Timing | str:
         """The timing of a measurement (``first``: the one the verdict is on) or of what
-        follows it, ``after`` it still to come; or why it could never end in time."""
+        follows it, ``after`` it still to come (``paired``: two models side by side, each
+        warmed up, for at least a machine state); or why it could never end in time."""
         from .limits import fit
         from .load import resolve
         from .runner import Timing
@@ -339,7 +343,7 @@ class SlaFixture:
         budget = self._budget
         quantile = judged_percentile(budget, settings.percentile) / 100.0
         plan = settings.plan()
-        if self._baseline is not None or settings.save:
+        if self._baseline is not None or settings.save or paired:
             # Recording or comparing with a baseline, samples must span at least a state of
             # a shared machine (2 s) in both runs, or a burst would read as a regression.
             plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.state_time_ns))
@@ -361,6 +365,7 @@ class SlaFixture:
             now_ns=time.monotonic_ns(),
             phases=after.phases if after else 1,
             follows=after.words() if after else "",
+            warmups=2 if paired else 1,
         )
         if first:
             self._cut_by = fitted.cut_by
@@ -436,21 +441,15 @@ class SlaFixture:
     def judge(
         self,
         measured: Measured,
-        revision: RevisionEntry | str | None = None,
-        adviser: Callable[[SlaResult], Advice] | None = None,
-        cold: ColdEntry | str | None = None,
-        sweep: SweepEntry | None = None,
-        unswept: str | None = None,
+        later: Callable[[SlaResult], followups.Followed] | None = None,
     ) -> SlaResult:
         """Judge a measurement against the test's budget, record it, and fail the test
         when the budget is missed (or, per ``sla_inconclusive``, too close to call).
 
         ``sla.onnx()`` and ``sla.measure()`` end here; so does a pytest-benchmark test's
-        rounds (``bench.py``). ``revision``: the comparison with the base revision
-        (``--sla-compare-ref``), or the sentence saying why there is none. ``adviser``:
-        times the model's variants for ``--sla-advise``, given the judged result.
-        ``cold``: the cold starts against the marker's ``cold_ms=``, or why there are none.
-        ``sweep``: the sizes of ``sweep=``, and ``unswept`` those it lacks, in a sentence.
+        rounds (``bench.py``). ``later``: what follows the measurement in ``sla.onnx()``
+        (given the judged result), run once the measurement is recorded, so that nothing
+        measured is lost if it raises or a timeout kills the test in it.
         """
         subject, sampling = measured.subject, measured.sampling
         self._run_clock.add(sampling)
@@ -461,6 +460,11 @@ class SlaFixture:
         record = result.to_record(self._nodeid, index, raw=settings.raw)
         self._results.append(result)
         problem = self._compare(record)
+        # Recorded before anything else runs (the record is filled in after): nothing
+        # measured is lost, whatever follows.
+        self._record(record)
+        followed = later(result) if later is not None else followups.Followed()
+        revision, cold = followed.revision, followed.cold
         base_label = self._base_label()
         if base_label and revision is None:
             from .revision import not_compared
@@ -475,11 +479,10 @@ class SlaFixture:
             if allowed is not None and regression_beyond(revision, allowed):
                 regressed = revision_regression_message(revision, allowed)
                 problem = "\n".join(p for p in (problem, regressed) if p)
-        if adviser is not None:
-            record["advice"] = adviser(result)
-        record["sweep"] = sweep
-        if unswept:
-            found = f"sla.onnx(): {unswept} (in {self._nodeid})"
+        record["advice"] = followed.advice
+        record["sweep"] = followed.sweep
+        if followed.unswept:
+            found = f"sla.onnx(): {followed.unswept} (in {self._nodeid})"
             problem = "; ".join(p for p in (problem, found) if p)
         if isinstance(cold, str):
             found = f"sla.onnx(): {cold} (in {self._nodeid})"
@@ -492,8 +495,6 @@ class SlaFixture:
         stopped = capacity_problem(measured.sampling)
         stopped = stopped and f"{stopped} (in {self._nodeid})"
         problem = "\n".join(p for p in (problem, stopped) if p)
-        # Recorded before any failure: nothing measured is lost.
-        self._record(record)
         # The budget's verdict stands on its own; a comparison adds its text, never
         # replaces it.
         failures = []

@@ -1,7 +1,8 @@
-"""What may follow a measurement of an ONNX model in the same ``sla.onnx()`` call: the
-side-by-side comparison with the model of a base revision (``--sla-compare-ref``), a
-sweep's other sizes, cold starts (``cold_ms=``) and the advisor; and how a timeout around
-the test is shared among them (:class:`After`).
+"""What may follow a measurement of an ONNX model in the same ``sla.onnx()`` call, once it
+is recorded: the side-by-side comparison with the model of a base revision
+(``--sla-compare-ref``), a sweep's other sizes, cold starts (``cold_ms=``) and the
+advisor (:class:`Followed`); and how a timeout around the test is shared among them
+(:class:`After`).
 
 No pytest: the fixture calls these and turns what they return into a record's fields
 or a failure's sentence.
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .runner import OnnxJob, Runner, Timing
-    from .schema import RevisionEntry
+    from .gitref import BaseModel
+    from .runner import AdviseRequest, OnnxJob, Runner, Timing
+    from .schema import Advice, ColdEntry, RevisionEntry, SweepEntry
     from .settings import Settings
 
-__all__ = ["After", "revision"]
+__all__ = ["After", "Followed", "advice", "look_up_base", "revision"]
 
 
 @dataclass(frozen=True)
@@ -62,38 +64,64 @@ class After:
         return dataclasses.replace(self, **{part: False})
 
 
-def revision(
-    job: OnnxJob,
-    timing: Timing | str,
-    settings: Settings,
-    ref: str,
-    runner: Callable[[], Runner],
-) -> RevisionEntry | str:
-    """The model of ``job`` against its base revision ``ref`` (``--sla-compare-ref``, or
-    ``--sla-compare-dir``'s folder): measured side by side when its file changed (in a
-    worker too, when ``runner`` makes an isolated one); a sentence when that cannot be
-    done (``timing``, a sentence: no time left for it). An unavailable provider is
-    raised, as for the head's own measurement."""
-    from . import ort
+@dataclass
+class Followed:
+    """What followed a measurement, for its record: each None where it did not run."""
+
+    #: The comparison with the base revision, or the sentence saying why there is none.
+    revision: RevisionEntry | str | None = None
+    sweep: SweepEntry | None = None
+    #: The sweep's sizes that could not be measured, in a sentence.
+    unswept: str | None = None
+    #: The cold starts against ``cold_ms=``, or why there are none.
+    cold: ColdEntry | str | None = None
+    advice: Advice | None = None
+
+
+def look_up_base(
+    job: OnnxJob, settings: Settings, ref: str
+) -> tuple[BaseModel | None, RevisionEntry | str | None]:
+    """The model of ``job`` at its base revision ``ref`` (``--sla-compare-ref``, or
+    ``--sla-compare-dir``'s folder), when its file changed: (it, None); else (None, what
+    the record says instead: not comparable, unchanged or new, or why it could not be
+    looked up). Cheap (a ``git show``): done first, so no time is kept for a comparison
+    that will not run."""
     from .gitref import GitRefError, base_in_folder, base_model
-    from .isolate import IsolationError
     from .revision import not_compared
-    from .runner import Against, ModelRunError
 
     model = job.model
     if not isinstance(model, (str, os.PathLike)):
-        return not_compared(ref, "not comparable")
+        return None, not_compared(ref, "not comparable")
     try:
         if settings.compare_dir:
             base = base_in_folder(os.fspath(model), settings.compare_dir)
         else:
             base = base_model(os.fspath(model), ref)
     except GitRefError as exc:
-        return str(exc)
+        return None, str(exc)
     if base.status != "changed" or base.data is None:
-        return not_compared(ref, base.status, base.base_sha256)
+        return None, not_compared(ref, base.status, base.base_sha256)
+    return base, None
+
+
+def revision(
+    job: OnnxJob,
+    timing: Timing | str,
+    settings: Settings,
+    ref: str,
+    base: BaseModel,
+    runner: Callable[[], Runner],
+) -> RevisionEntry | str:
+    """The model of ``job`` measured side by side with ``base``, its changed model at
+    ``ref`` (in a worker too, when ``runner`` makes an isolated one); a sentence when that
+    cannot be done (``timing``, a sentence: no time left for it)."""
+    from . import ort
+    from .isolate import IsolationError
+    from .runner import Against, ModelRunError
+
     if isinstance(timing, str):
         return f"measuring side by side with {ref} was left out: {timing}"
+    assert base.data is not None
     against = Against(
         ref=ref,
         data=base.data,
@@ -104,9 +132,21 @@ def revision(
     )
     try:
         return runner().compare(job, against, timing)
-    except ort.ProviderUnavailableError:
-        raise  # as for the head: skipped, or failed with --sla-require-providers
     except (ort.OnnxInputError, ModelRunError) as exc:
         return str(exc)  # the head's own measurement stands, and is recorded
-    except IsolationError as exc:
+    except (IsolationError, ort.ProviderUnavailableError) as exc:
         return f"measuring side by side with {ref} failed: {exc}"
+
+
+def advice(job: OnnxJob, request: AdviseRequest, timing: Timing, runner: Runner) -> Advice:
+    """The advisor's finding for the model of ``job`` (or, from ``sla.compare()``, for the
+    test's own variants of it), as ``request`` asks; a sentence in place of the variants
+    when it cannot run (it never fails the test)."""
+    from . import ort
+    from .isolate import IsolationError
+    from .runner import ModelRunError
+
+    try:
+        return runner.advise(job, request, timing)
+    except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+        return {"sentence": f"the advisor could not run: {exc}", "variants": []}

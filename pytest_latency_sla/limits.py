@@ -160,6 +160,7 @@ def fit(
     now_ns: int = 0,
     phases: int = 1,
     follows: str = "",
+    warmups: int = 1,
 ) -> Fitted:
     """``plan`` with sampling past ``max_time`` (toward a projected verdict) stopped in time
     for what is left of ``sla_run_time`` (``run_time_left_ns``; None: no such limit), and
@@ -170,6 +171,7 @@ def fit(
     ``phases``: ``deadline``'s time is shared in that many equal parts, the measurement
     and what ``follows`` it in the same call (the base revision's model, a sweep's other
     sizes, cold starts, the advisor), each fitted when it starts: this one gets its part.
+    ``warmups``: how many calls warm up (2 for two models sampled side by side).
     """
     limit = plan.time_limit_ns
     if run_time_left_ns is not None:
@@ -187,7 +189,7 @@ def fit(
             continue
         # The isolated worker's timeout is its own: what follows starts workers of its own.
         shared = (phases, follows) if each is deadline else (1, "")
-        fitted = _before(plan, load, each, now_ns, *shared)
+        fitted = _before(plan, load, each, now_ns, *shared, warmups=warmups)
         if fitted.problem:
             return fitted
         plan, load, cut_by = fitted.plan, fitted.load, fitted.cut_by or cut_by
@@ -223,6 +225,7 @@ def _before(
     now_ns: int,
     phases: int = 1,
     follows: str = "",
+    warmups: int = 1,
 ) -> Fitted:
     """``plan`` cut to end (warmup and a capacity search included) before ``deadline``, at
     ``now_ns``, within its part of ``phases``: an inconclusive verdict that says why beats
@@ -235,7 +238,7 @@ def _before(
         search = max(0, min(load.capacity_time_ns, left // 3 - _STEP_OVERRUN_NS))
         load = dataclasses.replace(load, capacity_time_ns=search)
         left -= search + (_STEP_OVERRUN_NS if search else 0)
-    room = int(left / (1.0 + _WARMUP_SHARE))
+    room = int(left / (1.0 + _WARMUP_SHARE * warmups))
     if room >= plan.limit_ns:
         return Fitted(plan, load)
     need = plan.min_time_ns
