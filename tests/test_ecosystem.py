@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from support import FAST, load_report, output
 
+FUNNEL = Path(__file__).resolve().parent.parent / "examples" / "funnel" / "funnel.onnx"
+
 #: Misses a 100 µs budget by far on its first attempt (2 ms calls), meets it on the next.
 FLAKY = """
     import time
@@ -208,11 +210,8 @@ def test_a_sweep_and_the_advisor_end_within_pytest_timeout_with_everything_recor
     # The measurement, two more sizes and the advisor share the 6 s: none is killed
     # midway, and the record holds all of them (the advisor's last variants may be
     # left untimed, saying so).
-    import shutil
-
     pytest.importorskip("pytest_timeout")
-    funnel = Path(__file__).resolve().parent.parent / "examples" / "funnel" / "funnel.onnx"
-    shutil.copy(funnel, pytester.path / "funnel.onnx")
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
     pytester.makepyfile(
         test_swept="""
         import pytest
@@ -247,9 +246,8 @@ def test_a_side_by_side_run_with_too_little_time_is_left_out_and_the_measurement
     import onnx
 
     pytest.importorskip("pytest_timeout")
-    funnel = Path(__file__).resolve().parent.parent / "examples" / "funnel" / "funnel.onnx"
-    shutil.copy(funnel, pytester.path / "funnel.onnx")
-    base = onnx.load(str(funnel))
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    base = onnx.load(str(FUNNEL))
     base.doc_string = "the base revision's funnel"  # other bytes: a changed model
     (pytester.path / "base").mkdir()
     onnx.save(base, str(pytester.path / "base" / "funnel.onnx"))
