@@ -13,6 +13,9 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+# Imported here, once: a pytester run that imports onnx forgets it afterwards, and
+# importing it again registers its protobuf files twice, which aborts the process.
+import onnx
 import pytest
 from support import FAST, load_report, output
 
@@ -243,8 +246,6 @@ def test_a_side_by_side_run_with_too_little_time_is_left_out_and_the_measurement
     # A review: the base revision's run samples at least 2 s, and ran past a short
     # timeout's share of it; pytest-timeout killed the test and the measurement, not yet
     # recorded, was lost. It is recorded first now, and the run left out in a sentence.
-    import onnx
-
     pytest.importorskip("pytest_timeout")
     shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
     base = onnx.load(str(FUNNEL))
