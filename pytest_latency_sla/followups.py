@@ -132,10 +132,10 @@ def revision(
     )
     try:
         return runner().compare(job, against, timing)
+    except (IsolationError, ort.ProviderUnavailableError) as exc:  # (before its base class)
+        return f"measuring side by side with {ref} failed: {exc}"
     except (ort.OnnxInputError, ModelRunError) as exc:
         return str(exc)  # the head's own measurement stands, and is recorded
-    except (IsolationError, ort.ProviderUnavailableError) as exc:
-        return f"measuring side by side with {ref} failed: {exc}"
 
 
 def advice(job: OnnxJob, request: AdviseRequest, timing: Timing, runner: Runner) -> Advice:

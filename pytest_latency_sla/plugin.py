@@ -413,10 +413,10 @@ class _Attempts:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        outcome: str = report.outcome
-        if report.when == "call" and outcome == "rerun":
+        outcome: str = report.outcome  # a setup, call or teardown may be the one rerun
+        if outcome == "rerun":
             self._replaced.add(report.nodeid)
-        elif report.when == "teardown" and report.nodeid in self._replaced:
+        if report.when == "teardown" and report.nodeid in self._replaced:
             self._replaced.discard(report.nodeid)
             kept = [p for p in report.user_properties if not _is_sla_property(p)]
             report.user_properties = [*kept, ("sla_attempt", "rerun")]

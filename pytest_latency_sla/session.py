@@ -53,8 +53,8 @@ class SlaCollector:
         self.unmeasured: dict[tuple[str, str], Unmeasured] = {}
         #: SLA tests seen, by xdist worker and node id (to tell a crashed worker's test).
         self._sla_tests: set[tuple[str, str]] = set()
-        #: The current attempt of each test: the records it added to ``records``, and its
-        #: call's outcome ("" before it).
+        #: The current attempt of each test: the records it added to ``records``, and the
+        #: first outcome of its setup or call that was not a pass ("" while none).
         self._attempts: dict[tuple[str, str], tuple[list[SlaRecord], str]] = {}
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
@@ -88,9 +88,10 @@ class SlaCollector:
         outcome: str = report.outcome  # "rerun" too, though not in pytest's type
         if report.when == "setup":
             self._attempts[key] = ([], "")
-        kept, call = self._attempts.setdefault(key, ([], ""))
-        if report.when == "call":
-            self._attempts[key] = (kept, outcome)
+        kept, status = self._attempts.setdefault(key, ([], ""))
+        if report.when != "teardown" and not status and outcome != "passed":
+            status = outcome  # the attempt's fate: its setup's or call's first non-pass
+            self._attempts[key] = (kept, status)
         if outcome == "rerun":
             replaced = {id(r) for r in kept}
             self.records[:] = [r for r in self.records if id(r) not in replaced]
@@ -100,9 +101,10 @@ class SlaCollector:
         records = getattr(report, RECORDS_ATTR, None)
         if not records:
             return
-        # A teardown's measurement belongs to the test: a failed call fails it too.
-        if report.when == "teardown" and call in ("failed", "rerun") and outcome == "passed":
-            outcome = call
+        # A teardown's measurement belongs to the test: an error in its setup, a failed
+        # or skipped call, is its outcome too.
+        if report.when == "teardown" and status and outcome == "passed":
+            outcome = status
         # Under --dist each every worker measures every test: the rows say whose.
         each = self.config.getoption("dist", default=None) == "each"
         worker = getattr(report, "worker_id", None) if each else None

@@ -132,7 +132,12 @@ def test_x(measured_after, sla):
 """
     )
     result = pytester.runpytest(
-        *FAST, "-p", "rerunfailures", "--reruns=1", "--sla-report=json:r.json"
+        *FAST,
+        "-p",
+        "rerunfailures",
+        "--reruns=1",
+        "--sla-report=json:r.json",
+        "--junitxml=junit.xml",
     )
     assert result.parseoutcomes()["rerun"] == 1, output(result)
     document = load_report(pytester.path / "r.json")
@@ -140,6 +145,44 @@ def test_x(measured_after, sla):
     assert document["totals"]["measurements"] == finals
     assert sorted(r["verdict"] for r in document["earlier_attempts"]) == earlier
     assert {r["outcome"] for r in document["earlier_attempts"]} == {"rerun"}
+    # JUnit: the replaced attempt's test case says so, whichever phase was rerun.
+    cases = ET.parse(pytester.path / "junit.xml").getroot().findall(".//testcase")
+    found = [[p.get("name") for p in case.iter("property")] for case in cases]
+    assert found[0] == ["sla_attempt"], found
+    assert "sla_verdict" in found[-1]
+
+
+def test_a_teardowns_measurement_after_a_setup_error_does_not_read_as_met(
+    pytester: pytest.Pytester,
+) -> None:
+    # A review: a fixture measured after its yield, another fixture's setup raised; the
+    # teardown's record said "passed", and the run read "SLA met" with the test in error.
+    pytester.makepyfile(
+        test_x="""
+import pytest
+
+
+@pytest.fixture
+def after(sla):
+    yield
+    sla.measure(sum, [1, 2, 3])
+
+
+@pytest.fixture
+def broken(after):
+    raise RuntimeError("no database")
+
+
+@pytest.mark.sla(ms=100)
+def test_setup_error(broken, sla):
+    pass
+"""
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json", "--sla-report=md:r.md")
+    result.assert_outcomes(errors=1)
+    document = load_report(pytester.path / "r.json")
+    assert [r["outcome"] for r in document["results"]] == ["failed"]
+    assert "SLA met" not in (pytester.path / "r.md").read_text().splitlines()[0]
 
 
 SLOW = """
