@@ -120,9 +120,10 @@ def advise(
             continue
         timed = plan
         if until is not None:
-            # Its share of what is left, warmup (a quarter) included; once one is left
-            # too little, time is up for every one after it.
-            share = (until[0] - now()) / (len(variants) - number) / 1.25
+            # Its share of what is left, with the warmups of both calls sampled side by
+            # side (a quarter each); once one is left too little, time is up for every
+            # one after it.
+            share = (until[0] - now()) / (len(variants) - number) / 1.5
             out_of_time = out_of_time or share < ADVISE_FLOOR_NS
             if out_of_time:
                 entries.append(_failed(variant.name, f"not timed: {until[1]} left no time"))
