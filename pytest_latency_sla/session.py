@@ -181,6 +181,10 @@ class SlaCollector:
         wanted = files.targets(self.settings.report_targets(), self.settings.save, os.environ)
         if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return  # nothing ran: the reports of an earlier run stay as they were
+        if not self._attempts and exitstatus == pytest.ExitCode.INTERRUPTED and wanted:
+            # Stopped before any test ran (an error during collection, Ctrl-C): the same.
+            self.skipped.append("no test ran, so no SLA report or baseline was written")
+            return
         if not self.records and any(t.kind == "baseline" for t in wanted):
             # An empty baseline would make every later test "new": no regression found.
             # (Nor may the JSON report, which may share its path, write one there.)

@@ -523,6 +523,20 @@ def test_a_run_that_measures_nothing_keeps_the_baseline_of_an_earlier_run(
         assert (pytester.path / "r.json").read_bytes() == report
 
 
+def test_a_run_stopped_before_any_test_ran_writes_no_report(pytester: pytest.Pytester) -> None:
+    # An error during collection: the report of an earlier run stays as it was.
+    pytester.makepyfile(
+        test_a="import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    assert pytester.runpytest(*FAST, "--sla-report=json:r.json").ret == pytest.ExitCode.OK
+    before = (pytester.path / "r.json").read_bytes()
+    pytester.makepyfile(test_broken="syntax error(\n")
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["sla: no test ran, so no SLA report or baseline was written"])
+    assert (pytester.path / "r.json").read_bytes() == before
+
+
 def test_a_run_that_measures_nothing_keeps_a_baseline_the_json_report_shares(
     pytester: pytest.Pytester,
 ) -> None:
