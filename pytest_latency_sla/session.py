@@ -53,6 +53,8 @@ class SlaCollector:
         self.unmeasured: dict[tuple[str, str], Unmeasured] = {}
         #: SLA tests seen, by xdist worker and node id (to tell a crashed worker's test).
         self._sla_tests: set[tuple[str, str]] = set()
+        #: Under --dist each every worker measures every test: the rows say whose.
+        self._dist_each = config.getoption("dist", default=None) == "each"
         #: The current attempt of each test: the records it added to ``records``, and the
         #: first outcome of its setup or call that was not a pass ("" while none).
         self._attempts: dict[tuple[str, str], tuple[list[SlaRecord], str]] = {}
@@ -105,9 +107,7 @@ class SlaCollector:
         # or skipped call, is its outcome too.
         if report.when == "teardown" and status and outcome == "passed":
             outcome = status
-        # Under --dist each every worker measures every test: the rows say whose.
-        each = self.config.getoption("dist", default=None) == "each"
-        worker = getattr(report, "worker_id", None) if each else None
+        worker = getattr(report, "worker_id", None) if self._dist_each else None
         for record in records:
             received: SlaRecord = record
             label = received["label"] + (f" [{worker}]" if worker else "")
@@ -128,26 +128,17 @@ class SlaCollector:
         elif str(report.when) == "???" and report.failed and key in self._sla_tests:
             # The worker crashed in an SLA test it had set up (a native crash, os._exit):
             # its measurement, if any, never came back.
-            from .schema import UNMEASURED_MESSAGE
-
-            message = _shortened(_first_line(report), UNMEASURED_MESSAGE)
-            self.unmeasured[key] = {"nodeid": report.nodeid, "phase": "call", "message": message}
+            self.unmeasured[key] = _unmeasured(report, "call")
             return
         if getattr(report, RECORDS_ATTR, None):  # measured, in any phase (a teardown's)
             self.unmeasured.pop(key, None)
+            return
         if not getattr(report, SLA_TEST_ATTR, False) or report.when not in ("setup", "call"):
             return
-        if getattr(report, RECORDS_ATTR, None) or report.passed:
+        if report.passed:
             self.unmeasured.pop(key, None)
         elif report.failed:
-            from .schema import UNMEASURED_MESSAGE
-
-            entry: Unmeasured = {
-                "nodeid": report.nodeid,
-                "phase": report.when,
-                "message": _shortened(_first_line(report), UNMEASURED_MESSAGE),
-            }
-            self.unmeasured[key] = entry
+            self.unmeasured[key] = _unmeasured(report, report.when)
 
     def _run(self, exitstatus: int) -> Run:
         from .schema import Run
@@ -280,6 +271,14 @@ class SlaCollector:
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)
+
+
+def _unmeasured(report: pytest.TestReport, phase: str) -> Unmeasured:
+    """The entry of a test that failed in ``phase`` without a measurement."""
+    from .schema import UNMEASURED_MESSAGE
+
+    message = _shortened(_first_line(report), UNMEASURED_MESSAGE)
+    return {"nodeid": report.nodeid, "phase": phase, "message": message}
 
 
 def _key(report: pytest.TestReport) -> tuple[str, str]:

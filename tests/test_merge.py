@@ -477,15 +477,17 @@ def test_shards_written_by_pytest_merge_from_the_command_line(
     assert [s["path"] for s in document["run"]["merged_from"]] == ["shard-1.json", "shard-2.json"]
 
 
+def _premerge_line(fragment: str) -> str:
+    """The one line of docs/premerge.md that quotes a sentence holding ``fragment``."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "premerge.md"
+    (quoted,) = [line.strip() for line in docs.read_text("utf-8").splitlines() if fragment in line]
+    return quoted
+
+
 def test_the_mixed_environment_sentence_quoted_in_the_docs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs" / "premerge.md"
-    (quoted,) = [
-        line.strip()
-        for line in docs.read_text("utf-8").splitlines()
-        if "error: the shards differ in what bears on latency" in line
-    ]
+    quoted = _premerge_line("error: the shards differ in what bears on latency")
     other = copy.deepcopy(ENVIRONMENT)
     other["cpu_model"] = "Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz"
     shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
@@ -545,12 +547,7 @@ def test_a_shard_with_a_malformed_unmeasured_list_is_refused(
 def test_the_damaged_record_sentence_quoted_in_the_docs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs" / "premerge.md"
-    (quoted,) = [
-        line.strip()
-        for line in docs.read_text("utf-8").splitlines()
-        if "error: report 'sla-vision.json': results[" in line
-    ]
+    quoted = _premerge_line("error: report 'sla-vision.json': results[")
     # Tightest margin first: the model with the most headroom is the fourth record.
     tests = {f"tests/test_zoo.py::test_{name}": 1.2 + n for n, name in enumerate("abc")}
     shard(tmp_path, "sla-vision.json", tests | {"tests/test_zoo.py::test_resnet": 40.0})

@@ -94,37 +94,22 @@ def test_without_xdist_installed_nothing_breaks(pytester: pytest.Pytester) -> No
     assert "xdist workers" not in result.stdout.str()
 
 
+@pytest.mark.parametrize(
+    ("failing", "message"),
+    [
+        ('sla.onnx("nope.onnx")', "sla.onnx(): model file 'nope.onnx' "),
+        # A native crash in a model (here os._exit) takes the worker down mid-measurement:
+        # pytest-xdist reports the test failed, and the SLA reports must not read "SLA
+        # met" (a new user's trial: they did, and the crashed test was in no list).
+        ("sla.measure(os._exit, 1)", "worker 'gw"),
+    ],
+    ids=["missing-model", "worker-crashed"],
+)
 def test_a_worker_s_sla_test_that_failed_unmeasured_reaches_the_controller(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, failing: str, message: str
 ) -> None:
     pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.mark.sla(ms=50)
-        def test_measured(sla):
-            sla.measure(lambda: None)
-
-        @pytest.mark.sla(ms=50)
-        def test_missing_model(sla):
-            sla.onnx("nope.onnx")
-        """
-    )
-    result = pytester.runpytest_subprocess(
-        "-n", "2", "-p", "xdist", *FAST, "--sla-report=json:r.json"
-    )
-    result.assert_outcomes(passed=1, failed=1)
-    document = load_report(pytester.path / "r.json")
-    assert [e["nodeid"].split("::")[1] for e in document["unmeasured"]] == ["test_missing_model"]
-    assert document["totals"]["unmeasured"] == 1
-
-
-def test_an_sla_test_whose_worker_crashed_is_named_unmeasured(pytester: pytest.Pytester) -> None:
-    # A native crash in a model (here os._exit) takes the worker down mid-measurement:
-    # pytest-xdist reports the test failed, and the SLA reports must not read "SLA met"
-    # (a new user's trial: they did, and the crashed test was in no list).
-    pytester.makepyfile(
-        """
+        f"""
         import os
 
         import pytest
@@ -134,8 +119,8 @@ def test_an_sla_test_whose_worker_crashed_is_named_unmeasured(pytester: pytest.P
             sla.measure(lambda: None)
 
         @pytest.mark.sla(ms=50)
-        def test_crashes(sla):
-            sla.measure(os._exit, 1)
+        def test_failing(sla):
+            {failing}
         """
     )
     result = pytester.runpytest_subprocess(
@@ -144,9 +129,9 @@ def test_an_sla_test_whose_worker_crashed_is_named_unmeasured(pytester: pytest.P
     result.assert_outcomes(passed=1, failed=1)
     document = load_report(pytester.path / "r.json")
     (entry,) = document["unmeasured"]
-    assert entry["nodeid"].endswith("::test_crashes")
-    assert entry["message"].startswith("worker 'gw")
-    assert "crashed while running" in entry["message"]
+    assert entry["nodeid"].endswith("::test_failing")
+    assert entry["message"].startswith(message), entry["message"]
+    assert document["totals"]["unmeasured"] == 1
     assert "SLA met" not in (pytester.path / "r.md").read_text().splitlines()[0]
 
 
