@@ -380,6 +380,13 @@ def test_string_feeds(value: object) -> None:
     assert out.ravel().tolist() == ["hello"]
 
 
+def test_an_empty_list_for_a_string_input_is_an_empty_batch() -> None:
+    # numpy calls an empty list float64: it holds no value of the wrong type.
+    prepared = prepare(identity_model(TensorProto.STRING, ["batch"]), feeds={"x": []})
+    (out,) = run_once(prepared)
+    assert out.shape == (0,)
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [

@@ -389,7 +389,9 @@ def _from_python(value: Any, label: str, takes: str, expected: Any) -> Any:
             "a numpy array"
         ) from exc
     if expected is None:  # a string input: str values become an object array of str
-        return array.astype(object) if array.dtype.kind == "U" else array
+        # An empty list has no values to say their type: numpy calls it float64.
+        empty = array.size == 0 and array.dtype.kind == "f"
+        return array.astype(object) if array.dtype.kind == "U" or empty else array
     target = np.dtype(expected)
     kind = array.dtype.kind
     if kind in "fO" and target.kind in "iu" and isinstance(value, (list, tuple)):
