@@ -26,6 +26,8 @@ __all__ = [
     "MARKER_HELP",
     "MarkerError",
     "MarkerSpec",
+    "as_written",
+    "not_for_benchmarks",
     "own_sla_marks",
     "parse_marker",
     "parse_marker_spec",
@@ -139,6 +141,37 @@ def stacked_sla_marks(item: Any) -> tuple[str, list[Any]]:
         if marks:
             break
     return "", []
+
+
+def not_for_benchmarks(spec: MarkerSpec) -> str:
+    """Why the marker cannot judge a pytest-benchmark test's rounds ("" if it can): the
+    arguments they cannot honour, as written (``confidence=`` applies to the verdict on
+    its rounds)."""
+    if spec.load is not None and spec.load.rps is not None:
+        return (
+            "rps= does not apply to pytest-benchmark's rounds, which it times one at a time; "
+            "measure under load with the sla fixture: sla.measure(fn) or sla.onnx(model)"
+        )
+    names = [f"{name}=" for name in spec.sampling if name != "confidence"]
+    if spec.isolate:
+        names.append("isolate=True")
+    if spec.cold_ms is not None:
+        names.append("cold_ms=")
+    if spec.load is not None and spec.load.capacity:
+        names.append("capacity=True")
+    if not names:
+        return ""
+    ignored = ", ".join(names)
+    return (
+        f"{ignored} on @pytest.mark.sla {'does' if ',' not in ignored else 'do'} not apply "
+        "to pytest-benchmark's rounds, which it times in this process as it chooses; remove "
+        "it, or measure with the sla fixture: sla.measure(fn) or sla.onnx(model)"
+    )
+
+
+def as_written(marker: Any) -> str:
+    """A marker's (a ``pytest.Mark``'s) arguments as written, e.g. ``ms=50, percentile=95``."""
+    return ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
 
 
 def parse_marker(

@@ -255,7 +255,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     stacked = own_sla_marks(item)
     where, marks = marker_module.stacked_sla_marks(item)
     if marks:
-        shown = " and ".join(f"@pytest.mark.sla({_arguments(m)})" for m in marks)
+        shown = " and ".join(f"@pytest.mark.sla({marker_module.as_written(m)})" for m in marks)
         problem = (
             f"{len(marks)} @pytest.mark.sla markers on {where} ({shown}): pytest would "
             "judge the one nearest the function alone; keep one"
@@ -269,44 +269,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             # arguments apply where they can, and are left be on a benchmark test.
             names = getattr(item, "fixturenames", ())
             benchmark = "benchmark" in names and "sla" not in names and bool(stacked)
-            problem = _not_for_benchmarks(spec) if benchmark else ""
+            problem = marker_module.not_for_benchmarks(spec) if benchmark else ""
             if not problem:
                 return
         except MarkerError as exc:
             problem = str(exc)
     # Outside the except block, so the error is one sentence, not a chained traceback.
     pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
-
-
-def _not_for_benchmarks(spec: MarkerSpec) -> str:
-    """Why the marker cannot judge a pytest-benchmark test's rounds ("" if it can): the
-    arguments they cannot honour, as written (``confidence=`` applies to the verdict on
-    its rounds)."""
-    if spec.load is not None and spec.load.rps is not None:
-        return (
-            "rps= does not apply to pytest-benchmark's rounds, which it times one at a time; "
-            "measure under load with the sla fixture: sla.measure(fn) or sla.onnx(model)"
-        )
-    names = [f"{name}=" for name in spec.sampling if name != "confidence"]
-    if spec.isolate:
-        names.append("isolate=True")
-    if spec.cold_ms is not None:
-        names.append("cold_ms=")
-    if spec.load is not None and spec.load.capacity:
-        names.append("capacity=True")
-    if not names:
-        return ""
-    ignored = ", ".join(names)
-    return (
-        f"{ignored} on @pytest.mark.sla {'does' if ',' not in ignored else 'do'} not apply "
-        "to pytest-benchmark's rounds, which it times in this process as it chooses; remove "
-        "it, or measure with the sla fixture: sla.measure(fn) or sla.onnx(model)"
-    )
-
-
-def _arguments(marker: pytest.Mark) -> str:
-    """A marker's arguments as written, e.g. ``ms=50, percentile=95``."""
-    return ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
 
 
 def _is_sla_property(entry: object) -> bool:
