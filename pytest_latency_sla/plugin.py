@@ -45,6 +45,8 @@ MARKER_KEY: pytest.StashKey[MarkerSpec | None] = pytest.StashKey()
 SKIPPED_HERE_KEY = pytest.StashKey[bool]()
 STARTED_KEY = pytest.StashKey[int]()
 CALLED_KEY = pytest.StashKey[int]()
+#: Set when a test measured nothing but a fixture of it may measure after its ``yield``.
+DEFERRED_KEY = pytest.StashKey[bool]()
 ATTEMPTS_KEY = pytest.StashKey["_Attempts"]()
 RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
@@ -244,6 +246,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # A fresh list on every run of the item: a rerun (pytest-rerunfailures) must neither
     # send the earlier attempt's records again nor count them as measured.
     item.stash[RECORDS_KEY] = []
+    item.stash[DEFERRED_KEY] = False
     # Nor may an earlier attempt's JUnit properties stay on the test case.
     item.user_properties[:] = [p for p in item.user_properties if not _is_sla_property(p)]
     marker = item.get_closest_marker("sla")
@@ -326,6 +329,33 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
                 f"(in {item.nodeid})"
             )
         return
+    if _sla_in_a_fixture(item):
+        # That fixture may measure after its yield: judged once the teardown is done.
+        item.stash[DEFERRED_KEY] = True
+        return
+    _measured_nothing(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    yield
+    if item.stash.get(DEFERRED_KEY, False) and not item.stash.get(RECORDS_KEY, []):
+        item.stash[DEFERRED_KEY] = False
+        _measured_nothing(item)
+
+
+def _sla_in_a_fixture(item: pytest.Item) -> bool:
+    """Whether a fixture of the test (not the test function) requests ``sla``."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", None) or {}
+    return any(
+        "sla" in getattr(definition, "argnames", ())
+        for name, chain in definitions.items()
+        if name != "sla"
+        for definition in chain
+    )
+
+
+def _measured_nothing(item: pytest.Item) -> None:
     pytest.fail(
         "marked @pytest.mark.sla but measured nothing: request the `sla` fixture and call "
         "sla.onnx(model) or sla.measure(fn) (or use pytest-benchmark's `benchmark` fixture), "

@@ -569,6 +569,50 @@ def test_measurements_in_a_fixture_are_recorded_once(pytester: pytest.Pytester) 
     assert document["unmeasured"] == []
 
 
+def test_a_test_measured_only_after_a_fixtures_yield_is_judged_there(
+    pytester: pytest.Pytester,
+) -> None:
+    # The call measured nothing, and failed "measured nothing" before the fixture's
+    # teardown measured; one whose fixture never measures still fails, in its teardown.
+    pytester.makepyfile(
+        test_after="""
+        import pytest
+
+        @pytest.fixture
+        def measured_after(sla):
+            yield
+            sla.measure(int)
+
+        @pytest.fixture
+        def holds_sla(sla):
+            yield sla
+
+        @pytest.mark.sla(ms=1000)
+        def test_measured_after(measured_after):
+            pass
+
+        @pytest.mark.sla(ms=1000)
+        def test_never_measured(holds_sla):
+            pass
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_never_measured*",
+            "marked @pytest.mark.sla but measured nothing: * "
+            "(in test_after.py::test_never_measured)",
+        ]
+    )
+    document = json.loads((pytester.path / "r.json").read_text())
+    (record,) = document["results"]
+    assert (record["label"], record["outcome"]) == (
+        "test_after.py::test_measured_after",
+        "passed",
+    )
+
+
 def test_fixture_without_marker_measures_without_verdict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_unmarked="""
