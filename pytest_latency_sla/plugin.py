@@ -9,18 +9,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import shutil
-import tempfile
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from . import exclusive
 from . import marker as marker_module
+from . import workers
 from .environment import EnvironmentCache
-from .exclusive import MeasurementLock
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
 from .session import RECORDS_ATTR, SLA_TEST_ATTR, SlaCollector
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
@@ -51,8 +48,6 @@ ATTEMPTS_KEY = pytest.StashKey["_Attempts"]()
 RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
-XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
-XDIST_WORKER_KEY: pytest.StashKey[_XdistWorker] = pytest.StashKey()
 _COLLECTOR_NAME = "pytest_latency_sla.collector"
 
 
@@ -130,74 +125,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[COLLECTOR_KEY] = collector
         config.pluginmanager.register(collector, _COLLECTOR_NAME)
     if config.pluginmanager.hasplugin("xdist") and settings.xdist == "serial":
-        _register_xdist(config)
-
-
-class _XdistController:
-    """Hands every worker the folder of the run-wide measurement lock."""
-
-    def __init__(self) -> None:
-        self.folder: str | None = None
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        if self.folder is None:
-            try:
-                self.folder = tempfile.mkdtemp(prefix="pytest-latency-sla-lock-")
-            except OSError:
-                return  # no lock: SLA tests are measured beside others
-        node.workerinput["sla_lock_dir"] = self.folder
-
-    def close(self) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class _XdistWorker:
-    """Runs SLA tests alone: exclusive lock for them, shared for every other test."""
-
-    def __init__(self, lock: MeasurementLock) -> None:
-        self.lock = lock
-
-    def close(self) -> None:
-        self.lock.close()
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        is_sla = item.get_closest_marker("sla") is not None or "sla" in getattr(
-            item, "fixturenames", ()
-        )
-        with self.lock.exclusive() if is_sla else self.lock.shared():
-            return (yield)
-
-
-def _register_xdist(config: pytest.Config) -> None:
-    if not exclusive.SUPPORTED:
-        return
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is None:
-        controller = _XdistController()
-        config.stash[XDIST_KEY] = controller
-        config.pluginmanager.register(controller, "pytest_latency_sla.xdist_controller")
-    elif "sla_lock_dir" in workerinput:
-        try:
-            lock = MeasurementLock(workerinput["sla_lock_dir"])
-        except OSError:
-            # A remote worker (--tx ssh=...) cannot see the controller's folder: it
-            # measures without the lock rather than failing the run.
-            return
-        worker = _XdistWorker(lock)
-        config.stash[XDIST_WORKER_KEY] = worker
-        config.pluginmanager.register(worker, "pytest_latency_sla.xdist_worker")
+        workers.register(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    controller = config.stash.get(XDIST_KEY, None)
-    if controller is not None:
-        controller.close()
-    worker = config.stash.get(XDIST_WORKER_KEY, None)
-    if worker is not None:
-        worker.close()
+    workers.close(config)
     plugins: list[object] = [
         config.stash.get(COLLECTOR_KEY, None),
         config.stash.get(ATTEMPTS_KEY, None),

@@ -134,6 +134,7 @@ GLUE = (
     "pytest_latency_sla.fixture",
     "pytest_latency_sla.session",
     "pytest_latency_sla.bench",
+    "pytest_latency_sla.workers",
 )
 
 
