@@ -176,16 +176,27 @@ class SlaCollector:
             # Stopped before any test ran (an error during collection, Ctrl-C): the same.
             self.skipped.append("no test ran, so no SLA report or baseline was written")
             return
-        if not self.records and any(t.kind == "baseline" for t in wanted):
-            # An empty baseline would make every later test "new": no regression found.
-            # (Nor may the JSON report, which may share its path, write one there.)
-            start = str(self.config.invocation_params.dir)
-            kept = {files.target_path(t, start) for t in wanted if t.kind == "baseline"}
-            wanted = [t for t in wanted if files.target_path(t, start) not in kept]
-            self.skipped.append(
-                f"no SLA measurements in this run, so --sla-save wrote no baseline to "
-                f"{self.settings.save} (a file there is left as it was)"
+        start = str(self.config.invocation_params.dir)
+        saved = [files.target_path(t, start) for t in wanted if t.kind == "baseline"]
+        # A baseline missing tests would make them "new" later: no regression found.
+        stopped = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldfail)
+        save, count = self.settings.save, len(self.records)
+        why = ""
+        if saved and not count:
+            why = (
+                f"no SLA measurements in this run, so --sla-save wrote no baseline to {save} "
+                "(a file there is left as it was)"
             )
+        elif saved and stopped and os.path.exists(saved[0]):
+            why = (
+                f"the run stopped before its end, so --sla-save left the baseline {save} as "
+                f"it was rather than replace it with {count} measurement"
+                f"{'s' if count != 1 else ''}: run every test to save one"
+            )
+        if why:
+            # (Nor may the JSON report, which may share its path, write there.)
+            wanted = [t for t in wanted if files.target_path(t, start) not in saved]
+            self.skipped.append(why)
         if not wanted:
             return
         from .report.document import build_document

@@ -225,15 +225,50 @@ def test_interrupted_run_still_writes_what_it_measured(pytester: pytest.Pytester
             sla.measure(lambda: None)
         """
     )
+    (pytester.path / "base.json").write_text(EMPTY_BASELINE)
     result = pytester.runpytest_subprocess(
-        *FAST, "--sla-report=json:r.json", "--sla-report=md:r.md"
+        *FAST, "--sla-report=json:r.json", "--sla-report=md:r.md", "--sla-save=base.json"
     )
     assert result.ret == pytest.ExitCode.INTERRUPTED
+    # A trial: the baseline of the whole suite was replaced by one of the tests that ran,
+    # and the others became "new" to every later comparison.
+    assert (pytester.path / "base.json").read_text() == EMPTY_BASELINE
+    result.stdout.fnmatch_lines(
+        [
+            "sla: the run stopped before its end, so --sla-save left the baseline base.json "
+            "as it was rather than replace it with 1 measurement: run every test to save one"
+        ]
+    )
     document = load_report(pytester.path / "r.json")
     assert document["run"]["interrupted"] is True
     assert [r["nodeid"].split("::")[1] for r in document["results"]] == ["test_a_measured_first"]
     assert "**Interrupted**" in (pytester.path / "r.md").read_text(encoding="utf-8")
     result.stdout.fnmatch_lines(["*SLA json report written to*"])
+
+
+def test_a_run_stopped_by_maxfail_saves_a_first_baseline_but_replaces_none(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_a_measured(sla):
+            sla.measure(lambda: None)
+
+        def test_b_fails():
+            assert False
+        """
+    )
+    pytester.runpytest(*FAST, "-x", "-p", "no:randomly", "--sla-save=base.json")
+    saved = load_report(pytester.path / "base.json")
+    assert [r["nodeid"].split("::")[1] for r in saved["results"]] == ["test_a_measured"]
+    (pytester.path / "base.json").write_text(EMPTY_BASELINE)
+    result = pytester.runpytest(*FAST, "-x", "-p", "no:randomly", "--sla-save=base.json")
+    result.assert_outcomes(passed=1, failed=1)
+    assert (pytester.path / "base.json").read_text() == EMPTY_BASELINE
+    result.stdout.fnmatch_lines(["sla: the run stopped before its end, so --sla-save left*"])
 
 
 # --- baselines --------------------------------------------------------------------------
