@@ -121,6 +121,19 @@ def test_report_files_get_the_usual_permissions(pytester: pytest.Pytester) -> No
     assert (pytester.path / "r.json").stat().st_mode & 0o777 == 0o644
 
 
+def test_a_report_path_that_is_a_link_is_written_through_it(pytester: pytest.Pytester) -> None:
+    # A trial: the rename replaced the link (a CI cache's) with a file, and the file it
+    # named kept the old report.
+    pytester.makepyfile(TWO_TESTS)
+    (pytester.path / "cache").mkdir()
+    pytester.runpytest(*FAST, "--sla-report=json:cache/r.json").assert_outcomes(passed=2)
+    first = (pytester.path / "cache" / "r.json").read_text(encoding="utf-8")
+    (pytester.path / "r.json").symlink_to(pytester.path / "cache" / "r.json")
+    pytester.runpytest(*FAST, "--sla-report=json:r.json").assert_outcomes(passed=2)
+    assert (pytester.path / "r.json").is_symlink()
+    assert (pytester.path / "cache" / "r.json").read_text(encoding="utf-8") != first
+
+
 # --- Markdown ---------------------------------------------------------------------------
 
 

@@ -162,13 +162,15 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
     ``append`` adds to the end of the file instead, in place (for
     ``$GITHUB_STEP_SUMMARY``: the runner owns that file, and appending is its protocol).
     """
-    path = os.path.abspath(path)
+    shown = os.path.abspath(path)
+    # Through a symbolic link to the file it names: the rename would replace the link.
+    path = os.path.realpath(shown)
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     if append:
         with open(path, "ab") as handle:
             handle.write(_gap_after(path) + text.encode("utf-8"))
-        return path
+        return shown
     # mkstemp makes owner-only files; give the report the mode a plain open() would
     # (or keep the mode of the file it replaces).
     umask = os.umask(0)
@@ -186,7 +188,7 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-    return path
+    return shown
 
 
 def _gap_after(path: str) -> bytes:
