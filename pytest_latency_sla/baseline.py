@@ -302,6 +302,10 @@ def compare(
         base_p50 = None
     change = record["p50_s"] / base_p50 - 1.0 if base_p50 else None
     mismatch = mismatches(record, entry, environment, baseline_environment)
+    if base_p50 is None:
+        # Nothing to judge the median against: never "unchanged", which would pass a
+        # slowdown of any size.
+        mismatch.append("the baseline has no p50_s above 0")
     changed = model_changed(record, entry)
     parts = (base, base_interval, base_p50, percentile_change)
     if mismatch or base_p50 is None or change is None or not math.isfinite(change):

@@ -304,6 +304,18 @@ def test_a_baseline_without_p50_intervals_is_judged_on_its_p50() -> None:
     assert comparison["baseline_p50_s"] == 0.5
 
 
+@pytest.mark.parametrize("p50", [0, 0.0, None], ids=["zero", "zero-float", "absent"])
+def test_a_baseline_without_a_median_above_0_is_a_mismatch_not_unchanged(p50: object) -> None:
+    # A trial: p50_s 0 read "unchanged", and a 4x slowdown passed the gate.
+    base = entry(1.0, 0.95, 1.05, p50_s=p50)
+    if p50 is None:
+        del base["p50_s"]
+    comparison, fails = compare(record(4.0, 3.9, 4.1), base, ENV, ENV, 0.1)
+    assert comparison["status"] == "mismatch"
+    assert comparison["mismatch"] == ["the baseline has no p50_s above 0"]
+    assert fails is False
+
+
 def test_a_baseline_from_another_rootdir_still_finds_its_tests() -> None:
     from pytest_latency_sla.baseline import Baseline
 
