@@ -156,7 +156,14 @@ def _check(path: str, document: object, fix: str) -> Baseline:
         if problem is not None:
             where = f"baseline {path!r}: results[{position}]"
             raise BaselineError(record_error(where, entry, problem, fix))
-        entries[(entry["nodeid"], entry["index"])] = entry
+        key = (entry["nodeid"], entry["index"])
+        if key in entries:
+            # Either copy alone would be a silent choice (a hand-edited or concatenated file).
+            raise BaselineError(
+                f"baseline {path!r}: results[{position}] measures {entry['nodeid']} "
+                f"(index {entry['index']}) again, as an earlier entry does; keep one; {fix}"
+            )
+        entries[key] = entry
     environment = run.get("environment")
     environment = environment if isinstance(environment, dict) else {}
     # The comparison reads the onnxruntime version in it.

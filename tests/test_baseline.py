@@ -408,6 +408,22 @@ def test_a_record_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
     assert str(raised.value) == f"baseline {str(path)!r}: results[0] is not an object; {FIX}"
 
 
+def test_a_measurement_twice_is_refused(tmp_path: Path) -> None:
+    # A trial: the last copy won silently (a 10x median read as a 90% improvement).
+    write_baseline(tmp_path)
+    path = tmp_path / "base.json"
+    document = json.loads(path.read_text("utf-8"))
+    document["results"].append(dict(document["results"][0], p50_s=10.0))
+    path.write_text(json.dumps(document), "utf-8")
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(str(path))
+    nodeid = document["results"][0]["nodeid"]
+    assert str(raised.value) == (
+        f"baseline {str(path)!r}: results[1] measures {nodeid} (index 0) again, as an "
+        f"earlier entry does; keep one; {FIX}"
+    )
+
+
 def test_packages_that_are_not_an_object_are_refused(tmp_path: Path) -> None:
     write_baseline(tmp_path)
     path = tmp_path / "base.json"
