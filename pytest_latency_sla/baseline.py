@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .schema import READABLE_VERSIONS, SCHEMA_VERSION, Comparison, json_schema, schema_problem
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Collection, Iterable, Mapping
 
     from .environment import Environment
     from .schema import SlaRecord
@@ -34,6 +34,7 @@ __all__ = [
     "read_report",
     "record_error",
     "result_problem",
+    "unmatched",
 ]
 
 #: A baseline larger than this is refused (raw samples of thousands of tests fit).
@@ -88,6 +89,22 @@ class Baseline:
             if at == index and (other.endswith("/" + nodeid) or nodeid.endswith("/" + other))
         ]
         return near[0] if len(near) == 1 else None
+
+
+def unmatched(baseline: Baseline, records: Iterable[SlaRecord]) -> list[str]:
+    """The baseline's measurements that no record was compared with, as labels
+    (``nodeid``, ``nodeid #2``): a test renamed or removed since, or not selected. A
+    renamed test is compared as new, so without this its slowdown passes unseen."""
+    found = set()
+    for record in records:
+        entry = baseline.entry(record["nodeid"], record["index"])
+        if entry is not None:
+            found.add((entry["nodeid"], entry["index"]))
+    return [
+        nodeid if index == 0 else f"{nodeid} #{index + 1}"
+        for nodeid, index in baseline.entries
+        if (nodeid, index) not in found
+    ]
 
 
 def load_baseline(path: str) -> Baseline:

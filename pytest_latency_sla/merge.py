@@ -234,7 +234,7 @@ def merge_runs(shards: Sequence[ShardReport], *, allow_mixed: bool = False) -> R
         started_at, duration = str(first["started_at"]), float(first["duration_s"])
     workers = [w for s in shards if isinstance(w := s.run["xdist_workers"], int)]
     modes = {s.run["xdist_mode"] for s in shards}
-    return Run(
+    run = Run(
         started_at=started_at,
         duration_s=duration,
         interrupted=any(bool(s.run["interrupted"]) for s in shards),
@@ -249,3 +249,9 @@ def merge_runs(shards: Sequence[ShardReport], *, allow_mixed: bool = False) -> R
             e for shard, ds in zip(shards, apart, strict=True) for e in _shards(shard, ds)
         ],
     )
+    lists: list[Any] = [s.run.get("baseline_unmatched") for s in shards]
+    if all(isinstance(found, list) for found in lists):
+        # Each shard measured a part: missing from the whole when no shard measured it.
+        head, *rest = lists
+        run["baseline_unmatched"] = [m for m in head if all(m in r for r in rest)]
+    return run

@@ -121,7 +121,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[ENVIRONMENT_KEY] = environment
     if not hasattr(config, "workerinput"):
         # Reports are made where results meet: a plain run, or the xdist controller.
-        collector = SlaCollector(settings, config, environment)
+        collector = SlaCollector(
+            settings, config, environment, config.stash.get(BASELINE_KEY, None)
+        )
         config.stash[COLLECTOR_KEY] = collector
         config.pluginmanager.register(collector, _COLLECTOR_NAME)
     if config.pluginmanager.hasplugin("xdist") and settings.xdist == "serial":

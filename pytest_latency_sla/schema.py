@@ -328,7 +328,14 @@ class _RunUnits(TypedDict, total=False):
     setting_units: dict[str, str]
 
 
-class Run(_RunUnits):
+class _RunUnmatched(TypedDict, total=False):
+    # With --sla-compare: the baseline's measurements no record of this run was compared
+    # with (renamed, removed or not selected), as labels; absent without a baseline, and
+    # from reports written before this field existed.
+    baseline_unmatched: list[str]
+
+
+class Run(_RunUnits, _RunUnmatched):
     """Facts about the run, gathered by the controller."""
 
     started_at: str  # ISO 8601, UTC

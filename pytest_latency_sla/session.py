@@ -23,6 +23,7 @@ import pytest
 from . import __version__, exclusive
 
 if TYPE_CHECKING:
+    from .baseline import Baseline
     from .environment import Environment, EnvironmentCache
     from .schema import Run, SlaRecord, Unmeasured
     from .settings import Settings
@@ -40,9 +41,15 @@ class SlaCollector:
     """Controller-side store of results; a pytest plugin object registered per session."""
 
     def __init__(
-        self, settings: Settings, config: pytest.Config, environment: EnvironmentCache
+        self,
+        settings: Settings,
+        config: pytest.Config,
+        environment: EnvironmentCache,
+        baseline: Baseline | None = None,
     ) -> None:
         self.settings = settings
+        #: --sla-compare's baseline, to tell which of its measurements this run missed.
+        self.baseline = baseline
         self.config = config
         #: The final attempt's records of every test, in the order they arrived.
         self.records: list[SlaRecord] = []
@@ -144,7 +151,7 @@ class SlaCollector:
         from .schema import Run
 
         workers = self.config.getoption("numprocesses", default=None)
-        return Run(
+        run = Run(
             started_at=self._started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
             duration_s=time.time() - self._started,
             interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
@@ -157,6 +164,11 @@ class SlaCollector:
             xdist_mode=self._xdist_mode(workers),
             merged_from=None,
         )
+        if self.baseline is not None:
+            from .baseline import unmatched
+
+            run["baseline_unmatched"] = unmatched(self.baseline, self.records)
+        return run
 
     def _xdist_mode(self, workers: object) -> str | None:
         if not isinstance(workers, int) or workers <= 0:
@@ -265,7 +277,7 @@ class SlaCollector:
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         from .report import labels
-        from .report.document import totals
+        from .report.document import totals, unmatched_line
 
         fails = self.settings.inconclusive == "fail"
         line = labels.summary_line(self.records, self.settings.headroom, fails)
@@ -279,6 +291,9 @@ class SlaCollector:
             else {"green": True}
         )
         terminalreporter.write_line("sla: " + line, **color)
+        missing = unmatched_line(self._run(pytest.ExitCode.OK))
+        if missing:
+            terminalreporter.write_line("sla: " + missing, yellow=True)
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)

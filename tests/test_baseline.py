@@ -408,6 +408,23 @@ def test_a_record_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
     assert str(raised.value) == f"baseline {str(path)!r}: results[0] is not an object; {FIX}"
 
 
+def test_the_baselines_measurements_this_run_did_not_make_are_named() -> None:
+    from pytest_latency_sla.baseline import Baseline, unmatched
+
+    saved = {
+        ("tests/t.py::test_kept", 0): {"nodeid": "tests/t.py::test_kept", "index": 0},
+        ("tests/t.py::test_kept", 1): {"nodeid": "tests/t.py::test_kept", "index": 1},
+        ("tests/t.py::test_renamed", 0): {"nodeid": "tests/t.py::test_renamed", "index": 0},
+    }
+    baseline = Baseline("base.json", saved, {})
+    # From another rootdir (tests/), the first measurement of test_kept only.
+    made = [record(1.0, 0.9, 1.1, nodeid="t.py::test_kept")]
+    assert unmatched(baseline, made) == ["tests/t.py::test_kept #2", "tests/t.py::test_renamed"]
+    made.append(record(1.0, 0.9, 1.1, nodeid="tests/t.py::test_kept", index=1))
+    made.append(record(1.0, 0.9, 1.1, nodeid="tests/t.py::test_renamed"))
+    assert unmatched(baseline, made) == []
+
+
 def test_a_measurement_twice_is_refused(tmp_path: Path) -> None:
     # A trial: the last copy won silently (a 10x median read as a 90% improvement).
     write_baseline(tmp_path)

@@ -372,3 +372,10 @@ def test_verdicts_page_compares_with_a_single_look_binomial_test() -> None:
 
     assert same == no_exceedance_calls(tier_alpha(0.99, 2.0, 10.0))
     assert whole == no_exceedance_calls(0.01)
+
+
+def test_the_premerge_page_quotes_the_unmatched_baseline_line() -> None:
+    from pytest_latency_sla.report.document import unmatched_line
+
+    line = unmatched_line({"baseline_unmatched": ["tests/test_zoo.py::test_preprocess"]})
+    assert f"sla: {line}\n" in (DOCS / "premerge.md").read_text(encoding="utf-8")

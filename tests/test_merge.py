@@ -45,6 +45,7 @@ def shard(
     environment: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
     outcome: str = "passed",
+    unmatched: list[str] | None = None,
 ) -> str:
     """Write a shard's JSON report (as a pytest run writes it) and return its name."""
     records = []
@@ -66,6 +67,8 @@ def shard(
         merged_from=None,
         setting_units={"confidence": "fraction", "headroom": "x"},
     )
+    if unmatched is not None:
+        run["baseline_unmatched"] = unmatched
     (folder / name).write_text(render_json(build_document(records, run, __version__)), "utf-8")
     return name
 
@@ -529,6 +532,27 @@ def test_the_unmeasured_tests_of_every_shard_are_kept(
     assert merged["totals"]["unmeasured"] == 1
     markdown = (tmp_path / "all.md").read_text("utf-8")
     assert "❌ **SLA tests failed without a measurement**" in markdown
+
+
+@pytest.mark.parametrize(
+    ("lists", "merged"),
+    [
+        ((["t.py::test_x", "t.py::test_y"], ["t.py::test_y"]), ["t.py::test_y"]),
+        ((["t.py::test_x"], None), None),  # a shard without a baseline: not known
+    ],
+    ids=["missing-from-every-shard", "a-shard-without"],
+)
+def test_the_baselines_unmatched_measurements_are_those_no_shard_made(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lists: tuple[list[str] | None, ...],
+    merged: list[str] | None,
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 4.0}, unmatched=lists[0])
+    shard(tmp_path, "b.json", {"t.py::test_b": 4.0}, unmatched=lists[1])
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-report=json:all.json") == 0
+    run = load_report(tmp_path / "all.json")["run"]
+    assert run.get("baseline_unmatched") == merged
 
 
 def test_a_shard_with_a_malformed_unmeasured_list_is_refused(

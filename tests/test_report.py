@@ -1082,3 +1082,15 @@ def test_a_mismatched_baseline_says_why_under_the_table() -> None:
     assert f"sla: {mismatched['label']}: {said}" in terminal.notes([mismatched])
     assert said in markdown.render(_document([mismatched]))
     assert labels.mismatch_text(_regressed(record("test_y", 3.0))) is None
+
+
+def test_the_baselines_unmatched_measurements_name_at_most_five() -> None:
+    from pytest_latency_sla.report.document import unmatched_line
+
+    missing = [f"t.py::test_{n}" for n in range(7)]
+    line = unmatched_line({"baseline_unmatched": missing})
+    assert line.startswith("7 measurements of the baseline were not made in this run")
+    assert line.endswith(": t.py::test_0, t.py::test_1, t.py::test_2, t.py::test_3, "
+                         "t.py::test_4 and 2 more")  # fmt: skip
+    assert unmatched_line({"baseline_unmatched": []}) == ""
+    assert unmatched_line({}) == ""

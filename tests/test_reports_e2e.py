@@ -373,6 +373,35 @@ def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(["*test_fast*new*"])
 
 
+def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytester) -> None:
+    # A trial: a test renamed and made 4x slower read "1 new", and the baseline's entry
+    # for its old name appeared nowhere.
+    pytester.makepyfile(test_model=TWO_TESTS)
+    pytester.runpytest(*FAST, "--sla-save=base.json").assert_outcomes(passed=2)
+    pytester.makepyfile(test_model=TWO_TESTS.replace("def test_fast(", "def test_renamed("))
+    result = pytester.runpytest(
+        *FAST,
+        "--sla-compare=base.json",
+        "--sla-report=json:r.json",
+        "--sla-report=md:r.md",
+        "--sla-report=html:r.html",
+    )
+    result.assert_outcomes(passed=2)
+    sentence = (
+        "1 measurement of the baseline was not made in this run (a test renamed, removed or "
+        "not selected; a renamed test is compared as new): test_model.py::test_fast"
+    )
+    result.stdout.fnmatch_lines([f"sla: {sentence}"])
+    document = load_report(pytester.path / "r.json")
+    assert document["run"]["baseline_unmatched"] == ["test_model.py::test_fast"]
+    assert sentence[1:] in (pytester.path / "r.md").read_text(encoding="utf-8")
+    page = (pytester.path / "r.html").read_text(encoding="utf-8")
+    assert "<strong>Not measured.</strong> 1 measurement of the baseline was not" in page
+    # Without a baseline, no such field.
+    pytester.runpytest(*FAST, "--sla-report=json:r.json").assert_outcomes(passed=2)
+    assert "baseline_unmatched" not in load_report(pytester.path / "r.json")["run"]
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [

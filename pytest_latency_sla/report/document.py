@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from .. import fmt
 from ..schema import SCHEMA_VERSION, Document
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from ..schema import Run, SlaRecord, Unmeasured
 
@@ -26,6 +27,7 @@ __all__ = [
     "revision_counts",
     "sort_by_margin",
     "totals",
+    "unmatched_line",
     "xdist_note",
 ]
 
@@ -163,6 +165,27 @@ def xdist_note(run: Run) -> str | None:
     return (
         f"measured in parallel on {workers} xdist workers: latencies include contention "
         f"between workers ({why})"
+    )
+
+
+#: The most of the baseline's unmatched measurements a report names.
+UNMATCHED_SHOWN = 5
+
+
+def unmatched_line(run: Mapping[str, Any]) -> str:
+    """The baseline's measurements this run made none of (renamed, removed or not
+    selected), in a sentence; "" when there are none, or no baseline."""
+    missing = list(run.get("baseline_unmatched") or ())
+    if not missing:
+        return ""
+    named = ", ".join(missing[:UNMATCHED_SHOWN])
+    if len(missing) > UNMATCHED_SHOWN:
+        named += f" and {fmt.count(len(missing) - UNMATCHED_SHOWN)} more"
+    one = len(missing) == 1
+    return (
+        f"{fmt.count(len(missing))} measurement{'' if one else 's'} of the baseline "
+        f"{'was' if one else 'were'} not made in this run (a test renamed, removed or not "
+        f"selected; a renamed test is compared as new): {named}"
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import fmt
-from .document import inconclusive_fails, xdist_note
+from .document import inconclusive_fails, unmatched_line, xdist_note
 from .labels import (
     BAND_TEXT,
     OUTCOME_TEXT,
@@ -166,6 +166,9 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines.append("")
     if records:
         lines += [_cell(summary_line(records, headroom, inconclusive_fails(run))), ""]
+        missing = unmatched_line(run)
+        if missing:
+            lines += [f"> ⚠️ {_cell(missing[0].upper() + missing[1:])}.", ""]
         lines += _side_by_side(records)
         header = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls"]
         align = ["---", "---", "---:", "---:", "---:", "---", "---", "---:"]

@@ -10,16 +10,24 @@ from __future__ import annotations
 import math
 from html import escape
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import fmt
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from ..schema import Unmeasured
 
-__all__ = ["css", "duration", "esc", "finite", "setting_text", "unmeasured_banner"]
+__all__ = [
+    "css",
+    "duration",
+    "esc",
+    "finite",
+    "setting_text",
+    "unmatched_banner",
+    "unmeasured_banner",
+]
 
 
 def esc(value: object) -> str:
@@ -61,6 +69,17 @@ def unmeasured_banner(entries: Sequence[Unmeasured]) -> str:
     )
     heading = esc(unmeasured_heading(len(entries)))
     return f'<div class="banner" role="alert"><strong>{heading}</strong>:<ul>{items}</ul></div>'
+
+
+def unmatched_banner(run: Mapping[str, Any]) -> str:
+    """The banner naming the baseline's measurements the run did not make ("" if none)."""
+    from .document import unmatched_line
+
+    missing = unmatched_line(run)
+    if not missing:
+        return ""
+    text = esc(missing[0].upper() + missing[1:])
+    return f'<div class="banner"><strong>Not measured.</strong> {text}.</div>'
 
 
 def setting_text(value: object, unit: str | None = None) -> str:
