@@ -10,6 +10,7 @@ from .fmt import pct_label
 from .limits import ISOLATED_START_S, timeout_for
 from .result import Verdict
 from .schema import STEAL_MENTION_SHARE
+from .settings import MAX_SECONDS
 from .stats import calls_to_decide
 
 if TYPE_CHECKING:
@@ -228,6 +229,18 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         seconds = needed * per_call
         pace = f"{fmt.duration(per_call)} per call"
         unit = "calls"
+    lower = _lower_percentile(result)
+    if seconds * 1.2 > MAX_SECONDS:
+        # Longer than max_time= may be: a remedy the marker would refuse is no remedy.
+        hours = f"{seconds / 3600:,.0f} h" if seconds >= 7200 else fmt.duration(seconds)
+        text = (
+            f"{label} needs about {fmt.count(needed)} {unit}: about {hours} at {pace}, "
+            f"longer than sampling may take (max_time= is at most {MAX_SECONDS // 3600} h): "
+            "give the budget room, or make the model faster"
+        )
+        if lower is not None:
+            text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
+        return text
     suggested = _round_up(seconds * 1.2)
     text = (
         f"{label} needs about {fmt.count(needed)} {unit}: about {fmt.duration(seconds)} at "
@@ -250,7 +263,6 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         # Its time is shared with what follows the measurement in the same call.
         whole = _round_up(timeout_for(float(suggested), before, cut_by.phases))
         text += f", and raise {by} above {whole} s"
-    lower = _lower_percentile(result)
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
     return text

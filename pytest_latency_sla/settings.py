@@ -109,7 +109,9 @@ def _from_plan(name: str) -> float:
     return value / 1e9 if name.endswith("_ns") else value  # type: ignore[no-any-return]
 
 
-_SECONDS = _number(0, 3600, False, False)
+#: The longest time setting (s): an hour.
+MAX_SECONDS = 3600
+_SECONDS = _number(0, MAX_SECONDS, False, False)
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class Settings:
     max_time: float = setting(
         _from_plan("max_time_ns"),
         "seconds of sampling after which an undecided verdict is inconclusive",
-        _number(0, 3600, True, False),
+        _number(0, MAX_SECONDS, True, False),
         metavar="SECONDS",
         unit="s",
         plan="max_time_ns",
