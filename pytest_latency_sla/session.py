@@ -95,6 +95,8 @@ class SlaCollector:
         # with the outcome "rerun" (its call, or a teardown that failed): its records, as
         # many as came with its phases, are kept apart, and only the final attempt counts.
         outcome: str = report.outcome  # "rerun" too, though not in pytest's type
+        if report.skipped and hasattr(report, "wasxfail"):
+            outcome = "xfailed"  # expected to fail: its missed budget fails no run
         if report.when == "setup":
             self._attempts[key] = ([], "")
         kept, status = self._attempts.setdefault(key, ([], ""))

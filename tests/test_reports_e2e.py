@@ -284,6 +284,32 @@ def test_a_run_stopped_by_maxfail_saves_a_first_baseline_but_replaces_none(
     result.stdout.fnmatch_lines(["sla: the run stopped before its end, so --sla-save left*"])
 
 
+def test_an_xfail_tests_missed_budget_does_not_make_the_run_read_missed(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: pytest passed the run (1 xfailed), the Markdown said "SLA missed".
+    pytester.makepyfile(
+        """
+        import time
+
+        import pytest
+
+        @pytest.mark.xfail(reason="known slow")
+        @pytest.mark.sla(us=100)
+        def test_known_slow(sla):
+            sla.measure(time.sleep, 0.002)
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json", "--sla-report=md:r.md")
+    result.assert_outcomes(xfailed=1)
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert (record["verdict"], record["outcome"]) == ("fail", "xfailed")
+    assert load_report(pytester.path / "r.json")["totals"]["fail"] == 0
+    markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
+    assert "SLA missed" not in markdown.splitlines()[0], markdown
+    assert "1 SLA measurement: 1 fail expected (xfail)" in markdown
+
+
 # --- baselines --------------------------------------------------------------------------
 
 #: A callable with a stable median (a sleep): baselines compare the judged percentile, and
