@@ -83,12 +83,19 @@ def _merge(arguments: argparse.Namespace) -> int:
     # of the same merge would then fail).
     reads = {os.path.realpath(path): path for path in arguments.reports}
     for target in files.targets(_targets(requested), arguments.sla_save, os.environ):
-        shard = reads.get(os.path.realpath(files.target_path(target, os.getcwd())))
+        full = files.target_path(target, os.getcwd())
+        shard = reads.get(os.path.realpath(full))
         if shard is not None:
             return _error(
                 f"the merged {target.label} would overwrite {shard!r}, a report this "
                 "merge reads; write it to another path"
             )
+        try:
+            # Nor a file that is not a report: refused before anything is written.
+            if not target.append:
+                files.check_ours(full)
+        except files.NotOursError as exc:
+            return _error(f"could not write the merged {target.label} to {target.path}: {exc}")
     try:
         shards = [load_shard(path) for path in arguments.reports]
         run = merge_runs(shards, allow_mixed=arguments.allow_mixed)

@@ -386,9 +386,14 @@ def test_never_writes_over_a_file_that_is_not_a_report(
 ) -> None:
     shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
     (tmp_path / "notes.md").write_text("# my notes\n", "utf-8")
-    assert merge(tmp_path, monkeypatch, "a.json", "--sla-report=md:notes.md") == 2
-    assert "could not write the SLA md report to notes.md: " in capsys.readouterr().err
+    status = merge(
+        tmp_path, monkeypatch, "a.json", "--sla-report=html:all.html", "--sla-report=md:notes.md"
+    )
+    assert status == 2
+    assert "could not write the merged md report to notes.md: " in capsys.readouterr().err
     assert (tmp_path / "notes.md").read_text("utf-8") == "# my notes\n"
+    # Refused before anything is written (a trial: the HTML report was written first).
+    assert not (tmp_path / "all.html").exists()
 
 
 def test_never_writes_over_a_shard_it_reads(
