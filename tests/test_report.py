@@ -1026,6 +1026,10 @@ def test_the_summary_counts_the_comparisons_with_the_base_revision() -> None:
     assert "buys nothing" not in line
     slower["outcome"] = "passed"
     assert "buys nothing" in labels.summary_line([slower, same, moved], headroom=10.0)
+    again = record("test_again", 30.0)
+    again["revision"] = not_compared("main", "unchanged")
+    line = labels.summary_line([same, again], headroom=10.0)
+    assert line.endswith("; against main: 2 models unchanged (not measured again)")
 
 
 def test_a_failed_regression_gate_heads_the_reports() -> None:
@@ -1112,3 +1116,21 @@ def test_the_baselines_unmatched_measurements_name_at_most_five() -> None:
                          "t.py::test_4 and 2 more")  # fmt: skip
     assert unmatched_line({"baseline_unmatched": []}) == ""
     assert unmatched_line({}) == ""
+
+
+@pytest.mark.parametrize(
+    ("label", "span"),
+    [
+        ("t.py::test_x[a`b]", "``t.py::test_x[a`b]``"),
+        ("t.py::test_x[``]", "```t.py::test_x[``]```"),
+        ("t.py::test_x[a|b]", "`t.py::test_x[a\\|b]`"),
+    ],
+)
+def test_a_label_with_backticks_stays_one_code_span(label: str, span: str) -> None:
+    from test_html_report import _document
+
+    from pytest_latency_sla.report.markdown import render
+
+    entry = record("test_x", 3.0)
+    entry["label"] = label
+    assert f"| {span} |" in render(_document([entry]))

@@ -207,7 +207,7 @@ def revision_counts(records: Sequence[SlaRecord]) -> str:
         "improvement": "improvement",
         "unchanged": "unchanged",
         "unknown": "too close to tell",
-        "model unchanged": "model unchanged (not measured again)",
+        "model unchanged": "model{s} unchanged (not measured again)",
         "model new": f"new (no such model at {ref}: not compared)",
         "model not comparable": "not comparable",
     }
@@ -215,5 +215,5 @@ def revision_counts(records: Sequence[SlaRecord]) -> str:
     for kind, word in words.items():
         if n := kinds.count(kind):
             plural = "s" if n > 1 and kind in ("regression", "improvement") else ""
-            parts.append(f"{n} {word}{plural}")
+            parts.append(f"{n} {word.replace('{s}', 's' if n > 1 else '')}{plural}")
     return f"; against {ref}: " + ", ".join(parts)

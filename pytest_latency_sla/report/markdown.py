@@ -6,6 +6,7 @@ first, with regressions against the baseline in bold.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .. import fmt
@@ -47,6 +48,14 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+def _code(text: str) -> str:
+    """``text`` as a code span: fenced by more backticks than it holds in a row (a test id
+    with a backtick in it broke the span)."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{_cell(text)}{pad}{fence}"
+
+
 #: The run's status (:func:`.labels.run_status`) as an icon.
 _STATUS_ICON = {
     "fail": "❌",
@@ -68,7 +77,7 @@ def _status(document: Document) -> str:
 def _row(record: SlaRecord, compared: bool) -> str:
     verdict = verdict_label(record)
     cells = [
-        f"`{_cell(record['label'])}`",
+        f"{_code(record['label'])}",
         _cell(budget_label(record).replace("<=", "≤")),
         fmt.duration(record["measured_s"]),
         fmt.duration(record["p50_s"]),
@@ -100,7 +109,7 @@ def _side_by_side(records: list[SlaRecord]) -> list[str]:
     ref = changed[0][1]["ref"]
     pct = fmt.pct_label(changed[0][1]["percentile"] or 99.0)
     lines = [
-        f"**Changed models, measured side by side with `{_cell(ref)}`** (interleaved, in "
+        f"**Changed models, measured side by side with {_code(ref)}** (interleaved, in "
         "the same minutes):",
         "",
         f"| test | base p50 | head p50 | p50 head/base | base {pct} | head {pct} "
@@ -110,7 +119,7 @@ def _side_by_side(records: list[SlaRecord]) -> list[str]:
     for record, entry in changed:
         outcome = OUTCOME_TEXT.get(entry["outcome"] or "", "-")
         lines.append(
-            f"| `{_cell(record['label'])}` | {_seconds(entry['base_p50_s'])} "
+            f"| {_code(record['label'])} | {_seconds(entry['base_p50_s'])} "
             f"| {_seconds(entry['head_p50_s'])} | {ratio_cell(entry['p50_ratio'])} "
             f"| {_seconds(entry['base_percentile_s'])} "
             f"| {_seconds(entry['head_percentile_s'])} "
@@ -129,7 +138,7 @@ def _advice(records: list[SlaRecord]) -> list[str]:
     for record in advised:
         found = advice_of(record)
         assert found is not None
-        lines += [f"`{_cell(record['label'])}`: {_cell(found['sentence'])}", ""]
+        lines += [f"{_code(record['label'])}: {_cell(found['sentence'])}", ""]
         rows = advice_rows(record)
         if not rows:
             continue
@@ -162,7 +171,7 @@ def render(document: Document, headroom: float | None = None) -> str:
     failed = document.get("unmeasured", [])
     if failed:
         lines += [f"**{unmeasured_heading(len(failed))}:**", ""]
-        lines += [f"- `{_cell(e['nodeid'])}` ({e['phase']}): {_cell(e['message'])}" for e in failed]
+        lines += [f"- {_code(e['nodeid'])} ({e['phase']}): {_cell(e['message'])}" for e in failed]
         lines.append("")
     if records:
         lines += [_cell(summary_line(records, headroom, inconclusive_fails(run))), ""]
@@ -190,7 +199,7 @@ def render(document: Document, headroom: float | None = None) -> str:
             if revision is not None and revision["status"] in ("unchanged", "new"):
                 notes.append((record["label"], revision_text(revision)))
         for label, text in notes:
-            lines.append(f"- `{_cell(label)}`: {_cell(text)}")
+            lines.append(f"- {_code(label)}: {_cell(text)}")
         apart = not_comparable_text(records, quote="`")
         if apart:
             lines.append(f"- {_cell(apart)}")
@@ -204,7 +213,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         f"<sub>{env['cpu_model'] or env['machine']}, {env['cpu_count']} CPUs, "
         f"{env['implementation']} {env['python']}, {software}; "
         f"started {run['started_at']}, {run['duration_s']:.1f} s"
-        + (f"; baseline `{_cell(run['baseline'])}`" if run["baseline"] else "")
+        + (f"; baseline {_code(run['baseline'])}" if run["baseline"] else "")
         + "</sub>"
     )
     return "\n".join(lines) + "\n"
