@@ -512,3 +512,31 @@ def test_advise_takes_a_bool(pytester: pytest.Pytester) -> None:
             "sla_advise), got str (in test_flag.py::test_flag)"
         ]
     )
+
+
+def test_a_model_with_no_ai_onnx_opset_has_nothing_to_quantize_not_a_quantizer_error() -> None:
+    # A trial: onnxmltools' XGBoost (only the ai.onnx.ml domain) made quantize_dynamic
+    # raise "ValueError: Failed to find proper ai.onnx domain".
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Binarizer", ["x"], ["y"], domain="ai.onnx.ml", threshold=0.5)],
+        "ml_only",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("ai.onnx.ml", 3)])
+    source = model.SerializeToString()
+    assert onnx.load_from_string(source).opset_import[0].domain == "ai.onnx.ml"
+    unchanged = run_quantize(source, 60.0)
+    assert unchanged == source
+    assert variants.nothing_quantized(unchanged) == (
+        "quantize_dynamic found nothing to quantize: it quantizes the constant weights of "
+        "MatMul, Conv, Gather, Attention and LSTM operators, and this model has none "
+        "(its operators: Binarizer)"
+    )
+    # The operators looked for hold every one onnxruntime's dynamic quantizer handles.
+    from onnxruntime.quantization import registry
+
+    assert set(registry.IntegerOpsRegistry) <= variants.QUANTIZED_OPS
