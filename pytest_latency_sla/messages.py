@@ -91,6 +91,8 @@ def verdict_message(
         if sampling.needed_calls is None:
             # "no verdict in sight at this margin" reads as the model's fault: it is not.
             longer = _sample_longer(sampling, cut_by)
+        elif not longer.startswith("raise"):
+            longer = f"sample longer: {longer}"  # "or p99 needs about ..." read garbled
         return (
             f"{head}the machine was busy: {fmt.percent(round(decision.contended_share, 2))} of "
             "calls waited for a CPU taken by other processes, and only that wait stood "

@@ -884,6 +884,23 @@ def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -
     ) in cut
 
 
+def test_a_busy_machine_with_a_verdict_in_sight_says_to_sample_longer() -> None:
+    # A trial: "rerun on a quieter runner, or p99 needs about 4,140 calls: ..." read garbled.
+    decision = Decision(
+        None, 1.0, 1.0, 0.01 / 3, 100.0, 1.0, 1.0, reason="busy", contended_share=0.61
+    )
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=4_140,
+        decision=decision,
+    )
+    assert (
+        "; rerun on a quieter runner, or sample longer: p99 needs about 4,140 calls: about "
+    ) in verdict_message(res)
+
+
 def test_verdict_message_when_the_projection_moved_out_of_reach() -> None:
     res = result(
         Budget(100, "us", 99),
