@@ -65,7 +65,7 @@ def verdict_message(
         if inconclusive_policy == "fail"
         else ""
     )
-    head = f"SLA too close to call: {label} {measured} against a {limit} ({stats}); "
+    head = f"SLA inconclusive: {label} {measured} against a {limit} ({stats}); "
     if sampling.stop_reason == "benchmark":
         # pytest-benchmark chose how many rounds ran; the sla_max_* caps played no part.
         return (

@@ -81,7 +81,7 @@ def test_few_rounds_are_inconclusive(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-p", "pytest_benchmark")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*SLA too close to call*9 calls*"])
+    result.stdout.fnmatch_lines(["*SLA inconclusive*9 calls*"])
 
 
 def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:

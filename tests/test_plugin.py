@@ -404,9 +404,11 @@ def test_undecidable_measurement_fails_by_default(pytester: pytest.Pytester) -> 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "SLA too close to call: p99 * against a 50 ms budget for *<lambda> (margin *x, "
+            "SLA inconclusive: p99 * against a 50 ms budget for *<lambda> (margin *x, "
             "10 calls, "
-            "99% confidence); after 10 calls (sla_max_samples), *sla_inconclusive = warn (or pass)*"
+            # (A busy machine is mentioned first, when the suite shares the cores.)
+            "99% confidence); *after 10 calls (sla_max_samples), "
+            "*sla_inconclusive = warn (or pass)*"
         ]
     )
 
@@ -437,7 +439,7 @@ def test_inconclusive_warn_passes_with_a_warning(pytester: pytest.Pytester, onnx
             "*warnings summary*",
             # Attributed to the line of the test that measured, not to the plugin.
             "*test_inconclusive_warn_passes_with_a_warning.py:*: SlaInconclusiveWarning: "
-            "SLA too close to call: p99 * against a 50 ms budget*",
+            "SLA inconclusive: p99 * against a 50 ms budget*",
         ]
     )
 
@@ -452,7 +454,7 @@ def test_inconclusive_policy_from_ini(pytester: pytest.Pytester, config_file: st
     pytester.makepyfile(ONE_FAST_SLA_TEST)
     result = pytester.runpytest(UNDECIDABLE, *FAST)
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines(["*SlaInconclusiveWarning: SLA too close to call*"])
+    result.stdout.fnmatch_lines(["*SlaInconclusiveWarning: SLA inconclusive*"])
 
 
 def test_inconclusive_warn_becomes_an_error_under_filterwarnings_error(
@@ -462,7 +464,7 @@ def test_inconclusive_warn_becomes_an_error_under_filterwarnings_error(
     pytester.makepyfile(ONE_FAST_SLA_TEST)
     result = pytester.runpytest(UNDECIDABLE, *FAST)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*SlaInconclusiveWarning: SLA too close to call*"])
+    result.stdout.fnmatch_lines(["*SlaInconclusiveWarning: SLA inconclusive*"])
 
 
 @pytest.mark.parametrize(
@@ -991,7 +993,7 @@ def test_command_line_beats_ini(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
     result = pytester.runpytest(UNDECIDABLE, "--sla-inconclusive=fail")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*SLA too close to call*"])
+    result.stdout.fnmatch_lines(["*SLA inconclusive*"])
 
 
 BAD_SETTINGS = [
@@ -1252,7 +1254,7 @@ def test_marker_sampling_settings_apply_to_their_test_alone(pytester: pytest.Pyt
     )
     result = pytester.runpytest(*FAST)
     result.assert_outcomes(failed=1, passed=1)
-    result.stdout.fnmatch_lines(["*SLA too close to call: *after 10 calls (sla_max_samples), *"])
+    result.stdout.fnmatch_lines(["*SLA inconclusive: *after 10 calls (sla_max_samples), *"])
 
 
 def test_a_bad_marker_sampling_setting_is_an_error_naming_it(pytester: pytest.Pytester) -> None:

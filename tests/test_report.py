@@ -683,7 +683,7 @@ def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
     res = _undecided_at_max_time()
     message = verdict_message(res)
     assert message.startswith(
-        "SLA too close to call: p99 99.0 µs against a 100 µs budget for model.onnx "
+        "SLA inconclusive: p99 99.0 µs against a 100 µs budget for model.onnx "
         "(margin 1.01x, 100 calls, 99% confidence); after 3.00 s (sla_max_time), the samples "
         "cannot tell at 99% confidence whether the budget is met; p99 needs about 51,000 "
         "calls: about 2.58 s at 50.5 µs per call; set max_time=4 on this marker"

@@ -193,7 +193,7 @@ STATUS_TEXT = {
     "unmeasured": "SLA tests failed without a measurement",
     "gate": "slower than the regression gate allows",
     "failed": "no budget missed, but SLA tests failed",
-    "inconclusive": "SLA too close to call",
+    "inconclusive": "SLA inconclusive",
     "regression": "SLA met, with regressions",
     "met": "SLA met",
     "none": "no SLA measurements",
