@@ -380,6 +380,30 @@ def test_string_feeds(value: object) -> None:
     assert out.ravel().tolist() == ["hello"]
 
 
+def test_every_input_that_cannot_be_generated_is_named_at_once() -> None:
+    # A trial: a pipeline's string inputs were named one per run ('city', then 'color').
+    from onnx import helper
+
+    strings = [helper.make_tensor_value_info(n, TensorProto.STRING, [1]) for n in "abc"]
+    floats = helper.make_tensor_value_info("f", TensorProto.FLOAT, [1])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", [n], [f"{n}_out"]) for n in "abcf"],
+        "strings",
+        [strings[0], floats, *strings[1:]],
+        [
+            *(helper.make_tensor_value_info(f"{n}_out", TensorProto.STRING, [1]) for n in "abc"),
+            helper.make_tensor_value_info("f_out", TensorProto.FLOAT, [1]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(OnnxInputError) as info:
+        prepare(model, feeds={"b": ["x"]})
+    assert str(info.value) == (
+        "cannot generate a value for inputs 'a' of type tensor(string) and 'c' of type "
+        "tensor(string); pass them in feeds, e.g. feeds={'a': <value>, 'c': <value>}"
+    )
+
+
 def test_an_empty_list_for_a_string_input_is_an_empty_batch() -> None:
     # numpy calls an empty list float64: it holds no value of the wrong type.
     prepared = prepare(identity_model(TensorProto.STRING, ["batch"]), feeds={"x": []})

@@ -69,19 +69,24 @@ def random_feeds(
     Floats are uniform in [0, 1), integers 0 or 1 (safe as indices), booleans random.
     """
     rng = np.random.default_rng(seed)
+    # Every input that needs a value, named at once (not one per run of the test).
+    needed = [n for n in inputs if n.name not in feeds and str(n.type) not in _DTYPES]
+    if needed:
+        names = " and ".join(
+            ", ".join(f"{n.name!r} of type {n.type}" for n in needed).rsplit(", ", 1)
+        )
+        example = ", ".join(f"{n.name!r}: <value>" for n in needed)
+        raise OnnxInputError(
+            f"cannot generate a value for input{'s' if len(needed) > 1 else ''} {names}; "
+            f"pass {'them' if len(needed) > 1 else 'it'} in feeds, e.g. feeds={{{example}}}"
+        )
     # In the model's input order, so reports list inputs the way the model declares them.
     out: dict[str, Any] = {}
     for node in inputs:
         if node.name in feeds:
             out[node.name] = feeds[node.name]
             continue
-        type_name = str(node.type)
-        dtype = _DTYPES.get(type_name)
-        if dtype is None:
-            raise OnnxInputError(
-                f"cannot generate a value for input {node.name!r} of type {type_name}; pass "
-                f"it in feeds, e.g. feeds={{{node.name!r}: <value>}}"
-            )
+        dtype = _DTYPES[str(node.type)]
         shape = _shape(node.name, node.shape or [], dims)
         value: npt.NDArray[Any]
         try:
