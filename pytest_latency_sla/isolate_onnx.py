@@ -268,12 +268,14 @@ def run_cold(
             # An equal share of what is left to each start still to make (the first's
             # idle gap on top of its share).
             idle = gap or 0.0
-            wait = min(timeout, ((until[0] - time.monotonic_ns()) / 1e9 - idle) / (runs - number))
-            wait += idle
+            left = (until[0] - time.monotonic_ns()) / 1e9
+            wait = min(timeout, (left - idle) / (runs - number)) + idle
             if wait < idle + _COLD_START_MIN_S:
+                # "No time" read wrong with seconds left: too few for what each start needs.
+                each = f"{_COLD_START_MIN_S:g} s each" + (f", and {idle:g} s idle" if idle else "")
                 raise IsolationError(
-                    f"{until[1]} left no time for cold start {number + 1} of {runs}: raise "
-                    "it, or drop cold_ms="
+                    f"{until[1]} left {max(0.0, left):.1f} s, too little for cold starts "
+                    f"{number + 1}-{runs} of {runs} ({each}): raise it, or drop cold_ms="
                 )
         task = _ColdTask(job, gap)
         reply = _run(_dumps(task, parts), wait, onnx=True)
