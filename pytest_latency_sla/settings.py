@@ -511,6 +511,4 @@ def resolve_settings(
         except SettingError as exc:
             raise SettingError(f"{option.cli} / {option.ini}: {exc} ({source})") from None
         sources[option.name] = source
-    settings = Settings(**values)
-    check_together(settings, sources)
-    return settings
+    return check_together(Settings(**values), sources)

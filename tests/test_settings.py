@@ -383,3 +383,15 @@ def test_max_regression_without_a_baseline_is_a_usage_error() -> None:
     assert resolve(cli_values(max_regression="10", compare_dir="../b")).compare_dir == "../b"
     with pytest.raises(SettingError, match=r"both name a base to measure against; give one"):
         resolve(cli_values(compare_ref="main", compare_dir="../b"))
+
+
+def test_a_gate_in_a_file_applies_to_the_runs_that_compare_and_no_others() -> None:
+    # A trial: sla_max_regression in pyproject.toml made `--sla-save` on main a usage
+    # error. From a file it is the gate for the runs that compare; alone it is left out.
+    gate = ini_values(max_regression="20")
+    assert resolve(ini=gate).max_regression is None
+    assert resolve(cli_values(save="base.json"), gate).max_regression is None
+    assert resolve(cli_values(compare="base.json"), gate).max_regression == 0.2
+    # On the command line, without a base, it is still a mistake to point out.
+    with pytest.raises(SettingError, match=r"needs something to compare with"):
+        resolve(cli_values(max_regression="20"), gate)
