@@ -194,6 +194,9 @@ def test_a_change_under_the_noise_floor_says_so_when_it_is_large() -> None:
     assert change_label(rec) == "p50 +100%, within the noise (model changed)"
     rec["comparison"], _ = compare(rec, entry(1.95, 1.9, 2.0), ENV, ENV, 0.2)
     assert change_label(rec) == "p50 +3%"
+    # 9.9% reads +10%: said as it is shown (a trial saw "+10%" without the words).
+    rec["comparison"], _ = compare(rec, entry(2.0 / 1.099, 1.8, 1.85), ENV, ENV, 0.2)
+    assert change_label(rec) == "p50 +10%, within the noise"
 
 
 def test_environment_mismatch_onnxruntime_and_cpu() -> None:

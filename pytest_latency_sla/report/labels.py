@@ -79,7 +79,7 @@ def change_label(record: SlaRecord) -> str:
         return f"{text} (mismatch{changed})"
     if status in ("regression", "improvement"):
         text = f"{text} {status}"
-    elif abs(change) >= _SHOWN_AS_NOISE:
+    elif abs(round(change * 100)) >= _SHOWN_AS_NOISE * 100:  # as shown: 9.9% reads +10%
         # Unchanged by the rule, yet far from 0: within the noise between runs (the
         # noise floor, sla_noise_floor, or the two runs' uncertainty) it is no change.
         text = f"{text}, within the noise"
