@@ -143,9 +143,14 @@ def clash(wanted: Sequence[Target], start: str, compare: str | None) -> str | No
             )
         # (The JSON report and the baseline are the same text: one path may take both.)
         if other is not None and {other.kind, target.kind} != {"json", "baseline"}:
+            first, last = (
+                f"{t.label} for $GITHUB_STEP_SUMMARY" if t.append else t.label
+                for t in (other, target)
+            )
+            what = "mix into" if target.append or other.append else "replace"
             return (
-                f"the SLA {other.label} and the SLA {target.label} would both be written to "
-                f"{target.path}, and the last would replace the first: give each its own path"
+                f"the SLA {first} and the SLA {last} would both be written to "
+                f"{target.path}, and the last would {what} the first: give each its own path"
             )
         seen[full] = target
     return None
