@@ -984,6 +984,11 @@ def test_time_line_reads_each_measurements_own_max_time() -> None:
         "measuring took 97.7 s over 3 measurements; 2 went past their max_time "
         "(8.00 s, 30.0 s), the longest 40.0 s"
     )
+    # Stopped at its max_time, a chunk over it (5.01 s of 5 s): not past it (a trial).
+    stopped = record("test_stopped", 2.0)
+    stopped["duration_s"], stopped["warmup_s"], stopped["max_time_s"] = 5.01, 0.0, 5.0
+    stopped["stop_reason"] = "max_time"
+    assert labels.time_line([stopped], 20.0) == ""
     # A record written before the field: the setting, as before.
     del longer["max_time_s"]
     assert labels.time_line([longer], 20.0).endswith(
