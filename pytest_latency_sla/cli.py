@@ -122,8 +122,16 @@ def _merge(arguments: argparse.Namespace) -> int:
         print(f"sla: {error}", file=sys.stderr)
     if errors:
         return EXIT_ERROR
+    stopped = [s["path"] for s in run["merged_from"] or () if s["interrupted"]]
+    if stopped:
+        # Partial results must not pass the merge job, the one gate, as a whole run.
+        print(
+            f"sla: {', '.join(stopped)} {'was' if len(stopped) == 1 else 'were'} interrupted: "
+            "the merged results are partial",
+            file=sys.stderr,
+        )
     failed = any(r["outcome"] == "failed" for r in document["results"])
-    return EXIT_FAILED if failed or document["unmeasured"] else EXIT_OK
+    return EXIT_FAILED if failed or document["unmeasured"] or stopped else EXIT_OK
 
 
 def _print_table(document: Document) -> None:

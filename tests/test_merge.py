@@ -46,6 +46,7 @@ def shard(
     settings: dict[str, Any] | None = None,
     outcome: str = "passed",
     unmatched: list[str] | None = None,
+    interrupted: bool = False,
 ) -> str:
     """Write a shard's JSON report (as a pytest run writes it) and return its name."""
     records = []
@@ -56,7 +57,7 @@ def shard(
     run = Run(
         started_at=started_at,
         duration_s=duration_s,
-        interrupted=False,
+        interrupted=interrupted,
         exit_status=exit_status,
         environment=copy.deepcopy(environment or ENVIRONMENT),  # type: ignore[typeddict-item]
         settings={"confidence": 0.99, "headroom": 10.0, "report": [f"json:{name}"]}
@@ -537,6 +538,19 @@ def test_the_unmeasured_tests_of_every_shard_are_kept(
     assert merged["totals"]["unmeasured"] == 1
     markdown = (tmp_path / "all.md").read_text("utf-8")
     assert "❌ **SLA tests failed without a measurement**" in markdown
+
+
+def test_an_interrupted_shard_fails_the_merge_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A trial: a shard stopped by Ctrl-C merged with exit status 0 and "SLA met".
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"t.py::test_b": 40.0}, interrupted=True, exit_status=2)
+    assert merge(tmp_path, monkeypatch, "a.json", "b.json", "--sla-report=json:all.json") == 1
+    assert "sla: b.json was interrupted: the merged results are partial" in (
+        capsys.readouterr().err
+    )
+    assert load_report(tmp_path / "all.json")["run"]["interrupted"] is True
 
 
 @pytest.mark.parametrize(
