@@ -111,7 +111,7 @@ def main() -> int:
         assert node is not None
         message = node.get("message", "") or ""
         clear = "sla.onnx(): " in message and "Traceback" not in (node.text or "")[:200]
-        if "SLA missed" in message or "too close to call" in message:
+        if "SLA missed" in message or "SLA inconclusive" in message:
             outcomes["measured (verdict failed)"] += 1
         elif clear:
             outcomes["clear error"] += 1
