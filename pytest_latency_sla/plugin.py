@@ -19,7 +19,7 @@ from . import marker as marker_module
 from . import workers
 from .environment import EnvironmentCache
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
-from .session import RECORDS_ATTR, SLA_TEST_ATTR, SlaCollector
+from .session import RECORDS_ATTR, SLA_TEST_ATTR, ReplacedAttempts, SlaCollector, is_sla_property
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ STARTED_KEY = pytest.StashKey[int]()
 CALLED_KEY = pytest.StashKey[int]()
 #: Set when a test measured nothing but a fixture of it may measure after its ``yield``.
 DEFERRED_KEY = pytest.StashKey[bool]()
-ATTEMPTS_KEY = pytest.StashKey["_Attempts"]()
+ATTEMPTS_KEY = pytest.StashKey[ReplacedAttempts]()
 RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
@@ -114,7 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[BASELINE_KEY] = load_baseline(settings.compare)
         except BaselineError as exc:
             raise pytest.UsageError(f"--sla-compare / sla_compare: {exc}") from None
-    attempts = _Attempts()
+    attempts = ReplacedAttempts()
     config.stash[ATTEMPTS_KEY] = attempts
     config.pluginmanager.register(attempts, "pytest_latency_sla.attempts")
     environment = EnvironmentCache()
@@ -182,7 +182,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[RECORDS_KEY] = []
     item.stash[DEFERRED_KEY] = False
     # Nor may an earlier attempt's JUnit properties stay on the test case.
-    item.user_properties[:] = [p for p in item.user_properties if not _is_sla_property(p)]
+    item.user_properties[:] = [p for p in item.user_properties if not is_sla_property(p)]
     marker = item.get_closest_marker("sla")
     if marker is None:
         item.stash[MARKER_KEY] = None
@@ -213,10 +213,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             problem = str(exc)
     # Outside the except block, so the error is one sentence, not a chained traceback.
     pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
-
-
-def _is_sla_property(entry: object) -> bool:
-    return isinstance(entry, tuple) and str(entry[0]).startswith("sla_")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -329,30 +325,6 @@ def pytest_runtest_makereport(
         reason = str(call.excinfo.value) if call.excinfo else ""
         report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {reason}")
     return report
-
-
-class _Attempts:
-    """JUnit properties of an attempt that a rerun plugin replaces: ``sla_attempt=rerun``.
-
-    A rerun plugin (pytest-rerunfailures) marks the call report "rerun" and hands the
-    reports of an attempt to ``pytest_runtest_logreport`` in order; junitxml writes a
-    test case's properties from its teardown report. So, first among the hooks, the
-    teardown report of a replaced attempt loses its verdict properties: they do not
-    count, and the final attempt's test case carries its own.
-    """
-
-    def __init__(self) -> None:
-        self._replaced: set[str] = set()
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        outcome: str = report.outcome  # a setup, call or teardown may be the one rerun
-        if outcome == "rerun":
-            self._replaced.add(report.nodeid)
-        if report.when == "teardown" and report.nodeid in self._replaced:
-            self._replaced.discard(report.nodeid)
-            kept = [p for p in report.user_properties if not _is_sla_property(p)]
-            report.user_properties = [*kept, ("sla_attempt", "rerun")]
 
 
 @pytest.fixture

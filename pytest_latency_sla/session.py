@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     from .schema import Run, SlaRecord, Unmeasured
     from .settings import Settings
 
-__all__ = ["RECORDS_ATTR", "SLA_TEST_ATTR", "SlaCollector"]
+__all__ = [
+    "RECORDS_ATTR",
+    "SLA_TEST_ATTR",
+    "ReplacedAttempts",
+    "SlaCollector",
+    "is_sla_property",
+]
 
 #: The attribute of a call-phase ``pytest.TestReport`` that carries a test's records.
 RECORDS_ATTR = "sla_records"
@@ -332,3 +338,32 @@ def _first_line(report: pytest.TestReport) -> str:
 def _shortened(text: str, most: int) -> str:
     """``text``, or its first ``most - 1`` characters and an ellipsis."""
     return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
+class ReplacedAttempts:
+    """JUnit properties of an attempt that a rerun plugin replaces: ``sla_attempt=rerun``.
+
+    A rerun plugin (pytest-rerunfailures) marks the call report "rerun" and hands the
+    reports of an attempt to ``pytest_runtest_logreport`` in order; junitxml writes a
+    test case's properties from its teardown report. So, first among the hooks, the
+    teardown report of a replaced attempt loses its verdict properties: they do not
+    count, and the final attempt's test case carries its own.
+    """
+
+    def __init__(self) -> None:
+        self._replaced: set[str] = set()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome: str = report.outcome  # a setup, call or teardown may be the one rerun
+        if outcome == "rerun":
+            self._replaced.add(report.nodeid)
+        if report.when == "teardown" and report.nodeid in self._replaced:
+            self._replaced.discard(report.nodeid)
+            kept = [p for p in report.user_properties if not is_sla_property(p)]
+            report.user_properties = [*kept, ("sla_attempt", "rerun")]
+
+
+def is_sla_property(entry: object) -> bool:
+    """A JUnit property this plugin adds (``sla_verdict``, ...)."""
+    return isinstance(entry, tuple) and str(entry[0]).startswith("sla_")
