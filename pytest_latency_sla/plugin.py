@@ -19,7 +19,14 @@ from . import marker as marker_module
 from . import workers
 from .environment import EnvironmentCache
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
-from .session import RECORDS_ATTR, SLA_TEST_ATTR, ReplacedAttempts, SlaCollector, is_sla_property
+from .session import (
+    RECORDS_ATTR,
+    SLA_TEST_ATTR,
+    UNMEASURED_ATTR,
+    ReplacedAttempts,
+    SlaCollector,
+    is_sla_property,
+)
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -270,8 +277,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     yield
     if item.stash.get(DEFERRED_KEY, False) and not item.stash.get(RECORDS_KEY, []):
-        item.stash[DEFERRED_KEY] = False
-        _measured_nothing(item)
+        _measured_nothing(item)  # (DEFERRED_KEY stays set: the report says so)
 
 
 def _sla_in_a_fixture(item: pytest.Item) -> bool:
@@ -313,6 +319,11 @@ def pytest_runtest_makereport(
     records = item.stash.get(RECORDS_KEY, [])
     # Sent once, with the report of the phase they are judged in: the call's (a fixture's
     # setup measures for it), a setup's that failed (no call follows), a teardown's.
+    deferred = item.stash.get(DEFERRED_KEY, False)
+    if call.when == "teardown" and report.failed and not records and deferred:
+        # The check that waited for the teardown found nothing measured (or the
+        # teardown failed first): an SLA test without a measurement.
+        setattr(report, UNMEASURED_ATTR, True)
     if records and (call.when != "setup" or not report.passed):
         setattr(report, RECORDS_ATTR, list(records))
         records.clear()

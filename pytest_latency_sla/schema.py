@@ -367,7 +367,7 @@ class Unmeasured(TypedDict):
     """An SLA test that failed without a measurement (bad input, a crash, a timeout)."""
 
     nodeid: str
-    phase: str  # "setup" or "call"
+    phase: str  # "setup", "call" or "teardown" (measuring left to a fixture's teardown)
     message: str  # the failure's first line, at most UNMEASURED_MESSAGE characters
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RECORDS_ATTR",
     "SLA_TEST_ATTR",
+    "UNMEASURED_ATTR",
     "ReplacedAttempts",
     "SlaCollector",
     "is_sla_property",
@@ -41,6 +42,9 @@ RECORDS_ATTR = "sla_records"
 #: The attribute of every report of an SLA test (marked, or using the ``sla`` fixture):
 #: True. A failed one without records is an SLA test that failed without a measurement.
 SLA_TEST_ATTR = "sla_test"
+#: The attribute of a failed teardown report of a test whose measurement was left to its
+#: fixtures' teardown: True when none came.
+UNMEASURED_ATTR = "sla_unmeasured"
 
 
 class SlaCollector:
@@ -147,6 +151,9 @@ class SlaCollector:
             return
         if getattr(report, RECORDS_ATTR, None):  # measured, in any phase (a teardown's)
             self.unmeasured.pop(key, None)
+            return
+        if getattr(report, UNMEASURED_ATTR, False) and key not in self.unmeasured:
+            self.unmeasured[key] = _unmeasured(report, "teardown")
             return
         if not getattr(report, SLA_TEST_ATTR, False) or report.when not in ("setup", "call"):
             return

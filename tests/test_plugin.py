@@ -613,6 +613,12 @@ def test_a_test_measured_only_after_a_fixtures_yield_is_judged_there(
         "test_after.py::test_measured_after",
         "passed",
     )
+    # A review: the test that measured nothing was left out, and the run read "SLA met".
+    assert [(e["nodeid"], e["phase"]) for e in document["unmeasured"]] == [
+        ("test_after.py::test_never_measured", "teardown")
+    ]
+    assert document["totals"]["unmeasured"] == 1
+    result.stdout.fnmatch_lines(["*test_after.py::test_never_measured (teardown)"])
 
 
 def test_fixture_without_marker_measures_without_verdict(pytester: pytest.Pytester) -> None:
