@@ -75,6 +75,8 @@ class SlaCollector:
         #: The current attempt of each test: the records it added to ``records``, and the
         #: first outcome of its setup or call that was not a pass ("" while none).
         self._attempts: dict[tuple[str, str], tuple[list[SlaRecord], str]] = {}
+        #: The tests that ran to their teardown (node ids): all of them, or a stopped run.
+        self._finished: set[str] = set()
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
         #: Files left unwritten on purpose, in a sentence each.
@@ -104,6 +106,8 @@ class SlaCollector:
         # An attempt that a rerun plugin (pytest-rerunfailures) replaces reports a phase
         # with the outcome "rerun" (its call, or a teardown that failed): its records, as
         # many as came with its phases, are kept apart, and only the final attempt counts.
+        if report.when == "teardown":
+            self._finished.add(report.nodeid)
         outcome: str = report.outcome  # "rerun" too, though not in pytest's type
         if report.skipped and hasattr(report, "wasxfail"):
             outcome = "xfailed"  # expected to fail: its missed budget fails no run
@@ -204,9 +208,13 @@ class SlaCollector:
             self.skipped.append("no test ran, so no SLA report or baseline was written")
             return
         start = str(self.config.invocation_params.dir)
-        saved = [files.target_path(t, start) for t in wanted if t.kind == "baseline"]
-        # A baseline missing tests would make them "new" later: no regression found.
-        stopped = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldfail)
+        where = [os.path.realpath(files.target_path(t, start)) for t in wanted]
+        saved = [w for w, t in zip(where, wanted, strict=True) if t.kind == "baseline"]
+        # A baseline missing tests would make them "new" later: no regression found. (A
+        # run stopped by -x at its last test is whole.)
+        stopped = (
+            exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldfail or session.shouldstop
+        ) and len(self._finished) < session.testscollected
         save, count = self.settings.save, len(self.records)
         why = ""
         if saved and not count:
@@ -222,7 +230,7 @@ class SlaCollector:
             )
         if why:
             # (Nor may the JSON report, which may share its path, write there.)
-            wanted = [t for t in wanted if files.target_path(t, start) not in saved]
+            wanted = [t for w, t in zip(where, wanted, strict=True) if w not in saved]
             self.skipped.append(why)
         if not wanted:
             return

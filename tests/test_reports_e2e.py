@@ -272,16 +272,28 @@ def test_a_run_stopped_by_maxfail_saves_a_first_baseline_but_replaces_none(
 
         def test_b_fails():
             assert False
+
+        @pytest.mark.sla(ms=50)
+        def test_c_not_reached(sla):
+            sla.measure(lambda: None)
         """
     )
-    pytester.runpytest(*FAST, "-x", "-p", "no:randomly", "--sla-save=base.json")
+    run = (*FAST, "-x", "-p", "no:randomly", "--sla-save=base.json")
+    pytester.runpytest(*run)
     saved = load_report(pytester.path / "base.json")
     assert [r["nodeid"].split("::")[1] for r in saved["results"]] == ["test_a_measured"]
-    (pytester.path / "base.json").write_text(EMPTY_BASELINE)
-    result = pytester.runpytest(*FAST, "-x", "-p", "no:randomly", "--sla-save=base.json")
+    first = (pytester.path / "base.json").read_bytes()
+    # (Nor may a JSON report through a link to the baseline write it.)
+    (pytester.path / "link.json").symlink_to(pytester.path / "base.json")
+    result = pytester.runpytest(*run, "--sla-report=json:link.json")
     result.assert_outcomes(passed=1, failed=1)
-    assert (pytester.path / "base.json").read_text() == EMPTY_BASELINE
+    assert (pytester.path / "base.json").read_bytes() == first
     result.stdout.fnmatch_lines(["sla: the run stopped before its end, so --sla-save left*"])
+    # A review: stopped by -x at its last test, the run is whole, and its baseline saved.
+    result = pytester.runpytest(*run, "-k", "not test_c")
+    result.assert_outcomes(passed=1, failed=1)
+    assert (pytester.path / "base.json").read_bytes() != first
+    assert "stopped before its end" not in result.stdout.str()
 
 
 def test_an_xfail_tests_missed_budget_does_not_make_the_run_read_missed(
