@@ -113,6 +113,12 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve_settings(cli, ini, source, overridden)
     except SettingError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if settings.save and config.getoption("dist", default=None) == "each":
+        raise pytest.UsageError(
+            "--sla-save with pytest-xdist's --dist each would record every test once per "
+            "worker, and a baseline holds one measurement of each: save it without "
+            "--dist each"
+        )
     config.stash[SETTINGS_KEY] = settings
     if settings.compare:
         from .baseline import BaselineError, load_baseline

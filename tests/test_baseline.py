@@ -440,7 +440,8 @@ def test_a_measurement_twice_is_refused(tmp_path: Path) -> None:
     nodeid = document["results"][0]["nodeid"]
     assert str(raised.value) == (
         f"baseline {str(path)!r}: results[1] measures {nodeid} (index 0) again, as an "
-        f"earlier entry does; keep one; {FIX}"
+        "earlier entry does (a report of a run under pytest-xdist's --dist each holds one "
+        f"per worker); keep one; {FIX} without --dist each"
     )
 
 

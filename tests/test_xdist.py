@@ -155,3 +155,12 @@ def test_under_dist_each_the_rows_name_the_worker(pytester: pytest.Pytester) -> 
         "test_under_dist_each_the_rows_name_the_worker.py::test_a [gw0]",
         "test_under_dist_each_the_rows_name_the_worker.py::test_a [gw1]",
     ]
+    # A review: its report holds each test once per worker, which no baseline can.
+    saving = pytester.runpytest_subprocess(
+        "-n", "2", "--dist", "each", "-p", "xdist", *FAST, "--sla-save=b.json"
+    )
+    assert saving.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--sla-save with pytest-xdist's --dist each would record every test once per " in (
+        saving.stderr.str()
+    )
+    assert not (pytester.path / "b.json").exists()
