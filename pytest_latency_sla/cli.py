@@ -94,7 +94,7 @@ def _merge(arguments: argparse.Namespace) -> int:
             # Nor a file that is not a report: refused before anything is written.
             if not target.append:
                 files.check_ours(full)
-        except files.NotOursError as exc:
+        except (OSError, files.NotOursError) as exc:
             return _error(f"could not write the merged {target.label} to {target.path}: {exc}")
     try:
         shards = [load_shard(path) for path in arguments.reports]

@@ -397,6 +397,15 @@ def test_never_writes_over_a_file_that_is_not_a_report(
     assert not (tmp_path / "all.html").exists()
 
 
+def test_a_report_path_through_a_file_is_a_sentence_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    (tmp_path / "afile").write_text("hi\n", "utf-8")
+    assert merge(tmp_path, monkeypatch, "a.json", "--sla-report=json:afile/x.json") == 2
+    assert "could not write the merged json report to afile/x.json: " in capsys.readouterr().err
+
+
 def test_never_writes_over_a_shard_it_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
