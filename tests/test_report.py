@@ -1156,3 +1156,22 @@ def test_a_label_with_backticks_stays_one_code_span(label: str, span: str) -> No
     entry = record("test_x", 3.0)
     entry["label"] = label
     assert f"| {span} |" in render(_document([entry]))
+
+
+def test_an_xfail_tests_results_are_counted_apart_whatever_their_verdict() -> None:
+    # A review: an inconclusive or cold-start miss of an xfail test still made the run
+    # read "SLA inconclusive" or "SLA missed" where pytest passed it.
+    from pytest_latency_sla.report.document import totals
+
+    unsure, cold, met = record("test_u", 3.0), record("test_c", 3.0), record("test_m", 3.0)
+    unsure["verdict"] = "inconclusive"
+    cold["cold"] = {"verdict": "fail"}  # type: ignore[typeddict-item]
+    for entry in (unsure, cold):
+        entry["outcome"] = "xfailed"
+    counts = totals([unsure, cold, met])
+    assert (counts["inconclusive"], counts["cold_fail"], counts["xfailed"]) == (0, 0, 2)
+    assert counts["pass"] == 1
+    assert labels.run_status(counts) == "met"
+    assert labels.summary_line([unsure, cold, met], 10.0).startswith(
+        "3 SLA measurements: 1 pass, 2 xfailed"
+    )

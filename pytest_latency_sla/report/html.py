@@ -423,6 +423,7 @@ def _header(document: Document) -> str:
         (totals.get("fail", 0), "fail", "fail", "s-fail"),
         (totals.get("inconclusive", 0), "inconclusive", "inconclusive", "s-warn"),
         (totals.get("no_budget", 0), "no budget", "no budget", "s-none"),
+        (totals.get("xfailed", 0), "xfailed", "xfailed", "s-none"),
     ]
     if any(r["comparison"] is not None for r in records):
         counts += [

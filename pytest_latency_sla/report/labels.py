@@ -100,10 +100,10 @@ def summary_line(
     counts: dict[str, int] = {}
     for record in records:
         verdict = record["verdict"] or "no budget"
-        if verdict == "fail" and record["outcome"] == "xfailed":
-            verdict = "fail expected (xfail)"
+        if record["outcome"] == "xfailed":
+            verdict = "xfailed"  # expected to fail, whatever the verdict
         counts[verdict] = counts.get(verdict, 0) + 1
-    order = ("fail", "fail expected (xfail)", "inconclusive", "pass", "no budget")
+    order = ("fail", "inconclusive", "pass", "no budget", "xfailed")
     parts = ", ".join(f"{counts[v]} {v}" for v in order if v in counts)
     noun = "measurement" if len(records) == 1 else "measurements"
     line = f"{len(records)} SLA {noun}: {parts}"
