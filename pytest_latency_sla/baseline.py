@@ -15,7 +15,14 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .schema import READABLE_VERSIONS, SCHEMA_VERSION, Comparison, json_schema, schema_problem
+from .schema import (
+    NO_MEDIAN,
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    Comparison,
+    json_schema,
+    schema_problem,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
@@ -331,7 +338,7 @@ def compare(
     if base_p50 is None:
         # Nothing to judge the median against: never "unchanged", which would pass a
         # slowdown of any size.
-        mismatch.append("the baseline has no p50_s above 0")
+        mismatch.append(NO_MEDIAN)
     changed = model_changed(record, entry)
     parts = (base, base_interval, base_p50, percentile_change)
     if mismatch or base_p50 is None or change is None or not math.isfinite(change):
@@ -406,6 +413,12 @@ def judge_against(
             settings.noise_floor,
         )
     if comparison["status"] == "mismatch" and settings.strict_baseline:
+        if comparison["mismatch"] == [NO_MEDIAN]:
+            return (
+                f"the baseline entry in {baseline.path} has no p50_s above 0, so no change "
+                "can be judged against it; re-record the baseline with --sla-save, or drop "
+                "--sla-strict-baseline to only mark such tests"
+            )
         return (
             f"the baseline entry in {baseline.path} was recorded under another "
             f"configuration ({'; '.join(comparison['mismatch'])}), so it cannot be "

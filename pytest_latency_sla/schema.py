@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .environment import Environment
 
 __all__ = [
+    "NO_MEDIAN",
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
     "STEAL_MENTION_SHARE",
@@ -376,6 +377,9 @@ UNMEASURED_MESSAGE = 300
 
 #: A load run's ``steal_share`` from which its messages and reports name the host's steal.
 STEAL_MENTION_SHARE = 0.01
+
+#: The ``comparison.mismatch`` reason of a baseline entry with no median to compare with.
+NO_MEDIAN = "the baseline has no p50_s above 0"
 
 
 class Document(TypedDict):

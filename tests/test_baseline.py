@@ -317,6 +317,14 @@ def test_a_baseline_without_a_median_above_0_is_a_mismatch_not_unchanged(p50: ob
     assert comparison["status"] == "mismatch"
     assert comparison["mismatch"] == ["the baseline has no p50_s above 0"]
     assert fails is False
+    # Not "recorded under another configuration": there is no median to judge against.
+    from pytest_latency_sla.report.labels import mismatch_text
+
+    rec = record(4.0, 3.9, 4.1)
+    rec["comparison"] = comparison
+    assert mismatch_text(rec) == (
+        "baseline entry with no p50_s above 0: not judged; re-record it with --sla-save"
+    )
 
 
 def test_a_baseline_from_another_rootdir_still_finds_its_tests() -> None:

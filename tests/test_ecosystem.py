@@ -489,18 +489,33 @@ def test_two_reports_at_one_path_are_refused_before_the_run(
     assert not (pytester.path / "same.out").exists()
 
 
-def test_a_report_at_the_step_summarys_path_is_refused_saying_it_would_mix_in(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (
+            ("--sla-report=md", "--sla-report=md:gss.md"),
+            "the SLA md report for $GITHUB_STEP_SUMMARY and the SLA md report would both be "
+            "written to *gss.md, and the last would replace the first",
+        ),
+        (
+            ("--sla-report=html:gss.md", "--sla-report=md"),
+            "the SLA html report and the SLA md report for $GITHUB_STEP_SUMMARY would both be "
+            "written to *gss.md, and the last would mix into the first",
+        ),
+    ],
+)
+def test_a_report_at_the_step_summarys_path_is_refused_naming_it(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    refusal: str,
 ) -> None:
     # A trial read "the SLA md report and the SLA md report ... the last would replace".
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.path / "gss.md"))
     pytester.makepyfile("def test_a():\n    pass\n")
-    result = pytester.runpytest("--sla-report=md", "--sla-report=md:gss.md")
+    result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert (
-        "ERROR: the SLA md report for $GITHUB_STEP_SUMMARY and the SLA md report would both "
-        "be written to gss.md, and the last would mix into the first: give each its own path"
-    ) in output(result)
+    result.stderr.fnmatch_lines([f"ERROR: {refusal}: give each its own path"])
 
 
 @pytest.mark.parametrize(

@@ -147,7 +147,7 @@ def clash(wanted: Sequence[Target], start: str, compare: str | None) -> str | No
                 f"{t.label} for $GITHUB_STEP_SUMMARY" if t.append else t.label
                 for t in (other, target)
             )
-            what = "mix into" if target.append or other.append else "replace"
+            what = "mix into" if target.append else "replace"
             return (
                 f"the SLA {first} and the SLA {last} would both be written to "
                 f"{target.path}, and the last would {what} the first: give each its own path"

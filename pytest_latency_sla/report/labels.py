@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import fmt
+from ..schema import NO_MEDIAN
 from .document import failed_anyway, revision_counts, sort_by_margin, totals
 
 if TYPE_CHECKING:
@@ -400,6 +401,8 @@ def mismatch_text(record: SlaRecord) -> str | None:
     comparison = record["comparison"]
     if comparison is None or comparison["status"] != "mismatch":
         return None
+    if comparison["mismatch"] == [NO_MEDIAN]:
+        return "baseline entry with no p50_s above 0: not judged; re-record it with --sla-save"
     return (
         f"baseline recorded under another configuration ({'; '.join(comparison['mismatch'])})"
         ": not judged; re-record it with --sla-save on this one"
