@@ -269,14 +269,17 @@ def run_cold(
             # idle gap on top of its share).
             idle = gap or 0.0
             left = (until[0] - time.monotonic_ns()) / 1e9
-            wait = min(timeout, (left - idle) / (runs - number)) + idle
-            if wait < idle + _COLD_START_MIN_S:
+            share = (left - idle) / (runs - number)
+            if share < _COLD_START_MIN_S:
                 # "No time" read wrong with seconds left: too few for what each start needs.
-                each = f"{_COLD_START_MIN_S:g} s each" + (f", and {idle:g} s idle" if idle else "")
+                each = f"{_COLD_START_MIN_S:g} s each"
+                each += f", and {idle:.3g} s idle" if idle else ""
+                which = f"s {number + 1}-{runs}" if number + 1 < runs else f" {runs}"
                 raise IsolationError(
-                    f"{until[1]} left {max(0.0, left):.1f} s, too little for cold starts "
-                    f"{number + 1}-{runs} of {runs} ({each}): raise it, or drop cold_ms="
+                    f"{until[1]} left {max(0.0, left):.1f} s, too little for cold start{which} "
+                    f"of {runs} ({each}): raise it, or drop cold_ms="
                 )
+            wait = min(timeout, share) + idle
         task = _ColdTask(job, gap)
         reply = _run(_dumps(task, parts), wait, onnx=True)
         if not isinstance(reply, Made):

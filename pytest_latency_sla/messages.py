@@ -87,16 +87,19 @@ def verdict_message(
             "queue behind each stall; a quieter machine helps); "
         )
     if reason == "busy" and decision is not None:
-        longer = need
         if sampling.needed_calls is None:
             # "no verdict in sight at this margin" reads as the model's fault: it is not.
-            longer = _sample_longer(sampling, cut_by)
-        elif not longer.startswith("raise"):
-            longer = f"sample longer: {longer}"  # "or p99 needs about ..." read garbled
+            longer = f", or {_sample_longer(sampling, cut_by)}"
+        elif need.startswith("raise"):
+            longer = f", or {need}"
+        elif _TOO_LONG in need:
+            longer = f"; {need}"  # no sampling reaches it: not "or sample longer"
+        else:
+            longer = f", or sample longer: {need}"  # "or p99 needs about ..." read garbled
         return (
             f"{head}the machine was busy: {fmt.percent(round(decision.contended_share, 2))} of "
             "calls waited for a CPU taken by other processes, and only that wait stood "
-            f"between the samples and a verdict ({stopped}); rerun on a quieter runner, or "
+            f"between the samples and a verdict ({stopped}); rerun on a quieter runner"
             f"{longer}{accept}"
         )
     if reason == "generator" and load is not None:
@@ -237,7 +240,7 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         hours = f"{seconds / 3600:,.0f} h" if seconds >= 7200 else fmt.duration(seconds)
         text = (
             f"{label} needs about {fmt.count(needed)} {unit}: about {hours} at {pace}, "
-            f"longer than sampling may take (max_time= is at most {MAX_SECONDS // 3600} h): "
+            f"{_TOO_LONG} (max_time= is at most {MAX_SECONDS // 3600} h): "
             "give the budget room, or make the model faster"
         )
         if lower is not None:
@@ -268,6 +271,10 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
     return text
+
+
+#: Said of the calls a verdict needs when they would take more than max_time= may be.
+_TOO_LONG = "longer than sampling may take"
 
 
 def _round_up(seconds: float) -> str:

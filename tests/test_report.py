@@ -899,6 +899,17 @@ def test_a_busy_machine_with_a_verdict_in_sight_says_to_sample_longer() -> None:
     assert (
         "; rerun on a quieter runner, or sample longer: p99 needs about 4,140 calls: about "
     ) in verdict_message(res)
+    # More than max_time= may be: not "or sample longer" (a review).
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=3_000_000_000,
+        decision=decision,
+    )
+    assert (
+        "; rerun on a quieter runner; p99 needs about 3,000,000,000 calls: about 42 h at "
+    ) in verdict_message(res)
 
 
 def test_verdict_message_when_the_projection_moved_out_of_reach() -> None:
