@@ -433,9 +433,16 @@ def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytest
     result.stdout.fnmatch_lines([f"sla: {sentence}"])
     document = load_report(pytester.path / "r.json")
     assert document["run"]["baseline_unmatched"] == ["test_model.py::test_fast"]
-    assert sentence[1:] in (pytester.path / "r.md").read_text(encoding="utf-8")
+    coded = sentence.replace(
+        "test_model.py::test_fast", "`test_model.py::test_fast`"
+    )  # each test id a code span
+    assert f"> ⚠️ {coded}\n" in (pytester.path / "r.md").read_text(encoding="utf-8")
     page = (pytester.path / "r.html").read_text(encoding="utf-8")
-    assert "<strong>Not measured.</strong> 1 measurement of the baseline was not" in page
+    assert (
+        "<strong>Not measured.</strong> 1 measurement of the baseline was not made in this run "
+        "(a test renamed, removed or not selected; a renamed test is compared as new): "
+        "<code>test_model.py::test_fast</code></div>"
+    ) in page
     # Without a baseline, no such field.
     pytester.runpytest(*FAST, "--sla-report=json:r.json").assert_outcomes(passed=2)
     assert "baseline_unmatched" not in load_report(pytester.path / "r.json")["run"]

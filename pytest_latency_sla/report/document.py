@@ -15,7 +15,7 @@ from .. import fmt
 from ..schema import SCHEMA_VERSION, Document
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from ..schema import Run, SlaRecord, Unmeasured
 
@@ -180,13 +180,14 @@ def xdist_note(run: Run) -> str | None:
 UNMATCHED_SHOWN = 5
 
 
-def unmatched_line(run: Mapping[str, Any]) -> str:
+def unmatched_line(run: Mapping[str, Any], name: Callable[[str], str] = str) -> str:
     """The baseline's measurements this run made none of (renamed, removed or not
-    selected), in a sentence; "" when there are none, or no baseline."""
+    selected), in a sentence, each as ``name`` writes it (a code span); "" when there are
+    none, or no baseline."""
     missing = list(run.get("baseline_unmatched") or ())
     if not missing:
         return ""
-    named = ", ".join(missing[:UNMATCHED_SHOWN])
+    named = ", ".join(name(m) for m in missing[:UNMATCHED_SHOWN])
     if len(missing) > UNMATCHED_SHOWN:
         named += f" and {fmt.count(len(missing) - UNMATCHED_SHOWN)} more"
     one = len(missing) == 1

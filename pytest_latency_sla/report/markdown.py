@@ -175,9 +175,9 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines.append("")
     if records:
         lines += [_cell(summary_line(records, headroom, inconclusive_fails(run))), ""]
-        missing = unmatched_line(run)
+        missing = unmatched_line(run, _code)
         if missing:
-            lines += [f"> ⚠️ {_cell(missing[0].upper() + missing[1:])}.", ""]
+            lines += [f"> ⚠️ {missing[0].upper() + missing[1:]}", ""]
         lines += _side_by_side(records)
         header = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls"]
         align = ["---", "---", "---:", "---:", "---:", "---", "---", "---:"]

@@ -75,11 +75,12 @@ def unmatched_banner(run: Mapping[str, Any]) -> str:
     """The banner naming the baseline's measurements the run did not make ("" if none)."""
     from .document import unmatched_line
 
-    missing = unmatched_line(run)
+    # (The sentence's own words need no escaping; the test ids are escaped, as code.)
+    missing = unmatched_line(run, lambda nodeid: f"<code>{esc(nodeid)}</code>")
     if not missing:
         return ""
-    text = esc(missing[0].upper() + missing[1:])
-    return f'<div class="banner"><strong>Not measured.</strong> {text}.</div>'
+    text = missing[0].upper() + missing[1:]
+    return f'<div class="banner"><strong>Not measured.</strong> {text}</div>'
 
 
 def setting_text(value: object, unit: str | None = None) -> str:
