@@ -6,7 +6,6 @@ ini file, the default), so a message names it.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from .values import SettingError
@@ -20,8 +19,8 @@ __all__ = ["check_together"]
 
 
 def check_together(settings: Settings, sources: Mapping[str, str]) -> Settings:
-    """Settings that are fine alone but not together: a :class:`SettingError`; or the
-    settings to use (a regression gate from a file, with nothing to compare, left out)."""
+    """Settings that are fine alone but not together: a :class:`SettingError`; else the
+    settings, as they are."""
     if settings.headroom < settings.tight_margin:
         raise SettingError(
             f"--sla-headroom / sla_headroom ({settings.headroom:g}, {sources['headroom']}) "
@@ -34,15 +33,10 @@ def check_together(settings: Settings, sources: Mapping[str, str]) -> Settings:
             f"({sources['compare_dir']}) both name a base to measure against; give one"
         )
     bases = settings.compare or settings.compare_ref or settings.compare_dir
-    if (
-        settings.max_regression is not None
-        and not bases
-        and not sources["max_regression"].startswith("from the command line")
-    ):
-        # A gate configured once, in a file, for the runs that compare: a run that saves
-        # a baseline on main, or compares nothing, has none to apply.
-        settings = dataclasses.replace(settings, max_regression=None)
-    if settings.max_regression is not None and not bases:
+    # A gate configured once, in a file, is for the runs that compare: a run that saves a
+    # baseline on main, or compares nothing, has none to apply (the summary says so).
+    typed = sources["max_regression"].startswith("from the command line")
+    if settings.max_regression is not None and not bases and typed:
         raise SettingError(
             f"--sla-max-regression / sla_max_regression ({sources['max_regression']}) needs "
             "something to compare with: add --sla-compare-ref=REF (a git revision, e.g. "

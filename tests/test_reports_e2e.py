@@ -589,3 +589,24 @@ def test_a_later_attempt_that_measures_takes_a_test_off_the_unmeasured(
     document = load_report(pytester.path / "r.json")
     assert document["unmeasured"] == []
     assert document["totals"]["unmeasured"] == 0
+
+
+def test_a_gate_set_in_a_file_with_nothing_to_compare_says_it_applied_to_nothing(
+    pytester: pytest.Pytester,
+) -> None:
+    # A review: a PR job that forgot its base lost the gate without a word.
+    pytester.makeini("[pytest]\nsla_max_regression = 20\n")
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "sla: no regression gate in this run: sla_max_regression (20%) has nothing to "
+            "compare with; pass --sla-compare, --sla-compare-ref or --sla-compare-dir to "
+            "apply it"
+        ]
+    )
+    # Saving a baseline on main: the gate is for the runs that compare with it.
+    saving = pytester.runpytest(*FAST, "--sla-save=base.json")
+    saving.assert_outcomes(passed=2)
+    assert "no regression gate" not in saving.stdout.str()
