@@ -341,7 +341,7 @@ class Run(_RunUnits, _RunUnmatched):
 
     started_at: str  # ISO 8601, UTC
     duration_s: float  # wall time of the session
-    interrupted: bool  # Ctrl-C (or another interruption): the results are partial
+    interrupted: bool  # stopped with tests left (Ctrl-C, -x): the results are partial
     exit_status: int  # pytest's exit status
     environment: Environment  # machine and software at the start
     settings: dict[str, Any]  # the sla_* settings in force

@@ -77,6 +77,8 @@ class SlaCollector:
         self._attempts: dict[tuple[str, str], tuple[list[SlaRecord], str]] = {}
         #: The tests that ran to their teardown (node ids): all of them, or a stopped run.
         self._finished: set[str] = set()
+        #: Stopped with tests left to run (Ctrl-C, -x, --maxfail): set at the session's end.
+        self._stopped = False
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
         #: Files left unwritten on purpose, in a sentence each.
@@ -173,7 +175,7 @@ class SlaCollector:
         run = Run(
             started_at=self._started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
             duration_s=time.time() - self._started,
-            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or self._stopped,
             exit_status=int(exitstatus),
             environment=self.environment,
             settings=dataclasses.asdict(self.settings),
@@ -215,6 +217,7 @@ class SlaCollector:
         stopped = (
             exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldfail or session.shouldstop
         ) and len(self._finished) < session.testscollected
+        self._stopped = bool(stopped)  # the reports say the results are partial
         save, count = self.settings.save, len(self.records)
         why = ""
         if saved and not count:

@@ -285,9 +285,11 @@ def test_a_run_stopped_by_maxfail_saves_a_first_baseline_but_replaces_none(
     first = (pytester.path / "base.json").read_bytes()
     # (Nor may a JSON report through a link to the baseline write it.)
     (pytester.path / "link.json").symlink_to(pytester.path / "base.json")
-    result = pytester.runpytest(*run, "--sla-report=json:link.json")
+    result = pytester.runpytest(*run, "--sla-report=json:link.json", "--sla-report=md:r.md")
     result.assert_outcomes(passed=1, failed=1)
     assert (pytester.path / "base.json").read_bytes() == first
+    # Its reports say the results are partial, as after Ctrl-C (and a merge fails on it).
+    assert "**Interrupted**" in (pytester.path / "r.md").read_text(encoding="utf-8")
     result.stdout.fnmatch_lines(["sla: the run stopped before its end, so --sla-save left*"])
     # A review: stopped by -x at its last test, the run is whole, and its baseline saved.
     result = pytester.runpytest(*run, "-k", "not test_c")
