@@ -380,6 +380,36 @@ def test_string_feeds(value: object) -> None:
     assert out.ravel().tolist() == ["hello"]
 
 
+def _two_unnamed_batches() -> Any:
+    """skl2onnx's layout: inputs ``a`` and ``b`` of shape [None, 1], concatenated."""
+    from onnx import helper
+
+    node = helper.make_node("Concat", ["a", "b"], ["y"], axis=1)
+    graph = helper.make_graph(
+        [node],
+        "two",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, 1]) for n in "ab"],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_unnamed_batch_axes_follow_the_one_given_a_size() -> None:
+    # A trial: sweep={"a[0]": [1, 8]} ran a at 8 rows, b at 1, and the model failed.
+    prepared = prepare(_two_unnamed_batches(), dims={"a[0]": 8})
+    assert {k: v.shape for k, v in prepared.feeds.items()} == {"a": (8, 1), "b": (8, 1)}
+    (out,) = run_once(prepared)
+    assert out.shape == (8, 2)
+    assert "b[0]" not in prepared.subject.defaulted_dims
+    # Given apart, each keeps its own; fed, an input keeps its rows.
+    apart = prepare(_two_unnamed_batches(), dims={"a[0]": 8, "b[0]": 3}).feeds
+    assert (apart["a"].shape, apart["b"].shape) == ((8, 1), (3, 1))
+    fed = prepare(
+        _two_unnamed_batches(), feeds={"b": np.ones((2, 1), np.float32)}, dims={"a[0]": 8}
+    ).feeds
+    assert (fed["a"].shape, fed["b"].shape) == ((8, 1), (2, 1))
+
+
 def test_every_input_that_cannot_be_generated_is_named_at_once() -> None:
     # A trial: a pipeline's string inputs were named one per run ('city', then 'color').
     from onnx import helper

@@ -22,6 +22,7 @@ from .signature import (
     _check_dims_fed,
     _given_sizes,
     _input_signature,
+    shared_batch,
     unnamed_axes,
 )
 
@@ -262,6 +263,7 @@ def prepare(
     checked = _check_dims(inputs, dims)
     _check_dims_fed(inputs, given, checked)
     sizes = {**_given_sizes(inputs, given), **checked}
+    sizes.update(shared_batch(inputs, given, checked))
     all_feeds = random_feeds(inputs, given, sizes)
     generated = tuple(node.name for node in inputs if node.name not in given)
     generated_inputs = [node for node in inputs if node.name not in given]

@@ -103,6 +103,24 @@ def unnamed_axes(node: Any) -> list[tuple[int, str]]:
     ]
 
 
+def shared_batch(
+    inputs: Sequence[Any], given: Mapping[str, Any], sizes: Mapping[str, int]
+) -> dict[str, int]:
+    """Sizes for the unnamed leading axes (``x[0]``) of generated inputs that no size was
+    given for, when another input's was given one (all alike): the inputs of one request
+    share their batch. skl2onnx leaves every input's batch axis unnamed, and
+    ``dims={"a[0]": 8}`` (or ``sweep=``) with ``b[0]`` left at 1 fails in the model."""
+    leading = [
+        key for node in inputs if node.name not in given for axis, key in unnamed_axes(node)
+        if axis == 0
+    ]  # fmt: skip
+    chosen = {sizes[key] for key in leading if key in sizes}
+    if len(chosen) != 1:
+        return {}
+    (size,) = chosen
+    return {key: size for key in leading if key not in sizes}
+
+
 def _named_axis(inputs: Sequence[Any], key: object) -> str | None:
     """For a ``dims`` key ``input[axis]`` whose axis has a name or a fixed size, what it
     is instead (e.g. "axis 1 of 'x', which is named 'seq': write dims={'seq': <size>}")."""
