@@ -76,7 +76,7 @@ class SlaCollector:
         #: first outcome of its setup or call that was not a pass ("" while none).
         self._attempts: dict[tuple[str, str], tuple[list[SlaRecord], str]] = {}
         #: The tests that ran to their teardown (node ids): all of them, or a stopped run.
-        self._finished: set[str] = set()
+        self._finished: set[tuple[str, str]] = set()
         #: Stopped with tests left to run (Ctrl-C, -x, --maxfail): set at the session's end.
         self._stopped = False
         self.written: list[tuple[str, str]] = []
@@ -109,7 +109,7 @@ class SlaCollector:
         # with the outcome "rerun" (its call, or a teardown that failed): its records, as
         # many as came with its phases, are kept apart, and only the final attempt counts.
         if report.when == "teardown":
-            self._finished.add(report.nodeid)
+            self._finished.add(_key(report))
         outcome: str = report.outcome  # "rerun" too, though not in pytest's type
         if report.skipped and hasattr(report, "wasxfail"):
             outcome = "xfailed"  # expected to fail: its missed budget fails no run
@@ -168,6 +168,18 @@ class SlaCollector:
         elif report.failed:
             self.unmeasured[key] = _unmeasured(report, report.when)
 
+    def _copies(self) -> int:
+        """How many times each collected test runs: once, or under --dist each, once per
+        worker."""
+        workers = self.config.getoption("numprocesses", default=None)
+        if not self._dist_each:
+            return 1
+        return (
+            workers
+            if isinstance(workers, int) and workers > 0
+            else len({worker for worker, _ in self._finished})
+        )
+
     def _run(self, exitstatus: int) -> Run:
         from .schema import Run
 
@@ -175,7 +187,8 @@ class SlaCollector:
         run = Run(
             started_at=self._started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
             duration_s=time.time() - self._started,
-            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED or self._stopped,
+            # (pytest-xdist ends a run that -x stopped as interrupted, even at its end.)
+            interrupted=self._stopped,
             exit_status=int(exitstatus),
             environment=self.environment,
             settings=dataclasses.asdict(self.settings),
@@ -216,7 +229,7 @@ class SlaCollector:
         # run stopped by -x at its last test is whole.)
         stopped = (
             exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldfail or session.shouldstop
-        ) and len(self._finished) < session.testscollected
+        ) and len(self._finished) < session.testscollected * self._copies()
         self._stopped = bool(stopped)  # the reports say the results are partial
         save, count = self.settings.save, len(self.records)
         why = ""

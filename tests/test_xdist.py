@@ -164,3 +164,27 @@ def test_under_dist_each_the_rows_name_the_worker(pytester: pytest.Pytester) -> 
         saving.stderr.str()
     )
     assert not (pytester.path / "b.json").exists()
+
+
+def test_a_run_stopped_by_x_at_its_last_test_is_whole_under_xdist(
+    pytester: pytest.Pytester,
+) -> None:
+    # A review: pytest-xdist ends a run that -x stopped as interrupted, even when every
+    # test ran; its reports said "partial", and a merge of it failed.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_a_measured(sla):
+            sla.measure(int)
+
+        def test_b_fails():
+            assert False
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-n", "1", "-x", "-p", "xdist", *FAST, "--sla-report=json:r.json"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    assert load_report(pytester.path / "r.json")["run"]["interrupted"] is False
