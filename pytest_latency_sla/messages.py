@@ -235,7 +235,7 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         pace = f"{fmt.duration(per_call)} per call"
         unit = "calls"
     lower = _lower_percentile(result)
-    if seconds * 1.2 > MAX_SECONDS:
+    if seconds > MAX_SECONDS:
         # Longer than max_time= may be: a remedy the marker would refuse is no remedy.
         hours = f"{seconds / 3600:,.0f} h" if seconds >= 7200 else fmt.duration(seconds)
         text = (
@@ -246,7 +246,7 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         if lower is not None:
             text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
         return text
-    suggested = _round_up(seconds * 1.2)
+    suggested = _round_up(min(seconds * 1.2, MAX_SECONDS))  # (an hour at most)
     text = (
         f"{label} needs about {fmt.count(needed)} {unit}: about {fmt.duration(seconds)} at "
         f"{pace}; set max_time={suggested}"

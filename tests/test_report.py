@@ -749,7 +749,7 @@ def test_a_remedy_past_the_sample_cap_raises_it_too(needed: int, remedy: str) ->
     [
         # A trial: "set max_time=160000", which the marker refuses (at most 3600).
         (3_000_000_000, "about 42 h at 50.5 µs per call, longer than sampling may take"),
-        (60_000_000, "about 3,030 s at 50.5 µs per call, longer than sampling may take"),
+        (80_000_000, "about 4,040 s at 50.5 µs per call, longer than sampling may take"),
     ],
 )
 def test_a_remedy_never_suggests_a_max_time_past_the_settings_limit(
@@ -760,6 +760,12 @@ def test_a_remedy_never_suggests_a_max_time_past_the_settings_limit(
     assert f"p99 needs about {needed:,} calls: {remedy} (max_time= is at most 1 h): " in message
     assert "give the budget room, or make the model faster" in message
     assert "set max_time=" not in message
+
+
+def test_a_remedy_within_the_hour_suggests_the_hour_at_most() -> None:
+    # A review: 3,030 s was called "longer than sampling may take", under the hour.
+    res = result(Budget(100, "us", 99), Verdict.INCONCLUSIVE, needed_calls=60_000_000)
+    assert "about 3,030 s at 50.5 µs per call; set max_time=3600" in verdict_message(res)
 
 
 def test_verdict_message_inconclusive_at_sample_cap() -> None:
