@@ -1189,6 +1189,8 @@ def test_an_xfail_tests_results_are_counted_apart_whatever_their_verdict() -> No
     assert (counts["inconclusive"], counts["cold_fail"], counts["xfailed"]) == (0, 0, 2)
     assert counts["pass"] == 1
     assert labels.run_status(counts) == "met"
-    assert labels.summary_line([unsure, cold, met], 10.0).startswith(
-        "3 SLA measurements: 1 pass, 2 xfailed"
-    )
+    line = labels.summary_line([unsure, cold, met], 10.0)
+    assert line.startswith("3 SLA measurements: 1 pass, 2 xfailed; tightest margin ")
+    assert "cold start" not in line  # (its miss was expected)
+    assert counts["tightest_label"] == "test_m"
+    assert labels.verdict_label(cold) == "pass, cold miss (xfailed)"

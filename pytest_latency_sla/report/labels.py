@@ -53,7 +53,8 @@ def verdict_label(record: SlaRecord) -> str:
     test whatever the verdict on calls."""
     label = record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
     cold = record.get("cold")
-    return f"{label}, cold miss" if cold and cold["verdict"] == "fail" else label
+    label = f"{label}, cold miss" if cold and cold["verdict"] == "fail" else label
+    return f"{label} (xfailed)" if record["outcome"] == "xfailed" else label
 
 
 def budget_label(record: SlaRecord) -> str:
@@ -108,6 +109,7 @@ def summary_line(
     parts = ", ".join(f"{counts[v]} {v}" for v in order if v in counts)
     noun = "measurement" if len(records) == 1 else "measurements"
     line = f"{len(records)} SLA {noun}: {parts}"
+    records = [r for r in records if r["outcome"] != "xfailed"]  # the rest: as expected
     colds = [cold["verdict"] for r in records if (cold := r.get("cold"))]
     if colds:
         missed = colds.count("fail")
