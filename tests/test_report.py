@@ -1163,6 +1163,8 @@ def test_the_baselines_unmatched_measurements_name_at_most_five() -> None:
         ("t.py::test_x[a`b]", "``t.py::test_x[a`b]``"),
         ("t.py::test_x[``]", "```t.py::test_x[``]```"),
         ("t.py::test_x[a|b]", "`t.py::test_x[a\\|b]`"),
+        # A review: a code span shows backslashes as written; doubled, they showed twice.
+        ("t.py::test_x[caf\\xe9]", "`t.py::test_x[caf\\xe9]`"),
     ],
 )
 def test_a_label_with_backticks_stays_one_code_span(label: str, span: str) -> None:

@@ -48,12 +48,16 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _code(text: str) -> str:
+def _code(text: str, cell: bool = False) -> str:
     """``text`` as a code span: fenced by more backticks than it holds in a row (a test id
-    with a backtick in it broke the span)."""
+    with a backtick in it broke the span). Backslashes stay as they are (a code span
+    shows them as written); in a table ``cell`` a ``|`` is escaped, as GFM reads it."""
     fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{_cell(text)}{pad}{fence}"
+    text = text.replace("\n", " ")
+    if cell:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 #: The run's status (:func:`.labels.run_status`) as an icon.
@@ -77,7 +81,7 @@ def _status(document: Document) -> str:
 def _row(record: SlaRecord, compared: bool) -> str:
     verdict = verdict_label(record)
     cells = [
-        f"{_code(record['label'])}",
+        f"{_code(record['label'], cell=True)}",
         _cell(budget_label(record).replace("<=", "≤")),
         fmt.duration(record["measured_s"]),
         fmt.duration(record["p50_s"]),
@@ -119,7 +123,7 @@ def _side_by_side(records: list[SlaRecord]) -> list[str]:
     for record, entry in changed:
         outcome = OUTCOME_TEXT.get(entry["outcome"] or "", "-")
         lines.append(
-            f"| {_code(record['label'])} | {_seconds(entry['base_p50_s'])} "
+            f"| {_code(record['label'], cell=True)} | {_seconds(entry['base_p50_s'])} "
             f"| {_seconds(entry['head_p50_s'])} | {ratio_cell(entry['p50_ratio'])} "
             f"| {_seconds(entry['base_percentile_s'])} "
             f"| {_seconds(entry['head_percentile_s'])} "
