@@ -148,14 +148,23 @@ def merged_records(shards: Sequence[ShardReport]) -> tuple[list[SlaRecord], list
     results: list[SlaRecord] = []
     attempts: list[SlaRecord] = []
     for shard in shards:
+        own: set[tuple[str, int]] = set()
         for record in shard.results:
             key = (record["nodeid"], record["index"])
+            if key in own:
+                raise MergeError(
+                    f"{shard.path!r} holds {record['nodeid']} (measurement {record['index'] + 1}) "
+                    "more than once: a report of a run under pytest-xdist's --dist each holds "
+                    "each test once per worker, and is one run already; merge the reports of "
+                    "runs that split the tests"
+                )
             if key in seen:
                 raise MergeError(
                     f"{record['label']} is in both {seen[key]!r} and {shard.path!r}: shards "
                     "must measure different tests; pass each shard's report once"
                 )
             seen[key] = shard.path
+            own.add(key)
             results.append(record)
         attempts += shard.earlier_attempts
     return results, attempts

@@ -192,6 +192,24 @@ def test_a_measurement_in_two_shards_is_refused(
     assert not (tmp_path / "m.md").exists()
 
 
+def test_a_report_of_dist_each_is_refused_saying_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A review: it read "is in both 'r.json' and 'r.json'".
+    shard(tmp_path, "r.json", {"t.py::test_a": 40.0})
+    document = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    document["results"].append(dict(document["results"][0], label="t.py::test_a [gw1]"))
+    (tmp_path / "r.json").write_text(json.dumps(document), "utf-8")
+    assert merge(tmp_path, monkeypatch, "r.json", "--sla-report=md:m.md") == 2
+    assert "'r.json' holds t.py::test_a (measurement 1) more than once: a report of a run " in (
+        capsys.readouterr().err
+    )
+    # The same report given twice is still named as such.
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    assert merge(tmp_path, monkeypatch, "a.json", "a.json", "--sla-report=md:m.md") == 2
+    assert "pass each shard's report once" in capsys.readouterr().err
+
+
 def test_shards_from_different_machines_are_refused_unless_allowed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
