@@ -2,8 +2,9 @@
 
 Merges the JSON reports of CI shards into one report and writes it as ``--sla-report``
 and ``--sla-save`` do in a pytest run (the same options, parsed by the same settings
-declarations). Exit status: 0 merged; 1 merged, and a measured test failed in its shard;
-2 nothing merged or a report not written (a sentence on stderr says why).
+declarations). Exit status: 0 merged; 1 merged, and a measured test failed in its shard,
+an SLA test failed there without a measurement, or a shard was interrupted; 2 nothing
+merged or a report not written (a sentence on stderr says why).
 """
 
 from __future__ import annotations
