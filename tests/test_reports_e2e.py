@@ -429,8 +429,9 @@ def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytest
     )
     result.assert_outcomes(passed=2)
     sentence = (
-        "1 measurement of the baseline was not made in this run (a test renamed, removed or "
-        "not selected; a renamed test is compared as new): test_model.py::test_fast"
+        "1 measurement of the baseline was not made in this run (a test renamed, removed, "
+        "not selected, skipped or failed before measuring; a renamed test is compared as "
+        "new): test_model.py::test_fast"
     )
     result.stdout.fnmatch_lines([f"sla: {sentence}"])
     document = load_report(pytester.path / "r.json")
@@ -442,7 +443,8 @@ def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytest
     page = (pytester.path / "r.html").read_text(encoding="utf-8")
     assert (
         "<strong>Not measured.</strong> 1 measurement of the baseline was not made in this run "
-        "(a test renamed, removed or not selected; a renamed test is compared as new): "
+        "(a test renamed, removed, not selected, skipped or failed before measuring; a "
+        "renamed test is compared as new): "
         "<code>test_model.py::test_fast</code></div>"
     ) in page
     # Without a baseline, no such field.

@@ -189,8 +189,9 @@ def unmatched_line(run: Mapping[str, Any], name: Callable[[str], str] = str) -> 
     one = len(missing) == 1
     return (
         f"{fmt.count(len(missing))} measurement{'' if one else 's'} of the baseline "
-        f"{'was' if one else 'were'} not made in this run (a test renamed, removed or not "
-        f"selected; a renamed test is compared as new): {named}"
+        f"{'was' if one else 'were'} not made in this run (a test renamed, removed, not "
+        f"selected, skipped or failed before measuring; a renamed test is compared as new): "
+        f"{named}"
     )
 
 
