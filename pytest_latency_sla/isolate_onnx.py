@@ -8,6 +8,7 @@ what comes back into what in-process measuring would raise or return.
 
 from __future__ import annotations
 
+import math
 import pickle
 import time
 from dataclasses import dataclass, replace
@@ -272,11 +273,13 @@ def run_cold(
             share = (left - idle) / (runs - number)
             if share < _COLD_START_MIN_S:
                 # "No time" read wrong with seconds left: too few for what each start needs.
-                each = f"{_COLD_START_MIN_S:g} s each"
+                more = number + 1 < runs
+                each = f"{_COLD_START_MIN_S:g} s{' each' if more else ''}"
                 each += f", and {idle:.3g} s idle" if idle else ""
-                which = f"s {number + 1}-{runs}" if number + 1 < runs else f" {runs}"
+                which = f"s {number + 1}-{runs}" if more else f" {runs}"
+                shown = math.floor(max(0.0, left) * 10) / 10  # (never more than was left)
                 raise IsolationError(
-                    f"{until[1]} left {max(0.0, left):.1f} s, too little for cold start{which} "
+                    f"{until[1]} left {shown:.1f} s, too little for cold start{which} "
                     f"of {runs} ({each}): raise it, or drop cold_ms="
                 )
             wait = min(timeout, share) + idle

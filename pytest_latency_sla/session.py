@@ -245,8 +245,11 @@ class SlaCollector:
                 f"{'s' if count != 1 else ''}: run every test to save one"
             )
         if why:
-            # (Nor may the JSON report, which may share its path, write there.)
+            # (Nor may the JSON report, which may share its path, write there: named.)
+            held = [t for w, t in zip(where, wanted, strict=True) if w in saved]
             wanted = [t for w, t in zip(where, wanted, strict=True) if w not in saved]
+            for target in (t for t in held if t.kind != "baseline"):
+                why += f" (nor the SLA {target.label} at {target.path}, the same file)"
             self.skipped.append(why)
         if not wanted:
             return

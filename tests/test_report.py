@@ -1006,6 +1006,10 @@ def test_time_line_reads_each_measurements_own_max_time() -> None:
     stopped["duration_s"], stopped["warmup_s"], stopped["max_time_s"] = 5.01, 0.0, 5.0
     stopped["stop_reason"] = "max_time"
     assert labels.time_line([stopped], 20.0) == ""
+    stopped["duration_s"] = 30.0  # one 30 s call under max_time=5: past it, and said so
+    assert "1 went past their max_time (5.00 s), the longest 30.0 s" in labels.time_line(
+        [stopped], 20.0
+    )
     # A record written before the field: the setting, as before.
     del longer["max_time_s"]
     assert labels.time_line([longer], 20.0).endswith(

@@ -288,6 +288,9 @@ def test_a_run_stopped_by_maxfail_saves_a_first_baseline_but_replaces_none(
     result = pytester.runpytest(*run, "--sla-report=json:link.json", "--sla-report=md:r.md")
     result.assert_outcomes(passed=1, failed=1)
     assert (pytester.path / "base.json").read_bytes() == first
+    result.stdout.fnmatch_lines(
+        ["*run every test to save one (nor the SLA json report at link.json, the same file)"]
+    )
     # Its reports say the results are partial, as after Ctrl-C (and a merge fails on it).
     assert "**Interrupted**" in (pytester.path / "r.md").read_text(encoding="utf-8")
     result.stdout.fnmatch_lines(["sla: the run stopped before its end, so --sla-save left*"])
