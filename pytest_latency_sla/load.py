@@ -364,7 +364,7 @@ def load_sample(
         if judged.steal is not None:
             judged.steal.mark(clock())
         add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
-        unfinished = add_unfinished(ledgers, generator, judged, stopped_at)
+        unfinished = add_unfinished(ledgers, generator, judged, stopped_at, window_ns)
     n = judged.added
     if n == 0:
         raise StalledError(

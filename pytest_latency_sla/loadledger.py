@@ -184,12 +184,17 @@ def add_unfinished(
     generator: Generator,
     judged: Judged,
     stopped_at: int,
+    window_ns: int,
 ) -> int:
-    """Add the requests after those judged that were due before the run stopped, as one
-    chunk: finished ones at their latency, the others over every threshold for the PASS
-    test; for the FAIL test, all replayed (see :class:`Replay`), one that never finished
-    taking as long as its call had run (nothing, if it never started). Returns how many
-    never finished."""
+    """Add the requests after those judged that were due before the run stopped, a chunk
+    per window of scheduled time: finished ones at their latency, the others over every
+    threshold for the PASS test; for the FAIL test, all replayed (see :class:`Replay`),
+    one that never finished taking as long as its call had run (nothing, if it never
+    started). Returns how many never finished.
+
+    In windows, not one chunk: one chunk of a thousand requests stuck behind a hung call
+    read as one burst, about one observation, and a callable that stopped returning was
+    judged inconclusive instead of failed."""
     first = judged.added
     due = generator.start_ns + generator.offsets
     upto = int(np.searchsorted(due, stopped_at, side="left"))
@@ -202,7 +207,12 @@ def add_unfinished(
         took = np.where(done, generator.ended[first:upto] - started, ran)
         latencies = np.where(done, generator.ended[first:upto] - due[first:upto], UNKNOWN_NS)
         bounds = judged.replay.extend(generator.offsets[first:upto], took)
-        start = float(generator.offsets[first])
-        ledgers[0].add(latencies, start, 0, bounds)
-        ledgers[1].add(np.where(done, bounds, UNKNOWN_NS), start, 0, bounds)
+        kept = np.where(done, bounds, UNKNOWN_NS)
+        windows = generator.offsets[first:upto] // window_ns
+        cuts = np.flatnonzero(np.diff(windows)) + 1
+        for part in np.split(np.arange(upto - first), cuts):
+            start = float(windows[part[0]] * window_ns)
+            ledgers[0].add(latencies[part], start, 0, bounds[part])
+            ledgers[1].add(kept[part], start, 0, bounds[part])
+            judged.chunks += 1
     return int((~done).sum())

@@ -86,6 +86,12 @@ def verdict_message(
             "meanwhile (a virtual machine's steal: every thread stalls at once, and requests "
             "queue behind each stall; a quieter machine helps); "
         )
+    if load is not None and load.unfinished:
+        # Calls that never returned: each holds a thread, and the requests behind wait.
+        head += (
+            f"{fmt.count(load.unfinished)} of the requests due never finished (in a call "
+            "that had not returned when the run stopped, or waiting for a thread); "
+        )
     if reason == "busy" and decision is not None:
         if sampling.needed_calls is None:
             # "no verdict in sight at this margin" reads as the model's fault: it is not.

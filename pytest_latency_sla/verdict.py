@@ -145,7 +145,9 @@ class Ledger:
         ordered = np.sort(chunk)
         m = int(ordered.size)
         upper = m - np.searchsorted(ordered, self.levels, side="right").astype(np.int64)
-        span = float(ordered.sum())
+        # (In floats: a load run's unknown latencies, 2**62 each, overflow an int64 sum,
+        # and a negative span marked the chunk contended.)
+        span = float(ordered.sum(dtype=np.float64))
         contended = wait_ns > CONTENDED_SHARE * span
         lower = upper
         if lower_bounds is not None:

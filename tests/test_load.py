@@ -211,14 +211,38 @@ def test_the_last_look_counts_requests_that_never_finished() -> None:
     ledgers = (Ledger(levels), Ledger(levels))
     stopped_at = generator.start_ns + 35 * MS  # the request due at 40 ms was not yet due
     judged = Judged(4, added=2)
-    assert add_unfinished(ledgers, generator, judged, stopped_at) == 2
+    assert add_unfinished(ledgers, generator, judged, stopped_at, 100 * MS) == 2
     # Both unfinished requests exceed every level for a pass; for a fail, their calls had
     # run 15 and 5 ms: over 5 ms once (15 ms), over 50 ms never.
     assert ledgers[0].upper.tolist() == [[2, 2]]
     assert ledgers[0].lower.tolist() == [[1, 0]]
     # Had the generator kept its schedule, a pass would still be impossible.
     assert ledgers[1].upper.tolist() == [[2, 2]]
-    assert add_unfinished(ledgers, generator, Judged(4, added=5), stopped_at) == 0
+    assert add_unfinished(ledgers, generator, Judged(4, added=5), stopped_at, 100 * MS) == 0
+
+
+def test_requests_stuck_behind_hung_calls_are_judged_in_windows_never_as_contended() -> None:
+    """A trial: after 300 calls every call hung. The ~700 requests due after were added as
+    one chunk whose latencies (2**62 each, unknown) overflowed its int64 sum, so the chunk
+    read as contended, and a burst of one. Now a chunk per window of scheduled time, none
+    contended; a step this long still reads as dependence (the run cannot tell a hang from
+    a slow spell), so the verdict stays open, never a pass, and the reports name the
+    unfinished requests."""
+    count, stuck = 1000, 300
+    generator = _recorded([i * 2.0 for i in range(count)], [1.0] * count, [0.0] * count)
+    generator.done[stuck:] = False
+    generator.started[stuck + 4 :] = 0  # four threads hung, the rest never issued
+    stopped_at = generator.start_ns + 2_000 * MS
+    budget = 10.0 * MS
+    levels = thresholds(budget, 2.0, 10.0)
+    ledgers = (Ledger(levels), Ledger(levels))
+    judged = Judged(4)
+    add_windows(ledgers, generator, judged, stuck, 100 * MS, final=True)
+    assert add_unfinished(ledgers, generator, judged, stopped_at, 100 * MS) == count - stuck
+    assert judged.chunks == 20
+    assert ledgers[0].contended_share() == 0.0
+    decision = judge(ledgers[0], budget, 0.99, 0.99, quick_factor=2.0, instant_factor=10.0)
+    assert decision.outcome != "pass"
 
 
 def test_a_request_that_never_started_is_not_blamed_on_the_callable_for_a_failure() -> None:
@@ -229,7 +253,9 @@ def test_a_request_that_never_started_is_not_blamed_on_the_callable_for_a_failur
     generator.started[2:] = 0
     levels = np.array([5.0 * MS])
     ledgers = (Ledger(levels), Ledger(levels))
-    assert add_unfinished(ledgers, generator, Judged(1, added=2), generator.start_ns + 35 * MS)
+    assert add_unfinished(
+        ledgers, generator, Judged(1, added=2), generator.start_ns + 35 * MS, 100 * MS
+    )
     assert ledgers[0].upper.tolist() == [[2]]
     assert ledgers[0].lower.tolist() == [[0]]
 
@@ -990,3 +1016,25 @@ def test_a_schedule_run_to_its_end_stops_for_time_unless_the_cap_on_requests_end
         budget_ns=50 * MS,
     )
     assert sampling.stop_reason == reason
+
+
+def test_requests_that_never_finished_are_named_in_the_message_and_the_load_line() -> None:
+    # A trial: 1,373 of 1,500 requests never finished (every call hung), and neither the
+    # message nor the reports said so.
+    decision = Decision(None, 0.5, 0.5, 0.005, 0.2, 0.1, 5000.0, reason="dependent")
+    load = _load_stats(unfinished=1373)
+    said = verdict_message(
+        SlaResult(
+            subject=Subject(kind="callable", name="serve", api="fn()"),
+            budget=Budget(10.0, "ms", 99.0),
+            verdict=Verdict.INCONCLUSIVE,
+            sampling=make_sampling([3 * MS] * 128, decision=decision, load=load),
+        )
+    )
+    assert "1,373 of the requests due never finished (in a call that had not returned " in said
+    record = make_record("t.py::test_x", 1.8)
+    record["load"] = _load_entry(load)
+    assert str(load_text(record)).endswith(
+        "; 1,373 requests due never finished (in a call that had not returned, or waiting "
+        "for a thread)"
+    )

@@ -36,6 +36,13 @@ def load_text(record: SlaRecord) -> str | None:
     )
     if load["behind"]:
         text += " (the generator's lost time kept the verdict open)"
+    unfinished = load.get("unfinished", 0)
+    if unfinished:
+        # (Stuck calls: each holds its thread, and the requests behind it wait.)
+        text += (
+            f"; {fmt.count(unfinished)} request{'s' if unfinished != 1 else ''} due never "
+            "finished (in a call that had not returned, or waiting for a thread)"
+        )
     stolen = load.get("steal_share", 0.0)  # absent from older reports
     if stolen >= STEAL_MENTION_SHARE:
         text += (
