@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from . import fmt
 from .fmt import duration as _duration
-from .loadgen import ARRIVALS, Generator, concurrency_reached, cores, schedule
+from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, concurrency_reached, cores, schedule
 from .loadledger import Judged, StealLog, add_unfinished, add_windows
 from .loadspec import LoadSpec, LoadStats
 from .machine import NoMachine, host_steal
@@ -352,7 +352,9 @@ def load_sample(
                 progress(Progress(elapsed, n, needed, elapsed / n, rate=spec.rps))
     finally:
         stopped_at = clock()
-        generator.stop()
+        # Calls still in flight get a twentieth of the time limit to return, within the
+        # tenth that a timeout's cut keeps (limits.fit): a hung call never outlasts it.
+        generator.stop(min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20)))
     raise_error(generator)
     duration = clock() - generator.start_ns
     unfinished = 0

@@ -135,11 +135,11 @@ class Generator:
         self.start_ns = self.clock()
         self._go.set()
 
-    def stop(self) -> None:
-        """Issue nothing more; wait for the calls in flight (up to ``JOIN_TIMEOUT_S``)."""
+    def stop(self, join_s: float = JOIN_TIMEOUT_S) -> None:
+        """Issue nothing more; wait for the calls in flight (up to ``join_s``)."""
         self._stop.set()
         self._go.set()
-        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        deadline = time.monotonic() + join_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 

@@ -118,6 +118,21 @@ def _recorded(offsets_ms: list[float], latency_ms: list[float], late_ms: list[fl
     return generator
 
 
+def test_a_hung_call_holds_the_stop_only_as_long_as_it_is_given() -> None:
+    # A trial: a hung call held the stop 10 s, past pytest-timeout's cut, and every
+    # sample was lost; load_sample gives it a twentieth of the time limit.
+    import threading
+
+    release = threading.Event()
+    generator = Generator(lambda: release.wait(30), np.array([0], np.int64), concurrency=1)
+    generator.start()
+    time.sleep(0.05)
+    started = time.perf_counter()
+    generator.stop(0.2)
+    assert time.perf_counter() - started < 1.0
+    release.set()
+
+
 def test_a_thread_waiting_for_a_far_request_sees_the_stop_at_once() -> None:
     calls: list[int] = []
     far = np.array([0, 60_000 * MS], dtype=np.int64)  # the second is due in a minute
