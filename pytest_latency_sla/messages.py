@@ -116,8 +116,11 @@ def verdict_message(
             f"{fmt.duration(load.late_tolerance_ns / 1e9)} after their time by a free thread"
         )
         gil = (
-            "for a callable that holds the GIL, set concurrency=1 (calls one at a time, as "
-            "a single server)"
+            ", or, for a callable that holds the GIL, set concurrency=1 (calls one at a "
+            "time, as a single server)"
+            # (Not for a model, whose run releases the GIL, nor at concurrency=1 already.)
+            if result.subject.kind == "callable" and load.concurrency > 1
+            else ""
         )
         if load.late_share <= LATE_BEHIND:
             # It kept the rate: a few requests held back (a busy machine, the GIL).
@@ -130,14 +133,17 @@ def verdict_message(
             return (
                 f"{head}the load generator lost time: {late}, and only that lost time (and "
                 f"the queue it made) stood between the requests and a verdict ({stopped}); "
-                f"{remedies}, or, {gil}{accept}"
+                f"{remedies if gil else _or_last(remedies)}{gil}{accept}"
             )
+        fixes = (
+            f"{'rerun on a quieter machine, ' if stolen else ''}lower rps=, run on a machine "
+            "with more free cores"
+        )
         return (
             f"{head}the load generator fell behind: {late}, and only the time the "
             "generator lost (its lateness, and the queue it made) stood between the "
-            f"requests and a verdict ({stopped}); "
-            f"{'rerun on a quieter machine, ' if stolen else ''}lower rps=, run on a machine "
-            f"with more free cores, or, {gil}{accept}"
+            f"requests and a verdict ({stopped}); {fixes if gil else _or_last(fixes)}"
+            f"{gil}{accept}"
         )
     if decision is not None and decision.contended_share >= BUSY_MENTION_SHARE:
         # Not what alone stood in the way (that is reason "busy"), but part of the story.
@@ -277,6 +283,12 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
     return text
+
+
+def _or_last(remedies: str) -> str:
+    """``a, b, c`` as ``a, b, or c``: the last of a list of remedies."""
+    first, comma, last = remedies.rpartition(", ")
+    return f"{first}, or {last}" if comma else remedies
 
 
 #: Said of the calls a verdict needs when they would take more than max_time= may be.

@@ -1053,3 +1053,29 @@ def test_requests_that_never_finished_are_named_in_the_message_and_the_load_line
         "; 1,373 requests due never finished (in a call that had not returned, or waiting "
         "for a thread)"
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "concurrency", "ending"),
+    [
+        ("callable", 32, "; lower rps=, run on a machine with more free cores, or, for a "),
+        ("onnx", 32, "; lower rps=, or run on a machine with more free cores"),
+        ("callable", 1, "; lower rps=, or run on a machine with more free cores"),
+    ],
+)
+def test_the_gil_remedy_is_given_only_where_it_can_apply(
+    kind: str, concurrency: int, ending: str
+) -> None:
+    # A trial: "set concurrency=1" was told to tests at concurrency=1, and to models.
+    decision = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="generator")
+    load = _load_stats(late_share=0.083, behind=True, concurrency=concurrency)
+    said = verdict_message(
+        SlaResult(
+            subject=Subject(kind=kind, name="serve", api="fn()"),
+            budget=Budget(10.0, "ms", 99.0),
+            verdict=Verdict.INCONCLUSIVE,
+            sampling=make_sampling([3 * MS] * 600, decision=decision, load=load),
+        )
+    )
+    assert ending in said
+    assert ("concurrency=1" in said) == (kind == "callable" and concurrency > 1)
