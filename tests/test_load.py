@@ -742,6 +742,13 @@ def test_a_search_out_of_time_before_any_rate_held_says_so() -> None:
         "50 ms held at a rate tried (437/s); give it more time (sla_timeout, or "
         "pytest-timeout's timeout)"
     )
+    # A trial: no time left at all read "ran out of time (0.00 ns) ... (none)".
+    nothing = Capacity(rps=0.0, steps=(), cores=2, limited="time", duration_ns=0)
+    record["load"] = _load_entry(_load_stats(capacity=nothing))
+    assert capacity_text(record) == (
+        "capacity: no figure on 2 cores, no time was left for the search; give it more "
+        "time (sla_timeout, or pytest-timeout's timeout)"
+    )
 
 
 def test_a_baseline_taken_under_another_load_is_a_mismatch_not_a_regression() -> None:

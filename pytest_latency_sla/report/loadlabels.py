@@ -74,7 +74,12 @@ def capacity_text(record: SlaRecord) -> str | None:
         if not found["rps"]:
             return f"capacity: no figure on {cores}, the search stopped: {busy}"
     if found["limited"] == "time" and not found["rps"]:
-        tried = ", ".join(fmt.rate(step["rps"]) for step in found["steps"]) or "none"
+        tried = ", ".join(fmt.rate(step["rps"]) for step in found["steps"])
+        if not tried:  # (no time was left for it at all: "(0.00 ns) ... (none)")
+            return (
+                f"capacity: no figure on {cores}, no time was left for the search; give it "
+                "more time (sla_timeout, or pytest-timeout's timeout)"
+            )
         return (
             f"capacity: no figure on {cores}, the search ran out of time "
             f"({fmt.duration(found['duration_s'])}) before {within} held at a rate tried "
