@@ -272,9 +272,12 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
     rate = _number(rps)
     from .loadgen import MAX_RPS
 
-    if rps is not None and math.isfinite(rate) and rate > MAX_RPS:
+    shown = (
+        repr(rps) if len(repr(rps)) <= 40 else f"{repr(rps)[:20]}... ({len(repr(rps))} characters)"
+    )
+    if rps is not None and rate > MAX_RPS:  # (infinity too: it is no rate to refuse as negative)
         raise MarkerError(
-            f"@pytest.mark.sla(rps={rps!r}): this load generator cannot issue more than "
+            f"@pytest.mark.sla(rps={shown}): this load generator cannot issue more than "
             f"{MAX_RPS:,.0f} requests per second from Python threads (about 20,000 on a "
             "2-core runner); load one process with less and add processes for more, or "
             f"search what one process holds with capacity=True; write e.g. "
@@ -282,8 +285,8 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
         )
     if rps is not None and not (math.isfinite(rate) and rate > 0):
         raise MarkerError(
-            f"@pytest.mark.sla(rps={rps!r}): rps= must be a positive number of requests per "
-            f"second, got {type(rps).__name__} {rps!r}; write e.g. "
+            f"@pytest.mark.sla(rps={shown}): rps= must be a positive number of requests per "
+            f"second, got {type(rps).__name__} {shown}; write e.g. "
             f"@pytest.mark.sla({budget}, rps=300)"
         )
     arrivals = kwargs.get("arrivals")

@@ -190,3 +190,13 @@ def test_marker_help_example_is_valid() -> None:
     )
     (example,) = re.findall(r"@pytest\.mark\.sla\([^)]*\)", MARKER_HELP)
     assert _parse_example(example) == Budget(50.0, "ms", 95.0)
+
+
+@pytest.mark.parametrize("rps", [float("inf"), 10**400])
+def test_an_endless_rate_is_refused_as_too_high_and_shown_short(rps: object) -> None:
+    # A trial: infinity was "not a positive number", and 10**400 printed its 401 digits twice.
+    with pytest.raises(MarkerError) as raised:
+        parse_marker_spec((), {"ms": 50, "rps": rps}, 99.0)
+    message = str(raised.value)
+    assert "this load generator cannot issue more than 100,000 requests per second" in message
+    assert len(message) < 500
