@@ -670,19 +670,27 @@ def _load_stats(**fields: Any) -> LoadStats:
     return LoadStats(**values)
 
 
+def _undecided_message(
+    decision: Decision, load: LoadStats, calls: int, budget_ms: float = 10.0, kind: str = "callable"
+) -> str:
+    """The message of an inconclusive load result of ``calls`` 3 ms requests."""
+    return verdict_message(
+        SlaResult(
+            subject=Subject(kind=kind, name="serve", api="fn()"),
+            budget=Budget(budget_ms, "ms", 99.0),
+            verdict=Verdict.INCONCLUSIVE,
+            sampling=make_sampling([3 * MS] * calls, decision=decision, load=load),
+        )
+    )
+
+
 @pytest.mark.parametrize(("late", "budget_ms", "quote"), [(0.083, 10.0, 0), (0.006, 50.0, 1)])
 def test_the_generator_sentences_are_the_ones_the_docs_quote(
     late: float, budget_ms: float, quote: int
 ) -> None:
     decision = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="generator")
     load = _load_stats(late_share=late, behind=True, late_tolerance_ns=budget_ms * MS / 10)
-    result = SlaResult(
-        subject=Subject(kind="callable", name="serve", api="fn()"),
-        budget=Budget(budget_ms, "ms", 99.0),
-        verdict=Verdict.INCONCLUSIVE,
-        sampling=make_sampling([3 * MS] * 3000, decision=decision, load=load),
-    )
-    message = verdict_message(result)
+    message = _undecided_message(decision, load, 3000, budget_ms)
     blocks = re.findall(r"```text\n(.*?)\n```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
     quoted = [b for b in blocks if b.startswith("SLA inconclusive") and "generator" in b]
     assert len(quoted) == 2
@@ -963,16 +971,7 @@ def test_the_hosts_steal_is_named_in_an_inconclusive_load_result_and_the_load_li
 
     def message(steal: float, reason: str = "dependent", late: float = 0.0) -> str:
         load = _load_stats(steal_share=steal, late_share=late, behind=reason == "generator")
-        return verdict_message(
-            SlaResult(
-                subject=Subject(kind="callable", name="serve", api="fn()"),
-                budget=Budget(10.0, "ms", 99.0),
-                verdict=Verdict.INCONCLUSIVE,
-                sampling=make_sampling(
-                    [3 * MS] * 6000, decision=replace(decision, reason=reason), load=load
-                ),
-            )
-        )
+        return _undecided_message(replace(decision, reason=reason), load, 6000)
 
     said = message(0.061)
     blocks = re.findall(r"```text\n(.*?)\n```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
@@ -1045,14 +1044,7 @@ def test_requests_that_never_finished_are_named_in_the_message_and_the_load_line
     # message nor the reports said so.
     decision = Decision(None, 0.5, 0.5, 0.005, 0.2, 0.1, 5000.0, reason="dependent")
     load = _load_stats(unfinished=1373)
-    said = verdict_message(
-        SlaResult(
-            subject=Subject(kind="callable", name="serve", api="fn()"),
-            budget=Budget(10.0, "ms", 99.0),
-            verdict=Verdict.INCONCLUSIVE,
-            sampling=make_sampling([3 * MS] * 128, decision=decision, load=load),
-        )
-    )
+    said = _undecided_message(decision, load, 128)
     assert "1,373 of the requests due never finished (in a call that had not returned " in said
     record = make_record("t.py::test_x", 1.8)
     record["load"] = _load_entry(load)
@@ -1076,13 +1068,6 @@ def test_the_gil_remedy_is_given_only_where_it_can_apply(
     # A trial: "set concurrency=1" was told to tests at concurrency=1, and to models.
     decision = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="generator")
     load = _load_stats(late_share=0.083, behind=True, concurrency=concurrency)
-    said = verdict_message(
-        SlaResult(
-            subject=Subject(kind=kind, name="serve", api="fn()"),
-            budget=Budget(10.0, "ms", 99.0),
-            verdict=Verdict.INCONCLUSIVE,
-            sampling=make_sampling([3 * MS] * 600, decision=decision, load=load),
-        )
-    )
+    said = _undecided_message(decision, load, 600, kind=kind)
     assert ending in said
     assert ("concurrency=1" in said) == (kind == "callable" and concurrency > 1)

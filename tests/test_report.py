@@ -860,17 +860,23 @@ def test_a_message_on_bursts_counts_the_independent_calls_and_advises_once(
     assert message.count("give the budget room") == 1
 
 
-def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -> None:
+def _busy(needed: int | None) -> SlaResult:
+    """Undecided at max_time on a busy machine (61% of calls waited for a CPU), with
+    ``needed`` calls projected for a verdict."""
     decision = Decision(
         None, 1.0, 1.0, 0.01 / 3, 100.0, 1.0, 1.0, reason="busy", contended_share=0.61
     )
-    res = result(
+    return result(
         Budget(100, "us", 99),
         Verdict.INCONCLUSIVE,
         stop_reason="max_time",
-        needed_calls=None,
+        needed_calls=needed,
         decision=decision,
     )
+
+
+def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -> None:
+    res = _busy(None)
     message = verdict_message(res)
     assert (
         "the machine was busy: 61% of calls waited for a CPU taken by other processes, and "
@@ -892,30 +898,13 @@ def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -
 
 def test_a_busy_machine_with_a_verdict_in_sight_says_to_sample_longer() -> None:
     # A trial: "rerun on a quieter runner, or p99 needs about 4,140 calls: ..." read garbled.
-    decision = Decision(
-        None, 1.0, 1.0, 0.01 / 3, 100.0, 1.0, 1.0, reason="busy", contended_share=0.61
-    )
-    res = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=4_140,
-        decision=decision,
-    )
     assert (
         "; rerun on a quieter runner, or sample longer: p99 needs about 4,140 calls: about "
-    ) in verdict_message(res)
+    ) in verdict_message(_busy(4_140))
     # More than max_time= may be: not "or sample longer" (a review).
-    res = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=3_000_000_000,
-        decision=decision,
-    )
     assert (
         "; rerun on a quieter runner; p99 needs about 3,000,000,000 calls: about 42 h at "
-    ) in verdict_message(res)
+    ) in verdict_message(_busy(3_000_000_000))
 
 
 def test_verdict_message_when_the_projection_moved_out_of_reach() -> None:
