@@ -51,6 +51,12 @@ __all__ = [
 #: How arrivals are spaced: Poisson (exponential gaps, as independent users send them) or
 #: constant (evenly spaced, as a timer or a batch feeder sends them).
 ARRIVALS = ("poisson", "constant")
+#: Poisson arrivals are drawn in blocks of at least a second and this many requests, each
+#: block's arrivals uniform over its span: a Poisson process given its count per block.
+#: Every block holds exactly its share, so a short run gets the rate asked for (free
+#: exponential gaps ran 14% slow over their first 300 requests with seed 0), and within
+#: a block the arrivals bunch as Poisson arrivals do.
+POISSON_BLOCK = 64
 #: Threads still in a call this long after the run stopped are left behind (daemons).
 JOIN_TIMEOUT_S = 10.0
 
@@ -78,7 +84,8 @@ def fine_wakeups() -> bool:
 def schedule(
     rps: float, count: int, arrivals: str = "poisson", seed: int = 0
 ) -> npt.NDArray[np.int64]:
-    """``count`` arrival times in ns from the start (the first at 0), at ``rps`` a second."""
+    """``count`` arrival times in ns from the start (the first at 0), at ``rps`` a second
+    (Poisson: see ``POISSON_BLOCK``)."""
     if not rps > 0 or not math.isfinite(rps):
         raise ValueError(f"rps must be a positive number, got {rps!r}")
     if arrivals not in ARRIVALS:
@@ -86,9 +93,13 @@ def schedule(
     mean_gap = 1e9 / rps
     if arrivals == "constant":
         return (np.arange(count, dtype=np.float64) * mean_gap).astype(np.int64)
-    gaps = np.random.default_rng(seed).exponential(mean_gap, count)
-    gaps[0] = 0.0
-    offsets: npt.NDArray[np.int64] = np.cumsum(gaps).astype(np.int64)
+    block = max(POISSON_BLOCK, round(rps))
+    blocks = -(-count // block)
+    within = np.random.default_rng(seed).random((blocks, block))
+    within.sort(axis=1)
+    within[:1, :1] = 0.0  # the first request goes at the start
+    times = (within + np.arange(blocks)[:, None]).ravel()[:count] * (block * mean_gap)
+    offsets: npt.NDArray[np.int64] = times.astype(np.int64)
     return offsets
 
 
