@@ -201,14 +201,17 @@ def advice_for(
 ) -> Advice:
     """Time ``variants`` beside ``original`` as ``request`` asks, and put the sentence to
     them."""
+    # Under load, a variant's single-call ratio says nothing of its margin at the rate:
+    # a 1.3x slower call can fill the queue. Variants then get no margin of their own.
+    loaded = request.load_rps is not None
     entries = advise(
         original,
         variants,
         timing.plan,
-        budget_s=request.budget_s,
+        budget_s=None if loaded else request.budget_s,
         quantile=timing.quantile,
-        original_meets={"pass": True, "fail": False}.get(request.verdict or ""),
-        original_margin=request.margin,
+        original_meets=None if loaded else {"pass": True, "fail": False}.get(request.verdict or ""),
+        original_margin=None if loaded else request.margin,
         until=request.until,
     )
     sentence = advice_sentence(
@@ -218,6 +221,7 @@ def advice_for(
         margin=request.margin,
         verdict=request.verdict,
         stop=request.stop,
+        load_rps=request.load_rps,
     )
     return {"sentence": sentence, "variants": entries}
 
@@ -231,12 +235,15 @@ def advice_sentence(
     verdict: str | None = None,
     stop: bool | None = None,
     headroom: float = 10.0,
+    load_rps: float | None = None,
 ) -> str:
     """One sentence of advice, e.g. ``funnel.onnx meets the 50 ms budget 7,205x over;
     int8 (dynamic) is 1.30x slower; no variant changes the outcome: stop optimizing``.
 
     ``verdict``: the original's (pass, fail, inconclusive; None: read from the margin);
     ``stop``: its band is "stop optimizing" (None: the margin is ``headroom`` or more).
+    ``load_rps``: the original was judged under load at that rate, and the variants
+    were timed one call at a time: the sentence says how to judge them under load.
     """
     measured = [e for e in entries if e["status"] == "measured"]
     parts = [f"{e['name']} is {_speed(e)}" for e in measured]
@@ -248,6 +255,19 @@ def advice_sentence(
         tail = f"the fastest is {best['name']}" if best else "none is clearly faster"
         return f"{subject} (no budget): {listing}; {tail}"
     verdict = verdict or ("pass" if margin >= 1.0 else "fail")
+    if load_rps is not None:
+        rate = fmt.rate(load_rps)
+        head = {
+            "pass": f"{subject} meets the {budget} budget at {rate} ({fmt.margin(margin)} over)",
+            "fail": f"{subject} misses the {budget} budget at {rate} (margin {fmt.margin(margin)})",
+        }.get(verdict, f"{subject} is too close to call against the {budget} budget at {rate}")
+        if verdict == "pass" and (stop if stop is not None else margin >= headroom):
+            return f"{head}; one call at a time, {listing}; stop optimizing"
+        return (
+            f"{head}; one call at a time, {listing}; a queue at {rate} can magnify "
+            f"such a difference: judge a variant under load with its own test "
+            f"at rps={load_rps:g}"
+        )
     # Only a faster variant whose margin, measured side by side, is wider.
     wider = max(
         (e for e in faster if (e["margin"] or 0.0) > margin),

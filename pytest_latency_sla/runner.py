@@ -232,6 +232,9 @@ class AdviseRequest:
     #: When the advisor must end (``time.monotonic_ns()``, the same in a worker) and the
     #: timeout around the test that says so; None: no such timeout.
     until: tuple[int, str] | None = None
+    #: The original was judged under load at this rate (``rps=``); the variants are timed
+    #: one call at a time, so they get no margin of their own.
+    load_rps: float | None = None
 
     @classmethod
     def of(
@@ -256,6 +259,7 @@ class AdviseRequest:
             quantize_timeout=quantize_timeout,
             own=() if own is None else own[1],
             until=until,
+            load_rps=result.sampling.load.target_rps if result.sampling.load else None,
         )
 
 

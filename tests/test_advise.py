@@ -127,6 +127,65 @@ def test_far_under_budget_the_advice_is_to_stop() -> None:
     assert sentence.endswith("no variant changes the outcome: stop optimizing")
 
 
+@pytest.mark.parametrize(
+    ("margin", "verdict", "stop", "head", "tail"),
+    [
+        (45.0, "pass", True, "meets the 50 ms budget at 300/s (45.0x over)", "stop optimizing"),
+        (3.0, "pass", False, "meets the 50 ms budget at 300/s (3.00x over)", "at rps=300"),
+        (0.5, "fail", False, "misses the 50 ms budget at 300/s (margin 0.50x)", "at rps=300"),
+        (1.1, "inconclusive", False, "is too close to call against the 50 ms budget at 300/s", ""),
+    ],
+)
+def test_under_load_the_advice_claims_no_margin_for_a_variant(
+    margin: float, verdict: str, stop: bool, head: str, tail: str
+) -> None:
+    # A trial: under rps= a variant's margin was the load margin over its single-call
+    # ratio, and the advice said a variant 1.3x slower per call "misses the budget".
+    entries = run_advice(None, None)
+    assert all(e["margin"] is None and e["meets_budget"] is None for e in entries)
+    sentence = advice_sentence(
+        entries,
+        subject="funnel.onnx",
+        budget="50 ms",
+        margin=margin,
+        verdict=verdict,
+        stop=stop,
+        load_rps=300.0,
+    )
+    assert sentence.startswith(f"funnel.onnx {head}; one call at a time, int8 (dynamic) is 1.")
+    assert sentence.endswith(tail)
+    assert "widen" not in sentence
+    assert "meets it" not in sentence
+    if not stop:
+        assert "a queue at 300/s can magnify such a difference: judge a variant under load" in (
+            sentence
+        )
+
+
+def test_compare_under_load_gives_the_variants_no_margin(pytester: pytest.Pytester) -> None:
+    save(matmul_chain_model(2), pytester.path / "a.onnx")
+    save(matmul_chain_model(3), pytester.path / "b.onnx")
+    pytester.makepyfile(
+        test_load="""
+        import pytest
+
+        @pytest.mark.sla(ms=500, percentile=50, rps=100, load_time=0.5, concurrency=2)
+        def test_variants(sla):
+            sla.compare({"a": "a.onnx", "b": "b.onnx"})
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1)
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    (variant,) = record["advice"]["variants"]
+    assert variant["name"] == "b"
+    assert variant["status"] == "measured"
+    assert variant["margin"] is None
+    assert variant["meets_budget"] is None
+    assert variant["p50_ratio"] is not None
+    assert "meets the 500 ms budget at 100/s" in record["advice"]["sentence"]
+
+
 def test_a_missed_budget_names_the_variant_that_meets_it() -> None:
     # The original takes 1 ms at p50 (about 1.12 ms at p99) against a 0.8 ms budget.
     entries = run_advice(0.8, False)

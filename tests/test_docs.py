@@ -379,3 +379,33 @@ def test_the_premerge_page_quotes_the_unmatched_baseline_line() -> None:
 
     line = unmatched_line({"baseline_unmatched": ["tests/test_zoo.py::test_preprocess"]})
     assert f"sla: {line}\n" in (DOCS / "premerge.md").read_text(encoding="utf-8")
+
+
+def test_the_advisor_page_quotes_the_advice_under_load() -> None:
+    from pytest_latency_sla.advise import advice_sentence
+    from pytest_latency_sla.schema import AdviceEntry
+
+    int8: AdviceEntry = {
+        "name": "int8",
+        "status": "measured",
+        "problem": None,
+        "p50_s": 3.5e-5,
+        "percentile_s": 4e-5,
+        "p50_ratio": [1.3, 1.25, 1.35],
+        "percentile_ratio": [1.3, 1.2, 1.4],
+        "margin": None,
+        "meets_budget": None,
+        "outcome": "slower",
+        "changes_outcome": None,
+    }
+    sentence = advice_sentence(
+        [int8],
+        subject="fp32 (models/funnel.onnx)",
+        budget="50 ms",
+        margin=120.0,
+        verdict="pass",
+        stop=False,
+        load_rps=300.0,
+    )
+    page = " ".join((DOCS / "advisor.md").read_text(encoding="utf-8").split())
+    assert f"`{sentence}`" in page
