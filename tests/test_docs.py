@@ -24,6 +24,7 @@ from pytest_latency_sla.marker import MARKER_HELP
 from pytest_latency_sla.settings import OPTIONS
 
 if TYPE_CHECKING:
+    from pytest_latency_sla.schema import AdviceEntry
     from pytest_latency_sla.settings import Option
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -383,7 +384,6 @@ def test_the_premerge_page_quotes_the_unmatched_baseline_line() -> None:
 
 def test_the_advisor_page_quotes_the_advice_under_load() -> None:
     from pytest_latency_sla.advise import advice_sentence
-    from pytest_latency_sla.schema import AdviceEntry
 
     int8: AdviceEntry = {
         "name": "int8",
