@@ -319,7 +319,7 @@ class SlaCollector:
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         from .report import labels
-        from .report.document import totals, unmatched_line
+        from .report.document import no_gate_line, totals, unmatched_line
 
         fails = self.settings.inconclusive == "fail"
         line = labels.summary_line(self.records, self.settings.headroom, fails)
@@ -336,17 +336,9 @@ class SlaCollector:
         missing = unmatched_line(self._run(pytest.ExitCode.OK))
         if missing:
             terminalreporter.write_line("sla: " + missing, yellow=True)
-        settings = self.settings
-        bases = settings.compare or settings.compare_ref or settings.compare_dir
-        if settings.max_regression is not None and not bases and not settings.save:
-            # Set in a file (on the command line it needs a base): a forgotten base
-            # must not pass as a gate that held.
-            terminalreporter.write_line(
-                f"sla: no regression gate in this run: sla_max_regression "
-                f"({settings.max_regression * 100:g}%) has nothing to compare with; pass "
-                "--sla-compare, --sla-compare-ref or --sla-compare-dir to apply it",
-                yellow=True,
-            )
+        ungated = no_gate_line(self._run(pytest.ExitCode.OK))
+        if ungated:
+            terminalreporter.write_line("sla: " + ungated, yellow=True)
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)

@@ -604,16 +604,21 @@ def test_a_gate_set_in_a_file_with_nothing_to_compare_says_it_applied_to_nothing
     # A review: a PR job that forgot its base lost the gate without a word.
     pytester.makeini("[pytest]\nsla_max_regression = 20\n")
     pytester.makepyfile(TWO_TESTS)
-    result = pytester.runpytest(*FAST)
+    result = pytester.runpytest(*FAST, "--sla-report=md:r.md", "--sla-report=html:r.html")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(
-        [
-            "sla: no regression gate in this run: sla_max_regression (20%) has nothing to "
-            "compare with; pass --sla-compare, --sla-compare-ref or --sla-compare-dir to "
-            "apply it"
-        ]
+    sentence = (
+        "no regression gate in this run: sla_max_regression (20%) has nothing to "
+        "compare with; pass --sla-compare, --sla-compare-ref or --sla-compare-dir to "
+        "apply it"
     )
+    result.stdout.fnmatch_lines([f"sla: {sentence}"])
+    # Where a reviewer reads it too: the step summary and the HTML report.
+    capital = sentence[0].upper() + sentence[1:]
+    assert f"> ⚠️ {capital}." in (pytester.path / "r.md").read_text(encoding="utf-8")
+    html = (pytester.path / "r.html").read_text(encoding="utf-8")
+    assert f"<strong>No gate.</strong> {capital}." in html
     # Saving a baseline on main: the gate is for the runs that compare with it.
-    saving = pytester.runpytest(*FAST, "--sla-save=base.json")
+    saving = pytester.runpytest(*FAST, "--sla-save=base.json", "--sla-report=md:r.md")
     saving.assert_outcomes(passed=2)
     assert "no regression gate" not in saving.stdout.str()
+    assert "regression gate" not in (pytester.path / "r.md").read_text(encoding="utf-8")

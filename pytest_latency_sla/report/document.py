@@ -24,6 +24,7 @@ __all__ = [
     "failed_anyway",
     "inconclusive_fails",
     "json_ready",
+    "no_gate_line",
     "revision_counts",
     "sort_by_margin",
     "totals",
@@ -192,6 +193,22 @@ def unmatched_line(run: Mapping[str, Any], name: Callable[[str], str] = str) -> 
         f"{'was' if one else 'were'} not made in this run (a test renamed, removed, not "
         f"selected, skipped or failed before measuring; a renamed test is compared as new): "
         f"{named}"
+    )
+
+
+def no_gate_line(run: Mapping[str, Any]) -> str:
+    """A gate set in a file that this run could not apply (no base to compare with), in
+    a sentence: a forgotten base must not pass as a gate that held. "" otherwise, and
+    for a run that saves a baseline (the gate is for the runs that compare with it)."""
+    settings = run.get("settings") or {}
+    gate = settings.get("max_regression")
+    bases = ("compare", "compare_ref", "compare_dir", "save")
+    if gate is None or any(settings.get(key) for key in bases):
+        return ""
+    return (
+        f"no regression gate in this run: sla_max_regression ({float(gate) * 100:g}%) has "
+        "nothing to compare with; pass --sla-compare, --sla-compare-ref or "
+        "--sla-compare-dir to apply it"
     )
 
 

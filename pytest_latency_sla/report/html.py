@@ -39,7 +39,7 @@ from .labels import (
     verdict_label,
 )
 from .loadlabels import capacity_text, load_text
-from .markup import css, duration, esc, finite, setting_text, unmatched_banner, unmeasured_banner
+from .markup import baseline_banners, css, duration, esc, finite, setting_text, unmeasured_banner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -467,7 +467,7 @@ def _header(document: Document) -> str:
         banner += f'<p class="meta">{esc(merged[0].upper() + merged[1:])}.</p>'
     for line in mixed:
         banner += f'<div class="banner"><strong>Mixed shards.</strong> {esc(line)}.</div>'
-    banner += unmeasured_banner(document.get("unmeasured", [])) + unmatched_banner(run)
+    banner += unmeasured_banner(document.get("unmeasured", [])) + baseline_banners(run)
     return (
         '<header class="card"><div class="titlebar"><h1>SLA report</h1>'
         f'<span class="tool">{esc(document["tool"].get("name", "pytest-latency-sla"))} '

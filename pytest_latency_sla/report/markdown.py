@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .. import fmt
-from .document import inconclusive_fails, unmatched_line, xdist_note
+from .document import inconclusive_fails, no_gate_line, unmatched_line, xdist_note
 from .labels import (
     BAND_TEXT,
     OUTCOME_TEXT,
@@ -172,6 +172,9 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [f"> {'⚠️ ' if run['xdist_mode'] == 'parallel' else ''}{_cell(note)}.", ""]
     for number, line in enumerate(merged_lines(run)):
         lines += [f"> {'⚠️ ' if number else ''}{_cell(line[0].upper() + line[1:])}.", ""]
+    ungated = no_gate_line(run)
+    if ungated:
+        lines += [f"> ⚠️ {_cell(ungated[0].upper() + ungated[1:])}.", ""]
     failed = document.get("unmeasured", [])
     if failed:
         lines += [f"**{unmeasured_heading(len(failed))}:**", ""]

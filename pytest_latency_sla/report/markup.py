@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from ..schema import Unmeasured
 
 __all__ = [
+    "baseline_banners",
     "css",
     "duration",
     "esc",
     "finite",
     "setting_text",
-    "unmatched_banner",
     "unmeasured_banner",
 ]
 
@@ -71,16 +71,22 @@ def unmeasured_banner(entries: Sequence[Unmeasured]) -> str:
     return f'<div class="banner" role="alert"><strong>{heading}</strong>:<ul>{items}</ul></div>'
 
 
-def unmatched_banner(run: Mapping[str, Any]) -> str:
-    """The banner naming the baseline's measurements the run did not make ("" if none)."""
-    from .document import unmatched_line
+def baseline_banners(run: Mapping[str, Any]) -> str:
+    """The banners naming the baseline's measurements the run did not make, and a gate
+    it could not apply ("" if neither)."""
+    from .document import no_gate_line, unmatched_line
 
-    # (The sentence's own words need no escaping; the test ids are escaped, as code.)
+    # (The sentences' own words need no escaping; the test ids are escaped, as code.)
     missing = unmatched_line(run, lambda nodeid: f"<code>{esc(nodeid)}</code>")
-    if not missing:
-        return ""
-    text = missing[0].upper() + missing[1:]
-    return f'<div class="banner"><strong>Not measured.</strong> {text}</div>'
+    banners = ""
+    if missing:
+        text = missing[0].upper() + missing[1:]
+        banners += f'<div class="banner"><strong>Not measured.</strong> {text}</div>'
+    ungated = no_gate_line(run)
+    if ungated:
+        text = esc(ungated[0].upper() + ungated[1:])
+        banners += f'<div class="banner"><strong>No gate.</strong> {text}.</div>'
+    return banners
 
 
 def setting_text(value: object, unit: str | None = None) -> str:
