@@ -166,7 +166,7 @@ def test_compare_under_load_gives_the_variants_no_margin(pytester: pytest.Pytest
     save(matmul_chain_model(2), pytester.path / "a.onnx")
     save(matmul_chain_model(3), pytester.path / "b.onnx")
     pytester.makepyfile(
-        test_load="""
+        test_compare_at_a_rate="""
         import pytest
 
         @pytest.mark.sla(ms=500, percentile=50, rps=100, load_time=0.5, concurrency=2)
