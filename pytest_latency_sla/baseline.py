@@ -285,6 +285,9 @@ def mismatches(
     theirs_ort = baseline_environment.get("packages", {}).get("onnxruntime")
     if record["kind"] == "onnx" and ours_ort and theirs_ort and ours_ort != theirs_ort:
         found.append(f"onnxruntime {theirs_ort} -> {ours_ort}")
+    ours_tracer, theirs_tracer = record.get("tracer"), entry.get("tracer")
+    if ours_tracer != theirs_tracer:
+        found.append(f"tracer {theirs_tracer or 'none'} -> {ours_tracer or 'none'}")
     ours_cpu, theirs_cpu = environment.get("cpu_model"), baseline_environment.get("cpu_model")
     if ours_cpu and theirs_cpu and ours_cpu != theirs_cpu:
         found.append(f"cpu_model {theirs_cpu!r} -> {ours_cpu!r}")

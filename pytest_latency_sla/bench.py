@@ -95,7 +95,10 @@ def judge_benchmark(fixture: SlaFixture, benchmark: object, name: str) -> SlaRes
     sampling = sampling_from_rounds(
         rounds, budget.ns if budget else None, quantile, settings.confidence
     )
+    from .environment import active_tracer
+
     subject = Subject(
+        tracer=active_tracer(),
         kind="benchmark",
         name=name,
         api=f"pytest-benchmark rounds ({iterations} iteration{'s' if iterations > 1 else ''} "

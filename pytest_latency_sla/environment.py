@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any, TypedDict
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Environment", "EnvironmentCache", "capture", "cpu_model", "differences"]
+__all__ = [
+    "Environment",
+    "EnvironmentCache",
+    "active_tracer",
+    "capture",
+    "cpu_model",
+    "differences",
+]
 
 #: Packages whose versions change latency or the plugin's behaviour.
 PACKAGES = ("pytest-latency-sla", "pytest", "numpy", "onnxruntime", "onnxruntime-gpu", "onnx")
@@ -80,6 +87,34 @@ class EnvironmentCache:
         if self._environment is None:
             self._environment = {**capture(), "load_avg_1m": self._load_at_start}
         return self._environment
+
+
+def _named(hook: object) -> str:
+    """A trace or profile hook by name: its class for an object (coverage's ``CTracer``),
+    its qualified name for a function."""
+    kind = hook if callable(hook) and hasattr(hook, "__qualname__") else type(hook)
+    module = getattr(kind, "__module__", "") or ""
+    qualname = getattr(kind, "__qualname__", "") or repr(kind)
+    return f"{module}.{qualname}" if module and module != "builtins" else qualname
+
+
+def active_tracer() -> str | None:
+    """What traces or profiles Python code in this thread, by name, or None.
+
+    A trace function (``sys.settrace``: coverage.py, as pytest-cov's ``--cov`` runs it,
+    and debuggers), a profile function (``sys.setprofile``) or, from Python 3.12, a
+    ``sys.monitoring`` tool with events on (coverage's "sysmon" core): each slows the
+    Python code of a timed call several times over, so a latency measured under one is
+    the tracer's as much as the model's.
+    """
+    found = [_named(hook) for hook in (sys.gettrace(), sys.getprofile()) if hook is not None]
+    monitoring: Any = getattr(sys, "monitoring", None)
+    if monitoring is not None:
+        for tool in range(6):
+            name = monitoring.get_tool(tool)
+            if name is not None and monitoring.get_events(tool):
+                found.append(str(name))
+    return ", ".join(dict.fromkeys(found)) or None
 
 
 def capture() -> Environment:

@@ -55,10 +55,11 @@ def verdict_message(
     # p100 is judged on the slowest call seen: no confidence level plays a part.
     sure = "" if budget.percentile >= 100 else f", {fmt.percent(result.confidence)} confidence"
     stats = f"margin {fmt.margin(result.margin)}, {calls}{sure}"
+    caveats = _sizes(result) + _traced(result)
     if result.verdict is Verdict.FAIL:
-        return f"SLA missed: {label} {measured} > {limit} ({stats}){_sizes(result)}"
+        return f"SLA missed: {label} {measured} > {limit} ({stats}){caveats}"
     if result.verdict is Verdict.PASS:
-        return f"SLA met: {label} {measured} <= {limit} ({stats}){_sizes(result)}"
+        return f"SLA met: {label} {measured} <= {limit} ({stats}){caveats}"
     sampling = result.sampling
     accept = (
         "; or set sla_inconclusive = warn (or pass) to accept such results"
@@ -185,6 +186,19 @@ def _sizes(result: SlaResult) -> str:
     return (
         f"; measured with {given} (defaulted), which real inputs may not have: give real "
         f"sizes with dims={{{example}}}"
+    )
+
+
+def _traced(result: SlaResult) -> str:
+    """For a measurement timed under a tracer (pytest-cov's, a debugger's): what it did."""
+    from .schema import UNTRACED
+
+    tracer = result.subject.tracer
+    if tracer is None:
+        return ""
+    return (
+        f"; timed under a Python tracer ({tracer}), which slows Python code several "
+        f"times over: {UNTRACED}"
     )
 
 

@@ -155,6 +155,9 @@ class Subject:
     #: dimension at 1 (a sequence length, an image width) says little about real inputs.
     defaulted_dims: tuple[str, ...] = ()
     batch_dims: tuple[str, ...] = ()
+    #: What traced or profiled Python code while it was timed (``active_tracer``), e.g.
+    #: ``coverage.tracer.CTracer`` under pytest-cov; None: nothing.
+    tracer: str | None = None
 
     @property
     def defaulted_sizes(self) -> tuple[str, ...]:
@@ -382,6 +385,8 @@ class SlaResult:
         )
         if sampling.max_time_ns > 0:
             record["max_time_s"] = sampling.max_time_ns / 1e9
+        if subject.tracer is not None:
+            record["tracer"] = subject.tracer
         return record
 
 

@@ -314,7 +314,7 @@ class InProcess:
             ) from None
         except LoadError as exc:
             raise ModelRunError(f"under load: {exc}") from None
-        return Measured(prepared.subject, sampling)
+        return Measured(_traced(prepared.subject), sampling)
 
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
         from . import ort
@@ -419,7 +419,7 @@ class InProcess:
         call: Callable[[], object] = (
             functools.partial(job.fn, *job.args, **job.kwargs) if job.args or job.kwargs else job.fn
         )
-        return Measured(job.subject(), timing.run(call))
+        return Measured(_traced(job.subject()), timing.run(call))
 
 
 @dataclass(frozen=True)
@@ -495,6 +495,14 @@ def _variant(name: str, make: Callable[[], Callable[[], object]]) -> Any:
         return Variant(name, call=make())
     except ort.OnnxInputError as exc:
         return Variant(name, problem=f"could not be loaded: {exc}")
+
+
+def _traced(subject: Subject) -> Subject:
+    """``subject`` with what traces Python code in this thread, as it was timed."""
+    from .environment import active_tracer
+
+    tracer = active_tracer()
+    return subject if tracer is None else dataclasses.replace(subject, tracer=tracer)
 
 
 def _isolated(subject: Subject) -> Subject:

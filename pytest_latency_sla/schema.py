@@ -29,6 +29,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STEAL_MENTION_SHARE",
     "UNMEASURED_MESSAGE",
+    "UNTRACED",
     "Advice",
     "AdviceEntry",
     "CapacityEntry",
@@ -261,6 +262,9 @@ class _RecordMaxTime(TypedDict, total=False):
     # The max_time the measurement ran under (the marker's or sla_max_time, as a timeout
     # cut it), seconds; absent without one, and from reports written before this field.
     max_time_s: float
+    # What traced or profiled Python code while it was timed (coverage's tracer under
+    # pytest-cov, a debugger, a profiler); absent when nothing did.
+    tracer: str
 
 
 class SlaRecord(_RecordMaxTime):
@@ -380,6 +384,8 @@ STEAL_MENTION_SHARE = 0.01
 
 #: The ``comparison.mismatch`` reason of a baseline entry with no median to compare with.
 NO_MEDIAN = "the baseline has no p50_s above 0"
+#: How to time without a tracer (``SlaRecord.tracer``), in the notes that name one.
+UNTRACED = "run the SLA tests without it (pytest-cov: --no-cov)"
 
 
 class Document(TypedDict):

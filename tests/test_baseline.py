@@ -135,6 +135,8 @@ def test_significant_speedup_is_an_improvement() -> None:
         ("providers", ["CUDAExecutionProvider"], "providers"),
         ("intra_op_threads", 4, "intra_op_threads 4 -> 0"),
         ("percentile", 95.0, "percentile 95.0 -> 99.0"),
+        # A trial: a --cov run read as a 3x regression against a baseline without it.
+        ("tracer", "coverage.CTracer", "tracer coverage.CTracer -> none"),
     ],
 )
 def test_configuration_mismatch_is_not_compared(field: str, value: object, text: str) -> None:
@@ -143,6 +145,17 @@ def test_configuration_mismatch_is_not_compared(field: str, value: object, text:
     assert comparison["status"] == "mismatch"
     assert any(text in m for m in comparison["mismatch"]), comparison["mismatch"]
     assert fails is False  # a mismatch never counts as a regression
+
+
+def test_a_run_under_a_tracer_is_not_compared_with_a_baseline_without_one() -> None:
+    traced = record(3.0, 2.9, 3.1)
+    traced["tracer"] = "coverage.CTracer"
+    comparison, fails = compare(traced, entry(1.0, 0.95, 1.05), ENV, ENV, 0.1)
+    assert comparison["status"] == "mismatch"
+    assert comparison["mismatch"] == ["tracer none -> coverage.CTracer"]
+    assert fails is False
+    same = entry(1.0, 0.95, 1.05, tracer="coverage.CTracer")
+    assert compare(traced, same, ENV, ENV, 0.1)[0]["status"] == "regression"
 
 
 def test_a_changed_model_is_compared_and_labelled_not_set_aside() -> None:

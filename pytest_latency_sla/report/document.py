@@ -28,6 +28,7 @@ __all__ = [
     "revision_counts",
     "sort_by_margin",
     "totals",
+    "tracer_text",
     "unmatched_line",
     "xdist_note",
 ]
@@ -193,6 +194,19 @@ def unmatched_line(run: Mapping[str, Any], name: Callable[[str], str] = str) -> 
         f"{'was' if one else 'were'} not made in this run (a test renamed, removed, not "
         f"selected, skipped or failed before measuring; a renamed test is compared as new): "
         f"{named}"
+    )
+
+
+def tracer_text(record: Mapping[str, Any]) -> str:
+    """A note on a tracer that ran while the measurement was timed; "" without one."""
+    from ..schema import UNTRACED
+
+    tracer = record.get("tracer")
+    if not tracer:
+        return ""
+    return (
+        f"timed under a Python tracer ({tracer}), which slows Python code several times "
+        f"over: the time is the tracer's as much as the model's; {UNTRACED}"
     )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fmt
 from . import svg
-from .document import inconclusive_fails, xdist_note
+from .document import inconclusive_fails, tracer_text, xdist_note
 from .labels import (
     BAND_TEXT,
     OUTCOME_TEXT,
@@ -307,8 +307,7 @@ def _facts(record: SlaRecord) -> str:
     one = "" if record["load"] is not None else " (1 thread)"  # under load: see "load"
     facts.append(("rate", esc(fmt.rate(rate) + one if rate is not None else "-")))
     facts.append(("stopped", esc(record["stop_reason"])))
-    subject = f"<code>{esc(record['subject'])}</code>"
-    facts.append(("measured what", subject))
+    facts.append(("measured what", f"<code>{esc(record['subject'])}</code>"))
     if defaulted_note(record):
         facts.append(("sizes", esc(defaulted_note(record))))
     revision = revision_of(record)
@@ -318,6 +317,7 @@ def _facts(record: SlaRecord) -> str:
         ("under load", load_text(record)),
         ("capacity", capacity_text(record)),
         ("cold start", cold_text(record)),
+        ("tracer", tracer_text(record)),
     ):
         if text:
             facts.append((name, esc(text.removeprefix(name + ": ").removeprefix(name + " "))))

@@ -10,7 +10,13 @@ import re
 from typing import TYPE_CHECKING
 
 from .. import fmt
-from .document import inconclusive_fails, no_gate_line, unmatched_line, xdist_note
+from .document import (
+    inconclusive_fails,
+    no_gate_line,
+    tracer_text,
+    unmatched_line,
+    xdist_note,
+)
 from .labels import (
     BAND_TEXT,
     OUTCOME_TEXT,
@@ -197,6 +203,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines.append("")
         notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
         notes += [(r["label"], text) for r in records if (text := mismatch_text(r))]
+        notes += [(r["label"], text) for r in records if (text := tracer_text(r))]
         notes += [(r["label"], text) for r in records if (text := load_text(r))]
         notes += [(r["label"], text) for r in records if (text := capacity_text(r))]
         notes += [(r["label"], text) for r in records if (text := cold_text(r))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import fmt
-from .document import sort_by_margin
+from .document import sort_by_margin, tracer_text
 from .labels import (
     BAND_TEXT,
     advice_header,
@@ -105,6 +105,7 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
         if note:
             out.append(f"sla: {record['label']}: {note}")
         extras = (
+            tracer_text(record),
             mismatch_text(record),
             load_text(record),
             capacity_text(record),
