@@ -259,9 +259,15 @@ def _before(
                 f"(e.g. {deadline.how.format(n=wanted)})"
             ),
         )
-    cut = dataclasses.replace(plan, max_time_ns=min(plan.max_time_ns, room), time_limit_ns=room)
     # Only a cut max_time is the deadline's doing: past max_time, the limit is the limit.
     by = Cut(deadline.name, phases, follows) if room < plan.max_time_ns else None
+    cut = dataclasses.replace(
+        plan,
+        max_time_ns=min(plan.max_time_ns, room),
+        time_limit_ns=room,
+        # A window the timeout chose, not the user: reaching it settles nothing.
+        cap_settles=plan.cap_settles and by is None,
+    )
     return Fitted(cut, load, cut_by=by)
 
 

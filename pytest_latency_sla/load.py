@@ -204,7 +204,7 @@ def look(
         quantile,
         plan.confidence,
         spanned=final or covered_ns >= plan.state_time_ns,
-        settled=final or covered_ns >= plan.settle_time_ns,
+        settled=(final and plan.cap_settles) or covered_ns >= plan.settle_time_ns,
         quick_factor=plan.quick_factor,
         instant_factor=plan.instant_factor,
         state_ns=float(plan.state_time_ns),

@@ -60,6 +60,12 @@ class SamplingPlan:
     #: Under load (the marker's ``rps=``), no pass before the load has run this long: a
     #: queue takes time to build, and a stall every few seconds takes time to show.
     load_time_ns: int = 5_000_000_000
+    #: Whether sampling stopped by ``max_time`` or ``time_limit`` counts as settled (a
+    #: shorter window, by choice: a p100 passes at it, and so do verdicts near the budget).
+    #: False when a timeout cut those times short: the window was not chosen, so a
+    #: verdict near the budget still waits for ``settle_time`` and is otherwise
+    #: inconclusive, naming the timeout.
+    cap_settles: bool = True
 
     def __post_init__(self) -> None:
         if self.warmup_calls < 0 or self.warmup_time_ns < 0 or self.min_time_ns < 0:

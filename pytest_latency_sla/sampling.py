@@ -368,7 +368,7 @@ class Sampler:
         timed_out = elapsed >= self._limit_ns
         capped = full or timed_out
         look_ready = elapsed >= self._look_after
-        settled = capped or elapsed >= plan.settle_time_ns
+        settled = full or (timed_out and plan.cap_settles) or elapsed >= plan.settle_time_ns
         # One look is reserved for the moment the samples first span settle_time, so a
         # verdict near the budget is not held until the next planned count.
         settle_look = settled and not self._settle_looked and look_ready and n > self._last_look_n

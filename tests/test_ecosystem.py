@@ -250,6 +250,35 @@ def test_a_measurement_ends_before_pytest_timeout_kills_the_test(
     assert "cut short" not in output(result)
 
 
+def test_a_p100_window_cut_by_pytest_timeout_passes_nothing(pytester: pytest.Pytester) -> None:
+    # A trial: under --timeout=3 a p100 budget passed after 1.5 s, a window the timeout
+    # chose; p100 passes only once the samples span sla_settle_time, or a window the
+    # user chose.
+    pytest.importorskip("pytest_timeout")
+    pytester.makepyfile(
+        test_max="""
+        import time
+
+        import pytest
+
+        @pytest.mark.sla(ms=500, percentile=100)
+        def test_max(sla):
+            sla.measure(time.sleep, 0.0002)  # a million calls would settle it too
+        """
+    )
+    result = pytester.runpytest("-p", "timeout", "--timeout=3", "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*SLA inconclusive: p100 * against a 500 ms budget*cut short to end before "
+            "pytest-timeout's 3 s timeout*"
+        ]
+    )
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["verdict"] == "inconclusive"
+    assert record["samples"] > 1000  # measured, and kept
+
+
 def test_a_sweep_and_the_advisor_end_within_pytest_timeout_with_everything_recorded(
     pytester: pytest.Pytester,
 ) -> None:

@@ -7,6 +7,7 @@ reads real time, so every count and duration below is exact.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import math
@@ -254,6 +255,21 @@ def test_p100_is_judged_on_the_observed_maximum() -> None:
     assert passed.decision is not None
     assert passed.decision.outcome == "pass"
     assert passed.duration_ns >= 500 * MS
+
+
+def test_a_p100_pass_at_max_time_needs_a_window_chosen_not_cut_by_a_timeout() -> None:
+    # max_time=1 on the marker passes a p100 after 1 s: a shorter window, by choice. A
+    # timeout that cut max_time to 1.5 s did not choose it (a trial: a p100 passed at
+    # 1.5 s under --timeout=3, with no word of the timeout).
+    chosen = plan(min_time_ns=30 * MS, settle_time_ns=10_000 * MS, max_time_ns=200 * MS)
+    passed, _ = run(constant(10 * US), chosen, budget_ns=1 * MS, quantile=1.0)
+    assert passed.decision is not None
+    assert passed.decision.outcome == "pass"
+    cut = dataclasses.replace(chosen, time_limit_ns=200 * MS, cap_settles=False)
+    held, _ = run(constant(10 * US), cut, budget_ns=1 * MS, quantile=1.0)
+    assert held.decision is not None
+    assert held.decision.outcome is None
+    assert held.stop_reason in ("max_time", "time_limit")
 
 
 def test_exactly_at_the_percentile_is_inconclusive_at_the_sample_cap() -> None:
