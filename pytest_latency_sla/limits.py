@@ -137,6 +137,11 @@ class Cut:
     phases: int = 1
     #: What follows, in words ("" for nothing), e.g. "the advisor".
     follows: str = ""
+    #: False: the deadline left ``max_time`` as it was, but bounds the test all the same,
+    #: so a remedy that asks for more time names it too.
+    cut: bool = True
+    #: Its timeout, seconds (0: unknown).
+    timeout_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,8 @@ class Fitted:
     plan: SamplingPlan
     load: LoadSpec | None
     problem: str | None = None
-    #: The deadline that cut ``max_time`` short, or None.
+    #: The deadline that cut ``max_time`` short, or else the one around the test that
+    #: did not need to (``Cut.cut`` False), or None.
     cut_by: Cut | None = None
 
 
@@ -193,6 +199,8 @@ def fit(
         if fitted.problem:
             return fitted
         plan, load, cut_by = fitted.plan, fitted.load, fitted.cut_by or cut_by
+    if cut_by is None and deadline is not None:
+        cut_by = Cut(deadline.name, phases, follows, cut=False, timeout_s=deadline.timeout_s)
     return Fitted(plan, load, cut_by=cut_by)
 
 
@@ -260,7 +268,11 @@ def _before(
             ),
         )
     # Only a cut max_time is the deadline's doing: past max_time, the limit is the limit.
-    by = Cut(deadline.name, phases, follows) if room < plan.max_time_ns else None
+    by = (
+        Cut(deadline.name, phases, follows, timeout_s=deadline.timeout_s)
+        if room < plan.max_time_ns
+        else None
+    )
     cut = dataclasses.replace(
         plan,
         max_time_ns=min(plan.max_time_ns, room),

@@ -36,7 +36,8 @@ def verdict_message(
     ``inconclusive_policy`` (the ``sla_inconclusive`` setting) decides which way out of
     an inconclusive result is suggested. The sentence names what was measured (the model
     path or the callable), and ``index`` (from 0) which measurement of the test it was.
-    ``cut_by``: the timeout around the test that cut ``max_time`` short (``limits.fit``).
+    ``cut_by``: the timeout around the test that cut ``max_time`` short, or bounds it
+    without that (``Cut.cut`` False; ``limits.fit``).
     """
     budget = result.budget
     if budget is None or result.verdict is None:
@@ -205,8 +206,13 @@ def _traced(result: SlaResult) -> str:
 def _sample_longer(sampling: Sampling, cut_by: Cut | None) -> str:
     """How to let sampling go on longer: the marker's max_time=, or the timeout that cut
     it short (a longer max_time would be cut the same)."""
-    if cut_by and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
+    if cut_by and cut_by.cut and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
         return f"raise {cut_by.name}, which cut the sampling short"
+    if sampling.stop_reason in ("time_limit", "unreachable"):
+        # It went past max_time already: the time limit stopped it (a hard cap of
+        # max(max_time, time_limit), so a max_time under the limit changes nothing).
+        limit = fmt.duration(sampling.limit_ns / 1e9)
+        return f"raise time_limit= on this marker (sla_time_limit, {limit}) to sample longer"
     return "raise max_time= on this marker (sla_max_time) to sample longer"
 
 
@@ -215,7 +221,7 @@ def _stopped(result: SlaResult, cut_by: Cut | None = None) -> str:
     sampling = result.sampling
     took = fmt.duration(sampling.duration_ns / 1e9)
     limit = fmt.duration(sampling.limit_ns / 1e9)
-    if cut_by and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
+    if cut_by and cut_by.cut and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
         kept = f", with time kept for {cut_by.follows}" if cut_by.follows else ""
         return f"after {took}, cut short to end before {cut_by.name}{kept}"
     if sampling.stop_reason == "unreachable":
@@ -291,9 +297,11 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     if result.subject.isolated and not by.startswith("the isolated worker"):
         text += f" and sla_timeout above {timeout} (it is isolated)"
     if cut_by:
-        # Its time is shared with what follows the measurement in the same call.
+        # Its time is shared with what follows the measurement in the same call. One
+        # that did not cut this run may still cut the next, longer one.
         whole = _round_up(timeout_for(float(suggested), before, cut_by.phases))
-        text += f", and raise {by} above {whole} s"
+        if cut_by.cut or float(whole) > cut_by.timeout_s:
+            text += f", and raise {by} above {whole} s"
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
     return text

@@ -143,9 +143,10 @@ class Settings:
     )
     time_limit: float = setting(
         _from_plan("time_limit_ns"),
-        "seconds a measurement may go on past sla_max_time while the calls so far project "
-        "a verdict within its reach, before 1.5 times it (slow models); with none, "
-        "sampling stops at sla_max_time; at or below sla_max_time: never past sla_max_time",
+        "seconds a measurement may sample in all (from its start, not added to "
+        "sla_max_time): past sla_max_time only while the calls so far project a verdict "
+        "within its reach, before 1.5 times it (slow models); with none, sampling stops "
+        "at sla_max_time; at or below sla_max_time: never past sla_max_time",
         _number(0, 86400, False, False),
         metavar="SECONDS",
         unit="s",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_latency_sla.limits import Deadline, deadline, fit
+from pytest_latency_sla.limits import Cut, Deadline, deadline, fit
 from pytest_latency_sla.loadspec import LoadSpec
 from pytest_latency_sla.plan import SamplingPlan
 
@@ -38,7 +38,10 @@ def test_a_plan_that_ends_in_time_is_left_as_it_is() -> None:
     plan = SamplingPlan()  # 20 s, up to 60 s toward a projected verdict
     far = Deadline(at_ns=600 * S, timeout_s=600.0, name="pytest-timeout's 600 s timeout")
     fitted = fit(plan, None, deadline=far, now_ns=0)
-    assert (fitted.plan, fitted.problem, fitted.cut_by) == (plan, None, None)
+    assert (fitted.plan, fitted.problem) == (plan, None)
+    # Not cut, but named, for a remedy asking for more time than it gives.
+    assert fitted.cut_by == Cut("pytest-timeout's 600 s timeout", cut=False, timeout_s=600.0)
+    assert fit(plan, None, now_ns=0).cut_by is None
 
 
 def test_a_plan_is_cut_to_end_before_the_deadline_with_room_for_warmup() -> None:
@@ -59,7 +62,8 @@ def test_a_deadline_that_cuts_only_the_time_limit_is_not_named() -> None:
     fitted = fit(SamplingPlan(), None, deadline=far, now_ns=0)
     assert fitted.plan.max_time_ns == 20 * S
     assert fitted.plan.limit_ns == int((60 - 6) * S / 1.25)
-    assert fitted.cut_by is None
+    assert fitted.cut_by is not None
+    assert not fitted.cut_by.cut  # named for a remedy, never as what cut max_time
 
 
 def test_a_capacity_search_gets_a_share_of_the_time_left() -> None:

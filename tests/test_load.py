@@ -1086,3 +1086,28 @@ def test_the_gil_remedy_is_given_only_where_it_can_apply(
     said = _undecided_message(decision, load, 600, kind=kind)
     assert ending in said
     assert ("concurrency=1" in said) == (kind == "callable" and concurrency > 1)
+
+
+def test_a_run_stopped_by_the_time_limit_is_told_to_raise_the_limit_not_max_time() -> None:
+    # A trial: past sla_max_time toward a verdict, at the time limit (60 s), the message
+    # said to raise max_time=, which under the limit changes nothing (the cap is the
+    # larger of the two).
+    decision = Decision(None, 0.5, 0.5, 0.00333, 300.0, 0.0, 1.0, reason="generator")
+    result = SlaResult(
+        subject=Subject(kind="onnx", name="funnel.onnx", api="session.run(None, feeds)"),
+        budget=Budget(10.0, "ms", 99.0),
+        verdict=Verdict.INCONCLUSIVE,
+        sampling=make_sampling(
+            [3 * MS] * 3000,
+            decision=decision,
+            load=_load_stats(late_share=0.002),
+            stop_reason="time_limit",
+            duration_ns=60_500_000_000,
+            max_time_ns=20 * S,
+            limit_ns=60 * S,
+        ),
+    )
+    message = verdict_message(result)
+    assert "at the time limit (60.0 s)" in message
+    assert "raise time_limit= on this marker (sla_time_limit, 60.0 s) to sample longer" in message
+    assert "raise max_time=" not in message

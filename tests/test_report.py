@@ -695,6 +695,21 @@ def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
     assert "sample cap" not in message
 
 
+def test_a_timeout_that_did_not_cut_is_named_when_the_time_asked_for_would_pass_it() -> None:
+    # A trial: under --timeout=10, "set max_time=29" alone, which the timeout then cut.
+    from pytest_latency_sla.limits import Cut
+
+    res = _undecided_at_max_time()  # asks for max_time=4: a timeout above 6 s
+    tight = Cut("pytest-timeout's 5 s timeout", cut=False, timeout_s=5.0)
+    message = verdict_message(res, cut_by=tight)
+    assert "after 3.00 s (sla_max_time), the samples" in message  # not "cut short"
+    assert "set max_time=4 on this marker, and raise pytest-timeout's 5 s timeout above 6 s" in (
+        message
+    )
+    roomy = Cut("pytest-timeout's 30 s timeout", cut=False, timeout_s=30.0)
+    assert "pytest-timeout" not in verdict_message(res, cut_by=roomy)
+
+
 def test_a_cut_verdict_says_what_the_time_was_kept_for_and_a_timeout_for_all_of_it() -> None:
     from pytest_latency_sla.limits import Cut
 
