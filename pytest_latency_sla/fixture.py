@@ -345,8 +345,11 @@ class SlaFixture:
         plan = settings.plan()
         if self._baseline is not None or settings.save or paired:
             # Recording or comparing with a baseline, samples must span at least a state of
-            # a shared machine (2 s) in both runs, or a burst would read as a regression.
-            plan = dataclasses.replace(plan, min_time_ns=max(plan.min_time_ns, plan.state_time_ns))
+            # a shared machine (2 s) in both runs, or a burst would read as a regression
+            # (and a shorter max_time, say sla_max_time=1 for a quick CI, would stop them).
+            at_least, most = plan.state_time_ns, max(plan.max_time_ns, plan.state_time_ns)
+            low = max(plan.min_time_ns, at_least)
+            plan = dataclasses.replace(plan, min_time_ns=low, max_time_ns=most)
         load = resolve(self._load, settings.capacity, onnx) if budget else None
         # Judged on the test's own settings, not on what is left of sla_run_time.
         problem = too_few(load, plan, quantile) if load and not settings.disable else None
