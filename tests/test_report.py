@@ -1014,9 +1014,14 @@ def test_time_line_reads_each_measurements_own_max_time() -> None:
     stopped["stop_reason"] = "max_time"
     assert labels.time_line([stopped], 20.0) == ""
     stopped["duration_s"] = 30.0  # one 30 s call under max_time=5: past it, and said so
-    assert "1 went past their max_time (5.00 s), the longest 30.0 s" in labels.time_line(
+    assert "1 went past its max_time (5.00 s), the longest 30.0 s" in labels.time_line(
         [stopped], 20.0
     )
+    # Decided at the look its max_time called for, 6 ms on: not past it either (a trial:
+    # "1 went past sla_max_time (1.00 s), the longest 1.01 s").
+    decided = record("test_decided", 2.0)
+    decided["duration_s"], decided["warmup_s"], decided["max_time_s"] = 1.006, 0.0, 1.0
+    assert labels.time_line([decided], 1.0) == ""
     # A record written before the field: the setting, as before.
     del longer["max_time_s"]
     assert labels.time_line([longer], 20.0).endswith(
