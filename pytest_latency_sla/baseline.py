@@ -185,8 +185,9 @@ def _check(path: str, document: object, fix: str) -> Baseline:
             # Either copy alone would be a silent choice (a hand-edited or concatenated file).
             raise BaselineError(
                 f"baseline {path!r}: results[{position}] measures {entry['nodeid']} "
-                f"(index {entry['index']}) again, as an earlier entry does (a report of a "
-                "run under pytest-xdist's --dist each holds one per worker); keep one; "
+                f"(measurement {entry['index'] + 1}) again, as an earlier entry does (a "
+                "report of a run under pytest-xdist's --dist each holds one per worker, "
+                "one that collected a test twice under --keep-duplicates two); keep one; "
                 f"{fix} without --dist each"
             )
         entries[key] = entry

@@ -155,7 +155,8 @@ def merged_records(shards: Sequence[ShardReport]) -> tuple[list[SlaRecord], list
                 raise MergeError(
                     f"{shard.path!r} holds {record['nodeid']} (measurement {record['index'] + 1}) "
                     "more than once: a report of a run under pytest-xdist's --dist each holds "
-                    "each test once per worker, and is one run already; merge the reports of "
+                    "each test once per worker, and is one run already (one that collected a "
+                    "test twice under --keep-duplicates holds it twice); merge the reports of "
                     "runs that split the tests"
                 )
             if key in seen:

@@ -244,6 +244,15 @@ class SlaCollector:
                 f"it was rather than replace it with {count} measurement"
                 f"{'s' if count != 1 else ''}: run every test to save one"
             )
+        elif saved and (twice := _measured_twice(self.records)):
+            why = (
+                f"{twice} was measured twice in this run (a test collected twice, as "
+                f"--keep-duplicates with a path given twice does), so --sla-save wrote no "
+                f"baseline to {save}, which holds one measurement of each: run each test once "
+                "to save one"
+            )
+        elif saved:
+            self.skipped += _dropped(saved[0], save or "", self.records)
         if why:
             # (Nor may the JSON report, which may share its path, write there: named.)
             held = [t for w, t in zip(where, wanted, strict=True) if w in saved]
@@ -342,6 +351,42 @@ class SlaCollector:
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)
+
+
+def _measured_twice(records: list[SlaRecord]) -> str:
+    """A measurement the run made more than once (by label), or ""."""
+    seen: set[tuple[str, int]] = set()
+    for record in records:
+        key = (record["nodeid"], record["index"])
+        if key in seen:
+            return record["label"]
+        seen.add(key)
+    return ""
+
+
+def _dropped(path: str, save: str, records: list[SlaRecord]) -> list[str]:
+    """A note on the measurements of the baseline at ``path`` that this run, about to
+    replace it, did not make (deselected with -k or --lf, say): they leave it, and are
+    "new" against it later. None when there is no such baseline of ours to read."""
+    from .baseline import BaselineError, load_baseline, unmatched
+
+    if not os.path.exists(path):
+        return []
+    try:
+        old = load_baseline(path)
+    except BaselineError:
+        return []  # not a baseline this run can read: nothing to say it drops
+    gone = unmatched(old, records)
+    if not gone:
+        return []
+    named = ", ".join(gone[:5]) + (f" and {len(gone) - 5:,} more" if len(gone) > 5 else "")
+    one = len(gone) == 1
+    return [
+        f"--sla-save replaced the baseline {save}, and {len(gone):,} of its measurements "
+        f"that this run did not make (deselected, skipped or failed before measuring) "
+        f"{'is' if one else 'are'} no longer in it, so {'it' if one else 'they'} will be "
+        f"new against it: {named}"
+    ]
 
 
 def _unmeasured(report: pytest.TestReport, phase: str) -> Unmeasured:

@@ -460,9 +460,10 @@ def test_a_measurement_twice_is_refused(tmp_path: Path) -> None:
         load_baseline(str(path))
     nodeid = document["results"][0]["nodeid"]
     assert str(raised.value) == (
-        f"baseline {str(path)!r}: results[1] measures {nodeid} (index 0) again, as an "
-        "earlier entry does (a report of a run under pytest-xdist's --dist each holds one "
-        f"per worker); keep one; {FIX} without --dist each"
+        f"baseline {str(path)!r}: results[1] measures {nodeid} (measurement 1) again, as "
+        "an earlier entry does (a report of a run under pytest-xdist's --dist each holds one "
+        "per worker, one that collected a test twice under --keep-duplicates two); keep "
+        f"one; {FIX} without --dist each"
     )
 
 

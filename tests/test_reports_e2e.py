@@ -635,3 +635,43 @@ def test_a_gate_set_in_a_file_with_nothing_to_compare_says_it_applied_to_nothing
     saving.assert_outcomes(passed=2)
     assert "no regression gate" not in saving.stdout.str()
     assert "regression gate" not in (pytester.path / "r.md").read_text(encoding="utf-8")
+
+
+def test_a_test_collected_twice_writes_no_baseline_that_later_runs_refuse(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: --keep-duplicates with a path given twice saved two entries of one test,
+    # and every later --sla-compare refused the baseline, blaming --dist each.
+    pytester.makepyfile(test_dup=TWO_TESTS)
+    result = pytester.runpytest(
+        *FAST, "--keep-duplicates", "test_dup.py", "test_dup.py", "--sla-save=base.json"
+    )
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "sla: test_dup.py::test_fast was measured twice in this run (a test collected "
+            "twice, as --keep-duplicates with a path given twice does), so --sla-save wrote "
+            "no baseline to base.json, which holds one measurement of each: run each test "
+            "once to save one"
+        ]
+    )
+    assert not (pytester.path / "base.json").exists()
+
+
+def test_saving_a_subset_over_a_baseline_names_what_it_drops(pytester: pytest.Pytester) -> None:
+    # A trial: --sla-save under -k (or --lf) replaced a baseline of 7 with 1, silently.
+    pytester.makepyfile(TWO_TESTS)
+    pytester.runpytest(*FAST, "--sla-save=base.json").assert_outcomes(passed=2)
+    result = pytester.runpytest(*FAST, "-k", "test_fast", "--sla-save=base.json")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sla: --sla-save replaced the baseline base.json, and 1 of its measurements that "
+            "this run did not make (deselected, skipped or failed before measuring) is no "
+            "longer in it, so it will be new against it: *::test_no_budget"
+        ]
+    )
+    assert len(load_report(pytester.path / "base.json")["results"]) == 1
+    # Saving every test again says nothing.
+    again = pytester.runpytest(*FAST, "--sla-save=base.json")
+    assert "no longer in it" not in again.stdout.str()
