@@ -345,8 +345,8 @@ class SlaFixture:
         plan = settings.plan()
         if self._baseline is not None or settings.save or paired:
             # Recording or comparing with a baseline, samples must span at least a state of
-            # a shared machine (2 s) in both runs, or a burst would read as a regression
-            # (and a shorter max_time, say sla_max_time=1 for a quick CI, would stop them).
+            # a shared machine (2 s) in both runs, even under a shorter max_time, or a
+            # burst would read as a regression.
             at_least, most = plan.state_time_ns, max(plan.max_time_ns, plan.state_time_ns)
             low = max(plan.min_time_ns, at_least)
             plan = dataclasses.replace(plan, min_time_ns=low, max_time_ns=most)
@@ -388,10 +388,11 @@ class SlaFixture:
         """pytest-timeout's timeout around this test, or None (and under --sla-disable)."""
         return None if self._settings.disable or not self._deadline else self._deadline()
 
-    def _progress_line(self) -> Callable[[Progress], None]:
+    def _progress_line(self, what: str = "") -> Callable[[Progress], None]:
         """Turns the sampler's progress into a line for the terminal."""
         write = self._progress
-        label = self._nodeid + ("" if not self._results else f" #{len(self._results) + 1}")
+        number = f" #{len(self._results) + 1}" if self._results else ""
+        label = f"{self._nodeid} ({what})" if what else self._nodeid + number
 
         def report(progress: Progress) -> None:
             if write is not None:
@@ -427,6 +428,8 @@ class SlaFixture:
                 rest = ", ".join(str(s) for s in swept[1][number + 1 :])
                 problems.append(f"size{'s' if after.sizes else ''} {rest} not measured: {timing}")
                 break
+            named = self._progress_line(f"{swept[0]}={size}")  # the size, not "#2"
+            timing = dataclasses.replace(timing, progress=named if timing.progress else None)
             try:
                 other = self._runner().onnx(dataclasses.replace(job, dims=sized), timing)
             except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
@@ -498,8 +501,7 @@ class SlaFixture:
         stopped = capacity_problem(measured.sampling)
         stopped = stopped and f"{stopped} (in {self._nodeid})"
         problem = "\n".join(p for p in (problem, stopped) if p)
-        # The budget's verdict stands on its own; a comparison adds its text, never
-        # replaces it.
+        # The budget's verdict stands on its own; a comparison adds its text, never replaces it.
         failures = []
         if verdict is Verdict.FAIL:
             failures.append(verdict_message(result, index=index))

@@ -153,3 +153,34 @@ def test_an_inconclusive_size_says_why() -> None:
     text = sweep_text(record)
     assert text is not None
     assert "1: 200 µs pass, 64: 200 µs inconclusive (latency in bursts);" in text
+
+
+def test_progress_lines_of_a_sweep_name_the_size(pytester: pytest.Pytester) -> None:
+    # A trial: every later size's progress read "test #2", a row the report never had.
+    # (p100 passes only once the samples span settle_time: looks before it are undecided.)
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makeconftest(
+        """
+        import pytest
+        import pytest_latency_sla.sampling
+
+        @pytest.fixture(autouse=True)
+        def _fast_progress(monkeypatch):
+            monkeypatch.setattr(pytest_latency_sla.sampling, "PROGRESS_AFTER_NS", 50_000_000)
+        """
+    )
+    pytester.makepyfile(
+        test_sizes="""
+        import pytest
+
+        @pytest.mark.sla(ms=500, percentile=100, min_time=0.05, max_time=0.4, settle_time=0.3)
+        def test_sizes(sla):
+            sla.onnx("funnel.onnx", sweep={"batch": [1, 16, 256]})
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    text = result.stdout.str()
+    assert "sla: test_sizes.py::test_sizes (batch=16): " in text
+    assert "sla: test_sizes.py::test_sizes (batch=256): " in text
+    assert "test_sizes #2" not in text
