@@ -46,7 +46,9 @@ MARKER_HELP = (
     "sla_percentile setting, 99); isolate=True measures in a separate process, so a crash "
     "or hang fails only this test (default: the sla_isolate setting); cold_ms= a budget "
     "on session creation plus the first call of each sla.onnx() model, in fresh "
-    "processes; sampling settings "
+    "processes; rps= judges the budget under an open-loop load of that many requests a "
+    "second, arrivals= 'poisson' or 'constant', from up to concurrency= threads; "
+    "capacity=True searches for the highest rate the budget holds at; sampling settings "
     f"for this test alone: {', '.join(a + '=' for a in SAMPLING_ARGS)} (as the sla_* "
     "settings of those names). E.g. @pytest.mark.sla(ms=50, percentile=95, max_time=60)"
 )
@@ -181,6 +183,21 @@ def parse_marker(
     return parse_marker_spec(args, kwargs, default_percentile).budget
 
 
+def _meant(unknown: list[str]) -> str:
+    """What a misspelt argument may have meant, e.g. "did you mean percentile=? ", or ""."""
+    import difflib
+
+    hints = []
+    for name in unknown:
+        if name.startswith("sla_") and name[4:] in _MARKER_ARGS:
+            hints.append(f"{name} is the ini key: on the marker write {name[4:]}=")
+        elif name in ("s", "sec", "secs", "seconds", "ns", "min", "msec", "usec"):
+            hints.append("a budget is ms= or us=, e.g. ms=50 for 0.05 s")
+        elif close := difflib.get_close_matches(name, _MARKER_ARGS, n=1, cutoff=0.6):
+            hints.append(f"did you mean {close[0]}=?")
+    return "; ".join(dict.fromkeys(hints)) + "; " if hints else ""
+
+
 def parse_marker_spec(
     args: Sequence[object], kwargs: Mapping[str, object], default_percentile: float
 ) -> MarkerSpec:
@@ -194,8 +211,8 @@ def parse_marker_spec(
     if unknown:
         raise MarkerError(
             f"@pytest.mark.sla got unknown argument {', '.join(repr(u) for u in unknown)} "
-            f"(it takes ms=, us=, percentile=, isolate=, cold_ms=, rps=, arrivals=, "
-            f"concurrency=, capacity= and the sampling settings "
+            f"({_meant(unknown)}it takes ms=, us=, percentile=, isolate=, cold_ms=, rps=, "
+            f"arrivals=, concurrency=, capacity= and the sampling settings "
             f"{', '.join(a + '=' for a in SAMPLING_ARGS)}); write {_MARKER_EXAMPLE}"
         )
     given = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
@@ -231,7 +248,8 @@ def parse_marker_spec(
             raise MarkerError(
                 f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number in "
                 f"(0, 100], in percent (99 for p99, 99.9 for p99.9) or as a fraction below 1 "
-                f"(0.99); write e.g. @pytest.mark.sla({unit}={_example(value)}, percentile=95)"
+                f"(0.99), got {type(raw_pct).__name__} {raw_pct!r}; write e.g. "
+                f"@pytest.mark.sla({unit}={_example(value)}, percentile=95)"
             ) from None
     isolate = _flag(kwargs.get("isolate"))
     if isolate is not None and not isinstance(isolate, bool):

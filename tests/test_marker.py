@@ -200,3 +200,30 @@ def test_an_endless_rate_is_refused_as_too_high_and_shown_short(rps: object) -> 
     message = str(raised.value)
     assert "this load generator cannot issue more than 100,000 requests per second" in message
     assert len(message) < 500
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "hint"),
+    [
+        ({"ms": 50, "percentil": 95}, "(did you mean percentile=?; it takes ms=, "),
+        ({"msec": 50}, "(a budget is ms= or us=, e.g. ms=50 for 0.05 s; it takes ms=, "),
+        ({"s": 0.05}, "(a budget is ms= or us=, e.g. ms=50 for 0.05 s; it takes ms=, "),
+        (
+            {"ms": 50, "sla_max_time": 5},
+            "(sla_max_time is the ini key: on the marker write max_time=; it takes ms=, ",
+        ),
+        ({"ms": 50, "p": 99}, "'p' (it takes ms=, "),  # nothing close: no guess
+    ],
+)
+def test_a_misspelt_argument_is_told_what_it_may_have_meant(
+    kwargs: dict[str, object], hint: str
+) -> None:
+    # A trial: the full list of arguments, but no "did you mean".
+    with pytest.raises(MarkerError) as raised:
+        parse_marker((), kwargs, 99.0)
+    assert hint in str(raised.value)
+
+
+def test_a_percentile_that_is_not_a_number_is_shown_as_given() -> None:
+    with pytest.raises(MarkerError, match=r"\(0\.99\), got str 'p99'; write e\.g\. "):
+        parse_marker((), {"ms": 50, "percentile": "p99"}, 99.0)

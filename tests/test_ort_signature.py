@@ -93,6 +93,12 @@ def test_dims_naming_no_dimension() -> None:
     with pytest.raises(OnnxInputError, match="'batchsize', which is no symbolic") as info:
         prepare(add_model(("batch", 6)), dims={"batchsize": 4})
     assert "'batch'" in str(info.value)
+    # A misspelling is told what it may have meant (a trial).
+    with pytest.raises(OnnxInputError, match=r"\(its symbolic dimensions: 'batch'\); did you "):
+        prepare(add_model(("batch", 6)), dims={"btach": 4})
+    with pytest.raises(OnnxInputError) as far:
+        prepare(add_model(("batch", 6)), dims={"N": 4})
+    assert "did you mean" not in str(far.value)
 
 
 def test_dims_on_a_fixed_model() -> None:

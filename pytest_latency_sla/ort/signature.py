@@ -156,9 +156,13 @@ def _check_dims(inputs: Sequence[Any], dims: Mapping[str, int] | None) -> dict[s
                 have += f"; without a name, as input[axis]: {', '.join(map(repr, unnamed))}"
             elif not named:
                 have = "none: every dimension is fixed"
+            import difflib
+
+            close = difflib.get_close_matches(str(key), [*named, *unnamed], n=1, cutoff=0.6)
+            meant = f"; did you mean {close[0]!r}?" if close else ""
             raise OnnxInputError(
                 f"dims names {key!r}, which is no symbolic dimension of the model's inputs "
-                f"(its symbolic dimensions: {have})"
+                f"(its symbolic dimensions: {have}){meant}"
             )
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
             raise OnnxInputError(f"dims[{key!r}] must be a positive whole number, got {size!r}")
