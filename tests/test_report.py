@@ -419,7 +419,11 @@ def _regressed(rec: SlaRecord) -> SlaRecord:
     ("statuses", "said"),
     [
         (["unchanged", "unchanged"], "no change beyond the noise"),
-        (["new", "new"], "2 new, none of them in the baseline: was it saved from another suite?"),
+        (
+            ["new", "new"],
+            "2 new, none of them in the baseline: was it saved from another suite, or do the "
+            "test ids differ (a parameter, or pytest-repeat's [1-2])?",
+        ),
         (["unchanged", "new"], "no change beyond the noise, 1 new"),
         (["regression", "new", "unchanged"], "1 regression, 1 new"),
     ],

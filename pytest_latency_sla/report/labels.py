@@ -82,8 +82,7 @@ def change_label(record: SlaRecord) -> str:
     if status in ("regression", "improvement"):
         text = f"{text} {status}"
     elif abs(round(change * 100)) >= _SHOWN_AS_NOISE * 100:  # as shown: 9.9% reads +10%
-        # Unchanged by the rule, yet far from 0: within the noise between runs (the
-        # noise floor, sla_noise_floor, or the two runs' uncertainty) it is no change.
+        # Unchanged by the rule, yet far from 0: within the noise floor, or the runs' spread.
         text = f"{text}, within the noise"
     return f"{text} (model changed)" if comparison.get("model_changed") else text
 
@@ -147,7 +146,10 @@ def summary_line(
         if "new" in statuses:
             changes.append(f"{statuses.count('new')} new")
         if statuses.count("new") == len(statuses) > 1:
-            changes.append("none of them in the baseline: was it saved from another suite?")
+            changes.append(
+                "none of them in the baseline: was it saved from another suite, or do the "
+                "test ids differ (a parameter, or pytest-repeat's [1-2])?"
+            )
         line += "; against the baseline: " + ", ".join(changes)
     return line + revision_counts(records)
 
