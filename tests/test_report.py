@@ -13,7 +13,7 @@ from support import make_sampling
 from pytest_latency_sla import fmt
 from pytest_latency_sla.fmt import pct_label
 from pytest_latency_sla.messages import verdict_message
-from pytest_latency_sla.report import labels, terminal
+from pytest_latency_sla.report import labels, revisionlabels, terminal
 from pytest_latency_sla.report.document import (
     build_document,
     failed_anyway,
@@ -1045,7 +1045,7 @@ def test_revision_text_shows_both_sides_and_when_sampling_ran_out_of_time() -> N
     entry["p50_ratio"] = [1.14, 1.08, 1.21]
     entry["percentile_ratio"] = [1.2, 1.0, 1.4]
     entry["detectable"] = 0.06
-    revision_text = labels.revision_text
+    revision_text = revisionlabels.revision_text
     assert revision_text(entry) == (
         "against main: p50 1.14x (1.08-1.21); p99 1.20x (1.00-1.40): regression; this run "
         "could tell a change of 6%; unsettled after 60.2 s (time_limit)"

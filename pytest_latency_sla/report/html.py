@@ -19,20 +19,15 @@ from . import svg
 from .document import inconclusive_fails, tracer_text, xdist_note
 from .labels import (
     BAND_TEXT,
-    OUTCOME_TEXT,
     STATUS_TEXT,
     advice_header,
     advice_of,
     advice_rows,
     budget_label,
     change_label,
-    changed_models,
     cold_text,
     defaulted_note,
     merged_lines,
-    ratio_cell,
-    revision_of,
-    revision_text,
     run_status,
     summary_line,
     sweep_text,
@@ -40,6 +35,7 @@ from .labels import (
 )
 from .loadlabels import capacity_text, load_text
 from .markup import baseline_banners, css, duration, esc, finite, setting_text, unmeasured_banner
+from .revisionlabels import OUTCOME_TEXT, changed_models, ratio_cell, revision_of, revision_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

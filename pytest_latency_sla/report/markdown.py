@@ -19,22 +19,16 @@ from .document import (
 )
 from .labels import (
     BAND_TEXT,
-    OUTCOME_TEXT,
     STATUS_TEXT,
     advice_header,
     advice_of,
     advice_rows,
     budget_label,
     change_label,
-    changed_models,
     cold_text,
     defaulted_note,
     merged_lines,
     mismatch_text,
-    not_comparable_text,
-    ratio_cell,
-    revision_of,
-    revision_text,
     run_status,
     summary_line,
     sweep_text,
@@ -42,6 +36,14 @@ from .labels import (
     verdict_label,
 )
 from .loadlabels import capacity_text, load_text
+from .revisionlabels import (
+    OUTCOME_TEXT,
+    changed_models,
+    not_comparable_text,
+    ratio_cell,
+    revision_of,
+    revision_text,
+)
 
 if TYPE_CHECKING:
     from ..schema import Document, SlaRecord

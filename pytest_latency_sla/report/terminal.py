@@ -20,13 +20,11 @@ from .labels import (
     cold_text,
     defaulted_note,
     mismatch_text,
-    not_comparable_text,
-    revision_of,
-    revision_text,
     sweep_text,
     verdict_label,
 )
 from .loadlabels import capacity_text, load_text
+from .revisionlabels import not_comparable_text, revision_of, revision_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
