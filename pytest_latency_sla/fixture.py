@@ -284,21 +284,16 @@ class SlaFixture:
         problem = call_problem(fn)
         if problem:
             pytest.fail(f"{problem} (in {self._nodeid})", pytrace=False)
-        from .load import ConcurrentCallError, LoadError
+        from .load import LoadError
+        from .messages import load_failure
 
         job = CallJob(fn, args, kwargs, callable_name(fn))
         try:
             measured = self._runner().callable(job, self._timing(onnx=False))
         except IsolationError as exc:
             problem = str(exc)
-        except ConcurrentCallError as exc:
-            problem = (
-                f"{job.name} failed under load: {exc}. If it is not thread-safe, set "
-                "concurrency=1 on the marker: calls are then made one at a time, as by a "
-                "single server, and requests queue behind each other (their wait counts)"
-            )
         except LoadError as exc:
-            problem = f"{job.name} under load: {exc}"
+            problem = load_failure(job.name, exc)
         else:
             return self.judge(measured)
         pytest.fail(f"sla.measure(): {problem} (in {self._nodeid})", pytrace=False)

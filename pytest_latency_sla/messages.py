@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "cold_message",
+    "load_failure",
     "progress_line",
     "regression_message",
     "revision_regression_message",
@@ -431,3 +432,18 @@ def cold_message(entry: ColdEntry, subject: str) -> str:
         "smaller or pre-optimized model: SessionOptions.optimized_model_filepath), or give "
         "the cold start more room"
     )
+
+
+def load_failure(name: str, exc: Exception) -> str:
+    """Why ``sla.measure()`` of the callable ``name`` failed under load (``exc``, a
+    ``load.LoadError``): one that raised while other calls of it ran is told how to
+    serialize its calls."""
+    from .load import ConcurrentCallError
+
+    if isinstance(exc, ConcurrentCallError):
+        return (
+            f"{name} failed under load: {exc}. If it is not thread-safe, set "
+            "concurrency=1 on the marker: calls are then made one at a time, as by a "
+            "single server, and requests queue behind each other (their wait counts)"
+        )
+    return f"{name} under load: {exc}"
