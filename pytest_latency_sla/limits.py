@@ -140,8 +140,13 @@ class Cut:
     #: False: the deadline left ``max_time`` as it was, but bounds the test all the same,
     #: so a remedy that asks for more time names it too.
     cut: bool = True
-    #: Its timeout, seconds (0: unknown).
+    #: Its timeout, seconds (0: unknown), and how much of it had gone when the
+    #: measurement started.
     timeout_s: float = 0.0
+    spent_s: float = 0.0
+    #: What cut the time limit (sampling past ``max_time``) short, in words: the deadline,
+    #: or ``sla_run_time`` spent; "" when nothing did.
+    limit_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,8 +188,10 @@ def fit(
     if run_time_left_ns is not None:
         # Past the run's measuring time, nothing goes past max_time.
         limit = min(limit, run_time_left_ns)
+    limit_by = ""
     if limit != plan.time_limit_ns:
         plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
+        limit_by = "sla_run_time (the session's measuring time, spent by earlier tests)"
     cut_by = None
     worker = None if isolated_timeout_s is None else worker_deadline(isolated_timeout_s, now_ns)
     if worker is not None and deadline is not None:
@@ -198,9 +205,14 @@ def fit(
         fitted = _before(plan, load, each, now_ns, *shared, warmups=warmups)
         if fitted.problem:
             return fitted
+        if fitted.plan.limit_ns < plan.limit_ns:
+            limit_by = each.name
         plan, load, cut_by = fitted.plan, fitted.load, fitted.cut_by or cut_by
     if cut_by is None and deadline is not None:
-        cut_by = Cut(deadline.name, phases, follows, cut=False, timeout_s=deadline.timeout_s)
+        spent = max(0.0, deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9)
+        cut_by = Cut(deadline.name, phases, follows, False, deadline.timeout_s, spent)
+    if limit_by:
+        cut_by = dataclasses.replace(cut_by or Cut("", cut=False), limit_by=limit_by)
     return Fitted(plan, load, cut_by=cut_by)
 
 
@@ -268,8 +280,9 @@ def _before(
             ),
         )
     # Only a cut max_time is the deadline's doing: past max_time, the limit is the limit.
+    spent = max(0.0, deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9)
     by = (
-        Cut(deadline.name, phases, follows, timeout_s=deadline.timeout_s)
+        Cut(deadline.name, phases, follows, True, deadline.timeout_s, spent)
         if room < plan.max_time_ns
         else None
     )
@@ -277,8 +290,10 @@ def _before(
         plan,
         max_time_ns=min(plan.max_time_ns, room),
         time_limit_ns=room,
-        # A window the timeout chose, not the user: reaching it settles nothing.
-        cap_settles=plan.cap_settles and by is None,
+        # A window the timeout chose, not the user, settles nothing; one the user chose
+        # shorter than settle_time (a short window, by choice) and the timeout trimmed
+        # settles as it would have.
+        cap_settles=plan.cap_settles and (by is None or plan.max_time_ns < plan.settle_time_ns),
     )
     return Fitted(cut, load, cut_by=by)
 

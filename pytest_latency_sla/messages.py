@@ -68,7 +68,7 @@ def verdict_message(
         if inconclusive_policy == "fail"
         else ""
     )
-    head = f"SLA inconclusive: {label} {measured} against a {limit} ({stats}); "
+    head = f"SLA inconclusive: {label} {measured} against a {limit} ({stats}){_traced(result)}; "
     if sampling.stop_reason == "benchmark":
         # pytest-benchmark chose how many rounds ran; the sla_max_* caps played no part.
         return (
@@ -196,7 +196,7 @@ def _traced(result: SlaResult) -> str:
     from .schema import UNTRACED
 
     tracer = result.subject.tracer
-    if tracer is None:
+    if tracer is None or result.sampling.stop_reason == "disabled":
         return ""
     return (
         f"; timed under a Python tracer ({tracer}), which slows Python code several "
@@ -212,6 +212,8 @@ def _sample_longer(sampling: Sampling, cut_by: Cut | None) -> str:
     if sampling.stop_reason in ("time_limit", "unreachable"):
         # It went past max_time already: the time limit stopped it (a hard cap of
         # max(max_time, time_limit), so a max_time under the limit changes nothing).
+        if cut_by and cut_by.limit_by:
+            return f"raise {cut_by.limit_by}, which ended the sampling"
         limit = fmt.duration(sampling.limit_ns / 1e9)
         return f"raise time_limit= on this marker (sla_time_limit, {limit}) to sample longer"
     return "raise max_time= on this marker (sla_max_time) to sample longer"
@@ -222,6 +224,8 @@ def _stopped(result: SlaResult, cut_by: Cut | None = None) -> str:
     sampling = result.sampling
     took = fmt.duration(sampling.duration_ns / 1e9)
     limit = fmt.duration(sampling.limit_ns / 1e9)
+    if cut_by and cut_by.limit_by:
+        limit += f", cut short by {cut_by.limit_by}"
     if cut_by and cut_by.cut and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
         kept = f", with time kept for {cut_by.follows}" if cut_by.follows else ""
         return f"after {took}, cut short to end before {cut_by.name}{kept}"
@@ -300,8 +304,9 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     if cut_by:
         # Its time is shared with what follows the measurement in the same call. One
         # that did not cut this run may still cut the next, longer one.
-        whole = _round_up(timeout_for(float(suggested), before, cut_by.phases))
-        if cut_by.cut or float(whole) > cut_by.timeout_s:
+        # (The time the test had spent before the measurement counts too.)
+        whole = _round_up(cut_by.spent_s + timeout_for(float(suggested), before, cut_by.phases))
+        if by and (cut_by.cut or float(whole) > cut_by.timeout_s):
             text += f", and raise {by} above {whole} s"
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"

@@ -144,3 +144,28 @@ def test_until_is_the_end_of_a_part_of_what_is_left() -> None:
     near = Deadline(at_ns=11 * S, timeout_s=11.0, name="t")
     # 10 s left less 1.1 s kept, halved.
     assert until(near, 1 * S, 2) == (1 * S + int(8.9 * S) // 2, "t")
+
+
+def test_what_cut_the_time_limit_is_named_for_the_remedy() -> None:
+    # A review: a run stopped at a time limit a timeout had cut (43.2 s of 60 s) was told
+    # to raise time_limit=, which the timeout would cut the same.
+    far = Deadline(at_ns=60 * S, timeout_s=60.0, name="pytest-timeout's 60 s timeout")
+    fitted = fit(SamplingPlan(), None, deadline=far, now_ns=0)
+    assert fitted.cut_by is not None
+    assert fitted.cut_by.limit_by == "pytest-timeout's 60 s timeout"
+    spent = fit(SamplingPlan(), None, run_time_left_ns=30 * S, now_ns=0)
+    assert spent.plan.limit_ns == 30 * S
+    assert spent.cut_by is not None
+    assert spent.cut_by.limit_by.startswith("sla_run_time")
+    assert fit(SamplingPlan(), None, now_ns=0).cut_by is None
+
+
+def test_a_window_the_user_chose_short_settles_even_when_a_timeout_trims_it() -> None:
+    # A review: max_time=3 trimmed to 2.4 s by a 4 s timeout is still the short window the
+    # user chose; the default 20 s cut to 2.4 s is the timeout's, and settles nothing.
+    near = Deadline(at_ns=4 * S, timeout_s=4.0, name="pytest-timeout's 4 s timeout")
+    chosen = fit(SamplingPlan(max_time_ns=3 * S), None, deadline=near, now_ns=0)
+    assert chosen.plan.max_time_ns < 3 * S
+    assert chosen.plan.cap_settles
+    default = fit(SamplingPlan(), None, deadline=near, now_ns=0)
+    assert not default.plan.cap_settles

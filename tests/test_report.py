@@ -712,6 +712,23 @@ def test_a_timeout_that_did_not_cut_is_named_when_the_time_asked_for_would_pass_
     )
     roomy = Cut("pytest-timeout's 30 s timeout", cut=False, timeout_s=30.0)
     assert "pytest-timeout" not in verdict_message(res, cut_by=roomy)
+    # The time the test had spent before measuring counts: 4 s of 8 leave too little.
+    late = Cut("pytest-timeout's 8 s timeout", cut=False, timeout_s=8.0, spent_s=4.0)
+    assert "and raise pytest-timeout's 8 s timeout above 10 s" in verdict_message(res, cut_by=late)
+
+
+def test_a_time_limit_cut_by_a_timeout_names_the_timeout_not_time_limit() -> None:
+    from pytest_latency_sla.limits import Cut
+
+    res = _undecided_at_max_time()
+    stopped = dataclasses.replace(
+        res, sampling=dataclasses.replace(res.sampling, stop_reason="time_limit", needed_calls=None)
+    )
+    cut = Cut("pytest-timeout's 60 s timeout", cut=False, timeout_s=60.0)
+    cut = dataclasses.replace(cut, limit_by="pytest-timeout's 60 s timeout")
+    message = verdict_message(stopped, cut_by=cut)
+    assert "at the time limit (60.0 s, cut short by pytest-timeout's 60 s timeout)" in message
+    assert "time_limit=" not in message
 
 
 def test_a_cut_verdict_says_what_the_time_was_kept_for_and_a_timeout_for_all_of_it() -> None:
@@ -1026,6 +1043,13 @@ def test_time_line_reads_each_measurements_own_max_time() -> None:
     decided = record("test_decided", 2.0)
     decided["duration_s"], decided["warmup_s"], decided["max_time_s"] = 1.006, 0.0, 1.0
     assert labels.time_line([decided], 1.0) == ""
+    # A stop at the time limit, 0.9 s past a 20 s max_time, went past it (a review).
+    limited = record("test_limited", 2.0)
+    limited["duration_s"], limited["warmup_s"], limited["max_time_s"] = 20.9, 0.0, 20.0
+    limited["stop_reason"] = "time_limit"
+    assert labels.time_line([limited], 20.0).endswith(
+        "1 went past sla_max_time (20.0 s), the longest 20.9 s"
+    )
     # A record written before the field: the setting, as before.
     del longer["max_time_s"]
     assert labels.time_line([longer], 20.0).endswith(
@@ -1216,3 +1240,18 @@ def test_an_xfail_tests_results_are_counted_apart_whatever_their_verdict() -> No
     assert "cold start" not in line  # (its miss was expected)
     assert counts["tightest_label"] == "test_m"
     assert labels.verdict_label(cold) == "pass, cold miss (xfailed)"
+
+
+def test_the_tracer_is_named_in_an_inconclusive_message_and_not_when_disabled() -> None:
+    from pytest_latency_sla.report.document import tracer_text
+
+    res = _undecided_at_max_time()
+    traced = dataclasses.replace(res, subject=dataclasses.replace(res.subject, tracer="T"))
+    message = verdict_message(traced)
+    assert message.startswith("SLA inconclusive: ")
+    assert "confidence); timed under a Python tracer (T), which slows Python code" in message
+    rec = traced.to_record("t.py::test")
+    assert tracer_text(rec).startswith("timed under a Python tracer (T)")
+    # --sla-disable timed nothing: a coverage job is not told to drop coverage (a review).
+    rec["stop_reason"] = "disabled"
+    assert tracer_text(rec) == ""
