@@ -260,7 +260,11 @@ def advice_sentence(
         head = {
             "pass": f"{subject} meets the {budget} budget at {rate} ({fmt.margin(margin)} over)",
             "fail": f"{subject} misses the {budget} budget at {rate} (margin {fmt.margin(margin)})",
-        }.get(verdict, f"{subject} is too close to call against the {budget} budget at {rate}")
+        }.get(
+            verdict,
+            f"{subject} is inconclusive against the {budget} budget at {rate} "
+            f"(margin {fmt.margin(margin)})",
+        )
         if verdict == "pass" and (stop if stop is not None else margin >= headroom):
             return f"{head}; one call at a time, {listing}; stop optimizing"
         return (

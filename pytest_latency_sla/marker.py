@@ -189,8 +189,10 @@ def _meant(unknown: list[str]) -> str:
 
     hints = []
     for name in unknown:
-        if name.startswith("sla_") and name[4:] in _MARKER_ARGS:
+        if name.startswith("sla_") and name[4:] in SAMPLING_ARGS:
             hints.append(f"{name} is the ini key: on the marker write {name[4:]}=")
+        elif name.startswith("sla_") and name[4:] in _MARKER_ARGS:
+            hints.append(f"on the marker write {name[4:]}=")
         elif name in ("s", "sec", "secs", "seconds", "ns", "min", "msec", "usec"):
             hints.append("a budget is ms= or us=, e.g. ms=50 for 0.05 s")
         elif close := difflib.get_close_matches(name, _MARKER_ARGS, n=1, cutoff=0.6):

@@ -232,7 +232,7 @@ class SlaCollector:
         ) and len(self._finished) < session.testscollected * self._copies()
         self._stopped = bool(stopped)  # the reports say the results are partial
         save, count = self.settings.save, len(self.records)
-        why = ""
+        why, dropped = "", []
         if saved and not count:
             why = (
                 f"no SLA measurements in this run, so --sla-save wrote no baseline to {save} "
@@ -251,8 +251,8 @@ class SlaCollector:
                 f"baseline to {save}, which holds one measurement of each: run each test once "
                 "to save one"
             )
-        elif saved:
-            self.skipped += _dropped(saved[0], save or "", self.records)
+        elif saved:  # said once the new baseline is written
+            dropped = _dropped(saved[0], save or "", self.records)
         if why:
             # (Nor may the JSON report, which may share its path, write there: named.)
             held = [t for w, t in zip(where, wanted, strict=True) if w in saved]
@@ -275,6 +275,8 @@ class SlaCollector:
             document, wanted, str(self.config.invocation_params.dir)
         )
         self.written += written
+        if any(os.path.realpath(path) in saved for _, path in written):
+            self.skipped += dropped
         self.errors += errors
         # A report that cannot be written must not pass unnoticed: the run fails.
         if errors and session.exitstatus == pytest.ExitCode.OK:

@@ -133,7 +133,13 @@ def test_far_under_budget_the_advice_is_to_stop() -> None:
         (45.0, "pass", True, "meets the 50 ms budget at 300/s (45.0x over)", "stop optimizing"),
         (3.0, "pass", False, "meets the 50 ms budget at 300/s (3.00x over)", "at rps=300"),
         (0.5, "fail", False, "misses the 50 ms budget at 300/s (margin 0.50x)", "at rps=300"),
-        (1.1, "inconclusive", False, "is too close to call against the 50 ms budget at 300/s", ""),
+        (
+            1.1,
+            "inconclusive",
+            False,
+            "is inconclusive against the 50 ms budget at 300/s (margin 1.10x)",
+            "",
+        ),
     ],
 )
 def test_under_load_the_advice_claims_no_margin_for_a_variant(

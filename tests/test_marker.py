@@ -212,6 +212,7 @@ def test_an_endless_rate_is_refused_as_too_high_and_shown_short(rps: object) -> 
             {"ms": 50, "sla_max_time": 5},
             "(sla_max_time is the ini key: on the marker write max_time=; it takes ms=, ",
         ),
+        ({"sla_ms": 50}, "(on the marker write ms=; it takes ms=, "),  # no such ini key
         ({"ms": 50, "p": 99}, "'p' (it takes ms=, "),  # nothing close: no guess
     ],
 )

@@ -202,7 +202,7 @@ def tracer_text(record: Mapping[str, Any]) -> str:
     from ..schema import UNTRACED
 
     tracer = record.get("tracer")
-    if not tracer:
+    if not tracer or record.get("stop_reason") == "disabled":  # --sla-disable timed nothing
         return ""
     return (
         f"timed under a Python tracer ({tracer}), which slows Python code several times "
