@@ -271,7 +271,9 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         seconds = needed * per_call
         pace = f"{fmt.duration(per_call)} per call"
         unit = "calls"
-    lower = _lower_percentile(result)
+    lower = _lower_percentile(result, seconds / needed)
+    if lower is not None and cut_by is not None and cut_by.cut:
+        lower = (*lower[:2], "")  # a timeout cut the run: its remedy comes first
     if seconds > MAX_SECONDS:
         # Longer than max_time= may be: a remedy the marker would refuse is no remedy.
         hours = f"{seconds / 3600:,.0f} h" if seconds >= 7200 else fmt.duration(seconds)
@@ -281,7 +283,9 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
             "give the budget room, or make the model faster"
         )
         if lower is not None:
-            text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
+            text += (
+                f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit}){lower[2]}"
+            )
         return text
     suggested = _round_up(min(seconds * 1.2, MAX_SECONDS))  # (an hour at most)
     text = (
@@ -309,7 +313,7 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         if by and (cut_by.cut or float(whole) > cut_by.timeout_s):
             text += f", and raise {by} above {whole} s"
     if lower is not None:
-        text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit})"
+        text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit}){lower[2]}"
     return text
 
 
@@ -338,29 +342,40 @@ _LOWER = (99.9, 99.0, 95.0, 90.0, 50.0)
 BUSY_MENTION_SHARE = 0.05
 
 
-def _lower_percentile(result: SlaResult) -> tuple[float, int] | None:
-    """The next lower usual percentile that the samples put within budget, and the calls
-    a pass of it would need at the share of calls over the budget seen and the
-    dependence measured (the calls it needs, not the calls made: fewer can be enough),
-    when that is fewer than the judged percentile needs."""
+def _lower_percentile(result: SlaResult, seconds_per: float) -> tuple[float, int, str] | None:
+    """A lower usual percentile that the samples put within budget, the calls a pass of
+    it would need at the share of calls over the budget seen and the dependence
+    measured (the calls it needs, not the calls made: fewer can be enough), when fewer
+    than the judged percentile needs, and the ``max_time=`` they take, as a clause (""
+    when the run's own was enough). The highest whose calls, at ``seconds_per`` each,
+    fit in the time sampling may take; else the highest (a trial: "or judge p95 (about
+    120 calls)" of a 0.5 s model took 60 s, and ended inconclusive again)."""
     budget = result.budget
-    decision = result.sampling.decision
+    sampling = result.sampling
+    decision = sampling.decision
     if budget is None or decision is None:
         return None
+    n = result.samples
+    share = int((result.timings_ns > budget.ns).sum()) / n if n else 0.0
+    d = max(1.0, decision.design_effect)
+    reach = max(sampling.limit_ns, sampling.max_time_ns) / 1e9
+    found: list[tuple[float, int, str]] = []
     for q in _LOWER:
         if q >= budget.percentile:
             continue
         if result.percentile(q) > budget.seconds:
-            return None
-        n = result.samples
-        share = int((result.timings_ns > budget.ns).sum()) / n if n else 0.0
-        d = max(1.0, decision.design_effect)
+            break
         # From one call at the share seen: the fewest that decide, even if fewer than made.
         need = calls_to_decide(1.0, share, 1.0 - q / 100.0, decision.alpha, "pass")
-        if need is not None and need * d < (result.sampling.needed_calls or 0):
-            return q, math.ceil(need * d)
-        return None
-    return None
+        if need is None or need * d >= (sampling.needed_calls or 0):
+            break
+        calls = math.ceil(need * d)
+        seconds = calls * seconds_per * 1.2
+        more = sampling.max_time_ns > 0 and seconds > sampling.max_time_ns / 1e9
+        found.append((q, calls, f" with max_time={_round_up(seconds)}" if more else ""))
+        if seconds <= reach:
+            return found[-1]
+    return found[0] if found else None
 
 
 def progress_line(label: str, progress: Progress) -> str:

@@ -374,7 +374,9 @@ class Sampler:
         settle_look = settled and not self._settle_looked and look_ready and n > self._last_look_n
         due = (
             look_ready
-            and n >= _FIRST_LOOK
+            # (A slow model's first 16 calls may take minutes: once the samples span a
+            # machine state, a clear miss shows in a handful, and is looked at.)
+            and (n >= _FIRST_LOOK or (elapsed >= plan.state_time_ns and n > self._last_look_n))
             and (n >= self._next_look or elapsed - self._last_look_ns >= _LOOK_TIME_SHARE * elapsed)
         )
         looked = False

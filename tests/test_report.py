@@ -1255,3 +1255,27 @@ def test_the_tracer_is_named_in_an_inconclusive_message_and_not_when_disabled() 
     # --sla-disable timed nothing: a coverage job is not told to drop coverage (a review).
     rec["stop_reason"] = "disabled"
     assert tracer_text(rec) == ""
+
+
+def test_a_lower_percentile_is_suggested_only_with_the_time_its_calls_take() -> None:
+    # A trial: a 0.5 s model stopped at 20 s (40 calls, all within a 5 s p99 budget) was
+    # told "or judge p95 (about 120 calls)", which took 60 s and ended inconclusive
+    # again. p95's 120 calls (72 s with room) do not fit the 60 s limit; p90's 59 do,
+    # with the max_time they take.
+    decision = Decision(None, 0.5, 1.0, 0.01 / 3, 40.0, 0.0, 1.0, reason="close")
+    res = result(
+        Budget(5000, "ms", 99),
+        Verdict.INCONCLUSIVE,
+        [500 * 1_000_000] * 40,
+        stop_reason="max_time",
+        needed_calls=613,
+        decision=decision,
+        duration_ns=20 * 10**9,
+        max_time_ns=20 * 10**9,
+        limit_ns=60 * 10**9,
+    )
+    message = verdict_message(res)
+    assert "p99 needs about 613 calls: about 306 s at 500 ms per call; set max_time=370" in (
+        message
+    )
+    assert "or judge p90 (about 59 calls) with max_time=36" in message

@@ -698,3 +698,18 @@ def test_a_verdict_projected_a_little_past_the_limit_is_sampled_toward_up_to_it(
     result, _ = run(constant(150 * MS), SamplingPlan(), budget_ns=800 * MS, quantile=0.99)
     assert result.stop_reason == "max_time"
     assert result.duration_ns < SamplingPlan().max_time_ns + S
+
+
+def test_a_clear_miss_of_a_slow_model_is_called_in_a_handful_of_calls() -> None:
+    # A trial: a 565 ms model against a 100 ms budget waited for 16 calls (8 s) before
+    # its first look; at 1.5 s a call, until max_time. Once the samples span a machine
+    # state (2 s), a look comes with what there is: 4-5 calls, each 5x over.
+    result, _ = run(constant(565 * MS), SamplingPlan(), budget_ns=100 * MS, quantile=0.99)
+    assert result.decision is not None
+    assert result.decision.outcome == "fail"
+    assert result.samples_ns.size <= 6
+    assert result.duration_ns <= 3.5 * S
+    slower, _ = run(constant(1_500 * MS), SamplingPlan(), budget_ns=100 * MS, quantile=0.99)
+    assert slower.decision is not None
+    assert slower.decision.outcome == "fail"
+    assert slower.duration_ns <= 5 * S
