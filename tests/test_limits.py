@@ -56,12 +56,13 @@ def test_a_plan_is_cut_to_end_before_the_deadline_with_room_for_warmup() -> None
 
 
 def test_a_deadline_that_cuts_only_the_time_limit_is_not_named() -> None:
-    # 60 s leave 41.6 s: max_time (20 s) is whole, only sampling past it toward a
+    # 60 s leave 52 s: max_time (20 s) is whole, only sampling past it toward a
     # projected verdict is shortened. A stop at max_time is max_time's, not the timeout's.
     far = Deadline(at_ns=60 * S, timeout_s=60.0, name="pytest-timeout's 60 s timeout")
     fitted = fit(SamplingPlan(), None, deadline=far, now_ns=0)
     assert fitted.plan.max_time_ns == 20 * S
-    assert fitted.plan.limit_ns == int((60 - 6) * S / 1.25)
+    # 54 s left after the tenth kept for the rest of the test; 2 s of it for the warmup.
+    assert fitted.plan.limit_ns == (60 - 6 - 2) * S
     assert fitted.cut_by is not None
     assert not fitted.cut_by.cut  # named for a remedy, never as what cut max_time
 
@@ -169,3 +170,14 @@ def test_a_window_the_user_chose_short_settles_even_when_a_timeout_trims_it() ->
     assert chosen.plan.cap_settles
     default = fit(SamplingPlan(), None, deadline=near, now_ns=0)
     assert not default.plan.cap_settles
+
+
+def test_a_timeout_keeps_for_the_warmup_what_it_takes_not_a_quarter_of_everything() -> None:
+    # A trial: under --timeout=30 a 40 ms model's sampling was cut at 21.4 s (a quarter of
+    # what was left kept for a warmup that stops after 1 s) when it needed 23 s.
+    near = Deadline(at_ns=30 * S, timeout_s=30.0, name="pytest-timeout's 30 s timeout")
+    fitted = fit(SamplingPlan(), None, deadline=near, now_ns=0)
+    assert fitted.plan.limit_ns == (30 - 3 - 2) * S
+    # A short timeout keeps its fifth: 4 s leave 3 s, 0.6 s of it for the warmup.
+    short = Deadline(at_ns=4 * S, timeout_s=4.0, name="pytest-timeout's 4 s timeout")
+    assert fit(SamplingPlan(), None, deadline=short, now_ns=0).plan.limit_ns == int(2.4 * S)
