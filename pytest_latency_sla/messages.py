@@ -238,6 +238,10 @@ def _stopped(result: SlaResult, cut_by: Cut | None = None) -> str:
         return f"after {took}, past sla_max_time toward a verdict, at the time limit ({limit})"
     if sampling.stop_reason == "max_samples":
         return f"after {fmt.count(result.samples)} calls (sla_max_samples)"
+    spent = cut_by.limit_by if cut_by and cut_by.limit_by.startswith("sla_run_time") else ""
+    if spent and sampling.limit_ns <= sampling.max_time_ns:
+        # No projection could take it further: say why, or "max_time=" reads as the cause.
+        return f"after {took} (sla_max_time; no sampling past it: {spent})"
     return f"after {took} (sla_max_time)"
 
 

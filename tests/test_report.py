@@ -1279,3 +1279,22 @@ def test_a_lower_percentile_is_suggested_only_with_the_time_its_calls_take() -> 
         message
     )
     assert "or judge p90 (about 59 calls) with max_time=36" in message
+
+
+def test_a_spent_sla_run_time_is_named_where_it_kept_sampling_at_max_time() -> None:
+    # A trial: with sla_run_time spent, a 40 ms model stopped at 20 s, told only to
+    # raise max_time=, though without the cap it went on to pass at 22 s.
+    from pytest_latency_sla.limits import fit
+    from pytest_latency_sla.plan import SamplingPlan
+
+    fitted = fit(SamplingPlan(), None, run_time_left_ns=0, now_ns=0)
+    assert fitted.plan.limit_ns == fitted.plan.max_time_ns
+    res = _undecided_at_max_time()
+    res = dataclasses.replace(
+        res, sampling=dataclasses.replace(res.sampling, limit_ns=res.sampling.max_time_ns)
+    )
+    message = verdict_message(res, cut_by=fitted.cut_by)
+    assert (
+        "after 3.00 s (sla_max_time; no sampling past it: sla_run_time (the session's "
+        "measuring time, spent by earlier tests)), the samples" in message
+    )
