@@ -148,8 +148,14 @@ def verdict_message(
             f"requests and a verdict ({stopped}); {fixes if gil else _or_last(fixes)}"
             f"{gil}{accept}"
         )
-    if decision is not None and decision.contended_share >= BUSY_MENTION_SHARE:
-        # Not what alone stood in the way (that is reason "busy"), but part of the story.
+    if (
+        decision is not None
+        and decision.contended_share >= BUSY_MENTION_SHARE
+        and decision.lost_share >= BUSY_MENTION_SHARE
+    ):
+        # Not what alone stood in the way (that is reason "busy"), but part of the story;
+        # not when it cost little time (a slow model's every long chunk catches a tick of
+        # the host's steal, 1-2% of its time: "86% of calls waited" on an idle machine).
         head += (
             f"the machine was busy meanwhile ({fmt.percent(round(decision.contended_share, 2))}"
             " of calls waited for a CPU taken by other processes: a quieter runner helps); "
@@ -342,7 +348,8 @@ def _round_up(seconds: float) -> str:
 #: Percentiles suggested instead of a judged one that needs too many calls.
 _LOWER = (99.9, 99.0, 95.0, 90.0, 50.0)
 #: An undecided measurement with at least this share of its calls in chunks that waited
-#: for a CPU taken by other processes says so, whatever else kept it undecided.
+#: for a CPU taken by other processes, waiting at least this share of the time, says
+#: so, whatever else kept it undecided.
 BUSY_MENTION_SHARE = 0.05
 
 

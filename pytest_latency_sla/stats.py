@@ -142,6 +142,11 @@ class Decision:
     threshold_ns: float | None = None
     #: Share of calls made in chunks that lost the CPU to other processes.
     contended_share: float = 0.0
+    #: Share of the sampled time the process waited for a CPU other processes held (the
+    #: host's steal included, as counted for the chunks): what that contention cost. A
+    #: slow model's long chunks nearly all catch a tick of steal (``contended_share``
+    #: near 1) while losing 1-2% of their time.
+    lost_share: float = 0.0
     #: Why an undecided look is undecided: "close" (too near the budget for the calls so
     #: far), "busy" (other processes took the CPU: only the contention stood between the
     #: samples and a verdict), "dependent" (latency came in long bursts, so the calls

@@ -91,6 +91,9 @@ class Ledger:
         self._upper = np.zeros((capacity, levels.size), dtype=np.int64)
         self._lower = np.zeros((capacity, levels.size), dtype=np.int64)
         self._contended = np.zeros(capacity, dtype=bool)
+        #: The wait and the time of every chunk, summed (``lost_share``).
+        self._lost_ns = 0.0
+        self._span_ns = 0.0
 
     # Per chunk, in order: when it started (ns since sampling started), its calls, its
     # exceedances of each level as measured (upper) and with
@@ -149,6 +152,8 @@ class Ledger:
         # and a negative span marked the chunk contended.)
         span = float(ordered.sum(dtype=np.float64))
         contended = wait_ns > CONTENDED_SHARE * span
+        self._lost_ns += min(float(wait_ns), span)
+        self._span_ns += span
         lower = upper
         if lower_bounds is not None:
             bounds = np.sort(lower_bounds)
@@ -172,6 +177,10 @@ class Ledger:
     @property
     def n(self) -> int:
         return int(self.calls.sum())
+
+    def lost_share(self) -> float:
+        """Share of the chunks' time the process waited for a CPU other processes held."""
+        return self._lost_ns / self._span_ns if self._span_ns > 0 else 0.0
 
     def contended_share(self) -> float:
         """Share of calls made in chunks that lost the CPU to other processes."""
@@ -292,6 +301,38 @@ def _index(levels: npt.NDArray[np.float64], value: float) -> int:
 
 
 def judge(
+    ledger: Ledger,
+    budget_ns: float,
+    quantile: float,
+    confidence: float,
+    *,
+    quick_factor: float = 1.0,
+    settled: bool = True,
+    steady: Ledger | None = None,
+    state_ns: float = 0.0,
+    instant_factor: float = 0.0,
+    spanned: bool = True,
+) -> Decision:
+    """The verdict on the chunks in ``ledger`` (:func:`_judge`), with the share of their
+    time that contention cost (``Decision.lost_share``)."""
+    from dataclasses import replace
+
+    decision = _judge(
+        ledger,
+        budget_ns,
+        quantile,
+        confidence,
+        quick_factor=quick_factor,
+        settled=settled,
+        steady=steady,
+        state_ns=state_ns,
+        instant_factor=instant_factor,
+        spanned=spanned,
+    )
+    return replace(decision, lost_share=ledger.lost_share())
+
+
+def _judge(
     ledger: Ledger,
     budget_ns: float,
     quantile: float,

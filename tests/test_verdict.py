@@ -343,3 +343,15 @@ def test_a_projection_bounds_the_dependence_as_the_longer_run_will() -> None:
         calls for calls in range(550, 3_000, 50) if _judge(_slow_model_run(calls)) == "pass"
     )
     assert needed <= projected <= 1.25 * needed
+
+
+def test_a_judged_look_says_what_share_of_the_time_contention_cost() -> None:
+    levels = thresholds(1_000_000.0, 2.0, 10.0)
+    ledger = Ledger(levels)
+    calls = np.full(10, 100_000, dtype=np.int64)  # 1 ms of calls a chunk
+    ledger.add(calls, 0.0, 0)
+    ledger.add(calls, 1e6, 50_000)  # 5% of its time waited: contended
+    ledger.add(calls, 2e6, 10_000)  # 1%: below the 2% that makes a chunk contended
+    decision = judge(ledger, 1_000_000.0, 0.99, 0.99)
+    assert decision.contended_share == pytest.approx(1 / 3)
+    assert decision.lost_share == pytest.approx(60_000 / 3_000_000)
