@@ -164,13 +164,16 @@ def verdict_message(
         independent = max(1, round(decision.n_eff))
         # "No verdict in sight" already says to give the budget room.
         room = "" if "budget room" in need else ", or give the budget room"
+        # Sampling longer sees more spells; judging a lower percentile does not.
+        longer, judge, lower = need.partition(", or judge ")
+        need = f"{longer}, to see more of the machine's slow and fast spells{judge}{lower}"
         return (
             f"{head}latency came in long bursts: {stopped}, the {fmt.count(result.samples)} "
             f"{'requests' if load is not None and load.target_rps else 'calls'} count as about "
             f"{fmt.count(independent)} independent {'one' if independent == 1 else 'ones'} "
             f"(dependence {decision.design_effect:.3g}x), too few to tell at "
             f"{fmt.percent(result.confidence)} confidence whether the budget is met; "
-            f"{need}, to see more of the machine's slow and fast spells{room}{accept}"
+            f"{need}{room}{accept}"
         )
     return (
         f"{head}{stopped}, the samples cannot tell at {fmt.percent(result.confidence)} "

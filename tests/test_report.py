@@ -894,7 +894,8 @@ def test_an_undecided_message_names_a_busy_machine_whatever_else_kept_it_undecid
             7.2,
             5_000,
             "about 7 independent ones (dependence",
-            "to see more of the machine's slow and fast spells, or give the budget room;",
+            "to see more of the machine's slow and fast spells, or judge p95 (about 1,680 "
+            "calls), or give the budget room;",
         ),
     ],
 )
@@ -1313,4 +1314,22 @@ def test_a_spent_sla_run_time_is_named_where_it_kept_sampling_at_max_time() -> N
     assert (
         "after 3.00 s (sla_max_time; no sampling past it: sla_run_time (the session's "
         "measuring time, spent by earlier tests)), the samples" in message
+    )
+
+
+def test_a_message_on_bursts_says_sampling_longer_sees_more_spells_not_a_lower_percentile() -> None:
+    # A trial: "... or judge p90 (about 56,165 calls), to see more of the machine's slow
+    # and fast spells" read as if a lower percentile saw more of them.
+    decision = Decision(None, 1.0, 0.5, 0.01 / 3, 7.2, 0.5, 14.0, reason="dependent")
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        [1_000] * 9_000 + [200_000] * 300,
+        stop_reason="max_time",
+        needed_calls=5_000_000,
+        decision=decision,
+    )
+    message = verdict_message(res)
+    assert "on this marker, to see more of the machine's slow and fast spells, or judge p9" in (
+        message
     )
