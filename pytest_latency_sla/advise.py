@@ -152,8 +152,10 @@ def advise(
         if margin is not None and original_margin is not None and 0 < tail.ratio < math.inf:
             margin = original_margin / tail.ratio
         meets = None if margin is None else margin >= 1.0
+        beside = percentile_ns(np.sort(paired.pooled("base")), 50.0) / 1e9
         entries.append(
             {
+                "original_p50_s": beside,
                 "name": variant.name,
                 "status": "measured",
                 "problem": None,

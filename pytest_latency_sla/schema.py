@@ -144,7 +144,12 @@ class RevisionEntry(TypedDict):
     detectable: float | None  # smallest change (fraction) this run could tell from none
 
 
-class AdviceEntry(TypedDict):
+class _AdviceOriginal(TypedDict, total=False):
+    # The original's p50 beside the variant, s; absent if not measured, and from before.
+    original_p50_s: float
+
+
+class AdviceEntry(_AdviceOriginal):
     """One variant the advisor timed beside the original (``--sla-advise``)."""
 
     name: str  # e.g. "int8 (dynamic)", "graph: basic", "threads=1"
@@ -199,8 +204,7 @@ class SweepEntry(TypedDict):
 
 class _CapacityStepOthers(TypedDict, total=False):
     # Shares of the CPUs' time other processes (and the host's steal) took during the step,
-    # and that was idle; absent where they cannot be read, and from reports written before
-    # these fields existed.
+    # and that was idle; absent where they cannot be read, and from older reports.
     others_share: float
     idle_share: float
 
@@ -228,8 +232,7 @@ class CapacityEntry(TypedDict):
 
 
 class _LoadSteal(TypedDict, total=False):
-    # Share of the CPU time the host took during the run (a virtual machine's steal); absent
-    # from reports written before this field existed.
+    # Share of the CPU time the host took (a virtual machine's steal); absent from before.
     steal_share: float
 
 
@@ -328,15 +331,13 @@ class SlaRecord(_RecordMaxTime):
 
 class _RunUnits(TypedDict, total=False):
     # The unit of each setting that has one ("s", "x", "%" or "fraction": a share stored
-    # as 0-1), as the settings declare it, so that a report can show "100%" where
-    # ``settings`` holds 1.0; absent from reports written before this field existed.
+    # as 0-1), so a report can show "100%" for 1.0; absent from older reports.
     setting_units: dict[str, str]
 
 
 class _RunUnmatched(TypedDict, total=False):
     # With --sla-compare: the baseline's measurements no record of this run was compared
-    # with (renamed, removed or not selected), as labels; absent without a baseline, and
-    # from reports written before this field existed.
+    # with, as labels; absent without a baseline, and from older reports.
     baseline_unmatched: list[str]
 
 

@@ -453,8 +453,8 @@ def test_markdown_and_html_show_the_advice_table() -> None:
     text = markdown.render(document)
     assert "**Advice**: the usual optimizations, each timed side by side with the model:" in text
     assert "`t.py::test_model`: m.onnx meets the 50 ms budget 45.0x over; ..." in text
-    assert "| variant | p50 | p99 | p50 vs original | margin |  |" in text
-    assert "| broken | - | - | - | - | the quantizer crashed, SIGSEGV (exit code -11) |" in text
+    assert "| variant | p50 | p99 | original p50 beside it | p50 vs original | margin |  |" in text
+    assert "| broken | - | - | - | - | - | the quantizer crashed, SIGSEGV (exit code -11) |" in text
     page = html.render(document)
     assert "<strong>Advice.</strong> m.onnx meets the 50 ms budget 45.0x over; ..." in page
     assert "<td>the quantizer crashed, SIGSEGV (exit code -11)</td>" in page
@@ -465,8 +465,21 @@ def test_a_p50_budget_has_one_p50_column() -> None:
 
     rec = record("t.py::test_model", 45.0, percentile=50.0)
     rec["advice"] = {"sentence": "...", "variants": run_advice(50.0, True)}
-    assert advice_header(rec) == ["variant", "p50", "p50 vs original", "margin", ""]
-    assert all(len(row) == 5 for row in advice_rows(rec))
+    assert advice_header(rec) == [
+        "variant",
+        "p50",
+        "original p50 beside it",
+        "p50 vs original",
+        "margin",
+        "",
+    ]
+    assert all(len(row) == 6 for row in advice_rows(rec))
+    # A trial: "int8 8.77 µs ... 1.36x slower" beside an original of 10.1 µs read as a
+    # contradiction; the original's own p50 beside the variant is what the ratio divides.
+    measured = [row for row in advice_rows(rec) if row[0] == "int8 (dynamic)"]
+    assert measured[0][2].endswith((" µs", " ms"))
+    (int8,) = [e for e in rec["advice"]["variants"] if e["name"] == "int8 (dynamic)"]
+    assert int8["original_p50_s"] == pytest.approx(1e-3, rel=0.1)  # the 1 ms original
 
 
 # --- your own variants: sla.compare() ---------------------------------------------------

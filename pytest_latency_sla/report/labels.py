@@ -343,7 +343,7 @@ def advice_header(record: SlaRecord) -> list[str]:
     """The columns of a record's advice table (its budget percentile, unless p50)."""
     pct = fmt.pct_label(record["percentile"])
     middle = [] if pct == "p50" else [pct]
-    return ["variant", "p50", *middle, "p50 vs original", "margin", ""]
+    return ["variant", "p50", *middle, "original p50 beside it", "p50 vs original", "margin", ""]
 
 
 def advice_of(record: SlaRecord) -> Advice | None:
@@ -364,7 +364,7 @@ def advice_rows(record: SlaRecord) -> list[list[str]]:
     rows = []
     for entry in advice["variants"]:
         if entry["status"] != "measured":
-            dashes = ["-"] * (4 if with_pct else 3)
+            dashes = ["-"] * (5 if with_pct else 4)
             rows.append([entry["name"], *dashes, entry["problem"] or "failed"])
             continue
         meaning = entry["outcome"] or "-"
@@ -376,6 +376,7 @@ def advice_rows(record: SlaRecord) -> list[list[str]]:
                 entry["name"],
                 fmt.duration(entry["p50_s"] or 0.0),
                 *tail,
+                fmt.duration(beside) if (beside := entry.get("original_p50_s")) else "-",
                 ratio_cell(entry["p50_ratio"]),
                 fmt.margin(entry["margin"]),
                 meaning,
