@@ -40,9 +40,13 @@ def call_problem(fn: object) -> str | None:
             "generator and runs none of its body, so only that would be timed; measure what "
             f"consumes it, e.g. sla.measure(lambda: list({name}()))"
         )
-    if inspect.iscoroutinefunction(fn):
+    # An object whose __call__ is async def: calling it only makes a coroutine too.
+    called = fn if inspect.isroutine(fn) or inspect.isclass(fn) else type(fn).__call__
+    dunder = called is not fn and not hasattr(fn, "func") and inspect.iscoroutinefunction(called)
+    if inspect.iscoroutinefunction(fn) or dunder:
+        what = f"{name}'s __call__" if dunder else name
         return (
-            f"sla.measure({name}): {name} is a coroutine function (async def): a call only "
+            f"sla.measure({name}): {what} is a coroutine function (async def): a call only "
             "makes the coroutine and runs none of its body, so only that would be timed; "
             f"measure it run to the end, e.g. sla.measure(lambda: asyncio.run({name}())) "
             "(which times an event loop's start too)"

@@ -641,3 +641,63 @@ def test_an_empty_report_option_asks_for_no_report(pytester: pytest.Pytester) ->
     assert result.ret == pytest.ExitCode.OK, output(result)
     assert "SLA report" not in output(result)
     assert not list(pytester.path.glob("sla-report.*"))
+
+
+def test_a_report_never_replaces_a_device_nor_waits_on_a_pipe(pytester: pytest.Pytester) -> None:
+    # A trial: --sla-report=json:/dev/null replaced the device with a regular file (as
+    # root), and a report path naming a pipe blocked the run forever after its tests.
+    import os
+    import stat
+
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_fast(sla):
+            sla.measure(sum, [1, 2])
+        """
+    )
+    fifo = pytester.path / "report.fifo"
+    os.mkfifo(fifo)
+    link = pytester.path / "null.json"
+    link.symlink_to("/dev/null")
+    result = pytester.runpytest(*FAST, "--sla-report=json:report.fifo", "--sla-report=md:null.json")
+    assert result.ret == 1  # the reports could not be written, and say so; nothing hung
+    result.stdout.fnmatch_lines_random(
+        [
+            "*could not write the SLA json report to report.fifo: * is not a regular file "
+            "(a device, a pipe or a socket), so it was left untouched; give a file's path",
+            "*could not write the SLA md report to null.json: * is not a regular file*",
+        ]
+    )
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    # The step summary is appended to: a pipe with no reader fails at once.
+    step = pytester.runpytest(*FAST, "--sla-report=md")
+    assert step.ret == 0
+
+
+def test_a_lone_surrogate_in_a_message_loses_no_report(pytester: pytest.Pytester) -> None:
+    # A trial: one undecodable character (a file name that is not UTF-8) in a failure
+    # lost every file report, with every measurement in it.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_fast(sla):
+            sla.measure(sum, [1, 2])
+
+        @pytest.mark.sla(ms=50)
+        def test_odd_name(sla):
+            raise ValueError("no file " + b"caf\\xe9.wav".decode("utf-8", "surrogateescape"))
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json", "--sla-report=html:r.html")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "could not write" not in output(result)
+    document = load_report(pytester.path / "r.json")
+    assert [r["nodeid"].rsplit("::", 1)[1] for r in document["results"]] == ["test_fast"]
+    (failed,) = document["unmeasured"]
+    assert "caf\\udce9.wav" in failed["message"] or "caf\udce9.wav" in failed["message"]

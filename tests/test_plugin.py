@@ -1640,3 +1640,23 @@ def test_a_measurement_under_a_tracer_says_so_everywhere(pytester: pytest.Pytest
     assert record["tracer"] == "test_traced.Tracer"
     assert note in (pytester.path / "r.md").read_text(encoding="utf-8")
     assert note in (pytester.path / "r.html").read_text(encoding="utf-8")
+
+
+def test_an_object_with_an_async_call_is_named_not_timed_making_a_coroutine() -> None:
+    # A trial: an object whose __call__ is async def passed at 1.5 µs: only the making of
+    # the coroutine was timed.
+    from pytest_latency_sla.callables import call_problem
+
+    class Fetch:
+        async def __call__(self) -> int:
+            return 1
+
+    class Plain:
+        def __call__(self) -> int:
+            return 1
+
+    problem = call_problem(Fetch())
+    assert problem is not None
+    assert "Fetch instance's __call__ is a coroutine function (async def)" in problem
+    assert call_problem(Plain()) is None
+    assert call_problem(Plain) is None  # a class: its call makes an instance

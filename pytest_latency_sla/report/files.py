@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -168,14 +169,24 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
     ``$GITHUB_STEP_SUMMARY``: the runner owns that file, and appending is its protocol).
     """
     shown = os.path.abspath(path)
+    # A lone surrogate (a file name that is not UTF-8, in a message) is written escaped:
+    # one character must not lose the whole report.
+    data = text.encode("utf-8", "backslashreplace")
+    if append:
+        # As named, not resolved (/dev/stdout is a link to /proc/self/fd/1, whose target
+        # names a pipe no open() finds); a pipe with no reader fails at once (O_NONBLOCK),
+        # where it would block the run forever.
+        os.makedirs(os.path.dirname(shown), exist_ok=True)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+        gap = _gap_after(shown)
+        fd = os.open(shown, flags, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(gap + data)
+        return shown
     # Through a symbolic link to the file it names: the rename would replace the link.
     path = os.path.realpath(shown)
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    if append:
-        with open(path, "ab") as handle:
-            handle.write(_gap_after(path) + text.encode("utf-8"))
-        return shown
     # mkstemp makes owner-only files; give the report the mode a plain open() would
     # (or keep the mode of the file it replaces).
     umask = os.umask(0)
@@ -185,8 +196,8 @@ def write_atomic(path: str, text: str, *, append: bool = False) -> str:
         mode = os.stat(path).st_mode & 0o777
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".sla-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
@@ -244,8 +255,20 @@ def check_ours(path: str) -> None:
 
     A report replaces only a report: ``pytest --sla-save test_x.py`` (a space where ``=``
     was meant) or a mistyped path must never overwrite a test file or anything else. A
-    missing or empty file is fine.
+    missing or empty file is fine; anything but a regular file is not (the rename would
+    replace ``/dev/null`` with a file, and a pipe would block the read forever).
     """
+    try:
+        kind = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(kind):
+        raise NotOursError(f"{path} is a folder")
+    if not stat.S_ISREG(kind):
+        raise NotOursError(
+            f"{path} is not a regular file (a device, a pipe or a socket), so it was left "
+            "untouched; give a file's path"
+        )
     try:
         with open(path, "rb") as handle:
             head = handle.read(_HEAD_BYTES)
