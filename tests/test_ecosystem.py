@@ -643,7 +643,9 @@ def test_an_empty_report_option_asks_for_no_report(pytester: pytest.Pytester) ->
     assert not list(pytester.path.glob("sla-report.*"))
 
 
-def test_a_report_never_replaces_a_device_nor_waits_on_a_pipe(pytester: pytest.Pytester) -> None:
+def test_a_report_never_replaces_a_device_nor_waits_on_a_pipe(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A trial: --sla-report=json:/dev/null replaced the device with a regular file (as
     # root), and a report path naming a pipe blocked the run forever after its tests.
     import os
@@ -673,9 +675,11 @@ def test_a_report_never_replaces_a_device_nor_waits_on_a_pipe(pytester: pytest.P
     )
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
-    # The step summary is appended to: a pipe with no reader fails at once.
+    # The step summary is appended to, as named: a pipe with no reader fails at once.
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(fifo))
     step = pytester.runpytest(*FAST, "--sla-report=md")
-    assert step.ret == 0
+    assert step.ret == 1
+    step.stdout.fnmatch_lines(["*could not write the SLA md report to*report.fifo*"])
 
 
 def test_a_lone_surrogate_in_a_message_loses_no_report(pytester: pytest.Pytester) -> None:
