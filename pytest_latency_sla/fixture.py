@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import os
 import sys
 import time
@@ -76,6 +77,7 @@ class SlaFixture:
         self._nodeid = nodeid
         self._deadline = deadline
         self._cut_by: Cut | None = None
+        self._indexes = itertools.count()  # next() is atomic: threads measuring at once
         self._run_clock = run_clock if run_clock is not None else RunClock()
         self._progress = progress
         self._budget = budget
@@ -457,7 +459,7 @@ class SlaFixture:
         settings = self._settings
         result = self._result(measured)
         verdict = result.verdict
-        index = len(self._results)
+        index = next(self._indexes)
         record = result.to_record(self._nodeid, index, raw=settings.raw)
         self._results.append(result)
         problem = self._compare(record)

@@ -300,6 +300,7 @@ class InProcess:
         from .load import ConcurrentCallError, LoadError
 
         prepared = prepare(job)
+        before = _tracer()
         try:
             sampling = timing.run(prepared.call)
         except ort.RUN_ERRORS as exc:
@@ -314,7 +315,7 @@ class InProcess:
             ) from None
         except LoadError as exc:
             raise ModelRunError(f"under load: {exc}") from None
-        return Measured(_traced(prepared.subject), sampling)
+        return Measured(_traced(prepared.subject, before), sampling)
 
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
         from . import ort
@@ -419,7 +420,9 @@ class InProcess:
         call: Callable[[], object] = (
             functools.partial(job.fn, *job.args, **job.kwargs) if job.args or job.kwargs else job.fn
         )
-        return Measured(_traced(job.subject()), timing.run(call))
+        before = _tracer()
+        sampling = timing.run(call)
+        return Measured(_traced(job.subject(), before), sampling)
 
 
 @dataclass(frozen=True)
@@ -497,11 +500,16 @@ def _variant(name: str, make: Callable[[], Callable[[], object]]) -> Any:
         return Variant(name, problem=f"could not be loaded: {exc}")
 
 
-def _traced(subject: Subject) -> Subject:
-    """``subject`` with what traces Python code in this thread, as it was timed."""
+def _tracer() -> str | None:
     from .environment import active_tracer
 
-    tracer = active_tracer()
+    return active_tracer()
+
+
+def _traced(subject: Subject, before: str | None) -> Subject:
+    """``subject`` with what traced Python code in this thread as it was timed: there
+    when the timing began (``before``), or when it ended (the timed code set one)."""
+    tracer = _tracer() or before
     return subject if tracer is None else dataclasses.replace(subject, tracer=tracer)
 
 

@@ -1660,3 +1660,62 @@ def test_an_object_with_an_async_call_is_named_not_timed_making_a_coroutine() ->
     assert "Fetch instance's __call__ is a coroutine function (async def)" in problem
     assert call_problem(Plain()) is None
     assert call_problem(Plain) is None  # a class: its call makes an instance
+
+
+def test_measurements_from_threads_of_one_test_get_their_own_index(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: two threads' sla.measure() could both get index 0, and --sla-save then
+    # refused the run as "measured twice (a test collected twice)".
+    pytester.makepyfile(
+        """
+        import threading
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_threads(sla):
+            threads = [threading.Thread(target=sla.measure, args=(sum, [1, 2])) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1)
+    document = json.loads((pytester.path / "r.json").read_text())
+    assert sorted(r["index"] for r in document["results"]) == [0, 1, 2, 3]
+
+
+def test_a_tracer_the_timed_code_sets_is_named_on_its_own_measurement(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: a callable that set sys.settrace on its 50th call was timed under it, with
+    # no note on its record; the tests after it were blamed instead.
+    pytester.makepyfile(
+        test_sets="""
+        import sys
+        import pytest
+
+        def hook(frame, event, arg):
+            return None
+
+        calls = []
+
+        def work():
+            calls.append(1)
+            if len(calls) == 50:
+                sys.settrace(hook)
+
+        @pytest.mark.sla(ms=50)
+        def test_sets(sla):
+            try:
+                sla.measure(work)
+            finally:
+                sys.settrace(None)
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1)
+    (record,) = json.loads((pytester.path / "r.json").read_text())["results"]
+    assert record["tracer"] == "test_sets.hook"
