@@ -103,6 +103,21 @@ def test_missing_path(tmp_path: Path) -> None:
     assert "current directory" in str(info.value)
 
 
+def test_a_link_to_nothing_and_a_pipe_are_named_as_such(tmp_path: Path) -> None:
+    # A trial: a symbolic-link loop read "does not exist", a pipe "is empty".
+    import os
+
+    loop = tmp_path / "loop1.onnx"
+    loop.symlink_to(tmp_path / "loop2.onnx")
+    (tmp_path / "loop2.onnx").symlink_to(loop)
+    with pytest.raises(OnnxInputError, match="is a symbolic link to nothing"):
+        prepare(loop)
+    fifo = tmp_path / "fifo.onnx"
+    os.mkfifo(fifo)
+    with pytest.raises(OnnxInputError, match=r"is not a regular file \(a device, a pipe"):
+        prepare(fifo)
+
+
 def test_directory(tmp_path: Path) -> None:
     with pytest.raises(OnnxInputError, match=r"is a directory \(it holds no \.onnx file\)"):
         prepare(tmp_path)

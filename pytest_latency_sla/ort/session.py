@@ -86,6 +86,11 @@ def _describe_model(model: object) -> tuple[str, bytes | str | None]:
     """A display name and what to hand to InferenceSession (None: it is a session)."""
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
+        if not os.path.exists(path) and os.path.islink(path):
+            raise OnnxInputError(
+                f"model file {path!r} is a symbolic link to nothing (or to itself, in a "
+                "loop); pass the path to an .onnx file"
+            )
         if not os.path.exists(path):
             raise OnnxInputError(
                 f"model file {path!r} does not exist (relative paths are taken from the "
@@ -101,6 +106,11 @@ def _describe_model(model: object) -> tuple[str, bytes | str | None]:
             raise OnnxInputError(
                 f"model path {path!r} is a directory ({holds}); pass the path to the .onnx "
                 "file in it"
+            )
+        if not os.path.isfile(path):
+            raise OnnxInputError(
+                f"model file {path!r} is not a regular file (a device, a pipe or a socket); "
+                "pass the path to an .onnx file"
             )
         if os.path.getsize(path) == 0:
             raise OnnxInputError(f"model file {path!r} is empty; re-export or re-download it")
