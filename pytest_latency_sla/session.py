@@ -85,10 +85,12 @@ class SlaCollector:
         self.skipped: list[str] = []
         from .report import files
 
+        junit = getattr(config.option, "xmlpath", None)
         problem = files.clash(
             files.targets(settings.report_targets(), settings.save, os.environ),
             str(config.invocation_params.dir),
             settings.compare,
+            [junit] if isinstance(junit, str) and junit else [],
         )
         if problem:
             raise pytest.UsageError(problem)

@@ -705,3 +705,27 @@ def test_a_lone_surrogate_in_a_message_loses_no_report(pytester: pytest.Pytester
     assert [r["nodeid"].rsplit("::", 1)[1] for r in document["results"]] == ["test_fast"]
     (failed,) = document["unmeasured"]
     assert "caf\\udce9.wav" in failed["message"] or "caf\udce9.wav" in failed["message"]
+
+
+def test_a_report_at_the_junitxml_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    # A trial: --junitxml=j.xml --sla-report=json:j.xml wrote the JUnit file first, then
+    # refused to replace it ("exists and is not a report of pytest-latency-sla"), exit 1.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_fast(sla):
+            sla.measure(sum, [1, 2])
+        """
+    )
+    result = pytester.runpytest(*FAST, "--junitxml=j.xml", "--sla-report=json:j.xml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*the SLA json report would be written to j.xml, where pytest's --junitxml "
+            "writes its report in this run: give the SLA report another path"
+        ]
+    )
+    ok = pytester.runpytest(*FAST, "--junitxml=j.xml", "--sla-report=json:r.json")
+    ok.assert_outcomes(passed=1)
