@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ISOLATED_START_S",
+    "RUN_TIME_SPENT",
     "Cut",
     "Deadline",
     "Fitted",
@@ -68,6 +69,8 @@ DEADLINE_SLACK_MIN_NS = 1_000_000_000
 #: model's sampling at 21.4 s when it needed 23 s (a trial).
 _WARMUP_SHARE = 0.25
 _WARMUP_KEPT_MAX_NS = 2_000_000_000
+#: ``Cut.limit_by`` when sla_run_time, spent by earlier tests, cut the time limit.
+RUN_TIME_SPENT = "sla_run_time (the session's measuring time, spent by earlier tests)"
 #: A capacity search's last step may end this long after the search's time.
 _STEP_OVERRUN_NS = 3_000_000_000
 
@@ -196,7 +199,7 @@ def fit(
     limit_by = ""
     if limit != plan.time_limit_ns:
         plan = dataclasses.replace(plan, time_limit_ns=max(plan.max_time_ns, limit))
-        limit_by = "sla_run_time (the session's measuring time, spent by earlier tests)"
+        limit_by = RUN_TIME_SPENT
     cut_by = None
     worker = None if isolated_timeout_s is None else worker_deadline(isolated_timeout_s, now_ns)
     if worker is not None and deadline is not None:
@@ -214,11 +217,16 @@ def fit(
             limit_by = each.name
         plan, load, cut_by = fitted.plan, fitted.load, fitted.cut_by or cut_by
     if cut_by is None and deadline is not None:
-        spent = max(0.0, deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9)
+        spent = _spent_s(deadline, now_ns)
         cut_by = Cut(deadline.name, phases, follows, False, deadline.timeout_s, spent)
     if limit_by:
         cut_by = dataclasses.replace(cut_by or Cut("", cut=False), limit_by=limit_by)
     return Fitted(plan, load, cut_by=cut_by)
+
+
+def _spent_s(deadline: Deadline, now_ns: int) -> float:
+    """Seconds of ``deadline``'s timeout gone by ``now_ns``."""
+    return max(0.0, deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9)
 
 
 def _slack_ns(timeout_ns: int) -> int:
@@ -271,7 +279,7 @@ def _before(
     if load is not None and load.rps is not None:
         need = max(need, plan.load_time_ns)
     if room < max(need, 1):
-        spent = max(0.0, deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9)
+        spent = _spent_s(deadline, now_ns)
         timeout = timeout_for(plan.max_time_ns / 1e9, before / 1e9, phases)
         wanted = f"{math.ceil(spent + timeout):d}"
         share = f" (shared with {follows})" if follows else ""
@@ -286,7 +294,7 @@ def _before(
             ),
         )
     # Only a cut max_time is the deadline's doing: past max_time, the limit is the limit.
-    spent = max(0.0, deadline.timeout_s - (deadline.at_ns - now_ns) / 1e9)
+    spent = _spent_s(deadline, now_ns)
     by = (
         Cut(deadline.name, phases, follows, True, deadline.timeout_s, spent)
         if room < plan.max_time_ns

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from . import fmt
 from .fmt import pct_label
-from .limits import ISOLATED_START_S, timeout_for
+from .limits import ISOLATED_START_S, RUN_TIME_SPENT, timeout_for
 from .result import Verdict
 from .schema import STEAL_MENTION_SHARE
 from .settings import MAX_SECONDS
@@ -57,7 +57,8 @@ def verdict_message(
     # p100 is judged on the slowest call seen: no confidence level plays a part.
     sure = "" if budget.percentile >= 100 else f", {fmt.percent(result.confidence)} confidence"
     stats = f"margin {fmt.margin(result.margin)}, {calls}{sure}"
-    caveats = _sizes(result) + _traced(result)
+    traced = _traced(result)
+    caveats = _sizes(result) + traced
     if result.verdict is Verdict.FAIL:
         return f"SLA missed: {label} {measured} > {limit} ({stats}){caveats}"
     if result.verdict is Verdict.PASS:
@@ -68,7 +69,7 @@ def verdict_message(
         if inconclusive_policy == "fail"
         else ""
     )
-    head = f"SLA inconclusive: {label} {measured} against a {limit} ({stats}){_traced(result)}; "
+    head = f"SLA inconclusive: {label} {measured} against a {limit} ({stats}){traced}; "
     if sampling.stop_reason == "benchmark":
         # pytest-benchmark chose how many rounds ran; the sla_max_* caps played no part.
         return (
@@ -247,10 +248,10 @@ def _stopped(result: SlaResult, cut_by: Cut | None = None) -> str:
         return f"after {took}, past sla_max_time toward a verdict, at the time limit ({limit})"
     if sampling.stop_reason == "max_samples":
         return f"after {fmt.count(result.samples)} calls (sla_max_samples)"
-    spent = cut_by.limit_by if cut_by and cut_by.limit_by.startswith("sla_run_time") else ""
+    spent = cut_by is not None and cut_by.limit_by == RUN_TIME_SPENT
     if spent and sampling.limit_ns <= sampling.max_time_ns:
         # No projection could take it further: say why, or "max_time=" reads as the cause.
-        return f"after {took} (sla_max_time; no sampling past it: {spent})"
+        return f"after {took} (sla_max_time; no sampling past it: {RUN_TIME_SPENT})"
     return f"after {took} (sla_max_time)"
 
 

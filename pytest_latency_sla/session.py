@@ -373,6 +373,7 @@ def _dropped(path: str, save: str, records: list[SlaRecord]) -> list[str]:
     replace it, did not make (deselected with -k or --lf, say): they leave it, and are
     "new" against it later. None when there is no such baseline of ours to read."""
     from .baseline import BaselineError, load_baseline, unmatched
+    from .report.document import first_few
 
     if not os.path.exists(path):
         return []
@@ -383,7 +384,7 @@ def _dropped(path: str, save: str, records: list[SlaRecord]) -> list[str]:
     gone = unmatched(old, records)
     if not gone:
         return []
-    named = ", ".join(gone[:5]) + (f" and {len(gone) - 5:,} more" if len(gone) > 5 else "")
+    named = first_few(gone)
     one = len(gone) == 1
     return [
         f"--sla-save replaced the baseline {save}, and {len(gone):,} of its measurements "

@@ -313,38 +313,6 @@ def judge(
     instant_factor: float = 0.0,
     spanned: bool = True,
 ) -> Decision:
-    """The verdict on the chunks in ``ledger`` (:func:`_judge`), with the share of their
-    time that contention cost (``Decision.lost_share``)."""
-    from dataclasses import replace
-
-    decision = _judge(
-        ledger,
-        budget_ns,
-        quantile,
-        confidence,
-        quick_factor=quick_factor,
-        settled=settled,
-        steady=steady,
-        state_ns=state_ns,
-        instant_factor=instant_factor,
-        spanned=spanned,
-    )
-    return replace(decision, lost_share=ledger.lost_share())
-
-
-def _judge(
-    ledger: Ledger,
-    budget_ns: float,
-    quantile: float,
-    confidence: float,
-    *,
-    quick_factor: float = 1.0,
-    settled: bool = True,
-    steady: Ledger | None = None,
-    state_ns: float = 0.0,
-    instant_factor: float = 0.0,
-    spanned: bool = True,
-) -> Decision:
     """The verdict on the chunks in ``ledger`` (see the module's docstring).
 
     Three tiers, the clearer the sooner: against ``B / instant_factor`` (a pass) or
@@ -362,10 +330,11 @@ def _judge(
     levels = ledger.levels
     table = _Table.of(ledger)
     coarse = _Table.of(ledger, state_ns=state_ns) if state_ns > 0 else table
-    share = ledger.contended_share()
+    share, lost = ledger.contended_share(), ledger.lost_share()
     eps = 1.0 - quantile
     if eps <= 0.0:
-        return _judge_maximum(table, _index(levels, budget_ns), settled, share, budget_ns)
+        maximum = _judge_maximum(table, _index(levels, budget_ns), settled, share, budget_ns)
+        return _finish(maximum, budget_ns, share, lost)
     context = _Table.of(ledger, steady) if steady is not None and steady.size else None
     allowed = [f for f in factors if f == instant_factor or spanned or settled]
     clear = [
@@ -379,16 +348,16 @@ def _judge(
         if quick.outcome == outcome and (
             context is None or context.test(k, eps, alpha, outcome).outcome == outcome
         ):
-            return _finish(quick, threshold, share)
+            return _finish(quick, threshold, share, lost)
     k = _index(levels, budget_ns)
     plain_pass = coarse.test(k, eps, alpha, "pass")
     if settled and plain_pass.outcome == "pass":
-        return _finish(plain_pass, budget_ns, share)
+        return _finish(plain_pass, budget_ns, share, lost)
     plain_fail = coarse.test(k, eps, alpha, "fail")
     if settled and plain_fail.outcome == "fail":
-        return _finish(plain_fail, budget_ns, share)
+        return _finish(plain_fail, budget_ns, share, lost)
     return _finish(
-        _undecided(plain_pass, plain_fail, coarse, k, eps, alpha, share), budget_ns, share
+        _undecided(plain_pass, plain_fail, coarse, k, eps, alpha, share), budget_ns, share, lost
     )
 
 
@@ -489,10 +458,12 @@ def _undecided(
     )
 
 
-def _finish(decision: Decision, threshold: float, share: float) -> Decision:
+def _finish(decision: Decision, threshold: float, share: float, lost: float) -> Decision:
+    """``decision`` with the threshold it was judged at and what contention cost: the
+    share of calls in contended chunks, and of the time (``Decision.lost_share``)."""
     from dataclasses import replace
 
-    return replace(decision, threshold_ns=threshold, contended_share=share)
+    return replace(decision, threshold_ns=threshold, contended_share=share, lost_share=lost)
 
 
 def _judge_maximum(

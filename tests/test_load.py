@@ -696,15 +696,21 @@ def _load_stats(**fields: Any) -> LoadStats:
 
 
 def _undecided_message(
-    decision: Decision, load: LoadStats, calls: int, budget_ms: float = 10.0, kind: str = "callable"
+    decision: Decision,
+    load: LoadStats,
+    calls: int,
+    budget_ms: float = 10.0,
+    kind: str = "callable",
+    **sampling: Any,
 ) -> str:
-    """The message of an inconclusive load result of ``calls`` 3 ms requests."""
+    """The message of an inconclusive load result of ``calls`` 3 ms requests (``sampling``:
+    the sampler's other fields, e.g. ``stop_reason``)."""
     return verdict_message(
         SlaResult(
             subject=Subject(kind=kind, name="serve", api="fn()"),
             budget=Budget(budget_ms, "ms", 99.0),
             verdict=Verdict.INCONCLUSIVE,
-            sampling=make_sampling([3 * MS] * calls, decision=decision, load=load),
+            sampling=make_sampling([3 * MS] * calls, decision=decision, load=load, **sampling),
         )
     )
 
@@ -1103,21 +1109,16 @@ def test_a_run_stopped_by_the_time_limit_is_told_to_raise_the_limit_not_max_time
     # said to raise max_time=, which under the limit changes nothing (the cap is the
     # larger of the two).
     decision = Decision(None, 0.5, 0.5, 0.00333, 300.0, 0.0, 1.0, reason="generator")
-    result = SlaResult(
-        subject=Subject(kind="onnx", name="funnel.onnx", api="session.run(None, feeds)"),
-        budget=Budget(10.0, "ms", 99.0),
-        verdict=Verdict.INCONCLUSIVE,
-        sampling=make_sampling(
-            [3 * MS] * 3000,
-            decision=decision,
-            load=_load_stats(late_share=0.002),
-            stop_reason="time_limit",
-            duration_ns=60_500_000_000,
-            max_time_ns=20 * S,
-            limit_ns=60 * S,
-        ),
+    message = _undecided_message(
+        decision,
+        _load_stats(late_share=0.002),
+        3000,
+        kind="onnx",
+        stop_reason="time_limit",
+        duration_ns=60_500_000_000,
+        max_time_ns=20 * S,
+        limit_ns=60 * S,
     )
-    message = verdict_message(result)
     assert "at the time limit (60.0 s)" in message
     assert "raise time_limit= on this marker (sla_time_limit, 60.0 s) to sample longer" in message
     assert "raise max_time=" not in message

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "build_document",
     "failed_anyway",
+    "first_few",
     "inconclusive_fails",
     "json_ready",
     "no_gate_line",
@@ -178,6 +179,14 @@ def xdist_note(run: Run) -> str | None:
 UNMATCHED_SHOWN = 5
 
 
+def first_few(labels: Sequence[str], name: Callable[[str], str] = str) -> str:
+    """The first ``UNMATCHED_SHOWN`` labels, each as ``name`` writes it, and how many more."""
+    named = ", ".join(name(label) for label in labels[:UNMATCHED_SHOWN])
+    if len(labels) > UNMATCHED_SHOWN:
+        named += f" and {fmt.count(len(labels) - UNMATCHED_SHOWN)} more"
+    return named
+
+
 def unmatched_line(run: Mapping[str, Any], name: Callable[[str], str] = str) -> str:
     """The baseline's measurements this run made none of (renamed, removed or not
     selected), in a sentence, each as ``name`` writes it (a code span); "" when there are
@@ -185,9 +194,7 @@ def unmatched_line(run: Mapping[str, Any], name: Callable[[str], str] = str) -> 
     missing = list(run.get("baseline_unmatched") or ())
     if not missing:
         return ""
-    named = ", ".join(name(m) for m in missing[:UNMATCHED_SHOWN])
-    if len(missing) > UNMATCHED_SHOWN:
-        named += f" and {fmt.count(len(missing) - UNMATCHED_SHOWN)} more"
+    named = first_few(missing, name)
     one = len(missing) == 1
     return (
         f"{fmt.count(len(missing))} measurement{'' if one else 's'} of the baseline "
