@@ -229,6 +229,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    try:
+        return (yield)
+    except BaseException:
+        # pytest.exit() or Ctrl-C after a measurement: pytest raises it past the phase's
+        # report, which would have carried the records. In a plain run they go to the
+        # collector here (on an xdist worker there is no report to send them with).
+        left = item.stash.get(RECORDS_KEY, [])
+        collector = item.config.stash.get(COLLECTOR_KEY, None)
+        if left and collector is not None:
+            collector.interrupted(item.nodeid, list(left))
+            left.clear()
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     item.stash[CALLED_KEY] = time.monotonic_ns()
     yield

@@ -323,7 +323,7 @@ class SlaRecord(_RecordMaxTime):
     cold: ColdEntry | None  # cold start against the marker's cold_ms= (ONNX only)
     sweep: SweepEntry | None  # the sizes of sla.onnx(sweep=...) (ONNX only)
     load: LoadEntry | None  # open-loop load (rps=) and capacity search, or None
-    outcome: str | None  # passed, failed, skipped, xfailed: set by the controller
+    outcome: str | None  # passed, failed, skipped, xfailed, interrupted: set by the run
 
 
 # --- the document of a run ----------------------------------------------------------------

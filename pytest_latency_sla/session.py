@@ -145,6 +145,14 @@ class SlaCollector:
                 self.records.append(entry)
                 kept.append(entry)
 
+    def interrupted(self, nodeid: str, records: list[SlaRecord]) -> None:
+        """Keep the measurements of a test that ``pytest.exit()`` or Ctrl-C stopped after
+        they were made: no report of its phase comes to carry them (pytest raises the
+        stop past its report hooks). Their outcome is ``interrupted``."""
+        for record in records:
+            self.records.append({**record, "outcome": "interrupted"})
+        self.unmeasured.pop(("", nodeid), None)
+
     def _note_unmeasured(self, report: pytest.TestReport) -> None:
         """Keep an SLA test whose setup or call failed without a measurement (a missing
         model, bad input, a crash or timeout in an isolated worker): the reports must not

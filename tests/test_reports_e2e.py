@@ -259,6 +259,32 @@ def test_interrupted_run_still_writes_what_it_measured(pytester: pytest.Pytester
     result.stdout.fnmatch_lines(["*SLA json report written to*"])
 
 
+@pytest.mark.parametrize("stop", ["pytest.exit('enough')", "raise KeyboardInterrupt"])
+def test_a_test_stopped_after_it_measured_keeps_its_measurement(
+    pytester: pytest.Pytester, stop: str
+) -> None:
+    # A trial: pytest raises pytest.exit() (and Ctrl-C) past the phase's report, which
+    # carries the records: the measurement made before it was lost.
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_measures_then_stops(sla):
+            sla.measure(lambda: None)
+            {stop}
+        """
+    )
+    result = pytester.runpytest_subprocess(*FAST, "--sla-report=json:r.json")
+    assert result.ret in (pytest.ExitCode.INTERRUPTED, 0)
+    document = load_report(pytester.path / "r.json")
+    assert document["run"]["interrupted"] is True
+    (record,) = document["results"]
+    assert record["outcome"] == "interrupted"
+    assert record["verdict"] == "pass"
+    assert document["totals"]["unmeasured"] == 0
+
+
 def test_a_run_stopped_by_maxfail_saves_a_first_baseline_but_replaces_none(
     pytester: pytest.Pytester,
 ) -> None:
