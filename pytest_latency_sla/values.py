@@ -184,6 +184,12 @@ def _report(text: str) -> str:
         raise SettingError(f"the term report prints to the terminal and takes no path: {value!r}")
     if colon and not path.strip():
         raise SettingError(f"empty path in {value!r}; write {kind}:PATH or just {kind}")
+    if path.strip() == "-":
+        raise SettingError(
+            f"{value!r} would write a file named '-': the SLA reports go to files, not to "
+            f"standard output (pytest writes its own there); write {kind}:PATH and read "
+            "that file, or --sla-report=term for the table"
+        )
     return f"{kind}:{path.strip()}" if path.strip() else kind
 
 
@@ -204,6 +210,11 @@ def _path(text: str) -> str:
             f"{path!r} looks like a test path, not a JSON file (was a space written where "
             "'=' was meant?); write the option as --sla-save=PATH / --sla-compare=PATH with a "
             ".json path, and give test paths apart"
+        )
+    if path == "-":
+        raise SettingError(
+            "'-' would name a file called '-', not standard input or output: write the "
+            "option as --sla-save=PATH / --sla-compare=PATH with a .json path"
         )
     return path
 

@@ -1027,6 +1027,8 @@ BAD_SETTINGS = [
     pytest.param("headroom", "inf", "got 'inf'", id="headroom"),
     pytest.param("max_regression", "x", "expected a number, got 'x'", id="max-regression"),
     pytest.param("timeout", "0", "expected a number in (0, 86400], got '0'", id="timeout"),
+    pytest.param("report", "json:-", "'json:-' would write a file named '-'", id="report-dash"),
+    pytest.param("save", "-", "'-' would name a file called '-'", id="save-dash"),
     pytest.param(
         "report", "pdf", "unknown report type 'pdf' (known: term, json, md, html", id="report"
     ),
