@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import followups
+from . import followups, messages
 from .baseline import judge_against
 from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
@@ -400,11 +400,8 @@ class SlaFixture:
     def _base_label(self) -> str | None:
         """The base measured against, side by side: ``--sla-compare-ref`` or
         ``--sla-compare-dir``; None for neither, and under ``--sla-disable``."""
-        return (
-            None
-            if self._settings.disable
-            else self._settings.compare_ref or self._settings.compare_dir
-        )
+        settings = self._settings
+        return None if settings.disable else settings.compare_ref or settings.compare_dir
 
     def _sweep(
         self, job: OnnxJob, first: Measured, swept: tuple[str, Any, Any], after: followups.After
@@ -474,30 +471,29 @@ class SlaFixture:
 
             revision = not_compared(base_label, "not comparable")
         if isinstance(revision, str):
-            found = f"sla.onnx(): {revision} (in {self._nodeid})"
-            problem = "; ".join(p for p in (problem, found) if p)
+            problem = messages.joined(problem, f"sla.onnx(): {revision} (in {self._nodeid})")
         elif revision is not None:
             record["revision"] = revision
             allowed = settings.max_regression
             if allowed is not None and regression_beyond(revision, allowed):
                 regressed = revision_regression_message(revision, allowed)
-                problem = "\n".join(p for p in (problem, regressed) if p)
+                problem = messages.joined(problem, regressed, "\n")
         record["advice"] = followed.advice
         record["sweep"] = followed.sweep
         if followed.unswept:
-            found = f"sla.onnx(): {followed.unswept} (in {self._nodeid})"
-            problem = "; ".join(p for p in (problem, found) if p)
+            problem = messages.joined(
+                problem, f"sla.onnx(): {followed.unswept} (in {self._nodeid})"
+            )
         if isinstance(cold, str):
-            found = f"sla.onnx(): {cold} (in {self._nodeid})"
-            problem = "; ".join(p for p in (problem, found) if p)
+            problem = messages.joined(problem, f"sla.onnx(): {cold} (in {self._nodeid})")
         elif cold is not None:
             record["cold"] = cold
             if cold["verdict"] == "fail":
                 missed = cold_message(cold, subject.name)
-                problem = "\n".join(p for p in (problem, missed) if p)
+                problem = messages.joined(problem, missed, "\n")
         stopped = capacity_problem(measured.sampling)
         stopped = stopped and f"{stopped} (in {self._nodeid})"
-        problem = "\n".join(p for p in (problem, stopped) if p)
+        problem = messages.joined(problem, stopped, "\n")
         # The budget's verdict stands on its own; a comparison adds its text, never replaces it.
         failures = []
         if verdict is Verdict.FAIL:

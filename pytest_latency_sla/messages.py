@@ -469,6 +469,11 @@ def cold_message(entry: ColdEntry, subject: str) -> str:
     )
 
 
+def joined(problem: str | None, found: str | None, sep: str = "; ") -> str:
+    """A test's problems so far (None or "" for none) with one more found (if any)."""
+    return sep.join(p for p in (problem, found) if p)
+
+
 def load_failure(name: str, exc: Exception) -> str:
     """Why ``sla.measure()`` of the callable ``name`` failed under load (``exc``, a
     ``load.LoadError``): one that raised while other calls of it ran is told how to
