@@ -89,6 +89,11 @@ class SlaFixture:
         self._cold_ms = cold_ms
         self._load = load
         self._results: list[SlaResult] = []
+        self._closed = False
+
+    def close(self) -> None:
+        """Called when its test is done: what it measured after would reach no report."""
+        self._closed = True
 
     def __repr__(self) -> str:
         return f"<SlaFixture {self._nodeid} budget={self._budget}>"
@@ -336,6 +341,8 @@ class SlaFixture:
         from .load import resolve
         from .runner import Timing
 
+        if self._closed:
+            return messages.CLOSED_FIXTURE
         settings = self._settings
         budget = self._budget
         quantile = judged_percentile(budget, settings.percentile) / 100.0

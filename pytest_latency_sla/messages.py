@@ -469,6 +469,14 @@ def cold_message(entry: ColdEntry, subject: str) -> str:
     )
 
 
+#: A ``sla`` fixture kept past its test (in a global, a class attribute) and used again.
+CLOSED_FIXTURE = (
+    "this sla fixture's test has finished, so what it measured now would reach no report: "
+    "request the sla fixture in the test that measures (each test gets its own), not one "
+    "kept from the test it was made for"
+)
+
+
 def joined(problem: str | None, found: str | None, sep: str = "; ") -> str:
     """A test's problems so far (None or "" for none) with one more found (if any)."""
     return sep.join(p for p in (problem, found) if p)

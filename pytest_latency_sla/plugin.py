@@ -361,14 +361,16 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture
-def sla(request: pytest.FixtureRequest) -> SlaFixture:
+def sla(request: pytest.FixtureRequest) -> Generator[SlaFixture, None, None]:
     """Time an ONNX model (``sla.onnx(path)``) or any callable (``sla.measure(fn, *args)``)
     and judge it against the test's ``@pytest.mark.sla(ms=... | us=..., percentile=...)``.
 
     Fails the test when the budget is missed (or the verdict is too close to call, see
     ``sla_inconclusive``); returns an ``SlaResult`` with percentiles, margin and verdict.
     """
-    return _make_fixture(request.node)
+    fixture = _make_fixture(request.node)
+    yield fixture
+    fixture.close()
 
 
 def _make_fixture(item: pytest.Item) -> SlaFixture:

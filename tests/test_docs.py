@@ -409,3 +409,10 @@ def test_the_advisor_page_quotes_the_advice_under_load() -> None:
     )
     page = " ".join((DOCS / "advisor.md").read_text(encoding="utf-8").split())
     assert f"`{sentence}`" in page
+
+
+def test_the_fixture_page_quotes_the_kept_fixture_message() -> None:
+    from pytest_latency_sla.messages import CLOSED_FIXTURE
+
+    quoted = f"{CLOSED_FIXTURE} (in test_kept.py::test_first)\n"
+    assert quoted in (DOCS / "fixture.md").read_text(encoding="utf-8")

@@ -621,6 +621,35 @@ def test_a_test_measured_only_after_a_fixtures_yield_is_judged_there(
     result.stdout.fnmatch_lines(["*test_after.py::test_never_measured (teardown)"])
 
 
+def test_a_fixture_kept_past_its_test_fails_the_test_that_uses_it(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: an sla fixture kept in a global measured into no report, and the later
+    # test that used it passed.
+    pytester.makepyfile(
+        test_kept="""
+        import pytest
+
+        KEPT = []
+
+        @pytest.mark.sla(ms=50)
+        def test_first(sla):
+            KEPT.append(sla)
+            sla.measure(lambda: None)
+
+        def test_later():
+            KEPT[0].measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["this sla fixture's test has finished, so what it measured now would reach no report*"]
+    )
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    assert [r["nodeid"] for r in document["results"]] == ["test_kept.py::test_first"]
+
+
 def test_fixture_without_marker_measures_without_verdict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_unmarked="""
