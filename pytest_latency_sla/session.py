@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import __version__, exclusive
+from .baseline import save_refusal
 
 if TYPE_CHECKING:
     from .baseline import Baseline
@@ -241,28 +242,12 @@ class SlaCollector:
             exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldfail or session.shouldstop
         ) and len(self._finished) < session.testscollected * self._copies()
         self._stopped = bool(stopped)  # the reports say the results are partial
-        save, count = self.settings.save, len(self.records)
-        why, dropped = "", []
-        if saved and not count:
-            why = (
-                f"no SLA measurements in this run, so --sla-save wrote no baseline to {save} "
-                "(a file there is left as it was)"
-            )
-        elif saved and stopped and os.path.exists(saved[0]):
-            why = (
-                f"the run stopped before its end, so --sla-save left the baseline {save} as "
-                f"it was rather than replace it with {count} measurement"
-                f"{'s' if count != 1 else ''}: run every test to save one"
-            )
-        elif saved and (twice := _measured_twice(self.records)):
-            why = (
-                f"{twice} was measured twice in this run (a test collected twice, as "
-                f"--keep-duplicates with a path given twice does), so --sla-save wrote no "
-                f"baseline to {save}, which holds one measurement of each: run each test once "
-                "to save one"
-            )
-        elif saved:  # said once the new baseline is written
-            dropped = _dropped(saved[0], save or "", self.records)
+        save, why, dropped = self.settings.save or "", "", []
+        if saved:
+            partial = "the run stopped before its end" if stopped else ""
+            exists = os.path.exists(saved[0])
+            why = save_refusal(save, self.records, partial, "this run", exists)
+            dropped = [] if why else _dropped(saved[0], save, self.records)  # said once written
         if why:
             # (Nor may the JSON report, which may share its path, write there: named.)
             held = [t for w, t in zip(where, wanted, strict=True) if w in saved]
@@ -363,17 +348,6 @@ class SlaCollector:
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)
-
-
-def _measured_twice(records: list[SlaRecord]) -> str:
-    """A measurement the run made more than once (by label), or ""."""
-    seen: set[tuple[str, int]] = set()
-    for record in records:
-        key = (record["nodeid"], record["index"])
-        if key in seen:
-            return record["label"]
-        seen.add(key)
-    return ""
 
 
 def _dropped(path: str, save: str, records: list[SlaRecord]) -> list[str]:
