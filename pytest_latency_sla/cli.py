@@ -20,7 +20,8 @@ from .settings import OPTIONS, SettingError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .schema import Document
+    from .report.files import Target
+    from .schema import Document, SlaRecord
 
 __all__ = ["main"]
 
@@ -80,10 +81,14 @@ def _merge(arguments: argparse.Namespace) -> int:
         requested = [parse(spec) for spec in arguments.sla_report if spec.strip()] or ["term"]
     except SettingError as exc:
         return _error(f"{flag}: {exc}")
+    wanted = files.targets(_targets(requested), arguments.sla_save, os.environ)
+    problem = files.clash(wanted, os.getcwd(), None)
+    if problem:
+        return _error(problem)
     # A merged report written over a shard it reads would lose that shard (a CI retry
     # of the same merge would then fail).
     reads = {os.path.realpath(path): path for path in arguments.reports}
-    for target in files.targets(_targets(requested), arguments.sla_save, os.environ):
+    for target in wanted:
         full = files.target_path(target, os.getcwd())
         shard = reads.get(os.path.realpath(full))
         if shard is not None:
@@ -111,19 +116,19 @@ def _merge(arguments: argparse.Namespace) -> int:
             seen.add(entry["nodeid"])
             unmeasured.append(entry)
     document = build_document(results, run, __version__, attempts, unmeasured)
-    targets = _targets(requested)
-    if "term" in (kind for kind, _ in targets) and not arguments.quiet:
+    if "term" in (kind for kind, _ in _targets(requested)) and not arguments.quiet:
         _print_table(document)
-    written, errors = files.write_reports(
-        document, files.targets(targets, arguments.sla_save, os.environ), os.getcwd()
-    )
+    stopped = [s["path"] for s in run["merged_from"] or () if s["interrupted"]]
+    wanted, why = _saving(wanted, results, stopped, arguments.sla_save)
+    if why:
+        print(f"sla: {why}", file=sys.stderr)
+    written, errors = files.write_reports(document, wanted, os.getcwd())
     for label, path in written:
         print(f"sla: {label} written to {path}")
     for error in errors:
         print(f"sla: {error}", file=sys.stderr)
     if errors:
         return EXIT_ERROR
-    stopped = [s["path"] for s in run["merged_from"] or () if s["interrupted"]]
     if stopped:
         # Partial results must not pass the merge job, the one gate, as a whole run.
         print(
@@ -133,6 +138,30 @@ def _merge(arguments: argparse.Namespace) -> int:
         )
     failed = any(r["outcome"] == "failed" for r in document["results"])
     return EXIT_FAILED if failed or document["unmeasured"] or stopped else EXIT_OK
+
+
+def _saving(
+    wanted: list[Target], results: list[SlaRecord], stopped: list[str], save: str | None
+) -> tuple[list[Target], str]:
+    """The targets to write, and why ``--sla-save`` writes none ("" when it does): the
+    rules of a pytest run (``baseline.save_refusal``), an interrupted shard standing for
+    a stopped run. Nor is a JSON report at the baseline's path written then."""
+    from .baseline import save_refusal
+    from .report import files
+
+    where = [os.path.realpath(files.target_path(t, os.getcwd())) for t in wanted]
+    saved = [w for w, t in zip(where, wanted, strict=True) if t.kind == "baseline"]
+    if not saved or not save:
+        return wanted, ""
+    partial = f"{', '.join(stopped)} {'was' if len(stopped) == 1 else 'were'} interrupted"
+    exists = os.path.exists(saved[0])
+    why = save_refusal(save, results, partial if stopped else "", "these reports", exists)
+    if not why:
+        return wanted, ""
+    for target, full in zip(wanted, where, strict=True):
+        if full in saved and target.kind != "baseline":
+            why += f" (nor the SLA {target.label} at {target.path}, the same file)"
+    return [t for t, w in zip(wanted, where, strict=True) if w not in saved], why
 
 
 def _print_table(document: Document) -> None:

@@ -642,3 +642,45 @@ def test_an_infinite_rate_written_as_null_merges(
     (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("t.py")]
     assert row.split()[-1] == "inf"
     assert load_report(tmp_path / "m.json")["results"][0]["throughput"] is None
+
+
+def test_save_replaces_no_baseline_from_an_interrupted_or_empty_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A review: the merge replaced a whole baseline with a stopped shard's one
+    # measurement, or with none, which a pytest run never does.
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0, "t.py::test_b": 4.0})
+    assert merge(tmp_path, monkeypatch, "a.json", "--sla-save=base.json", "-q") == 0
+    before = (tmp_path / "base.json").read_bytes()
+    shard(tmp_path, "x.json", {"t.py::test_a": 40.0}, interrupted=True, exit_status=2)
+    run = ("x.json", "--sla-save=base.json", "--sla-report=json:base.json", "-q")
+    assert merge(tmp_path, monkeypatch, *run) == 1
+    assert (tmp_path / "base.json").read_bytes() == before
+    assert (
+        "sla: x.json was interrupted, so --sla-save left the baseline base.json as it was "
+        "rather than replace it with 1 measurement: run every test to save one (nor the SLA "
+        "json report at base.json, the same file)"
+    ) in capsys.readouterr().err
+    shard(tmp_path, "e.json", {})
+    assert merge(tmp_path, monkeypatch, "e.json", "--sla-save=base.json", "-q") == 0
+    assert (tmp_path / "base.json").read_bytes() == before
+    assert "no SLA measurements in these reports, so --sla-save wrote no baseline" in (
+        capsys.readouterr().err
+    )
+    # An interrupted shard may still save a first baseline, as a stopped pytest run may.
+    assert merge(tmp_path, monkeypatch, "x.json", "--sla-save=first.json", "-q") == 1
+    assert load_report(tmp_path / "first.json")["results"][0]["nodeid"] == "t.py::test_a"
+
+
+def test_two_reports_at_one_path_are_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A review: md and html to one path wrote both, and only the last stayed.
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    run = ("a.json", "--sla-report=md:same.txt", "--sla-report=html:same.txt")
+    assert merge(tmp_path, monkeypatch, *run) == 2
+    assert not (tmp_path / "same.txt").exists()
+    assert (
+        "the SLA md report and the SLA html report would both be written to same.txt, and "
+        "the last would replace the first: give each its own path"
+    ) in capsys.readouterr().err
