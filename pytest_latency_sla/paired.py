@@ -100,6 +100,11 @@ class RatioEstimate:
     #: The smallest change (a fraction, 0.05 = 5%) this run could have told from none.
     detectable: float
 
+    def triple(self) -> list[float] | None:
+        """``[ratio, low, high]`` as reports hold it; None without a ratio (too few
+        blocks: a slow model's few side by side)."""
+        return [self.ratio, self.low, self.high] if math.isfinite(self.ratio) else None
+
 
 def student_t(freedom: float, probability: float) -> float:
     """Student's t quantile (upper tail ``1 - probability``), by the Cornish-Fisher
@@ -323,9 +328,15 @@ def sample_pair(
         logs.append(_block_log_ratio(chunks[0][-1], chunks[1][-1]))
         elapsed = clock() - start
         if elapsed < plan.min_time_ns or len(order) < MIN_BLOCKS:
-            if elapsed >= plan.max_time_ns:
-                reason = "max_time"
+            if elapsed < plan.max_time_ns:
+                continue
+            # A slow model has few blocks at max_time: it goes on toward MIN_BLOCKS while
+            # they are projected to come before the limit (a settled comparison, or a
+            # likely regression to pursue, needs them).
+            if elapsed >= plan.limit_ns or MIN_BLOCKS * elapsed / len(order) > plan.limit_ns:
+                reason = "time_limit" if extended else "max_time"
                 break
+            extended = True
             continue
         estimate = _median_ratio_of(np.array(logs), confidence, delta)
         if settled(estimate, delta):

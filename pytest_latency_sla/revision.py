@@ -10,6 +10,7 @@ the head's own measurement, before any of this.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,6 +65,7 @@ def compare_calls(
     confidence: float,
     delta: float,
     pursue: bool = False,
+    clock: Callable[[], int] = time.perf_counter_ns,
 ) -> RevisionEntry:
     """Measure ``base`` and ``head`` side by side and judge head/base at p50 and at
     ``quantile`` (the budget's). The outcome is the median's, the steadier of the two."""
@@ -71,7 +73,9 @@ def compare_calls(
     # cap below that).
     least = max(plan.min_time_ns, plan.state_time_ns)
     plan = dataclasses.replace(plan, min_time_ns=least, max_time_ns=max(plan.max_time_ns, least))
-    paired = sample_pair(base, head, plan, confidence=confidence, delta=delta, pursue=pursue)
+    paired = sample_pair(
+        base, head, plan, confidence=confidence, delta=delta, pursue=pursue, clock=clock
+    )
     median = judge_ratio(paired, confidence, delta)
     tail = judge_ratio(paired, confidence, delta, quantile=quantile)
     q = quantile * 100.0
@@ -87,10 +91,10 @@ def compare_calls(
             "percentile": q,
             "base_p50_s": percentile_ns(base_all, 50.0) / 1e9,
             "head_p50_s": percentile_ns(head_all, 50.0) / 1e9,
-            "p50_ratio": [median.ratio, median.low, median.high],
+            "p50_ratio": median.triple(),
             "base_percentile_s": percentile_ns(base_all, q) / 1e9,
             "head_percentile_s": percentile_ns(head_all, q) / 1e9,
-            "percentile_ratio": [tail.ratio, tail.low, tail.high],
+            "percentile_ratio": tail.triple(),
             "detectable": median.detectable,
         }
     )

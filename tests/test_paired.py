@@ -11,6 +11,7 @@ import pytest
 from synthetic import FakeClock
 
 from pytest_latency_sla.paired import (
+    MIN_BLOCKS,
     PairedSampling,
     RatioEstimate,
     blocks_to_settle,
@@ -241,3 +242,72 @@ def test_blocks_to_settle_narrows_the_interval_to_the_gate() -> None:
     assert blocks_to_settle(RatioEstimate(math.nan, 0.0, math.inf, 0.95, "unknown", 1), 0.1, 2) == (
         math.inf
     )
+
+
+# --- slow models: few blocks at max_time ---------------------------------------------
+
+
+def slow_pair(base_ms: float, head_ms: float, seed: int) -> tuple[PairedSampling, RatioEstimate]:
+    """A slow model and its head, each call about ``ms`` (log-normal, sigma 0.3), under
+    the default plan with a 10% gate."""
+    clock = FakeClock()
+    rng = np.random.default_rng(seed)
+
+    def caller(ms: float):  # type: ignore[no-untyped-def]
+        def call() -> None:
+            clock.now += round(ms * MS * math.exp(0.3 * float(rng.standard_normal())))
+
+        return call
+
+    paired = sample_pair(
+        caller(base_ms), caller(head_ms), SamplingPlan(), delta=0.1, clock=clock, pursue=True
+    )
+    return paired, judge_ratio(paired, 0.95, 0.1)
+
+
+def test_a_slow_models_regression_is_sampled_past_max_time_to_the_blocks_it_needs() -> None:
+    # A review: a 0.6 s model against a 1.3x head stopped at sla_max_time with 13-17
+    # blocks (fewer than MIN_BLOCKS, so no projection was made), and the 10% gate caught
+    # 6 of 12 seeds. The blocks are projected to come before the limit: sampling goes on,
+    # and a likely regression is pursued to the limit.
+    caught = 0
+    for seed in range(12):
+        paired, estimate = slow_pair(600, 780, seed)
+        assert paired.blocks >= MIN_BLOCKS
+        assert paired.duration_ns > SamplingPlan().max_time_ns
+        if estimate.low > 1.1:
+            caught += 1
+        else:  # never settled the other way: pursued to the limit
+            assert paired.stop_reason == "time_limit"
+            assert estimate.outcome == "unknown"
+    assert caught >= 11
+
+
+def test_a_model_too_slow_for_three_blocks_has_no_ratio() -> None:
+    # A review: 6 s calls gave 2 blocks and a ratio of NaN (0-inf), written as nulls in a
+    # list of numbers, which the merge then refused.
+    from pytest_latency_sla.revision import compare_calls
+
+    clock = FakeClock()
+
+    def caller(ms: float):  # type: ignore[no-untyped-def]
+        def call() -> None:
+            clock.now += round(ms * MS)
+
+        return call
+
+    entry = compare_calls(
+        caller(6000),
+        caller(6600),
+        SamplingPlan(),
+        clock=clock,
+        ref="main",
+        base_sha256=None,
+        quantile=0.99,
+        confidence=0.95,
+        delta=0.1,
+    )
+    assert entry["blocks"] < 3
+    assert entry["p50_ratio"] is None
+    assert entry["percentile_ratio"] is None
+    assert entry["outcome"] == "unknown"

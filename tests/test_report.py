@@ -1099,6 +1099,14 @@ def test_revision_text_shows_both_sides_and_when_sampling_ran_out_of_time() -> N
     )
     entry["stop_reason"] = "decided"
     assert revision_text(entry).endswith("could tell a change of 6%")
+    # A model too slow for 3 blocks side by side has no ratio (a review: "nanx (0.00-inf)").
+    entry["p50_ratio"] = entry["percentile_ratio"] = entry["detectable"] = None
+    entry["outcome"], entry["stop_reason"], entry["blocks"] = "unknown", "max_time", 2
+    entry["base_p50_s"], entry["head_p50_s"] = 6.0, 6.6
+    assert revision_text(entry).startswith(
+        "against main: p50 6.00 s -> 6.60 s, no ratio (too few blocks side by side); p99 "
+    )
+    assert revision_text(entry).endswith(": unknown; unsettled after 60.2 s (max_time)")
 
 
 @pytest.mark.parametrize(

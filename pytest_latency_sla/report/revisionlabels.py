@@ -37,7 +37,7 @@ def revision_text(entry: RevisionEntry) -> str:
     if status == "not comparable":
         return f"not comparable by revision (only model files are compared with {ref})"
     p50, tail, percentile = entry["p50_ratio"], entry["percentile_ratio"], entry["percentile"]
-    if p50 is None or tail is None or percentile is None:
+    if percentile is None:
         return f"against {ref}: {status}"
     detectable = entry["detectable"]
     could = (
@@ -65,7 +65,9 @@ def _sides(base: float | None, head: float | None) -> str:
     return f"{fmt.duration(base)} -> {fmt.duration(head)}, "
 
 
-def _ratio(values: list[float]) -> str:
+def _ratio(values: list[float] | None) -> str:
+    if not values:
+        return "no ratio (too few blocks side by side)"
     ratio, low, high = values
     return f"{ratio:.2f}x ({low:.2f}-{high:.2f})"
 
