@@ -176,7 +176,7 @@ def _check(path: str, document: object, fix: str) -> Baseline:
     for position, entry in enumerate(results):
         if not isinstance(entry, dict):
             raise BaselineError(f"baseline {path!r}: results[{position}] is not an object; {fix}")
-        problem = result_problem(entry, _COMPARED, _COMPARED_IF_PRESENT)
+        problem = result_problem(entry, _COMPARED, _COMPARED_IF_PRESENT) or _bounds(entry)
         if problem is not None:
             where = f"baseline {path!r}: results[{position}]"
             raise BaselineError(record_error(where, entry, problem, fix))
@@ -201,6 +201,23 @@ def _check(path: str, document: object, fix: str) -> Baseline:
 
 
 _ABSENT = object()
+
+
+def _bounds(entry: Mapping[str, Any]) -> tuple[str, str] | None:
+    """A time no measurement gives (above 0, under the clock's nanosecond), or an
+    interval that does not hold its estimate, as (field, what is wrong); None if sound.
+    Either would make any slowdown read "unchanged" (a hand-edited baseline)."""
+    for key, interval_key in (("measured_s", "interval_s"), ("p50_s", "p50_interval_s")):
+        value = entry.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if 0 < value < 1e-9:
+            return key, f"is {value!r}, under a nanosecond: no measurement reads that"
+        bounds = _interval(entry, interval_key)
+        if bounds is not None and value > 0 and not bounds[0] <= value <= bounds[1]:
+            low, high = bounds
+            return interval_key, f"is [{low!r}, {high!r}], which does not hold {key} {value!r}"
+    return None
 
 
 @functools.cache

@@ -367,7 +367,7 @@ FIX = "record one with `pytest --sla-save=PATH` on the base branch"
 def write_baseline(folder: Path, change: Any = None) -> str:
     """A baseline of one record, as ``--sla-save`` writes it, with ``change`` applied to
     that record (a dict of fields; None as a value drops the field)."""
-    saved = entry(1e-3, 0.9e-3, 1.1e-3, p50_s=5e-4, load=None)
+    saved = entry(1e-3, 0.9e-3, 1.1e-3, p50_s=5e-4, p50_interval_s=[4.5e-4, 5.5e-4], load=None)
     for field, value in (change or {}).items():
         if value is MISSING:
             del saved[field]
@@ -408,6 +408,21 @@ BAD_RECORDS = [
     (
         {"load": {"target_rps": "300/s"}},
         "load.target_rps of t.py::test_x is '300/s', not a number or null",
+    ),
+    # A review: a p50 of 1e-320 s made any slowdown an infinite change, read "unchanged"
+    # (and a report crashed on it); an interval that does not hold its estimate passed a
+    # +900% slowdown as an improvement.
+    (
+        {"p50_s": 1e-320},
+        "p50_s of t.py::test_x is 1e-320, under a nanosecond: no measurement reads that",
+    ),
+    (
+        {"p50_interval_s": [1.0, 0.0]},
+        "p50_interval_s of t.py::test_x is [1.0, 0.0], which does not hold p50_s 0.0005",
+    ),
+    (
+        {"interval_s": [0.0, 0.0]},
+        "interval_s of t.py::test_x is [0.0, 0.0], which does not hold measured_s 0.001",
     ),
     ({"nodeid": MISSING}, "nodeid is missing"),
     ({"nodeid": 7}, "nodeid is 7, not a string"),
@@ -454,7 +469,7 @@ def test_a_measurement_twice_is_refused(tmp_path: Path) -> None:
     write_baseline(tmp_path)
     path = tmp_path / "base.json"
     document = json.loads(path.read_text("utf-8"))
-    document["results"].append(dict(document["results"][0], p50_s=10.0))
+    document["results"].append(dict(document["results"][0], p50_s=10.0, p50_interval_s=[9.0, 11.0]))
     path.write_text(json.dumps(document), "utf-8")
     with pytest.raises(BaselineError) as raised:
         load_baseline(str(path))
