@@ -27,6 +27,7 @@ from .load import ConcurrentCallError, LoadError, late_tolerance_ns, raise_error
 from .loadgen import Generator, cores, schedule
 from .loadspec import Capacity, CapacityStep, LoadStats
 from .machine import cpu_split
+from .stats import percentile_ns
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -184,7 +185,7 @@ def run_step(
         span = (time.monotonic_ns() - began) * (cores() if cpus is None else cpus)
     raise_error(generator)
     waits = _waits(generator, now)
-    measured = float(np.percentile(waits, quantile * 100.0)) if waits.size else math.inf
+    measured = step_percentile(waits, quantile)
     shares: list[float | None] = [None, None]
     if before is not None and after is not None and span > 0:
         shares = [min(1.0, max(0.0, (a - b) / span)) for a, b in zip(after, before, strict=True)]
@@ -197,6 +198,13 @@ def run_step(
         others_share=shares[0],
         idle_share=shares[1],
     )
+
+
+def step_percentile(waits: npt.NDArray[np.int64], quantile: float) -> float:
+    """A step's percentile (ns) read as the verdict reads it, the inverted CDF (as the
+    early stop counts too): within the budget exactly when at most the percentile's
+    share of the requests is over it. Infinite without a request."""
+    return percentile_ns(np.sort(waits), quantile * 100.0) if waits.size else math.inf
 
 
 def _waits(generator: Generator, now: int) -> npt.NDArray[np.int64]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import math
 import re
 import sys
 import textwrap
@@ -27,7 +28,7 @@ from support import make_sampling
 from test_report import record as make_record
 
 from pytest_latency_sla import loadgen
-from pytest_latency_sla.capacity import BUSY_SHARE, run_step, search
+from pytest_latency_sla.capacity import BUSY_SHARE, run_step, search, step_percentile
 from pytest_latency_sla.load import (
     LATE_BEHIND,
     LOAD_CHUNK_NS,
@@ -494,6 +495,17 @@ def test_a_capacity_step_reports_what_others_took_of_the_cpus() -> None:
     assert step.idle_share == 0.0
     plain = run_step(lambda: None, 1000.0, budget_ns=50 * MS, quantile=0.99, concurrency=2)
     assert plain.others_share is None
+
+
+def test_a_capacity_steps_percentile_is_read_as_the_verdict_reads_it() -> None:
+    # A review: 2 of 2,000 requests over a p99.9 budget (0.1%, as many as allowed) read
+    # 10.98 ms against 10 ms by linear interpolation, and the step failed.
+    waits = np.full(2000, 9_990_000, dtype=np.int64)
+    waits[-2:] = 1_000_000_000
+    assert step_percentile(waits, 0.999) == 9_990_000
+    waits[-3] = 1_000_000_000  # one more: over
+    assert step_percentile(waits, 0.999) == 1_000_000_000
+    assert step_percentile(waits[:0], 0.99) == math.inf
 
 
 def test_a_capacity_step_stops_early_once_clearly_over() -> None:
