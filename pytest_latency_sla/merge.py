@@ -82,6 +82,15 @@ def load_shard(path: str) -> ShardReport:
     wrong = schema_problem({"merged_from": None} | run, json_schema()["properties"]["run"])
     if wrong is not None:
         raise MergeError(f"report {path!r}: run{wrong[0]} {wrong[1]}; {_FIX}")
+    when = _started(run)
+    try:
+        if when is not None:
+            when + datetime.timedelta(seconds=float(run["duration_s"]))
+    except OverflowError:
+        raise MergeError(
+            f"report {path!r}: run.duration_s is {run['duration_s']!r}, which from its "
+            f"started_at ends past the last date there is; {_FIX}"
+        ) from None
     results = _records(path, document, "results")
     attempts = _records(path, document, "earlier_attempts")
     return ShardReport(path, run, results, attempts, _unmeasured(path, document))

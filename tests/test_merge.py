@@ -362,6 +362,12 @@ DAMAGED = [
     (lambda d: d["run"].pop("environment"), "run.environment is missing"),
     (put("duration_s", "1 min", "run"), "run.duration_s is '1 min', not a number"),
     (put("exit_status", "x", "run"), "run.exit_status is 'x', not a whole number"),
+    # A review: a traceback (OverflowError: date value out of range).
+    (
+        put("duration_s", 1e12, "run"),
+        "run.duration_s is 1000000000000.0, which from its started_at ends past the last "
+        "date there is",
+    ),
     (put("settings", None, "run"), "run.settings is null, not an object"),
     (lambda d: d.update(results={}), "'results' is not a list"),
 ]
