@@ -53,8 +53,33 @@ def margin(value: float | None) -> str:
     if shown >= 10:
         return f"{value:.1f}x"
     if value >= 0.01:
-        return f"{value:.2f}x"
+        return f"{_off_one(value, 2)}x"
     return f"{value:.2g}x"
+
+
+def _off_one(value: float, places: int) -> str:
+    """``value`` to ``places`` decimals, or more where it would read as exactly 1 and is
+    not: a miss by 0.4% reads ``0.996x``, not ``1.00x``."""
+    text = f"{value:.{places}f}"
+    while value != 1.0 and float(text) == 1.0 and places < 6:
+        places += 1
+        text = f"{value:.{places}f}"
+    return text
+
+
+def duration_beside(seconds: float, other: float) -> str:
+    """:func:`duration`, with the figures it takes not to read as ``other`` does when it
+    differs: ``1.004 ms`` beside a 1 ms budget, not ``1.00 ms``."""
+    text = duration(seconds)
+    if seconds == other or not math.isfinite(seconds) or text != duration(other):
+        return text
+    unit = text.split(" ")[1]
+    scale = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}[unit]
+    for places in range(3, 7):
+        mine, theirs = f"{seconds / scale:.{places}f}", f"{other / scale:.{places}f}"
+        if mine != theirs:
+            return f"{mine} {unit}"
+    return text
 
 
 def count(value: int) -> str:

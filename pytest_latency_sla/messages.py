@@ -44,7 +44,7 @@ def verdict_message(
     if budget is None or result.verdict is None:
         raise ValueError("no verdict to explain")
     label = pct_label(budget.percentile)
-    measured = fmt.duration(result.measured_percentile)
+    measured = fmt.duration_beside(result.measured_percentile, budget.seconds)
     limit = fmt.budget(budget.value, budget.unit) + " budget for " + _what(result, index)
     load = result.sampling.load
     calls = f"{fmt.count(result.samples)} calls"

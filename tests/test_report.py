@@ -91,6 +91,10 @@ def test_duration_has_three_significant_figures(seconds: float) -> None:
         (12.4, "12.4x"),
         (10.0, "10.0x"),
         (1.0, "1.00x"),
+        # A review: a miss by 0.4% read "1.00x", as if the budget were met exactly.
+        (0.996, "0.996x"),
+        (1.004, "1.004x"),
+        (0.99996, "0.99996x"),
         (0.82, "0.82x"),
         (0.01, "0.01x"),
         (0.0042, "0.0042x"),
@@ -103,6 +107,17 @@ def test_duration_has_three_significant_figures(seconds: float) -> None:
 )
 def test_margin(value: float | None, text: str) -> None:
     assert fmt.margin(value) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(1.004e-3, "1.004 ms"), (0.9996e-3, "0.9996 ms"), (1.2e-3, "1.20 ms"), (1e-3, "1.00 ms")],
+)
+def test_a_duration_beside_a_budget_never_reads_as_it_when_it_differs(
+    seconds: float, text: str
+) -> None:
+    # A review: "SLA missed: p99 1.00 ms > 1 ms budget".
+    assert fmt.duration_beside(seconds, 1e-3) == text
 
 
 @pytest.mark.parametrize(("value", "text"), [(0, "0"), (999, "999"), (1240, "1,240")])
