@@ -394,7 +394,10 @@ def load_sample(
             ):
                 behind = True
                 decision = replace(decision, reason="generator")
-    samples = generator.latencies(n).copy()
+    # The figures shown (the percentile, the margin) count what the requests due after
+    # those judged waited, as the verdict does: a hung callable's p99 is not that of the
+    # requests that returned before it hung.
+    samples = generator.waited(n, stopped_at) if unfinished else generator.latencies(n).copy()
     samples.setflags(write=False)
     stats = _stats(generator, spec, n, (late_share, tolerance), behind, unfinished)
     if judged.steal is not None:

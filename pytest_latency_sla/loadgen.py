@@ -226,6 +226,17 @@ class Generator:
         lat: npt.NDArray[np.int64] = self.ended[:upto] - (self.start_ns + self.offsets[:upto])
         return lat
 
+    def waited(self, judged: int, stopped_at: int) -> npt.NDArray[np.int64]:
+        """The latencies of requests ``[0, judged)`` (all finished), then of those due
+        after them before ``stopped_at``: end minus scheduled start of those that
+        finished, the time waited until ``stopped_at`` of the others (a lower bound)."""
+        due = self.start_ns + self.offsets
+        upto = max(judged, int(np.searchsorted(due, stopped_at, side="left")))
+        ended = np.where(self.done[judged:upto], self.ended[judged:upto], stopped_at)
+        rest = ended - due[judged:upto]
+        waits: npt.NDArray[np.int64] = np.concatenate([self.latencies(judged), rest])
+        return waits
+
     def lateness(self, upto: int) -> npt.NDArray[np.int64]:
         """How late each request ``[0, upto)`` was issued by a thread that was free: the
         call's start minus the later of its scheduled time and the time a thread took it."""
