@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .schema import (
+    BUSY_COMPARE_SHARE,
+    BUSY_MISMATCH,
     NO_MEDIAN,
     READABLE_VERSIONS,
     SCHEMA_VERSION,
@@ -309,7 +311,23 @@ def mismatches(
     ours_cpu, theirs_cpu = environment.get("cpu_model"), baseline_environment.get("cpu_model")
     if ours_cpu and theirs_cpu and ours_cpu != theirs_cpu:
         found.append(f"cpu_model {theirs_cpu!r} -> {ours_cpu!r}")
+    for whose, measured in (("the baseline's", entry), ("this run's", record)):
+        lost = busy_share(measured)
+        if lost >= BUSY_COMPARE_SHARE:
+            found.append(
+                f"{BUSY_MISMATCH}other processes took {lost:.0%} of {whose} measuring time"
+            )
     return found
+
+
+def busy_share(entry: Mapping[str, Any]) -> float:
+    """The share of a measurement's time that other processes took (``lost_share``; 0
+    when unknown)."""
+    decision = entry.get("decision")
+    lost = decision.get("lost_share") if isinstance(decision, dict) else None
+    if isinstance(lost, (int, float)) and not isinstance(lost, bool) and math.isfinite(lost):
+        return float(lost)
+    return 0.0
 
 
 def _load_of(entry: Mapping[str, Any]) -> str | None:

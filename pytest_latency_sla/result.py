@@ -461,6 +461,7 @@ def _decision_entry(decision: Decision | None) -> DecisionEntry | None:
         threshold_s=decision.threshold_ns / 1e9 if decision.threshold_ns is not None else None,
         contended_share=decision.contended_share,
         reason=decision.reason,
+        lost_share=decision.lost_share,
     )
 
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .environment import Environment
 
 __all__ = [
+    "BUSY_COMPARE_SHARE",
+    "BUSY_MISMATCH",
     "NO_MEDIAN",
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
@@ -92,7 +94,12 @@ class Histogram(TypedDict):
     counts: list[int]
 
 
-class DecisionEntry(TypedDict):
+class _DecisionLost(TypedDict, total=False):
+    # Share of the measuring time spent waiting for a CPU others held; absent from before.
+    lost_share: float
+
+
+class DecisionEntry(_DecisionLost):
     """The last look of the verdict rule: what the verdict rests on."""
 
     outcome: str | None  # "pass", "fail" or None (undecided at that look)
@@ -382,6 +389,11 @@ UNMEASURED_MESSAGE = 300
 
 #: A load run's ``steal_share`` from which its messages and reports name the host's steal.
 STEAL_MENTION_SHARE = 0.01
+#: The share of a measurement's time lost to other processes (``lost_share``) from
+#: which it is not compared with a baseline: the median it reads is the machine's.
+BUSY_COMPARE_SHARE = 0.2
+#: How a comparison's ``mismatch`` list begins such a measurement's entry.
+BUSY_MISMATCH = "a busy machine: "
 
 #: The ``comparison.mismatch`` reason of a baseline entry with no median to compare with.
 NO_MEDIAN = "the baseline has no p50_s above 0"

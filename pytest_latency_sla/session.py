@@ -247,7 +247,10 @@ class SlaCollector:
             partial = "the run stopped before its end" if stopped else ""
             exists = os.path.exists(saved[0])
             why = save_refusal(save, self.records, partial, "this run", exists)
-            dropped = [] if why else _dropped(saved[0], save, self.records)  # said once written
+            # Said once the baseline is written.
+            dropped = (
+                [] if why else _dropped(saved[0], save, self.records) + _busy(save, self.records)
+            )
         if why:
             # (Nor may the JSON report, which may share its path, write there: named.)
             held = [t for w, t in zip(where, wanted, strict=True) if w in saved]
@@ -348,6 +351,25 @@ class SlaCollector:
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)
+
+
+def _busy(save: str, records: list[SlaRecord]) -> list[str]:
+    """A note on the measurements of a new baseline that other processes slowed: later
+    runs will not compare with them (``baseline.mismatches``)."""
+    from .baseline import busy_share
+    from .report.document import first_few
+    from .schema import BUSY_COMPARE_SHARE
+
+    busy = [r["label"] for r in records if busy_share(r) >= BUSY_COMPARE_SHARE]
+    if not busy:
+        return []
+    one = len(busy) == 1
+    return [
+        f"--sla-save wrote the baseline {save}, but other processes took a fifth of the "
+        f"time or more from {len(busy):,} of its measurements, so later runs will not "
+        f"compare with {'it' if one else 'them'} (a mismatch): {first_few(busy)}; re-record "
+        "it on a quiet machine"
+    ]
 
 
 def _dropped(path: str, save: str, records: list[SlaRecord]) -> list[str]:

@@ -147,6 +147,38 @@ def test_configuration_mismatch_is_not_compared(field: str, value: object, text:
     assert fails is False  # a mismatch never counts as a regression
 
 
+def test_a_measurement_on_a_busy_machine_is_not_compared_either_way() -> None:
+    # A trial: a baseline saved while other processes took most of the CPUs read a 3x
+    # slower model as "+4% (model changed)": the baseline's median was the machine's.
+    busy = {"decision": {"lost_share": 0.66}}
+    base = entry(3.0, 2.9, 3.1, **busy)
+    comparison, fails = compare(record(3.1, 3.0, 3.2), base, ENV, ENV, 0.1)
+    assert comparison["status"] == "mismatch"
+    assert comparison["mismatch"] == [
+        "a busy machine: other processes took 66% of the baseline's measuring time"
+    ]
+    assert fails is False
+    from pytest_latency_sla.report.labels import mismatch_text
+
+    assert mismatch_text(record(3.1, 3.0, 3.2, comparison=comparison)) == (
+        "not compared with the baseline (a busy machine: other processes took 66% of the "
+        "baseline's measuring time): rerun on a quiet machine, or re-record the baseline "
+        "there with --sla-save"
+    )
+    # This run's own measurement, busy: a regression that is the machine's is not claimed.
+    slow = record(3.0, 2.9, 3.1, decision={"lost_share": 0.5})
+    comparison, _ = compare(slow, entry(1.0, 0.95, 1.05), ENV, ENV, 0.1)
+    assert comparison["mismatch"] == [
+        "a busy machine: other processes took 50% of this run's measuring time"
+    ]
+    # Under a fifth, or unknown (a baseline written before the field): compared.
+    for quiet in ({"decision": {"lost_share": 0.19}}, {"decision": None}, {}):
+        comparison, _ = compare(
+            record(3.0, 2.9, 3.1), entry(1.0, 0.95, 1.05, **quiet), ENV, ENV, 0.1
+        )
+        assert comparison["status"] == "regression"
+
+
 def test_a_run_under_a_tracer_is_not_compared_with_a_baseline_without_one() -> None:
     traced = record(3.0, 2.9, 3.1)
     traced["tracer"] = "coverage.CTracer"
@@ -541,3 +573,16 @@ def test_the_docs_quote_the_sentence_the_code_words(
     with pytest.raises(BaselineError) as raised:
         load_baseline(path)
     assert str(raised.value).replace(repr(path), "'base.json'") == quoted
+
+
+def test_saving_a_baseline_names_the_measurements_a_busy_machine_slowed() -> None:
+    from pytest_latency_sla.session import _busy
+
+    quiet = record(1.0, 0.9, 1.1, label="t.py::test_quiet", decision={"lost_share": 0.01})
+    busy = record(1.0, 0.9, 1.1, label="t.py::test_busy", decision={"lost_share": 0.4})
+    assert _busy("base.json", [quiet]) == []
+    assert _busy("base.json", [quiet, busy]) == [
+        "--sla-save wrote the baseline base.json, but other processes took a fifth of the "
+        "time or more from 1 of its measurements, so later runs will not compare with it "
+        "(a mismatch): t.py::test_busy; re-record it on a quiet machine"
+    ]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import fmt
-from ..schema import NO_MEDIAN
+from ..schema import BUSY_MISMATCH, NO_MEDIAN
 from .document import failed_anyway, revision_counts, sort_by_margin, totals
 from .revisionlabels import ratio_cell
 
@@ -302,6 +302,11 @@ def mismatch_text(record: SlaRecord) -> str | None:
         return None
     if comparison["mismatch"] == [NO_MEDIAN]:
         return "baseline entry with no p50_s above 0: not judged; re-record it with --sla-save"
+    if all(m.startswith(BUSY_MISMATCH) for m in comparison["mismatch"]):
+        return (
+            f"not compared with the baseline ({'; '.join(comparison['mismatch'])}): rerun on "
+            "a quiet machine, or re-record the baseline there with --sla-save"
+        )
     return (
         f"baseline recorded under another configuration ({'; '.join(comparison['mismatch'])})"
         ": not judged; re-record it with --sla-save on this one"
