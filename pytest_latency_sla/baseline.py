@@ -23,8 +23,8 @@ from .schema import (
     SCHEMA_VERSION,
     Comparison,
     json_schema,
-    schema_problem,
 )
+from .schemacheck import schema_problem
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence

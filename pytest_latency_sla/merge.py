@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from .baseline import BaselineError, read_report, record_error, result_problem
 from .environment import differences
-from .schema import SCHEMA_VERSION, Run, Shard, SlaRecord, Unmeasured, json_schema, schema_problem
+from .schema import SCHEMA_VERSION, Run, Shard, SlaRecord, Unmeasured, json_schema
+from .schemacheck import schema_problem
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -104,6 +104,7 @@ CORE = (
     "pytest_latency_sla.gitref",
     "pytest_latency_sla.revision",
     "pytest_latency_sla.schema",
+    "pytest_latency_sla.schemacheck",
     "pytest_latency_sla.fmt",
     "pytest_latency_sla.result",
     "pytest_latency_sla.baseline",
