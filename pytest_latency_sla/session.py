@@ -242,6 +242,12 @@ class SlaCollector:
             exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldfail or session.shouldstop
         ) and len(self._finished) < session.testscollected * self._copies()
         self._stopped = bool(stopped)  # the reports say the results are partial
+        nothing = _gated_nothing(self.settings, self.baseline, self.records)
+        if nothing:
+            # A gate that compared nothing must not pass as one that found no regression.
+            self.errors.append(nothing)
+            exitstatus = exitstatus or pytest.ExitCode.TESTS_FAILED
+            session.exitstatus = exitstatus
         save, why, dropped = self.settings.save or "", "", []
         if saved:
             partial = "the run stopped before its end" if stopped else ""
@@ -351,6 +357,24 @@ class SlaCollector:
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)
+
+
+def _gated_nothing(settings: Settings, baseline: Baseline | None, records: list[SlaRecord]) -> str:
+    """Why a regression gate on a stored baseline passed nothing through: none of the
+    run's measurements is in it (another suite's baseline, or changed test ids); ""."""
+    if settings.max_regression is None or baseline is None or not baseline.entries:
+        return ""
+    statuses = [c["status"] if (c := r["comparison"]) else None for r in records]
+    if not statuses or any(status != "new" for status in statuses):
+        return ""
+    count = len(statuses)
+    return (
+        f"--sla-max-regression compared nothing: none of this run's {count:,} measurement"
+        f"{'s' if count != 1 else ''} is in the baseline {settings.compare} (saved from "
+        "another suite, or the test ids differ?), so the run fails rather than pass a "
+        "regression gate that gated nothing; re-record the baseline from this suite with "
+        "--sla-save"
+    )
 
 
 def _busy(save: str, records: list[SlaRecord]) -> list[str]:

@@ -456,6 +456,27 @@ def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(["*test_fast*new*"])
 
 
+def test_a_regression_gate_that_matched_nothing_fails_the_run(pytester: pytest.Pytester) -> None:
+    # A trial: a baseline of another suite gated nothing, and the run passed green.
+    pytester.makepyfile(test_other=TWO_TESTS.replace("def test_fast(", "def test_elsewhere("))
+    pytester.runpytest(*FAST, "--sla-save=base.json").assert_outcomes(passed=2)
+    (pytester.path / "test_other.py").unlink()
+    pytester.makepyfile(test_model=TWO_TESTS)
+    gate = ("--sla-compare=base.json", "--sla-report=json:r.json")
+    result = pytester.runpytest(*FAST, *gate, "--sla-max-regression=10")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "sla: --sla-max-regression compared nothing: none of this run's 2 measurements "
+            "is in the baseline base.json (saved from another suite, or the test ids differ?)*"
+        ]
+    )
+    assert load_report(pytester.path / "r.json")["run"]["exit_status"] == 1
+    # Without a gate, the summary asks, and the run stands.
+    assert pytester.runpytest(*FAST, *gate).ret == pytest.ExitCode.OK
+
+
 def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytester) -> None:
     # A trial: a test renamed and made 4x slower read "1 new", and the baseline's entry
     # for its old name appeared nowhere.
