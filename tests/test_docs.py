@@ -419,3 +419,17 @@ def test_the_fixture_page_quotes_the_kept_fixture_message() -> None:
 
     quoted = f"{CLOSED_FIXTURE} (in test_kept.py::test_first)\n"
     assert quoted in (DOCS / "fixture.md").read_text(encoding="utf-8")
+
+
+def test_the_premerge_page_quotes_the_gate_that_compared_nothing() -> None:
+    import dataclasses
+
+    from pytest_latency_sla.baseline import Baseline
+    from pytest_latency_sla.session import _gated_nothing
+    from pytest_latency_sla.settings import Settings
+
+    settings = dataclasses.replace(Settings(), max_regression=0.1, compare="base.json")
+    baseline = Baseline("base.json", {("other.py::test_x", 0): {}}, {})
+    records: list[Any] = [{"comparison": {"status": "new"}}] * 4
+    quoted = " ".join(_page("premerge.md").split())
+    assert f'"sla: {_gated_nothing(settings, baseline, records)}"' in quoted
