@@ -131,8 +131,9 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
     listed = _git(["ls-tree", "--name-only", ref, "--", relative], root)
     if tracked.returncode != 0 and not listed.stdout.strip():
         raise GitRefError(
-            f"--sla-compare-ref={ref}: {relative} is not tracked by git (a generated model?); "
-            "compare it with a folder holding the base version: --sla-compare-dir=DIR"
+            f"--sla-compare-ref={ref}: {relative} is not tracked by git (a new or generated "
+            f"model?): git add it (one that {ref} lacks is then compared as new), or compare "
+            "it with a folder holding the base version: --sla-compare-dir=DIR"
         )
     if not listed.stdout.strip():
         return BaseModel("new", None, None, head_sha)

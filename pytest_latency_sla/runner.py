@@ -329,7 +329,10 @@ class InProcess:
                 if side == "head":
                     raise
                 raise ort.OnnxInputError(
-                    f"the model at {against.ref} cannot be compared with these inputs: {exc}"
+                    f"the model at {against.ref} cannot be compared with these inputs: {exc} "
+                    f"(said of the model at {against.ref}, which this change cannot fix: to "
+                    "merge a fix, or new inputs, compare with a revision whose model takes "
+                    "them, or run this test without --sla-compare-ref)"
                 ) from None
         try:
             return compare_calls(

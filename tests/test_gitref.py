@@ -77,10 +77,12 @@ def test_relative_paths_are_from_the_current_directory(
     assert base_model("m.onnx", "main").data == b"base"
 
 
-def test_an_untracked_model_says_to_compare_with_a_folder(repo: Path) -> None:
+def test_an_untracked_model_says_to_add_it_or_compare_with_a_folder(repo: Path) -> None:
     (repo / "models" / "made.onnx").write_bytes(b"generated")
+    # (A trial: a new model's obvious fix, git add, was missing.)
     with pytest.raises(
-        GitRefError, match=r"models/made.onnx is not tracked by git .*--sla-compare-dir"
+        GitRefError,
+        match=r"models/made.onnx is not tracked by git .*: git add it .*--sla-compare-dir",
     ):
         base_model(repo / "models" / "made.onnx", "main")
 
