@@ -169,14 +169,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
         problem = check_folder(settings.compare_dir)
         if problem:
-            raise pytest.UsageError(problem)
+            raise pytest.UsageError(problem + _given_in(config, "compare_dir"))
     if folders and settings.compare_ref:
         from .gitref import check_ref
 
         for folder in sorted(folders):
             problem = check_ref(settings.compare_ref, folder)
             if problem:
-                raise pytest.UsageError(problem)
+                raise pytest.UsageError(problem + _given_in(config, "compare_ref"))
+
+
+def _given_in(config: pytest.Config, name: str) -> str:
+    """Where a setting given in an ini file came from, as a setting's error says it (a
+    trial: an ini file's bad ref read as if typed on the command line); "" for the
+    command line's own option."""
+    option = next(o for o in OPTIONS if o.name == name)
+    if config.getoption(option.cli) is not None:
+        return ""
+    overridden = {e.split("=", 1)[0].strip() for e in config.getoption("override_ini") or ()}
+    if option.ini in overridden:
+        return f" (from the command line, -o {option.ini})"
+    return f" (from {option.ini} in {config.inipath or 'the pytest configuration'})"
 
 
 def _is_sla_test(item: pytest.Item) -> bool:

@@ -136,6 +136,16 @@ def test_a_mistyped_ref_stops_the_run_once_before_any_test(pytester: pytest.Pyte
     assert pytester.runpytest("--sla-compare-ref=mian", "--collect-only").ret == 0
     assert pytester.runpytest("--sla-compare-ref=mian", "--sla-disable").ret == 0
     assert pytester.runpytest("--sla-compare-ref=mian", "--help").ret == 0
+    assert "(from " not in result.stderr.str()  # typed on the command line: as it was typed
+    # From the ini file, the error says so (a trial: it read as if typed).
+    ini = pytester.makeini("[pytest]\nsla_compare_ref = mian\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*git knows no revision 'mian'; * (from sla_compare_ref in {ini})"]
+    )
+    result = pytester.runpytest("-o", "sla_compare_ref=mian")
+    result.stderr.fnmatch_lines(["* (from the command line, -o sla_compare_ref)"])
 
 
 def test_a_missing_compare_dir_stops_the_run_once_before_any_test(
