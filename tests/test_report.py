@@ -1039,6 +1039,16 @@ def test_time_line_only_when_measuring_took_long_or_went_past_max_time() -> None
         entry["duration_s"] = 10.0
         entry["warmup_s"] = 0.0
     assert labels.time_line(many, 20.0) == "measuring took 70.0 s over 7 measurements"
+    # Side by side with a base revision, counted too (a trial: a third of the run's time).
+    from pytest_latency_sla.revision import not_compared
+
+    for entry in many[:2]:
+        entry["revision"] = not_compared("main", "changed", None)
+        entry["revision"]["duration_s"] = 21.0
+    many[2]["revision"] = not_compared("main", "unchanged", None)  # not measured: no time
+    assert labels.time_line(many, 20.0) == (
+        "measuring took 112 s over 7 measurements (42.0 s of it side by side with main)"
+    )
 
 
 def test_time_line_reads_each_measurements_own_max_time() -> None:

@@ -210,8 +210,11 @@ def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
     ``max_time=``, a timeout's cut), or ``max_time_s`` (``sla_max_time``) for a record
     written without one. E.g. ``measuring took 2.1 min over 12 measurements; 2 went past
     sla_max_time (20 s), the longest 48.2 s``. Empty otherwise."""
-    spent = [r["warmup_s"] + r["duration_s"] for r in records]
-    total = sum(spent)
+    beside: dict[str, float] = {}  # side-by-side time, by base revision
+    for record in records:
+        if (rev := record.get("revision")) and (took := rev.get("duration_s")):
+            beside[rev["ref"]] = beside.get(rev["ref"], 0.0) + took
+    total = sum(r["warmup_s"] + r["duration_s"] for r in records) + sum(beside.values())
     # (One that stopped at its max_time ran over it by its last chunk: not past, unless a
     # call far longer than the time allowed took it there; nor one decided, 5% on at
     # most, at the look its max_time called for.)
@@ -229,6 +232,9 @@ def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
         f"measuring took {fmt.duration(total)} over {fmt.count(count)} "
         f"measurement{'s' if count != 1 else ''}"
     )
+    if beside:  # (a trial: the side-by-side time was left out, a third of a run's)
+        parts = (f"{fmt.duration(s)} of it side by side with {ref}" for ref, s in beside.items())
+        line += f" ({', '.join(parts)})"
     if longer:
         own = {limit for _, limit in longer}
         which = (
