@@ -1043,8 +1043,9 @@ def test_time_line_only_when_measuring_took_long_or_went_past_max_time() -> None
     from pytest_latency_sla.revision import not_compared
 
     for entry in many[:2]:
-        entry["revision"] = not_compared("main", "changed", None)
-        entry["revision"]["duration_s"] = 21.0
+        measured = not_compared("main", "changed", None)
+        measured["duration_s"] = 21.0
+        entry["revision"] = measured
     many[2]["revision"] = not_compared("main", "unchanged", None)  # not measured: no time
     assert labels.time_line(many, 20.0) == (
         "measuring took 112 s over 7 measurements (42.0 s of it side by side with main)"
