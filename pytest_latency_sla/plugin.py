@@ -209,10 +209,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[DEFERRED_KEY] = False
     # Nor may an earlier attempt's JUnit properties stay on the test case.
     item.user_properties[:] = [p for p in item.user_properties if not is_sla_property(p)]
+    problem = _read_marker(item)
+    if problem:
+        pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
+
+
+def _read_marker(item: pytest.Item) -> str:
+    """Parse the item's closest sla marker into ``MARKER_KEY`` (None: not marked); what
+    is wrong with it, or ""."""
     marker = item.get_closest_marker("sla")
     if marker is None:
         item.stash[MARKER_KEY] = None
-        return
+        return ""
     settings = item.config.stash[SETTINGS_KEY]
     # Its own (decorators, its parameter set's marks); more than one at a level: stacked.
     stacked = own_sla_marks(item)
@@ -233,12 +241,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             names = getattr(item, "fixturenames", ())
             benchmark = "benchmark" in names and "sla" not in names and bool(stacked)
             problem = marker_module.not_for_benchmarks(spec) if benchmark else ""
-            if not problem:
-                return
         except MarkerError as exc:
             problem = str(exc)
-    # Outside the except block, so the error is one sentence, not a chained traceback.
-    pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
+    return problem
 
 
 @pytest.hookimpl(wrapper=True)
