@@ -269,6 +269,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     # Reached only when the test body passed.
     spec = item.stash.get(MARKER_KEY, None)
     if spec is None:
+        if item.get_closest_marker("sla") is not None and item.stash.get(RECORDS_KEY, []):
+            pytest.fail(
+                "@pytest.mark.sla was added to this test after its sla fixture was made, "
+                "so nothing was judged against it: write the marker on the test, or add it "
+                "from a fixture that the test requests before sla "
+                f"(in {item.nodeid})",
+                pytrace=False,
+            )
         return
     records = item.stash.get(RECORDS_KEY, [])
     if records:
@@ -407,6 +415,11 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
     from .limits import RunClock
 
     config = item.config
+    if item.stash.get(MARKER_KEY, None) is None and item.get_closest_marker("sla"):
+        # Added at run time, by a fixture set up before this one (add_marker): read now.
+        problem = _read_marker(item)
+        if problem:
+            pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
     spec = item.stash.get(MARKER_KEY, None)
     settings = config.stash[SETTINGS_KEY]
     if spec is not None and spec.sampling:

@@ -650,6 +650,39 @@ def test_a_fixture_kept_past_its_test_fails_the_test_that_uses_it(
     assert [r["nodeid"] for r in document["results"]] == ["test_kept.py::test_first"]
 
 
+def test_a_marker_a_fixture_adds_is_read_when_it_comes_before_sla(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: a marker added with add_marker was never read, and the test passed with
+    # no verdict.
+    pytester.makepyfile(
+        test_late="""
+        import time
+        import pytest
+
+        @pytest.fixture
+        def budget(request):
+            request.node.add_marker(pytest.mark.sla(us=1))
+
+        def test_first(budget, sla):
+            sla.measure(time.sleep, 0.001)
+
+        def test_late(sla, budget):
+            sla.measure(time.sleep, 0.001)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "SLA missed: p99 * > 1 µs budget for time.sleep *",
+            "@pytest.mark.sla was added to this test after its sla fixture was made, so "
+            "nothing was judged against it: write the marker on the test, or add it from a "
+            "fixture that the test requests before sla (in test_late.py::test_late)",
+        ]
+    )
+
+
 def test_fixture_without_marker_measures_without_verdict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_unmarked="""
