@@ -18,6 +18,7 @@ reaped before this module returns.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -210,6 +211,12 @@ def _die_with_parent(parent: int) -> None:
 def _worker(conn: Connection, payload: bytes, parent: int) -> None:
     """The worker process: load the task, run it, send the reply back."""
     _die_with_parent(parent)
+    if hasattr(os, "setsid"):
+        # A process group of its own, led by it: what the measured code starts in it
+        # is killed with it (``_end_group``). A new session, not just a group: a
+        # background group writing to the terminal could be stopped (SIGTTOU).
+        with contextlib.suppress(OSError):
+            os.setsid()
     import faulthandler
 
     # A native crash then prints the Python stack to stderr (captured with the test);
@@ -342,6 +349,7 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
         if process.is_alive():
             process.kill()
             process.join()
+        _end_group(process.pid)
         writer.close()  # already closed unless start() failed; closing twice is harmless
         reader.close()
         exitcode = process.exitcode
@@ -358,6 +366,16 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
             f"the worker's result could not be read back ({type(exc).__name__}: {exc})"
         ) from None
     return result
+
+
+def _end_group(pid: int | None) -> None:
+    """Kill what the worker ``pid`` left in its process group (processes the measured
+    code started, alive after it was killed or returned); nothing without one."""
+    if pid is None or not hasattr(os, "killpg"):
+        return
+    # (None left, or the worker never led a group of its own: nothing to do.)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _measured(reply: Done) -> Measured:

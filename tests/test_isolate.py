@@ -1,7 +1,8 @@
 """Isolation: measurements in a worker process, so crashes and hangs fail one test.
 
 Unit tests drive ``pytest_latency_sla.isolate`` with standard-library callables (they
-pickle by reference, so no test module has to be importable in the worker). End-to-end
+pickle by reference, so no test module has to be importable in the worker; one test's
+callable, defined here, is imported by the worker from the tests' folder). End-to-end
 tests run real crashes (a SIGSEGV sent to itself, a null read through ``ctypes``),
 ``os._exit`` and a hang under ``isolate=True`` through ``pytester``. Each isolated
 measurement starts a fresh interpreter (a few hundred milliseconds), so these tests use
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -126,6 +128,27 @@ def test_a_hang_is_killed_at_the_timeout_and_reaped() -> None:
         run(time.sleep, 60, timeout=1)
     assert time.monotonic() - start < 10
     assert spawned_children() == []
+
+
+def start_a_child_and_hang(pid_file: str) -> None:
+    """Start a process, write its pid, and never return (the worker's timeout ends it)."""
+    child = subprocess.Popen(["sleep", "120"])
+    Path(pid_file).write_text(str(child.pid), encoding="utf-8")
+    time.sleep(120)
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="no process groups here")
+def test_what_the_measured_code_started_ends_with_the_killed_worker(tmp_path: Path) -> None:
+    # A trial: a process the isolated callable started outlived the worker killed at the
+    # timeout.
+    pid_file = tmp_path / "child.pid"
+    with pytest.raises(isolate.WorkerTimeoutError):
+        run(start_a_child_and_hang, str(pid_file), timeout=2)
+    child = int(pid_file.read_text(encoding="utf-8"))
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # (killed; reaped by init, its parent gone)
+    assert not Path(f"/proc/{child}").exists()
 
 
 def test_what_the_callable_raises_comes_back_with_its_traceback() -> None:
