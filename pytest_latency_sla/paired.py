@@ -199,12 +199,14 @@ def blocks_to_settle(estimate: RatioEstimate, delta: float, blocks: int) -> floa
 
 
 def _outcome(low: float, high: float, delta: float) -> str:
+    # Within the change of interest either way first: a model 0.3% slower, told apart
+    # with confidence, is no "regression" under a 10% gate (a trial).
+    if low >= 1.0 / (1.0 + delta) and high <= 1.0 + delta:
+        return "unchanged"
     if low > 1.0:
         return "regression"
     if high < 1.0:
         return "improvement"
-    if low >= 1.0 / (1.0 + delta) and high <= 1.0 + delta:
-        return "unchanged"
     return "unknown"
 
 

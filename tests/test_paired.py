@@ -311,3 +311,14 @@ def test_a_model_too_slow_for_three_blocks_has_no_ratio() -> None:
     assert entry["p50_ratio"] is None
     assert entry["percentile_ratio"] is None
     assert entry["outcome"] == "unknown"
+
+
+def test_a_change_within_the_change_of_interest_is_unchanged_even_when_told_apart() -> None:
+    # A trial: an A/A run read "1.00x (1.00-1.00): regression" for a 0.3% wobble.
+    from pytest_latency_sla.paired import _outcome
+
+    assert _outcome(1.0023, 1.0041, 0.1) == "unchanged"
+    assert _outcome(0.96, 0.99, 0.05) == "unchanged"
+    assert _outcome(1.02, 1.12, 0.1) == "regression"  # may be beyond the gate: sampled on
+    assert _outcome(0.80, 0.94, 0.05) == "improvement"
+    assert _outcome(0.90, 1.20, 0.1) == "unknown"
