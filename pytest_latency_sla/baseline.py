@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .schema import (
-    BUSY_COMPARE_SHARE,
     BUSY_MISMATCH,
     NO_MEDIAN,
     READABLE_VERSIONS,
@@ -311,9 +310,24 @@ def mismatches(
     ours_cpu, theirs_cpu = environment.get("cpu_model"), baseline_environment.get("cpu_model")
     if ours_cpu and theirs_cpu and ours_cpu != theirs_cpu:
         found.append(f"cpu_model {theirs_cpu!r} -> {ours_cpu!r}")
+    return found
+
+
+def busy_limit(noise_floor: float) -> float:
+    """The share of a measurement's time lost to other processes (``lost_share``) from
+    which it is not compared with a baseline: time lost that could slow the calls, on
+    average, by half the noise floor (a third at the default floor of 2x), and never
+    under 5% (a machine is never quite idle). Its median is then the machine's as much
+    as the model's."""
+    return max(0.05, 1.0 - 1.0 / (1.0 + noise_floor / 2.0))
+
+
+def _busy(record: SlaRecord, entry: Mapping[str, Any], noise_floor: float) -> list[str]:
+    """The sides measured on a machine too busy to compare, in words."""
+    found = []
     for whose, measured in (("the baseline's", entry), ("this run's", record)):
         lost = busy_share(measured)
-        if lost >= BUSY_COMPARE_SHARE:
+        if lost >= busy_limit(noise_floor):
             found.append(
                 f"{BUSY_MISMATCH}other processes took {lost:.0%} of {whose} measuring time"
             )
@@ -374,6 +388,7 @@ def compare(
         base_p50 = None
     change = record["p50_s"] / base_p50 - 1.0 if base_p50 else None
     mismatch = mismatches(record, entry, environment, baseline_environment)
+    mismatch += _busy(record, entry, noise_floor)
     if base_p50 is None:
         # Nothing to judge the median against: never "unchanged", which would pass a
         # slowdown of any size.

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from .environment import Environment
 
 __all__ = [
-    "BUSY_COMPARE_SHARE",
     "BUSY_MISMATCH",
     "NO_MEDIAN",
     "READABLE_VERSIONS",
@@ -384,9 +383,6 @@ UNMEASURED_MESSAGE = 300
 
 #: A load run's ``steal_share`` from which its messages and reports name the host's steal.
 STEAL_MENTION_SHARE = 0.01
-#: The share of a measurement's time lost to other processes (``lost_share``) from
-#: which it is not compared with a baseline: the median it reads is the machine's.
-BUSY_COMPARE_SHARE = 0.2
 #: How a comparison's ``mismatch`` list begins such a measurement's entry.
 BUSY_MISMATCH = "a busy machine: "
 

@@ -253,10 +253,10 @@ class SlaCollector:
             partial = "the run stopped before its end" if stopped else ""
             exists = os.path.exists(saved[0])
             why = save_refusal(save, self.records, partial, "this run", exists)
-            # Said once the baseline is written.
-            dropped = (
-                [] if why else _dropped(saved[0], save, self.records) + _busy(save, self.records)
-            )
+            if not why:  # said once the baseline is written
+                floor = self.settings.noise_floor
+                dropped = _dropped(saved[0], save, self.records)
+                dropped += _busy(save, self.records, floor)
         if why:
             # (Nor may the JSON report, which may share its path, write there: named.)
             held = [t for w, t in zip(where, wanted, strict=True) if w in saved]
@@ -377,22 +377,23 @@ def _gated_nothing(settings: Settings, baseline: Baseline | None, records: list[
     )
 
 
-def _busy(save: str, records: list[SlaRecord]) -> list[str]:
+def _busy(save: str, records: list[SlaRecord], noise_floor: float) -> list[str]:
     """A note on the measurements of a new baseline that other processes slowed: later
-    runs will not compare with them (``baseline.mismatches``)."""
-    from .baseline import busy_share
+    runs at this noise floor will not compare with them (``baseline.busy_limit``)."""
+    from .baseline import busy_limit, busy_share
     from .report.document import first_few
-    from .schema import BUSY_COMPARE_SHARE
 
-    busy = [r["label"] for r in records if busy_share(r) >= BUSY_COMPARE_SHARE]
+    limit = busy_limit(noise_floor)
+    busy = [r["label"] for r in records if busy_share(r) >= limit]
     if not busy:
         return []
     one = len(busy) == 1
     return [
-        f"--sla-save wrote the baseline {save}, but other processes took a fifth of the "
-        f"time or more from {len(busy):,} of its measurements, so later runs will not "
-        f"compare with {'it' if one else 'them'} (a mismatch): {first_few(busy)}; re-record "
-        "it on a quiet machine"
+        f"--sla-save wrote the baseline {save}, but other processes took {limit:.0%} of the "
+        f"time or more from {len(busy):,} of its measurements (enough to move a median by "
+        f"half of sla_noise_floor), so later runs will not compare with "
+        f"{'it' if one else 'them'} (a mismatch): {first_few(busy)}; re-record it on a "
+        "quiet machine"
     ]
 
 
