@@ -231,8 +231,30 @@ def test_a_variant_s_margin_is_the_original_s_over_the_ratio_measured_side_by_si
         clock=clock,
     )
     assert entry["percentile_ratio"] is not None
-    assert entry["margin"] == pytest.approx(1.8 / entry["percentile_ratio"][0])
+    high, own = entry["percentile_ratio"][2], entry["percentile_s"]
+    assert own is not None
+    assert entry["margin"] == pytest.approx(min(1.8 / high, 0.002 / own))
     assert entry["margin"] == pytest.approx(3.6, rel=0.15)
+
+
+def test_a_variant_never_reads_a_wider_margin_than_its_own_percentile_allows() -> None:
+    # A trial: on a busy machine a variant whose p99 (258 µs) missed a 100 µs budget was
+    # advised as meeting it, margin 3.96x, the original's carried over by a ratio of 0.05.
+    clock = FakeClock()
+    (entry,) = advise(
+        timed(clock, 1.0, 0),
+        [Variant("int8", call=timed(clock, 0.5, 2))],
+        PLAN,
+        budget_s=0.0004,  # under the variant's own p99
+        quantile=0.99,
+        original_meets=False,
+        original_margin=20.0,  # as if the original's own measurement had read 20x
+        clock=clock,
+    )
+    assert entry["percentile_s"] is not None
+    assert entry["percentile_s"] > 0.0004
+    assert entry["margin"] == pytest.approx(0.0004 / entry["percentile_s"])
+    assert entry["meets_budget"] is False
 
 
 def test_a_faster_variant_with_a_narrower_margin_does_not_widen_it() -> None:
@@ -250,9 +272,7 @@ def test_an_inconclusive_original_is_not_said_to_meet_its_budget() -> None:
     sentence = advice_sentence(
         entries, subject="m.onnx", budget="2 ms", margin=1.8, verdict="inconclusive"
     )
-    assert sentence.startswith(
-        "m.onnx is too close to call against the 2 ms budget (margin 1.80x); "
-    )
+    assert sentence.startswith("m.onnx is inconclusive against the 2 ms budget (margin 1.80x); ")
     assert "; threads=1 would widen the margin to 3." in sentence
     assert all(e["changes_outcome"] is None for e in entries if e["status"] == "measured")
 
