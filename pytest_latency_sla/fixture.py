@@ -21,9 +21,8 @@ from . import followups, messages
 from .baseline import judge_against
 from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
-from .messages import cold_message, progress_line, revision_regression_message, verdict_message
+from .messages import progress_line, verdict_message
 from .result import SlaResult, Verdict, judged, judged_percentile
-from .revision import regression_beyond
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -471,33 +470,14 @@ class SlaFixture:
         # measured is lost, whatever follows.
         self._record(record)
         followed = later(result) if later is not None else followups.Followed()
-        revision, cold = followed.revision, followed.cold
-        base_label = self._base_label()
-        if base_label and revision is None:
-            from .revision import not_compared
-
-            revision = not_compared(base_label, "not comparable")
-        if isinstance(revision, str):
-            problem = messages.joined(problem, f"sla.onnx(): {revision} (in {self._nodeid})")
-        elif revision is not None:
-            record["revision"] = revision
-            allowed = settings.max_regression
-            if allowed is not None and regression_beyond(revision, allowed):
-                regressed = revision_regression_message(revision, allowed)
-                problem = messages.joined(problem, regressed, "\n")
-        record["advice"] = followed.advice
-        record["sweep"] = followed.sweep
-        if followed.unswept:
-            problem = messages.joined(
-                problem, f"sla.onnx(): {followed.unswept} (in {self._nodeid})"
-            )
-        if isinstance(cold, str):
-            problem = messages.joined(problem, f"sla.onnx(): {cold} (in {self._nodeid})")
-        elif cold is not None:
-            record["cold"] = cold
-            if cold["verdict"] == "fail":
-                missed = cold_message(cold, subject.name)
-                problem = messages.joined(problem, missed, "\n")
+        problem = followed.fill(
+            record,
+            settings,
+            problem,
+            base_label=self._base_label(),
+            nodeid=self._nodeid,
+            subject=subject.name,
+        )
         stopped = capacity_problem(measured.sampling)
         stopped = stopped and f"{stopped} (in {self._nodeid})"
         problem = messages.joined(problem, stopped, "\n")

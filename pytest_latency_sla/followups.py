@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from .gitref import BaseModel
     from .runner import AdviseRequest, OnnxJob, Runner, Timing
-    from .schema import Advice, ColdEntry, RevisionEntry, SweepEntry
+    from .schema import Advice, ColdEntry, RevisionEntry, SlaRecord, SweepEntry
     from .settings import Settings
 
 __all__ = ["After", "Followed", "advice", "look_up_base", "revision"]
@@ -76,6 +76,46 @@ class Followed:
     #: The cold starts against ``cold_ms=``, or why there are none.
     cold: ColdEntry | str | None = None
     advice: Advice | None = None
+
+    def fill(
+        self,
+        record: SlaRecord,
+        settings: Settings,
+        problem: str | None,
+        *,
+        base_label: str | None,
+        nodeid: str,
+        subject: str,
+    ) -> str | None:
+        """Put what followed into the measurement's ``record``; the test's ``problem``
+        so far with what of it fails the test (a comparison that could not run, a
+        regression beyond the gate, a missed cold start, sizes of a sweep not measured).
+        ``base_label``: the base revision compared with (None for none); ``subject``:
+        what was measured, by name."""
+        from .messages import cold_message, joined, revision_regression_message
+        from .revision import not_compared, regression_beyond
+
+        revision, cold = self.revision, self.cold
+        if base_label and revision is None:
+            revision = not_compared(base_label, "not comparable")
+        if isinstance(revision, str):
+            problem = joined(problem, f"sla.onnx(): {revision} (in {nodeid})")
+        elif revision is not None:
+            record["revision"] = revision
+            allowed = settings.max_regression
+            if allowed is not None and regression_beyond(revision, allowed):
+                problem = joined(problem, revision_regression_message(revision, allowed), "\n")
+        record["advice"] = self.advice
+        record["sweep"] = self.sweep
+        if self.unswept:
+            problem = joined(problem, f"sla.onnx(): {self.unswept} (in {nodeid})")
+        if isinstance(cold, str):
+            problem = joined(problem, f"sla.onnx(): {cold} (in {nodeid})")
+        elif cold is not None:
+            record["cold"] = cold
+            if cold["verdict"] == "fail":
+                problem = joined(problem, cold_message(cold, subject), "\n")
+        return problem
 
 
 def look_up_base(
