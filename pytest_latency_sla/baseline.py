@@ -26,7 +26,7 @@ from .schema import (
 from .schemacheck import schema_problem
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping
 
     from .environment import Environment
     from .schema import SlaRecord
@@ -480,43 +480,3 @@ def judge_against(
             "drop --sla-strict-baseline to only mark such tests"
         )
     return None
-
-
-def save_refusal(
-    save: str, records: Sequence[SlaRecord], stopped: str, where: str, exists: bool
-) -> str:
-    """Why ``--sla-save`` must not write the baseline at ``save`` from ``records``, in a
-    sentence, or "". ``stopped``: why the results are partial ("" when whole); ``where``:
-    the results ("this run"); ``exists``: a file is at ``save``. The rules of a pytest
-    run and of the merge command alike."""
-    count = len(records)
-    if not count:
-        return (
-            f"no SLA measurements in {where}, so --sla-save wrote no baseline to {save} "
-            "(a file there is left as it was)"
-        )
-    if stopped and exists:
-        return (
-            f"{stopped}, so --sla-save left the baseline {save} as it was rather than "
-            f"replace it with {count} measurement{'s' if count != 1 else ''}: run every "
-            "test to save one"
-        )
-    if twice := measured_twice(records):
-        return (
-            f"{twice} was measured twice in {where} (a test collected twice, as "
-            f"--keep-duplicates with a path given twice does), so --sla-save wrote no "
-            f"baseline to {save}, which holds one measurement of each: run each test once "
-            "to save one"
-        )
-    return ""
-
-
-def measured_twice(records: Iterable[SlaRecord]) -> str:
-    """A measurement made more than once (by label), or ""."""
-    seen: set[tuple[str, int]] = set()
-    for record in records:
-        key = (record["nodeid"], record["index"])
-        if key in seen:
-            return record["label"]
-        seen.add(key)
-    return ""

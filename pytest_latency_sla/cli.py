@@ -146,8 +146,8 @@ def _saving(
     """The targets to write, and why ``--sla-save`` writes none ("" when it does): the
     rules of a pytest run (``baseline.save_refusal``), an interrupted shard standing for
     a stopped run. Nor is a JSON report at the baseline's path written then."""
-    from .baseline import save_refusal
     from .report import files
+    from .saving import save_refusal
 
     where = [os.path.realpath(files.target_path(t, os.getcwd())) for t in wanted]
     saved = [w for w, t in zip(where, wanted, strict=True) if t.kind == "baseline"]

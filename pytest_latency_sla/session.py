@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import __version__, exclusive
-from .baseline import save_refusal
+from .saving import save_refusal
 
 if TYPE_CHECKING:
     from .baseline import Baseline

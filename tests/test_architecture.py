@@ -109,6 +109,7 @@ CORE = (
     "pytest_latency_sla.result",
     "pytest_latency_sla.baseline",
     "pytest_latency_sla.merge",
+    "pytest_latency_sla.saving",
     "pytest_latency_sla.settings",
     "pytest_latency_sla.conflicts",
     "pytest_latency_sla.marker",
