@@ -421,12 +421,14 @@ class SlaFixture:
 
         results = [(swept[1][0], self._result(first))]
         problems: list[str] = []
+        unmeasured: list[tuple[int, str]] = []
         for number, (size, sized) in enumerate(zip(swept[1][1:], swept[2][1:], strict=True)):
             after = after.without("size")
             timing = self._fit(True, after)
             if isinstance(timing, str):
                 rest = ", ".join(str(s) for s in swept[1][number + 1 :])
                 problems.append(f"size{'s' if after.sizes else ''} {rest} not measured: {timing}")
+                unmeasured += [(left, timing) for left in swept[1][number + 1 :]]
                 break
             named = self._progress_line(f"{swept[0]}={size}")  # the size, not "#2"
             timing = dataclasses.replace(timing, progress=named if timing.progress else None)
@@ -434,11 +436,12 @@ class SlaFixture:
                 other = self._runner().onnx(dataclasses.replace(job, dims=sized), timing)
             except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
                 problems.append(f"size {size}: {exc}")  # the other sizes stand
+                unmeasured.append((size, str(exc)))
                 continue
             self._run_clock.add(other.sampling)
             results.append((size, self._result(other)))
         problem = "sweep= " + "; ".join(problems) if problems else None
-        return sweep_entry(swept[0], results), problem
+        return sweep_entry(swept[0], results, unmeasured), problem
 
     def _result(self, measured: Measured) -> SlaResult:
         """The measurement judged against the test's budget (not recorded)."""

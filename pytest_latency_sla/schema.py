@@ -45,6 +45,7 @@ __all__ = [
     "SlaRecord",
     "SweepEntry",
     "SweepSize",
+    "SweepUnmeasured",
     "Unmeasured",
     "json_schema",
 ]
@@ -195,7 +196,19 @@ class SweepSize(TypedDict):
     reason: str | None
 
 
-class SweepEntry(TypedDict):
+class SweepUnmeasured(TypedDict):
+    """A size of a sweep that could not be measured."""
+
+    size: int
+    problem: str  # why: the model raised at it, or no time was left for it
+
+
+class _SweepUnmeasured(TypedDict, total=False):
+    # The sizes that could not be measured; absent when every size was, and from before.
+    unmeasured: list[SweepUnmeasured]
+
+
+class SweepEntry(_SweepUnmeasured):
     """A model measured at several sizes of one dimension (``sweep=``)."""
 
     dim: str

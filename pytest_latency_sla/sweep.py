@@ -44,9 +44,14 @@ def parse_sweep(sweep: object) -> tuple[str, list[int]]:
     return name, sorted(set(values))
 
 
-def sweep_entry(dim: str, results: Sequence[tuple[int, SlaResult]]) -> SweepEntry:
+def sweep_entry(
+    dim: str,
+    results: Sequence[tuple[int, SlaResult]],
+    unmeasured: Sequence[tuple[int, str]] = (),
+) -> SweepEntry:
     """The record's entry: per size its p50, the judged percentile, margin and verdict;
-    the largest size whose verdict is a pass (None when none, or without a budget)."""
+    the largest size whose verdict is a pass (None when none, or without a budget); the
+    sizes that could not be measured, with why (``unmeasured``, when any)."""
     sizes: list[SweepSize] = []
     for size, result in results:
         percentile = result.percentile(result.judged_percentile)
@@ -62,7 +67,14 @@ def sweep_entry(dim: str, results: Sequence[tuple[int, SlaResult]]) -> SweepEntr
             }
         )
     passing = [entry["size"] for entry in sizes if entry["verdict"] == "pass"]
-    return {"dim": dim, "sizes": sizes, "largest_meeting": max(passing) if passing else None}
+    entry: SweepEntry = {
+        "dim": dim,
+        "sizes": sizes,
+        "largest_meeting": max(passing) if passing else None,
+    }
+    if unmeasured:
+        entry["unmeasured"] = [{"size": size, "problem": why} for size, why in unmeasured]
+    return entry
 
 
 def _reason(result: SlaResult) -> str | None:

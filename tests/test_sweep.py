@@ -128,6 +128,35 @@ def test_sweeps_that_cannot_be_measured_get_a_sentence(
     assert "Traceback" not in text
 
 
+def test_a_size_that_cannot_be_measured_stays_in_the_reports(pytester: pytest.Pytester) -> None:
+    # A trial: a size the model raised at failed the test, and was in no report, whose
+    # "largest within" skipped over it.
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_huge="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_huge(sla):
+            sla.onnx("funnel.onnx", sweep={"batch": [1, 16, 10**12]})
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report", "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sla: test_huge.py::test_huge: sweep of batch (p99): 1: * pass, 16: * pass; not "
+            "measured: 1000000000000 (see the test's failure); the largest within p99 <= 500 "
+            "ms: batch=16 of those measured",
+        ]
+    )
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert [s["size"] for s in record["sweep"]["sizes"]] == [1, 16]
+    (unmeasured,) = record["sweep"]["unmeasured"]
+    assert unmeasured["size"] == 10**12
+    assert unmeasured["problem"].startswith("input 'features' of shape [1000000000000, 6]")
+
+
 def test_an_inconclusive_size_says_why() -> None:
     from support import make_sampling
 

@@ -342,11 +342,15 @@ def sweep_text(record: SlaRecord) -> str | None:
         for entry in sweep["sizes"]
     )
     text = f"sweep of {sweep['dim']} ({pct}): {sizes}"
+    if unmeasured := sweep.get("unmeasured"):
+        shown = ", ".join(str(entry["size"]) for entry in unmeasured)
+        text += f"; not measured: {shown} (see the test's failure)"
     if record["budget_s"] is not None:
         largest = sweep["largest_meeting"]
         text += f"; the largest within {budget_label(record)}: " + (
             "none" if largest is None else f"{sweep['dim']}={largest}"
         )
+        text += " of those measured" if unmeasured and largest is not None else ""
     return text
 
 
