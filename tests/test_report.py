@@ -371,6 +371,17 @@ def test_summary_line_single_measurement() -> None:
     assert line == "1 SLA measurement: 1 pass; tightest margin 3.00x (test_a)"
 
 
+def test_summary_line_says_which_measurements_tests_went_another_way() -> None:
+    # A trial: a test that measured and then skipped itself counted as a plain pass.
+    skipped, stopped, plain = record("test_a", 3.0), record("test_b", 4.0), record("test_c", 5.0)
+    skipped["outcome"], stopped["outcome"] = "skipped", "interrupted"
+    line = labels.summary_line([skipped, stopped, plain], headroom=10.0)
+    assert line.startswith(
+        "3 SLA measurements: 3 pass (1 of them in a test skipped after measuring) (1 of them "
+        "in a test stopped after measuring); tightest margin 3.00x"
+    )
+
+
 def test_summary_line_counts_in_severity_order_and_tightest_margin() -> None:
     records = [
         record("test_p1", 20.0),
