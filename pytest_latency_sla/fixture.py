@@ -232,7 +232,8 @@ class SlaFixture:
             steps = (job, timing, own, swept, after, (ref, base, looked), measured)
             return self.judge(measured, functools.partial(self._follow, *steps))
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
-        pytest.fail(f"sla.onnx(): {problem} (in {self._nodeid})", pytrace=False)
+        what = f"sla.compare(): {own[0]!r}" if own else "sla.onnx()"
+        pytest.fail(f"{what}: {problem} (in {self._nodeid})", pytrace=False)
 
     def _follow(
         self,

@@ -550,6 +550,12 @@ def test_your_own_variants_side_by_side(pytester: pytest.Pytester) -> None:
             'sla.compare({"fp32": "m.onnx", "int8": "missing.onnx"})',
             "sla.compare(): 'int8': * (in test_bad.py::test_bad)",
         ),
+        (
+            # A trial: a broken reference read "sla.onnx(): ...", naming no key.
+            '__import__("pathlib").Path("text.onnx").write_text("garbage"); '
+            'sla.compare({"fp32": "text.onnx", "int8": "m.onnx"})',
+            "sla.compare(): 'fp32': * text.onnx * (in test_bad.py::test_bad)",
+        ),
     ],
 )
 def test_bad_input_to_compare_gets_a_sentence(
