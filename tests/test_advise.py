@@ -554,7 +554,7 @@ def test_your_own_variants_side_by_side(pytester: pytest.Pytester) -> None:
             # A trial: a broken reference read "sla.onnx(): ...", naming no key.
             '__import__("pathlib").Path("text.onnx").write_text("garbage"); '
             'sla.compare({"fp32": "text.onnx", "int8": "m.onnx"})',
-            "sla.compare(): 'fp32': * text.onnx * (in test_bad.py::test_bad)",
+            "sla.compare(): 'fp32': * model text.onnx: * (in test_bad.py::test_bad)",
         ),
     ],
 )
