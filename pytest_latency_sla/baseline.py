@@ -206,8 +206,11 @@ _ABSENT = object()
 
 def _bounds(entry: Mapping[str, Any]) -> tuple[str, str] | None:
     """A time no measurement gives (above 0, under the clock's nanosecond), or an
-    interval that does not hold its estimate, as (field, what is wrong); None if sound.
-    Either would make any slowdown read "unchanged" (a hand-edited baseline)."""
+    interval no measurement gives (its low end above its high end, or nothing but 0
+    around an estimate above 0), as (field, what is wrong); None if sound. Either made
+    any slowdown read "unchanged" or an improvement (a hand-edited baseline). (An
+    interval need not hold its estimate: from very few, strongly dependent calls the
+    plugin's own may not, and a baseline it wrote must load.)"""
     for key, interval_key in (("measured_s", "interval_s"), ("p50_s", "p50_interval_s")):
         value = entry.get(key)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -215,9 +218,12 @@ def _bounds(entry: Mapping[str, Any]) -> tuple[str, str] | None:
         if 0 < value < 1e-9:
             return key, f"is {value!r}, under a nanosecond: no measurement reads that"
         bounds = _interval(entry, interval_key)
-        if bounds is not None and value > 0 and not bounds[0] <= value <= bounds[1]:
+        if bounds is not None and (bounds[0] > bounds[1] or (value > 0 and bounds[1] <= 0)):
             low, high = bounds
-            return interval_key, f"is [{low!r}, {high!r}], which does not hold {key} {value!r}"
+            shown = f"is [{low!r}, {high!r}]"
+            if low > high:
+                return interval_key, f"{shown}, its low end above its high end"
+            return interval_key, f"{shown}, nothing but 0 around {key} {value!r}"
     return None
 
 

@@ -457,11 +457,11 @@ BAD_RECORDS = [
     ),
     (
         {"p50_interval_s": [1.0, 0.0]},
-        "p50_interval_s of t.py::test_x is [1.0, 0.0], which does not hold p50_s 0.0005",
+        "p50_interval_s of t.py::test_x is [1.0, 0.0], its low end above its high end",
     ),
     (
         {"interval_s": [0.0, 0.0]},
-        "interval_s of t.py::test_x is [0.0, 0.0], which does not hold measured_s 0.001",
+        "interval_s of t.py::test_x is [0.0, 0.0], nothing but 0 around measured_s 0.001",
     ),
     ({"nodeid": MISSING}, "nodeid is missing"),
     ({"nodeid": 7}, "nodeid is 7, not a string"),
@@ -531,6 +531,14 @@ def test_packages_that_are_not_an_object_are_refused(tmp_path: Path) -> None:
         load_baseline(str(path))
     message = f"baseline {str(path)!r}: run.environment.packages is a list, not an object; {FIX}"
     assert str(raised.value) == message
+
+
+def test_an_interval_that_misses_its_estimate_is_accepted(tmp_path: Path) -> None:
+    # A review: from a dozen strongly dependent calls the plugin's own interval may miss
+    # its estimate (p50 0.033 s, interval [0.5001, 0.5002]), and a baseline it wrote
+    # stopped every --sla-compare run.
+    path = write_baseline(tmp_path, {"interval_s": [0.5001, 0.5002], "measured_s": 0.033})
+    assert load_baseline(path).entry("t.py::test_x", 0) is not None
 
 
 def test_what_older_baselines_lack_or_a_coarse_clock_writes_is_accepted(tmp_path: Path) -> None:
