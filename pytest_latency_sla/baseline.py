@@ -394,7 +394,6 @@ def compare(
         base_p50 = None
     change = record["p50_s"] / base_p50 - 1.0 if base_p50 else None
     mismatch = mismatches(record, entry, environment, baseline_environment)
-    mismatch += _busy(record, entry, noise_floor)
     if base_p50 is None:
         # Nothing to judge the median against: never "unchanged", which would pass a
         # slowdown of any size.
@@ -408,8 +407,14 @@ def compare(
     # not just the point estimates (a baseline written before p50 intervals: its p50).
     base_low, base_high = _interval(entry, "p50_interval_s") or (base_p50, base_p50)
     low, high = record["p50_interval_s"]
-    slower = base_high > 0 and low / base_high - 1.0 > noise_floor
-    faster = high > 0 and base_low / high - 1.0 > noise_floor
+    # Time other processes took can only slow a measurement: a regression is claimed only
+    # beyond what this run lost could explain, an improvement beyond what the baseline
+    # lost could; and "unchanged" never from a side too busy to tell (busy_limit).
+    slower = base_high > 0 and low * (1.0 - busy_share(record)) / base_high - 1.0 > noise_floor
+    faster = high > 0 and base_low * (1.0 - busy_share(entry)) / high - 1.0 > noise_floor
+    busy = [] if slower or faster else _busy(record, entry, noise_floor)
+    if busy:
+        return _comparison("mismatch", *parts, change, False, busy, changed), False
     status = "regression" if slower else "improvement" if faster else "unchanged"
     fails = slower and max_regression is not None and change > max_regression
     comparison = _comparison(status, *parts, change, slower or faster, [], changed)
@@ -477,6 +482,13 @@ def judge_against(
             return (
                 f"the baseline entry in {baseline.path} has no p50_s above 0, so no change "
                 "can be judged against it; re-record the baseline with --sla-save, or drop "
+                "--sla-strict-baseline to only mark such tests"
+            )
+        if all(m.startswith(BUSY_MISMATCH) for m in comparison["mismatch"]):
+            return (
+                f"this measurement cannot be compared with its entry in {baseline.path} "
+                f"({'; '.join(comparison['mismatch'])}): rerun on a quiet machine (or "
+                "re-record the baseline there, if it was the baseline's), or drop "
                 "--sla-strict-baseline to only mark such tests"
             )
         return (

@@ -171,6 +171,32 @@ def test_a_measurement_on_a_busy_machine_is_not_compared_either_way() -> None:
     assert comparison["mismatch"] == [
         "a busy machine: other processes took 50% of this run's measuring time"
     ]
+    # A review: a busy run's slowdown beyond what its lost time explains is a regression
+    # (a mismatch switched the gate off on busy runners), and a busy baseline's too.
+    comparison, fails = compare(
+        record(10.0, 9.8, 10.2, decision={"lost_share": 0.5}), entry(1.0, 0.95, 1.05), ENV, ENV, 0.1
+    )
+    assert comparison["status"] == "regression"
+    assert fails is True
+    comparison, _ = compare(record(10.0, 9.8, 10.2), base, ENV, ENV, 0.1)
+    assert comparison["status"] == "regression"
+    # An improvement only beyond what the baseline lost: 3.0 -> 1.0 with 66% lost is not.
+    comparison, _ = compare(record(1.0, 0.98, 1.02), base, ENV, ENV, 0.1)
+    assert comparison["status"] == "mismatch"
+    # Under --sla-strict-baseline, the failure says so (a review: it blamed the
+    # baseline's configuration, whichever side was busy).
+    from pytest_latency_sla.baseline import Baseline, judge_against
+
+    strict = Settings(strict_baseline=True, compare="b.json")
+    busy_run = record(3.0, 2.9, 3.1, decision={"lost_share": 0.5}, label="t.py::test_x")
+    busy_run["stop_reason"] = "decided"
+    saved = Baseline("b.json", {("t.py::test_x", 0): entry(2.9, 2.8, 3.0)}, ENV)
+    failure = judge_against(busy_run, saved, ENV, strict)
+    assert failure is not None
+    assert failure.startswith(
+        "this measurement cannot be compared with its entry in b.json (a busy machine: "
+        "other processes took 50% of this run's measuring time): rerun on a quiet machine"
+    )
     # The limit: time lost that could slow the calls by half the noise floor, at least 5%.
     from pytest_latency_sla.baseline import busy_limit
 
