@@ -479,6 +479,10 @@ def test_a_regression_gate_that_matched_nothing_fails_the_run(pytester: pytest.P
     assert load_report(pytester.path / "r.json")["run"]["exit_status"] == 1
     # Without a gate, the summary asks, and the run stands.
     assert pytester.runpytest(*FAST, *gate).ret == pytest.ExitCode.OK
+    # Nor does a part of the suite picked by the user: its tests may all be new (a review).
+    for picked in (("-k", "fast"), ("test_model.py::test_fast",)):
+        result = pytester.runpytest(*FAST, *gate, "--sla-max-regression=10", *picked)
+        assert result.ret == pytest.ExitCode.OK, result.stdout.str()
 
 
 def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytester) -> None:
