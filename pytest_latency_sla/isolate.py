@@ -211,12 +211,6 @@ def _die_with_parent(parent: int) -> None:
 def _worker(conn: Connection, payload: bytes, parent: int) -> None:
     """The worker process: load the task, run it, send the reply back."""
     _die_with_parent(parent)
-    if hasattr(os, "setsid"):
-        # A process group of its own, led by it: what the measured code starts in it
-        # is killed with it (``_end_group``). A new session, not just a group: a
-        # background group writing to the terminal could be stopped (SIGTTOU).
-        with contextlib.suppress(OSError):
-            os.setsid()
     import faulthandler
 
     # A native crash then prints the Python stack to stderr (captured with the test);
@@ -347,9 +341,9 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
             process.join(_EXIT_GRACE_S)
     finally:
         if process.is_alive():
+            _kill_with_descendants(process.pid)
             process.kill()
             process.join()
-        _end_group(process.pid)
         writer.close()  # already closed unless start() failed; closing twice is harmless
         reader.close()
         exitcode = process.exitcode
@@ -368,14 +362,41 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
     return result
 
 
-def _end_group(pid: int | None) -> None:
-    """Kill what the worker ``pid`` left in its process group (processes the measured
-    code started, alive after it was killed or returned); nothing without one."""
-    if pid is None or not hasattr(os, "killpg"):
+def _kill_with_descendants(pid: int | None) -> None:
+    """Kill the processes the worker ``pid`` started, directly or not (what the measured
+    code ran: a child left by a killed worker outlived it), the worker stopped first so
+    that it starts no more. Linux, from ``/proc``; elsewhere the worker alone is killed.
+    (Not a process group of its own: a kill of pytest's group, as CI cancels a job,
+    would then miss them.)"""
+    if pid is None or not os.path.isdir("/proc"):
         return
-    # (None left, or the worker never led a group of its own: nothing to do.)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGSTOP)
+    for child in _descendants(pid):
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes under ``pid`` (its children, theirs, ...), from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                data = stat.read()
+        except OSError:
+            continue  # gone meanwhile
+        # The parent's pid is the second field after the command, which may hold spaces.
+        fields = data[data.rindex(b")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def _measured(reply: Done) -> Measured:
