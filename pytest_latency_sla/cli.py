@@ -81,6 +81,10 @@ def _merge(arguments: argparse.Namespace) -> int:
         requested = [parse(spec) for spec in arguments.sla_report if spec.strip()] or ["term"]
     except SettingError as exc:
         return _error(f"{flag}: {exc}")
+    try:  # (as a pytest run reads it: a test path or '-' is refused)
+        next(o for o in OPTIONS if o.name == "save").parse(arguments.sla_save or "")
+    except SettingError as exc:
+        return _error(f"{_option('save')[0]}: {exc}")
     wanted = files.targets(_targets(requested), arguments.sla_save, os.environ)
     problem = files.clash(wanted, os.getcwd(), None)
     if problem:

@@ -187,8 +187,8 @@ def _report(text: str) -> str:
     if path.strip() == "-":
         raise SettingError(
             f"{value!r} would write a file named '-': the SLA reports go to files, not to "
-            f"standard output (pytest writes its own there); write {kind}:PATH and read "
-            "that file, or --sla-report=term for the table"
+            f"standard output; write {kind}:PATH and read that file, or --sla-report=term "
+            "for the table"
         )
     return f"{kind}:{path.strip()}" if path.strip() else kind
 

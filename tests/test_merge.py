@@ -678,6 +678,16 @@ def test_save_replaces_no_baseline_from_an_interrupted_or_empty_merge(
     assert load_report(tmp_path / "first.json")["results"][0]["nodeid"] == "t.py::test_a"
 
 
+def test_a_baseline_path_of_a_dash_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A review: the merge wrote a baseline named '-', where a pytest run refuses it.
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    assert merge(tmp_path, monkeypatch, "a.json", "--sla-save", "-") == 2
+    assert not (tmp_path / "-").exists()
+    assert "--sla-save: '-' would name a file called '-'" in capsys.readouterr().err
+
+
 def test_two_reports_at_one_path_are_refused_before_anything_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
