@@ -331,8 +331,8 @@ class InProcess:
                 raise ort.OnnxInputError(
                     f"the model at {against.ref} cannot be compared with these inputs: {exc} "
                     f"(said of the model at {against.ref}, which this change cannot fix: to "
-                    "merge a fix, or new inputs, compare with a revision whose model takes "
-                    "them, or run this test without --sla-compare-ref)"
+                    "merge a fix, or new inputs, compare with a base whose model takes them, "
+                    "or run this test without --sla-compare-ref / --sla-compare-dir)"
                 ) from None
         try:
             return compare_calls(

@@ -813,7 +813,8 @@ def test_a_base_that_cannot_take_the_feeds_fails_with_a_sentence_and_keeps_the_h
         [
             "sla.onnx(): the model at main cannot be compared with these inputs: feeds names "
             "'x', which is not an input of the model; * (said of the model at main, which "
-            "this change cannot fix: * or run this test without --sla-compare-ref) (in "
+            "this change cannot fix: * or run this test without --sla-compare-ref / "
+            "--sla-compare-dir) (in "
             "test_m.py::test_m)"
         ]
     )
