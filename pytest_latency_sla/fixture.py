@@ -328,7 +328,9 @@ class SlaFixture:
         the same call, sharing a timeout around the test with it."""
         timing = self._fit(onnx, after, first=True)
         if isinstance(timing, str):
-            pytest.fail(f"{timing} (in {self._nodeid})", pytrace=False)
+            # (A fixture kept past its test names that test, not the one using it.)
+            where = f"made for {self._nodeid}" if self._closed else f"in {self._nodeid}"
+            pytest.fail(f"{timing} ({where})", pytrace=False)
         return timing
 
     def _fit(

@@ -417,7 +417,7 @@ def test_the_advisor_page_quotes_the_advice_under_load() -> None:
 def test_the_fixture_page_quotes_the_kept_fixture_message() -> None:
     from pytest_latency_sla.messages import CLOSED_FIXTURE
 
-    quoted = f"{CLOSED_FIXTURE} (in test_kept.py::test_first)\n"
+    quoted = f"{CLOSED_FIXTURE} (made for test_kept.py::test_first)\n"
     assert quoted in (DOCS / "fixture.md").read_text(encoding="utf-8")
 
 

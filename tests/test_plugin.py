@@ -651,7 +651,10 @@ def test_a_fixture_kept_past_its_test_fails_the_test_that_uses_it(
     result = pytester.runpytest(*FAST, "-p", "no:randomly", "--sla-report=json:r.json")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
-        ["this sla fixture's test has finished, so what it measured now would reach no report*"]
+        [
+            "this sla fixture's test has finished, so what it measured now would reach no "
+            "report* (made for test_kept.py::test_first)"
+        ]
     )
     document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert [r["nodeid"] for r in document["results"]] == ["test_kept.py::test_first"]
