@@ -28,6 +28,7 @@ from .session import (
     is_sla_property,
 )
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
+from .spill import SpillController, pending_path, write_pending
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -139,16 +140,21 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         config.stash[COLLECTOR_KEY] = collector
         config.pluginmanager.register(collector, _COLLECTOR_NAME)
+        if config.pluginmanager.hasplugin("xdist"):
+            # A crashed worker's measurements, from the files its workers keep.
+            collector.spill = SpillController()
+            config.pluginmanager.register(collector.spill, "pytest_latency_sla.spill")
     if config.pluginmanager.hasplugin("xdist") and settings.xdist == "serial":
         workers.register(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     workers.close(config)
-    plugins: list[object] = [
-        config.stash.get(COLLECTOR_KEY, None),
-        config.stash.get(ATTEMPTS_KEY, None),
-    ]
+    collector = config.stash.get(COLLECTOR_KEY, None)
+    spill = collector.spill if collector is not None else None
+    if spill is not None:
+        spill.close()
+    plugins: list[object] = [collector, config.stash.get(ATTEMPTS_KEY, None), spill]
     for plugin in plugins:
         if plugin is not None and config.pluginmanager.is_registered(plugin):
             config.pluginmanager.unregister(plugin)
@@ -375,6 +381,8 @@ def pytest_runtest_makereport(
     if records and (call.when != "setup" or not report.passed):
         setattr(report, RECORDS_ATTR, list(records))
         records.clear()
+        if (spill := pending_path(item.config)) is not None:
+            write_pending(spill, [])
     ours = report.skipped and (item.stash.get(SKIPPED_HERE_KEY, False) or _ours(report))
     if call.when == "call" and ours:
         # A skip raised in this plugin (its hook, or sla.onnx() skipping a provider this
@@ -403,8 +411,12 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
     """The object behind the ``sla`` fixture (also used for pytest-benchmark tests)."""
     records = item.stash.setdefault(RECORDS_KEY, [])
 
+    spill = pending_path(item.config)  # on an xdist worker: kept until sent
+
     def record(entry: SlaRecord) -> None:
         records.append(entry)
+        if spill is not None:
+            write_pending(spill, records)
         # JUnit XML carries these as <properties> of the test case.
         suffix = "" if entry["index"] == 0 else f"_{entry['index'] + 1}"
         for key in ("verdict", "margin", "measured_s", "budget_s", "percentile", "band"):

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .environment import Environment, EnvironmentCache
     from .schema import Run, SlaRecord, Unmeasured
     from .settings import Settings
+    from .spill import SpillController
 
 __all__ = [
     "RECORDS_ATTR",
@@ -80,6 +81,8 @@ class SlaCollector:
         self._finished: set[tuple[str, str]] = set()
         #: Stopped with tests left to run (Ctrl-C, -x, --maxfail): set at the session's end.
         self._stopped = False
+        #: Under pytest-xdist, what crashed workers measured (``spill``); None without.
+        self.spill: SpillController | None = None
         self.written: list[tuple[str, str]] = []
         self.errors: list[str] = []
         #: Files left unwritten on purpose, in a sentence each.
@@ -163,8 +166,11 @@ class SlaCollector:
             self._sla_tests.add(key)
         elif str(report.when) == "???" and report.failed and key in self._sla_tests:
             # The worker crashed in an SLA test it had set up (a native crash, os._exit):
-            # its measurement, if any, never came back.
-            self.unmeasured[key] = _unmeasured(report, "call")
+            # what it measured before never came back on a report, but in its file.
+            left = self.spill.left_by(*key) if self.spill is not None else []
+            self.records += [{**r, "outcome": "failed"} for r in left]
+            if not left:
+                self.unmeasured[key] = _unmeasured(report, "call")
             return
         if getattr(report, RECORDS_ATTR, None):  # measured, in any phase (a teardown's)
             self.unmeasured.pop(key, None)

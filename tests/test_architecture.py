@@ -137,6 +137,7 @@ GLUE = (
     "pytest_latency_sla.session",
     "pytest_latency_sla.bench",
     "pytest_latency_sla.workers",
+    "pytest_latency_sla.spill",
 )
 
 

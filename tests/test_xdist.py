@@ -135,6 +135,38 @@ def test_a_worker_s_sla_test_that_failed_unmeasured_reaches_the_controller(
     assert "SLA met" not in (pytester.path / "r.md").read_text().splitlines()[0]
 
 
+def test_a_worker_that_crashes_after_measuring_keeps_the_measurement(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: a native crash after the measurement (here os._exit) took the worker
+    # down before the report that carries the records, and the measurement was lost.
+    pytester.makepyfile(
+        """
+        import os
+
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_crashes_after(sla):
+            sla.measure(lambda: None)
+            os._exit(1)
+
+        @pytest.mark.sla(ms=50)
+        def test_measured(sla):
+            sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "xdist", *FAST, "--sla-report=json:r.json"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    document = load_report(pytester.path / "r.json")
+    crashed = [r for r in document["results"] if r["nodeid"].endswith("::test_crashes_after")]
+    assert [r["outcome"] for r in crashed] == ["failed"]
+    assert crashed[0]["verdict"] == "pass"
+    assert document["unmeasured"] == []
+
+
 def test_under_dist_each_the_rows_name_the_worker(pytester: pytest.Pytester) -> None:
     # A new user's trial: every worker measured every test, and the rows were twins.
     pytester.makepyfile(
