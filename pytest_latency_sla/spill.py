@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import pytest
+from .workers import WorkerFolder
 
 if TYPE_CHECKING:
+    import pytest
+
     from .schema import SlaRecord
 
 __all__ = ["SpillController", "pending_path", "write_pending"]
@@ -27,20 +27,12 @@ __all__ = ["SpillController", "pending_path", "write_pending"]
 SPILL_KEY = "sla_spill_dir"
 
 
-class SpillController:
-    """Hands every worker the folder; reads what a crashed worker left there."""
+class SpillController(WorkerFolder):
+    """Hands every worker the folder; reads what a crashed worker left there (without a
+    folder, a crashed worker's measurements are lost)."""
 
     def __init__(self) -> None:
-        self.folder: str | None = None
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        if self.folder is None:
-            try:
-                self.folder = tempfile.mkdtemp(prefix="pytest-latency-sla-spill-")
-            except OSError:
-                return  # a crashed worker's measurements are lost, as before
-        node.workerinput[SPILL_KEY] = self.folder
+        super().__init__(SPILL_KEY, "pytest-latency-sla-spill-")
 
     def left_by(self, worker: str, nodeid: str) -> list[SlaRecord]:
         """The records of ``nodeid`` that ``worker`` made and never sent."""
@@ -52,10 +44,6 @@ class SpillController:
         except (OSError, ValueError):
             return []
         return [r for r in found if isinstance(r, dict) and r.get("nodeid") == nodeid]
-
-    def close(self) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def pending_path(config: pytest.Config) -> str | None:

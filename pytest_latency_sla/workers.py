@@ -19,27 +19,35 @@ from .exclusive import MeasurementLock
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-__all__ = ["close", "register"]
+__all__ = ["WorkerFolder", "close", "register"]
 
 
-class _XdistController:
-    """Hands every worker the folder of the run-wide measurement lock."""
+class WorkerFolder:
+    """The controller's temporary folder, made when the first worker starts and handed
+    to every worker in its ``workerinput`` under ``key``; removed by :meth:`close`."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str, prefix: str) -> None:
+        self.key, self.prefix = key, prefix
         self.folder: str | None = None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         if self.folder is None:
             try:
-                self.folder = tempfile.mkdtemp(prefix="pytest-latency-sla-lock-")
+                self.folder = tempfile.mkdtemp(prefix=self.prefix)
             except OSError:
-                return  # no lock: SLA tests are measured beside others
-        node.workerinput["sla_lock_dir"] = self.folder
+                return  # none: the workers do without it
+        node.workerinput[self.key] = self.folder
 
     def close(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _lock_folder() -> WorkerFolder:
+    """The folder of the run-wide measurement lock (without it, SLA tests are measured
+    beside others)."""
+    return WorkerFolder("sla_lock_dir", "pytest-latency-sla-lock-")
 
 
 class _XdistWorker:
@@ -66,7 +74,7 @@ def register(config: pytest.Config) -> None:
         return
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:
-        controller = _XdistController()
+        controller = _lock_folder()
         config.stash[XDIST_KEY] = controller
         config.pluginmanager.register(controller, "pytest_latency_sla.xdist_controller")
     elif "sla_lock_dir" in workerinput:
@@ -81,7 +89,7 @@ def register(config: pytest.Config) -> None:
         config.pluginmanager.register(worker, "pytest_latency_sla.xdist_worker")
 
 
-XDIST_KEY: pytest.StashKey[_XdistController] = pytest.StashKey()
+XDIST_KEY: pytest.StashKey[WorkerFolder] = pytest.StashKey()
 XDIST_WORKER_KEY: pytest.StashKey[_XdistWorker] = pytest.StashKey()
 
 
