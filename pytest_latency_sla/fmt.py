@@ -20,10 +20,14 @@ def duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return str(seconds)
     shown = abs(_round3(seconds))
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+    for scale, unit in _UNITS[:-1]:
         if shown >= scale:
             return f"{_sig3(seconds / scale)} {unit}"
     return f"{_sig3(seconds / 1e-9)} ns"
+
+
+#: Units of time, largest first.
+_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 
 
 def _round3(value: float) -> float:
@@ -74,7 +78,7 @@ def duration_beside(seconds: float, other: float) -> str:
     if seconds == other or not math.isfinite(seconds) or text != duration(other):
         return text
     unit = text.split(" ")[1]
-    scale = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}[unit]
+    scale = next(size for size, name in _UNITS if name == unit)
     for places in range(3, 7):
         mine, theirs = f"{seconds / scale:.{places}f}", f"{other / scale:.{places}f}"
         if mine != theirs:

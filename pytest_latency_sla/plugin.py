@@ -27,7 +27,14 @@ from .session import (
     SlaCollector,
     is_sla_property,
 )
-from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings
+from .settings import (
+    OPTIONS,
+    Option,
+    SettingError,
+    Settings,
+    resolve_settings,
+    setting_source,
+)
 from .spill import SpillController, pending_path, write_pending
 
 if TYPE_CHECKING:
@@ -107,11 +114,8 @@ def pytest_configure(config: pytest.Config) -> None:
         warnings.simplefilter("ignore", pytest.PytestDeprecationWarning)
         ini = {o.name: config.getini(o.ini) for o in OPTIONS}
     source = str(config.inipath) if config.inipath else "the pytest configuration"
-    overridden = {
-        entry.split("=", 1)[0].strip() for entry in config.getoption("override_ini") or ()
-    }
     try:
-        settings = resolve_settings(cli, ini, source, overridden)
+        settings = resolve_settings(cli, ini, source, _overridden(config))
     except SettingError as exc:
         raise pytest.UsageError(str(exc)) from None
     if settings.save and config.getoption("dist", default=None) == "each":
@@ -192,10 +196,13 @@ def _given_in(config: pytest.Config, name: str) -> str:
     option = next(o for o in OPTIONS if o.name == name)
     if config.getoption(option.cli) is not None:
         return ""
-    overridden = {e.split("=", 1)[0].strip() for e in config.getoption("override_ini") or ()}
-    if option.ini in overridden:
-        return f" (from the command line, -o {option.ini})"
-    return f" (from {option.ini} in {config.inipath or 'the pytest configuration'})"
+    ini = str(config.inipath) if config.inipath else "the pytest configuration"
+    return f" ({setting_source(option, False, ini, _overridden(config))})"
+
+
+def _overridden(config: pytest.Config) -> set[str]:
+    """The ini keys set on the command line with ``-o``."""
+    return {entry.split("=", 1)[0].strip() for entry in config.getoption("override_ini") or ()}
 
 
 def _is_sla_test(item: pytest.Item) -> bool:

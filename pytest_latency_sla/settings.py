@@ -472,6 +472,15 @@ OPTIONS: tuple[Option, ...] = _options()
 # --- resolution -------------------------------------------------------------------------------
 
 
+def setting_source(
+    option: Option, on_cli: bool, ini_source: str, overridden: Collection[str]
+) -> str:
+    """Where a value came from, as errors say: ``on_cli``, ``-o`` or ``ini_source``."""
+    if on_cli or option.ini in overridden:
+        return f"from the command line, {option.cli if on_cli else '-o ' + option.ini}"
+    return f"from {option.ini} in {ini_source}"
+
+
 def resolve_settings(
     cli: Mapping[str, object],
     ini: Mapping[str, object],
@@ -487,15 +496,10 @@ def resolve_settings(
     for option in OPTIONS:
         raw_cli = cli.get(option.name)
         raw_ini = ini.get(option.name)
-        if raw_cli not in (None, [], False):
-            source = f"from the command line, {option.cli}"
-            raw = raw_cli
-        elif raw_ini not in (None, "", []):
-            if option.ini in overridden:
-                source = f"from the command line, -o {option.ini}"
-            else:
-                source = f"from {option.ini} in {ini_source}"
-            raw = raw_ini
+        given = raw_cli not in (None, [], False)
+        if given or raw_ini not in (None, "", []):
+            source = setting_source(option, given, ini_source, overridden)
+            raw = raw_cli if given else raw_ini
         else:
             source = "default"
             raw = option.default
