@@ -19,6 +19,7 @@ from . import marker as marker_module
 from . import workers
 from .environment import EnvironmentCache
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
+from .progress import ProgressLines
 from .session import (
     RECORDS_ATTR,
     SLA_TEST_ATTR,
@@ -38,7 +39,7 @@ from .settings import (
 from .spill import SpillController, pending_path, write_pending
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Generator
 
     from .baseline import Baseline
     from .fixture import SlaFixture
@@ -60,6 +61,7 @@ CALLED_KEY = pytest.StashKey[int]()
 #: Set when a test measured nothing but a fixture of it may measure after its ``yield``.
 DEFERRED_KEY = pytest.StashKey[bool]()
 ATTEMPTS_KEY = pytest.StashKey[ReplacedAttempts]()
+PROGRESS_KEY = pytest.StashKey[ProgressLines]()
 RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
@@ -132,6 +134,9 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[BASELINE_KEY] = load_baseline(settings.compare)
         except BaselineError as exc:
             raise pytest.UsageError(f"--sla-compare / sla_compare: {exc}") from None
+    progress = ProgressLines(config)
+    config.stash[PROGRESS_KEY] = progress
+    config.pluginmanager.register(progress, "pytest_latency_sla.progress")
     attempts = ReplacedAttempts()
     config.stash[ATTEMPTS_KEY] = attempts
     config.pluginmanager.register(attempts, "pytest_latency_sla.attempts")
@@ -158,7 +163,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     spill = collector.spill if collector is not None else None
     if spill is not None:
         spill.close()
-    plugins: list[object] = [collector, config.stash.get(ATTEMPTS_KEY, None), spill]
+    plugins: list[object] = [
+        collector,
+        config.stash.get(ATTEMPTS_KEY, None),
+        config.stash.get(PROGRESS_KEY, None),
+        spill,
+    ]
     for plugin in plugins:
         if plugin is not None and config.pluginmanager.is_registered(plugin):
             config.pluginmanager.unregister(plugin)
@@ -457,7 +467,7 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
         cold_ms=spec.cold_ms if spec else None,
         load=spec.load if spec else None,
         run_clock=config.stash[RUN_CLOCK_KEY],
-        progress=_progress_writer(config),
+        progress=config.stash[PROGRESS_KEY].writer(item.nodeid),
         deadline=functools.partial(_deadline, item),
     )
 
@@ -488,23 +498,3 @@ def _deadline(item: pytest.Item) -> Deadline | None:
         env=os.environ.get("PYTEST_TIMEOUT"),
         ini=ini,
     )
-
-
-def _progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
-    """Writes a progress line to the terminal, past output capture; None under ``-q``,
-    on an xdist worker (no terminal there), or without a terminal reporter."""
-    if config.get_verbosity() < 0 or hasattr(config, "workerinput"):
-        return None
-    reporter = config.pluginmanager.getplugin("terminalreporter")
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if reporter is None:
-        return None
-
-    def write(line: str) -> None:
-        if capture is not None:
-            with capture.global_and_fixture_disabled():
-                reporter.write_line(line)
-        else:
-            reporter.write_line(line)
-
-    return write
