@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -1387,6 +1388,30 @@ def test_a_long_measurement_prints_progress(pytester: pytest.Pytester) -> None:
     result.stdout.re_match_lines(
         [r"sla: test_a_long_measurement_prints_progress\.py::test_slowish: [\d,]+ calls in .*"]
     )
+
+
+def test_a_tests_result_letter_follows_its_files_name_after_progress_lines(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest shows a file's results on one line; the progress lines end it, and the
+    slow test's letter went alone on the next line ("."), the file named again only for
+    the next test. Now the file's name comes back before the letter, once."""
+    pytester.makeconftest(_FAST_PROGRESS)
+    pytester.makepyfile(
+        "def test_first():\n    pass\n"
+        + textwrap.dedent(_SLOWISH_TEST)
+        + "\n\ndef test_last():\n    pass\n"
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    name = "test_a_tests_result_letter_follows_its_files_name_after_progress_lines.py"
+    lines = result.stdout.lines
+    first = lines.index(f"{name} .")
+    resumed = [i for i, line in enumerate(lines) if line.startswith(f"{name} ..")]
+    assert len(resumed) == 1, lines
+    assert all(line.startswith("sla: ") for line in lines[first + 1 : resumed[0]]), lines
+    assert resumed[0] > first + 1, lines  # progress lines came between
+    assert "." not in [line.strip() for line in lines], lines
 
 
 def test_quiet_runs_print_no_progress(pytester: pytest.Pytester) -> None:
