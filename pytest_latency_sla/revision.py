@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .plan import SamplingPlan
     from .schema import RevisionEntry
 
-__all__ = ["compare_calls", "not_compared", "regression_beyond"]
+__all__ = ["base_not_ours", "compare_calls", "not_compared", "regression_beyond"]
 
 
 def not_compared(ref: str, status: str, base_sha256: str | None = None) -> RevisionEntry:
@@ -106,3 +106,12 @@ def regression_beyond(entry: RevisionEntry, allowed: float) -> bool:
     median ratio's whole interval lies above ``1 + allowed``."""
     ratio = entry["p50_ratio"]
     return ratio is not None and ratio[1] > 1.0 + allowed
+
+
+def base_not_ours(ref: str) -> str:
+    """What to do about a problem of the base's model, in brackets, after the problem."""
+    return (
+        f"(said of the model at {ref}, which this change cannot fix: to merge a fix, or "
+        "new inputs, compare with a base whose model takes them, or run this test "
+        "without --sla-compare-ref / --sla-compare-dir)"
+    )

@@ -319,9 +319,11 @@ class InProcess:
 
     def compare(self, job: OnnxJob, against: Against, timing: Timing) -> RevisionEntry:
         from . import ort
-        from .revision import compare_calls
+        from .revision import base_not_ours, compare_calls
 
         made = {}
+        ref = against.ref
+        not_ours = base_not_ours(ref)
         for side, source in (("head", job.model), ("base", against.data)):
             try:
                 made[side] = prepare(job, source)
@@ -329,10 +331,7 @@ class InProcess:
                 if side == "head":
                     raise
                 raise ort.OnnxInputError(
-                    f"the model at {against.ref} cannot be compared with these inputs: {exc} "
-                    f"(said of the model at {against.ref}, which this change cannot fix: to "
-                    "merge a fix, or new inputs, compare with a base whose model takes them, "
-                    "or run this test without --sla-compare-ref / --sla-compare-dir)"
+                    f"the model at {ref} cannot be compared with these inputs: {exc} {not_ours}"
                 ) from None
         try:
             return compare_calls(
