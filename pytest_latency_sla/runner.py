@@ -346,9 +346,10 @@ class InProcess:
                 pursue=against.gated,
             )
         except ort.RUN_ERRORS as exc:
+            side, told = ort.pair_run_error(exc, made["base"], made["head"], f"at {ref}")
+            where = f"measured side by side with {ref}: "
             raise ModelRunError(
-                f"measured side by side with {against.ref}: "
-                + ort.explain_run_error(exc, made["base"])
+                where + (told if side == "head" else f"the {told} {not_ours}")
             ) from None
 
     def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:

@@ -222,6 +222,19 @@ def sample_rate_model() -> onnx.ModelProto:
     )
 
 
+def misfit_reshape_model() -> onnx.ModelProto:
+    """Takes ``x`` float[1, 192], as ``matmul_chain_model`` does, and raises when run: it
+    reshapes ``x`` to [5, 7] (35 values, not 192)."""
+    shape = numpy_helper.from_array(np.array([5, 7], dtype=np.int64), "shape")
+    return _model(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])],
+        [_value_info("x", TensorProto.FLOAT, [1, 192])],
+        [_value_info("y", TensorProto.FLOAT, [5, 7])],
+        name="misfit_reshape",
+        initializers=[shape],
+    )
+
+
 def no_kernel_model() -> onnx.ModelProto:
     """A valid model whose operator has no CPU kernel for its type (Relu on int64)."""
     return _model(

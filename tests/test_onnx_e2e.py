@@ -13,6 +13,7 @@ from onnx_models import (
     add_model,
     identity_model,
     matmul_chain_model,
+    misfit_reshape_model,
     model_bytes,
     multi_input_model,
     new_opset_model,
@@ -816,6 +817,43 @@ def test_a_base_that_cannot_take_the_feeds_fails_with_a_sentence_and_keeps_the_h
             "this change cannot fix: * or run this test without --sla-compare-ref / "
             "--sla-compare-dir) (in "
             "test_m.py::test_m)"
+        ]
+    )
+    (record,) = load_report(root / "r.json")["results"]
+    assert record["verdict"] == "pass"  # the head's measurement stands, recorded
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_a_base_that_raises_when_run_is_named_as_the_bases_problem_and_keeps_the_head(
+    pytester: pytest.Pytester, isolate: bool
+) -> None:
+    """The base's model loads and takes the feeds but raises when run (a Reshape that
+    does not fit them): the message named it by its bytes' hash and told the user to
+    check the feeds' values, as if the head's model had raised."""
+    root = pytester.path
+    _git(root, "init", "-q", "-b", "main")
+    save(misfit_reshape_model(), root / "m.onnx")
+    pytester.makepyfile(
+        test_m=f"""
+        import numpy as np
+        import pytest
+
+        @pytest.mark.sla(ms=500, isolate={isolate})
+        def test_m(sla):
+            sla.onnx("m.onnx", feeds={{"x": np.ones((1, 192), np.float32)}})
+        """
+    )
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    save(matmul_chain_model(2), root / "m.onnx")
+    result = pytester.runpytest(*FAST, "--sla-compare-ref=main", "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sla.onnx(): measured side by side with main: the model at main raised when run "
+            "with inputs (x: float32*): *Reshape* (said of the model at main, which "
+            "this change cannot fix: * or run this test without --sla-compare-ref / "
+            "--sla-compare-dir) (in test_m.py::test_m)"
         ]
     )
     (record,) = load_report(root / "r.json")["results"]

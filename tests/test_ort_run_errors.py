@@ -153,3 +153,22 @@ def test_a_given_input_named_by_the_error() -> None:
         "The error names 'ids', given in feeds: check its values against what the model "
         "expects (also generated: 'image', 'mask')"
     )
+
+
+def test_which_of_two_models_side_by_side_raised_is_found_by_calling_each_again() -> None:
+    """A base revision's model and the head's, called in turns: the one that raised is
+    named (the base by the name it is given), and when neither raises again, it says so."""
+    failing = prepare(scalar_gate_model(6))  # generated shape [0]: its Reshape raises
+    fine = prepare(identity_model())
+    with pytest.raises(ort.RUN_ERRORS) as info:
+        failing.call()
+    side, message = ort.pair_run_error(info.value, failing, fine, "at main")
+    assert side == "base"
+    assert message.startswith("model at main raised when run with inputs (shape: int64[1]): ")
+    side, message = ort.pair_run_error(info.value, fine, failing, "at main")
+    assert side == "head"
+    assert message.startswith("model <ModelProto scalar_gate> raised when run with inputs ")
+    side, message = ort.pair_run_error(RuntimeError("once"), fine, fine, "at main")
+    assert side == "either"
+    assert message.startswith("model at main raised when run with inputs ")
+    assert message.endswith("(it raised once, and neither model did when called again)")

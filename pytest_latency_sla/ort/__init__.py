@@ -10,7 +10,8 @@ One concern a module, imports pointing one way (down this list):
 - ``session``: providers, the ``InferenceSession``, :func:`prepare` and :class:`PreparedModel`;
 - ``options``: ``SessionOptions`` as plain values, to cross to another process;
 - ``load_errors``: why onnxruntime refused to load a model;
-- ``run_errors``: why a model raised when run (:func:`explain_run_error`);
+- ``run_errors``: why a model raised when run (:func:`explain_run_error`), and which
+  of two called side by side did (:func:`pair_run_error`);
 - ``feeds``: feeds read from files, checked, or generated (:func:`random_feeds`);
 - ``signature``: ONNX element types, symbolic dimensions, input signatures;
 - ``errors``: the exceptions, and one line of detail from any exception.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from .errors import OnnxInputError, ProviderDroppedError, ProviderUnavailableError
 from .feeds import FEED_SEED, random_feeds
-from .run_errors import RUN_ERRORS, explain_run_error
+from .run_errors import RUN_ERRORS, explain_run_error, pair_run_error
 from .session import TIMED_API, ModelSource, PreparedModel, describe_model, prepare
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "ProviderUnavailableError",
     "describe_model",
     "explain_run_error",
+    "pair_run_error",
     "prepare",
     "random_feeds",
 ]

@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 RUN_ERRORS = (Exception,)
 
 
-def explain_run_error(exc: BaseException, prepared: PreparedModel) -> str:
-    """A sentence for a model that raised while being run with the given feeds.
+def explain_run_error(
+    exc: BaseException, prepared: PreparedModel, *, name: str | None = None
+) -> str:
+    """A sentence for a model that raised while being run with the given feeds
+    (``name``: how to name the model, its own name by default).
 
     Generated values (0 or 1, random floats) are the usual cause when a model checks its
     inputs, e.g. a sample rate that must be 8000 or 16000: the message names the generated
@@ -31,7 +34,8 @@ def explain_run_error(exc: BaseException, prepared: PreparedModel) -> str:
     """
     detail = _error_detail(exc)
     inputs = ", ".join(f"{n}: {sig}" for n, sig in prepared.subject.inputs)
-    head = f"model {prepared.subject.name} raised when run with inputs ({inputs}): {detail}. "
+    called = prepared.subject.name if name is None else name
+    head = f"model {called} raised when run with inputs ({inputs}): {detail}. "
     generated = list(prepared.generated)
     if not generated:
         return head + (
@@ -118,3 +122,19 @@ def _example(value: Any) -> str:
         return f"np.array([<value>], dtype={dtype})"
     article = "an" if array.dtype.name[0] in "aeiou" else "a"
     return f"<{article} {array.dtype.name} array of shape {tuple(array.shape)}>"
+
+
+def pair_run_error(
+    exc: BaseException, base: PreparedModel, head: PreparedModel, base_name: str
+) -> tuple[str, str]:
+    """Which of two models called side by side raised ``exc`` ("base", "head", or
+    "either" when neither does again) and a sentence for it (the base named
+    ``base_name``). Each is called once more to tell: their calls alternate."""
+    for side, prepared in (("base", base), ("head", head)):
+        try:
+            prepared.call()
+        except RUN_ERRORS as again:
+            name = base_name if side == "base" else None
+            return side, explain_run_error(again, prepared, name=name)
+    told = explain_run_error(exc, base, name=base_name)
+    return "either", f"{told} (it raised once, and neither model did when called again)"
