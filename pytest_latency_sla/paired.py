@@ -77,6 +77,8 @@ class PairedSampling:
     #: "time_limit" (extended past max_time, then out of time) or "unreachable"
     #: (extended, then no longer projected to settle in time).
     stop_reason: str = "decided"
+    #: The time both warmups took, before the blocks (``duration_ns`` is the blocks').
+    warmup_ns: int = 0
 
     @property
     def blocks(self) -> int:
@@ -309,6 +311,7 @@ def sample_pair(
     is set), also once the ratio :func:`looks_beyond` the gate.
     """
     rng = np.random.default_rng(seed)
+    warm_start = clock()
     per_call = [_warm_up(base, plan, clock), _warm_up(head, plan, clock)]
     warm = (per_call[0][1], per_call[1][1])
     sizes = [_chunk(plan, per_call[0][0]), _chunk(plan, per_call[1][0])]
@@ -317,6 +320,7 @@ def sample_pair(
     logs: list[float] = []  # per block, as judge_ratio takes them (each computed once)
     order: list[bool] = []
     start = clock()
+    warmup_ns = start - warm_start
     reason = "decided"
     extended = False  # sampling went on past max_time
     pursued = False  # past max_time, the ratio looked beyond the gate
@@ -358,7 +362,9 @@ def sample_pair(
             break
         extended = True
     duration = clock() - start
-    return PairedSampling(tuple(chunks[0]), tuple(chunks[1]), tuple(order), duration, warm, reason)
+    return PairedSampling(
+        tuple(chunks[0]), tuple(chunks[1]), tuple(order), duration, warm, reason, warmup_ns
+    )
 
 
 def _warm_up(

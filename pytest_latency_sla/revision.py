@@ -85,7 +85,7 @@ def compare_calls(
         {
             "outcome": median.outcome,
             "blocks": paired.blocks,
-            "duration_s": paired.duration_ns / 1e9,
+            "duration_s": (paired.warmup_ns + paired.duration_ns) / 1e9,
             "stop_reason": paired.stop_reason,
             "confidence": confidence,
             "percentile": q,

@@ -133,7 +133,7 @@ class RevisionEntry(TypedDict):
     base_sha256: str | None  # of the model's bytes at the base
     outcome: str | None  # regression, improvement, unchanged, unknown (changed only)
     blocks: int  # interleaved blocks measured (one chunk of each side)
-    duration_s: float  # of the side-by-side measurement
+    duration_s: float  # of the side-by-side measurement, both warmups included
     stop_reason: str | None  # decided, max_time, time_limit, unreachable (changed only)
     confidence: float | None  # of the intervals
     percentile: float | None  # the budget's percentile, in percent

@@ -20,6 +20,7 @@ from pytest_latency_sla.paired import (
     student_t,
 )
 from pytest_latency_sla.plan import SamplingPlan
+from pytest_latency_sla.revision import compare_calls
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -322,3 +323,28 @@ def test_a_change_within_the_change_of_interest_is_unchanged_even_when_told_apar
     assert _outcome(1.02, 1.12, 0.1) == "regression"  # may be beyond the gate: sampled on
     assert _outcome(0.80, 0.94, 0.05) == "improvement"
     assert _outcome(0.90, 1.20, 0.1) == "unknown"
+
+
+def test_the_warmups_are_timed_apart_and_counted_in_the_side_by_side_time() -> None:
+    """Twenty warmup calls of each model (1 ms and 2 ms) come before the blocks: their
+    40 ms are ``warmup_ns`` and in the entry's ``duration_s`` (the run's time line counts
+    it); the time line left them out."""
+    paired, _ = compare(2.0, seed=3)
+    assert paired.warmup_calls == (20, 20)
+    factor = 1.3 * 1.6 * 1.5  # the machine's slowest, and the calls' noise, at most
+    assert 20 * 3 * MS / factor < paired.warmup_ns < 20 * 3 * MS * factor
+    clock = FakeClock()
+    machine = Machine(clock, 3)
+    entry = compare_calls(
+        machine.caller(1 * MS),
+        machine.caller(2 * MS),
+        PLAN,
+        ref="main",
+        base_sha256=None,
+        quantile=0.99,
+        confidence=0.95,
+        delta=0.05,
+        clock=clock,
+    )
+    total = entry["duration_s"]
+    assert total == pytest.approx(clock.now / S)  # all of the clock's time: warmups too
