@@ -95,6 +95,9 @@ def test_duration_has_three_significant_figures(seconds: float) -> None:
         (0.996, "0.996x"),
         (1.004, "1.004x"),
         (0.99996, "0.99996x"),
+        # A nanosecond over a 1 s budget read "1.000000x".
+        (999_999_999 / 1_000_000_000, "0.999999999x"),
+        (1 + 2e-9, "1.000000002x"),
         (0.82, "0.82x"),
         (0.01, "0.01x"),
         (0.0042, "0.0042x"),
