@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import followups, messages
-from .baseline import judge_against
+from .gate import judge_against
 from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
 from .messages import progress_line, verdict_message

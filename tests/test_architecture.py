@@ -108,6 +108,7 @@ CORE = (
     "pytest_latency_sla.fmt",
     "pytest_latency_sla.result",
     "pytest_latency_sla.baseline",
+    "pytest_latency_sla.gate",
     "pytest_latency_sla.merge",
     "pytest_latency_sla.saving",
     "pytest_latency_sla.settings",

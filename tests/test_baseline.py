@@ -185,7 +185,8 @@ def test_a_measurement_on_a_busy_machine_is_not_compared_either_way() -> None:
     assert comparison["status"] == "mismatch"
     # Under --sla-strict-baseline, the failure says so (a review: it blamed the
     # baseline's configuration, whichever side was busy).
-    from pytest_latency_sla.baseline import Baseline, judge_against
+    from pytest_latency_sla.baseline import Baseline
+    from pytest_latency_sla.gate import judge_against
 
     strict = Settings(strict_baseline=True, compare="b.json")
     busy_run = record(3.0, 2.9, 3.1, decision={"lost_share": 0.5}, label="t.py::test_x")
