@@ -74,11 +74,14 @@ class BaselineError(ValueError):
 
 @dataclass(frozen=True)
 class Baseline:
-    """A loaded baseline: its entries by (node id, index) and its run environment."""
+    """A loaded baseline: its entries by (node id, index) and its run environment; once
+    this run's tests are collected, the entries whose tests are gone from the suite (a
+    renamed test's old entry among them: ``renamed.gone``)."""
 
     path: str
     entries: Mapping[tuple[str, int], Mapping[str, Any]]
     environment: Mapping[str, Any]
+    gone: frozenset[tuple[str, int]] = frozenset()
 
     def entry(self, nodeid: str, index: int) -> Mapping[str, Any] | None:
         """The baseline's record for this measurement, or None (a new test).
@@ -101,12 +104,16 @@ class Baseline:
 def unmatched(baseline: Baseline, records: Iterable[SlaRecord]) -> list[str]:
     """The baseline's measurements that no record was compared with, as labels
     (``nodeid``, ``nodeid #2``): a test renamed or removed since, or not selected. A
-    renamed test is compared as new, so without this its slowdown passes unseen."""
+    renamed test not found by its model (``comparison.renamed_from``) is compared as
+    new, so without this its slowdown passes unseen."""
     found = set()
     for record in records:
         entry = baseline.entry(record["nodeid"], record["index"])
+        comparison = record.get("comparison")
         if entry is not None:
             found.add((entry["nodeid"], entry["index"]))
+        elif comparison is not None and "renamed_from" in comparison:
+            found.add((comparison["renamed_from"], record["index"]))
     return [
         nodeid if index == 0 else f"{nodeid} #{index + 1}"
         for nodeid, index in baseline.entries

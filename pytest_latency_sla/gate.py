@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .baseline import compare
-from .schema import BUSY_MISMATCH, NO_MEDIAN
+from .renamed import renamed_entry
+from .schema import BUSY_MISMATCH, NO_MEDIAN, RENAMED
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,19 +32,31 @@ def judge_against(
 ) -> str | None:
     """Compare a measurement with its baseline entry (filling ``record["comparison"]``):
     why the test fails (a regression beyond ``sla_max_regression``, or a configuration
-    mismatch under ``sla_strict_baseline``), or None."""
+    mismatch under ``sla_strict_baseline``), or None. With no entry under its node id,
+    the entry of the renamed test it may be (``renamed.renamed_entry``), saying so."""
     from .messages import regression_message
 
     if record["stop_reason"] == "disabled":
         return None
+    entry = baseline.entry(record["nodeid"], record["index"])
+    renamed: str | None = None
+    candidates: list[str] = []
+    if entry is None:
+        # A renamed test's old entry, found by its model (or the entries it could be).
+        entry, candidates = renamed_entry(record, baseline, environment)
+        renamed = entry["nodeid"] if entry is not None else None
     comparison, regressed = compare(
         record,
-        baseline.entry(record["nodeid"], record["index"]),
+        entry,
         environment,
         baseline.environment,
         settings.max_regression,
         settings.noise_floor,
     )
+    if renamed is not None:
+        comparison["renamed_from"] = renamed
+    if candidates:
+        comparison["renamed_candidates"] = candidates
     record["comparison"] = comparison
     if regressed and comparison["baseline_p50_s"] and comparison["change"] is not None:
         return regression_message(
@@ -54,23 +67,25 @@ def judge_against(
             baseline.path,
             settings.max_regression or 0.0,
             settings.noise_floor,
+            renamed,
         )
     if comparison["status"] == "mismatch" and settings.strict_baseline:
+        where = baseline.path if renamed is None else f"{baseline.path} ({renamed}'s, {RENAMED})"
         if comparison["mismatch"] == [NO_MEDIAN]:
             return (
-                f"the baseline entry in {baseline.path} has no p50_s above 0, so no change "
+                f"the baseline entry in {where} has no p50_s above 0, so no change "
                 "can be judged against it; re-record the baseline with --sla-save, or drop "
                 "--sla-strict-baseline to only mark such tests"
             )
         if all(m.startswith(BUSY_MISMATCH) for m in comparison["mismatch"]):
             return (
-                f"this measurement cannot be compared with its entry in {baseline.path} "
+                f"this measurement cannot be compared with its entry in {where} "
                 f"({'; '.join(comparison['mismatch'])}): rerun on a quiet machine (or "
                 "re-record the baseline there, if it was the baseline's), or drop "
                 "--sla-strict-baseline to only mark such tests"
             )
         return (
-            f"the baseline entry in {baseline.path} was recorded under another "
+            f"the baseline entry in {where} was recorded under another "
             f"configuration ({'; '.join(comparison['mismatch'])}), so it cannot be "
             "compared; re-record the baseline with --sla-save on this configuration, or "
             "drop --sla-strict-baseline to only mark such tests"

@@ -9,7 +9,7 @@ from . import fmt
 from .fmt import pct_label
 from .limits import ISOLATED_START_S, RUN_TIME_SPENT, timeout_for
 from .result import Verdict
-from .schema import STEAL_MENTION_SHARE
+from .schema import RENAMED, STEAL_MENTION_SHARE
 from .settings import MAX_SECONDS
 from .stats import calls_to_decide
 
@@ -428,15 +428,19 @@ def regression_message(
     baseline_path: str,
     allowed: float,
     noise_floor: float,
+    renamed_from: str | None = None,
 ) -> str:
     """Why a test failed against its baseline (``--sla-max-regression``); shares are
-    fractions (``change`` 2.05 is +205%)."""
+    fractions (``change`` 2.05 is +205%). ``renamed_from``: the node id of another
+    test's entry it was compared with (``comparison.renamed_from``)."""
+    entry = f", compared with {renamed_from} ({RENAMED})" if renamed_from else ""
     return (
         f"SLA regression: {pct_label(percentile)} {fmt.duration(measured_s)} is "
         f"{change * 100:+.0f}% against the baseline's {fmt.duration(baseline_s)} "
-        f"({baseline_path}), beyond the {allowed * 100:g}% allowed by sla_max_regression and "
-        f"the noise floor ({noise_floor * 100:g}%, sla_noise_floor) of both runs. Find what "
-        "slowed it down, or re-record the baseline with --sla-save if the change is intended"
+        f"({baseline_path}){entry}, beyond the {allowed * 100:g}% allowed by "
+        f"sla_max_regression and the noise floor ({noise_floor * 100:g}%, sla_noise_floor) "
+        "of both runs. Find what slowed it down, or re-record the baseline with --sla-save "
+        "if the change is intended"
     )
 
 

@@ -66,6 +66,7 @@ RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
 _COLLECTOR_NAME = "pytest_latency_sla.collector"
+_COLLECTED_NAME = "pytest_latency_sla.collected"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -129,11 +130,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     if settings.compare:
         from .baseline import BaselineError, load_baseline
+        from .collected import CollectedTests
 
         try:
             config.stash[BASELINE_KEY] = load_baseline(settings.compare)
         except BaselineError as exc:
             raise pytest.UsageError(f"--sla-compare / sla_compare: {exc}") from None
+        # Which of its tests are gone, to find a renamed test's entry by its model.
+        config.pluginmanager.register(CollectedTests(config, BASELINE_KEY), _COLLECTED_NAME)
     progress = ProgressLines(config)
     config.stash[PROGRESS_KEY] = progress
     config.pluginmanager.register(progress, "pytest_latency_sla.progress")
@@ -169,6 +173,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash.get(PROGRESS_KEY, None),
         spill,
     ]
+    plugins.append(config.pluginmanager.get_plugin(_COLLECTED_NAME))
     for plugin in plugins:
         if plugin is not None and config.pluginmanager.is_registered(plugin):
             config.pluginmanager.unregister(plugin)

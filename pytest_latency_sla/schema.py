@@ -23,6 +23,7 @@ __all__ = [
     "BUSY_MISMATCH",
     "NO_MEDIAN",
     "READABLE_VERSIONS",
+    "RENAMED",
     "SCHEMA_VERSION",
     "STEAL_MENTION_SHARE",
     "UNMEASURED_MESSAGE",
@@ -111,7 +112,16 @@ class DecisionEntry(_DecisionLost):
     )  # why undecided: "close", "busy", "dependent" or "generator"; None when decided
 
 
-class Comparison(TypedDict):
+class _ComparisonRenamed(TypedDict, total=False):
+    # A measurement with no entry under its node id: the node id of the entry it was
+    # compared with, the one of a test gone from the suite that measured the same model
+    # under the same configuration (a renamed test?); or, "new" with more than one such
+    # entry, theirs (none is guessed). Absent otherwise, and from older reports.
+    renamed_from: str
+    renamed_candidates: list[str]
+
+
+class Comparison(_ComparisonRenamed):
     """How a measurement compares with its baseline entry."""
 
     status: str  # regression, improvement, unchanged, mismatch, new
@@ -401,6 +411,9 @@ BUSY_MISMATCH = "a busy machine: "
 
 #: The ``comparison.mismatch`` reason of a baseline entry with no median to compare with.
 NO_MEDIAN = "the baseline has no p50_s above 0"
+#: What the reports say of a comparison with the entry of another test (``renamed_from``):
+#: ``compared with t.py::test_old (same model; renamed?)``.
+RENAMED = "same model; renamed?"
 #: How to time without a tracer (``SlaRecord.tracer``), in the notes that name one.
 UNTRACED = "run the SLA tests without it (pytest-cov: --no-cov)"
 

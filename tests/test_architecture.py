@@ -109,6 +109,7 @@ CORE = (
     "pytest_latency_sla.result",
     "pytest_latency_sla.baseline",
     "pytest_latency_sla.gate",
+    "pytest_latency_sla.renamed",
     "pytest_latency_sla.merge",
     "pytest_latency_sla.saving",
     "pytest_latency_sla.settings",
@@ -140,6 +141,7 @@ GLUE = (
     "pytest_latency_sla.workers",
     "pytest_latency_sla.spill",
     "pytest_latency_sla.progress",
+    "pytest_latency_sla.collected",
 )
 
 

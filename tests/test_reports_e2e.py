@@ -501,8 +501,8 @@ def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytest
     result.assert_outcomes(passed=2)
     sentence = (
         "1 measurement of the baseline was not made in this run (a test renamed, removed, "
-        "not selected, skipped or failed before measuring; a renamed test is compared as "
-        "new): test_model.py::test_fast"
+        "not selected, skipped or failed before measuring; a renamed test not found by its "
+        "model is compared as new): test_model.py::test_fast"
     )
     result.stdout.fnmatch_lines([f"sla: {sentence}"])
     document = load_report(pytester.path / "r.json")
@@ -515,7 +515,7 @@ def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytest
     assert (
         "<strong>Not measured.</strong> 1 measurement of the baseline was not made in this run "
         "(a test renamed, removed, not selected, skipped or failed before measuring; a "
-        "renamed test is compared as new): "
+        "renamed test not found by its model is compared as new): "
         "<code>test_model.py::test_fast</code></div>"
     ) in page
     # Without a baseline, no such field.

@@ -179,11 +179,13 @@ def xdist_note(run: Run) -> str | None:
 UNMATCHED_SHOWN = 5
 
 
-def first_few(labels: Sequence[str], name: Callable[[str], str] = str) -> str:
-    """The first ``UNMATCHED_SHOWN`` labels, each as ``name`` writes it, and how many more."""
-    named = ", ".join(name(label) for label in labels[:UNMATCHED_SHOWN])
-    if len(labels) > UNMATCHED_SHOWN:
-        named += f" and {fmt.count(len(labels) - UNMATCHED_SHOWN)} more"
+def first_few(
+    labels: Sequence[str], name: Callable[[str], str] = str, shown: int = UNMATCHED_SHOWN
+) -> str:
+    """The first ``shown`` labels, each as ``name`` writes it, and how many more."""
+    named = ", ".join(name(label) for label in labels[:shown])
+    if len(labels) > shown:
+        named += f" and {fmt.count(len(labels) - shown)} more"
     return named
 
 
@@ -199,8 +201,8 @@ def unmatched_line(run: Mapping[str, Any], name: Callable[[str], str] = str) -> 
     return (
         f"{fmt.count(len(missing))} measurement{'' if one else 's'} of the baseline "
         f"{'was' if one else 'were'} not made in this run (a test renamed, removed, not "
-        f"selected, skipped or failed before measuring; a renamed test is compared as new): "
-        f"{named}"
+        "selected, skipped or failed before measuring; a renamed test not found by its "
+        f"model is compared as new): {named}"
     )
 
 

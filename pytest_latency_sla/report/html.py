@@ -28,6 +28,7 @@ from .labels import (
     cold_text,
     defaulted_note,
     merged_lines,
+    renamed_text,
     run_status,
     summary_line,
     sweep_text,
@@ -288,6 +289,9 @@ def _facts(record: SlaRecord) -> str:
         if base is not None:
             change += f' <span class="muted">(baseline {esc(fmt.duration(base))})</span>'
         facts.append(("vs baseline", change))
+        renamed = renamed_text(record)
+        if renamed:
+            facts.append(("baseline entry", esc(renamed)))
         if comparison.get("mismatch"):
             facts.append(("differs", esc(", ".join(comparison["mismatch"]))))
     rate = finite(record["throughput"])

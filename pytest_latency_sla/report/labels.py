@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import fmt
-from ..schema import BUSY_MISMATCH, NO_MEDIAN
-from .document import failed_anyway, revision_counts, sort_by_margin, totals
+from ..schema import BUSY_MISMATCH, NO_MEDIAN, RENAMED
+from .document import failed_anyway, first_few, revision_counts, sort_by_margin, totals
 from .revisionlabels import ratio_cell
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ __all__ = [
     "defaulted_note",
     "merged_lines",
     "mismatch_text",
+    "renamed_text",
     "run_status",
     "summary_line",
     "sweep_text",
@@ -63,7 +64,8 @@ def budget_label(record: SlaRecord) -> str:
 def change_label(record: SlaRecord) -> str:
     """Against the baseline, judged on the median: ``p50 +230% regression``, ``p50 -3%``,
     ``new``, ``p50 +150% regression (model changed)``, ``p50 +40% (mismatch)``: the
-    numbers are shown even when the configuration differs."""
+    numbers are shown even when the configuration differs; ``p50 +200% regression
+    (renamed?)`` against another test's entry (:func:`renamed_text`)."""
     comparison = record["comparison"]
     if comparison is None:
         return "-"
@@ -71,15 +73,36 @@ def change_label(record: SlaRecord) -> str:
     if status == "new" or change is None:
         return status
     text = f"p50 {round(change * 100) or 0:+d}%"  # never "-0%"
+    # Another test's entry (same model: never "model changed" too; renamed_text says whose).
+    tags = ["model changed"] if comparison.get("model_changed") else []
+    tags += ["renamed?"] if "renamed_from" in comparison else []
     if status == "mismatch":
-        changed = ", model changed" if comparison.get("model_changed") else ""
-        return f"{text} (mismatch{changed})"
+        return f"{text} ({', '.join(['mismatch', *tags])})"
     if status in ("regression", "improvement"):
         text = f"{text} {status}"
     elif abs(round(change * 100)) >= _SHOWN_AS_NOISE * 100:  # as shown: 9.9% reads +10%
         # Unchanged by the rule, yet far from 0: within the noise floor, or the runs' spread.
         text = f"{text}, within the noise"
-    return f"{text} (model changed)" if comparison.get("model_changed") else text
+    return f"{text} ({', '.join(tags)})" if tags else text
+
+
+def renamed_text(record: SlaRecord) -> str | None:
+    """The entry of another test a measurement was compared with, found by its model:
+    ``compared with t.py::test_old (same model; renamed?)``; or, for a new one, the
+    entries it could have been renamed from, none guessed; None when neither."""
+    comparison = record["comparison"]
+    if comparison is None:
+        return None
+    if "renamed_from" in comparison:
+        return f"compared with {comparison['renamed_from']} ({RENAMED})"
+    candidates = comparison.get("renamed_candidates") or []
+    if not candidates:
+        return None
+    return (
+        f"new, though {fmt.count(len(candidates))} tests of the baseline that are gone "
+        f"from the suite measured the same model ({first_few(candidates, shown=3)}): none "
+        "is taken for its old name, so it is not compared"
+    )
 
 
 #: An unchanged median this far from the baseline's is labelled "within the noise": a

@@ -29,6 +29,7 @@ from .labels import (
     defaulted_note,
     merged_lines,
     mismatch_text,
+    renamed_text,
     run_status,
     summary_line,
     sweep_text,
@@ -204,6 +205,7 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [_row(record, compared) for record in records]
         lines.append("")
         notes = [(r["label"], defaulted_note(r)) for r in records if defaulted_note(r)]
+        notes += [(r["label"], text) for r in records if (text := renamed_text(r))]
         notes += [(r["label"], text) for r in records if (text := mismatch_text(r))]
         notes += [(r["label"], text) for r in records if (text := tracer_text(r))]
         notes += [(r["label"], text) for r in records if (text := load_text(r))]

@@ -20,6 +20,7 @@ from .labels import (
     cold_text,
     defaulted_note,
     mismatch_text,
+    renamed_text,
     sweep_text,
     verdict_label,
 )
@@ -104,6 +105,7 @@ def notes(records: Sequence[SlaRecord]) -> list[str]:
             out.append(f"sla: {record['label']}: {note}")
         extras = (
             tracer_text(record),
+            renamed_text(record),
             mismatch_text(record),
             load_text(record),
             capacity_text(record),
