@@ -119,6 +119,7 @@ CORE = (
     "pytest_latency_sla.isolate",
     "pytest_latency_sla.isolate_onnx",
     "pytest_latency_sla.advise",
+    "pytest_latency_sla.advise_onnx",
     "pytest_latency_sla.cold",
     "pytest_latency_sla.sweep",
     "pytest_latency_sla.environment",

@@ -1,0 +1,115 @@
+"""The advisor's variants of an ONNX model, made: the int8 model (quantized once per model
+file, in a process of its own), the session-option variants, the IO-binding call path,
+or the test's own variants (``sla.compare()``); then timed beside the model and advised on
+(``advise.advice_for``). ``runner.InProcess.advise`` runs it, here or in a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from .runner import prepare
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .advise import Variant
+    from .runner import AdviseRequest, OnnxJob, Timing
+    from .schema import Advice
+
+__all__ = ["advise_model"]
+
+
+def advise_model(job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:
+    """Time the usual variants of ``job``'s model (or the test's own, ``request.own``)
+    side by side with it, and advise."""
+    from . import ort
+    from .advise import Variant, advice_for
+    from .isolate import IsolationError, WorkerTimeoutError
+    from .isolate_onnx import run_quantize
+    from .ort import variants as variants_module
+    from .ort.options import SessionFields
+    from .ort.variants import iobinding_call, model_bytes, option_variants
+
+    options = job.session_options
+    if isinstance(options, SessionFields):
+        options = options.build()
+        job = dataclasses.replace(job, session_options=options)  # built once, for all
+
+    call_of = functools.partial(_call_of, job)
+
+    source = ort.describe_model(job.model).source
+    if source is None and not request.own:
+        return {
+            "sentence": "the advisor needs the model's path or bytes: an existing "
+            "InferenceSession cannot be rebuilt with other options",
+            "variants": [],
+        }
+    original = call_of(job.model)
+    if request.own:
+        own = [_variant(n, functools.partial(call_of, m)) for n, m in request.own]
+        return advice_for(original, own, request, timing)
+    assert source is not None
+    variants: list[Variant] = []
+    name = "int8 (dynamic)"
+    quantize = variants_module.quantize_int8  # looked up now: a test may replace it
+    key = hashlib.sha256(model_bytes(source)).hexdigest() + f" {quantize.__qualname__}"
+    made = _INT8.get(key)
+    # Within a timeout around the test: half of what is left, and nothing kept of it.
+    wait, until = request.quantize_timeout, request.until
+    if until is not None:
+        wait = min(wait, (until[0] - time.monotonic_ns()) / 2e9)
+    if made is None and wait < 1.0 and until is not None:
+        made = f"not made: {until[1]} left no time for the quantizer"
+    elif made is None:
+        try:
+            made = run_quantize(source, wait, quantize)
+        except WorkerTimeoutError:
+            made = f"the quantizer did not finish in {wait:.3g} s"
+        except IsolationError as exc:
+            made = str(exc)
+        if isinstance(made, bytes):
+            made = variants_module.nothing_quantized(made) or made
+        if isinstance(made, bytes) or wait == request.quantize_timeout:
+            _INT8[key] = made
+    if isinstance(made, bytes):
+        quantized = made
+        variants.append(_variant(name, functools.partial(call_of, quantized)))
+    else:
+        variants.append(Variant(name, problem=made))
+    for name, changed in option_variants(options):
+        with_changed = dataclasses.replace(job, session_options=changed)
+        variants.append(_variant(name, functools.partial(_call_of, with_changed)))
+
+    def bound() -> Callable[[], object]:
+        prepared = prepare(job)
+        return iobinding_call(prepared.session, prepared.feeds)
+
+    variants.append(_variant("io binding", bound))
+    return advice_for(original, variants, request, timing)
+
+
+def _call_of(job: OnnxJob, model: object = None) -> Callable[[], object]:
+    """The zero-argument call that runs ``job``'s model (or ``model``) once."""
+    return cast("Callable[[], object]", prepare(job, model).call)
+
+
+#: int8 models made in this process, by the sha256 of the original's bytes: each model
+#: file is quantized once per run (or the sentence saying why it could not be).
+_INT8: dict[str, bytes | str] = {}
+
+
+def _variant(name: str, make: Callable[[], Callable[[], object]]) -> Any:
+    """A variant whose session is made now; one onnxruntime refuses is a row with the
+    reason (an int8 model without kernels for this CPU, an option not supported)."""
+    from . import ort
+    from .advise import Variant
+
+    try:
+        return Variant(name, call=make())
+    except ort.OnnxInputError as exc:
+        return Variant(name, problem=f"could not be loaded: {exc}")
