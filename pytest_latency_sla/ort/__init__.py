@@ -7,6 +7,8 @@ glue adds the test's name.
 
 One concern a module, imports pointing one way (down this list):
 
+- ``difference``: how a variant's inputs and outputs differ from the original's (the
+  advisor's rows);
 - ``session``: providers, the ``InferenceSession``, :func:`prepare` and :class:`PreparedModel`;
 - ``options``: ``SessionOptions`` as plain values, to cross to another process;
 - ``load_errors``: why onnxruntime refused to load a model;
