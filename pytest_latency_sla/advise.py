@@ -64,6 +64,13 @@ class Variant:
     name: str
     call: Callable[[], object] | None = None
     problem: str | None = None
+    #: How its inputs or outputs differ from the original's, one sentence (None: they
+    #: do not).
+    difference: str | None = None
+    #: False when it is fed other data than the original (an input's type or shape
+    #: differs): it is timed and shown, but its time does not compare, so it gets no
+    #: margin and is never advised.
+    comparable: bool = True
 
 
 def _failed(name: str, problem: str) -> AdviceEntry:
@@ -149,6 +156,10 @@ def advise(
         p50_s = percentile_ns(pooled, 50.0) / 1e9
         percentile_s = percentile_ns(pooled, quantile * 100.0) / 1e9
         margin = budget_s / percentile_s if budget_s is not None and percentile_s > 0 else None
+        if not variant.comparable:
+            # Timed on other inputs: its ratio and margin say nothing of the original's
+            # work (a batch-1 variant beside a batch-32 original reads 30x faster).
+            margin = None
         if margin is not None and original_margin is not None and 0 < tail.high < math.inf:
             # The original's margin carried over by the ratio's upper end, and never more
             # than the variant's own percentile shows (a trial: on a busy machine the
@@ -157,24 +168,26 @@ def advise(
             margin = min(margin, original_margin / tail.high)
         meets = None if margin is None else margin >= 1.0
         beside = percentile_ns(np.sort(paired.pooled("base")), 50.0) / 1e9
-        entries.append(
-            {
-                "original_p50_s": beside,
-                "name": variant.name,
-                "status": "measured",
-                "problem": None,
-                "p50_s": p50_s,
-                "percentile_s": percentile_s,
-                "p50_ratio": median.triple(),
-                "percentile_ratio": tail.triple(),
-                "margin": margin,
-                "meets_budget": meets,
-                "outcome": _outcome(median.outcome, median.ratio),
-                "changes_outcome": (
-                    None if meets is None or original_meets is None else meets != original_meets
-                ),
-            }
-        )
+        entry: AdviceEntry = {
+            "original_p50_s": beside,
+            "name": variant.name,
+            "status": "measured",
+            "problem": None,
+            "p50_s": p50_s,
+            "percentile_s": percentile_s,
+            "p50_ratio": median.triple(),
+            "percentile_ratio": tail.triple(),
+            "margin": margin,
+            "meets_budget": meets,
+            "outcome": _outcome(median.outcome, median.ratio) if variant.comparable else None,
+            "changes_outcome": (
+                None if meets is None or original_meets is None else meets != original_meets
+            ),
+        }
+        if variant.difference is not None:
+            entry["difference"] = variant.difference
+            entry["comparable"] = variant.comparable
+        entries.append(entry)
     return entries
 
 
@@ -197,6 +210,15 @@ def _speed(entry: AdviceEntry) -> str:
     if entry["outcome"] == "unknown":
         return f"{value:.2f}x the time (cannot tell)"
     return f"{value:.2f}x slower" if value > 1 else f"{1 / value:.2f}x faster"
+
+
+def _listed(entry: AdviceEntry) -> str:
+    """A measured variant in the advice: ``int8 is 1.30x slower``, with how its inputs or
+    outputs differ; one fed other data than the original, with that alone."""
+    difference = entry.get("difference")
+    if entry.get("comparable") is False:
+        return f"{entry['name']}: {difference}"
+    return f"{entry['name']} is {_speed(entry)}" + (f" ({difference})" if difference else "")
 
 
 def advice_for(
@@ -251,10 +273,15 @@ def advice_sentence(
     ``load_rps``: the original was judged under load at that rate, and the variants
     were timed one call at a time: the sentence says how to judge them under load.
     """
-    measured = [e for e in entries if e["status"] == "measured"]
-    parts = [f"{e['name']} is {_speed(e)}" for e in measured]
+    # A variant fed other data than the original is listed with how its inputs differ,
+    # and judged no further: its time does not compare.
+    apart = [e for e in entries if e["status"] == "measured" and e.get("comparable") is False]
+    measured = [e for e in entries if e["status"] == "measured" and e not in apart]
+    parts = [_listed(e) for e in entries if e["status"] == "measured"]
     parts += [f"{e['name']}: {e['problem']}" for e in entries if e["status"] == "failed"]
     listing = "; ".join(parts) if parts else "no variant could be measured"
+    # "no variant meets it" would take in the variants set apart, which were not judged.
+    none = "no comparable variant" if apart else "no variant"
     faster = [e for e in measured if e["outcome"] == "faster" and e["p50_ratio"]]
     best = min(faster, key=lambda e: e["p50_ratio"][0] if e["p50_ratio"] else 1.0, default=None)
     if budget is None or margin is None:
@@ -287,12 +314,12 @@ def advice_sentence(
     widen = (
         f"{wider['name']} would widen the margin to {fmt.margin(wider['margin'])}"
         if wider is not None and wider["margin"] is not None
-        else "no variant widens the margin"
+        else f"{none} widens the margin"
     )
     if verdict == "pass":
         head = f"{subject} meets the {budget} budget {fmt.margin(margin)} over"
         if stop if stop is not None else margin >= headroom:
-            return f"{head}; {listing}; no variant changes the outcome: stop optimizing"
+            return f"{head}; {listing}; {none} changes the outcome: stop optimizing"
         return f"{head}; {listing}; {widen}"
     if verdict != "fail":
         head = f"{subject} is inconclusive against the {budget} budget"
@@ -310,4 +337,4 @@ def advice_sentence(
         if closest is not None and closest["margin"] is not None
         else ""
     )
-    return f"{head}; {listing}; no variant meets it{near}"
+    return f"{head}; {listing}; {none} meets it{near}"

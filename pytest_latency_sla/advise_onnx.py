@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .advise import Variant
+    from .ort import PreparedModel
     from .runner import AdviseRequest, OnnxJob, Timing
     from .schema import Advice
 
@@ -40,7 +41,7 @@ def advise_model(job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice
         options = options.build()
         job = dataclasses.replace(job, session_options=options)  # built once, for all
 
-    call_of = functools.partial(_call_of, job)
+    model_of = functools.partial(_prepared, job)
 
     source = ort.describe_model(job.model).source
     if source is None and not request.own:
@@ -49,10 +50,10 @@ def advise_model(job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice
             "InferenceSession cannot be rebuilt with other options",
             "variants": [],
         }
-    original = call_of(job.model)
+    original = model_of(job.model)
     if request.own:
-        own = [_variant(n, functools.partial(call_of, m)) for n, m in request.own]
-        return advice_for(original, own, request, timing)
+        own = [_variant(n, functools.partial(model_of, m), original) for n, m in request.own]
+        return advice_for(original.call, own, request, timing)
     assert source is not None
     variants: list[Variant] = []
     name = "int8 (dynamic)"
@@ -78,24 +79,24 @@ def advise_model(job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice
             _INT8[key] = made
     if isinstance(made, bytes):
         quantized = made
-        variants.append(_variant(name, functools.partial(call_of, quantized)))
+        variants.append(_variant(name, functools.partial(model_of, quantized), original))
     else:
         variants.append(Variant(name, problem=made))
     for name, changed in option_variants(options):
         with_changed = dataclasses.replace(job, session_options=changed)
-        variants.append(_variant(name, functools.partial(_call_of, with_changed)))
+        variants.append(_variant(name, functools.partial(_prepared, with_changed), original))
 
     def bound() -> Callable[[], object]:
         prepared = prepare(job)
         return iobinding_call(prepared.session, prepared.feeds)
 
     variants.append(_variant("io binding", bound))
-    return advice_for(original, variants, request, timing)
+    return advice_for(original.call, variants, request, timing)
 
 
-def _call_of(job: OnnxJob, model: object = None) -> Callable[[], object]:
-    """The zero-argument call that runs ``job``'s model (or ``model``) once."""
-    return cast("Callable[[], object]", prepare(job, model).call)
+def _prepared(job: OnnxJob, model: object = None) -> PreparedModel:
+    """``job``'s model (or ``model``, with the job's feeds and options), ready to run."""
+    return cast("PreparedModel", prepare(job, model))
 
 
 #: int8 models made in this process, by the sha256 of the original's bytes: each model
@@ -103,13 +104,22 @@ def _call_of(job: OnnxJob, model: object = None) -> Callable[[], object]:
 _INT8: dict[str, bytes | str] = {}
 
 
-def _variant(name: str, make: Callable[[], Callable[[], object]]) -> Any:
-    """A variant whose session is made now; one onnxruntime refuses is a row with the
-    reason (an int8 model without kernels for this CPU, an option not supported)."""
+def _variant(name: str, make: Callable[[], Any], original: PreparedModel | None = None) -> Variant:
+    """A variant whose session is made now (``make``: its prepared model, or the call that
+    runs it); one onnxruntime refuses is a row with the reason (an int8 model without
+    kernels for this CPU, an option not supported). A prepared model is compared with
+    ``original``'s: how its inputs and outputs differ, and whether its time compares."""
     from . import ort
     from .advise import Variant
+    from .ort.difference import variant_difference
 
     try:
-        return Variant(name, call=make())
+        made = make()
     except ort.OnnxInputError as exc:
         return Variant(name, problem=f"could not be loaded: {exc}")
+    if not isinstance(made, ort.PreparedModel):
+        return Variant(name, call=made)
+    found = None if original is None else variant_difference(original, made)
+    if found is None:
+        return Variant(name, call=made.call)
+    return Variant(name, call=made.call, difference=found.sentence, comparable=found.comparable)

@@ -159,6 +159,13 @@ class RevisionEntry(TypedDict):
 class _AdviceOriginal(TypedDict, total=False):
     # The original's p50 beside the variant, s; absent if not measured, and from before.
     original_p50_s: float
+    # How a measured variant's inputs or outputs differ from the original's, one
+    # sentence; absent when they do not, and from reports written before this field.
+    difference: str
+    # With ``difference``: False when the variant was fed other data than the original
+    # (an input's type or shape differs), so its time does not compare: no margin, no
+    # outcome, never advised.
+    comparable: bool
 
 
 class AdviceEntry(_AdviceOriginal):

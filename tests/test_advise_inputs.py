@@ -1,9 +1,10 @@
-"""How a variant's inputs and outputs differ from the original's (``ort.difference``).
+"""The advisor's variants whose inputs differ from the original's (``sla.compare()``).
 
 Generated feeds are each model's own, so a variant exported with a fixed batch of 1
 beside an original of batch 32 (or with float16 inputs for float32 ones) is fed other
 data: a trial saw it ranked like the others, "fp16 meets it", without a word. The
-comparison of the two models' inputs runs on tiny models built here.
+comparison of the two models' inputs runs on tiny models built here; the rules on a
+fake clock; the reports on a record; the whole path once, end to end.
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime
+import pytest
 from onnx import TensorProto, helper
-from onnx_models import IR_VERSION, OPSET, Dim, add_model
+from onnx_models import IR_VERSION, OPSET, Dim, add_model, save
+from support import FAST, load_report
+from synthetic import FakeClock
+from test_advise import PLAN, timed
+from test_html_report import _document
+from test_report import record
 
 from pytest_latency_sla import ort
+from pytest_latency_sla.advise import Variant, advice_sentence, advise
 from pytest_latency_sla.ort.difference import variant_difference
 
 if TYPE_CHECKING:
@@ -23,6 +31,7 @@ if TYPE_CHECKING:
 
     import onnx
 
+    from pytest_latency_sla.schema import AdviceEntry
 
 FLOAT, FLOAT16 = TensorProto.FLOAT, TensorProto.FLOAT16
 
@@ -135,3 +144,150 @@ def test_the_same_signature_under_other_dimension_names_is_no_difference() -> No
     assert (
         variant_difference(prepared(original), prepared(original, session_options=options)) is None
     )
+
+
+# --- the advice -----------------------------------------------------------------------
+
+
+def advised(budget_ms: float, original_margin: float, **variant: Any) -> list[AdviceEntry]:
+    """A 1 ms original beside a 0.1 ms variant, ``variant`` its other fields."""
+    clock = FakeClock()
+    return advise(
+        timed(clock, 1.0, 0),
+        [Variant("fp16", call=timed(clock, 0.1, 1), **variant)],
+        PLAN,
+        budget_s=budget_ms / 1e3,
+        quantile=0.99,
+        original_meets=original_margin >= 1,
+        original_margin=original_margin,
+        clock=clock,
+    )
+
+
+def test_a_variant_fed_other_data_is_timed_and_shown_but_gets_no_margin() -> None:
+    (entry,) = advised(0.5, 0.45, difference=FP16_BATCH_1, comparable=False)
+    assert entry["status"] == "measured"
+    assert entry["p50_ratio"] is not None
+    assert entry["p50_ratio"][0] == pytest.approx(0.1, rel=0.1)  # what was timed
+    assert entry["difference"] == FP16_BATCH_1
+    assert entry["comparable"] is False
+    assert entry["margin"] is None
+    assert entry["meets_budget"] is None
+    assert entry["outcome"] is None
+    assert entry["changes_outcome"] is None
+
+
+def test_a_variant_whose_inputs_only_have_other_names_is_judged() -> None:
+    named = "inputs named differently from the original's: input 'c' for the original's 'x'"
+    (entry,) = advised(0.5, 0.45, difference=named, comparable=True)
+    assert entry["outcome"] == "faster"
+    assert entry["meets_budget"] is True
+    assert entry["changes_outcome"] is True
+    assert (entry["difference"], entry["comparable"]) == (named, True)
+    # Without a difference, neither field is written.
+    (plain,) = advised(0.5, 0.45)
+    assert "difference" not in plain
+    assert "comparable" not in plain
+
+
+@pytest.mark.parametrize(
+    ("margin", "verdict", "head", "tail"),
+    [
+        (0.45, "fail", "misses the 500 µs budget (margin 0.45x)", "no comparable variant meets it"),
+        (
+            1.5,
+            "pass",
+            "meets the 500 µs budget 1.50x over",
+            "no comparable variant widens the margin",
+        ),
+        (
+            45.0,
+            "pass",
+            "meets the 500 µs budget 45.0x over",
+            "no comparable variant changes the outcome: stop optimizing",
+        ),
+    ],
+)
+def test_the_advice_never_advises_a_variant_fed_other_data(
+    margin: float, verdict: str, head: str, tail: str
+) -> None:
+    entries = advised(0.5, margin, difference=FP16_BATCH_1, comparable=False)
+    sentence = advice_sentence(
+        entries, subject="m.onnx", budget="500 µs", margin=margin, verdict=verdict
+    )
+    assert sentence == f"m.onnx {head}; fp16: {FP16_BATCH_1}; {tail}"
+
+
+def test_a_variant_with_a_difference_that_compares_is_advised_with_it() -> None:
+    named = "inputs named differently from the original's: input 'c' for the original's 'x'"
+    entries = advised(0.5, 0.45, difference=named, comparable=True)
+    sentence = advice_sentence(entries, subject="m.onnx", budget="500 µs", margin=0.45)
+    assert sentence.startswith("m.onnx misses the 500 µs budget (margin 0.45x); fp16 is ")
+    assert f"x faster ({named}); fp16 meets it (margin " in sentence
+
+
+def test_every_report_flags_the_variant_in_its_row() -> None:
+    from pytest_latency_sla.report import html, markdown, terminal
+    from pytest_latency_sla.report.labels import advice_rows
+
+    rec = record("t.py::test_model", 0.45, "fail")
+    named = "inputs named differently from the original's: input 'c' for the original's 'x'"
+    entries = [
+        *advised(0.5, 0.45, difference=FP16_BATCH_1, comparable=False),
+        *advised(0.5, 0.45, difference=named, comparable=True),
+    ]
+    rec["advice"] = {"sentence": "...", "variants": entries}
+    apart, renamed = advice_rows(rec)
+    assert apart[-1] == FP16_BATCH_1
+    assert apart[-2] == "-"  # no margin
+    assert renamed[-1] == f"faster, meets the budget; {named}"
+    document = _document([rec])
+    assert f"{FP16_BATCH_1} |" in markdown.render(document)
+    assert f"<td>{FP16_BATCH_1.replace(chr(39), '&#x27;')}</td>" in html.render(document)
+    assert any(line.rstrip().endswith(FP16_BATCH_1) for line in terminal.advice([rec]))
+
+
+# --- end to end -----------------------------------------------------------------------
+
+
+def test_compare_flags_a_batch_1_variant_in_every_report(pytester: pytest.Pytester) -> None:
+    save(passthrough(("x", FLOAT, [32, 64]), outputs=["y"]), pytester.path / "m.onnx")
+    save(passthrough(("x", FLOAT, [1, 64]), outputs=["y"]), pytester.path / "b1.onnx")
+    save(passthrough(("input", FLOAT, [32, 64]), outputs=["y"]), pytester.path / "named.onnx")
+    pytester.makepyfile(
+        test_own="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_variants(sla):
+            sla.compare({"fp32": "m.onnx", "batch1": "b1.onnx", "named": "named.onnx"})
+        """
+    )
+    reports = ["--sla-report=json:r.json", "--sla-report=md:r.md", "--sla-report=html:r.html"]
+    result = pytester.runpytest(*FAST, "--sla-report", *reports)
+    result.assert_outcomes(passed=1)
+    said = (
+        "inputs differ from the original's: input 'x' is float32[1,64], the original's "
+        "float32[32,64]; each was fed inputs generated from its own signature, so its time "
+        "is not comparable"
+    )
+    # (Plain text: fnmatch would read "[1,64]" as a set of characters.)
+    (line,) = [x for x in result.outlines if x.startswith("sla: test_own.py::test_variants: ")]
+    assert line.startswith("sla: test_own.py::test_variants: advice: fp32 (m.onnx) meets the ")
+    assert f"; batch1: {said}; named is " in line
+    assert line.endswith(
+        "(inputs named differently from the original's: input 'input' for the original's "
+        "'x', both float32[32,64]); no comparable variant changes the outcome: stop optimizing"
+    )
+    (row,) = [x for x in result.outlines if x.startswith("    batch1 ")]
+    assert row.endswith(f" -  {said}")  # no margin, and why
+    (result_record,) = load_report(pytester.path / "r.json")["results"]  # schema-checked
+    batch1, named = result_record["advice"]["variants"]
+    assert batch1["status"] == "measured"
+    assert (batch1["difference"], batch1["comparable"]) == (said, False)
+    assert batch1["margin"] is None
+    assert batch1["outcome"] is None
+    assert named["comparable"] is True
+    assert named["margin"] is not None
+    assert said in (pytester.path / "r.md").read_text(encoding="utf-8")
+    assert said.replace("'", "&#x27;") in (pytester.path / "r.html").read_text(encoding="utf-8")

@@ -433,3 +433,54 @@ def test_the_premerge_page_quotes_the_gate_that_compared_nothing() -> None:
     records: list[Any] = [{"comparison": {"status": "new"}}] * 4
     quoted = " ".join(_page("premerge.md").split())
     assert f'"sla: {_gated_nothing(settings, baseline, records)}"' in quoted
+
+
+def test_the_advisor_page_quotes_a_variant_whose_inputs_differ() -> None:
+    from onnx import TensorProto
+    from test_advise_inputs import passthrough, prepared
+
+    from pytest_latency_sla.advise import advice_sentence
+    from pytest_latency_sla.ort.difference import variant_difference
+
+    float32, float16 = TensorProto.FLOAT, TensorProto.FLOAT16
+    mlp = prepared(passthrough(("x", float32, [32, 512]), outputs=["y"]))
+    fp16 = variant_difference(mlp, prepared(passthrough(("x", float16, [1, 512]), outputs=["y"])))
+    assert fp16 is not None
+    entry: AdviceEntry = {
+        "name": "fp16",
+        "status": "measured",
+        "problem": None,
+        "p50_s": 1.54e-5,
+        "percentile_s": 1.54e-5,
+        "p50_ratio": [0.18, 0.16, 0.2],
+        "percentile_ratio": [0.18, 0.16, 0.2],
+        "margin": None,
+        "meets_budget": None,
+        "outcome": None,
+        "changes_outcome": None,
+        "difference": fp16.sentence,
+        "comparable": fp16.comparable,
+    }
+    sentence = advice_sentence(
+        [entry],
+        subject="fp32 (models/mlp.onnx)",
+        budget="50 µs",
+        margin=0.48,
+        verdict="fail",
+    )
+    page = (DOCS / "advisor.md").read_text(encoding="utf-8")
+    assert f"sla: test_mlp.py::test_mlp_variants: advice: {sentence}\n" in page
+    assert f"  -  {fp16.sentence}\n" in page  # the row
+    batch = prepared(passthrough(("x", float32, ["batch", 512]), outputs=["y"]))
+    fixed = variant_difference(
+        batch, prepared(passthrough(("x", float32, [1, 512]), outputs=["y"]))
+    )
+    assert fixed is not None
+    assert f"`{fixed.sentence}`" in " ".join(page.split())
+    schema = " ".join(_page("json-schema.md").split())
+    small = prepared(passthrough(("x", float16, [1, 64]), outputs=["y"]))
+    found = variant_difference(
+        prepared(passthrough(("x", float32, [32, 64]), outputs=["y"])), small
+    )
+    assert found is not None
+    assert f"`{found.sentence}`" in schema

@@ -398,8 +398,9 @@ def advice_of(record: SlaRecord) -> Advice | None:
 def advice_rows(record: SlaRecord) -> list[list[str]]:
     """The advice table of a record as cells of text: per variant its p50, its budget
     percentile, the p50 ratio to the original with its interval, its margin and what it
-    means (faster, slower, same; "meets the budget" when that changes the outcome); a
-    variant that failed gets its sentence in the last cell."""
+    means (faster, slower, same; "meets the budget" when that changes the outcome; how
+    its inputs or outputs differ from the original's, and for one fed other data, that
+    alone); a variant that failed gets its sentence in the last cell."""
     advice = advice_of(record)
     if advice is None:
         return []
@@ -413,6 +414,11 @@ def advice_rows(record: SlaRecord) -> list[list[str]]:
         meaning = entry["outcome"] or "-"
         if entry["changes_outcome"]:
             meaning += ", meets the budget" if entry["meets_budget"] else ", misses the budget"
+        difference = entry.get("difference")
+        if entry.get("comparable") is False:
+            meaning = difference or "its time is not comparable"  # its inputs differ
+        elif difference:
+            meaning += f"; {difference}"
         tail = [fmt.duration(entry["percentile_s"] or 0.0)] if with_pct else []
         rows.append(
             [
