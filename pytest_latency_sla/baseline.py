@@ -301,7 +301,9 @@ def mismatches(
     """Configuration that differs between a measurement and its baseline entry.
 
     Not the model itself: a changed model is what a pull request is reviewed for, so it
-    is compared (and labelled, see :func:`model_changed`), never set aside.
+    is compared (and labelled, see :func:`model_changed`), never set aside; nor the
+    inputs of a changed model, which are part of that change. The same model fed other
+    inputs is another workload.
     """
     found = []
     for field in ("percentile", "providers", "intra_op_threads", "inter_op_threads"):
@@ -309,6 +311,11 @@ def mismatches(
         theirs = entry.get(field)
         if ours is not None and theirs is not None and ours != theirs:
             found.append(f"{field} {theirs!r} -> {ours!r}")
+    ours_in, theirs_in = _inputs(record.get("inputs")), _inputs(entry.get("inputs"))
+    if ours_in and theirs_in and ours_in != theirs_in and not model_changed(record, entry):
+        # The same model fed other inputs: another workload (a changed model's inputs
+        # are part of the change under review).
+        found.append(f"inputs {theirs_in} -> {ours_in}")
     ours_load, theirs_load = _load_of(record), _load_of(entry)
     if ours_load != theirs_load:
         found.append(f"load {theirs_load or 'one at a time'} -> {ours_load or 'one at a time'}")
@@ -323,6 +330,18 @@ def mismatches(
     if ours_cpu and theirs_cpu and ours_cpu != theirs_cpu:
         found.append(f"cpu_model {theirs_cpu!r} -> {ours_cpu!r}")
     return found
+
+
+def _inputs(inputs: object) -> str:
+    """A model's inputs as fed, e.g. ``x: float32[1,64]``, by name; "" for none."""
+    if not isinstance(inputs, list):
+        return ""
+    shown = [
+        f"{i.get('name')}: {i.get('dtype')}[{','.join(str(d) for d in i.get('shape') or [])}]"
+        for i in inputs
+        if isinstance(i, dict)
+    ]
+    return ", ".join(sorted(shown))
 
 
 def busy_limit(noise_floor: float) -> float:

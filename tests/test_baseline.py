@@ -147,6 +147,33 @@ def test_configuration_mismatch_is_not_compared(field: str, value: object, text:
     assert fails is False  # a mismatch never counts as a regression
 
 
+def test_the_same_model_fed_other_inputs_is_a_mismatch_a_changed_models_is_compared() -> None:
+    """A test whose batch went from 1 to 32 on the same model measures another workload
+    (it read as a +200% regression); a changed model's new inputs are part of the change
+    under review, compared as before."""
+    one = [{"name": "x", "dtype": "float32", "shape": [1, 64]}]
+    many = [{"name": "x", "dtype": "float32", "shape": [32, 64]}]
+    base = entry(1.0, 0.95, 1.05, inputs=one)
+    comparison, fails = compare(record(3.0, 2.9, 3.1, inputs=many), base, ENV, ENV, 0.1)
+    assert comparison["status"] == "mismatch"
+    assert comparison["mismatch"] == ["inputs x: float32[1,64] -> x: float32[32,64]"]
+    assert fails is False
+    changed = record(3.0, 2.9, 3.1, inputs=many, model_sha256="bb")
+    comparison, fails = compare(changed, base, ENV, ENV, 0.1)
+    assert comparison["status"] == "regression"
+    assert fails is True
+    # The same inputs, listed in another order, or none known on a side: no mismatch.
+    two = [{"name": "b", "dtype": "int64", "shape": [1]}, *one]
+    comparison, _ = compare(
+        record(1.0, 0.95, 1.05, inputs=two), entry(1.0, 0.95, 1.05, inputs=two[::-1]), ENV, ENV, 0.1
+    )
+    assert comparison["status"] == "unchanged"
+    comparison, _ = compare(
+        record(1.0, 0.95, 1.05, inputs=one), entry(1.0, 0.95, 1.05), ENV, ENV, 0.1
+    )
+    assert comparison["status"] == "unchanged"
+
+
 def test_a_measurement_on_a_busy_machine_is_not_compared_either_way() -> None:
     # A trial: a baseline saved while other processes took most of the CPUs read a 3x
     # slower model as "+4% (model changed)": the baseline's median was the machine's.

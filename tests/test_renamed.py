@@ -43,6 +43,7 @@ def record(p50: float = 3.0, **extra: Any) -> SlaRecord:
         "comparison": None,
         "margin": None,
         "load": None,
+        "inputs": [{"name": "x", "dtype": "float32", "shape": [32, 64]}],
     }
     base.update(extra)
     return base  # type: ignore[return-value]
@@ -179,6 +180,8 @@ def test_the_same_measurement_index_and_configuration_are_needed() -> None:
         {"providers": ["CUDAExecutionProvider"]},
         {"intra_op_threads": 2},
         {"tracer": "coverage"},
+        # The same model fed other inputs: another workload, not the test renamed.
+        {"inputs": [{"name": "x", "dtype": "float32", "shape": [1, 64]}]},
     ):
         assert renamed_entry(made, baseline(entry("t.py::test_old", **other)), ENV)[0] is None
     # With one of them comparable, that one is.
