@@ -65,7 +65,10 @@ _COMPARED_IF_PRESENT = (
     "model_sha256",
     "load",
     "load.target_rps",
+    "session_options",
 )
+#: ... and those it reads where present with all within them (since schema version 1).
+_COMPARED_WHOLE = ("inputs",)
 
 
 class BaselineError(ValueError):
@@ -183,7 +186,8 @@ def _check(path: str, document: object, fix: str) -> Baseline:
     for position, entry in enumerate(results):
         if not isinstance(entry, dict):
             raise BaselineError(f"baseline {path!r}: results[{position}] is not an object; {fix}")
-        problem = result_problem(entry, _COMPARED, _COMPARED_IF_PRESENT) or _bounds(entry)
+        problem = result_problem(entry, _COMPARED, _COMPARED_IF_PRESENT, _COMPARED_WHOLE)
+        problem = problem or _bounds(entry)
         if problem is not None:
             where = f"baseline {path!r}: results[{position}]"
             raise BaselineError(record_error(where, entry, problem, fix))
@@ -240,7 +244,10 @@ def _result_schema() -> dict[str, Any]:
 
 
 def result_problem(
-    entry: Mapping[str, Any], needed: Collection[str] | None = None, present: Collection[str] = ()
+    entry: Mapping[str, Any],
+    needed: Collection[str] | None = None,
+    present: Collection[str] = (),
+    whole: Collection[str] = (),
 ) -> tuple[str, str] | None:
     """The first field of a report's result that the report's schema refuses, as (field,
     what is wrong): ``("p50_s", "is NaN, not a finite number")``; None when it is sound.
@@ -248,11 +255,16 @@ def result_problem(
     Every field, and all within them, by default (a merge puts them all in its reports);
     else the ``needed`` fields and the ``present`` ones the entry holds (``load.target_rps``
     reaches into an object), not the fields within them (a baseline of an older version
-    lacks the fields added since)."""
+    lacks the fields added since), and the ``whole`` ones it holds, all within them."""
     schema = _result_schema()
     if needed is None:
         found = schema_problem(entry, schema)
         return None if found is None else (found[0].removeprefix("."), found[1])
+    for field in whole:
+        if field in entry:
+            found = schema_problem(entry[field], schema["properties"][field])
+            if found is not None:
+                return field + found[0], found[1]
     for field in (*needed, *present):
         value: object = entry
         part: Mapping[str, Any] = schema
@@ -311,6 +323,11 @@ def mismatches(
         theirs = entry.get(field)
         if ours is not None and theirs is not None and ours != theirs:
             found.append(f"{field} {theirs!r} -> {ours!r}")
+    ours_opts, theirs_opts = record.get("session_options"), entry.get("session_options")
+    if isinstance(ours_opts, dict) and isinstance(theirs_opts, dict):
+        for name in sorted(set(ours_opts) & set(theirs_opts)):
+            if ours_opts[name] != theirs_opts[name]:
+                found.append(f"{name} {theirs_opts[name]!r} -> {ours_opts[name]!r}")
     ours_in, theirs_in = _inputs(record.get("inputs")), _inputs(entry.get("inputs"))
     if ours_in and theirs_in and ours_in != theirs_in and not model_changed(record, entry):
         # The same model fed other inputs: another workload (a changed model's inputs
@@ -337,9 +354,9 @@ def _inputs(inputs: object) -> str:
     if not isinstance(inputs, list):
         return ""
     shown = [
-        f"{i.get('name')}: {i.get('dtype')}[{','.join(str(d) for d in i.get('shape') or [])}]"
+        f"{i.get('name')}: {i.get('dtype')}[{','.join(str(d) for d in shape)}]"
         for i in inputs
-        if isinstance(i, dict)
+        if isinstance(i, dict) and isinstance(shape := i.get("shape"), list)
     ]
     return ", ".join(sorted(shown))
 

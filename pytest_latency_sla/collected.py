@@ -36,7 +36,7 @@ class CollectedTests:
     def pytest_collection_modifyitems(
         self, items: list[pytest.Item]
     ) -> Generator[None, object, object]:
-        # Before -k, -m, --deselect or --lf deselect tests, or a splitting plugin leaves
+        # Before -k, -m, --deselect or --sw deselect tests, or a splitting plugin leaves
         # them to other CI jobs: tests of the suite all the same, whose entries no
         # renamed test may take.
         self._collected = {item.nodeid for item in items}
@@ -48,8 +48,11 @@ class CollectedTests:
         if baseline is None:
             return
         tests = self._collected | {item.nodeid for item in session.items}
-        # Given node ids (a.py::test_x), pytest collects those alone from their files.
-        narrowed = any("::" in str(arg) for arg in self._config.args)
+        # Given node ids (a.py::test_x), pytest collects those alone from their files;
+        # --lf leaves a file's passed tests out while it collects it (no deselection).
+        narrowed = any("::" in str(arg) for arg in self._config.args) or bool(
+            self._config.getoption("lf", False)
+        )
         root = str(self._config.rootpath)
         found = gone(baseline.entries, tests, narrowed, root)
         self._config.stash[self._key] = dataclasses.replace(baseline, gone=found)

@@ -34,20 +34,26 @@ def gone(
     rootdir, as :meth:`Baseline.entry` finds it), and its file is one the run collected
     (the test left it) or is no longer under ``root`` (moved or deleted). A file still
     there that the run did not collect (a run of some files only) may hold the test
-    still, so its entries are not gone. ``narrowed``: the run was given node ids
-    (``file.py::test_x``), so a file it collected may hold tests it did not: only a file
-    no longer there tells.
+    still, so its entries are not gone; it is looked for under ``root`` and under every
+    folder of the files collected (a baseline saved from a deeper rootdir names
+    ``test_a.py`` for ``tests/test_a.py``). ``narrowed``: the run was given node ids
+    (``file.py::test_x``) or ``--lf``, so a file it collected may hold tests it did not:
+    only a file no longer there tells.
     """
     known, known_tails = set(tests), _tails(tests)
     files = {_file(nodeid) for nodeid in tests}
     files_tails = _tails(files)
+    folders = {""} | {
+        "/".join(f.split("/")[:cut]) for f in files for cut in range(f.count("/") + 1)
+    }
     found = set()
     for nodeid, index in keys:
         if _seen(nodeid, known, known_tails):
             continue
         file = _file(nodeid)
         collected = not narrowed and _seen(file, files, files_tails)
-        if collected or not any(os.path.exists(os.path.join(root, f)) for f in _cuts(file)):
+        there = any(os.path.exists(os.path.join(root, d, f)) for d in folders for f in _cuts(file))
+        if collected or not there:
             found.add((nodeid, index))
     return frozenset(found)
 

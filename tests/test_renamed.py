@@ -108,6 +108,20 @@ def test_a_baseline_from_another_rootdir_finds_its_tests_in_the_run(tmp_path: Pa
     assert gone([("tests/other.py::test_x", 0)], tests, False, str(tmp_path)) == set()
 
 
+def test_a_file_a_deeper_rootdir_named_is_found_under_the_folders_collected(
+    tmp_path: Path,
+) -> None:
+    """Saved with tests/ as the rootdir (test_a.py), compared from the repository's root
+    on tests/test_b.py alone: test_a.py is tests/test_a.py, still there (a review: it
+    was looked for at the root only, taken as gone, and test_b's new test of the same
+    model was compared with it)."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("")
+    keys = [("test_a.py::test_x", 0), ("test_gone.py::test_x", 0)]
+    found = gone(keys, {"tests/test_b.py::test_y"}, False, str(tmp_path))
+    assert found == {("test_gone.py::test_x", 0)}
+
+
 # --- which entry a measurement is compared with ---------------------------------------------
 
 
@@ -314,6 +328,12 @@ def test_the_run_tells_the_baseline_which_of_its_tests_are_gone(
     result.stdout.fnmatch_lines(["gone: ['moved.py::test_x', 'test_model.py::test_old']"])
     # Given a node id, pytest collects it alone: only a file no longer there tells.
     result = pytester.runpytest("test_model.py::test_kept", *run)
+    result.stdout.fnmatch_lines(["gone: ['moved.py::test_x']"])
+    # --lf leaves a file's passed tests out as it collects it, deselecting none (a
+    # review: they read as gone, and a failed new test was compared with one of them).
+    pytester.makepyfile(test_model=tests + "\n\ndef test_failing(): assert False")
+    pytester.runpytest("test_model.py", "-p", "no:randomly")
+    result = pytester.runpytest("test_model.py", *run, "--lf")
     result.stdout.fnmatch_lines(["gone: ['moved.py::test_x']"])
 
 
