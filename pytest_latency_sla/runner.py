@@ -347,7 +347,7 @@ class InProcess:
             side, told = ort.pair_run_error(exc, made["base"], made["head"], f"at {ref}")
             where = f"measured side by side with {ref}: "
             raise ModelRunError(
-                where + (told if side == "head" else f"the {told} {not_ours}")
+                where + (f"the {told} {not_ours}" if side == "base" else told)
             ) from None
 
     def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:

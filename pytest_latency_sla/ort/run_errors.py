@@ -129,12 +129,16 @@ def pair_run_error(
 ) -> tuple[str, str]:
     """Which of two models called side by side raised ``exc`` ("base", "head", or
     "either" when neither does again) and a sentence for it (the base named
-    ``base_name``). Each is called once more to tell: their calls alternate."""
+    ``base_name``; "either" blames neither). Each is called once more to tell: their
+    calls alternate."""
     for side, prepared in (("base", base), ("head", head)):
         try:
             prepared.call()
         except RUN_ERRORS as again:
             name = base_name if side == "base" else None
             return side, explain_run_error(again, prepared, name=name)
-    told = explain_run_error(exc, base, name=base_name)
-    return "either", f"{told} (it raised once, and neither model did when called again)"
+    return "either", (
+        f"a call raised {type(exc).__name__}: {_error_detail(exc)}, and neither model "
+        f"(the one {base_name}, nor this change's) did when called again: a fault that "
+        "comes and goes?"
+    )
