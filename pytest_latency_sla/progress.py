@@ -61,6 +61,9 @@ class ProgressLines:
             return  # -v writes each test's own line, -q none
         if not getattr(reporter, "showfspath", False) or reporter.currentfspath is not None:
             return
+        status = config.hook.pytest_report_teststatus(report=report, config=config)
+        if not status[1]:
+            return  # no letter to follow it (a passed setup or teardown: measured there)
         fspath = config.rootpath / report.nodeid.split("::")[0]
         reporter.write(os.path.relpath(fspath, reporter.startpath) + " ")
         reporter.currentfspath = fspath

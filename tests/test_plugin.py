@@ -1414,6 +1414,40 @@ def test_a_tests_result_letter_follows_its_files_name_after_progress_lines(
     assert "." not in [line.strip() for line in lines], lines
 
 
+def test_progress_lines_of_a_teardowns_measurement_leave_no_name_without_a_letter(
+    pytester: pytest.Pytester,
+) -> None:
+    """Measured in a fixture's teardown, the test's letter is already shown, and a
+    passed teardown shows none: the file's name is not written again (a review: it stood
+    alone on a line)."""
+    pytester.makeconftest(_FAST_PROGRESS)
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.fixture
+        def later(sla):
+            yield
+            sla.measure(time.sleep, 0.002)
+
+        def test_first():
+            pass
+
+        @pytest.mark.sla(ms=500, max_time=0.4, min_time=0.3, settle_time=0.3)
+        def test_td(later):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    name = "test_progress_lines_of_a_teardowns_measurement_leave_no_name_without_a_letter.py"
+    lines = [line.split("[")[0].rstrip() for line in result.stdout.lines]
+    assert any(line.startswith("sla: ") for line in lines), lines
+    assert name not in lines, lines  # the name alone, no letter after it
+    assert f"{name} .." in lines, lines
+
+
 def test_quiet_runs_print_no_progress(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(_FAST_PROGRESS)
     pytester.makepyfile(_SLOWISH_TEST)
