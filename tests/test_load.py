@@ -34,6 +34,7 @@ from pytest_latency_sla.load import (
     LOAD_CHUNK_NS,
     ConcurrentCallError,
     StalledError,
+    covering_schedule,
     load_sample,
     look,
     resolve,
@@ -1137,3 +1138,23 @@ def test_a_run_stopped_by_the_time_limit_is_told_to_raise_the_limit_not_max_time
     assert "at the time limit (60.0 s)" in message
     assert "raise time_limit= on this marker (sla_time_limit, 60.0 s) to sample longer" in message
     assert "raise max_time=" not in message
+
+
+@pytest.mark.parametrize("arrivals", ["poisson", "constant"])
+@pytest.mark.parametrize("rps", [200.0, 300.0, 1_000.0, 7.5])
+def test_the_schedule_covers_its_time_to_the_first_request_past_it(
+    arrivals: str, rps: float
+) -> None:
+    """With sla_time_limit under load_time (5 s), a run's schedule ends at 5 s: drawn as
+    rps x 5 + 1 Poisson arrivals, it ended short of 5 s (the 1,000th of 200/s at 4.995 s,
+    the next an exponential gap later), a pass never covered load_time, and a trial's
+    583x margin was inconclusive. It now runs to the first request due at or past it."""
+    spec = LoadSpec(rps=rps, arrivals=arrivals)
+    offsets = covering_schedule(spec, 5_000_000_000, 1_000_000)
+    assert offsets[-1] >= 5_000_000_000
+    assert offsets[-2] < 5_000_000_000
+    assert list(offsets) == list(schedule(rps, offsets.size, arrivals, spec.seed))
+    cap = offsets.size // 2
+    capped = covering_schedule(spec, 5_000_000_000, cap)
+    assert capped.size == cap
+    assert list(capped) == list(offsets[:cap])
