@@ -287,8 +287,8 @@ def _before(
             plan,
             load,
             (
-                f"{deadline.name} leaves {_about(left)} for this measurement{share}, less "
-                f"than the {fmt.duration(need / 1e9)} it needs at least "
+                f"{deadline.name} leaves {_about(room)} for this measurement{share} after "
+                f"its warmup, less than the {fmt.duration(need / 1e9)} it needs at least "
                 "(sla_min_time, or sla_load_time under load): raise the timeout "
                 f"(e.g. {deadline.how.format(n=wanted)})"
             ),

@@ -344,7 +344,8 @@ def test_a_side_by_side_run_with_too_little_time_is_left_out_and_the_measurement
     result.stdout.fnmatch_lines(
         [
             "*measuring side by side with base was left out: pytest-timeout's 3 s timeout "
-            "leaves about * for this measurement, less than the 2.00 s it needs at least *"
+            "leaves about * for this measurement after its warmup, less than the 2.00 s it "
+            "needs at least *"
         ]
     )
     (record,) = load_report(pytester.path / "r.json")["results"]

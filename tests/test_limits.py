@@ -83,9 +83,9 @@ def test_too_little_time_for_any_verdict_says_what_to_raise() -> None:
     near = Deadline(at_ns=3 * S, timeout_s=3.0, name="pytest-timeout's 3 s timeout")
     fitted = fit(SamplingPlan(load_time_ns=5 * S), LoadSpec(rps=100.0), deadline=near, now_ns=0)
     assert fitted.problem == (
-        "pytest-timeout's 3 s timeout leaves about 2.25 s for this measurement, less than "
-        "the 5.00 s it needs at least (sla_min_time, or sla_load_time under load): raise "
-        "the timeout (e.g. --timeout=28, or @pytest.mark.timeout(28))"
+        "pytest-timeout's 3 s timeout leaves about 1.80 s for this measurement after its "
+        "warmup, less than the 5.00 s it needs at least (sla_min_time, or sla_load_time "
+        "under load): raise the timeout (e.g. --timeout=28, or @pytest.mark.timeout(28))"
     )
 
 
@@ -123,8 +123,8 @@ def test_too_little_time_for_a_shared_part_names_what_shares_it() -> None:
     # 2 s less 0.5 s kept, in 60 parts: 25 ms each, with warmup; sampling needs 30 ms.
     fitted = fit(SamplingPlan(), None, deadline=near, now_ns=0, phases=60, follows="the advisor")
     assert fitted.problem == (
-        "pytest-timeout's 2 s timeout leaves about 25.0 ms for this measurement (shared "
-        "with the advisor), less than the 30.0 ms it needs at least (sla_min_time, or "
+        "pytest-timeout's 2 s timeout leaves nothing for this measurement (shared with "
+        "the advisor) after its warmup, less than the 30.0 ms it needs at least (sla_min_time, or "
         "sla_load_time under load): raise the timeout (e.g. --timeout=1667, or "
         "@pytest.mark.timeout(1667))"
     )
