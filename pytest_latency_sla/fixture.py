@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .sampling import Progress
     from .schema import RevisionEntry, SlaRecord, SweepEntry
     from .settings import Settings
+    from .sweep import Swept
 
 __all__ = ["SlaFixture", "SlaInconclusiveWarning"]
 
@@ -162,7 +163,8 @@ class SlaFixture:
         from .sweep import sweep_sizes
 
         try:
-            swept, problem = sweep_sizes(sweep, feeds, dims), ""
+            swept: Swept = (*sweep_sizes(sweep, feeds, dims), [])
+            problem = ""
         except ValueError as exc:
             problem = str(exc)
         if problem:  # outside the except block: one sentence, not a chained traceback
@@ -200,7 +202,7 @@ class SlaFixture:
         session_options: Any,
         advise: bool | None,
         own: tuple[str, tuple[tuple[str, Any], ...]] | None = None,
-        swept: tuple[str, list[int], list[dict[str, int]]] | None = None,
+        swept: Swept | None = None,
     ) -> SlaResult:
         from . import ort
         from .isolate import IsolationError
@@ -228,6 +230,12 @@ class SlaFixture:
             problem = str(exc)
             if swept is not None and problem.startswith("dims names"):
                 problem = "sweep=" + problem.removeprefix("dims")  # the user gave sweep=
+            elif swept is not None and isinstance(exc, ModelRunError) and len(swept[1]) > 1:
+                # The model raised at the first size: the others stand, from the next on.
+                name, sizes, sized, raised = swept
+                rest = (name, sizes[1:], sized[1:], [*raised, (sizes[0], problem)])
+                options = (providers, session_options, advise, own, rest)
+                return self._onnx(model, feeds, sized[1], *options)
         else:
             steps = (job, timing, own, swept, after, (ref, base, looked), measured)
             return self.judge(measured, functools.partial(self._follow, *steps))
@@ -240,7 +248,7 @@ class SlaFixture:
         job: OnnxJob,
         timing: Timing,
         own: tuple[str, tuple[tuple[str, Any], ...]] | None,
-        swept: tuple[str, Any, Any] | None,
+        swept: Swept | None,
         after: followups.After,
         revision_of: tuple[str | None, Any, RevisionEntry | str | None],
         measured: Measured,
@@ -413,7 +421,11 @@ class SlaFixture:
         return None if settings.disable else settings.compare_ref or settings.compare_dir
 
     def _sweep(
-        self, job: OnnxJob, first: Measured, swept: tuple[str, Any, Any], after: followups.After
+        self,
+        job: OnnxJob,
+        first: Measured,
+        swept: Swept,
+        after: followups.After,
     ) -> tuple[SweepEntry, str | None]:
         """Every size of a sweep measured (the first already is) and summarized, ``after``
         the first; the sizes that could not be measured, in a sentence (or None)."""
@@ -423,8 +435,8 @@ class SlaFixture:
         from .sweep import sweep_entry
 
         results = [(swept[1][0], self._result(first))]
-        problems: list[str] = []
-        unmeasured: list[tuple[int, str]] = []
+        unmeasured: list[tuple[int, str]] = list(swept[3])  # sizes before the first measured
+        problems = [f"size {size}: {problem}" for size, problem in unmeasured]
         for number, (size, sized) in enumerate(zip(swept[1][1:], swept[2][1:], strict=True)):
             after = after.without("size")
             timing = self._fit(True, after)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .result import SlaResult
     from .schema import SweepEntry, SweepSize
 
-__all__ = ["parse_sweep", "sweep_entry", "sweep_sizes"]
+__all__ = ["Swept", "parse_sweep", "sweep_entry", "sweep_sizes"]
 
 _EXAMPLE = "sweep={'batch': [1, 8, 64, 512]}"
 
@@ -101,6 +101,11 @@ def sweep_conflict(dim: str, feeds: object, dims: object) -> str | None:
             "give it in one of them"
         )
     return None
+
+
+#: A sweep as measured: the dimension, its sizes, their dims, and the sizes before the
+#: first measured at which the model raised, with what it raised (``sla.onnx()``).
+Swept = tuple[str, list[int], list[dict[str, int]], list[tuple[int, str]]]
 
 
 def sweep_sizes(

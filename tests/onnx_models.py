@@ -235,6 +235,19 @@ def misfit_reshape_model() -> onnx.ModelProto:
     )
 
 
+def batch_of_eight_model() -> onnx.ModelProto:
+    """Takes ``x`` float[batch, 16] and raises when run unless ``batch`` is a multiple of
+    8: it reshapes ``x`` to [-1, 128]."""
+    shape = numpy_helper.from_array(np.array([-1, 128], dtype=np.int64), "shape")
+    return _model(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])],
+        [_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+        [_value_info("y", TensorProto.FLOAT, ["rows", 128])],
+        name="batch_of_eight",
+        initializers=[shape],
+    )
+
+
 def no_kernel_model() -> onnx.ModelProto:
     """A valid model whose operator has no CPU kernel for its type (Relu on int64)."""
     return _model(

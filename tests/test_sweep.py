@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from onnx_models import batch_of_eight_model, save
 from support import FAST, load_report
 
 from pytest_latency_sla.sweep import parse_sweep
@@ -155,6 +156,31 @@ def test_a_size_that_cannot_be_measured_stays_in_the_reports(pytester: pytest.Py
     (unmeasured,) = record["sweep"]["unmeasured"]
     assert unmeasured["size"] == 10**12
     assert unmeasured["problem"].startswith("input 'features' of shape [1000000000000, 6]")
+
+
+def test_a_first_size_the_model_raises_at_leaves_the_others_measured(
+    pytester: pytest.Pytester,
+) -> None:
+    """A trial: the model raised at the smallest size, the test failed at once, and the
+    other sizes were never measured (the report held nothing). The first size is the
+    sweep's first measurement; the next one that runs takes its place now."""
+    save(batch_of_eight_model(), pytester.path / "m.onnx")
+    pytester.makepyfile(
+        test_m="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_m(sla):
+            sla.onnx("m.onnx", sweep={"batch": [4, 8, 12, 16]})
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["sla.onnx(): sweep= size 4: model * raised when run *"])
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert [s["size"] for s in record["sweep"]["sizes"]] == [8, 16]
+    assert [u["size"] for u in record["sweep"]["unmeasured"]] == [4, 12]
+    assert record["verdict"] == "pass"  # the first size measured: 8
 
 
 def test_an_inconclusive_size_says_why() -> None:
