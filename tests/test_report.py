@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from support import make_sampling
@@ -1381,3 +1381,18 @@ def test_a_message_on_bursts_says_sampling_longer_sees_more_spells_not_a_lower_p
     assert "on this marker, to see more of the machine's slow and fast spells, or judge p9" in (
         message
     )
+
+
+def test_a_failed_tests_row_reads_headroom_not_stop_optimizing() -> None:
+    """A trial: a test that failed its cold start (or a sweep size, or a gate) with a
+    14.5x steady margin read "stop optimizing" in its row, beside the failure."""
+    from pytest_latency_sla.report.labels import band_label
+
+    row = record("t.py::test_x", 14.5)
+    assert row["band"] == "headroom"
+    assert band_label(row) == "stop optimizing"
+    failed: dict[str, Any] = {**row, "outcome": "failed"}
+    assert band_label(failed) == "headroom"  # type: ignore[arg-type]
+    cold: dict[str, Any] = {**row, "cold": {"verdict": "fail"}}
+    assert band_label(cold) == "headroom"  # type: ignore[arg-type]
+    assert band_label(record("t.py::test_y", None)) == "-"

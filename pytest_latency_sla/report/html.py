@@ -18,11 +18,11 @@ from .. import fmt
 from . import svg
 from .document import inconclusive_fails, tracer_text, xdist_note
 from .labels import (
-    BAND_TEXT,
     STATUS_TEXT,
     advice_header,
     advice_of,
     advice_rows,
+    band_label,
     budget_label,
     change_label,
     cold_text,
@@ -85,10 +85,10 @@ def _verdict_pill(record: SlaRecord, absent: str = "-") -> str:
 
 
 def _band_pill(record: SlaRecord) -> str:
-    band = record["band"] or ""
-    if band not in BAND_TEXT:
+    label = band_label(record)
+    if label == "-":
         return '<span class="muted">-</span>'
-    return _pill(BAND_TEXT[band], _BAND_CLASS.get(band, "s-none"))
+    return _pill(label, _BAND_CLASS.get(record["band"] or "", "s-none"))
 
 
 def _change_cell(record: SlaRecord) -> str:

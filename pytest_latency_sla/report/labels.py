@@ -26,6 +26,7 @@ __all__ = [
     "advice_header",
     "advice_of",
     "advice_rows",
+    "band_label",
     "budget_label",
     "change_label",
     "cold_text",
@@ -184,6 +185,19 @@ BAND_TEXT = {
     "ok": "ok",
     "headroom": "stop optimizing",
 }
+
+
+def band_label(record: SlaRecord) -> str:
+    """A record's band as a row shows it: "headroom", not "stop optimizing", where its
+    test failed anyway (a cold start missed, a sweep size raised, a regression gate): no
+    time to say so beside a failure."""
+    band = record["band"] or ""
+    cold = record.get("cold")
+    if band == "headroom" and (
+        record.get("outcome") == "failed" or (cold is not None and cold["verdict"] == "fail")
+    ):
+        return "headroom"
+    return BAND_TEXT.get(band, "-")
 
 
 def run_status(source: Sequence[SlaRecord] | Mapping[str, Any]) -> str:

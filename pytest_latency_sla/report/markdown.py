@@ -18,11 +18,11 @@ from .document import (
     xdist_note,
 )
 from .labels import (
-    BAND_TEXT,
     STATUS_TEXT,
     advice_header,
     advice_of,
     advice_rows,
+    band_label,
     budget_label,
     change_label,
     cold_text,
@@ -95,7 +95,7 @@ def _row(record: SlaRecord, compared: bool) -> str:
         fmt.duration(record["measured_s"]),
         fmt.duration(record["p50_s"]),
         fmt.margin(record["margin"]),
-        BAND_TEXT.get(record["band"] or "", "-"),
+        band_label(record),
         f"**{verdict}**"
         if verdict in ("fail", "inconclusive") or "cold miss" in verdict
         else verdict,

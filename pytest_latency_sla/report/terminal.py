@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from .. import fmt
 from .document import sort_by_margin, tracer_text
 from .labels import (
-    BAND_TEXT,
     advice_header,
     advice_of,
     advice_rows,
+    band_label,
     budget_label,
     change_label,
     cold_text,
@@ -42,7 +42,7 @@ def _row(record: SlaRecord, verbose: bool, compared: bool) -> list[str]:
         fmt.duration(record["measured_s"]),
         fmt.duration(record["p50_s"]),
         fmt.margin(record["margin"]),
-        BAND_TEXT.get(record["band"] or "", "-"),
+        band_label(record),
         verdict_label(record),
         fmt.count(record["samples"]),
         fmt.rate(record["throughput"]),
