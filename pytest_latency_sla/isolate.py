@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import secrets
 import signal
 import sys
 import time
@@ -208,9 +209,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(conn: Connection, payload: bytes, parent: int) -> None:
-    """The worker process: load the task, run it, send the reply back."""
+def _worker(conn: Connection, payload: bytes, parent: int, token: str) -> None:
+    """The worker process: load the task, run it, send the reply back. ``token`` goes in
+    its environment, for what the measured code starts to inherit (see
+    :func:`_kill_leftovers`)."""
     _die_with_parent(parent)
+    os.environ[LEFTOVER_ENV] = token
     import faulthandler
 
     # A native crash then prints the Python stack to stderr (captured with the test);
@@ -311,8 +315,11 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
 
     context = multiprocessing.get_context("spawn")
     reader, writer = context.Pipe(duplex=False)
+    token = secrets.token_hex(8)
     process = context.Process(
-        target=_worker, args=(writer, payload, os.getpid()), name="pytest-latency-sla-worker"
+        target=_worker,
+        args=(writer, payload, os.getpid(), token),
+        name="pytest-latency-sla-worker",
     )
     data: bytes | None = None
     timed_out = False
@@ -348,6 +355,7 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
         reader.close()
         exitcode = process.exitcode
         process.close()
+        _kill_leftovers(token)
     if timed_out:
         raise WorkerTimeoutError(_timeout_message(timeout))
     if data is None:
@@ -375,6 +383,33 @@ def _kill_with_descendants(pid: int | None) -> None:
     for child in _descendants(pid):
         with contextlib.suppress(OSError):
             os.kill(child, signal.SIGKILL)
+
+
+#: Set to a token of its own in each worker's environment, which what the measured code
+#: starts inherits: see :func:`_kill_leftovers`.
+LEFTOVER_ENV = "PYTEST_LATENCY_SLA_WORKER"
+
+
+def _kill_leftovers(token: str) -> None:
+    """Kill the processes that hold a worker's ``token`` in their environment, once the
+    worker has ended, however it ended: what the measured code started and left running.
+    A child of a worker that crashed or exited is no longer under it (its parent is now
+    init), so it is found by what it inherited. Linux, from ``/proc``; a process that
+    cleared its environment is not found."""
+    if not os.path.isdir("/proc"):
+        return
+    mark = f"\0{LEFTOVER_ENV}={token}\0".encode()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as environ:
+                held = mark in b"\0" + environ.read()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if held:
+            with contextlib.suppress(OSError):
+                os.kill(int(name), signal.SIGKILL)
 
 
 def _descendants(pid: int) -> list[int]:

@@ -151,6 +151,39 @@ def test_what_the_measured_code_started_ends_with_the_killed_worker(tmp_path: Pa
     assert not Path(f"/proc/{child}").exists()
 
 
+def start_a_child_then(pid_file: str, end: str) -> None:
+    """Start a process, write its pid, then return, exit or crash as ``end`` says."""
+    child = subprocess.Popen(["sleep", "120"])
+    Path(pid_file).write_text(str(child.pid), encoding="utf-8")
+    if end == "exit":
+        os._exit(3)
+    if end == "crash":
+        import ctypes
+
+        ctypes.string_at(0)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="processes are found in /proc")
+@pytest.mark.parametrize("end", ["return", "exit", "crash"])
+def test_what_the_measured_code_started_ends_with_its_worker_however_it_ends(
+    tmp_path: Path, end: str
+) -> None:
+    """A trial: a child started by an isolated callable was left behind (reparented to
+    init) when the worker crashed, exited, or simply finished; only the timeout path
+    killed it. It is found by the worker's token in its environment now."""
+    pid_file = tmp_path / "child.pid"
+    if end == "return":
+        run(start_a_child_then, str(pid_file), end, timeout=30)
+    else:
+        with pytest.raises(isolate.WorkerCrashedError):
+            run(start_a_child_then, str(pid_file), end, timeout=30)
+    child = int(pid_file.read_text(encoding="utf-8").split()[-1])
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # (killed; reaped by init, its parent gone)
+    assert not Path(f"/proc/{child}").exists()
+
+
 def test_what_the_callable_raises_comes_back_with_its_traceback() -> None:
     with pytest.raises(json.JSONDecodeError, match="Expecting") as info:
         run(json.loads, "{x")
