@@ -264,7 +264,7 @@ def run_cold(
     after_idle: int | None = None
     for number in range(runs):
         gap = idle_gap_s if number == 0 else None
-        wait = timeout
+        wait = timeout + (gap or 0.0)  # the idle gap on top (sla_timeout could never fit it)
         if until is not None:
             # An equal share of what is left to each start still to make (the first's
             # idle gap on top of its share).

@@ -349,8 +349,8 @@ class Settings:
     )
     timeout: float = setting(
         60.0,
-        "seconds an isolated measurement may take, worker start included, before its "
-        "process is killed and the test fails",
+        "seconds an isolated measurement (or a cold start's process) may take, worker "
+        "start included, before its process is killed and the test fails",
         _number(0, 86400, True, False),
         metavar="SECONDS",
         unit="s",
