@@ -23,6 +23,7 @@ from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
 from .messages import progress_line, verdict_message
 from .result import SlaResult, Verdict, judged, judged_percentile
+from .sweep import raised_at
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -233,7 +234,8 @@ class SlaFixture:
             elif swept is not None and isinstance(exc, ModelRunError) and len(swept[1]) > 1:
                 # The model raised at the first size: the others stand, from the next on.
                 name, sizes, sized, raised = swept
-                rest = (name, sizes[1:], sized[1:], [*raised, (sizes[0], problem)])
+                first = (sizes[0], raised_at(problem, name, sizes[0]))
+                rest = (name, sizes[1:], sized[1:], [*raised, first])
                 options = (providers, session_options, advise, own, rest)
                 return self._onnx(model, feeds, sized[1], *options)
         else:
@@ -421,11 +423,7 @@ class SlaFixture:
         return None if settings.disable else settings.compare_ref or settings.compare_dir
 
     def _sweep(
-        self,
-        job: OnnxJob,
-        first: Measured,
-        swept: Swept,
-        after: followups.After,
+        self, job: OnnxJob, first: Measured, swept: Swept, after: followups.After
     ) -> tuple[SweepEntry, str | None]:
         """Every size of a sweep measured (the first already is) and summarized, ``after``
         the first; the sizes that could not be measured, in a sentence (or None)."""
@@ -450,8 +448,9 @@ class SlaFixture:
             try:
                 other = self._runner().onnx(dataclasses.replace(job, dims=sized), timing)
             except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
-                problems.append(f"size {size}: {exc}")  # the other sizes stand
-                unmeasured.append((size, str(exc)))
+                told = raised_at(str(exc), swept[0], size, isinstance(exc, ModelRunError))
+                problems.append(f"size {size}: {told}")  # the other sizes stand
+                unmeasured.append((size, told))
                 continue
             self._run_clock.add(other.sampling)
             results.append((size, self._result(other)))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .result import SlaResult
     from .schema import SweepEntry, SweepSize
 
-__all__ = ["Swept", "parse_sweep", "sweep_entry", "sweep_sizes"]
+__all__ = ["Swept", "parse_sweep", "raised_at", "sweep_entry", "sweep_sizes"]
 
 _EXAMPLE = "sweep={'batch': [1, 8, 64, 512]}"
 
@@ -106,6 +106,15 @@ def sweep_conflict(dim: str, feeds: object, dims: object) -> str | None:
 #: A sweep as measured: the dimension, its sizes, their dims, and the sizes before the
 #: first measured at which the model raised, with what it raised (``sla.onnx()``).
 Swept = tuple[str, list[int], list[dict[str, int]], list[tuple[int, str]]]
+
+
+def raised_at(problem: str, name: str, size: int, ran: bool = True) -> str:
+    """What the model raised at a size of the sweep (``ran``: when run; else ``problem``
+    as it is), with the remedy that fits a sweep (its advice may name feeds=, which a
+    swept input cannot take)."""
+    if not ran:
+        return problem
+    return f"{problem} (if the model cannot run at {name}={size}, drop that size from sweep=)"
 
 
 def sweep_sizes(

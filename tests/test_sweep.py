@@ -177,9 +177,13 @@ def test_a_first_size_the_model_raises_at_leaves_the_others_measured(
     result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["sla.onnx(): sweep= size 4: model * raised when run *"])
+    # Its advice names feeds=, which a swept input cannot take: the sweep's remedy too.
+    drop = "(if the model cannot run at batch={}, drop that size from sweep=)"
+    assert drop.format(4) in result.stdout.str()
     (record,) = load_report(pytester.path / "r.json")["results"]
     assert [s["size"] for s in record["sweep"]["sizes"]] == [8, 16]
     assert [u["size"] for u in record["sweep"]["unmeasured"]] == [4, 12]
+    assert record["sweep"]["unmeasured"][1]["problem"].endswith(drop.format(12))
     assert record["verdict"] == "pass"  # the first size measured: 8
 
 
