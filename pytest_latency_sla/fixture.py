@@ -23,7 +23,7 @@ from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
 from .messages import progress_line, verdict_message
 from .result import SlaResult, Verdict, judged, judged_percentile
-from .sweep import raised_at
+from .sweep import raised_at, sweep_problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -230,7 +230,7 @@ class SlaFixture:
         except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
             problem = str(exc)
             if swept is not None and problem.startswith("dims names"):
-                problem = "sweep=" + problem.removeprefix("dims")  # the user gave sweep=
+                problem = sweep_problem(problem)  # the user gave sweep=
             elif swept is not None and isinstance(exc, ModelRunError) and len(swept[1]) > 1:
                 # The model raised at the first size: the others stand, from the next on.
                 name, sizes, sized, raised = swept

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .result import SlaResult
     from .schema import SweepEntry, SweepSize
 
-__all__ = ["Swept", "parse_sweep", "raised_at", "sweep_entry", "sweep_sizes"]
+__all__ = ["Swept", "parse_sweep", "raised_at", "sweep_entry", "sweep_problem", "sweep_sizes"]
 
 _EXAMPLE = "sweep={'batch': [1, 8, 64, 512]}"
 
@@ -106,6 +106,16 @@ def sweep_conflict(dim: str, feeds: object, dims: object) -> str | None:
 #: A sweep as measured: the dimension, its sizes, their dims, and the sizes before the
 #: first measured at which the model raised, with what it raised (``sla.onnx()``).
 Swept = tuple[str, list[int], list[dict[str, int]], list[tuple[int, str]]]
+
+
+def sweep_problem(problem: str) -> str:
+    """A ``dims names ...`` problem of the dimension a ``sweep=`` names, told of the
+    sweep, with a remedy a sweep can follow (a trial: "write dims={'batch': <size>}")."""
+    problem = "sweep=" + problem.removeprefix("dims")
+    problem = problem.replace("write dims={", "write sweep={").replace(": <size>}", ": [<sizes>]}")
+    if problem.endswith("by the model") or "every dimension is fixed" in problem:
+        problem += "; a size the model fixes cannot be swept (export it with a symbolic one)"
+    return problem
 
 
 def raised_at(problem: str, name: str, size: int, ran: bool = True) -> str:

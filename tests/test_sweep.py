@@ -243,3 +243,27 @@ def test_progress_lines_of_a_sweep_name_the_size(pytester: pytest.Pytester) -> N
     assert "sla: test_sizes.py::test_sizes (batch=16): " in text
     assert "sla: test_sizes.py::test_sizes (batch=256): " in text
     assert "test_sizes #2" not in text
+
+
+def test_a_dims_problem_of_the_swept_dimension_gets_a_remedy_a_sweep_can_follow() -> None:
+    """A trial: sweep={'x[0]': ...} was told to "write dims={'batch': <size>}", and a
+    size fixed by the model got no remedy."""
+    from pytest_latency_sla.sweep import sweep_problem
+
+    named = "dims names 'x[0]', axis 0 of 'x', which is named 'batch': write dims={'batch': <size>}"
+    assert sweep_problem(named) == (
+        "sweep= names 'x[0]', axis 0 of 'x', which is named 'batch': write "
+        "sweep={'batch': [<sizes>]}"
+    )
+    fixed = "dims names 'x[1]', axis 1 of 'x', which is fixed at 64 by the model"
+    assert sweep_problem(fixed) == (
+        "sweep= names 'x[1]', axis 1 of 'x', which is fixed at 64 by the model; a size the "
+        "model fixes cannot be swept (export it with a symbolic one)"
+    )
+    none = (
+        "dims names 'batch', which is no symbolic dimension of the model's inputs (its "
+        "symbolic dimensions: none: every dimension is fixed)"
+    )
+    assert sweep_problem(none).endswith(
+        "; a size the model fixes cannot be swept (export it with a symbolic one)"
+    )
