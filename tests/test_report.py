@@ -352,12 +352,12 @@ def test_table_verbose_adds_cold_start_subject_and_threads() -> None:
         record("test_c", None),
     ]
     quiet = terminal.table(records, verbosity=0)
-    assert "cold start" not in quiet[0]
+    assert "first call" not in quiet[0]
     assert "threads" not in quiet[0]
     lines = terminal.table(records, verbosity=1)
     spans = _columns(lines)
     header = _cells(lines[0], spans)
-    assert header[-3:] == ["cold start", "measured what", "threads"]
+    assert header[-3:] == ["first call", "measured what", "threads"]
     rows = {cells[0]: cells for cells in (_cells(line, spans) for line in lines[2:])}
     assert rows["test_a"][-3:] == ["4.00 ms", "model.onnx [CPU]", "default"]
     assert rows["test_b"][-3:] == ["4.00 ms", "model.onnx", "2/default"]

@@ -216,7 +216,7 @@ def _stats(record: SlaRecord) -> str:
     if pct not in record["percentiles_s"]:
         columns.append((pct, record["measured_s"]))
     columns += [("mean", record["mean_s"]), ("min", record["min_s"]), ("max", record["max_s"])]
-    columns.append(("cold start", record["cold_start_s"]))
+    columns.append(("first call", record["cold_start_s"]))  # (cold_ms= is "cold start")
     head, cells = [], []
     for name, value in columns:
         css = ' class="judged"' if name == pct else ""

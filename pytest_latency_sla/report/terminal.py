@@ -71,7 +71,7 @@ def _threads(record: SlaRecord) -> str:
 
 
 _HEADER = ["test", "budget", "measured", "p50", "margin", "band", "verdict", "calls", "rate"]
-_HEADER_VERBOSE = ["cold start", "measured what", "threads"]
+_HEADER_VERBOSE = ["first call", "measured what", "threads"]
 _RIGHT = {2, 3, 4, 7, 8, 9}
 
 
