@@ -238,6 +238,8 @@ class SlaFixture:
                 rest = (name, sizes[1:], sized[1:], [*raised, first])
                 options = (providers, session_options, advise, own, rest)
                 return self._onnx(model, feeds, sized[1], *options)
+            elif swept is not None and swept[3]:  # the last size raised too: at every size
+                problem = f"sweep= size {swept[1][0]}: {problem}; the sizes before raised too"
         else:
             steps = (job, timing, own, swept, after, (ref, base, looked), measured)
             return self.judge(measured, functools.partial(self._follow, *steps))

@@ -185,6 +185,21 @@ def test_a_first_size_the_model_raises_at_leaves_the_others_measured(
     assert [u["size"] for u in record["sweep"]["unmeasured"]] == [4, 12]
     assert record["sweep"]["unmeasured"][1]["problem"].endswith(drop.format(12))
     assert record["verdict"] == "pass"  # the first size measured: 8
+    # At no size: the last one's problem, and that the sizes before raised too.
+    pytester.makepyfile(
+        test_m="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_m(sla):
+            sla.onnx("m.onnx", sweep={"batch": [3, 5]})
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["sla.onnx(): sweep= size 5: model * raised when run *; the sizes before raised too *"]
+    )
 
 
 def test_an_inconclusive_size_says_why() -> None:
