@@ -24,6 +24,7 @@ import pickle
 import secrets
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
@@ -209,12 +210,9 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(conn: Connection, payload: bytes, parent: int, token: str) -> None:
-    """The worker process: load the task, run it, send the reply back. ``token`` goes in
-    its environment, for what the measured code starts to inherit (see
-    :func:`_kill_leftovers`)."""
+def _worker(conn: Connection, payload: bytes, parent: int) -> None:
+    """The worker process: load the task, run it, send the reply back."""
     _die_with_parent(parent)
-    os.environ[LEFTOVER_ENV] = token
     import faulthandler
 
     # A native crash then prints the Python stack to stderr (captured with the test);
@@ -317,14 +315,28 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
     reader, writer = context.Pipe(duplex=False)
     token = secrets.token_hex(8)
     process = context.Process(
-        target=_worker,
-        args=(writer, payload, os.getpid(), token),
-        name="pytest-latency-sla-worker",
+        target=_worker, args=(writer, payload, os.getpid()), name="pytest-latency-sla-worker"
     )
     data: bytes | None = None
     timed_out = False
     try:
-        process.start()
+        # The token in the environment the worker starts with (not set in it: a child it
+        # forks copies that first environment, which /proc shows). Not in that of the
+        # resource tracker multiprocessing starts beside the first worker: it stays.
+        if sys.platform != "win32":
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
+        with _START_LOCK:
+            before = os.environ.get(LEFTOVER_ENV)
+            os.environ[LEFTOVER_ENV] = token
+            try:
+                process.start()
+            finally:
+                if before is None:
+                    del os.environ[LEFTOVER_ENV]
+                else:
+                    os.environ[LEFTOVER_ENV] = before
         # Only the worker holds the writing end now: its death reads as end-of-file.
         writer.close()
         deadline = time.monotonic() + timeout
@@ -388,6 +400,8 @@ def _kill_with_descendants(pid: int | None) -> None:
 #: Set to a token of its own in each worker's environment, which what the measured code
 #: starts inherits: see :func:`_kill_leftovers`.
 LEFTOVER_ENV = "PYTEST_LATENCY_SLA_WORKER"
+#: Held while a worker starts with its token in this process's environment.
+_START_LOCK = threading.Lock()
 
 
 def _kill_leftovers(token: str) -> None:

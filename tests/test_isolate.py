@@ -155,6 +155,14 @@ def start_a_child_then(pid_file: str, end: str) -> None:
     """Start a process, write its pid, then return, exit or crash as ``end`` says."""
     child = subprocess.Popen(["sleep", "120"])
     Path(pid_file).write_text(str(child.pid), encoding="utf-8")
+    if end == "fork":
+        # A child forked (not a program started): it copies the worker's first environment.
+        forked = os.fork()
+        if forked == 0:
+            time.sleep(120)
+            os._exit(0)
+        Path(pid_file).write_text(f"{child.pid} {forked}", encoding="utf-8")
+        return
     if end == "exit":
         os._exit(3)
     if end == "crash":
@@ -164,7 +172,7 @@ def start_a_child_then(pid_file: str, end: str) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="processes are found in /proc")
-@pytest.mark.parametrize("end", ["return", "exit", "crash"])
+@pytest.mark.parametrize("end", ["return", "exit", "crash", "fork"])
 def test_what_the_measured_code_started_ends_with_its_worker_however_it_ends(
     tmp_path: Path, end: str
 ) -> None:
@@ -172,16 +180,16 @@ def test_what_the_measured_code_started_ends_with_its_worker_however_it_ends(
     init) when the worker crashed, exited, or simply finished; only the timeout path
     killed it. It is found by the worker's token in its environment now."""
     pid_file = tmp_path / "child.pid"
-    if end == "return":
+    if end in ("return", "fork"):
         run(start_a_child_then, str(pid_file), end, timeout=30)
     else:
         with pytest.raises(isolate.WorkerCrashedError):
             run(start_a_child_then, str(pid_file), end, timeout=30)
-    child = int(pid_file.read_text(encoding="utf-8").split()[-1])
+    children = [int(pid) for pid in pid_file.read_text(encoding="utf-8").split()]
     deadline = time.monotonic() + 5
-    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+    while any(Path(f"/proc/{c}").exists() for c in children) and time.monotonic() < deadline:
         time.sleep(0.05)  # (killed; reaped by init, its parent gone)
-    assert not Path(f"/proc/{child}").exists()
+    assert not [c for c in children if Path(f"/proc/{c}").exists()]
 
 
 def test_what_the_callable_raises_comes_back_with_its_traceback() -> None:
