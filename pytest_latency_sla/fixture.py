@@ -111,8 +111,7 @@ class SlaFixture:
 
     @property
     def isolated(self) -> bool:
-        """Whether measurements run in a separate process (marker ``isolate=`` or
-        ``sla_isolate``)."""
+        """Whether measurements run in a separate process (``isolate=``, ``sla_isolate``)."""
         return self._isolate
 
     @property
@@ -213,36 +212,37 @@ class SlaFixture:
         settings = self._settings
         ref = self._base_label()
         base, looked = followups.look_up_base(job, settings, ref) if ref else (None, None)
-        after = followups.After(
-            revision=base is not None,
-            sizes=len(swept[1]) - 1 if swept else 0,
-            cold=self._cold_ms is not None and not settings.disable,
-            advise=not settings.disable and (settings.advise if advise is None else advise),
-        )
-        timing = self._timing(onnx=True, after=after)
-        try:
-            measured = self._runner().onnx(job, timing)
-        except ort.ProviderUnavailableError as exc:
-            problem = str(exc)
-            if not settings.require_providers:
-                problem += " (skipped; --sla-require-providers makes this a failure)"
-                pytest.skip(f"sla.onnx(): {problem} (in {self._nodeid})")
-        except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
-            problem = str(exc)
-            if swept is not None and problem.startswith("dims names"):
-                problem = sweep_problem(problem)  # the user gave sweep=
-            elif swept is not None and isinstance(exc, ModelRunError) and len(swept[1]) > 1:
-                # The model raised at the first size: the others stand, from the next on.
-                name, sizes, sized, raised = swept
-                first = (sizes[0], raised_at(problem, name, sizes[0]))
-                rest = (name, sizes[1:], sized[1:], [*raised, first])
-                options = (providers, session_options, advise, own, rest)
-                return self._onnx(model, feeds, sized[1], *options)
-            elif swept is not None and swept[3]:  # the last size raised too: at every size
-                problem = f"sweep= size {swept[1][0]}: {problem}; the sizes before raised too"
-        else:
-            steps = (job, timing, own, swept, after, (ref, base, looked), measured)
-            return self.judge(measured, functools.partial(self._follow, *steps))
+        while True:  # over a sweep's sizes while the model raises at the first: the rest stand
+            after = followups.After(
+                revision=base is not None,
+                sizes=len(swept[1]) - 1 if swept else 0,
+                cold=self._cold_ms is not None and not settings.disable,
+                advise=not settings.disable and (settings.advise if advise is None else advise),
+            )
+            timing = self._timing(onnx=True, after=after)
+            try:
+                measured = self._runner().onnx(job, timing)
+            except ort.ProviderUnavailableError as exc:
+                problem = str(exc)
+                if not settings.require_providers:
+                    problem += " (skipped; --sla-require-providers makes this a failure)"
+                    pytest.skip(f"sla.onnx(): {problem} (in {self._nodeid})")
+            except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+                problem = str(exc)
+                if swept is not None and problem.startswith("dims names"):
+                    problem = sweep_problem(problem)  # the user gave sweep=
+                elif swept is not None and isinstance(exc, ModelRunError) and len(swept[1]) > 1:
+                    name, sizes, sized, raised = swept
+                    raised = [*raised, (sizes[0], raised_at(problem, name, sizes[0]))]
+                    swept = (name, sizes[1:], sized[1:], raised)
+                    job = dataclasses.replace(job, dims=sized[1])
+                    continue
+                elif swept is not None and swept[3]:  # the last size raised too: every size
+                    problem = f"sweep= size {swept[1][0]}: {problem}; the sizes before raised too"
+            else:
+                steps = (job, timing, own, swept, after, (ref, base, looked), measured)
+                return self.judge(measured, functools.partial(self._follow, *steps))
+            break
         # Outside the except blocks, so the failure is one sentence, not a chained traceback.
         what = f"sla.compare(): {own[0]!r}" if own else "sla.onnx()"
         pytest.fail(f"{what}: {problem} (in {self._nodeid})", pytrace=False)

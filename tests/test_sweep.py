@@ -180,6 +180,7 @@ def test_a_first_size_the_model_raises_at_leaves_the_others_measured(
     # Its advice names feeds=, which a swept input cannot take: the sweep's remedy too.
     drop = "(if the model cannot run at batch={}, drop that size from sweep=)"
     assert drop.format(4) in result.stdout.str()
+    assert "During handling of the above exception" not in result.stdout.str()  # (a review)
     (record,) = load_report(pytester.path / "r.json")["results"]
     assert [s["size"] for s in record["sweep"]["sizes"]] == [8, 16]
     assert [u["size"] for u in record["sweep"]["unmeasured"]] == [4, 12]
