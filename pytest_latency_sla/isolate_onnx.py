@@ -25,6 +25,7 @@ from .isolate import (
     Reply,
     RunFailed,
     WorkerFailedError,
+    WorkerTimeoutError,
     _dumps,
     _measured,
     _run,
@@ -245,6 +246,23 @@ def run_quantize(
     raise WorkerFailedError(f"the quantizer gave no model ({type(reply).__name__})")
 
 
+def _cold_timeout(wait: float, timeout: float, cut_by: str | None) -> str:
+    """Why a cold start's fresh process was killed: ``sla_timeout``, or (``cut_by``) its
+    share of what a timeout around the test left."""
+    killed = (
+        f"a fresh process did not create the session and time its first call in the "
+        f"{wait:.3g} s it had, so it was killed"
+    )
+    if cut_by is not None:
+        return f"{killed} (its share of what {cut_by} left): raise that, or drop cold_ms="
+    raised = f"{max(timeout * 2, 1):g}"
+    return (
+        f"{killed} (sla_timeout: {timeout:g} s, and the first process's idle gap); if the "
+        f"model is just slow to load, raise the limit, e.g. --sla-timeout={raised} or "
+        f"sla_timeout = {raised} in the ini file"
+    )
+
+
 def run_cold(
     job: OnnxJob,
     runs: int,
@@ -284,7 +302,11 @@ def run_cold(
                 )
             wait = min(timeout, share) + idle
         task = _ColdTask(job, gap)
-        reply = _run(_dumps(task, parts), wait, onnx=True)
+        try:
+            reply = _run(_dumps(task, parts), wait, onnx=True)
+        except WorkerTimeoutError:
+            cut_by = until[1] if until is not None and wait - (gap or 0.0) < timeout else None
+            raise WorkerTimeoutError(_cold_timeout(wait, timeout, cut_by)) from None
         if not isinstance(reply, Made):
             _raise_onnx(reply)
         created, first, after = reply.value

@@ -77,7 +77,7 @@ _RIGHT = {2, 3, 4, 7, 8, 9}
 
 def table(records: Sequence[SlaRecord], verbosity: int = 0) -> list[str]:
     """The SLA table, tightest margin first. A change column appears against a
-    baseline; ``verbosity > 0`` adds cold start, the model or callable with its
+    baseline; ``verbosity > 0`` adds the first call, the model or callable with its
     providers, and the session's thread setting."""
     verbose = verbosity > 0
     compared = any(r["comparison"] is not None for r in records)
