@@ -885,14 +885,14 @@ def test_report_table(pytester: pytest.Pytester, flag: list[str]) -> None:
             "sla: 2 SLA measurements: 2 pass*",
         ]
     )
-    assert "cold start" not in result.stdout.str()
+    assert "first call" not in result.stdout.str()
 
 
 def test_verbose_report_adds_columns(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_two=TWO_SLA_TESTS)
     result = pytester.runpytest("-v", "--sla-report", *FAST)
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["test * budget * rate * cold start * measured what * threads"])
+    result.stdout.fnmatch_lines(["test * budget * rate * first call * measured what * threads"])
 
 
 def test_report_without_measurements(pytester: pytest.Pytester) -> None:
