@@ -259,8 +259,9 @@ class SlaFixture:
         result: SlaResult,
     ) -> followups.Followed:
         """What follows the measurement, ``after`` it, once it is recorded: the base
-        revision's model side by side, the sweep's other sizes, cold starts, the advisor;
-        each fitted to a timeout around the test when it starts."""
+        revision's model side by side, the sweep's other sizes, cold starts, the advisor
+        (no "stop optimizing" in a test failed anyway), each fitted to a timeout in turn."""
+        from .cold import measure_cold
         from .runner import AdviseRequest
 
         ref, base, revision = revision_of
@@ -272,15 +273,15 @@ class SlaFixture:
         after = dataclasses.replace(after, sizes=0)
         cold = None
         if after.cold:
-            from .cold import measure_cold
-
             after = after.without("cold")
-            ms = self._cold_ms or 0.0
-            cold = measure_cold(job, ms, self._settings.timeout, self._until(after))
+            until = self._until(after)
+            cold = measure_cold(job, self._cold_ms or 0.0, self._settings.timeout, until)
         advice = None
         if after.advise:  # the last part of a timeout around the test: all that is left
             until = self._until(followups.After())
             request = AdviseRequest.of(result, self._settings.timeout, own, until)
+            failed = unswept or (isinstance(cold, dict) and cold["verdict"] == "fail")
+            request = dataclasses.replace(request, stop=request.stop and not failed)
             advice = followups.advice(job, request, timing, self._runner())
         return followups.Followed(revision, sweep, unswept, cold, advice)
 

@@ -264,3 +264,28 @@ def test_cold_ms_on_a_test_that_measures_no_model_fails_saying_so(
     result.stdout.fnmatch_lines(["sla: *; 2 tests failed with no budget missed (*)*"])
     # --sla-disable judges no budget of any kind.
     pytester.runpytest(*FAST, "--sla-disable", "test_cold_start.py").assert_outcomes(passed=1)
+
+
+def test_a_missed_cold_start_leaves_stop_optimizing_out_of_the_advice(
+    pytester: pytest.Pytester,
+) -> None:
+    """A review: a test that failed its cold start read "headroom" in its row, and its
+    advice sentence still ended "stop optimizing"."""
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_cold_advice="""
+        import pytest
+
+        @pytest.mark.sla(ms=500, cold_ms=0.01)
+        def test_model(sla):
+            sla.onnx("funnel.onnx", advise=True)
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)
+    (record,) = load_report(pytester.path / "r.json")["results"]
+    assert record["cold"]["verdict"] == "fail"
+    assert record["band"] == "headroom"
+    sentence = record["advice"]["sentence"]
+    assert sentence, record["advice"]
+    assert "stop optimizing" not in sentence, sentence
