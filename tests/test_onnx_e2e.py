@@ -7,6 +7,7 @@ import subprocess
 from typing import TYPE_CHECKING
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto
 from onnx_models import (
@@ -787,14 +788,14 @@ def test_compare_ref_under_isolation_compares_in_a_worker(pytester: pytest.Pytes
     assert record["revision"]["p50_ratio"][1] > 1.5
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-@pytest.mark.parametrize("isolate", [False, True], ids=["in-process", "isolated"])
-def test_a_base_that_cannot_take_the_feeds_fails_with_a_sentence_and_keeps_the_head(
-    pytester: pytest.Pytester, isolate: bool
-) -> None:
+def _against_a_broken_base(
+    pytester: pytest.Pytester, base: onnx.ModelProto, isolate: bool
+) -> pytest.RunResult:
+    """A test of m.onnx, committed on main as ``base`` and changed to a MatMul chain, run
+    with --sla-compare-ref=main and a JSON report (r.json); its one test failed."""
     root = pytester.path
     _git(root, "init", "-q", "-b", "main")
-    save(multi_input_model(), root / "m.onnx")  # the base had other inputs
+    save(base, root / "m.onnx")
     pytester.makepyfile(
         test_m=f"""
         import numpy as np
@@ -810,6 +811,15 @@ def test_a_base_that_cannot_take_the_feeds_fails_with_a_sentence_and_keeps_the_h
     save(matmul_chain_model(2), root / "m.onnx")
     result = pytester.runpytest(*FAST, "--sla-compare-ref=main", "--sla-report=json:r.json")
     result.assert_outcomes(failed=1)
+    return result
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("isolate", [False, True], ids=["in-process", "isolated"])
+def test_a_base_that_cannot_take_the_feeds_fails_with_a_sentence_and_keeps_the_head(
+    pytester: pytest.Pytester, isolate: bool
+) -> None:
+    result = _against_a_broken_base(pytester, multi_input_model(), isolate)  # other inputs
     result.stdout.fnmatch_lines(
         [
             "sla.onnx(): the model at main cannot be compared with these inputs: feeds names "
@@ -819,7 +829,7 @@ def test_a_base_that_cannot_take_the_feeds_fails_with_a_sentence_and_keeps_the_h
             "test_m.py::test_m)"
         ]
     )
-    (record,) = load_report(root / "r.json")["results"]
+    (record,) = load_report(pytester.path / "r.json")["results"]
     assert record["verdict"] == "pass"  # the head's measurement stands, recorded
 
 
@@ -830,24 +840,7 @@ def test_a_base_that_raises_when_run_is_named_as_the_bases_problem_and_keeps_the
     """The base's model loads and takes the feeds but raises when run (a Reshape that
     does not fit them): the message named it by its bytes' hash and told the user to
     check the feeds' values, as if the head's model had raised."""
-    root = pytester.path
-    _git(root, "init", "-q", "-b", "main")
-    save(misfit_reshape_model(), root / "m.onnx")
-    pytester.makepyfile(
-        test_m=f"""
-        import numpy as np
-        import pytest
-
-        @pytest.mark.sla(ms=500, isolate={isolate})
-        def test_m(sla):
-            sla.onnx("m.onnx", feeds={{"x": np.ones((1, 192), np.float32)}})
-        """
-    )
-    _git(root, "add", ".")
-    _git(root, "commit", "-q", "-m", "base")
-    save(matmul_chain_model(2), root / "m.onnx")
-    result = pytester.runpytest(*FAST, "--sla-compare-ref=main", "--sla-report=json:r.json")
-    result.assert_outcomes(failed=1)
+    result = _against_a_broken_base(pytester, misfit_reshape_model(), isolate)
     result.stdout.fnmatch_lines(
         [
             "sla.onnx(): measured side by side with main: the model at main raised when run "
@@ -856,7 +849,7 @@ def test_a_base_that_raises_when_run_is_named_as_the_bases_problem_and_keeps_the
             "--sla-compare-dir) (in test_m.py::test_m)"
         ]
     )
-    (record,) = load_report(root / "r.json")["results"]
+    (record,) = load_report(pytester.path / "r.json")["results"]
     assert record["verdict"] == "pass"  # the head's measurement stands, recorded
 
 
