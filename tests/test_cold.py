@@ -63,17 +63,30 @@ def test_cold_starts_left_too_little_time_by_a_timeout_say_so_without_starting_a
     assert time.monotonic() - started < 1.0
 
 
-def test_sla_timeout_bounds_each_cold_start_with_the_idle_gap_on_top() -> None:
+def test_sla_timeout_bounds_each_cold_start_with_the_idle_gap_on_top(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A trial: the first fresh process also idles 2 s, and an sla_timeout of 2 s (the
     limit the message advised after 1 s) could never fit it; the message spoke of "the
     isolated measurement" on a test that was not isolated."""
+    from pytest_latency_sla import isolate_onnx
     from pytest_latency_sla.cold import measure_cold
+    from pytest_latency_sla.isolate import Made
     from pytest_latency_sla.runner import OnnxJob
 
     job = OnnxJob(str(FUNNEL), None, None, None, None)
-    found = measure_cold(job, 10_000.0, 2.0)
+    waits: list[float] = []
+
+    def worker(payload: bytes, wait: float, onnx: bool) -> Made:
+        waits.append(wait)  # (no process: what each would have been given)
+        return Made((8 * MS, 1 * MS, 2 * MS if len(waits) == 1 else None))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(isolate_onnx, "_run", worker)
+        found = measure_cold(job, 10_000.0, 2.0)
     assert isinstance(found, dict), found
     assert found["runs"] == 5
+    assert waits == [2.0 + IDLE_GAP_S, 2.0, 2.0, 2.0, 2.0]
     cut = measure_cold(job, 10_000.0, 0.05)
     assert cut == (
         "cold start (cold_ms=): a fresh process did not create the session and time its "
