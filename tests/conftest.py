@@ -10,6 +10,10 @@ import pkgutil
 # made, so without this the first in-process run that measures imports it and every later
 # one fails ("cannot load module more than once per process") when a test file runs alone.
 import numpy  # noqa: F401
+
+# ... and so does onnx's C extension ("refusing to add duplicate key"): the advisor imports
+# it inside an in-process run, and a later test of the same process that imports it aborted.
+import onnx  # noqa: F401
 import pytest
 
 import pytest_latency_sla
