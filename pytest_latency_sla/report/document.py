@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_document",
+    "cold_missed",
     "failed_anyway",
     "first_few",
     "inconclusive_fails",
@@ -33,6 +34,12 @@ __all__ = [
     "unmatched_line",
     "xdist_note",
 ]
+
+
+def cold_missed(record: SlaRecord) -> bool:
+    """Whether the record's cold start (``cold_ms=``) missed its budget."""
+    cold = record.get("cold")
+    return cold is not None and cold["verdict"] == "fail"
 
 
 def totals(
@@ -65,7 +72,7 @@ def totals(
         ),
         "improvements": statuses.count("improvement"),
         "mismatches": statuses.count("mismatch"),
-        "cold_fail": sum(1 for r in counted if (c := r.get("cold")) and c["verdict"] == "fail"),
+        "cold_fail": sum(1 for r in counted if cold_missed(r)),
         "xfailed": len(records) - len(counted),
         "failed_tests": len(failed_anyway(records, inconclusive_fails)),
         "tightest_margin": tightest["margin"] if tightest else None,
@@ -84,11 +91,10 @@ def failed_anyway(records: Sequence[SlaRecord], inconclusive_fails: bool = True)
     for record in records:
         if record.get("outcome") != "failed":
             continue
-        cold = record.get("cold")
         explained = (
             record["verdict"] == "fail"
             or (record["verdict"] == "inconclusive" and inconclusive_fails)
-            or (cold is not None and cold["verdict"] == "fail")
+            or cold_missed(record)
             or _change(record) == "regression"
         )
         failed[record["nodeid"]] = failed.get(record["nodeid"], False) or explained

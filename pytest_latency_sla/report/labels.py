@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fmt
 from ..schema import BUSY_MISMATCH, NO_MEDIAN, RENAMED
-from .document import failed_anyway, first_few, revision_counts, sort_by_margin, totals
+from .document import cold_missed, failed_anyway, first_few, revision_counts, sort_by_margin, totals
 from .revisionlabels import ratio_cell
 
 if TYPE_CHECKING:
@@ -49,8 +49,7 @@ def verdict_label(record: SlaRecord) -> str:
     ``, cold miss`` when the cold start (``cold_ms=``) missed its budget, which fails the
     test whatever the verdict on calls."""
     label = record["verdict"] or ("disabled" if record["stop_reason"] == "disabled" else "-")
-    cold = record.get("cold")
-    label = f"{label}, cold miss" if cold and cold["verdict"] == "fail" else label
+    label = f"{label}, cold miss" if cold_missed(record) else label
     return f"{label} (xfailed)" if record["outcome"] == "xfailed" else label
 
 
@@ -148,10 +147,10 @@ def summary_line(
         margin = tightest["margin"]
         assert margin is not None
         line += f"; tightest margin {fmt.margin(margin)} ({tightest['label']})"
-        cold_missed = any((c := r.get("cold")) and c["verdict"] == "fail" for r in records)
+        missed = any(cold_missed(r) for r in records)
         # A test failed anyway (a regression gate, an assertion): not the time to say so.
         failed = any(r.get("outcome") == "failed" for r in records)
-        if all(r["band"] == "headroom" for r in judged) and not cold_missed and not failed:
+        if all(r["band"] == "headroom" for r in judged) and not missed and not failed:
             line += (
                 f": every margin is {headroom:g}x or more, "
                 "further optimization buys nothing for these SLAs"
@@ -192,10 +191,7 @@ def band_label(record: SlaRecord) -> str:
     test failed anyway (a cold start missed, a sweep size raised, a regression gate): no
     time to say so beside a failure."""
     band = record["band"] or ""
-    cold = record.get("cold")
-    if band == "headroom" and (
-        record.get("outcome") == "failed" or (cold is not None and cold["verdict"] == "fail")
-    ):
+    if band == "headroom" and (record.get("outcome") == "failed" or cold_missed(record)):
         return "headroom"
     return BAND_TEXT.get(band, "-")
 
