@@ -18,17 +18,17 @@ reaped before this module returns.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import secrets
 import signal
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from .leftovers import LEFTOVER_ENV, START_LOCK, kill_leftovers, kill_with_descendants
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -327,7 +327,7 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
             from multiprocessing import resource_tracker
 
             resource_tracker.ensure_running()
-        with _START_LOCK:
+        with START_LOCK:
             before = os.environ.get(LEFTOVER_ENV)
             os.environ[LEFTOVER_ENV] = token
             try:
@@ -360,14 +360,14 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
             process.join(_EXIT_GRACE_S)
     finally:
         if process.is_alive():
-            _kill_with_descendants(process.pid)
+            kill_with_descendants(process.pid)
             process.kill()
             process.join()
         writer.close()  # already closed unless start() failed; closing twice is harmless
         reader.close()
         exitcode = process.exitcode
         process.close()
-        _kill_leftovers(token)
+        kill_leftovers(token)
     if timed_out:
         raise WorkerTimeoutError(_timeout_message(timeout))
     if data is None:
@@ -380,72 +380,6 @@ def _run(payload: bytes, timeout: float, onnx: bool, who: str | None = None) -> 
             f"the worker's result could not be read back ({type(exc).__name__}: {exc})"
         ) from None
     return result
-
-
-def _kill_with_descendants(pid: int | None) -> None:
-    """Kill the processes the worker ``pid`` started, directly or not (what the measured
-    code ran: a child left by a killed worker outlived it), the worker stopped first so
-    that it starts no more. Linux, from ``/proc``; elsewhere the worker alone is killed.
-    (Not a process group of its own: a kill of pytest's group, as CI cancels a job,
-    would then miss them.)"""
-    if pid is None or not os.path.isdir("/proc"):
-        return
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGSTOP)
-    for child in _descendants(pid):
-        with contextlib.suppress(OSError):
-            os.kill(child, signal.SIGKILL)
-
-
-#: Set to a token of its own in each worker's environment, which what the measured code
-#: starts inherits: see :func:`_kill_leftovers`.
-LEFTOVER_ENV = "PYTEST_LATENCY_SLA_WORKER"
-#: Held while a worker starts with its token in this process's environment.
-_START_LOCK = threading.Lock()
-
-
-def _kill_leftovers(token: str) -> None:
-    """Kill the processes that hold a worker's ``token`` in their environment, once the
-    worker has ended, however it ended: what the measured code started and left running.
-    A child of a worker that crashed or exited is no longer under it (its parent is now
-    init), so it is found by what it inherited. Linux, from ``/proc``; a process that
-    cleared its environment is not found."""
-    if not os.path.isdir("/proc"):
-        return
-    mark = f"\0{LEFTOVER_ENV}={token}\0".encode()
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as environ:
-                held = mark in b"\0" + environ.read()
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-        if held:
-            with contextlib.suppress(OSError):
-                os.kill(int(name), signal.SIGKILL)
-
-
-def _descendants(pid: int) -> list[int]:
-    """The processes under ``pid`` (its children, theirs, ...), from ``/proc``."""
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                data = stat.read()
-        except OSError:
-            continue  # gone meanwhile
-        # The parent's pid is the second field after the command, which may hold spaces.
-        fields = data[data.rindex(b")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def _measured(reply: Done) -> Measured:

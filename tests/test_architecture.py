@@ -117,6 +117,7 @@ CORE = (
     "pytest_latency_sla.marker",
     "pytest_latency_sla.runner",
     "pytest_latency_sla.isolate",
+    "pytest_latency_sla.leftovers",
     "pytest_latency_sla.isolate_onnx",
     "pytest_latency_sla.advise",
     "pytest_latency_sla.advise_onnx",
