@@ -18,11 +18,13 @@ reaped before this module returns.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import secrets
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
@@ -210,9 +212,29 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _ignore(signum: int, frame: object) -> None:
+    """A SIGINT handler that does nothing (not SIG_IGN, which programs started inherit)."""
+
+
+def _exit_past_threads() -> None:
+    """Exit at once, the result sent, when the measured code left a thread that is not a
+    daemon: the interpreter would wait for it, and the parent kill the worker after
+    ``_EXIT_GRACE_S``."""
+    main = threading.main_thread()
+    if any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0)
+
+
 def _worker(conn: Connection, payload: bytes, parent: int) -> None:
     """The worker process: load the task, run it, send the reply back."""
     _die_with_parent(parent)
+    # Ctrl-C at a terminal reaches the whole process group: the parent stops the run and
+    # kills this worker, which would only print a second traceback. A KeyboardInterrupt
+    # raised here is then the measured code's own, reported as any exception it raises.
+    signal.signal(signal.SIGINT, _ignore)
     import faulthandler
 
     # A native crash then prints the Python stack to stderr (captured with the test);
@@ -231,8 +253,6 @@ def _worker(conn: Connection, payload: bytes, parent: int) -> None:
         else:
             try:
                 reply = task.run()
-            except KeyboardInterrupt:
-                raise
             except BaseException as exc:  # SystemExit and pytest outcomes too: report them
                 reply = _raised(exc)
         try:
@@ -242,6 +262,7 @@ def _worker(conn: Connection, payload: bytes, parent: int) -> None:
         conn.send_bytes(data)
     finally:
         conn.close()
+    _exit_past_threads()
 
 
 # --- the parent -------------------------------------------------------------------------
@@ -396,7 +417,9 @@ def _reraise(reply: Raised) -> None:
             exc = pickle.loads(reply.pickled)
         except Exception:
             exc = None
-    if not isinstance(exc, BaseException):
+    if not isinstance(exc, BaseException) or isinstance(exc, KeyboardInterrupt):
+        # A KeyboardInterrupt is the measured code's own (the worker ignores Ctrl-C): here
+        # it would stop the whole run, as if the user had pressed Ctrl-C.
         name, message = reply.type_name, reply.message
         exc = IsolatedCallError(f"{name}: {message}" if message else name)
     raise exc from RemoteTraceback(f'\n"""\n{reply.traceback}"""')

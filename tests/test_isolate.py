@@ -203,6 +203,41 @@ def test_what_the_callable_raises_comes_back_with_its_traceback() -> None:
     assert "isolate.py" not in str(cause)
 
 
+def interrupt() -> None:
+    raise KeyboardInterrupt("from the code")
+
+
+def test_a_keyboard_interrupt_the_code_raises_fails_its_test_not_the_run() -> None:
+    # A trial: it read "the measured code ended the process: exit code 1". Re-raised here
+    # as itself, it would stop the whole run as if the user had pressed Ctrl-C.
+    with pytest.raises(isolate.IsolatedCallError, match=r"^KeyboardInterrupt: from the code$"):
+        run(interrupt)
+
+
+_THREADS: list[threading.Thread] = []
+
+
+def leave_a_thread() -> None:
+    """Start (once) a thread that is not a daemon and outlives the measurement by far."""
+    if not _THREADS:
+        _THREADS.append(threading.Thread(target=time.sleep, args=(120,), daemon=False))
+        _THREADS[0].start()
+
+
+def test_a_thread_the_code_leaves_does_not_hold_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A trial: the worker sent its result, then waited at exit for the thread until the
+    # parent killed it (5 s later). With that wait raised to a minute, the test shows
+    # whether the worker waits at all.
+    monkeypatch.setattr(isolate, "_EXIT_GRACE_S", 60.0)
+    start = time.monotonic()
+    sampling = run(leave_a_thread)
+    assert sampling.samples_ns.size > 0
+    assert time.monotonic() - start < 40
+    assert spawned_children() == []
+
+
 class _Unpicklable(Exception):
     def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("no")
