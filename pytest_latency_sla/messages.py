@@ -315,7 +315,8 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     # A timeout must hold the worker's start (isolated), the warmup and the rest of the
     # test besides the sampling: limits.timeout_for, the inverse of limits.fit's cut.
     before = ISOLATED_START_S if result.subject.isolated else 0.0
-    timeout = _round_up(timeout_for(float(suggested), before))
+    warmup = sampling.warmup_ns / 1e9  # (as long as sla_warmup_time, when that is longer)
+    timeout = _round_up(timeout_for(float(suggested), before, warmup_s=warmup))
     by = cut_by.name if cut_by else ""
     if result.subject.isolated and not by.startswith("the isolated worker"):
         text += f" and sla_timeout above {timeout} (it is isolated)"
@@ -323,7 +324,9 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         # Its time is shared with what follows the measurement in the same call. One
         # that did not cut this run may still cut the next, longer one.
         # (The time the test had spent before the measurement counts too.)
-        whole = _round_up(cut_by.spent_s + timeout_for(float(suggested), before, cut_by.phases))
+        whole = _round_up(
+            cut_by.spent_s + timeout_for(float(suggested), before, cut_by.phases, warmup)
+        )
         if by and (cut_by.cut or float(whole) > cut_by.timeout_s):
             text += f", and raise {by} above {whole} s"
     if lower is not None:

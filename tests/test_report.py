@@ -746,6 +746,20 @@ def test_a_timeout_that_did_not_cut_is_named_when_the_time_asked_for_would_pass_
     assert "and raise pytest-timeout's 8 s timeout above 10 s" in verdict_message(res, cut_by=late)
 
 
+def test_the_timeout_advised_holds_a_long_warmup() -> None:
+    # A review: with sla_warmup_time = 30, "raise pytest-timeout's 5 s timeout above 6 s"
+    # (the 30 s warmup left out), which would have cut the next run the same.
+    from pytest_latency_sla.limits import Cut
+
+    res = _undecided_at_max_time()
+    res = dataclasses.replace(
+        res, sampling=dataclasses.replace(res.sampling, warmup_ns=30_000_000_000)
+    )
+    tight = Cut("pytest-timeout's 5 s timeout", cut=False, timeout_s=5.0)
+    # max_time=4 and the 30 s warmup, a tenth kept: above 38 s.
+    assert "raise pytest-timeout's 5 s timeout above 38 s" in verdict_message(res, cut_by=tight)
+
+
 def test_a_time_limit_cut_by_a_timeout_names_the_timeout_not_time_limit() -> None:
     from pytest_latency_sla.limits import Cut
 
