@@ -20,7 +20,7 @@ from pytest_latency_sla import fmt
 from pytest_latency_sla.report import html
 from pytest_latency_sla.report.document import build_document, json_ready
 from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict
-from pytest_latency_sla.schema import Comparison, Document, Run, SlaRecord
+from pytest_latency_sla.schema import ColdEntry, Comparison, Document, Run, SlaRecord
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -227,6 +227,29 @@ def test_well_formed_with_every_section() -> None:
     assert counts["fail"] == "1"
     assert counts["inconclusive"] == "0"
     assert counts["no budget"] == "1"
+
+
+def test_the_status_header_counts_missed_cold_starts() -> None:
+    # A trial: a run failed by a missed cold_ms= budget counted "0 fail" and no cold miss.
+    records = _mixed()
+    records[0]["cold"] = ColdEntry(
+        budget_s=0.001,
+        runs=1,
+        session_s=[0.01],
+        first_call_s=[0.001],
+        total_s=[0.011],
+        median_s=0.011,
+        worst_s=0.011,
+        verdict="fail",
+        idle_gap_s=None,
+        after_idle_s=None,
+    )
+    root = _parse(html.render(_document(records)))
+    counts = {_text(li).split(" ", 1)[1]: _text(li).split(" ", 1)[0] for li in root.iter("li")}
+    assert counts["cold miss"] == "1"
+    assert "cold miss" not in {
+        _text(li).split(" ", 1)[1] for li in _parse(html.render(_document(_mixed()))).iter("li")
+    }
 
 
 def test_self_contained_no_scripts_no_network() -> None:

@@ -45,9 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["render"]
 
-
 # --- status -------------------------------------------------------------------------------
-
 _VERDICT_CLASS = {"pass": "s-pass", "fail": "s-fail", "inconclusive": "s-warn"}
 _BAND_CLASS = {"miss": "s-fail", "tight": "s-warn", "ok": "s-info", "headroom": "s-pass"}
 
@@ -421,6 +419,7 @@ def _header(document: Document) -> str:
     counts = [
         (totals.get("pass", 0), "pass", "pass", "s-pass"),
         (totals.get("fail", 0), "fail", "fail", "s-fail"),
+        (totals.get("cold_fail", 0), "cold misses", "cold miss", "s-fail"),
         (totals.get("inconclusive", 0), "inconclusive", "inconclusive", "s-warn"),
         (totals.get("no_budget", 0), "no budget", "no budget", "s-none"),
         (totals.get("xfailed", 0), "xfailed", "xfailed", "s-none"),
