@@ -78,6 +78,28 @@ def test_a_sweep_end_to_end(pytester: pytest.Pytester) -> None:
     assert 'aria-label="p99 and p50 against batch"' in page
 
 
+def test_a_sweep_under_sla_disable_is_not_labelled_with_a_percentile(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: "sweep of batch (p99): 1: 334 µs, 4: 38.9 µs", of one call each.
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_sizes="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_sizes(sla):
+            sla.onnx("funnel.onnx", sweep={"batch": [1, 4]})
+        """
+    )
+    result = pytester.runpytest("--sla-disable", "--sla-report")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["sla: test_sizes.py::test_sizes: sweep of batch (one call each): 1: *, 4: *"]
+    )
+    assert "(p99)" not in result.stdout.str()
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

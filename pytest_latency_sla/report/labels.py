@@ -372,7 +372,9 @@ def sweep_text(record: SlaRecord) -> str | None:
     sweep = record.get("sweep")
     if sweep is None:
         return None
-    pct = fmt.pct_label(record["percentile"])
+    # Under --sla-disable each size was called once: no percentile to speak of.
+    disabled = record["stop_reason"] == "disabled"
+    pct = "one call each" if disabled else fmt.pct_label(record["percentile"])
     sizes = ", ".join(
         f"{entry['size']}: {fmt.duration(entry['percentile_s'])}"
         + (f" {entry['verdict']}" if entry["verdict"] else "")
