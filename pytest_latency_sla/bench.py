@@ -14,6 +14,7 @@ here imports pytest-benchmark.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from .result import Subject, judged_percentile
 from .runner import Measured
 from .sampling import Sampling
-from .verdict import Ledger, judge, thresholds
+from .verdict import Ledger, judge, projection, thresholds
 
 if TYPE_CHECKING:
     from .fixture import SlaFixture
@@ -55,7 +56,7 @@ def sampling_from_rounds(
     cold = int(all_ns[0])
     samples = all_ns[1:] if all_ns.size > 1 else all_ns
     samples.setflags(write=False)
-    decision = None
+    decision, needed = None, None
     if budget_ns is not None:
         # One look, on rounds that are all there is: settled. Consecutive rounds make up
         # the chunks (at most 2,000), in the order (and so the time) they ran.
@@ -67,6 +68,10 @@ def sampling_from_rounds(
             ledger.add(part, offset, 0)
             offset += float(part.sum())
         decision = judge(ledger, budget_ns, quantile, confidence)
+        if decision.outcome is None:
+            need = projection(ledger, budget_ns, quantile, confidence)
+            # The rounds a verdict would need, with the first (the cold start) in front.
+            needed = None if need is None else max(int(samples.size), math.ceil(need)) + 1
     return Sampling(
         samples_ns=samples,
         cold_start_ns=cold,
@@ -78,6 +83,7 @@ def sampling_from_rounds(
         stop_reason="benchmark",
         timer_overhead_ns=0,
         decision=decision,
+        needed_calls=needed,
     )
 
 

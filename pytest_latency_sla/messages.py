@@ -72,11 +72,18 @@ def verdict_message(
     head = f"SLA inconclusive: {label} {measured} against a {limit} ({stats}){traced}; "
     if sampling.stop_reason == "benchmark":
         # pytest-benchmark chose how many rounds ran; the sla_max_* caps played no part.
+        rounds = sampling.needed_calls
+        remedy = (
+            "no verdict is in sight at this margin with any number of rounds: give the "
+            "budget room, or make the code faster"
+            if rounds is None
+            else f"run about {fmt.count(rounds)} rounds in all (--benchmark-min-rounds="
+            f"{rounds}, or rounds={rounds} of benchmark.pedantic)"
+        )
         return (
             f"{head}with pytest-benchmark's rounds alone the samples cannot tell at "
-            f"{fmt.percent(result.confidence)} confidence whether the budget is met; run "
-            "more rounds (--benchmark-min-rounds, or rounds= of benchmark.pedantic)"
-            f"{accept}"
+            f"{fmt.percent(result.confidence)} confidence whether the budget is met; "
+            f"{remedy}{accept}"
         )
     stopped = _stopped(result, cut_by)
     need = _need(result, cut_by)

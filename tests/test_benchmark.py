@@ -32,6 +32,10 @@ def test_rounds_are_judged_like_samples() -> None:
     few = sampling_from_rounds([1e-5] * 20, 50e-3 * 1e9, 0.99, 0.99)
     assert few.decision is not None
     assert few.decision.outcome is None  # 20 rounds cannot prove a p99: inconclusive
+    # About 502 in all prove it (docs/benchmark.md), to the projection's 1%.
+    assert few.needed_calls is not None
+    assert 502 <= few.needed_calls <= 508
+    assert fast.needed_calls is None  # decided
     unbudgeted = sampling_from_rounds([1e-5] * 20, None, 0.99, 0.99)
     assert unbudgeted.decision is None
 
@@ -82,6 +86,10 @@ def test_few_rounds_are_inconclusive(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "pytest_benchmark")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*SLA inconclusive*9 calls*"])
+    # A trial: "run more rounds", with no number.
+    result.stdout.fnmatch_lines(
+        ["*; run about 5?? rounds in all (--benchmark-min-rounds=5??, or rounds=5?? of *"]
+    )
 
 
 def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:

@@ -715,6 +715,22 @@ def _undecided_at_max_time() -> SlaResult:
     )
 
 
+@pytest.mark.parametrize(
+    ("needed", "remedy"),
+    [
+        (505, "; run about 505 rounds in all (--benchmark-min-rounds=505, or rounds=505 of "),
+        (None, "; no verdict is in sight at this margin with any number of rounds: give the"),
+    ],
+)
+def test_an_inconclusive_benchmark_says_how_many_rounds(needed: int | None, remedy: str) -> None:
+    res = result(
+        Budget(100, "us", 99), Verdict.INCONCLUSIVE, stop_reason="benchmark", needed_calls=needed
+    )
+    message = verdict_message(res)
+    assert "with pytest-benchmark's rounds alone the samples cannot tell" in message
+    assert remedy in message
+
+
 def test_verdict_message_inconclusive_at_time_cap_gives_the_numbers() -> None:
     res = _undecided_at_max_time()
     message = verdict_message(res)
