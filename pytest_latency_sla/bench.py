@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .fixture import SlaFixture
     from .result import SlaResult
 
-__all__ = ["benchmark_rounds", "judge_benchmark", "sampling_from_rounds"]
+__all__ = ["benchmark_rounds", "judge_benchmark", "no_rounds", "sampling_from_rounds"]
 
 
 def benchmark_rounds(benchmark: object) -> tuple[list[float], int] | None:
@@ -111,3 +111,19 @@ def judge_benchmark(fixture: SlaFixture, benchmark: object, name: str) -> SlaRes
         "per round)",
     )
     return fixture.judge(Measured(subject, sampling))
+
+
+def no_rounds(disabled: bool, xdist_worker: bool, nodeid: str) -> str:
+    """The skip reason of a test whose benchmark fixture recorded no rounds, naming why:
+    ``--benchmark-disable`` (``disabled``), pytest-benchmark turning itself off under
+    pytest-xdist (``xdist_worker``), or a fixture the test requested and never called."""
+    if disabled:
+        why, fix = "--benchmark-disable", "drop --benchmark-disable"
+    elif xdist_worker:
+        why, fix = "pytest-benchmark turns itself off under pytest-xdist", "run it without -n"
+    else:
+        why, fix = "the test never called it", "call benchmark(...) in the test"
+    return (
+        f"no SLA verdict: the benchmark fixture recorded no rounds ({why}); {fix}, or use "
+        f"the sla fixture, which measures under xdist too (in {nodeid})"
+    )

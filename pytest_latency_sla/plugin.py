@@ -329,18 +329,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     benchmark = getattr(item, "funcargs", {}).get("benchmark")
     if benchmark is not None:
         # A pytest-benchmark test: judge its own rounds (if it ran at all).
-        from .bench import judge_benchmark
+        from .bench import judge_benchmark, no_rounds
 
         if judge_benchmark(_make_fixture(item), benchmark, item.name) is None:
-            # The benchmark never ran (--benchmark-disable, or pytest-benchmark turned
-            # itself off under xdist): say so rather than pass without a verdict.
+            # The benchmark never ran: say why rather than pass without a verdict.
             item.stash[SKIPPED_HERE_KEY] = True
-            pytest.skip(
-                "no SLA verdict: the benchmark fixture recorded no rounds "
-                "(--benchmark-disable, or pytest-benchmark is off under pytest-xdist); drop "
-                "--benchmark-disable, or use the sla fixture, which measures under xdist too "
-                f"(in {item.nodeid})"
-            )
+            disabled = bool(item.config.getoption("benchmark_disable", False))
+            worker = hasattr(item.config, "workerinput")
+            pytest.skip(no_rounds(disabled, worker, item.nodeid))
         return
     if _sla_in_a_fixture(item):
         # That fixture may measure after its yield: judged once the teardown is done.

@@ -105,11 +105,45 @@ def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "pytest_benchmark", "--benchmark-disable", "-rs")
     # No rounds, no verdict: skipped with the reason, never passed silently.
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["SKIPPED*no SLA verdict: the benchmark fixture recorded no*"])
+    # A trial: the reason named --benchmark-disable and xdist both, whichever it was.
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED*no SLA verdict: the benchmark fixture recorded no rounds "
+            "(--benchmark-disable); drop --benchmark-disable, or use the sla fixture, *"
+        ]
+    )
     assert "sla:" not in result.stdout.str()
     # The skip points at the test (as a skip marker would), not at the plugin's hook.
     result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_disabled_benchmark_is_not_judged.py:3: *"])
     assert "plugin.py" not in result.stdout.str()
+
+
+def test_the_skip_says_why_no_rounds_were_recorded() -> None:
+    from pytest_latency_sla.bench import no_rounds
+
+    assert "(pytest-benchmark turns itself off under pytest-xdist); run it without -n, " in (
+        no_rounds(False, True, "t.py::t")
+    )
+    never = no_rounds(False, False, "t.py::t")
+    assert "(the test never called it); call benchmark(...) in the test, or use " in never
+    assert never.endswith("(in t.py::t)")
+
+
+def test_a_benchmark_fixture_never_called_is_skipped_with_that_reason(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_forgot(benchmark):
+            sum(range(10))
+        """
+    )
+    result = pytester.runpytest("-p", "pytest_benchmark", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED*(the test never called it); call benchmark(...) *"])
 
 
 def test_marker_arguments_the_rounds_cannot_honour_fail_as_the_docs_quote(
