@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -162,20 +164,52 @@ def revision(
     if isinstance(timing, str):
         return f"measuring side by side with {ref} was left out: {timing}"
     assert base.data is not None
-    against = Against(
-        ref=ref,
-        data=base.data,
-        sha256=base.base_sha256,
-        confidence=settings.confidence,
-        delta=settings.max_regression or 0.05,
-        gated=settings.max_regression is not None,
-    )
+    data, folder = base.data, None
     try:
+        if base.external and isinstance(data, bytes):
+            # Its external data files beside it, so that the base reads its own weights.
+            folder = tempfile.mkdtemp(prefix="sla-base-")
+            model = job.model
+            path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "model.onnx"
+            name = os.path.basename(str(path))
+            data = _beside(folder, name, data, base.external)
+        against = Against(
+            ref=ref,
+            data=data,
+            sha256=base.base_sha256,
+            confidence=settings.confidence,
+            delta=settings.max_regression or 0.05,
+            gated=settings.max_regression is not None,
+        )
         return runner().compare(job, against, timing)
     except (IsolationError, ort.ProviderUnavailableError) as exc:  # (before its base class)
         return f"measuring side by side with {ref} failed: {exc}"
     except (ort.OnnxInputError, ModelRunError) as exc:
         return str(exc)  # the head's own measurement stands, and is recorded
+    except OSError as exc:  # writing the base's files out
+        return f"measuring side by side with {ref} failed: {exc}"
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _beside(folder: str, name: str, data: bytes, external: tuple[tuple[str, bytes], ...]) -> str:
+    """The model's ``data`` written to ``folder`` as ``name``, its external data files at
+    their locations beside it: the path to load it from."""
+    from .modelfiles import inside
+
+    for location, content in external:
+        relative = inside(".", location)
+        if relative is None:
+            continue
+        target = os.path.join(folder, relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(content)
+    path = os.path.join(folder, name)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path
 
 
 def advice(job: OnnxJob, request: AdviseRequest, timing: Timing, runner: Runner) -> Advice:

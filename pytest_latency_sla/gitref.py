@@ -1,4 +1,5 @@
-"""The base revision of a model file: its bytes at a git revision, for a side-by-side compare.
+"""The base revision of a model file: its bytes (and its external data files) at a git
+revision, for a side-by-side compare.
 
 No pytest, no onnxruntime: ``git`` in a subprocess, and sentences for every way it can
 fail (not a repository, an unknown revision or a shallow clone, a file git does not
@@ -9,11 +10,13 @@ is measured against that revision's bytes.
 
 from __future__ import annotations
 
-import hashlib
+import posixpath
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from .modelfiles import external_locations, identity, identity_of_file, inside
 
 __all__ = ["BaseModel", "GitRefError", "base_in_folder", "base_model", "check_ref"]
 
@@ -34,11 +37,16 @@ class BaseModel:
     #: "changed" (other bytes at the base), "unchanged" (the same bytes) or "new" (no
     #: such file at the base).
     status: str
-    #: The base revision's bytes, for "changed"; None otherwise.
-    data: bytes | None
-    #: SHA-256 of the base bytes (None for "new") and of the file now.
+    #: The base revision's bytes, or the path of its file (a base folder's model with
+    #: external data beside it), for "changed"; None otherwise.
+    data: bytes | str | None
+    #: Its identity (:func:`.modelfiles.identity`; None for "new") and that of the file
+    #: now: SHA-256 of the model's bytes, with its external data files when it has any.
     base_sha256: str | None
     head_sha256: str
+    #: The external data files of the base's bytes, (location, bytes), to be put beside
+    #: them (``--sla-compare-ref``).
+    external: tuple[tuple[str, bytes], ...] = ()
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
@@ -112,8 +120,7 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
     file = Path(path).resolve()
     if not file.is_file():
         raise GitRefError(f"model file {str(path)!r} does not exist")
-    head = file.read_bytes()
-    head_sha = hashlib.sha256(head).hexdigest()
+    head_sha = identity_of_file(str(file))
     where = file.parent
     top = _git(["rev-parse", "--show-toplevel"], where)
     if top.returncode != 0:
@@ -143,10 +150,23 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
             f"--sla-compare-ref={ref}: git show {ref}:{relative} failed: {_text(shown)}"
         )
     data = _smudge(shown.stdout, relative, ref, root)
-    base_sha = hashlib.sha256(data).hexdigest()
-    if data == head or base_sha == head_sha:
+    external: dict[str, bytes] = {}
+
+    def read(location: str) -> list[bytes] | None:
+        # An external data file at the base, beside the model there (None: none there).
+        name = inside(posixpath.dirname(relative), location)
+        if name is None:
+            return None
+        blob = _git(["show", f"{ref}:{name}"], root)
+        if blob.returncode != 0:
+            return None
+        external[location] = _smudge(blob.stdout, name, ref, root)
+        return [external[location]]
+
+    base_sha = identity([data], read)
+    if base_sha == head_sha:
         return BaseModel("unchanged", None, base_sha, head_sha)
-    return BaseModel("changed", data, base_sha, head_sha)
+    return BaseModel("changed", data, base_sha, head_sha, tuple(external.items()))
 
 
 def check_folder(folder: str | Path) -> str | None:
@@ -171,8 +191,7 @@ def base_in_folder(path: str | Path, folder: str | Path) -> BaseModel:
     problem = check_folder(folder)
     if problem:
         raise GitRefError(problem)
-    head = file.read_bytes()
-    head_sha = hashlib.sha256(head).hexdigest()
+    head_sha = identity_of_file(str(file))
     if file.is_absolute():
         try:
             file = file.resolve().relative_to(Path.cwd().resolve())
@@ -185,10 +204,13 @@ def base_in_folder(path: str | Path, folder: str | Path) -> BaseModel:
     base_file = base_root / file
     if not base_file.is_file():
         return BaseModel("new", None, None, head_sha)
-    data = base_file.read_bytes()
-    base_sha = hashlib.sha256(data).hexdigest()
+    base_sha = identity_of_file(str(base_file))
     if base_sha == head_sha:
         return BaseModel("unchanged", None, base_sha, head_sha)
+    data = base_file.read_bytes()
+    if external_locations([data]):
+        # Loaded from its path, so that its own external data files are read beside it.
+        return BaseModel("changed", str(base_file.resolve()), base_sha, head_sha)
     return BaseModel("changed", data, base_sha, head_sha)
 
 

@@ -202,7 +202,7 @@ class Against:
     """The base revision a model is measured side by side with (``--sla-compare-ref``)."""
 
     ref: str  # the revision (or base folder), as the reports name it
-    data: bytes  # the model's bytes there
+    data: bytes | str  # the model's bytes there, or the path of a copy with its files
     sha256: str | None
     confidence: float
     #: The change of interest (the ``--sla-max-regression`` gate, as a fraction).

@@ -28,6 +28,7 @@ __all__ = [
     "cpu_session",
     "custom_domain_model",
     "identity_model",
+    "looped_matmul_model",
     "model_bytes",
     "multi_input_model",
     "new_ir_model",
@@ -89,6 +90,40 @@ def matmul_chain_model(layers: int, width: int = 192) -> onnx.ModelProto:
         [_value_info("y", TensorProto.FLOAT, [1, width])],
         name=f"matmul_chain_{layers}",
         initializers=[weight],
+    )
+
+
+def looped_matmul_model(trips: int, width: int = 192) -> onnx.ModelProto:
+    """``x`` float[1, width] multiplied ``trips`` times by a fixed matrix in a Loop whose
+    trip count is an initializer: saved with external data, the ``.onnx`` file is the same
+    for every ``trips`` and only the data file tells them apart."""
+    rng = np.random.default_rng(width)
+    weight = numpy_helper.from_array(
+        (rng.standard_normal((width, width)) / width).astype(np.float32), "w"
+    )
+    count = numpy_helper.from_array(np.array(trips, dtype=np.int64), "trips")
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("MatMul", ["v_in", "w"], ["v_out"]),
+        ],
+        "body",
+        [
+            _value_info("i", TensorProto.INT64, []),
+            _value_info("cond_in", TensorProto.BOOL, []),
+            _value_info("v_in", TensorProto.FLOAT, [1, width]),
+        ],
+        [
+            _value_info("cond_out", TensorProto.BOOL, []),
+            _value_info("v_out", TensorProto.FLOAT, [1, width]),
+        ],
+    )
+    return _model(
+        [helper.make_node("Loop", ["trips", "", "x"], ["y"], body=body)],
+        [_value_info("x", TensorProto.FLOAT, [1, width])],
+        [_value_info("y", TensorProto.FLOAT, [1, width])],
+        name="looped_matmul",
+        initializers=[weight, count],
     )
 
 

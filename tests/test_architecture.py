@@ -102,6 +102,7 @@ CORE = (
     "pytest_latency_sla.sampling",
     "pytest_latency_sla.paired",
     "pytest_latency_sla.gitref",
+    "pytest_latency_sla.modelfiles",
     "pytest_latency_sla.revision",
     "pytest_latency_sla.schema",
     "pytest_latency_sla.schemacheck",

@@ -249,3 +249,48 @@ def test_a_base_folder_gives_the_file_at_the_same_relative_path(
     elsewhere.write_bytes(b"x")
     with pytest.raises(GitRefError, match=r"is not under the current directory"):
         base_in_folder(elsewhere, base)
+
+
+# --- models with external data ----------------------------------------------------------
+
+
+def _external(folder: Path, repeats: int) -> Path:
+    from onnx_models import looped_matmul_model, save_with_external_data
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "m.onnx.data").unlink(missing_ok=True)  # (onnx appends to one that is there)
+    return save_with_external_data(looped_matmul_model(repeats), folder / "m.onnx", "m.onnx.data")
+
+
+def test_a_change_in_the_external_data_alone_is_a_change(repo: Path) -> None:
+    # A trial: only models/m.onnx.data changed (8x the work), and the model read as
+    # "unchanged at main": a slowdown passed the gate unmeasured.
+    model = _external(repo / "models", 2)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "external")
+    git(repo, "branch", "-f", "main")
+    before = model.read_bytes()
+    _external(repo / "models", 16)
+    assert model.read_bytes() == before
+    found = base_model(model, "main")
+    assert found.status == "changed"
+    assert found.data == before
+    base_data = dict(found.external)["m.onnx.data"]
+    assert base_data != (repo / "models" / "m.onnx.data").read_bytes()
+    _external(repo / "models", 2)
+    assert base_model(model, "main").status == "unchanged"
+
+
+def test_a_base_folder_model_with_external_data_is_loaded_from_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_latency_sla.gitref import base_in_folder
+
+    _external(tmp_path / "head" / "models", 16)
+    base = _external(tmp_path / "base" / "models", 2)
+    monkeypatch.chdir(tmp_path / "head")
+    found = base_in_folder("models/m.onnx", tmp_path / "base")
+    assert found.status == "changed"
+    assert found.data == str(base.resolve())  # its own data file beside it
+    _external(tmp_path / "head" / "models", 2)
+    assert base_in_folder("models/m.onnx", tmp_path / "base").status == "unchanged"

@@ -13,6 +13,7 @@ from onnx import TensorProto
 from onnx_models import (
     add_model,
     identity_model,
+    looped_matmul_model,
     matmul_chain_model,
     misfit_reshape_model,
     model_bytes,
@@ -734,6 +735,52 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
     )
     assert '<span class="chg-regression">slower</span>' in page
     assert "- `test_models.py::test_same`: model unchanged at main: not measured again" in markdown
+
+
+def _external(folder: Path, repeats: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "m.onnx.data").unlink(missing_ok=True)  # (onnx appends to one that is there)
+    save_with_external_data(looped_matmul_model(repeats), folder / "m.onnx", "m.onnx.data")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("how", ["ref", "dir"])
+def test_a_slowdown_in_the_external_data_alone_fails_the_gate(
+    pytester: pytest.Pytester, how: str
+) -> None:
+    """A trial: the weights in models/m.onnx.data changed (the .onnx file stayed the same)
+    and the model read as unchanged; when the .onnx changed too, the base was loaded from
+    bytes, found no data file, and the base was blamed. 64x the work now fails the gate,
+    the base measured with its own data file (the model in a folder, pytest run from the
+    project's root)."""
+    root = pytester.path
+    _git(root, "init", "-q", "-b", "main")
+    _external(root / "models", 1)
+    pytester.makepyfile(
+        test_ext="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_ext(sla):
+            sla.onnx("models/m.onnx")
+        """
+    )
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    if how == "dir":
+        shutil.copytree(root, root.parent / "base", ignore=shutil.ignore_patterns(".git"))
+    _external(root / "models", 64)
+    option = "--sla-compare-ref=main" if how == "ref" else f"--sla-compare-dir={root.parent}/base"
+    result = pytester.runpytest(
+        *FAST, option, "--sla-max-regression=10", "--sla-report=json:r.json"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*SLA regression against *: p50 * is *x the base's *"])
+    (record,) = load_report(root / "r.json")["results"]
+    revision = record["revision"]
+    assert revision["status"] == "changed"
+    assert revision["p50_ratio"][1] > 1.5  # 64x the rows: far above 1
+    assert not list(root.glob("sla-base-*"))
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -349,14 +349,13 @@ def prepare(
 
 
 def _sha256(source: bytes | str | None) -> str | None:
-    """SHA-256 of the model's bytes; None for a session made elsewhere."""
+    """The model's identity: SHA-256 of its bytes, with its external data files when a
+    model file names any (:func:`..modelfiles.identity`); None for a session made
+    elsewhere."""
+    from ..modelfiles import identity_of_file
+
     if source is None:
         return None
-    digest = hashlib.sha256()
     if isinstance(source, bytes):
-        digest.update(source)
-    else:
-        with open(source, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+        return hashlib.sha256(source).hexdigest()
+    return identity_of_file(source)

@@ -1,0 +1,77 @@
+"""A model's identity with its external data files (``modelfiles.py``)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import pytest
+from onnx_models import looped_matmul_model, matmul_chain_model, save, save_with_external_data
+
+from pytest_latency_sla.modelfiles import external_locations, identity_of_file, inside
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_the_external_data_files_a_model_names_are_found_in_any_blocks(tmp_path: Path) -> None:
+    model = save_with_external_data(looped_matmul_model(2), tmp_path / "m.onnx", "m.onnx.data")
+    data = model.read_bytes()
+    assert external_locations([data]) == ["m.onnx.data"]
+    # Blocks that split the entry anywhere: the same.
+    for size in (1, 3, 7, 16):
+        blocks = [data[i : i + size] for i in range(0, len(data), size)]
+        assert external_locations(blocks) == ["m.onnx.data"]
+    inline = save(matmul_chain_model(2), tmp_path / "inline.onnx").read_bytes()
+    assert external_locations([inline]) == []
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [
+        b"\x0a\x08location\x12",  # cut short
+        b"\x0a\x08location\x12\x00",  # empty
+        b"\x0a\x08location\x12\x05\xff\xfe\xfd\xfc\xfb",  # not UTF-8
+        b"\x0a\x08location\x12\xff\xff\xff\xff\xff\x01",  # a length past any name
+        b"\x0a\x08location\x12\x02a\x00",  # not printable
+    ],
+)
+def test_bytes_that_only_look_like_an_entry_name_no_file(noise: bytes) -> None:
+    assert external_locations([b"raw" + noise]) == []
+
+
+def test_a_model_without_external_data_is_known_by_the_sha_of_its_bytes(tmp_path: Path) -> None:
+    path = save(matmul_chain_model(2), tmp_path / "m.onnx")
+    assert identity_of_file(str(path)) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_change_in_the_external_data_alone_changes_the_identity(tmp_path: Path) -> None:
+    # A trial: the .onnx file stayed byte for byte the same, the model 8x slower.
+    for folder in "abc":
+        (tmp_path / folder).mkdir()
+    base = save_with_external_data(looped_matmul_model(2), tmp_path / "a" / "m.onnx")
+    head = save_with_external_data(looped_matmul_model(16), tmp_path / "b" / "m.onnx")
+    assert base.read_bytes() == head.read_bytes()
+    assert identity_of_file(str(base)) != identity_of_file(str(head))
+    same = save_with_external_data(looped_matmul_model(2), tmp_path / "c" / "m.onnx")
+    assert identity_of_file(str(same)) == identity_of_file(str(base))
+    (tmp_path / "c" / "weights.bin").unlink()
+    assert identity_of_file(str(same)) != identity_of_file(str(base))  # (missing counts)
+
+
+def test_locations_are_kept_inside_the_model_folder() -> None:
+    assert inside("models", "w.bin") == "models/w.bin"
+    assert inside("models", "sub/../w.bin") == "models/w.bin"
+    assert inside(".", "w.bin") == "w.bin"
+    assert inside("models", "../../etc/passwd") is None
+    assert inside("models", "/etc/passwd") is None
+    assert inside(".", "..") is None
+
+
+def test_a_record_knows_a_model_by_its_identity(tmp_path: Path) -> None:
+    # The stored baseline's "model changed" and the renamed-test match read it.
+    from pytest_latency_sla.ort.session import _sha256
+
+    model = save_with_external_data(looped_matmul_model(2), tmp_path / "m.onnx")
+    assert _sha256(str(model)) == identity_of_file(str(model))
+    assert _sha256(str(model)) != hashlib.sha256(model.read_bytes()).hexdigest()
