@@ -352,7 +352,7 @@ class SlaFixture:
         """The timing of a measurement (``first``: the one the verdict is on) or of what
         follows it, ``after`` it still to come (``paired``: two models side by side, each
         warmed up, for at least a machine state); or why it could never end in time."""
-        from .limits import fit
+        from .limits import fit, spanning_a_state
         from .load import resolve
         from .runner import Timing
 
@@ -363,12 +363,7 @@ class SlaFixture:
         quantile = judged_percentile(budget, settings.percentile) / 100.0
         plan = settings.plan()
         if self._baseline is not None or settings.save or paired:
-            # Recording or comparing with a baseline, samples must span at least a state of
-            # a shared machine (2 s) in both runs, even under a shorter max_time, or a
-            # burst would read as a regression.
-            at_least, most = plan.state_time_ns, max(plan.max_time_ns, plan.state_time_ns)
-            low = max(plan.min_time_ns, at_least)
-            plan = dataclasses.replace(plan, min_time_ns=low, max_time_ns=most)
+            plan = spanning_a_state(plan)
         load = resolve(self._load, settings.capacity, onnx) if budget else None
         # Judged on the test's own settings, not on what is left of sla_run_time.
         problem = too_few(load, plan, quantile) if load and not settings.disable else None

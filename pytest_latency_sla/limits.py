@@ -31,6 +31,7 @@ __all__ = [
     "deadline",
     "fit",
     "left_ns",
+    "spanning_a_state",
     "timeout_for",
     "until",
     "worker_deadline",
@@ -222,6 +223,16 @@ def fit(
     if limit_by:
         cut_by = dataclasses.replace(cut_by or Cut("", cut=False), limit_by=limit_by)
     return Fitted(plan, load, cut_by=cut_by)
+
+
+def spanning_a_state(plan: SamplingPlan) -> SamplingPlan:
+    """``plan`` for a measurement compared with another run (a baseline recorded or
+    compared with, a base revision side by side): its samples span at least a state of
+    a shared machine (``state_time``) in both runs, even under a shorter ``max_time``, or
+    a burst would read as a regression."""
+    most = max(plan.max_time_ns, plan.state_time_ns)
+    low = max(plan.min_time_ns, plan.state_time_ns)
+    return dataclasses.replace(plan, min_time_ns=low, max_time_ns=most)
 
 
 def _spent_s(deadline: Deadline, now_ns: int) -> float:
