@@ -352,7 +352,7 @@ class SlaFixture:
         """The timing of a measurement (``first``: the one the verdict is on) or of what
         follows it, ``after`` it still to come (``paired``: two models side by side, each
         warmed up, for at least a machine state); or why it could never end in time."""
-        from .limits import fit, spanning_a_state
+        from .limits import SPANNING, fit, spanning_a_state
         from .load import resolve
         from .runner import Timing
 
@@ -362,8 +362,11 @@ class SlaFixture:
         budget = self._budget
         quantile = judged_percentile(budget, settings.percentile) / 100.0
         plan = settings.plan()
+        least = ""
         if self._baseline is not None or settings.save or paired:
-            plan = spanning_a_state(plan)
+            spanned = spanning_a_state(plan)
+            least = SPANNING if spanned.min_time_ns > plan.min_time_ns else ""
+            plan = spanned
         load = resolve(self._load, settings.capacity, onnx) if budget else None
         # Judged on the test's own settings, not on what is left of sla_run_time.
         problem = too_few(load, plan, quantile) if load and not settings.disable else None
@@ -383,6 +386,7 @@ class SlaFixture:
             phases=after.phases if after else 1,
             follows=after.words() if after else "",
             warmups=2 if paired else 1,
+            least=least,
         )
         if first:
             self._cut_by = fitted.cut_by

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ISOLATED_START_S",
     "RUN_TIME_SPENT",
+    "SPANNING",
     "Cut",
     "Deadline",
     "Fitted",
@@ -181,6 +182,7 @@ def fit(
     phases: int = 1,
     follows: str = "",
     warmups: int = 1,
+    least: str = "",
 ) -> Fitted:
     """``plan`` with sampling past ``max_time`` (toward a projected verdict) stopped in time
     for what is left of ``sla_run_time`` (``run_time_left_ns``; None: no such limit), and
@@ -192,6 +194,8 @@ def fit(
     and what ``follows`` it in the same call (the base revision's model, a sweep's other
     sizes, cold starts, the advisor), each fitted when it starts: this one gets its part.
     ``warmups``: how many calls warm up (2 for two models sampled side by side).
+    ``least``: what set the plan's ``min_time``, when not the settings (a comparison's
+    :func:`spanning_a_state`), for the sentence of a timeout too short for it.
     """
     limit = plan.time_limit_ns
     if run_time_left_ns is not None:
@@ -211,7 +215,7 @@ def fit(
             continue
         # The isolated worker's timeout is its own: what follows starts workers of its own.
         shared = (phases, follows) if each is deadline else (1, "")
-        fitted = _before(plan, load, each, now_ns, *shared, warmups=warmups)
+        fitted = _before(plan, load, each, now_ns, *shared, warmups=warmups, least=least)
         if fitted.problem:
             return fitted
         if fitted.plan.limit_ns < plan.limit_ns:
@@ -223,6 +227,10 @@ def fit(
     if limit_by:
         cut_by = dataclasses.replace(cut_by or Cut("", cut=False), limit_by=limit_by)
     return Fitted(plan, load, cut_by=cut_by)
+
+
+#: ``fit``'s ``least`` for a plan of :func:`spanning_a_state`.
+SPANNING = "as a comparison, its samples span a state of the machine"
 
 
 def spanning_a_state(plan: SamplingPlan) -> SamplingPlan:
@@ -270,6 +278,7 @@ def _before(
     phases: int = 1,
     follows: str = "",
     warmups: int = 1,
+    least: str = "",
 ) -> Fitted:
     """``plan`` cut to end (warmup and a capacity search included) before ``deadline``, at
     ``now_ns``, within its part of ``phases``: an inconclusive verdict that says why beats
@@ -295,6 +304,8 @@ def _before(
             plan.max_time_ns / 1e9, before / 1e9, phases, plan.warmup_time_ns / 1e9
         )
         wanted = f"{math.ceil(spent + timeout):d}"
+        own = least and need == plan.min_time_ns
+        why = least if own else "sla_min_time, or sla_load_time under load"
         share = f" (shared with {follows})" if follows else ""
         return Fitted(
             plan,
@@ -302,7 +313,7 @@ def _before(
             (
                 f"{deadline.name} leaves {_about(room)} for this measurement{share} after "
                 f"its warmup, less than the {fmt.duration(need / 1e9)} it needs at least "
-                "(sla_min_time, or sla_load_time under load): raise the timeout "
+                f"({why}): raise the timeout "
                 f"(e.g. {deadline.how.format(n=wanted)})"
             ),
         )

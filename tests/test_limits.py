@@ -104,6 +104,24 @@ def test_the_timeout_advised_fits_the_warmup_the_user_asked_for(warmup_s: int) -
     assert fitted.plan.max_time_ns == plan.max_time_ns
 
 
+def test_too_little_time_for_a_comparison_says_what_it_needs_the_time_for() -> None:
+    # A trial: "less than the 2.00 s it needs at least (sla_min_time, ...)", where
+    # sla_min_time was 30 ms and the 2 s were the comparison's.
+    from pytest_latency_sla.limits import SPANNING, spanning_a_state
+
+    near = Deadline(at_ns=3 * S, timeout_s=3.0, name="pytest-timeout's 3 s timeout")
+    plan = spanning_a_state(SamplingPlan())
+    fitted = fit(plan, None, deadline=near, now_ns=0, warmups=2, least=SPANNING)
+    assert fitted.problem is not None
+    assert (
+        "less than the 2.00 s it needs at least (as a comparison, its samples span a state "
+        "of the machine): raise the timeout"
+    ) in fitted.problem
+    load = fit(plan, LoadSpec(rps=100.0), deadline=near, now_ns=0, least=SPANNING).problem
+    assert load is not None
+    assert "(sla_min_time, or sla_load_time under load)" in load  # the load's 5 s
+
+
 # --- what follows a measurement shares the timeout -----------------------------------
 
 
