@@ -380,8 +380,15 @@ def test_summary_line_says_which_measurements_tests_went_another_way() -> None:
     skipped["outcome"], stopped["outcome"] = "skipped", "interrupted"
     line = labels.summary_line([skipped, stopped, plain], headroom=10.0)
     assert line.startswith(
-        "3 SLA measurements: 3 pass (1 of them in a test skipped after measuring) (1 of them "
-        "in a test stopped after measuring); tightest margin 3.00x"
+        "3 SLA measurements (1 in a test skipped after measuring, 1 in a test stopped after "
+        "measuring): 3 pass; tightest margin 3.00x"
+    )
+    # A trial: "6 pass, 1 xfailed (1 of them in a test skipped ...)" read as the xfailed.
+    xfailed = record("test_d", 6.0)
+    xfailed["outcome"] = "xfailed"
+    line = labels.summary_line([skipped, plain, xfailed], headroom=10.0)
+    assert line.startswith(
+        "3 SLA measurements (1 in a test skipped after measuring): 2 pass, 1 xfailed;"
     )
 
 

@@ -125,12 +125,15 @@ def summary_line(
     order = ("fail", "inconclusive", "pass", "no budget", "xfailed")
     parts = ", ".join(f"{counts[v]} {v}" for v in order if v in counts)
     noun = "measurement" if len(records) == 1 else "measurements"
-    line = f"{len(records)} SLA {noun}: {parts}"
-    # Measured, then the test went another way: its verdicts stand, and say so.
-    for outcome, how in (("skipped", "skipped"), ("interrupted", "stopped")):
-        if count := sum(1 for r in records if r["outcome"] == outcome):
-            line += f" ({count} of them in {'a test' if count == 1 else 'tests'} {how} after"
-            line += " measuring)"
+    # Measured, then the test went another way: its verdicts stand, and say so (of all
+    # the measurements, not of the count just before).
+    went = [
+        f"{count} in {'a test' if count == 1 else 'tests'} {how} after measuring"
+        for outcome, how in (("skipped", "skipped"), ("interrupted", "stopped"))
+        if (count := sum(1 for r in records if r["outcome"] == outcome))
+    ]
+    line = f"{len(records)} SLA {noun}" + (f" ({', '.join(went)})" if went else "")
+    line += f": {parts}"
     records = [r for r in records if r["outcome"] != "xfailed"]  # the rest: as expected
     colds = [cold["verdict"] for r in records if (cold := r.get("cold"))]
     if colds:
