@@ -49,6 +49,23 @@ SLA_TEST_ATTR = "sla_test"
 UNMEASURED_ATTR = "sla_unmeasured"
 
 
+def _others(config: pytest.Config) -> list[tuple[str, str]]:
+    """The report files other plugins write in this run: their paths, and who writes them
+    (pytest-benchmark's --benchmark-json is a path, or an open file in its older
+    versions)."""
+    found = []
+    for option, who in (
+        ("xmlpath", "pytest's --junitxml"),
+        ("benchmark_json", "pytest-benchmark's --benchmark-json"),
+    ):
+        value = getattr(config.option, option, None)
+        if not isinstance(value, (str, os.PathLike)):
+            value = getattr(value, "name", None)  # (an open file names its path)
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+            found.append((str(os.fspath(value)), who))
+    return found
+
+
 class SlaCollector:
     """Controller-side store of results; a pytest plugin object registered per session."""
 
@@ -89,12 +106,11 @@ class SlaCollector:
         self.skipped: list[str] = []
         from .report import files
 
-        junit = getattr(config.option, "xmlpath", None)
         problem = files.clash(
             files.targets(settings.report_targets(), settings.save, os.environ),
             str(config.invocation_params.dir),
             settings.compare,
-            [junit] if isinstance(junit, str) and junit else [],
+            _others(config),
         )
         if problem:
             raise pytest.UsageError(problem)

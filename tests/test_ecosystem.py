@@ -708,6 +708,33 @@ def test_a_lone_surrogate_in_a_message_loses_no_report(pytester: pytest.Pytester
     assert "caf\\udce9.wav" in failed["message"] or "caf\udce9.wav" in failed["message"]
 
 
+@pytest.mark.parametrize("report", ["json:out/b.json", "md:out/b.json"])
+def test_a_report_at_the_benchmark_json_path_is_a_usage_error(
+    pytester: pytest.Pytester, report: str
+) -> None:
+    # A trial: --benchmark-json=r.json --sla-report=json:r.json ran every test, then
+    # could not write the SLA report (pytest-benchmark's was there), exit 1.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_fast(sla):
+            sla.measure(sum, [1, 2])
+        """
+    )
+    (pytester.path / "out").mkdir()
+    args = ("-p", "pytest_benchmark", "--benchmark-json=out/b.json", f"--sla-report={report}")
+    result = pytester.runpytest(*FAST, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*the SLA * report would be written to out/b.json, where pytest-benchmark's "
+            "--benchmark-json writes its report in this run: give the SLA report another path"
+        ]
+    )
+
+
 def test_a_report_at_the_junitxml_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
     # A trial: --junitxml=j.xml --sla-report=json:j.xml wrote the JUnit file first, then
     # refused to replace it ("exists and is not a report of pytest-latency-sla"), exit 1.

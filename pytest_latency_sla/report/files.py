@@ -129,21 +129,26 @@ def target_path(target: Target, start: str) -> str:
 
 
 def clash(
-    wanted: Sequence[Target], start: str, compare: str | None, others: Sequence[str] = ()
+    wanted: Sequence[Target],
+    start: str,
+    compare: str | None,
+    others: Sequence[tuple[str, str]] = (),
 ) -> str | None:
     """Why these targets cannot all be written (None if they can): two of them at one
     path (the last would silently replace the others), a report over ``compare``, the
     baseline the run compares with (``--sla-compare``; ``--sla-save`` may re-record it),
-    or over a file another part of pytest writes in this run (``others``: --junitxml)."""
+    or over a file another part of pytest writes in this run (``others``: its path and
+    who writes it, e.g. "pytest's --junitxml")."""
     seen: dict[str, Target] = {}
     base = os.path.realpath(os.path.join(start, compare)) if compare else None
-    theirs = {os.path.realpath(os.path.join(start, path)) for path in others}
+    theirs = {os.path.realpath(os.path.join(start, path)): who for path, who in others}
     for target in wanted:
         full = os.path.realpath(target_path(target, start))
         if full in theirs and not target.append:
             return (
-                f"the SLA {target.label} would be written to {target.path}, where pytest's "
-                "--junitxml writes its report in this run: give the SLA report another path"
+                f"the SLA {target.label} would be written to {target.path}, where "
+                f"{theirs[full]} writes its report in this run: give the SLA report another "
+                "path"
             )
         other = seen.get(full)
         if full == base and target.kind != "baseline":
