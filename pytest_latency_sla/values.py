@@ -173,7 +173,7 @@ def _range_text(low: float, high: float, low_open: bool, high_open: bool, text: 
 def _report(text: str) -> str:
     value = text.strip()
     kind, colon, path = value.partition(":")
-    kind = REPORT_ALIASES.get(kind, kind)
+    kind = REPORT_ALIASES.get(kind.lower(), kind.lower())  # (choices: any case)
     if kind not in REPORT_TYPES:
         raise SettingError(
             f"unknown report type {value!r} (known: {', '.join(REPORT_TYPES)}, as TYPE or "

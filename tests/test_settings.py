@@ -286,6 +286,8 @@ def test_flag_on_the_command_line_beats_ini() -> None:
         (["json:out/r.json", "md", "html:r.html"], [], ("json:out/r.json", "md", "html:r.html")),
         (["term"], ["html"], ("term",)),  # command line wins over ini
         (None, ["json:a.json", "term"], ("json:a.json", "term")),
+        # A trial: settings.md says choices are read in any case; JSON was refused.
+        (["JSON:Out.json", "Term", "Markdown"], [], ("json:Out.json", "term", "md")),
     ],
 )
 def test_report_lists(cli: list[str] | None, ini: object, expected: tuple[str, ...]) -> None:
