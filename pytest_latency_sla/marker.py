@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .settings import OPTIONS
-from .values import SettingError, parse_percentile
+from .values import PERCENTILE_LIMIT, SettingError, parse_percentile
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -248,8 +248,9 @@ def parse_marker_spec(
             percentile = _PERCENTILE(repr(_number(raw_pct)))
         except SettingError:
             raise MarkerError(
-                f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number in "
-                f"(0, 100], in percent (99 for p99, 99.9 for p99.9) or as a fraction below 1 "
+                f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number "
+                f"from {PERCENTILE_LIMIT:g} to {100 - PERCENTILE_LIMIT:.7f} (or exactly 100), "
+                "in percent (99 for p99, 99.9 for p99.9) or as a fraction below 1 "
                 f"(0.99), got {type(raw_pct).__name__} {raw_pct!r}; write e.g. "
                 f"@pytest.mark.sla({unit}={_example(value)}, percentile=95)"
             ) from None

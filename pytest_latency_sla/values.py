@@ -102,7 +102,10 @@ def _share(text: str) -> tuple[float, float]:
     """
     stripped = text.strip()
     if stripped.endswith("%"):
-        percent = _float(stripped[:-1])
+        try:
+            percent = _float(stripped[:-1])
+        except SettingError:
+            raise SettingError(f"expected a number, got {text!r}") from None
     else:
         value = _float(stripped)
         percent = value * 100.0 if 0.0 < value < 1.0 else value
@@ -153,7 +156,9 @@ def parse_percentile(text: str) -> float:
         unrounded *= 100.0
     # (Bounds met as written: 100 - 99.9999999 falls a hair below 1e-7 in floats.)
     near = PERCENTILE_LIMIT * (1 - 1e-6)
-    if percent < PERCENTILE_LIMIT or (unrounded < 100 and 100 - unrounded < near):
+    # (Past 100 as written, though it rounds to 100: no percentile.)
+    too_near = unrounded < 100 and 100 - unrounded < near
+    if percent < PERCENTILE_LIMIT or unrounded > 100 or too_near:
         raise SettingError(
             f"expected a percentile from {PERCENTILE_LIMIT:g} to {100 - PERCENTILE_LIMIT:.7f} "
             f"(or exactly 100), got {text!r}"

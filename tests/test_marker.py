@@ -228,3 +228,12 @@ def test_a_misspelt_argument_is_told_what_it_may_have_meant(
 def test_a_percentile_that_is_not_a_number_is_shown_as_given() -> None:
     with pytest.raises(MarkerError, match=r"\(0\.99\), got str 'p99'; write e\.g\. "):
         parse_marker((), {"ms": 50, "percentile": "p99"}, 99.0)
+
+
+@pytest.mark.parametrize("percentile", [99.99999999999, 100.0000000001, 0])
+def test_a_percentile_out_of_reach_is_told_the_real_range(percentile: float) -> None:
+    # A trial: 99.99999999999 was told "must be a number in (0, 100]", which it is; and
+    # 100.0000000001 (rounded to 12 digits) passed as p100.
+    with pytest.raises(MarkerError, match=r"must be a number from 1e-07 to 99\.9999999 \(or "):
+        parse_marker((), {"ms": 50, "percentile": percentile}, 99.0)
+    assert parse_marker((), {"ms": 50, "percentile": 100}, 99.0).percentile == 100

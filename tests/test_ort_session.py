@@ -138,6 +138,14 @@ def test_empty_bytes() -> None:
         prepare(b"")
 
 
+def test_an_empty_model_proto() -> None:
+    # A trial: "it is text, not an ONNX model (it starts with b'')".
+    import onnx
+
+    with pytest.raises(OnnxInputError, match=r"the ModelProto 'model' is empty \(no graph"):
+        prepare(onnx.ModelProto())
+
+
 @pytest.mark.parametrize("model", [42, None, {"x": 1}, ["model.onnx"]], ids=repr)
 def test_model_of_the_wrong_type(model: object) -> None:
     with pytest.raises(

@@ -196,7 +196,11 @@ BAD_MARKERS = [
     ),
     pytest.param(
         "@pytest.mark.sla(ms=50, percentile=0)",
-        ["sla(percentile=0): percentile= must be a number in (0, 100]", "percentile=95)"],
+        [
+            "sla(percentile=0): percentile= must be a number from 1e-07 to 99.9999999 (or "
+            "exactly 100)",
+            "percentile=95)",
+        ],
         id="percentile-0",
     ),
     pytest.param(

@@ -398,3 +398,11 @@ def test_a_gate_in_a_file_applies_to_the_runs_that_compare_and_no_others() -> No
     # On the command line, without a base, it is still a mistake to point out.
     with pytest.raises(SettingError, match=r"needs something to compare with"):
         resolve(cli_values(max_regression="20"), gate)
+
+
+def test_a_bare_percent_sign_is_shown_as_given() -> None:
+    # A trial: --sla-percentile=% read "got ''".
+    from pytest_latency_sla.values import SettingError, parse_percentile
+
+    with pytest.raises(SettingError, match="expected a number, got '%'"):
+        parse_percentile("%")

@@ -135,6 +135,11 @@ def _describe_model(model: object) -> tuple[str, bytes | str | None]:
                 "it with onnx.save_model(model, path, save_as_external_data=True) and pass "
                 "the path"
             ) from exc
+        if not data:
+            raise OnnxInputError(
+                f"the ModelProto {name!r} is empty (no graph, no opset); build it with "
+                "onnx.helper.make_model(...) or load one with onnx.load(path)"
+            )
         return f"<ModelProto {name}>", data
     raise OnnxInputError(
         f"model must be a path, bytes, an onnx.ModelProto or an onnxruntime.InferenceSession, "
