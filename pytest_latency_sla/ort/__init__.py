@@ -14,7 +14,8 @@ One concern a module, imports pointing one way (down this list):
 - ``load_errors``: why onnxruntime refused to load a model;
 - ``run_errors``: why a model raised when run (:func:`explain_run_error`), and which
   of two called side by side did (:func:`pair_run_error`);
-- ``feeds``: feeds read from files, checked, or generated (:func:`random_feeds`);
+- ``feeds``: feeds checked, or generated (:func:`random_feeds`);
+- ``feed_files``: feeds read from files (a folder of ``input_<n>.pb`` files, a ``.npz``);
 - ``signature``: ONNX element types, symbolic dimensions, input signatures;
 - ``errors``: the exceptions, and one line of detail from any exception.
 """

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..result import Subject
 from .errors import OnnxInputError, ProviderDroppedError, ProviderUnavailableError, _error_detail
-from .feeds import _check_feeds, _display_path, random_feeds
+from .feed_files import _display_path
+from .feeds import _check_feeds, random_feeds
 from .load_errors import _explain_load_error
 from .signature import (
     _check_dims,
