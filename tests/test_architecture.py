@@ -135,6 +135,7 @@ CORE = (
     "pytest_latency_sla.limits",
     "pytest_latency_sla.followups",
     "pytest_latency_sla.callables",
+    "pytest_latency_sla.filekind",
 )
 GLUE = (
     "pytest_latency_sla.plugin",

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..filekind import NOT_REGULAR, is_special
 from ..result import Subject
 from .errors import OnnxInputError, ProviderDroppedError, ProviderUnavailableError, _error_detail
 from .feed_files import _display_path
@@ -108,10 +109,9 @@ def _describe_model(model: object) -> tuple[str, bytes | str | None]:
                 f"model path {path!r} is a directory ({holds}); pass the path to the .onnx "
                 "file in it"
             )
-        if not os.path.isfile(path):
+        if is_special(path):
             raise OnnxInputError(
-                f"model file {path!r} is not a regular file (a device, a pipe or a socket); "
-                "pass the path to an .onnx file"
+                f"model file {path!r} {NOT_REGULAR}; pass the path to an .onnx file"
             )
         if os.path.getsize(path) == 0:
             raise OnnxInputError(f"model file {path!r} is empty; re-export or re-download it")
