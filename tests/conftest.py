@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import importlib
+import os
 import pkgutil
+import stat
+from typing import Any
 
 # numpy refuses to be imported twice in one process, and pytester's in-process runs drop
 # the modules first imported inside them. The plugin imports numpy only when a result is
@@ -43,3 +47,28 @@ def not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     in-process run of a test run under -n is not one."""
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+
+
+class OpenedSpecialFileError(BaseException):
+    """A pipe or a device was opened to be read: the read would hang, or never end. (Not
+    an ``Exception``, so that no ``except`` in the code under test can swallow it.)"""
+
+
+@pytest.fixture
+def nothing_special_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For the test, ``open()`` (the plugin's, zipfile's, numpy's) refuses a pipe or a
+    device: a test of the check before such a file is read then fails without it, rather
+    than hang on a FIFO or read /dev/zero until memory runs out."""
+    real_open = builtins.open
+
+    def guarded(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, (str, bytes, os.PathLike)):
+            try:
+                mode = os.stat(file).st_mode
+            except OSError:
+                mode = stat.S_IFREG
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise OpenedSpecialFileError(f"{os.fsdecode(file)!r} was opened")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)

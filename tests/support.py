@@ -7,6 +7,7 @@ puts the folder on ``sys.path``), like ``onnx_models`` and ``synthetic``.
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
@@ -93,3 +94,17 @@ def make_sampling(samples_ns: Sequence[int], **fields: Any) -> Sampling:
     }
     values.update(fields)
     return Sampling(samples_ns=array, **values)
+
+
+def make_special(at: Path, kind: str) -> None:
+    """Make ``at`` a pipe (``kind`` "fifo") or a link to /dev/zero ("dev-zero"); skip the
+    test where the platform has neither. Read with the ``nothing_special_opened`` fixture,
+    so that a missing check fails the test instead of hanging it."""
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no os.mkfifo on this platform")
+        os.mkfifo(at)
+    else:
+        if not os.path.exists("/dev/zero"):
+            pytest.skip("no /dev/zero on this platform")
+        at.symlink_to("/dev/zero")

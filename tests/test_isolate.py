@@ -554,3 +554,19 @@ def test_a_bad_isolate_argument_is_a_setup_error(pytester: pytest.Pytester) -> N
             "(in test_bad.py::test_bad)"
         ]
     )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no os.mkfifo on this platform")
+def test_a_feeds_path_that_is_a_pipe_is_refused_in_the_worker(tmp_path: Path) -> None:
+    # The worker reads the feeds: a FIFO blocked it until the timeout, whose message
+    # then said to raise the limit.
+    path = save(add_model(), tmp_path / "add.onnx")
+    fifo = tmp_path / "in.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(OnnxInputError) as info:
+        isolate_onnx.run_onnx(OnnxJob(str(path), feeds=str(fifo)), TIMING, timeout=20)
+    assert str(info.value).startswith(
+        f"feeds path {str(fifo)!r} is not a regular file (a device, a pipe or a socket); "
+        "pass a folder of input_0.pb"
+    )

@@ -1,4 +1,4 @@
-"""Unit tests of ``pytest_latency_sla.ort.feeds`` reading feeds from files (.pb, .npz)."""
+"""Unit tests of ``pytest_latency_sla.ort.feed_files``: feeds read from files (.pb, .npz)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from onnx_models import (
     save_test_data,
     string_input_model,
 )
+from support import make_special
 
 from pytest_latency_sla.ort import OnnxInputError, prepare
 
@@ -222,3 +223,42 @@ def test_bad_npz_feeds(tmp_path: Path, setup: str, message: str) -> None:
     with pytest.raises(OnnxInputError) as info:
         prepare(add_model(("batch", 6)), feeds=path)
     assert str(info.value).startswith(message.format(path=path))
+
+
+# --- a feeds path that is a pipe or a device: refused before anything opens it ----------
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.usefixtures("nothing_special_opened")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+@pytest.mark.parametrize("name", ["in.npz", "inputs"])
+def test_a_feeds_path_that_is_a_pipe_or_a_device(tmp_path: Path, kind: str, name: str) -> None:
+    path = tmp_path / name
+    make_special(path, kind)
+    with pytest.raises(OnnxInputError) as info:
+        prepare(add_model(("batch", 6)), feeds=str(path))
+    assert str(info.value) == (
+        f"feeds path {str(path)!r} is not a regular file (a device, a pipe or a socket); "
+        "pass a folder of input_0.pb, input_1.pb, ... TensorProto files (the ONNX test-data "
+        "layout) or a .npz file written with np.savez(path, input_name=array, ...)"
+    )
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.usefixtures("nothing_special_opened")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+@pytest.mark.parametrize("index", [0, 1])
+def test_a_feeds_file_in_a_folder_that_is_a_pipe_or_a_device(
+    tmp_path: Path, kind: str, index: int
+) -> None:
+    # The first file, or the second after a good one.
+    good = [("a", np.zeros((1, 6), np.float32))] * index
+    folder = save_test_data(tmp_path / "data", good)
+    make_special(folder / f"input_{index}.pb", kind)
+    with pytest.raises(OnnxInputError) as info:
+        prepare(add_model(("batch", 6)), feeds=folder)
+    assert str(info.value) == (
+        f"feeds file '{folder}/input_{index}.pb' is not a regular file (a device, a pipe or "
+        "a socket); replace it with an input written with "
+        "onnx.save_tensor(onnx.numpy_helper.from_array(array, input_name), path)"
+    )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..filekind import NOT_REGULAR, is_special
 from .errors import OnnxInputError, _error_detail
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ def _feeds_from_path(path: str, known: Sequence[str], model_path: str | None) ->
             f"feeds path {path!r} does not exist (relative paths are taken from the current "
             f"directory, {os.getcwd()!r}); {fix}"
         )
+    if is_special(path):
+        # Before anything opens it: a pipe would block the read, a device never end it.
+        raise OnnxInputError(f"feeds path {path!r} {NOT_REGULAR}; {_FEEDS_PATH_FIX}")
     if os.path.isdir(path):
         return _feeds_from_pb_folder(path, known)
     if path.lower().endswith(".npz") or zipfile.is_zipfile(path):
@@ -117,6 +121,11 @@ def _feeds_from_pb_folder(path: str, known: Sequence[str]) -> list[_Feed]:
     feeds: list[_Feed] = []
     for index, entry in numbered:
         file = os.path.join(shown, entry)
+        if is_special(os.path.join(path, entry)):
+            raise OnnxInputError(
+                f"feeds file {file!r} {NOT_REGULAR}; replace it with an input written with "
+                "onnx.save_tensor(onnx.numpy_helper.from_array(array, input_name), path)"
+            )
         try:
             with open(os.path.join(path, entry), "rb") as handle:
                 tensor = TensorProto()
