@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .filekind import NOT_REGULAR, is_special
 from .schema import (
     BUSY_MISMATCH,
     NO_MEDIAN,
@@ -140,14 +141,27 @@ def read_report(path: str, what: str, fix: str) -> object:
         raise BaselineError(f"{what} {path!r} cannot be read ({exc.strerror}); {fix}") from None
     if os.path.isdir(path):
         raise BaselineError(f"{what} {path!r} is a directory; pass the JSON file; {fix}")
+    if is_special(path):
+        # Its size (0) says nothing: a pipe blocks the read, a device never ends it.
+        raise BaselineError(
+            f"{what} {path!r} {NOT_REGULAR}, so it was not read (the read would block or "
+            f"never end); {fix}"
+        )
+    too_large = "it is not a report of this plugin (or save it without --sla-raw)"
     if size > MAX_BASELINE_BYTES:
         raise BaselineError(
             f"{what} {path!r} is {size:,} bytes, over the {MAX_BASELINE_BYTES:,} byte limit; "
-            "it is not a report of this plugin (or save it without --sla-raw)"
+            f"{too_large}"
         )
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            # One byte past the limit at most: the file may have grown since its size was read.
+            data = handle.read(MAX_BASELINE_BYTES + 1)
+        if len(data) > MAX_BASELINE_BYTES:
+            raise BaselineError(
+                f"{what} {path!r} is over the {MAX_BASELINE_BYTES:,} byte limit; {too_large}"
+            )
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BaselineError(f"{what} {path!r} cannot be read as UTF-8 text ({exc})") from None
     try:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+from support import make_special
 
+from pytest_latency_sla import baseline as baseline_module
 from pytest_latency_sla.baseline import BaselineError, compare, load_baseline
 from pytest_latency_sla.settings import Settings
 from pytest_latency_sla.stats import quantile_interval
@@ -681,3 +684,73 @@ def test_saving_a_baseline_names_the_measurements_a_busy_machine_slowed() -> Non
     ]
     # A lower floor tells smaller changes apart: the machine must have taken less.
     assert len(_busy("base.json", [quiet, busy], 0.25)[0].split("t.py::")) == 3
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.usefixtures("nothing_special_opened")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_baseline_that_is_a_pipe_or_a_device_is_refused_unread(tmp_path: Path, kind: str) -> None:
+    # A trial: its size (0) passed the limit, then the read blocked on the pipe, or read
+    # /dev/zero until memory ran out, before any test ran.
+    path = tmp_path / "base.json"
+    make_special(path, kind)
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(str(path))
+    assert str(raised.value) == (
+        f"baseline {str(path)!r} is not a regular file (a device, a pipe or a socket), so it "
+        f"was not read (the read would block or never end); {FIX}"
+    )
+
+
+def test_a_baseline_that_grows_past_the_limit_while_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its size is looked at before the read: a file that grows in between was read whole.
+    path = write_baseline(tmp_path)
+    size = Path(path).stat().st_size
+    monkeypatch.setattr(baseline_module, "MAX_BASELINE_BYTES", size - 1)
+    monkeypatch.setattr(os.path, "getsize", lambda _: 10)  # as before it grew
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(path)
+    assert str(raised.value) == (
+        f"baseline {path!r} is over the {size - 1:,} byte limit; it is not a report of this "
+        "plugin (or save it without --sla-raw)"
+    )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no os.mkfifo on this platform")
+def test_a_baseline_that_is_a_pipe_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    # In a process of its own: without the check, it waits on the pipe until the timeout.
+    pytester.makepyfile(
+        """
+        def test_small(sla):
+            sla.measure(sum, range(10))
+        """
+    )
+    os.mkfifo(pytester.path / "base.json")
+    result = pytester.runpytest_subprocess("--sla-compare=base.json", timeout=60)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        "ERROR: --sla-compare / sla_compare: baseline 'base.json' is not a regular file (a "
+        "device, a pipe or a socket), so it was not read (the read would block or never end); "
+        f"{FIX}"
+    ) in result.errlines
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.usefixtures("nothing_special_opened")
+@pytest.mark.parametrize("page", ["premerge.md", "bad-input.md"])
+def test_the_docs_quote_the_sentence_for_a_pipe(tmp_path: Path, page: str) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / page
+    prefix = "ERROR: --sla-compare / sla_compare: "
+    (quoted,) = [
+        line.removeprefix(prefix)
+        for line in docs.read_text("utf-8").splitlines()
+        if line.startswith(f"{prefix}baseline 'base.json' is not a regular file")
+    ]
+    path = tmp_path / "base.json"
+    make_special(path, "fifo")
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(str(path))
+    assert str(raised.value).replace(repr(str(path)), "'base.json'") == quoted

@@ -683,6 +683,32 @@ def test_a_report_never_replaces_a_device_nor_waits_on_a_pipe(
     step.stdout.fnmatch_lines(["*could not write the SLA md report to*report.fifo*"])
 
 
+@pytest.mark.timeout(120)
+def test_a_baseline_to_save_over_a_pipe_is_not_read_back(pytester: pytest.Pytester) -> None:
+    # A trial: --sla-save reads the baseline it replaces (to name what the run drops), and
+    # a pipe there blocked the run forever after its tests. In a process of its own, so
+    # that without the check it ends at the timeout.
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no os.mkfifo on this platform")
+    pytester.makepyfile(
+        """
+        def test_small(sla):
+            sla.measure(sum, range(10))
+        """
+    )
+    os.mkfifo(pytester.path / "base.json")
+    result = pytester.runpytest_subprocess(*FAST, "--sla-save=base.json", timeout=60)
+    assert result.ret == 1, output(result)
+    result.stdout.fnmatch_lines(
+        [
+            "*could not write the SLA baseline to base.json: * is not a regular file (a "
+            "device, a pipe or a socket), so it was left untouched; give a file's path",
+        ]
+    )
+
+
 def test_a_lone_surrogate_in_a_message_loses_no_report(pytester: pytest.Pytester) -> None:
     # A trial: one undecodable character (a file name that is not UTF-8) in a failure
     # lost every file report, with every measurement in it.

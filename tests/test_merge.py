@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import FAST, load_report
+from support import FAST, load_report, make_special
 from test_report import record
 
 from pytest_latency_sla import __version__
@@ -700,3 +700,22 @@ def test_two_reports_at_one_path_are_refused_before_anything_is_written(
         "the SLA md report and the SLA html report would both be written to same.txt, and "
         "the last would replace the first: give each its own path"
     ) in capsys.readouterr().err
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.usefixtures("nothing_special_opened")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_shard_report_that_is_a_pipe_or_a_device_is_refused_unread(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    # A trial: the merge waited on the pipe forever, or read /dev/zero until memory ran out.
+    make_special(tmp_path / "x.json", kind)
+    assert merge(tmp_path, monkeypatch, "x.json") == 2
+    assert capsys.readouterr().err == (
+        "python -m pytest_latency_sla: error: report 'x.json' is not a regular file (a device, "
+        "a pipe or a socket), so it was not read (the read would block or never end); pass the "
+        "JSON report each shard wrote with --sla-report=json:PATH\n"
+    )
