@@ -34,6 +34,7 @@ __all__ = [
     "new_ir_model",
     "new_opset_model",
     "no_kernel_model",
+    "not_model",
     "run_once",
     "sample_rate_model",
     "save",
@@ -167,6 +168,16 @@ def multi_input_model() -> onnx.ModelProto:
         [_value_info(name, et, shape) for name, et, shape in specs],
         [_value_info(f"{name}_out", et, shape) for name, et, shape in specs],
         name="multi_input",
+    )
+
+
+def not_model() -> onnx.ModelProto:
+    """``o = not b`` on a bool scalar: input ``b`` of type bool and rank 0 (shape [])."""
+    return _model(
+        [helper.make_node("Not", ["b"], ["o"])],
+        [_value_info("b", TensorProto.BOOL, [])],
+        [_value_info("o", TensorProto.BOOL, [])],
+        name="not",
     )
 
 

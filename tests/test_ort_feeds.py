@@ -12,6 +12,7 @@ from onnx_models import (
     add_model,
     identity_model,
     multi_input_model,
+    not_model,
     run_once,
     sample_rate_model,
     scalar_gate_model,
@@ -23,24 +24,25 @@ from pytest_latency_sla.ort import OnnxInputError, prepare
 # --- generated feeds -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("elem_type", "dtype"),
-    [
-        (TensorProto.FLOAT, np.float32),
-        (TensorProto.DOUBLE, np.float64),
-        (TensorProto.FLOAT16, np.float16),
-        (TensorProto.INT8, np.int8),
-        (TensorProto.INT16, np.int16),
-        (TensorProto.INT32, np.int32),
-        (TensorProto.INT64, np.int64),
-        (TensorProto.UINT8, np.uint8),
-        (TensorProto.UINT16, np.uint16),
-        (TensorProto.UINT32, np.uint32),
-        (TensorProto.UINT64, np.uint64),
-        (TensorProto.BOOL, np.bool_),
-    ],
-    ids=lambda v: np.dtype(v).name if isinstance(v, type) else "",
-)
+#: Every element type a value is generated for, with its numpy dtype.
+GENERATED_DTYPES = [
+    (TensorProto.FLOAT, np.float32),
+    (TensorProto.DOUBLE, np.float64),
+    (TensorProto.FLOAT16, np.float16),
+    (TensorProto.INT8, np.int8),
+    (TensorProto.INT16, np.int16),
+    (TensorProto.INT32, np.int32),
+    (TensorProto.INT64, np.int64),
+    (TensorProto.UINT8, np.uint8),
+    (TensorProto.UINT16, np.uint16),
+    (TensorProto.UINT32, np.uint32),
+    (TensorProto.UINT64, np.uint64),
+    (TensorProto.BOOL, np.bool_),
+]
+DTYPE_IDS = [np.dtype(d).name for _, d in GENERATED_DTYPES]
+
+
+@pytest.mark.parametrize(("elem_type", "dtype"), GENERATED_DTYPES, ids=DTYPE_IDS)
 def test_generated_feed_dtype(elem_type: int, dtype: type[Any]) -> None:
     prepared = prepare(identity_model(elem_type, [2, 3]))
     value = prepared.feeds["x"]
@@ -48,6 +50,28 @@ def test_generated_feed_dtype(elem_type: int, dtype: type[Any]) -> None:
     assert value.shape == (2, 3)
     (out,) = run_once(prepared)
     np.testing.assert_array_equal(out, value)
+
+
+@pytest.mark.parametrize("elem_type", [t for t, _ in GENERATED_DTYPES], ids=DTYPE_IDS)
+def test_a_generated_scalar_is_a_0d_array(elem_type: int) -> None:
+    # A trial: a bool scalar was a numpy.bool, not an array, which onnxruntime refuses
+    # ("Unable to handle object of type <class 'numpy.bool'>").
+    prepared = prepare(identity_model(elem_type, []))
+    value = prepared.feeds["x"]
+    assert isinstance(value, np.ndarray), type(value)
+    assert value.shape == ()
+    (out,) = run_once(prepared)
+    np.testing.assert_array_equal(out, value)
+
+
+def test_a_generated_bool_scalar_runs() -> None:
+    prepared = prepare(not_model())
+    value = prepared.feeds["b"]
+    assert isinstance(value, np.ndarray), type(value)
+    assert (value.dtype, value.shape) == (np.dtype(np.bool_), ())
+    (out,) = run_once(prepared)
+    assert out.shape == ()
+    assert bool(out) is not bool(value)
 
 
 def test_generated_values_are_in_safe_ranges() -> None:

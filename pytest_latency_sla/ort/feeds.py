@@ -82,7 +82,9 @@ def random_feeds(
         value: npt.NDArray[Any]
         try:
             if dtype is np.bool_:
-                value = rng.random(shape) < 0.5
+                # An array at rank 0 too: there the comparison gives a numpy.bool scalar,
+                # which onnxruntime refuses.
+                value = np.asarray(rng.random(shape) < 0.5, dtype=np.bool_)
             elif np.issubdtype(dtype, np.floating):
                 value = rng.random(shape, dtype=np.float64).astype(dtype)
             else:
