@@ -44,6 +44,16 @@ def test_unknown_dims_are_one(unknown: str | None) -> None:
     assert prepared.feeds["x"].shape == (1, 3, 1)
 
 
+def test_axes_an_exporter_names_question_mark_are_sized_each_on_their_own() -> None:
+    # A trial: PaddleOCR's classifier declares x: [?, 3, '?', '?'] (dim_param "?"), and
+    # dims={'x[2]': 48, 'x[3]': 192} was told to write dims={'?': ...}, one size for both.
+    model = identity_model(TensorProto.FLOAT, [None, 3, "?", "?"])
+    feeds = prepare(model, dims={"x[0]": 2, "x[2]": 48, "x[3]": 192}).feeds
+    assert feeds["x"].shape == (2, 3, 48, 192)
+    with pytest.raises(OnnxInputError, match=r"dims names '[?]', which is no symbolic dimen"):
+        prepare(model, dims={"?": 48})
+
+
 def test_scalar_input() -> None:
     prepared = prepare(identity_model(TensorProto.FLOAT, []))
     assert prepared.feeds["x"].shape == ()

@@ -24,6 +24,7 @@ from .signature import (
     _check_dims_fed,
     _given_sizes,
     _input_signature,
+    declared_inputs,
     shared_batch,
     unnamed_axes,
 )
@@ -274,7 +275,7 @@ def prepare(
         started = time.perf_counter_ns()
         session = _create_session(ort, name, source, requested, session_options)
         created_ns = time.perf_counter_ns() - started
-    inputs = session.get_inputs()
+    inputs = declared_inputs(session)
     given = _check_feeds(inputs, feeds, source if isinstance(source, str) else None)
     checked = _check_dims(inputs, dims)
     _check_dims_fed(inputs, given, checked)

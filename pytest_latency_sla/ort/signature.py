@@ -6,6 +6,7 @@ describes inputs and feeds the way messages and reports write them (``float32[ba
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +15,38 @@ from .errors import OnnxInputError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+#: A dimension "name" some exporters (paddle2onnx) give every unknown size: no name that
+#: ties two axes together, so each such axis is unnamed (``x[2]``) to dims=.
+UNKNOWN_DIM = "?"
+
+
+@dataclass(frozen=True)
+class InputArg:
+    """An input as ``session.get_inputs()`` gives it, with every :data:`UNKNOWN_DIM`
+    unnamed (None)."""
+
+    name: str
+    type: str
+    shape: list[Any] | None
+
+
+def declared_inputs(session: Any) -> list[Any]:
+    """The session's inputs, with :data:`UNKNOWN_DIM` dimensions unnamed; as they are
+    when none has one."""
+    nodes = list(session.get_inputs())
+    if not any(UNKNOWN_DIM in (node.shape or []) for node in nodes):
+        return nodes
+    return [
+        InputArg(
+            node.name,
+            node.type,
+            None
+            if node.shape is None
+            else [None if dim == UNKNOWN_DIM else dim for dim in node.shape],
+        )
+        for node in nodes
+    ]
 
 
 #: ONNX tensor element types that feeds can be generated for.
