@@ -11,7 +11,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .fixture import SlaFixture, SlaInconclusiveWarning
+    from .fixture import SlaFixture
+    from .inconclusive import SlaInconclusiveWarning
     from .result import Band, Budget, SlaResult, Subject, Verdict
     from .schema import SlaRecord
 
@@ -31,7 +32,7 @@ __all__ = [
 
 _HOMES = {
     "SlaFixture": "fixture",
-    "SlaInconclusiveWarning": "fixture",
+    "SlaInconclusiveWarning": "inconclusive",
     "Band": "result",
     "Budget": "result",
     "SlaRecord": "schema",

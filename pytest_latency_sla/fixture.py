@@ -9,16 +9,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import os
-import sys
 import time
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import followups, messages
 from .gate import judge_against
+from .inconclusive import SlaInconclusiveWarning, warn_inconclusive
 from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
 from .messages import progress_line, verdict_message
@@ -26,6 +24,7 @@ from .result import SlaResult, Verdict, judged, judged_percentile
 from .sweep import raised_at, sweep_problem
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Mapping, Sequence
 
     from .baseline import Baseline
@@ -39,13 +38,6 @@ if TYPE_CHECKING:
     from .sweep import Swept
 
 __all__ = ["SlaFixture", "SlaInconclusiveWarning"]
-
-
-_HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # warnings point past it
-
-
-class SlaInconclusiveWarning(pytest.PytestWarning):
-    """A measurement too close to its budget to call, under ``sla_inconclusive = warn``."""
 
 
 class SlaFixture:
@@ -511,9 +503,5 @@ class SlaFixture:
         if failures:
             pytest.fail("\n".join(failures), pytrace=False)
         if verdict is Verdict.INCONCLUSIVE and settings.inconclusive == "warn":
-            message = verdict_message(result, settings.inconclusive, index, self._cut_by)
-            level, frame = 1, sys._getframe(0)  # at the first caller outside this package
-            while frame.f_back is not None and frame.f_code.co_filename.startswith(_HERE):
-                frame, level = frame.f_back, level + 1
-            warnings.warn(SlaInconclusiveWarning(message), stacklevel=level)
+            warn_inconclusive(verdict_message(result, settings.inconclusive, index, self._cut_by))
         return result

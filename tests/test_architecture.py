@@ -140,6 +140,7 @@ CORE = (
 GLUE = (
     "pytest_latency_sla.plugin",
     "pytest_latency_sla.fixture",
+    "pytest_latency_sla.inconclusive",
     "pytest_latency_sla.session",
     "pytest_latency_sla.bench",
     "pytest_latency_sla.workers",
