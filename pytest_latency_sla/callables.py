@@ -1,12 +1,55 @@
-"""What ``sla.measure()`` is given: how reports name a callable, and why one could not be
-timed.
+"""What ``sla.measure()`` is given: how reports name a callable, why one could not be
+timed, and which of its calls raised.
 
-No pytest: the fixture asks, and turns a problem into a failure.
+No pytest: the fixture asks, and turns a problem into a failure. What the callable raises
+propagates as itself; the sampler that made the call marks it with which call it was
+(:func:`raised_at`, from counters it keeps anyway, once the call has raised), and the
+fixture turns that mark into a note under the exception (:func:`where_raised`,
+:func:`add_note`).
 """
 
 from __future__ import annotations
 
-__all__ = ["call_problem", "callable_name"]
+import sys
+
+__all__ = ["add_note", "call_problem", "callable_name", "raised_at", "where_raised"]
+
+#: The key of :func:`raised_at`'s mark in an exception's ``__dict__`` (written there, not
+#: set as an attribute: an exception class may refuse attributes, a frozen dataclass's).
+_RAISED_AT = "_sla_raised_at"
+
+
+def raised_at(exc: BaseException, where: str) -> None:
+    """Mark ``exc``, raised by a measured call, with which call it was, e.g. "call 500, in
+    the warmup". The first mark stands: that of the sampler that made the call."""
+    found = getattr(exc, "__dict__", None)
+    if isinstance(found, dict):
+        found.setdefault(_RAISED_AT, where)
+
+
+def where_raised(exc: BaseException) -> str | None:
+    """:func:`raised_at`'s mark on ``exc``, taken off it (None: not raised by a measured
+    call), so the exception goes on as it was raised (and pickles as it did)."""
+    found = getattr(exc, "__dict__", None)
+    where = found.pop(_RAISED_AT, None) if isinstance(found, dict) else None
+    return where if isinstance(where, str) else None
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)``, also on Python 3.10 (pytest shows ``__notes__`` there too,
+    through the exceptiongroup backport); an exception that refuses attributes gets none."""
+    try:
+        if sys.version_info >= (3, 11):
+            exc.add_note(note)
+        else:
+            notes = getattr(exc, "__notes__", None)
+            if notes is None:
+                notes = []
+                setattr(exc, "__notes__", notes)  # noqa: B010 (not in 3.10's typeshed)
+            if isinstance(notes, list):  # (3.11 refuses to add to anything else)
+                notes.append(note)
+    except Exception:
+        return
 
 
 def callable_name(fn: object) -> str:

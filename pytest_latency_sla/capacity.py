@@ -89,6 +89,7 @@ def search(
 ) -> Capacity:
     """The highest rate at which ``step(rate).held``, searched from ``start_rps`` up to
     ``max_rps`` (what the generator can issue) within ``time_ns``."""
+    __tracebackhide__ = True  # what a step's calls raise shows the test's line, then the call
     begin = clock()
     if time_ns <= 0:  # no time left for even one step (a timeout took it)
         return Capacity(rps=0.0, steps=(), cores=cores() if cpus is None else cpus, limited="time")
@@ -160,6 +161,7 @@ def run_step(
     (CPU-time ns; ``machine.cpu_split``); the step reports both as shares of the
     ``cpus``' time between the reads around it.
     """
+    __tracebackhide__ = True
     duration = step_time_ns(rps)
     count = max(1, math.ceil(rps * duration / 1e9))
     generator = Generator(call, schedule(rps, count, arrivals, seed), concurrency, clock)
@@ -236,6 +238,7 @@ def with_capacity(
 ) -> Sampling:
     """``sampling`` with the capacity of ``call`` under the budget searched and added to
     its load figures (made for it when the measurement had no load)."""
+    __tracebackhide__ = True
     median = float(np.median(sampling.samples_ns)) if sampling.samples_ns.size else 0.0
     # Half of what one thread serves, one call at a time: the budget usually holds there.
     start = 0.5e9 / median if median > 0 else FLOOR_RPS
@@ -243,6 +246,7 @@ def with_capacity(
     split = cpu_split()
 
     def step(rate: float) -> CapacityStep:
+        __tracebackhide__ = True
         return run_step(
             call,
             rate,

@@ -284,12 +284,14 @@ class SlaFixture:
         return until(self._deadline_now(), time.monotonic_ns(), after.phases)
 
     def measure(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> SlaResult:
-        """Time ``fn(*args, **kwargs)`` and judge it. Exceptions from ``fn`` propagate.
+        """Time ``fn(*args, **kwargs)`` and judge it. What ``fn`` raises propagates as
+        itself, with a note saying which call raised it, and in which phase.
 
         Isolated, ``fn`` and its arguments are pickled to the worker process: ``fn`` must
         be a module-level function (or a ``functools.partial`` of one), not a lambda.
         """
-        from .callables import call_problem, callable_name
+        __tracebackhide__ = True  # what fn raises shows the test's line, then fn's frames
+        from .callables import add_note, call_problem, callable_name, where_raised
         from .isolate import IsolationError
         from .runner import CallJob
 
@@ -306,6 +308,12 @@ class SlaFixture:
             problem = str(exc)
         except LoadError as exc:
             problem = load_failure(job.name, exc)
+        except BaseException as exc:
+            where = where_raised(exc)  # (None: not raised by fn, e.g. a bug of the plugin)
+            if where is not None:
+                said = f"sla.measure(): {job.name} raised this on {where} (in {self._nodeid})"
+                add_note(exc, said)
+            raise
         else:
             return self.judge(measured)
         pytest.fail(f"sla.measure(): {problem} (in {self._nodeid})", pytrace=False)

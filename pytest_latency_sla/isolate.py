@@ -132,6 +132,8 @@ class Raised:
     type_name: str
     message: str
     traceback: str
+    #: Which call raised it (``callables.raised_at``), or None.
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,11 +191,14 @@ def _traceback_text(exc: BaseException) -> str:
 
 
 def _raised(exc: BaseException) -> Raised:
+    from .callables import where_raised
+
+    where = where_raised(exc)  # (taken off before pickling; marked again in the parent)
     try:
         data: bytes | None = pickle.dumps(exc)
     except Exception:
         data = None
-    return Raised(data, type(exc).__qualname__, str(exc), _traceback_text(exc))
+    return Raised(data, type(exc).__qualname__, str(exc), _traceback_text(exc), where)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -422,6 +427,10 @@ def _reraise(reply: Raised) -> None:
         # it would stop the whole run, as if the user had pressed Ctrl-C.
         name, message = reply.type_name, reply.message
         exc = IsolatedCallError(f"{name}: {message}" if message else name)
+    if reply.where is not None:
+        from .callables import raised_at
+
+        raised_at(exc, reply.where)
     raise exc from RemoteTraceback(f'\n"""\n{reply.traceback}"""')
 
 

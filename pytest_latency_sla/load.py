@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import fmt
+from .callables import raised_at
 from .fmt import duration as _duration
 from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, concurrency_reached, cores, schedule
 from .loadledger import Judged, StealLog, add_unfinished, add_windows
@@ -105,9 +106,11 @@ class StalledError(LoadError):
     """No request of a load run finished: the callable never returned in time."""
 
 
-def raise_error(generator: Generator) -> None:
-    """Raise what a call of the run raised, if one did: as itself, or as a
+def raise_error(generator: Generator, where: Callable[[int], str] | None = None) -> None:
+    """Raise what a call of the run raised, if one did: as itself (marked with ``where``
+    the call was, given the request's index: ``callables.raised_at``), or as a
     :class:`ConcurrentCallError` when other calls were running at the time."""
+    __tracebackhide__ = True
     error = generator.error
     if error is None:
         return
@@ -118,6 +121,8 @@ def raise_error(generator: Generator) -> None:
         )
         concurrent.running = running
         raise concurrent from error
+    if where is not None:
+        raised_at(error, where(generator.error_request))
     raise error
 
 
@@ -251,6 +256,7 @@ def load_sample(
     returned :class:`Sampling` has ``load`` set (:class:`LoadStats`); its decision's
     reason is "generator" when the generator fell behind.
     """
+    __tracebackhide__ = True  # what ``call`` raises shows the test's line, then the call
     if spec.rps is None:
         raise ValueError("a load run needs a rate (rps)")
     warm = Sampler(call, plan, budget_ns=None, quantile=quantile, clock=clock, machine=NoMachine())
@@ -371,7 +377,10 @@ def load_sample(
         # Calls still in flight get a twentieth of the time limit to return, within the
         # tenth that a timeout's cut keeps (limits.fit): a hung call never outlasts it.
         generator.stop(min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20)))
-    raise_error(generator)
+    first, at = warm.warmup_calls + 2, spec.rps  # request 0's call (the cold call is 1)
+    raise_error(
+        generator, lambda i: f"call {first + i:,}, request {i + 1:,} of the load at {at:g}/s"
+    )
     duration = clock() - generator.start_ns
     unfinished = 0
     if stop_reason != "decided":

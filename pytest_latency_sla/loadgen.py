@@ -134,6 +134,8 @@ class Generator:
         self.done = np.zeros(n, dtype=bool)
         self.start_ns = 0
         self.error: BaseException | None = None
+        #: The request (from 0, in schedule order) whose call raised ``error``.
+        self.error_request = 0
         #: Other calls whose time overlapped the call that raised.
         self.error_others = 0
         self._next = itertools.count()  # next() on it is atomic under the GIL
@@ -166,6 +168,7 @@ class Generator:
         return self._stop.wait(seconds)
 
     def _work(self) -> None:
+        __tracebackhide__ = True  # what ``call`` raised shows the test's line, then the call
         fine_wakeups()
         self._go.wait()
         clock, call, stop = self.clock, self.call, self._stop
@@ -205,6 +208,7 @@ class Generator:
                     raised = clock()
                     overlapped = (started > 0) & (started <= raised) & (~done | (ended >= t0))
                     self.error_others = max(0, int(overlapped.sum()) - 1)
+                    self.error_request = i
                     self.error = exc
                 stop.set()
                 return

@@ -74,6 +74,7 @@ class Timing:
     def run(self, call: Callable[[], object]) -> Sampling:
         """Time ``call``: warm up, sample (one call at a time, or under load), look at the
         verdict; then search the capacity, when asked."""
+        __tracebackhide__ = True  # what ``call`` raises shows the test's line, then the call
         if self.once:
             return run_once(call)
         load = self.load
@@ -356,6 +357,7 @@ class InProcess:
         return advise_model(job, request, timing)
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:
+        __tracebackhide__ = True
         # partial() is C code: binding arguments adds tens of nanoseconds, not a frame.
         call: Callable[[], object] = (
             functools.partial(job.fn, *job.args, **job.kwargs) if job.args or job.kwargs else job.fn

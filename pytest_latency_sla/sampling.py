@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .callables import raised_at
 from .machine import NoMachine, default_machine
 from .plan import DEFAULT_PERCENTILE, SamplingPlan
 from .stats import Decision, min_samples_to_pass
@@ -51,6 +52,8 @@ PROJECTION_SLACK = 1.15
 PROJECTION_REACH = 1.5
 #: Progress is reported once sampling has gone on this long, then this often.
 PROGRESS_AFTER_NS = 5_000_000_000
+#: Which call it was, when the first raised (see ``callables.raised_at``).
+COLD_CALL = "call 1, the cold start, timed before the warmup"
 
 
 # eq=False: the generated __eq__ would compare arrays (an error) and __hash__ hash them.
@@ -149,6 +152,7 @@ def sample(
     (each call advancing the clock by a latency of known distribution), and a synthetic
     ``machine``, is how the verdict is calibrated.
     """
+    __tracebackhide__ = True  # what ``call`` raises shows the test's line, then the call
     if machine is None:
         machine = default_machine() if clock is time.perf_counter_ns else NoMachine()
     sampler = Sampler(
@@ -238,6 +242,7 @@ class Sampler:
 
     def run(self, *, manage_gc: bool = True) -> Sampling:
         """Warm up, then take chunks and look until decided or capped."""
+        __tracebackhide__ = True
         gc_was_enabled = gc.isenabled()
         if manage_gc:
             # Disabling is what keeps collections out of the samples. A collection first
@@ -279,34 +284,42 @@ class Sampler:
                 gc.enable()
 
     def warm_up(self) -> None:
-        """Time the cold first call apart, then warm up in doubling blocks."""
+        """Time the cold first call apart, then warm up in doubling blocks. A call that
+        raises is marked with its number (``callables.raised_at``), counted from 1 for the
+        cold call once it has raised: the loops count nothing more."""
+        __tracebackhide__ = True
         clock, call, plan = self.clock, self.call, self.plan
-        t0 = clock()
-        call()
-        self.cold_ns = clock() - t0
-        start = clock()
-        calls, block, per_call = 0, 1, 0.0
-        cap = plan.warmup_cap_ns
-        # The last calls only, however long the warmup (a no-op warmed up for 10 s made
-        # 20 million of them): they are the steady warmup just before sampling.
-        timings: collections.deque[int] = collections.deque(maxlen=_STEADY_KEPT)
-        append = timings.append
-        while True:
-            elapsed = clock() - start
-            enough = calls >= plan.warmup_calls and elapsed >= plan.warmup_time_ns
-            if enough or (calls >= 1 and elapsed >= cap):
-                break
-            b0 = clock()
-            for _ in range(block):
-                t0 = clock()
-                call()
-                t1 = clock()
-                append(t1 - t0)
-            b1 = clock()
-            calls += block
-            per_call = (b1 - b0) / block
-            if b1 - b0 < 1_000_000:
-                block *= 2
+        calls, k = 0, -1  # k: the call in its block, -1 before the first (the cold call)
+        try:
+            t0 = clock()
+            call()
+            self.cold_ns = clock() - t0
+            start = clock()
+            block, per_call = 1, 0.0
+            cap = plan.warmup_cap_ns
+            # The last calls only, however long the warmup (a no-op warmed up for 10 s made
+            # 20 million of them): they are the steady warmup just before sampling.
+            timings: collections.deque[int] = collections.deque(maxlen=_STEADY_KEPT)
+            append = timings.append
+            while True:
+                elapsed = clock() - start
+                enough = calls >= plan.warmup_calls and elapsed >= plan.warmup_time_ns
+                if enough or (calls >= 1 and elapsed >= cap):
+                    break
+                b0 = clock()
+                for k in range(block):  # noqa: B007 (k is read when a call raises)
+                    t0 = clock()
+                    call()
+                    t1 = clock()
+                    append(t1 - t0)
+                b1 = clock()
+                calls += block
+                per_call = (b1 - b0) / block
+                if b1 - b0 < 1_000_000:
+                    block *= 2
+        except BaseException as exc:
+            raised_at(exc, f"call {calls + k + 2:,}, in the warmup" if k >= 0 else COLD_CALL)
+            raise
         self.warmup_calls, self.warmup_ns, self.per_call_ns = calls, elapsed, per_call
         dropped = calls - len(timings)  # the first calls, made and not kept
         steady = list(timings)[max(0, plan.warmup_calls - dropped) :]
@@ -333,19 +346,26 @@ class Sampler:
         self._start = self.clock()
 
     def take_chunk(self) -> None:
-        """Time one chunk of calls (about ``chunk_time`` long) and size the next one."""
+        """Time one chunk of calls (about ``chunk_time`` long) and size the next one. A
+        call that raises is marked with its number, as in :meth:`warm_up`."""
+        __tracebackhide__ = True
         clock, call = self.clock, self.call
         size = min(self._chunk_calls, self.plan.max_samples - self.n)
         buf: list[int] = []
         append = buf.append
-        self.machine.since_last()  # starts the count for this chunk
-        started = clock()
-        for _ in range(size):
-            t0 = clock()
-            call()
-            t1 = clock()
-            append(t1 - t0)
-        ended = clock()
+        k = 0
+        try:
+            self.machine.since_last()  # starts the count for this chunk
+            started = clock()
+            for k in range(size):  # noqa: B007 (k is read when a call raises)
+                t0 = clock()
+                call()
+                t1 = clock()
+                append(t1 - t0)
+            ended = clock()
+        except BaseException as exc:
+            raised_at(exc, f"call {self.warmup_calls + self.n + k + 2:,}, while sampling")
+            raise
         machine = self.machine.since_last()
         chunk = np.array(buf, dtype=np.int64)
         self.chunks.append(chunk)
@@ -470,9 +490,14 @@ def run_once(
     call: Callable[[], object], clock: Callable[[], int] = time.perf_counter_ns
 ) -> Sampling:
     """Call once, timed, with no warmup and no verdict (``--sla-disable``)."""
-    t0 = clock()
-    call()
-    took = clock() - t0
+    __tracebackhide__ = True
+    try:
+        t0 = clock()
+        call()
+        took = clock() - t0
+    except BaseException as exc:
+        raised_at(exc, "call 1, the only one under --sla-disable")
+        raise
     samples = np.array([took], dtype=np.int64)
     samples.setflags(write=False)
     return Sampling(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
@@ -62,6 +63,23 @@ def assert_no_internal_error(result: pytest.RunResult) -> None:
     text = output(result)
     assert "INTERNALERROR" not in text, text
     assert result.ret != pytest.ExitCode.INTERNAL_ERROR
+
+
+#: A file of the plugin's named in a traceback (``test_load.py`` is not ``load.py``).
+PLUGIN_FILE = re.compile(
+    r"pytest_latency_sla[/\\]|(?<![\w.])(fixture|runner|sampling|load|loadgen|capacity|isolate)\.py"
+)
+
+
+def failure_section(result: pytest.RunResult, test: str) -> str:
+    """What pytest printed for the failure of ``test`` (a function's name): from its
+    ``____ test ____`` header to the next header or the summary (not to the ``_ _ _``
+    between the entries of its traceback)."""
+    lines = result.stdout.lines
+    start = next(n for n, line in enumerate(lines) if re.fullmatch(rf"_+ {test} _+", line))
+    header = re.compile(r"_{2,} .+ _{2,}|={2,} .+ ={2,}")
+    end = next((n for n in range(start + 1, len(lines)) if header.fullmatch(lines[n])), len(lines))
+    return "\n".join(lines[start:end])
 
 
 def report_schema() -> dict[str, Any]:

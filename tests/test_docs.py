@@ -421,6 +421,15 @@ def test_the_fixture_page_quotes_the_kept_fixture_message() -> None:
     assert quoted in (DOCS / "fixture.md").read_text(encoding="utf-8")
 
 
+def test_the_fixture_page_quotes_the_notes_on_what_fn_raises() -> None:
+    from pytest_latency_sla.sampling import COLD_CALL
+
+    page = _page("fixture.md")
+    for said in (COLD_CALL, "in the warmup", "while sampling", "of the load at"):
+        assert said in page, said
+    assert "the only one under --sla-disable" in page
+
+
 def test_the_premerge_page_quotes_the_gate_that_compared_nothing() -> None:
     import dataclasses
 

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 import onnxruntime
 import pytest
 from onnx_models import add_model, model_bytes, save
-from support import FAST, load_report, output
+from support import FAST, PLUGIN_FILE, failure_section, load_report, output
 
 from pytest_latency_sla import isolate, isolate_onnx
+from pytest_latency_sla.callables import raised_at, where_raised
 from pytest_latency_sla.ort import OnnxInputError
 from pytest_latency_sla.ort.options import to_fields
 from pytest_latency_sla.runner import CallJob, OnnxJob, Timing
@@ -448,6 +449,58 @@ def test_what_cannot_be_sent_fails_with_the_fix(pytester: pytest.Pytester) -> No
     result.stdout.fnmatch_lines(
         ['*raise ValueError(f"cannot handle {n}")*', "E*ValueError: cannot handle 7"]
     )
+
+
+def test_what_the_callable_raises_in_the_worker_shows_the_test_and_the_callable(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: pytest printed the whole source of SlaFixture.measure, its docstring
+    # included, with the E line pointing into fixture.py.
+    pytester.makepyfile(
+        test_worker="""
+        import pytest
+
+        calls = {"n": 0}
+
+        def flaky():
+            calls["n"] += 1  # (in the worker, a fresh process: from 0)
+            if calls["n"] == 500:
+                raise ValueError("boom on call 500")
+
+        @pytest.mark.sla(ms=5, isolate=True)
+        def test_isolated(sla):
+            sla.measure(flaky)
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-warmup-time=1")
+    result.assert_outcomes(failed=1)
+    section = failure_section(result, "test_isolated")
+    assert not PLUGIN_FILE.search(section), section
+    assert "def measure(" not in section
+    # The worker's traceback, as the cause, then the test's line with the exception.
+    assert '    raise ValueError("boom on call 500")' in section
+    result.stdout.fnmatch_lines(
+        [
+            "*line 8, in flaky",
+            "The above exception was the direct cause of the following exception:",
+            "    def test_isolated(sla):",
+            ">       sla.measure(flaky)",
+            "E       ValueError: boom on call 500",
+            "E       sla.measure(): test_worker.flaky raised this on call 500, in the warmup "
+            "(in test_worker.py::test_isolated)",
+        ]
+    )
+
+
+def test_an_exception_that_comes_back_as_another_keeps_which_call_raised() -> None:
+    exc = _Unpicklable("deep trouble")
+    raised_at(exc, "call 7, in the warmup")
+    reply = isolate._raised(exc)
+    assert reply.where == "call 7, in the warmup"
+    assert where_raised(exc) is None  # taken off before the exception is pickled
+    with pytest.raises(isolate.IsolatedCallError) as info:
+        isolate._reraise(reply)
+    assert where_raised(info.value) == "call 7, in the warmup"
 
 
 def test_onnx_models_as_path_bytes_and_proto(pytester: pytest.Pytester) -> None:

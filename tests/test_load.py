@@ -28,6 +28,7 @@ from support import make_sampling
 from test_report import record as make_record
 
 from pytest_latency_sla import loadgen
+from pytest_latency_sla.callables import where_raised
 from pytest_latency_sla.capacity import BUSY_SHARE, run_step, search, step_percentile
 from pytest_latency_sla.load import (
     LATE_BEHIND,
@@ -598,8 +599,12 @@ def test_a_call_that_raises_alone_raises_as_itself() -> None:
         if threading.current_thread().name.startswith("sla-load"):
             raise KeyError("missing")
 
-    with pytest.raises(KeyError, match="missing"):
+    with pytest.raises(KeyError, match="missing") as info:
         load_sample(broken, LoadSpec(rps=50.0, concurrency=1), QUICK, budget_ns=50 * MS)
+    # Which call it was: the warmup's calls, then request 1 (the first, one thread).
+    where = where_raised(info.value)
+    assert where is not None
+    assert re.fullmatch(r"call [\d,]+, request 1 of the load at 50/s", where), where
 
 
 # --- the single server of docs/load.md: a lock around a 1 ms sleep ----------------------------

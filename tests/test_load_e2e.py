@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from onnx_models import add_model, save
-from support import FAST, assert_no_internal_error, load_report
+from support import FAST, PLUGIN_FILE, assert_no_internal_error, failure_section, load_report
 
 from pytest_latency_sla.capacity import BUSY_SHARE
 
@@ -215,6 +215,39 @@ def test_capacity_setting_searches_onnx_models_but_not_unmarked_callables(
     assert model["target_rps"] is None
     assert _busy(model["capacity"]) or model["capacity"]["rps"] > 0
     assert records["test_callable"]["load"] is None
+
+
+def test_what_the_callable_raises_under_load_shows_the_test_and_the_callable(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: the traceback ran through load.py and loadgen.py.
+    pytester.makepyfile(
+        test_loaded="""
+        import threading
+        import pytest
+
+        def under_load():
+            if threading.current_thread().name.startswith("sla-load"):
+                raise KeyError("only under load")
+
+        @pytest.mark.sla(ms=50, rps=200, concurrency=1)
+        def test_loaded(sla):
+            sla.measure(under_load)
+        """
+    )
+    result = pytester.runpytest(*LOAD)
+    result.assert_outcomes(failed=1)
+    section = failure_section(result, "test_loaded")
+    assert not PLUGIN_FILE.search(section), section
+    result.stdout.fnmatch_lines(
+        [
+            ">       sla.measure(under_load)",
+            '>           raise KeyError("only under load")',
+            "E           KeyError: 'only under load'",
+            "E           sla.measure(): test_loaded.under_load raised this on call *, request 1 "
+            "of the load at 200/s (in test_loaded.py::test_loaded)",
+        ]
+    )
 
 
 def test_load_runs_in_an_isolated_worker(pytester: pytest.Pytester) -> None:

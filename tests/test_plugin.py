@@ -17,7 +17,9 @@ from support import (
     EMPTY_BASELINE,
     FAST,
     FAST_INI,
+    PLUGIN_FILE,
     assert_no_internal_error,
+    failure_section,
     output,
     skip_if_too_busy_to_compare,
 )
@@ -789,6 +791,83 @@ def test_exception_from_the_callable_fails_the_test_with_it(pytester: pytest.Pyt
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["FAILED test_raises.py::test_raises - ZeroDivisionError*"])
     assert "measured nothing" not in result.stdout.str()
+
+
+#: A callable that raises on its 500th call, in a function of its own that it calls.
+RAISES_ON_500 = """
+    import numpy as np
+    import pytest
+
+    calls = {"n": 0}
+
+    def check(n):
+        if n == 500:
+            raise ValueError("boom on call 500")
+
+    def flaky():
+        calls["n"] += 1
+        check(calls["n"])
+"""
+
+
+def test_what_the_callable_raises_shows_the_test_and_the_callable_not_the_plugin(
+    pytester: pytest.Pytester,
+) -> None:
+    # Two trials: six frames of the plugin's stood between the test's line and the
+    # callable, and np.add's TypeError pointed into sampling.py; no line said which call.
+    pytester.makepyfile(
+        test_raises=RAISES_ON_500
+        + """
+    @pytest.mark.sla(ms=5)
+    def test_midway(sla):
+        calls["n"] = 0
+        sla.measure(flaky)
+
+    @pytest.mark.sla(ms=5)
+    def test_builtin(sla):
+        sla.measure(np.add, 1)
+
+    def test_caught(sla):
+        calls["n"] = 0
+        with pytest.raises(ValueError, match="boom on call 500") as info:
+            sla.measure(flaky)
+        assert info.value.__notes__ == [
+            "sla.measure(): test_raises.flaky raised this on call 500, in the warmup "
+            "(in test_raises.py::test_caught)"
+        ]
+    """
+    )
+    # (A warmup of a second: the 500th call of a no-op comes well within it.)
+    result = pytester.runpytest("-p", "no:randomly", *FAST, "--sla-warmup-time=1")
+    result.assert_outcomes(failed=2, passed=1)
+    midway = failure_section(result, "test_midway")
+    assert not PLUGIN_FILE.search(midway), midway
+    assert ">       sla.measure(flaky)" in midway  # the test's line
+    assert "test_raises.py:12: in flaky" in midway  # the callable, then what it called
+    assert '>           raise ValueError("boom on call 500")' in midway
+    result.stdout.fnmatch_lines(
+        [
+            "E * ValueError: boom on call 500",
+            "E * sla.measure(): test_raises.flaky raised this on call 500, in the warmup "
+            "(in test_raises.py::test_midway)",
+        ]
+    )
+    builtin = failure_section(result, "test_builtin")
+    assert not PLUGIN_FILE.search(builtin), builtin
+    result.stdout.fnmatch_lines(
+        [
+            ">       sla.measure(np.add, 1)",
+            "E       TypeError: add() takes from 2 to 3 positional arguments but 1 w* given",
+            "E       sla.measure(): numpy.add raised this on call 1, the cold start, timed "
+            "before the warmup (in test_raises.py::test_builtin)",
+        ]
+    )
+    # --full-trace still shows every frame.
+    full = pytester.runpytest("-p", "no:randomly", *FAST, "--full-trace", "-k", "test_midway")
+    full.assert_outcomes(failed=1)
+    shown = failure_section(full, "test_midway")
+    for frame in ("fixture.py", "runner.py", "sampling.py"):
+        assert f"pytest_latency_sla/{frame}:" in shown, shown
 
 
 def test_records_travel_on_call_reports_only(pytester: pytest.Pytester) -> None:

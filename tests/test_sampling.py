@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from synthetic import FakeClock
 
-from pytest_latency_sla.sampling import Sampling, SamplingPlan, run_once, sample
+from pytest_latency_sla.callables import add_note, raised_at, where_raised
+from pytest_latency_sla.sampling import COLD_CALL, Sampling, SamplingPlan, run_once, sample
 from pytest_latency_sla.stats import min_samples_to_pass
 
 if TYPE_CHECKING:
@@ -431,6 +432,62 @@ def test_gc_re_enabled_when_the_callable_raises() -> None:
     with pytest.raises(RuntimeError, match="model exploded"):
         run(latency, plan(), manage_gc=True)
     assert gc.isenabled()
+
+
+class Raised(Exception):
+    """What the measured call raises in these tests."""
+
+
+@pytest.mark.parametrize("raising", [0, 1, 7, 15, 16, 17, 40, 600])
+def test_a_call_that_raises_is_marked_with_its_number_and_phase(raising: int) -> None:
+    # The number is the user's count of calls (the cold call is 1), computed from the
+    # sampler's counters once the call has raised; the plan warms up with calls 2-16.
+    warmup_calls = run(constant(10 * US), plan(max_samples=10_000))[0].warmup_calls
+    assert warmup_calls == 15
+
+    def latency(i: int) -> int:
+        if i == raising:
+            raise Raised(f"call {i + 1}")
+        return 10 * US
+
+    with pytest.raises(Raised) as info:
+        run(latency, plan(max_samples=10_000))
+    number = raising + 1
+    phase = "in the warmup" if 1 < number <= 1 + warmup_calls else "while sampling"
+    expected = COLD_CALL if number == 1 else f"call {number:,}, {phase}"
+    assert where_raised(info.value) == expected
+    assert str(info.value) == f"call {number}"  # the exception as raised, no note of ours
+    assert not hasattr(info.value, "__notes__")
+    assert where_raised(info.value) is None  # the mark was taken off
+
+
+def test_run_once_marks_its_one_call() -> None:
+    def broken() -> None:
+        raise Raised("once")
+
+    with pytest.raises(Raised) as info:
+        run_once(broken)
+    assert where_raised(info.value) == "call 1, the only one under --sla-disable"
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenError(Exception):
+    """An exception that refuses new attributes (a note among them)."""
+
+    reason: str
+
+
+def test_an_exception_that_refuses_attributes_is_marked_and_raised_as_it_was() -> None:
+    exc = FrozenError("sealed")
+    raised_at(exc, "call 3, in the warmup")
+    raised_at(exc, "call 4, in the warmup")  # the first mark stands
+    assert where_raised(exc) == "call 3, in the warmup"
+    add_note(exc, "a note")  # refused, silently: the exception itself is what matters
+    assert not hasattr(exc, "__notes__")
+    plain = ValueError("boom")
+    add_note(plain, "first")
+    add_note(plain, "second")
+    assert plain.__notes__ == ["first", "second"]  # type: ignore[attr-defined]
 
 
 @pytest.mark.usefixtures("gc_enabled")
