@@ -354,10 +354,10 @@ class SlaFixture:
         warmed up, for at least a machine state); or why it could never end in time."""
         from .limits import SPANNING, fit, spanning_a_state
         from .load import resolve
-        from .runner import Timing
+        from .runner import Timing, measuring
 
-        if self._closed:
-            return messages.CLOSED_FIXTURE
+        if self._closed or measuring():
+            return messages.CLOSED_FIXTURE if self._closed else messages.NESTED
         settings = self._settings
         budget = self._budget
         quantile = judged_percentile(budget, settings.percentile) / 100.0

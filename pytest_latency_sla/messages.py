@@ -484,6 +484,10 @@ def cold_message(entry: ColdEntry, subject: str) -> str:
 
 
 #: A ``sla`` fixture kept past its test (in a global, a class attribute) and used again.
+NESTED = (
+    "a measurement was started from inside the code another measurement of this test is "
+    "timing, which would then time both: measure each on its own, one after the other"
+)
 CLOSED_FIXTURE = (
     "this sla fixture's test has finished, so what it measured now would reach no report: "
     "request the sla fixture in the test that measures (each test gets its own), not one "

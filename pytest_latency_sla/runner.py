@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -55,6 +56,16 @@ class ModelRunError(Exception):
     """The model raised when run with the feeds; the message is one sentence."""
 
 
+#: ``on``: this thread is timing a call (:meth:`Timing.run`).
+_RUNNING = threading.local()
+
+
+def measuring() -> bool:
+    """Whether this thread is timing a call now: a measurement started from the measured
+    code would time inside another's timing."""
+    return bool(getattr(_RUNNING, "on", False))
+
+
 @dataclass(frozen=True)
 class Timing:
     """How to sample: the same rules in this process and in an isolated worker."""
@@ -73,8 +84,17 @@ class Timing:
 
     def run(self, call: Callable[[], object]) -> Sampling:
         """Time ``call``: warm up, sample (one call at a time, or under load), look at the
-        verdict; then search the capacity, when asked."""
+        verdict; then search the capacity, when asked. :func:`measuring` meanwhile."""
         __tracebackhide__ = True  # what ``call`` raises shows the test's line, then the call
+        before = measuring()
+        _RUNNING.on = True
+        try:
+            return self._run(call)
+        finally:
+            _RUNNING.on = before
+
+    def _run(self, call: Callable[[], object]) -> Sampling:
+        __tracebackhide__ = True
         if self.once:
             return run_once(call)
         load = self.load

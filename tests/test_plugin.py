@@ -667,6 +667,38 @@ def test_a_fixture_kept_past_its_test_fails_the_test_that_uses_it(
     assert [r["nodeid"] for r in document["results"]] == ["test_kept.py::test_first"]
 
 
+def test_a_measurement_started_inside_another_fails_with_a_sentence(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: sla.measure(lambda: sla.onnx(...)) passed, with 15-18 nested rows and an
+    # outer row timing them all.
+    pytester.makepyfile(
+        test_nested="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_nested(sla):
+            sla.measure(lambda: sla.measure(len, [1]))
+
+        @pytest.mark.sla(ms=50)
+        def test_after(sla):
+            sla.measure(len, [1])
+            sla.measure(len, [2])
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*a measurement was started from inside the code another measurement of this "
+            "test is timing, which would then time both: measure each on its own, one after "
+            "the other (in test_nested.py::test_nested)"
+        ]
+    )
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    assert [r["nodeid"] for r in document["results"]] == ["test_nested.py::test_after"] * 2
+
+
 def test_a_marker_a_fixture_adds_is_read_when_it_comes_before_sla(
     pytester: pytest.Pytester,
 ) -> None:
