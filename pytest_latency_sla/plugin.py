@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from . import marker as marker_module
-from . import workers
+from . import subtests, workers
 from .environment import EnvironmentCache
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
 from .progress import ProgressLines
@@ -235,6 +235,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # send the earlier attempt's records again nor count them as measured.
     item.stash[RECORDS_KEY] = []
     item.stash[DEFERRED_KEY] = False
+    subtests.begin(item)
     # Nor may an earlier attempt's JUnit properties stay on the test case.
     item.user_properties[:] = [p for p in item.user_properties if not is_sla_property(p)]
     problem = _read_marker(item)
@@ -293,11 +294,13 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     item.stash[CALLED_KEY] = time.monotonic_ns()
-    yield
-    # Reached only when the test body passed.
+    with subtests.running(item):
+        yield
+    # Reached only when the test body passed. (Its subtests' reports took their records.)
+    records = subtests.measured(item, item.stash.get(RECORDS_KEY, []))
     spec = item.stash.get(MARKER_KEY, None)
     if spec is None:
-        if item.get_closest_marker("sla") is not None and item.stash.get(RECORDS_KEY, []):
+        if item.get_closest_marker("sla") is not None and records:
             pytest.fail(
                 "@pytest.mark.sla was added to this test after its sla fixture was made, "
                 "so nothing was judged against it: write the marker on the test, or add it "
@@ -306,7 +309,6 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
                 pytrace=False,
             )
         return
-    records = item.stash.get(RECORDS_KEY, [])
     if records:
         disabled = item.config.stash[SETTINGS_KEY].disable
         # Written on this test (not a module's or class's marker, nor one a conftest
@@ -347,8 +349,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
-    yield
-    if item.stash.get(DEFERRED_KEY, False) and not item.stash.get(RECORDS_KEY, []):
+    with subtests.running(item):
+        yield
+    records = subtests.measured(item, item.stash.get(RECORDS_KEY, []))
+    if item.stash.get(DEFERRED_KEY, False) and not records:
         _measured_nothing(item)  # (DEFERRED_KEY stays set: the report says so)
 
 
@@ -390,17 +394,24 @@ def pytest_runtest_makereport(
         setattr(report, SLA_TEST_ATTR, True)
     records = item.stash.get(RECORDS_KEY, [])
     # Sent once, with the report of the phase they are judged in: the call's (a fixture's
-    # setup measures for it), a setup's that failed (no call follows), a teardown's.
+    # setup measures for it), a setup's that failed (no call follows), a teardown's; or
+    # a subtest's, made within it (pytest's subtests).
     deferred = item.stash.get(DEFERRED_KEY, False)
-    if call.when == "teardown" and report.failed and not records and deferred:
+    unmeasured = not subtests.measured(item, records)
+    if call.when == "teardown" and report.failed and unmeasured and deferred:
         # The check that waited for the teardown found nothing measured (or the
         # teardown failed first): an SLA test without a measurement.
         setattr(report, UNMEASURED_ATTR, True)
-    if records and (call.when != "setup" or not report.passed):
-        setattr(report, RECORDS_ATTR, list(records))
+    sent: list[SlaRecord] = []
+    if subtests.is_subtest(item, call):
+        sent = subtests.take(item, records, call)
+    elif records and (call.when != "setup" or not report.passed):
+        sent = records[:]
         records.clear()
+    if sent:
+        setattr(report, RECORDS_ATTR, sent)
         if (spill := pending_path(item.config)) is not None:
-            write_pending(spill, [])
+            write_pending(spill, records)
     ours = report.skipped and (item.stash.get(SKIPPED_HERE_KEY, False) or _ours(report))
     if call.when == "call" and ours:
         # A skip raised in this plugin (its hook, or sla.onnx() skipping a provider this
@@ -433,6 +444,7 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
 
     def record(entry: SlaRecord) -> None:
         records.append(entry)
+        subtests.made(item, entry)
         if spill is not None:
             write_pending(spill, records)
         # JUnit XML carries these as <properties> of the test case.

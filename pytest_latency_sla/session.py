@@ -125,8 +125,10 @@ class SlaCollector:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self._note_unmeasured(report)
         key = _key(report)
+        if report.when == "setup":
+            self._attempts[key] = ([], "")
+        self._note_unmeasured(report)
         # An attempt that a rerun plugin (pytest-rerunfailures) replaces reports a phase
         # with the outcome "rerun" (its call, or a teardown that failed): its records, as
         # many as came with its phases, are kept apart, and only the final attempt counts.
@@ -135,8 +137,6 @@ class SlaCollector:
         outcome: str = report.outcome  # "rerun" too, though not in pytest's type
         if report.skipped and hasattr(report, "wasxfail"):
             outcome = "xfailed"  # expected to fail: its missed budget fails no run
-        if report.when == "setup":
-            self._attempts[key] = ([], "")
         kept, status = self._attempts.setdefault(key, ([], ""))
         if report.when != "teardown" and not status and outcome != "passed":
             status = outcome  # the attempt's fate: its setup's or call's first non-pass
@@ -196,9 +196,13 @@ class SlaCollector:
             return
         if not getattr(report, SLA_TEST_ATTR, False) or report.when not in ("setup", "call"):
             return
-        if report.passed:
+        # Under pytest's subtests a test's call reports come after its subtests': one
+        # that measured is measured (pytest fails the test for a failed subtest), and
+        # the first failure says why one that did not measure failed.
+        kept, status = self._attempts.get(key, ([], ""))
+        if report.passed and not status:
             self.unmeasured.pop(key, None)
-        elif report.failed:
+        elif report.failed and not kept and (report.when == "setup" or not status):
             self.unmeasured[key] = _unmeasured(report, report.when)
 
     def _copies(self) -> int:

@@ -145,6 +145,7 @@ GLUE = (
     "pytest_latency_sla.bench",
     "pytest_latency_sla.workers",
     "pytest_latency_sla.spill",
+    "pytest_latency_sla.subtests",
     "pytest_latency_sla.progress",
     "pytest_latency_sla.collected",
 )
