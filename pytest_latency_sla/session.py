@@ -126,8 +126,6 @@ class SlaCollector:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         key = _key(report)
-        if report.when == "setup":
-            self._attempts[key] = ([], "")
         self._note_unmeasured(report)
         # An attempt that a rerun plugin (pytest-rerunfailures) replaces reports a phase
         # with the outcome "rerun" (its call, or a teardown that failed): its records, as
@@ -148,14 +146,12 @@ class SlaCollector:
             self._attempts[key] = ([], "rerun")
         # Each record comes once, with the report of one phase (plugin.py).
         records = getattr(report, RECORDS_ATTR, None)
-        if not records:
-            return
         # A teardown's measurement belongs to the test: an error in its setup, a failed
         # or skipped call, is its outcome too.
         if report.when == "teardown" and status and outcome == "passed":
             outcome = status
         worker = getattr(report, "worker_id", None) if self._dist_each else None
-        for record in records:
+        for record in records or []:
             received: SlaRecord = record
             label = received["label"] + (f" [{worker}]" if worker else "")
             entry: SlaRecord = {**received, "label": label, "outcome": outcome}
@@ -164,6 +160,11 @@ class SlaCollector:
             else:
                 self.records.append(entry)
                 kept.append(entry)
+        if str(report.when) in ("teardown", "???"):
+            # The attempt is over (a crashed worker's has no teardown): the next report
+            # of the test is another attempt's. Not at its setup: under a rerun plugin a
+            # subtest's report comes before the setup's of its attempt.
+            self._attempts[key] = ([], "")
 
     def interrupted(self, nodeid: str, records: list[SlaRecord]) -> None:
         """Keep the measurements of a test that ``pytest.exit()`` or Ctrl-C stopped after

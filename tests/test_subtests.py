@@ -108,3 +108,23 @@ def test_measurements_in_subtests_reach_the_xdist_controller_once(
     rows = [line for line in result.outlines if line.startswith("test_in_subtests.py::")]
     assert len(rows) == 4, result.stdout.str()
     assert_no_internal_error(result)
+
+
+def test_a_rerun_tests_subtests_count_its_final_attempt_alone(pytester: pytest.Pytester) -> None:
+    # A trial: under pytest-rerunfailures a subtest's report comes before the setup's of
+    # its attempt, which forgot it: the replaced attempt's measurements stayed as well.
+    pytester.makepyfile(test_in_subtests=SUBTESTS)
+    result = pytester.runpytest(
+        *FAST, "-p", "no:randomly", "-p", "rerunfailures", "--reruns=1", "--sla-report=json:r.json"
+    )
+    document = json.loads((pytester.path / "r.json").read_text())
+    assert _results(document) == [
+        ("test_before_a_skip", "passed"),
+        ("test_fails_after", "passed"),
+        ("test_fails_after #2", "failed"),
+        ("test_sub", "passed"),
+    ]
+    replaced = [(r["label"].split("::")[-1], r["outcome"]) for r in document["earlier_attempts"]]
+    assert sorted(replaced) == [("test_fails_after", "rerun"), ("test_fails_after #2", "rerun")]
+    assert [e["nodeid"] for e in document["unmeasured"]] == ["test_in_subtests.py::test_nothing"]
+    assert_no_internal_error(result)
