@@ -133,16 +133,27 @@ def stacked_sla_marks(item: Any) -> tuple[str, list[Any]]:
         return ("one test", own) if len(own) > 1 else ("", [])
     # The nearest level with a marker is the one that applies.
     for node in reversed(item.listchain()[:-1]):
-        # Written on this class or module: not a base class's (own_markers has those).
-        written = vars(getattr(node, "obj", None) or object).get("pytestmark", [])
-        written = written if isinstance(written, list) else [written]
-        marks = [m for m in written if getattr(m, "name", None) == "sla"]
-        if len(marks) > 1:
-            kind = "class" if type(node).__name__ == "Class" else "module"
-            return f"the {kind} {node.name}", marks
-        if marks:
-            break
+        obj = getattr(node, "obj", None) or object
+        kind = "class" if type(node).__name__ == "Class" else "module"
+        # A class's own markers, else the nearest base class's that has some (pytest
+        # hands a subclass its bases' markers); a module's own.
+        for owner in obj.__mro__ if kind == "class" and isinstance(obj, type) else (obj,):
+            marks = written_sla_marks(owner)
+            if len(marks) > 1:
+                inherited = f", a base class of {node.name}" if owner is not obj else ""
+                name = owner.__name__ if kind == "class" else node.name
+                return f"the {kind} {name}{inherited}", marks
+            if marks:
+                return "", []
     return "", []
+
+
+def written_sla_marks(owner: object) -> list[Any]:
+    """The sla markers written on a class or module itself (its ``pytestmark``), not
+    those a class inherits."""
+    written = vars(owner).get("pytestmark", []) if hasattr(owner, "__dict__") else []
+    written = written if isinstance(written, list) else [written]
+    return [m for m in written if getattr(m, "name", None) == "sla"]
 
 
 def not_for_benchmarks(spec: MarkerSpec) -> str:

@@ -338,6 +338,47 @@ def test_two_sla_markers_on_a_module_or_a_class_are_an_error(pytester: pytest.Py
     )
 
 
+def test_two_sla_markers_on_a_base_class_are_an_error_in_its_subclasses(
+    pytester: pytest.Pytester,
+) -> None:
+    # A trial: the base class's tests errored, but a subclass's inherited them and was
+    # judged against one of the two silently.
+    pytester.makepyfile(
+        test_inherited="""
+        import pytest
+
+        @pytest.mark.sla(us=1)
+        @pytest.mark.sla(ms=50)
+        class TestBoth:
+            def test_a(self, sla):
+                sla.measure(lambda: None)
+
+        class TestInherits(TestBoth):
+            pass
+
+        class TestFurther(TestInherits):
+            pass
+
+        @pytest.mark.sla(ms=40)
+        class TestOwn(TestBoth):  # one marker of its own: the base's are not its level
+            pass
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly", "-rA")
+    result.assert_outcomes(passed=1, errors=3)
+    result.stdout.fnmatch_lines(
+        [
+            "2 @pytest.mark.sla markers on the class TestBoth (@pytest.mark.sla(ms=50) and "
+            "@pytest.mark.sla(us=1)): * (in test_inherited.py::TestBoth::test_a)",
+            "2 @pytest.mark.sla markers on the class TestBoth, a base class of TestInherits "
+            "(@pytest.mark.sla(ms=50) and @pytest.mark.sla(us=1)): pytest would judge the one "
+            "nearest the function alone; keep one (in test_inherited.py::TestInherits::test_a)",
+            "2 @pytest.mark.sla markers on the class TestBoth, a base class of TestFurther *",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED test_inherited.py::TestOwn::test_a"])
+
+
 def test_bad_marker_on_a_class_or_module_errors_each_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_bad_module="""
