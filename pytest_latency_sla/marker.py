@@ -153,7 +153,21 @@ def written_sla_marks(owner: object) -> list[Any]:
     those a class inherits."""
     written = vars(owner).get("pytestmark", []) if hasattr(owner, "__dict__") else []
     written = written if isinstance(written, list) else [written]
-    return [m for m in written if getattr(m, "name", None) == "sla"]
+    return [getattr(m, "mark", m) for m in written if getattr(m, "name", None) == "sla"]
+
+
+def closest_sla_mark(item: Any) -> Any:
+    """The sla marker that applies to a test (a pytest item), or None: pytest's closest,
+    except that a class's own marker comes before its base classes'. pytest lists a
+    class's markers base class first, so its ``get_closest_marker`` returns a base
+    class's over the subclass's own (pytest issue 14329)."""
+    node, mark = next(iter(item.iter_markers_with_node("sla")), (None, None))
+    obj = getattr(node, "obj", None)
+    if mark is None or type(node).__name__ != "Class" or not isinstance(obj, type):
+        return mark
+    written = [m for owner in obj.__mro__ for m in written_sla_marks(owner)]
+    # (One added to the class at run time, add_marker, is pytest's to order.)
+    return written[0] if any(m is mark for m in written) else mark
 
 
 def not_for_benchmarks(spec: MarkerSpec) -> str:

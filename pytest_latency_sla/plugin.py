@@ -244,9 +244,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _read_marker(item: pytest.Item) -> str:
-    """Parse the item's closest sla marker into ``MARKER_KEY`` (None: not marked); what
-    is wrong with it, or ""."""
-    marker = item.get_closest_marker("sla")
+    """Parse the item's closest sla marker (a subclass's own before its bases') into
+    ``MARKER_KEY`` (None: not marked); what is wrong with it, or ""."""
+    marker = marker_module.closest_sla_mark(item)
     if marker is None:
         item.stash[MARKER_KEY] = None
         return ""

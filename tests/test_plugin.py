@@ -379,6 +379,53 @@ def test_two_sla_markers_on_a_base_class_are_an_error_in_its_subclasses(
     result.stdout.fnmatch_lines(["PASSED test_inherited.py::TestOwn::test_a"])
 
 
+def test_a_subclass_is_judged_against_its_own_marker_not_its_base_class(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest's get_closest_marker returns the base class's marker before a subclass's
+    # own (pytest issue 14329): the subclass's tests were judged against the base's.
+    pytester.makepyfile(
+        test_override="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        class TestBase:
+            def test_a(self, sla):
+                sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=40)
+        class TestSub(TestBase):
+            pass
+
+        class TestSubSub(TestSub):
+            pass
+
+        @pytest.mark.sla(us=1)
+        @pytest.mark.sla(ms=70)
+        class TestStacked:
+            def test_a(self, sla):
+                sla.measure(lambda: None)
+
+        @pytest.mark.sla(ms=30)
+        class TestOwn(TestStacked):
+            @pytest.mark.sla(ms=20)
+            def test_b(self, sla):  # its own marker, before its class's
+                sla.measure(lambda: None)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=5, errors=1)
+    document = json.loads((pytester.path / "r.json").read_text())
+    budgets = {r["nodeid"].split("::", 1)[1]: r["budget_s"] for r in document["results"]}
+    assert budgets == {
+        "TestBase::test_a": 0.05,
+        "TestSub::test_a": 0.04,
+        "TestSubSub::test_a": 0.04,
+        "TestOwn::test_a": 0.03,
+        "TestOwn::test_b": 0.02,
+    }
+
+
 def test_bad_marker_on_a_class_or_module_errors_each_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_bad_module="""
