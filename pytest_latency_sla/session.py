@@ -49,23 +49,6 @@ SLA_TEST_ATTR = "sla_test"
 UNMEASURED_ATTR = "sla_unmeasured"
 
 
-def _others(config: pytest.Config) -> list[tuple[str, str]]:
-    """The report files other plugins write in this run: their paths, and who writes them
-    (pytest-benchmark's --benchmark-json is a path, or an open file in its older
-    versions)."""
-    found = []
-    for option, who in (
-        ("xmlpath", "pytest's --junitxml"),
-        ("benchmark_json", "pytest-benchmark's --benchmark-json"),
-    ):
-        value = getattr(config.option, option, None)
-        if not isinstance(value, (str, os.PathLike)):
-            value = getattr(value, "name", None)  # (an open file names its path)
-        if isinstance(value, (str, os.PathLike)) and os.fspath(value):
-            found.append((str(os.fspath(value)), who))
-    return found
-
-
 class SlaCollector:
     """Controller-side store of results; a pytest plugin object registered per session."""
 
@@ -110,7 +93,7 @@ class SlaCollector:
             files.targets(settings.report_targets(), settings.save, os.environ),
             str(config.invocation_params.dir),
             settings.compare,
-            _others(config),
+            files.others(config.option),
         )
         if problem:
             raise pytest.UsageError(problem)

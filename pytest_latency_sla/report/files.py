@@ -28,6 +28,7 @@ __all__ = [
     "Target",
     "check_ours",
     "clash",
+    "others",
     "render_json",
     "target_path",
     "targets",
@@ -126,6 +127,23 @@ def target_path(target: Target, start: str) -> str:
     if not target.append and (target.path.endswith(("/", os.sep)) or os.path.isdir(full)):
         full = os.path.join(full, FOLDER_NAMES[target.kind])
     return full
+
+
+def others(option: object) -> list[tuple[str, str]]:
+    """The report files other plugins write in this run, from pytest's parsed options
+    (``config.option``): their paths, and who writes them (pytest-benchmark's
+    ``--benchmark-json`` is a path, or an open file in its older versions)."""
+    found = []
+    for name, who in (
+        ("xmlpath", "pytest's --junitxml"),
+        ("benchmark_json", "pytest-benchmark's --benchmark-json"),
+    ):
+        value = getattr(option, name, None)
+        if not isinstance(value, (str, os.PathLike)):
+            value = getattr(value, "name", None)  # (an open file names its path)
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+            found.append((str(os.fspath(value)), who))
+    return found
 
 
 def clash(
