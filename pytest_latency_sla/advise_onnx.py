@@ -52,8 +52,22 @@ def advise_model(job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice
         }
     original = model_of(job.model)
     if request.own:
-        own = [_variant(n, functools.partial(model_of, m), original) for n, m in request.own]
-        return advice_for(original.call, own, request, timing)
+        lacking = [set(original.other_dims)]  # the dims= keys each model loaded lacks
+
+        def load(model: object) -> PreparedModel:
+            prepared = model_of(model)
+            lacking.append(set(prepared.other_dims))
+            return prepared
+
+        own = [_variant(n, functools.partial(load, m), original) for n, m in request.own]
+        advice = advice_for(original.call, own, request, timing)
+        if nowhere := sorted(set.intersection(*lacking)):
+            named = ", ".join(repr(key) for key in nowhere)
+            advice["sentence"] = (
+                f"dims= names {named}, which none of the compared models has (check the "
+                f"spelling: an unnamed axis is input[axis]); {advice['sentence']}"
+            )
+        return advice
     assert source is not None
     variants: list[Variant] = []
     name = "int8 (dynamic)"
@@ -116,7 +130,8 @@ def _variant(name: str, make: Callable[[], Any], original: PreparedModel | None 
     try:
         made = make()
     except ort.OnnxInputError as exc:
-        return Variant(name, problem=f"could not be loaded: {exc}")
+        fed = str(exc).startswith(("dims", "feeds"))  # loaded, but not fed as asked
+        return Variant(name, problem=f"could not be {'fed' if fed else 'loaded'}: {exc}")
     if not isinstance(made, ort.PreparedModel):
         return Variant(name, call=made)
     found = None if original is None else variant_difference(original, made)

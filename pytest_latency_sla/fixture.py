@@ -200,7 +200,7 @@ class SlaFixture:
         from .isolate import IsolationError
         from .runner import ModelRunError, OnnxJob
 
-        job = OnnxJob(model, feeds, dims, providers, session_options)
+        job = OnnxJob(model, feeds, dims, providers, session_options, own is not None)
         settings = self._settings
         ref = self._base_label()
         base, looked = followups.look_up_base(job, settings, ref) if ref else (None, None)

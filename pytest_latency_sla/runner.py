@@ -145,6 +145,8 @@ class OnnxJob:
     providers: Any = None
     #: An ``onnxruntime.SessionOptions`` (or, sent to a worker, ``ort.options.SessionFields``).
     session_options: Any = None
+    #: ``dims`` sizes other models too (``sla.compare()``): see ``ort.prepare``.
+    shared_dims: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ def prepare(job: OnnxJob, model: object = None) -> Any:
         dims=job.dims,
         providers=job.providers,
         session_options=options,
+        shared_dims=job.shared_dims,
     )
 
 

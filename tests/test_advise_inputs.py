@@ -291,3 +291,40 @@ def test_compare_flags_a_batch_1_variant_in_every_report(pytester: pytest.Pytest
     assert named["margin"] is not None
     assert said in (pytester.path / "r.md").read_text(encoding="utf-8")
     assert said.replace("'", "&#x27;") in (pytester.path / "r.html").read_text(encoding="utf-8")
+
+
+def test_compare_sizes_each_exporter_s_inputs_by_their_own_names(
+    pytester: pytest.Pytester,
+) -> None:
+    """A trial: skl2onnx names the input X, onnxmltools input, both with an unnamed batch
+    axis; dims={"X[0]": 16} failed the second ("could not be loaded: dims names 'X[0]'"),
+    and adding "input[0]" failed the whole test for the first."""
+    save(passthrough(("X", FLOAT, [None, 6]), outputs=["y"]), pytester.path / "skl.onnx")
+    save(passthrough(("input", FLOAT, [None, 6]), outputs=["y"]), pytester.path / "lgbm.onnx")
+    pytester.makepyfile(
+        test_own="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_both(sla):
+            sla.compare({"skl": "skl.onnx", "lgbm": "lgbm.onnx"}, dims={"X[0]": 16, "input[0]": 16})
+
+        @pytest.mark.sla(ms=500)
+        def test_misspelt(sla):
+            sla.compare({"skl": "skl.onnx", "lgbm": "lgbm.onnx"}, dims={"x[0]": 16})
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(passed=2)
+    records = {
+        r["nodeid"].split("::")[1]: r for r in load_report(pytester.path / "r.json")["results"]
+    }
+    both = records["test_both"]
+    assert both["inputs"][0]["shape"] == [16, 6]
+    (variant,) = both["advice"]["variants"]
+    assert variant["status"] == "measured"
+    assert variant["comparable"] is True  # fed the same batch under its own name
+    sentence = records["test_misspelt"]["advice"]["sentence"]
+    assert sentence.startswith(
+        "dims= names 'x[0]', which none of the compared models has (check the spelling: "
+    )

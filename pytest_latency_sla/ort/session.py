@@ -25,6 +25,7 @@ from .signature import (
     _given_sizes,
     _input_signature,
     declared_inputs,
+    own_dims,
     shared_batch,
     unnamed_axes,
 )
@@ -51,6 +52,8 @@ class PreparedModel:
     defaulted_dims: tuple[str, ...] = ()
     #: How long creating the InferenceSession took (0 for a session given as is).
     created_ns: int = 0
+    #: Of a ``dims=`` shared with other models (``shared_dims``), the keys this one has not.
+    other_dims: tuple[str, ...] = ()
 
 
 def _import_ort() -> Any:
@@ -242,6 +245,7 @@ def prepare(
     dims: Mapping[str, int] | None = None,
     providers: Sequence[Any] | None = None,
     session_options: Any = None,
+    shared_dims: bool = False,
 ) -> PreparedModel:
     """Load ``model`` and build the zero-argument call that runs it once.
 
@@ -251,6 +255,8 @@ def prepare(
     ``feeds`` is a dict of input name -> value, or the path of a folder of ``input_<n>.pb``
     files (the ONNX test-data layout) or of a ``.npz`` file. Given feeds are checked against
     the model's inputs before anything runs; every other input is generated.
+    ``shared_dims``: ``dims`` sizes other models too (``sla.compare()``), so an entry this
+    model has not is left to them (:func:`.signature.own_dims`), not an error.
     """
     ort = _import_ort()
     described = describe_model(model)
@@ -277,6 +283,9 @@ def prepare(
         created_ns = time.perf_counter_ns() - started
     inputs = declared_inputs(session)
     given = _check_feeds(inputs, feeds, source if isinstance(source, str) else None)
+    others: list[str] = []
+    if shared_dims and dims is not None and hasattr(dims, "items"):
+        dims, others = own_dims(inputs, dims)
     checked = _check_dims(inputs, dims)
     _check_dims_fed(inputs, given, checked)
     sizes = {**_given_sizes(inputs, given), **checked}
@@ -352,6 +361,7 @@ def prepare(
         generated=generated,
         defaulted_dims=tuple(defaulted),
         created_ns=created_ns,
+        other_dims=tuple(others),
     )
 
 

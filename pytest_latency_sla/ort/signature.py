@@ -127,6 +127,24 @@ def axis_key(input_name: str, axis: int) -> str:
     return f"{input_name}[{axis}]"
 
 
+def own_dims(inputs: Sequence[Any], dims: Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
+    """Of a ``dims=`` shared by several models (``sla.compare()``: exporters name inputs
+    differently), the entries this model has (a symbolic dimension of its inputs, or an
+    axis ``input[n]`` of an input it has), and the keys it has not."""
+    names = {node.name for node in inputs}
+    named = {d for node in inputs for d in (node.shape or []) if isinstance(d, str) and d}
+    ours: dict[str, int] = {}
+    others: list[str] = []
+    for key, size in dims.items():
+        text = str(key)
+        input_name, bracket, rest = text.rpartition("[")
+        if key in named or (bracket and rest.endswith("]") and input_name in names):
+            ours[key] = size
+        else:
+            others.append(text)
+    return ours, others
+
+
 def unnamed_axes(node: Any) -> list[tuple[int, str]]:
     """(axis, key) of each dimension of an input that is neither a size nor a name."""
     return [
