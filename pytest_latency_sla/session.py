@@ -186,7 +186,9 @@ class SlaCollector:
         kept, status = self._attempts.get(key, ([], ""))
         if report.passed and not status:
             self.unmeasured.pop(key, None)
-        elif report.failed and not kept and (report.when == "setup" or not status):
+        elif report.failed and not kept and (report.when == "setup" or status != "failed"):
+            # (Held back only behind a failed subtest's own reason; a skipped one says
+            # nothing of why the test failed.)
             self.unmeasured[key] = _unmeasured(report, report.when)
 
     def _copies(self) -> int:

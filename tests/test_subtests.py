@@ -128,3 +128,33 @@ def test_a_rerun_tests_subtests_count_its_final_attempt_alone(pytester: pytest.P
     assert sorted(replaced) == [("test_fails_after", "rerun"), ("test_fails_after #2", "rerun")]
     assert [e["nodeid"] for e in document["unmeasured"]] == ["test_in_subtests.py::test_nothing"]
     assert_no_internal_error(result)
+
+
+def test_a_skipped_subtest_does_not_hide_a_test_that_measured_nothing(
+    pytester: pytest.Pytester,
+) -> None:
+    # A review: the skipped subtest set the attempt's status, and the test's failure
+    # without a measurement was dropped: the report read "SLA met".
+    pytester.makepyfile(
+        test_skip_then_fail="""
+        import time
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_ok(sla):
+            sla.measure(time.sleep, 0)
+
+        @pytest.mark.sla(ms=50)
+        def test_gpu_then_cpu(sla, subtests):
+            with subtests.test("gpu"):
+                pytest.skip("no CUDA")
+            sla.onnx("missing.onnx")
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    assert_no_internal_error(result)
+    result.stdout.fnmatch_lines(
+        ["sla: 1 SLA test failed without a measurement*", "  *test_gpu_then_cpu (call)"]
+    )
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    assert document["totals"]["unmeasured"] == 1
