@@ -134,7 +134,8 @@ def stacked_sla_marks(item: Any) -> tuple[str, list[Any]]:
     # The nearest level with a marker is the one that applies.
     for node in reversed(item.listchain()[:-1]):
         obj = getattr(node, "obj", None) or object
-        kind = "class" if type(node).__name__ == "Class" else "module"
+        # (A class node of any kind, unittest.TestCase's too, holds a class.)
+        kind = "class" if isinstance(obj, type) else "module"
         # A class's own markers, else the nearest base class's that has some (pytest
         # hands a subclass its bases' markers); a module's own.
         for owner in obj.__mro__ if kind == "class" and isinstance(obj, type) else (obj,):
@@ -163,7 +164,7 @@ def closest_sla_mark(item: Any) -> Any:
     class's over the subclass's own (pytest issue 14329)."""
     node, mark = next(iter(item.iter_markers_with_node("sla")), (None, None))
     obj = getattr(node, "obj", None)
-    if mark is None or type(node).__name__ != "Class" or not isinstance(obj, type):
+    if mark is None or not isinstance(obj, type):  # (any class node, a TestCase's too)
         return mark
     written = [m for owner in obj.__mro__ for m in written_sla_marks(owner)]
     # (One added to the class at run time, add_marker, is pytest's to order.)

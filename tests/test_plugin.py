@@ -426,6 +426,48 @@ def test_a_subclass_is_judged_against_its_own_marker_not_its_base_class(
     }
 
 
+def test_a_unittest_subclass_is_judged_against_its_own_marker(
+    pytester: pytest.Pytester,
+) -> None:
+    # A review: a unittest.TestCase's class node is not named "Class", so its subclass's
+    # own marker was passed over for the base's, and a missed budget passed.
+    pytester.makepyfile(
+        test_unit="""
+        import time
+        import unittest
+        import pytest
+
+        @pytest.mark.sla(ms=1000)
+        class Base(unittest.TestCase):
+            @pytest.fixture(autouse=True)
+            def _sla(self, sla):
+                self.sla = sla
+
+            def test_it(self):
+                self.sla.measure(time.sleep, 0.002)
+
+        @pytest.mark.sla(us=100)
+        class Strict(Base):
+            pass
+
+        @pytest.mark.sla(us=1)
+        @pytest.mark.sla(ms=70)
+        class Stacked(unittest.TestCase):
+            pass
+
+        class Heir(Stacked):
+            def test_x(self):
+                pass
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly", "--sla-report=json:r.json")
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*2 @pytest.mark.sla markers on the class Stacked, a base *"])
+    document = json.loads((pytester.path / "r.json").read_text())
+    budgets = {r["nodeid"].split("::", 1)[1]: r["budget_s"] for r in document["results"]}
+    assert budgets == {"Base::test_it": 1.0, "Strict::test_it": 0.0001}
+
+
 def test_bad_marker_on_a_class_or_module_errors_each_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_bad_module="""
