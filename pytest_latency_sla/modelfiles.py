@@ -29,6 +29,10 @@ __all__ = ["external_locations", "identity", "identity_of_file", "inside"]
 _MARK = b"\x0a\x08location\x12"
 #: The longest location read (a path); longer ones are not names of files.
 _MAX_NAME = 4096
+#: A TensorProto's ``external_data`` field (13, length-delimited): the tag before an
+#: entry, then the entry's length; the most bytes the two take before the entry.
+_EXTERNAL_DATA = b"\x6a"
+_BEFORE = 4
 _BLOCK = 1 << 20
 
 
@@ -58,6 +62,23 @@ def _name_at(data: bytes, start: int) -> tuple[str | None, bool]:
     return (name, True) if name.isprintable() else (None, True)
 
 
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _in_a_tensor(data: bytes, at: int, name: str) -> bool:
+    """Whether the entry at ``at`` is a tensor's ``external_data`` (field 13: its tag,
+    then the entry's length), not another ``location`` (a model's metadata, field 14)."""
+    size = len(_MARK) + len(_varint(len(name.encode("utf-8")))) + len(name.encode("utf-8"))
+    head = _EXTERNAL_DATA + _varint(size)
+    return at >= len(head) and data[at - len(head) : at] == head
+
+
 def external_locations(blocks: Iterable[bytes]) -> list[str]:
     """The external data locations a serialized model names (relative to its folder), in
     order, each once; read from ``blocks`` of its bytes, so a large file is never whole
@@ -71,12 +92,13 @@ def external_locations(blocks: Iterable[bytes]) -> list[str]:
             name, complete = _name_at(data, at + len(_MARK))
             if not complete and block:
                 break  # read on: the name goes on in the next block
-            if name is not None:
+            if name is not None and _in_a_tensor(data, at, name):
                 found.setdefault(name)
             start = at + 1
         else:
             at = max(start, len(data) - len(_MARK) + 1)
-        carry = data[at:] if block else b""
+        # (With the bytes before it: the tag and length the entry is checked by.)
+        carry = data[max(0, at - _BEFORE) :] if block else b""
     return list(found)
 
 

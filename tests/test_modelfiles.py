@@ -75,3 +75,29 @@ def test_a_record_knows_a_model_by_its_identity(tmp_path: Path) -> None:
     model = save_with_external_data(looped_matmul_model(2), tmp_path / "m.onnx")
     assert _sha256(str(model)) == identity_of_file(str(model))
     assert _sha256(str(model)) != hashlib.sha256(model.read_bytes()).hexdigest()
+
+
+def test_a_location_in_the_model_s_metadata_is_no_external_data(tmp_path: Path) -> None:
+    # A review: metadata_props {"location": "labels.txt"} read as an external data file.
+    import onnx
+
+    model = matmul_chain_model(2)
+    onnx.helper.set_model_props(model, {"location": "labels.txt"})
+    path = save(model, tmp_path / "m.onnx")
+    assert external_locations([path.read_bytes()]) == []
+    assert identity_of_file(str(path)) == hashlib.sha256(path.read_bytes()).hexdigest()
+    both = save_with_external_data(model, tmp_path / "e.onnx", "m.onnx.data")
+    data = both.read_bytes()
+    assert external_locations([data]) == ["m.onnx.data"]
+    for size in (1, 2, 5, 13):
+        blocks = [data[i : i + size] for i in range(0, len(data), size)]
+        assert external_locations(blocks) == ["m.onnx.data"]
+
+
+def test_a_long_location_is_found(tmp_path: Path) -> None:
+    # Past 127 bytes, the entry's length takes two bytes.
+    name = "d" * 150 + ".data"
+    path = save_with_external_data(looped_matmul_model(2), tmp_path / "m.onnx", name)
+    data = path.read_bytes()
+    assert external_locations([data]) == [name]
+    assert external_locations([data[i : i + 7] for i in range(0, len(data), 7)]) == [name]
