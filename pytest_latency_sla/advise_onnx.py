@@ -12,6 +12,7 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from .modelfiles import identity_of_file
 from .runner import prepare
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def advise_model(job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice
     from .isolate_onnx import run_quantize
     from .ort import variants as variants_module
     from .ort.options import SessionFields
-    from .ort.variants import iobinding_call, model_bytes, option_variants
+    from .ort.variants import iobinding_call, option_variants
 
     options = job.session_options
     if isinstance(options, SessionFields):
@@ -72,7 +73,7 @@ def advise_model(job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice
     variants: list[Variant] = []
     name = "int8 (dynamic)"
     quantize = variants_module.quantize_int8  # looked up now: a test may replace it
-    key = hashlib.sha256(model_bytes(source)).hexdigest() + f" {quantize.__qualname__}"
+    key = _int8_key(source, quantize)
     made = _INT8.get(key)
     # Within a timeout around the test: half of what is left, and nothing kept of it.
     wait, until = request.quantize_timeout, request.until
@@ -113,7 +114,17 @@ def _prepared(job: OnnxJob, model: object = None) -> PreparedModel:
     return cast("PreparedModel", prepare(job, model))
 
 
-#: int8 models made in this process, by the sha256 of the original's bytes: each model
+def _int8_key(source: bytes | str, quantize: Callable[..., object]) -> str:
+    """What an int8 model made of ``source`` is kept by: the model's identity (a file's
+    covers its external data: models that share an .onnx file and differ in their
+    weights are quantized apart), and the quantizer."""
+    from .ort.variants import model_bytes
+
+    sha = identity_of_file(source) if isinstance(source, str) else None
+    return (sha or hashlib.sha256(model_bytes(source)).hexdigest()) + f" {quantize.__qualname__}"
+
+
+#: int8 models made in this process, by the original's identity (``modelfiles``): each model
 #: file is quantized once per run (or the sentence saying why it could not be).
 _INT8: dict[str, bytes | str] = {}
 

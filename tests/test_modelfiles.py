@@ -101,3 +101,18 @@ def test_a_long_location_is_found(tmp_path: Path) -> None:
     data = path.read_bytes()
     assert external_locations([data]) == [name]
     assert external_locations([data[i : i + 7] for i in range(0, len(data), 7)]) == [name]
+
+
+def test_the_advisor_keeps_int8_models_by_identity(tmp_path: Path) -> None:
+    # A review: two models sharing an .onnx file, their weights apart, got one int8 model
+    # (the first's), timed as the second's.
+    from pytest_latency_sla.advise_onnx import _int8_key
+    from pytest_latency_sla.ort.variants import quantize_int8
+
+    for folder in "ab":
+        (tmp_path / folder).mkdir()
+    a = save_with_external_data(looped_matmul_model(2), tmp_path / "a" / "m.onnx")
+    b = save_with_external_data(looped_matmul_model(9), tmp_path / "b" / "m.onnx")
+    assert a.read_bytes() == b.read_bytes()
+    assert _int8_key(str(a), quantize_int8) != _int8_key(str(b), quantize_int8)
+    assert _int8_key(a.read_bytes(), quantize_int8) == _int8_key(b.read_bytes(), quantize_int8)
