@@ -21,7 +21,13 @@ _RAISED_AT = "_sla_raised_at"
 
 def raised_at(exc: BaseException, where: str) -> None:
     """Mark ``exc``, raised by a measured call, with which call it was, e.g. "call 500, in
-    the warmup". The first mark stands: that of the sampler that made the call."""
+    the warmup". The first mark stands: that of the sampler that made the call. Not what
+    pytest raises to skip, fail, xfail or stop a test, nor Ctrl-C: their words stand as
+    they are (a skip's reason, a report's message)."""
+    if isinstance(exc, KeyboardInterrupt) or any(
+        kind.__module__ == "_pytest.outcomes" for kind in type(exc).__mro__
+    ):
+        return
     found = getattr(exc, "__dict__", None)
     if isinstance(found, dict):
         found.setdefault(_RAISED_AT, where)

@@ -972,6 +972,33 @@ RAISES_ON_500 = """
 """
 
 
+def test_what_pytest_raises_from_the_callable_gets_no_note(pytester: pytest.Pytester) -> None:
+    # A review: a skip from the measured code had the note in its reason (-rs, JUnit).
+    pytester.makepyfile(
+        test_outcomes="""
+        import pytest
+
+        def skipper():
+            pytest.skip("no gpu here")
+
+        def failer():
+            pytest.fail("wrong setup")
+
+        @pytest.mark.sla(ms=50)
+        def test_skips(sla):
+            sla.measure(skipper)
+
+        @pytest.mark.sla(ms=50)
+        def test_fails(sla):
+            sla.measure(failer)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-rsf")
+    result.assert_outcomes(skipped=1, failed=1)
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] *: no gpu here"])
+    assert "raised this on call" not in result.stdout.str()
+
+
 def test_what_the_callable_raises_shows_the_test_and_the_callable_not_the_plugin(
     pytester: pytest.Pytester,
 ) -> None:
