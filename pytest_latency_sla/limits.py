@@ -301,7 +301,7 @@ def _before(
     if room < max(need, 1):
         spent = _spent_s(deadline, now_ns)
         timeout = timeout_for(
-            plan.max_time_ns / 1e9, before / 1e9, phases, plan.warmup_time_ns / 1e9
+            plan.max_time_ns / 1e9, before / 1e9, phases, plan.warmup_time_ns / 1e9, warmups
         )
         wanted = f"{math.ceil(spent + timeout):d}"
         own = least and need == plan.min_time_ns
@@ -337,13 +337,18 @@ def _before(
 
 
 def timeout_for(
-    max_time_s: float, before_s: float = 0.0, phases: int = 1, warmup_s: float = 0.0
+    max_time_s: float,
+    before_s: float = 0.0,
+    phases: int = 1,
+    warmup_s: float = 0.0,
+    warmups: int = 1,
 ) -> float:
     """The shortest timeout that :func:`fit` leaves ``max_time_s`` of sampling (and its
-    warmup: a share of the time, or ``warmup_s``, ``sla_warmup_time``, when longer), with
-    ``before_s`` of it gone before the measurement (a worker's start), in each of
-    ``phases`` parts: the inverse of the cut, for a remedy to suggest."""
-    sampling = max(max_time_s * (1.0 + _WARMUP_SHARE), max_time_s + warmup_s)
+    ``warmups``: each a share of the time, or ``warmup_s``, ``sla_warmup_time``, when
+    longer), with ``before_s`` of it gone before the measurement (a worker's start), in
+    each of ``phases`` parts: the inverse of the cut, for a remedy to suggest."""
+    shares = max_time_s * (1.0 + _WARMUP_SHARE * warmups)
+    sampling = max(shares, max_time_s + warmups * warmup_s)
     need = (sampling + before_s) * max(1, phases)
     return max(need + DEADLINE_SLACK_MIN_NS / 1e9, need / (1.0 - DEADLINE_SLACK_SHARE))
 
