@@ -336,7 +336,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         if judge_benchmark(_make_fixture(item), benchmark, item.name) is None:
             # The benchmark never ran: say why rather than pass without a verdict.
             item.stash[SKIPPED_HERE_KEY] = True
-            disabled = bool(item.config.getoption("benchmark_disable", False))
+            option = item.config.getoption  # (--benchmark-enable overrides, as it does)
+            disabled = bool(option("benchmark_disable", False)) and not option(
+                "benchmark_enable", False
+            )
             worker = hasattr(item.config, "workerinput")
             pytest.skip(no_rounds(disabled, worker, item.nodeid))
         return

@@ -144,6 +144,10 @@ def test_a_benchmark_fixture_never_called_is_skipped_with_that_reason(
     result = pytester.runpytest("-p", "pytest_benchmark", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED*(the test never called it); call benchmark(...) *"])
+    # A review: --benchmark-enable overrides --benchmark-disable, as pytest-benchmark reads it.
+    both = ("--benchmark-disable", "--benchmark-enable")
+    result = pytester.runpytest("-p", "pytest_benchmark", "-rs", *both)
+    result.stdout.fnmatch_lines(["SKIPPED*(the test never called it); call benchmark(...) *"])
 
 
 def test_marker_arguments_the_rounds_cannot_honour_fail_as_the_docs_quote(
