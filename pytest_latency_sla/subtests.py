@@ -25,8 +25,9 @@ __all__ = ["begin", "is_subtest", "made", "measured", "running", "take"]
 
 #: Whether a phase of the item runs: a call report made meanwhile is a subtest's.
 RUNNING_KEY = pytest.StashKey[bool]()
-#: When each record of the item's current run was made (``time.time()``, as a subtest's
-#: start is), by the record's ``id()``.
+#: When each record of the item's current run was made (``time.perf_counter()``, whose
+#: resolution a subtest's ``duration`` has too: ``time.time()`` ticks every 15.6 ms on
+#: some platforms), by the record's ``id()``.
 MADE_KEY = pytest.StashKey[dict[int, float]]()
 #: The records of the item's current run that went with a subtest's report.
 SENT_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
@@ -51,7 +52,7 @@ def running(item: pytest.Item) -> Iterator[None]:
 
 def made(item: pytest.Item, record: SlaRecord) -> None:
     """Note when a record was made."""
-    item.stash.setdefault(MADE_KEY, {})[id(record)] = time.time()
+    item.stash.setdefault(MADE_KEY, {})[id(record)] = time.perf_counter()
 
 
 def is_subtest(item: pytest.Item, call: pytest.CallInfo[None]) -> bool:
@@ -69,7 +70,9 @@ def take(
     """The records made within the subtest that ``call`` reports (since it started),
     taken out of ``records``, where the others stay."""
     when = item.stash.get(MADE_KEY, {})
-    within = [r for r in records if when.get(id(r), call.start) >= call.start]
+    # Its start on the same clock: the report is made as the subtest ends.
+    began = time.perf_counter() - call.duration
+    within = [r for r in records if when.get(id(r), began) >= began]
     taken = {id(r) for r in within}
     records[:] = [r for r in records if id(r) not in taken]
     item.stash.setdefault(SENT_KEY, []).extend(within)
