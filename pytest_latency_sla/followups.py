@@ -126,8 +126,9 @@ def look_up_base(
     """The model of ``job`` at its base revision ``ref`` (``--sla-compare-ref``, or
     ``--sla-compare-dir``'s folder), when its file changed: (it, None); else (None, what
     the record says instead: not comparable, unchanged or new, or why it could not be
-    looked up). Cheap (a ``git show``): done first, so no time is kept for a comparison
-    that will not run."""
+    looked up). Cheap (a ``git show`` of the model file; its data files' blobs compared,
+    read only when they changed): done first, so no time is kept for a comparison that
+    will not run."""
     from .gitref import GitRefError, base_in_folder, base_model
     from .revision import not_compared
 

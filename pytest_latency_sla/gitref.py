@@ -150,6 +150,8 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
             f"--sla-compare-ref={ref}: git show {ref}:{relative} failed: {_text(shown)}"
         )
     data = _smudge(shown.stdout, relative, ref, root)
+    if _same_files(root, ref, relative, file, data):
+        return BaseModel("unchanged", None, head_sha, head_sha)
     external: dict[str, bytes] = {}
 
     def read(location: str) -> list[bytes] | None:
@@ -167,6 +169,25 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
     if base_sha == head_sha:
         return BaseModel("unchanged", None, base_sha, head_sha)
     return BaseModel("changed", data, base_sha, head_sha, tuple(external.items()))
+
+
+def _same_files(root: Path, ref: str, relative: str, file: Path, data: bytes) -> bool:
+    """Whether a model with external data files is the same at ``ref`` as it is now,
+    told without reading the data files' contents out of git: the same model bytes, and
+    each data file's blob at ``ref`` what git would make of the file now (``git
+    hash-object``, with the file's filters: a Git LFS pointer's blob)."""
+    locations = external_locations([data])
+    if not locations or file.read_bytes() != data:
+        return False
+    for location in locations:
+        name = inside(posixpath.dirname(relative), location)
+        if name is None:
+            return False
+        there = _git(["rev-parse", "--verify", "--quiet", f"{ref}:{name}"], root)
+        here = _git(["hash-object", "--", name], root)
+        if there.returncode or here.returncode or there.stdout.strip() != here.stdout.strip():
+            return False
+    return True
 
 
 def check_folder(folder: str | Path) -> str | None:

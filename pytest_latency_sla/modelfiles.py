@@ -141,14 +141,49 @@ def _read(handle: BinaryIO) -> Iterable[bytes]:
     yield from iter(lambda: handle.read(_BLOCK), b"")
 
 
+def _stat(path: str) -> tuple[int, int, int] | None:
+    """What tells a file's content changed without reading it (size, mtime, inode)."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (found.st_size, found.st_mtime_ns, found.st_ino)
+
+
+#: :func:`identity_of_file`'s answers: by the model file (its path and stat), the
+#: external files it names (their paths), and by those files' stats, the identity.
+_NAMED: dict[tuple[str, object], list[str]] = {}
+_KNOWN: dict[tuple[tuple[str, object], tuple[object, ...]], str] = {}
+
+
+def beside(path: str, location: str) -> str | None:
+    """The external data file ``location`` of the model file at ``path`` (None: none
+    that onnxruntime would read, one outside the model's folder)."""
+    relative = inside(".", location)
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.path.join(folder, relative) if relative is not None else None
+
+
 def identity_of_file(path: str) -> str:
     """:func:`identity` of the model file at ``path``, its external data files read beside
-    it (a file that is not there, or not a regular file, counts as missing)."""
-    folder = os.path.dirname(os.path.abspath(path))
+    it (a file that is not there, or not a regular file, counts as missing). Kept while
+    the files' sizes and times stay as they were: a test, the advisor's variants and
+    the base revision's lookup ask for the same model many times, and its data files
+    may be gigabytes."""
+    key = (os.path.abspath(path), _stat(path))
+    named = _NAMED.get(key)
+    if named is not None:
+        known = _KNOWN.get((key, tuple(_stat(f) for f in named)))
+        if known is not None:
+            return known
+    files: list[str] = []
 
     def read(location: str) -> Iterable[bytes] | None:
-        relative = inside(".", location)
-        file = os.path.join(folder, relative) if relative is not None else None
+        file = beside(path, location)
+        files.extend([file] if file is not None else [])
         return _blocks(file) if file is not None and os.path.isfile(file) else None
 
-    return identity(_blocks(path), read)
+    found = identity(_blocks(path), read)
+    _NAMED[key] = files
+    _KNOWN[(key, tuple(_stat(f) for f in files))] = found
+    return found

@@ -281,6 +281,34 @@ def test_a_change_in_the_external_data_alone_is_a_change(repo: Path) -> None:
     assert base_model(model, "main").status == "unchanged"
 
 
+def test_an_unchanged_model_s_data_is_not_read_out_of_git(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: a 256 MB data file was read out of git (into memory) for every test,
+    # though nothing had changed: its blob is compared now.
+    from pytest_latency_sla import gitref
+
+    model = _external(repo / "models", 2)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "external")
+    git(repo, "branch", "-f", "main")
+    ran: list[list[str]] = []
+    real = gitref._git
+
+    def logged(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+        ran.append(args)
+        return real(args, cwd)
+
+    monkeypatch.setattr(gitref, "_git", logged)
+    found = base_model(model, "main")
+    assert found.status == "unchanged"
+    assert found.base_sha256 == found.head_sha256
+    assert ["show", "main:models/m.onnx.data"] not in ran
+    _external(repo / "models", 3)
+    assert base_model(model, "main").status == "changed"
+    assert ["show", "main:models/m.onnx.data"] in ran
+
+
 def test_a_base_folder_model_with_external_data_is_loaded_from_its_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -116,3 +116,16 @@ def test_the_advisor_keeps_int8_models_by_identity(tmp_path: Path) -> None:
     assert a.read_bytes() == b.read_bytes()
     assert _int8_key(str(a), quantize_int8) != _int8_key(str(b), quantize_int8)
     assert _int8_key(a.read_bytes(), quantize_int8) == _int8_key(b.read_bytes(), quantize_int8)
+
+
+def test_an_identity_is_kept_until_a_file_changes(tmp_path: Path) -> None:
+    # (Asked for by every measurement of the same model: its data file is hashed once.)
+    model = save_with_external_data(looped_matmul_model(2), tmp_path / "m.onnx", "m.data")
+    first = identity_of_file(str(model))
+    (tmp_path / "m.data").unlink()  # (onnx appends to one that is there)
+    save_with_external_data(looped_matmul_model(12345), model, "m.data")
+    with open(tmp_path / "m.data", "ab") as data:
+        data.write(b"\0")  # (another size, whatever the clock's tick)
+    assert identity_of_file(str(model)) != first
+    again = identity_of_file(str(model))
+    assert again == identity_of_file(str(model))
