@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import ntpath
 import os
 import posixpath
 from typing import TYPE_CHECKING, BinaryIO
@@ -104,8 +105,11 @@ def external_locations(blocks: Iterable[bytes]) -> list[str]:
 
 def inside(folder: str, location: str) -> str | None:
     """``location`` joined to ``folder`` (both POSIX, relative), or None when it leaves
-    ``folder``'s tree or is absolute (onnxruntime refuses those too)."""
-    if posixpath.isabs(location) or "\\" in location:
+    ``folder``'s tree or is absolute, a drive's too (onnxruntime refuses those). A
+    backslash separates folders where the system's paths use it (Windows)."""
+    if os.sep == "\\":
+        location = location.replace("\\", "/")
+    if posixpath.isabs(location) or ntpath.splitdrive(location)[0]:
         return None
     joined = posixpath.normpath(posixpath.join(folder, location))
     if joined == ".." or joined.startswith("../") or posixpath.isabs(joined):

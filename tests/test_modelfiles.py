@@ -66,6 +66,9 @@ def test_locations_are_kept_inside_the_model_folder() -> None:
     assert inside("models", "../../etc/passwd") is None
     assert inside("models", "/etc/passwd") is None
     assert inside(".", "..") is None
+    # A review: a drive's path (Windows) would have left the base's temporary folder.
+    assert inside(".", "C:/weights.bin") is None
+    assert inside(".", "c:weights.bin") is None
 
 
 def test_a_record_knows_a_model_by_its_identity(tmp_path: Path) -> None:
