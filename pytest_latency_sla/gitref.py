@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .filekind import NOT_REGULAR, is_special
 from .modelfiles import external_locations, identity, identity_of_file, inside
 
 __all__ = ["BaseModel", "GitRefError", "base_in_folder", "base_model", "check_ref"]
@@ -223,6 +224,11 @@ def base_in_folder(path: str | Path, folder: str | Path) -> BaseModel:
                 "model's path relative to the project root"
             ) from None
     base_file = base_root / file
+    if is_special(base_file):
+        raise GitRefError(
+            f"--sla-compare-dir={folder}: the base's {file.as_posix()} {NOT_REGULAR}, so it "
+            "was not read; give a checkout of the base, whose model is a file"
+        )
     if not base_file.is_file():
         return BaseModel("new", None, None, head_sha)
     base_sha = identity_of_file(str(base_file))

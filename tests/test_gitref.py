@@ -322,3 +322,21 @@ def test_a_base_folder_model_with_external_data_is_loaded_from_its_path(
     assert found.data == str(base.resolve())  # its own data file beside it
     _external(tmp_path / "head" / "models", 2)
     assert base_in_folder("models/m.onnx", tmp_path / "base").status == "unchanged"
+
+
+@pytest.mark.timeout(30)
+def test_a_base_folder_model_that_is_a_pipe_is_refused_with_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trial: it was read as "new", a model the base did not have.
+    from support import make_special
+
+    from pytest_latency_sla.gitref import base_in_folder
+
+    (tmp_path / "head" / "models").mkdir(parents=True)
+    (tmp_path / "base" / "models").mkdir(parents=True)
+    (tmp_path / "head" / "models" / "m.onnx").write_bytes(b"head")
+    make_special(tmp_path / "base" / "models" / "m.onnx", "fifo")
+    monkeypatch.chdir(tmp_path / "head")
+    with pytest.raises(GitRefError, match=r"the base's models/m.onnx is not a regular file"):
+        base_in_folder("models/m.onnx", tmp_path / "base")
