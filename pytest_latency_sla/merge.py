@@ -215,6 +215,8 @@ def _shards(shard: ShardReport, found: list[str]) -> list[Shard]:
             measurements=len(shard.results),
             environment=shard.environment,
             differences=found,
+            xdist_workers=run["xdist_workers"],
+            xdist_mode=run["xdist_mode"],
         )
     ]
 

@@ -387,7 +387,13 @@ class Run(_RunUnits, _RunUnmatched):
     merged_from: list[Shard] | None  # the shard reports merged into this one; None: one run
 
 
-class Shard(TypedDict):
+class _ShardXdist(TypedDict, total=False):
+    # The shard's run.xdist_workers and run.xdist_mode; absent from older reports.
+    xdist_workers: int | None
+    xdist_mode: str | None
+
+
+class Shard(_ShardXdist):
     """One shard report that ``python -m pytest_latency_sla merge`` merged."""
 
     path: str  # the shard's JSON report, as given

@@ -47,6 +47,7 @@ def shard(
     outcome: str = "passed",
     unmatched: list[str] | None = None,
     interrupted: bool = False,
+    xdist: tuple[int, str] | None = None,
 ) -> str:
     """Write a shard's JSON report (as a pytest run writes it) and return its name."""
     records = []
@@ -63,8 +64,8 @@ def shard(
         settings={"confidence": 0.99, "headroom": 10.0, "report": [f"json:{name}"]}
         | (settings or {}),
         baseline=None,
-        xdist_workers=None,
-        xdist_mode=None,
+        xdist_workers=xdist[0] if xdist else None,
+        xdist_mode=xdist[1] if xdist else None,
         merged_from=None,
         setting_units={"confidence": "fraction", "headroom": "x"},
     )
@@ -139,6 +140,28 @@ def test_markdown_and_html_say_the_report_is_merged(
     assert "| `u.py::test_c` |" in markdown
     html = (tmp_path / "site" / "index.html").read_text("utf-8")
     assert "Merged from 2 shard reports (a.json, b.json)." in html
+
+
+def test_shards_run_apart_under_xdist_are_said_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trial: a shard without xdist and one with -n 2 read "SLA tests ran one at a time,
+    # alone, across 2 xdist workers", as if both had.
+    shard(tmp_path, "a.json", {"t.py::test_a": 40.0})
+    shard(tmp_path, "b.json", {"u.py::test_c": 1.2}, xdist=(2, "serial"))
+    args = ("a.json", "b.json", "--sla-report=md:m.md", "--sla-report=json:all.json", "-q")
+    assert merge(tmp_path, monkeypatch, *args) == 0
+    shards = load_report(tmp_path / "all.json")["run"]["merged_from"]  # schema-checked
+    assert [(s["xdist_workers"], s["xdist_mode"]) for s in shards] == [(None, None), (2, "serial")]
+    markdown = (tmp_path / "m.md").read_text("utf-8")
+    assert (
+        "SLA tests ran without xdist in 1 of 2 shards; one at a time, alone, across 2 xdist "
+        "workers in 1 of 2 shards"
+    ) in markdown
+    # Alike, as one run would say it.
+    shard(tmp_path, "c.json", {"v.py::test_d": 9.0}, xdist=(2, "serial"))
+    assert merge(tmp_path, monkeypatch, "b.json", "c.json", "--sla-report=md:n.md", "-q") == 0
+    assert "across 2 xdist workers.\n" in (tmp_path / "n.md").read_text("utf-8")
 
 
 def test_markdown_without_a_path_goes_to_the_step_summary(

@@ -167,8 +167,18 @@ def json_ready(value: Any) -> Any:
 
 
 def xdist_note(run: Run) -> str | None:
-    """How pytest-xdist workers shared the machine, for every human-readable report."""
+    """How pytest-xdist workers shared the machine, for every human-readable report (of
+    a merged report's shards, how each did, when they differ)."""
     workers, mode = run["xdist_workers"], run["xdist_mode"]
+    shards = [s for s in run.get("merged_from") or [] if "xdist_mode" in s]
+    ways = [(s.get("xdist_mode"), s.get("xdist_workers")) for s in shards]
+    if len(set(ways)) > 1:
+        said = {"serial": "one at a time, alone, across {} xdist workers", None: "without xdist"}
+        said["parallel"] = "in parallel on {} xdist workers"
+        return "SLA tests ran " + "; ".join(
+            f"{said[m].format(n)} in {ways.count((m, n))} of {len(ways)} shards"
+            for m, n in dict.fromkeys(ways)
+        )
     if not workers or mode is None:
         return None
     if mode == "serial":
