@@ -137,23 +137,21 @@ def verdict_message(
             # It kept the rate: a few requests held back (a busy machine, the GIL).
             longer = _sample_longer(sampling, cut_by)
             remedies = (
-                f"rerun on a quieter machine, {longer}"
+                ["rerun on a quieter machine", longer]
                 if stolen
-                else f"{longer}, run on a quieter machine"
+                else [longer, "run on a quieter machine"]
             )
             return (
                 f"{head}the load generator lost time: {late}, and only that lost time (and "
                 f"the queue it made) stood between the requests and a verdict ({stopped}); "
-                f"{remedies if gil else _or_last(remedies)}{gil}{accept}"
+                f"{', '.join(remedies) if gil else _or_last(remedies)}{gil}{accept}"
             )
-        fixes = (
-            f"{'rerun on a quieter machine, ' if stolen else ''}lower rps=, run on a machine "
-            "with more free cores"
-        )
+        fixes = ["rerun on a quieter machine"] if stolen else []
+        fixes += ["lower rps=", "run on a machine with more free cores"]
         return (
             f"{head}the load generator fell behind: {late}, and only the time the "
             "generator lost (its lateness, and the queue it made) stood between the "
-            f"requests and a verdict ({stopped}); {fixes if gil else _or_last(fixes)}"
+            f"requests and a verdict ({stopped}); {', '.join(fixes) if gil else _or_last(fixes)}"
             f"{gil}{accept}"
         )
     if (
@@ -341,10 +339,14 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     return text
 
 
-def _or_last(remedies: str) -> str:
-    """``a, b, c`` as ``a, b, or c``: the last of a list of remedies."""
-    first, comma, last = remedies.rpartition(", ")
-    return f"{first}, or {last}" if comma else remedies
+def _or_last(remedies: list[str]) -> str:
+    """``[a, b, c]`` as ``a, b, or c``: a list of remedies, each of which may hold commas
+    of its own ("raise X, which cut the sampling short")."""
+    return (
+        ", ".join(remedies[:-1]) + f", or {remedies[-1]}"
+        if len(remedies) > 1
+        else "".join(remedies)
+    )
 
 
 #: Said of the calls a verdict needs when they would take more than max_time= may be.

@@ -1433,3 +1433,16 @@ def test_a_failed_tests_row_reads_headroom_not_stop_optimizing() -> None:
     cold: dict[str, Any] = {**row, "cold": {"verdict": "fail"}}
     assert band_label(cold) == "headroom"  # type: ignore[arg-type]
     assert band_label(record("t.py::test_y", None)) == "-"
+
+
+def test_remedies_that_hold_commas_are_joined_whole() -> None:
+    # A trial: "rerun on a quieter machine, raise pytest-timeout's 8 s timeout, or which
+    # cut the sampling short": the "or" went before the last comma of the last remedy.
+    from pytest_latency_sla.messages import _or_last
+
+    cut = "raise pytest-timeout's 8 s timeout, which cut the sampling short"
+    assert _or_last(["rerun on a quieter machine", cut]) == (
+        f"rerun on a quieter machine, or {cut}"
+    )
+    assert _or_last(["a", "b", "c"]) == "a, b, or c"
+    assert _or_last(["a"]) == "a"
