@@ -791,6 +791,22 @@ def test_a_search_stopped_by_a_busy_machine_says_so() -> None:
     )
 
 
+def test_the_share_a_rate_uses_is_never_rounded_to_nothing() -> None:
+    # A trial: "capacity at least 20,000/s ... (the highest rate the search tries); 25.0/s
+    # uses 0%" (0.125%), and 1.5% read "1%".
+    record = make_record("t.py::test_x", 2.6)
+    record["budget_value"], record["budget_s"] = 50.0, 0.050
+    steps = (CapacityStep(20_000.0, 8e5, True, 2400, 10**9),)
+    capacity = Capacity(rps=20_000.0, steps=steps, cores=2, limited="generator")
+    record["load"] = _load_entry(_load_stats(capacity=capacity, target_rps=25.0))
+    text = capacity_text(record)
+    assert text is not None
+    assert text.endswith("(the highest rate the search tries); 25.0/s uses at most 0.13%")
+    capacity = Capacity(rps=20_000.0, steps=steps, cores=2)
+    record["load"] = _load_entry(_load_stats(capacity=capacity, target_rps=300.0))
+    assert str(capacity_text(record)).endswith("; 300/s uses 1.5%")
+
+
 def test_a_search_out_of_time_before_any_rate_held_says_so() -> None:
     # It read "held at no rate tried (down to 437/s)", as if the budget could not hold.
     record = make_record("t.py::test_x", 2.6)

@@ -97,6 +97,8 @@ def capacity_text(record: SlaRecord) -> str | None:
     elif found["limited"] == "time":
         text += " (the search ran out of time before narrowing it down)"
     if found["used_share"] is not None and load["target_rps"] is not None:
-        share = fmt.percent(round(found["used_share"], 2))
-        text += f"; {fmt.rate(load['target_rps'])} uses {'at most ' if busy else ''}{share}"
+        # Two figures, however small (0.13%, not 0%); of a capacity "at least", at most.
+        share = fmt.percent(float(f"{found['used_share']:.2g}"))
+        most = "at most " if about == "at least" else ""
+        text += f"; {fmt.rate(load['target_rps'])} uses {most}{share}"
     return text
