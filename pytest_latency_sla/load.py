@@ -77,9 +77,6 @@ LOOK_INTERVAL_NS = 50_000_000
 #: look holds the GIL for a millisecond or more, and a thread due meanwhile wakes late.
 LOOK_SHARE = 0.1
 LOOK_MAX_NS = 1_000_000_000
-#: Between looks, the host's steal is read this often (a few reads of ``/proc/stat``
-#: a second, on the looking thread).
-STEAL_READ_NS = 50_000_000
 #: Requests are judged in chunks of this much scheduled time (or the plan's chunk time, if
 #: longer): fewer chunks make a look cheaper, and 20 time-blocks of a 2 s run still hold
 #: several.
@@ -236,22 +233,6 @@ def look(
     )
 
 
-def _wait(generator: Generator, judged: Judged, clock: Callable[[], int], pause: float) -> bool:
-    """Wait ``pause`` ns for the next look (True: a call raised meanwhile), reading the
-    host's steal every ``STEAL_READ_NS`` on the way: what the FAIL test takes off a
-    request is the steal between the reads around it, so reads a look apart (up to a
-    second) took a second's steal off every request, and no failure was ever claimed on
-    a host that steals a few percent."""
-    if judged.steal is None:
-        return generator.wait(pause / 1e9)
-    until = clock() + pause
-    while (left := until - clock()) > 0:
-        if generator.wait(min(left, STEAL_READ_NS) / 1e9):
-            return True
-        judged.steal.mark(clock())
-    return False
-
-
 def load_sample(
     call: Callable[[], object],
     spec: LoadSpec,
@@ -326,9 +307,11 @@ def load_sample(
         while True:
             since = clock() - generator.start_ns
             pause = min(LOOK_MAX_NS, max(LOOK_INTERVAL_NS, LOOK_SHARE * since))
-            if _wait(generator, judged, clock, pause):
+            if generator.wait(pause / 1e9):
                 break  # a call raised
             elapsed = clock() - generator.start_ns
+            if judged.steal is not None:
+                judged.steal.mark(clock())
             prefix = generator.finished_prefix(prefix)
             add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
             n = judged.added

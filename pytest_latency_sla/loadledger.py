@@ -68,9 +68,8 @@ class StealLog:
 
     A request's latency cannot have been stretched by more than the steal between its
     scheduled start and its end; :meth:`over` bounds it from above with the reads around
-    that span, and one read more after it: the kernel counts steal at its clock ticks, so
-    a read just after the end may not hold the steal of its last tick yet. (Reads far
-    apart take more off, which only makes a failure harder to claim.)
+    that span (looks are up to a second apart, so a read late in a run covers a second of
+    requests: more is taken off, which only makes a failure harder to claim).
     """
 
     def __init__(self, read: Callable[[], int] | None = None) -> None:
@@ -105,7 +104,7 @@ class StealLog:
         at = np.array(self._at, dtype=np.int64)
         stolen = np.array(self._stolen, dtype=np.int64)
         before = np.clip(np.searchsorted(at, begins, side="right") - 1, 0, at.size - 1)
-        after = np.clip(np.searchsorted(at, ends, side="left") + 1, 0, at.size - 1)
+        after = np.clip(np.searchsorted(at, ends, side="left"), 0, at.size - 1)
         found: npt.NDArray[np.int64] = stolen[after] - stolen[before]
         return found
 
