@@ -60,6 +60,8 @@ def verdict_message(
     traced = _traced(result)
     caveats = _sizes(result) + traced
     if result.verdict is Verdict.FAIL:
+        if load is not None and load.unfinished:  # (counted at the time they had waited)
+            caveats += f"; {fmt.count(load.unfinished)} {_NEVER}"
         return f"SLA missed: {label} {measured} > {limit} ({stats}){caveats}"
     if result.verdict is Verdict.PASS:
         return f"SLA met: {label} {measured} <= {limit} ({stats}){caveats}"
@@ -99,10 +101,7 @@ def verdict_message(
         )
     if load is not None and load.unfinished:
         # Calls that never returned: each holds a thread, and the requests behind wait.
-        head += (
-            f"{fmt.count(load.unfinished)} of the requests due never finished (in a call "
-            "that had not returned when the run stopped, or waiting for a thread); "
-        )
+        head += f"{fmt.count(load.unfinished)} {_NEVER}; "
     if reason == "busy" and decision is not None:
         if sampling.needed_calls is None:
             # "no verdict in sight at this margin" reads as the model's fault: it is not.
@@ -349,6 +348,10 @@ def _or_last(remedies: list[str]) -> str:
     )
 
 
+_NEVER = (  # said of requests under load that never finished, after their number
+    "of the requests due never finished (in a call that had not returned when the run "
+    "stopped, or waiting for a thread)"
+)
 #: Said of the calls a verdict needs when they would take more than max_time= may be.
 _TOO_LONG = "longer than sampling may take"
 

@@ -736,6 +736,24 @@ def _undecided_message(
     )
 
 
+def test_a_failure_under_load_says_how_many_requests_never_finished() -> None:
+    # A trial: a callable that stopped returning failed with no word of the 1,503
+    # requests that never finished (docs/load.md: "the message and the load line say").
+    message = verdict_message(
+        SlaResult(
+            subject=Subject(kind="callable", name="serve", api="fn()"),
+            budget=Budget(10.0, "ms", 99.0),
+            verdict=Verdict.FAIL,
+            sampling=make_sampling([30 * MS] * 1_000, load=_load_stats(unfinished=1_503)),
+        )
+    )
+    assert message.startswith("SLA missed: ")
+    assert message.endswith(
+        "; 1,503 of the requests due never finished (in a call that had not returned when "
+        "the run stopped, or waiting for a thread)"
+    )
+
+
 @pytest.mark.parametrize(("late", "budget_ms", "quote"), [(0.083, 10.0, 0), (0.006, 50.0, 1)])
 def test_the_generator_sentences_are_the_ones_the_docs_quote(
     late: float, budget_ms: float, quote: int
