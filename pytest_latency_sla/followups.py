@@ -197,17 +197,16 @@ def revision(
 def _beside(folder: str, name: str, data: bytes, external: tuple[tuple[str, bytes], ...]) -> str:
     """The model's ``data`` written to ``folder`` as ``name``, its external data files at
     their locations beside it: the path to load it from."""
-    from .modelfiles import inside
+    from .modelfiles import beside
 
+    path = os.path.join(folder, name)
     for location, content in external:
-        relative = inside(".", location)
-        if relative is None:
+        target = beside(path, location)  # (None: outside the folder, as nothing reads it)
+        if target is None:
             continue
-        target = os.path.join(folder, relative)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as handle:
             handle.write(content)
-    path = os.path.join(folder, name)
     with open(path, "wb") as handle:
         handle.write(data)
     return path

@@ -46,6 +46,15 @@ SUBTESTS = """
     """
 
 
+#: What SUBTESTS measures, by label, with each measurement's outcome.
+MEASURED = [
+    ("test_before_a_skip", "passed"),
+    ("test_fails_after", "passed"),
+    ("test_fails_after #2", "failed"),
+    ("test_sub", "passed"),
+]
+
+
 def _results(document: dict[str, object]) -> list[tuple[str, str]]:
     results = document["results"]
     assert isinstance(results, list)
@@ -69,12 +78,7 @@ def test_measurements_in_subtests_count_for_their_test_once(pytester: pytest.Pyt
         assert f"{passed} - " not in text, text
     document = json.loads((pytester.path / "r.json").read_text())
     # Each once: within a subtest with its outcome; before one with the test's.
-    assert _results(document) == [
-        ("test_before_a_skip", "passed"),
-        ("test_fails_after", "passed"),
-        ("test_fails_after #2", "failed"),
-        ("test_sub", "passed"),
-    ]
+    assert _results(document) == MEASURED
     assert [(e["nodeid"], e["phase"]) for e in document["unmeasured"]] == [
         ("test_in_subtests.py::test_nothing", "call")
     ]
@@ -98,12 +102,7 @@ def test_measurements_in_subtests_reach_the_xdist_controller_once(
         *FAST, "-n", "2", "-p", "xdist", "--sla-report=json:r.json", "--sla-report=term"
     )
     document = json.loads((pytester.path / "r.json").read_text())
-    assert _results(document) == [
-        ("test_before_a_skip", "passed"),
-        ("test_fails_after", "passed"),
-        ("test_fails_after #2", "failed"),
-        ("test_sub", "passed"),
-    ]
+    assert _results(document) == MEASURED
     assert [e["nodeid"] for e in document["unmeasured"]] == ["test_in_subtests.py::test_nothing"]
     rows = [line for line in result.outlines if line.startswith("test_in_subtests.py::")]
     assert len(rows) == 4, result.stdout.str()
@@ -118,12 +117,7 @@ def test_a_rerun_tests_subtests_count_its_final_attempt_alone(pytester: pytest.P
         *FAST, "-p", "no:randomly", "-p", "rerunfailures", "--reruns=1", "--sla-report=json:r.json"
     )
     document = json.loads((pytester.path / "r.json").read_text())
-    assert _results(document) == [
-        ("test_before_a_skip", "passed"),
-        ("test_fails_after", "passed"),
-        ("test_fails_after #2", "failed"),
-        ("test_sub", "passed"),
-    ]
+    assert _results(document) == MEASURED
     replaced = [(r["label"].split("::")[-1], r["outcome"]) for r in document["earlier_attempts"]]
     assert sorted(replaced) == [("test_fails_after", "rerun"), ("test_fails_after #2", "rerun")]
     assert [e["nodeid"] for e in document["unmeasured"]] == ["test_in_subtests.py::test_nothing"]
