@@ -32,9 +32,9 @@ import numpy as np
 from . import fmt
 from .callables import raised_at
 from .fmt import duration as _duration
-from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, concurrency_reached, cores, schedule
+from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, run_figures, schedule
 from .loadledger import Judged, StealLog, add_unfinished, add_windows
-from .loadspec import LoadSpec, LoadStats
+from .loadspec import LoadSpec
 from .machine import NoMachine, host_steal
 from .sampling import (
     PROGRESS_AFTER_NS,
@@ -424,7 +424,7 @@ def load_sample(
     # requests that returned before it hung.
     samples = generator.waited(n, stopped_at) if unfinished else generator.latencies(n).copy()
     samples.setflags(write=False)
-    stats = _stats(generator, spec, n, (late_share, tolerance), behind, unfinished)
+    stats = run_figures(generator, spec, n, (late_share, tolerance), behind, unfinished)
     if judged.steal is not None:
         # Over the CPUs the run could keep busy: an idle one accrues no steal.
         cpus = min(stats.cores, spec.concurrency)
@@ -445,35 +445,4 @@ def load_sample(
         max_time_ns=max(plan.max_time_ns, plan.load_time_ns),
         max_samples=plan.max_samples,
         load=stats,
-    )
-
-
-def _stats(
-    generator: Generator,
-    spec: LoadSpec,
-    n: int,
-    late: tuple[float, float],
-    behind: bool,
-    unfinished: int,
-) -> LoadStats:
-    """The figures of a run whose first ``n`` requests were judged (``late``: share, tolerance)."""
-    finished = generator.done
-    total = int(finished.sum())
-    last_end = int(generator.ended[finished].max()) if total else generator.start_ns
-    span = max(1, last_end - generator.start_ns)
-    due = generator.start_ns + generator.offsets[:n]
-    in_flight, outstanding = concurrency_reached(due, generator.started[:n], generator.ended[:n])
-    return LoadStats(
-        target_rps=spec.rps,
-        arrivals=spec.arrivals,
-        concurrency=spec.concurrency,
-        achieved_rps=total / (span / 1e9) if total > 1 else 0.0,
-        requests=n,
-        in_flight_max=in_flight,
-        outstanding_max=outstanding,
-        late_share=late[0],
-        late_tolerance_ns=late[1],
-        behind=behind,
-        cores=cores(),
-        unfinished=unfinished,
     )

@@ -20,10 +20,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .loadspec import LoadStats
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy.typing as npt
+
+    from .loadspec import LoadSpec
 
 #: No rate above this is accepted: Python threads issue tens of thousands of requests a
 #: second at most (about 20,000 on a 2-core runner; see docs/load.md).
@@ -45,6 +49,7 @@ __all__ = [
     "concurrency_reached",
     "cores",
     "fine_wakeups",
+    "run_figures",
     "schedule",
 ]
 
@@ -264,3 +269,34 @@ def concurrency_reached(
         return int(np.cumsum(steps[order]).max())
 
     return most(started, ended), most(due, ended)
+
+
+def run_figures(
+    generator: Generator,
+    spec: LoadSpec,
+    n: int,
+    late: tuple[float, float],
+    behind: bool,
+    unfinished: int,
+) -> LoadStats:
+    """The figures of a run whose first ``n`` requests were judged (``late``: share, tolerance)."""
+    finished = generator.done
+    total = int(finished.sum())
+    last_end = int(generator.ended[finished].max()) if total else generator.start_ns
+    span = max(1, last_end - generator.start_ns)
+    due = generator.start_ns + generator.offsets[:n]
+    in_flight, outstanding = concurrency_reached(due, generator.started[:n], generator.ended[:n])
+    return LoadStats(
+        target_rps=spec.rps,
+        arrivals=spec.arrivals,
+        concurrency=spec.concurrency,
+        achieved_rps=total / (span / 1e9) if total > 1 else 0.0,
+        requests=n,
+        in_flight_max=in_flight,
+        outstanding_max=outstanding,
+        late_share=late[0],
+        late_tolerance_ns=late[1],
+        behind=behind,
+        cores=cores(),
+        unfinished=unfinished,
+    )
