@@ -22,6 +22,7 @@ is inconclusive and says so. The threads are ``loadgen.py``'s; the capacity sear
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import replace
@@ -233,6 +234,32 @@ def look(
     )
 
 
+def stuck_look(
+    ledgers: tuple[Ledger, Ledger],
+    generator: Generator,
+    judged: Judged,
+    now: int,
+    window_ns: int,
+    verdict: tuple[float, float, SamplingPlan],
+) -> Decision:
+    """The verdict had the run stopped at ``now``, for a look where a request due more
+    than the budget ago has not finished (``verdict``: budget, quantile, plan). The looks
+    judge only the requests before the first unfinished one, so a callable that stopped
+    returning was sampled on to the time limit, its projection kept within reach by the
+    requests before it. Here the requests due since count as at the end of a run
+    (``add_unfinished``): one that never finished is over every threshold for the PASS
+    test and a lower bound for the FAIL test, so either outcome holds whatever they take.
+    On copies: the run's own ledgers go on as they were."""
+    trial = (copy.deepcopy(ledgers[0]), copy.deepcopy(ledgers[1]))
+    twin = judged.fork()
+    add_windows(trial, generator, twin, generator.finished_prefix(twin.added), window_ns, True)
+    add_unfinished(trial, generator, twin, now, window_ns)
+    due = generator.start_ns + generator.offsets
+    covered = int(generator.offsets[max(0, int(np.searchsorted(due, now)) - 1)])
+    budget_ns, quantile, plan = verdict
+    return look(trial[0], budget_ns, quantile, plan, covered, final=False)
+
+
 def load_sample(
     call: Callable[[], object],
     spec: LoadSpec,
@@ -300,6 +327,7 @@ def load_sample(
     prefix = 0
     stop_reason = ""
     next_progress = PROGRESS_AFTER_NS
+    stuck_at: int | None = None  # when a look decided on requests that never finished
     generator.start()
     if judged.steal is not None:
         judged.steal.mark(generator.start_ns)
@@ -330,6 +358,17 @@ def load_sample(
                 ):
                     stop_reason = "decided"
                     break
+                now = clock()
+                if prefix < count and now - generator.start_ns - generator.offsets[prefix] > (
+                    budget_ns
+                ):
+                    verdict = (budget_ns, quantile, plan)
+                    stuck = stuck_look(ledgers, generator, judged, now, window_ns, verdict)
+                    if stuck.outcome == "fail" or (
+                        stuck.outcome == "pass" and covered >= plan.load_time_ns
+                    ):
+                        stuck_at = now  # the last look, below, is this one's
+                        break
             elif budget_ns is None and covered >= max(plan.min_time_ns, plan.load_time_ns):
                 stop_reason = "measured"
                 break
@@ -373,7 +412,7 @@ def load_sample(
                 needed = project(n)
                 progress(Progress(elapsed, n, needed, elapsed / n, rate=spec.rps))
     finally:
-        stopped_at = clock()
+        stopped_at = clock() if stuck_at is None else stuck_at
         # Calls still in flight get a twentieth of the time limit to return, within the
         # tenth that a timeout's cut keeps (limits.fit): a hung call never outlasts it.
         generator.stop(min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20)))
@@ -424,7 +463,9 @@ def load_sample(
     # requests that returned before it hung.
     samples = generator.waited(n, stopped_at) if unfinished else generator.latencies(n).copy()
     samples.setflags(write=False)
-    stats = run_figures(generator, spec, n, (late_share, tolerance), behind, unfinished)
+    stats = run_figures(
+        generator, spec, (n, stopped_at), (late_share, tolerance), behind, unfinished
+    )
     if judged.steal is not None:
         # Over the CPUs the run could keep busy: an idle one accrues no steal.
         cpus = min(stats.cores, spec.concurrency)

@@ -274,18 +274,27 @@ def concurrency_reached(
 def run_figures(
     generator: Generator,
     spec: LoadSpec,
-    n: int,
+    judged: tuple[int, int],
     late: tuple[float, float],
     behind: bool,
     unfinished: int,
 ) -> LoadStats:
-    """The figures of a run whose first ``n`` requests were judged (``late``: share, tolerance)."""
+    """The figures of a run whose first ``n`` requests were judged and which stopped at
+    clock ``stopped_at`` (``judged``), with ``unfinished`` requests due before then that
+    never finished (``late``: share, tolerance). A call that never returned runs, and its
+    request is outstanding, until the stop; a request never issued ran no call; the rate
+    achieved is over the time to the stop when calls hung (to the last call's end, it read
+    the rate of the calls before they hung)."""
+    n, stopped_at = judged
     finished = generator.done
     total = int(finished.sum())
     last_end = int(generator.ended[finished].max()) if total else generator.start_ns
-    span = max(1, last_end - generator.start_ns)
-    due = generator.start_ns + generator.offsets[:n]
-    in_flight, outstanding = concurrency_reached(due, generator.started[:n], generator.ended[:n])
+    span = max(1, (stopped_at if unfinished else last_end) - generator.start_ns)
+    due = generator.start_ns + generator.offsets
+    upto = max(n, int(np.searchsorted(due, stopped_at, side="left")))
+    ended = np.where(generator.done[:upto], generator.ended[:upto], stopped_at)
+    started = np.where(generator.started[:upto] > 0, generator.started[:upto], stopped_at)
+    in_flight, outstanding = concurrency_reached(due[:upto], started, ended)
     return LoadStats(
         target_rps=spec.rps,
         arrivals=spec.arrivals,

@@ -61,6 +61,11 @@ class Replay:
             latencies.append(end - due)
         return np.array(latencies, dtype=np.int64)
 
+    def copy(self) -> Replay:
+        twin = Replay(len(self._free))
+        twin._free = list(self._free)
+        return twin
+
 
 class StealLog:
     """The host's steal (CPU time a virtual machine's host gave to others, on the CPUs the
@@ -123,6 +128,12 @@ class Judged:
 
     def __post_init__(self) -> None:
         self.replay = Replay(self.servers)
+
+    def fork(self) -> Judged:
+        """A copy to add to, leaving this one as it is (the steal log is shared)."""
+        twin = Judged(self.servers, added=self.added, chunks=self.chunks, steal=self.steal)
+        twin.replay = self.replay.copy()
+        return twin
 
 
 def add_windows(

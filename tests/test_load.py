@@ -39,6 +39,7 @@ from pytest_latency_sla.load import (
     load_sample,
     look,
     resolve,
+    stuck_look,
     too_few,
 )
 from pytest_latency_sla.loadgen import EXACT_RATE_S, Generator, concurrency_reached, schedule
@@ -1198,3 +1199,62 @@ def test_the_schedule_covers_its_time_to_the_first_request_past_it(
     capped = covering_schedule(spec, 5_000_000_000, cap)
     assert capped.size == cap
     assert list(capped) == list(offsets[:cap])
+
+
+def test_a_callable_that_stops_returning_fails_at_a_look_not_at_the_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trial: a callable that stopped returning under ``rps=`` sampled on to
+    ``sla_time_limit`` (63 s) before failing: the looks judged only the requests before
+    the first stuck one, whose projection kept the run going. The requests due since,
+    each waiting longer than the budget, decide it at a look."""
+    from pytest_latency_sla import load as load_module
+
+    monkeypatch.setattr(load_module, "JOIN_TIMEOUT_S", 0.2)
+    release = threading.Event()
+    calls = itertools.count()
+
+    def hangs_after_200() -> None:
+        if threading.current_thread().name.startswith("sla-load") and next(calls) >= 200:
+            release.wait(30)
+
+    the_plan = replace(QUICK, max_time_ns=1_000 * MS, time_limit_ns=30_000 * MS)
+    began = time.monotonic()
+    try:
+        sampling = load_sample(
+            hangs_after_200, LoadSpec(rps=400.0, concurrency=4), the_plan, budget_ns=5 * MS
+        )
+    finally:
+        release.set()
+    took = time.monotonic() - began
+    assert sampling.decision is not None
+    assert sampling.decision.outcome == "fail", (sampling.stop_reason, sampling.decision)
+    assert took < 10, took  # a few looks past the hang, not the 30 s limit
+    load = sampling.load
+    assert load is not None
+    assert load.unfinished > 0
+    # The figures count the stuck calls: four threads held, every stuck request
+    # outstanding, and the rate over the run (it read 400/s: that of the 200 calls that
+    # returned, over the half second before they hung).
+    assert load.in_flight_max == 4
+    assert load.outstanding_max >= load.unfinished
+    assert load.achieved_rps < 200
+
+
+def test_a_look_past_a_stuck_request_judges_copies_of_the_ledgers() -> None:
+    # 50 requests answered in 1 ms; then four calls hung and 496 requests queued behind
+    # them (as in the trial, the hang outlasts the 0.5 s before it several times over).
+    generator = _recorded([10.0 * i for i in range(550)], [1.0] * 550, [0.0] * 550)
+    generator.done[50:] = False
+    generator.ended[50:] = 0
+    generator.started[54:] = 0
+    levels = thresholds(5.0 * MS, 2.0, 10.0)
+    ledgers = (Ledger(levels), Ledger(levels))
+    judged = Judged(4)
+    add_windows(ledgers, generator, judged, 50, 100 * MS, final=False)
+    verdict = (5.0 * MS, 0.99, QUICK)
+    now = generator.start_ns + 5_500 * MS
+    assert stuck_look(ledgers, generator, judged, now, 100 * MS, verdict).outcome == "fail"
+    # The run's own ledgers and replay go on as they were.
+    assert (judged.added, ledgers[0].size, ledgers[1].size) == (50, 5, 5)
+    assert judge(ledgers[0], 5.0 * MS, 0.99, 0.99).outcome is None
