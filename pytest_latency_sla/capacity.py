@@ -239,9 +239,15 @@ def with_capacity(
     """``sampling`` with the capacity of ``call`` under the budget searched and added to
     its load figures (made for it when the measurement had no load)."""
     __tracebackhide__ = True
-    median = float(np.median(sampling.samples_ns)) if sampling.samples_ns.size else 0.0
+    per_call = float(np.median(sampling.samples_ns)) if sampling.samples_ns.size else 0.0
+    if sampling.load is not None and sampling.warmup_calls > 0:
+        # Under rps= the samples hold the queue's waits: after an overloaded run the
+        # search started at a few requests a second, and doubled through many steps, each
+        # a chance for a noisy failure to end it low (91.7/s against 620-690/s). The
+        # warmup's calls, one at a time, say what one thread serves.
+        per_call = sampling.warmup_ns / sampling.warmup_calls
     # Half of what one thread serves, one call at a time: the budget usually holds there.
-    start = 0.5e9 / median if median > 0 else FLOOR_RPS
+    start = 0.5e9 / per_call if per_call > 0 else FLOOR_RPS
 
     split = cpu_split()
 

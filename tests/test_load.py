@@ -1258,3 +1258,37 @@ def test_a_look_past_a_stuck_request_judges_copies_of_the_ledgers() -> None:
     # The run's own ledgers and replay go on as they were.
     assert (judged.added, ledgers[0].size, ledgers[1].size) == (50, 5, 5)
     assert judge(ledgers[0], 5.0 * MS, 0.99, 0.99).outcome is None
+
+
+@pytest.mark.parametrize(
+    ("load", "start"),
+    [(None, 500.0), (_load_stats(target_rps=2_000.0), 250.0)],
+    ids=["one-at-a-time", "after-an-overloaded-rps-run"],
+)
+def test_the_capacity_search_starts_at_half_what_one_thread_serves(
+    monkeypatch: pytest.MonkeyPatch, load: LoadStats | None, start: float
+) -> None:
+    # A trial: after an overloaded rps= run (samples of seconds, queued) the search
+    # started from their median at a few requests a second and found 91.7/s against
+    # 620-690/s. Under load, the warmup's calls (2 ms each here) say what one thread serves.
+    from pytest_latency_sla import capacity
+
+    starts: list[float] = []
+
+    def found(step: object, *, start_rps: float, **kwargs: object) -> Capacity:
+        starts.append(start_rps)
+        return Capacity(rps=start_rps, steps=(), cores=2)
+
+    monkeypatch.setattr(capacity, "search", found)
+    samples = [1 * MS] * 100 if load is None else [3 * S] * 100
+    sampling = make_sampling(samples, warmup_calls=100, warmup_ns=200 * MS, load=load)
+    capacity.with_capacity(
+        lambda: None,
+        sampling,
+        budget_ns=10 * MS,
+        quantile=0.99,
+        concurrency=4,
+        arrivals="poisson",
+        target_rps=None if load is None else 2_000.0,
+    )
+    assert starts == [pytest.approx(start)]
