@@ -291,7 +291,8 @@ def advice_sentence(
     if load_rps is not None:
         rate = fmt.rate(load_rps)
         head = {
-            "pass": f"{subject} meets the {budget} budget at {rate} ({fmt.margin(margin)} over)",
+            # ("(7.64x over)" after a rate read as a rate 7.64x over the budget.)
+            "pass": f"{subject} meets the {budget} budget at {rate} (margin {fmt.margin(margin)})",
             "fail": f"{subject} misses the {budget} budget at {rate} (margin {fmt.margin(margin)})",
         }.get(
             verdict,
