@@ -1292,3 +1292,87 @@ def test_the_capacity_search_starts_at_half_what_one_thread_serves(
         target_rps=None if load is None else 2_000.0,
     )
     assert starts == [pytest.approx(start)]
+
+
+def test_steal_read_between_looks_leaves_a_clear_failure_claimable() -> None:
+    """A trial: a single server 10x over its 5 ms budget (47 ms a request) on a host
+    stealing 13% of 2 CPUs read no failure: the steal was read at the looks, up to a
+    second apart, so a second's steal (260 ms) came off every call. Read every 50 ms
+    (the steal of the reads around a call, and one more), the failure stands; read a
+    second apart it would not."""
+    count = 4_000
+    generator = _recorded([float(i) for i in range(count)], [47.0] * count, [0.0] * count)
+    generator.started[:] = generator.ended - 47 * MS
+    levels = thresholds(5.0 * MS, 2.0, 10.0)
+
+    def outcome(every_ms: int) -> str | None:
+        ledgers = (Ledger(levels), Ledger(levels))
+        judged = Judged(count)
+        judged.steal = StealLog()
+        start = int(generator.start_ns)
+        for ms in range(0, count + 2_000, every_ms):
+            judged.steal.record(start + ms * MS, round(ms * MS * 0.13 * 2))
+        add_windows(ledgers, generator, judged, count, 10 * MS, final=True)
+        return judge(ledgers[0], 5.0 * MS, 0.99, 0.99, quick_factor=2.0).outcome
+
+    assert outcome(50) == "fail"
+    assert outcome(1_000) is None
+
+
+def test_the_wait_between_looks_reads_the_steal_every_50_ms() -> None:
+    from pytest_latency_sla.load import STEAL_READ_NS, _wait
+
+    now = [0]
+
+    class Waiting:
+        def wait(self, timeout_s: float) -> bool:
+            now[0] += round(timeout_s * 1e9)  # (nothing raised: the whole wait)
+            return False
+
+    judged = Judged(1)
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(now[0])
+        return 0
+
+    judged.steal = StealLog(read)
+    raised = _wait(Waiting(), judged, lambda: now[0], 1_000 * MS)  # type: ignore[arg-type]
+    assert not raised
+    assert reads == [STEAL_READ_NS * (i + 1) for i in range(20)]
+
+
+def test_the_queue_a_stolen_slice_built_is_not_counted_toward_a_failure() -> None:
+    """A single server (1 ms calls, a request every 3 ms) on a host that takes 40 ms of
+    every 200 (one CPU): the call running then takes 41 ms, and the ~13 requests due
+    meanwhile queue behind it, some due after the slice ended, their own spans holding
+    little steal. Taking the steal off each call before the replay leaves no queue; off
+    each request's span it left those queued late, 10 ms over a 10 ms p99 budget."""
+    count = 3_000
+    offsets = np.arange(count, dtype=np.int64) * 3 * MS
+    generator = Generator(lambda: None, offsets, concurrency=1)
+    generator.start_ns = 1_000 * MS
+    steal = StealLog()
+    free = generator.start_ns
+    for i, due in enumerate((generator.start_ns + offsets).tolist()):
+        begin = max(due, free)
+        took = 1 * MS
+        if (begin - generator.start_ns) % (200 * MS) < took:
+            took += 40 * MS  # the slice, taken from this call
+        generator.claimed[i] = due
+        generator.started[i] = begin
+        generator.ended[i] = free = begin + took
+        generator.done[i] = True
+    for at in range(0, count * 3 + 50, 5):  # read every 5 ms
+        slices, into = divmod(at, 200)
+        steal.record(generator.start_ns + at * MS, (slices * 40 + min(into, 40)) * MS)
+    levels = thresholds(10.0 * MS, 2.0, 10.0)
+    ledgers = (Ledger(levels), Ledger(levels))
+    judged = Judged(1)
+    judged.steal = steal
+    add_windows(ledgers, generator, judged, count, 100 * MS, final=True)
+    assert (generator.latencies(count) > 10 * MS).mean() > 0.02  # measured: a miss
+    at_budget = int(np.searchsorted(levels, 10.0 * MS))
+    assert levels[at_budget] == 10.0 * MS
+    assert int(ledgers[0].lower[:, at_budget].sum()) == 0  # no queue of the host's
+    assert judge(ledgers[0], 10.0 * MS, 0.99, 0.99).outcome is None
