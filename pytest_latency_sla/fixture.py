@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import followups, messages
+from . import fmt, followups, messages
 from .gate import judge_against
 from .inconclusive import SlaInconclusiveWarning, warn_inconclusive
 from .limits import RunClock, worker_timeout
@@ -146,8 +146,8 @@ class SlaFixture:
         """
         if advise is not None and not isinstance(advise, bool):
             pytest.fail(
-                f"sla.onnx(advise={advise!r}): advise= must be True or False (or left out to "
-                f"follow sla_advise), got {type(advise).__name__} (in {self._nodeid})",
+                f"sla.onnx(advise={fmt.given(advise)}): advise= must be True or False (or left "
+                f"out to follow sla_advise), got {type(advise).__name__} (in {self._nodeid})",
                 pytrace=False,
             )
         if sweep is None:

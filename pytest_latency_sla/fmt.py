@@ -8,6 +8,7 @@ __all__ = [
     "budget",
     "count",
     "duration",
+    "given",
     "margin",
     "pct_label",
     "percent",
@@ -119,3 +120,29 @@ def percent(fraction: float) -> str:
 def pct_label(percentile: float) -> str:
     """``99`` -> ``p99``, ``99.9`` -> ``p99.9`` (``percentile`` in percent)."""
     return f"p{percentile:g}"
+
+
+#: A value a message quotes is cut to this many characters.
+GIVEN_MAX = 40
+
+
+def given(value: object, limit: int = GIVEN_MAX) -> str:
+    """``repr(value)`` as a message quotes what a user wrote, at most ``limit`` (at least
+    20) characters: a longer whole number by its first digits and its length (``10**400``
+    printed all 401 digits, and past 4,300 ``repr`` raises), anything else cut short;
+    a ``repr`` that raises by its type."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = abs(value)
+        digits = int(size.bit_length() * 0.30102999566398120) + 1
+        if size and 10 ** (digits - 1) > size:
+            digits -= 1
+        if digits > limit:
+            head = size // 10 ** (digits - 20)
+            return f"{'-' if value < 0 else ''}{head}... ({digits:,} digits)"
+    try:
+        text = repr(value)
+    except Exception:  # a repr of the user's that raises
+        return f"<{type(value).__name__}>"
+    if len(text) > limit:
+        return f"{text[: max(1, limit - 20)]}... ({len(text):,} characters)"
+    return text

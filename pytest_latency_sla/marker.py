@@ -13,6 +13,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from .fmt import given
 from .settings import OPTIONS
 from .values import PERCENTILE_LIMIT, SettingError, parse_percentile
 
@@ -199,7 +200,9 @@ def not_for_benchmarks(spec: MarkerSpec) -> str:
 
 def as_written(marker: Any) -> str:
     """A marker's (a ``pytest.Mark``'s) arguments as written, e.g. ``ms=50, percentile=95``."""
-    return ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
+    return ", ".join(
+        [*map(given, marker.args), *(f"{k}={given(v)}" for k, v in marker.kwargs.items())]
+    )
 
 
 def parse_marker(
@@ -233,7 +236,7 @@ def parse_marker_spec(
     if args:
         raise MarkerError(
             f"@pytest.mark.sla takes keyword arguments only, got positional "
-            f"{', '.join(repr(a) for a in args)}; write {_MARKER_EXAMPLE}"
+            f"{', '.join(given(a) for a in args)}; write {_MARKER_EXAMPLE}"
         )
     unknown = sorted(set(kwargs) - set(_MARKER_ARGS))
     if unknown:
@@ -243,24 +246,24 @@ def parse_marker_spec(
             f"arrivals=, concurrency=, capacity= and the sampling settings "
             f"{', '.join(a + '=' for a in SAMPLING_ARGS)}); write {_MARKER_EXAMPLE}"
         )
-    given = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
-    if not given:
+    units = [unit for unit in ("ms", "us") if kwargs.get(unit) is not None]
+    if not units:
         raise MarkerError(
             f"@pytest.mark.sla needs a budget: give ms= or us=; write {_MARKER_EXAMPLE}"
         )
-    if len(given) == 2:
+    if len(units) == 2:
         raise MarkerError(
-            f"@pytest.mark.sla got both ms={kwargs['ms']!r} and us={kwargs['us']!r}; give "
-            f"exactly one, e.g. @pytest.mark.sla(ms=50)"
+            f"@pytest.mark.sla got both ms={given(kwargs['ms'])} and "
+            f"us={given(kwargs['us'])}; give exactly one, e.g. @pytest.mark.sla(ms=50)"
         )
-    unit = given[0]
+    unit = units[0]
     raw = kwargs[unit]
     value = _number(raw)
     # In nanoseconds too: 1e305 ms is finite, its nanoseconds are not.
     if not math.isfinite(value * 1e6) or value <= 0:
-        value_text = f"{type(raw).__name__} {raw!r}"
+        value_text = f"{type(raw).__name__} {given(raw)}"
         raise MarkerError(
-            f"@pytest.mark.sla({unit}={raw!r}): {unit}= must be a positive, finite number "
+            f"@pytest.mark.sla({unit}={given(raw)}): {unit}= must be a positive, finite number "
             f"({'milliseconds' if unit == 'ms' else 'microseconds'}), got {value_text}; "
             f"write e.g. @pytest.mark.sla({unit}=50)"
         )
@@ -274,17 +277,17 @@ def parse_marker_spec(
             percentile = _PERCENTILE(repr(_number(raw_pct)))
         except SettingError:
             raise MarkerError(
-                f"@pytest.mark.sla(percentile={raw_pct!r}): percentile= must be a number "
+                f"@pytest.mark.sla(percentile={given(raw_pct)}): percentile= must be a number "
                 f"from {PERCENTILE_LIMIT:g} to {100 - PERCENTILE_LIMIT:.7f} (or exactly 100), "
                 "in percent (99 for p99, 99.9 for p99.9) or as a fraction below 1 "
-                f"(0.99), got {type(raw_pct).__name__} {raw_pct!r}; write e.g. "
+                f"(0.99), got {type(raw_pct).__name__} {given(raw_pct)}; write e.g. "
                 f"@pytest.mark.sla({unit}={_example(value)}, percentile=95)"
             ) from None
     isolate = _flag(kwargs.get("isolate"))
     if isolate is not None and not isinstance(isolate, bool):
         raise MarkerError(
-            f"@pytest.mark.sla(isolate={isolate!r}): isolate= must be True or False, got "
-            f"{type(isolate).__name__} {isolate!r}; write e.g. "
+            f"@pytest.mark.sla(isolate={given(isolate)}): isolate= must be True or False, got "
+            f"{type(isolate).__name__} {given(isolate)}; write e.g. "
             f"@pytest.mark.sla({unit}={_example(value)}, isolate=True)"
         )
     sampling = {
@@ -296,9 +299,9 @@ def parse_marker_spec(
     cold_ms = _number(cold)
     if cold is not None and not (math.isfinite(cold_ms * 1e6) and cold_ms > 0):
         raise MarkerError(
-            f"@pytest.mark.sla(cold_ms={cold!r}): cold_ms= must be a positive, finite number "
+            f"@pytest.mark.sla(cold_ms={given(cold)}): cold_ms= must be a positive, finite number "
             f"of milliseconds (session creation plus the first call), got "
-            f"{type(cold).__name__} {cold!r}; write e.g. "
+            f"{type(cold).__name__} {given(cold)}; write e.g. "
             f"@pytest.mark.sla({unit}={_example(value)}, cold_ms=500)"
         )
     from .result import Budget
@@ -319,9 +322,7 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
     rate = _number(rps)
     from .loadgen import MAX_RPS
 
-    shown = (
-        repr(rps) if len(repr(rps)) <= 40 else f"{repr(rps)[:20]}... ({len(repr(rps))} characters)"
-    )
+    shown = given(rps)
     if rps is not None and rate > MAX_RPS:  # (infinity too: it is no rate to refuse as negative)
         raise MarkerError(
             f"@pytest.mark.sla(rps={shown}): this load generator cannot issue more than "
@@ -339,7 +340,7 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
     arrivals = kwargs.get("arrivals")
     if arrivals is not None and arrivals not in ARRIVALS:
         raise MarkerError(
-            f"@pytest.mark.sla(arrivals={arrivals!r}): arrivals= must be 'poisson' (random "
+            f"@pytest.mark.sla(arrivals={given(arrivals)}): arrivals= must be 'poisson' (random "
             f"arrivals, as independent users send them) or 'constant' (evenly spaced); "
             f"write e.g. @pytest.mark.sla({budget}, rps=300, arrivals='constant')"
         )
@@ -350,7 +351,7 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
         or not 1 <= int(concurrency) <= 1024
     ):
         raise MarkerError(
-            f"@pytest.mark.sla(concurrency={concurrency!r}): concurrency= must be a whole "
+            f"@pytest.mark.sla(concurrency={given(concurrency)}): concurrency= must be a whole "
             f"number of calls in flight from 1 to 1024 (1 serializes calls, for a callable "
             f"that is not thread-safe); write e.g. @pytest.mark.sla({budget}, rps=300, "
             "concurrency=1)"
@@ -358,14 +359,14 @@ def _load_spec(kwargs: Mapping[str, object], budget: str) -> LoadSpec | None:
     capacity = _flag(kwargs.get("capacity"))
     if capacity is not None and not isinstance(capacity, bool):
         raise MarkerError(
-            f"@pytest.mark.sla(capacity={capacity!r}): capacity= must be True or False, got "
-            f"{type(capacity).__name__} {capacity!r}; write e.g. "
+            f"@pytest.mark.sla(capacity={given(capacity)}): capacity= must be True or False, got "
+            f"{type(capacity).__name__} {given(capacity)}; write e.g. "
             f"@pytest.mark.sla({budget}, capacity=True)"
         )
     if rps is None and capacity is None:
-        given = ", ".join(f"{n}=" for n in _LOAD_ARGS if kwargs.get(n) is not None)
+        load_args = ", ".join(f"{n}=" for n in _LOAD_ARGS if kwargs.get(n) is not None)
         raise MarkerError(
-            f"@pytest.mark.sla: {given} only applies under load: give rps= (requests per "
+            f"@pytest.mark.sla: {load_args} only applies under load: give rps= (requests per "
             f"second) or capacity=; write e.g. @pytest.mark.sla({budget}, rps=300)"
         )
     defaults = LoadSpec()
@@ -383,7 +384,7 @@ def _sampling_value(name: str, raw: object, budget: str) -> object:
     text = ""
     try:
         if not _is_number(raw):
-            raise SettingError(f"expected a number, got {type(raw).__name__} {raw!r}")
+            raise SettingError(f"expected a number, got {type(raw).__name__} {given(raw)}")
         number = _number(raw)
         text = str(int(number)) if number.is_integer() else repr(number)
         return option.parse(text)
@@ -392,8 +393,8 @@ def _sampling_value(name: str, raw: object, budget: str) -> object:
         # The setting's parser saw the value as text; the marker was given a number.
         problem = str(exc)
         if text:
-            problem = problem.replace(f", got {text!r}", f", got {type(raw).__name__} {raw!r}")
+            problem = problem.replace(f", got {text!r}", f", got {type(raw).__name__} {given(raw)}")
         raise MarkerError(
-            f"@pytest.mark.sla({name}={raw!r}): {name}= sets {option.ini} for this test "
+            f"@pytest.mark.sla({name}={given(raw)}): {name}= sets {option.ini} for this test "
             f"and {problem}; write e.g. @pytest.mark.sla({budget}, {name}={example})"
         ) from None

@@ -91,6 +91,38 @@ def test_an_int_too_large_for_a_float_is_refused_with_a_sentence(name: str) -> N
         parse_marker_spec((), kwargs, 99.0)
 
 
+class _Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ms": 10**400},
+        {"ms": -(10**5000)},  # past Python's 4,300 digits, repr raises
+        {"ms": 5, "cold_ms": 10**5000},
+        {"ms": 5, "max_samples": 10**5000},
+        {"ms": 5, "confidence": 10**400},
+        {"ms": 5, "percentile": 10**400},
+        {"ms": 5, "isolate": 10**400},
+        {"ms": 5, "rps": 300, "concurrency": 10**5000},
+        {"ms": 5, "rps": 300, "arrivals": "x" * 5_000},
+        {"ms": 5, "capacity": _Unprintable()},
+        {"ms": 5, "us": 10**5000},
+    ],
+    ids=lambda kwargs: ",".join(kwargs),
+)
+def test_a_huge_or_unprintable_value_is_quoted_short(kwargs: dict[str, object]) -> None:
+    # A trial: ms=10**400 printed its 401 digits twice in one message; past 4,300 digits
+    # Python's repr raises, and a value whose repr raises is the user's to give.
+    with pytest.raises(MarkerError) as raised:
+        parse_marker_spec((), kwargs, 99.0)
+    message = str(raised.value)
+    assert len(message) < 700, message
+    assert "digits)" in message or "characters)" in message or "<_Unprintable>" in message
+
+
 def test_budget_units() -> None:
     ms = parse_marker((), {"ms": 50}, 99.0)
     us = parse_marker((), {"us": 200, "percentile": 99.9}, 99.0)

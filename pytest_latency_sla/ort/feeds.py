@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..fmt import given
 from .errors import OnnxInputError, _error_detail
 from .feed_files import _Feed, _feeds_from_path, _names
 from .signature import (
@@ -231,7 +232,7 @@ def _from_python(value: Any, label: str, takes: str, expected: Any) -> Any:
         what = (
             f"a {kind_of} of {array.dtype} values, which do"
             if isinstance(value, (list, tuple))
-            else f"the {kind_of} {value!r}, which does"
+            else f"the {kind_of} {given(value)}, which does"
         )
         raise OnnxInputError(
             f"{label} is {what} not convert to "
