@@ -178,6 +178,32 @@ def test_providers_as_a_plain_string() -> None:
         prepare(identity_model(), providers="CPUExecutionProvider")
 
 
+@pytest.mark.parametrize(
+    ("providers", "written"),
+    [
+        (
+            {"CPUExecutionProvider": {"arena_extend_strategy": "kSameAsRequested"}},
+            "[('CPUExecutionProvider', {'arena_extend_strategy': 'kSameAsRequested'})]",
+        ),
+        ({"CPUExecutionProvider"}, "[('CPUExecutionProvider', {})]"),
+    ],
+    ids=["dict", "set"],
+)
+def test_providers_as_a_dict_or_a_set_are_refused(providers: object, written: str) -> None:
+    # A trial: a dict was read as its keys, so its options were dropped without a word;
+    # a set has no order of preference.
+    with pytest.raises(OnnxInputError) as info:
+        prepare(identity_model(), providers=providers)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert message.startswith(
+        f"providers must be a list in order of preference, got a {type(providers).__name__}"
+    )
+    assert f"; write providers={written} (a name, or" in message
+    if isinstance(providers, dict):
+        page = (Path(__file__).parent.parent / "docs" / "bad-input.md").read_text("utf-8")
+        assert f"`{message}`" in page
+
+
 def test_providers_empty() -> None:
     with pytest.raises(OnnxInputError, match="providers is empty"):
         prepare(identity_model(), providers=[])

@@ -10,10 +10,12 @@ import functools
 import hashlib
 import os
 import time
+from collections.abc import Mapping as _Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..filekind import NOT_REGULAR, is_special
+from ..fmt import given
 from ..result import Subject
 from .errors import OnnxInputError, ProviderDroppedError, ProviderUnavailableError, _error_detail
 from .feed_files import _display_path
@@ -159,6 +161,16 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
         raise OnnxInputError(
             f"providers must be a list, got the string {providers!r}; "
             f"write providers=[{providers!r}]"
+        )
+    if isinstance(providers, (_Mapping, set, frozenset)):
+        # A dict's options were dropped (its keys only were read), and a set has no order.
+        options = providers if isinstance(providers, _Mapping) else {}
+        example = ", ".join(
+            f"({given(name)}, {given(options.get(name, {}), 200)})" for name in list(providers)[:2]
+        )
+        raise OnnxInputError(
+            f"providers must be a list in order of preference, got a {type(providers).__name__}"
+            f"; write providers=[{example}] (a name, or a (name, options dict) tuple each)"
         )
     chosen = list(providers)
     if not chosen:
