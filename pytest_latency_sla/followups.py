@@ -166,6 +166,17 @@ def revision(
         return f"measuring side by side with {ref} was left out: {timing}"
     assert base.data is not None
     data, folder = base.data, None
+
+    def named(problem: object) -> str:
+        """``problem`` as a sentence naming the base as the user knows it, not by the
+        temporary folder it was written to (``/tmp/sla-base-.../m.onnx``)."""
+        text = str(problem)
+        if folder is not None and isinstance(data, str):
+            model = job.model
+            known = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the model"
+            text = text.replace(data, f"{known} at {ref}")
+        return text
+
     try:
         if base.external and isinstance(data, bytes):
             # Its external data files beside it, so that the base reads its own weights.
@@ -184,11 +195,11 @@ def revision(
         )
         return runner().compare(job, against, timing)
     except (IsolationError, ort.ProviderUnavailableError) as exc:  # (before its base class)
-        return f"measuring side by side with {ref} failed: {exc}"
+        return f"measuring side by side with {ref} failed: {named(exc)}"
     except (ort.OnnxInputError, ModelRunError) as exc:
-        return str(exc)  # the head's own measurement stands, and is recorded
+        return named(exc)  # the head's own measurement stands, and is recorded
     except OSError as exc:  # writing the base's files out
-        return f"measuring side by side with {ref} failed: {exc}"
+        return f"measuring side by side with {ref} failed: {named(exc)}"
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)

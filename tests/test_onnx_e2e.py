@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from typing import TYPE_CHECKING
@@ -931,3 +932,35 @@ def test_an_axis_key_for_a_named_or_fixed_axis_says_what_it_is() -> None:
         prepare(identity_model(shape=("batch", 6)), dims={"x[0]": 4})
     with pytest.raises(OnnxInputError, match=r"which is fixed at 6 by the model$"):
         prepare(identity_model(shape=("batch", 6)), dims={"x[1]": 4})
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_base_with_external_data_that_cannot_load_is_named_as_the_user_knows_it(
+    pytester: pytest.Pytester,
+) -> None:
+    """A trial: a base whose data file was cut short failed to load with the path of the
+    temporary folder it was written to (``/tmp/sla-base-.../m.onnx``), a path the user
+    never made; it is named by its path and the ref now."""
+    root = pytester.path
+    _git(root, "init", "-q", "-b", "main")
+    _external(root / "models", 2)
+    data = root / "models" / "m.onnx.data"
+    data.write_bytes(data.read_bytes()[:10])  # cut short: the base cannot load
+    pytester.makepyfile(
+        test_ext="""
+        import pytest
+
+        @pytest.mark.sla(ms=500)
+        def test_ext(sla):
+            sla.onnx("models/m.onnx")
+        """
+    )
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    _external(root / "models", 3)
+    result = pytester.runpytest(*FAST, "--sla-compare-ref=main", "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)  # a base that cannot be compared fails the gate
+    result.stdout.fnmatch_lines(["*could not load model models/m.onnx at main: its external*"])
+    (record,) = load_report(root / "r.json")["results"]
+    said = json.dumps(record)
+    assert "sla-base-" not in said, said
