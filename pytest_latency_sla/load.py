@@ -78,9 +78,6 @@ LOOK_INTERVAL_NS = 50_000_000
 #: look holds the GIL for a millisecond or more, and a thread due meanwhile wakes late.
 LOOK_SHARE = 0.1
 LOOK_MAX_NS = 1_000_000_000
-#: Between looks, the host's steal is read this often (a few reads of ``/proc/stat`` a
-#: second, on the looking thread): see ``StealLog``.
-STEAL_READ_NS = 50_000_000
 #: Requests are judged in chunks of this much scheduled time (or the plan's chunk time, if
 #: longer): fewer chunks make a look cheaper, and 20 time-blocks of a 2 s run still hold
 #: several.
@@ -237,22 +234,6 @@ def look(
     )
 
 
-def _wait(generator: Generator, judged: Judged, clock: Callable[[], int], pause: float) -> bool:
-    """Wait ``pause`` ns for the next look (True: a call raised meanwhile), reading the
-    host's steal every ``STEAL_READ_NS`` on the way: what the FAIL test takes off a call
-    is the steal between the reads around it, so reads a look apart (up to a second)
-    took a second's steal off every call, and a single server 10x over its budget was
-    inconclusive on a host stealing a few percent (a trial)."""
-    if judged.steal is None:
-        return generator.wait(pause / 1e9)
-    until = clock() + pause
-    while (left := until - clock()) > 0:
-        if generator.wait(min(left, STEAL_READ_NS) / 1e9):
-            return True
-        judged.steal.mark(clock())
-    return False
-
-
 def stuck_look(
     ledgers: tuple[Ledger, Ledger],
     generator: Generator,
@@ -294,8 +275,8 @@ def load_sample(
     the verdict on ``budget_ns`` at ``quantile`` is decided, or a cap is hit.
 
     ``steal``: cumulative ns the host took from the process's CPUs (a virtual machine's
-    steal), read every ``STEAL_READ_NS``, taken off the FAIL test's lower bounds and
-    reported as a share (``LoadStats.steal_share``); "host" reads
+    steal), read at each look, taken off the FAIL test's lower bounds and reported as a
+    share (``LoadStats.steal_share``); "host" reads
     ``/proc/stat`` where there is one (on the real clock only), None reads nothing.
 
     Samples are latencies from each request's scheduled start, in schedule order. The
@@ -354,9 +335,11 @@ def load_sample(
         while True:
             since = clock() - generator.start_ns
             pause = min(LOOK_MAX_NS, max(LOOK_INTERVAL_NS, LOOK_SHARE * since))
-            if _wait(generator, judged, clock, pause):
+            if generator.wait(pause / 1e9):
                 break  # a call raised
             elapsed = clock() - generator.start_ns
+            if judged.steal is not None:
+                judged.steal.mark(clock())
             prefix = generator.finished_prefix(prefix)
             add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
             n = judged.added

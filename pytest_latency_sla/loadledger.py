@@ -71,12 +71,10 @@ class StealLog:
     """The host's steal (CPU time a virtual machine's host gave to others, on the CPUs the
     process may use) read at each look: (clock, cumulative steal), both in ns.
 
-    A call cannot have been stretched by more than the steal between its start and its
-    end; :meth:`over` bounds that from above with the reads around the span, and one read
-    more after it: the kernel counts steal at its clock ticks, so a read just after the
-    end may not hold the steal of its last tick yet. (Reads far apart take more off,
-    which only makes a failure harder to claim: ``load.py`` reads every
-    ``STEAL_READ_NS``, not only at its looks, up to a second apart.)
+    A request's latency cannot have been stretched by more than the steal between its
+    scheduled start and its end; :meth:`over` bounds it from above with the reads around
+    that span (looks are up to a second apart, so a read late in a run covers a second of
+    requests: more is taken off, which only makes a failure harder to claim).
     """
 
     def __init__(self, read: Callable[[], int] | None = None) -> None:
@@ -111,7 +109,7 @@ class StealLog:
         at = np.array(self._at, dtype=np.int64)
         stolen = np.array(self._stolen, dtype=np.int64)
         before = np.clip(np.searchsorted(at, begins, side="right") - 1, 0, at.size - 1)
-        after = np.clip(np.searchsorted(at, ends, side="left") + 1, 0, at.size - 1)
+        after = np.clip(np.searchsorted(at, ends, side="left"), 0, at.size - 1)
         found: npt.NDArray[np.int64] = stolen[after] - stolen[before]
         return found
 
@@ -130,17 +128,6 @@ class Judged:
 
     def __post_init__(self) -> None:
         self.replay = Replay(self.servers)
-
-    def durations(
-        self, started: npt.NDArray[np.int64], ended: npt.NDArray[np.int64]
-    ) -> npt.NDArray[np.int64]:
-        """How long calls that ran ``[started, ended]`` took, less an upper bound on the
-        steal within that span: at least what each took on a host that stole nothing."""
-        took = ended - started
-        if self.steal is None:
-            return took
-        net: npt.NDArray[np.int64] = np.maximum(0, took - self.steal.over(started, ended))
-        return net
 
     def fork(self) -> Judged:
         """A copy to add to, leaving this one as it is (the steal log is shared)."""
@@ -177,12 +164,15 @@ def add_windows(
         return
     if ledgers is not None:
         latencies = generator.latencies(last)[first:]
-        # Time the host took from the process's CPUs is not the callable's: off each
-        # call's duration before the replay (so off the queue a stolen slice built, too,
-        # for the requests due after it), so off the FAIL test's lower bounds, never off
-        # the latencies a pass counts.
-        took = judged.durations(generator.started[first:last], generator.ended[first:last])
-        bounds = judged.replay.extend(offsets[first:last], took)
+        bounds = judged.replay.extend(
+            offsets[first:last], generator.ended[first:last] - generator.started[first:last]
+        )
+        if judged.steal is not None:
+            # Time the host took from the process's CPUs is not the callable's: off the
+            # lower bounds (the FAIL test's), never off the latencies a pass counts.
+            due = generator.start_ns + offsets[first:last]
+            stolen = judged.steal.over(due, generator.ended[first:last])
+            bounds = np.maximum(0, bounds - stolen)
         windows = offsets[first:last] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1
         begins = np.concatenate(([0], cuts))
@@ -224,9 +214,8 @@ def add_unfinished(
     done = generator.done[first:upto]
     if ledgers is not None:
         started = generator.started[first:upto]
-        # A call still running ran until the stop; a request never issued ran none.
-        ends = np.where(done, generator.ended[first:upto], stopped_at)
-        took = np.where(started > 0, judged.durations(started, ends), 0)
+        ran = np.where(started > 0, stopped_at - started, 0)
+        took = np.where(done, generator.ended[first:upto] - started, ran)
         latencies = np.where(done, generator.ended[first:upto] - due[first:upto], UNKNOWN_NS)
         bounds = judged.replay.extend(generator.offsets[first:upto], took)
         kept = np.where(done, bounds, UNKNOWN_NS)
