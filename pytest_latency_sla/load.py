@@ -26,7 +26,7 @@ import copy
 import math
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -234,6 +234,16 @@ def look(
     )
 
 
+class Stuck(NamedTuple):
+    """A look at a run as if it stopped then (:func:`stuck_look`): its verdict, the
+    ledgers and requests judged for it, and how many due never finished."""
+
+    decision: Decision
+    ledgers: tuple[Ledger, Ledger]
+    judged: Judged
+    unfinished: int
+
+
 def stuck_look(
     ledgers: tuple[Ledger, Ledger],
     generator: Generator,
@@ -241,7 +251,7 @@ def stuck_look(
     now: int,
     window_ns: int,
     verdict: tuple[float, float, SamplingPlan],
-) -> Decision:
+) -> Stuck:
     """The verdict had the run stopped at ``now``, for a look where a request due more
     than the budget ago has not finished (``verdict``: budget, quantile, plan). The looks
     judge only the requests before the first unfinished one, so a callable that stopped
@@ -249,15 +259,19 @@ def stuck_look(
     requests before it. Here the requests due since count as at the end of a run
     (``add_unfinished``): one that never finished is over every threshold for the PASS
     test and a lower bound for the FAIL test, so either outcome holds whatever they take.
-    On copies: the run's own ledgers go on as they were."""
+    On copies: the run's own ledgers go on as they were; a run that stops on this look's
+    verdict keeps the copies, so its result is this look's (judged again after the
+    threads stopped, a later read of the host's steal took more off, and a failure read
+    inconclusive in a review's trial)."""
     trial = (copy.deepcopy(ledgers[0]), copy.deepcopy(ledgers[1]))
     twin = judged.fork()
     add_windows(trial, generator, twin, generator.finished_prefix(twin.added), window_ns, True)
-    add_unfinished(trial, generator, twin, now, window_ns)
+    unfinished = add_unfinished(trial, generator, twin, now, window_ns)
     due = generator.start_ns + generator.offsets
     covered = int(generator.offsets[max(0, int(np.searchsorted(due, now)) - 1)])
     budget_ns, quantile, plan = verdict
-    return look(trial[0], budget_ns, quantile, plan, covered, final=False)
+    decision = look(trial[0], budget_ns, quantile, plan, covered, final=False)
+    return Stuck(decision, trial, twin, unfinished)
 
 
 def load_sample(
@@ -328,6 +342,7 @@ def load_sample(
     stop_reason = ""
     next_progress = PROGRESS_AFTER_NS
     stuck_at: int | None = None  # when a look decided on requests that never finished
+    unfinished = 0
     generator.start()
     if judged.steal is not None:
         judged.steal.mark(generator.start_ns)
@@ -362,12 +377,15 @@ def load_sample(
                 if prefix < count and now - generator.start_ns - generator.offsets[prefix] > (
                     budget_ns
                 ):
+                    if judged.steal is not None:
+                        judged.steal.mark(now)  # (the steal up to now, read now)
                     verdict = (budget_ns, quantile, plan)
                     stuck = stuck_look(ledgers, generator, judged, now, window_ns, verdict)
-                    if stuck.outcome == "fail" or (
-                        stuck.outcome == "pass" and covered >= plan.load_time_ns
+                    if stuck.decision.outcome == "fail" or (
+                        stuck.decision.outcome == "pass" and covered >= plan.load_time_ns
                     ):
-                        stuck_at = now  # the last look, below, is this one's
+                        decision, ledgers, judged = stuck.decision, stuck.ledgers, stuck.judged
+                        unfinished, stuck_at, stop_reason = stuck.unfinished, now, "decided"
                         break
             elif budget_ns is None and covered >= max(plan.min_time_ns, plan.load_time_ns):
                 stop_reason = "measured"
@@ -421,7 +439,6 @@ def load_sample(
         generator, lambda i: f"call {first + i:,}, request {i + 1:,} of the load at {at:g}/s"
     )
     duration = clock() - generator.start_ns
-    unfinished = 0
     if stop_reason != "decided":
         # The requests finished since the last look count too, and so does every request
         # due before the stop that never finished (never issued, waiting for a thread, or

@@ -286,14 +286,21 @@ def run_figures(
     achieved is over the time to the stop when calls hung (to the last call's end, it read
     the rate of the calls before they hung)."""
     n, stopped_at = judged
-    finished = generator.done
+    finished = generator.done.copy()
+    if unfinished:  # what returned by the stop, over the time to it
+        finished &= generator.ended <= stopped_at
     total = int(finished.sum())
     last_end = int(generator.ended[finished].max()) if total else generator.start_ns
     span = max(1, (stopped_at if unfinished else last_end) - generator.start_ns)
     due = generator.start_ns + generator.offsets
     upto = max(n, int(np.searchsorted(due, stopped_at, side="left")))
-    ended = np.where(generator.done[:upto], generator.ended[:upto], stopped_at)
-    started = np.where(generator.started[:upto] > 0, generator.started[:upto], stopped_at)
+    # A call still running at the stop runs to it; one started after it and still running
+    # (the threads went on until they were stopped) ran none of the run's time.
+    done = generator.done[:upto]
+    begun = generator.started[:upto]
+    running = (begun > 0) & (begun <= stopped_at)
+    started = np.where(done | running, begun, stopped_at)
+    ended = np.where(done, generator.ended[:upto], stopped_at)
     in_flight, outstanding = concurrency_reached(due[:upto], started, ended)
     return LoadStats(
         target_rps=spec.rps,

@@ -211,12 +211,15 @@ def add_unfinished(
     upto = int(np.searchsorted(due, stopped_at, side="left"))
     if upto <= first:
         return 0
-    done = generator.done[first:upto]
+    # Copies, ``done`` first: the threads may still be running (a look), and a call that
+    # ends meanwhile sets its end before it is marked done, never after.
+    done = generator.done[first:upto].copy()
     if ledgers is not None:
-        started = generator.started[first:upto]
+        ended = generator.ended[first:upto].copy()
+        started = generator.started[first:upto].copy()
         ran = np.where(started > 0, stopped_at - started, 0)
-        took = np.where(done, generator.ended[first:upto] - started, ran)
-        latencies = np.where(done, generator.ended[first:upto] - due[first:upto], UNKNOWN_NS)
+        took = np.where(done, ended - started, ran)
+        latencies = np.where(done, ended - due[first:upto], UNKNOWN_NS)
         bounds = judged.replay.extend(generator.offsets[first:upto], took)
         kept = np.where(done, bounds, UNKNOWN_NS)
         windows = generator.offsets[first:upto] // window_ns

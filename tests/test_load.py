@@ -1229,6 +1229,7 @@ def test_a_callable_that_stops_returning_fails_at_a_look_not_at_the_time_limit(
     took = time.monotonic() - began
     assert sampling.decision is not None
     assert sampling.decision.outcome == "fail", (sampling.stop_reason, sampling.decision)
+    assert sampling.stop_reason == "decided"  # (the look's verdict is the run's)
     assert took < 10, took  # a few looks past the hang, not the 30 s limit
     load = sampling.load
     assert load is not None
@@ -1254,7 +1255,11 @@ def test_a_look_past_a_stuck_request_judges_copies_of_the_ledgers() -> None:
     add_windows(ledgers, generator, judged, 50, 100 * MS, final=False)
     verdict = (5.0 * MS, 0.99, QUICK)
     now = generator.start_ns + 5_500 * MS
-    assert stuck_look(ledgers, generator, judged, now, 100 * MS, verdict).outcome == "fail"
+    stuck = stuck_look(ledgers, generator, judged, now, 100 * MS, verdict)
+    assert stuck.decision.outcome == "fail"
+    assert stuck.unfinished == 500
+    assert stuck.judged.added == 50  # (the unfinished are counted apart, as at a run's end)
+    assert stuck.ledgers[0].size > ledgers[0].size
     # The run's own ledgers and replay go on as they were.
     assert (judged.added, ledgers[0].size, ledgers[1].size) == (50, 5, 5)
     assert judge(ledgers[0], 5.0 * MS, 0.99, 0.99).outcome is None
@@ -1292,3 +1297,25 @@ def test_the_capacity_search_starts_at_half_what_one_thread_serves(
         target_rps=None if load is None else 2_000.0,
     )
     assert starts == [pytest.approx(start)]
+
+
+def test_the_figures_of_a_run_with_hung_calls_count_them_to_the_stop() -> None:
+    # A review: a call started after the stop and never finished ran backwards (ended at
+    # the stop, before its start) and pulled the count in flight down; and calls that
+    # returned after the stop were counted in the rate over the time to it.
+    from pytest_latency_sla.loadgen import run_figures
+
+    generator = _recorded([0.0, 10.0, 20.0, 30.0], [1.0, 500.0, 500.0, 1.0], [0.0] * 4)
+    stopped_at = generator.start_ns + 100 * MS
+    generator.done[1:3] = False  # two calls hung: started at 10 and 20 ms, never ended
+    generator.ended[1:3] = 0
+    generator.started[3] = stopped_at + 5 * MS  # issued after the stop, never ended
+    generator.done[3] = False
+    generator.ended[3] = 0
+    figures = run_figures(generator, LoadSpec(rps=40.0), (1, stopped_at), (0.0, 1e6), False, 3)
+    assert figures.in_flight_max == 2
+    assert figures.outstanding_max == 3
+    assert figures.achieved_rps == 0.0  # one call returned: no rate from one
+    generator.done[3], generator.ended[3] = True, stopped_at + 6 * MS  # returned after it
+    figures = run_figures(generator, LoadSpec(rps=40.0), (1, stopped_at), (0.0, 1e6), False, 2)
+    assert figures.achieved_rps == 0.0  # still one by the stop
