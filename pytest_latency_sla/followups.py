@@ -168,13 +168,15 @@ def revision(
     data, folder = base.data, None
 
     def named(problem: object) -> str:
-        """``problem`` as a sentence naming the base as the user knows it, not by the
-        temporary folder it was written to (``/tmp/sla-base-.../m.onnx``)."""
+        """``problem`` as a sentence naming the base's files as git does, ``main:models/
+        m.onnx``, not by the temporary folder they were written to (``/tmp/sla-base-...``):
+        the model and every data file beside it."""
         text = str(problem)
-        if folder is not None and isinstance(data, str):
+        if folder is not None:
             model = job.model
-            known = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the model"
-            text = text.replace(data, f"{known} at {ref}")
+            path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "model.onnx"
+            where = os.path.dirname(os.path.normpath(str(path)))
+            text = text.replace(folder + os.sep, f"{ref}:{where}/" if where else f"{ref}:")
         return text
 
     try:

@@ -940,7 +940,7 @@ def test_a_base_with_external_data_that_cannot_load_is_named_as_the_user_knows_i
 ) -> None:
     """A trial: a base whose data file was cut short failed to load with the path of the
     temporary folder it was written to (``/tmp/sla-base-.../m.onnx``), a path the user
-    never made; it is named by its path and the ref now."""
+    never made; it is named as git names it now (``main:models/m.onnx``)."""
     root = pytester.path
     _git(root, "init", "-q", "-b", "main")
     _external(root / "models", 2)
@@ -960,7 +960,7 @@ def test_a_base_with_external_data_that_cannot_load_is_named_as_the_user_knows_i
     _external(root / "models", 3)
     result = pytester.runpytest(*FAST, "--sla-compare-ref=main", "--sla-report=json:r.json")
     result.assert_outcomes(failed=1)  # a base that cannot be compared fails the gate
-    result.stdout.fnmatch_lines(["*could not load model models/m.onnx at main: its external*"])
+    result.stdout.fnmatch_lines(["*could not load model main:models/m.onnx: its external*"])
     (record,) = load_report(root / "r.json")["results"]
     said = json.dumps(record)
     assert "sla-base-" not in said, said
