@@ -486,8 +486,12 @@ def test_an_empty_list_for_a_string_input_is_an_empty_batch() -> None:
             np.array([1.0]),
             "feeds['x'] is float64, but the model's input 'x' takes string[1]; pass str values",
         ),
+        (  # (a review: past 4,300 digits, repr raised ValueError)
+            np.array([10**5000], dtype=object),
+            "feeds['x'] holds 10000000000000000000... (5,001 digits) (int), not only str",
+        ),
     ],
-    ids=["bytes-array", "bytes-list", "object-bytes", "object-int", "floats"],
+    ids=["bytes-array", "bytes-list", "object-bytes", "object-int", "floats", "huge-int"],
 )
 def test_string_feeds_that_do_not_fit(value: object, message: str) -> None:
     with pytest.raises(OnnxInputError) as info:

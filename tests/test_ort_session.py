@@ -204,6 +204,35 @@ def test_providers_as_a_dict_or_a_set_are_refused(providers: object, written: st
         assert f"`{message}`" in page
 
 
+def test_every_provider_of_a_dict_is_in_the_list_to_write() -> None:
+    # A review: the list named two of three (the CPU fallback left out), and options that
+    # were no dict were shown as given, to be refused next.
+    providers: dict[str, object] = {
+        "CUDAExecutionProvider": None,
+        "XnnpackExecutionProvider": {},
+        "CPUExecutionProvider": {},
+    }
+    with pytest.raises(OnnxInputError) as info:
+        prepare(identity_model(), providers=providers)  # type: ignore[arg-type]
+    assert (
+        "write providers=[('CUDAExecutionProvider', {}), ('XnnpackExecutionProvider', {}), "
+        "('CPUExecutionProvider', {})] (a name" in str(info.value)
+    )
+
+
+@pytest.mark.parametrize(
+    "providers",
+    [[10**5000], "C" * 3_000, [("C" * 3_000, {})], [("CPUExecutionProvider", "x" * 3_000)]],
+    ids=["huge-int", "long-string", "long-name", "long-options"],
+)
+def test_a_huge_provider_value_is_quoted_short(providers: Any) -> None:
+    # A review: 10**5000 raised ValueError (Python's limit on digits), not a sentence; a
+    # 3,000-character string was printed twice.
+    with pytest.raises(OnnxInputError) as info:
+        prepare(identity_model(), providers=providers)
+    assert len(str(info.value)) < 700
+
+
 def test_providers_empty() -> None:
     with pytest.raises(OnnxInputError, match="providers is empty"):
         prepare(identity_model(), providers=[])

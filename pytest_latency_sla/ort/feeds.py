@@ -266,7 +266,7 @@ def _check_dtype(node: Any, array: Any, label: str, takes: str, from_file: bool)
         other = next((v for v in array.flat if not isinstance(v, str)), None)
         if other is not None:
             raise OnnxInputError(
-                f"{label} holds {other!r} ({type(other).__name__}), not only str values, but "
+                f"{label} holds {given(other)} ({type(other).__name__}), not only str values, but "
                 f"{takes}; {fix}"
             )
     elif kind != "U":

@@ -159,15 +159,22 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
         return ["CPUExecutionProvider"]
     if isinstance(providers, str):
         raise OnnxInputError(
-            f"providers must be a list, got the string {providers!r}; "
-            f"write providers=[{providers!r}]"
+            f"providers must be a list, got the string {given(providers, 80)}; "
+            f"write providers=[{given(providers, 80)}]"
         )
     if isinstance(providers, (_Mapping, set, frozenset)):
         # A dict's options were dropped (its keys only were read), and a set has no order.
         options = providers if isinstance(providers, _Mapping) else {}
-        example = ", ".join(
-            f"({given(name)}, {given(options.get(name, {}), 200)})" for name in list(providers)[:2]
-        )
+
+        def entry(name: object) -> str:
+            # Every provider, in the dict's order (the fallback last); options that are
+            # no dict shown as {}, which this check would refuse.
+            value = options.get(name, {})
+            return f"({given(name)}, {given(value, 200) if isinstance(value, _Mapping) else '{}'})"
+
+        example = ", ".join(entry(name) for name in providers)
+        if len(example) > 400:
+            example = f"{example[:380]}..."
         raise OnnxInputError(
             f"providers must be a list in order of preference, got a {type(providers).__name__}"
             f"; write providers=[{example}] (a name, or a (name, options dict) tuple each)"
@@ -176,25 +183,25 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
     if not chosen:
         raise OnnxInputError('providers is empty; e.g. providers=["CPUExecutionProvider"]')
     available = set(ort.get_available_providers())
-    for entry in chosen:
-        name = entry[0] if isinstance(entry, tuple) and len(entry) == 2 else entry
-        options = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else {}
+    for item in chosen:
+        name = item[0] if isinstance(item, tuple) and len(item) == 2 else item
+        options = item[1] if isinstance(item, tuple) and len(item) == 2 else {}
         if not isinstance(name, str) or not hasattr(options, "items"):
             raise OnnxInputError(
                 "providers entries are names or (name, options dict) tuples, e.g. "
-                f'[("CPUExecutionProvider", {{}})], got {entry!r}'
+                f'[("CPUExecutionProvider", {{}})], got {given(item, 80)}'
             )
         meant = None if name in available else _misspelt(name, _known_providers(ort))
         if meant is not None:
             raise OnnxInputError(
-                f"execution provider {name!r} is not a name onnxruntime knows"
+                f"execution provider {given(name, 80)} is not a name onnxruntime knows"
                 f"{f'; did you mean {meant!r}?' if meant else ''}: fix it in providers= "
                 f"(available in this onnxruntime {ort.__version__}: "
                 f"{', '.join(sorted(available))})"
             )
         if name not in available:
             raise ProviderUnavailableError(
-                f"execution provider {name!r} is not available in this onnxruntime "
+                f"execution provider {given(name, 80)} is not available in this onnxruntime "
                 f"{ort.__version__} (available: {', '.join(sorted(available))}); install a "
                 "build that has it (e.g. onnxruntime-gpu for CUDAExecutionProvider) or "
                 "remove it from providers"
