@@ -13,6 +13,7 @@ __all__ = [
     "pct_label",
     "percent",
     "rate",
+    "share",
 ]
 
 
@@ -115,6 +116,17 @@ def budget(value: float, unit: str) -> str:
 def percent(fraction: float) -> str:
     """``0.99`` -> ``99%``, ``0.995`` -> ``99.5%``."""
     return f"{fraction * 100:g}%"
+
+
+def share(fraction: float, places: int = 2) -> str:
+    """``fraction`` as a percentage rounded to ``places`` of the fraction (``0.384`` ->
+    ``38%`` at 2), but never to nothing: a positive share too small for them keeps two
+    figures (``0.0019`` -> ``0.19%``; it read "0% of calls waited", and that this wait
+    alone stood between the samples and a verdict)."""
+    rounded = round(fraction, places)
+    if rounded == 0 and fraction > 0:
+        return f"{fraction * 100:.2g}%"
+    return percent(rounded)
 
 
 def pct_label(percentile: float) -> str:

@@ -19,14 +19,8 @@ if TYPE_CHECKING:
     from .sampling import Progress, Sampling
     from .schema import ColdEntry, RevisionEntry
 
-__all__ = [
-    "cold_message",
-    "load_failure",
-    "progress_line",
-    "regression_message",
-    "revision_regression_message",
-    "verdict_message",
-]
+__all__ = ["cold_message", "load_failure", "progress_line", "regression_message"]
+__all__ += ["revision_regression_message", "verdict_message"]
 
 
 def verdict_message(
@@ -95,7 +89,7 @@ def verdict_message(
     if load is not None and stolen:
         # Part of the story whatever the reason: a stalled VM delays a queue at once.
         head += (
-            f"the host took {fmt.percent(round(load.steal_share, 3))} of the CPU time "
+            f"the host took {fmt.share(load.steal_share, 3)} of the CPU time "
             "meanwhile (a virtual machine's steal: every thread stalls at once, and requests "
             "queue behind each stall; a quieter machine helps); "
         )
@@ -113,7 +107,7 @@ def verdict_message(
         else:
             longer = f", or sample longer: {need}"  # "or p99 needs about ..." read garbled
         return (
-            f"{head}the machine was busy: {fmt.percent(round(decision.contended_share, 2))} of "
+            f"{head}the machine was busy: {fmt.share(decision.contended_share, 2)} of "
             "calls waited for a CPU taken by other processes, and only that wait stood "
             f"between the samples and a verdict ({stopped}); rerun on a quieter runner"
             f"{longer}{accept}"
@@ -122,7 +116,7 @@ def verdict_message(
         from .load import LATE_BEHIND
 
         late = (
-            f"{fmt.percent(round(load.late_share, 3))} of requests were issued more than "
+            f"{fmt.share(load.late_share, 3)} of requests were issued more than "
             f"{fmt.duration(load.late_tolerance_ns / 1e9)} after their time by a free thread"
         )
         gil = (
@@ -162,7 +156,7 @@ def verdict_message(
         # not when it cost little time (a slow model's every long chunk catches a tick of
         # the host's steal, 1-2% of its time: "86% of calls waited" on an idle machine).
         head += (
-            f"the machine was busy meanwhile ({fmt.percent(round(decision.contended_share, 2))}"
+            f"the machine was busy meanwhile ({fmt.share(decision.contended_share, 2)}"
             " of calls waited for a CPU taken by other processes: a quieter runner helps); "
         )
     if reason == "dependent" and decision is not None:
@@ -219,8 +213,10 @@ def _traced(result: SlaResult) -> str:
 
 
 def _sample_longer(sampling: Sampling, cut_by: Cut | None) -> str:
-    """How to let sampling go on longer: the marker's max_time=, or the timeout that cut
-    it short (a longer max_time would be cut the same)."""
+    """How to let sampling go on longer: the marker's max_time= (max_samples= when that
+    stopped it), or the timeout that cut it short (a longer max_time would be cut alike)."""
+    if sampling.stop_reason == "max_samples":
+        return "raise sla_max_samples (or max_samples= on this marker) to sample longer"
     if cut_by and cut_by.cut and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
         return f"raise {cut_by.name}, which cut the sampling short"
     if sampling.stop_reason in ("time_limit", "unreachable"):
@@ -271,7 +267,7 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         return ""
     label = pct_label(budget.percentile)
     if sampling.stop_reason == "max_samples":
-        return "raise sla_max_samples (or max_samples= on this marker) to sample longer"
+        return _sample_longer(sampling, cut_by)
     needed = sampling.needed_calls
     per_call = result.mean
     if needed is None or per_call <= 0:

@@ -1018,6 +1018,24 @@ def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -
     ) in cut
 
 
+def test_a_busy_machine_stopped_by_the_cap_on_calls_is_told_to_raise_that() -> None:
+    # A new user's trial: a p100 budget stopped at 1,000,000 calls on a busy machine was
+    # told to raise max_time=, which changes nothing; and 0.19% of calls read "0%".
+    res = _busy(None)
+    assert res.sampling.decision is not None
+    decision = dataclasses.replace(res.sampling.decision, contended_share=0.0019)
+    sampling = dataclasses.replace(res.sampling, stop_reason="max_samples", decision=decision)
+    message = verdict_message(dataclasses.replace(res, sampling=sampling))
+    assert (
+        "the machine was busy: 0.19% of calls waited for a CPU taken by other processes"
+    ) in message
+    assert (
+        "; rerun on a quieter runner, or raise sla_max_samples (or max_samples= on this "
+        "marker) to sample longer"
+    ) in message
+    assert "max_time" not in message
+
+
 def test_a_busy_machine_with_a_verdict_in_sight_says_to_sample_longer() -> None:
     # A trial: "rerun on a quieter runner, or p99 needs about 4,140 calls: ..." read garbled.
     assert (

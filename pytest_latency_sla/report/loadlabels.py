@@ -46,8 +46,7 @@ def load_text(record: SlaRecord) -> str | None:
     stolen = load.get("steal_share", 0.0)  # absent from older reports
     if stolen >= STEAL_MENTION_SHARE:
         text += (
-            f"; the host took {fmt.percent(round(stolen, 3))} of the CPU time (a virtual "
-            "machine's steal)"
+            f"; the host took {fmt.share(stolen, 3)} of the CPU time (a virtual machine's steal)"
         )
     return text
 
@@ -68,7 +67,7 @@ def capacity_text(record: SlaRecord) -> str | None:
         last = found["steps"][-1]
         busy = (
             f"the budget failed at {fmt.rate(last['rps'])} while other processes took "
-            f"{fmt.percent(round(last.get('others_share', 0.0), 2))} of the CPUs; rerun on a "
+            f"{fmt.share(last.get('others_share', 0.0), 2)} of the CPUs; rerun on a "
             "quieter machine for a figure"
         )
         if not found["rps"]:
