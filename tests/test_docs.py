@@ -405,9 +405,8 @@ def test_the_advisor_page_quotes_the_advice_under_load() -> None:
         [int8],
         subject="fp32 (models/funnel.onnx)",
         budget="50 ms",
-        margin=120.0,
+        margin=4.0,  # (under sla_headroom: at 120x the advice is to stop optimizing)
         verdict="pass",
-        stop=False,
         load_rps=300.0,
     )
     page = " ".join((DOCS / "advisor.md").read_text(encoding="utf-8").split())

@@ -567,6 +567,15 @@ def test_json_schema_is_the_shipped_file() -> None:
     assert json_schema() == json.loads(shipped)
 
 
+def test_the_schemas_id_names_its_version() -> None:
+    # A new user's trial: the $id said report-1.json of a schema whose version is 3.
+    from pytest_latency_sla.schema import SCHEMA_VERSION
+
+    schema = json_schema()
+    assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+    assert schema["$id"].endswith(f"/report-{SCHEMA_VERSION}.json")
+
+
 # --- SLA tests that failed without a measurement ------------------------------------------
 
 UNMEASURED = """
