@@ -76,10 +76,18 @@ def call_problem(fn: object) -> str | None:
 
     if not callable(fn):
         # (reprlib survives a __repr__ that raises, and shortens a long one.)
+        from pathlib import PurePath
+
+        shown = f"{type(fn).__name__} {reprlib.repr(fn)}"
+        path = fn if isinstance(fn, str) else str(fn) if isinstance(fn, PurePath) else ""
+        if path.lower().endswith(".onnx"):
+            return (
+                f"sla.measure() takes a callable first, got {shown}; to time that model "
+                f"write sla.onnx({reprlib.repr(path)})"
+            )
         return (
-            f"sla.measure() takes a callable first, got {type(fn).__name__} "
-            f"{reprlib.repr(fn)}; e.g. "
-            "sla.measure(preprocess, record)"
+            f"sla.measure() takes a callable first, got {shown}; "
+            "e.g. sla.measure(preprocess, record)"
         )
     name = callable_name(fn).rsplit(".", 1)[-1]
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):

@@ -1970,6 +1970,21 @@ def test_what_sla_measure_could_not_time_is_named_in_the_sentence_the_docs_quote
     assert "sla.measure() takes a callable first, got Broken <Broken instance at " in text
 
 
+@pytest.mark.parametrize("given", ["'models/funnel.onnx'", "Path('models/funnel.onnx')"])
+def test_a_models_path_given_to_measure_is_told_to_use_onnx(given: str) -> None:
+    # A new user's trial: sla.measure("models/funnel.onnx") was only told to pass a callable.
+    from pathlib import Path
+
+    from pytest_latency_sla.callables import call_problem
+
+    problem = call_problem(eval(given, {"Path": Path}))
+    assert problem is not None
+    assert problem.endswith("; to time that model write sla.onnx('models/funnel.onnx')")
+    page = (Path(__file__).parent.parent / "docs" / "fixture.md").read_text(encoding="utf-8")
+    if given.startswith("'"):
+        assert f"`{problem}`" in page
+
+
 def test_active_tracer_names_a_trace_or_profile_hook() -> None:
     import sys
     import threading
