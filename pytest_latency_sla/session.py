@@ -386,6 +386,14 @@ def _gated_nothing(settings: Settings, baseline: Baseline | None, records: list[
     if settings.max_regression is None or baseline is None or not baseline.entries:
         return ""
     statuses = [c["status"] if (c := r["comparison"]) else None for r in records]
+    if not statuses and not settings.disable:  # (a new user's trial: a path with no SLA test)
+        held = len(baseline.entries)
+        return (
+            f"--sla-max-regression compared nothing: this run made no SLA measurement, and "
+            f"the baseline {settings.compare} holds {held:,} (no SLA test collected here, or "
+            "all skipped?), so the run fails rather than pass a regression gate that gated "
+            "nothing; run the SLA suite with it, or leave --sla-max-regression out"
+        )
     if not statuses or any(status != "new" for status in statuses):
         return ""
     count = len(statuses)

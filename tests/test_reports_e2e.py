@@ -6,6 +6,7 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from support import EMPTY_BASELINE, FAST, load_report, output, skip_if_too_busy_to_compare
@@ -483,6 +484,23 @@ def test_a_regression_gate_that_matched_nothing_fails_the_run(pytester: pytest.P
     for picked in (("-k", "fast"), ("test_model.py::test_fast",)):
         result = pytester.runpytest(*FAST, *gate, "--sla-max-regression=10", *picked)
         assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    # A new user's trial: a gate run on tests with no SLA test passed, gating nothing.
+    (pytester.path / "test_model.py").unlink()
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    result = pytester.runpytest(*FAST, *gate, "--sla-max-regression=10")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "sla: --sla-max-regression compared nothing: this run made no SLA measurement, and "
+            "the baseline base.json holds 2 (no SLA test collected here, or all skipped?)*"
+        ]
+    )
+    (said,) = [line for line in result.stdout.lines if "made no SLA measurement" in line]
+    page = Path(__file__).parent.parent / "docs" / "premerge.md"
+    assert f'"{said}"' in " ".join(page.read_text(encoding="utf-8").split())
+    assert pytester.runpytest(*FAST, *gate, "--sla-max-regression=10", "-k", "plain").ret == 0
+    assert pytester.runpytest(*FAST, *gate, "--sla-max-regression=10", "--sla-disable").ret == 0
 
 
 def test_a_renamed_test_is_named_as_missing_from_the_run(pytester: pytest.Pytester) -> None:
