@@ -190,7 +190,8 @@ def _print_table(document: Document) -> None:
         print(line)
     headroom = float(document["run"]["settings"].get("headroom", 10))
     fails = inconclusive_fails(document["run"])
-    print("sla: " + labels.summary_line(records, headroom, fails))
+    partial = bool(document["run"].get("interrupted"))
+    print("sla: " + labels.summary_line(records, headroom, fails, partial))
 
 
 def _targets(requested: list[str]) -> list[tuple[str, str | None]]:

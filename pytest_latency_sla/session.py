@@ -349,7 +349,7 @@ class SlaCollector:
         from .report.document import no_gate_line, totals, unmatched_line
 
         fails = self.settings.inconclusive == "fail"
-        line = labels.summary_line(self.records, self.settings.headroom, fails)
+        line = labels.summary_line(self.records, self.settings.headroom, fails, self._stopped)
         status = labels.run_status(totals(self.records, len(self.unmeasured), fails))
         # Green for "met" and "regression" alike: every budget was met.
         color: dict[str, Any] = (

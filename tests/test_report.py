@@ -434,6 +434,16 @@ def test_summary_line_says_when_optimizing_buys_nothing(
     assert ("further optimization buys nothing" in line) is stop
     tightest = min(margins)
     assert f"tightest margin {fmt.margin(tightest)} (test_{margins.index(tightest)})" in line
+    # A run stopped before its end (Ctrl-C, -x) did not measure the suite: no such word
+    # on what it measured (a new user's trial).
+    partial = labels.summary_line(records, headroom=headroom, partial=True)
+    assert "further optimization buys nothing" not in partial
+    assert (
+        partial.endswith(
+            f": every margin measured is {headroom:g}x or more, but the run stopped before its end"
+        )
+        is stop
+    )
 
 
 def _regressed(rec: SlaRecord) -> SlaRecord:

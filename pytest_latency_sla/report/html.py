@@ -436,11 +436,9 @@ def _header(document: Document) -> str:
         for n, name, one, cls in counts
         if n or name in ("pass", "fail", "inconclusive")
     )
-    headroom = finite(run.get("settings", {}).get("headroom"))
+    headroom = finite(run.get("settings", {}).get("headroom")) or 10.0
     fails = inconclusive_fails(run)
-    summary = (
-        summary_line(records, 10.0 if headroom is None else headroom, fails) if records else ""
-    )
+    summary = summary_line(records, headroom, fails, run["interrupted"]) if records else ""
     tests = totals.get("tests", 0)
     meta = (
         f"{fmt.count(len(records))} measurement{'s' if len(records) != 1 else ''} in "

@@ -111,11 +111,15 @@ _SHOWN_AS_NOISE = 0.1
 
 
 def summary_line(
-    records: Sequence[SlaRecord], headroom: float, inconclusive_fails: bool = True
+    records: Sequence[SlaRecord],
+    headroom: float,
+    inconclusive_fails: bool = True,
+    partial: bool = False,
 ) -> str:
     """E.g. ``2 SLA measurements: 2 pass; tightest margin 1,850x (test_a): stop optimizing``.
 
-    ``inconclusive_fails``: whether an inconclusive verdict failed its test."""
+    ``inconclusive_fails``: whether an inconclusive verdict failed its test; ``partial``:
+    the run stopped before its end (Ctrl-C, ``-x``), so its margins are not the suite's."""
     counts: dict[str, int] = {}
     for record in records:
         verdict = record["verdict"] or "no budget"
@@ -155,7 +159,10 @@ def summary_line(
         failed = any(r.get("outcome") == "failed" for r in records)
         if all(r["band"] == "headroom" for r in judged) and not missed and not failed:
             line += (
-                f": every margin is {headroom:g}x or more, "
+                f": every margin measured is {headroom:g}x or more, but the run stopped "
+                "before its end"
+                if partial
+                else f": every margin is {headroom:g}x or more, "
                 "further optimization buys nothing for these SLAs"
             )
     statuses = [r["comparison"]["status"] for r in records if r["comparison"]]

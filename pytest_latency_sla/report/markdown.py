@@ -190,7 +190,8 @@ def render(document: Document, headroom: float | None = None) -> str:
         lines += [f"- {_code(e['nodeid'])} ({e['phase']}): {_cell(e['message'])}" for e in failed]
         lines.append("")
     if records:
-        lines += [_cell(summary_line(records, headroom, inconclusive_fails(run))), ""]
+        partial = bool(run["interrupted"])
+        lines += [_cell(summary_line(records, headroom, inconclusive_fails(run), partial)), ""]
         missing = unmatched_line(run, _code)
         if missing:
             lines += [f"> ⚠️ {missing[0].upper() + missing[1:]}", ""]
