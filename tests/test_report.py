@@ -444,6 +444,12 @@ def test_summary_line_says_when_optimizing_buys_nothing(
         )
         is stop
     )
+    if stop and headroom == 10.0:
+        from pathlib import Path
+
+        page = (Path(__file__).parent.parent / "docs" / "reports.md").read_text("utf-8")
+        quoted = partial.rsplit(": ", 1)[1]
+        assert f'"{quoted}"' in " ".join(page.split())
 
 
 def _regressed(rec: SlaRecord) -> SlaRecord:
