@@ -738,6 +738,16 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
     assert "- `test_models.py::test_same`: model unchanged at main: not measured again" in markdown
 
 
+#: A test of the model saved with its external data in models/ (``_external``).
+EXT_TEST = """
+    import pytest
+
+    @pytest.mark.sla(ms=500)
+    def test_ext(sla):
+        sla.onnx("models/m.onnx")
+"""
+
+
 def _external(folder: Path, repeats: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "m.onnx.data").unlink(missing_ok=True)  # (onnx appends to one that is there)
@@ -757,15 +767,7 @@ def test_a_slowdown_in_the_external_data_alone_fails_the_gate(
     root = pytester.path
     _git(root, "init", "-q", "-b", "main")
     _external(root / "models", 1)
-    pytester.makepyfile(
-        test_ext="""
-        import pytest
-
-        @pytest.mark.sla(ms=500)
-        def test_ext(sla):
-            sla.onnx("models/m.onnx")
-        """
-    )
+    pytester.makepyfile(test_ext=EXT_TEST)
     _git(root, "add", ".")
     _git(root, "commit", "-q", "-m", "base")
     if how == "dir":
@@ -946,15 +948,7 @@ def test_a_base_with_external_data_that_cannot_load_is_named_as_the_user_knows_i
     _external(root / "models", 2)
     data = root / "models" / "m.onnx.data"
     data.write_bytes(data.read_bytes()[:10])  # cut short: the base cannot load
-    pytester.makepyfile(
-        test_ext="""
-        import pytest
-
-        @pytest.mark.sla(ms=500)
-        def test_ext(sla):
-            sla.onnx("models/m.onnx")
-        """
-    )
+    pytester.makepyfile(test_ext=EXT_TEST)
     _git(root, "add", ".")
     _git(root, "commit", "-q", "-m", "base")
     _external(root / "models", 3)

@@ -468,14 +468,18 @@ def test_a_regression_gate_that_matched_nothing_fails_the_run(pytester: pytest.P
     (pytester.path / "test_other.py").unlink()
     pytester.makepyfile(test_model=TWO_TESTS)
     gate = ("--sla-compare=base.json", "--sla-report=json:r.json")
-    result = pytester.runpytest(*FAST, *gate, "--sla-max-regression=10")
-    result.assert_outcomes(passed=2)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(
-        [
-            "sla: --sla-max-regression compared nothing: none of this run's 2 measurements "
-            "is in the baseline base.json (saved from another suite, or the test ids differ?)*"
-        ]
+
+    def failed_saying(passed: int, said: str) -> list[str]:
+        result = pytester.runpytest(*FAST, *gate, "--sla-max-regression=10")
+        result.assert_outcomes(passed=passed)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines([said])
+        return result.stdout.lines
+
+    failed_saying(
+        2,
+        "sla: --sla-max-regression compared nothing: none of this run's 2 measurements "
+        "is in the baseline base.json (saved from another suite, or the test ids differ?)*",
     )
     assert load_report(pytester.path / "r.json")["run"]["exit_status"] == 1
     # Without a gate, the summary asks, and the run stands.
@@ -487,16 +491,12 @@ def test_a_regression_gate_that_matched_nothing_fails_the_run(pytester: pytest.P
     # A new user's trial: a gate run on tests with no SLA test passed, gating nothing.
     (pytester.path / "test_model.py").unlink()
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
-    result = pytester.runpytest(*FAST, *gate, "--sla-max-regression=10")
-    result.assert_outcomes(passed=1)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(
-        [
-            "sla: --sla-max-regression compared nothing: this run made no SLA measurement, and "
-            "the baseline base.json holds 2 (no SLA test collected here, or all skipped?)*"
-        ]
+    lines = failed_saying(
+        1,
+        "sla: --sla-max-regression compared nothing: this run made no SLA measurement, and "
+        "the baseline base.json holds 2 (no SLA test collected here, or all skipped?)*",
     )
-    (said,) = [line for line in result.stdout.lines if "made no SLA measurement" in line]
+    (said,) = [line for line in lines if "made no SLA measurement" in line]
     page = Path(__file__).parent.parent / "docs" / "premerge.md"
     assert f'"{said}"' in " ".join(page.read_text(encoding="utf-8").split())
     assert pytester.runpytest(*FAST, *gate, "--sla-max-regression=10", "-k", "plain").ret == 0
