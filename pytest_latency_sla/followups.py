@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -173,9 +174,9 @@ def revision(
         the model and every data file beside it."""
         text = str(problem)
         if folder is not None:
-            model = job.model
-            path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "model.onnx"
-            where = os.path.dirname(os.path.normpath(str(path)))
+            # (The repository's path, not the test's: an absolute or ../ path read
+            # "main:/tmp/proj/models/m.onnx" in a review.)
+            where = posixpath.dirname(base.name)
             text = text.replace(folder + os.sep, f"{ref}:{where}/" if where else f"{ref}:")
         return text
 

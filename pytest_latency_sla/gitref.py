@@ -48,6 +48,9 @@ class BaseModel:
     #: The external data files of the base's bytes, (location, bytes), to be put beside
     #: them (``--sla-compare-ref``).
     external: tuple[tuple[str, bytes], ...] = ()
+    #: The model's path in the repository, as git names it at the ref (``models/m.onnx``;
+    #: "" for a base folder's).
+    name: str = ""
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
@@ -169,7 +172,7 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
     base_sha = identity([data], read)
     if base_sha == head_sha:
         return BaseModel("unchanged", None, base_sha, head_sha)
-    return BaseModel("changed", data, base_sha, head_sha, tuple(external.items()))
+    return BaseModel("changed", data, base_sha, head_sha, tuple(external.items()), relative)
 
 
 def _same_files(root: Path, ref: str, relative: str, file: Path, data: bytes) -> bool:
