@@ -83,7 +83,7 @@ def call_problem(fn: object) -> str | None:
         if path.lower().endswith(".onnx"):
             return (
                 f"sla.measure() takes a callable first, got {shown}; to time that model "
-                f"write sla.onnx({reprlib.repr(path)})"
+                f"write sla.onnx({path!r})"  # (whole: reprlib cut it at 30 characters)
             )
         return (
             f"sla.measure() takes a callable first, got {shown}; "

@@ -186,8 +186,12 @@ def test_providers_as_a_plain_string() -> None:
             "[('CPUExecutionProvider', {'arena_extend_strategy': 'kSameAsRequested'})]",
         ),
         ({"CPUExecutionProvider"}, "[('CPUExecutionProvider', {})]"),
+        (  # the fallback last, whatever the set's order (a review)
+            {"CPUExecutionProvider", "CUDAExecutionProvider"},
+            "[('CUDAExecutionProvider', {}), ('CPUExecutionProvider', {})]",
+        ),
     ],
-    ids=["dict", "set"],
+    ids=["dict", "set", "set-of-two"],
 )
 def test_providers_as_a_dict_or_a_set_are_refused(providers: object, written: str) -> None:
     # A trial: a dict was read as its keys, so its options were dropped without a word;

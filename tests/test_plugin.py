@@ -1970,18 +1970,26 @@ def test_what_sla_measure_could_not_time_is_named_in_the_sentence_the_docs_quote
     assert "sla.measure() takes a callable first, got Broken <Broken instance at " in text
 
 
-@pytest.mark.parametrize("given", ["'models/funnel.onnx'", "Path('models/funnel.onnx')"])
+@pytest.mark.parametrize(
+    "given",
+    [
+        "'models/funnel.onnx'",
+        "Path('models/funnel.onnx')",
+        "'models/quantized/funnel_int8.onnx'",  # (a review: cut at 30 characters)
+    ],
+)
 def test_a_models_path_given_to_measure_is_told_to_use_onnx(given: str) -> None:
     # A new user's trial: sla.measure("models/funnel.onnx") was only told to pass a callable.
     from pathlib import Path
 
     from pytest_latency_sla.callables import call_problem
 
-    problem = call_problem(eval(given, {"Path": Path}))
+    path = eval(given, {"Path": Path})
+    problem = call_problem(path)
     assert problem is not None
-    assert problem.endswith("; to time that model write sla.onnx('models/funnel.onnx')")
+    assert problem.endswith(f"; to time that model write sla.onnx({str(path)!r})")
     page = (Path(__file__).parent.parent / "docs" / "fixture.md").read_text(encoding="utf-8")
-    if given.startswith("'"):
+    if given == "'models/funnel.onnx'":
         assert f"`{problem}`" in page
 
 

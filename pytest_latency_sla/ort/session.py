@@ -172,7 +172,11 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
             value = options.get(name, {})
             return f"({given(name)}, {given(value, 200) if isinstance(value, _Mapping) else '{}'})"
 
-        example = ", ".join(entry(name) for name in providers)
+        # A set's order is its hashes': the CPU fallback goes last, or it would be chosen.
+        names = list(providers)
+        if not isinstance(providers, _Mapping):
+            names.sort(key=lambda name: name == "CPUExecutionProvider")
+        example = ", ".join(entry(name) for name in names)
         if len(example) > 400:
             example = f"{example[:380]}..."
         raise OnnxInputError(
