@@ -296,7 +296,7 @@ def run_figures(
     upto = max(n, int(np.searchsorted(due, stopped_at, side="left")))
     # A call still running at the stop runs to it; one started after it and still running
     # (the threads went on until they were stopped) ran none of the run's time.
-    done = generator.done[:upto]
+    done = finished[:upto]  # (with hung calls: by the stop)
     begun = generator.started[:upto]
     running = (begun > 0) & (begun <= stopped_at)
     started = np.where(done | running, begun, stopped_at)
