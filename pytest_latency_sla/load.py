@@ -381,6 +381,7 @@ def load_sample(
                         judged.steal.mark(now)  # (the steal up to now, read now)
                     verdict = (budget_ns, quantile, plan)
                     stuck = stuck_look(ledgers, generator, judged, now, window_ns, verdict)
+                    looks += 1
                     if stuck.decision.outcome == "fail" or (
                         stuck.decision.outcome == "pass" and covered >= plan.load_time_ns
                     ):
