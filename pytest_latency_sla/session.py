@@ -255,15 +255,16 @@ class SlaCollector:
         ) and len(self._finished) < session.testscollected * self._copies()
         self._stopped = bool(stopped)  # the reports say the results are partial
         nothing = _gated_nothing(self.settings, self.baseline, self.records)
-        if nothing and not _selected(self.config) and self.records:
-            # A gate that compared nothing must not pass as one that found no regression.
-            self.errors.append(nothing)
-            exitstatus = exitstatus or pytest.ExitCode.TESTS_FAILED
-            session.exitstatus = exitstatus
-        elif nothing and not _selected(self.config) and not stopped and exitstatus == 0:
-            # No measurement at all: said, not failed (SLA tests skipped by design, such as
-            # a provider this runner lacks, or a gate set in the ini file for every run).
-            self.skipped.append(nothing)
+        if nothing and not _selected(self.config):
+            if self.records:
+                # A gate that compared nothing must not pass as one that found no regression.
+                self.errors.append(nothing)
+                exitstatus = exitstatus or pytest.ExitCode.TESTS_FAILED
+                session.exitstatus = exitstatus
+            elif not stopped and exitstatus == 0:
+                # No measurement at all: said, not failed (SLA tests skipped by design, such
+                # as a provider this runner lacks, or a gate set in the ini file for every run).
+                self.skipped.append(nothing)
         save, why, dropped = self.settings.save or "", "", []
         if saved:
             partial = "the run stopped before its end" if stopped else ""
