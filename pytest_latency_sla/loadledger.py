@@ -71,10 +71,13 @@ class StealLog:
     """The host's steal (CPU time a virtual machine's host gave to others, on the CPUs the
     process may use) read at each look: (clock, cumulative steal), both in ns.
 
-    A request's latency cannot have been stretched by more than the steal between its
-    scheduled start and its end; :meth:`over` bounds it from above with the reads around
-    that span (looks are up to a second apart, so a read late in a run covers a second of
-    requests: more is taken off, which only makes a failure harder to claim).
+    Steal cannot have stretched a request's latency by more than the steal since the run
+    last had no request outstanding (one due and not finished) until the last of those
+    requests ended: a slice taken from a call also delays the requests queued behind it,
+    at a lock or for a thread, whose own spans hold little of it. :meth:`over` bounds the
+    steal within such a span from above with the reads around it (looks are up to a
+    second apart, so a read late in a run covers a second of requests: more is taken off,
+    which only makes a failure harder to claim).
     """
 
     def __init__(self, read: Callable[[], int] | None = None) -> None:
@@ -125,13 +128,16 @@ class Judged:
     replay: Replay = field(init=False)
     #: The host's steal read at each look (None: not read; nothing is taken off).
     steal: StealLog | None = None
+    #: Since when requests have been outstanding without a break, and until when the
+    #: last of those added ends (clock ns): the span whose steal is taken off.
+    busy: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         self.replay = Replay(self.servers)
 
     def fork(self) -> Judged:
         """A copy to add to, leaving this one as it is (the steal log is shared)."""
-        twin = Judged(self.servers, added=self.added, chunks=self.chunks, steal=self.steal)
+        twin = Judged(self.servers, self.added, self.chunks, steal=self.steal, busy=self.busy)
         twin.replay = self.replay.copy()
         return twin
 
@@ -170,9 +176,10 @@ def add_windows(
         if judged.steal is not None:
             # Time the host took from the process's CPUs is not the callable's: off the
             # lower bounds (the FAIL test's), never off the latencies a pass counts.
-            due = generator.start_ns + offsets[first:last]
-            stolen = judged.steal.over(due, generator.ended[first:last])
-            bounds = np.maximum(0, bounds - stolen)
+            since, until = _busy_spans(
+                judged, generator.start_ns + offsets[first:last], generator.ended[first:last]
+            )
+            bounds = np.maximum(0, bounds - judged.steal.over(since, until))
         windows = offsets[first:last] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1
         begins = np.concatenate(([0], cuts))
@@ -184,6 +191,20 @@ def add_windows(
             optimistic.add(bounds[begin:end], start, 0)
             judged.chunks += 1
     judged.added = last
+
+
+def _busy_spans(
+    judged: Judged, due: npt.NDArray[np.int64], ended: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For each request (in schedule order, all finished): since when requests had been
+    outstanding without a break when it was due, and the latest end of a request up to
+    it; ``judged.busy`` carries both from one look to the next."""
+    since, until = judged.busy
+    ends = np.maximum.accumulate(np.concatenate(([until], ended)))
+    opens = due > ends[:-1]  # nothing was outstanding when it was due
+    starts = np.maximum.accumulate(np.concatenate(([since], np.where(opens, due, since))))
+    judged.busy = (int(starts[-1]), int(ends[-1]))
+    return starts[1:], ends[1:]
 
 
 #: Stands for the unknown latency of a request that never finished: over every threshold.
