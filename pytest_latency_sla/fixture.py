@@ -329,12 +329,6 @@ class SlaFixture:
         )
         return Isolated(timeout, cut_by)
 
-    def _compare(self, record: SlaRecord) -> str | None:
-        """Compare with the baseline (filling ``record["comparison"]``); a failure or None."""
-        if self._baseline is None:
-            return None
-        return judge_against(record, self._baseline, self._environment, self._settings)
-
     def _timing(self, onnx: bool = True, after: followups.After | None = None) -> Timing:
         """How to sample, the same in this process and in an isolated worker; the test
         fails when the measurement could never end in time. ``after``: what follows it in
@@ -372,14 +366,11 @@ class SlaFixture:
         problem = too_few(load, plan, quantile) if load and not settings.disable else None
         if problem:
             return problem
+        left = int(settings.run_time * 1e9 - self._run_clock.used_ns)
         fitted = fit(
             plan,
             load,
-            run_time_left_ns=(
-                int(settings.run_time * 1e9 - self._run_clock.used_ns)
-                if settings.run_time > 0
-                else None
-            ),
+            run_time_left_ns=left if settings.run_time > 0 else None,
             isolated_timeout_s=settings.timeout if self._isolate else None,
             deadline=self._deadline_now(),
             now_ns=time.monotonic_ns(),
@@ -484,7 +475,9 @@ class SlaFixture:
         index = next(self._indexes)
         record = result.to_record(self._nodeid, index, raw=settings.raw)
         self._results.append(result)
-        problem = self._compare(record)
+        # The baseline's comparison fills record["comparison"]: a failure or None.
+        base = self._baseline
+        problem = None if base is None else judge_against(record, base, self._environment, settings)
         # Recorded before anything else runs (the record is filled in after): nothing
         # measured is lost, whatever follows.
         self._record(record)
