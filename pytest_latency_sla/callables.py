@@ -1,5 +1,6 @@
 """What ``sla.measure()`` is given: how reports name a callable, why one could not be
-timed, and which of its calls raised.
+timed, and which of its calls raised; and what a misspelt keyword of the fixture's
+methods meant.
 
 No pytest: the fixture asks, and turns a problem into a failure. What the callable raises
 propagates as itself; the sampler that made the call marks it with which call it was
@@ -12,7 +13,14 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["add_note", "call_problem", "callable_name", "raised_at", "where_raised"]
+__all__ = [
+    "add_note",
+    "call_problem",
+    "callable_name",
+    "raised_at",
+    "unknown_keywords",
+    "where_raised",
+]
 
 #: The key of :func:`raised_at`'s mark in an exception's ``__dict__`` (written there, not
 #: set as an attribute: an exception class may refuse attributes, a frozen dataclass's).
@@ -109,3 +117,21 @@ def call_problem(fn: object) -> str | None:
             "(which times an event loop's start too)"
         )
     return None
+
+
+def unknown_keywords(method: str, unknown: list[str], known: list[str]) -> str:
+    """The sentence for keywords ``method`` does not take, e.g. "sla.onnx() got unknown
+    argument provider= (did you mean providers=?); it takes feeds=, ...": Python's own
+    TypeError names neither the fix nor the arguments there are."""
+    import difflib
+
+    hints = [
+        f"did you mean {close[0]}=?"
+        for name in unknown
+        if (close := difflib.get_close_matches(name, known, n=1, cutoff=0.6))
+    ]
+    return (
+        f"{method}() got unknown argument {', '.join(f'{name}=' for name in unknown)} "
+        f"({'; '.join(hints) + '; ' if hints else ''}it takes "
+        f"{', '.join(f'{name}=' for name in known)})"
+    )

@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import itertools
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -126,6 +126,7 @@ class SlaFixture:
         session_options: Any = None,
         advise: bool | None = None,
         sweep: Mapping[str, Sequence[int]] | None = None,
+        **unknown: NoReturn,  # a misspelt keyword: a sentence, and mypy still flags it
     ) -> SlaResult:
         """Time ``session.run(None, feeds)`` on an ONNX model and judge it.
 
@@ -144,6 +145,7 @@ class SlaFixture:
         Isolated, an ``InferenceSession`` cannot be used (it cannot be sent to another
         process): pass the path, bytes or ``ModelProto``.
         """
+        self._refuse("onnx", unknown, "advise", "sweep")
         if advise is not None and not isinstance(advise, bool):
             pytest.fail(
                 f"sla.onnx(advise={fmt.given(advise)}): advise= must be True or False (or left "
@@ -172,11 +174,13 @@ class SlaFixture:
         dims: Mapping[str, int] | None = None,
         providers: Sequence[Any] | None = None,
         session_options: Any = None,
+        **unknown: NoReturn,
     ) -> SlaResult:
         """Your own variants, e.g. ``{"fp32": "m.onnx", "int8": "m.int8.onnx"}``: the first
         is judged as ``sla.onnx()`` does, the others timed side by side with it."""
         from .runner import own_variants
 
+        self._refuse("compare", unknown)
         names, own, problem = own_variants(models, self._isolate)
         if problem:
             pytest.fail(f"{problem} (in {self._nodeid})", pytrace=False)
@@ -184,6 +188,14 @@ class SlaFixture:
         return self._onnx(
             models[first], feeds, dims, providers, session_options, True, (first, tuple(own))
         )
+
+    def _refuse(self, method: str, unknown: Mapping[str, object], *more: str) -> None:
+        if unknown:
+            from .callables import unknown_keywords
+
+            known = ["feeds", "dims", "providers", "session_options", *more]
+            said = unknown_keywords(f"sla.{method}", sorted(unknown), known)
+            pytest.fail(f"{said} (in {self._nodeid})", pytrace=False)
 
     def _onnx(
         self,

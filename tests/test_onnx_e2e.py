@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import shutil
 import subprocess
 from typing import TYPE_CHECKING
@@ -90,6 +91,44 @@ def test_passing_sla_with_dims(pytester: pytest.Pytester, models: Path) -> None:
     )
     result = pytester.runpytest(*FAST)
     result.assert_outcomes(passed=1)
+    _check_clean(result)
+
+
+def test_a_misspelt_keyword_fails_its_test_with_the_fix(
+    pytester: pytest.Pytester, models: Path
+) -> None:
+    # A new user's trial: sla.onnx(provider=...) got Python's TypeError, which names
+    # neither the fix nor the keywords there are.
+    pytester.makepyfile(
+        test_funnel="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_funnel_model(sla):
+            sla.onnx("add.onnx", provider=["CPUExecutionProvider"])
+
+        @pytest.mark.sla(ms=50)
+        def test_compared(sla):
+            sla.compare({"a": "add.onnx"}, feed={}, sesion_options=None)
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=2)
+    text = result.stdout.str()
+    said = (
+        "sla.onnx() got unknown argument provider= (did you mean providers=?; it takes "
+        "feeds=, dims=, providers=, session_options=, advise=, sweep=) "
+        "(in test_funnel.py::test_funnel_model)"
+    )
+    assert said in text
+    assert (
+        "sla.compare() got unknown argument feed=, sesion_options= (did you mean feeds=?; "
+        "did you mean session_options=?; it takes feeds=, dims=, providers=, "
+        "session_options=) (in test_funnel.py::test_compared)"
+    ) in text
+    assert "TypeError" not in text
+    docs = pathlib.Path(__file__).parent.parent / "docs" / "fixture.md"
+    assert said in docs.read_text(encoding="utf-8")
     _check_clean(result)
 
 
