@@ -242,6 +242,9 @@ def add_unfinished(
         took = np.where(done, ended - started, ran)
         latencies = np.where(done, ended - due[first:upto], UNKNOWN_NS)
         bounds = judged.replay.extend(generator.offsets[first:upto], took)
+        if judged.steal is not None:  # as in add_windows, up to the stop for the unfinished
+            since, until = _busy_spans(judged, due[first:upto], np.where(done, ended, stopped_at))
+            bounds = np.maximum(0, bounds - judged.steal.over(since, until))
         kept = np.where(done, bounds, UNKNOWN_NS)
         windows = generator.offsets[first:upto] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1

@@ -1018,7 +1018,10 @@ def test_the_hosts_steal_is_taken_off_the_failure_test_never_off_a_pass() -> Non
     assert over == count  # the PASS test's counts are as measured
 
 
-def test_steal_that_built_a_queue_is_taken_off_the_requests_queued_behind_it() -> None:
+@pytest.mark.parametrize("stopped", [False, True], ids=["judged", "added-at-a-stop"])
+def test_steal_that_built_a_queue_is_taken_off_the_requests_queued_behind_it(
+    stopped: bool,
+) -> None:
     """One server (a lock around 1 ms of work), a request every 2 ms, each taken by a free
     thread at once and waiting for the lock: the callable's p99 is 1 ms. Every 50th call
     lost 6 ms of CPU to the host (a VM's steal), and the requests due meanwhile queued
@@ -1046,7 +1049,10 @@ def test_steal_that_built_a_queue_is_taken_off_the_requests_queued_behind_it() -
         ledgers = (Ledger(levels), Ledger(levels))
         judged = Judged(count)  # a thread per request: the queue is at the lock
         judged.steal = steal
-        add_windows(ledgers, generator, judged, count, 10 * MS, final=True)
+        if stopped:  # as the requests after an unfinished one are added at a stop
+            add_unfinished(ledgers, generator, judged, int(generator.ended[-1]) + 1, 10 * MS)
+        else:
+            add_windows(ledgers, generator, judged, count, 10 * MS, final=True)
         return judge(ledgers[0], 2.5 * MS, 0.99, 0.99, quick_factor=2.0).outcome
 
     assert outcome(None) == "fail"  # as measured, 10% of the requests miss
