@@ -437,6 +437,11 @@ def test_a_test_path_after_sla_save_is_a_usage_error(pytester: pytest.Pytester) 
     [
         ("notes.txt", "PRECIOUS = 1\n", "json"),
         ("test_other.py", "PRECIOUS = 1\n", "json"),
+        # Empty, or blank: a trial's report replaced a package's __init__.py, and the
+        # next run could not collect the package.
+        ("pkg/__init__.py", "", "json"),
+        ("pytest.ini", "", "md"),
+        ("notes.txt", "\n\n   \n", "md"),
         # Files that mention the plugin, as the start of its reports does, are not its
         # reports (a new user's trial: each of these was replaced).
         (
@@ -459,12 +464,30 @@ def test_a_report_never_replaces_a_file_that_is_not_a_report(
     pytester.makepyfile(
         "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
     )
+    (pytester.path / target).parent.mkdir(exist_ok=True)
     (pytester.path / target).write_text(precious)
     result = pytester.runpytest(*FAST, f"--sla-report={kind}:{target}")
     assert (pytester.path / target).read_text() == precious
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([f"sla: could not write the SLA * report to {target}: *"])
-    assert "is not a report of pytest-latency-sla, so it was left untouched" in output(result)
+    said = "is not a report of pytest-latency-sla" if precious else "is an empty file not named"
+    assert said in output(result)
+    assert "so it was left untouched" in output(result)
+
+
+@pytest.mark.parametrize("name", ["r.json", "r.MD", "page.html"])
+def test_a_report_replaces_an_empty_file_named_as_a_report(
+    pytester: pytest.Pytester, name: str
+) -> None:
+    # E.g. one made by mktemp --suffix=.json for the report to fill.
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
+    )
+    (pytester.path / name).write_text("")
+    kind = {".json": "json", ".md": "md", ".html": "html"}[Path(name).suffix.lower()]
+    result = pytester.runpytest(*FAST, f"--sla-report={kind}:{name}")
+    result.assert_outcomes(passed=1)
+    assert "pytest-latency-sla" in (pytester.path / name).read_text()
 
 
 def test_a_report_replaces_its_own_earlier_report(pytester: pytest.Pytester) -> None:

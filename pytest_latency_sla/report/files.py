@@ -280,6 +280,8 @@ _SIGNATURES = (
     ),
 )
 _HEAD_BYTES = 4096
+#: The endings of the names of this plugin's files: an empty file so named may be replaced.
+_REPORT_ENDINGS = (".json", ".md", ".markdown", ".html", ".htm")
 
 
 def check_ours(path: str) -> None:
@@ -288,7 +290,10 @@ def check_ours(path: str) -> None:
     A report replaces only a report: ``pytest --sla-save test_x.py`` (a space where ``=``
     was meant) or a mistyped path must never overwrite a test file or anything else. A
     missing or empty file is fine; anything but a regular file is not (the rename would
-    replace ``/dev/null`` with a file, and a pipe would block the read forever).
+    replace ``/dev/null`` with a file, and a pipe would block the read forever). An empty
+    file is replaced only when its name is a report's: an empty ``__init__.py`` or
+    ``pytest.ini`` means something, and one replaced by a report broke the next run's
+    collection (a trial); blank lines are content.
     """
     try:
         kind = os.stat(path).st_mode
@@ -308,7 +313,13 @@ def check_ours(path: str) -> None:
         return
     except IsADirectoryError:
         raise NotOursError(f"{path} is a folder") from None
-    if head.strip() and not any(signature.match(head) for signature in _SIGNATURES):
+    if not head and not path.lower().endswith(_REPORT_ENDINGS):
+        raise NotOursError(
+            f"{path} is an empty file not named as a report ({', '.join(_REPORT_ENDINGS)}), "
+            "so it was left untouched (an empty file can mean something, as an __init__.py "
+            "does); choose another path (e.g. mktemp --suffix=.json), or delete the file"
+        )
+    if head and not any(signature.match(head) for signature in _SIGNATURES):
         raise NotOursError(
             f"{path} exists and is not a report of pytest-latency-sla, so it was left "
             "untouched; choose another path, or delete the file if it is a stale report"
