@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .leftovers import LEFTOVER_ENV, START_LOCK, kill_leftovers, kill_with_descendants
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from multiprocessing.connection import Connection
 
     from .runner import CallJob, Measured, OnnxJob, Timing
@@ -134,6 +134,9 @@ class Raised:
     traceback: str
     #: Which call raised it (``callables.raised_at``), or None.
     where: str | None = None
+    #: pytest's skip or fail, which pickle cannot carry (its class names no module), as
+    #: (class name, message, pytrace): raised again here as pytest's own.
+    outcome: tuple[str, str | None, bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,17 @@ def _raised(exc: BaseException) -> Raised:
         data: bytes | None = pickle.dumps(exc)
     except Exception:
         data = None
-    return Raised(data, type(exc).__qualname__, str(exc), _traceback_text(exc), where)
+    try:
+        message = str(exc)
+    except Exception:  # (a __str__ that raises: Python's own words for it)
+        message = "<exception str() failed>"
+    outcome = None
+    if any(kind.__module__ == "_pytest.outcomes" for kind in type(exc).__mro__):
+        said = getattr(exc, "msg", None)
+        said = said if isinstance(said, str) else None
+        outcome = (type(exc).__name__, said, bool(getattr(exc, "pytrace", True)))
+    name = type(exc).__qualname__
+    return Raised(data, name, message, _traceback_text(exc), where, outcome)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -422,6 +435,12 @@ def _reraise(reply: Raised) -> None:
             exc = pickle.loads(reply.pickled)
         except Exception:
             exc = None
+    outcomes = sys.modules.get("_pytest.outcomes")  # (loaded wherever pytest runs)
+    if exc is None and reply.outcome is not None and outcomes is not None:
+        kind = getattr(outcomes, reply.outcome[0], None)
+        if isinstance(kind, type) and issubclass(kind, BaseException):
+            build: Callable[..., BaseException] = kind  # (its own arguments: pytrace=)
+            exc = build(reply.outcome[1], pytrace=reply.outcome[2])
     if not isinstance(exc, BaseException) or isinstance(exc, KeyboardInterrupt):
         # A KeyboardInterrupt is the measured code's own (the worker ignores Ctrl-C): here
         # it would stop the whole run, as if the user had pressed Ctrl-C.

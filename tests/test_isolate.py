@@ -250,6 +250,43 @@ def test_an_unpicklable_exception_comes_back_as_its_type_and_message() -> None:
         isolate._reraise(exc)
 
 
+class _Unspeakable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("str fails")
+
+
+def unspeakable() -> None:
+    raise _Unspeakable()
+
+
+def skipper() -> None:
+    pytest.skip("not here")
+
+
+def failer() -> None:
+    pytest.fail("explicit fail", pytrace=False)
+
+
+def test_an_exception_whose_str_raises_comes_back_from_the_worker() -> None:
+    # A trial: the worker's own str(exc) raised, the worker died, and the test read "the
+    # measured code ended the process: exit code 1".
+    with pytest.raises(_Unspeakable) as info:
+        run(unspeakable)
+    assert "str fails" not in str(info.value.__cause__)
+    reply = isolate._raised(_Unspeakable())
+    assert reply.message == "<exception str() failed>"
+
+
+def test_pytest_s_skip_and_fail_in_the_worker_come_back_as_themselves() -> None:
+    # A trial: pickle cannot carry them (their class names no module), and they came back
+    # as IsolatedCallError: the test failed where it would have skipped in-process.
+    with pytest.raises(pytest.skip.Exception, match=r"^not here$"):
+        run(skipper)
+    with pytest.raises(pytest.fail.Exception, match=r"^explicit fail$") as info:
+        run(failer)
+    assert info.value.pytrace is False
+
+
 def test_a_lambda_cannot_be_sent() -> None:
     with pytest.raises(isolate.NotSendableError) as info:
         run(lambda: None)
