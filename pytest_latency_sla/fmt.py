@@ -130,8 +130,9 @@ def share(fraction: float, places: int = 2) -> str:
 
 
 def pct_label(percentile: float) -> str:
-    """``99`` -> ``p99``, ``99.9`` -> ``p99.9`` (``percentile`` in percent)."""
-    return f"p{percentile:g}"
+    """``99`` -> ``p99``, ``99.9`` -> ``p99.9`` (``percentile`` in percent), every digit
+    the value has: ``99.99999`` read "p100", the label of another kind of budget."""
+    return f"p{percentile:.15g}"
 
 
 #: A value a message quotes is cut to this many characters.

@@ -642,6 +642,10 @@ def test_enums_and_labels() -> None:
     assert str(Band.HEADROOM) == "headroom"
     assert pct_label(99.0) == "p99"
     assert pct_label(99.9) == "p99.9"
+    # A trial: p99.99999 read "p100", the label of a budget judged another way.
+    assert pct_label(99.99999) == "p99.99999"
+    assert pct_label(0.9999999 * 100) == "p99.99999"
+    assert pct_label(50.00001) == "p50.00001"
 
 
 def test_to_record_round_trips_through_json() -> None:
