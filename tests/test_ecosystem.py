@@ -520,6 +520,9 @@ def test_a_report_replaces_its_own_earlier_report(pytester: pytest.Pytester) -> 
         ),
         (("--sla-compare=base.json", "--sla-save=base.json"), None),  # re-recording it
         (("--sla-report=json:base.json", "--sla-save=base.json"), None),  # the same text
+        # The same report spelt two ways (a trial: "the SLA json report and the SLA json
+        # report would both be written"): written once.
+        (("--sla-report=json:./r.json", "--sla-report=json:r.json"), None),
     ],
 )
 def test_two_reports_at_one_path_are_refused_before_the_run(
@@ -535,6 +538,7 @@ def test_two_reports_at_one_path_are_refused_before_the_run(
     result = pytester.runpytest(*FAST, *args)
     if refusal is None:
         assert result.ret == pytest.ExitCode.OK, output(result)
+        assert output(result).count("SLA json report written to") <= 1
         return
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert f"ERROR: {refusal}" in output(result)

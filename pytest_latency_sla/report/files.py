@@ -106,8 +106,13 @@ def write_reports(
     renderers = _renderers()
     written: list[tuple[str, str]] = []
     errors: list[str] = []
+    done: set[tuple[str, str, bool]] = set()
     for target in wanted:
         full = target_path(target, start)
+        once = (target.kind, os.path.realpath(full), target.append)
+        if once in done:  # the same report asked for twice, spelt two ways
+            continue
+        done.add(once)
         try:
             if not target.append:
                 # Never replace a file that is not a report of this plugin.
@@ -174,8 +179,10 @@ def clash(
                 f"the SLA {target.label} would be written to {target.path}, the baseline "
                 "this run compares with (--sla-compare): give the report another path"
             )
-        # (The JSON report and the baseline are the same text: one path may take both.)
-        if other is not None and {other.kind, target.kind} != {"json", "baseline"}:
+        # (The JSON report and the baseline are the same text: one path may take both; one
+        # report asked for twice, spelt two ways, "./r.json" and "r.json", is written once.)
+        same = other is not None and (other.kind, other.append) == (target.kind, target.append)
+        if other is not None and not same and {other.kind, target.kind} != {"json", "baseline"}:
             first, last = (
                 f"{t.label} for $GITHUB_STEP_SUMMARY" if t.append else t.label
                 for t in (other, target)
