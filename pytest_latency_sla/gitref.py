@@ -199,8 +199,9 @@ def check_folder(folder: str | Path) -> str | None:
     is a folder."""
     if Path(folder).is_dir():
         return None
+    what = "a file, not a folder" if Path(folder).exists() else "no such folder"
     return (
-        f"--sla-compare-dir={folder}: no such folder; give a checkout of the base, e.g. "
+        f"--sla-compare-dir={folder}: {what}; give a checkout of the base, e.g. "
         "git worktree add ../base origin/main and --sla-compare-dir=../base"
     )
 

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 import pytest
 from support import FAST
 
-from pytest_latency_sla.gitref import LFS_POINTER, GitRefError, base_model, check_ref
+from pytest_latency_sla.gitref import (
+    LFS_POINTER,
+    GitRefError,
+    base_model,
+    check_folder,
+    check_ref,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -245,6 +251,10 @@ def test_a_base_folder_gives_the_file_at_the_same_relative_path(
     assert base_in_folder("models/new.onnx", base).status == "new"
     with pytest.raises(GitRefError, match=r"--sla-compare-dir=.*: no such folder; .*worktree"):
         base_in_folder("models/m.onnx", tmp_path / "missing")
+    # A trial: a model file given for the folder read "no such folder".
+    said = check_folder(head / "models" / "m.onnx")
+    assert said is not None
+    assert ": a file, not a folder; give a checkout of the base" in said
     elsewhere = tmp_path / "elsewhere.onnx"
     elsewhere.write_bytes(b"x")
     with pytest.raises(GitRefError, match=r"is not under the current directory"):
