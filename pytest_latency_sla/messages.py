@@ -216,7 +216,9 @@ def _sample_longer(sampling: Sampling, cut_by: Cut | None) -> str:
     """How to let sampling go on longer: the marker's max_time= (max_samples= when that
     stopped it), or the timeout that cut it short (a longer max_time would be cut alike)."""
     if sampling.stop_reason == "max_samples":
-        return "raise sla_max_samples (or max_samples= on this marker) to sample longer"
+        need = sampling.needed_calls or 0  # (p99.9 in 2,000 calls could never pass: say so)
+        more = f"{fmt.count(need)} or more" if need > sampling.max_samples else "sample longer"
+        return f"raise sla_max_samples (or max_samples= on this marker) to {more}"
     if cut_by and cut_by.cut and sampling.stop_reason in ("max_time", "time_limit", "unreachable"):
         return f"raise {cut_by.name}, which cut the sampling short"
     if sampling.stop_reason in ("time_limit", "unreachable"):

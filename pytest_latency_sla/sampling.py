@@ -420,7 +420,7 @@ class Sampler:
             if self.decision.outcome is not None:
                 return "decided"
         if full:
-            self.needed_calls = None
+            self._project()  # (how many a verdict needs: the remedy names it)
             return "max_samples"
         if timed_out:
             if self._extend(elapsed):

@@ -897,8 +897,31 @@ def test_verdict_message_inconclusive_at_sample_cap() -> None:
     res = result(Budget(100, "us", 99), Verdict.INCONCLUSIVE, stop_reason="max_samples")
     message = verdict_message(res)
     assert "after 100 calls (sla_max_samples), the samples cannot tell" in message
-    assert "raise sla_max_samples (or max_samples= on this marker)" in message
+    assert "raise sla_max_samples (or max_samples= on this marker) to sample longer" in message
     assert "after 3.00 s" not in message
+    # A trial: p99.9 capped at 2,000 calls, which could never pass, was told only to raise
+    # the cap; the sampler's projection at the cap says how far.
+    capped = result(
+        Budget(100, "us", 99.9),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_samples",
+        max_samples=100,
+        needed_calls=6_157,
+    )
+    assert "raise sla_max_samples (or max_samples= on this marker) to 6,157 or more" in (
+        verdict_message(capped)
+    )
+
+
+def test_the_sampler_stopped_at_its_cap_projects_the_calls_a_verdict_needs() -> None:
+    from pytest_latency_sla.plan import SamplingPlan
+    from pytest_latency_sla.sampling import sample
+
+    plan = SamplingPlan(max_samples=2_000)
+    capped = sample(lambda: None, plan, budget_ns=50_000_000, quantile=0.999)
+    assert capped.stop_reason == "max_samples"
+    assert capped.needed_calls is not None
+    assert 6_151 <= capped.needed_calls < 7_000  # (6,151: none over the budget)
 
 
 def test_verdict_message_out_of_reach_says_how_many_calls_and_which_percentile_fits() -> None:
