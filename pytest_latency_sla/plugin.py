@@ -371,8 +371,12 @@ def _sla_in_a_fixture(item: pytest.Item) -> bool:
 
 
 def _measured_nothing(item: pytest.Item) -> None:
+    node = next((node for node, _ in item.iter_markers_with_node("sla")), item)
+    kind = type(node).__name__.lower()
+    what = kind if kind == "class" else f"{kind}'s pytestmark"  # (a module's, a package's)
+    by = "" if node is item else f" (by its {what}, {node.name})"
     pytest.fail(
-        "marked @pytest.mark.sla but measured nothing: request the `sla` fixture and call "
+        f"marked @pytest.mark.sla{by} but measured nothing: request the `sla` fixture and call "
         "sla.onnx(model) or sla.measure(fn) (or use pytest-benchmark's `benchmark` fixture), "
         f"or remove the marker (in {item.nodeid})",
         pytrace=False,

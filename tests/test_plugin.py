@@ -651,16 +651,41 @@ def test_marked_test_that_measures_nothing_fails(pytester: pytest.Pytester) -> N
             pass
         """
     )
-    result = pytester.runpytest(*FAST)
-    result.assert_outcomes(failed=2)
+    # A trial: a plain test under a module's (or a class's) marker was told to remove
+    # "the marker", and none was on it: the message names where it comes from.
+    pytester.makepyfile(
+        test_marked_above="""
+        import pytest
+
+        pytestmark = pytest.mark.sla(ms=50)
+
+        def test_plain():
+            pass
+
+        @pytest.mark.sla(ms=50)
+        class TestPlain:
+            def test_x(self):
+                pass
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly")
+    result.assert_outcomes(failed=4)
     result.stdout.fnmatch_lines(
         [
+            "marked @pytest.mark.sla (by its module's pytestmark, test_marked_above.py) but "
+            "measured nothing: * (in test_marked_above.py::test_plain)",
+            "marked @pytest.mark.sla (by its class, TestPlain) but measured nothing: * "
+            "(in test_marked_above.py::TestPlain::test_x)",
             "marked @pytest.mark.sla but measured nothing: * "
             "(in test_nothing.py::test_with_fixture)",
             "marked @pytest.mark.sla but measured nothing: * "
             "(in test_nothing.py::test_without_fixture)",
         ]
     )
+    page = (Path(__file__).parent.parent / "docs" / "marker.md").read_text(encoding="utf-8")
+    quoted = "marked @pytest.mark.sla (by its module's pytestmark, {}) but measured nothing"
+    assert quoted.format("test_marked_above.py") in result.stdout.str()
+    assert quoted.format("test_models.py") in " ".join(page.split())
 
 
 def test_measurements_in_a_fixture_are_recorded_once(pytester: pytest.Pytester) -> None:
