@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -162,11 +163,21 @@ class _Task:
 
     job: OnnxJob | CallJob
     timing: Timing
+    #: The test's warning filters (``-W error``, ``filterwarnings`` marks), each pickled
+    #: apart: one whose category cannot be loaded here is left out, not the task.
+    warning_filters: tuple[bytes, ...] = ()
 
     def run(self) -> Reply:
         from .ort import OnnxInputError, ProviderUnavailableError
         from .runner import InProcess, ModelRunError, OnnxJob
 
+        if self.warning_filters:
+            warnings.resetwarnings()
+        for data in self.warning_filters:
+            with contextlib.suppress(Exception):
+                action, message, category, module, line = pickle.loads(data)
+                message, module = (p.pattern if p else "" for p in (message, module))
+                warnings.filterwarnings(action, message, category, module, line, append=True)
         runner = InProcess()
         if not isinstance(self.job, OnnxJob):
             return Done(runner.callable(self.job, self.timing))
@@ -490,5 +501,11 @@ def run_callable(job: CallJob, timing: Timing, timeout: float) -> Measured:
 
 
 def _task(job: OnnxJob | CallJob, timing: Timing) -> _Task:
-    # A progress callback lives in this process; the worker reports none.
-    return _Task(job, replace(timing, progress=None))
+    # A progress callback lives in this process; the worker reports none. The warning
+    # filters in force (pytest's, around the test) apply there as here: under -W error a
+    # warning of the measured code failed its test in-process and passed isolated.
+    filters = []
+    for entry in warnings.filters:
+        with contextlib.suppress(Exception):
+            filters.append(pickle.dumps(entry))
+    return _Task(job, replace(timing, progress=None), tuple(filters))

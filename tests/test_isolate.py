@@ -660,3 +660,30 @@ def test_a_feeds_path_that_is_a_pipe_is_refused_in_the_worker(tmp_path: Path) ->
         f"feeds path {str(fifo)!r} is not a regular file (a device, a pipe or a socket); "
         "pass a folder of input_0.pb"
     )
+
+
+def test_the_tests_warning_filters_apply_in_the_worker(pytester: pytest.Pytester) -> None:
+    # A trial: under -W error::UserWarning a warning of the measured code failed its test
+    # in-process and passed isolated (the worker kept Python's default filters).
+    pytester.makepyfile(
+        test_warns="""
+        import warnings
+
+        import pytest
+
+        def warner():
+            warnings.warn("careful", UserWarning)
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        def test_error(sla):
+            sla.measure(warner)
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        @pytest.mark.filterwarnings("ignore:careful")
+        def test_ignored(sla):
+            sla.measure(warner)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-W", "error::UserWarning", "-p", "no:randomly")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["FAILED test_warns.py::test_error - UserWarning: careful"])
