@@ -374,7 +374,10 @@ def load_sample(
                     stop_reason = "decided"
                     break
                 now = clock()
-                if prefix < count and now - generator.start_ns - generator.offsets[prefix] > (
+                # Read again: this look took a while, and a slow look must not read as a
+                # request stuck (its copies cost another look, holding the GIL).
+                oldest = generator.finished_prefix(prefix)
+                if oldest < count and now - generator.start_ns - generator.offsets[oldest] > (
                     budget_ns
                 ):
                     if judged.steal is not None:

@@ -1252,6 +1252,34 @@ def test_the_schedule_covers_its_time_to_the_first_request_past_it(
     assert list(capped) == list(offsets[:cap])
 
 
+def test_a_slow_look_does_not_read_as_a_stuck_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A look at 3,500/s took up to 17 ms; the first unfinished request, read before it,
+    was then more than the 5 ms budget overdue, and a stuck look (copies of both ledgers,
+    judged again) followed 11 times in a 10 s run, holding the interpreter's lock while
+    the requests waited. Here every look takes 30 ms, and no call takes long."""
+    from pytest_latency_sla import load as load_module
+
+    real_look = load_module.look
+    stuck: list[int] = []
+
+    def slow_look(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.03)  # (the lock is released: the calls finish meanwhile)
+        return real_look(*args, **kwargs)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        stuck.append(1)
+        return real_stuck(*args, **kwargs)
+
+    real_stuck = load_module.stuck_look
+    monkeypatch.setattr(load_module, "look", slow_look)
+    monkeypatch.setattr(load_module, "stuck_look", counted)
+    sampling = load_sample(
+        lambda: None, LoadSpec(rps=500.0), _brief(max_ms=600, load_ms=500), budget_ns=5 * MS
+    )
+    assert sampling.looks >= 3
+    assert stuck == []
+
+
 def test_a_callable_that_stops_returning_fails_at_a_look_not_at_the_time_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
