@@ -43,6 +43,18 @@ def test_truncated_file(tmp_path: Path) -> None:
     assert isinstance(info.value.__cause__, Exception)
 
 
+def test_a_file_whose_size_reads_0_but_holds_bytes_is_not_called_empty() -> None:
+    # A trial: /proc/self/status was "model file ... is empty" (its size reads 0).
+    import os
+
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("no /proc on this platform")
+    with pytest.raises(OnnxInputError) as info:
+        prepare("/proc/self/status")
+    assert "is empty" not in str(info.value)
+    assert "it is text, not an ONNX model" in str(info.value)
+
+
 def test_truncated_bytes() -> None:
     data = model_bytes(scalar_gate_model(64))
     with pytest.raises(OnnxInputError, match="could not load model <bytes sha256:"):

@@ -120,7 +120,11 @@ def _describe_model(model: object) -> tuple[str, bytes | str | None]:
                 f"model file {path!r} {NOT_REGULAR}; pass the path to an .onnx file"
             )
         if os.path.getsize(path) == 0:
-            raise OnnxInputError(f"model file {path!r} is empty; re-export or re-download it")
+            with open(path, "rb") as handle:  # (a /proc file's size reads 0, and it holds bytes)
+                if not handle.read(1):
+                    raise OnnxInputError(
+                        f"model file {path!r} is empty; re-export or re-download it"
+                    )
         return _display_path(path), path
     if isinstance(model, (bytes, bytearray, memoryview)):
         data = bytes(model)
