@@ -332,7 +332,7 @@ def load_sample(
     if steal == "host":
         steal = host_steal() if clock is time.perf_counter_ns else None
     if callable(steal):
-        judged.steal = StealLog(steal)
+        judged.steal = StealLog(steal, clock)
     tolerance = late_tolerance_ns(budget_ns)
     window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
     decision: Decision | None = None

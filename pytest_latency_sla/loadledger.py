@@ -12,6 +12,7 @@ own lost time stands between the requests and a verdict.
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -71,18 +72,21 @@ class StealLog:
     """The host's steal (CPU time a virtual machine's host gave to others, on the CPUs the
     process may use) read at each look: (clock, cumulative steal), both in ns.
 
-    Steal cannot have stretched a request's latency by more than the steal since the run
-    last had no request outstanding (one due and not finished) until the last of those
-    requests ended: a slice taken from a call also delays the requests queued behind it,
-    at a lock or for a thread, whose own spans hold little of it. :meth:`over` bounds the
-    steal within such a span from above with the reads around it (looks are up to a
-    second apart, so a read late in a run covers a second of requests: more is taken off,
-    which only makes a failure harder to claim).
+    A call cannot have been stretched by more than the steal between its start and its
+    end; :meth:`over` bounds that from above with the reads around the span (looks are up
+    to a second apart, so a read late in a run covers a second of calls: more is taken
+    off, which only makes a failure harder to claim). A span that ends after the last
+    read is read for again.
     """
 
-    def __init__(self, read: Callable[[], int] | None = None) -> None:
-        #: Reads the steal so far (ns); :meth:`mark` records it.
+    def __init__(
+        self,
+        read: Callable[[], int] | None = None,
+        clock: Callable[[], int] = time.perf_counter_ns,
+    ) -> None:
+        #: Reads the steal so far (ns); :meth:`mark` records it, at ``clock``'s time.
         self._read = read
+        self._clock = clock
         self._at: list[int] = []
         self._stolen: list[int] = []
 
@@ -107,6 +111,8 @@ class StealLog:
         self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.int64]:
         """An upper bound on the steal within each ``[begin, end]`` (clock ns)."""
+        if self._read is not None and ends.size and (not self._at or ends.max() > self._at[-1]):
+            self.mark(self._clock())  # (a call that ended since the last read)
         if len(self._at) < 2:
             return np.zeros(begins.size, dtype=np.int64)
         at = np.array(self._at, dtype=np.int64)
@@ -128,16 +134,13 @@ class Judged:
     replay: Replay = field(init=False)
     #: The host's steal read at each look (None: not read; nothing is taken off).
     steal: StealLog | None = None
-    #: Since when requests have been outstanding without a break, and until when the
-    #: last of those added ends (clock ns): the span whose steal is taken off.
-    busy: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         self.replay = Replay(self.servers)
 
     def fork(self) -> Judged:
         """A copy to add to, leaving this one as it is (the steal log is shared)."""
-        twin = Judged(self.servers, self.added, self.chunks, steal=self.steal, busy=self.busy)
+        twin = Judged(self.servers, added=self.added, chunks=self.chunks, steal=self.steal)
         twin.replay = self.replay.copy()
         return twin
 
@@ -170,16 +173,8 @@ def add_windows(
         return
     if ledgers is not None:
         latencies = generator.latencies(last)[first:]
-        bounds = judged.replay.extend(
-            offsets[first:last], generator.ended[first:last] - generator.started[first:last]
-        )
-        if judged.steal is not None:
-            # Time the host took from the process's CPUs is not the callable's: off the
-            # lower bounds (the FAIL test's), never off the latencies a pass counts.
-            since, until = _busy_spans(
-                judged, generator.start_ns + offsets[first:last], generator.ended[first:last]
-            )
-            bounds = np.maximum(0, bounds - judged.steal.over(since, until))
+        started, ended = generator.started[first:last], generator.ended[first:last]
+        bounds = judged.replay.extend(offsets[first:last], _own(judged, started, ended))
         windows = offsets[first:last] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1
         begins = np.concatenate(([0], cuts))
@@ -193,18 +188,21 @@ def add_windows(
     judged.added = last
 
 
-def _busy_spans(
-    judged: Judged, due: npt.NDArray[np.int64], ended: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """For each request (in schedule order, all finished): since when requests had been
-    outstanding without a break when it was due, and the latest end of a request up to
-    it; ``judged.busy`` carries both from one look to the next."""
-    since, until = judged.busy
-    ends = np.maximum.accumulate(np.concatenate(([until], ended)))
-    opens = due > ends[:-1]  # nothing was outstanding when it was due
-    starts = np.maximum.accumulate(np.concatenate(([since], np.where(opens, due, since))))
-    judged.busy = (int(starts[-1]), int(ends[-1]))
-    return starts[1:], ends[1:]
+def _own(
+    judged: Judged, started: npt.NDArray[np.int64], ended: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """How long each call took (``ended`` less ``started``; a call not started took
+    nothing), less the host's steal within it: time the host took from the process's
+    CPUs is not the callable's. Off the durations the replay is fed, so off the FAIL
+    test's lower bounds, never off the latencies a pass counts; and as the replay is
+    monotone in its durations, a request it queues behind a stolen call loses that
+    call's stolen time too (off each request's latency instead, a request queued behind
+    a stalled call kept the stall, and one whose span two concurrent calls each lost the
+    same slice in kept it once: a review)."""
+    took = np.where(started > 0, ended - started, 0)
+    if judged.steal is not None:
+        took = took - judged.steal.over(started, np.maximum(started, ended))
+    return np.maximum(0, took)
 
 
 #: Stands for the unknown latency of a request that never finished: over every threshold.
@@ -238,13 +236,10 @@ def add_unfinished(
     if ledgers is not None:
         ended = generator.ended[first:upto].copy()
         started = generator.started[first:upto].copy()
-        ran = np.where(started > 0, stopped_at - started, 0)
-        took = np.where(done, ended - started, ran)
         latencies = np.where(done, ended - due[first:upto], UNKNOWN_NS)
+        # One still running has run until the stop (as add_windows, less the steal).
+        took = _own(judged, started, np.where(done, ended, stopped_at))
         bounds = judged.replay.extend(generator.offsets[first:upto], took)
-        if judged.steal is not None:  # as in add_windows, up to the stop for the unfinished
-            since, until = _busy_spans(judged, due[first:upto], np.where(done, ended, stopped_at))
-            bounds = np.maximum(0, bounds - judged.steal.over(since, until))
         kept = np.where(done, bounds, UNKNOWN_NS)
         windows = generator.offsets[first:upto] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1
