@@ -29,7 +29,7 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .leftovers import LEFTOVER_ENV, START_LOCK, kill_leftovers, kill_with_descendants
 
@@ -163,21 +163,23 @@ class _Task:
 
     job: OnnxJob | CallJob
     timing: Timing
-    #: The test's warning filters (``-W error``, ``filterwarnings`` marks), each pickled
-    #: apart: one whose category cannot be loaded here is left out, not the task.
-    warning_filters: tuple[bytes, ...] = ()
+    #: The test's warning filters that decide an outcome (``error``, ``ignore``: ``-W
+    #: error``, ``filterwarnings`` marks) as (action, message, category's module and
+    #: name, module, line); not pytest's ``always`` ones, which would print every call's
+    #: warning to stderr here (a review: 42,457 lines, and slower calls).
+    warning_filters: tuple[tuple[str, str, str, str, str, int], ...] = ()
 
     def run(self) -> Reply:
         from .ort import OnnxInputError, ProviderUnavailableError
         from .runner import InProcess, ModelRunError, OnnxJob
 
-        if self.warning_filters:
-            warnings.resetwarnings()
-        for data in self.warning_filters:
-            with contextlib.suppress(Exception):
-                action, message, category, module, line = pickle.loads(data)
-                message, module = (p.pattern if p else "" for p in (message, module))
-                warnings.filterwarnings(action, message, category, module, line, append=True)
+        for action, message, home, name, module, line in reversed(self.warning_filters):
+            # A category is taken from its module only when the job's loading imported it:
+            # none is imported for it (a conftest's top-level code would run here).
+            category = getattr(sys.modules.get(home), name, None)
+            if isinstance(category, type) and issubclass(category, Warning):
+                kind: Literal["error", "ignore"] = "error" if action == "error" else "ignore"
+                warnings.filterwarnings(kind, message, category, module, line)
         runner = InProcess()
         if not isinstance(self.job, OnnxJob):
             return Done(runner.callable(self.job, self.timing))
@@ -504,8 +506,14 @@ def _task(job: OnnxJob | CallJob, timing: Timing) -> _Task:
     # A progress callback lives in this process; the worker reports none. The warning
     # filters in force (pytest's, around the test) apply there as here: under -W error a
     # warning of the measured code failed its test in-process and passed isolated.
-    filters = []
-    for entry in warnings.filters:
-        with contextlib.suppress(Exception):
-            filters.append(pickle.dumps(entry))
+    filters = [
+        (action, _pattern(text), kind.__module__, kind.__qualname__, _pattern(module), line)
+        for action, text, kind, module, line in warnings.filters
+        if action in ("error", "ignore") and isinstance(kind, type)
+    ]
     return _Task(job, replace(timing, progress=None), tuple(filters))
+
+
+def _pattern(given: object) -> str:
+    """A warning filter's message or module as text (compiled, or a plain string)."""
+    return str(getattr(given, "pattern", given) or "")

@@ -687,3 +687,47 @@ def test_the_tests_warning_filters_apply_in_the_worker(pytester: pytest.Pytester
     result = pytester.runpytest(*FAST, "-W", "error::UserWarning", "-p", "no:randomly")
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["FAILED test_warns.py::test_error - UserWarning: careful"])
+
+
+def test_only_the_filters_that_decide_an_outcome_reach_the_worker(
+    pytester: pytest.Pytester,
+) -> None:
+    # A review: pytest's `always::DeprecationWarning` sent along printed every call's
+    # warning to stderr in the worker (42,457 lines, and slower calls); and a category
+    # defined in a conftest imported the conftest in the worker to unpickle it.
+    pytester.makeconftest(
+        """
+        import os
+
+        with open("imported.txt", "a") as out:
+            out.write(f"{os.getpid()}\\n")
+
+        class MyWarning(UserWarning):
+            pass
+        """
+    )
+    pytester.makepyfile(
+        test_filters="""
+        import os
+        import warnings
+
+        import pytest
+
+        def record():
+            if not os.path.exists("worker.txt"):
+                with open("worker.txt", "w") as out:
+                    out.write(repr([(f[0], f[2].__name__) for f in warnings.filters]))
+
+        @pytest.mark.sla(ms=50, isolate=True)
+        @pytest.mark.filterwarnings("error::conftest.MyWarning")
+        def test_record(sla):
+            sla.measure(record)
+        """
+    )
+    result = pytester.runpytest(*FAST, "-W", "error::UserWarning")
+    result.assert_outcomes(passed=1)
+    actions = (pytester.path / "worker.txt").read_text()
+    assert "('error', 'UserWarning')" in actions  # -W error::UserWarning
+    assert "('always', 'DeprecationWarning')" not in actions  # pytest's, for its summary
+    pids = (pytester.path / "imported.txt").read_text().split()
+    assert pids == [str(os.getpid())]  # the conftest, in this process only
