@@ -470,24 +470,37 @@ def test_a_report_never_replaces_a_file_that_is_not_a_report(
     assert (pytester.path / target).read_text() == precious
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([f"sla: could not write the SLA * report to {target}: *"])
-    said = "is not a report of pytest-latency-sla" if precious else "is an empty file not named"
+    said = "is not a report of" if precious else "is an empty file named as source or config"
     assert said in output(result)
     assert "so it was left untouched" in output(result)
 
 
-@pytest.mark.parametrize("name", ["r.json", "r.MD", "page.html"])
-def test_a_report_replaces_an_empty_file_named_as_a_report(
-    pytester: pytest.Pytester, name: str
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("r.json", "json"), ("r.MD", "md"), ("tmp.Xq3bZ9kLwA", "json"), ("step_summary_7f3", "md")],
+)
+def test_a_report_replaces_an_empty_file_made_for_it(
+    pytester: pytest.Pytester, name: str, kind: str
 ) -> None:
-    # E.g. one made by mktemp --suffix=.json for the report to fill.
+    # E.g. one made by mktemp, or a CI runner's step summary given as a path (a review).
     pytester.makepyfile(
         "import pytest\n\n@pytest.mark.sla(ms=50)\ndef test_a(sla):\n    sla.measure(int)\n"
     )
     (pytester.path / name).write_text("")
-    kind = {".json": "json", ".md": "md", ".html": "html"}[Path(name).suffix.lower()]
     result = pytester.runpytest(*FAST, f"--sla-report={kind}:{name}")
     result.assert_outcomes(passed=1)
     assert "pytest-latency-sla" in (pytester.path / name).read_text()
+
+
+def test_a_link_to_an_empty_source_file_is_not_replaced(tmp_path: Path) -> None:
+    # A review: the name checked was the link's, and the file written the one it leads to.
+    from pytest_latency_sla.report.files import NotOursError, check_ours
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "r.json").symlink_to(tmp_path / "pkg" / "__init__.py")
+    with pytest.raises(NotOursError, match="named as source or configuration"):
+        check_ours(str(tmp_path / "r.json"))
 
 
 def test_a_report_replaces_its_own_earlier_report(pytester: pytest.Pytester) -> None:

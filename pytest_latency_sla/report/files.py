@@ -287,8 +287,12 @@ _SIGNATURES = (
     ),
 )
 _HEAD_BYTES = 4096
-#: The endings of the names of this plugin's files: an empty file so named may be replaced.
-_REPORT_ENDINGS = (".json", ".md", ".markdown", ".html", ".htm")
+#: Endings of files whose being there, even empty, means something: never replaced.
+_SOURCE_ENDINGS = (
+    *(".py", ".pyi", ".pyx", ".pxd", ".pth", ".ini", ".cfg", ".toml", ".yaml", ".yml"),
+    *(".txt", ".in", ".sh", ".conf", ".env", ".lock", ".typed"),
+)
+_MARKER_FILES = ("py.typed", ".gitkeep", ".nojekyll", "__init__", "makefile", "dockerfile")
 
 
 def check_ours(path: str) -> None:
@@ -298,9 +302,11 @@ def check_ours(path: str) -> None:
     was meant) or a mistyped path must never overwrite a test file or anything else. A
     missing or empty file is fine; anything but a regular file is not (the rename would
     replace ``/dev/null`` with a file, and a pipe would block the read forever). An empty
-    file is replaced only when its name is a report's: an empty ``__init__.py`` or
-    ``pytest.ini`` means something, and one replaced by a report broke the next run's
-    collection (a trial); blank lines are content.
+    file named as source or configuration is not replaced either: an empty
+    ``__init__.py`` or ``pytest.ini`` means something, and one replaced by a report broke
+    the next run's collection (a trial); other empty files are, as ``mktemp`` and a CI
+    runner's step summary make them. Blank lines are content. Through a link, the file
+    it leads to is the one judged.
     """
     try:
         kind = os.stat(path).st_mode
@@ -320,11 +326,12 @@ def check_ours(path: str) -> None:
         return
     except IsADirectoryError:
         raise NotOursError(f"{path} is a folder") from None
-    if not head and not path.lower().endswith(_REPORT_ENDINGS):
+    name = os.path.basename(os.path.realpath(path)).lower()
+    if not head and (name.endswith(_SOURCE_ENDINGS) or name in _MARKER_FILES):
         raise NotOursError(
-            f"{path} is an empty file not named as a report ({', '.join(_REPORT_ENDINGS)}), "
-            "so it was left untouched (an empty file can mean something, as an __init__.py "
-            "does); choose another path (e.g. mktemp --suffix=.json), or delete the file"
+            f"{path} is an empty file named as source or configuration, so it was left "
+            "untouched (an empty file can mean something, as an __init__.py does); choose "
+            "another path, or delete the file"
         )
     if head and not any(signature.match(head) for signature in _SIGNATURES):
         raise NotOursError(
