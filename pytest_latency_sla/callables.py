@@ -119,19 +119,22 @@ def call_problem(fn: object) -> str | None:
     return None
 
 
-def unknown_keywords(method: str, unknown: list[str], known: list[str]) -> str:
+def unknown_keywords(method: str, unknown: list[str], known: list[str], compare: bool) -> str:
     """The sentence for keywords ``method`` does not take, e.g. "sla.onnx() got unknown
-    argument provider= (did you mean providers=?); it takes feeds=, ...": Python's own
-    TypeError names neither the fix nor the arguments there are."""
+    argument provider= (did you mean providers=?; it takes feeds=, ...)": Python's own
+    TypeError names neither the fix nor the arguments there are. ``compare``: for
+    sla.compare(), which takes neither of sla.onnx()'s ``advise=`` and ``sweep=``."""
     import difflib
 
-    hints = [
-        f"did you mean {close[0]}=?"
-        for name in unknown
-        if (close := difflib.get_close_matches(name, known, n=1, cutoff=0.6))
-    ]
+    hints = []
+    for name in unknown:
+        if compare and name in ("advise", "sweep"):
+            hints.append(f"{name}= is for sla.onnx(), not {method}()")
+        elif close := difflib.get_close_matches(name, known, n=1, cutoff=0.75):
+            hints.append(f"{name}=: did you mean {close[0]}=?")
+    plural = "s" if len(unknown) > 1 else ""
     return (
-        f"{method}() got unknown argument {', '.join(f'{name}=' for name in unknown)} "
+        f"{method}() got unknown argument{plural} {', '.join(f'{name}=' for name in unknown)} "
         f"({'; '.join(hints) + '; ' if hints else ''}it takes "
         f"{', '.join(f'{name}=' for name in known)})"
     )

@@ -194,7 +194,7 @@ class SlaFixture:
             from .callables import unknown_keywords
 
             known = ["feeds", "dims", "providers", "session_options", *more]
-            said = unknown_keywords(f"sla.{method}", sorted(unknown), known)
+            said = unknown_keywords(f"sla.{method}", sorted(unknown), known, not more)
             pytest.fail(f"{said} (in {self._nodeid})", pytrace=False)
 
     def _onnx(

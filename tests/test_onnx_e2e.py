@@ -109,20 +109,21 @@ def test_a_misspelt_keyword_fails_its_test_with_the_fix(
 
         @pytest.mark.sla(ms=50)
         def test_compared(sla):
-            sla.compare({"a": "add.onnx"}, feed={}, sesion_options=None)
+            sla.compare({"a": "add.onnx"}, feed={}, sesion_options=None, advise=True)
         """
     )
     result = pytester.runpytest(*FAST)
     result.assert_outcomes(failed=2)
     text = result.stdout.str()
     said = (
-        "sla.onnx() got unknown argument provider= (did you mean providers=?; it takes "
-        "feeds=, dims=, providers=, session_options=, advise=, sweep=) "
+        "sla.onnx() got unknown argument provider= (provider=: did you mean providers=?; it "
+        "takes feeds=, dims=, providers=, session_options=, advise=, sweep=) "
         "(in test_funnel.py::test_funnel_model)"
     )
     assert said in text
     assert (
-        "sla.compare() got unknown argument feed=, sesion_options= (did you mean feeds=?; "
+        "sla.compare() got unknown arguments advise=, feed=, sesion_options= (advise= is "
+        "for sla.onnx(), not sla.compare(); feed=: did you mean feeds=?; sesion_options=: "
         "did you mean session_options=?; it takes feeds=, dims=, providers=, "
         "session_options=) (in test_funnel.py::test_compared)"
     ) in text
