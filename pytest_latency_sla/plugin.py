@@ -372,8 +372,8 @@ def _sla_in_a_fixture(item: pytest.Item) -> bool:
 
 def _measured_nothing(item: pytest.Item) -> None:
     node = next((node for node, _ in item.iter_markers_with_node("sla")), item)
-    kind = type(node).__name__.lower()
-    what = kind if kind == "class" else f"{kind}'s pytestmark"  # (a module's, a package's)
+    kind = "module" if isinstance(node, pytest.Module) else type(node).__name__.lower()
+    what = "class" if isinstance(node, pytest.Class) else f"{kind}'s pytestmark"  # (a TestCase)
     by = "" if node is item else f" (by its {what}, {node.name})"
     pytest.fail(
         f"marked @pytest.mark.sla{by} but measured nothing: request the `sla` fixture and call "

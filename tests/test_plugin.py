@@ -655,6 +655,8 @@ def test_marked_test_that_measures_nothing_fails(pytester: pytest.Pytester) -> N
     # "the marker", and none was on it: the message names where it comes from.
     pytester.makepyfile(
         test_marked_above="""
+        import unittest
+
         import pytest
 
         pytestmark = pytest.mark.sla(ms=50)
@@ -666,16 +668,23 @@ def test_marked_test_that_measures_nothing_fails(pytester: pytest.Pytester) -> N
         class TestPlain:
             def test_x(self):
                 pass
+
+        @pytest.mark.sla(ms=50)
+        class TestCaseOf(unittest.TestCase):  # (a review: "its unittestcase's pytestmark")
+            def test_y(self):
+                pass
         """
     )
     result = pytester.runpytest(*FAST, "-p", "no:randomly")
-    result.assert_outcomes(failed=4)
+    result.assert_outcomes(failed=5)
     result.stdout.fnmatch_lines(
         [
             "marked @pytest.mark.sla (by its module's pytestmark, test_marked_above.py) but "
             "measured nothing: * (in test_marked_above.py::test_plain)",
             "marked @pytest.mark.sla (by its class, TestPlain) but measured nothing: * "
             "(in test_marked_above.py::TestPlain::test_x)",
+            "marked @pytest.mark.sla (by its class, TestCaseOf) but measured nothing: * "
+            "(in test_marked_above.py::TestCaseOf::test_y)",
             "marked @pytest.mark.sla but measured nothing: * "
             "(in test_nothing.py::test_with_fixture)",
             "marked @pytest.mark.sla but measured nothing: * "
