@@ -467,6 +467,8 @@ def load_sample(
             decision = replace(decision, outcome=None, reason="close")
         elif decision.outcome is not None:
             stop_reason = "decided"
+        if decision.outcome is None and stop_reason == "max_samples":
+            needed = project(n)  # (the message names it: raise max_samples to that)
         if decision.outcome is None:
             # Had the generator kept its schedule, would these requests decide? Or was it
             # so often late that its lateness, and the queueing it caused, fill the

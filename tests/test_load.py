@@ -1444,3 +1444,15 @@ def test_the_figures_of_a_run_with_hung_calls_count_them_to_the_stop() -> None:
     generator.done[3], generator.ended[3] = True, stopped_at + 6 * MS  # returned after it
     figures = run_figures(generator, LoadSpec(rps=40.0), (1, stopped_at), (0.0, 1e6), False, 2)
     assert figures.achieved_rps == 0.0  # still one by the stop
+
+
+def test_a_load_run_stopped_at_its_cap_projects_the_requests_a_verdict_needs() -> None:
+    # A review: the load run's stop at max_samples left the figure the message quotes
+    # ("raise sla_max_samples ... to N or more") stale or unset.
+    plan = SamplingPlan(max_samples=1_500, load_time_ns=100 * MS, min_time_ns=MS)
+    capped = load_sample(
+        lambda: None, LoadSpec(rps=2_000.0), plan, budget_ns=1_000 * MS, quantile=0.999
+    )
+    assert capped.stop_reason == "max_samples"
+    assert capped.needed_calls is not None
+    assert 6_151 <= capped.needed_calls < 7_000  # (6,151: none over the budget)
