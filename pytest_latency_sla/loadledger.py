@@ -96,7 +96,7 @@ class StealLog:
             self.record(at_ns, self._read())
 
     def record(self, at_ns: int, stolen_ns: int) -> None:
-        self._at.append(at_ns)
+        self._at.append(max(at_ns, self._at[-1] if self._at else at_ns))  # (kept in order)
         self._stolen.append(max(stolen_ns, self._stolen[-1] if self._stolen else 0))
 
     def share(self, cpus: int) -> float:

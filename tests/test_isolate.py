@@ -687,6 +687,11 @@ def test_the_tests_warning_filters_apply_in_the_worker(pytester: pytest.Pytester
     result = pytester.runpytest(*FAST, "-W", "error::UserWarning", "-p", "no:randomly")
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["FAILED test_warns.py::test_error - UserWarning: careful"])
+    # A filter that shows a warning ahead of an `error` keeps it from raising, there as
+    # here (a review: only error and ignore filters were sent, and the worker raised).
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n    default::UserWarning\n")
+    result = pytester.runpytest(*FAST, "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
 
 
 def test_only_the_filters_that_decide_an_outcome_reach_the_worker(
