@@ -362,7 +362,10 @@ def test_a_renamed_test_whose_model_got_3x_slower_fails_the_gate(
     from support import load_report, output, skip_if_too_busy_to_compare
 
     # A trial: a test renamed in the same pull request that slowed it read "1 new", and
-    # the gate passed. Here the old name's entry is the same model at a third of the time.
+    # the gate passed. Here the old name's entry is the same model at a sixth of the time
+    # it was measured at: 3x slower or more, even when that first run of the model was
+    # measured twice as slow as the second (a CI run: +58%, within a stored baseline's 2x
+    # noise floor, and the gate rightly passed it).
     save(matmul_chain_model(24, 256), pytester.path / "model.onnx")
     pytester.makepyfile(test_model=MODEL_TEST.format(name="test_old"))
     saved = pytester.runpytest(*RENAMED_RUN, "--sla-save=base.json")
@@ -372,9 +375,9 @@ def test_a_renamed_test_whose_model_got_3x_slower_fails_the_gate(
     (old,) = document["results"]
     assert old["nodeid"] == "test_model.py::test_old"
     for field in ("p50_s", "measured_s"):
-        old[field] /= 3
+        old[field] /= 6
     for field in ("p50_interval_s", "interval_s"):
-        old[field] = [bound / 3 for bound in old[field]]
+        old[field] = [bound / 6 for bound in old[field]]
     path.write_text(json.dumps(document), "utf-8")
 
     pytester.makepyfile(test_model=MODEL_TEST.format(name="test_renamed"))
