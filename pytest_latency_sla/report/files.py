@@ -292,7 +292,13 @@ _SOURCE_ENDINGS = (
     *(".py", ".pyi", ".pyx", ".pxd", ".pth", ".ini", ".cfg", ".toml", ".yaml", ".yml"),
     *(".txt", ".in", ".sh", ".conf", ".env", ".lock", ".typed"),
 )
-_MARKER_FILES = ("py.typed", ".gitkeep", ".nojekyll", "__init__", "makefile", "dockerfile")
+_MARKER_FILES = (
+    ".gitkeep",
+    ".nojekyll",
+    "__init__",
+    "makefile",
+    "dockerfile",
+)  # (py.typed: .typed)
 
 
 def check_ours(path: str) -> None:
