@@ -179,16 +179,25 @@ def _op_types(graph: Any) -> set[str]:
 def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], object]:
     """The IO-binding call path: inputs bound once, outputs bound to the session's
     device, ``session.run_with_iobinding``, and the outputs copied back as
-    ``session.run()`` returns them. Raises ``OnnxInputError`` where it does not apply (an
+    ``session.run()`` returns them. On a CUDA session the inputs are copied to its GPU
+    once, as a pipeline that keeps its data there has them: ``session.run()`` copies them
+    from host memory on every call. Raises ``OnnxInputError`` where it does not apply (an
     input type onnxruntime cannot bind)."""
     from .errors import OnnxInputError, _error_detail
 
     try:
+        device = _device_of(session)
         binding = session.io_binding()
         for name, value in feeds.items():
-            binding.bind_cpu_input(name, value)
+            if device is None:
+                binding.bind_cpu_input(name, value)
+            else:
+                binding.bind_ortvalue_input(name, _on_device(value, device))
         for output in session.get_outputs():
-            binding.bind_output(output.name)
+            if device is None:
+                binding.bind_output(output.name)
+            else:
+                binding.bind_output(output.name, *device)
         session.run_with_iobinding(binding)  # once: a path that cannot run is a row now
         binding.copy_outputs_to_cpu()
     except Exception as exc:
@@ -202,3 +211,18 @@ def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], objec
         binding.copy_outputs_to_cpu()
 
     return call
+
+
+def _device_of(session: Any) -> tuple[str, int] | None:
+    """``("cuda", device_id)`` for a session that runs on CUDA, else None (host memory)."""
+    if session.get_providers()[:1] != ["CUDAExecutionProvider"]:
+        return None
+    options = session.get_provider_options().get("CUDAExecutionProvider", {})
+    return ("cuda", int(options.get("device_id", 0)))
+
+
+def _on_device(value: Any, device: tuple[str, int]) -> Any:
+    """``value`` (a numpy array) copied once to ``device``, as an ``OrtValue``."""
+    import onnxruntime as ort
+
+    return ort.OrtValue.ortvalue_from_numpy(value, *device)
