@@ -337,11 +337,117 @@ def test_a_provider_dropped_by_onnxruntime_is_an_error(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(onnxruntime, "InferenceSession", FallingBack)
     model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
+    other = _another_available_provider()
     with pytest.raises(ort.ProviderDroppedError) as info:
-        prepare(model, providers=["AzureExecutionProvider", "CPUExecutionProvider"])
+        prepare(model, providers=[other, "CPUExecutionProvider"])
     message = str(info.value)
-    assert "asked for AzureExecutionProvider" in message
+    assert f"asked for {other}" in message
     assert "with CPUExecutionProvider only" in message
+    assert "see onnxruntime's warnings in the test's output; for CUDA, check that device_id" in (
+        message
+    )
+
+
+@pytest.mark.parametrize(
+    "providers",
+    [
+        ["CPUExecutionProvider", "CPUExecutionProvider"],
+        [("CPUExecutionProvider", {}), "CPUExecutionProvider"],
+    ],
+)
+def test_a_provider_listed_twice(providers: list[Any]) -> None:
+    # It was "could not load model ...: Duplicate provider ... Check that the file is a
+    # complete ONNX model": onnxruntime's refusal blamed on the model.
+    with pytest.raises(OnnxInputError) as info:
+        prepare(identity_model(), providers=providers)
+    message = str(info.value)
+    assert message == (
+        "providers lists CPUExecutionProvider more than once; list each provider once, in "
+        "order of preference, with its options in one (name, options dict) tuple"
+    )
+    page = (Path(__file__).parent.parent / "docs" / "bad-input.md").read_text("utf-8")
+    assert f"`{message.replace('CPU', 'CUDA')}`" in page
+
+
+def _another_available_provider() -> str:
+    """A provider this build has besides the CPU's (Azure on the CPU build; CUDA on a GPU's)."""
+    others = [p for p in onnxruntime.get_available_providers() if p != "CPUExecutionProvider"]
+    if not others:  # pragma: no cover - a build with the CPU provider only
+        pytest.skip("this onnxruntime has no provider besides the CPU's")
+    return str(others[0])
+
+
+#: What onnxruntime-gpu 1.31.1 printed on an H200 for device_id=99 (one GPU there).
+EP_ERROR_DEVICE = """*************** EP Error ***************
+EP Error /onnxruntime_src/onnxruntime/core/providers/cuda/cuda_execution_provider_info.cc:63 \
+static onnxruntime::CUDAExecutionProviderInfo onnxruntime::CUDAExecutionProviderInfo::\
+FromProviderOptions(const onnxruntime::ProviderOptions&) [ONNXRuntimeError] : 1 : FAIL : \
+provider_options_utils.h:187 Parse Failed to parse provider option "device_id": \
+cuda_execution_provider_info.cc:71 operator() Invalid device ID: 99, must be between 0 \
+(inclusive) and 1 (exclusive).
+ when using ['CUDAExecutionProvider']
+Falling back to ['CPUExecutionProvider'] and retrying.
+****************************************
+"""
+
+
+@pytest.mark.parametrize(
+    ("printed", "reason"),
+    [
+        (
+            EP_ERROR_DEVICE,
+            'Parse Failed to parse provider option "device_id": Invalid device ID: 99, must '
+            "be between 0 (inclusive) and 1 (exclusive)",
+        ),
+        (  # onnxruntime's form when the CUDA libraries are missing
+            "EP Error /onnxruntime_src/onnxruntime/core/session/provider_bridge_ort.cc:1539 "
+            "onnxruntime::Provider& onnxruntime::ProviderLibrary::Get() [ONNXRuntimeError] : "
+            "1 : FAIL : Failed to load library libonnxruntime_providers_cuda.so with error: "
+            "libcublasLt.so.12: cannot open shared object file: No such file or directory\n "
+            "when using ['CUDAExecutionProvider']\n",
+            "Failed to load library libonnxruntime_providers_cuda.so with error: "
+            "libcublasLt.so.12: cannot open shared object file: No such file or directory",
+        ),
+        ("some other output\n", None),
+        ("", None),
+    ],
+)
+def test_why_onnxruntime_fell_back(printed: str, reason: str | None) -> None:
+    from pytest_latency_sla.ort.session import fallback_reason
+
+    assert fallback_reason(printed) == reason
+
+
+def test_a_dropped_provider_says_what_onnxruntime_said(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As onnxruntime-gpu does for a device that is not there: it prints why to stdout,
+    # retries on the CPU, and the session reports the CPU only.
+    real = onnxruntime.InferenceSession
+
+    class FallingBack(real):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            print(EP_ERROR_DEVICE, end="")
+            super().__init__(*args, **kwargs)
+
+        def get_providers(self) -> list[str]:
+            return ["CPUExecutionProvider"]
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", FallingBack)
+    model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
+    other = _another_available_provider()
+    with pytest.raises(ort.ProviderDroppedError) as info:
+        prepare(model, providers=[other, "CPUExecutionProvider"])
+    assert str(info.value) == (
+        f"asked for {other}, but onnxruntime created the session with CPUExecutionProvider "
+        f"only: it dropped {other} when the session was created (onnxruntime said: Parse "
+        'Failed to parse provider option "device_id": Invalid device ID: 99, must be between '
+        "0 (inclusive) and 1 (exclusive)). Measuring on another provider would judge the "
+        "wrong thing"
+    )
+    assert "Falling back to ['CPUExecutionProvider']" in capsys.readouterr().out  # kept
+    page = (Path(__file__).parent.parent / "docs" / "bad-input.md").read_text("utf-8")
+    assert f"`{str(info.value).replace(other, 'CUDAExecutionProvider')}`" in page
 
 
 def test_an_unavailable_provider_is_its_own_error_type() -> None:

@@ -6,9 +6,13 @@ calls ``sla.onnx()`` never pays for it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import io
 import os
+import re
+import sys
 import time
 from collections.abc import Mapping as _Mapping
 from dataclasses import dataclass
@@ -214,6 +218,13 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
                 "build that has it (e.g. onnxruntime-gpu for CUDAExecutionProvider) or "
                 "remove it from providers"
             )
+    names = [item[0] if isinstance(item, tuple) else item for item in chosen]
+    twice = sorted({name for name in names if names.count(name) > 1}, key=names.index)
+    if twice:  # onnxruntime's own words blamed the model file ("Duplicate provider")
+        raise OnnxInputError(
+            f"providers lists {', '.join(twice)} more than once; list each provider once, "
+            "in order of preference, with its options in one (name, options dict) tuple"
+        )
     return chosen
 
 
@@ -254,15 +265,51 @@ def _edits(a: str, b: str) -> int:
 
 def _create_session(
     ort: Any, name: str, source: bytes | str, providers: list[Any], session_options: Any
-) -> Any:
+) -> tuple[Any, str | None]:
+    """The session, and why onnxruntime dropped a provider asked for (None: it said not)."""
     names = [p[0] if isinstance(p, tuple) else p for p in providers]
     options = [p[1] if isinstance(p, tuple) else {} for p in providers]
+    printed = io.StringIO()
     try:
-        return ort.InferenceSession(
-            source, sess_options=session_options, providers=names, provider_options=options
-        )
+        # onnxruntime prints why it fell back from a provider ("EP Error ...") to stdout:
+        # read here for the message, and printed again, so nothing of it is lost.
+        with contextlib.redirect_stdout(printed):
+            session = ort.InferenceSession(
+                source, sess_options=session_options, providers=names, provider_options=options
+            )
     except Exception as exc:
         raise OnnxInputError(_explain_load_error(ort.__version__, name, source, exc)) from exc
+    finally:
+        sys.stdout.write(printed.getvalue())
+    return session, fallback_reason(printed.getvalue())
+
+
+#: What onnxruntime prints when a provider fails and it retries with the others.
+_EP_ERROR = re.compile(r"^EP Error (.*?) when using \[", re.DOTALL | re.MULTILINE)
+#: Its C++ locations and the error's prefix, which say nothing to a user.
+_NOISE = re.compile(
+    r"^.*\[ONNXRuntimeError\] : \d+ : \w+ : |\S+\.(?:cc|h|cpp):\d+ |operator\(\) ", re.DOTALL
+)
+
+
+def _why_dropped(reason: str | None) -> str:
+    if reason is not None:
+        return f"onnxruntime said: {reason}"
+    return (
+        "see onnxruntime's warnings in the test's output; for CUDA, check that device_id "
+        "names a GPU this machine has and that the CUDA and cuDNN versions match this "
+        "onnxruntime-gpu build"
+    )
+
+
+def fallback_reason(printed: str) -> str | None:
+    """Why onnxruntime dropped a provider, from what it printed, or None: e.g. 'Invalid
+    device ID: 99, must be between 0 (inclusive) and 1 (exclusive)'."""
+    found = _EP_ERROR.findall(printed)
+    if not found:
+        return None
+    reason = " ".join(_NOISE.sub("", found[-1]).split()).rstrip(".")
+    return reason if len(reason) <= 400 else f"{reason[:380]}..."
 
 
 def prepare(
@@ -297,6 +344,7 @@ def prepare(
         session: Any = described.session
         requested: list[Any] = list(session.get_providers())
         created_ns = 0
+        reason = None
     else:
         requested = _check_providers(ort, providers)
         if session_options is not None and not isinstance(session_options, ort.SessionOptions):
@@ -306,7 +354,7 @@ def prepare(
                 "options.intra_op_num_threads = 1"
             )
         started = time.perf_counter_ns()
-        session = _create_session(ort, name, source, requested, session_options)
+        session, reason = _create_session(ort, name, source, requested, session_options)
         created_ns = time.perf_counter_ns() - started
     inputs = declared_inputs(session)
     given = _check_feeds(inputs, feeds, source if isinstance(source, str) else None)
@@ -354,9 +402,8 @@ def prepare(
         raise ProviderDroppedError(
             f"asked for {', '.join(dropped)}, but onnxruntime created the session with "
             f"{', '.join(actual)} only: it dropped {', '.join(dropped)} when the session was "
-            "created (see onnxruntime's warnings above; for CUDA, check that the CUDA and "
-            "cuDNN versions match this onnxruntime-gpu build). Measuring on another provider "
-            "would judge the wrong thing"
+            f"created ({_why_dropped(reason)}). Measuring on another provider would judge the "
+            "wrong thing"
         )
     options = session.get_session_options()
     subject = Subject(
