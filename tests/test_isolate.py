@@ -662,6 +662,7 @@ def test_a_feeds_path_that_is_a_pipe_is_refused_in_the_worker(tmp_path: Path) ->
     )
 
 
+@pytest.mark.usefixtures("not_an_xdist_worker")  # -W error: its warning
 def test_the_tests_warning_filters_apply_in_the_worker(pytester: pytest.Pytester) -> None:
     # A trial: under -W error::UserWarning a warning of the measured code failed its test
     # in-process and passed isolated (the worker kept Python's default filters).
@@ -694,6 +695,7 @@ def test_the_tests_warning_filters_apply_in_the_worker(pytester: pytest.Pytester
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.usefixtures("not_an_xdist_worker")  # -W error: its warning
 def test_only_the_filters_that_decide_an_outcome_reach_the_worker(
     pytester: pytest.Pytester,
 ) -> None:
