@@ -56,6 +56,12 @@ def _versions() -> str:
     names = ("pytest", "onnxruntime", "numpy", "pytest-benchmark")
     found = []
     for name in names:
+        if name == "onnxruntime":  # the one imported: onnxruntime-gpu is another package
+            with contextlib.suppress(ImportError):
+                import onnxruntime
+
+                found.append(f"onnxruntime {onnxruntime.__version__}")
+            continue
         with contextlib.suppress(metadata.PackageNotFoundError):
             found.append(f"{name} {metadata.version(name)}")
     return ", ".join(found)
