@@ -159,3 +159,11 @@ def given(value: object, limit: int = GIVEN_MAX) -> str:
     if len(text) > limit:
         return f"{text[: max(1, limit - 20)]}... ({len(text):,} characters)"
     return text
+
+
+def round_up(seconds: float) -> str:
+    """A number of seconds to suggest: 2 significant figures, up."""
+    if seconds <= 10:
+        return f"{math.ceil(seconds):g}"
+    step = 10 ** (math.floor(math.log10(seconds)) - 1)
+    return f"{math.ceil(seconds / step) * step:g}"

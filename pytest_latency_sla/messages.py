@@ -303,7 +303,7 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
                 f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit}){lower[2]}"
             )
         return text
-    suggested = _round_up(min(seconds * 1.2, MAX_SECONDS))  # (an hour at most)
+    suggested = fmt.round_up(min(seconds * 1.2, MAX_SECONDS))  # (an hour at most)
     text = (
         f"{label} needs about {fmt.count(needed)} {unit}: about {fmt.duration(seconds)} at "
         f"{pace}; set max_time={suggested}"
@@ -318,7 +318,7 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     # test besides the sampling: limits.timeout_for, the inverse of limits.fit's cut.
     before = ISOLATED_START_S if result.subject.isolated else 0.0
     warmup = sampling.warmup_ns / 1e9  # (as long as sla_warmup_time, when that is longer)
-    timeout = _round_up(timeout_for(float(suggested), before, warmup_s=warmup))
+    timeout = fmt.round_up(timeout_for(float(suggested), before, warmup_s=warmup))
     by = cut_by.name if cut_by else ""
     if result.subject.isolated and not by.startswith("the isolated worker"):
         text += f" and sla_timeout above {timeout} (it is isolated)"
@@ -326,7 +326,7 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
         # Its time is shared with what follows the measurement in the same call. One
         # that did not cut this run may still cut the next, longer one.
         # (The time the test had spent before the measurement counts too.)
-        whole = _round_up(
+        whole = fmt.round_up(
             cut_by.spent_s + timeout_for(float(suggested), before, cut_by.phases, warmup)
         )
         if by and (cut_by.cut or float(whole) > cut_by.timeout_s):
@@ -337,13 +337,9 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
 
 
 def _or_last(remedies: list[str]) -> str:
-    """``[a, b, c]`` as ``a, b, or c``: a list of remedies, each of which may hold commas
-    of its own ("raise X, which cut the sampling short")."""
-    return (
-        ", ".join(remedies[:-1]) + f", or {remedies[-1]}"
-        if len(remedies) > 1
-        else "".join(remedies)
-    )
+    """``[a, b, c]`` as ``a, b, or c`` (a remedy may hold commas of its own)."""
+    *rest, last = remedies or [""]
+    return f"{', '.join(rest)}, or {last}" if rest else last
 
 
 _NEVER = (  # said of requests under load that never finished, after their number
@@ -352,14 +348,6 @@ _NEVER = (  # said of requests under load that never finished, after their numbe
 )
 #: Said of the calls a verdict needs when they would take more than max_time= may be.
 _TOO_LONG = "longer than sampling may take"
-
-
-def _round_up(seconds: float) -> str:
-    """A number of seconds to suggest: 2 significant figures, up."""
-    if seconds <= 10:
-        return f"{math.ceil(seconds):g}"
-    step = 10 ** (math.floor(math.log10(seconds)) - 1)
-    return f"{math.ceil(seconds / step) * step:g}"
 
 
 #: Percentiles suggested instead of a judged one that needs too many calls.
@@ -400,7 +388,7 @@ def _lower_percentile(result: SlaResult, seconds_per: float) -> tuple[float, int
         calls = math.ceil(need * d)
         seconds = calls * seconds_per * 1.2
         more = sampling.max_time_ns > 0 and seconds > sampling.max_time_ns / 1e9
-        found.append((q, calls, f" with max_time={_round_up(seconds)}" if more else ""))
+        found.append((q, calls, f" with max_time={fmt.round_up(seconds)}" if more else ""))
         if seconds <= reach:
             return found[-1]
     return found[0] if found else None
