@@ -268,20 +268,34 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     if budget is None:
         return ""
     label = pct_label(budget.percentile)
-    if sampling.stop_reason == "max_samples":
-        return _sample_longer(sampling, cut_by)
     needed = sampling.needed_calls
     per_call = result.mean
+    load = sampling.load
+    rate = load.target_rps if load is not None and load.target_rps else 0.0
+    if sampling.stop_reason == "max_samples":
+        text = _sample_longer(sampling, cut_by)
+        seconds = (needed or 0) / rate if rate else (needed or 0) * per_call
+        if (needed or 0) > sampling.max_samples and seconds > sampling.limit_ns / 1e9 > 0:
+            # More calls alone would stop at the time limit instead: say that too.
+            unit = "requests" if rate else "calls"
+            took = f"{fmt.count(needed or 0)} {unit} take about {fmt.duration(seconds)}"
+            from .load import MAX_TIME_LIMIT_S
+
+            if seconds * 1.2 > MAX_TIME_LIMIT_S:
+                return f"{text}; but {took}, {_TOO_LONG}: give the budget room"
+            limit = fmt.duration(sampling.limit_ns / 1e9)
+            text += f", and time_limit= (sla_time_limit, {limit}) to "
+            text += f"{fmt.round_up(seconds * 1.2)} or more: {took}"
+        return text
     if needed is None or per_call <= 0:
         return (
             f"{label} shows no verdict in sight at this margin: give the budget room, make "
             "the model faster, or raise max_time= on this marker (sla_max_time) to sample "
             "longer"
         )
-    load = sampling.load
-    if load is not None and load.target_rps:
-        seconds = needed / load.target_rps
-        pace = f"{fmt.rate(load.target_rps)}"
+    if rate:
+        seconds = needed / rate
+        pace = f"{fmt.rate(rate)}"
         unit = "requests"
     else:
         seconds = needed * per_call

@@ -913,6 +913,33 @@ def test_verdict_message_inconclusive_at_sample_cap() -> None:
     )
 
 
+def test_the_calls_past_the_cap_that_need_more_time_say_so() -> None:
+    # A review: "raise sla_max_samples to N or more" where N calls would not fit in the
+    # time limit either: raising the cap alone would stop at the limit instead.
+    def capped(needed: int) -> str:
+        return verdict_message(
+            result(
+                Budget(100, "us", 99.9),
+                Verdict.INCONCLUSIVE,
+                stop_reason="max_samples",
+                max_samples=100,
+                needed_calls=needed,
+                limit_ns=60 * 10**9,
+            )
+        )
+
+    assert "to 6,157 or more; or set sla_inconclusive" in capped(6_157)  # 0.3 s: it fits
+    assert (
+        "raise sla_max_samples (or max_samples= on this marker) to 2,000,000 or more, and "
+        "time_limit= (sla_time_limit, 60.0 s) to 130 or more: 2,000,000 calls take about 101 s"
+    ) in capped(2_000_000)
+    assert "and time_limit= (sla_time_limit, 60.0 s) to 37000 or more" in capped(600_000_000)
+    assert (
+        "to 2,000,000,000 or more; but 2,000,000,000 calls take about 101,000 s, longer than "
+        "sampling may take: give the budget room"
+    ) in capped(2_000_000_000)
+
+
 def test_the_sampler_stopped_at_its_cap_projects_the_calls_a_verdict_needs() -> None:
     from pytest_latency_sla.plan import SamplingPlan
     from pytest_latency_sla.sampling import sample
