@@ -329,13 +329,7 @@ def test_session_with_providers_or_options(kwargs: dict[str, Any]) -> None:
 def test_a_provider_dropped_by_onnxruntime_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # onnxruntime falls back to CPU with only a warning when, say, CUDA fails to start; the
     # adapter must not then time the wrong provider. Simulate the fallback.
-    real = onnxruntime.InferenceSession
-
-    class FallingBack(real):  # type: ignore[misc,valid-type]
-        def get_providers(self) -> list[str]:
-            return ["CPUExecutionProvider"]
-
-    monkeypatch.setattr(onnxruntime, "InferenceSession", FallingBack)
+    _falling_back(monkeypatch, printed="")
     model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
     other = _another_available_provider()
     with pytest.raises(ort.ProviderDroppedError) as info:
@@ -367,6 +361,21 @@ def test_a_provider_listed_twice(providers: list[Any]) -> None:
     )
     page = (Path(__file__).parent.parent / "docs" / "bad-input.md").read_text("utf-8")
     assert f"`{message.replace('CPU', 'CUDA')}`" in page
+
+
+def _falling_back(monkeypatch: pytest.MonkeyPatch, printed: str) -> None:
+    """onnxruntime's InferenceSession as when it drops every provider but the CPU's: it
+    prints ``printed`` (its EP Error) and makes the session on the CPU alone. The
+    providers asked for are never tried (on a GPU build one would really be: a run on an
+    H200 printed TensorRT's missing libraries)."""
+    real = onnxruntime.InferenceSession
+
+    class FallingBack(real):  # type: ignore[misc,valid-type]
+        def __init__(self, model: Any, sess_options: Any = None, **_: Any) -> None:
+            print(printed, end="")
+            super().__init__(model, sess_options, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", FallingBack)
 
 
 def _another_available_provider() -> str:
@@ -423,17 +432,7 @@ def test_a_dropped_provider_says_what_onnxruntime_said(
 ) -> None:
     # As onnxruntime-gpu does for a device that is not there: it prints why to stdout,
     # retries on the CPU, and the session reports the CPU only.
-    real = onnxruntime.InferenceSession
-
-    class FallingBack(real):  # type: ignore[misc,valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            print(EP_ERROR_DEVICE, end="")
-            super().__init__(*args, **kwargs)
-
-        def get_providers(self) -> list[str]:
-            return ["CPUExecutionProvider"]
-
-    monkeypatch.setattr(onnxruntime, "InferenceSession", FallingBack)
+    _falling_back(monkeypatch, printed=EP_ERROR_DEVICE)
     model = model_bytes(identity_model(TensorProto.FLOAT, [1, 4]))
     other = _another_available_provider()
     with pytest.raises(ort.ProviderDroppedError) as info:
