@@ -343,7 +343,7 @@ def load_sample(
     next_progress = PROGRESS_AFTER_NS
     stuck_at: int | None = None  # when a look decided on requests that never finished
     unfinished = 0
-    generator.start()
+    generator.start(warm_s=JOIN_TIMEOUT_S)  # each thread's first call, untimed
     if judged.steal is not None:
         judged.steal.mark(generator.start_ns)
     try:
@@ -438,9 +438,15 @@ def load_sample(
         # Calls still in flight get a twentieth of the time limit to return, within the
         # tenth that a timeout's cut keeps (limits.fit): a hung call never outlasts it.
         generator.stop(min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20)))
-    first, at = warm.warmup_calls + 2, spec.rps  # request 0's call (the cold call is 1)
+    # Request 0's call: after the cold call (1), the warm-up and each thread's first call.
+    first, at = warm.warmup_calls + 2 + spec.concurrency, spec.rps
     raise_error(
-        generator, lambda i: f"call {first + i:,}, request {i + 1:,} of the load at {at:g}/s"
+        generator,
+        lambda i: (
+            f"call {first + i:,}, request {i + 1:,} of the load at {at:g}/s"
+            if i >= 0
+            else f"a load thread's first call, untimed, before the load at {at:g}/s"
+        ),
     )
     duration = clock() - generator.start_ns
     if stop_reason != "decided":

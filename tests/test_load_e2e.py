@@ -244,8 +244,8 @@ def test_what_the_callable_raises_under_load_shows_the_test_and_the_callable(
             ">       sla.measure(under_load)",
             '>           raise KeyError("only under load")',
             "E           KeyError: 'only under load'",
-            "E           sla.measure(): test_loaded.under_load raised this on call *, request 1 "
-            "of the load at 200/s (in test_loaded.py::test_loaded)",
+            "E           sla.measure(): test_loaded.under_load raised this on a load thread's "
+            "first call, untimed, before the load at 200/s (in test_loaded.py::test_loaded)",
         ]
     )
 
