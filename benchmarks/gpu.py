@@ -3,8 +3,9 @@
     python benchmarks/gpu.py [--only NAME,...] [--seconds 3]
 
 Needs onnxruntime-gpu and a GPU; CI has neither, so it is run by hand on a GPU machine
-(results in docs/performance.md). Models: an MLP made in code (8 MatMuls of 1024 x 1024)
-and the ``light_*`` ImageNet models that ship inside the installed ``onnx`` package.
+(results in docs/performance.md). Models: the README's 48-parameter funnel model, an MLP
+made in code (8 MatMuls of 1024 x 1024) and the ``light_*`` ImageNet models that ship
+inside the installed ``onnx`` package.
 
 For each model, side by side in one run:
 
@@ -58,6 +59,8 @@ def locate(names: list[str], work: Path) -> dict[str, str]:
     for name in names:
         if name == "mlp":
             found[name] = str(save(matmul_chain_model(8, width=1024), work / "mlp.onnx"))
+        elif name == "funnel":  # the README's 48-parameter model
+            found[name] = str(Path(__file__).resolve().parents[1] / "examples/funnel/funnel.onnx")
         else:
             found[name] = str(light / f"{LIGHT[name]}.onnx")
     return found
@@ -154,7 +157,7 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="only these models (mlp,resnet50,...)")
     parser.add_argument("--seconds", type=float, default=3.0, help="hand loop per path (3)")
     args = parser.parse_args()
-    names = ["mlp", *LIGHT] if not args.only else args.only.split(",")
+    names = ["funnel", "mlp", *LIGHT] if not args.only else args.only.split(",")
     _common.header(f"{len(names)} models on {CUDA}, hand loops beside the plugin")
     models = locate(names, Path(tempfile.mkdtemp(prefix="sla-gpu-models-")))
     wrong = []

@@ -182,3 +182,25 @@ def test_cuda_under_load_and_xdist(pytester: pytest.Pytester, gpu_model: Path) -
     print(output(result))
     result.assert_outcomes(passed=3)
     assert_no_internal_error(result)
+
+
+def test_cuda_cold_start(pytester: pytest.Pytester, gpu_model: Path) -> None:
+    # Fresh processes: creating a CUDA session (the context, the kernels) and its first
+    # call; a budget of a minute holds it, and the figures are recorded.
+    pytester.makepyfile(
+        test_gpu=f"""
+        import pytest
+
+        @pytest.mark.sla(ms=100, cold_ms=60_000)
+        def test_cold(sla):
+            sla.onnx("mlp.onnx", providers=["{CUDA}"])
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:sla.json", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    assert_no_internal_error(result)
+    (record,) = load_report(pytester.path / "sla.json")["results"]
+    cold = record["cold"]
+    print({key: cold[key] for key in ("session_s", "first_call_s", "after_idle_s")})
+    assert cold["verdict"] == "pass"
+    assert cold["runs"] >= 1
