@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .load import ConcurrentCallError, LoadError, late_tolerance_ns, raise_error
-from .loadgen import JOIN_TIMEOUT_S, Generator, cores, schedule
+from .loadgen import Generator, cores, schedule
 from .loadspec import Capacity, CapacityStep, LoadStats
 from .machine import cpu_split
 from .stats import percentile_ns
@@ -168,7 +168,7 @@ def run_step(
     allowed = (1.0 - quantile) * count
     before = split() if split is not None else None
     began = time.monotonic_ns()
-    generator.start(warm_s=JOIN_TIMEOUT_S)  # each thread's first call, untimed
+    generator.start(warm_s=max(0.1, duration / 1e9 / 6))  # each thread's first call
     now = generator.start_ns
     try:
         end = generator.start_ns + int(generator.offsets[-1])

@@ -343,7 +343,10 @@ def load_sample(
     next_progress = PROGRESS_AFTER_NS
     stuck_at: int | None = None  # when a look decided on requests that never finished
     unfinished = 0
-    generator.start(warm_s=JOIN_TIMEOUT_S)  # each thread's first call, untimed
+    # A twentieth of the time limit for the threads' first calls, and one for the calls
+    # in flight at the stop: within the tenth that a timeout's cut keeps (limits.fit).
+    hold_s = min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20))
+    generator.start(warm_s=hold_s)  # each thread's first call, untimed
     if judged.steal is not None:
         judged.steal.mark(generator.start_ns)
     try:
@@ -435,18 +438,14 @@ def load_sample(
                 progress(Progress(elapsed, n, needed, elapsed / n, rate=spec.rps))
     finally:
         stopped_at = clock() if stuck_at is None else stuck_at
-        # Calls still in flight get a twentieth of the time limit to return, within the
-        # tenth that a timeout's cut keeps (limits.fit): a hung call never outlasts it.
-        generator.stop(min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20)))
-    # Request 0's call: after the cold call (1), the warm-up and each thread's first call.
-    first, at = warm.warmup_calls + 2 + spec.concurrency, spec.rps
+        generator.stop(hold_s)  # a hung call never outlasts it
+    # Request 0's call: after the cold call (1), the warmup and the threads' first calls.
+    first, at = warm.warmup_calls + 2 + generator.warm_calls, spec.rps
+    before = f"a load thread's first call, untimed, before the load at {at:g}/s"
+    of_load = f"of the load at {at:g}/s"
     raise_error(
         generator,
-        lambda i: (
-            f"call {first + i:,}, request {i + 1:,} of the load at {at:g}/s"
-            if i >= 0
-            else f"a load thread's first call, untimed, before the load at {at:g}/s"
-        ),
+        lambda i: f"call {first + i:,}, request {i + 1:,} {of_load}" if i >= 0 else before,
     )
     duration = clock() - generator.start_ns
     if stop_reason != "decided":
@@ -463,6 +462,8 @@ def load_sample(
         raise StalledError(
             f"no request finished in {_duration(duration / 1e9)}: the callable never returned"
         )
+    if generator.warm_stuck:  # a thread the run went without: no verdict on the rest
+        raise StalledError(f"{before} had not returned when the run stopped")
     late_share = float((generator.lateness(n) > tolerance).mean())
     behind = False
     if stop_reason != "decided" and ledgers is not None and budget_ns is not None:

@@ -147,56 +147,87 @@ class Generator:
         self._stop = threading.Event()
         self._go = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._warm = False
+        self._warm_until = 0.0  # (time.monotonic(); 0: no warm calls)
+        self._warm_lock = threading.Lock()
         self._warmed = [threading.Event() for _ in range(concurrency)]
         self._warm_spans = [[0, 0] for _ in range(concurrency)]  # (start, end) clock ns
 
     def start(self, warm_s: float = 0.0) -> None:
         """Start the pool, then issue from :attr:`start_ns` on. With ``warm_s``, each
-        thread first makes one untimed call, waited for up to ``warm_s`` in all: a call's
-        first run on a new thread can carry one-off set-up (onnxruntime's CUDA provider
-        makes each thread's cuBLAS and cuDNN handles then: a p99 of 24 ms where calls took
-        0.3 ms), which a server's long-lived threads pay once, not in their latency. A
-        thread still in its warm call joins when it returns; one that raised stops the run
-        (:attr:`error`, at request -1)."""
-        self._warm = warm_s > 0
+        thread first makes one untimed call, one thread at a time (a burst of first calls
+        at once is no load the run asked for), for up to ``warm_s`` in all: a call's first
+        run on a new thread can carry one-off set-up (onnxruntime's CUDA provider makes
+        each thread's cuBLAS and cuDNN handles then: a p99 of 24 ms where calls took
+        0.3 ms), which a server's long-lived threads pay once, not in their latency.
+        Threads whose turn has not come by then make none; one whose warm call is still
+        running joins when it returns (:attr:`warm_stuck`: never did). One that raised
+        stops the run (:attr:`error`, at request -1)."""
+        self._warm_until = time.monotonic() + warm_s if warm_s > 0 else 0.0
         for k in range(self.concurrency):
             thread = threading.Thread(
                 target=self._work, args=(k,), name=f"sla-load-{k}", daemon=True
             )
             thread.start()
             self._threads.append(thread)
-        deadline = time.monotonic() + warm_s
-        for event in self._warmed if self._warm else ():
-            if not event.wait(max(0.0, deadline - time.monotonic())) or self._stop.is_set():
+        for event in self._warmed if warm_s > 0 else ():
+            left = self._warm_until - time.monotonic()
+            if not event.wait(max(0.0, left)) or self._stop.is_set():
                 break
         self.start_ns = self.clock()
         self._go.set()
 
+    @property
+    def warm_calls(self) -> int:
+        """How many threads made their warm call (or are making it)."""
+        return sum(1 for began, _ in self._warm_spans if began > 0)
+
+    @property
+    def warm_stuck(self) -> bool:
+        """Whether a thread's warm call started and has not returned."""
+        return any(began > 0 and ended == 0 for began, ended in self._warm_spans)
+
     def _warm_up(self, k: int) -> bool:
-        """Thread ``k``'s warm call; False when it raised (the run stops)."""
+        """Thread ``k``'s warm call, in its turn; False when it raised (the run stops)."""
         __tracebackhide__ = True
-        spans, clock = self._warm_spans, self.clock
-        t0 = spans[k][0] = clock()
+        try:
+            left = self._warm_until - time.monotonic()
+            if left <= 0 or not self._warm_lock.acquire(timeout=left):
+                return True  # no time left for it: its first request is its first call
+            try:
+                if time.monotonic() >= self._warm_until or self._stop.is_set():
+                    return True
+                return self._warm_call(k)
+            finally:
+                self._warm_lock.release()
+        finally:
+            self._warmed[k].set()
+
+    def _warm_call(self, k: int) -> bool:
+        __tracebackhide__ = True
+        span, clock = self._warm_spans[k], self.clock
+        t0 = span[0] = clock()
         try:
             self.call()
         except BaseException as exc:
             if self.error is None:
-                # As in the run: the others' warm calls whose time overlapped this one's.
-                raised = clock()
-                self.error_others = sum(
-                    1
-                    for j, (began, ended) in enumerate(spans)
-                    if j != k and 0 < began <= raised and (ended == 0 or ended >= t0)
-                )
+                raised = clock()  # (one that outlasted the wait overlaps the run's calls)
+                self.error_others = self._overlapping(t0, raised) - 1  # (itself)
                 self.error_request = -1
                 self.error = exc
             self._stop.set()
             return False
         finally:
-            spans[k][1] = clock()
-            self._warmed[k].set()
+            span[1] = clock()
         return True
+
+    def _overlapping(self, t0: int, raised: int) -> int:
+        """Calls of the run, and warm calls, whose time overlapped ``[t0, raised]``: one
+        that ended between a call's start and its raise (its thread lost its CPU
+        meanwhile) still ran at once with it."""
+        started, ended, done = self.started, self.ended, self.done
+        overlapped = (started > 0) & (started <= raised) & (~done | (ended >= t0))
+        warm = sum(1 for b, e in self._warm_spans if 0 < b <= raised and (e == 0 or e >= t0))
+        return int(overlapped.sum()) + warm
 
     def stop(self, join_s: float = JOIN_TIMEOUT_S) -> None:
         """Issue nothing more; wait for the calls in flight (up to ``join_s``)."""
@@ -217,7 +248,7 @@ class Generator:
     def _work(self, k: int) -> None:
         __tracebackhide__ = True  # what ``call`` raised shows the test's line, then the call
         fine_wakeups()
-        if self._warm and not self._warm_up(k):
+        if self._warm_until and not self._warm_up(k):
             return
         self._go.wait()
         clock, call, stop = self.clock, self.call, self._stop
@@ -251,12 +282,8 @@ class Generator:
                 call()
             except BaseException as exc:
                 if self.error is None:
-                    # Every call whose time overlapped this one's, running or not: one
-                    # that ended between this call's start and its raise (this thread
-                    # lost its CPU meanwhile) still ran at once with it.
-                    raised = clock()
-                    overlapped = (started > 0) & (started <= raised) & (~done | (ended >= t0))
-                    self.error_others = max(0, int(overlapped.sum()) - 1)
+                    # Every call whose time overlapped this one's, running or not.
+                    self.error_others = max(0, self._overlapping(t0, clock()) - 1)
                     self.error_request = i
                     self.error = exc
                 stop.set()
