@@ -273,20 +273,20 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     load = sampling.load
     rate = load.target_rps if load is not None and load.target_rps else 0.0
     if sampling.stop_reason == "max_samples":
-        text = _sample_longer(sampling, cut_by)
-        seconds = (needed or 0) / rate if rate else (needed or 0) * per_call
-        if (needed or 0) > sampling.max_samples and seconds > sampling.limit_ns / 1e9 > 0:
-            # More calls alone would stop at the time limit instead: say that too.
-            unit = "requests" if rate else "calls"
-            took = f"{fmt.count(needed or 0)} {unit} take about {fmt.duration(seconds)}"
-            from .load import MAX_TIME_LIMIT_S
-
-            if seconds * 1.2 > MAX_TIME_LIMIT_S:
-                return f"{text}; but {took}, {_TOO_LONG}: give the budget room"
-            limit = fmt.duration(sampling.limit_ns / 1e9)
-            text += f", and time_limit= (sla_time_limit, {limit}) to "
-            text += f"{fmt.round_up(seconds * 1.2)} or more: {took}"
-        return text
+        text, want = _sample_longer(sampling, cut_by), needed or 0
+        seconds, limit = want / rate if rate else want * per_call, sampling.limit_ns / 1e9
+        if want <= sampling.max_samples or not 0 < limit < seconds:  # they fit in time
+            return text
+        took = f"{fmt.count(want)} {'requests' if rate else 'calls'} take about "
+        took += f"{fmt.duration(seconds)}"
+        suggested = fmt.round_up(seconds * 1.2)
+        if float(suggested) > MAX_SECONDS:  # (as max_time= below: an hour at most)
+            return f"{text}; but {took}, {_TOO_LONG}: give the budget room"
+        may = f"sampling may take {fmt.duration(limit)}"
+        if cut_by and (cut_by.cut or cut_by.limit_by):  # not time_limit= that set it
+            by = cut_by.name if cut_by.cut else cut_by.limit_by
+            return f"{text}, and raise {by}, under which {may}: {took}"
+        return f"{text}, and time_limit= to {suggested} or more ({may} now): {took}"
     if needed is None or per_call <= 0:
         return (
             f"{label} shows no verdict in sight at this margin: give the budget room, make "

@@ -931,13 +931,31 @@ def test_the_calls_past_the_cap_that_need_more_time_say_so() -> None:
     assert "to 6,157 or more; or set sla_inconclusive" in capped(6_157)  # 0.3 s: it fits
     assert (
         "raise sla_max_samples (or max_samples= on this marker) to 2,000,000 or more, and "
-        "time_limit= (sla_time_limit, 60.0 s) to 130 or more: 2,000,000 calls take about 101 s"
+        "time_limit= to 130 or more (sampling may take 60.0 s now): 2,000,000 calls take "
+        "about 101 s"
     ) in capped(2_000_000)
-    assert "and time_limit= (sla_time_limit, 60.0 s) to 37000 or more" in capped(600_000_000)
+    assert "and time_limit= to 3600 or more (sampling" in capped(59_000_000)  # (3,580 s)
+    # A review: past the hour (the most max_time= may be, and past sla_run_time's default
+    # half hour), and rounded up past the most time_limit= may be (87,000 > 86,400).
+    for too_many in (60_000_000, 1_422_442_244):
+        assert f"to {too_many:,} or more; but {too_many:,} calls take about " in capped(too_many)
+        assert "longer than sampling may take: give the budget room" in capped(too_many)
+    # A review: where a timeout set the time sampling may take, time_limit= is no remedy.
+    from pytest_latency_sla.limits import Cut
+
+    cut = Cut("pytest-timeout's 90 s timeout", cut=True, timeout_s=90.0)
+    res = result(
+        Budget(100, "us", 99.9),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_samples",
+        max_samples=100,
+        needed_calls=2_000_000,
+        limit_ns=60 * 10**9,
+    )
     assert (
-        "to 2,000,000,000 or more; but 2,000,000,000 calls take about 101,000 s, longer than "
-        "sampling may take: give the budget room"
-    ) in capped(2_000_000_000)
+        "to 2,000,000 or more, and raise pytest-timeout's 90 s timeout, under which "
+        "sampling may take 60.0 s: 2,000,000 calls take about 101 s"
+    ) in verdict_message(res, cut_by=cut)
 
 
 def test_the_sampler_stopped_at_its_cap_projects_the_calls_a_verdict_needs() -> None:
