@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +362,31 @@ def test_a_provider_listed_twice(providers: list[Any]) -> None:
     )
     page = (Path(__file__).parent.parent / "docs" / "bad-input.md").read_text("utf-8")
     assert f"`{message.replace('CPU', 'CUDA')}`" in page
+
+
+def test_what_other_threads_print_meanwhile_passes_and_is_not_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A review: contextlib.redirect_stdout swaps sys.stdout for every thread, held others'
+    # output back, and an overlapping swap by another thread left it on the plugin's buffer.
+    import threading
+
+    real = onnxruntime.InferenceSession
+
+    class Busy(real):  # type: ignore[misc,valid-type]
+        def __init__(self, model: Any, sess_options: Any = None, **_: Any) -> None:
+            other = threading.Thread(target=print, args=("EP Error other when using [x]",))
+            other.start()
+            other.join()
+            super().__init__(model, sess_options, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", Busy)
+    before = sys.stdout
+    with pytest.raises(ort.ProviderDroppedError) as info:
+        prepare(identity_model(), providers=[_another_available_provider(), "CPUExecutionProvider"])
+    assert "onnxruntime said" not in str(info.value)  # another thread's words, not read
+    assert "EP Error other" in capsys.readouterr().out
+    assert sys.stdout is before
 
 
 def _falling_back(monkeypatch: pytest.MonkeyPatch, printed: str) -> None:

@@ -6,13 +6,12 @@ calls ``sla.onnx()`` never pays for it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import io
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Mapping as _Mapping
 from dataclasses import dataclass
@@ -269,19 +268,37 @@ def _create_session(
     """The session, and why onnxruntime dropped a provider asked for (None: it said not)."""
     names = [p[0] if isinstance(p, tuple) else p for p in providers]
     options = [p[1] if isinstance(p, tuple) else {} for p in providers]
-    printed = io.StringIO()
+    # onnxruntime prints why it fell back from a provider ("EP Error ...") to stdout: this
+    # thread's writes are read for the message as they pass (others' pass untouched).
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee
     try:
-        # onnxruntime prints why it fell back from a provider ("EP Error ...") to stdout:
-        # read here for the message, and printed again, so nothing of it is lost.
-        with contextlib.redirect_stdout(printed):
-            session = ort.InferenceSession(
-                source, sess_options=session_options, providers=names, provider_options=options
-            )
+        session = ort.InferenceSession(
+            source, sess_options=session_options, providers=names, provider_options=options
+        )
     except Exception as exc:
         raise OnnxInputError(_explain_load_error(ort.__version__, name, source, exc)) from exc
     finally:
-        sys.stdout.write(printed.getvalue())
-    return session, fallback_reason(printed.getvalue())
+        tee.reading = False  # (left in place by another thread's swap: a pass-through)
+        if sys.stdout is tee:  # (not if another thread has put its own since)
+            sys.stdout = tee.out
+    return session, fallback_reason("".join(tee.read))
+
+
+class _Tee:
+    """``out`` as it was, but what the thread that made it writes is also kept."""
+
+    def __init__(self, out: Any) -> None:
+        self.out, self.read, self._thread = out, list[str](), threading.get_ident()
+        self.reading = True
+
+    def write(self, text: str) -> int:
+        if self.reading and threading.get_ident() == self._thread:
+            self.read.append(text)
+        return int(self.out.write(text))
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, encoding, isatty ...
+        return getattr(self.out, name)
 
 
 #: What onnxruntime prints when a provider fails and it retries with the others.
