@@ -645,3 +645,47 @@ def test_a_model_with_no_ai_onnx_opset_has_nothing_to_quantize_not_a_quantizer_e
     from onnxruntime.quantization import registry
 
     assert set(registry.IntegerOpsRegistry) <= variants.QUANTIZED_OPS
+
+
+# --- IO binding on a GPU session (run on an H200 by tests/test_cuda.py) --------------------
+
+
+class _FakeCudaSession:
+    def __init__(self, options: dict[str, dict[str, str]]) -> None:
+        self._options = options
+
+    def get_providers(self) -> list[str]:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+    def get_provider_options(self) -> dict[str, dict[str, str]]:
+        return self._options
+
+
+def test_the_io_binding_variant_finds_a_cuda_sessions_device() -> None:
+    from pytest_latency_sla.ort.variants import _device_of
+
+    # onnxruntime gives provider options as strings.
+    assert _device_of(_FakeCudaSession({"CUDAExecutionProvider": {"device_id": "1"}})) == (
+        "cuda",
+        1,
+    )
+    assert _device_of(_FakeCudaSession({})) == ("cuda", 0)
+    cpu = onnxruntime_session()
+    assert _device_of(cpu) is None
+
+
+def test_only_numeric_arrays_go_to_the_device() -> None:
+    # A review: a string input cannot go to a GPU; binding it there dropped the row.
+    from pytest_latency_sla.ort.variants import _on_device
+
+    assert _on_device(np.array(["a"]), ("cuda", 0)) is None
+    assert _on_device(np.zeros(2, np.float32), None) is None
+    assert _on_device([1.0], ("cuda", 0)) is None  # (not an array: as fed)
+
+
+def onnxruntime_session() -> object:
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(
+        model_bytes(add_model()), providers=["CPUExecutionProvider"]
+    )

@@ -189,13 +189,14 @@ def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], objec
         device = _device_of(session)
         binding = session.io_binding()
         for name, value in feeds.items():
-            if device is None:
+            on_device = _on_device(value, device)  # (None: kept in host memory)
+            if on_device is None:
                 binding.bind_cpu_input(name, value)
             else:
-                binding.bind_ortvalue_input(name, _on_device(value, device))
+                binding.bind_ortvalue_input(name, on_device)
         for output in session.get_outputs():
-            if device is None:
-                binding.bind_output(output.name)
+            if device is None or not output.type.startswith("tensor("):
+                binding.bind_output(output.name)  # (a ZipMap's maps stay in host memory)
             else:
                 binding.bind_output(output.name, *device)
         session.run_with_iobinding(binding)  # once: a path that cannot run is a row now
@@ -221,8 +222,11 @@ def _device_of(session: Any) -> tuple[str, int] | None:
     return ("cuda", int(options.get("device_id", 0)))
 
 
-def _on_device(value: Any, device: tuple[str, int]) -> Any:
-    """``value`` (a numpy array) copied once to ``device``, as an ``OrtValue``."""
+def _on_device(value: Any, device: tuple[str, int] | None) -> Any:
+    """``value`` copied once to ``device``, as an ``OrtValue``; None where it stays in
+    host memory (no device, or not a numeric array: strings cannot go to a GPU)."""
+    import numpy as np
     import onnxruntime as ort
 
-    return ort.OrtValue.ortvalue_from_numpy(value, *device)
+    numeric = isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+    return ort.OrtValue.ortvalue_from_numpy(value, *device) if device and numeric else None
