@@ -176,8 +176,16 @@ def test_cuda_under_load_and_xdist(pytester: pytest.Pytester, gpu_model: Path) -
             sla.onnx("mlp.onnx", providers=["{CUDA}"])
         """
     )
+    # A time limit of 60 s gives the pool's first calls, one thread at a time, 3 s: a
+    # CUDA thread's first call took up to 80 ms on an H200 (its cuBLAS and cuDNN handles).
     result = pytester.runpytest_subprocess(
-        *FAST, "--sla-load-time=1", "--sla-settle-time=0.5", "-n", "2", "--sla-report"
+        *FAST,
+        "--sla-time-limit=60",
+        "--sla-load-time=1",
+        "--sla-settle-time=0.5",
+        "-n",
+        "2",
+        "--sla-report",
     )
     print(output(result))
     result.assert_outcomes(passed=3)
