@@ -916,7 +916,9 @@ def test_verdict_message_inconclusive_at_sample_cap() -> None:
 def test_the_calls_past_the_cap_that_need_more_time_say_so() -> None:
     # A review: "raise sla_max_samples to N or more" where N calls would not fit in the
     # time limit either: raising the cap alone would stop at the limit instead.
-    def capped(needed: int) -> str:
+    from pytest_latency_sla.limits import Cut
+
+    def capped(needed: int, cut_by: Cut | None = None) -> str:
         return verdict_message(
             result(
                 Budget(100, "us", 99.9),
@@ -925,7 +927,8 @@ def test_the_calls_past_the_cap_that_need_more_time_say_so() -> None:
                 max_samples=100,
                 needed_calls=needed,
                 limit_ns=60 * 10**9,
-            )
+            ),
+            cut_by=cut_by,
         )
 
     assert "to 6,157 or more; or set sla_inconclusive" in capped(6_157)  # 0.3 s: it fits
@@ -941,21 +944,11 @@ def test_the_calls_past_the_cap_that_need_more_time_say_so() -> None:
         assert f"to {too_many:,} or more; but {too_many:,} calls take about " in capped(too_many)
         assert "longer than sampling may take: give the budget room" in capped(too_many)
     # A review: where a timeout set the time sampling may take, time_limit= is no remedy.
-    from pytest_latency_sla.limits import Cut
-
     cut = Cut("pytest-timeout's 90 s timeout", cut=True, timeout_s=90.0)
-    res = result(
-        Budget(100, "us", 99.9),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_samples",
-        max_samples=100,
-        needed_calls=2_000_000,
-        limit_ns=60 * 10**9,
-    )
     assert (
         "to 2,000,000 or more, and raise pytest-timeout's 90 s timeout, under which "
         "sampling may take 60.0 s: 2,000,000 calls take about 101 s"
-    ) in verdict_message(res, cut_by=cut)
+    ) in capped(2_000_000, cut)
 
 
 def test_the_sampler_stopped_at_its_cap_projects_the_calls_a_verdict_needs() -> None:
