@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .load import ConcurrentCallError, LoadError, late_tolerance_ns, raise_error
+from .load import ConcurrentCallError, LoadError, StalledError, late_tolerance_ns, raise_error
 from .loadgen import Generator, cores, schedule
 from .loadspec import Capacity, CapacityStep, LoadStats
 from .machine import cpu_split
@@ -168,9 +168,12 @@ def run_step(
     allowed = (1.0 - quantile) * count
     before = split() if split is not None else None
     began = time.monotonic_ns()
-    generator.start(warm_s=max(0.1, duration / 1e9 / 6))  # each thread's first call
-    now = generator.start_ns
+    # A sixth of the step for its threads' first calls, and one for the calls in flight
+    # at its stop (limits: the search's last step may run over by these).
+    now, hold_s = 0, max(0.1, duration / 1e9 / 6)
     try:
+        generator.start(warm_s=hold_s)  # each thread's first call, untimed
+        now = generator.start_ns
         end = generator.start_ns + int(generator.offsets[-1])
         while True:
             stopped = generator.wait(_CHECK_NS / 1e9)
@@ -182,10 +185,15 @@ def run_step(
             if now >= end and (generator.done.all() or now - end > budget_ns):
                 break  # every request finished, or what is left is over the budget
     finally:
-        generator.stop()
+        generator.stop(hold_s)
         after = split() if split is not None else None
         span = (time.monotonic_ns() - began) * (cores() if cpus is None else cpus)
     raise_error(generator)
+    if generator.warm_stuck:  # a thread the step went without
+        raise StalledError(
+            f"a load thread's first call, untimed, before a step at {rps:g}/s, "
+            "had not returned when the step stopped"
+        )
     waits = _waits(generator, now)
     measured = step_percentile(waits, quantile)
     shares: list[float | None] = [None, None]

@@ -74,8 +74,8 @@ _WARMUP_KEPT_MAX_NS = 2_000_000_000
 #: ``Cut.limit_by`` when sla_run_time, spent by earlier tests, cut the time limit.
 RUN_TIME_SPENT = "sla_run_time (the session's measuring time, spent by earlier tests)"
 #: A capacity search's last step may end this long after the search's time (3 s of
-#: load, and a sixth of it for its threads' first calls).
-_STEP_OVERRUN_NS = 3_500_000_000
+#: load, a sixth of it for its threads' first calls and one for its calls in flight).
+_STEP_OVERRUN_NS = 4_000_000_000
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ def _before(
     before = min(deadline.before_ns, timeout_ns // 5)
     left = left_ns(deadline, now_ns, phases) - before
     if load is not None and load.capacity:
-        # Its last step may run over its time by a step (3.5 s): that is kept too.
+        # Its last step may run over its time by a step (4 s): that is kept too.
         search = max(0, min(load.capacity_time_ns, left // 3 - _STEP_OVERRUN_NS))
         load = dataclasses.replace(load, capacity_time_ns=search)
         left -= search + (_STEP_OVERRUN_NS if search else 0)

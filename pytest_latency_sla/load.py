@@ -343,13 +343,14 @@ def load_sample(
     next_progress = PROGRESS_AFTER_NS
     stuck_at: int | None = None  # when a look decided on requests that never finished
     unfinished = 0
-    # A twentieth of the time limit for the threads' first calls, and one for the calls
-    # in flight at the stop: within the tenth that a timeout's cut keeps (limits.fit).
+    # A twentieth of the time the run may take for the threads' first calls, and of the
+    # time limit for the calls in flight at the stop: within the tenth that a timeout's
+    # cut keeps (limits.fit).
     hold_s = min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20))
-    generator.start(warm_s=hold_s)  # each thread's first call, untimed
-    if judged.steal is not None:
-        judged.steal.mark(generator.start_ns)
     try:
+        generator.start(warm_s=min(JOIN_TIMEOUT_S, max(0.1, hard_limit_ns / 1e9 / 20)))
+        if judged.steal is not None:
+            judged.steal.mark(generator.start_ns)
         while True:
             since = clock() - generator.start_ns
             pause = min(LOOK_MAX_NS, max(LOOK_INTERVAL_NS, LOOK_SHARE * since))

@@ -205,13 +205,15 @@ class Generator:
     def _warm_call(self, k: int) -> bool:
         __tracebackhide__ = True
         span, clock = self._warm_spans[k], self.clock
-        t0 = span[0] = clock()
+        span[0] = clock()
         try:
             self.call()
         except BaseException as exc:
             if self.error is None:
-                raised = clock()  # (one that outlasted the wait overlaps the run's calls)
-                self.error_others = self._overlapping(t0, raised) - 1  # (itself)
+                # Raised as itself: warm calls are made one at a time, and one that outlasts
+                # the wait overlaps run calls only because the run would not wait for it
+                # (a thread-bound callable would be called not thread-safe: a review).
+                self.error_others = 0
                 self.error_request = -1
                 self.error = exc
             self._stop.set()
