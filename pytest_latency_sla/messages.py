@@ -270,19 +270,19 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     label = pct_label(budget.percentile)
     needed = sampling.needed_calls
     per_call = result.mean
-    load = sampling.load
-    rate = load.target_rps if load is not None and load.target_rps else 0.0
+    rate = (sampling.load.target_rps or 0.0) if sampling.load is not None else 0.0
     if sampling.stop_reason == "max_samples":
         text, want = _sample_longer(sampling, cut_by), needed or 0
         seconds, limit = want / rate if rate else want * per_call, sampling.limit_ns / 1e9
         if want <= sampling.max_samples or not 0 < limit < seconds:  # they fit in time
             return text
+        from .load import MAX_TIME_LIMIT_S  # (the most time_limit= may be: a day)
+
         took = f"{fmt.count(want)} {'requests' if rate else 'calls'} take about "
         took += f"{fmt.duration(seconds)}"
-        suggested = fmt.round_up(seconds * 1.2)
-        if float(suggested) > MAX_SECONDS:  # (as max_time= below: an hour at most)
+        suggested, may = fmt.round_up(seconds * 1.2), f"sampling may take {fmt.duration(limit)}"
+        if float(suggested) > MAX_TIME_LIMIT_S:
             return f"{text}; but {took}, {_TOO_LONG}: give the budget room"
-        may = f"sampling may take {fmt.duration(limit)}"
         if cut_by and (cut_by.cut or cut_by.limit_by):  # not time_limit= that set it
             by = cut_by.name if cut_by.cut else cut_by.limit_by
             return f"{text}, and raise {by}, under which {may}: {took}"
