@@ -389,6 +389,29 @@ def test_what_other_threads_print_meanwhile_passes_and_is_not_read(
     assert sys.stdout is before
 
 
+def test_a_stdout_whose_write_returns_nothing_or_none_at_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A second review: the pass-through returned int(write(...)), and a wrapper whose
+    # write() returns None (colorama's) turned onnxruntime's own print into a load error.
+    class Wrapper:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def write(self, text: str) -> None:
+            self.seen.append(text)
+
+    wrapper = Wrapper()
+    monkeypatch.setattr(sys, "stdout", wrapper)
+    _falling_back(monkeypatch, printed=EP_ERROR_DEVICE)
+    with pytest.raises(ort.ProviderDroppedError, match="Invalid device ID: 99"):
+        prepare(identity_model(), providers=[_another_available_provider(), "CPUExecutionProvider"])
+    assert "Falling back" in "".join(wrapper.seen)
+    monkeypatch.setattr(sys, "stdout", None)  # pythonw: nowhere to print
+    with pytest.raises(ort.ProviderDroppedError, match="see onnxruntime's warnings"):
+        prepare(identity_model(), providers=[_another_available_provider(), "CPUExecutionProvider"])
+
+
 def _falling_back(monkeypatch: pytest.MonkeyPatch, printed: str) -> None:
     """onnxruntime's InferenceSession as when it drops every provider but the CPU's: it
     prints ``printed`` (its EP Error) and makes the session on the CPU alone. The

@@ -271,7 +271,8 @@ def _create_session(
     # onnxruntime prints why it fell back from a provider ("EP Error ...") to stdout: this
     # thread's writes are read for the message as they pass (others' pass untouched).
     tee = _Tee(sys.stdout)
-    sys.stdout = tee
+    if sys.stdout is not None:  # (None: a print goes nowhere, and so does this)
+        sys.stdout = tee
     try:
         session = ort.InferenceSession(
             source, sess_options=session_options, providers=names, provider_options=options
@@ -292,10 +293,10 @@ class _Tee:
         self.out, self.read, self._thread = out, list[str](), threading.get_ident()
         self.reading = True
 
-    def write(self, text: str) -> int:
+    def write(self, text: str) -> Any:
         if self.reading and threading.get_ident() == self._thread:
             self.read.append(text)
-        return int(self.out.write(text))
+        return self.out.write(text)  # (as it returns it: None from some wrappers)
 
     def __getattr__(self, name: str) -> Any:  # flush, fileno, encoding, isatty ...
         return getattr(self.out, name)
