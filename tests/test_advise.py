@@ -683,6 +683,18 @@ def test_only_numeric_arrays_go_to_the_device() -> None:
     assert _on_device([1.0], ("cuda", 0)) is None  # (not an array: as fed)
 
 
+@pytest.mark.parametrize(
+    ("kind", "on_gpu"),
+    [("tensor(float)", True), ("tensor(int64)", True), ("tensor(string)", False),
+     ("seq(map(int64,tensor(float)))", False)],
+)  # fmt: skip
+def test_only_numeric_tensor_outputs_are_bound_on_the_device(kind: str, on_gpu: bool) -> None:
+    # A second review: a string label output (skl2onnx's classifiers) went to the GPU.
+    from pytest_latency_sla.ort.variants import _numeric_tensor
+
+    assert _numeric_tensor(kind) is on_gpu
+
+
 def onnxruntime_session() -> object:
     import onnxruntime
 

@@ -195,8 +195,8 @@ def iobinding_call(session: Any, feeds: Mapping[str, Any]) -> Callable[[], objec
             else:
                 binding.bind_ortvalue_input(name, on_device)
         for output in session.get_outputs():
-            if device is None or not output.type.startswith("tensor("):
-                binding.bind_output(output.name)  # (a ZipMap's maps stay in host memory)
+            if device is None or not _numeric_tensor(output.type):
+                binding.bind_output(output.name)  # (strings, a ZipMap's maps: host memory)
             else:
                 binding.bind_output(output.name, *device)
         session.run_with_iobinding(binding)  # once: a path that cannot run is a row now
@@ -230,3 +230,8 @@ def _on_device(value: Any, device: tuple[str, int] | None) -> Any:
 
     numeric = isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
     return ort.OrtValue.ortvalue_from_numpy(value, *device) if device and numeric else None
+
+
+def _numeric_tensor(kind: str) -> bool:
+    """Whether an output's type (``tensor(float)``, ``seq(map(...))``) can live on a GPU."""
+    return kind.startswith("tensor(") and kind != "tensor(string)"
