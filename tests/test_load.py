@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -51,6 +51,9 @@ from pytest_latency_sla.report.loadlabels import capacity_text, load_text
 from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict, _load_entry
 from pytest_latency_sla.stats import Decision
 from pytest_latency_sla.verdict import Ledger, judge, thresholds
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -599,19 +602,26 @@ def test_a_call_that_raises_after_the_call_beside_it_ended_still_names_concurren
         load_sample(unsafe, spec, QUICK, budget_ns=50 * MS)
 
 
+def _set_up_per_thread(seconds: float) -> tuple[Callable[[], None], list[str]]:
+    """A callable whose first call on each thread takes ``seconds`` (its one-off set-up),
+    and the names of the threads that have paid it."""
+    local = threading.local()
+    paid: list[str] = []
+
+    def per_thread() -> None:
+        if not getattr(local, "ready", False):
+            time.sleep(seconds)
+            local.ready = True
+            paid.append(threading.current_thread().name)
+
+    return per_thread, paid
+
+
 def test_each_load_thread_calls_once_before_the_schedule() -> None:
     # Found on a GPU: onnxruntime's CUDA provider makes a thread's cuBLAS and cuDNN
     # handles on its first call there, and 32 fresh threads put a p99 of 17-24 ms on an
     # MLP of 0.3 ms calls. A server's threads pay that once: it is not the latency.
-    local = threading.local()
-    set_up: list[str] = []
-
-    def per_thread() -> None:
-        if not getattr(local, "ready", False):
-            time.sleep(0.2)  # the thread's one-off set-up
-            local.ready = True
-            set_up.append(threading.current_thread().name)
-
+    per_thread, set_up = _set_up_per_thread(0.2)
     spec = LoadSpec(rps=200.0, concurrency=8)
     sampled = load_sample(per_thread, spec, QUICK, budget_ns=50 * MS)
     assert sorted(set_up) == ["MainThread", *sorted(f"sla-load-{k}" for k in range(8))]
@@ -684,15 +694,7 @@ def test_a_first_call_that_raises_after_the_wait_raises_as_itself() -> None:
 def test_the_first_calls_wait_follows_the_time_the_run_may_take() -> None:
     # A second review: sla_time_limit at or under sla_max_time ("never past max_time")
     # left the first calls a tenth of a second whatever max_time was.
-    local = threading.local()
-    warmed: list[str] = []
-
-    def per_thread() -> None:
-        if not getattr(local, "ready", False):
-            time.sleep(0.05)  # the thread's one-off set-up
-            local.ready = True
-            warmed.append(threading.current_thread().name)
-
+    per_thread, warmed = _set_up_per_thread(0.05)
     plan = replace(QUICK, max_time_ns=10_000 * MS, time_limit_ns=0)  # a 0.5 s wait
     sampled = load_sample(per_thread, LoadSpec(rps=200.0, concurrency=6), plan, budget_ns=MS)
     assert len(warmed) == 7  # the test's thread, then the six of the pool before the run
