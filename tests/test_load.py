@@ -672,7 +672,9 @@ def test_a_load_threads_first_call_that_never_returns_fails_the_run() -> None:
         "a load thread's first call, untimed, before the load at 200/s had not returned "
         "when the run stopped"
     )
-    assert time.monotonic() - started < 3.0 * 1.1 + 1  # its time limit, and a tenth more
+    # Within its time limit and the tenth kept past it, the warmup and the pool's start
+    # (4.2 s here), neither the 30 s of the hang nor the 10 s the first version waited.
+    assert time.monotonic() - started < 8
     page = (Path(__file__).parent.parent / "docs" / "load.md").read_text(encoding="utf-8")
     assert str(info.value).replace("200/s", "300/s") in " ".join(page.split())
 
@@ -694,11 +696,11 @@ def test_a_first_call_that_raises_after_the_wait_raises_as_itself() -> None:
 def test_the_first_calls_wait_follows_the_time_the_run_may_take() -> None:
     # A second review: sla_time_limit at or under sla_max_time ("never past max_time")
     # left the first calls a tenth of a second whatever max_time was.
-    per_thread, warmed = _set_up_per_thread(0.05)
-    plan = replace(QUICK, max_time_ns=10_000 * MS, time_limit_ns=0)  # a 0.5 s wait
-    sampled = load_sample(per_thread, LoadSpec(rps=200.0, concurrency=6), plan, budget_ns=MS)
+    per_thread, warmed = _set_up_per_thread(0.1)
+    plan = replace(QUICK, max_time_ns=20_000 * MS, time_limit_ns=0)  # a 1 s wait
+    sampled = load_sample(per_thread, LoadSpec(rps=200.0, concurrency=6), plan, budget_ns=50 * MS)
     assert len(warmed) == 7  # the test's thread, then the six of the pool before the run
-    assert int((sampled.samples_ns > 40 * MS).sum()) == 0, sampled.samples_ns.max()
+    assert int((sampled.samples_ns > 90 * MS).sum()) == 0, sampled.samples_ns.max()
 
 
 def test_a_capacity_step_without_a_thread_fails() -> None:
