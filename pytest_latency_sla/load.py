@@ -442,11 +442,11 @@ def load_sample(
         generator.stop(hold_s)  # a hung call never outlasts it
     # Request 0's call: after the cold call (1), the warmup and the threads' first calls.
     first, at = warm.warmup_calls + 2 + generator.warm_calls, spec.rps
-    before = f"a load thread's first call, untimed, before the load at {at:g}/s"
-    of_load = f"of the load at {at:g}/s"
+    load_at = f"the load at {at:g}/s"
+    before = f"a load thread's first call, untimed, before {load_at}"
     raise_error(
         generator,
-        lambda i: f"call {first + i:,}, request {i + 1:,} {of_load}" if i >= 0 else before,
+        lambda i: f"call {first + i:,}, request {i + 1:,} of {load_at}" if i >= 0 else before,
     )
     duration = clock() - generator.start_ns
     if stop_reason != "decided":

@@ -217,7 +217,7 @@ def _check_providers(ort: Any, providers: Sequence[Any] | None) -> list[Any]:
                 "build that has it (e.g. onnxruntime-gpu for CUDAExecutionProvider) or "
                 "remove it from providers"
             )
-    names = [item[0] if isinstance(item, tuple) else item for item in chosen]
+    names = _names(chosen)
     twice = sorted({name for name in names if names.count(name) > 1}, key=names.index)
     if twice:  # onnxruntime's own words blamed the model file ("Duplicate provider")
         raise OnnxInputError(
@@ -262,11 +262,16 @@ def _edits(a: str, b: str) -> int:
     return row[-1]
 
 
+def _names(providers: Sequence[Any]) -> list[Any]:
+    """The providers' names (each a name, or a checked (name, options) tuple)."""
+    return [p[0] if isinstance(p, tuple) else p for p in providers]
+
+
 def _create_session(
     ort: Any, name: str, source: bytes | str, providers: list[Any], session_options: Any
 ) -> tuple[Any, str | None]:
     """The session, and why onnxruntime dropped a provider asked for (None: it said not)."""
-    names = [p[0] if isinstance(p, tuple) else p for p in providers]
+    names = _names(providers)
     options = [p[1] if isinstance(p, tuple) else {} for p in providers]
     # onnxruntime prints why it fell back from a provider ("EP Error ...") to stdout: this
     # thread's writes are read for the message as they pass (others' pass untouched).
@@ -414,7 +419,7 @@ def prepare(
         )
     )
     actual = tuple(session.get_providers())
-    names = tuple(p[0] if isinstance(p, tuple) else p for p in requested)
+    names = tuple(_names(requested))
     dropped = [p for p in names if p not in actual]
     if dropped:
         raise ProviderDroppedError(
