@@ -95,7 +95,8 @@ class Followed:
         regression beyond the gate, a missed cold start, sizes of a sweep not measured).
         ``base_label``: the base revision compared with (None for none); ``subject``:
         what was measured, by name."""
-        from .messages import cold_message, joined, revision_regression_message
+        from .checkmessages import cold_message, revision_regression_message
+        from .messages import joined
         from .revision import not_compared, regression_beyond
 
         revision, cold = self.revision, self.cold

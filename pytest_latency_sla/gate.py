@@ -34,7 +34,7 @@ def judge_against(
     why the test fails (a regression beyond ``sla_max_regression``, or a configuration
     mismatch under ``sla_strict_baseline``), or None. With no entry under its node id,
     the entry of the renamed test it may be (``renamed.renamed_entry``), saying so."""
-    from .messages import regression_message
+    from .checkmessages import regression_message
 
     if record["stop_reason"] == "disabled":
         return None

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from support import FAST, load_report
 
+from pytest_latency_sla.checkmessages import cold_message
 from pytest_latency_sla.cold import IDLE_GAP_S, judge_cold
 from pytest_latency_sla.marker import MarkerError, parse_marker_spec
-from pytest_latency_sla.messages import cold_message
 
 MS = 1_000_000
 FUNNEL = Path(__file__).resolve().parent.parent / "examples" / "funnel" / "funnel.onnx"

@@ -209,7 +209,8 @@ def _real_messages() -> dict[str, re.Pattern[str]]:
     """Each kind of verdict message, made by the code, as a shape."""
     from support import make_sampling
 
-    from pytest_latency_sla.messages import regression_message, verdict_message
+    from pytest_latency_sla.checkmessages import regression_message
+    from pytest_latency_sla.messages import verdict_message
     from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict
 
     subject = Subject(kind="callable", name="time.sleep", api="fn(*args, **kwargs)")
