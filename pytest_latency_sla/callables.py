@@ -119,18 +119,22 @@ def call_problem(fn: object) -> str | None:
     return None
 
 
-def unknown_keywords(method: str, unknown: list[str], known: list[str], compare: bool) -> str:
+def unknown_keywords(
+    method: str, unknown: list[str], known: list[str], compare: bool, also: tuple[str, ...] = ()
+) -> str:
     """The sentence for keywords ``method`` does not take, e.g. "sla.onnx() got unknown
     argument provider= (did you mean providers=?; it takes feeds=, ...)": Python's own
     TypeError names neither the fix nor the arguments there are. ``compare``: for
-    sla.compare(), which takes neither of sla.onnx()'s ``advise=`` and ``sweep=``."""
+    sla.compare(), which takes neither of sla.onnx()'s ``advise=`` and ``sweep=``.
+    ``also``: names a misspelling may be meant for that go unlisted (the model,
+    usually given by position)."""
     import difflib
 
     hints = []
     for name in unknown:
         if compare and name in ("advise", "sweep"):
             hints.append(f"{name}= is for sla.onnx(), not {method}()")
-        elif close := difflib.get_close_matches(name, known, n=1, cutoff=0.75):
+        elif close := difflib.get_close_matches(name, [*known, *also], n=1, cutoff=0.75):
             hints.append(f"{name}=: did you mean {close[0]}=?")
     plural = "s" if len(unknown) > 1 else ""
     return (

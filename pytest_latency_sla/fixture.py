@@ -118,7 +118,7 @@ class SlaFixture:
 
     def onnx(
         self,
-        model: object,
+        model: object = None,  # (a default, so that `modle=` gets a sentence, not a TypeError)
         *,
         feeds: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         dims: Mapping[str, int] | None = None,
@@ -168,7 +168,7 @@ class SlaFixture:
 
     def compare(
         self,
-        models: Mapping[str, object],
+        models: Mapping[str, object] | None = None,
         *,
         feeds: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         dims: Mapping[str, int] | None = None,
@@ -184,9 +184,9 @@ class SlaFixture:
         names, own, problem = own_variants(models, self._isolate)
         if problem:
             pytest.fail(f"{problem} (in {self._nodeid})", pytrace=False)
-        first = names[0]
+        first, source = names[0], (models or {})[names[0]]
         return self._onnx(
-            models[first], feeds, dims, providers, session_options, True, (first, tuple(own))
+            source, feeds, dims, providers, session_options, True, (first, tuple(own))
         )
 
     def _refuse(self, method: str, unknown: Mapping[str, object], *more: str) -> None:
@@ -194,7 +194,8 @@ class SlaFixture:
             from .callables import unknown_keywords
 
             known = ["feeds", "dims", "providers", "session_options", *more]
-            said = unknown_keywords(f"sla.{method}", sorted(unknown), known, not more)
+            also = ("model",) if more else ("models",)
+            said = unknown_keywords(f"sla.{method}", sorted(unknown), known, not more, also)
             pytest.fail(f"{said} (in {self._nodeid})", pytrace=False)
 
     def _onnx(
@@ -490,8 +491,7 @@ class SlaFixture:
         # The baseline's comparison fills record["comparison"]: a failure or None.
         base = self._baseline
         problem = None if base is None else judge_against(record, base, self._environment, settings)
-        # Recorded before anything else runs (the record is filled in after): nothing
-        # measured is lost, whatever follows.
+        # Recorded before anything else runs (filled in after): nothing measured is lost.
         self._record(record)
         followed = later(result) if later is not None else followups.Followed()
         problem = followed.fill(

@@ -133,6 +133,32 @@ def test_a_misspelt_keyword_fails_its_test_with_the_fix(
     _check_clean(result)
 
 
+def test_a_misspelt_model_keyword_gets_a_sentence_not_a_type_error(
+    pytester: pytest.Pytester,
+) -> None:
+    # A new user's trial: sla.onnx(modle=...) got Python's "missing 1 required positional
+    # argument: 'model'", which does not say which keyword was wrong.
+    pytester.makepyfile(
+        test_funnel="""
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_funnel_model(sla):
+            sla.onnx(modle="add.onnx")
+
+        @pytest.mark.sla(ms=50)
+        def test_compared(sla):
+            sla.compare(model={"a": "add.onnx", "b": "add.onnx"})
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(failed=2)
+    text = result.stdout.str()
+    assert "sla.onnx() got unknown argument modle= (modle=: did you mean model=?; it " in text
+    assert "sla.compare() got unknown argument model= (model=: did you mean models=?; " in text
+    assert "TypeError" not in text
+
+
 def test_bad_inputs_fail_only_their_test(pytester: pytest.Pytester, models: Path) -> None:
     pytester.makepyfile(
         test_bad="""
