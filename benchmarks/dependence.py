@@ -4,10 +4,10 @@ Drives the real sampler and verdict code (``pytest_latency_sla.sampling.sample``
 ``SamplingPlan()``) with the dependent sources of ``tests/dependent.py`` on a fake clock:
 AR(1) log-latency, regimes switching in time, drift and a step (the tuning sources), and
 with ``--holdout`` the held-out ones (long memory, periodic stalls, Pareto ON/OFF bursts,
-a reflected random walk), which a rule must never be tuned on. The budget of a cell is the
-source's true percentile divided by the ratio; a verdict is wrong when it passes while
-more than ``1 - q`` of calls (call-weighted, in the long run or over the 3 s horizon)
-exceed the budget, or fails while no more do. No tolerance band.
+a reflected random walk, a slow wave of the level), which a rule must never be tuned on.
+The budget of a cell is the source's true percentile divided by the ratio; a verdict is
+wrong when it passes while more than ``1 - q`` of calls (call-weighted, in the long run or
+over the 3 s horizon) exceed the budget, or fails while no more do. No tolerance band.
 
     python benchmarks/dependence.py                  # the tuning grid, 300 trials a cell
     python benchmarks/dependence.py --full           # every percentile at every ratio

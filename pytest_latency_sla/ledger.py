@@ -52,6 +52,7 @@ class Ledger:
         self._upper = np.zeros((capacity, levels.size), dtype=np.int64)
         self._lower = np.zeros((capacity, levels.size), dtype=np.int64)
         self._contended = np.zeros(capacity, dtype=bool)
+        self._level = np.zeros(capacity, dtype=np.float64)
         #: The wait and the time of every chunk, summed (``lost_share``).
         self._lost_ns = 0.0
         self._span_ns = 0.0
@@ -80,6 +81,11 @@ class Ledger:
     def contended(self) -> npt.NDArray[np.bool_]:
         return self._contended[: self.size]
 
+    @property
+    def level(self) -> npt.NDArray[np.float64]:
+        """Per chunk, the log of its median call (ns): the latency's level."""
+        return self._level[: self.size]
+
     def _grow(self) -> None:
         def bigger(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
             grown = np.zeros((array.shape[0] * 2, *array.shape[1:]), dtype=array.dtype)
@@ -91,6 +97,7 @@ class Ledger:
         self._upper = bigger(self._upper)
         self._lower = bigger(self._lower)
         self._contended = bigger(self._contended)
+        self._level = bigger(self._level)
 
     def add(
         self,
@@ -133,6 +140,7 @@ class Ledger:
         self._upper[row] = upper
         self._lower[row] = lower
         self._contended[row] = contended
+        self._level[row] = math.log(max(1.0, float(ordered[(m - 1) // 2]))) if m else 0.0
         self.size += 1
 
     @property

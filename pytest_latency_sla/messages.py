@@ -157,13 +157,21 @@ def verdict_message(
             f"the machine was busy meanwhile ({fmt.share(decision.contended_share, 2)}"
             " of calls waited for a CPU taken by other processes: a quieter runner helps); "
         )
-    if reason == "dependent" and decision is not None:
+    if reason in ("dependent", "moved") and decision is not None:
         independent = max(1, round(decision.n_eff))
         # "No verdict in sight" already says to give the budget room.
         room = "" if "budget room" in need else ", or give the budget room"
         # Sampling longer sees more spells; judging a lower percentile does not.
         longer, judge, lower = need.partition(", or judge ")
-        need = f"{longer}, to see more of the machine's slow and fast spells{judge}{lower}"
+        seen = "the machine's slow and fast spells" if reason == "dependent" else "its moves"
+        need = f"{longer}, to see more of {seen}{judge}{lower}"
+        if reason == "moved":
+            return (
+                f"{head}the latency's level moved during the run: {stopped}, the typical "
+                "call moved across the run more than chance explains, so the next minutes "
+                "may find it elsewhere, and a verdict this close to the budget would not "
+                f"hold were it as far as the run's moves suggest; {need}{room}{accept}"
+            )
         return (
             f"{head}latency came in long bursts: {stopped}, the {fmt.count(result.samples)} "
             f"{'requests' if load is not None and load.target_rps else 'calls'} count as about "

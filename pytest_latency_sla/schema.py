@@ -109,7 +109,7 @@ class DecisionEntry(_DecisionLost):
     contended_share: float  # share of calls in chunks that lost the CPU to other processes
     reason: (
         str | None
-    )  # why undecided: "close", "busy", "dependent" or "generator"; None when decided
+    )  # why undecided: "close", "busy", "dependent", "moved" or "generator"; None when decided
 
 
 class _ComparisonRenamed(TypedDict, total=False):

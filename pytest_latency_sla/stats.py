@@ -44,6 +44,7 @@ __all__ = [
     "calls_to_decide",
     "fail_evidence",
     "inflation",
+    "level_uncertainty",
     "min_samples_to_pass",
     "pass_evidence",
     "percentile_ns",
@@ -150,7 +151,10 @@ class Decision:
     #: Why an undecided look is undecided: "close" (too near the budget for the calls so
     #: far), "busy" (other processes took the CPU: only the contention stood between the
     #: samples and a verdict), "dependent" (latency came in long bursts, so the calls
-    #: count as few), or None when decided.
+    #: count as few), "moved" (the latency's level moved across the run more than
+    #: chance explains, and the verdict would not hold were it as far off as that
+    #: suggests), "generator" (under load: the generator's own lateness), or None when
+    #: decided.
     reason: str | None = None
 
 
@@ -318,6 +322,56 @@ def inflation(
     # batch-means variance has about `freedom` degrees of freedom).
     factor *= freedom / _chi2_quantile(freedom, _INFLATION_BOUND)
     return max(1.0, factor)
+
+
+def level_uncertainty(levels: npt.NDArray[np.float64], blocks: npt.NDArray[np.int64]) -> float:
+    """How far the run's typical latency may lie from the long run's, in log units.
+
+    ``levels`` is one value per chunk of calls (the log of its median), ``blocks`` the
+    time-block each chunk falls in (0 .. K-1, in time order). The blocks' mean levels
+    vary by chance (the chunks within a block show how much) and by the machine's level
+    moving; the second, the between-block variance beyond the first, is what a run that
+    saw only part of a slow movement cannot average out. Only a level that drifts or
+    wanders counts: neighbouring blocks that agree (a positive lag-1 correlation beyond
+    one standard error); they count as fewer blocks, as in :func:`inflation`, and the
+    estimate is raised to the same upper bound for the blocks it rests on. A level that
+    jitters from block to block is what the exceedances' own test (batch means) allows
+    for. Returns the standard error of the run's mean level; 0 when the level did not
+    move beyond chance, only jittered, or fewer than 3 blocks hold two chunks.
+
+    Exceedance counts at a threshold cannot see this: a run whose latency sat well under
+    the threshold while its level wandered counts few exceedances with little variance,
+    however far the next minutes may take the level.
+    """
+    import numpy as np
+
+    if levels.size == 0:
+        return 0.0
+    k = int(blocks.max()) + 1
+    count = np.bincount(blocks, minlength=k).astype(np.float64)
+    total = np.bincount(blocks, weights=levels, minlength=k)
+    squares = np.bincount(blocks, weights=levels * levels, minlength=k)
+    keep = count >= 2
+    if int(keep.sum()) < 3:
+        return 0.0
+    count, total, squares = count[keep], total[keep], squares[keep]
+    means = total / count
+    within = np.maximum(squares - total * means, 0.0) / (count - 1.0)
+    k = int(means.size)
+    residuals = means - float(means.mean())
+    between = float(np.sum(residuals**2)) / (k - 1)
+    excess = between - float(np.mean(within / count))
+    if excess <= 0.0:
+        return 0.0
+    denominator = float(np.sum(residuals**2))
+    lag1 = float(np.sum(residuals[1:] * residuals[:-1])) / denominator
+    if lag1 <= 1.0 / math.sqrt(k):
+        return 0.0  # a level that jitters: what the exceedances' own test allows for
+    lag1 = min(lag1, 0.95)
+    factor = (1.0 + lag1) / (1.0 - lag1)
+    freedom = max(2.0, (k - 1) * (1.0 - lag1) / (1.0 + lag1))
+    factor *= freedom / _chi2_quantile(freedom, _INFLATION_BOUND)
+    return math.sqrt(excess * factor / k)
 
 
 def percentile_ns(sorted_ns: Sequence[int] | npt.NDArray[np.int64], q: float) -> float:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .ledger import CONTENDED_SHARE, Ledger, thresholds
+from .levelshift import count_at, level_shift
 from .stats import Decision, calls_to_decide, fail_evidence, inflation, pass_evidence
 
 if TYPE_CHECKING:
@@ -137,11 +138,18 @@ class _Table:
             for j in range(max(0, k - 2), k + 1)
         )
 
-    def test(self, k: int, eps: float, alpha: float, outcome: str) -> Decision:
+    def test(
+        self, k: int, eps: float, alpha: float, outcome: str, count: float | None = None
+    ) -> Decision:
+        """The test at level ``k``; ``count``: this many exceedances instead of level
+        ``k``'s, for the tested direction (a threshold between levels), with level
+        ``k``'s dependence."""
         n = float(self.calls.sum())
         d = self.dependence(k)
         t_up = float(self.upper[:, k].sum())
         t_low = float(self.lower[:, k].sum())
+        if count is not None:
+            t_up = t_low = count
         goal = math.log(1.0 / alpha)
         ev_pass = pass_evidence(n / d, t_up / d, eps)
         ev_fail = fail_evidence(n / d, t_low / d, eps)
@@ -160,6 +168,46 @@ class _Table:
             t_eff=t / d,
             design_effect=d,
         )
+
+
+def _level_shift(ledger: Ledger, alpha: float, table: _Table, k: int) -> float:
+    """:func:`~pytest_latency_sla.levelshift.level_shift` of the uncontended chunks
+    over ``BLOCKS`` time-blocks, beyond what the test at level ``k`` allows for."""
+    keep = ~ledger.contended
+    if int(keep.sum()) < 6:
+        return 0.0
+    blocks = _blocks(ledger.starts[keep], 0.0)
+    return level_shift(
+        ledger.level[keep],
+        blocks,
+        ledger.levels,
+        table.upper,
+        table.calls,
+        k,
+        table.dependence(k),
+        alpha,
+    )
+
+
+def _moved(
+    ledger: Ledger, table: _Table, k: int, eps: float, alpha: float, plain: Decision
+) -> Decision | None:
+    """``plain``'s verdict undone (reason "moved") when it would not hold were the
+    latency's level where the long run may put it (:func:`level_shift`): the budget
+    lowered by that much for a pass, raised for a fail. None when it holds."""
+    shift = _level_shift(ledger, alpha, table, k)
+    if shift <= 0.0:
+        return None
+    outcome = str(plain.outcome)
+    x = ledger.levels[k] * math.exp(-shift if outcome == "pass" else shift)
+    counts = table.upper if outcome == "pass" else table.lower
+    count = count_at(ledger.levels, counts, x, outcome)
+    shifted = table.test(k, eps, alpha, outcome, count=count)
+    if shifted.outcome == outcome:
+        return None
+    from dataclasses import replace
+
+    return replace(shifted, outcome=None, reason="moved")
 
 
 def _p_value(log_evidence: float) -> float:
@@ -222,11 +270,11 @@ def judge(
             return _finish(quick, threshold, share, lost)
     k = _index(levels, budget_ns)
     plain_pass = coarse.test(k, eps, alpha, "pass")
-    if settled and plain_pass.outcome == "pass":
-        return _finish(plain_pass, budget_ns, share, lost)
     plain_fail = coarse.test(k, eps, alpha, "fail")
-    if settled and plain_fail.outcome == "fail":
-        return _finish(plain_fail, budget_ns, share, lost)
+    for plain in (plain_pass, plain_fail) if settled else ():
+        if plain.outcome is not None:
+            moved = _moved(ledger, coarse, k, eps, alpha, plain)
+            return _finish(moved or plain, budget_ns, share, lost)
     return _finish(
         _undecided(plain_pass, plain_fail, coarse, k, eps, alpha, share), budget_ns, share, lost
     )
@@ -261,10 +309,15 @@ def projection(
     tests += [(table, "fail", budget_ns * f) for f in factors]
     tests += [(coarse, "pass", budget_ns), (coarse, "fail", budget_ns)]
     best: float | None = None
-    for tab, outcome, threshold in tests:
+    shift = _level_shift(ledger, alpha, coarse, _index(ledger.levels, budget_ns))
+    for i, (tab, outcome, threshold) in enumerate(tests):
         k = _index(ledger.levels, threshold)
         counts = tab.upper if outcome == "pass" else tab.lower
         t = float(counts[:, k].sum())
+        if shift > 0.0 and i >= len(tests) - 2:
+            # Near the budget, as the level's movement so far would let a verdict go.
+            x = ledger.levels[k] * math.exp(-shift if outcome == "pass" else shift)
+            t = count_at(ledger.levels, counts, x, outcome)
         calls = _calls_then(tab, k, n, t, eps, alpha, outcome)
         if calls is not None and (best is None or calls < best):
             best = calls

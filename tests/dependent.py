@@ -81,6 +81,7 @@ __all__ = [
     "PeriodicStalls",
     "ReflectedWalk",
     "Regimes",
+    "SlowWave",
     "Source",
     "Step",
     "Trial",
@@ -883,6 +884,65 @@ class _WalkSource(Source):
         return self.seen(m.call_ns * math.exp(y)) * math.exp(m.sigma * self.normal())
 
 
+# Slow wave --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SlowWave(Model):
+    """The log-scale follows a slow wave in *time*, at a random phase: a machine whose
+    level rises and falls over a period longer than a run (a thermal or batch cycle).
+
+    ``log L = log(call_ns) + amplitude sin(2 pi t / period + phase) + sigma Z``. The truth
+    is call-weighted over the phase (a slow part of the cycle makes fewer calls per
+    second, in proportion to ``exp(-y)``), by Simpson's rule. Added after the level rule
+    of this release was designed: never tuned on.
+    """
+
+    call_ns: float
+    period_s: float = 40.0
+    amplitude: float = 0.25
+    sigma: float = 0.25
+    family = "slow-wave"
+
+    @property
+    def params(self) -> str:
+        return (
+            f"period={self.period_s:g}s, amplitude={self.amplitude:g}, "
+            f"call={_us(self.call_ns)}, sigma={self.sigma:g}"
+        )
+
+    def tail(self, x_ns: float) -> float:
+        theta = np.linspace(0.0, 2.0 * math.pi, _GRID)
+        y = self.amplitude * np.sin(theta)
+        weight = np.exp(-y)
+        sf = _lognormal_sf_array(x_ns, self.call_ns * np.exp(y), self.sigma)
+        step = float(theta[1] - theta[0])
+        return _simpson(sf * weight, step) / _simpson(weight, step)
+
+    def source(
+        self, rng: np.random.Generator, clock: FakeClock | None = None, *, cold: bool = True
+    ) -> Source:
+        return _WaveSource(self, rng, clock, cold=cold)
+
+
+class _WaveSource(Source):
+    model: SlowWave
+
+    def __init__(
+        self, model: SlowWave, rng: np.random.Generator, clock: FakeClock | None, *, cold: bool
+    ) -> None:
+        super().__init__(model, rng, clock, cold=cold)
+        self.states = []
+        self.state_sigma = model.sigma
+        self.phase = 2.0 * math.pi * self.uniform()
+        self.omega = 2.0 * math.pi / (model.period_s * S)
+
+    def latency(self, now: int) -> float:
+        m = self.model
+        y = m.amplitude * math.sin(self.omega * now + self.phase)
+        return self.seen(m.call_ns * math.exp(y)) * math.exp(m.sigma * self.normal())
+
+
 # Contention -------------------------------------------------------------------------------
 
 
@@ -964,6 +1024,7 @@ HOLDOUT_MODELS: tuple[Model, ...] = (
     PeriodicStalls(1 * MS),
     OnOffPareto(100 * US),
     ReflectedWalk(100 * US),
+    SlowWave(100 * US),
 )
 #: Preempted sources (truth: the model's own cost), for an engine with a machine probe.
 CONTENTION_MODELS: tuple[Model, ...] = (Contention(1 * MS, 2.0), Contention(1 * MS, 10.0))

@@ -128,6 +128,7 @@ CORE = (
     "pytest_latency_sla.exclusive",
     "pytest_latency_sla.messages",
     "pytest_latency_sla.ledger",
+    "pytest_latency_sla.levelshift",
     "pytest_latency_sla.checkmessages",
     "pytest_latency_sla.load",
     "pytest_latency_sla.loadspec",

@@ -26,6 +26,7 @@ from dependent import (
     PeriodicStalls,
     ReflectedWalk,
     Regimes,
+    SlowWave,
     Step,
     cells_for,
     clopper_pearson,
@@ -88,6 +89,7 @@ def test_call_indexed_truths(model: Model, calls: int, rel: float) -> None:
         (Regimes(0.05, 100 * US), 60, 0.12),
         (OnOffPareto(100 * US, on_s=0.01, off_s=0.05), 60, 0.15),
         (PeriodicStalls(1 * MS), 300, 0.05),
+        (SlowWave(100 * US, period_s=0.5), 60, 0.1),
     ],
     ids=lambda v: getattr(v, "family", None),
 )

@@ -1026,6 +1026,24 @@ def test_an_undecided_message_names_a_busy_machine_whatever_else_kept_it_undecid
         assert busy + "latency came in long bursts: " in message
 
 
+@pytest.mark.parametrize("needed", [5_000, None])
+def test_an_undecided_message_says_the_level_moved(needed: int | None) -> None:
+    decision = Decision(None, 0.5, 0.5, 0.01 / 3, 900.0, 2.0, 1.5, reason="moved")
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=needed,
+        decision=decision,
+    )
+    message = verdict_message(res)
+    assert "the latency's level moved during the run: " in message
+    assert "more than chance explains" in message
+    assert "to see more of its moves" in message or needed is None
+    assert message.count("budget room") == 1
+    assert "independent" not in message  # not the bursts' sentence
+
+
 @pytest.mark.parametrize(
     ("n_eff", "needed", "counted", "ending"),
     [

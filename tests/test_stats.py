@@ -15,6 +15,7 @@ from pytest_latency_sla.stats import (
     binom_sf,
     fail_evidence,
     inflation,
+    level_uncertainty,
     min_samples_to_pass,
     pass_evidence,
     percentile_ns,
@@ -394,3 +395,37 @@ def test_quantile_interval_widens_with_the_design_effect() -> None:
     assert wide[1] > narrow[1]
     with pytest.raises(ValueError, match="no samples"):
         quantile_interval(0, 0.99, 0.99)
+
+
+def _levels(
+    means: list[float], per_block: int = 10, seed: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    levels = np.concatenate([m + 0.05 * rng.standard_normal(per_block) for m in means])
+    blocks = np.repeat(np.arange(len(means)), per_block).astype(np.int64)
+    return levels, blocks
+
+
+def test_level_uncertainty_is_zero_for_a_level_that_moves_by_chance_alone() -> None:
+    assert level_uncertainty(*_levels([0.0] * 20)) == 0.0
+
+
+def test_level_uncertainty_is_zero_for_a_level_that_jitters() -> None:
+    # Blocks that differ by far more than their chunks, but not in runs: the
+    # exceedances' own test (batch means) allows for that.
+    assert level_uncertainty(*_levels([0.0, 0.3] * 10)) == 0.0
+    means = list(np.linspace(0.0, 0.3, 20))
+    assert level_uncertainty(*_levels(list(np.random.default_rng(1).permutation(means)))) == 0.0
+
+
+def test_level_uncertainty_is_large_for_a_level_that_drifts() -> None:
+    drift = level_uncertainty(*_levels(list(np.linspace(0.0, 0.3, 20))))
+    # At least the level's spread (0.09), raised for the blocks' agreement and their few.
+    assert 0.09 < drift < 1.0
+    assert level_uncertainty(*_levels(list(np.linspace(0.0, 0.03, 20)))) < drift / 5
+
+
+def test_level_uncertainty_needs_three_blocks_of_two_chunks() -> None:
+    levels, blocks = _levels([0.0, 0.5, 1.0], per_block=1)
+    assert level_uncertainty(levels, blocks) == 0.0
+    assert level_uncertainty(np.array([], dtype=np.float64), np.array([], dtype=np.int64)) == 0.0

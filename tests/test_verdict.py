@@ -137,6 +137,57 @@ def test_latency_in_long_bursts_is_inconclusive_and_says_why() -> None:
     assert decision.design_effect > 10
 
 
+def _wandering(levels_us: list[float], seed: int = 3) -> list[list[int]]:
+    """Chunks of 50 lognormal calls (log-sd 0.02) around each median, in order."""
+    rng = np.random.default_rng(seed)
+    return [
+        rng.lognormal(np.log(level * US), 0.02, 50).astype(np.int64).tolist() for level in levels_us
+    ]
+
+
+def test_a_level_that_moved_across_the_run_keeps_a_near_verdict_open() -> None:
+    # A p50 budget of 1 ms that no call reaches, while the level climbed steadily from
+    # 0.76 to 0.9 ms: the exceedances (none, and every call over the lower thresholds:
+    # no burst in sight) pass, the level says the next minutes may find the latency over
+    # the budget.
+    climb = _wandering(list(np.linspace(760, 900, 400)))
+    decision = judge(ledger_of(climb, 1 * MS), 1 * MS, 0.5, 0.99, quick_factor=2.0)
+    assert decision.outcome is None
+    assert decision.reason == "moved"
+    # The same calls in an order where the level only jitters: a pass.
+    jitter = _wandering(list(np.random.default_rng(4).permutation(np.linspace(760, 900, 400))))
+    assert judge(ledger_of(jitter, 1 * MS), 1 * MS, 0.5, 0.99, quick_factor=2.0).outcome == "pass"
+
+
+def test_a_level_that_moved_far_from_the_budget_still_decides() -> None:
+    climb = _wandering(list(np.linspace(200, 300, 400)))
+    decision = judge(ledger_of(climb, 1 * MS), 1 * MS, 0.5, 0.99, quick_factor=2.0)
+    assert decision.outcome == "pass"
+    over = _wandering(list(np.linspace(3_000, 4_500, 400)))
+    assert judge(ledger_of(over, 1 * MS), 1 * MS, 0.5, 0.99, quick_factor=2.0).outcome == "fail"
+
+
+def test_a_level_that_moved_further_than_the_thresholds_reach_is_judged_at_the_lowest() -> None:
+    # A pytest-benchmark test's rounds (no quick tier): 20-200 µs rounds that drifted
+    # tenfold, against 50 ms. The level may lie anywhere, yet no call came near B / 2.
+    climb = _wandering(list(np.geomspace(20, 200, 400)))
+    ledger = ledger_of(climb, 50 * MS)
+    assert judge(ledger, 50 * MS, 0.99, 0.99, quick_factor=1.0).outcome == "pass"
+
+
+def test_a_moved_level_blocks_a_near_fail_too_and_the_projection_sees_it() -> None:
+    climb = _wandering(list(np.linspace(1_100, 1_600, 400)))
+    ledger = ledger_of(climb, 1 * MS)
+    decision = judge(ledger, 1 * MS, 0.5, 0.99, quick_factor=2.0)
+    assert (decision.outcome, decision.reason) == (None, "moved")
+    # Without the level's move, the projected verdict is at hand; with it, further off.
+    steady = ledger_of(_wandering([1_350.0] * 400), 1 * MS)
+    near = projection(steady, 1 * MS, 0.5, 0.99, quick_factor=2.0)
+    far = projection(ledger, 1 * MS, 0.5, 0.99, quick_factor=2.0)
+    assert near is not None
+    assert far is None or far > 10 * near
+
+
 def test_p100_fails_on_an_exceedance_the_wait_cannot_explain() -> None:
     clean = ledger_of([[10 * US] * 100] * 5, budget=1 * MS)
     assert judge(clean, 1 * MS, 1.0, 0.99, settled=False).outcome is None

@@ -370,6 +370,7 @@ def mismatch_text(record: SlaRecord) -> str | None:
 #: Why a sweep's size stayed inconclusive, in a word or two (``SweepSize.reason``).
 _UNDECIDED = {
     "dependent": "latency in bursts",
+    "moved": "level moved",
     "busy": "machine busy",
     "close": "too close",
     "generator": "generator behind",
