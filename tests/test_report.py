@@ -983,6 +983,18 @@ def test_verdict_message_out_of_reach_says_how_many_calls_and_which_percentile_f
     assert "sla_inconclusive" not in message  # already warn: no advice to set it
 
 
+def _undecided_message(decision: Decision, needed: int | None) -> str:
+    """The message of a p99 100 µs measurement left undecided at sla_max_time."""
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        stop_reason="max_time",
+        needed_calls=needed,
+        decision=decision,
+    )
+    return verdict_message(res)
+
+
 @pytest.mark.parametrize(
     ("reason", "share", "lost", "mentioned"),
     [
@@ -1009,14 +1021,7 @@ def test_an_undecided_message_names_a_busy_machine_whatever_else_kept_it_undecid
         contended_share=share,
         lost_share=lost,
     )
-    res = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=5_000,
-        decision=decision,
-    )
-    message = verdict_message(res)
+    message = _undecided_message(decision, 5_000)
     busy = (
         f"the machine was busy meanwhile ({share:.0%} of calls waited for a CPU taken by other "
         "processes: a quieter runner helps); "
@@ -1029,14 +1034,7 @@ def test_an_undecided_message_names_a_busy_machine_whatever_else_kept_it_undecid
 @pytest.mark.parametrize("needed", [5_000, None])
 def test_an_undecided_message_says_the_level_moved(needed: int | None) -> None:
     decision = Decision(None, 0.5, 0.5, 0.01 / 3, 900.0, 2.0, 1.5, reason="moved")
-    res = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=needed,
-        decision=decision,
-    )
-    message = verdict_message(res)
+    message = _undecided_message(decision, needed)
     assert "the latency's level moved during the run: " in message
     assert "more than chance explains" in message
     assert "to see more of its moves" in message or needed is None
@@ -1067,14 +1065,7 @@ def test_a_message_on_bursts_counts_the_independent_calls_and_advises_once(
     n_eff: float, needed: int | None, counted: str, ending: str
 ) -> None:
     decision = Decision(None, 1.0, 0.5, 0.01 / 3, n_eff, 0.5, 14.0, reason="dependent")
-    res = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=needed,
-        decision=decision,
-    )
-    message = verdict_message(res)
+    message = _undecided_message(decision, needed)
     assert counted in message
     assert ending in message
     assert message.count("give the budget room") == 1
