@@ -60,7 +60,7 @@ def sampling_from_rounds(
     if budget_ns is not None:
         # One look, on rounds that are all there is: settled. Consecutive rounds make up
         # the chunks (at most 2,000), in the order (and so the time) they ran.
-        ledger = Ledger(thresholds(budget_ns, 1.0))
+        ledger = Ledger(thresholds(budget_ns, 1.0), budget_ns)
         size = max(1, -(-int(samples.size) // 2_000))
         offset = 0.0
         for first in range(0, int(samples.size), size):

@@ -15,11 +15,15 @@ import numpy as np
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["CONTENDED_SHARE", "Ledger", "thresholds"]
+__all__ = ["CONTENDED_SHARE", "FINE_STEPS", "Ledger", "thresholds"]
 
 #: A chunk counts as contended when the process waited for a CPU for more than this
 #: share of the chunk's time (a few microseconds of run delay are always there).
 CONTENDED_SHARE = 0.02
+#: Log-distances from the budget of the fine grid a ledger also counts at (either side):
+#: where the level rule (:mod:`~pytest_latency_sla.levelshift`) reads how many calls a
+#: budget moved by a little would count, to within one step of the grid.
+FINE_STEPS = (0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32)
 
 
 def thresholds(
@@ -42,15 +46,20 @@ class Ledger:
     Rows are kept in arrays that grow by doubling, so a look reads slices, not lists.
     """
 
-    def __init__(self, levels: npt.NDArray[np.float64]) -> None:
+    def __init__(self, levels: npt.NDArray[np.float64], near: float | None = None) -> None:
         #: Thresholds (ns), ascending: see :func:`thresholds`.
         self.levels = levels
+        #: With ``near`` (the budget): thresholds ``near * exp(+-FINE_STEPS)``, ascending,
+        #: counted too (``fine_upper``, ``fine_lower``); without, none.
+        steps = np.array(FINE_STEPS if near else (), dtype=np.float64)
+        self.fine = float(near or 0.0) * np.exp(np.concatenate((-steps[::-1], steps)))
+        self._all = np.concatenate((levels, self.fine))
         self.size = 0
         capacity = 64
         self._starts = np.zeros(capacity, dtype=np.float64)
         self._calls = np.zeros(capacity, dtype=np.int64)
-        self._upper = np.zeros((capacity, levels.size), dtype=np.int64)
-        self._lower = np.zeros((capacity, levels.size), dtype=np.int64)
+        self._upper = np.zeros((capacity, self._all.size), dtype=np.int64)
+        self._lower = np.zeros((capacity, self._all.size), dtype=np.int64)
         self._contended = np.zeros(capacity, dtype=bool)
         self._level = np.zeros(capacity, dtype=np.float64)
         #: The wait and the time of every chunk, summed (``lost_share``).
@@ -71,11 +80,19 @@ class Ledger:
 
     @property
     def upper(self) -> npt.NDArray[np.int64]:
-        return self._upper[: self.size]
+        return self._upper[: self.size, : self.levels.size]
 
     @property
     def lower(self) -> npt.NDArray[np.int64]:
-        return self._lower[: self.size]
+        return self._lower[: self.size, : self.levels.size]
+
+    @property
+    def fine_upper(self) -> npt.NDArray[np.int64]:
+        return self._upper[: self.size, self.levels.size :]
+
+    @property
+    def fine_lower(self) -> npt.NDArray[np.int64]:
+        return self._lower[: self.size, self.levels.size :]
 
     @property
     def contended(self) -> npt.NDArray[np.bool_]:
@@ -115,7 +132,7 @@ class Ledger:
             self._grow()
         ordered = np.sort(chunk)
         m = int(ordered.size)
-        upper = m - np.searchsorted(ordered, self.levels, side="right").astype(np.int64)
+        upper = m - np.searchsorted(ordered, self._all, side="right").astype(np.int64)
         # (In floats: a load run's unknown latencies, 2**62 each, overflow an int64 sum,
         # and a negative span marked the chunk contended.)
         span = float(ordered.sum(dtype=np.float64))
@@ -125,10 +142,10 @@ class Ledger:
         lower = upper
         if lower_bounds is not None:
             bounds = np.sort(lower_bounds)
-            lower = m - np.searchsorted(bounds, self.levels, side="right").astype(np.int64)
+            lower = m - np.searchsorted(bounds, self._all, side="right").astype(np.int64)
         elif contended:
             lower = upper.copy()
-            for k, level in enumerate(self.levels):
+            for k, level in enumerate(self._all):
                 count = int(upper[k])
                 if count:
                     # The smallest excesses first: as many as the wait could explain.

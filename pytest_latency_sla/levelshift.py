@@ -71,23 +71,26 @@ def level_shift(
 def count_at(
     thresholds: npt.NDArray[np.float64],
     counts: npt.NDArray[np.int64],
+    fine: npt.NDArray[np.float64],
+    fine_counts: npt.NDArray[np.int64],
     x: float,
     outcome: str,
 ) -> float:
-    """Exceedances of ``x`` from the per-chunk ``counts`` at ``thresholds``, interpolated
-    in log-latency: for a pass linearly (a tail's counts are convex there: an
-    overestimate), for a fail geometrically (an underestimate). Beyond the thresholds,
-    the outermost one's: a level that may have moved further than they reach is judged
-    there (a pass at the lowest threshold, a fail at the highest), not at every call or
-    none, which would refuse a verdict at any margin (a 250 ns call against 50 ms)."""
-    totals = counts.sum(axis=0).astype(np.float64)
-    j = int(np.searchsorted(thresholds, x, side="right")) - 1
-    if j < 0:
-        return float(totals[0])
-    if j >= thresholds.size - 1:
-        return float(totals[-1])
-    w = math.log(x / thresholds[j]) / math.log(thresholds[j + 1] / thresholds[j])
-    a, b = float(totals[j]), float(totals[j + 1])
+    """Exceedances of ``x``, bounded from the per-chunk ``counts`` at ``thresholds`` and
+    ``fine_counts`` at ``fine`` (the fine grid around the budget): for a pass, the count
+    at the nearest threshold at or below ``x`` (at least as many as exceed ``x``); for a
+    fail, at the nearest at or above it (at most as many). Nothing interpolated: calls
+    that spread less than the thresholds' steps would read as many (or none) over ``x``
+    as over a threshold far off. Beyond every threshold, the outermost one's: a level
+    that may have moved further than they reach is judged there (a pass at the lowest, a
+    fail at the highest), not at every call or none, which would refuse a verdict at any
+    margin (a 250 ns call against 50 ms)."""
+    grid = np.concatenate((thresholds, fine))
+    totals = np.concatenate((counts.sum(axis=0), fine_counts.sum(axis=0)))
+    order = np.argsort(grid, kind="stable")
+    grid, totals = grid[order], totals[order]
     if outcome == "pass":
-        return a + (b - a) * w
-    return a ** (1.0 - w) * b**w if a > 0 and b > 0 else 0.0
+        j = max(0, int(np.searchsorted(grid, x, side="right")) - 1)
+    else:
+        j = min(grid.size - 1, int(np.searchsorted(grid, x, side="left")))
+    return float(totals[j])

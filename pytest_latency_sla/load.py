@@ -310,7 +310,7 @@ def load_sample(
     ledgers = None
     if budget_ns is not None:
         levels = thresholds(budget_ns, plan.quick_factor, plan.instant_factor)
-        ledgers = (Ledger(levels), Ledger(levels))
+        ledgers = (Ledger(levels, budget_ns), Ledger(levels, budget_ns))
 
     def project(n: int) -> int | None:
         """Requests a verdict would need at the shares seen so far (``verdict.projection``)."""

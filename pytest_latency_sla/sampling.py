@@ -204,7 +204,7 @@ class Sampler:
             else None
         )
         #: The chunks, summarized for the verdict (None without a budget).
-        self.ledger = Ledger(levels) if levels is not None else None
+        self.ledger = Ledger(levels, budget_ns) if levels is not None else None
         #: The steady warmup calls, summarized alike (see ``verdict.judge``).
         self.steady_ledger = Ledger(levels) if levels is not None else None
         # Without a budget: the calls a pass at the quantile would need, at the least.

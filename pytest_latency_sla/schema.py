@@ -208,8 +208,8 @@ class SweepSize(TypedDict):
     margin: float | None
     verdict: str | None  # pass, fail, inconclusive; None without a budget
     samples: int
-    # Why an inconclusive size stayed undecided (dependent, busy, close, generator); None
-    # otherwise. Absent from reports written before this field existed.
+    # Why an inconclusive size stayed undecided (dependent, moved, busy, close, generator);
+    # None otherwise. Absent from reports written before this field existed.
     reason: str | None
 
 

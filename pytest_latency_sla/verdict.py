@@ -200,14 +200,19 @@ def _moved(
         return None
     outcome = str(plain.outcome)
     x = ledger.levels[k] * math.exp(-shift if outcome == "pass" else shift)
-    counts = table.upper if outcome == "pass" else table.lower
-    count = count_at(ledger.levels, counts, x, outcome)
+    counts, fine = (
+        (table.upper, ledger.fine_upper) if outcome == "pass" else (table.lower, ledger.fine_lower)
+    )
+    count = count_at(ledger.levels, counts, ledger.fine, fine, x, outcome)
     shifted = table.test(k, eps, alpha, outcome, count=count)
     if shifted.outcome == outcome:
         return None
     from dataclasses import replace
 
-    return replace(shifted, outcome=None, reason="moved")
+    # The budget's own figures, but the tested direction's evidence as it stands moved.
+    if outcome == "pass":
+        return replace(plain, outcome=None, reason="moved", p_pass=shifted.p_pass)
+    return replace(plain, outcome=None, reason="moved", p_fail=shifted.p_fail)
 
 
 def _p_value(log_evidence: float) -> float:
@@ -317,7 +322,8 @@ def projection(
         if shift > 0.0 and i >= len(tests) - 2:
             # Near the budget, as the level's movement so far would let a verdict go.
             x = ledger.levels[k] * math.exp(-shift if outcome == "pass" else shift)
-            t = count_at(ledger.levels, counts, x, outcome)
+            fine = ledger.fine_upper if outcome == "pass" else ledger.fine_lower
+            t = count_at(ledger.levels, counts, ledger.fine, fine, x, outcome)
         calls = _calls_then(tab, k, n, t, eps, alpha, outcome)
         if calls is not None and (best is None or calls < best):
             best = calls

@@ -29,7 +29,7 @@ S = 1_000_000_000
 
 
 def ledger_of(chunks: list[list[int]], budget: float, waits: list[int] | None = None) -> Ledger:
-    ledger = Ledger(thresholds(budget, 2.0))
+    ledger = Ledger(thresholds(budget, 2.0), budget)
     start = 0.0
     for i, chunk in enumerate(chunks):
         array = np.array(chunk, dtype=np.int64)
@@ -173,6 +173,38 @@ def test_a_level_that_moved_further_than_the_thresholds_reach_is_judged_at_the_l
     climb = _wandering(list(np.geomspace(20, 200, 400)))
     ledger = ledger_of(climb, 50 * MS)
     assert judge(ledger, 50 * MS, 0.99, 0.99, quick_factor=1.0).outcome == "pass"
+
+
+@pytest.mark.parametrize(
+    ("median", "sigma", "outcome"),
+    [(0.8, 0.02, "pass"), (0.8, 0.03, "pass"), (1.2, 0.02, "fail"), (1.15, 0.05, "fail")],
+)
+def test_calls_that_spread_little_and_drift_a_little_still_decide(
+    median: float, sigma: float, outcome: str
+) -> None:
+    # (A review's repro.) CPU-bound inference spreads a few percent; its level drifts 1%
+    # over the run. No call within 13% of the budget: the verdict stands. (Interpolating
+    # between thresholds sqrt(2) apart read 864 calls over 0.985x the budget, not 0.)
+    rng = np.random.default_rng(1)
+    chunks = [
+        np.rint(np.exp(np.log(median * MS) + 0.01 * i / 400 + sigma * rng.standard_normal(50)))
+        .astype(np.int64)
+        .tolist()
+        for i in range(400)
+    ]
+    ledger = ledger_of(chunks, 1 * MS)
+    decision = judge(ledger, 1 * MS, 0.99, 0.99, quick_factor=2.0, instant_factor=10.0)
+    assert decision.outcome == outcome
+
+
+def test_a_moved_verdict_keeps_the_budgets_own_figures() -> None:
+    climb = _wandering(list(np.linspace(760, 900, 400)))
+    ledger = ledger_of(climb, 1 * MS)
+    moved = judge(ledger, 1 * MS, 0.5, 0.99, quick_factor=2.0)
+    assert moved.reason == "moved"
+    # No call over the budget: the fail's evidence is none, the counts are the budget's.
+    assert moved.p_fail == 1.0
+    assert moved.t_eff == 0.0
 
 
 def test_a_moved_level_blocks_a_near_fail_too_and_the_projection_sees_it() -> None:
