@@ -142,8 +142,8 @@ class _Table:
         self, k: int, eps: float, alpha: float, outcome: str, count: float | None = None
     ) -> Decision:
         """The test at level ``k``; ``count``: this many exceedances instead of level
-        ``k``'s, for the tested direction (a threshold between levels), with level
-        ``k``'s dependence."""
+        ``k``'s, for the tested direction (the level rule's bound on the calls over a
+        moved budget), with level ``k``'s dependence."""
         n = float(self.calls.sum())
         d = self.dependence(k)
         t_up = float(self.upper[:, k].sum())
