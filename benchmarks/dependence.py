@@ -207,7 +207,44 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER)
     for cell in worst[:10]:
         print(row(cell))
+    seen_wrong = [c for c in worst if c.wrong_shares]
+    if seen_wrong:
+        print()
+        print(SAW_INTRO)
+        print()
+        print(SAW_HEADER)
+        for cell in seen_wrong:
+            print(saw_row(cell))
     return 1 if over else 0
+
+
+SAW_INTRO = (
+    "What the wrong verdicts saw: the share of each wrong run's own samples over the "
+    "budget, against the long run's share and the percentile's limit (1 - q)."
+)
+SAW_HEADER = (
+    "| source | pct | truth/budget | wrong | the runs' own share over the budget "
+    "| the long run's share | limit |\n|---|---|---|---|---|---|---|"
+)
+
+
+def _span(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return _share(low) if _share(low) == _share(high) else f"{_share(low)} - {_share(high)}"
+
+
+def _share(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def saw_row(cell: CellResult) -> str:
+    """What the wrong verdicts of ``cell`` saw (:attr:`CellResult.wrong_shares`)."""
+    runs = [run for run, _ in cell.wrong_shares]
+    truths = [truth for _, truth in cell.wrong_shares]
+    return (
+        f"| {cell.family} | p{cell.percentile:g} | {cell.ratio:g}x | {cell.wrong} "
+        f"| {_span(runs)} | {_span(truths)} | {_share(1 - cell.percentile / 100)} |"
+    )
 
 
 if __name__ == "__main__":

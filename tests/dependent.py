@@ -1140,6 +1140,10 @@ class Trial:
     #: Wrong against the share expected given the states the run went through
     #: (:meth:`Source.state_truth`): what no rule reading one run could get right.
     state_wrong: bool | None = None
+    #: The share of the run's own samples over the budget: what the run saw, against
+    #: :attr:`true_share` (a wrong verdict far on the other side of ``1 - q`` saw a
+    #: state that outlasted it).
+    run_share: float = 0.0
 
 
 def run_trial(
@@ -1162,6 +1166,7 @@ def run_trial(
     outcome = decision.outcome if decision is not None and decision.outcome else "inconclusive"
     share = source.truth(cell.budget_ns)
     given = source.state_truth(cell.budget_ns)
+    samples = result.samples_ns
     return Trial(
         outcome,
         is_wrong(outcome, share, cell.quantile),
@@ -1170,6 +1175,7 @@ def run_trial(
         int(result.samples_ns.size),
         source.clock.now,
         state_wrong=None if given is None else is_wrong(outcome, given, cell.quantile),
+        run_share=float((samples > cell.budget_ns).mean()) if samples.size else 0.0,
     )
 
 
@@ -1193,6 +1199,8 @@ class CellResult:
     #: Calls and synthetic time of the decided trials (cold call and warmup included).
     decided_calls: list[int] = field(default_factory=list, repr=False)
     decided_ns: list[int] = field(default_factory=list, repr=False)
+    #: (the run's own share over the budget, the true share) of each wrong verdict.
+    wrong_shares: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
     @property
     def wrong_rate(self) -> float:
@@ -1244,6 +1252,8 @@ def run_cell(
         else:
             result.inconclusive += 1
         result.wrong += trial.wrong
+        if trial.wrong:
+            result.wrong_shares.append((trial.run_share, trial.true_share))
         if trial.state_wrong is not None:
             result.state_wrong = (result.state_wrong or 0) + trial.state_wrong
         if trial.outcome != "inconclusive":

@@ -7,8 +7,10 @@ through the real ``sample()``. A few seconds in all.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import dependent
 import numpy as np
 import pytest
 from dependent import (
@@ -236,3 +238,17 @@ def test_one_trial_through_the_real_sampler() -> None:
     assert 0 < result.median_s < SamplingPlan().settle_time_ns / S + 1
     assert result.wrong_upper == pytest.approx(1 - 0.025 ** (1 / 3))
     assert not math.isnan(result.wrong_rate)
+
+
+def test_a_trial_keeps_what_its_run_saw(monkeypatch: pytest.MonkeyPatch) -> None:
+    cell = Cell(AR1(0.9, 1 * MS), 50.0, 1.25)  # a p50 budget 20% under the truth
+    trial = run_trial(cell, np.random.default_rng(5), SamplingPlan())
+    assert trial.outcome == "fail"
+    assert not trial.wrong
+    assert trial.run_share == pytest.approx(trial.true_share, abs=0.1)
+    assert trial.run_share > 0.5
+    # A cell keeps, for each wrong verdict, the run's own share beside the truth.
+    wrong = dataclasses.replace(trial, outcome="pass", wrong=True, run_share=0.001)
+    monkeypatch.setattr(dependent, "run_trial", lambda *args, **kwargs: wrong)
+    result = dependent.run_cell(cell, 2, seed=1)
+    assert result.wrong_shares == [(0.001, trial.true_share)] * 2
