@@ -10,9 +10,11 @@ without locks in the threads. ``load.py`` judges what it records.
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import math
 import os
+import queue
 import sys
 import threading
 import time
@@ -46,6 +48,7 @@ __all__ = [
     "ARRIVALS",
     "MAX_RPS",
     "Generator",
+    "Threads",
     "concurrency_reached",
     "cores",
     "fine_wakeups",
@@ -111,6 +114,58 @@ def schedule(
     return offsets
 
 
+class _Thread:
+    """A load thread that runs one job after another (:class:`Threads`)."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.idle = threading.Event()
+        self.idle.set()
+        #: Whether a call was made on it (its one-off set-up is paid).
+        self.warm = False
+        self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job()
+            finally:
+                self.idle.set()
+
+    def give(self, job: Callable[[], None] | None) -> None:
+        """Run ``job`` next (None: end once idle)."""
+        if job is not None:
+            self.idle.clear()
+        self._jobs.put(job)
+
+
+class Threads:
+    """Load threads kept from one run to the next: a capacity search's steps share them,
+    so each thread's first call (its one-off set-up, made untimed: see
+    :meth:`Generator.start`) is made once for the search, not again in every step. A
+    thread still in a call of an earlier run when the next one starts is left to it
+    (it ends once that returns), and a new thread takes its place."""
+
+    def __init__(self) -> None:
+        self._threads: list[_Thread] = []
+
+    def get(self, k: int) -> _Thread:
+        """Thread ``k``, idle: the one kept, or a new one where that one is busy."""
+        while len(self._threads) <= k:
+            self._threads.append(_Thread(f"sla-load-{len(self._threads)}"))
+        if not self._threads[k].idle.is_set():
+            self._threads[k].give(None)
+            self._threads[k] = _Thread(f"sla-load-{k}")
+        return self._threads[k]
+
+    def close(self) -> None:
+        """End every thread once its job (if any) returns."""
+        for thread in self._threads:
+            thread.give(None)
+        self._threads = []
+
+
 class Generator:
     """Issues ``call`` at ``start + offsets[i]`` from a pool of ``concurrency`` threads.
 
@@ -127,7 +182,10 @@ class Generator:
         offsets: npt.NDArray[np.int64],
         concurrency: int,
         clock: Callable[[], int] = time.perf_counter_ns,
+        threads: Threads | None = None,
     ) -> None:
+        """``threads``: the threads to issue from, kept after the run (a capacity
+        search's); without, the run starts its own and ends them at :meth:`stop`."""
         self.call = call
         self.offsets = offsets
         self.concurrency = concurrency
@@ -146,7 +204,9 @@ class Generator:
         self._next = itertools.count()  # next() on it is atomic under the GIL
         self._stop = threading.Event()
         self._go = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._own = threads is None
+        self._pool = Threads() if threads is None else threads
+        self._threads: list[_Thread] = []
         self._warm_until = 0.0  # (time.monotonic(); 0: no warm calls)
         self._warm_lock = threading.Lock()
         self._warmed = [threading.Event() for _ in range(concurrency)]
@@ -154,7 +214,8 @@ class Generator:
 
     def start(self, warm_s: float = 0.0) -> None:
         """Start the pool, then issue from :attr:`start_ns` on. With ``warm_s``, each
-        thread first makes one untimed call, one thread at a time (a burst of first calls
+        thread that has made no call yet (kept threads made theirs in an earlier run)
+        first makes one untimed call, one thread at a time (a burst of first calls
         at once is no load the run asked for), for up to ``warm_s`` in all: a call's first
         run on a new thread can carry one-off set-up (onnxruntime's CUDA provider makes
         each thread's cuBLAS and cuDNN handles then: a p99 of 24 ms where calls took
@@ -163,12 +224,9 @@ class Generator:
         running joins when it returns (:attr:`warm_stuck`: never did). One that raised
         stops the run (:attr:`error`, at request -1)."""
         self._warm_until = time.monotonic() + warm_s if warm_s > 0 else 0.0
-        for k in range(self.concurrency):
-            thread = threading.Thread(
-                target=self._work, args=(k,), name=f"sla-load-{k}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+        self._threads = [self._pool.get(k) for k in range(self.concurrency)]
+        for k, thread in enumerate(self._threads):
+            thread.give(functools.partial(self._work, k))
         for event in self._warmed if warm_s > 0 else ():
             left = self._warm_until - time.monotonic()
             if not event.wait(max(0.0, left)) or self._stop.is_set():
@@ -190,6 +248,8 @@ class Generator:
         """Thread ``k``'s warm call, in its turn; False when it raised (the run stops)."""
         __tracebackhide__ = True
         try:
+            if self._threads[k].warm:
+                return True  # it made its first call in an earlier run
             left = self._warm_until - time.monotonic()
             if left <= 0 or not self._warm_lock.acquire(timeout=left):
                 return True  # no time left for it: its first request is its first call
@@ -220,6 +280,7 @@ class Generator:
             return False
         finally:
             span[1] = clock()
+        self._threads[k].warm = True
         return True
 
     def _overlapping(self, t0: int, raised: int) -> int:
@@ -237,7 +298,9 @@ class Generator:
         self._go.set()
         deadline = time.monotonic() + join_s
         for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            thread.idle.wait(max(0.0, deadline - time.monotonic()))
+        if self._own:
+            self._pool.close()
 
     @property
     def stopped(self) -> bool:
@@ -263,6 +326,7 @@ class Generator:
         )
         n = int(offsets.size)
         start = self.start_ns
+        first = not self._threads[k].warm
         for i in self._next:
             if i >= n or stop.is_set():
                 return
@@ -292,6 +356,8 @@ class Generator:
                 return
             ended[i] = clock()
             done[i] = True
+            if first:  # its one-off set-up is paid: a later run need not warm it
+                self._threads[k].warm, first = True, False
 
     # --- what the main thread reads --------------------------------------------------------
 

@@ -42,7 +42,13 @@ from pytest_latency_sla.load import (
     stuck_look,
     too_few,
 )
-from pytest_latency_sla.loadgen import EXACT_RATE_S, Generator, concurrency_reached, schedule
+from pytest_latency_sla.loadgen import (
+    EXACT_RATE_S,
+    Generator,
+    Threads,
+    concurrency_reached,
+    schedule,
+)
 from pytest_latency_sla.loadledger import Judged, Replay, StealLog, add_unfinished, add_windows
 from pytest_latency_sla.loadspec import Capacity, CapacityStep, LoadSpec, LoadStats
 from pytest_latency_sla.messages import verdict_message
@@ -716,6 +722,60 @@ def test_a_capacity_step_without_a_thread_fails() -> None:
             run_step(stuck_on_thread_1, 100.0, budget_ns=50 * MS, quantile=0.99, concurrency=2)
     finally:
         release.set()
+
+
+def test_kept_threads_make_their_first_call_once_for_every_run() -> None:
+    # Found on a GPU: a capacity search started fresh threads in each step, so on CUDA
+    # every step's threads paid their cuBLAS and cuDNN set-up again, within a sixth of
+    # the step, and the rest within the step: the capacity read low.
+    per_thread, set_up = _set_up_per_thread(0.05)
+    threads = Threads()
+    try:
+        for run in range(3):
+            generator = Generator(per_thread, schedule(200.0, 40), 4, threads=threads)
+            generator.start(warm_s=5.0)
+            try:
+                assert generator.wait(0.5) is False
+            finally:
+                generator.stop()
+            assert generator.warm_calls == (4 if run == 0 else 0)
+            assert generator.done.all()
+    finally:
+        threads.close()
+    assert sorted(set_up) == sorted(f"sla-load-{k}" for k in range(4))  # once each
+
+
+def test_a_kept_thread_still_in_a_call_is_replaced_by_a_new_one() -> None:
+    release = threading.Event()
+    calls = itertools.count()
+
+    def hangs_once() -> None:
+        if threading.current_thread().name == "sla-load-1" and next(calls) == 0:
+            release.wait(10)
+
+    threads = Threads()
+    try:
+        first = Generator(hangs_once, schedule(100.0, 4), 2, threads=threads)
+        first.start(warm_s=0.2)  # thread 1's first call hangs
+        try:
+            assert first.wait(0.3) is False
+        finally:
+            first.stop(0.1)
+        assert first.done.all()  # thread 0 served them all
+        assert first.warm_stuck
+        kept = threads.get(0)
+        second = Generator(lambda: None, schedule(100.0, 10), 2, threads=threads)
+        second.start(warm_s=1.0)
+        try:
+            assert second.wait(0.3) is False
+        finally:
+            second.stop()
+        assert second.done.all()  # on thread 0, kept, and a new thread 1
+        assert threads.get(0) is kept
+        assert second.warm_calls == 1  # the new thread's first call
+    finally:
+        release.set()
+        threads.close()
 
 
 def test_a_call_that_raises_alone_raises_as_itself() -> None:
