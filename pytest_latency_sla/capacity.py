@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .load import ConcurrentCallError, LoadError, StalledError, late_tolerance_ns, raise_error
-from .loadgen import Generator, cores, schedule
+from .loadgen import Generator, Threads, cores, schedule
 from .loadspec import Capacity, CapacityStep, LoadStats
 from .machine import cpu_split
 from .stats import percentile_ns
@@ -152,6 +152,8 @@ def run_step(
     clock: Callable[[], int] = time.perf_counter_ns,
     split: Callable[[], tuple[int, int]] | None = None,
     cpus: int | None = None,
+    threads: Threads | None = None,
+    warm_s: float | None = None,
 ) -> CapacityStep:
     """Load ``call`` at ``rps`` for :func:`step_time_ns` and judge the point estimate of
     the percentile against the budget. A step stops early once more requests are over
@@ -159,12 +161,16 @@ def run_step(
 
     ``split`` reads the CPU time so far that other processes took, and that was idle
     (CPU-time ns; ``machine.cpu_split``); the step reports both as shares of the
-    ``cpus``' time between the reads around it.
+    ``cpus``' time between the reads around it. ``threads``: the search's threads, kept
+    from step to step (each makes its untimed first call once), or new ones;
+    ``warm_s``: the most those first calls may take, if more than a sixth of the step.
     """
     __tracebackhide__ = True
     duration = step_time_ns(rps)
     count = max(1, math.ceil(rps * duration / 1e9))
-    generator = Generator(call, schedule(rps, count, arrivals, seed), concurrency, clock)
+    generator = Generator(
+        call, schedule(rps, count, arrivals, seed), concurrency, clock, threads=threads
+    )
     allowed = (1.0 - quantile) * count
     before = split() if split is not None else None
     began = time.monotonic_ns()
@@ -172,7 +178,7 @@ def run_step(
     # at its stop (limits: the search's last step may run over by these).
     now, hold_s = 0, max(0.1, duration / 1e9 / 6)
     try:
-        generator.start(warm_s=hold_s)  # each thread's first call, untimed
+        generator.start(warm_s=max(hold_s, warm_s or 0.0))  # first calls, untimed
         now = generator.start_ns
         end = generator.start_ns + int(generator.offsets[-1])
         while True:
@@ -258,6 +264,13 @@ def with_capacity(
     start = 0.5e9 / per_call if per_call > 0 else FLOOR_RPS
 
     split = cpu_split()
+    # One set of threads for every step: a thread's first call on CUDA makes its cuBLAS
+    # and cuDNN handles, which fresh threads in each step paid within it.
+    threads = Threads()
+    # The first step's threads make their first calls within a sixth of the search's
+    # time, not of the step's: a step failed by threads still paying their set-up would
+    # cap the search at its first rate.
+    first_warm_s: list[float] = [time_ns / 1e9 / 6]
 
     def step(rate: float) -> CapacityStep:
         __tracebackhide__ = True
@@ -269,6 +282,8 @@ def with_capacity(
             concurrency=concurrency,
             arrivals=arrivals,
             split=split,
+            threads=threads,
+            warm_s=first_warm_s.pop() if first_warm_s else None,
         )
 
     try:
@@ -283,6 +298,8 @@ def with_capacity(
                 "then calls it one at a time, as a single server), or remove capacity="
             )
         found = Capacity(rps=0.0, steps=(), cores=cores(), limited="error", problem=problem)
+    finally:
+        threads.close()
     load = sampling.load
     if load is None:
         load = LoadStats(
