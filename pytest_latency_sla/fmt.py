@@ -48,12 +48,16 @@ def _sig3(value: float) -> str:
 
 
 def margin(value: float | None) -> str:
-    """Budget / measured with thousands separators: ``1,850x``, ``12.4x``, ``0.82x``."""
+    """Budget / measured with thousands separators: ``1,850x``, ``12.4x``, ``0.82x``; a
+    billion or more in powers of ten (``1.4e+305x``, from a budget of ``ms=1e300``: the
+    digits would widen every row of the table)."""
     if value is None:
         return "-"
     if not math.isfinite(value):
         return "inf"
     shown = _round3(value)
+    if value >= 1e9:
+        return f"{value:.2g}x"
     if shown >= 100:
         return f"{value:,.0f}x"
     if shown >= 10:
