@@ -28,15 +28,9 @@ from .session import (
     SlaCollector,
     is_sla_property,
 )
-from .settings import (
-    OPTIONS,
-    Option,
-    SettingError,
-    Settings,
-    resolve_settings,
-    setting_source,
-)
+from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings, setting_source
 from .spill import SpillController, pending_path, write_pending
+from .values import refuse_unknown
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -118,6 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ini = {o.name: config.getini(o.ini) for o in OPTIONS}
     source = str(config.inipath) if config.inipath else "the pytest configuration"
     try:
+        refuse_unknown(_unknown_ini(config), [o.ini for o in OPTIONS], source, _overridden(config))
         settings = resolve_settings(cli, ini, source, _overridden(config))
     except SettingError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -218,6 +213,11 @@ def _given_in(config: pytest.Config, name: str) -> str:
 def _overridden(config: pytest.Config) -> set[str]:
     """The ini keys set on the command line with ``-o``."""
     return {entry.split("=", 1)[0].strip() for entry in config.getoption("override_ini") or ()}
+
+
+def _unknown_ini(config: pytest.Config) -> set[str]:
+    """The configuration's keys no plugin declared (pytest's reading; none without it)."""
+    return set(getattr(config, "_get_unknown_ini_keys", set)())
 
 
 def _is_sla_test(item: pytest.Item) -> bool:

@@ -7,11 +7,12 @@ follow one rule, :func:`parse_percent`: below 1 a fraction, 1 or more percent.
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Iterable
 
 __all__ = [
     "REPORT_ALIASES",
@@ -21,6 +22,7 @@ __all__ = [
     "parse_fraction",
     "parse_percent",
     "parse_percentile",
+    "refuse_unknown",
 ]
 
 #: Report types for --sla-report; a path after a colon is optional where one is implied.
@@ -31,6 +33,32 @@ REPORT_ALIASES = {"markdown": "md"}
 
 class SettingError(ValueError):
     """A setting with a value that cannot be used."""
+
+
+def refuse_unknown(
+    unknown: Iterable[str], known: Collection[str], source: str, overridden: Collection[str]
+) -> None:
+    """Raise for the keys of the configuration that look like this plugin's (``sla_...``)
+    and are none of its ``known`` ini keys: pytest only warns of an unknown key, and a
+    misspelt setting would leave its default to decide the verdicts."""
+    keys = sorted(k for k in unknown if k.lower().startswith("sla_") and k not in known)
+    if not keys:
+        return
+    names = sorted(k[4:] for k in known)  # (compared without "sla_", which every one has)
+    named = []
+    for key in keys:
+        close = difflib.get_close_matches(key.lower()[4:], names, n=1, cutoff=0.6)
+        where = "-o on the command line" if key in overridden else source
+        hint = f"did you mean sla_{close[0]}?" if close else "no setting is close"
+        named.append(f"{key} (in {where}; {hint})")
+    what = f"{named[0]} is not a setting" if len(named) == 1 else ", ".join(named[:-1])
+    if len(named) > 1:
+        what += f" and {named[-1]} are not settings"
+    them = "it" if len(named) == 1 else "them"
+    raise SettingError(
+        f"{what} of pytest-latency-sla: as written, pytest ignores {them} and the defaults "
+        f"decide the verdicts; correct or remove {them} (every setting: docs/settings.md)"
+    )
 
 
 # --- parsers: text as the user wrote it -> value -------------------------------------------

@@ -634,6 +634,29 @@ def test_a_toml_list_for_a_one_value_key_is_a_usage_error(
     assert "pyproject.toml)" in text
 
 
+def test_a_misspelt_setting_is_a_usage_error_that_names_the_right_one(
+    pytester: pytest.Pytester,
+) -> None:
+    # A new user's trial: `sla_percentil = 95` only drew pytest's "Unknown config option"
+    # warning at the end, and every budget was judged at p99, the default.
+    pytester.makepyprojecttoml(
+        "[tool.pytest.ini_options]\nsla_percentil = 95\nsla_max_tiem = 3\nsla_report = 'term'\n"
+    )
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest("-o", "sla_xyz=1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    text = " ".join(result.stderr.str().split())
+    path = str(pytester.path / "pyproject.toml")
+    message = (
+        f"sla_max_tiem (in {path}; did you mean sla_max_time?), sla_percentil (in {path}; "
+        "did you mean sla_percentile?) and sla_xyz (in -o on the command line; no setting "
+        "is close) are not settings of pytest-latency-sla: as written, pytest ignores them "
+        "and the defaults decide the verdicts; correct or remove them (every setting: "
+        "docs/settings.md)"
+    )
+    assert f"ERROR: {message}" in text
+
+
 # --- tests that measure nothing, or have no budget ---------------------------------------
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from pytest_latency_sla.plan import SamplingPlan
 from pytest_latency_sla.settings import OPTIONS, Option, SettingError, Settings, resolve_settings
+from pytest_latency_sla.values import refuse_unknown
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -406,3 +408,26 @@ def test_a_bare_percent_sign_is_shown_as_given() -> None:
 
     with pytest.raises(SettingError, match="expected a number, got '%'"):
         parse_percentile("%")
+
+
+KNOWN = [option.ini for option in OPTIONS]
+
+
+def test_a_misspelt_setting_is_refused_with_the_one_it_meant() -> None:
+    where = "/tmp/myproject/pyproject.toml"
+    with pytest.raises(SettingError) as info:
+        refuse_unknown({"sla_percentil", "timeout", "sla_percentile"}, KNOWN, where, ())
+    message = str(info.value)
+    assert message == (
+        f"sla_percentil (in {where}; did you mean sla_percentile?) is not a setting of "
+        "pytest-latency-sla: as written, pytest ignores it and the defaults decide the "
+        "verdicts; correct or remove it (every setting: docs/settings.md)"
+    )
+    page = " ".join((Path(__file__).parent.parent / "docs" / "settings.md").read_text().split())
+    assert f"ERROR: {message}" in page
+
+
+def test_only_keys_like_this_plugins_are_refused() -> None:
+    refuse_unknown({"timeout", "asyncio_mode", "slack_webhook"}, KNOWN, "pytest.ini", ())
+    with pytest.raises(SettingError, match=r"^SLA_Max_Time \(in -o on the command line; "):
+        refuse_unknown({"SLA_Max_Time"}, KNOWN, "pytest.ini", {"SLA_Max_Time"})
