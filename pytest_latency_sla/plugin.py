@@ -30,7 +30,7 @@ from .session import (
 )
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings, setting_source
 from .spill import SpillController, pending_path, write_pending
-from .values import refuse_unknown
+from .unknownkeys import UnknownKeys
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -112,7 +112,6 @@ def pytest_configure(config: pytest.Config) -> None:
         ini = {o.name: config.getini(o.ini) for o in OPTIONS}
     source = str(config.inipath) if config.inipath else "the pytest configuration"
     try:
-        refuse_unknown(_unknown_ini(config), [o.ini for o in OPTIONS], source, _overridden(config))
         settings = resolve_settings(cli, ini, source, _overridden(config))
     except SettingError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -123,6 +122,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "--dist each"
         )
     config.stash[SETTINGS_KEY] = settings
+    known = [o.ini for o in OPTIONS]
+    config.pluginmanager.register(UnknownKeys(config, known, source, _overridden(config)))
     if settings.compare:
         from .baseline import BaselineError, load_baseline
         from .collected import CollectedTests
@@ -213,11 +214,6 @@ def _given_in(config: pytest.Config, name: str) -> str:
 def _overridden(config: pytest.Config) -> set[str]:
     """The ini keys set on the command line with ``-o``."""
     return {entry.split("=", 1)[0].strip() for entry in config.getoption("override_ini") or ()}
-
-
-def _unknown_ini(config: pytest.Config) -> set[str]:
-    """The configuration's keys no plugin declared (pytest's reading; none without it)."""
-    return set(getattr(config, "_get_unknown_ini_keys", set)())
 
 
 def _is_sla_test(item: pytest.Item) -> bool:

@@ -151,6 +151,7 @@ GLUE = (
     "pytest_latency_sla.subtests",
     "pytest_latency_sla.progress",
     "pytest_latency_sla.collected",
+    "pytest_latency_sla.unknownkeys",
 )
 
 
