@@ -154,8 +154,9 @@ class Threads:
         """Thread ``k``, idle: the one kept, or a new one where that one is busy."""
         while len(self._threads) <= k:
             self._threads.append(_Thread(f"sla-load-{len(self._threads)}"))
-        if not self._threads[k].idle.is_set():
-            self._threads[k].give(None)
+        thread = self._threads[k]
+        if not thread.idle.is_set() or not thread.thread.is_alive():  # busy, or it died
+            thread.give(None)
             self._threads[k] = _Thread(f"sla-load-{k}")
         return self._threads[k]
 

@@ -747,16 +747,17 @@ def test_kept_threads_make_their_first_call_once_for_every_run() -> None:
 
 def test_a_kept_thread_still_in_a_call_is_replaced_by_a_new_one() -> None:
     release = threading.Event()
-    calls = itertools.count()
+    local = threading.local()
 
-    def hangs_once() -> None:
-        if threading.current_thread().name == "sla-load-1" and next(calls) == 0:
+    def hangs_in_thread_1s_first_call() -> None:
+        if threading.current_thread().name == "sla-load-1" and not getattr(local, "seen", 0):
+            local.seen = 1
             release.wait(10)
 
     threads = Threads()
     try:
-        first = Generator(hangs_once, schedule(100.0, 4), 2, threads=threads)
-        first.start(warm_s=0.2)  # thread 1's first call hangs
+        first = Generator(hangs_in_thread_1s_first_call, schedule(100.0, 4), 2, threads=threads)
+        first.start(warm_s=2.0)  # thread 1's warm call hangs: the run goes without it
         try:
             assert first.wait(0.3) is False
         finally:
@@ -765,7 +766,7 @@ def test_a_kept_thread_still_in_a_call_is_replaced_by_a_new_one() -> None:
         assert first.warm_stuck
         kept = threads.get(0)
         second = Generator(lambda: None, schedule(100.0, 10), 2, threads=threads)
-        second.start(warm_s=1.0)
+        second.start(warm_s=2.0)
         try:
             assert second.wait(0.3) is False
         finally:
@@ -775,6 +776,21 @@ def test_a_kept_thread_still_in_a_call_is_replaced_by_a_new_one() -> None:
         assert second.warm_calls == 1  # the new thread's first call
     finally:
         release.set()
+        threads.close()
+
+
+def test_a_kept_thread_that_ended_is_replaced_by_a_new_one() -> None:
+    # A review: a thread whose job raised outside the call ends; handed out again, the
+    # next run's job for it never ran, and the run waited out its warm-up for it.
+    threads = Threads()
+    try:
+        ended = threads.get(0)
+        ended.give(None)  # it ends, idle
+        ended.thread.join(5)
+        assert not ended.thread.is_alive()
+        assert threads.get(0) is not ended
+        assert threads.get(0).thread.is_alive()
+    finally:
         threads.close()
 
 
