@@ -49,15 +49,15 @@ def _sig3(value: float) -> str:
 
 def margin(value: float | None) -> str:
     """Budget / measured with thousands separators: ``1,850x``, ``12.4x``, ``0.82x``; a
-    billion or more in powers of ten (``1.4e+305x``, from a budget of ``ms=1e300``: the
+    billion or more in powers of ten (``1.36e+305x``, from a budget of ``ms=1e300``: the
     digits would widen every row of the table)."""
     if value is None:
         return "-"
     if not math.isfinite(value):
         return "inf"
     shown = _round3(value)
-    if value >= 1e9:
-        return f"{value:.2g}x"
+    if shown >= 1e9:
+        return f"{value:.3g}x"
     if shown >= 100:
         return f"{value:,.0f}x"
     if shown >= 10:
