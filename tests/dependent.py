@@ -506,6 +506,72 @@ class _RegimeSource(Source):
         return self.seen(self.medians[self.slow]) * math.exp(self.model.sigma * self.normal())
 
 
+@dataclass(frozen=True, eq=False)
+class SpreadRegimes(Model):
+    """Two states switching in *time* with the same median and another spread: calm
+    (log-sd ``sigma``) and spread (``spread_sigma``), as a machine whose tail widens for
+    a while (another tenant's bursts, a noisy cache) while its typical call stays put.
+
+    Dwell times are exponential with mean ``dwell_s`` in both states. The truth is the
+    call-weighted mixture: a state's share of calls is its share of time (1/2) divided
+    by its mean latency (``median exp(sd^2 / 2)``), normalized. Added after the level rule
+    (which reads chunks' medians, which this does not move): never tuned on.
+    """
+
+    call_ns: float
+    dwell_s: float = 1.0
+    sigma: float = 0.1
+    spread_sigma: float = 0.4
+    family = "spread-regimes"
+
+    @property
+    def params(self) -> str:
+        return (
+            f"dwell={self.dwell_s:g}s, call={_us(self.call_ns)}, sigma={self.sigma:g}/"
+            f"{self.spread_sigma:g}"
+        )
+
+    @property
+    def weights(self) -> tuple[float, float]:
+        """The long-run shares of calls in the calm and the spread state."""
+        calm = math.exp(-(self.sigma**2) / 2)
+        spread = math.exp(-(self.spread_sigma**2) / 2)
+        return calm / (calm + spread), spread / (calm + spread)
+
+    def tail(self, x_ns: float) -> float:
+        w_calm, w_spread = self.weights
+        return w_calm * _lognormal_sf(x_ns, self.call_ns, self.sigma) + w_spread * (
+            _lognormal_sf(x_ns, self.call_ns, self.spread_sigma)
+        )
+
+    def source(
+        self, rng: np.random.Generator, clock: FakeClock | None = None, *, cold: bool = True
+    ) -> Source:
+        return _SpreadSource(self, rng, clock, cold=cold)
+
+
+class _SpreadSource(Source):
+    model: SpreadRegimes
+
+    def __init__(
+        self, model: SpreadRegimes, rng: np.random.Generator, clock: FakeClock | None, *, cold: bool
+    ) -> None:
+        super().__init__(model, rng, clock, cold=cold)
+        self.mean_dwell_ns = model.dwell_s * S
+        self.spread = self.uniform() < 0.5  # the time-stationary law (see Regimes)
+        self.switch_at = self.clock.now + self._dwell()
+
+    def _dwell(self) -> float:
+        return -self.mean_dwell_ns * math.log1p(-self.uniform())
+
+    def latency(self, now: int) -> float:
+        while now >= self.switch_at:
+            self.spread = not self.spread
+            self.switch_at += self._dwell()
+        m = self.model
+        return m.call_ns * math.exp((m.spread_sigma if self.spread else m.sigma) * self.normal())
+
+
 # Drift and step ---------------------------------------------------------------------------
 
 
@@ -1025,6 +1091,7 @@ HOLDOUT_MODELS: tuple[Model, ...] = (
     OnOffPareto(100 * US),
     ReflectedWalk(100 * US),
     SlowWave(100 * US),
+    SpreadRegimes(100 * US),
 )
 #: Preempted sources (truth: the model's own cost), for an engine with a machine probe.
 CONTENTION_MODELS: tuple[Model, ...] = (Contention(1 * MS, 2.0), Contention(1 * MS, 10.0))

@@ -29,6 +29,7 @@ from dependent import (
     ReflectedWalk,
     Regimes,
     SlowWave,
+    SpreadRegimes,
     Step,
     cells_for,
     clopper_pearson,
@@ -92,6 +93,7 @@ def test_call_indexed_truths(model: Model, calls: int, rel: float) -> None:
         (OnOffPareto(100 * US, on_s=0.01, off_s=0.05), 60, 0.15),
         (PeriodicStalls(1 * MS), 300, 0.05),
         (SlowWave(100 * US, period_s=0.5), 60, 0.1),
+        (SpreadRegimes(100 * US, dwell_s=0.05), 60, 0.12),
     ],
     ids=lambda v: getattr(v, "family", None),
 )
