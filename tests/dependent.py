@@ -482,28 +482,49 @@ class Regimes(Model):
         return _RegimeSource(self, rng, clock, cold=cold)
 
 
-class _RegimeSource(Source):
+class _TwoStates(Source):
+    """A source switching between two states in *time*, with exponential dwells of mean
+    ``dwell_s``, started in the time-stationary law (see :class:`Regimes`)."""
+
+    def __init__(
+        self,
+        model: Model,
+        rng: np.random.Generator,
+        clock: FakeClock | None,
+        *,
+        cold: bool,
+        dwell_s: float,
+    ) -> None:
+        super().__init__(model, rng, clock, cold=cold)
+        self.mean_dwell_ns = dwell_s * S
+        self.on = self.uniform() < 0.5
+        self.switch_at = self.clock.now + self._dwell()
+
+    def _dwell(self) -> float:
+        return -self.mean_dwell_ns * math.log1p(-self.uniform())
+
+    def state(self, now: int) -> bool:
+        """The state at synthetic time ``now`` (True: the second one)."""
+        while now >= self.switch_at:
+            self.on = not self.on
+            self.switch_at += self._dwell()
+        return self.on
+
+
+class _RegimeSource(_TwoStates):
     model: Regimes
 
     def __init__(
         self, model: Regimes, rng: np.random.Generator, clock: FakeClock | None, *, cold: bool
     ) -> None:
-        super().__init__(model, rng, clock, cold=cold)
+        super().__init__(model, rng, clock, cold=cold, dwell_s=model.dwell_s)
         self.states = []
         self.state_sigma = model.sigma
-        self.mean_dwell_ns = model.dwell_s * S
-        self.slow = self.uniform() < 0.5
-        self.switch_at = self.clock.now + self._dwell()
         self.medians = (model.call_ns, model.call_ns * model.slow_factor)
 
-    def _dwell(self) -> float:
-        return -self.mean_dwell_ns * math.log1p(-self.uniform())
-
     def latency(self, now: int) -> float:
-        while now >= self.switch_at:
-            self.slow = not self.slow
-            self.switch_at += self._dwell()
-        return self.seen(self.medians[self.slow]) * math.exp(self.model.sigma * self.normal())
+        median = self.medians[self.state(now)]  # (the slow state: on)
+        return self.seen(median) * math.exp(self.model.sigma * self.normal())
 
 
 @dataclass(frozen=True, eq=False)
@@ -550,26 +571,18 @@ class SpreadRegimes(Model):
         return _SpreadSource(self, rng, clock, cold=cold)
 
 
-class _SpreadSource(Source):
+class _SpreadSource(_TwoStates):
     model: SpreadRegimes
 
     def __init__(
         self, model: SpreadRegimes, rng: np.random.Generator, clock: FakeClock | None, *, cold: bool
     ) -> None:
-        super().__init__(model, rng, clock, cold=cold)
-        self.mean_dwell_ns = model.dwell_s * S
-        self.spread = self.uniform() < 0.5  # the time-stationary law (see Regimes)
-        self.switch_at = self.clock.now + self._dwell()
-
-    def _dwell(self) -> float:
-        return -self.mean_dwell_ns * math.log1p(-self.uniform())
+        super().__init__(model, rng, clock, cold=cold, dwell_s=model.dwell_s)
 
     def latency(self, now: int) -> float:
-        while now >= self.switch_at:
-            self.spread = not self.spread
-            self.switch_at += self._dwell()
         m = self.model
-        return m.call_ns * math.exp((m.spread_sigma if self.spread else m.sigma) * self.normal())
+        sd = m.spread_sigma if self.state(now) else m.sigma
+        return m.call_ns * math.exp(sd * self.normal())
 
 
 # Drift and step ---------------------------------------------------------------------------

@@ -653,17 +653,28 @@ def test_a_load_thread_stuck_in_its_first_call_does_not_hold_the_run() -> None:
         generator.stop()
 
 
+def _stuck_once_on(
+    name: str, release: threading.Event, seconds: float, then_s: float = 0.0
+) -> Callable[[], None]:
+    """A callable whose first call on thread ``name`` waits for ``release`` (up to
+    ``seconds``); every call then sleeps ``then_s``."""
+    local = threading.local()
+
+    def call() -> None:
+        if threading.current_thread().name == name and not getattr(local, "seen", 0):
+            local.seen = 1
+            release.wait(seconds)
+        if then_s:
+            time.sleep(then_s)
+
+    return call
+
+
 def test_a_load_threads_first_call_that_never_returns_fails_the_run() -> None:
     # A review: the run went on without the stuck thread and passed, in-flight counts
     # short of it, after a flat 10 s wait past every time limit.
     release = threading.Event()
-    local = threading.local()
-
-    def stuck_once_on_thread_3() -> None:
-        if threading.current_thread().name == "sla-load-3" and not getattr(local, "seen", 0):
-            local.seen = 1
-            release.wait(30)
-        time.sleep(0.001)
+    stuck_once_on_thread_3 = _stuck_once_on("sla-load-3", release, 30, then_s=0.001)
 
     plan = replace(QUICK, max_time_ns=2_000 * MS, time_limit_ns=3_000 * MS)
     started = time.monotonic()
@@ -724,6 +735,15 @@ def test_a_capacity_step_without_a_thread_fails() -> None:
         release.set()
 
 
+def _run_for(generator: Generator, *, warm_s: float, seconds: float, stop_s: float = 10.0) -> None:
+    """Start ``generator``, let it issue for ``seconds`` (no call raising), stop it."""
+    generator.start(warm_s=warm_s)
+    try:
+        assert generator.wait(seconds) is False
+    finally:
+        generator.stop(stop_s)
+
+
 def test_kept_threads_make_their_first_call_once_for_every_run() -> None:
     # Found on a GPU: a capacity search started fresh threads in each step, so on CUDA
     # every step's threads paid their cuBLAS and cuDNN set-up again, within a sixth of
@@ -733,11 +753,7 @@ def test_kept_threads_make_their_first_call_once_for_every_run() -> None:
     try:
         for run in range(3):
             generator = Generator(per_thread, schedule(200.0, 40), 4, threads=threads)
-            generator.start(warm_s=5.0)
-            try:
-                assert generator.wait(0.5) is False
-            finally:
-                generator.stop()
+            _run_for(generator, warm_s=5.0, seconds=0.5)
             assert generator.warm_calls == (4 if run == 0 else 0)
             assert generator.done.all()
     finally:
@@ -747,30 +763,18 @@ def test_kept_threads_make_their_first_call_once_for_every_run() -> None:
 
 def test_a_kept_thread_still_in_a_call_is_replaced_by_a_new_one() -> None:
     release = threading.Event()
-    local = threading.local()
-
-    def hangs_in_thread_1s_first_call() -> None:
-        if threading.current_thread().name == "sla-load-1" and not getattr(local, "seen", 0):
-            local.seen = 1
-            release.wait(10)
+    hangs_in_thread_1s_first_call = _stuck_once_on("sla-load-1", release, 10)
 
     threads = Threads()
     try:
         first = Generator(hangs_in_thread_1s_first_call, schedule(100.0, 4), 2, threads=threads)
-        first.start(warm_s=2.0)  # thread 1's warm call hangs: the run goes without it
-        try:
-            assert first.wait(0.3) is False
-        finally:
-            first.stop(0.1)
+        # Thread 1's warm call hangs: the run goes without it.
+        _run_for(first, warm_s=2.0, seconds=0.3, stop_s=0.1)
         assert first.done.all()  # thread 0 served them all
         assert first.warm_stuck
         kept = threads.get(0)
         second = Generator(lambda: None, schedule(100.0, 10), 2, threads=threads)
-        second.start(warm_s=2.0)
-        try:
-            assert second.wait(0.3) is False
-        finally:
-            second.stop()
+        _run_for(second, warm_s=2.0, seconds=0.3)
         assert second.done.all()  # on thread 0, kept, and a new thread 1
         assert threads.get(0) is kept
         assert second.warm_calls == 1  # the new thread's first call
