@@ -512,7 +512,7 @@ def _task(job: OnnxJob | CallJob, timing: Timing) -> _Task:
         for action, text, kind, module, line in warnings.filters
         if isinstance(kind, type)
     ]
-    return _Task(job, replace(timing, progress=None), tuple(filters))
+    return _Task(job, replace(timing, progress=None, refit=None), tuple(filters))
 
 
 def _pattern(given: object) -> str:

@@ -201,7 +201,7 @@ def run_compare(job: OnnxJob, against: Against, timing: Timing, timeout: float) 
     """Measure the model of ``job`` and its base revision side by side in a worker
     process (``runner.InProcess.compare`` there); raises as :func:`run_onnx` does."""
     job, parts = _sendable(job)
-    task = _CompareTask(job, against, replace(timing, progress=None))
+    task = _CompareTask(job, against, replace(timing, progress=None, refit=None))
     reply = _run(_dumps(task, parts), timeout, onnx=True)
     if isinstance(reply, Compared):
         return reply.entry
@@ -212,7 +212,7 @@ def run_advise(job: OnnxJob, request: AdviseRequest, timing: Timing, timeout: fl
     """The advisor (``runner.InProcess.advise``) in a worker process; raises as
     :func:`run_onnx` does."""
     job, parts = _sendable(job)
-    task = _AdviseTask(job, request, replace(timing, progress=None))
+    task = _AdviseTask(job, request, replace(timing, progress=None, refit=None))
     reply = _run(_dumps(task, parts), timeout, onnx=True)
     if isinstance(reply, Made):
         advice: Advice = reply.value

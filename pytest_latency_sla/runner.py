@@ -47,6 +47,7 @@ __all__ = [
     "OnnxJob",
     "Runner",
     "Timing",
+    "TooLateError",
     "own_variants",
     "prepare",
 ]
@@ -54,6 +55,11 @@ __all__ = [
 
 class ModelRunError(Exception):
     """The model raised when run with the feeds; the message is one sentence."""
+
+
+class TooLateError(Exception):
+    """Fitted again once the model was loaded, the measurement could no longer end before
+    a timeout (:attr:`Timing.refit`); the message is one sentence."""
 
 
 #: ``on``: this thread is timing a call (:meth:`Timing.run`).
@@ -81,15 +87,25 @@ class Timing:
     progress: Callable[[Progress], None] | None = field(default=None, compare=False)
     #: Open-loop load (the marker's ``rps=``) and capacity search, or None.
     load: LoadSpec | None = None
+    #: This timing made again at the start of :meth:`run` (this process only), or why
+    #: no measurement can end in time any more: it was fitted to a timeout before the
+    #: model was loaded, and a slow load (seconds, for a large model) took its room.
+    refit: Callable[[], Timing | str] | None = field(default=None, compare=False)
 
     def run(self, call: Callable[[], object]) -> Sampling:
         """Time ``call``: warm up, sample (one call at a time, or under load), look at the
         verdict; then search the capacity, when asked. :func:`measuring` meanwhile."""
         __tracebackhide__ = True  # what ``call`` raises shows the test's line, then the call
+        timing = self
+        if self.refit is not None:
+            again = self.refit()
+            if isinstance(again, str):
+                raise TooLateError(again)
+            timing = dataclasses.replace(again, refit=None)
         before = measuring()
         _RUNNING.on = True
         try:
-            return self._run(call)
+            return timing._run(call)
         finally:
             _RUNNING.on = before
 

@@ -738,3 +738,18 @@ def test_only_the_filters_that_decide_an_outcome_reach_the_worker(
     assert "('always', 'DeprecationWarning')" not in actions  # pytest's, for its summary
     pids = (pytester.path / "imported.txt").read_text().split()
     assert pids == [str(os.getpid())]  # the conftest, in this process only
+
+
+def test_a_timing_fitted_again_runs_as_it_was_made_again_and_isolated_goes_without() -> None:
+    import dataclasses
+
+    from pytest_latency_sla.runner import TooLateError
+
+    shorter = dataclasses.replace(TIMING, plan=dataclasses.replace(TIMING.plan, max_samples=50))
+    again = dataclasses.replace(TIMING, refit=lambda: shorter)
+    assert again.run(lambda: None).samples_ns.size == 50  # the timing made again
+    late = dataclasses.replace(TIMING, refit=lambda: "the timeout leaves nothing")
+    with pytest.raises(TooLateError, match=r"^the timeout leaves nothing$"):
+        late.run(lambda: None)
+    # An isolated worker gets no refit (it could not be sent; the worker's own fit holds).
+    assert isolate._task(CallJob(lambda: None, (), {}, "f"), again).timing.refit is None
