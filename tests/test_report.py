@@ -1240,6 +1240,12 @@ def test_time_line_reads_each_measurements_own_max_time() -> None:
     stopped["duration_s"], stopped["warmup_s"], stopped["max_time_s"] = 5.01, 0.0, 5.0
     stopped["stop_reason"] = "max_time"
     assert labels.time_line([stopped], 20.0) == ""
+    # Nor one without a budget at its cap (a new user's trial: "3 went past sla_max_time
+    # (20.0 s), the longest 20.0 s" for three that stopped there, 7-50 ms over).
+    unjudged = record("test_unjudged", None)
+    unjudged["duration_s"], unjudged["warmup_s"], unjudged["max_time_s"] = 20.05, 0.0, 20.0
+    unjudged["stop_reason"] = "measured"
+    assert "went past" not in labels.time_line([unjudged], 20.0)
     stopped["duration_s"] = 30.0  # one 30 s call under max_time=5: past it, and said so
     assert "1 went past its max_time (5.00 s), the longest 30.0 s" in labels.time_line(
         [stopped], 20.0

@@ -264,14 +264,15 @@ def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
             beside[rev["ref"]] = beside.get(rev["ref"], 0.0) + took
     total = sum(r["warmup_s"] + r["duration_s"] for r in records) + sum(beside.values())
     # (One that stopped at its max_time ran over it by its last chunk: not past, unless a
-    # call far longer than the time allowed took it there; nor one decided, 5% on at
-    # most, at the look its max_time called for.)
+    # call far longer than the time allowed took it there, nor one without a budget,
+    # which stops there at the latest; nor one decided, 5% on at most, at the look its
+    # max_time called for.)
     longer = [
         (r["duration_s"], limit)
         for r in records
         if r["duration_s"] > (limit := r.get("max_time_s", max_time_s))
         and (r["stop_reason"] != "decided" or r["duration_s"] > 1.05 * limit)
-        and (r["stop_reason"] != "max_time" or r["duration_s"] > 1.5 * limit)
+        and (r["stop_reason"] not in ("max_time", "measured") or r["duration_s"] > 1.5 * limit)
     ]
     if total < _QUIET_TOTAL_S and not longer:
         return ""
