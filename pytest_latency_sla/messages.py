@@ -431,6 +431,14 @@ def progress_line(label: str, progress: Progress) -> str:
             f"({fmt.duration(per_call)} per call)"
         )
     need = progress.needed_calls
+    if progress.until_ns is not None and need is not None:  # (no budget: no verdict)
+        more = min(
+            (need - progress.calls) * per_call, (progress.until_ns - progress.elapsed_ns) / 1e9
+        )
+        return (
+            f"{head}; no budget: it stops at {fmt.count(need)} calls or after "
+            f"{fmt.duration(progress.until_ns / 1e9)}, about {fmt.duration(max(0.0, more))} more"
+        )
     if need is None:
         return f"{head}; no verdict in sight yet"
     if need <= progress.calls:

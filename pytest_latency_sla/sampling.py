@@ -112,6 +112,8 @@ class Progress:
     #: Under load (``rps=``): the requests per second issued; ``calls`` are then requests
     #: judged so far, and the time a verdict needs follows from the rate.
     rate: float | None = None
+    #: Without a budget: it stops at ``needed_calls`` or at this time (``max_time``, ns).
+    until_ns: int | None = None
 
 
 def _timer_overhead(clock: Callable[[], int]) -> int:
@@ -382,8 +384,13 @@ class Sampler:
         elapsed = self.clock() - self._start
         if self.budget_ns is None or self.ledger is None:
             capped = n >= plan.max_samples or elapsed >= plan.max_time_ns
-            ready = elapsed >= plan.min_time_ns
-            return "measured" if capped or (ready and n >= self.pass_point) else None
+            if capped or (elapsed >= plan.min_time_ns and n >= self.pass_point):
+                return "measured"
+            if self.progress is not None and elapsed >= self._next_progress_ns:
+                self._next_progress_ns = elapsed + PROGRESS_AFTER_NS
+                told = Progress(elapsed, n, self.pass_point, elapsed / n, None, plan.max_time_ns)
+                self.progress(told)
+            return None
         full = n >= plan.max_samples
         timed_out = elapsed >= self._limit_ns
         capped = full or timed_out

@@ -727,6 +727,36 @@ def test_progress_is_reported_every_few_seconds_of_a_long_measurement() -> None:
     assert 30 * MS < seen[-1].per_call_ns < 60 * MS
 
 
+def test_a_long_measurement_without_a_budget_reports_progress_too() -> None:
+    # A new user's trial: an unbudgeted VGG-19 sampled 20 s with no line at all (the
+    # progress came with the verdict's looks, which a measurement without a budget has none of).
+    from pathlib import Path
+
+    from pytest_latency_sla.messages import progress_line
+    from pytest_latency_sla.sampling import PROGRESS_AFTER_NS, Progress
+
+    seen: list[Progress] = []
+    clock = FakeClock()
+    result = sample(
+        Workload(clock, constant(91 * MS)),
+        SamplingPlan(),
+        budget_ns=None,
+        quantile=0.99,
+        clock=clock,
+        manage_gc=False,
+        progress=seen.append,
+    )
+    assert result.stop_reason == "measured"
+    assert len(seen) == 3  # at 5, 10 and 15 s of the 20 s it samples
+    assert all(p.elapsed_ns >= PROGRESS_AFTER_NS for p in seen)
+    assert {(p.needed_calls, p.until_ns) for p in seen} == {(613, SamplingPlan().max_time_ns)}
+    line = progress_line(
+        "test_models.py::test_vgg", Progress(5_020 * MS, 55, 613, 91.3 * MS, None, 20 * S)
+    )
+    page = " ".join((Path(__file__).parent.parent / "docs" / "verdicts.md").read_text().split())
+    assert line in page
+
+
 def test_a_short_measurement_reports_no_progress() -> None:
     seen: list[object] = []
     clock = FakeClock()
