@@ -161,10 +161,12 @@ def verdict_message(
         independent = max(1, round(decision.n_eff))
         # "No verdict in sight" already says to give the budget room.
         room = "" if "budget room" in need else ", or give the budget room"
-        # Sampling longer sees more spells; judging a lower percentile does not.
+        # Sampling longer sees more spells; judging a lower percentile does not (nor
+        # sampling that would take longer than it may: then no longer sampling is told).
         longer, judge, lower = need.partition(", or judge ")
         seen = "the machine's slow and fast spells" if reason == "dependent" else "its moves"
-        need = f"{longer}, to see more of {seen}{judge}{lower}"
+        if "max_time=" in longer and _TOO_LONG not in longer:
+            need = f"{longer}, to see more of {seen}{judge}{lower}"
         if reason == "moved":
             return (
                 f"{head}the latency's level moved during the run: {stopped}, the typical "

@@ -1538,6 +1538,24 @@ def test_a_message_on_bursts_says_sampling_longer_sees_more_spells_not_a_lower_p
     )
 
 
+def test_a_message_on_bursts_tells_no_longer_sampling_where_none_may_come() -> None:
+    # A new user's trial: "... longer than sampling may take (max_time= is at most 1 h):
+    # give the budget room, or make the model faster, to see more of the machine's slow
+    # and fast spells, or judge p95 ..." (the clause went with no remedy that samples).
+    decision = Decision(None, 1.0, 0.5, 0.01 / 3, 0.5, 0.5, 1_030.0, reason="dependent")
+    res = result(
+        Budget(100, "us", 99),
+        Verdict.INCONCLUSIVE,
+        [1_000] * 9_000 + [200_000] * 300,
+        stop_reason="max_time",
+        needed_calls=5_000_000_000,
+        decision=decision,
+    )
+    message = verdict_message(res)
+    assert "longer than sampling may take" in message
+    assert "slow and fast spells" not in message
+
+
 def test_a_failed_tests_row_reads_headroom_not_stop_optimizing() -> None:
     """A trial: a test that failed its cold start (or a sweep size, or a gate) with a
     14.5x steady margin read "stop optimizing" in its row, beside the failure."""
