@@ -1520,19 +1520,25 @@ def test_a_spent_sla_run_time_is_named_where_it_kept_sampling_at_max_time() -> N
     )
 
 
-def test_a_message_on_bursts_says_sampling_longer_sees_more_spells_not_a_lower_percentile() -> None:
-    # A trial: "... or judge p90 (about 56,165 calls), to see more of the machine's slow
-    # and fast spells" read as if a lower percentile saw more of them.
-    decision = Decision(None, 1.0, 0.5, 0.01 / 3, 7.2, 0.5, 14.0, reason="dependent")
+def _bursts_message(needed: int, n_eff: float, dependence: float) -> str:
+    """The message of a p99 100 µs measurement (3% of calls at 200 µs) left undecided at
+    sla_max_time by bursts, ``needed`` calls projected for a verdict."""
+    decision = Decision(None, 1.0, 0.5, 0.01 / 3, n_eff, 0.5, dependence, reason="dependent")
     res = result(
         Budget(100, "us", 99),
         Verdict.INCONCLUSIVE,
         [1_000] * 9_000 + [200_000] * 300,
         stop_reason="max_time",
-        needed_calls=5_000_000,
+        needed_calls=needed,
         decision=decision,
     )
-    message = verdict_message(res)
+    return verdict_message(res)
+
+
+def test_a_message_on_bursts_says_sampling_longer_sees_more_spells_not_a_lower_percentile() -> None:
+    # A trial: "... or judge p90 (about 56,165 calls), to see more of the machine's slow
+    # and fast spells" read as if a lower percentile saw more of them.
+    message = _bursts_message(needed=5_000_000, n_eff=7.2, dependence=14.0)
     assert "on this marker, to see more of the machine's slow and fast spells, or judge p9" in (
         message
     )
@@ -1542,16 +1548,7 @@ def test_a_message_on_bursts_tells_no_longer_sampling_where_none_may_come() -> N
     # A new user's trial: "... longer than sampling may take (max_time= is at most 1 h):
     # give the budget room, or make the model faster, to see more of the machine's slow
     # and fast spells, or judge p95 ..." (the clause went with no remedy that samples).
-    decision = Decision(None, 1.0, 0.5, 0.01 / 3, 0.5, 0.5, 1_030.0, reason="dependent")
-    res = result(
-        Budget(100, "us", 99),
-        Verdict.INCONCLUSIVE,
-        [1_000] * 9_000 + [200_000] * 300,
-        stop_reason="max_time",
-        needed_calls=5_000_000_000,
-        decision=decision,
-    )
-    message = verdict_message(res)
+    message = _bursts_message(needed=5_000_000_000, n_eff=0.5, dependence=1_030.0)
     assert "longer than sampling may take" in message
     assert "slow and fast spells" not in message
 
