@@ -151,7 +151,7 @@ class Threads:
         self._threads: list[_Thread] = []
 
     def get(self, k: int) -> _Thread:
-        """Thread ``k``, idle: the one kept, or a new one where that one is busy."""
+        """Thread ``k``, idle: the one kept, or a new one where that one is busy or ended."""
         while len(self._threads) <= k:
             self._threads.append(_Thread(f"sla-load-{len(self._threads)}"))
         thread = self._threads[k]
