@@ -270,10 +270,12 @@ def with_capacity(
     # The first step's threads make their first calls within a sixth of the search's
     # time, not of the step's: a step failed by threads still paying their set-up would
     # cap the search at its first rate.
-    first_warm_s: list[float] = [time_ns / 1e9 / 6]
+    first_warm_s: float | None = time_ns / 1e9 / 6
 
     def step(rate: float) -> CapacityStep:
         __tracebackhide__ = True
+        nonlocal first_warm_s
+        warm_s, first_warm_s = first_warm_s, None
         return run_step(
             call,
             rate,
@@ -283,7 +285,7 @@ def with_capacity(
             arrivals=arrivals,
             split=split,
             threads=threads,
-            warm_s=first_warm_s.pop() if first_warm_s else None,
+            warm_s=warm_s,
         )
 
     try:
