@@ -424,7 +424,8 @@ def run_figures(
     never finished (``late``: share, tolerance). A call that never returned runs, and its
     request is outstanding, until the stop; a request never issued ran no call; the rate
     achieved is over the time to the stop when calls hung (to the last call's end, it read
-    the rate of the calls before they hung)."""
+    the rate of the calls before they hung). The requests counted are those judged: with
+    some unfinished, every one due before the stop, as the samples shown."""
     n, stopped_at = judged
     finished = generator.done.copy()
     if unfinished:  # what returned by the stop, over the time to it
@@ -447,7 +448,7 @@ def run_figures(
         arrivals=spec.arrivals,
         concurrency=spec.concurrency,
         achieved_rps=total / (span / 1e9) if total > 1 else 0.0,
-        requests=n,
+        requests=upto if unfinished else n,
         in_flight_max=in_flight,
         outstanding_max=outstanding,
         late_share=late[0],

@@ -1639,6 +1639,7 @@ def test_a_callable_that_stops_returning_fails_at_a_look_not_at_the_time_limit(
     load = sampling.load
     assert load is not None
     assert load.unfinished > 0
+    assert load.requests == sampling.samples_ns.size  # (the requests judged: all due)
     # The figures count the stuck calls: four threads held, every stuck request
     # outstanding, and the rate over the run (it read 400/s: that of the 200 calls that
     # returned, over the half second before they hung).

@@ -78,7 +78,8 @@ def test_a_load_test_passes_and_every_report_shows_the_load(pytester: pytest.Pyt
     load = record["load"]
     assert load["target_rps"] == 200
     assert load["arrivals"] == "poisson"
-    assert load["requests"] == record["samples"] >= 100
+    # (About 100 requests in the half second of load; a busy runner finishes fewer.)
+    assert load["requests"] == record["samples"] >= 50
     assert load["capacity"] is None
     assert record["throughput"] == load["achieved_rps"]
     assert "under load: 200/s" in (pytester.path / "r.md").read_text()
