@@ -22,11 +22,10 @@ is inconclusive and says so. The threads are ``loadgen.py``'s; the capacity sear
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,7 +33,7 @@ from . import fmt
 from .callables import raised_at
 from .fmt import duration as _duration
 from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, run_figures, schedule
-from .loadledger import Judged, StealLog, add_unfinished, add_windows
+from .loadledger import Judged, StealLog, add_unfinished, add_windows, look, stuck_look
 from .loadspec import LoadSpec
 from .machine import NoMachine, host_steal
 from .sampling import (
@@ -46,7 +45,7 @@ from .sampling import (
     Sampling,
 )
 from .stats import min_samples_to_pass
-from .verdict import Ledger, judge, projection, thresholds, tier_alpha
+from .verdict import Ledger, projection, thresholds, tier_alpha
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -209,69 +208,6 @@ def late_tolerance_ns(budget_ns: float | None) -> float:
     if budget_ns is None:
         return 1_000_000.0
     return max(LATE_FLOOR_NS, LATE_SHARE_OF_BUDGET * budget_ns)
-
-
-def look(
-    ledger: Ledger,
-    budget_ns: float,
-    quantile: float,
-    plan: SamplingPlan,
-    covered_ns: float,
-    final: bool,
-) -> Decision:
-    """A load run's look: the verdict on the requests judged so far, whose schedule
-    covers ``covered_ns`` (the plan's tiers open as that time passes; all at the end)."""
-    return judge(
-        ledger,
-        budget_ns,
-        quantile,
-        plan.confidence,
-        spanned=final or covered_ns >= plan.state_time_ns,
-        settled=(final and plan.cap_settles) or covered_ns >= plan.settle_time_ns,
-        quick_factor=plan.quick_factor,
-        instant_factor=plan.instant_factor,
-        state_ns=float(plan.state_time_ns),
-    )
-
-
-class Stuck(NamedTuple):
-    """A look at a run as if it stopped then (:func:`stuck_look`): its verdict, the
-    ledgers and requests judged for it, and how many due never finished."""
-
-    decision: Decision
-    ledgers: tuple[Ledger, Ledger]
-    judged: Judged
-    unfinished: int
-
-
-def stuck_look(
-    ledgers: tuple[Ledger, Ledger],
-    generator: Generator,
-    judged: Judged,
-    now: int,
-    window_ns: int,
-    verdict: tuple[float, float, SamplingPlan],
-) -> Stuck:
-    """The verdict had the run stopped at ``now``, for a look where a request due more
-    than the budget ago has not finished (``verdict``: budget, quantile, plan). The looks
-    judge only the requests before the first unfinished one, so a callable that stopped
-    returning was sampled on to the time limit, its projection kept within reach by the
-    requests before it. Here the requests due since count as at the end of a run
-    (``add_unfinished``): one that never finished is over every threshold for the PASS
-    test and a lower bound for the FAIL test, so either outcome holds whatever they take.
-    On copies: the run's own ledgers go on as they were; a run that stops on this look's
-    verdict keeps the copies, so its result is this look's (judged again after the
-    threads stopped, a later read of the host's steal took more off, and a failure read
-    inconclusive in a review's trial)."""
-    trial = (copy.deepcopy(ledgers[0]), copy.deepcopy(ledgers[1]))
-    twin = judged.fork()
-    add_windows(trial, generator, twin, generator.finished_prefix(twin.added), window_ns, True)
-    unfinished = add_unfinished(trial, generator, twin, now, window_ns)
-    due = generator.start_ns + generator.offsets
-    covered = int(generator.offsets[max(0, int(np.searchsorted(due, now)) - 1)])
-    budget_ns, quantile, plan = verdict
-    decision = look(trial[0], budget_ns, quantile, plan, covered, final=False)
-    return Stuck(decision, trial, twin, unfinished)
 
 
 def load_sample(

@@ -6,17 +6,22 @@ time, added only once every request in it has finished, and at the end of a run 
 requests due and never finished, so none is left out of the last look. Two ledgers: the
 first for the verdict (measured latencies for the PASS test, lower bounds for the FAIL
 test), the second with the lower bounds alone, which tells when only the generator's
-own lost time stands between the requests and a verdict.
+own lost time stands between the requests and a verdict. And the looks at them: the
+verdict on a run's ledgers (``look``), and on copies of them as if the run stopped
+where a request is stuck (``stuck_look``).
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+from .verdict import judge
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,9 +29,21 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .loadgen import Generator
+    from .plan import SamplingPlan
+    from .stats import Decision
     from .verdict import Ledger
 
-__all__ = ["UNKNOWN_NS", "Judged", "Replay", "StealLog", "add_unfinished", "add_windows"]
+__all__ = [
+    "UNKNOWN_NS",
+    "Judged",
+    "Replay",
+    "StealLog",
+    "Stuck",
+    "add_unfinished",
+    "add_windows",
+    "look",
+    "stuck_look",
+]
 
 
 class Replay:
@@ -249,3 +266,66 @@ def add_unfinished(
             ledgers[1].add(kept[part], start, 0, bounds[part])
             judged.chunks += 1
     return int((~done).sum())
+
+
+def look(
+    ledger: Ledger,
+    budget_ns: float,
+    quantile: float,
+    plan: SamplingPlan,
+    covered_ns: float,
+    final: bool,
+) -> Decision:
+    """A load run's look: the verdict on the requests judged so far, whose schedule
+    covers ``covered_ns`` (the plan's tiers open as that time passes; all at the end)."""
+    return judge(
+        ledger,
+        budget_ns,
+        quantile,
+        plan.confidence,
+        spanned=final or covered_ns >= plan.state_time_ns,
+        settled=(final and plan.cap_settles) or covered_ns >= plan.settle_time_ns,
+        quick_factor=plan.quick_factor,
+        instant_factor=plan.instant_factor,
+        state_ns=float(plan.state_time_ns),
+    )
+
+
+class Stuck(NamedTuple):
+    """A look at a run as if it stopped then (:func:`stuck_look`): its verdict, the
+    ledgers and requests judged for it, and how many due never finished."""
+
+    decision: Decision
+    ledgers: tuple[Ledger, Ledger]
+    judged: Judged
+    unfinished: int
+
+
+def stuck_look(
+    ledgers: tuple[Ledger, Ledger],
+    generator: Generator,
+    judged: Judged,
+    now: int,
+    window_ns: int,
+    verdict: tuple[float, float, SamplingPlan],
+) -> Stuck:
+    """The verdict had the run stopped at ``now``, for a look where a request due more
+    than the budget ago has not finished (``verdict``: budget, quantile, plan). The looks
+    judge only the requests before the first unfinished one, so a callable that stopped
+    returning was sampled on to the time limit, its projection kept within reach by the
+    requests before it. Here the requests due since count as at the end of a run
+    (``add_unfinished``): one that never finished is over every threshold for the PASS
+    test and a lower bound for the FAIL test, so either outcome holds whatever they take.
+    On copies: the run's own ledgers go on as they were; a run that stops on this look's
+    verdict keeps the copies, so its result is this look's (judged again after the
+    threads stopped, a later read of the host's steal took more off, and a failure read
+    inconclusive in a review's trial)."""
+    trial = (copy.deepcopy(ledgers[0]), copy.deepcopy(ledgers[1]))
+    twin = judged.fork()
+    add_windows(trial, generator, twin, generator.finished_prefix(twin.added), window_ns, True)
+    unfinished = add_unfinished(trial, generator, twin, now, window_ns)
+    due = generator.start_ns + generator.offsets
+    covered = int(generator.offsets[max(0, int(np.searchsorted(due, now)) - 1)])
+    budget_ns, quantile, plan = verdict
+    decision = look(trial[0], budget_ns, quantile, plan, covered, final=False)
+    return Stuck(decision, trial, twin, unfinished)

@@ -37,9 +37,7 @@ from pytest_latency_sla.load import (
     StalledError,
     covering_schedule,
     load_sample,
-    look,
     resolve,
-    stuck_look,
     too_few,
 )
 from pytest_latency_sla.loadgen import (
@@ -49,7 +47,15 @@ from pytest_latency_sla.loadgen import (
     concurrency_reached,
     schedule,
 )
-from pytest_latency_sla.loadledger import Judged, Replay, StealLog, add_unfinished, add_windows
+from pytest_latency_sla.loadledger import (
+    Judged,
+    Replay,
+    StealLog,
+    add_unfinished,
+    add_windows,
+    look,
+    stuck_look,
+)
 from pytest_latency_sla.loadspec import Capacity, CapacityStep, LoadSpec, LoadStats
 from pytest_latency_sla.messages import verdict_message
 from pytest_latency_sla.plan import SamplingPlan
@@ -1583,7 +1589,7 @@ def test_a_slow_look_does_not_read_as_a_stuck_request(monkeypatch: pytest.Monkey
     call takes long (a thread waking 100 ms late would be 10x a noisy host's worst)."""
     from pytest_latency_sla import load as load_module
 
-    real_look = load_module.look
+    real_look = look
     stuck: list[int] = []
 
     def slow_look(*args: Any, **kwargs: Any) -> Any:
@@ -1594,7 +1600,7 @@ def test_a_slow_look_does_not_read_as_a_stuck_request(monkeypatch: pytest.Monkey
         stuck.append(1)
         return real_stuck(*args, **kwargs)
 
-    real_stuck = load_module.stuck_look
+    real_stuck = stuck_look
     monkeypatch.setattr(load_module, "look", slow_look)
     monkeypatch.setattr(load_module, "stuck_look", counted)
     sampling = load_sample(
