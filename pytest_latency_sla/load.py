@@ -248,12 +248,16 @@ def load_sample(
         levels = thresholds(budget_ns, plan.quick_factor, plan.instant_factor)
         ledgers = (Ledger(levels, budget_ns), Ledger(levels, budget_ns))
 
-    def project(n: int) -> int | None:
-        """Requests a verdict would need at the shares seen so far (``verdict.projection``)."""
+    def project(n: int, trial: tuple[Ledger, Ledger] | None = None) -> int | None:
+        """Requests a verdict would need at the shares seen so far (``verdict.projection``):
+        in ``trial``, a stuck look's ledgers, where a request is stuck (they count the
+        requests due since; the run's own hold only those before it, and a callable that
+        stopped returning on a busy runner was projected out of reach and stopped
+        undecided at ``sla_max_time``)."""
         if ledgers is None or budget_ns is None:
             return None
         found = projection(
-            ledgers[0],
+            (trial or ledgers)[0],
             budget_ns,
             quantile,
             plan.confidence,
@@ -300,6 +304,7 @@ def load_sample(
             n = judged.added
             covered = int(generator.offsets[n - 1]) if n else 0
             exhausted = prefix >= count
+            stuck_ledgers = None
             if (
                 ledgers is not None
                 and budget_ns is not None
@@ -331,6 +336,7 @@ def load_sample(
                         decision, ledgers, judged = stuck.decision, stuck.ledgers, stuck.judged
                         unfinished, stuck_at, stop_reason = stuck.unfinished, now, "decided"
                         break
+                    stuck_ledgers = stuck.ledgers
             elif budget_ns is None and covered >= max(plan.min_time_ns, plan.load_time_ns):
                 stop_reason = "measured"
                 break
@@ -348,7 +354,7 @@ def load_sample(
                 )
                 break
             if elapsed >= limit_ns:
-                need = needed = project(n)
+                need = needed = project(n, stuck_ledgers)
                 pass_waits = decision is not None and decision.outcome == "pass"
                 end = (
                     elapsed

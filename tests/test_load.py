@@ -62,7 +62,7 @@ from pytest_latency_sla.plan import SamplingPlan
 from pytest_latency_sla.report.loadlabels import capacity_text, load_text
 from pytest_latency_sla.result import Budget, SlaResult, Subject, Verdict, _load_entry
 from pytest_latency_sla.stats import Decision
-from pytest_latency_sla.verdict import Ledger, judge, thresholds
+from pytest_latency_sla.verdict import Ledger, judge, projection, thresholds
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -1652,6 +1652,56 @@ def test_a_callable_that_stops_returning_fails_at_a_look_not_at_the_time_limit(
     assert load.in_flight_max == 4
     assert load.outstanding_max >= load.unfinished
     assert load.achieved_rps < 200
+
+
+def test_a_stuck_run_is_projected_with_its_stuck_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a busy runner (two CPU-bound processes on two cores), a callable that stopped
+    returning ended inconclusive at ``sla_max_time`` in 7 runs of 8: the requests before
+    the hang, issued late, projected no verdict within reach, and the projection read
+    only them. Here they project none whatever the machine (the run's own ledgers, which
+    hold only them, project nothing): the stuck requests' ledgers carry the run to its
+    failure."""
+    from pytest_latency_sla import load as load_module
+
+    own: list[Ledger] = []
+
+    class Recorded(Ledger):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            own.append(self)  # (a stuck look's copies are made by deepcopy, not here)
+
+    real_projection = projection
+
+    def prefix_out_of_reach(ledger: Ledger, *args: Any, **kwargs: Any) -> float | None:
+        return (
+            None
+            if any(ledger is mine for mine in own)
+            else real_projection(ledger, *args, **kwargs)
+        )
+
+    monkeypatch.setattr(load_module, "Ledger", Recorded)
+    monkeypatch.setattr(load_module, "projection", prefix_out_of_reach)
+    monkeypatch.setattr(load_module, "JOIN_TIMEOUT_S", 0.2)
+    release = threading.Event()
+    calls = itertools.count()
+
+    def hangs_after_200() -> None:
+        if threading.current_thread().name.startswith("sla-load") and next(calls) >= 200:
+            release.wait(150)
+
+    the_plan = replace(QUICK, max_time_ns=1_000 * MS, time_limit_ns=120_000 * MS)
+    try:
+        sampling = load_sample(
+            hangs_after_200, LoadSpec(rps=400.0, concurrency=4), the_plan, budget_ns=5 * MS
+        )
+    finally:
+        release.set()
+    assert own  # (the run's ledgers were the recorded ones)
+    assert sampling.decision is not None
+    assert sampling.decision.outcome == "fail", (sampling.stop_reason, sampling.decision)
+    assert sampling.stop_reason == "decided"
 
 
 def test_a_look_past_a_stuck_request_judges_copies_of_the_ledgers() -> None:
