@@ -3,7 +3,8 @@ test fails: a regression beyond ``sla_max_regression``, or an entry that cannot 
 compared under ``sla_strict_baseline``.
 
 Loading a baseline and the comparison itself (a pure function of two records) are
-:mod:`baseline`'s; this module finds the entry and words the failure.
+:mod:`baseline`'s; this module finds the entry and words the failure, and that of a run whose gate
+compared nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .schema import SlaRecord
     from .settings import Settings
 
-__all__ = ["judge_against"]
+__all__ = ["gated_nothing", "judge_against"]
 
 
 def judge_against(
@@ -91,3 +92,28 @@ def judge_against(
             "drop --sla-strict-baseline to only mark such tests"
         )
     return None
+
+
+def gated_nothing(settings: Settings, baseline: Baseline | None, records: list[SlaRecord]) -> str:
+    """Why a regression gate on a stored baseline passed nothing through: none of the
+    run's measurements is in it (another suite's baseline, or changed test ids); ""."""
+    if settings.max_regression is None or baseline is None or not baseline.entries:
+        return ""
+    statuses = [c["status"] if (c := r["comparison"]) else None for r in records]
+    if not statuses and not settings.disable:  # (a new user's trial: a path with no SLA test)
+        held = len(baseline.entries)
+        return (
+            f"--sla-max-regression compared nothing: this run made no SLA measurement, and "
+            f"the baseline {settings.compare} holds {held:,} (no SLA test collected here, or "
+            "all skipped?): its regression gate gated nothing"
+        )
+    if not statuses or any(status != "new" for status in statuses):
+        return ""
+    count = len(statuses)
+    return (
+        f"--sla-max-regression compared nothing: none of this run's {count:,} measurement"
+        f"{'s' if count != 1 else ''} is in the baseline {settings.compare} (saved from "
+        "another suite, or the test ids differ?), so the run fails rather than pass a "
+        "regression gate that gated nothing; re-record the baseline from this suite with "
+        "--sla-save"
+    )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import __version__, exclusive
+from .gate import gated_nothing
 from .saving import save_refusal
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ class SlaCollector:
             exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldfail or session.shouldstop
         ) and len(self._finished) < session.testscollected * self._copies()
         self._stopped = bool(stopped)  # the reports say the results are partial
-        nothing = _gated_nothing(self.settings, self.baseline, self.records)
+        nothing = gated_nothing(self.settings, self.baseline, self.records)
         if nothing and not _selected(self.config):
             if self.records:
                 # A gate that compared nothing must not pass as one that found no regression.
@@ -383,31 +384,6 @@ def _selected(config: pytest.Config) -> bool:
     option = config.option
     picked = getattr(option, "keyword", "") or getattr(option, "markexpr", "")
     return bool(picked or getattr(option, "lf", False) or any("::" in a for a in config.args))
-
-
-def _gated_nothing(settings: Settings, baseline: Baseline | None, records: list[SlaRecord]) -> str:
-    """Why a regression gate on a stored baseline passed nothing through: none of the
-    run's measurements is in it (another suite's baseline, or changed test ids); ""."""
-    if settings.max_regression is None or baseline is None or not baseline.entries:
-        return ""
-    statuses = [c["status"] if (c := r["comparison"]) else None for r in records]
-    if not statuses and not settings.disable:  # (a new user's trial: a path with no SLA test)
-        held = len(baseline.entries)
-        return (
-            f"--sla-max-regression compared nothing: this run made no SLA measurement, and "
-            f"the baseline {settings.compare} holds {held:,} (no SLA test collected here, or "
-            "all skipped?): its regression gate gated nothing"
-        )
-    if not statuses or any(status != "new" for status in statuses):
-        return ""
-    count = len(statuses)
-    return (
-        f"--sla-max-regression compared nothing: none of this run's {count:,} measurement"
-        f"{'s' if count != 1 else ''} is in the baseline {settings.compare} (saved from "
-        "another suite, or the test ids differ?), so the run fails rather than pass a "
-        "regression gate that gated nothing; re-record the baseline from this suite with "
-        "--sla-save"
-    )
 
 
 def _busy(save: str, records: list[SlaRecord], noise_floor: float) -> list[str]:

@@ -434,14 +434,14 @@ def test_the_premerge_page_quotes_the_gate_that_compared_nothing() -> None:
     import dataclasses
 
     from pytest_latency_sla.baseline import Baseline
-    from pytest_latency_sla.session import _gated_nothing
+    from pytest_latency_sla.gate import gated_nothing
     from pytest_latency_sla.settings import Settings
 
     settings = dataclasses.replace(Settings(), max_regression=0.1, compare="base.json")
     baseline = Baseline("base.json", {("other.py::test_x", 0): {}}, {})
     records: list[Any] = [{"comparison": {"status": "new"}}] * 4
     quoted = " ".join(_page("premerge.md").split())
-    assert f'"sla: {_gated_nothing(settings, baseline, records)}"' in quoted
+    assert f'"sla: {gated_nothing(settings, baseline, records)}"' in quoted
 
 
 def test_the_advisor_page_quotes_a_variant_whose_inputs_differ() -> None:

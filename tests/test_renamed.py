@@ -267,15 +267,15 @@ def test_a_renamed_entry_that_cannot_be_judged_says_whose_it_is() -> None:
 
 
 def test_a_gate_that_compared_only_renamed_tests_compared_something() -> None:
-    from pytest_latency_sla.session import _gated_nothing
+    from pytest_latency_sla.gate import gated_nothing
 
     made = record(1.0)
     saved = baseline(entry("t.py::test_old", 1.0))
     judge_against(made, saved, ENV, GATE)
-    assert _gated_nothing(GATE, saved, [made]) == ""
+    assert gated_nothing(GATE, saved, [made]) == ""
     new = record(1.0, model_sha256="bb")
     judge_against(new, saved, ENV, GATE)
-    assert _gated_nothing(GATE, saved, [new]).startswith("--sla-max-regression compared nothing")
+    assert gated_nothing(GATE, saved, [new]).startswith("--sla-max-regression compared nothing")
 
 
 def test_the_json_schema_takes_the_renamed_fields() -> None:
