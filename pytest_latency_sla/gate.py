@@ -96,7 +96,9 @@ def judge_against(
 
 def gated_nothing(settings: Settings, baseline: Baseline | None, records: list[SlaRecord]) -> str:
     """Why a regression gate on a stored baseline passed nothing through: none of the
-    run's measurements is in it (another suite's baseline, or changed test ids); ""."""
+    run's measurements is in it (another suite's baseline, or changed test ids), or none
+    could be compared with its entry (a mismatch: a busy machine, another configuration);
+    ""."""
     if settings.max_regression is None or baseline is None or not baseline.entries:
         return ""
     statuses = [c["status"] if (c := r["comparison"]) else None for r in records]
@@ -107,13 +109,37 @@ def gated_nothing(settings: Settings, baseline: Baseline | None, records: list[S
             f"the baseline {settings.compare} holds {held:,} (no SLA test collected here, or "
             "all skipped?): its regression gate gated nothing"
         )
-    if not statuses or any(status != "new" for status in statuses):
+    if not statuses or any(status not in ("new", "mismatch") for status in statuses):
         return ""
-    count = len(statuses)
+    count, plural = len(statuses), "s" if len(statuses) != 1 else ""
+    fails = "so the run fails rather than pass a regression gate that gated nothing"
+    if all(status == "new" for status in statuses):
+        return (
+            f"--sla-max-regression compared nothing: none of this run's {count:,} "
+            f"measurement{plural} is in the baseline {settings.compare} (saved from another "
+            f"suite, or the test ids differ?), {fails}; re-record the baseline from this "
+            "suite with --sla-save"
+        )
+    if settings.strict_baseline:
+        return ""  # (each mismatch failed its own test, saying why)
+    # A trial: on a busy 2-core runner every measurement was a mismatch (other processes
+    # took most of its time), and a 3.3x slowdown passed a gate that compared nothing.
+    reasons = [c["mismatch"] for r in records if (c := r["comparison"]) and c["mismatch"]]
+    busy = sum(any(m.startswith(BUSY_MISMATCH) for m in found) for found in reasons)
+    parts = [
+        f"{busy:,} on a busy machine" if busy else "",
+        f"{len(reasons) - busy:,} under another configuration" if len(reasons) > busy else "",
+        f"{statuses.count('new'):,} not in it" if "new" in statuses else "",
+    ]
+    remedies = ["rerun on a quieter runner"] if busy else []
+    if len(reasons) > busy:
+        remedies.append("re-record the baseline on this runner type with --sla-save")
+    remedies.append(
+        "measure base and head side by side, in the same minutes, with --sla-compare-ref"
+    )
     return (
-        f"--sla-max-regression compared nothing: none of this run's {count:,} measurement"
-        f"{'s' if count != 1 else ''} is in the baseline {settings.compare} (saved from "
-        "another suite, or the test ids differ?), so the run fails rather than pass a "
-        "regression gate that gated nothing; re-record the baseline from this suite with "
-        "--sla-save"
+        f"--sla-max-regression compared nothing: none of this run's {count:,} "
+        f"measurement{plural} could be compared with the baseline {settings.compare} "
+        f"({', '.join(part for part in parts if part)}), {fails} (--sla-strict-baseline "
+        f"fails each such test instead); {', '.join(remedies[:-1])}, or {remedies[-1]}"
     )

@@ -442,6 +442,9 @@ def test_the_premerge_page_quotes_the_gate_that_compared_nothing() -> None:
     records: list[Any] = [{"comparison": {"status": "new"}}] * 4
     quoted = " ".join(_page("premerge.md").split())
     assert f'"sla: {gated_nothing(settings, baseline, records)}"' in quoted
+    busy = "a busy machine: other processes took 67% of this run's measuring time"
+    records = [{"comparison": {"status": "mismatch", "mismatch": [busy]}}] * 2
+    assert f'"sla: {gated_nothing(settings, baseline, records)}"' in quoted
 
 
 def test_the_advisor_page_quotes_a_variant_whose_inputs_differ() -> None:

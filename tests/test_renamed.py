@@ -5,6 +5,7 @@ say (deterministic: synthetic records), then one end-to-end run of the gate."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -276,6 +277,40 @@ def test_a_gate_that_compared_only_renamed_tests_compared_something() -> None:
     new = record(1.0, model_sha256="bb")
     judge_against(new, saved, ENV, GATE)
     assert gated_nothing(GATE, saved, [new]).startswith("--sla-max-regression compared nothing")
+
+
+def test_a_gate_that_could_compare_nothing_says_why_and_what_to_do() -> None:
+    """A trial: on a busy 2-core runner every measurement was a mismatch (other
+    processes took most of its time), and a 3.3x slowdown passed a gate that compared
+    nothing."""
+    from pytest_latency_sla.gate import gated_nothing
+
+    busy = "a busy machine: other processes took 67% of this run's measuring time"
+    other = "cpu_model 'AMD EPYC' -> 'Intel Xeon'"
+
+    def made(status: str, *mismatch: str) -> Any:
+        return {"comparison": {"status": status, "mismatch": list(mismatch)}}
+
+    saved = baseline(entry("t.py::test_old", 1.0))
+    said = gated_nothing(GATE, saved, [made("mismatch", busy), made("new")])
+    assert said == (
+        "--sla-max-regression compared nothing: none of this run's 2 measurements could be "
+        "compared with the baseline base.json (1 on a busy machine, 1 not in it), so the run "
+        "fails rather than pass a regression gate that gated nothing (--sla-strict-baseline "
+        "fails each such test instead); rerun on a quieter runner, or measure base and head "
+        "side by side, in the same minutes, with --sla-compare-ref"
+    )
+    said = gated_nothing(GATE, saved, [made("mismatch", other), made("mismatch", busy, other)])
+    assert "(1 on a busy machine, 1 under another configuration)" in said
+    assert said.endswith(
+        "; rerun on a quieter runner, re-record the baseline on this runner type with "
+        "--sla-save, or measure base and head side by side, in the same minutes, with "
+        "--sla-compare-ref"
+    )
+    # One measurement compared is a gate that gated something; strict fails each test.
+    assert gated_nothing(GATE, saved, [made("mismatch", busy), made("unchanged")]) == ""
+    strict = replace(GATE, strict_baseline=True)
+    assert gated_nothing(strict, saved, [made("mismatch", busy)]) == ""
 
 
 def test_the_json_schema_takes_the_renamed_fields() -> None:

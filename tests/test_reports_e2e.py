@@ -450,6 +450,21 @@ def test_baseline_of_another_configuration_is_marked_or_failed(pytester: pytest.
     result.stdout.fnmatch_lines(
         ["*recorded under another configuration (percentile 99.0 -> 50.0; cpu_model*"]
     )
+    # A regression gate with nothing it could compare fails the run (a trial: a busy
+    # runner's mismatches passed a 3.3x slowdown); strict, each test fails instead.
+    result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json", "--sla-max-regression=9")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "sla: --sla-max-regression compared nothing: none of this run's 1 measurement "
+            "could be compared with the baseline base.json (1 under another configuration)*"
+        ]
+    )
+    gate = ("--sla-compare=base.json", "--sla-max-regression=9", "--sla-strict-baseline")
+    result = pytester.runpytest(*BASELINE_RUN, *gate)
+    result.assert_outcomes(failed=1)
+    assert "compared nothing" not in result.stdout.str()
 
 
 def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> None:
