@@ -496,3 +496,15 @@ def test_the_advisor_page_quotes_a_variant_whose_inputs_differ() -> None:
     )
     assert found is not None
     assert f"`{found.sentence}`" in schema
+
+
+def test_the_reruns_section_names_the_start_of_every_regression_failure() -> None:
+    from pytest_latency_sla.checkmessages import regression_message, revision_regression_message
+
+    said = 'every regression failure starts with "SLA regression"'
+    assert said in " ".join(_page("reports.md").split())
+    stored = regression_message(99.0, 0.003, 2.0, 0.001, "base.json", 0.2, 1.0)
+    entry: Any = {"ref": "main", "p50_ratio": [3.0, 2.8, 3.2], "base_p50_s": 0.001,
+                  "head_p50_s": 0.003, "confidence": 0.99}  # fmt: skip
+    for message in (stored, revision_regression_message(entry, 0.2)):
+        assert message.startswith("SLA regression"), message
