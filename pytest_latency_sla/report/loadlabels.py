@@ -63,8 +63,11 @@ def capacity_text(record: SlaRecord) -> str | None:
     within = budget_label(record)
     cores = f"{found['cores']} core{'s' if found['cores'] != 1 else ''}"
     busy = ""
-    if found["limited"] == "busy" and found["steps"]:
-        last = found["steps"][-1]
+    failed = [step for step in found["steps"] if not step["held"]]
+    if found["limited"] == "busy" and failed:
+        # The lowest rate that failed (the search halves on below a busy failure until
+        # a rate holds).
+        last = min(failed, key=lambda step: step["rps"])
         busy = (
             f"the budget failed at {fmt.rate(last['rps'])} while other processes took "
             f"{fmt.share(last.get('others_share', 0.0), 2)} of the CPUs; rerun on a "
