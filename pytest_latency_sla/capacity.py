@@ -27,6 +27,7 @@ from .load import ConcurrentCallError, LoadError, StalledError, late_tolerance_n
 from .loadgen import Generator, Threads, cores, schedule
 from .loadspec import Capacity, CapacityStep, LoadStats
 from .machine import cpu_split
+from .schema import BUSY_CPU_SHARE
 from .stats import percentile_ns
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ _CHECK_NS = 50_000_000
 #: reported "about 19.5/s" for a model whose calls took 48 µs at p99 one at a time).
 #: Idle CPUs are no excuse: beside one CPU-bound process on 2 cores a GIL-bound search
 #: left 20-40% idle and found 1,995/s against 5,403/s alone.
-BUSY_SHARE = 0.25
+BUSY_SHARE = BUSY_CPU_SHARE
 
 
 def step_time_ns(rps: float) -> int:

@@ -43,7 +43,7 @@ from .loadledger import (
     stuck_look,
 )
 from .loadspec import LoadSpec
-from .machine import NoMachine, host_steal
+from .machine import NoMachine, cpu_split, host_steal
 from .sampling import (
     PROGRESS_AFTER_NS,
     PROJECTION_REACH,
@@ -228,6 +228,7 @@ def load_sample(
     clock: Callable[[], int] = time.perf_counter_ns,
     progress: Callable[[Progress], None] | None = None,
     steal: Callable[[], int] | str | None = "host",
+    split: Callable[[], tuple[int, int]] | str | None = "host",
 ) -> Sampling:
     """Warm up ``call`` one call at a time, then issue it at ``spec.rps`` (open loop) until
     the verdict on ``budget_ns`` at ``quantile`` is decided, or a cap is hit.
@@ -236,6 +237,9 @@ def load_sample(
     steal), read at each look, taken off the FAIL test's lower bounds and reported as a
     share (``LoadStats.steal_share``); "host" reads
     ``/proc/stat`` where there is one (on the real clock only), None reads nothing.
+    ``split``: the CPU time so far that other processes (and the host) took, and that
+    was idle (ns; ``machine.cpu_split``), read around the run: ``LoadStats.others_share``
+    ("host" reads ``/proc/stat`` on the real clock only, None nothing).
 
     Samples are latencies from each request's scheduled start, in schedule order. The
     returned :class:`Sampling` has ``load`` set (:class:`LoadStats`); its decision's
@@ -281,6 +285,9 @@ def load_sample(
         steal = host_steal() if clock is time.perf_counter_ns else None
     if callable(steal):
         judged.steal = StealLog(steal, clock)
+    if split == "host":
+        split = cpu_split() if clock is time.perf_counter_ns else None
+    around: list[tuple[int, int]] = []  # (clock, others' CPU time) at the start and stop
     tolerance = late_tolerance_ns(budget_ns)
     window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
     decision: Decision | None = None
@@ -297,6 +304,8 @@ def load_sample(
     hold_s = min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20))
     try:
         generator.start(warm_s=min(JOIN_TIMEOUT_S, max(0.1, hard_limit_ns / 1e9 / 20)))
+        if callable(split):
+            around.append((clock(), split()[0]))
         if judged.steal is not None:
             judged.steal.mark(generator.start_ns)
         while True:
@@ -389,6 +398,8 @@ def load_sample(
                 progress(Progress(elapsed, n, needed, elapsed / n, rate=spec.rps))
     finally:
         stopped_at = clock() if stuck_at is None else stuck_at
+        if callable(split) and around:
+            around.append((clock(), split()[0]))
         generator.stop(hold_s)  # a hung call never outlasts it
     # Request 0's call: after the cold call (1), the warmup and the threads' first calls.
     first, at = warm.warmup_calls + 2 + generator.warm_calls, spec.rps
@@ -455,6 +466,9 @@ def load_sample(
         # Over the CPUs the run could keep busy: an idle one accrues no steal.
         cpus = min(stats.cores, spec.concurrency)
         stats = replace(stats, steal_share=judged.steal.share(cpus))
+    if len(around) == 2 and around[1][0] > around[0][0]:
+        took = (around[1][1] - around[0][1]) / ((around[1][0] - around[0][0]) * stats.cores)
+        stats = replace(stats, others_share=min(1.0, max(0.0, took)))
     return Sampling(
         samples_ns=samples,
         cold_start_ns=warm.cold_ns,

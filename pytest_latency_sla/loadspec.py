@@ -108,3 +108,6 @@ class LoadStats:
     #: the run could keep busy (the process's, at most ``concurrency`` of them: an idle
     #: CPU accrues none); 0.0 where none is read.
     steal_share: float = 0.0
+    #: Share of the CPUs' time (those the process may use) that other processes and the
+    #: host took during the run (``/proc/stat`` less the process's own); None unknown.
+    others_share: float | None = None

@@ -9,7 +9,7 @@ from . import fmt
 from .fmt import pct_label
 from .limits import ISOLATED_START_S, RUN_TIME_SPENT, timeout_for
 from .result import Verdict
-from .schema import STEAL_MENTION_SHARE
+from .schema import BUSY_CPU_SHARE, STEAL_MENTION_SHARE
 from .settings import MAX_SECONDS
 from .stats import calls_to_decide
 
@@ -117,6 +117,12 @@ def verdict_message(
             f"{fmt.share(load.late_share, 3)} of requests were issued more than "
             f"{fmt.duration(load.late_tolerance_ns / 1e9)} after their time by a free thread"
         )
+        others = load.others_share
+        if others is not None and others >= BUSY_CPU_SHARE:
+            # A trial: 200/s, 1% of what the generator holds, "fell behind" on a busy
+            # machine, with "lower rps=" as the fix.
+            late += f", while other processes took {fmt.share(others, 2)} of the CPUs"
+            stolen = True  # (a quieter machine is the first remedy)
         gil = (
             ", or, for a callable that holds the GIL, set concurrency=1 (calls one at a "
             "time, as a single server)"

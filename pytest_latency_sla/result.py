@@ -444,6 +444,7 @@ def _load_entry(load: LoadStats | None) -> LoadEntry | None:
         capacity=capacity,
         unfinished=load.unfinished,
         steal_share=load.steal_share,
+        others_share=load.others_share,
     )
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .environment import Environment
 
 __all__ = [
+    "BUSY_CPU_SHARE",
     "BUSY_MISMATCH",
     "NO_MEDIAN",
     "READABLE_VERSIONS",
@@ -265,6 +266,8 @@ class CapacityEntry(TypedDict):
 class _LoadSteal(TypedDict, total=False):
     # Share of the CPU time the host took (a virtual machine's steal); absent from before.
     steal_share: float
+    # Share of the CPUs' time other processes and the host took; absent from before.
+    others_share: float | None
 
 
 class LoadEntry(_LoadSteal):
@@ -419,6 +422,9 @@ UNMEASURED_MESSAGE = 300
 
 #: A load run's ``steal_share`` from which its messages and reports name the host's steal.
 STEAL_MENTION_SHARE = 0.01
+#: The share of the CPUs' time other processes took from which a load run's messages and
+#: load line name the busy machine, and a capacity step's failure is the machine's.
+BUSY_CPU_SHARE = 0.25
 #: How a comparison's ``mismatch`` list begins such a measurement's entry.
 BUSY_MISMATCH = "a busy machine: "
 

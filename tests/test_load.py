@@ -1602,6 +1602,42 @@ def test_the_gil_remedy_is_given_only_where_it_can_apply(
     assert ("concurrency=1" in said) == (kind == "callable" and concurrency > 1)
 
 
+def test_a_generator_behind_on_a_busy_machine_names_the_machine_first() -> None:
+    """A trial: an MLP at 200 requests/s (1% of what the generator holds) on a machine
+    that other processes kept busy read "the load generator fell behind: 14.4% of
+    requests were issued more than 500 µs after their time", with "lower rps=" first."""
+    decision = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="generator")
+    load = _load_stats(late_share=0.144, behind=True, others_share=0.62)
+    said = _undecided_message(decision, load, 3000, kind="onnx")
+    assert "after their time by a free thread, while other processes took 62% of the CPUs" in said
+    assert "; rerun on a quieter machine, lower rps=, or run on a machine with more" in said
+    record = make_record("t.py::test_x", 2.6)
+    record["load"] = _load_entry(load)
+    assert str(load_text(record)).endswith("; other processes took 62% of the CPUs")
+    # Under a quarter, or unknown, neither says it.
+    for share in (0.2, None):
+        quiet = _load_stats(late_share=0.144, behind=True, others_share=share)
+        assert "other processes" not in _undecided_message(decision, quiet, 3000, kind="onnx")
+        record["load"] = _load_entry(quiet)
+        assert "other processes" not in str(load_text(record))
+
+
+def test_a_load_run_reads_what_other_processes_took_around_it() -> None:
+    cpus = loadgen.cores()
+
+    def others() -> tuple[int, int]:  # other processes take 60% of every CPU
+        return int(time.perf_counter_ns() * 0.6 * cpus), 0
+
+    plan = _brief(max_ms=300, load_ms=200)
+    sampling = load_sample(lambda: None, LoadSpec(rps=200.0), plan, budget_ns=50 * MS, split=others)
+    assert sampling.load is not None
+    assert sampling.load.others_share is not None
+    assert 0.55 <= sampling.load.others_share <= 0.65
+    unread = load_sample(lambda: None, LoadSpec(rps=200.0), plan, budget_ns=50 * MS, split=None)
+    assert unread.load is not None
+    assert unread.load.others_share is None
+
+
 def test_a_run_stopped_by_the_time_limit_is_told_to_raise_the_limit_not_max_time() -> None:
     # A trial: past sla_max_time toward a verdict, at the time limit (60 s), the message
     # said to raise max_time=, which under the limit changes nothing (the cap is the

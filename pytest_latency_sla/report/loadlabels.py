@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import fmt
-from ..schema import STEAL_MENTION_SHARE
+from ..schema import BUSY_CPU_SHARE, STEAL_MENTION_SHARE
 from .labels import budget_label
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ def load_text(record: SlaRecord) -> str | None:
         text += (
             f"; the host took {fmt.share(stolen, 3)} of the CPU time (a virtual machine's steal)"
         )
+    others = load.get("others_share")  # absent from older reports, None unknown
+    if others is not None and others >= BUSY_CPU_SHARE:
+        text += f"; other processes took {fmt.share(others, 2)} of the CPUs"
     return text
 
 
