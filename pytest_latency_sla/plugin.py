@@ -59,6 +59,7 @@ PROGRESS_KEY = pytest.StashKey[ProgressLines]()
 RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
+BASE_PROBLEM_KEY = pytest.StashKey[str]()  # (a pytest-xdist worker's: each SLA test says it)
 _COLLECTOR_NAME = "pytest_latency_sla.collector"
 _COLLECTED_NAME = "pytest_latency_sla.collected"
 
@@ -177,27 +178,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Once, before any test: a ``--sla-compare-ref`` that the repository of the SLA tests
-    does not know, or a ``--sla-compare-dir`` that is no folder, would fail every model
-    test alike, so it stops the run here. Not on a pytest-xdist worker (a usage error
-    there is an internal error of xdist's): under xdist each model test says it."""
+    does not know (a shallow clone), or a ``--sla-compare-dir`` that is no folder, would
+    fail every model test alike, so it stops the run here. On a pytest-xdist worker (where
+    a usage error is an internal error of xdist's) each SLA test fails at its setup with
+    it: it failed only after its measurement (28 s each, in a trial's shallow clone)."""
     settings = config.stash[SETTINGS_KEY]
-    skip = settings.disable or config.option.collectonly or hasattr(config, "workerinput")
-    if not (settings.compare_ref or settings.compare_dir) or skip:
-        return
-    folders = {item.path.parent for item in items if _is_sla_test(item)}
+    skip = settings.disable or config.option.collectonly
+    folders = {item.path.parent for item in items if _is_sla_test(item)} if not skip else ()
+    problem, name = "", "compare_dir"
     if folders and settings.compare_dir:
         from .gitref import check_folder
 
-        problem = check_folder(settings.compare_dir)
-        if problem:
-            raise pytest.UsageError(problem + _given_in(config, "compare_dir"))
-    if folders and settings.compare_ref:
+        problem = check_folder(settings.compare_dir) or ""
+    elif folders and settings.compare_ref:
         from .gitref import check_ref
 
-        for folder in sorted(folders):
-            problem = check_ref(settings.compare_ref, folder)
-            if problem:
-                raise pytest.UsageError(problem + _given_in(config, "compare_ref"))
+        name, ref = "compare_ref", settings.compare_ref
+        problem = next(filter(None, (check_ref(ref, f) for f in sorted(folders))), "")
+    if problem and hasattr(config, "workerinput"):
+        config.stash[BASE_PROBLEM_KEY] = problem + _given_in(config, name)
+    elif problem:
+        raise pytest.UsageError(problem + _given_in(config, name))
 
 
 def _given_in(config: pytest.Config, name: str) -> str:
@@ -234,7 +235,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     subtests.begin(item)
     # Nor may an earlier attempt's JUnit properties stay on the test case.
     item.user_properties[:] = [p for p in item.user_properties if not is_sla_property(p)]
-    problem = _read_marker(item)
+    problem = _read_marker(item) or (
+        item.config.stash.get(BASE_PROBLEM_KEY, "") if _is_sla_test(item) else ""
+    )
     if problem:
         pytest.fail(f"{problem} (in {item.nodeid})", pytrace=False)
 

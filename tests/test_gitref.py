@@ -154,6 +154,37 @@ def test_a_mistyped_ref_stops_the_run_once_before_any_test(pytester: pytest.Pyte
     result.stderr.fnmatch_lines(["* (from the command line, -o sla_compare_ref)"])
 
 
+def test_under_xdist_a_mistyped_ref_fails_each_sla_test_before_it_measures(
+    pytester: pytest.Pytester,
+) -> None:
+    """A trial: under pytest -n 2 in a shallow clone, each test measured its model in
+    full (28 s) and then failed with "this clone is shallow"; a usage error on a worker
+    is an internal error of xdist's. Each SLA test now fails at its setup, measuring
+    nothing; the others run."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_one(sla):
+            raise AssertionError("measured")
+
+        def test_plain():
+            pass
+        """
+    )
+    git(pytester.path, "init", "-q", "-b", "main")
+    git(pytester.path, "add", ".")
+    git(pytester.path, "commit", "-q", "-m", "base")
+    result = pytester.runpytest_subprocess("-n", "2", "--sla-compare-ref=mian", "-p", "xdist")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*--sla-compare-ref=mian: git knows no revision 'mian'; * (in test_*::test_one)*"]
+    )
+    assert "measured" not in result.stdout.str()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
 def test_a_missing_compare_dir_stops_the_run_once_before_any_test(
     pytester: pytest.Pytester,
 ) -> None:
