@@ -176,6 +176,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             config.pluginmanager.unregister(plugin)
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m deselect (a trial: -k plain stopped it)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Once, before any test: a ``--sla-compare-ref`` that the repository of the SLA tests
     does not know (a shallow clone), or a ``--sla-compare-dir`` that is no folder, would
