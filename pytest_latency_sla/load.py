@@ -32,16 +32,8 @@ import numpy as np
 from . import fmt
 from .callables import raised_at
 from .fmt import duration as _duration
-from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, cores, run_figures, schedule
-from .loadledger import (
-    Judged,
-    StealLog,
-    add_unfinished,
-    add_windows,
-    held_by_calls,
-    look,
-    stuck_look,
-)
+from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, run_figures, schedule
+from .loadledger import Judged, StealLog, add_unfinished, add_windows, look, stuck_look
 from .loadspec import LoadSpec
 from .machine import NoMachine, cpu_split, host_steal
 from .sampling import (
@@ -279,7 +271,7 @@ def load_sample(
         )
         return None if found is None else max(n, math.ceil(found))
 
-    judged = Judged(spec.concurrency, cpus=cores())
+    judged = Judged(spec.concurrency)
     # The host's steal is on the real clock: a simulated run reads none unless given one.
     if steal == "host":
         steal = host_steal() if clock is time.perf_counter_ns else None
@@ -426,10 +418,7 @@ def load_sample(
         )
     if generator.warm_stuck:  # a thread the run went without: no verdict on the rest
         raise StalledError(f"{before} had not returned when the run stopped")
-    # The generator's own lateness: not that of starts the callable's calls held up.
-    late = generator.lateness(n) > tolerance
-    late &= ~held_by_calls(generator, 0, n, window_ns, judged.cpus)
-    late_share = float(late.mean())
+    late_share = float((generator.lateness(n) > tolerance).mean())
     behind = False
     if stop_reason != "decided" and ledgers is not None and budget_ns is not None:
         covered = int(generator.offsets[n - 1])

@@ -41,7 +41,6 @@ __all__ = [
     "Stuck",
     "add_unfinished",
     "add_windows",
-    "held_by_calls",
     "look",
     "stuck_look",
 ]
@@ -148,9 +147,6 @@ class Judged:
 
     servers: int
     added: int = 0
-    #: CPUs the process may use: a window whose calls kept this many in flight held them
-    #: (0, unknown: none did).
-    cpus: int = 0
     chunks: int = 0
     replay: Replay = field(init=False)
     #: The host's steal read at each look (None: not read; nothing is taken off).
@@ -161,9 +157,7 @@ class Judged:
 
     def fork(self) -> Judged:
         """A copy to add to, leaving this one as it is (the steal log is shared)."""
-        twin = Judged(
-            self.servers, added=self.added, chunks=self.chunks, cpus=self.cpus, steal=self.steal
-        )
+        twin = Judged(self.servers, added=self.added, chunks=self.chunks, steal=self.steal)
         twin.replay = self.replay.copy()
         return twin
 
@@ -197,10 +191,6 @@ def add_windows(
     if ledgers is not None:
         latencies = generator.latencies(last)[first:]
         started, ended = generator.started[first:last], generator.ended[first:last]
-        # A start late while the callable's own calls held the CPUs is the callable's.
-        held = held_by_calls(generator, first, last, window_ns, judged.cpus)
-        ready = np.maximum(generator.start_ns + offsets[first:last], generator.claimed[first:last])
-        started = np.where(held, np.minimum(started, ready), started)
         bounds = judged.replay.extend(offsets[first:last], _own(judged, started, ended))
         windows = offsets[first:last] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1
@@ -213,26 +203,6 @@ def add_windows(
             optimistic.add(bounds[begin:end], start, 0)
             judged.chunks += 1
     judged.added = last
-
-
-def held_by_calls(
-    generator: Generator, first: int, last: int, window_ns: int, cpus: int
-) -> npt.NDArray[np.bool_]:
-    """For each finished request ``[first, last)``, whether the calls of its window of
-    scheduled time kept ``cpus`` or more in flight on average (their durations summed
-    over the window): a thread late to start one then waited for CPUs (or the GIL)
-    that the callable's own calls held, which is the callable's cost under that load,
-    not the generator's. Whole windows only (as the looks add them)."""
-    offsets = generator.offsets[first:last]
-    if offsets.size == 0 or cpus < 1:
-        return np.zeros(offsets.size, dtype=np.bool_)
-    done = generator.done[first:last]
-    took = np.where(done, generator.ended[first:last] - generator.started[first:last], 0)
-    windows = offsets // window_ns
-    index = windows - windows[0]
-    busy = np.bincount(index, weights=np.maximum(took, 0).astype(np.float64))
-    held: npt.NDArray[np.bool_] = (busy >= cpus * window_ns)[index]
-    return held
 
 
 def _own(
