@@ -431,15 +431,14 @@ def load_sample(
         if decision.outcome is None and stop_reason == "max_samples":
             needed = project(n)  # (the message names it: raise max_samples to that)
         if decision.outcome is None:
-            # Had the generator kept its schedule, would these requests decide? A fail
-            # of the replay alone stands: its lower bounds, with their own dependence
-            # (the measured latencies' bursts, which the generator's queue lengthens,
-            # set the run's; an overloaded model read "the generator fell behind").
+            # Had the generator kept its schedule, would these requests decide? Or was it
+            # so often late that its lateness, and the queueing it caused, fill the
+            # latencies?
             kept = look(ledgers[1], budget_ns, quantile, plan, covered, final=True)
-            if kept.outcome == "fail":
-                decision, stop_reason = kept, "decided"
-            elif (kept.outcome == "pass" and covered >= plan.load_time_ns) or (
-                late_share > LATE_BEHIND
+            if (
+                kept.outcome == "fail"
+                or (kept.outcome == "pass" and covered >= plan.load_time_ns)
+                or late_share > LATE_BEHIND
             ):
                 behind = True
                 decision = replace(decision, reason="generator")

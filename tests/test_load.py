@@ -1778,40 +1778,6 @@ def test_a_stuck_run_is_projected_with_its_stuck_requests(
     assert sampling.stop_reason == "decided"
 
 
-def test_a_run_whose_replay_alone_fails_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The replay's lower bounds, judged with their own dependence, failing is a failure
-    of the callable whatever the generator did; it read "the generator fell behind" (the
-    measured latencies' bursts, which a generator's queue lengthens, set the run's
-    dependence). Here the run's own looks are kept undecided: only the replay decides."""
-    from pytest_latency_sla import load as load_module
-
-    own: list[Ledger] = []
-
-    class Recorded(Ledger):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            own.append(self)
-
-    undecided = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="close")
-
-    def replay_only(ledger: Ledger, *args: Any, **kwargs: Any) -> Decision:
-        return look(ledger, *args, **kwargs) if ledger is own[1] else undecided
-
-    monkeypatch.setattr(load_module, "Ledger", Recorded)
-    monkeypatch.setattr(load_module, "look", replay_only)
-    sampling = load_sample(
-        lambda: time.sleep(0.004),  # 4 ms calls under a 2 ms budget
-        LoadSpec(rps=100.0, concurrency=4),
-        _brief(max_ms=600, load_ms=300),
-        budget_ns=2 * MS,
-    )
-    assert sampling.decision is not None
-    assert sampling.decision.outcome == "fail", sampling.decision
-    assert sampling.stop_reason == "decided"
-    assert sampling.load is not None
-    assert not sampling.load.behind
-
-
 def test_a_look_past_a_stuck_request_judges_copies_of_the_ledgers() -> None:
     # 50 requests answered in 1 ms; then four calls hung and 496 requests queued behind
     # them (as in the trial, the hang outlasts the 0.5 s before it several times over).
