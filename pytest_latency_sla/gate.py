@@ -94,13 +94,18 @@ def judge_against(
     return None
 
 
-def gated_nothing(settings: Settings, baseline: Baseline | None, records: list[SlaRecord]) -> str:
-    """Why a regression gate on a stored baseline passed nothing through: none of the
-    run's measurements is in it (another suite's baseline, or changed test ids), or none
-    could be compared with its entry (a mismatch: a busy machine, another configuration);
-    ""."""
+def gated_nothing(
+    settings: Settings, baseline: Baseline | None, records: list[SlaRecord], given: bool = True
+) -> tuple[str, bool]:
+    """Why a regression gate on a stored baseline passed nothing through, and whether
+    that fails the run: none of the run's measurements is in it (another suite's
+    baseline, or changed test ids: it fails), or none could be compared with its entry
+    (a mismatch: a busy machine, another configuration): it fails when the gate was
+    ``given`` on the command line, as a pre-merge job gives it, and is said when it comes
+    from a configuration file, which every run reads (a review: a laptop's every run
+    failed on its CPU model); ("", False) when it gated something."""
     if settings.max_regression is None or baseline is None or not baseline.entries:
-        return ""
+        return "", False
     statuses = [c["status"] if (c := r["comparison"]) else None for r in records]
     if not statuses and not settings.disable:  # (a new user's trial: a path with no SLA test)
         held = len(baseline.entries)
@@ -108,9 +113,9 @@ def gated_nothing(settings: Settings, baseline: Baseline | None, records: list[S
             f"--sla-max-regression compared nothing: this run made no SLA measurement, and "
             f"the baseline {settings.compare} holds {held:,} (no SLA test collected here, or "
             "all skipped?): its regression gate gated nothing"
-        )
+        ), False
     if not statuses or any(status not in ("new", "mismatch") for status in statuses):
-        return ""
+        return "", False
     count, plural = len(statuses), "s" if len(statuses) != 1 else ""
     fails = "so the run fails rather than pass a regression gate that gated nothing"
     if all(status == "new" for status in statuses):
@@ -119,27 +124,36 @@ def gated_nothing(settings: Settings, baseline: Baseline | None, records: list[S
             f"measurement{plural} is in the baseline {settings.compare} (saved from another "
             f"suite, or the test ids differ?), {fails}; re-record the baseline from this "
             "suite with --sla-save"
-        )
+        ), True
     if settings.strict_baseline:
-        return ""  # (each mismatch failed its own test, saying why)
+        return "", False  # (each mismatch failed its own test, saying why)
     # A trial: on a busy 2-core runner every measurement was a mismatch (other processes
     # took most of its time), and a 3.3x slowdown passed a gate that compared nothing.
     reasons = [c["mismatch"] for r in records if (c := r["comparison"]) and c["mismatch"]]
+    here = sum(
+        any(m.startswith(BUSY_MISMATCH) and "this run's" in m for m in found) for found in reasons
+    )
     busy = sum(any(m.startswith(BUSY_MISMATCH) for m in found) for found in reasons)
     parts = [
-        f"{busy:,} on a busy machine" if busy else "",
+        f"{busy:,} measured on a busy machine" if busy else "",
         f"{len(reasons) - busy:,} under another configuration" if len(reasons) > busy else "",
         f"{statuses.count('new'):,} not in it" if "new" in statuses else "",
     ]
-    remedies = ["rerun on a quieter runner"] if busy else []
-    if len(reasons) > busy:
-        remedies.append("re-record the baseline on this runner type with --sla-save")
+    remedies = ["rerun on a quieter runner"] if here else []
+    if here < len(reasons):  # (the baseline's side busy, or another configuration)
+        remedies.append("re-record the baseline on a quiet runner of this type with --sla-save")
     remedies.append(
         "measure base and head side by side, in the same minutes, with --sla-compare-ref"
+    )
+    why = (
+        f"{fails} (--sla-strict-baseline fails each such test instead)"
+        if given
+        else "and its regression gate, set in the configuration, gated nothing (given on "
+        "the command line, as a pre-merge job gives it, such a run fails)"
     )
     return (
         f"--sla-max-regression compared nothing: none of this run's {count:,} "
         f"measurement{plural} could be compared with the baseline {settings.compare} "
-        f"({', '.join(part for part in parts if part)}), {fails} (--sla-strict-baseline "
-        f"fails each such test instead); {', '.join(remedies[:-1])}, or {remedies[-1]}"
-    )
+        f"({', '.join(part for part in parts if part)}), {why}; "
+        f"{', '.join(remedies[:-1])}{',' if len(remedies) > 2 else ''} or {remedies[-1]}"
+    ), given

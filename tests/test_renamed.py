@@ -273,10 +273,12 @@ def test_a_gate_that_compared_only_renamed_tests_compared_something() -> None:
     made = record(1.0)
     saved = baseline(entry("t.py::test_old", 1.0))
     judge_against(made, saved, ENV, GATE)
-    assert gated_nothing(GATE, saved, [made]) == ""
+    assert gated_nothing(GATE, saved, [made]) == ("", False)
     new = record(1.0, model_sha256="bb")
     judge_against(new, saved, ENV, GATE)
-    assert gated_nothing(GATE, saved, [new]).startswith("--sla-max-regression compared nothing")
+    said, fails = gated_nothing(GATE, saved, [new])
+    assert said.startswith("--sla-max-regression compared nothing")
+    assert fails
 
 
 def test_a_gate_that_could_compare_nothing_says_why_and_what_to_do() -> None:
@@ -286,31 +288,41 @@ def test_a_gate_that_could_compare_nothing_says_why_and_what_to_do() -> None:
     from pytest_latency_sla.gate import gated_nothing
 
     busy = "a busy machine: other processes took 67% of this run's measuring time"
+    busy_base = "a busy machine: other processes took 40% of the baseline's measuring time"
     other = "cpu_model 'AMD EPYC' -> 'Intel Xeon'"
 
     def made(status: str, *mismatch: str) -> Any:
         return {"comparison": {"status": status, "mismatch": list(mismatch)}}
 
     saved = baseline(entry("t.py::test_old", 1.0))
-    said = gated_nothing(GATE, saved, [made("mismatch", busy), made("new")])
+    said, fails = gated_nothing(GATE, saved, [made("mismatch", busy), made("new")])
+    assert fails
     assert said == (
         "--sla-max-regression compared nothing: none of this run's 2 measurements could be "
-        "compared with the baseline base.json (1 on a busy machine, 1 not in it), so the run "
-        "fails rather than pass a regression gate that gated nothing (--sla-strict-baseline "
-        "fails each such test instead); rerun on a quieter runner, or measure base and head "
-        "side by side, in the same minutes, with --sla-compare-ref"
+        "compared with the baseline base.json (1 measured on a busy machine, 1 not in it), "
+        "so the run fails rather than pass a regression gate that gated nothing "
+        "(--sla-strict-baseline fails each such test instead); rerun on a quieter runner or "
+        "measure base and head side by side, in the same minutes, with --sla-compare-ref"
     )
-    said = gated_nothing(GATE, saved, [made("mismatch", other), made("mismatch", busy, other)])
-    assert "(1 on a busy machine, 1 under another configuration)" in said
+    said, _ = gated_nothing(GATE, saved, [made("mismatch", other), made("mismatch", busy, other)])
+    assert "(1 measured on a busy machine, 1 under another configuration)" in said
     assert said.endswith(
-        "; rerun on a quieter runner, re-record the baseline on this runner type with "
-        "--sla-save, or measure base and head side by side, in the same minutes, with "
+        "; rerun on a quieter runner, re-record the baseline on a quiet runner of this type "
+        "with --sla-save, or measure base and head side by side, in the same minutes, with "
         "--sla-compare-ref"
     )
+    # The baseline's side busy: rerunning this side changes nothing (a review).
+    said, _ = gated_nothing(GATE, saved, [made("mismatch", busy_base)])
+    assert "rerun on a quieter runner" not in said
+    assert "; re-record the baseline on a quiet runner of this type with --sla-save or " in said
+    # From a configuration file, read by every run (a laptop's too): said, not failed.
+    said, fails = gated_nothing(GATE, saved, [made("mismatch", other)], given=False)
+    assert not fails
+    assert "its regression gate, set in the configuration, gated nothing (given on the " in said
     # One measurement compared is a gate that gated something; strict fails each test.
-    assert gated_nothing(GATE, saved, [made("mismatch", busy), made("unchanged")]) == ""
+    assert gated_nothing(GATE, saved, [made("mismatch", busy), made("unchanged")])[0] == ""
     strict = replace(GATE, strict_baseline=True)
-    assert gated_nothing(strict, saved, [made("mismatch", busy)]) == ""
+    assert gated_nothing(strict, saved, [made("mismatch", busy)])[0] == ""
 
 
 def test_the_json_schema_takes_the_renamed_fields() -> None:

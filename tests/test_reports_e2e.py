@@ -465,6 +465,12 @@ def test_baseline_of_another_configuration_is_marked_or_failed(pytester: pytest.
     result = pytester.runpytest(*BASELINE_RUN, *gate)
     result.assert_outcomes(failed=1)
     assert "compared nothing" not in result.stdout.str()
+    # Set in a configuration file, which every run reads (a laptop's too): said, not
+    # failed (a review).
+    pytester.makeini("[pytest]\nsla_max_regression = 9\n")
+    result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*its regression gate, set in the configuration, gated nothing*"])
 
 
 def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> None:
