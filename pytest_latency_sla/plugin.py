@@ -180,11 +180,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Once, before any test: a ``--sla-compare-ref`` that the repository of the SLA tests
     does not know (a shallow clone), or a ``--sla-compare-dir`` that is no folder, would
-    fail every model test alike, so it stops the run here. On a pytest-xdist worker (where
-    a usage error is an internal error of xdist's) each SLA test fails at its setup with
-    it: it failed only after its measurement (28 s each, in a trial's shallow clone)."""
+    fail every model test alike, so it stops the run here; on a pytest-xdist worker (where
+    that is xdist's internal error) each SLA test fails at its setup, before measuring."""
     settings = config.stash[SETTINGS_KEY]
-    skip = settings.disable or config.option.collectonly
+    compared = settings.compare_dir or settings.compare_ref
+    skip = settings.disable or config.option.collectonly or not compared
     folders = {item.path.parent for item in items if _is_sla_test(item)} if not skip else ()
     problem, name = "", "compare_dir"
     if folders and settings.compare_dir:
