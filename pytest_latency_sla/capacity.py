@@ -72,6 +72,9 @@ _CHECK_NS = 50_000_000
 #: Idle CPUs are no excuse: beside one CPU-bound process on 2 cores a GIL-bound search
 #: left 20-40% idle and found 1,995/s against 5,403/s alone.
 BUSY_SHARE = BUSY_CPU_SHARE
+#: Before any rate has held, a busy failure halves the rate at most this many times more
+#: toward a lower bound (a machine that stays busy would take the search to 1/s).
+BUSY_HALVINGS = 3
 
 
 def step_time_ns(rps: float) -> int:
@@ -99,6 +102,7 @@ def search(
     failed: float | None = None  # the lowest rate that failed
     rate = min(max(start_rps, FLOOR_RPS), max_rps)
     limited: str | None = None
+    busy_steps = 0  # failures on a busy machine
     while True:
         result = step(rate)
         steps.append(result)
@@ -112,7 +116,8 @@ def search(
             # busy machine holds on a quiet one (a trial: "no figure" for 8 searches in 9
             # beside a test suite). A failure on a quiet machine is the load's again.
             limited = "busy" if busy(result) else None
-            if limited and held is not None:
+            busy_steps += limited is not None
+            if limited and (held is not None or busy_steps > BUSY_HALVINGS):
                 break
             failed = rate if failed is None else min(failed, rate)
         if held is not None and failed is not None and limited != "busy":

@@ -65,7 +65,8 @@ class Capacity:
     #: (its time ran out), "generator" (the rate the generator can issue was reached:
     #: the capacity is at least ``rps``), "floor" (the budget held at no rate tried),
     #: "busy" (the budget failed at a rate while other processes kept the CPUs busy: see
-    #: ``capacity.busy``; no lower rate was tried, the capacity is at least ``rps``),
+    #: ``capacity.busy``; the capacity is at least ``rps``, the first rate that held below
+    #: it, or none held within ``BUSY_HALVINGS``),
     #: "error" (the callable raised: see ``problem``).
     limited: str | None = None
     #: How long the search took.

@@ -15,6 +15,7 @@ from .stats import calls_to_decide
 
 if TYPE_CHECKING:
     from .limits import Cut
+    from .loadspec import LoadStats
     from .result import SlaResult
     from .sampling import Progress, Sampling
 
@@ -51,9 +52,12 @@ def verdict_message(
     stats = f"margin {fmt.margin(result.margin)}, {calls}{sure}"
     traced = _traced(result)
     caveats = _sizes(result) + traced
+    busy = load is not None and (load.others_share or 0.0) >= BUSY_CPU_SHARE
     if result.verdict is Verdict.FAIL:
         if load is not None and load.unfinished:  # (counted at the time they had waited)
             caveats += f"; {fmt.count(load.unfinished)} {_NEVER}"
+        if busy:
+            caveats += f"; {_others(load)}"
         return f"SLA missed: {label} {measured} > {limit} ({stats}){caveats}"
     if result.verdict is Verdict.PASS:
         return f"SLA met: {label} {measured} <= {limit} ({stats}){caveats}"
@@ -91,6 +95,10 @@ def verdict_message(
             "meanwhile (a virtual machine's steal: every thread stalls at once, and requests "
             "queue behind each stall; a quieter machine helps); "
         )
+    if busy:
+        # A trial: 200/s, 1% of what the generator holds, "fell behind" on a busy machine
+        # with "lower rps=" as the fix; whatever the reason (a review), it is context.
+        head += f"{_others(load)}; "
     if load is not None and load.unfinished:
         # Calls that never returned: each holds a thread, and the requests behind wait.
         head += f"{fmt.count(load.unfinished)} {_NEVER}; "
@@ -117,11 +125,7 @@ def verdict_message(
             f"{fmt.share(load.late_share, 3)} of requests were issued more than "
             f"{fmt.duration(load.late_tolerance_ns / 1e9)} after their time by a free thread"
         )
-        others = load.others_share
-        if others is not None and others >= BUSY_CPU_SHARE:
-            # A trial: 200/s, 1% of what the generator holds, "fell behind" on a busy
-            # machine, with "lower rps=" as the fix.
-            late += f", while other processes took {fmt.share(others, 2)} of the CPUs"
+        if busy:
             stolen = True  # (a quieter machine is the first remedy)
         gil = (
             ", or, for a callable that holds the GIL, set concurrency=1 (calls one at a "
@@ -487,3 +491,12 @@ def load_failure(name: str, exc: Exception) -> str:
             "single server, and requests queue behind each other (their wait counts)"
         )
     return f"{name} under load: {exc}"
+
+
+def _others(load: LoadStats | None) -> str:
+    """What other processes took of the CPUs during a load run, with what it means."""
+    share = fmt.share(load.others_share or 0.0, 2) if load is not None else "?"
+    return (
+        f"other processes took {share} of the CPUs meanwhile (under load a busy machine "
+        "is not excused: a quieter one helps)"
+    )

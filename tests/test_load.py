@@ -531,9 +531,11 @@ def test_a_busy_failure_before_any_rate_held_halves_on_to_a_lower_bound() -> Non
     quiet = search(step_of(busy_above=900.0, holds_up_to=300.0), start_rps=1000.0, max_rps=2e4)
     assert quiet.limited is None
     assert 300.0 / 1.05 <= quiet.rps <= 300.0
-    # Busy all the way down to 1/s: no figure, and it says the machine was busy.
-    never = search(step_of(busy_above=0.0, holds_up_to=0.5), start_rps=8.0, max_rps=2e4)
+    # Busy all the way down: no figure after 3 halvings more (a machine that stays busy
+    # took the search to 1/s, a review), and it says the machine was busy.
+    never = search(step_of(busy_above=0.0, holds_up_to=0.5), start_rps=1000.0, max_rps=2e4)
     assert (never.rps, never.limited) == (0.0, "busy")
+    assert [s.rps for s in never.steps] == [1000.0, 500.0, 250.0, 125.0]
 
 
 def test_a_capacity_step_reports_what_others_took_of_the_cpus() -> None:
@@ -1586,8 +1588,25 @@ def test_a_generator_behind_on_a_busy_machine_names_the_machine_first() -> None:
     decision = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 3.0, reason="generator")
     load = _load_stats(late_share=0.144, behind=True, others_share=0.62)
     said = _undecided_message(decision, load, 3000, kind="onnx")
-    assert "after their time by a free thread, while other processes took 62% of the CPUs" in said
+    assert (
+        "other processes took 62% of the CPUs meanwhile (under load a busy machine is not "
+        "excused: a quieter one helps); the load generator fell behind: " in said
+    )
     assert "; rerun on a quieter machine, lower rps=, or run on a machine with more" in said
+    # Whatever kept it open (a review), and beside a failure too.
+    bursts = Decision(None, 0.5, 0.5, 0.005, 900.0, 9.0, 300.0, reason="dependent")
+    said = _undecided_message(bursts, load, 3000, kind="onnx")
+    assert "other processes took 62% of the CPUs meanwhile" in said
+    failed = SlaResult(
+        subject=Subject(kind="onnx", name="m.onnx", api="sla.onnx()"),
+        budget=Budget(10.0, "ms", 99.0),
+        verdict=Verdict.FAIL,
+        sampling=make_sampling([30 * MS] * 1_000, load=load),
+    )
+    assert verdict_message(failed).endswith(
+        "; other processes took 62% of the CPUs meanwhile (under load a busy machine is not "
+        "excused: a quieter one helps)"
+    )
     record = make_record("t.py::test_x", 2.6)
     record["load"] = _load_entry(load)
     assert str(load_text(record)).endswith("; other processes took 62% of the CPUs")
