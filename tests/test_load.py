@@ -67,6 +67,8 @@ from pytest_latency_sla.verdict import Ledger, judge, projection, thresholds
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pytest_latency_sla.sampling import Sampling
+
 MS = 1_000_000
 S = 1_000_000_000
 
@@ -1703,13 +1705,9 @@ def test_a_slow_look_does_not_read_as_a_stuck_request(monkeypatch: pytest.Monkey
     assert stuck == []
 
 
-def test_a_callable_that_stops_returning_fails_at_a_look_not_at_the_time_limit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A trial: a callable that stopped returning under ``rps=`` sampled on to
-    ``sla_time_limit`` (63 s) before failing: the looks judged only the requests before
-    the first stuck one, whose projection kept the run going. The requests due since,
-    each waiting longer than the budget, decide it at a look."""
+def _hangs_after_200_requests(monkeypatch: pytest.MonkeyPatch) -> Sampling:
+    """A load run at 400/s from 4 threads, under a 5 ms budget, of a callable that stops
+    returning after 200 calls; released once the run ended."""
     from pytest_latency_sla import load as load_module
 
     monkeypatch.setattr(load_module, "JOIN_TIMEOUT_S", 0.2)
@@ -1721,15 +1719,25 @@ def test_a_callable_that_stops_returning_fails_at_a_look_not_at_the_time_limit(
             release.wait(150)
 
     # A limit far past the few seconds the look takes (3-5 s here), so that a busy runner
-    # cannot make the test fail, and the time it asserts stays well short of it.
+    # cannot make a test fail, and the time it asserts stays well short of it.
     the_plan = replace(QUICK, max_time_ns=1_000 * MS, time_limit_ns=120_000 * MS)
-    began = time.monotonic()
     try:
-        sampling = load_sample(
+        return load_sample(
             hangs_after_200, LoadSpec(rps=400.0, concurrency=4), the_plan, budget_ns=5 * MS
         )
     finally:
         release.set()
+
+
+def test_a_callable_that_stops_returning_fails_at_a_look_not_at_the_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trial: a callable that stopped returning under ``rps=`` sampled on to
+    ``sla_time_limit`` (63 s) before failing: the looks judged only the requests before
+    the first stuck one, whose projection kept the run going. The requests due since,
+    each waiting longer than the budget, decide it at a look."""
+    began = time.monotonic()
+    sampling = _hangs_after_200_requests(monkeypatch)
     took = time.monotonic() - began
     assert sampling.decision is not None
     assert sampling.decision.outcome == "fail", (sampling.stop_reason, sampling.decision)
@@ -1776,21 +1784,7 @@ def test_a_stuck_run_is_projected_with_its_stuck_requests(
 
     monkeypatch.setattr(load_module, "Ledger", Recorded)
     monkeypatch.setattr(load_module, "projection", prefix_out_of_reach)
-    monkeypatch.setattr(load_module, "JOIN_TIMEOUT_S", 0.2)
-    release = threading.Event()
-    calls = itertools.count()
-
-    def hangs_after_200() -> None:
-        if threading.current_thread().name.startswith("sla-load") and next(calls) >= 200:
-            release.wait(150)
-
-    the_plan = replace(QUICK, max_time_ns=1_000 * MS, time_limit_ns=120_000 * MS)
-    try:
-        sampling = load_sample(
-            hangs_after_200, LoadSpec(rps=400.0, concurrency=4), the_plan, budget_ns=5 * MS
-        )
-    finally:
-        release.set()
+    sampling = _hangs_after_200_requests(monkeypatch)
     assert own  # (the run's ledgers were the recorded ones)
     assert sampling.decision is not None
     assert sampling.decision.outcome == "fail", (sampling.stop_reason, sampling.decision)
