@@ -255,7 +255,11 @@ class SlaCollector:
             exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldfail or session.shouldstop
         ) and len(self._finished) < session.testscollected * self._copies()
         self._stopped = bool(stopped)  # the reports say the results are partial
-        given = self.config.getoption("--sla-max-regression") is not None
+        # On the command line (in addopts too, or as -o sla_max_regression=...).
+        given = self.config.getoption("--sla-max-regression") is not None or any(
+            o.split("=", 1)[0].strip() == "sla_max_regression"
+            for o in self.config.getoption("override_ini") or ()
+        )
         nothing, fails = gated_nothing(self.settings, self.baseline, self.records, given)
         if nothing and not _selected(self.config):
             if self.records and fails:

@@ -471,6 +471,11 @@ def test_baseline_of_another_configuration_is_marked_or_failed(pytester: pytest.
     result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*its regression gate, set in the configuration, gated nothing*"])
+    # -o on the command line is this run's own: it fails.
+    result = pytester.runpytest(
+        *BASELINE_RUN, "--sla-compare=base.json", "-o", "sla_max_regression=9"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
 def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> None:
