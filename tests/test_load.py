@@ -871,6 +871,21 @@ def test_a_capacity_search_keeps_its_threads_from_step_to_step() -> None:
     assert len(set_up) == 32  # once each, all before the first step
 
 
+def _with_capacity(sampling: Sampling, **given: Any) -> Sampling:
+    """``capacity.with_capacity`` of a no-op under a 10 ms p99 budget from 4 threads,
+    Poisson arrivals, no target rate, unless ``given``."""
+    from pytest_latency_sla import capacity
+
+    arguments: dict[str, Any] = {
+        "budget_ns": 10 * MS,
+        "quantile": 0.99,
+        "concurrency": 4,
+        "arrivals": "poisson",
+        "target_rps": None,
+    }
+    return capacity.with_capacity(lambda: None, sampling, **{**arguments, **given})
+
+
 def test_the_capacity_search_warms_its_threads_once_with_a_share_of_its_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -886,16 +901,7 @@ def test_the_capacity_search_warms_its_threads_once_with_a_share_of_its_time(
 
     monkeypatch.setattr(capacity, "run_step", step)
     sampling = make_sampling([1 * MS] * 100, warmup_calls=100, warmup_ns=100 * MS)
-    found = capacity.with_capacity(
-        lambda: None,
-        sampling,
-        budget_ns=10 * MS,
-        quantile=0.99,
-        concurrency=4,
-        arrivals="poisson",
-        target_rps=None,
-        time_ns=12_000 * MS,
-    )
+    found = _with_capacity(sampling, time_ns=12_000 * MS)
     assert found.load is not None
     assert found.load.capacity is not None
     assert found.load.capacity.rps > 0
@@ -1836,15 +1842,7 @@ def test_the_capacity_search_starts_at_half_what_one_thread_serves(
     monkeypatch.setattr(capacity, "search", found)
     samples = [1 * MS] * 100 if load is None else [3 * S] * 100
     sampling = make_sampling(samples, warmup_calls=100, warmup_ns=200 * MS, load=load)
-    capacity.with_capacity(
-        lambda: None,
-        sampling,
-        budget_ns=10 * MS,
-        quantile=0.99,
-        concurrency=4,
-        arrivals="poisson",
-        target_rps=None if load is None else 2_000.0,
-    )
+    _with_capacity(sampling, target_rps=None if load is None else 2_000.0)
     assert starts == [pytest.approx(start)]
 
 
