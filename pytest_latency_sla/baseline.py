@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .filekind import NOT_REGULAR, is_special
 from .schema import (
+    BUSY_HERE,
     BUSY_MISMATCH,
     NO_MEDIAN,
     READABLE_VERSIONS,
@@ -387,12 +388,10 @@ def busy_limit(noise_floor: float) -> float:
 def _busy(record: SlaRecord, entry: Mapping[str, Any], noise_floor: float) -> list[str]:
     """The sides measured on a machine too busy to compare, in words."""
     found = []
-    for whose, measured in (("the baseline's", entry), ("this run's", record)):
+    for whose, measured in (("of the baseline's measuring time", entry), (BUSY_HERE, record)):
         lost = busy_share(measured)
         if lost >= busy_limit(noise_floor):
-            found.append(
-                f"{BUSY_MISMATCH}other processes took {lost:.0%} of {whose} measuring time"
-            )
+            found.append(f"{BUSY_MISMATCH}other processes took {lost:.0%} {whose}")
     return found
 
 

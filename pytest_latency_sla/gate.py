@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .baseline import compare
 from .renamed import renamed_entry
-from .schema import BUSY_MISMATCH, NO_MEDIAN, RENAMED
+from .schema import BUSY_HERE, BUSY_MISMATCH, NO_MEDIAN, RENAMED
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -131,7 +131,8 @@ def gated_nothing(
     # took most of its time), and a 3.3x slowdown passed a gate that compared nothing.
     reasons = [c["mismatch"] for r in records if (c := r["comparison"]) and c["mismatch"]]
     here = sum(
-        any(m.startswith(BUSY_MISMATCH) and "this run's" in m for m in found) for found in reasons
+        any(m.startswith(BUSY_MISMATCH) and m.endswith(BUSY_HERE) for m in found)
+        for found in reasons
     )
     busy = sum(any(m.startswith(BUSY_MISMATCH) for m in found) for found in reasons)
     parts = [

@@ -125,8 +125,7 @@ def verdict_message(
             f"{fmt.share(load.late_share, 3)} of requests were issued more than "
             f"{fmt.duration(load.late_tolerance_ns / 1e9)} after their time by a free thread"
         )
-        if busy:
-            stolen = True  # (a quieter machine is the first remedy)
+        quieter_first = stolen or busy  # (another's CPU time: a quieter machine first)
         gil = (
             ", or, for a callable that holds the GIL, set concurrency=1 (calls one at a "
             "time, as a single server)"
@@ -139,7 +138,7 @@ def verdict_message(
             longer = _sample_longer(sampling, cut_by)
             remedies = (
                 ["rerun on a quieter machine", longer]
-                if stolen
+                if quieter_first
                 else [longer, "run on a quieter machine"]
             )
             return (
@@ -147,7 +146,7 @@ def verdict_message(
                 f"the queue it made) stood between the requests and a verdict ({stopped}); "
                 f"{', '.join(remedies) if gil else _or_last(remedies)}{gil}{accept}"
             )
-        fixes = ["rerun on a quieter machine"] if stolen else []
+        fixes = ["rerun on a quieter machine"] if quieter_first else []
         fixes += ["lower rps=", "run on a machine with more free cores"]
         return (
             f"{head}the load generator fell behind: {late}, and only the time the "

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUSY_CPU_SHARE",
+    "BUSY_HERE",
     "BUSY_MISMATCH",
     "NO_MEDIAN",
     "READABLE_VERSIONS",
@@ -427,6 +428,8 @@ STEAL_MENTION_SHARE = 0.01
 BUSY_CPU_SHARE = 0.25
 #: How a comparison's ``mismatch`` list begins such a measurement's entry.
 BUSY_MISMATCH = "a busy machine: "
+#: Whose measuring time a busy mismatch of this run's side names (the baseline's: another).
+BUSY_HERE = "of this run's measuring time"
 
 #: The ``comparison.mismatch`` reason of a baseline entry with no median to compare with.
 NO_MEDIAN = "the baseline has no p50_s above 0"
