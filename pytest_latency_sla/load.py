@@ -33,7 +33,7 @@ from . import fmt
 from .callables import raised_at
 from .fmt import duration as _duration
 from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, run_figures, schedule
-from .loadledger import Judged, StealLog, add_unfinished, add_windows, look, stuck_look
+from .loadledger import CpuLog, Judged, add_unfinished, add_windows, look, stuck_look
 from .loadspec import LoadSpec
 from .machine import NoMachine, cpu_split, host_steal
 from .sampling import (
@@ -276,7 +276,7 @@ def load_sample(
     if steal == "host":
         steal = host_steal() if clock is time.perf_counter_ns else None
     if callable(steal):
-        judged.steal = StealLog(steal, clock)
+        judged.steal = CpuLog(steal, clock)
     if split == "host":
         split = cpu_split() if clock is time.perf_counter_ns else None
     around: list[tuple[int, int]] = []  # (clock, others' CPU time) at the start and stop

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UNKNOWN_NS",
+    "CpuLog",
     "Judged",
     "Replay",
-    "StealLog",
     "Stuck",
     "add_unfinished",
     "add_windows",
@@ -85,15 +85,16 @@ class Replay:
         return twin
 
 
-class StealLog:
-    """The host's steal (CPU time a virtual machine's host gave to others, on the CPUs the
-    process may use) read at each look: (clock, cumulative steal), both in ns.
+class CpuLog:
+    """A cumulative CPU-time counter read at each look: (clock, ns so far), both in ns.
+    The host's steal (CPU time a virtual machine's host gave to others, on the CPUs the
+    process may use) is one; the CPU time the callable's own calls used is another.
 
-    A call cannot have been stretched by more than the steal between its start and its
-    end; :meth:`over` bounds that from above with the reads around the span (looks are up
-    to a second apart, so a read late in a run covers a second of calls: more is taken
-    off, which only makes a failure harder to claim). A span that ends after the last
-    read is read for again.
+    Between two reads, all that is known is the total: :meth:`over` bounds what a span
+    accrued from above with the reads around it (looks are up to a second apart, so a
+    read late in a run covers a second of calls: more steal is taken off, which only
+    makes a failure harder to claim). A span that ends after the last read is read for
+    again.
     """
 
     def __init__(
@@ -101,14 +102,14 @@ class StealLog:
         read: Callable[[], int] | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
     ) -> None:
-        #: Reads the steal so far (ns); :meth:`mark` records it, at ``clock``'s time.
+        #: Reads the counter (ns); :meth:`mark` records it, at ``clock``'s time.
         self._read = read
         self._clock = clock
         self._at: list[int] = []
         self._stolen: list[int] = []
 
     def mark(self, at_ns: int) -> None:
-        """Record the steal read now, at clock ``at_ns`` (nothing without a reader)."""
+        """Record the counter read now, at clock ``at_ns`` (nothing without a reader)."""
         if self._read is not None:
             self.record(at_ns, self._read())
 
@@ -117,7 +118,7 @@ class StealLog:
         self._stolen.append(max(stolen_ns, self._stolen[-1] if self._stolen else 0))
 
     def share(self, cpus: int) -> float:
-        """The steal between the first read and the last as a share of the time ``cpus``
+        """The counter between the first read and the last as a share of the time ``cpus``
         CPUs had meanwhile (at most 1); 0.0 before two reads."""
         span = self._at[-1] - self._at[0] if len(self._at) > 1 else 0
         if span <= 0 or cpus < 1:
@@ -127,17 +128,24 @@ class StealLog:
     def over(
         self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.int64]:
-        """An upper bound on the steal within each ``[begin, end]`` (clock ns)."""
+        """An upper bound on what the counter accrued within each ``[begin, end]``."""
+        return self._covering(begins, ends)[0]
+
+    def _covering(
+        self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """For each ``[begin, end]`` (clock ns), what the counter accrued between the last
+        read at or before ``begin`` and the first at or after ``end``, and that time."""
         if self._read is not None and ends.size and (not self._at or ends.max() > self._at[-1]):
             self.mark(self._clock())  # (a call that ended since the last read)
         if len(self._at) < 2:
-            return np.zeros(begins.size, dtype=np.int64)
+            none = np.zeros(begins.size, dtype=np.int64)
+            return none, none
         at = np.array(self._at, dtype=np.int64)
         stolen = np.array(self._stolen, dtype=np.int64)
         before = np.clip(np.searchsorted(at, begins, side="right") - 1, 0, at.size - 1)
         after = np.clip(np.searchsorted(at, ends, side="left"), 0, at.size - 1)
-        found: npt.NDArray[np.int64] = stolen[after] - stolen[before]
-        return found
+        return stolen[after] - stolen[before], at[after] - at[before]
 
 
 @dataclass
@@ -150,7 +158,7 @@ class Judged:
     chunks: int = 0
     replay: Replay = field(init=False)
     #: The host's steal read at each look (None: not read; nothing is taken off).
-    steal: StealLog | None = None
+    steal: CpuLog | None = None
 
     def __post_init__(self) -> None:
         self.replay = Replay(self.servers)

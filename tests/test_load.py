@@ -48,9 +48,9 @@ from pytest_latency_sla.loadgen import (
     schedule,
 )
 from pytest_latency_sla.loadledger import (
+    CpuLog,
     Judged,
     Replay,
-    StealLog,
     add_unfinished,
     add_windows,
     look,
@@ -1331,7 +1331,7 @@ def test_the_hosts_steal_is_taken_off_the_failure_test_never_off_a_pass() -> Non
     generator.started[:] = generator.ended - 12 * MS  # each call took the whole 12 ms
     levels = thresholds(10.0 * MS, 2.0, 10.0)
 
-    def verdicts(steal: StealLog | None) -> tuple[str | None, int]:
+    def verdicts(steal: CpuLog | None) -> tuple[str | None, int]:
         ledgers = (Ledger(levels), Ledger(levels))
         judged = Judged(count)  # a thread per request: no queue in the replay
         judged.steal = steal
@@ -1342,7 +1342,7 @@ def test_the_hosts_steal_is_taken_off_the_failure_test_never_off_a_pass() -> Non
 
     outcome, over = verdicts(None)
     assert (outcome, over) == ("fail", count)
-    steal = StealLog()
+    steal = CpuLog()
     start = int(generator.start_ns)
     for ms in range(count + 13):  # a read every millisecond, 5 ms of steal in each 12
         steal.record(start + ms * MS, round(ms * MS * 5 / 12))
@@ -1351,16 +1351,16 @@ def test_the_hosts_steal_is_taken_off_the_failure_test_never_off_a_pass() -> Non
     assert over == count  # the PASS test's counts are as measured
 
 
-def _steady_steal(start: int, span_ms: int, share: float) -> StealLog:
+def _steady_steal(start: int, span_ms: int, share: float) -> CpuLog:
     """A steal log read every millisecond, the host taking ``share`` of the wall time."""
-    steal = StealLog()
+    steal = CpuLog()
     for ms in range(span_ms + 1):
         steal.record(start + ms * MS, round(ms * MS * share))
     return steal
 
 
 def _steal_verdict(
-    generator: Generator, servers: int, steal: StealLog | None, budget_ms: float, stop: bool
+    generator: Generator, servers: int, steal: CpuLog | None, budget_ms: float, stop: bool
 ) -> str | None:
     """The FAIL test's verdict on a recorded run at p99, every request added at once (at
     the looks, or as at a stop)."""
@@ -1405,7 +1405,7 @@ def test_steal_is_taken_off_each_call_before_the_replay_queues_others_behind_it(
     generator = _recorded(due, [e - d for e, d in zip(ended, due, strict=True)], [0.0] * count)
     generator.started[:] = generator.start_ns + (np.array(started) * MS).astype(np.int64)
     assert _steal_verdict(generator, 1, None, 2.5, stop) == "fail"  # as measured: 10% miss
-    steal = StealLog()
+    steal = CpuLog()
     start, total, stolen = int(generator.start_ns), 0.0, iter(stolen_at)
     spell = next(stolen, None)
     for tick in range(int(ended[-1] * 2) + 4):  # a read every half millisecond
@@ -1437,7 +1437,7 @@ def test_a_call_that_ended_after_the_last_read_of_the_steal_is_read_for_again() 
     # of the steal within it (the reads were clipped to the last one).
     now = [0]
     stolen = [0]
-    steal = StealLog(lambda: stolen[0], clock=lambda: now[0])
+    steal = CpuLog(lambda: stolen[0], clock=lambda: now[0])
     steal.mark(0)
     now[0], stolen[0] = 100 * MS, 0
     steal.mark(100 * MS)
@@ -1447,7 +1447,7 @@ def test_a_call_that_ended_after_the_last_read_of_the_steal_is_read_for_again() 
 
 
 def test_the_steal_log_gives_the_share_of_cpu_time_the_host_took() -> None:
-    steal = StealLog()
+    steal = CpuLog()
     assert steal.share(2) == 0.0  # nothing read
     steal.record(10 * MS, 5 * MS)
     assert steal.share(2) == 0.0  # one read: no span
