@@ -32,7 +32,7 @@ import numpy as np
 from . import fmt
 from .callables import raised_at
 from .fmt import duration as _duration
-from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, run_figures, schedule
+from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, cores, run_figures, schedule
 from .loadledger import CpuLog, Judged, add_unfinished, add_windows, look, stuck_look
 from .loadspec import LoadSpec
 from .machine import NoMachine, cpu_split, host_steal
@@ -210,6 +210,17 @@ def late_tolerance_ns(budget_ns: float | None) -> float:
     return max(LATE_FLOOR_NS, LATE_SHARE_OF_BUDGET * budget_ns)
 
 
+def _calls_cpu(generator: Generator) -> Callable[[], int]:
+    """A reader of the CPU time the calls of ``generator`` used so far (ns): the process's
+    less this thread's (the looks') and the load threads' own outside their calls. Read
+    in this thread only."""
+
+    def read() -> int:
+        return time.process_time_ns() - time.thread_time_ns() - generator.outside_cpu_ns
+
+    return read
+
+
 def load_sample(
     call: Callable[[], object],
     spec: LoadSpec,
@@ -221,6 +232,7 @@ def load_sample(
     progress: Callable[[Progress], None] | None = None,
     steal: Callable[[], int] | str | None = "host",
     split: Callable[[], tuple[int, int]] | str | None = "host",
+    own: Callable[[], int] | str | None = "process",
 ) -> Sampling:
     """Warm up ``call`` one call at a time, then issue it at ``spec.rps`` (open loop) until
     the verdict on ``budget_ns`` at ``quantile`` is decided, or a cap is hit.
@@ -232,6 +244,10 @@ def load_sample(
     ``split``: the CPU time so far that other processes (and the host) took, and that
     was idle (ns; ``machine.cpu_split``), read around the run: ``LoadStats.others_share``
     ("host" reads ``/proc/stat`` on the real clock only, None nothing).
+    ``own``: cumulative CPU time (ns) the callable's calls used, read at each look: a start
+    a free thread made late while they used most of the CPUs is the callable's
+    (``loadledger.held_up``); "process" reads the process's CPU time less the main
+    thread's and the load threads' own outside their calls (real clock only).
 
     Samples are latencies from each request's scheduled start, in schedule order. The
     returned :class:`Sampling` has ``load`` set (:class:`LoadStats`); its decision's
@@ -271,12 +287,22 @@ def load_sample(
         )
         return None if found is None else max(n, math.ceil(found))
 
-    judged = Judged(spec.concurrency)
+    judged = Judged(spec.concurrency, cpus=cores())
     # The host's steal is on the real clock: a simulated run reads none unless given one.
     if steal == "host":
         steal = host_steal() if clock is time.perf_counter_ns else None
     if callable(steal):
         judged.steal = CpuLog(steal, clock)
+    if own == "process":
+        own = _calls_cpu(generator) if clock is time.perf_counter_ns else None
+    if callable(own):
+        judged.own = CpuLog(own, clock)
+
+    def mark(at: int) -> None:
+        for log in (judged.steal, judged.own):
+            if log is not None:
+                log.mark(at)
+
     if split == "host":
         split = cpu_split() if clock is time.perf_counter_ns else None
     around: list[tuple[int, int]] = []  # (clock, others' CPU time) at the start and stop
@@ -298,16 +324,14 @@ def load_sample(
         generator.start(warm_s=min(JOIN_TIMEOUT_S, max(0.1, hard_limit_ns / 1e9 / 20)))
         if callable(split):
             around.append((clock(), split()[0]))
-        if judged.steal is not None:
-            judged.steal.mark(generator.start_ns)
+        mark(generator.start_ns)
         while True:
             since = clock() - generator.start_ns
             pause = min(LOOK_MAX_NS, max(LOOK_INTERVAL_NS, LOOK_SHARE * since))
             if generator.wait(pause / 1e9):
                 break  # a call raised
             elapsed = clock() - generator.start_ns
-            if judged.steal is not None:
-                judged.steal.mark(clock())
+            mark(clock())
             prefix = generator.finished_prefix(prefix)
             add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
             n = judged.added
@@ -334,8 +358,7 @@ def load_sample(
                 if oldest < count and now - generator.start_ns - generator.offsets[oldest] > (
                     budget_ns
                 ):
-                    if judged.steal is not None:
-                        judged.steal.mark(now)  # (the steal up to now, read now)
+                    mark(now)  # (the steal up to now, read now)
                     verdict = (budget_ns, quantile, plan)
                     stuck = stuck_look(ledgers, generator, judged, now, window_ns, verdict)
                     looks += 1
@@ -407,8 +430,7 @@ def load_sample(
         # due before the stop that never finished (never issued, waiting for a thread, or
         # stuck): none may be left out of the last look.
         prefix = generator.finished_prefix(prefix)
-        if judged.steal is not None:
-            judged.steal.mark(clock())
+        mark(clock())
         add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
         unfinished = add_unfinished(ledgers, generator, judged, stopped_at, window_ns)
     n = judged.added
@@ -418,7 +440,10 @@ def load_sample(
         )
     if generator.warm_stuck:  # a thread the run went without: no verdict on the rest
         raise StalledError(f"{before} had not returned when the run stopped")
-    late_share = float((generator.lateness(n) > tolerance).mean())
+    late = generator.lateness(n) > tolerance
+    late_share = float(late.mean())
+    # The generator's own lateness: not the starts the callable's calls held up.
+    held_share = float((late & judged.held[:n]).mean()) if judged.held is not None else 0.0
     behind = False
     if stop_reason != "decided" and ledgers is not None and budget_ns is not None:
         covered = int(generator.offsets[n - 1])
@@ -438,7 +463,7 @@ def load_sample(
             if (
                 kept.outcome == "fail"
                 or (kept.outcome == "pass" and covered >= plan.load_time_ns)
-                or late_share > LATE_BEHIND
+                or late_share - held_share > LATE_BEHIND
             ):
                 behind = True
                 decision = replace(decision, reason="generator")
@@ -450,6 +475,7 @@ def load_sample(
     stats = run_figures(
         generator, spec, (n, stopped_at), (late_share, tolerance), behind, unfinished
     )
+    stats = replace(stats, held_share=held_share)
     if judged.steal is not None:
         # Over the CPUs the run could keep busy: an idle one accrues no steal.
         cpus = min(stats.cores, spec.concurrency)

@@ -212,6 +212,9 @@ class Generator:
         self._warm_lock = threading.Lock()
         self._warmed = [threading.Event() for _ in range(concurrency)]
         self._warm_spans = [[0, 0] for _ in range(concurrency)]  # (start, end) clock ns
+        #: CPU time each thread spent outside its calls since the run started (ns: its
+        #: waits, wake-ups and bookkeeping), added up at each call's start.
+        self._outside = [0] * concurrency
 
     def start(self, warm_s: float = 0.0) -> None:
         """Start the pool, then issue from :attr:`start_ns` on. With ``warm_s``, each
@@ -328,6 +331,8 @@ class Generator:
         n = int(offsets.size)
         start = self.start_ns
         first = not self._threads[k].warm
+        thread_cpu, outside = time.thread_time_ns, self._outside
+        mark = thread_cpu()
         for i in self._next:
             if i >= n or stop.is_set():
                 return
@@ -343,6 +348,7 @@ class Generator:
                 time.sleep(min(left, _SLICE_NS) / 1e9)
                 if stop.is_set():
                     return
+            outside[k] += thread_cpu() - mark  # (read before the clock: not in the call)
             t0 = clock()
             started[i] = t0
             try:
@@ -356,11 +362,18 @@ class Generator:
                 stop.set()
                 return
             ended[i] = clock()
+            mark = thread_cpu()
             done[i] = True
             if first:  # its one-off set-up is paid: a later run need not warm it
                 self._threads[k].warm, first = True, False
 
     # --- what the main thread reads --------------------------------------------------------
+
+    @property
+    def outside_cpu_ns(self) -> int:
+        """CPU time the threads spent outside their calls so far (ns): the generator's
+        own (a thread's since its last call's start is added at its next)."""
+        return sum(self._outside)
 
     def finished_prefix(self, since: int) -> int:
         """The first request at or after ``since`` that has not finished (every request

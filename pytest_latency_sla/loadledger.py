@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import heapq
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -41,6 +41,7 @@ __all__ = [
     "Stuck",
     "add_unfinished",
     "add_windows",
+    "held_up",
     "look",
     "stuck_look",
 ]
@@ -67,14 +68,20 @@ class Replay:
         self._free = [0] * max(1, servers)
 
     def extend(
-        self, offsets: npt.NDArray[np.int64], durations: npt.NDArray[np.int64]
+        self,
+        offsets: npt.NDArray[np.int64],
+        durations: npt.NDArray[np.int64],
+        held: npt.NDArray[np.int64] | None = None,
     ) -> npt.NDArray[np.int64]:
         """Latencies (from the scheduled start) of the next requests, scheduled at
-        ``offsets`` and taking ``durations``."""
+        ``offsets`` and taking ``durations``, each started ``held`` after a thread took
+        it (the wait for a CPU its callable's own calls held: see :func:`held_up`; none
+        if not given)."""
         free = self._free
         latencies: list[int] = []
-        for due, took in zip(offsets.tolist(), durations.tolist(), strict=True):
-            end = max(due, free[0]) + max(0, took)
+        delays = held.tolist() if held is not None else [0] * offsets.size
+        for due, took, wait in zip(offsets.tolist(), durations.tolist(), delays, strict=True):
+            end = max(due, free[0]) + max(0, wait) + max(0, took)
             heapq.heapreplace(free, end)
             latencies.append(end - due)
         return np.array(latencies, dtype=np.int64)
@@ -116,6 +123,15 @@ class CpuLog:
     def record(self, at_ns: int, stolen_ns: int) -> None:
         self._at.append(max(at_ns, self._at[-1] if self._at else at_ns))  # (kept in order)
         self._stolen.append(max(stolen_ns, self._stolen[-1] if self._stolen else 0))
+
+    def busy(
+        self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], cpus: int
+    ) -> npt.NDArray[np.float64]:
+        """For each ``[begin, end]``, the share of ``cpus`` CPUs' time the counter accrued
+        over the reads around it (0.0 before two reads)."""
+        accrued, span = self._covering(begins, ends)
+        share: npt.NDArray[np.float64] = accrued / np.maximum(1, span * max(1, cpus))
+        return share
 
     def share(self, cpus: int) -> float:
         """The counter between the first read and the last as a share of the time ``cpus``
@@ -159,14 +175,22 @@ class Judged:
     replay: Replay = field(init=False)
     #: The host's steal read at each look (None: not read; nothing is taken off).
     steal: CpuLog | None = None
+    #: The CPU time the callable's own calls used, read at each look (None: not read; no
+    #: late start is the callable's), and the CPUs the process may use.
+    own: CpuLog | None = None
+    cpus: int = 1
+    #: Which requests judged so far started late while the callable's calls held the
+    #: CPUs (:func:`held_up`), as many as the schedule's (None: none yet).
+    held: npt.NDArray[np.bool_] | None = None
 
     def __post_init__(self) -> None:
         self.replay = Replay(self.servers)
 
     def fork(self) -> Judged:
-        """A copy to add to, leaving this one as it is (the steal log is shared)."""
-        twin = Judged(self.servers, added=self.added, chunks=self.chunks, steal=self.steal)
+        """A copy to add to, leaving this one as it is (the logs are shared)."""
+        twin = replace(self)  # (a new replay: init=False)
         twin.replay = self.replay.copy()
+        twin.held = None if self.held is None else self.held.copy()
         return twin
 
 
@@ -199,7 +223,8 @@ def add_windows(
     if ledgers is not None:
         latencies = generator.latencies(last)[first:]
         started, ended = generator.started[first:last], generator.ended[first:last]
-        bounds = judged.replay.extend(offsets[first:last], _own(judged, started, ended))
+        held = held_up(judged, generator, first, started)
+        bounds = judged.replay.extend(offsets[first:last], _own(judged, started, ended), held)
         windows = offsets[first:last] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1
         begins = np.concatenate(([0], cuts))
@@ -211,6 +236,38 @@ def add_windows(
             optimistic.add(bounds[begin:end], start, 0)
             judged.chunks += 1
     judged.added = last
+
+
+#: A free thread's late start is the callable's cost when, over the looks around it, the
+#: callable's own calls used at least this share of the CPUs the process may use: the
+#: thread waited for a CPU they held (a server's request threads wait alike), not for
+#: one that other processes, the host or the generator's own work took.
+HELD_SHARE = 0.8
+
+
+def held_up(
+    judged: Judged, generator: Generator, first: int, started: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """How long each request from ``first`` (started at ``started``: 0, never) waited for
+    a CPU its callable's own calls held: its lateness (its call's start after the later of
+    its time and a free thread taking it) where, over the looks around that wait, the
+    calls used ``HELD_SHARE`` or more of the CPUs; 0 elsewhere. Marked in
+    ``judged.held``. The replay starts such a request that much after a thread takes it,
+    so the FAIL test's lower bounds keep the wait, and the generator is not said to have
+    fallen behind for it."""
+    last = first + started.size
+    ready = np.maximum(
+        generator.start_ns + generator.offsets[first:last], generator.claimed[first:last]
+    )
+    late = np.where(started > 0, started - ready, 0)
+    held = np.zeros(started.size, dtype=np.int64)
+    if judged.own is not None and (late > 0).any():
+        busy = judged.own.busy(ready, np.maximum(ready, started), judged.cpus) >= HELD_SHARE
+        held = np.where(busy & (late > 0), late, 0)
+    if judged.held is None:
+        judged.held = np.zeros(generator.offsets.size, dtype=np.bool_)
+    judged.held[first:last] = held > 0
+    return held
 
 
 def _own(
@@ -264,7 +321,8 @@ def add_unfinished(
         latencies = np.where(done, ended - due[first:upto], UNKNOWN_NS)
         # One still running has run until the stop (as add_windows, less the steal).
         took = _own(judged, started, np.where(done, ended, stopped_at))
-        bounds = judged.replay.extend(generator.offsets[first:upto], took)
+        held = held_up(judged, generator, first, started)
+        bounds = judged.replay.extend(generator.offsets[first:upto], took, held)
         kept = np.where(done, bounds, UNKNOWN_NS)
         windows = generator.offsets[first:upto] // window_ns
         cuts = np.flatnonzero(np.diff(windows)) + 1

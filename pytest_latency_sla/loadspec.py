@@ -112,3 +112,7 @@ class LoadStats:
     #: Share of the CPUs' time (those the process may use) that other processes and the
     #: host took during the run (``/proc/stat`` less the process's own); None unknown.
     others_share: float | None = None
+    #: Share of the judged requests a free thread issued late while the callable's own
+    #: calls used most of the CPUs (``loadledger.held_up``): of ``late_share``, the part
+    #: counted against the callable, not the generator.
+    held_share: float = 0.0

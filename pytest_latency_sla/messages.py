@@ -121,10 +121,14 @@ def verdict_message(
     if reason == "generator" and load is not None:
         from .load import LATE_BEHIND
 
+        # Starts the callable's own calls held up are its cost, not the generator's.
+        own_late = max(0.0, load.late_share - load.held_share)
         late = (
-            f"{fmt.share(load.late_share, 3)} of requests were issued more than "
+            f"{fmt.share(own_late, 3)} of requests were issued more than "
             f"{fmt.duration(load.late_tolerance_ns / 1e9)} after their time by a free thread"
         )
+        if load.held_share > 0:
+            late += " while the callable's own calls left CPUs free"
         quieter_first = stolen or busy  # (another's CPU time: a quieter machine first)
         gil = (
             ", or, for a callable that holds the GIL, set concurrency=1 (calls one at a "
@@ -133,7 +137,7 @@ def verdict_message(
             if result.subject.kind == "callable" and load.concurrency > 1
             else ""
         )
-        if load.late_share <= LATE_BEHIND:
+        if own_late <= LATE_BEHIND:
             # It kept the rate: a few requests held back (a busy machine, the GIL).
             longer = _sample_longer(sampling, cut_by)
             remedies = (

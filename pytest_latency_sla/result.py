@@ -445,6 +445,7 @@ def _load_entry(load: LoadStats | None) -> LoadEntry | None:
         unfinished=load.unfinished,
         steal_share=load.steal_share,
         others_share=load.others_share,
+        held_share=load.held_share,
     )
 
 

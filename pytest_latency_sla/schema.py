@@ -269,6 +269,8 @@ class _LoadSteal(TypedDict, total=False):
     steal_share: float
     # Share of the CPUs' time other processes and the host took; absent from before.
     others_share: float | None
+    # Of late_share, the requests late while the callable's calls held the CPUs.
+    held_share: float
 
 
 class LoadEntry(_LoadSteal):
