@@ -33,6 +33,7 @@ from . import fmt
 from .callables import raised_at
 from .fmt import duration as _duration
 from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, cores, run_figures, schedule
+from .loadheld import Holder, calls_cpu, first_of
 from .loadledger import CpuLog, Judged, add_unfinished, add_windows, look, stuck_look
 from .loadspec import LoadSpec
 from .machine import NoMachine, cpu_split, host_steal
@@ -210,17 +211,6 @@ def late_tolerance_ns(budget_ns: float | None) -> float:
     return max(LATE_FLOOR_NS, LATE_SHARE_OF_BUDGET * budget_ns)
 
 
-def _calls_cpu(generator: Generator) -> Callable[[], int]:
-    """A reader of the CPU time the calls of ``generator`` used so far (ns): the process's
-    less this thread's (the looks') and the load threads' own outside their calls. Read
-    in this thread only."""
-
-    def read() -> int:
-        return time.process_time_ns() - time.thread_time_ns() - generator.outside_cpu_ns
-
-    return read
-
-
 def load_sample(
     call: Callable[[], object],
     spec: LoadSpec,
@@ -287,24 +277,26 @@ def load_sample(
         )
         return None if found is None else max(n, math.ceil(found))
 
-    judged = Judged(spec.concurrency, cpus=cores())
+    judged = Judged(spec.concurrency)
     # The host's steal is on the real clock: a simulated run reads none unless given one.
     if steal == "host":
         steal = host_steal() if clock is time.perf_counter_ns else None
     if callable(steal):
         judged.steal = CpuLog(steal, clock)
-    if own == "process":
-        own = _calls_cpu(generator) if clock is time.perf_counter_ns else None
-    if callable(own):
-        judged.own = CpuLog(own, clock)
-
-    def mark(at: int) -> None:
-        for log in (judged.steal, judged.own):
-            if log is not None:
-                log.mark(at)
-
     if split == "host":
         split = cpu_split() if clock is time.perf_counter_ns else None
+    if own == "process":
+        own = calls_cpu(generator) if clock is time.perf_counter_ns else None
+    if callable(own):
+        others = CpuLog(first_of(split), clock) if callable(split) else None
+        judged.holder = Holder(CpuLog(own, clock), others, cores(), judged.steal)
+    logs = [judged.steal] + ([judged.holder.own, judged.holder.others] if judged.holder else [])
+
+    def mark() -> None:
+        for log in logs:
+            if log is not None:
+                log.mark()
+
     around: list[tuple[int, int]] = []  # (clock, others' CPU time) at the start and stop
     tolerance = late_tolerance_ns(budget_ns)
     window_ns = max(plan.chunk_time_ns, LOAD_CHUNK_NS)
@@ -324,14 +316,18 @@ def load_sample(
         generator.start(warm_s=min(JOIN_TIMEOUT_S, max(0.1, hard_limit_ns / 1e9 / 20)))
         if callable(split):
             around.append((clock(), split()[0]))
-        mark(generator.start_ns)
+        mark()
+        woke = 0
         while True:
             since = clock() - generator.start_ns
+            if woke and judged.holder is not None:
+                judged.holder.looks.append((woke, clock()))  # (a look holds the GIL)
             pause = min(LOOK_MAX_NS, max(LOOK_INTERVAL_NS, LOOK_SHARE * since))
             if generator.wait(pause / 1e9):
                 break  # a call raised
-            elapsed = clock() - generator.start_ns
-            mark(clock())
+            woke = clock()
+            elapsed = woke - generator.start_ns
+            mark()
             prefix = generator.finished_prefix(prefix)
             add_windows(ledgers, generator, judged, prefix, window_ns, final=False)
             n = judged.added
@@ -358,7 +354,7 @@ def load_sample(
                 if oldest < count and now - generator.start_ns - generator.offsets[oldest] > (
                     budget_ns
                 ):
-                    mark(now)  # (the steal up to now, read now)
+                    mark()  # (the steal up to now, read now)
                     verdict = (budget_ns, quantile, plan)
                     stuck = stuck_look(ledgers, generator, judged, now, window_ns, verdict)
                     looks += 1
@@ -430,7 +426,7 @@ def load_sample(
         # due before the stop that never finished (never issued, waiting for a thread, or
         # stuck): none may be left out of the last look.
         prefix = generator.finished_prefix(prefix)
-        mark(clock())
+        mark()
         add_windows(ledgers, generator, judged, prefix, window_ns, final=True)
         unfinished = add_unfinished(ledgers, generator, judged, stopped_at, window_ns)
     n = judged.added

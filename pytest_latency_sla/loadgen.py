@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .loadheld import left_behind
 from .loadspec import LoadStats
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ class Threads:
         thread = self._threads[k]
         if not thread.idle.is_set() or not thread.thread.is_alive():  # busy, or it died
             thread.give(None)
+            left_behind(thread.thread)  # (in a call still, or ended: its CPU is not ours)
             self._threads[k] = _Thread(f"sla-load-{k}")
         return self._threads[k]
 
@@ -302,7 +304,8 @@ class Generator:
         self._go.set()
         deadline = time.monotonic() + join_s
         for thread in self._threads:
-            thread.idle.wait(max(0.0, deadline - time.monotonic()))
+            if not thread.idle.wait(max(0.0, deadline - time.monotonic())):
+                left_behind(thread.thread)  # a later run's calls did not use its CPU
         if self._own:
             self._pool.close()
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .loadgen import Generator
+    from .loadheld import Holder
     from .plan import SamplingPlan
     from .stats import Decision
     from .verdict import Ledger
@@ -115,21 +116,29 @@ class CpuLog:
         self._at: list[int] = []
         self._stolen: list[int] = []
 
-    def mark(self, at_ns: int) -> None:
-        """Record the counter read now, at clock ``at_ns`` (nothing without a reader)."""
+    def mark(self) -> None:
+        """Record the counter read now, at the clock read right after it (a clock read
+        first, a thread that took the GIL in between made its span look longer or
+        shorter by milliseconds: a review); nothing without a reader."""
         if self._read is not None:
-            self.record(at_ns, self._read())
+            value = self._read()
+            self.record(self._clock(), value)
 
     def record(self, at_ns: int, stolen_ns: int) -> None:
         self._at.append(max(at_ns, self._at[-1] if self._at else at_ns))  # (kept in order)
         self._stolen.append(max(stolen_ns, self._stolen[-1] if self._stolen else 0))
 
     def busy(
-        self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], cpus: int
+        self,
+        begins: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+        cpus: int,
+        min_span_ns: int = 0,
     ) -> npt.NDArray[np.float64]:
         """For each ``[begin, end]``, the share of ``cpus`` CPUs' time the counter accrued
-        over the reads around it (0.0 before two reads)."""
-        accrued, span = self._covering(begins, ends)
+        over the reads around it, widened back to span ``min_span_ns`` where the reads
+        allow (0.0 before two reads)."""
+        accrued, span = self._covering(begins, ends, min_span_ns)
         share: npt.NDArray[np.float64] = accrued / np.maximum(1, span * max(1, cpus))
         return share
 
@@ -148,12 +157,13 @@ class CpuLog:
         return self._covering(begins, ends)[0]
 
     def _covering(
-        self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+        self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], min_span_ns: int = 0
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """For each ``[begin, end]`` (clock ns), what the counter accrued between the last
-        read at or before ``begin`` and the first at or after ``end``, and that time."""
+        read at or before ``begin`` (or earlier, for a span of ``min_span_ns``) and the
+        first at or after ``end``, and that time."""
         if self._read is not None and ends.size and (not self._at or ends.max() > self._at[-1]):
-            self.mark(self._clock())  # (a call that ended since the last read)
+            self.mark()  # (a call that ended since the last read)
         if len(self._at) < 2:
             none = np.zeros(begins.size, dtype=np.int64)
             return none, none
@@ -161,6 +171,9 @@ class CpuLog:
         stolen = np.array(self._stolen, dtype=np.int64)
         before = np.clip(np.searchsorted(at, begins, side="right") - 1, 0, at.size - 1)
         after = np.clip(np.searchsorted(at, ends, side="left"), 0, at.size - 1)
+        if min_span_ns > 0:
+            wide = np.searchsorted(at, at[after] - min_span_ns, side="right") - 1
+            before = np.minimum(before, np.clip(wide, 0, at.size - 1))
         return stolen[after] - stolen[before], at[after] - at[before]
 
 
@@ -175,10 +188,8 @@ class Judged:
     replay: Replay = field(init=False)
     #: The host's steal read at each look (None: not read; nothing is taken off).
     steal: CpuLog | None = None
-    #: The CPU time the callable's own calls used, read at each look (None: not read; no
-    #: late start is the callable's), and the CPUs the process may use.
-    own: CpuLog | None = None
-    cpus: int = 1
+    #: What tells a late start the callable's calls held up (None: none is theirs).
+    holder: Holder | None = None
     #: Which requests judged so far started late while the callable's calls held the
     #: CPUs (:func:`held_up`), as many as the schedule's (None: none yet).
     held: npt.NDArray[np.bool_] | None = None
@@ -238,32 +249,24 @@ def add_windows(
     judged.added = last
 
 
-#: A free thread's late start is the callable's cost when, over the looks around it, the
-#: callable's own calls used at least this share of the CPUs the process may use: the
-#: thread waited for a CPU they held (a server's request threads wait alike), not for
-#: one that other processes, the host or the generator's own work took.
-HELD_SHARE = 0.8
-
-
 def held_up(
     judged: Judged, generator: Generator, first: int, started: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """How long each request from ``first`` (started at ``started``: 0, never) waited for
-    a CPU its callable's own calls held: its lateness (its call's start after the later of
-    its time and a free thread taking it) where, over the looks around that wait, the
-    calls used ``HELD_SHARE`` or more of the CPUs; 0 elsewhere. Marked in
-    ``judged.held``. The replay starts such a request that much after a thread takes it,
-    so the FAIL test's lower bounds keep the wait, and the generator is not said to have
-    fallen behind for it."""
+    a CPU its callable's own calls held: part of its lateness (its call's start after the
+    later of its time and a free thread taking it), per ``judged.holder``
+    (``loadheld.Holder.held``); 0 without one. Marked in ``judged.held``. The replay
+    starts such a request that much after a thread takes it, so the FAIL test's lower
+    bounds keep the wait, and the generator is not said to have fallen behind for it."""
     last = first + started.size
     ready = np.maximum(
         generator.start_ns + generator.offsets[first:last], generator.claimed[first:last]
     )
-    late = np.where(started > 0, started - ready, 0)
-    held = np.zeros(started.size, dtype=np.int64)
-    if judged.own is not None and (late > 0).any():
-        busy = judged.own.busy(ready, np.maximum(ready, started), judged.cpus) >= HELD_SHARE
-        held = np.where(busy & (late > 0), late, 0)
+    held = (
+        judged.holder.held(ready, started)
+        if judged.holder is not None
+        else np.zeros(started.size, dtype=np.int64)
+    )
     if judged.held is None:
         judged.held = np.zeros(generator.offsets.size, dtype=np.bool_)
     judged.held[first:last] = held > 0

@@ -123,12 +123,19 @@ def verdict_message(
 
         # Starts the callable's own calls held up are its cost, not the generator's.
         own_late = max(0.0, load.late_share - load.held_share)
+        tolerance = fmt.duration(load.late_tolerance_ns / 1e9)
         late = (
-            f"{fmt.share(own_late, 3)} of requests were issued more than "
-            f"{fmt.duration(load.late_tolerance_ns / 1e9)} after their time by a free thread"
+            f"{fmt.share(own_late, 3)} of requests were issued more than {tolerance} after "
+            "their time by a free thread"
         )
         if load.held_share > 0:
-            late += " while the callable's own calls left CPUs free"
+            late += f" (and {fmt.share(load.held_share, 3)} while its own calls held the CPUs)"
+        if own_late == 0:  # (the time its threads lost between calls decided)
+            but = " but those its own calls held up" if load.held_share > 0 else ""
+            late = (
+                f"no request was issued more than {tolerance} after its time by a free "
+                f"thread{but}, yet its threads lost time between calls"
+            )
         quieter_first = stolen or busy  # (another's CPU time: a quieter machine first)
         gil = (
             ", or, for a callable that holds the GIL, set concurrency=1 (calls one at a "

@@ -134,6 +134,7 @@ CORE = (
     "pytest_latency_sla.loadspec",
     "pytest_latency_sla.loadgen",
     "pytest_latency_sla.loadledger",
+    "pytest_latency_sla.loadheld",
     "pytest_latency_sla.capacity",
     "pytest_latency_sla.limits",
     "pytest_latency_sla.followups",

@@ -1438,9 +1438,9 @@ def test_a_call_that_ended_after_the_last_read_of_the_steal_is_read_for_again() 
     now = [0]
     stolen = [0]
     steal = CpuLog(lambda: stolen[0], clock=lambda: now[0])
-    steal.mark(0)
+    steal.mark()
     now[0], stolen[0] = 100 * MS, 0
-    steal.mark(100 * MS)
+    steal.mark()
     now[0], stolen[0] = 105 * MS, 4 * MS  # 4 ms stolen in [100, 104] ms
     span = steal.over(np.array([95 * MS]), np.array([104 * MS]))
     assert span.tolist() == [4 * MS]

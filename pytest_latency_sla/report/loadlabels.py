@@ -34,11 +34,14 @@ def load_text(record: SlaRecord) -> str | None:
         f"; {load['late_share'] * 100:.2g}% of requests issued over "
         f"{fmt.duration(load['late_tolerance_s'])} late"
     )
-    held = load.get("held_share", 0.0)  # absent from older reports
-    if held > 0:
-        text += f", {held * 100:.2g}% while the callable's own calls held the CPUs (its cost)"
     if load["behind"]:
         text += " (the generator's lost time kept the verdict open)"
+    held = load.get("held_share", 0.0)  # absent from older reports
+    if held > 0:
+        text += (
+            f"; {held * 100:.2g}% of requests started late while the callable's own calls "
+            "held the CPUs (its cost, not the generator's)"
+        )
     unfinished = load.get("unfinished", 0)
     if unfinished:
         # (Stuck calls: each holds its thread, and the requests behind it wait.)
