@@ -264,7 +264,10 @@ class CapacityEntry(TypedDict):
     problem: str | None  # why the search has no figure (limited "error"), or None
 
 
-class _LoadSteal(TypedDict, total=False):
+class _LoadMachine(TypedDict, total=False):
+    # What the machine did during a load run: fields added after the first, so absent
+    # from older reports.
+
     # Share of the CPU time the host took (a virtual machine's steal); absent from before.
     steal_share: float
     # Share of the CPUs' time other processes and the host took; absent from before.
@@ -273,7 +276,7 @@ class _LoadSteal(TypedDict, total=False):
     held_share: float
 
 
-class LoadEntry(_LoadSteal):
+class LoadEntry(_LoadMachine):
     """An open-loop load run (the marker's ``rps=``) and capacity search."""
 
     target_rps: float | None  # requests per second issued; None for a capacity search alone
