@@ -102,7 +102,7 @@ def test_an_overloaded_callable_fails_naming_the_load(pytester: pytest.Pytester)
         [
             "SLA missed: p99 * > 5 ms budget for test_*.serve under 4,000/s (poisson arrivals,"
             " open loop) (margin *, * requests, achieved */s, up to * in the system, 99%"
-            " confidence)"
+            " confidence)*"  # (on a busy machine: "; other processes took 48% of the CPUs")
         ]
     )
 
