@@ -1135,6 +1135,12 @@ def test_a_search_stopped_by_a_busy_machine_says_so() -> None:
     assert record["load"] is not None
     assert record["load"]["capacity"] is not None
     assert record["load"]["capacity"]["steps"][1]["others_share"] == 0.86
+    # A trial: "capacity at least 18.4/s ...; 20.0/s uses at most 110%".
+    record["load"] = _load_entry(_load_stats(capacity=capacity, target_rps=3000.0))
+    assert str(capacity_text(record)).endswith(
+        "; 3,000/s is above that: the search cannot say whether it holds (the test's own "
+        "verdict at that rate does)"
+    )
     capacity = Capacity(rps=0.0, steps=steps[1:], cores=2, limited="busy")
     record["load"] = _load_entry(_load_stats(capacity=capacity))
     assert capacity_text(record) == (

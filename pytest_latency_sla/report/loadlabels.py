@@ -111,5 +111,12 @@ def capacity_text(record: SlaRecord) -> str | None:
         # Two figures, however small (0.13%, not 0%); of a capacity "at least", at most.
         share = fmt.percent(float(f"{found['used_share']:.2g}"))
         most = "at most " if about == "at least" else ""
-        text += f"; {fmt.rate(load['target_rps'])} uses {most}{share}"
+        if most and found["used_share"] > 1:
+            # "at least 18.4/s; 20.0/s uses at most 110%" read garbled (a new user's trial).
+            text += (
+                f"; {fmt.rate(load['target_rps'])} is above that: the search cannot say "
+                "whether it holds (the test's own verdict at that rate does)"
+            )
+        else:
+            text += f"; {fmt.rate(load['target_rps'])} uses {most}{share}"
     return text
