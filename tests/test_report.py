@@ -1322,8 +1322,8 @@ def test_the_summary_counts_the_comparisons_with_the_base_revision() -> None:
     slower["outcome"] = "failed"  # by the gate
     line = labels.summary_line([slower, same, moved], headroom=10.0)
     assert line.endswith(
-        "; against main: 1 regression, 1 model unchanged (not measured again), "
-        "1 new (no such model at main: not compared)"
+        "; against main: 1 regression, 1 model identical at main (same bytes: not measured "
+        "again), 1 new (no such model at main: not compared)"
     )
     # A test failed (here by the gate): no "further optimization buys nothing".
     assert "buys nothing" not in line
@@ -1332,7 +1332,16 @@ def test_the_summary_counts_the_comparisons_with_the_base_revision() -> None:
     again = record("test_again", 30.0)
     again["revision"] = not_compared("main", "unchanged")
     line = labels.summary_line([same, again], headroom=10.0)
-    assert line.endswith("; against main: 2 models unchanged (not measured again)")
+    assert line.endswith(
+        "; against main: 2 models identical at main (same bytes: not measured again)"
+    )
+    # Beside one measured and unchanged, the two read apart.
+    alike = record("test_alike", 30.0)
+    alike["revision"] = {**not_compared("main", "changed"), "outcome": "unchanged"}
+    line = labels.summary_line([alike, same], headroom=10.0)
+    assert line.endswith(
+        "; against main: 1 unchanged, 1 model identical at main (same bytes: not measured again)"
+    )
 
 
 def test_a_failed_regression_gate_heads_the_reports() -> None:

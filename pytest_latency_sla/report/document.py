@@ -267,7 +267,8 @@ def revision_counts(records: Sequence[SlaRecord]) -> str:
         "improvement": "improvement",
         "unchanged": "unchanged",
         "unknown": "too close to tell",
-        "model unchanged": "model{s} unchanged (not measured again)",
+        # (Not "unchanged": "1 unchanged, 1 model unchanged" read alike: a new user's trial.)
+        "model unchanged": f"model{{s}} identical at {ref} (same bytes: not measured again)",
         "model new": f"new (no such model at {ref}: not compared)",
         "model not comparable": "not comparable",
     }
