@@ -357,7 +357,7 @@ class SlaCollector:
 
     def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         from .report import labels
-        from .report.document import no_gate_line, totals, unmatched_line
+        from .report.document import no_gate_line, totals, unmatched_line, unsearched_line
 
         fails = self.settings.inconclusive == "fail"
         line = labels.summary_line(self.records, self.settings.headroom, fails, self._stopped)
@@ -377,6 +377,9 @@ class SlaCollector:
         ungated = no_gate_line(self._run(pytest.ExitCode.OK))
         if ungated:
             terminalreporter.write_line("sla: " + ungated, yellow=True)
+        unsearched = unsearched_line(self._run(pytest.ExitCode.OK), self.records)
+        if unsearched:
+            terminalreporter.write_line("sla: " + unsearched)
         took = labels.time_line(self.records, self.settings.max_time)
         if took:
             terminalreporter.write_line("sla: " + took)

@@ -216,6 +216,14 @@ def test_capacity_setting_searches_onnx_models_but_not_unmarked_callables(
     assert model["target_rps"] is None
     assert _busy(model["capacity"]) or model["capacity"]["rps"] > 0
     assert records["test_callable"]["load"] is None
+    # A trial: the callable's silence read as a search that found nothing.
+    result.stdout.fnmatch_lines(
+        [
+            "sla: sla_capacity searched no capacity for callable measured one call at a time"
+            " (test_*.py::test_callable): a callable is searched only when its marker has"
+            " rps= or capacity=True (it is not known to be safe to call from threads)"
+        ]
+    )
 
 
 def test_what_the_callable_raises_under_load_shows_the_test_and_the_callable(

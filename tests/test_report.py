@@ -1588,3 +1588,23 @@ def test_remedies_that_hold_commas_are_joined_whole() -> None:
     )
     assert _or_last(["a", "b", "c"]) == "a, b, or c"
     assert _or_last(["a"]) == "a"
+
+
+def test_callables_the_capacity_setting_left_unsearched_are_named() -> None:
+    from pytest_latency_sla.report.document import unsearched_line
+
+    first, second, model = (
+        record("t.py::test_a", 1.0),
+        record("t.py::test_b", 1.0),
+        record("t.py::test_m", 1.0),
+    )
+    first["kind"] = second["kind"] = "callable"
+    model["kind"] = "onnx"
+    on = {"settings": {"capacity": True}}
+    assert unsearched_line(on, [first, second, model]) == (
+        "sla_capacity searched no capacity for 2 callables measured one call at a time "
+        "(t.py::test_a, ...): a callable is searched only when its marker has rps= or "
+        "capacity=True (it is not known to be safe to call from threads)"
+    )
+    assert unsearched_line(on, [model]) == ""
+    assert unsearched_line({"settings": {"capacity": False}}, [first]) == ""

@@ -32,6 +32,7 @@ __all__ = [
     "totals",
     "tracer_text",
     "unmatched_line",
+    "unsearched_line",
     "xdist_note",
 ]
 
@@ -232,6 +233,24 @@ def tracer_text(record: Mapping[str, Any]) -> str:
     return (
         f"timed under a Python tracer ({tracer}), which slows Python code several times "
         f"over: the time is the tracer's as much as the model's; {UNTRACED}"
+    )
+
+
+def unsearched_line(run: Mapping[str, Any], records: Sequence[SlaRecord]) -> str:
+    """Callables that ``--sla-capacity`` (``sla_capacity``) left unsearched, in a
+    sentence: a new user read the silence as a search that found nothing. "" when the
+    setting is off or every measurement was searched (or was a model)."""
+    if not (run.get("settings") or {}).get("capacity"):
+        return ""
+    left = [r for r in records if r.get("kind") == "callable" and r.get("load") is None]
+    if not left:
+        return ""
+    them = "callable" if len(left) == 1 else f"{len(left)} callables"
+    return (
+        f"sla_capacity searched no capacity for {them} measured one call at a time "
+        f"({left[0]['nodeid']}{', ...' if len(left) > 1 else ''}): a callable is searched "
+        "only when its marker has rps= or capacity=True (it is not known to be safe to call "
+        "from threads)"
     )
 
 
