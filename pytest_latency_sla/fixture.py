@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from . import fmt, followups, messages
+from . import fmt, followups, messages, progressline
 from .gate import judge_against
 from .inconclusive import SlaInconclusiveWarning, warn_inconclusive
 from .limits import RunClock, worker_timeout
 from .load import capacity_problem, too_few
-from .messages import progress_line, verdict_message
+from .messages import verdict_message
 from .result import SlaResult, Verdict, judged, judged_percentile
 from .sweep import raised_at, sweep_problem
 
@@ -418,7 +418,7 @@ class SlaFixture:
 
         def report(progress: Progress) -> None:
             if write is not None:
-                write(progress_line(label, progress))
+                write(progressline.progress_line(label, progress))
 
         return report
 

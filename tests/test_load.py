@@ -1205,7 +1205,7 @@ def test_a_baseline_taken_under_another_load_is_a_mismatch_not_a_regression() ->
 
 
 def test_the_progress_line_under_load_is_the_one_the_docs_quote() -> None:
-    from pytest_latency_sla.messages import progress_line
+    from pytest_latency_sla.progressline import progress_line
     from pytest_latency_sla.sampling import Progress
 
     line = progress_line(

@@ -732,7 +732,7 @@ def test_a_long_measurement_without_a_budget_reports_progress_too() -> None:
     # progress came with the verdict's looks, which a measurement without a budget has none of).
     from pathlib import Path
 
-    from pytest_latency_sla.messages import progress_line
+    from pytest_latency_sla.progressline import progress_line
     from pytest_latency_sla.sampling import PROGRESS_AFTER_NS, Progress
 
     seen: list[Progress] = []
