@@ -122,6 +122,14 @@ def percent(fraction: float) -> str:
     return f"{fraction * 100:g}%"
 
 
+def long_duration(seconds: float) -> str:
+    """A long wait in the unit people plan with: ``1800`` -> ``30 min``, ``9000`` ->
+    ``2.5 h`` (under two minutes, as :func:`duration`)."""
+    if seconds >= 7200:
+        return f"{seconds / 3600:.2g} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else duration(seconds)
+
+
 def share(fraction: float, places: int = 2) -> str:
     """``fraction`` as a percentage rounded to ``places`` of the fraction (``0.384`` ->
     ``38%`` at 2), but never to nothing: a positive share too small for them keeps two

@@ -110,6 +110,8 @@ def verdict_message(
             longer = f", or {need}"
         elif _TOO_LONG in need:
             longer = f"; {need}"  # no sampling reaches it: not "or sample longer"
+        elif (wait := _wait_s(result)) > BUSY_WAIT_S:  # (a trial: "set max_time=3600")
+            longer = f" (sampling on here would take about {fmt.long_duration(wait)})"
         else:
             longer = f", or sample longer: {need}"  # "or p99 needs about ..." read garbled
         return (
@@ -376,6 +378,17 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
     if lower is not None:
         text += f", or judge {pct_label(lower[0])} (about {fmt.count(lower[1])} {unit}){lower[2]}"
     return text
+
+
+#: The most a busy machine's undecided result offers to sample on (s): a quieter runner.
+BUSY_WAIT_S = 600.0
+
+
+def _wait_s(result: SlaResult) -> float:
+    """How long the calls a verdict needs would take (s; 0.0 unknown)."""
+    load, needed = result.sampling.load, result.sampling.needed_calls or 0
+    rate = (load.target_rps or 0.0) if load is not None else 0.0
+    return needed / rate if rate else needed * max(0.0, result.mean)
 
 
 def _or_last(remedies: list[str]) -> str:

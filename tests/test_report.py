@@ -1112,6 +1112,24 @@ def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -
     ) in cut
 
 
+def test_a_busy_machine_is_not_told_to_sample_for_an_hour() -> None:
+    # A trial: "rerun on a quieter runner, or sample longer: ... set max_time=3600" on a
+    # busy runner with a slow model.
+    from pytest_latency_sla.messages import BUSY_WAIT_S
+
+    res = _busy(None)
+    per_call = res.mean
+    for seconds, offered in ((BUSY_WAIT_S / 2, True), (BUSY_WAIT_S * 3, False)):
+        sampling = dataclasses.replace(res.sampling, needed_calls=round(seconds / per_call))
+        message = verdict_message(dataclasses.replace(res, sampling=sampling))
+        assert ("or sample longer: p99 needs about" in message) == offered, message
+        assert ("; set max_time=" in message) == offered
+        assert (
+            f"rerun on a quieter runner (sampling on here would take about {seconds / 60:.0f} min)"
+            in message
+        ) == (not offered)
+
+
 def test_a_busy_machine_stopped_by_the_cap_on_calls_is_told_to_raise_that() -> None:
     # A new user's trial: a p100 budget stopped at 1,000,000 calls on a busy machine was
     # told to raise max_time=, which changes nothing; and 0.19% of calls read "0%".
