@@ -380,7 +380,7 @@ class SlaCollector:
         unsearched = unsearched_line(self._run(pytest.ExitCode.OK), self.records)
         if unsearched:
             terminalreporter.write_line("sla: " + unsearched)
-        took = labels.time_line(self.records, self.settings.max_time)
+        took = labels.time_line(self.records, self.settings.max_time, self.earlier_attempts)
         if took:
             terminalreporter.write_line("sla: " + took)
 

@@ -1231,6 +1231,13 @@ def test_time_line_only_when_measuring_took_long_or_went_past_max_time() -> None
     assert labels.time_line(many, 20.0) == (
         "measuring took 112 s over 7 measurements (42.0 s of it side by side with main)"
     )
+    # A trial: the attempts a rerun plugin replaced were left out of the time.
+    first = record("test_0", 2.0)
+    first["duration_s"], first["warmup_s"] = 20.0, 0.5
+    assert labels.time_line(many, 20.0, [first, first]) == (
+        "measuring took 153 s over 7 measurements (42.0 s of it side by side with main, "
+        "41.0 s in 2 measurements a rerun replaced)"
+    )
 
 
 def test_time_line_reads_each_measurements_own_max_time() -> None:

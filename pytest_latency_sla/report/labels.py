@@ -252,17 +252,21 @@ STATUS_TEXT = {
 _QUIET_TOTAL_S = 60.0
 
 
-def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
+def time_line(
+    records: Sequence[SlaRecord], max_time_s: float, replaced: Sequence[SlaRecord] = ()
+) -> str:
     """How long the measurements took, when it matters: more than a minute in all, or
     any past its ``max_time`` (toward a projected verdict): the record's own (a marker's
     ``max_time=``, a timeout's cut), or ``max_time_s`` (``sla_max_time``) for a record
     written without one. E.g. ``measuring took 2.1 min over 12 measurements; 2 went past
-    sla_max_time (20 s), the longest 48.2 s``. Empty otherwise."""
+    sla_max_time (20 s), the longest 48.2 s``. Empty otherwise. The measurements of
+    attempts a rerun plugin ``replaced`` count in the time, and are named."""
     beside: dict[str, float] = {}  # side-by-side time, by base revision
     for record in records:
         if (rev := record.get("revision")) and (took := rev.get("duration_s")):
             beside[rev["ref"]] = beside.get(rev["ref"], 0.0) + took
-    total = sum(r["warmup_s"] + r["duration_s"] for r in records) + sum(beside.values())
+    again = sum(r["warmup_s"] + r["duration_s"] for r in replaced)
+    total = sum(r["warmup_s"] + r["duration_s"] for r in records) + sum(beside.values()) + again
     # (One that stopped at its max_time ran over it by its last chunk: not past, unless a
     # call far longer than the time allowed took it there, nor one without a budget,
     # which stops there at the latest; nor one decided, 5% on at most, at the look its
@@ -281,8 +285,13 @@ def time_line(records: Sequence[SlaRecord], max_time_s: float) -> str:
         f"measuring took {fmt.duration(total)} over {fmt.count(count)} "
         f"measurement{'s' if count != 1 else ''}"
     )
-    if beside:  # (a trial: the side-by-side time was left out, a third of a run's)
-        parts = (f"{fmt.duration(s)} of it side by side with {ref}" for ref, s in beside.items())
+    parts = [f"{fmt.duration(s)} of it side by side with {ref}" for ref, s in beside.items()]
+    if replaced:  # (a trial: a rerun's first attempts were left out of the time)
+        n = len(replaced)
+        parts.append(
+            f"{fmt.duration(again)} in {n} measurement{'s' if n != 1 else ''} a rerun replaced"
+        )
+    if parts:  # (a trial: the side-by-side time was left out, a third of a run's)
         line += f" ({', '.join(parts)})"
     if longer:
         own = {limit for _, limit in longer}
