@@ -147,7 +147,10 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
             "it with a folder holding the base version: --sla-compare-dir=DIR"
         )
     if not listed.stdout.strip():
-        return BaseModel("new", None, None, head_sha)
+        was = _renamed_from(root, ref, relative)
+        if was is None:
+            return BaseModel("new", None, None, head_sha)
+        relative = was  # (a model moved or renamed since: compared with what it was)
     shown = _git(["show", f"{ref}:{relative}"], root)
     if shown.returncode != 0:
         raise GitRefError(
@@ -173,6 +176,21 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
     if base_sha == head_sha:
         return BaseModel("unchanged", None, base_sha, head_sha)
     return BaseModel("changed", data, base_sha, head_sha, tuple(external.items()), relative)
+
+
+def _renamed_from(root: Path, ref: str, relative: str) -> str | None:
+    """The path at ``ref`` of the file now at ``relative``, when git pairs the two as a
+    rename (a move, or a rename with the bytes mostly kept: git's rename detection, as
+    ``git diff -M`` shows it); None when it pairs none (a retrained model shares no
+    bytes with the one it replaced: it is new)."""
+    diff = _git(["diff", "-M", "--name-status", "-z", "--diff-filter=R", ref, "--"], root)
+    if diff.returncode != 0:
+        return None
+    fields = diff.stdout.decode(errors="surrogateescape").split("\0")
+    for k in range(0, len(fields) - 2, 3):  # (status, old path, new path), each once
+        if fields[k].startswith("R") and fields[k + 2] == relative:
+            return fields[k + 1]
+    return None
 
 
 def _same_files(root: Path, ref: str, relative: str, file: Path, data: bytes) -> bool:

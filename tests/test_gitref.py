@@ -383,3 +383,27 @@ def test_a_base_folder_model_that_is_a_pipe_is_refused_with_a_sentence(
     monkeypatch.chdir(tmp_path / "head")
     with pytest.raises(GitRefError, match=r"the base's models/m.onnx is not a regular file"):
         base_in_folder("models/m.onnx", tmp_path / "base")
+
+
+def test_a_moved_model_is_compared_with_what_it_was(repo: Path) -> None:
+    # A trial: a model renamed in a pull request was "new", and nothing gated it.
+    (repo / "served").mkdir()
+    git(repo, "mv", "models/m.onnx", "served/funnel.onnx")
+    git(repo, "commit", "-q", "-m", "move")
+    assert base_model(repo / "served" / "funnel.onnx", "main").status == "unchanged"
+    # Renamed and changed a little (bytes mostly kept): compared side by side.
+    (repo / "served" / "funnel.onnx").write_bytes(b"base" * 100 + b"!")
+    git(repo, "commit", "-q", "-am", "edit")
+    git(repo, "checkout", "-q", "main")
+    (repo / "models" / "m.onnx").write_bytes(b"base" * 100)
+    git(repo, "commit", "-q", "-am", "longer")
+    git(repo, "checkout", "-q", "pr")
+    found = base_model(repo / "served" / "funnel.onnx", "main")
+    assert (found.status, found.data, found.name) == ("changed", b"base" * 100, "models/m.onnx")
+    # A model that shares no bytes with the one it replaced is new (git pairs nothing).
+    git(repo, "rm", "-q", "served/funnel.onnx")
+    (repo / "served").mkdir(exist_ok=True)  # (git removed it, empty)
+    (repo / "served" / "other.onnx").write_bytes(hashlib.sha256(b"x").digest() * 20)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "retrained")
+    assert base_model(repo / "served" / "other.onnx", "main").status == "new"
