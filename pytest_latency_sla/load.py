@@ -33,7 +33,7 @@ from . import fmt
 from .callables import raised_at
 from .fmt import duration as _duration
 from .loadgen import ARRIVALS, JOIN_TIMEOUT_S, Generator, cores, run_figures, schedule
-from .loadheld import Holder, calls_cpu, first_of
+from .loadheld import Holder, calls_cpu, first_of, late_shares
 from .loadledger import CpuLog, Judged, add_unfinished, add_windows, look, stuck_look
 from .loadspec import LoadSpec
 from .machine import NoMachine, cpu_split, host_steal
@@ -312,16 +312,17 @@ def load_sample(
     # time limit for the calls in flight at the stop: within the tenth that a timeout's
     # cut keeps (limits.fit).
     hold_s = min(JOIN_TIMEOUT_S, max(0.1, plan.time_limit_ns / 1e9 / 20))
+    woke = 0  # when the look now running began (0: none)
     try:
         generator.start(warm_s=min(JOIN_TIMEOUT_S, max(0.1, hard_limit_ns / 1e9 / 20)))
         if callable(split):
             around.append((clock(), split()[0]))
         mark()
-        woke = 0
         while True:
             since = clock() - generator.start_ns
             if woke and judged.holder is not None:
                 judged.holder.looks.append((woke, clock()))  # (a look holds the GIL)
+                woke = 0
             pause = min(LOOK_MAX_NS, max(LOOK_INTERVAL_NS, LOOK_SHARE * since))
             if generator.wait(pause / 1e9):
                 break  # a call raised
@@ -409,6 +410,8 @@ def load_sample(
                 progress(Progress(elapsed, n, needed, elapsed / n, rate=spec.rps))
     finally:
         stopped_at = clock() if stuck_at is None else stuck_at
+        if woke and judged.holder is not None:  # (the last look's, broken out of)
+            judged.holder.looks.append((woke, stopped_at))
         if callable(split) and around:
             around.append((clock(), split()[0]))
         generator.stop(hold_s)  # a hung call never outlasts it
@@ -436,10 +439,8 @@ def load_sample(
         )
     if generator.warm_stuck:  # a thread the run went without: no verdict on the rest
         raise StalledError(f"{before} had not returned when the run stopped")
-    late = generator.lateness(n) > tolerance
-    late_share = float(late.mean())
-    # The generator's own lateness: not the starts the callable's calls held up.
-    held_share = float((late & judged.held[:n]).mean()) if judged.held is not None else 0.0
+    held = judged.held[:n] if judged.held is not None else None
+    late_share, held_share = late_shares(generator.lateness(n), held, tolerance)
     behind = False
     if stop_reason != "decided" and ledgers is not None and budget_ns is not None:
         covered = int(generator.offsets[n - 1])

@@ -124,15 +124,20 @@ class _Thread:
         self.idle.set()
         #: Whether a call was made on it (its one-off set-up is paid).
         self.warm = False
+        #: Its CPU time when it ended (ns; None while it runs): see ``loadheld``.
+        self.final_cpu_ns: int | None = None
         self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            try:
-                job()
-            finally:
-                self.idle.set()
+        try:
+            while (job := self._jobs.get()) is not None:
+                try:
+                    job()
+                finally:
+                    self.idle.set()
+        finally:
+            self.final_cpu_ns = time.thread_time_ns()
 
     def give(self, job: Callable[[], None] | None) -> None:
         """Run ``job`` next (None: end once idle)."""
@@ -158,7 +163,7 @@ class Threads:
         thread = self._threads[k]
         if not thread.idle.is_set() or not thread.thread.is_alive():  # busy, or it died
             thread.give(None)
-            left_behind(thread.thread)  # (in a call still, or ended: its CPU is not ours)
+            left_behind(thread)  # (in a call still, or ended: its CPU is not a later run's)
             self._threads[k] = _Thread(f"sla-load-{k}")
         return self._threads[k]
 
@@ -166,6 +171,8 @@ class Threads:
         """End every thread once its job (if any) returns."""
         for thread in self._threads:
             thread.give(None)
+            if not thread.idle.is_set():
+                left_behind(thread)  # a later run's calls do not use its CPU
         self._threads = []
 
 
@@ -304,10 +311,9 @@ class Generator:
         self._go.set()
         deadline = time.monotonic() + join_s
         for thread in self._threads:
-            if not thread.idle.wait(max(0.0, deadline - time.monotonic())):
-                left_behind(thread.thread)  # a later run's calls did not use its CPU
+            thread.idle.wait(max(0.0, deadline - time.monotonic()))
         if self._own:
-            self._pool.close()
+            self._pool.close()  # (one still in a call is left behind: see loadheld)
 
     @property
     def stopped(self) -> bool:

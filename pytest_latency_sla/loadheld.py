@@ -15,9 +15,8 @@ late start is *held* by the calls only where, over the reads around it, they use
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -35,8 +34,10 @@ __all__ = [
     "OTHERS_MAX",
     "SPAN_MIN_NS",
     "Holder",
+    "LoadThread",
     "calls_cpu",
     "first_of",
+    "late_shares",
     "left_behind",
 ]
 
@@ -50,28 +51,50 @@ OTHERS_MAX = 0.05
 #: of 10 ms, a few of them per CPU off over 50 ms (the first looks' interval).
 SPAN_MIN_NS = 500_000_000
 
-#: Load threads that were left in a call when their run ended (or a capacity step moved
-#: on without them): their CPU time is not a later run's calls'.
-_LEFT: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+class LoadThread(Protocol):
+    """A load thread (``loadgen``'s): its thread, and its CPU time when it ended."""
+
+    thread: threading.Thread
+    final_cpu_ns: int | None
 
 
-def left_behind(thread: threading.Thread) -> None:
-    """Note a load thread left running a call: later runs take its CPU time off."""
-    _LEFT.add(thread)
+#: Load threads left in a call when their run ended (or a capacity step moved on without
+#: them), with their CPU time then: what they use after is not a later run's calls'.
+_LEFT: dict[LoadThread, int] = {}
+#: What the left threads that ended since used after they were left (ns).
+_ENDED = [0]
+
+
+def _cpu_of(thread: LoadThread) -> int | None:
+    """The CPU time so far of a load thread (ns; None unreadable)."""
+    if thread.final_cpu_ns is not None:
+        return thread.final_cpu_ns
+    ident = thread.thread.ident
+    try:
+        return time.clock_gettime_ns(time.pthread_getcpuclockid(ident))  # type: ignore[arg-type]
+    except (AttributeError, OSError, TypeError):  # pragma: no cover - Windows; just ended
+        return None
+
+
+def left_behind(thread: LoadThread) -> None:
+    """Note a load thread left running a call: later runs take off the CPU time it uses
+    from now on (and what it used after it ended stays taken off: the process's CPU
+    time keeps an ended thread's)."""
+    if thread not in _LEFT and (now := _cpu_of(thread)) is not None:
+        _LEFT[thread] = now
 
 
 def _left_cpu_ns() -> int:
-    """The CPU time so far of the load threads left in a call that still run (ns)."""
+    """The CPU time the left load threads used since they were left (ns)."""
     total = 0
-    for thread in list(_LEFT):
-        ident = thread.ident
-        if ident is None or not thread.is_alive():
-            continue
-        try:
-            total += time.clock_gettime_ns(time.pthread_getcpuclockid(ident))
-        except (AttributeError, OSError):  # pragma: no cover - Windows; a thread just ended
-            continue
-    return total
+    for thread, then in list(_LEFT.items()):
+        if thread.final_cpu_ns is not None:  # it ended: what it used is fixed
+            _ENDED[0] += max(0, thread.final_cpu_ns - then)
+            del _LEFT[thread]
+        elif (now := _cpu_of(thread)) is not None:
+            total += max(0, now - then)
+    return _ENDED[0] + total
 
 
 def calls_cpu(generator: Generator) -> Callable[[], int]:
@@ -89,6 +112,19 @@ def calls_cpu(generator: Generator) -> Callable[[], int]:
 def first_of(split: Callable[[], tuple[int, int]]) -> Callable[[], int]:
     """The reader of the first of ``split``'s two figures (other processes' CPU time)."""
     return lambda: split()[0]
+
+
+def late_shares(
+    lateness: npt.NDArray[np.int64], held: npt.NDArray[np.int64] | None, tolerance_ns: float
+) -> tuple[float, float]:
+    """The share of requests issued more than ``tolerance_ns`` late, and the share of
+    them the calls held up: all but the tolerance of the wait (a sliver held is not a
+    start held: a review), so the rest is the generator's own lateness."""
+    late = lateness > tolerance_ns
+    if held is None or late.size == 0:
+        return float(late.mean()) if late.size else 0.0, 0.0
+    own = (lateness - held) > tolerance_ns
+    return float(late.mean()), float((late & ~own).mean())
 
 
 @dataclass

@@ -136,11 +136,11 @@ class CpuLog:
         min_span_ns: int = 0,
     ) -> npt.NDArray[np.float64]:
         """For each ``[begin, end]``, the share of ``cpus`` CPUs' time the counter accrued
-        over the reads around it, widened back to span ``min_span_ns`` where the reads
-        allow (0.0 before two reads)."""
+        over the reads around it (0.0 before two reads), widened back to span
+        ``min_span_ns``: NaN where the reads so far span less (no comparison holds)."""
         accrued, span = self._covering(begins, ends, min_span_ns)
         share: npt.NDArray[np.float64] = accrued / np.maximum(1, span * max(1, cpus))
-        return share
+        return np.where(span >= min_span_ns, share, np.nan) if min_span_ns > 0 else share
 
     def share(self, cpus: int) -> float:
         """The counter between the first read and the last as a share of the time ``cpus``
@@ -190,9 +190,9 @@ class Judged:
     steal: CpuLog | None = None
     #: What tells a late start the callable's calls held up (None: none is theirs).
     holder: Holder | None = None
-    #: Which requests judged so far started late while the callable's calls held the
-    #: CPUs (:func:`held_up`), as many as the schedule's (None: none yet).
-    held: npt.NDArray[np.bool_] | None = None
+    #: How long each request judged so far was held up by the callable's calls
+    #: (:func:`held_up`; ns), as many as the schedule's (None: none yet).
+    held: npt.NDArray[np.int64] | None = None
 
     def __post_init__(self) -> None:
         self.replay = Replay(self.servers)
@@ -268,8 +268,8 @@ def held_up(
         else np.zeros(started.size, dtype=np.int64)
     )
     if judged.held is None:
-        judged.held = np.zeros(generator.offsets.size, dtype=np.bool_)
-    judged.held[first:last] = held > 0
+        judged.held = np.zeros(generator.offsets.size, dtype=np.int64)
+    judged.held[first:last] = held
     return held
 
 

@@ -10,16 +10,19 @@ held, as a server's request threads would, and that wait was excused as the gene
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 from test_load import MS, _brief, _load_stats, _recorded, _undecided_message
 from test_report import record as make_record
 
+from pytest_latency_sla import load as load_module
 from pytest_latency_sla import loadgen
+from pytest_latency_sla import loadheld as held_module
 from pytest_latency_sla.load import load_sample
 from pytest_latency_sla.loadgen import Generator
 from pytest_latency_sla.loadheld import (
@@ -59,8 +62,10 @@ def _holder(
     generator: Generator, calls: float, others: float | None = 0.0, steal: float = 0.0
 ) -> Holder:
     """The calls used ``calls`` of 2 CPUs throughout, other processes ``others`` (None:
-    unknown), the host's steal ``steal``."""
-    start, span = int(generator.start_ns), int(generator.offsets[-1]) // MS + 100
+    unknown), the host's steal ``steal``; read from a second before the run (the reads
+    around a wait span half a second at least: none is held before)."""
+    start = int(generator.start_ns) - 1_000 * MS
+    span = int(generator.offsets[-1]) // MS + 1_100
     return Holder(
         _steady(start, span, calls),
         None if others is None else _steady(start, span, others),
@@ -83,7 +88,7 @@ def _verdict(generator: Generator, holder: Holder | None, stop: bool) -> tuple[s
 
 def _held(judged: Judged) -> float:
     assert judged.held is not None
-    return float(judged.held.mean())
+    return float((judged.held > 0).mean())
 
 
 @pytest.mark.parametrize("stop", [False, True], ids=["judged", "added-at-a-stop"])
@@ -154,6 +159,35 @@ def test_the_held_wait_counts_from_a_thread_taking_the_request() -> None:
     assert (bounds <= generator.latencies(200)).all()
 
 
+def test_no_start_is_held_before_the_reads_span_half_a_second() -> None:
+    """/proc/stat's ticks over the first looks' 50 ms are off by a tenth or more of the
+    CPUs: the 5% gate on other processes would be noise (a review)."""
+    generator = _late_run(1_000)
+    start = int(generator.start_ns)
+    holder = Holder(_steady(start, 1_100, 1.0), _steady(start, 1_100, 0.0), 2)
+    held = holder.held(start + generator.offsets, generator.started)
+    waits_end = generator.offsets // MS + 29
+    assert (held[waits_end < 500] == 0).all()
+    assert (held[waits_end >= 500] == 29 * MS).all()
+
+
+def test_a_burst_of_others_within_half_a_second_keeps_a_start_from_being_held() -> None:
+    """Other processes took both CPUs for 50 ms, 400 ms before a wait; read over the looks
+    around the wait alone (50 ms), the gate saw none."""
+    start = 0
+    calls, others = CpuLog(), CpuLog()
+    used = 0
+    for ms in range(0, 1_101, 50):
+        calls.record(ms * MS, ms * MS * 2)  # the calls: both CPUs throughout
+        used += 100 * MS if ms == 650 else 0  # others: both CPUs in [600, 650] ms
+        others.record(ms * MS, used)
+    holder = Holder(calls, others, 2)
+    wait = (np.array([start + 1_010 * MS]), np.array([start + 1_040 * MS]))
+    assert holder.held(*wait).tolist() == [0]
+    quiet = Holder(calls, _steady(0, 1_100, 0.0), 2)
+    assert quiet.held(*wait).tolist() == [30 * MS]
+
+
 def test_the_reads_around_a_wait_span_half_a_second_at_least() -> None:
     """/proc/stat counts in 10 ms ticks: over the first looks' 50 ms, a few ticks off read
     as a share of the CPUs. The share around a wait is over half a second or more."""
@@ -163,6 +197,7 @@ def test_the_reads_around_a_wait_span_half_a_second_at_least() -> None:
     wait = (np.array([460 * MS]), np.array([470 * MS]))
     assert log.busy(*wait, 2).tolist() == [1.0]
     assert log.busy(*wait, 2, SPAN_MIN_NS).tolist() == [0.1]
+    assert np.isnan(log.busy(*wait, 2, SPAN_MIN_NS + MS)).all()  # (the reads span less)
 
 
 def _spin(ns: int) -> None:
@@ -174,8 +209,7 @@ def _spin(ns: int) -> None:
 def test_the_calls_cpu_time_is_theirs_alone() -> None:
     """Read for real: calls that spin count, calls that sleep count none of their time;
     neither the load threads' own CPU outside their calls (here a clock that spins 1 ms
-    a read), nor the main thread's, nor a
-    load thread an earlier run left in a call counts."""
+    a read), nor the main thread's."""
     main = threading.main_thread()
 
     def clock() -> int:
@@ -202,17 +236,60 @@ def test_the_calls_cpu_time_is_theirs_alone() -> None:
     before = read()
     _spin(100 * MS)  # the main thread's (the looks')
     assert read() - before < 20 * MS
-    left = threading.Thread(target=_spin, args=(400 * MS,), daemon=True)
-    left.start()
+
+
+def test_a_load_thread_left_in_a_call_is_not_a_later_runs_calls() -> None:
+    """A review: a thread left in a call (a hung callable an earlier test left) spun on
+    and its CPU time read as the next run's calls'; once it ended, its whole lifetime's
+    CPU time jumped onto them (the process keeps an ended thread's). Taken off from when
+    it was left, through its end."""
+    generator = Generator(lambda: None, np.zeros(1, dtype=np.int64), 1)
+    read = calls_cpu(generator)
+    release = threading.Event()
+    left = loadgen._Thread("sla-load-left")
+    left.give(lambda: _spin(150 * MS))  # (CPU time before it was left: not ours either)
+    left.idle.wait(5)
+
+    def hung() -> None:  # it spins on once released
+        release.wait(5)
+        _spin(300 * MS)
+
+    left.give(hung)
     left_behind(left)
     before = read()
-    time.sleep(0.2)  # it spins meanwhile (up to 200 ms of CPU time)
-    after = read()
-    left.join()
-    assert after - before < 40 * MS
+    release.set()
+    left.give(None)  # it ends once its call returns
+    left.thread.join(5)
+    assert left.final_cpu_ns is not None
+    assert read() - before < 40 * MS  # (300 ms spun, 450 in its life: a margin)
+    pool = loadgen.Threads()  # a capacity search's: one busy at the next step is left
+    busy = pool.get(0)
+    busy.give(hung)
+    assert pool.get(0) is not busy
+    assert busy in held_module._LEFT
+    closing = pool.get(1)
+    closing.give(hung)  # still in its call when the search ends
+    pool.close()
+    assert closing in held_module._LEFT
 
 
-def test_a_run_whose_calls_held_the_cpus_reports_the_late_starts_as_theirs() -> None:
+def test_a_read_is_stamped_when_it_was_taken() -> None:
+    """A review: stamped with the clock read before it, a read that waited for the GIL
+    made the span before it look longer and the one after shorter."""
+    now = [0]
+
+    def read() -> int:
+        now[0] += 5 * MS  # (the read waits 5 ms for the GIL)
+        return 7
+
+    log = CpuLog(read, clock=lambda: now[0])
+    log.mark()
+    assert log._at == [5 * MS]
+
+
+def test_a_run_whose_calls_held_the_cpus_reports_the_late_starts_as_theirs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Calls that hold the GIL 3 ms each, at 200/s from 4 threads: the threads wait for
     it, and start late. Read as the calls' (a reader of all the CPUs' time, and no other
     process's), the late starts are held, but for those across a look; unread, none."""
@@ -227,18 +304,32 @@ def test_a_run_whose_calls_held_the_cpus_reports_the_late_starts_as_theirs() -> 
     def everything() -> int:
         return time.perf_counter_ns() * cpus
 
-    plan = _brief(max_ms=600, load_ms=500)
+    plan = _brief(max_ms=1_500, load_ms=1_200)  # (none is held in its first half second)
     spec = LoadSpec(rps=200.0, concurrency=4)
 
     def nobody() -> tuple[int, int]:
         return 0, 0
 
-    sampling = load_sample(gil, spec, plan, budget_ns=5 * MS, own=everything, split=nobody)
+    sampling = load_sample(gil, spec, plan, budget_ns=20 * MS, own=everything, split=nobody)
     load = sampling.load
     assert load is not None
     assert load.late_share > 0.05  # (a third of its time at least: a margin)
-    assert load.held_share >= 0.5 * load.late_share  # (not across a look: a margin)
-    unread = load_sample(gil, spec, plan, budget_ns=5 * MS, own=None).load
+    assert load.held_share >= 0.25 * load.late_share  # (less the looks: a margin)
+    # Every look's span was noted (the last one too, broken out of), in order.
+    made: list[Holder] = []
+
+    class Kept(Holder):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(load_module, "Holder", Kept)
+    load_sample(gil, spec, plan, budget_ns=20 * MS, own=everything, split=nobody)
+    looks = made[0].looks
+    assert len(looks) >= 3
+    assert all(b < e for b, e in looks)
+    assert all(e <= b for (_, e), (b, _) in itertools.pairwise(looks))
+    unread = load_sample(gil, spec, plan, budget_ns=20 * MS, own=None).load
     assert unread is not None
     assert unread.late_share > 0.05
     assert unread.held_share == 0.0
