@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pytest_latency_sla.ort import PreparedModel
 
 __all__ = [
+    "HOLDER",
     "IR_VERSION",
     "OPSET",
     "Dim",
@@ -47,6 +48,13 @@ __all__ = [
 
 OPSET = 17
 IR_VERSION = 8
+#: The tensor a missing external data file holds, as a load error names it: onnxruntime
+#: 1.32 names it, 1.23 (the newest on Python 3.10) does not.
+HOLDER = (
+    " (it holds tensor 'data')"
+    if tuple(int(part) for part in onnxruntime.__version__.split(".")[:2]) >= (1, 24)
+    else ""
+)
 
 #: A dimension: a fixed size, a symbolic name, or None for unknown (neither).
 Dim: TypeAlias = int | str | None

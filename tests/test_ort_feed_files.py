@@ -71,7 +71,14 @@ def test_feeds_from_the_onnx_packages_own_test_data(case: str) -> None:
     data = folder / "test_data_set_0"
     prepared = prepare(folder / "model.onnx", feeds=data)
     assert prepared.generated == ()
-    outputs = run_once(prepared)
+    try:
+        outputs = run_once(prepared)
+    except Exception as exc:  # (onnxruntime 1.23, the newest on Python 3.10)
+        if "Failed to construct locale" in str(exc):
+            pytest.skip(
+                f"this onnxruntime's StringNormalizer needs a locale this machine lacks: {exc}"
+            )
+        raise
     expected = numpy_helper.to_array(onnx.load_tensor(str(data / "output_0.pb")))
     if expected.dtype == object:
         assert outputs[0].tolist() == expected.tolist()

@@ -69,8 +69,24 @@ def _unparsable(refusal: _Refusal, groups: tuple[str, ...]) -> str:
     return _not_a_model(refusal.source)
 
 
-#: onnxruntime's message for an external data file that is not where the model says.
-_EXTERNAL_PATH = re.compile(r'External data path does not exist: "?([^"]+?)"?(?: |$)')
+#: onnxruntime's message for an external data file that is not where the model says (the
+#: second, onnxruntime 1.23's, the newest on Python 3.10: "filesystem error: cannot get
+#: file size: No such file or directory [./weights.bin]").
+_EXTERNAL_PATH = re.compile(
+    r'External data path does not exist: "?([^"]+?)"?(?: |$)'
+    r"|cannot get file size: No such file or directory \[([^\]]+)\]"
+)
+
+
+def _external_path(refusal: _Refusal) -> str | None:
+    """The external data file onnxruntime did not find, from the model's folder."""
+    found = _EXTERNAL_PATH.search(refusal.text)
+    if found is None:
+        return None
+    path = found.group(1) or found.group(2)
+    if isinstance(refusal.source, str) and not os.path.isabs(path):
+        path = os.path.abspath(os.path.join(os.path.dirname(refusal.source), path))
+    return path
 
 
 def _mentions_external_data(text: str) -> bool:
@@ -79,10 +95,10 @@ def _mentions_external_data(text: str) -> bool:
 
 def _external_data_unreadable(refusal: _Refusal, groups: tuple[str, ...]) -> str:
     text = refusal.text
-    external = _EXTERNAL_PATH.search(text)
+    external = _external_path(refusal)
     tensor = re.search(r"for initializer: (\S+?)\.? ", text)
     holder = f" (it holds tensor {tensor.group(1)!r})" if tensor else ""
-    where = f" at {external.group(1)}" if external else ""
+    where = f" at {external}" if external else ""
     if isinstance(refusal.source, bytes):
         return (
             f"its weights are in an external data file{holder} that cannot be found"
@@ -92,8 +108,8 @@ def _external_data_unreadable(refusal: _Refusal, groups: tuple[str, ...]) -> str
         )
     if external:
         return (
-            f"its external data file {os.path.basename(external.group(1))!r}{holder} is "
-            f"missing: it was expected at {external.group(1)} (the model names it "
+            f"its external data file {os.path.basename(external)!r}{holder} is "
+            f"missing: it was expected at {external} (the model names it "
             "relative to its own folder). Put the file that came with the model there, "
             "or keep the weights inside the model: "
             "onnx.save_model(onnx.load(path), new_path)"
@@ -193,7 +209,11 @@ def _general(refusal: _Refusal, groups: tuple[str, ...]) -> str:
 #: wins; the last entry, the general hint, matches anything.
 _CAUSES: tuple[tuple[re.Pattern[str] | Callable[[str], bool], _Explain], ...] = (
     (
-        re.compile(r"INVALID_PROTOBUF|protobuf parsing failed|No graph was found in the protobuf"),
+        # (onnxruntime 1.23, the newest on Python 3.10: "ModelProto does not have a graph")
+        re.compile(
+            r"INVALID_PROTOBUF|protobuf parsing failed|No graph was found in the protobuf"
+            r"|ModelProto does not have a graph"
+        ),
         _unparsable,
     ),
     (_mentions_external_data, _external_data_unreadable),
