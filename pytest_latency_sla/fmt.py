@@ -126,8 +126,8 @@ def long_duration(seconds: float) -> str:
     """A long wait in the unit people plan with: ``1800`` -> ``30 min``, ``9000`` ->
     ``2.5 h`` (under two minutes, as :func:`duration`)."""
     if seconds >= 7200:
-        return f"{seconds / 3600:.2g} h"
-    return f"{seconds / 60:.0f} min" if seconds >= 120 else duration(seconds)
+        return f"{math.ceil(seconds / 360) / 10:g} h"  # (up: "10 min" read as within a cap)
+    return f"{math.ceil(seconds / 60):.0f} min" if seconds >= 120 else duration(seconds)
 
 
 def share(fraction: float, places: int = 2) -> str:

@@ -187,7 +187,8 @@ def revision(
             folder = tempfile.mkdtemp(prefix="sla-base-")
             model = job.model
             path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "model.onnx"
-            name = os.path.basename(str(path))
+            # (The base's own name: a renamed model's read "main:served/new.onnx".)
+            name = posixpath.basename(base.name) or os.path.basename(str(path))
             data = _beside(folder, name, data, base.external)
         against = Against(
             ref=ref,

@@ -146,6 +146,7 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
             f"model?): git add it (one that {ref} lacks is then compared as new), or compare "
             "it with a folder holding the base version: --sla-compare-dir=DIR"
         )
+    here = relative  # (its path now; ``relative`` becomes the base's)
     if not listed.stdout.strip():
         was = _renamed_from(root, ref, relative)
         if was is None:
@@ -157,7 +158,7 @@ def base_model(path: str | Path, ref: str) -> BaseModel:
             f"--sla-compare-ref={ref}: git show {ref}:{relative} failed: {_text(shown)}"
         )
     data = _smudge(shown.stdout, relative, ref, root)
-    if _same_files(root, ref, relative, file, data):
+    if _same_files(root, ref, (relative, here), file, data):
         return BaseModel("unchanged", None, head_sha, head_sha)
     external: dict[str, bytes] = {}
 
@@ -183,7 +184,9 @@ def _renamed_from(root: Path, ref: str, relative: str) -> str | None:
     rename (a move, or a rename with the bytes mostly kept: git's rename detection, as
     ``git diff -M`` shows it); None when it pairs none (a retrained model shares no
     bytes with the one it replaced: it is new)."""
-    diff = _git(["diff", "-M", "--name-status", "-z", "--diff-filter=R", ref, "--"], root)
+    suffix = posixpath.splitext(relative)[1]  # (models alone: git's rename limit, time)
+    spec = [f"*{suffix}"] if suffix else []
+    diff = _git(["diff", "-M", "--name-status", "-z", "--diff-filter=R", ref, "--", *spec], root)
     if diff.returncode != 0:
         return None
     fields = diff.stdout.decode(errors="surrogateescape").split("\0")
@@ -193,20 +196,22 @@ def _renamed_from(root: Path, ref: str, relative: str) -> str | None:
     return None
 
 
-def _same_files(root: Path, ref: str, relative: str, file: Path, data: bytes) -> bool:
+def _same_files(root: Path, ref: str, paths: tuple[str, str], file: Path, data: bytes) -> bool:
     """Whether a model with external data files is the same at ``ref`` as it is now,
     told without reading the data files' contents out of git: the same model bytes, and
-    each data file's blob at ``ref`` what git would make of the file now (``git
-    hash-object``, with the file's filters: a Git LFS pointer's blob)."""
+    each data file's blob at ``ref`` (beside the model's path there, the first of
+    ``paths``) what git would make of the file now (beside its path now, the second:
+    ``git hash-object``, with the file's filters: a Git LFS pointer's blob)."""
     locations = external_locations([data])
     if not locations or file.read_bytes() != data:
         return False
     for location in locations:
-        name = inside(posixpath.dirname(relative), location)
-        if name is None:
+        name = inside(posixpath.dirname(paths[0]), location)
+        now = inside(posixpath.dirname(paths[1]), location)
+        if name is None or now is None:
             return False
         there = _git(["rev-parse", "--verify", "--quiet", f"{ref}:{name}"], root)
-        here = _git(["hash-object", "--", name], root)
+        here = _git(["hash-object", "--", now], root)
         if there.returncode or here.returncode or there.stdout.strip() != here.stdout.strip():
             return False
     return True

@@ -324,6 +324,27 @@ def test_a_change_in_the_external_data_alone_is_a_change(repo: Path) -> None:
     assert base_model(model, "main").status == "unchanged"
 
 
+def test_a_moved_model_whose_data_changed_is_a_change(repo: Path) -> None:
+    # A review: moved, its data file copied beside it and changed there, the model read
+    # as "unchanged": the data file left at the base's path was compared instead.
+    _external(repo / "models", 2)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "external")
+    git(repo, "branch", "-f", "main")
+    (repo / "served").mkdir()
+    git(repo, "mv", "models/m.onnx", "served/m.onnx")
+    shutil.copy(repo / "models" / "m.onnx.data", repo / "served" / "m.onnx.data")  # (kept)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "move")
+    model = repo / "served" / "m.onnx"
+    assert base_model(model, "main").status == "unchanged"
+    before = model.read_bytes()
+    _external(repo / "served", 16)  # the same graph file, 8x the work in its data
+    assert model.read_bytes() == before
+    found = base_model(model, "main")
+    assert (found.status, found.name) == ("changed", "models/m.onnx")
+
+
 def test_an_unchanged_model_s_data_is_not_read_out_of_git(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -219,7 +219,7 @@ def test_capacity_setting_searches_onnx_models_but_not_unmarked_callables(
     # A trial: the callable's silence read as a search that found nothing.
     result.stdout.fnmatch_lines(
         [
-            "sla: sla_capacity searched no capacity for callable measured one call at a time"
+            "sla: sla_capacity searched no capacity for 1 callable measured one call at a time"
             " (test_*.py::test_callable): a callable is searched only when its marker has"
             " rps= or capacity=True (it is not known to be safe to call from threads)"
         ]

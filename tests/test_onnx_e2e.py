@@ -764,7 +764,8 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
         [
             "sla: test_models.py::test_slower: against main: p50 * -> *, *x (*); "
             "p99 * -> *, *x (*): regression*",
-            "sla: test_models.py::test_same: model unchanged at main: not measured again",
+            "sla: test_models.py::test_same: model identical at main (same bytes): not measured "
+            "again",
             "sla: 1 measurement not comparable with main (test_models.py::test_callable): "
             "only model files given by path*",
         ]
@@ -802,7 +803,9 @@ def test_compare_ref_measures_a_changed_model_side_by_side(pytester: pytest.Pyte
         page
     )
     assert '<span class="chg-regression">slower</span>' in page
-    assert "- `test_models.py::test_same`: model unchanged at main: not measured again" in markdown
+    assert (
+        "- `test_models.py::test_same`: model identical at main (same bytes): not measured again"
+    ) in markdown
 
 
 #: A test of the model saved with its external data in models/ (``_external``).

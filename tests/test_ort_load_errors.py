@@ -162,6 +162,20 @@ def test_external_data_missing(external_model: Path) -> None:
     assert "Put the file that came with the model there" in message
 
 
+def test_external_data_missing_beside_a_model_given_by_a_relative_path(
+    external_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: onnxruntime 1.23 names the file with the model's folder already in it
+    # ("sub/weights.bin"), and that folder was joined in again.
+    weights = external_model.parent / "weights.bin"
+    weights.unlink()
+    monkeypatch.chdir(external_model.parent.parent)
+    relative = f"{external_model.parent.name}/{external_model.name}"
+    with pytest.raises(OnnxInputError) as info:
+        prepare(relative)
+    assert f"it was expected at {weights} " in str(info.value)
+
+
 @pytest.mark.parametrize("as_proto", [False, True], ids=["bytes", "ModelProto"])
 def test_external_data_from_bytes(
     external_model: Path, as_proto: bool, monkeypatch: pytest.MonkeyPatch

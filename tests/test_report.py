@@ -1235,8 +1235,8 @@ def test_time_line_only_when_measuring_took_long_or_went_past_max_time() -> None
     first = record("test_0", 2.0)
     first["duration_s"], first["warmup_s"] = 20.0, 0.5
     assert labels.time_line(many, 20.0, [first, first]) == (
-        "measuring took 153 s over 7 measurements (42.0 s of it side by side with main, "
-        "41.0 s in 2 measurements a rerun replaced)"
+        "measuring took 153 s over 7 measurements and 2 a rerun replaced (42.0 s of it side "
+        "by side with main, 41.0 s of it in those 2)"
     )
 
 
@@ -1632,4 +1632,11 @@ def test_callables_the_capacity_setting_left_unsearched_are_named() -> None:
         "capacity=True (it is not known to be safe to call from threads)"
     )
     assert unsearched_line(on, [model]) == ""
+    # Once per test (--dist each measures it in every worker); none under --sla-disable.
+    again = first.copy()
+    assert unsearched_line(on, [first, again]).startswith(
+        "sla_capacity searched no capacity for 1 callable "
+    )
+    first["stop_reason"] = "disabled"
+    assert unsearched_line(on, [first]) == ""
     assert unsearched_line({"settings": {"capacity": False}}, [first]) == ""

@@ -84,8 +84,8 @@ def _external_path(refusal: _Refusal) -> str | None:
     if found is None:
         return None
     path = found.group(1) or found.group(2)
-    if isinstance(refusal.source, str) and not os.path.isabs(path):
-        path = os.path.abspath(os.path.join(os.path.dirname(refusal.source), path))
+    if isinstance(refusal.source, str):  # (1.23's holds the model's folder already)
+        path = os.path.abspath(path)
     return path
 
 

@@ -242,13 +242,21 @@ def unsearched_line(run: Mapping[str, Any], records: Sequence[SlaRecord]) -> str
     setting is off or every measurement was searched (or was a model)."""
     if not (run.get("settings") or {}).get("capacity"):
         return ""
-    left = [r for r in records if r.get("kind") == "callable" and r.get("load") is None]
+    left = list(  # (once per test: under --dist each, every worker measures it)
+        dict.fromkeys(
+            r["nodeid"]
+            for r in records
+            if r.get("kind") == "callable"
+            and r.get("load") is None
+            and r.get("stop_reason") != "disabled"  # (--sla-disable: nothing was run)
+        )
+    )
     if not left:
         return ""
-    them = "callable" if len(left) == 1 else f"{len(left)} callables"
+    them = f"{len(left)} callable{'s' if len(left) > 1 else ''}"
     return (
         f"sla_capacity searched no capacity for {them} measured one call at a time "
-        f"({left[0]['nodeid']}{', ...' if len(left) > 1 else ''}): a callable is searched "
+        f"({left[0]}{', ...' if len(left) > 1 else ''}): a callable is searched "
         "only when its marker has rps= or capacity=True (it is not known to be safe to call "
         "from threads)"
     )

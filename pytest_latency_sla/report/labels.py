@@ -266,6 +266,9 @@ def time_line(
         if (rev := record.get("revision")) and (took := rev.get("duration_s")):
             beside[rev["ref"]] = beside.get(rev["ref"], 0.0) + took
     again = sum(r["warmup_s"] + r["duration_s"] for r in replaced)
+    for r in replaced:  # (with its side-by-side time)
+        if (rev := r.get("revision")) and (took := rev.get("duration_s")):
+            again += took
     total = sum(r["warmup_s"] + r["duration_s"] for r in records) + sum(beside.values()) + again
     # (One that stopped at its max_time ran over it by its last chunk: not past, unless a
     # call far longer than the time allowed took it there, nor one without a budget,
@@ -287,10 +290,8 @@ def time_line(
     )
     parts = [f"{fmt.duration(s)} of it side by side with {ref}" for ref, s in beside.items()]
     if replaced:  # (a trial: a rerun's first attempts were left out of the time)
-        n = len(replaced)
-        parts.append(
-            f"{fmt.duration(again)} in {n} measurement{'s' if n != 1 else ''} a rerun replaced"
-        )
+        line += f" and {fmt.count(len(replaced))} a rerun replaced"
+        parts.append(f"{fmt.duration(again)} of it in those {fmt.count(len(replaced))}")
     if parts:  # (a trial: the side-by-side time was left out, a third of a run's)
         line += f" ({', '.join(parts)})"
     if longer:

@@ -31,7 +31,7 @@ def revision_text(entry: RevisionEntry) -> str:
     ref = entry["ref"]
     status = entry["status"]
     if status == "unchanged":
-        return f"model unchanged at {ref}: not measured again"
+        return f"model identical at {ref} (same bytes): not measured again"
     if status == "new":
         return f"new: no such model at {ref}"
     if status == "not comparable":
