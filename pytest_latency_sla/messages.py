@@ -385,8 +385,11 @@ BUSY_WAIT_S = 600.0
 
 
 def _wait_s(result: SlaResult) -> float:
-    """How long the calls a verdict needs would take (s; 0.0 unknown)."""
-    load, needed = result.sampling.load, result.sampling.needed_calls or 0
+    """How long the calls a verdict needs beyond those made would take (s; 0.0 unknown)."""
+    load, needed = (
+        result.sampling.load,
+        max(0, (result.sampling.needed_calls or 0) - result.samples),
+    )
     rate = (load.target_rps or 0.0) if load is not None else 0.0
     return needed / rate if rate else needed * max(0.0, result.mean)
 
