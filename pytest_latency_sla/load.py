@@ -290,12 +290,12 @@ def load_sample(
     if callable(own):
         others = CpuLog(first_of(split), clock) if callable(split) else None
         judged.holder = Holder(CpuLog(own, clock), others, cores(), judged.steal)
-    logs = [judged.steal] + ([judged.holder.own, judged.holder.others] if judged.holder else [])
+    held_logs = (judged.holder.own, judged.holder.others) if judged.holder else ()
+    logs = [log for log in (judged.steal, *held_logs) if log is not None]
 
     def mark() -> None:
         for log in logs:
-            if log is not None:
-                log.mark()
+            log.mark()
 
     around: list[tuple[int, int]] = []  # (clock, others' CPU time) at the start and stop
     tolerance = late_tolerance_ns(budget_ns)

@@ -121,9 +121,9 @@ def late_shares(
     them the calls held up: all but the tolerance of the wait (a sliver held is not a
     start held: a review), so the rest is the generator's own lateness."""
     late = lateness > tolerance_ns
-    if held is None or late.size == 0:
-        return float(late.mean()) if late.size else 0.0, 0.0
-    own = (lateness - held) > tolerance_ns
+    if late.size == 0:
+        return 0.0, 0.0
+    own = late if held is None else (lateness - held) > tolerance_ns
     return float(late.mean()), float((late & ~own).mean())
 
 

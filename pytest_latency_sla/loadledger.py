@@ -114,7 +114,7 @@ class CpuLog:
         self._read = read
         self._clock = clock
         self._at: list[int] = []
-        self._stolen: list[int] = []
+        self._counts: list[int] = []
 
     def mark(self) -> None:
         """Record the counter read now, at the clock read right after it (a clock read
@@ -124,9 +124,9 @@ class CpuLog:
             value = self._read()
             self.record(self._clock(), value)
 
-    def record(self, at_ns: int, stolen_ns: int) -> None:
+    def record(self, at_ns: int, total_ns: int) -> None:
         self._at.append(max(at_ns, self._at[-1] if self._at else at_ns))  # (kept in order)
-        self._stolen.append(max(stolen_ns, self._stolen[-1] if self._stolen else 0))
+        self._counts.append(max(total_ns, self._counts[-1] if self._counts else 0))
 
     def busy(
         self,
@@ -148,7 +148,7 @@ class CpuLog:
         span = self._at[-1] - self._at[0] if len(self._at) > 1 else 0
         if span <= 0 or cpus < 1:
             return 0.0
-        return min(1.0, (self._stolen[-1] - self._stolen[0]) / (span * cpus))
+        return min(1.0, (self._counts[-1] - self._counts[0]) / (span * cpus))
 
     def over(
         self, begins: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
@@ -168,13 +168,13 @@ class CpuLog:
             none = np.zeros(begins.size, dtype=np.int64)
             return none, none
         at = np.array(self._at, dtype=np.int64)
-        stolen = np.array(self._stolen, dtype=np.int64)
+        counts = np.array(self._counts, dtype=np.int64)
         before = np.clip(np.searchsorted(at, begins, side="right") - 1, 0, at.size - 1)
         after = np.clip(np.searchsorted(at, ends, side="left"), 0, at.size - 1)
         if min_span_ns > 0:
             wide = np.searchsorted(at, at[after] - min_span_ns, side="right") - 1
             before = np.minimum(before, np.clip(wide, 0, at.size - 1))
-        return stolen[after] - stolen[before], at[after] - at[before]
+        return counts[after] - counts[before], at[after] - at[before]
 
 
 @dataclass

@@ -252,6 +252,12 @@ STATUS_TEXT = {
 _QUIET_TOTAL_S = 60.0
 
 
+def _beside_s(record: SlaRecord) -> float:
+    """The time ``record``'s model was measured side by side with a base revision (s)."""
+    revision = record.get("revision")
+    return float((revision.get("duration_s") if revision else None) or 0.0)
+
+
 def time_line(
     records: Sequence[SlaRecord], max_time_s: float, replaced: Sequence[SlaRecord] = ()
 ) -> str:
@@ -263,12 +269,9 @@ def time_line(
     attempts a rerun plugin ``replaced`` count in the time, and are named."""
     beside: dict[str, float] = {}  # side-by-side time, by base revision
     for record in records:
-        if (rev := record.get("revision")) and (took := rev.get("duration_s")):
+        if (rev := record.get("revision")) and (took := _beside_s(record)):
             beside[rev["ref"]] = beside.get(rev["ref"], 0.0) + took
-    again = sum(r["warmup_s"] + r["duration_s"] for r in replaced)
-    for r in replaced:  # (with its side-by-side time)
-        if (rev := r.get("revision")) and (took := rev.get("duration_s")):
-            again += took
+    again = sum(r["warmup_s"] + r["duration_s"] + _beside_s(r) for r in replaced)
     total = sum(r["warmup_s"] + r["duration_s"] for r in records) + sum(beside.values()) + again
     # (One that stopped at its max_time ran over it by its last chunk: not past, unless a
     # call far longer than the time allowed took it there, nor one without a budget,
