@@ -1650,6 +1650,10 @@ def test_callables_the_capacity_setting_left_unsearched_are_named() -> None:
     assert unsearched_line(on, [first, again]).startswith(
         "sla_capacity searched no capacity for 1 callable "
     )
+    # A callable with no budget has no rate to search for: not named.
+    unbudgeted = first.copy()
+    unbudgeted["budget_s"] = None
+    assert unsearched_line(on, [unbudgeted]) == ""
     first["stop_reason"] = "disabled"
     assert unsearched_line(on, [first]) == ""
     assert unsearched_line({"settings": {"capacity": False}}, [first]) == ""

@@ -239,7 +239,8 @@ def tracer_text(record: Mapping[str, Any]) -> str:
 def unsearched_line(run: Mapping[str, Any], records: Sequence[SlaRecord]) -> str:
     """Callables that ``--sla-capacity`` (``sla_capacity``) left unsearched, in a
     sentence: a new user read the silence as a search that found nothing. "" when the
-    setting is off or every measurement was searched (or was a model)."""
+    setting is off or every measurement was searched (or was a model, or had no budget
+    to search a rate for)."""
     if not (run.get("settings") or {}).get("capacity"):
         return ""
     left = list(  # (once per test: under --dist each, every worker measures it)
@@ -248,6 +249,7 @@ def unsearched_line(run: Mapping[str, Any], records: Sequence[SlaRecord]) -> str
             for r in records
             if r.get("kind") == "callable"
             and r.get("load") is None
+            and r.get("budget_s") is not None  # (no budget: no rate could hold)
             and r.get("stop_reason") != "disabled"  # (--sla-disable: nothing was run)
         )
     )
