@@ -4,7 +4,9 @@ Drives the real sampler and verdict code (``pytest_latency_sla.sampling.sample``
 ``SamplingPlan()``) with the dependent sources of ``tests/dependent.py`` on a fake clock:
 AR(1) log-latency, regimes switching in time, drift and a step (the tuning sources), and
 with ``--holdout`` the held-out ones (long memory, periodic stalls, Pareto ON/OFF bursts,
-a reflected random walk, a slow wave of the level), which a rule must never be tuned on.
+a reflected random walk, a slow wave of the level), which a rule must never be tuned on;
+with ``--beyond`` a wave of the level an hour long, which no rule reading one run can pass
+(each run is a steady machine at its phase's level), printed beside that floor.
 The budget of a cell is the source's true percentile divided by the ratio; a verdict is
 wrong when it passes while more than ``1 - q`` of calls (call-weighted, in the long run or
 over the 3 s horizon) exceed the budget, or fails while no more do. No tolerance band.
@@ -34,9 +36,13 @@ from dependent import (
     RATIOS,
     Cell,
     CellResult,
+    HourlyWave,
     Model,
+    beyond_cells,
     cells_for,
+    clopper_pearson,
     contention_cells,
+    far_side_floor,
     holdout_cells,
     tuning_cells,
 )
@@ -131,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
         "--contention", action="store_true", help="also the preempted (contention) sources"
     )
     parser.add_argument(
+        "--beyond",
+        action="store_true",
+        help="also the sources whose state outlasts any run (an hour-long wave), with the "
+        "floor no rule can pass on them",
+    )
+    parser.add_argument(
         "--only", default=None, help="only sources whose name contains one of these (a,b,...)"
     )
     parser.add_argument(
@@ -159,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         cells += holdout_cells(ratios)
     if args.contention:
         cells += contention_cells(ratios)
+    if args.beyond:
+        cells += beyond_cells(ratios)
     if args.quick:
         # One source per family, p99 only.
         seen: dict[str, Model] = {}
@@ -207,6 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER)
     for cell in worst[:10]:
         print(row(cell))
+    floors = [
+        pair for pair in zip(cells, results, strict=True) if isinstance(pair[0].model, HourlyWave)
+    ]
+    if floors:
+        print()
+        print(FLOOR_INTRO)
+        print()
+        print(FLOOR_HEADER)
+        for beyond, counted in floors:
+            print(floor_row(beyond, counted))
     seen_wrong = [c for c in worst if c.wrong_shares]
     if seen_wrong:
         print()
@@ -216,6 +240,25 @@ def main(argv: list[str] | None = None) -> int:
         for cell in seen_wrong:
             print(saw_row(cell))
     return 1 if over else 0
+
+
+FLOOR_INTRO = (
+    "The floor: the share of runs whose level sat 2x or more from the budget on the side "
+    "the long run is not on. Each is a steady machine clearly on that side, so any rule "
+    "that decides steady machines 2x from their budget is wrong on at least that share."
+)
+FLOOR_HEADER = (
+    "| source | pct | truth/budget | wrong | floor for any such rule |\n|---|---|---|---|---|"
+)
+
+
+def floor_row(cell: Cell, result: CellResult) -> str:
+    """A cell of a source beyond any run: its wrong rate against :func:`far_side_floor`."""
+    return (
+        f"| {result.family} | p{cell.percentile:g} | {cell.ratio:g}x "
+        f"| {_pct(result.wrong_rate)} (CP95 {_pct(clopper_pearson(result.wrong, result.trials)[0])}"
+        f"-{_pct(result.wrong_upper)}) | {_pct(far_side_floor(cell))} |"
+    )
 
 
 SAW_INTRO = (

@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AR1",
+    "BEYOND_MODELS",
     "CONTENTION_MODELS",
     "HOLDOUT_MODELS",
     "HORIZON_NS",
@@ -75,6 +77,7 @@ __all__ = [
     "Contention",
     "Drift",
     "FakeMachine",
+    "HourlyWave",
     "LongMemory",
     "Model",
     "OnOffPareto",
@@ -85,9 +88,11 @@ __all__ = [
     "Source",
     "Step",
     "Trial",
+    "beyond_cells",
     "cells_for",
     "clopper_pearson",
     "contention_cells",
+    "far_side_floor",
     "holdout_cells",
     "is_wrong",
     "measure",
@@ -1022,6 +1027,46 @@ class _WaveSource(Source):
         return self.seen(m.call_ns * math.exp(y)) * math.exp(m.sigma * self.normal())
 
 
+@dataclass(frozen=True, eq=False)
+class HourlyWave(SlowWave):
+    """A wave of the level whose period (an hour) no run comes near: the floor of the grid.
+
+    Over a 20 s run its level moves by at most ``2 pi amplitude 20 s / period`` (2.4% at
+    amplitude 0.7, a level 2x over its mean at the crest and 2x under at the trough; at
+    the crest and the trough almost nothing): each run is, call for
+    call, a steady machine at the level its phase had. A rule that decides a steady
+    machine 2x from its budget must decide such a run about that level, and is wrong
+    about the long run whenever the level sat that far on the other side of the budget
+    (:func:`far_side_floor`). Not a source to tune on: one that no rule reading one run
+    can pass, to show where the grid's goal ends.
+    """
+
+    period_s: float = 3600.0
+    amplitude: float = 0.7
+    family = "hourly-wave"
+
+
+def far_side_floor(cell: Cell, margin: float = 2.0) -> float:
+    """The share of ``cell``'s runs no rule can get right that decides steady machines.
+
+    For an :class:`HourlyWave` (a level frozen for the run): the share of start phases
+    (uniform in time) at which the run's own percentile sits ``margin`` times or more
+    from the budget on the side the long run is not on (over it where the truth is a
+    pass, under it where the truth is a fail). Each such run is a steady machine clearly
+    on the wrong side, so a rule that decides steady machines ``margin`` x from their
+    budget gives it the long run's wrong verdict.
+    """
+    model = cell.model
+    if not isinstance(model, HourlyWave):
+        raise TypeError(f"no floor for {model.name}: its level moves within a run")
+    z = float(NormalDist().inv_cdf(cell.quantile))
+    theta = np.linspace(0.0, 2.0 * math.pi, _GRID, endpoint=False)
+    own = model.call_ns * np.exp(model.amplitude * np.sin(theta) + model.sigma * z)
+    if cell.ratio < 1.0:  # the long run passes: the far side is a clear fail
+        return float(np.mean(own >= margin * cell.budget_ns))
+    return float(np.mean(own <= cell.budget_ns / margin))
+
+
 # Contention -------------------------------------------------------------------------------
 
 
@@ -1106,6 +1151,8 @@ HOLDOUT_MODELS: tuple[Model, ...] = (
     SlowWave(100 * US),
     SpreadRegimes(100 * US),
 )
+#: Sources whose state outlasts any run: the floor no rule reading one run can pass.
+BEYOND_MODELS: tuple[Model, ...] = (HourlyWave(100 * US),)
 #: Preempted sources (truth: the model's own cost), for an engine with a machine probe.
 CONTENTION_MODELS: tuple[Model, ...] = (Contention(1 * MS, 2.0), Contention(1 * MS, 10.0))
 
@@ -1161,6 +1208,10 @@ def tuning_cells(ratios: Sequence[float] = RATIOS) -> list[Cell]:
 
 def holdout_cells(ratios: Sequence[float] = RATIOS) -> list[Cell]:
     return cells_for(HOLDOUT_MODELS, ratios=ratios)
+
+
+def beyond_cells(ratios: Sequence[float] = RATIOS) -> list[Cell]:
+    return cells_for(BEYOND_MODELS, ratios=ratios)
 
 
 def contention_cells(ratios: Sequence[float] = RATIOS) -> list[Cell]:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from dependent import (
     AR1,
+    BEYOND_MODELS,
     CONTENTION_MODELS,
     HOLDOUT_MODELS,
     TUNING_MODELS,
@@ -22,6 +23,7 @@ from dependent import (
     Contention,
     Drift,
     FakeMachine,
+    HourlyWave,
     LongMemory,
     Model,
     OnOffPareto,
@@ -33,8 +35,10 @@ from dependent import (
     Step,
     cells_for,
     clopper_pearson,
+    far_side_floor,
     holdout_cells,
     is_wrong,
+    measure,
     run_cell,
     run_trial,
     tuning_cells,
@@ -215,7 +219,7 @@ def test_grids() -> None:
     holdout = holdout_cells()
     assert not {c.model.name for c in tuning} & {c.model.name for c in holdout}
     assert len({c.key for c in [*tuning, *holdout]}) == len(tuning) + len(holdout)
-    for model in (*TUNING_MODELS, *HOLDOUT_MODELS, *CONTENTION_MODELS):
+    for model in (*TUNING_MODELS, *HOLDOUT_MODELS, *CONTENTION_MODELS, *BEYOND_MODELS):
         for pct in (50.0, 95.0, 99.0):
             assert model.tail(model.quantile(pct)) == pytest.approx(1 - pct / 100, rel=1e-9)
     cell = Cell(AR1(0.9, 1 * MS), 99.0, 1.25)
@@ -254,3 +258,48 @@ def test_a_trial_keeps_what_its_run_saw(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(dependent, "run_trial", lambda *args, **kwargs: wrong)
     result = dependent.run_cell(cell, 2, seed=1)
     assert result.wrong_shares == [(0.001, trial.true_share)] * 2
+
+
+def test_a_run_of_an_hour_long_wave_is_a_steady_machine_to_any_rule() -> None:
+    """The floor of the grid: at its crest, a run of the hour-long wave and a run of a
+    steady machine at that level make the same calls to within 0.1%, so every rule gives
+    both the same verdict; the long runs' truths are on opposite sides of the budget."""
+    wave = HourlyWave(1 * MS)
+    cell = Cell(wave, 50.0, 0.95)
+    steady = SlowWave(wave.call_ns * math.exp(wave.amplitude), amplitude=0.0, sigma=wave.sigma)
+    runs = []
+    for model in (wave, steady):
+        source = model.source(np.random.default_rng(5))  # the same noise, draw for draw
+        source.phase = math.pi / 2  # type: ignore[attr-defined]  # the wave's crest
+        runs.append(measure(source, SamplingPlan(), budget_ns=cell.budget_ns, quantile=0.5))
+    on_wave, on_steady = runs
+    assert on_wave.decision is not None
+    assert on_steady.decision is not None
+    assert on_wave.decision.outcome == on_steady.decision.outcome == "fail"
+    n = min(on_wave.samples_ns.size, on_steady.samples_ns.size)
+    ratio = on_wave.samples_ns[:n] / on_steady.samples_ns[:n]
+    assert n > 100
+    assert float(np.max(np.abs(ratio - 1.0))) < 1e-3
+    # The same verdict, wrong about the wave's long run and right about the steady one.
+    assert is_wrong("fail", wave.tail(cell.budget_ns), 0.5)
+    assert not is_wrong("fail", steady.tail(cell.budget_ns), 0.5)
+
+
+def test_far_side_floor() -> None:
+    wave = HourlyWave(1 * MS)
+    cell = Cell(wave, 50.0, 0.95)
+    # The run's median is call * exp(a sin(theta)); clearly over: >= 2x the budget.
+    threshold = math.log(2.0 * cell.budget_ns / wave.call_ns) / wave.amplitude
+    expected = 0.5 - math.asin(threshold) / math.pi
+    assert far_side_floor(cell) == pytest.approx(expected, abs=1e-3)
+    assert 0.25 < far_side_floor(cell) < 0.35
+    # Under the budget where the long run is over it (a fail is right): the mirror.
+    over = Cell(wave, 99.0, 1.05)
+    threshold = math.log(over.budget_ns / 2.0 / (wave.call_ns * math.exp(2.326 * wave.sigma)))
+    expected = 0.5 + math.asin(threshold / wave.amplitude) / math.pi
+    assert far_side_floor(over) == pytest.approx(expected, abs=2e-3)
+    assert 0.25 < far_side_floor(over) < 0.4
+    # 2x from the truth: no phase is 2x on the other side of such a budget.
+    assert far_side_floor(Cell(wave, 50.0, 0.5)) == 0.0
+    with pytest.raises(TypeError, match="its level moves within a run"):
+        far_side_floor(Cell(SlowWave(1 * MS), 50.0, 0.95))
