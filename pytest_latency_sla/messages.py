@@ -318,10 +318,13 @@ def _need(result: SlaResult, cut_by: Cut | None = None) -> str:
             return f"{text}, and raise {by}, under which {may}: {took}"
         return f"{text}, and time_limit= to {suggested} or more ({may} now): {took}"
     if needed is None or per_call <= 0:
+        # Past max_time already (a projection moved beyond the limit), "in sight" and
+        # "raise max_time=" would both be wrong: the time limit ended it.
+        past = sampling.stop_reason in ("time_limit", "unreachable")
+        sight = "within the time limit" if past else "in sight"
         return (
-            f"{label} shows no verdict in sight at this margin: give the budget room, make "
-            "the model faster, or raise max_time= on this marker (sla_max_time) to sample "
-            "longer"
+            f"{label} shows no verdict {sight} at this margin: give the budget room, make "
+            f"the model faster, or {_sample_longer(sampling, cut_by)}"
         )
     if rate:
         seconds = needed / rate
