@@ -123,7 +123,8 @@ def no_rounds(disabled: bool, xdist_worker: bool, nodeid: str) -> str:
         why, fix = "pytest-benchmark turns itself off under pytest-xdist", "run it without -n"
     else:
         why, fix = "the test never called it", "call benchmark(...) in the test"
+    sla = "the sla fixture, which measures under xdist too" if xdist_worker else "the sla fixture"
     return (
         f"no SLA verdict: the benchmark fixture recorded no rounds ({why}); {fix}, or use "
-        f"the sla fixture, which measures under xdist too (in {nodeid})"
+        f"{sla} (in {nodeid})"
     )

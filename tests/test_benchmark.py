@@ -85,7 +85,7 @@ def test_few_rounds_are_inconclusive(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-p", "pytest_benchmark")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*SLA inconclusive*9 calls*"])
+    result.stdout.fnmatch_lines(["*SLA inconclusive*9 rounds*"])
     # A trial: "run more rounds", with no number.
     result.stdout.fnmatch_lines(
         ["*; run about 5?? rounds in all (--benchmark-min-rounds=5??, or rounds=5?? of *"]
@@ -109,7 +109,7 @@ def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "SKIPPED*no SLA verdict: the benchmark fixture recorded no rounds "
-            "(--benchmark-disable); drop --benchmark-disable, or use the sla fixture, *"
+            "(--benchmark-disable); drop --benchmark-disable, or use the sla fixture (in *"
         ]
     )
     assert "sla:" not in result.stdout.str()
@@ -121,12 +121,15 @@ def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:
 def test_the_skip_says_why_no_rounds_were_recorded() -> None:
     from pytest_latency_sla.bench import no_rounds
 
-    assert "(pytest-benchmark turns itself off under pytest-xdist); run it without -n, " in (
-        no_rounds(False, True, "t.py::t")
+    assert no_rounds(False, True, "t.py::t").split("rounds ", 1)[1] == (
+        "(pytest-benchmark turns itself off under pytest-xdist); run it without -n, or use "
+        "the sla fixture, which measures under xdist too (in t.py::t)"
     )
     never = no_rounds(False, False, "t.py::t")
     assert "(the test never called it); call benchmark(...) in the test, or use " in never
-    assert never.endswith("(in t.py::t)")
+    assert never.endswith("or use the sla fixture (in t.py::t)")
+    # A docs audit: "measures under xdist too" is the xdist case's, not --benchmark-disable's.
+    assert "xdist" not in no_rounds(True, False, "t.py::t")
 
 
 def test_a_benchmark_fixture_never_called_is_skipped_with_that_reason(
