@@ -176,7 +176,7 @@ PERCENTILE_LIMIT = 1e-7
 def parse_percentile(text: str) -> float:
     """A percentile in percent (``99``, ``99.9%``, ``0.999``), in (0, 100], not so close to
     0 or 100 (unless exactly 100) that 1 - q cannot be computed."""
-    percent = parse_percent(0, 100, True, False)(text)
+    percent, _ = _share(text)  # (a number; its range is judged below, in one sentence)
     # Before rounding (_share): 99.99999999999 rounds to 100, the maximum, judged apart.
     stripped = text.strip()
     unrounded = _float(stripped.removesuffix("%"))
@@ -186,10 +186,12 @@ def parse_percentile(text: str) -> float:
     near = PERCENTILE_LIMIT * (1 - 1e-6)
     # (Past 100 as written, though it rounds to 100: no percentile.)
     too_near = unrounded < 100 and 100 - unrounded < near
-    if percent < PERCENTILE_LIMIT or unrounded > 100 or too_near:
+    in_range = PERCENTILE_LIMIT <= percent <= 100 and unrounded <= 100
+    if not math.isfinite(percent) or not in_range or too_near:
         raise SettingError(
             f"expected a percentile from {PERCENTILE_LIMIT:g} to {100 - PERCENTILE_LIMIT:.7f} "
-            f"(or exactly 100), got {text!r}"
+            "(or exactly 100), written as percent (99) or as a fraction below 1 (0.99), "
+            f"got {text!r}"
         )
     return percent
 

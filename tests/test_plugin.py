@@ -1425,7 +1425,11 @@ def test_command_line_beats_ini(pytester: pytest.Pytester) -> None:
 
 BAD_SETTINGS = [
     pytest.param(
-        "percentile", "0", "expected a percentage in (0, 100], written as", id="percentile"
+        "percentile",
+        "0",
+        "expected a percentile from 1e-07 to 99.9999999 (or exactly 100), written as percent "
+        "(99) or as a fraction below 1 (0.99), got '0'",
+        id="percentile",
     ),
     pytest.param("percentile", "p99", "expected a number, got 'p99'", id="percentile-text"),
     pytest.param(
