@@ -477,6 +477,10 @@ def test_a_test_path_after_sla_save_is_a_usage_error(pytester: pytest.Pytester) 
         # next run could not collect the package.
         ("pkg/__init__.py", "", "json"),
         ("pytest.ini", "", "md"),
+        # A bad-input hunt: empty files that configure a repository were replaced.
+        (".gitignore", "", "json"),
+        ("LICENSE", "", "md"),
+        ("CODEOWNERS", "", "json"),
         ("notes.txt", "\n\n   \n", "md"),
         # Files that mention the plugin, as the start of its reports does, are not its
         # reports (a new user's trial: each of these was replaced).

@@ -293,12 +293,11 @@ _SOURCE_ENDINGS = (
     *(".txt", ".in", ".sh", ".conf", ".env", ".lock", ".typed"),
 )
 _MARKER_FILES = (
-    ".gitkeep",
-    ".nojekyll",
     "__init__",
     "makefile",
     "dockerfile",
-)  # (py.typed: .typed)
+    *("license", "licence", "copying", "notice", "authors", "codeowners", "owners"),
+)  # (py.typed: .typed; .gitkeep, .nojekyll, .gitignore ...: every dotfile)
 
 
 def check_ours(path: str) -> None:
@@ -308,7 +307,8 @@ def check_ours(path: str) -> None:
     was meant) or a mistyped path must never overwrite a test file or anything else. A
     missing or empty file is fine; anything but a regular file is not (the rename would
     replace ``/dev/null`` with a file, and a pipe would block the read forever). An empty
-    file named as source or configuration is not replaced either: an empty
+    file named as source or configuration is not replaced either (a dotfile such as
+    ``.gitignore``, a ``LICENSE`` or ``CODEOWNERS`` too): an empty
     ``__init__.py`` or ``pytest.ini`` means something, and one replaced by a report broke
     the next run's collection (a trial); other empty files are, as ``mktemp`` and a CI
     runner's step summary make them. Blank lines are content. Through a link, the file
@@ -333,7 +333,8 @@ def check_ours(path: str) -> None:
     except IsADirectoryError:
         raise NotOursError(f"{path} is a folder") from None
     name = os.path.basename(os.path.realpath(path)).lower()
-    if not head and (name.endswith(_SOURCE_ENDINGS) or name in _MARKER_FILES):
+    named = name.endswith(_SOURCE_ENDINGS) or name.startswith(".")  # (a dotfile configures)
+    if not head and (named or name in _MARKER_FILES):
         raise NotOursError(
             f"{path} is an empty file named as source or configuration, so it was left "
             "untouched (an empty file can mean something, as an __init__.py does); choose "
