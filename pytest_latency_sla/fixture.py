@@ -209,7 +209,7 @@ class SlaFixture:
     ) -> SlaResult:
         from . import ort
         from .isolate import IsolationError
-        from .runner import ModelRunError, OnnxJob, TooLateError
+        from .runner import ModelRunError, OnnxJob, Refused
 
         job = OnnxJob(model, feeds, dims, providers, session_options, own is not None)
         settings = self._settings
@@ -230,7 +230,7 @@ class SlaFixture:
                 if not settings.require_providers:
                     problem += " (skipped; --sla-require-providers makes this a failure)"
                     pytest.skip(f"sla.onnx(): {problem} (in {self._nodeid})")
-            except (ort.OnnxInputError, ModelRunError, IsolationError, TooLateError) as exc:
+            except (ort.OnnxInputError, ModelRunError, IsolationError, Refused) as exc:
                 problem = str(exc)
                 if swept is not None and problem.startswith("dims names"):
                     problem = sweep_problem(problem)  # the user gave sweep=
@@ -304,7 +304,7 @@ class SlaFixture:
         __tracebackhide__ = True  # what fn raises shows the test's line, then fn's frames
         from .callables import add_note, call_problem, callable_name, where_raised
         from .isolate import IsolationError
-        from .runner import CallJob
+        from .runner import CallJob, Refused
 
         problem = call_problem(fn)
         if problem:
@@ -315,7 +315,7 @@ class SlaFixture:
         job = CallJob(fn, args, kwargs, callable_name(fn))
         try:
             measured = self._runner().callable(job, self._timing(onnx=False))
-        except IsolationError as exc:
+        except (IsolationError, Refused) as exc:
             problem = str(exc)
         except LoadError as exc:
             problem = load_failure(job.name, exc)

@@ -462,6 +462,12 @@ NESTED = (
     "a measurement was started from inside the code another measurement of this test is "
     "timing, which would then time both: measure each on its own, one after the other"
 )
+#: Two threads of one process measuring at once (each would time the other's load).
+CONCURRENT = (
+    "another thread of this process is timing a measurement now, and two measurements "
+    "timed at once each time the other's load: measure one after the other (join the "
+    "other thread first, or run such tests one at a time)"
+)
 CLOSED_FIXTURE = (
     "this sla fixture's test has finished, so what it measured now would reach no report: "
     "request the sla fixture in the test that measures (each test gets its own), not one "

@@ -905,6 +905,61 @@ def test_a_measurement_started_inside_another_fails_with_a_sentence(
     assert [r["nodeid"] for r in document["results"]] == ["test_nested.py::test_after"] * 2
 
 
+def test_measurements_from_two_threads_at_once_fail_the_later_one(
+    pytester: pytest.Pytester,
+) -> None:
+    # A bad-input hunt: two threads of one test measuring at once both passed, each timed
+    # while the other ran. The later one fails with a sentence; the first is kept.
+    pytester.makepyfile(
+        test_threads="""
+        import threading
+        import time
+
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_threads(sla):
+            started = threading.Event()
+            errors = []
+
+            def slow():
+                started.set()
+                time.sleep(0.001)
+
+            def first():
+                sla.measure(slow)
+
+            def second():
+                started.wait()
+                try:
+                    sla.measure(len, [1])
+                except BaseException as exc:  # (raised again in the test's own thread)
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=first), threading.Thread(target=second)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            raise errors[0]
+        """
+    )
+    result = pytester.runpytest(*FAST, "--sla-report=json:r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*another thread of this process is timing a measurement now, and two "
+            "measurements timed at once each time the other's load: measure one after the "
+            "other (join the other thread first, or run such tests one at a time) (in "
+            "test_threads.py::test_threads)*"
+        ]
+    )
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    assert [r["subject"] for r in document["results"]] == [
+        "test_threads.test_threads.<locals>.slow"
+    ]
+
+
 def test_a_marker_a_fixture_adds_is_read_when_it_comes_before_sla(
     pytester: pytest.Pytester,
 ) -> None:
@@ -2176,7 +2231,8 @@ def test_measurements_from_threads_of_one_test_get_their_own_index(
     pytester: pytest.Pytester,
 ) -> None:
     # A trial: two threads' sla.measure() could both get index 0, and --sla-save then
-    # refused the run as "measured twice (a test collected twice)".
+    # refused the run as "measured twice (a test collected twice)". (Two at once now fail
+    # the later one: test_measurements_from_two_threads_at_once_fail_the_later_one.)
     pytester.makepyfile(
         """
         import threading
@@ -2187,7 +2243,6 @@ def test_measurements_from_threads_of_one_test_get_their_own_index(
             threads = [threading.Thread(target=sla.measure, args=(sum, [1, 2])) for _ in range(4)]
             for thread in threads:
                 thread.start()
-            for thread in threads:
                 thread.join()
         """
     )
