@@ -34,13 +34,22 @@ class UnknownKeys:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self) -> Generator[None, object, object]:
-        result = yield
+        try:
+            result = yield
+        except pytest.PytestConfigWarning:
+            # Under -W error, pytest's own warning of an unknown key raises (an
+            # INTERNALERROR): a misspelt sla_ key still gets its sentence.
+            self._refuse()
+            raise
+        self._refuse()
+        return result
+
+    def _refuse(self) -> None:
         if not hasattr(self._config, "workerinput"):
             try:
                 refuse_unknown(self.unknown(), self._known, self._source, self._overridden)
             except SettingError as exc:
                 raise pytest.UsageError(str(exc)) from None
-        return result
 
     def unknown(self) -> set[str]:
         """The keys of the configuration that no plugin declared."""

@@ -657,6 +657,22 @@ def test_a_misspelt_setting_is_a_usage_error_that_names_the_right_one(
     assert f"ERROR: {message}" in text
 
 
+@pytest.mark.parametrize("errors", [("-W", "error"), ("-o", "filterwarnings=error")])
+def test_a_misspelt_setting_under_warnings_as_errors_is_still_a_sentence(
+    pytester: pytest.Pytester, errors: tuple[str, str]
+) -> None:
+    # A bad-input hunt: under -W error, pytest's own warning of the unknown key raised
+    # first, an INTERNALERROR without the plugin's sentence.
+    pytester.makeini("[pytest]\nsla_max_tiem = 3\n")
+    pytester.makepyfile(ONE_FAST_SLA_TEST)
+    result = pytester.runpytest(*errors)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    text = " ".join(result.stderr.str().split())
+    assert "INTERNALERROR" not in text
+    assert "sla_max_tiem (in " in text
+    assert "did you mean sla_max_time?) is not a setting of pytest-latency-sla" in text
+
+
 def test_a_setting_of_another_plugin_or_a_conftest_is_left_to_it(
     pytester: pytest.Pytester,
 ) -> None:
