@@ -92,6 +92,13 @@ def _unknown_ref(ref: str, root: Path) -> str | None:
     commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
     if commit.returncode == 0:
         return None
+    known = _git(["rev-parse", "--verify", "--quiet", ref], root)
+    if known.returncode == 0:  # (a tree, a blob, a tag of either: no commit to compare)
+        kind = _git(["cat-file", "-t", ref], root).stdout.decode().strip() or "object"
+        return (
+            f"--sla-compare-ref={ref}: {ref!r} names a {kind}, not a commit; give a "
+            "revision that is a commit, such as a branch, a tag or a commit's id"
+        )
     shallow = _git(["rev-parse", "--is-shallow-repository"], root).stdout.strip() == b"true"
     hint = (
         "this clone is shallow: fetch the history (actions/checkout with fetch-depth: 0, "

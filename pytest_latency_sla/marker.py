@@ -262,6 +262,8 @@ def parse_marker_spec(
     # In nanoseconds too: 1e305 ms is finite, its nanoseconds are not.
     if not math.isfinite(value * 1e6) or value <= 0:
         value_text = f"{type(raw).__name__} {given(raw)}"
+        if math.isfinite(value) and value > 0:  # (finite, but not in nanoseconds)
+            value_text += ", too large to count in nanoseconds"
         raise MarkerError(
             f"@pytest.mark.sla({unit}={given(raw)}): {unit}= must be a positive, finite number "
             f"({'milliseconds' if unit == 'ms' else 'microseconds'}), got {value_text}; "

@@ -215,13 +215,15 @@ def own_variants(models: object, isolated: bool) -> tuple[list[Any], list[Any], 
     names = list(models) if isinstance(models, Mapping) else []
     if len(names) < 2 or not all(isinstance(name, str) and name for name in names):
         shown = f"{type(models).__name__} {models!r}"[:120]
+        bad = [name for name in names if not (isinstance(name, str) and name)]
+        named = f" (a name that is {'empty' if bad[0] == '' else repr(bad[0])})" if bad else ""
         return (
             names,
             [],
             (
-                "sla.compare() takes a dict of two or more models by name (strings), the "
-                "reference first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); "
-                f"got {shown}"
+                "sla.compare() takes a dict of two or more models by name (non-empty "
+                "strings), the reference first, e.g. sla.compare({'fp32': 'm.onnx', "
+                f"'int8': 'm.int8.onnx'}}); got {shown}{named}"
             ),
         )
     assert isinstance(models, Mapping)

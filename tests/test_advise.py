@@ -536,15 +536,22 @@ def test_your_own_variants_side_by_side(pytester: pytest.Pytester) -> None:
     [
         (
             'sla.compare(["m.onnx", "m.onnx"])',
-            "sla.compare() takes a dict of two or more models by name (strings), the reference "
-            "first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got list "
-            "['m.onnx', 'm.onnx'] (in test_bad.py::test_bad)",
+            "sla.compare() takes a dict of two or more models by name (non-empty strings), the "
+            "reference first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got "
+            "list ['m.onnx', 'm.onnx'] (in test_bad.py::test_bad)",
         ),
         (
             'sla.compare({"fp32": "m.onnx"})',
-            "sla.compare() takes a dict of two or more models by name (strings), the reference "
-            "first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got dict "
-            "{'fp32': 'm.onnx'} (in test_bad.py::test_bad)",
+            "sla.compare() takes a dict of two or more models by name (non-empty strings), the "
+            "reference first, e.g. sla.compare({'fp32': 'm.onnx', 'int8': 'm.int8.onnx'}); got "
+            "dict {'fp32': 'm.onnx'} (in test_bad.py::test_bad)",
+        ),
+        (
+            # A bad-input hunt: the message did not say which name was wrong.
+            'sla.compare({"fp32": "m.onnx", "": "m.onnx"})',
+            "sla.compare() takes a dict of two or more models by name (non-empty strings), * "
+            "got dict {'fp32': 'm.onnx', '': 'm.onnx'} (a name that is empty) (in "
+            "test_bad.py::test_bad)",
         ),
         (
             'sla.compare({"fp32": "m.onnx", "int8": "missing.onnx"})',

@@ -116,6 +116,11 @@ def test_the_ref_is_checked_once_from_the_starting_folder(repo: Path, tmp_path: 
         "--sla-compare-ref=mian: git knows no revision 'mian'; check its name (git branch "
         "-a lists the branches this clone has)"
     )
+    # A bad-input hunt: a tree's id read "git knows no revision".
+    assert check_ref("main^{tree}", repo) == (
+        "--sla-compare-ref=main^{tree}: 'main^{tree}' names a tree, not a commit; give a "
+        "revision that is a commit, such as a branch, a tag or a commit's id"
+    )
     # Outside a repository, each test's model says what is wrong with it.
     outside = tmp_path / "outside"
     outside.mkdir()

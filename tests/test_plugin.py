@@ -162,6 +162,11 @@ BAD_MARKERS = [
         id="negative",
     ),
     pytest.param(
+        "@pytest.mark.sla(ms=1e308)",
+        ["got float 1e+308, too large to count in nanoseconds; write e.g."],
+        id="overflow",
+    ),
+    pytest.param(
         "@pytest.mark.sla(ms=float('nan'))",
         ["sla(ms=nan): ms= must be a positive, finite number", "got float nan", "sla(ms=50)"],
         id="nan",

@@ -107,9 +107,24 @@ def test_unwritable_report_path_is_reported_not_crashed(pytester: pytest.Pyteste
     (pytester.path / "blocked").write_text("a file, not a folder")
     result = pytester.runpytest(*FAST, "--sla-report=json:blocked/r.json", "--sla-report=md:ok.md")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["sla: could not write the SLA json report to blocked/r.json*"])
+    result.stdout.fnmatch_lines(
+        ["sla: could not write the SLA json report to blocked/r.json: Not a directory"]
+    )
     assert (pytester.path / "ok.md").exists()  # the other report is still written
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # but the run must not pass unnoticed
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_report_that_cannot_be_written_is_named_not_its_temporary_file(
+    pytester: pytest.Pytester,
+) -> None:
+    # A bad-input hunt: "No such file or directory: '/proc/.sla-7hq97ofh.tmp'" named the
+    # temporary file the report is written through, not the report.
+    pytester.makepyfile(TWO_TESTS)
+    result = pytester.runpytest(*FAST, "--sla-report=json:/proc/sla-r.json")
+    result.assert_outcomes(passed=2)
+    assert ".tmp" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["sla: could not write the SLA json report to /proc/sla-r.json: *"])
 
 
 def test_report_files_get_the_usual_permissions(pytester: pytest.Pytester) -> None:

@@ -121,7 +121,10 @@ def write_reports(
             written.append((target.label, write_atomic(full, text, append=target.append)))
         except (OSError, ValueError, NotOursError) as exc:
             # (ValueError: e.g. a $GITHUB_STEP_SUMMARY to append to that is not UTF-8.)
-            errors.append(f"could not write the SLA {target.label} to {target.path}: {exc}")
+            # An OSError's own text names the temporary file beside the report: the
+            # report's path is named already, so only what went wrong is added.
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            errors.append(f"could not write the SLA {target.label} to {target.path}: {why}")
     return written, errors
 
 
