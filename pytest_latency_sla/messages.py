@@ -41,8 +41,8 @@ def verdict_message(
     limit = fmt.budget(budget.value, budget.unit) + " budget for " + _what(result, index)
     load = result.sampling.load
     # pytest-benchmark's rounds are not the calls the sla fixture makes: name them so.
-    unit = "rounds" if result.sampling.stop_reason == "benchmark" else "calls"
-    calls = f"{fmt.count(result.samples)} {unit}"
+    unit = "round" if result.sampling.stop_reason == "benchmark" else "call"
+    calls = f"{fmt.count(result.samples)} {unit}{'' if result.samples == 1 else 's'}"
     if load is not None and load.target_rps is not None:
         limit += f" under {fmt.rate(load.target_rps)} ({load.arrivals} arrivals, open loop)"
         calls = (
@@ -80,6 +80,11 @@ def verdict_message(
             else f"run about {fmt.count(rounds)} rounds in all (--benchmark-min-rounds="
             f"{rounds}, or rounds={rounds} of benchmark.pedantic)"
         )
+        if budget.percentile >= 100 and rounds is not None:  # (the only p100 undecided)
+            return (
+                f"{head}no round was over the budget, but a p100 passes only on rounds that "
+                f"span sla_settle_time, as the sla fixture's samples must; {remedy}{accept}"
+            )
         return (
             f"{head}with pytest-benchmark's rounds alone the samples cannot tell at "
             f"{fmt.percent(result.confidence)} confidence whether the budget is met; "

@@ -92,6 +92,36 @@ def test_few_rounds_are_inconclusive(pytester: pytest.Pytester) -> None:
     )
 
 
+def test_a_p100_passes_only_on_rounds_that_span_the_settle_time(
+    pytester: pytest.Pytester,
+) -> None:
+    # A bad-input hunt: a p100 passed ("stop optimizing") on a single judged round; the
+    # sla fixture's samples must span sla_settle_time for it.
+    pytester.makepyfile(
+        """
+        import time
+
+        import pytest
+
+        @pytest.mark.sla(ms=50, percentile=100)
+        def test_p100(benchmark):
+            benchmark.pedantic(time.sleep, args=(0.001,), rounds=3, iterations=1)
+        """
+    )
+    result = pytester.runpytest("-p", "pytest_benchmark")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*SLA inconclusive: p100 * (margin *, 2 rounds); no round was over the budget, but "
+            "a p100 passes only on rounds that span sla_settle_time, as the sla fixture's "
+            "samples must; run about * rounds in all (--benchmark-min-rounds=*"
+        ]
+    )
+    # Rounds that span it (here a settle time of 1 ms) pass as before.
+    result = pytester.runpytest("-p", "pytest_benchmark", "-o", "sla_settle_time=0.001")
+    result.assert_outcomes(passed=1)
+
+
 def test_disabled_benchmark_is_not_judged(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
