@@ -1091,35 +1091,34 @@ def _busy(needed: int | None) -> SlaResult:
     )
 
 
+def _no_projection(stop_reason: str) -> str:
+    """The message of a p99 left undecided with no verdict projected, stopped so."""
+    return verdict_message(
+        result(
+            Budget(1150, "us", 99),
+            Verdict.INCONCLUSIVE,
+            stop_reason=stop_reason,
+            needed_calls=None,
+            decision=Decision(None, 1.0, 1.0, 0.01 / 3, 100.0, 1.0, 1.0),
+        )
+    )
+
+
 def test_no_verdict_within_the_time_limit_asks_for_the_limit_not_max_time() -> None:
     # A docs audit: past sla_max_time toward a verdict that then moved beyond the time
     # limit, with no projection left, the message said "no verdict in sight ... raise
     # max_time=", which changes nothing once sampling is past max_time.
-    res = result(
-        Budget(1150, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="unreachable",
-        needed_calls=None,
-        decision=Decision(None, 1.0, 1.0, 0.01 / 3, 100.0, 1.0, 1.0),
-    )
-    message = verdict_message(res)
+    message = _no_projection("unreachable")
     assert (
         "p99 shows no verdict within the time limit at this margin: give the budget room, "
         "make the model faster, or raise time_limit= on this marker (sla_time_limit, "
     ) in message
     assert "raise max_time=" not in message
     assert "in sight" not in message
-    at_max_time = result(
-        Budget(1150, "us", 99),
-        Verdict.INCONCLUSIVE,
-        stop_reason="max_time",
-        needed_calls=None,
-        decision=Decision(None, 1.0, 1.0, 0.01 / 3, 100.0, 1.0, 1.0),
-    )
     assert (
         "p99 shows no verdict in sight at this margin: give the budget room, make the model "
         "faster, or raise max_time= on this marker (sla_max_time) to sample longer"
-    ) in verdict_message(at_max_time)
+    ) in _no_projection("max_time")
 
 
 def test_a_busy_machine_with_no_verdict_in_sight_is_not_blamed_on_the_margin() -> None:
