@@ -67,12 +67,20 @@ def add_note(exc: BaseException, note: str) -> None:
 
 
 def callable_name(fn: object) -> str:
-    """How reports name a callable: ``module.qualname`` (builtins without the module)."""
-    module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    """How reports name a callable: ``module.qualname`` (builtins without the module).
+    An attribute that raises reads as absent: naming a callable never fails its test."""
+    module = _attribute(fn, "__module__")
+    name = _attribute(fn, "__qualname__") or _attribute(fn, "__name__")
     if name is None:
         return type(fn).__qualname__ + " instance"
     return f"{module}.{name}" if module and module != "builtins" else str(name)
+
+
+def _attribute(fn: object, key: str) -> object:
+    try:
+        return getattr(fn, key, None)
+    except Exception:  # (a property of the user's that raises; not our error to show)
+        return None
 
 
 def call_problem(fn: object) -> str | None:

@@ -2126,6 +2126,31 @@ def test_what_sla_measure_could_not_time_is_named_in_the_sentence_the_docs_quote
     assert "sla.measure() takes a callable first, got Broken <Broken instance at " in text
 
 
+def test_a_callable_whose_name_attributes_raise_is_measured(pytester: pytest.Pytester) -> None:
+    # A bad-input hunt: a __module__ property that raised failed the test with a traceback
+    # through the plugin's naming of the callable.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        class Odd:
+            @property
+            def __module__(self):
+                raise RuntimeError("no module")
+
+            def __call__(self):
+                return 1
+
+        @pytest.mark.sla(ms=50)
+        def test_odd(sla):
+            sla.measure(Odd())
+        """
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=1)
+    assert "RuntimeError" not in output(result)
+
+
 @pytest.mark.parametrize(
     "given",
     [
