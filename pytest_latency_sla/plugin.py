@@ -30,6 +30,7 @@ from .session import (
 )
 from .settings import OPTIONS, Option, SettingError, Settings, resolve_settings, setting_source
 from .spill import SpillController, pending_path, write_pending
+from .timeouts import CALLED_KEY, STARTED_KEY, deadline_of
 from .unknownkeys import UnknownKeys
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
     from .baseline import Baseline
     from .fixture import SlaFixture
-    from .limits import Deadline, RunClock
+    from .limits import RunClock
     from .schema import SlaRecord
 
 # Heavy modules (numpy behind them) are imported where first needed, so a suite without
@@ -50,8 +51,6 @@ COLLECTOR_KEY = pytest.StashKey[SlaCollector]()
 MARKER_KEY: pytest.StashKey[MarkerSpec | None] = pytest.StashKey()
 #: Set when this plugin skipped the item from a hook, so the skip points at the test.
 SKIPPED_HERE_KEY = pytest.StashKey[bool]()
-STARTED_KEY = pytest.StashKey[int]()
-CALLED_KEY = pytest.StashKey[int]()
 #: Set when a test measured nothing but a fixture of it may measure after its ``yield``.
 DEFERRED_KEY = pytest.StashKey[bool]()
 ATTEMPTS_KEY = pytest.StashKey[ReplacedAttempts]()
@@ -488,33 +487,5 @@ def _make_fixture(item: pytest.Item) -> SlaFixture:
         load=spec.load if spec else None,
         run_clock=config.stash[RUN_CLOCK_KEY],
         progress=config.stash[PROGRESS_KEY].writer(item.nodeid),
-        deadline=functools.partial(_deadline, item),
-    )
-
-
-def _deadline(item: pytest.Item) -> Deadline | None:
-    """pytest-timeout's timeout around this test, as it reads it (``limits.deadline``);
-    read when a measurement starts (its timer may start with the test's call)."""
-    config = item.config
-    manager = config.pluginmanager
-    if not (manager.hasplugin("timeout") or manager.hasplugin("pytest_timeout")):
-        return None
-    from .limits import deadline
-
-    mark = item.get_closest_marker("timeout")
-    marker = (mark.args[0] if mark.args else mark.kwargs.get("timeout")) if mark else None
-    func_only = mark.kwargs.get("func_only") if mark else None
-    try:
-        ini = config.getini("timeout")
-        func_only = config.getini("timeout_func_only") if func_only is None else func_only
-    except ValueError:  # no such ini key: another plugin took the name "timeout"
-        ini = None
-    # func_only: pytest-timeout's timer starts with the call, not the setup.
-    started = item.stash.get(CALLED_KEY if func_only else STARTED_KEY, time.monotonic_ns())
-    return deadline(
-        started,
-        marker=marker,
-        option=config.getoption("timeout", None),
-        env=os.environ.get("PYTEST_TIMEOUT"),
-        ini=ini,
+        deadline=functools.partial(deadline_of, item),
     )

@@ -154,6 +154,7 @@ GLUE = (
     "pytest_latency_sla.progress",
     "pytest_latency_sla.collected",
     "pytest_latency_sla.unknownkeys",
+    "pytest_latency_sla.timeouts",
 )
 
 
