@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .alone import ConcurrentError, Refused, alone
 from .result import Subject
 from .sampling import run_once, sample
 
@@ -59,11 +60,6 @@ class ModelRunError(Exception):
     """The model raised when run with the feeds; the message is one sentence."""
 
 
-class Refused(Exception):
-    """A timing that could not start (:class:`TooLateError`, :class:`ConcurrentError`);
-    the message is one sentence."""
-
-
 class TooLateError(Refused):
     """Fitted again once the model was loaded, the measurement could no longer end before
     a timeout (:attr:`Timing.refit`); the message is one sentence."""
@@ -71,14 +67,6 @@ class TooLateError(Refused):
 
 #: ``on``: this thread is timing a call (:meth:`Timing.run`).
 _RUNNING = threading.local()
-#: The threads timing a call now, each with how many :meth:`Timing.run` it is in.
-_TIMING: dict[int, int] = {}
-_TIMING_LOCK = threading.Lock()
-
-
-class ConcurrentError(Refused):
-    """Another thread of this process is timing a call: two timings at once would each
-    time the other's load. The message is one sentence."""
 
 
 def measuring() -> bool:
@@ -117,23 +105,13 @@ class Timing:
             if isinstance(again, str):
                 raise TooLateError(again)
             timing = dataclasses.replace(again, refit=None)
-        me = threading.get_ident()
-        with _TIMING_LOCK:
-            if any(thread != me for thread in _TIMING):
-                from .messages import CONCURRENT
-
-                raise ConcurrentError(CONCURRENT)
-            _TIMING[me] = _TIMING.get(me, 0) + 1
         before = measuring()
-        _RUNNING.on = True
-        try:
-            return timing._run(call)
-        finally:
-            _RUNNING.on = before
-            with _TIMING_LOCK:
-                _TIMING[me] -= 1
-                if not _TIMING[me]:
-                    del _TIMING[me]
+        with alone():
+            _RUNNING.on = True
+            try:
+                return timing._run(call)
+            finally:
+                _RUNNING.on = before
 
     def _run(self, call: Callable[[], object]) -> Sampling:
         __tracebackhide__ = True

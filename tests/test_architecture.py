@@ -127,6 +127,7 @@ CORE = (
     "pytest_latency_sla.environment",
     "pytest_latency_sla.exclusive",
     "pytest_latency_sla.messages",
+    "pytest_latency_sla.alone",
     "pytest_latency_sla.progressline",
     "pytest_latency_sla.ledger",
     "pytest_latency_sla.levelshift",
