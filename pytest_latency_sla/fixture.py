@@ -435,7 +435,7 @@ class SlaFixture:
         the first; the sizes that could not be measured, in a sentence (or None)."""
         from . import ort
         from .isolate import IsolationError
-        from .runner import ModelRunError
+        from .runner import ModelRunError, Refused
         from .sweep import sweep_entry
 
         results = [(swept[1][0], self._result(first))]
@@ -453,7 +453,7 @@ class SlaFixture:
             timing = dataclasses.replace(timing, progress=named if timing.progress else None)
             try:
                 other = self._runner().onnx(dataclasses.replace(job, dims=sized), timing)
-            except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+            except (ort.OnnxInputError, ModelRunError, IsolationError, Refused) as exc:
                 told = raised_at(str(exc), swept[0], size, isinstance(exc, ModelRunError))
                 problems.append(f"size {size}: {told}")  # the other sizes stand
                 unmeasured.append((size, told))

@@ -162,7 +162,7 @@ def revision(
     cannot be done (``timing``, a sentence: no time left for it)."""
     from . import ort
     from .isolate import IsolationError
-    from .runner import Against, ModelRunError
+    from .runner import Against, ModelRunError, Refused
 
     if isinstance(timing, str):
         return f"measuring side by side with {ref} was left out: {timing}"
@@ -201,7 +201,7 @@ def revision(
         return runner().compare(job, against, timing)
     except (IsolationError, ort.ProviderUnavailableError) as exc:  # (before its base class)
         return f"measuring side by side with {ref} failed: {named(exc)}"
-    except (ort.OnnxInputError, ModelRunError) as exc:
+    except (ort.OnnxInputError, ModelRunError, Refused) as exc:
         return named(exc)  # the head's own measurement stands, and is recorded
     except OSError as exc:  # writing the base's files out
         return f"measuring side by side with {ref} failed: {named(exc)}"
@@ -234,9 +234,9 @@ def advice(job: OnnxJob, request: AdviseRequest, timing: Timing, runner: Runner)
     when it cannot run (it never fails the test)."""
     from . import ort
     from .isolate import IsolationError
-    from .runner import ModelRunError
+    from .runner import ModelRunError, Refused
 
     try:
         return runner.advise(job, request, timing)
-    except (ort.OnnxInputError, ModelRunError, IsolationError) as exc:
+    except (ort.OnnxInputError, ModelRunError, IsolationError, Refused) as exc:
         return {"sentence": f"the advisor could not run: {exc}", "variants": []}

@@ -47,6 +47,7 @@ _PR_SET_TIMERSLACK = 29
 
 __all__ = [
     "ARRIVALS",
+    "LOAD_THREAD",
     "MAX_RPS",
     "Generator",
     "Threads",
@@ -115,6 +116,10 @@ def schedule(
     return offsets
 
 
+#: The names of load threads begin so: a call on one serves a measurement under load.
+LOAD_THREAD = "sla-load-"
+
+
 class _Thread:
     """A load thread that runs one job after another (:class:`Threads`)."""
 
@@ -159,12 +164,12 @@ class Threads:
     def get(self, k: int) -> _Thread:
         """Thread ``k``, idle: the one kept, or a new one where that one is busy or ended."""
         while len(self._threads) <= k:
-            self._threads.append(_Thread(f"sla-load-{len(self._threads)}"))
+            self._threads.append(_Thread(f"{LOAD_THREAD}{len(self._threads)}"))
         thread = self._threads[k]
         if not thread.idle.is_set() or not thread.thread.is_alive():  # busy, or it died
             thread.give(None)
             left_behind(thread)  # (in a call still, or ended: its CPU is not a later run's)
-            self._threads[k] = _Thread(f"sla-load-{k}")
+            self._threads[k] = _Thread(f"{LOAD_THREAD}{k}")
         return self._threads[k]
 
     def close(self) -> None:

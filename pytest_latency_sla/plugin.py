@@ -17,6 +17,7 @@ import pytest
 
 from . import marker as marker_module
 from . import subtests, workers
+from .alone import take_refused
 from .environment import EnvironmentCache
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
 from .progress import ProgressLines
@@ -293,9 +294,20 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     item.stash[CALLED_KEY] = time.monotonic_ns()
-    with subtests.running(item):
-        yield
+    take_refused()  # (left by threads of an earlier test: not this one's)
+    try:
+        with subtests.running(item):
+            yield
+    except BaseException:
+        take_refused()  # (the test failed anyway: its refusals go with it)
+        raise
     # Reached only when the test body passed. (Its subtests' reports took their records.)
+    refused = take_refused()
+    if refused:  # in a thread of the test, which that thread's failure does not fail
+        pytest.fail(
+            f"a measurement in a thread of this test was refused: {refused[0]} (in {item.nodeid})",
+            pytrace=False,
+        )
     records = subtests.measured(item, item.stash.get(RECORDS_KEY, []))
     spec = item.stash.get(MARKER_KEY, None)
     if spec is None:

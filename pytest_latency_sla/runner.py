@@ -70,9 +70,13 @@ _RUNNING = threading.local()
 
 
 def measuring() -> bool:
-    """Whether this thread is timing a call now: a measurement started from the measured
-    code would time inside another's timing."""
-    return bool(getattr(_RUNNING, "on", False))
+    """Whether this thread is timing a call now, or is a load thread serving one under
+    ``rps=``: a measurement started from the measured code would time inside another's
+    timing."""
+    from .loadgen import LOAD_THREAD
+
+    here = threading.current_thread().name.startswith(LOAD_THREAD)
+    return here or bool(getattr(_RUNNING, "on", False))
 
 
 @dataclass(frozen=True)
@@ -347,6 +351,8 @@ class InProcess:
         before = _tracer()
         try:
             sampling = timing.run(prepared.call)
+        except Refused:  # (before RUN_ERRORS, which is every Exception: not the model's)
+            raise
         except ort.RUN_ERRORS as exc:
             raise ModelRunError(ort.explain_run_error(exc, prepared)) from None
         except ConcurrentCallError as exc:
@@ -378,17 +384,20 @@ class InProcess:
                     f"the model at {ref} cannot be compared with these inputs: {exc} {not_ours}"
                 ) from None
         try:
-            return compare_calls(
-                made["base"].call,
-                made["head"].call,
-                timing.plan,
-                ref=against.ref,
-                base_sha256=against.sha256,
-                quantile=timing.quantile,
-                confidence=against.confidence,
-                delta=against.delta,
-                pursue=against.gated,
-            )
+            with alone():
+                return compare_calls(
+                    made["base"].call,
+                    made["head"].call,
+                    timing.plan,
+                    ref=against.ref,
+                    base_sha256=against.sha256,
+                    quantile=timing.quantile,
+                    confidence=against.confidence,
+                    delta=against.delta,
+                    pursue=against.gated,
+                )
+        except Refused:
+            raise
         except ort.RUN_ERRORS as exc:
             side, told = ort.pair_run_error(exc, made["base"], made["head"], f"at {ref}")
             where = f"measured side by side with {ref}: "
@@ -399,7 +408,8 @@ class InProcess:
     def advise(self, job: OnnxJob, request: AdviseRequest, timing: Timing) -> Advice:
         from .advise_onnx import advise_model
 
-        return advise_model(job, request, timing)
+        with alone():
+            return advise_model(job, request, timing)
 
     def callable(self, job: CallJob, timing: Timing) -> Measured:
         __tracebackhide__ = True

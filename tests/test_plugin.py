@@ -981,6 +981,69 @@ def test_measurements_from_two_threads_at_once_fail_the_later_one(
     ]
 
 
+def test_a_refusal_in_a_thread_fails_the_test_and_names_itself(pytester: pytest.Pytester) -> None:
+    # A review: a refusal raised only in the refused thread (a pool's future swallowed it,
+    # and the test passed with one measurement gone); sla.onnx() read it as the model
+    # raising; a measurement started from a load thread under rps= was told to join
+    # "the other thread" rather than that it was nested.
+    shutil.copy(FUNNEL, pytester.path / "funnel.onnx")
+    pytester.makepyfile(
+        test_c="""
+        import threading, time
+        from concurrent.futures import ThreadPoolExecutor
+        import pytest
+
+        def started_slow():
+            started = threading.Event()
+            def slow():
+                started.set()
+                time.sleep(0.001)
+            return started, slow
+
+        @pytest.mark.sla(ms=50)
+        def test_pool(sla):
+            started, slow = started_slow()
+            def second():
+                started.wait()
+                sla.measure(len, [1])
+            with ThreadPoolExecutor(2) as pool:
+                pool.submit(sla.measure, slow)
+                pool.submit(second)
+
+        @pytest.mark.sla(ms=50)
+        def test_onnx_meanwhile(sla):
+            started, slow = started_slow()
+            thread = threading.Thread(target=sla.measure, args=(slow,))
+            thread.start()
+            started.wait()
+            try:
+                sla.onnx("funnel.onnx")
+            finally:
+                thread.join()
+
+        @pytest.mark.sla(ms=50, rps=1000)
+        def test_nested_in_load(sla):
+            sla.measure(lambda: sla.measure(len, [1]))
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly")
+    result.assert_outcomes(failed=3)
+    text = output(result)
+    assert "raised when run" not in text
+    concurrent = (
+        "another thread of this process is timing a measurement now, and two measurements "
+        "timed at once each time the other's load: measure one after the other (join the "
+        "other thread first, or run such tests one at a time)"
+    )
+    assert f"a measurement in a thread of this test was refused: {concurrent} (in " in text
+    assert f"sla.onnx(): {concurrent} (in test_c.py::test_onnx_meanwhile)" in text
+    assert (
+        "a measurement was started from inside the code another measurement of this test is "
+        "timing, which would then time both: measure each on its own, one after the other "
+        "(in test_c.py::test_nested_in_load)"
+    ) in text
+
+
 def test_a_marker_a_fixture_adds_is_read_when_it_comes_before_sla(
     pytester: pytest.Pytester,
 ) -> None:
