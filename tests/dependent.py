@@ -1032,8 +1032,8 @@ class HourlyWave(SlowWave):
     """A wave of the level whose period (an hour) no run comes near: the floor of the grid.
 
     Over a 20 s run its level moves by at most ``2 pi amplitude 20 s / period`` (2.4% at
-    amplitude 0.7, a level 2x over its mean at the crest and 2x under at the trough; at
-    the crest and the trough almost nothing): each run is, call for
+    amplitude 0.7, a median 2x its middle value at the crest and half of it at the
+    trough; at the crest and the trough almost nothing): each run is, call for
     call, a steady machine at the level its phase had. A rule that decides a steady
     machine 2x from its budget must decide such a run about that level, and is wrong
     about the long run whenever the level sat that far on the other side of the budget
