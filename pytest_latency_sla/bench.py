@@ -48,12 +48,14 @@ def sampling_from_rounds(
     quantile: float,
     confidence: float,
     settle_ns: float = 0.0,
+    max_samples: int | None = None,
 ) -> Sampling:
     """The rounds as samples, judged in a single look at ``confidence``.
 
     The first round is reported as the cold start and not judged (pytest-benchmark runs
     no warmup by default, so it is a cold call), unless it is the only round. A p100
-    passes only on judged rounds whose times add up to ``settle_ns``.
+    passes only on judged rounds whose times add up to ``settle_ns``, or that number
+    ``max_samples``.
     """
     all_ns = np.rint(np.asarray(rounds_s, dtype=np.float64) * 1e9).astype(np.int64)
     cold = int(all_ns[0])
@@ -71,11 +73,14 @@ def sampling_from_rounds(
             ledger.add(part, offset, 0)
             offset += float(part.sum())
         decision = judge(ledger, budget_ns, quantile, confidence)
-        if decision.outcome == "pass" and quantile >= 1.0 and offset < settle_ns:
-            # A p100 passes only on rounds spanning sla_settle_time, as the sla fixture's
-            # samples must: a maximum over one round says little (a bad-input hunt).
+        full = max_samples is not None and samples.size >= max_samples
+        if decision.outcome == "pass" and quantile >= 1.0 and offset < settle_ns and not full:
+            # A p100 passes only on rounds spanning sla_settle_time (or sla_max_samples of
+            # them), as the sla fixture's samples must: a maximum over one round says
+            # little (a bad-input hunt).
             decision = dataclasses.replace(decision, outcome=None)
-            needed = math.ceil(int(samples.size) * settle_ns / max(offset, 1.0)) + 1
+            want = math.ceil(int(samples.size) * settle_ns / max(offset, 1.0))
+            needed = min(want, max_samples or want) + 1
         elif decision.outcome is None:
             need = projection(ledger, budget_ns, quantile, confidence)
             # The rounds a verdict would need, with the first (the cold start) in front.
@@ -110,7 +115,12 @@ def judge_benchmark(fixture: SlaFixture, benchmark: object, name: str) -> SlaRes
     # (Each round times ``iterations`` calls: the rounds span that many times their sum.)
     settle_ns = min(plan.settle_time_ns, plan.max_time_ns) / iterations
     sampling = sampling_from_rounds(
-        rounds, budget.ns if budget else None, quantile, settings.confidence, settle_ns
+        rounds,
+        budget.ns if budget else None,
+        quantile,
+        settings.confidence,
+        settle_ns,
+        plan.max_samples,
     )
     from .environment import active_tracer
 

@@ -83,7 +83,8 @@ def verdict_message(
         if budget.percentile >= 100 and rounds is not None:  # (the only p100 undecided)
             return (
                 f"{head}no round was over the budget, but a p100 passes only on rounds that "
-                f"span sla_settle_time, as the sla fixture's samples must; {remedy}{accept}"
+                "span sla_settle_time (or a shorter sla_max_time), or reach sla_max_samples, "
+                f"as the sla fixture's samples must; {remedy}{accept}"
             )
         return (
             f"{head}with pytest-benchmark's rounds alone the samples cannot tell at "

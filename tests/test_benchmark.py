@@ -105,20 +105,27 @@ def test_a_p100_passes_only_on_rounds_that_span_the_settle_time(
 
         @pytest.mark.sla(ms=50, percentile=100)
         def test_p100(benchmark):
-            benchmark.pedantic(time.sleep, args=(0.001,), rounds=3, iterations=1)
+            benchmark.pedantic(time.sleep, args=(0.001,), rounds=11, iterations=1)
         """
     )
     result = pytester.runpytest("-p", "pytest_benchmark")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*SLA inconclusive: p100 * (margin *, 2 rounds); no round was over the budget, but "
-            "a p100 passes only on rounds that span sla_settle_time, as the sla fixture's "
-            "samples must; run about * rounds in all (--benchmark-min-rounds=*"
+            "*SLA inconclusive: p100 * (margin *, 10 rounds); no round was over the budget, but "
+            "a p100 passes only on rounds that span sla_settle_time (or a shorter "
+            "sla_max_time), or reach sla_max_samples, as the sla fixture's samples must; run "
+            "about * rounds in all (--benchmark-min-rounds=*"
         ]
     )
-    # Rounds that span it (here a settle time of 1 ms) pass as before.
+    # Rounds that span it (here a settle time of 1 ms) pass as before, and so do rounds
+    # that reach sla_max_samples (a review: the sla fixture's samples pass so).
     result = pytester.runpytest("-p", "pytest_benchmark", "-o", "sla_settle_time=0.001")
+    result.assert_outcomes(passed=1)
+    result = pytester.runpytest("-p", "pytest_benchmark", "--sla-max-samples=20")
+    result.assert_outcomes(failed=1)  # (10 judged rounds of 20: the rounds asked for, capped)
+    result.stdout.fnmatch_lines(["*; run about 21 rounds in all (--benchmark-min-rounds=21, *"])
+    result = pytester.runpytest("-p", "pytest_benchmark", "--sla-max-samples=10")
     result.assert_outcomes(passed=1)
 
 
