@@ -481,6 +481,7 @@ def test_a_test_path_after_sla_save_is_a_usage_error(pytester: pytest.Pytester) 
         (".gitignore", "", "json"),
         ("LICENSE", "", "md"),
         ("CODEOWNERS", "", "json"),
+        ("LICENSE.md", "", "md"),
         ("notes.txt", "\n\n   \n", "md"),
         # Files that mention the plugin, as the start of its reports does, are not its
         # reports (a new user's trial: each of these was replaced).
@@ -517,7 +518,13 @@ def test_a_report_never_replaces_a_file_that_is_not_a_report(
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("r.json", "json"), ("r.MD", "md"), ("tmp.Xq3bZ9kLwA", "json"), ("step_summary_7f3", "md")],
+    [
+        ("r.json", "json"),
+        ("r.MD", "md"),
+        ("tmp.Xq3bZ9kLwA", "json"),
+        ("step_summary_7f3", "md"),
+        (".sla-m9jhcqyy.json", "json"),  # (mkstemp(prefix=".sla-", suffix=".json"): a review)
+    ],
 )
 def test_a_report_replaces_an_empty_file_made_for_it(
     pytester: pytest.Pytester, name: str, kind: str

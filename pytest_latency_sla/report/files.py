@@ -295,6 +295,7 @@ _SOURCE_ENDINGS = (
     *(".py", ".pyi", ".pyx", ".pxd", ".pth", ".ini", ".cfg", ".toml", ".yaml", ".yml"),
     *(".txt", ".in", ".sh", ".conf", ".env", ".lock", ".typed"),
 )
+_REPORT_ENDINGS = (".json", ".md", ".markdown", ".html", ".htm")
 _MARKER_FILES = (
     "__init__",
     "makefile",
@@ -336,8 +337,11 @@ def check_ours(path: str) -> None:
     except IsADirectoryError:
         raise NotOursError(f"{path} is a folder") from None
     name = os.path.basename(os.path.realpath(path)).lower()
-    named = name.endswith(_SOURCE_ENDINGS) or name.startswith(".")  # (a dotfile configures)
-    if not head and (named or name in _MARKER_FILES):
+    # A dotfile configures (a report's own ending aside: mkstemp(prefix=".sla-")), and
+    # LICENSE.md is a LICENSE.
+    dotfile = name.startswith(".") and not name.endswith(_REPORT_ENDINGS)
+    named = name.endswith(_SOURCE_ENDINGS) or dotfile
+    if not head and (named or name.split(".", 1)[0] in _MARKER_FILES):
         raise NotOursError(
             f"{path} is an empty file named as source or configuration, so it was left "
             "untouched (an empty file can mean something, as an __init__.py does); choose "
