@@ -94,7 +94,8 @@ def _unknown_ref(ref: str, root: Path) -> str | None:
         return None
     known = _git(["rev-parse", "--verify", "--quiet", ref], root)
     if known.returncode == 0:  # (a tree, a blob, a tag of either: no commit to compare)
-        kind = _git(["cat-file", "-t", ref], root).stdout.decode().strip() or "object"
+        # (A tag of a tree is a tree: "names a tag, not a commit; give ... a tag" misleads.)
+        kind = _git(["cat-file", "-t", f"{ref}^{{}}"], root).stdout.decode().strip() or "object"
         return (
             f"--sla-compare-ref={ref}: {ref!r} names a {kind}, not a commit; give a "
             "revision that is a commit, such as a branch, a tag or a commit's id"

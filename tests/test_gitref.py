@@ -121,6 +121,11 @@ def test_the_ref_is_checked_once_from_the_starting_folder(repo: Path, tmp_path: 
         "--sla-compare-ref=main^{tree}: 'main^{tree}' names a tree, not a commit; give a "
         "revision that is a commit, such as a branch, a tag or a commit's id"
     )
+    git(repo, "tag", "-a", "treetag", "-m", "a tag of a tree", "main^{tree}")
+    assert check_ref("treetag", repo) == (
+        "--sla-compare-ref=treetag: 'treetag' names a tree, not a commit; give a revision "
+        "that is a commit, such as a branch, a tag or a commit's id"
+    )
     # Outside a repository, each test's model says what is wrong with it.
     outside = tmp_path / "outside"
     outside.mkdir()
