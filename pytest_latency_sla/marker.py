@@ -269,6 +269,12 @@ def parse_marker_spec(
             f"({'milliseconds' if unit == 'ms' else 'microseconds'}), got {value_text}; "
             f"write e.g. @pytest.mark.sla({unit}=50)"
         )
+    if value * (1e6 if unit == "ms" else 1e3) < 1.0:  # (a bad-input hunt: us=1e-300)
+        raise MarkerError(
+            f"@pytest.mark.sla({unit}={given(raw)}): {unit}= is under a nanosecond, less than "
+            f"any call can take or a clock can time; write a budget of 1 ns or more, e.g. "
+            f"@pytest.mark.sla(us=1)"
+        )
     raw_pct = kwargs.get("percentile")
     percentile = default_percentile
     if raw_pct is not None:

@@ -162,6 +162,11 @@ BAD_MARKERS = [
         id="negative",
     ),
     pytest.param(
+        "@pytest.mark.sla(us=1e-300)",
+        ["sla(us=1e-300): us= is under a nanosecond", "write a budget of 1 ns or more"],
+        id="under-a-nanosecond",
+    ),
+    pytest.param(
         "@pytest.mark.sla(ms=1e308)",
         ["got float 1e+308, too large to count in nanoseconds; write e.g."],
         id="overflow",
