@@ -282,7 +282,10 @@ def test_a_measurement_ends_before_pytest_timeout_kills_the_test(
         "-p", "timeout", "--timeout=4", "--sla-max-time=0.5", "--sla-time-limit=0.5"
     )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*after * (sla_max_time), the samples cannot tell*"])
+    # (Stopped by sla_max_time, not the timeout; on a busy runner "latency came in long
+    # bursts" may come before the figures, as it did in a CI run beside a trial.)
+    result.stdout.fnmatch_lines(["*after * (sla_max_time)*"])
+    assert "pytest-timeout" not in output(result)
     assert "cut short" not in output(result)
 
 
