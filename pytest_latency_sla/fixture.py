@@ -412,15 +412,9 @@ class SlaFixture:
 
     def _progress_line(self, what: str = "") -> Callable[[Progress], None]:
         """Turns the sampler's progress into a line for the terminal."""
-        write = self._progress
         number = f" #{len(self._results) + 1}" if self._results else ""
         label = f"{self._nodeid} ({what})" if what else self._nodeid + number
-
-        def report(progress: Progress) -> None:
-            if write is not None:
-                write(progressline.progress_line(label, progress))
-
-        return report
+        return progressline.reporter(self._progress, label)
 
     def _base_label(self) -> str | None:
         """The base measured against, side by side: ``--sla-compare-ref`` or

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 from . import fmt
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .sampling import Progress
 
-__all__ = ["progress_line"]
+__all__ = ["progress_line", "reporter"]
 
 
 def progress_line(label: str, progress: Progress) -> str:
@@ -48,3 +50,14 @@ def progress_line(label: str, progress: Progress) -> str:
     return (
         f"{head}; a verdict needs about {fmt.count(need)} {unit}, about {fmt.duration(more)} more"
     )
+
+
+def reporter(write: Callable[[str], None] | None, label: str) -> Callable[[Progress], None]:
+    """The sampler's progress as lines of :func:`progress_line` for ``write`` (the
+    terminal), labelled ``label``; nothing without ``write``."""
+
+    def report(progress: Progress) -> None:
+        if write is not None:
+            write(progress_line(label, progress))
+
+    return report
