@@ -86,6 +86,11 @@ def _unknown_ref_hint(ref: str, remotes: list[str]) -> str:
     return hint
 
 
+def _kind(ref: str, root: Path) -> str:
+    """The type of the object ``ref`` names (commit, tree, blob, tag), or ""."""
+    return _git(["cat-file", "-t", ref], root).stdout.decode().strip()
+
+
 def _unknown_ref(ref: str, root: Path) -> str | None:
     """Why the repository at ``root`` cannot read revision ``ref``, with the fix; None
     when it can."""
@@ -94,10 +99,12 @@ def _unknown_ref(ref: str, root: Path) -> str | None:
         return None
     known = _git(["rev-parse", "--verify", "--quiet", ref], root)
     if known.returncode == 0:  # (a tree, a blob, a tag of either: no commit to compare)
-        # (A tag of a tree is a tree: "names a tag, not a commit; give ... a tag" misleads.)
-        kind = _git(["cat-file", "-t", f"{ref}^{{}}"], root).stdout.decode().strip() or "object"
+        # (A tag of a tree is a tree: "names a tag, not a commit; give ... a tag" misleads.
+        # A path's object, HEAD:m.onnx, takes no ^{}: read it as it is.)
+        kind = next((out for form in (f"{ref}^{{}}", ref) if (out := _kind(form, root))), "object")
+        article = "an" if kind[0] in "aeiou" else "a"
         return (
-            f"--sla-compare-ref={ref}: {ref!r} names a {kind}, not a commit; give a "
+            f"--sla-compare-ref={ref}: {ref!r} names {article} {kind}, not a commit; give a "
             "revision that is a commit, such as a branch, a tag or a commit's id"
         )
     shallow = _git(["rev-parse", "--is-shallow-repository"], root).stdout.strip() == b"true"

@@ -126,6 +126,11 @@ def test_the_ref_is_checked_once_from_the_starting_folder(repo: Path, tmp_path: 
         "--sla-compare-ref=treetag: 'treetag' names a tree, not a commit; give a revision "
         "that is a commit, such as a branch, a tag or a commit's id"
     )
+    # A second review: a path's object took the ^{} into its path and read "a object".
+    assert check_ref("main:models/m.onnx", repo) == (
+        "--sla-compare-ref=main:models/m.onnx: 'main:models/m.onnx' names a blob, not a "
+        "commit; give a revision that is a commit, such as a branch, a tag or a commit's id"
+    )
     # Outside a repository, each test's model says what is wrong with it.
     outside = tmp_path / "outside"
     outside.mkdir()
