@@ -269,3 +269,14 @@ def test_a_percentile_out_of_reach_is_told_the_real_range(percentile: float) -> 
     with pytest.raises(MarkerError, match=r"must be a number from 1e-07 to 99\.9999999 \(or "):
         parse_marker((), {"ms": 50, "percentile": percentile}, 99.0)
     assert parse_marker((), {"ms": 50, "percentile": 100}, 99.0).percentile == 100
+
+
+def test_a_budget_of_one_nanosecond_is_accepted_however_written() -> None:
+    # A review: numpy's float32 of 1e-6 ms is 0.99999999... ns, and was refused as "under
+    # a nanosecond"; a budget under one is refused.
+    import numpy as np
+
+    for kwargs in ({"ms": np.float32(1e-6)}, {"ms": 1e-6}, {"us": 0.001}):
+        assert parse_marker((), kwargs, 99.0).ns == pytest.approx(1.0, rel=1e-6)
+    with pytest.raises(MarkerError, match="is under a nanosecond"):
+        parse_marker((), {"us": 0.0009}, 99.0)
