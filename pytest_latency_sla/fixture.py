@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from . import fmt, followups, messages, progressline
+from .alone import Refusals
 from .gate import judge_against
 from .inconclusive import SlaInconclusiveWarning, warn_inconclusive
 from .limits import RunClock, worker_timeout
@@ -82,6 +83,7 @@ class SlaFixture:
         self._load = load
         self._results: list[SlaResult] = []
         self._closed = False
+        self.refusals = Refusals()  # (those in other threads than the test's, for it)
 
     def close(self) -> None:
         """Called when its test is done: what it measured after would reach no report."""
@@ -231,7 +233,7 @@ class SlaFixture:
                     problem += " (skipped; --sla-require-providers makes this a failure)"
                     pytest.skip(f"sla.onnx(): {problem} (in {self._nodeid})")
             except (ort.OnnxInputError, ModelRunError, IsolationError, Refused) as exc:
-                problem = str(exc)
+                problem = self.refusals.note(exc)
                 if swept is not None and problem.startswith("dims names"):
                     problem = sweep_problem(problem)  # the user gave sweep=
                 elif swept is not None and isinstance(exc, ModelRunError) and len(swept[1]) > 1:
@@ -316,7 +318,7 @@ class SlaFixture:
         try:
             measured = self._runner().callable(job, self._timing(onnx=False))
         except (IsolationError, Refused) as exc:
-            problem = str(exc)
+            problem = self.refusals.note(exc)
         except LoadError as exc:
             problem = load_failure(job.name, exc)
         except BaseException as exc:
@@ -448,7 +450,9 @@ class SlaFixture:
             try:
                 other = self._runner().onnx(dataclasses.replace(job, dims=sized), timing)
             except (ort.OnnxInputError, ModelRunError, IsolationError, Refused) as exc:
-                told = raised_at(str(exc), swept[0], size, isinstance(exc, ModelRunError))
+                told = raised_at(
+                    self.refusals.note(exc), swept[0], size, isinstance(exc, ModelRunError)
+                )
                 problems.append(f"size {size}: {told}")  # the other sizes stand
                 unmeasured.append((size, told))
                 continue

@@ -17,7 +17,6 @@ import pytest
 
 from . import marker as marker_module
 from . import subtests, workers
-from .alone import take_refused
 from .environment import EnvironmentCache
 from .marker import MARKER_HELP, MarkerError, MarkerSpec, own_sla_marks, parse_marker_spec
 from .progress import ProgressLines
@@ -58,6 +57,7 @@ ATTEMPTS_KEY = pytest.StashKey[ReplacedAttempts]()
 PROGRESS_KEY = pytest.StashKey[ProgressLines]()
 RUN_CLOCK_KEY: pytest.StashKey[RunClock] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[list[SlaRecord]] = pytest.StashKey()
+FIXTURE_KEY: pytest.StashKey[SlaFixture] = pytest.StashKey()
 BASELINE_KEY: pytest.StashKey[Baseline] = pytest.StashKey()
 BASE_PROBLEM_KEY = pytest.StashKey[str]()  # (a pytest-xdist worker's: each SLA test says it)
 _COLLECTOR_NAME = "pytest_latency_sla.collector"
@@ -294,20 +294,16 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     item.stash[CALLED_KEY] = time.monotonic_ns()
-    take_refused()  # (left by threads of an earlier test: not this one's)
+    fixture = item.stash.get(FIXTURE_KEY, None)
     try:
         with subtests.running(item):
             yield
     except BaseException:
-        take_refused()  # (the test failed anyway: its refusals go with it)
+        if fixture is not None:
+            fixture.refusals.take()  # (the test ends so anyway: its refusals go with it)
         raise
     # Reached only when the test body passed. (Its subtests' reports took their records.)
-    refused = take_refused()
-    if refused:  # in a thread of the test, which that thread's failure does not fail
-        pytest.fail(
-            f"a measurement in a thread of this test was refused: {refused[0]} (in {item.nodeid})",
-            pytrace=False,
-        )
+    _fail_if_refused(item)
     records = subtests.measured(item, item.stash.get(RECORDS_KEY, []))
     spec = item.stash.get(MARKER_KEY, None)
     if spec is None:
@@ -450,8 +446,23 @@ def sla(request: pytest.FixtureRequest) -> Generator[SlaFixture, None, None]:
     ``sla_inconclusive``); returns an ``SlaResult`` with percentiles, margin and verdict.
     """
     fixture = _make_fixture(request.node)
+    request.node.stash[FIXTURE_KEY] = fixture
     yield fixture
     fixture.close()
+    _fail_if_refused(request.node)  # (in a thread during a later fixture's teardown)
+
+
+def _fail_if_refused(item: pytest.Item) -> None:
+    """Fail the test when its ``sla`` fixture was refused a timing in another thread than
+    the test's (:class:`~pytest_latency_sla.alone.Refusals`): that thread's failure alone
+    does not fail the test, and may go unseen (a thread pool's future)."""
+    fixture = item.stash.get(FIXTURE_KEY, None)
+    refused = fixture.refusals.take() if fixture is not None else None
+    if refused:
+        pytest.fail(
+            f"a measurement in a thread of this test was refused: {refused} (in {item.nodeid})",
+            pytrace=False,
+        )
 
 
 def _make_fixture(item: pytest.Item) -> SlaFixture:

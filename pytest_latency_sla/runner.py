@@ -460,11 +460,13 @@ class Isolated:
 
     @contextlib.contextmanager
     def _killed(self) -> Iterator[None]:
-        """A worker killed at a timeout cut short by ``cut_by`` says so."""
+        """A worker killed at a timeout cut short by ``cut_by`` says so. No other thread
+        of this process times while the worker does (:func:`~.alone.alone`)."""
         from .isolate import WorkerTimeoutError
 
         try:
-            yield
+            with alone():
+                yield
         except WorkerTimeoutError:
             if self.cut_by is None:
                 raise

@@ -1049,6 +1049,64 @@ def test_a_refusal_in_a_thread_fails_the_test_and_names_itself(pytester: pytest.
     ) in text
 
 
+def test_a_refusal_is_the_test_s_that_asked_and_only_once(pytester: pytest.Pytester) -> None:
+    # A second review: the refusals were one list for the process, so a refusal handled in
+    # the test's own thread failed it again ("in a thread"), and a refusal of a thread
+    # left by an earlier test failed the test that was timing alone.
+    pytester.makepyfile(
+        test_r="""
+        import threading, time
+        import pytest
+
+        @pytest.mark.sla(ms=50)
+        def test_a_caught_in_its_own_thread(sla):
+            started, done = threading.Event(), threading.Event()
+
+            def slow():
+                started.set()
+                time.sleep(0.001)
+
+            thread = threading.Thread(target=lambda: (sla.measure(slow), done.set()))
+            thread.start()
+            started.wait()
+            with pytest.raises(pytest.fail.Exception, match="another thread"):
+                sla.measure(len, [1])
+            thread.join()
+
+        LEFT = {}
+
+        def test_b_leaves_a_thread(sla):
+            go = threading.Event()
+            LEFT["go"] = go
+
+            def later():
+                go.wait()
+                try:
+                    sla.measure(len, [2])
+                except BaseException as exc:  # (refused: test_c times meanwhile)
+                    LEFT["raised"] = exc
+
+            LEFT["thread"] = threading.Thread(target=later, daemon=True)
+            LEFT["thread"].start()
+
+        @pytest.mark.sla(ms=50)
+        def test_c_times_alone(sla):
+            def slow():
+                LEFT["go"].set()  # the thread of test_b asks now, and is refused
+                time.sleep(0.001)
+
+            sla.measure(slow)
+            LEFT["thread"].join()
+            # (Refused as a fixture kept past its test, before it could be as a thread
+            # timing beside this one: either way the refusal is test_b's, not this test's.)
+            assert "test has finished" in str(LEFT["raised"])
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    assert "was refused" not in output(result)
+
+
 def test_a_marker_a_fixture_adds_is_read_when_it_comes_before_sla(
     pytester: pytest.Pytester,
 ) -> None:
