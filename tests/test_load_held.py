@@ -310,10 +310,16 @@ def test_a_run_whose_calls_held_the_cpus_reports_the_late_starts_as_theirs(
     def nobody() -> tuple[int, int]:
         return 0, 0
 
-    sampling = load_sample(gil, spec, plan, budget_ns=20 * MS, own=everything, split=nobody)
-    load = sampling.load
+    # Real time: on a runner busy with other work the threads may run too seldom to be
+    # late (a full-suite run beside a trial saw 0.9%), so up to three runs are made.
+    for _ in range(3):
+        sampling = load_sample(gil, spec, plan, budget_ns=20 * MS, own=everything, split=nobody)
+        load = sampling.load
+        assert load is not None
+        if load.late_share > 0.05:  # (a third of its time at least: a margin)
+            break
     assert load is not None
-    assert load.late_share > 0.05  # (a third of its time at least: a margin)
+    assert load.late_share > 0.05
     assert load.held_share >= 0.25 * load.late_share  # (less the looks: a margin)
     # Every look's span was noted (the last one too, broken out of), in order.
     made: list[Holder] = []
