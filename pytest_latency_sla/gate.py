@@ -129,23 +129,9 @@ def gated_nothing(
         return "", False  # (each mismatch failed its own test, saying why)
     # A trial: on a busy 2-core runner every measurement was a mismatch (other processes
     # took most of its time), and a 3.3x slowdown passed a gate that compared nothing.
-    reasons = [c["mismatch"] for r in records if (c := r["comparison"]) and c["mismatch"]]
-    here = sum(
-        any(m.startswith(BUSY_MISMATCH) and m.endswith(BUSY_HERE) for m in found)
-        for found in reasons
-    )
-    busy = sum(any(m.startswith(BUSY_MISMATCH) for m in found) for found in reasons)
-    parts = [
-        f"{busy:,} measured on a busy machine" if busy else "",
-        f"{len(reasons) - busy:,} under another configuration" if len(reasons) > busy else "",
-        f"{statuses.count('new'):,} not in it" if "new" in statuses else "",
-    ]
-    remedies = ["rerun on a quieter runner"] if here else []
-    if here < len(reasons):  # (the baseline's side busy, or another configuration)
-        remedies.append("re-record the baseline on a quiet runner of this type with --sla-save")
-    remedies.append(
-        "measure base and head side by side, in the same minutes, with --sla-compare-ref"
-    )
+    parts, remedies = _not_compared(records)
+    if "new" in statuses:
+        parts.append(f"{statuses.count('new'):,} not in it")
     why = (
         f"{fails} (--sla-strict-baseline fails each such test instead)"
         if given
@@ -155,6 +141,35 @@ def gated_nothing(
     return (
         f"--sla-max-regression compared nothing: none of this run's {count:,} "
         f"measurement{plural} could be compared with the baseline {settings.compare} "
-        f"({', '.join(part for part in parts if part)}), {why}; "
-        f"{', '.join(remedies[:-1])}{',' if len(remedies) > 2 else ''} or {remedies[-1]}"
+        f"({', '.join(parts)}), {why}; {_or(remedies)}"
     ), given
+
+
+def _not_compared(records: list[SlaRecord]) -> tuple[list[str], list[str]]:
+    """Why the mismatches among ``records`` could not be compared, counted ("2 measured on
+    a busy machine", "1 under another configuration"), and what to do about them."""
+    reasons = [c["mismatch"] for r in records if (c := r["comparison"]) and c["mismatch"]]
+    here = sum(
+        any(m.startswith(BUSY_MISMATCH) and m.endswith(BUSY_HERE) for m in found)
+        for found in reasons
+    )
+    busy = sum(any(m.startswith(BUSY_MISMATCH) for m in found) for found in reasons)
+    parts = [f"{busy:,} measured on a busy machine"] if busy else []
+    if len(reasons) > busy:
+        parts.append(f"{len(reasons) - busy:,} under another configuration")
+    remedies = ["rerun on a quieter runner"] if here else []
+    if here < len(reasons):  # (the baseline's side busy, or another configuration)
+        remedies.append("re-record the baseline on a quiet runner of this type with --sla-save")
+    remedies.append(
+        "measure base and head side by side, in the same minutes, with --sla-compare-ref"
+    )
+    return parts, remedies
+
+
+def _or(items: list[str]) -> str:
+    """``a, b, or c``; ``a or b``; ``a``."""
+    return (
+        f"{', '.join(items[:-1])}{',' if len(items) > 2 else ''} or {items[-1]}"
+        if len(items) > 1
+        else items[0]
+    )
