@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .schema import SlaRecord
     from .settings import Settings
 
-__all__ = ["gated_nothing", "judge_against"]
+__all__ = ["changed_unchecked", "gated_nothing", "judge_against"]
 
 
 def judge_against(
@@ -142,6 +142,40 @@ def gated_nothing(
         f"--sla-max-regression compared nothing: none of this run's {count:,} "
         f"measurement{plural} could be compared with the baseline {settings.compare} "
         f"({', '.join(parts)}), {why}; {_or(remedies)}"
+    ), given
+
+
+def changed_unchecked(
+    settings: Settings, baseline: Baseline | None, records: list[SlaRecord], given: bool = True
+) -> tuple[str, bool]:
+    """The models this run changed (their bytes differ from the baseline's) that could not
+    be compared with their entries (a mismatch: a busy machine, another configuration)
+    under a regression gate, in a sentence, and whether that fails the run: as
+    :func:`gated_nothing` (given on the command line), since a pull request's changed
+    model is what the gate is for (a trial: a model made 2.3x slower passed a busy
+    runner's gate as a mismatch while other tests were compared). ("", False): none."""
+    if settings.max_regression is None or baseline is None or settings.strict_baseline:
+        return "", False  # (under --sla-strict-baseline each mismatch failed its test)
+    left = [
+        r
+        for r in records
+        if (c := r["comparison"]) and c["status"] == "mismatch" and c.get("model_changed")
+    ]
+    if not left:
+        return "", False
+    labels = list(dict.fromkeys(r["label"] for r in left))
+    named = ", ".join(labels[:2]) + (f" and {len(labels) - 2:,} more" if len(labels) > 2 else "")
+    parts, remedies = _not_compared(left)
+    models = "a changed model" if len(labels) == 1 else f"{len(labels):,} changed models"
+    why = (
+        "so the run fails rather than pass a changed model unchecked"
+        if given
+        else "and its regression gate, set in the configuration, passed it unchecked (given "
+        "on the command line, as a pre-merge job gives it, such a run fails)"
+    )
+    return (
+        f"--sla-max-regression could not compare {models} with the baseline "
+        f"{settings.compare} ({named}: {', '.join(parts)}), {why}; {_or(remedies)}"
     ), given
 
 

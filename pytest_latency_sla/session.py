@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import __version__, exclusive
-from .gate import gated_nothing
+from .gate import changed_unchecked, gated_nothing
 from .saving import save_refusal
 
 if TYPE_CHECKING:
@@ -261,6 +261,14 @@ class SlaCollector:
             for o in self.config.getoption("override_ini") or ()
         )
         nothing, fails = gated_nothing(self.settings, self.baseline, self.records, given)
+        if not nothing:  # (some were compared: were the changed models?)
+            unchecked, fails = changed_unchecked(self.settings, self.baseline, self.records, given)
+            if unchecked and fails:
+                self.errors.append(unchecked)
+                exitstatus = exitstatus or pytest.ExitCode.TESTS_FAILED
+                session.exitstatus = exitstatus
+            elif unchecked:
+                self.skipped.append(unchecked)
         if nothing and not _selected(self.config):
             if self.records and fails:
                 # A gate that compared nothing must not pass as one that found no regression.

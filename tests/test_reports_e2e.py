@@ -493,6 +493,56 @@ def test_baseline_of_another_configuration_is_marked_or_failed(pytester: pytest.
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_a_changed_model_the_gate_could_not_compare_fails_the_run(
+    pytester: pytest.Pytester,
+) -> None:
+    # A new user's trial: a model made 2.3x slower was a mismatch (a busy runner) while
+    # the run's other tests were compared, and the gate passed it unchecked.
+    funnel = Path(__file__).resolve().parents[1] / "examples" / "funnel" / "funnel.onnx"
+    for name in ("kept.onnx", "changed.onnx"):
+        (pytester.path / name).write_bytes(funnel.read_bytes())
+    pytester.makepyfile(
+        test_models="""
+        import pytest
+
+        @pytest.mark.sla(ms=50, percentile=50)
+        def test_kept(sla):
+            sla.onnx("kept.onnx")
+
+        @pytest.mark.sla(ms=50, percentile=50)
+        def test_changed(sla):
+            sla.onnx("changed.onnx")
+        """
+    )
+    saved = pytester.runpytest(*BASELINE_RUN, "--sla-save=base.json")
+    saved.assert_outcomes(passed=2)
+    document = json.loads((pytester.path / "base.json").read_text())
+    (changed,) = [e for e in document["results"] if e["nodeid"].endswith("test_changed")]
+    changed["model_sha256"] = "0" * 64  # its model changed since ...
+    changed["percentile"] = 99.0  # ... and it cannot be compared (another configuration)
+    (pytester.path / "base.json").write_text(json.dumps(document))
+    gate = ("--sla-compare=base.json", "--sla-max-regression=900")
+    result = pytester.runpytest(*BASELINE_RUN, *gate)
+    skip_if_too_busy_to_compare(saved, result)  # (test_kept must be compared)
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "sla: --sla-max-regression could not compare a changed model with the baseline "
+            "base.json (test_models.py::test_changed: 1 under another configuration), so the "
+            "run fails rather than pass a changed model unchecked; re-record the baseline on "
+            "a quiet runner of this type with --sla-save or measure base and head side by "
+            "side, in the same minutes, with --sla-compare-ref"
+        ]
+    )
+    assert "compared nothing" not in result.stdout.str()
+    # Set in a configuration file, which every run reads: said, not failed.
+    pytester.makeini("[pytest]\nsla_max_regression = 900\n")
+    result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*set in the configuration, passed it unchecked*"])
+
+
 def test_a_test_missing_from_the_baseline_is_new(pytester: pytest.Pytester) -> None:
     (pytester.path / "base.json").write_text(EMPTY_BASELINE)
     pytester.makepyfile(TWO_TESTS)
