@@ -672,6 +672,26 @@ def test_the_first_calls_never_abandon_a_verdict_within_reach() -> None:
     assert result.decision.outcome == "fail"
 
 
+def test_a_projection_that_moves_out_of_reach_past_max_time_stops_at_that_look() -> None:
+    # A new user's trial: past max_time toward a projected verdict, the progress lines
+    # read "about 1,319 s more", then "9,376 s", and sampling went on to the time limit
+    # (60 s): past max_time each look asks again. 100 ms calls: a p99 pass at 3.5x is
+    # projected near the limit at max_time; from call 250 (25 s) one call in 100 is far
+    # over the budget, which keeps the share at the limit: no verdict in reach.
+    p99 = 100 * MS * math.exp(0.1 * _Z99)
+    budget = 3.5 * p99
+    steady = _slow_calls(100, 700)
+
+    def calls(i: int) -> int:
+        return int(10 * budget) if i >= 250 and i % 100 == 0 else steady(i)
+
+    result, _ = run(calls, SamplingPlan(), budget_ns=budget, quantile=0.99)
+    assert result.decision is not None
+    assert result.decision.outcome is None
+    assert result.stop_reason == "unreachable"
+    assert SamplingPlan().max_time_ns < result.duration_ns < 45 * S
+
+
 def test_one_slow_call_does_not_decide_how_long_to_sample() -> None:
     # A 70 ms model with 1 call in 20 at 110 ms: the projection uses the mean cost per
     # call, not the last (one-call) chunk's, and the pass comes past max_time.
