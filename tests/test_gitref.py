@@ -116,21 +116,14 @@ def test_the_ref_is_checked_once_from_the_starting_folder(repo: Path, tmp_path: 
         "--sla-compare-ref=mian: git knows no revision 'mian'; check its name (git branch "
         "-a lists the branches this clone has)"
     )
-    # A bad-input hunt: a tree's id read "git knows no revision".
-    assert check_ref("main^{tree}", repo) == (
-        "--sla-compare-ref=main^{tree}: 'main^{tree}' names a tree, not a commit; give a "
-        "revision that is a commit, such as a branch, a tag or a commit's id"
-    )
+    # A bad-input hunt: a tree's id read "git knows no revision"; reviews: a tag of a
+    # tree read "a tag, not a commit; give ... a tag", a path's object "a object".
     git(repo, "tag", "-a", "treetag", "-m", "a tag of a tree", "main^{tree}")
-    assert check_ref("treetag", repo) == (
-        "--sla-compare-ref=treetag: 'treetag' names a tree, not a commit; give a revision "
-        "that is a commit, such as a branch, a tag or a commit's id"
-    )
-    # A second review: a path's object took the ^{} into its path and read "a object".
-    assert check_ref("main:models/m.onnx", repo) == (
-        "--sla-compare-ref=main:models/m.onnx: 'main:models/m.onnx' names a blob, not a "
-        "commit; give a revision that is a commit, such as a branch, a tag or a commit's id"
-    )
+    for ref, kind in (("main^{tree}", "tree"), ("treetag", "tree"), ("main:models/m.onnx", "blob")):
+        assert check_ref(ref, repo) == (
+            f"--sla-compare-ref={ref}: {ref!r} names a {kind}, not a commit; give a revision "
+            "that is a commit, such as a branch, a tag or a commit's id"
+        )
     # Outside a repository, each test's model says what is wrong with it.
     outside = tmp_path / "outside"
     outside.mkdir()
