@@ -46,12 +46,10 @@ _LOOK_GROWTH = 1.1
 _LOOK_TIME_SHARE = 0.05
 #: A projection of the time to a verdict is stretched by this much (the shares drift).
 PROJECTION_SLACK = 1.15
-#: Past max_time, a verdict projected to come within this many times the time limit is
-#: sampled toward, up to the limit (the projection is an estimate: the calls to come move
-#: it); a look there stops only past LOOK_REACH times that (it wanders: at 1x, 11% of the
-#: near-budget verdicts were lost, at 3x 1.2%).
-PROJECTION_REACH = 1.5
-LOOK_REACH = 3.0
+#: Past max_time, a verdict projected within this many times the time limit is sampled
+#: toward, up to it (an estimate: the calls to come move it); a look there stops past
+#: LOOK_REACH times that (it wanders: at 1x 11% of near-budget verdicts were lost, 3x 1.2%).
+PROJECTION_REACH, LOOK_REACH = 1.5, 3.0
 #: Progress is reported once sampling has gone on this long, then this often.
 PROGRESS_AFTER_NS = 5_000_000_000
 #: Which call it was, when the first raised (see ``callables.raised_at``).
@@ -432,12 +430,12 @@ class Sampler:
             self._project()  # (how many a verdict needs: the remedy names it)
             return "max_samples"
         if timed_out or (looked and elapsed > plan.max_time_ns):  # (past it, every look asks)
-            if self._extend(elapsed, 1.0 if timed_out else LOOK_REACH):
+            if self._extend(elapsed, at_cap=timed_out):
                 if timed_out:
                     return None
             elif self._limit_ns <= plan.max_time_ns:
                 return "max_time"
-            else:  # Past max_time toward a verdict: at the limit, or it moved out of reach.
+            else:  # Past max_time toward a verdict: at the limit, or out of reach.
                 return "time_limit" if elapsed >= plan.limit_ns else "unreachable"
         if looked and self.progress is not None and elapsed >= self._next_progress_ns:
             self._next_progress_ns = elapsed + PROGRESS_AFTER_NS
@@ -471,20 +469,23 @@ class Sampler:
         more = max(0, calls - self.n) * per_call * PROJECTION_SLACK
         return elapsed + more + self.plan.chunk_time_ns
 
-    def _extend(self, elapsed: int, wider: float) -> bool:
-        """At the time cap, undecided, or at a look past ``max_time`` (``wider`` times as far
-        then): go on if the projected verdict comes within ``PROJECTION_REACH`` times
-        ``time_limit`` (the cap moves to the projected end, or to the limit), else stop.
-        Only here, at ``max_time`` or later, does a projection stop anything: before it,
-        the first calls' shares (a p99.9 budget no call has exceeded yet, a dependence
-        from a few one-call chunks) would abandon verdicts that were within reach."""
+    def _extend(self, elapsed: int, at_cap: bool) -> bool:
+        """At the time cap, undecided: go on if the projected verdict comes within
+        ``PROJECTION_REACH`` times ``time_limit`` (the cap moves to the projected end, or
+        to the limit), else stop. At a look past ``max_time``: stop only if it moved out
+        ``LOOK_REACH`` times as far (the cap stays). Only at ``max_time`` or later does a
+        projection stop anything: before it, the first calls' shares (a p99.9 budget no
+        call has exceeded yet, a dependence from a few one-call chunks) would abandon
+        verdicts that were within reach."""
         need = self._project()
         if need is None or need > self.plan.max_samples:
             return False
         end = self._finish_ns(elapsed, need)
-        if end > wider * PROJECTION_REACH * self.plan.limit_ns or elapsed >= self.plan.limit_ns:
+        reach = PROJECTION_REACH * self.plan.limit_ns * (1.0 if at_cap else LOOK_REACH)
+        if end > reach or elapsed >= self.plan.limit_ns:
             return False
-        self._limit_ns = int(min(end, self.plan.limit_ns))
+        if at_cap:
+            self._limit_ns = int(min(end, self.plan.limit_ns))
         return True
 
 
