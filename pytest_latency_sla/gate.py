@@ -159,19 +159,29 @@ def changed_unchecked(
     left = [
         r
         for r in records
-        if (c := r["comparison"]) and c["status"] == "mismatch" and c.get("model_changed")
+        if (c := r["comparison"])
+        and c["status"] == "mismatch"
+        and c.get("model_changed")
+        and r.get("outcome") not in ("xfailed", "skipped")  # (such a test fails no run)
     ]
     if not left:
         return "", False
-    labels = list(dict.fromkeys(r["label"] for r in left))
-    named = ", ".join(labels[:2]) + (f" and {len(labels) - 2:,} more" if len(labels) > 2 else "")
+    tests = list(dict.fromkeys(r["nodeid"] for r in left))
+    named = ", ".join(tests[:2]) + (f" and {len(tests) - 2:,} more" if len(tests) > 2 else "")
     parts, remedies = _not_compared(left)
-    models = "a changed model" if len(labels) == 1 else f"{len(labels):,} changed models"
+    # (Re-recorded from the pull request, the baseline would hold the changed model.)
+    remedies = [
+        r.replace("re-record the baseline", "re-record the baseline from the base revision")
+        for r in remedies
+    ]
+    count = len({r["model_sha256"] for r in left})
+    models = "a changed model" if count == 1 else f"{count:,} changed models"
     why = (
-        "so the run fails rather than pass a changed model unchecked"
+        f"so the run fails rather than pass {'it' if count == 1 else 'them'} unchecked"
         if given
-        else "and its regression gate, set in the configuration, passed it unchecked (given "
-        "on the command line, as a pre-merge job gives it, such a run fails)"
+        else f"and its regression gate, set in the configuration, passed "
+        f"{'it' if count == 1 else 'them'} unchecked (given on the command line, as a "
+        "pre-merge job gives it, such a run fails)"
     )
     return (
         f"--sla-max-regression could not compare {models} with the baseline "

@@ -261,7 +261,7 @@ class SlaCollector:
             for o in self.config.getoption("override_ini") or ()
         )
         nothing, fails = gated_nothing(self.settings, self.baseline, self.records, given)
-        if not nothing:  # (some were compared: were the changed models?)
+        if not nothing or _selected(self.config):  # (else "compared nothing" says it all)
             unchecked, fails = changed_unchecked(self.settings, self.baseline, self.records, given)
             if unchecked and fails:
                 self.errors.append(unchecked)

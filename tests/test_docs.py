@@ -447,6 +447,37 @@ def test_the_premerge_page_quotes_the_gate_that_compared_nothing() -> None:
     assert f'"sla: {gated_nothing(settings, baseline, records)[0]}"' in quoted
 
 
+def test_the_premerge_page_quotes_the_changed_model_the_gate_could_not_compare() -> None:
+    import dataclasses
+
+    from pytest_latency_sla.baseline import Baseline
+    from pytest_latency_sla.gate import changed_unchecked
+    from pytest_latency_sla.settings import Settings
+
+    settings = dataclasses.replace(Settings(), max_regression=0.1, compare="base.json")
+    baseline = Baseline("base.json", {("test_models.py::test_kept", 0): {}}, {})
+    busy = "a busy machine: other processes took 67% of this run's measuring time"
+
+    def changed(nodeid: str, sha: str, outcome: str = "passed") -> Any:
+        comparison = {"status": "mismatch", "mismatch": [busy], "model_changed": True}
+        return {"nodeid": nodeid, "model_sha256": sha, "outcome": outcome, "comparison": comparison}
+
+    one = [changed("test_models.py::test_changed", "a")]
+    quoted = " ".join(_page("premerge.md").split())
+    assert f'"sla: {changed_unchecked(settings, baseline, one)[0]}"' in quoted
+    # Counted by model, the tests named; an xfailed test's fails no run (a review).
+    two = [changed("t.py::a", "a"), changed("t.py::b", "a"), changed("t.py::c", "b")]
+    said, fails = changed_unchecked(settings, baseline, two, given=False)
+    assert said.startswith("--sla-max-regression could not compare 2 changed models with ")
+    assert "(t.py::a, t.py::b and 1 more: 3 measured on a busy machine)" in said
+    assert "passed them unchecked" in said
+    assert not fails
+    assert changed_unchecked(settings, baseline, [changed("t.py::x", "a", "xfailed")]) == (
+        "",
+        False,
+    )
+
+
 def test_the_advisor_page_quotes_a_variant_whose_inputs_differ() -> None:
     from onnx import TensorProto
     from test_advise_inputs import passthrough, prepared

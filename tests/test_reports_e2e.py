@@ -530,12 +530,18 @@ def test_a_changed_model_the_gate_could_not_compare_fails_the_run(
         [
             "sla: --sla-max-regression could not compare a changed model with the baseline "
             "base.json (test_models.py::test_changed: 1 under another configuration), so the "
-            "run fails rather than pass a changed model unchecked; re-record the baseline on "
-            "a quiet runner of this type with --sla-save or measure base and head side by "
-            "side, in the same minutes, with --sla-compare-ref"
+            "run fails rather than pass it unchecked; re-record the baseline from the base "
+            "revision on a quiet runner of this type with --sla-save or measure base and head "
+            "side by side, in the same minutes, with --sla-compare-ref"
         ]
     )
     assert "compared nothing" not in result.stdout.str()
+    # Picked alone (-k, a node id: a review), it is all the run compared: still failed.
+    for picked in (("-k", "test_changed"), ("test_models.py::test_changed",)):
+        result = pytester.runpytest(*BASELINE_RUN, *gate, *picked)
+        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(["sla: --sla-max-regression could not compare a changed*"])
     # Set in a configuration file, which every run reads: said, not failed.
     pytester.makeini("[pytest]\nsla_max_regression = 900\n")
     result = pytester.runpytest(*BASELINE_RUN, "--sla-compare=base.json")
