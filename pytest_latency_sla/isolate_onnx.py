@@ -110,7 +110,13 @@ class _QuantizeTask:
             return Made(self.quantize(self.source))
         except Exception as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            return RunFailed(f"the quantizer raised {type(exc).__name__}: {detail}".rstrip(": "))
+            said = f"the quantizer raised {type(exc).__name__}: {detail}".rstrip(": ")
+            if "to be an initializer" in detail:  # (a trial's SqueezeNet: no hint said why)
+                said += (
+                    " (onnxruntime's int8 quantizer needs a weight stored in the model as an "
+                    "initializer; this model computes it in its graph or takes it as an input)"
+                )
+            return RunFailed(said)
 
 
 @dataclass(frozen=True)

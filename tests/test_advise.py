@@ -326,6 +326,10 @@ def refuses(source: bytes | str) -> bytes:
     raise ValueError("unsupported opset 99")
 
 
+def no_initializer(source: bytes | str) -> bytes:
+    raise ValueError("Expected conv1_w_0 to be an initializer")
+
+
 def test_a_quantizer_that_crashes_is_a_sentence_and_this_process_goes_on() -> None:
     with pytest.raises(IsolationError) as caught:
         run_quantize(b"not a model", 30.0, segfault)
@@ -336,6 +340,14 @@ def test_a_quantizer_that_fails_says_why() -> None:
     with pytest.raises(WorkerFailedError) as caught:
         run_quantize(b"not a model", 30.0, refuses)
     assert str(caught.value) == "the quantizer raised ValueError: unsupported opset 99"
+    # A new user's SqueezeNet: onnxruntime's words alone did not say why.
+    with pytest.raises(WorkerFailedError) as caught:
+        run_quantize(b"not a model", 30.0, no_initializer)
+    assert str(caught.value) == (
+        "the quantizer raised ValueError: Expected conv1_w_0 to be an initializer "
+        "(onnxruntime's int8 quantizer needs a weight stored in the model as an initializer; "
+        "this model computes it in its graph or takes it as an input)"
+    )
 
 
 def test_the_real_quantizer_makes_an_int8_model() -> None:
