@@ -261,24 +261,21 @@ class SlaCollector:
             for o in self.config.getoption("override_ini") or ()
         )
         nothing, fails = gated_nothing(self.settings, self.baseline, self.records, given)
-        if not nothing or _selected(self.config):  # (else "compared nothing" says it all)
-            unchecked, fails = changed_unchecked(self.settings, self.baseline, self.records, given)
-            if unchecked and fails:
-                self.errors.append(unchecked)
-                exitstatus = exitstatus or pytest.ExitCode.TESTS_FAILED
-                session.exitstatus = exitstatus
-            elif unchecked:
-                self.skipped.append(unchecked)
+        gate: tuple[str, bool] = ("", False)  # (a sentence on the gate, and whether it fails)
         if nothing and not _selected(self.config):
-            if self.records and fails:
-                # A gate that compared nothing must not pass as one that found no regression.
-                self.errors.append(nothing)
-                exitstatus = exitstatus or pytest.ExitCode.TESTS_FAILED
-                session.exitstatus = exitstatus
-            elif self.records or (not stopped and exitstatus == 0):
-                # No measurement at all: said, not failed (SLA tests skipped by design, such
-                # as a provider this runner lacks, or a gate set in the ini file for every run).
-                self.skipped.append(nothing)
+            # A gate that compared nothing must not pass as one that found no regression.
+            # No measurement at all: said, not failed (SLA tests skipped by design, such as
+            # a provider this runner lacks, or a gate set in the ini file for every run).
+            said = self.records or (not stopped and exitstatus == 0)
+            gate = (nothing if said else "", fails and bool(self.records))
+        else:  # (some compared, or a picked part: were its changed models?)
+            gate = changed_unchecked(self.settings, self.baseline, self.records, given)
+        if gate[0] and gate[1]:
+            self.errors.append(gate[0])
+            exitstatus = exitstatus or pytest.ExitCode.TESTS_FAILED
+            session.exitstatus = exitstatus
+        elif gate[0]:
+            self.skipped.append(gate[0])
         save, why, dropped = self.settings.save or "", "", []
         if saved:
             partial = "the run stopped before its end" if stopped else ""
